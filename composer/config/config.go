@@ -1,0 +1,313 @@
+// Package config reads Inlay's YAML configuration file.
+//
+// Syntax and type errors, unknown keys and invalid values are all reported
+// as [Problem]s carrying the file, line and column they refer to, so that
+// `inlay lint` and `inlay serve` can print `FILE:LINE:COL: message`.
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one Inlay server.
+type Config struct {
+	// Listen is the shopper-facing address. Empty means 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// Admin is the address of the admin listener (/metrics and debug
+	// endpoints). Empty means no admin listener.
+	Admin string `yaml:"admin"`
+	// Layouts is the folder of *.html layouts, relative to the config file.
+	// Empty means the config file's own folder.
+	Layouts string `yaml:"layouts"`
+	// PageTimeout bounds the composition of one page. Zero means 2s.
+	PageTimeout Duration `yaml:"page_timeout"`
+	// Dev turns on developer aids such as detailed error pages.
+	Dev bool `yaml:"dev"`
+	// Services maps service names, as used in layout src attributes, to the
+	// team services behind them.
+	Services map[string]*Service `yaml:"services"`
+	// Pages maps request paths to layouts.
+	Pages []*Page `yaml:"pages"`
+	// Gateway lists the path prefixes reverse-proxied to team services.
+	Gateway []*Gateway `yaml:"gateway"`
+
+	// File is the path the config was read from, if any.
+	File string `yaml:"-"`
+	// positions maps YAML paths to their line and column in File.
+	positions func(path string) (line, col int)
+}
+
+// Service is one team service.
+type Service struct {
+	// URL is the base URL, http or https. Fragment src paths are appended
+	// to its path.
+	URL string `yaml:"url"`
+	// Timeout is the default deadline of this service's fragments, from
+	// connect to the last body byte. Zero means 1s.
+	Timeout Duration `yaml:"timeout"`
+	// Cookies forwards the shopper's cookies to this service. By default
+	// they are not forwarded.
+	Cookies bool `yaml:"cookies"`
+
+	// Name is the service's key in Config.Services.
+	Name string `yaml:"-"`
+	// BaseURL is URL, parsed.
+	BaseURL *url.URL `yaml:"-"`
+}
+
+// Page binds a request path to a layout.
+type Page struct {
+	// Path is the route, with parameters in braces: /product/{sku}.
+	Path string `yaml:"path"`
+	// Layout is the layout file's name inside the layouts folder.
+	Layout string `yaml:"layout"`
+	// Timeout overrides Config.PageTimeout for this page. Zero means the
+	// config's page timeout.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Gateway reverse-proxies every request under Prefix to Service, with the
+// path, method, body and headers intact.
+type Gateway struct {
+	// Prefix is a path prefix that starts and ends with a slash.
+	Prefix string `yaml:"prefix"`
+	// Service names the target service.
+	Service string `yaml:"service"`
+}
+
+// Defaults used where the config leaves a value out.
+const (
+	DefaultListen         = "127.0.0.1:8080"
+	DefaultPageTimeout    = 2 * time.Second
+	DefaultServiceTimeout = time.Second
+)
+
+// ListenAddr returns Listen or its default.
+func (c *Config) ListenAddr() string {
+	if c.Listen == "" {
+		return DefaultListen
+	}
+	return c.Listen
+}
+
+// LayoutsDir returns the layouts folder, resolved against the config file's folder.
+func (c *Config) LayoutsDir() string {
+	dir := filepath.Dir(c.File)
+	if c.Layouts == "" {
+		return dir
+	}
+	if filepath.IsAbs(c.Layouts) {
+		return c.Layouts
+	}
+	return filepath.Join(dir, c.Layouts)
+}
+
+// PageDeadline returns the page timeout for p.
+func (c *Config) PageDeadline(p *Page) time.Duration {
+	if p != nil && p.Timeout > 0 {
+		return time.Duration(p.Timeout)
+	}
+	if c.PageTimeout > 0 {
+		return time.Duration(c.PageTimeout)
+	}
+	return DefaultPageTimeout
+}
+
+// FragmentTimeout returns the service's default fragment deadline.
+func (s *Service) FragmentTimeout() time.Duration {
+	if s.Timeout > 0 {
+		return time.Duration(s.Timeout)
+	}
+	return DefaultServiceTimeout
+}
+
+// Problem is one thing wrong with a config or layout file.
+type Problem struct {
+	File      string
+	Line, Col int
+	Message   string
+}
+
+// Error formats the problem as FILE:LINE:COL: message.
+func (p *Problem) Error() string {
+	switch {
+	case p.Line > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Message)
+	case p.File != "":
+		return fmt.Sprintf("%s: %s", p.File, p.Message)
+	}
+	return p.Message
+}
+
+// Problems is a list of problems; as an error it prints one per line.
+type Problems []*Problem
+
+// Error joins the problems' messages, one per line.
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Sort orders the problems by file, line and column.
+func (ps Problems) Sort() {
+	slices.SortStableFunc(ps, func(a, b *Problem) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+	})
+}
+
+// Err returns ps as an error, or nil when there are none.
+func (ps Problems) Err() error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return ps
+}
+
+// Load reads and validates the config file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// validate checks the values the YAML decoder cannot, filling in derived
+// fields. Every problem points at the YAML node it is about.
+func (c *Config) validate() Problems {
+	var ps Problems
+	add := func(path, format string, args ...any) {
+		line, col := c.positions(path)
+		ps = append(ps, &Problem{File: c.File, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
+	}
+	if len(c.Services) == 0 {
+		add("$.services", "no services: at least one team service is needed")
+	}
+	for name, s := range c.Services {
+		at := "$.services." + name
+		if !serviceName.MatchString(name) {
+			add(at, "service name %q: use lower-case letters, digits, '-' and '_'", name)
+		}
+		if s == nil {
+			add(at, "service %q has no url", name)
+			continue
+		}
+		s.Name = name
+		u, err := url.Parse(s.URL)
+		switch {
+		case s.URL == "":
+			add(at, "service %q has no url", name)
+		case err != nil:
+			add(at+".url", "service %q: bad url: %v", name, err)
+		case u.Scheme != "http" && u.Scheme != "https":
+			add(at+".url", "service %q: url must be http or https, got %q", name, s.URL)
+		case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+			add(at+".url", "service %q: url must be scheme://host[:port][/path], got %q", name, s.URL)
+		default:
+			u.Path = strings.TrimSuffix(u.Path, "/")
+			u.RawPath = ""
+			s.BaseURL = u
+		}
+		if msg := s.Timeout.check(); msg != "" {
+			add(at+".timeout", "service %q: timeout: %s", name, msg)
+		}
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Pages {
+		at := fmt.Sprintf("$.pages[%d]", i)
+		switch {
+		case p == nil || p.Path == "":
+			add(at, "page without path")
+			continue
+		case !strings.HasPrefix(p.Path, "/"):
+			add(at+".path", "page path %q must start with /", p.Path)
+		case seen[p.Path]:
+			add(at+".path", "page path %q is listed twice", p.Path)
+		default:
+			if err := checkRoute(p.Path); err != nil {
+				add(at+".path", "page path %q: %v", p.Path, err)
+			}
+		}
+		seen[p.Path] = true
+		if p.Layout == "" {
+			add(at, "page %q has no layout", p.Path)
+		}
+		if msg := p.Timeout.check(); msg != "" {
+			add(at+".timeout", "page %q: timeout: %s", p.Path, msg)
+		}
+	}
+	for i, g := range c.Gateway {
+		at := fmt.Sprintf("$.gateway[%d]", i)
+		if g == nil {
+			add(at, "empty gateway entry")
+			continue
+		}
+		if !strings.HasPrefix(g.Prefix, "/") || !strings.HasSuffix(g.Prefix, "/") || g.Prefix == "/" {
+			add(at+".prefix", "gateway prefix %q must start and end with / and not be / alone", g.Prefix)
+		}
+		if strings.HasPrefix(g.Prefix, "/-/") {
+			add(at+".prefix", "gateway prefix %q: /-/ is reserved for Inlay", g.Prefix)
+		}
+		if _, ok := c.Services[g.Service]; !ok {
+			add(at+".service", "gateway %q: unknown service %q", g.Prefix, g.Service)
+		}
+	}
+	if msg := c.PageTimeout.check(); msg != "" {
+		add("$.page_timeout", "page_timeout: %s", msg)
+	}
+	return ps
+}
+
+var routeParam = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkRoute accepts paths whose segments are literal or a whole {param}.
+func checkRoute(path string) error {
+	for _, seg := range strings.Split(path[1:], "/") {
+		if !strings.ContainsAny(seg, "{}") {
+			continue
+		}
+		if !strings.HasPrefix(seg, "{") || !strings.HasSuffix(seg, "}") || !routeParam.MatchString(seg[1:len(seg)-1]) {
+			return fmt.Errorf("segment %q: a parameter must fill a whole segment, like {sku}", seg)
+		}
+	}
+	return nil
+}
+
+// ProblemAt returns a problem located at the YAML node at path, such as
+// $.pages[0].layout.
+func (c *Config) ProblemAt(path, message string) *Problem {
+	p := &Problem{File: c.File, Message: message}
+	if c.positions != nil {
+		p.Line, p.Col = c.positions(path)
+	}
+	return p
+}
+
+// SetServiceURL points an existing service at a new base URL, as the demo
+// does for the team services it starts on free ports.
+func (c *Config) SetServiceURL(name, rawURL string) error {
+	s, ok := c.Services[name]
+	if !ok {
+		return fmt.Errorf("unknown service %q", name)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("service %q: bad url %q", name, rawURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	s.URL, s.BaseURL = rawURL, u
+	return nil
+}

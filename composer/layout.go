@@ -1,0 +1,287 @@
+package composer
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"time"
+	"unicode/utf8"
+
+	"github.com/inlayhq/inlay/composer/config"
+	"golang.org/x/net/html"
+)
+
+// MaxLayoutBytes caps the size of one layout file.
+const MaxLayoutBytes = 4 << 20
+
+// MaxFragmentTimeout caps a fragment's timeout attribute.
+const MaxFragmentTimeout = time.Minute
+
+// Layout is a parsed layout: static HTML chunks with the slots between them.
+// A request copies the chunks and fills the slots; nothing is parsed per
+// request. A Layout is immutable once parsed.
+type Layout struct {
+	// Name is the layout's file name inside the layouts folder.
+	Name string
+	// Slots are the fragment placeholders in document order.
+	Slots []*Slot
+	// Primary is the index of the primary slot in Slots, or -1.
+	Primary int
+
+	usesParams bool // some src or fallback-src has a {parameter}
+
+	// chunks[i] is the markup before Slots[i]; the last chunk follows the
+	// last slot, so len(chunks) == len(Slots)+1.
+	chunks [][]byte
+}
+
+// Slot is the place of one fragment in a layout.
+type Slot struct {
+	// ID names the fragment in logs, headers and errors. It defaults to the
+	// service name and the slot's position, like "shell-1".
+	ID string
+	// Src is where the fragment comes from.
+	Src *Source
+	// Fallback is fetched when Src fails. Nil means none.
+	Fallback *Source
+	// Inline is the markup written between <fragment> and </fragment>; it
+	// fills the slot when both Src and Fallback fail.
+	Inline []byte
+	// Timeout is the fragment's deadline. Zero means the service's default.
+	Timeout time.Duration
+	// Primary marks the fragment whose status becomes the page's.
+	Primary bool
+	// Async marks a fragment that must not hold the stream.
+	Async bool
+	// Line and Col locate the <fragment> tag in the layout file.
+	Line, Col int
+}
+
+// fragmentAttrs are the attributes a <fragment> may carry.
+var fragmentAttrs = map[string]bool{
+	"id": true, "src": true, "primary": true, "timeout": true, "fallback-src": true, "async": true,
+}
+
+var slotID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
+
+// ParseLayout parses a layout file's contents. file names it in problems.
+// All problems found are returned, each with its line and column.
+func ParseLayout(file string, data []byte, services map[string]*config.Service) (*Layout, config.Problems) {
+	p := &layoutParser{file: file, data: data, services: services, lines: lineStarts(data)}
+	return p.parse()
+}
+
+type layoutParser struct {
+	file     string
+	data     []byte
+	services map[string]*config.Service
+	lines    []int // byte offsets at which lines start
+	problems config.Problems
+}
+
+func (p *layoutParser) problem(offset int, format string, args ...any) {
+	line, col := p.position(offset)
+	p.problems = append(p.problems, &config.Problem{File: p.file, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *layoutParser) parse() (*Layout, config.Problems) {
+	l := &Layout{Primary: -1}
+	if len(p.data) > MaxLayoutBytes {
+		p.problem(0, "layout is %d bytes, more than the %d allowed", len(p.data), MaxLayoutBytes)
+		return nil, p.problems
+	}
+	if !utf8.Valid(p.data) {
+		p.problem(firstInvalidUTF8(p.data), "layout is not UTF-8 text")
+		return nil, p.problems
+	}
+	if i := bytes.IndexByte(p.data, 0); i >= 0 {
+		p.problem(i, "layout contains a NUL byte")
+		return nil, p.problems
+	}
+
+	z := html.NewTokenizer(bytes.NewReader(p.data))
+	var (
+		offset, chunkStart int
+		open               *Slot // a <fragment> whose end tag is still to come
+		openAt, innerStart int
+		ids                = map[string]*Slot{}
+	)
+	for {
+		tt := z.Next()
+		start := offset
+		offset += len(z.Raw())
+		if tt == html.ErrorToken {
+			if err := z.Err(); err != io.EOF {
+				p.problem(start, "reading layout: %v", err)
+			}
+			break
+		}
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken && tt != html.EndTagToken {
+			continue
+		}
+		name, _ := z.TagName()
+		if string(name) != "fragment" {
+			continue
+		}
+		if tt == html.EndTagToken {
+			if open == nil {
+				p.problem(start, "</fragment> without an opening <fragment>")
+				continue
+			}
+			open.Inline = p.data[innerStart:start]
+			open, chunkStart = nil, offset
+			continue
+		}
+		if open != nil {
+			line, col := p.position(openAt)
+			p.problem(start, "<fragment> inside the <fragment> opened at %d:%d", line, col)
+			continue
+		}
+		slot := p.slot(z, start, len(l.Slots))
+		if slot.ID != "" {
+			if prev, dup := ids[slot.ID]; dup {
+				p.problem(start, "fragment id %q is used twice (first at %d:%d)", slot.ID, prev.Line, prev.Col)
+			}
+			ids[slot.ID] = slot
+		}
+		if slot.Primary {
+			if l.Primary >= 0 {
+				first := l.Slots[l.Primary]
+				p.problem(start, "second primary fragment %q (the first, %q, is at %d:%d): a page has at most one", slot.ID, first.ID, first.Line, first.Col)
+			} else {
+				l.Primary = len(l.Slots)
+			}
+		}
+		l.chunks = append(l.chunks, p.data[chunkStart:start])
+		l.Slots = append(l.Slots, slot)
+		chunkStart = offset
+		if tt == html.StartTagToken {
+			open, openAt, innerStart = slot, start, offset
+		}
+	}
+	if open != nil {
+		p.problem(openAt, "<fragment> is never closed: add </fragment> or write <fragment ... />")
+	}
+	l.chunks = append(l.chunks, p.data[chunkStart:])
+	for _, s := range l.Slots {
+		l.usesParams = l.usesParams || len(s.Src.Params()) > 0 || s.Fallback != nil && len(s.Fallback.Params()) > 0
+	}
+	if len(p.problems) > 0 {
+		p.problems.Sort()
+		return nil, p.problems
+	}
+	return l, nil
+}
+
+// slot reads the attributes of the <fragment> tag at offset into a Slot.
+func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
+	s := &Slot{}
+	s.Line, s.Col = p.position(offset)
+	raw := z.Raw()
+	seen := map[string]bool{}
+	var src, fallback string
+	var hasSrc bool
+	for more := true; more; {
+		var k, v []byte
+		k, v, more = z.TagAttr()
+		if k == nil {
+			break
+		}
+		key, val := string(k), string(v)
+		at := offset + max(0, bytes.Index(bytes.ToLower(raw), k))
+		if !fragmentAttrs[key] {
+			p.problem(at, "unknown attribute %q on <fragment> (allowed: async, fallback-src, id, primary, src, timeout)", key)
+			continue
+		}
+		if seen[key] {
+			p.problem(at, "attribute %q is given twice", key)
+			continue
+		}
+		seen[key] = true
+		switch key {
+		case "id":
+			if !slotID.MatchString(val) {
+				p.problem(at, "fragment id %q: use a letter, then letters, digits, '.', '-' or '_' (at most 64)", val)
+			}
+			s.ID = val
+		case "src":
+			src, hasSrc = val, true
+		case "fallback-src":
+			fallback = val
+			if val == "" {
+				p.problem(at, "fallback-src is empty")
+			}
+		case "timeout":
+			d, err := time.ParseDuration(val)
+			switch {
+			case err != nil:
+				p.problem(at, "bad timeout %q: write it like 300ms or 2s", val)
+			case d <= 0 || d > MaxFragmentTimeout:
+				p.problem(at, "timeout %q must be above 0 and at most %s", val, MaxFragmentTimeout)
+			default:
+				s.Timeout = d
+			}
+		case "primary", "async":
+			if val != "" && val != key && val != "true" {
+				p.problem(at, "%s is a flag: write it without a value", key)
+			}
+			if key == "primary" {
+				s.Primary = true
+			} else {
+				s.Async = true
+			}
+		}
+	}
+	if !hasSrc {
+		p.problem(offset, "<fragment> without src")
+	} else if source, err := parseSource(src, p.services); err != nil {
+		p.problem(offset, "%v", err)
+	} else {
+		s.Src = source
+	}
+	if fallback != "" {
+		if source, err := parseSource(fallback, p.services); err != nil {
+			p.problem(offset, "fallback-src: %v", err)
+		} else {
+			s.Fallback = source
+		}
+	}
+	if s.Primary && s.Async {
+		p.problem(offset, "a primary fragment cannot be async: the page's status waits for it")
+	}
+	if s.ID == "" && s.Src != nil {
+		s.ID = fmt.Sprintf("%s-%d", s.Src.Service.Name, index+1)
+	}
+	return s
+}
+
+// lineStarts returns the offset at which each line starts.
+func lineStarts(data []byte) []int {
+	starts := []int{0}
+	for i, b := range data {
+		if b == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
+}
+
+// position converts a byte offset into a 1-based line and column, counting
+// the column in characters.
+func (p *layoutParser) position(offset int) (line, col int) {
+	i := sort.Search(len(p.lines), func(i int) bool { return p.lines[i] > offset }) - 1
+	return i + 1, utf8.RuneCount(p.data[p.lines[i]:offset]) + 1
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return 0
+}

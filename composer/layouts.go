@@ -1,0 +1,118 @@
+package composer
+
+import (
+	"fmt"
+	"io/fs"
+	"maps"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/inlayhq/inlay/composer/config"
+)
+
+// Layouts holds the parsed layouts of a folder. A reload swaps the whole
+// set at once between requests; a file that no longer parses keeps its last
+// good version serving.
+type Layouts struct {
+	fsys     fs.FS
+	dir      string // the folder's name, for messages
+	services map[string]*config.Service
+
+	current atomic.Pointer[map[string]*Layout]
+	mu      sync.Mutex // serializes reloads
+}
+
+// LoadLayouts parses every *.html file of fsys. dir names the folder in
+// problems. Unlike a reload, loading fails on any problem: Inlay refuses to
+// start on a broken layout.
+func LoadLayouts(fsys fs.FS, dir string, services map[string]*config.Service) (*Layouts, error) {
+	l := &Layouts{fsys: fsys, dir: dir, services: services}
+	set, problems := l.parseAll(nil)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	l.current.Store(&set)
+	return l, nil
+}
+
+// Get returns the layout with the given file name, or nil.
+func (l *Layouts) Get(name string) *Layout {
+	return (*l.current.Load())[name]
+}
+
+// Names returns the names of the loaded layouts.
+func (l *Layouts) Names() []string {
+	var names []string
+	for name := range *l.current.Load() {
+		names = append(names, name)
+	}
+	return names
+}
+
+// Reload parses the folder again and swaps in the result. Files with
+// problems keep their last good version; the problems are returned.
+func (l *Layouts) Reload() config.Problems {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	set, problems := l.parseAll(*l.current.Load())
+	l.current.Store(&set)
+	return problems
+}
+
+// parseAll parses every layout file. For a file that fails, the version in
+// lastGood, if any, is kept.
+func (l *Layouts) parseAll(lastGood map[string]*Layout) (map[string]*Layout, config.Problems) {
+	set := map[string]*Layout{}
+	var problems config.Problems
+	err := fs.WalkDir(l.fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			problems = append(problems, &config.Problem{File: l.file(name), Message: err.Error()})
+			return nil
+		}
+		if d.IsDir() {
+			// Hidden folders hold editor state, or the ..data swap folder of
+			// a Kubernetes ConfigMap whose files are linked from the top.
+			if name != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if path.Ext(name) != ".html" || strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		layout, ps := l.parse(name)
+		if len(ps) > 0 {
+			problems = append(problems, ps...)
+			if old, ok := lastGood[name]; ok {
+				set[name] = old
+			}
+			return nil
+		}
+		set[name] = layout
+		return nil
+	})
+	if err != nil {
+		problems = append(problems, &config.Problem{File: l.dir, Message: err.Error()})
+		maps.Copy(set, lastGood)
+	}
+	return set, problems
+}
+
+func (l *Layouts) parse(name string) (*Layout, config.Problems) {
+	data, err := fs.ReadFile(l.fsys, name)
+	if err != nil {
+		return nil, config.Problems{{File: l.file(name), Message: fmt.Sprintf("reading layout: %v", err)}}
+	}
+	layout, problems := ParseLayout(l.file(name), data, l.services)
+	if layout != nil {
+		layout.Name = name
+	}
+	return layout, problems
+}
+
+func (l *Layouts) file(name string) string {
+	return filepath.Join(l.dir, filepath.FromSlash(name))
+}

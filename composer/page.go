@@ -1,0 +1,238 @@
+package composer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inlayhq/inlay/fragments"
+)
+
+// page composes one layout for one shopper request.
+type page struct {
+	srv       *Server
+	layout    *Layout
+	r         *http.Request
+	requestID string
+	params    params
+	started   time.Time
+
+	outcomes []outcome
+	done     []chan struct{} // done[i] is closed when outcomes[i] is set
+}
+
+// outcome is what one slot will show.
+type outcome struct {
+	// resp is the response whose body fills the slot: from the src, or from
+	// fallback-src when fromFallback. Nil means the inline fallback.
+	resp         *fragments.Response
+	fromFallback bool
+	// err is why the src failed, if it did.
+	err      error
+	duration time.Duration
+}
+
+// errStatus is the failure of a fragment whose status cannot fill its slot.
+type errStatus struct{ status int }
+
+func (e errStatus) Error() string { return fmt.Sprintf("status %d", e.status) }
+
+// params looks up {name} values: route parameters first, then the query.
+// It is read by all of a page's fetches at once, so it is filled before
+// they start and never written after.
+type params struct {
+	names, values []string
+	query         url.Values
+}
+
+func newParams(names, values []string, r *http.Request, l *Layout) params {
+	p := params{names: names, values: values}
+	if l.usesParams && r.URL.RawQuery != "" {
+		p.query = r.URL.Query()
+	}
+	return p
+}
+
+func (p *params) get(name string) string {
+	for i, n := range p.names {
+		if n == name {
+			return p.values[i]
+		}
+	}
+	return p.query.Get(name)
+}
+
+// compose fetches every slot at once and streams the page.
+func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
+	ctx, cancel := context.WithTimeout(pg.r.Context(), pageTimeout)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+
+	n := len(pg.layout.Slots)
+	pg.outcomes = make([]outcome, n)
+	pg.done = make([]chan struct{}, n)
+	for i := range pg.layout.Slots {
+		pg.done[i] = make(chan struct{})
+		wg.Go(func() {
+			pg.outcomes[i] = pg.fetchSlot(ctx, pg.layout.Slots[i])
+			close(pg.done[i])
+		})
+	}
+
+	status := http.StatusOK
+	h := w.Header()
+	if p := pg.layout.Primary; p >= 0 {
+		<-pg.done[p]
+		o := &pg.outcomes[p]
+		if o.resp == nil {
+			pg.srv.primaryFailed(w, pg.r, pg.requestID, pg.layout.Slots[p], o.err)
+			return
+		}
+		status = o.resp.Status
+		if !o.fromFallback {
+			if ok := primaryHeaders(h, pg.r, o.resp); !ok {
+				pg.srv.primaryFailed(w, pg.r, pg.requestID, pg.layout.Slots[p], errors.New("invalid Location header"))
+				return
+			}
+		} else {
+			status = http.StatusOK
+		}
+		if status >= 300 && status < 400 {
+			w.WriteHeader(status)
+			return
+		}
+	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "private, no-cache")
+	w.WriteHeader(status)
+
+	s := newStream(w)
+	for i := range pg.layout.Slots {
+		s.write(pg.layout.chunks[i])
+		select {
+		case <-pg.done[i]:
+		default:
+			s.flush() // the next slot is not ready: let the shopper have what we have
+			<-pg.done[i]
+		}
+		s.slot(pg.layout.Slots[i], &pg.outcomes[i])
+		if s.err != nil {
+			return // the shopper went away
+		}
+	}
+	s.write(pg.layout.chunks[n])
+	s.flush()
+}
+
+// fetchSlot fetches a slot's src and, if that fails, its fallback-src.
+func (pg *page) fetchSlot(ctx context.Context, slot *Slot) outcome {
+	start := time.Now()
+	resp, err := pg.fetch(ctx, slot, slot.Src, slot.Timeout)
+	if err == nil {
+		err = acceptable(slot, resp)
+	}
+	if err == nil {
+		return outcome{resp: resp, duration: time.Since(start)}
+	}
+	o := outcome{err: err}
+	if slot.Fallback != nil && ctx.Err() == nil {
+		fresp, ferr := pg.fetch(ctx, slot, slot.Fallback, 0)
+		if ferr == nil && (fresp.Status == http.StatusOK || fresp.Status == http.StatusNoContent) {
+			o.resp, o.fromFallback = fresp, true
+		}
+	}
+	o.duration = time.Since(start)
+	pg.logDegraded(slot, &o)
+	return o
+}
+
+func (pg *page) fetch(ctx context.Context, slot *Slot, src *Source, timeout time.Duration) (*fragments.Response, error) {
+	if timeout == 0 {
+		timeout = src.Service.FragmentTimeout()
+	}
+	return pg.srv.fetcher.Fetch(ctx, &fragments.Request{
+		ID:      slot.ID,
+		Service: src.Service.Name,
+		URL:     src.URL(pg.params.get),
+		Header:  fragmentHeader(pg.r, src.Service, slot.ID, pg.requestID),
+		Timeout: timeout,
+	})
+}
+
+// acceptable says whether a response may fill the slot. The primary passes
+// any status below 500 on to the page; other fragments need 200 or 204.
+func acceptable(slot *Slot, resp *fragments.Response) error {
+	if slot.Primary || resp.Status == http.StatusOK || resp.Status == http.StatusNoContent {
+		return nil
+	}
+	return errStatus{resp.Status}
+}
+
+func (pg *page) logDegraded(slot *Slot, o *outcome) {
+	shown := "inline"
+	if o.fromFallback {
+		shown = "fallback-src"
+	}
+	reason := "status"
+	if k := fragments.KindOf(o.err); k != 0 {
+		reason = k.String()
+	}
+	if reason == "canceled" {
+		return // the shopper left: nothing degraded that anyone sees
+	}
+	pg.srv.logger.LogAttrs(pg.r.Context(), slog.LevelWarn, "fragment degraded",
+		slog.String("request_id", pg.requestID),
+		slog.String("layout", pg.layout.Name),
+		slog.String("fragment", slot.ID),
+		slog.String("service", slot.Src.Service.Name),
+		slog.String("reason", reason),
+		slog.String("error", o.err.Error()),
+		slog.String("shown", shown),
+		slog.Bool("primary", slot.Primary),
+		slog.Duration("duration", o.duration),
+	)
+}
+
+// primaryHeaders copies what the primary fragment may say about the page:
+// its redirect target and its cookies. It reports false when the Location
+// is not a safe, same-site target.
+func primaryHeaders(h http.Header, r *http.Request, resp *fragments.Response) bool {
+	if resp.Status >= 300 && resp.Status < 400 {
+		loc := resp.Header.Get("Location")
+		if !safeLocation(loc, r.Host) {
+			return false
+		}
+		h.Set("Location", loc)
+	}
+	if cookies := resp.Header["Set-Cookie"]; len(cookies) > 0 {
+		h["Set-Cookie"] = cookies
+	}
+	for _, a := range resp.Assets {
+		if a.Kind == fragments.Stylesheet {
+			h.Add("Link", "<"+a.URL+">; rel=preload; as=style")
+		}
+	}
+	return true
+}
+
+// safeLocation accepts a local path, or an absolute http(s) URL on the
+// page's own host, with no control characters.
+func safeLocation(loc, host string) bool {
+	if loc == "" || strings.ContainsAny(loc, "\r\n\x00\\") {
+		return false
+	}
+	if strings.HasPrefix(loc, "/") {
+		return !strings.HasPrefix(loc, "//")
+	}
+	u, err := url.Parse(loc)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil && strings.EqualFold(u.Host, host)
+}

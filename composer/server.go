@@ -1,0 +1,242 @@
+package composer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// Options are the parts of a Server that do not come from the config file.
+type Options struct {
+	// Fetcher fetches fragments. If nil, a [fragments.Client] is used.
+	Fetcher fragments.Fetcher
+	// Transport carries gateway requests. If nil, a transport from
+	// [fragments.NewTransport] is used.
+	Transport http.RoundTripper
+	// LayoutFS holds the layout files. If nil, the config's layouts folder
+	// on disk is used.
+	LayoutFS fs.FS
+	// Logger receives the server's logs. If nil, slog.Default() is used.
+	Logger *slog.Logger
+}
+
+// Server is Inlay's shopper-facing HTTP handler: page routes that compose
+// layouts, gateway routes that proxy to team services, and /-/health.
+type Server struct {
+	cfg     *config.Config
+	layouts *Layouts
+	fetcher fragments.Fetcher
+	logger  *slog.Logger
+	echo    *echo.Echo
+}
+
+// contextKeyRequestID is the echo context key of the request id.
+const contextKeyRequestID = "inlay.request_id"
+
+// New builds a Server from a validated config. It loads every layout and
+// fails, with FILE:LINE:COL problems, if any layout is broken or a page
+// names a layout that does not exist.
+func New(cfg *config.Config, opts Options) (*Server, error) {
+	s := &Server{cfg: cfg, fetcher: opts.Fetcher, logger: opts.Logger}
+	if s.fetcher == nil {
+		s.fetcher = &fragments.Client{}
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	fsys := opts.LayoutFS
+	if fsys == nil {
+		fsys = os.DirFS(cfg.LayoutsDir())
+	}
+	layouts, err := LoadLayouts(fsys, cfg.LayoutsDir(), cfg.Services)
+	if err != nil {
+		return nil, err
+	}
+	s.layouts = layouts
+	if ps := CheckPages(cfg, layouts); len(ps) > 0 {
+		return nil, ps
+	}
+	transport := opts.Transport
+	if transport == nil {
+		transport = fragments.NewTransport()
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleEchoError
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
+	e.Use(s.requestIDMiddleware)
+	e.GET("/-/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	for _, g := range cfg.Gateway {
+		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(cfg.Services[g.Service], transport)))
+	}
+	for _, p := range cfg.Pages {
+		e.Match([]string{http.MethodGet, http.MethodHead}, echoRoute(p.Path), s.pageHandler(p))
+	}
+	s.echo = e
+	return s, nil
+}
+
+// CheckPages reports pages whose layout does not exist.
+func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
+	var ps config.Problems
+	for i, p := range cfg.Pages {
+		if layouts.Get(p.Layout) == nil {
+			ps = append(ps, cfg.ProblemAt(fmt.Sprintf("$.pages[%d].layout", i),
+				fmt.Sprintf("page %q: layout %q not found in %s", p.Path, p.Layout, cfg.LayoutsDir())))
+		}
+	}
+	return ps
+}
+
+// ServeHTTP serves a shopper's request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Layouts returns the server's layout registry, for reloading.
+func (s *Server) Layouts() *Layouts { return s.layouts }
+
+// echoRoute turns /product/{sku} into echo's /product/:sku.
+func echoRoute(path string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			segs[i] = ":" + seg[1:len(seg)-1]
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
+	timeout := s.cfg.PageDeadline(p)
+	return func(c echo.Context) error {
+		layout := s.layouts.Get(p.Layout)
+		if layout == nil {
+			return fmt.Errorf("page %s: layout %q is not loaded", p.Path, p.Layout)
+		}
+		r := c.Request()
+		pg := &page{
+			srv:       s,
+			layout:    layout,
+			r:         r,
+			requestID: c.Get(contextKeyRequestID).(string),
+			params:    newParams(c.ParamNames(), unescapeParams(c.ParamValues()), r, layout),
+		}
+		pg.compose(c.Response(), timeout)
+		return nil
+	}
+}
+
+// unescapeParams decodes echo's route parameters, which it takes from the
+// escaped path. A value that does not decode is kept as it is.
+func unescapeParams(values []string) []string {
+	for i, v := range values {
+		if strings.IndexByte(v, '%') >= 0 {
+			if u, err := url.PathUnescape(v); err == nil {
+				values[i] = u
+			}
+		}
+	}
+	return values
+}
+
+// requestIDMiddleware gives every request an id, taken from a sane
+// X-Request-Id or made anew, and returns it in the response.
+func (s *Server) requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		id := requestID(r)
+		r.Header.Set(HeaderRequestID, id)
+		c.Response().Header().Set(HeaderRequestID, id)
+		c.Set(contextKeyRequestID, id)
+		return next(c)
+	}
+}
+
+func (s *Server) logPanic(c echo.Context, err error, stack []byte) error {
+	s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "panic serving request",
+		slog.String("request_id", c.Request().Header.Get(HeaderRequestID)),
+		slog.String("path", c.Request().URL.Path),
+		slog.String("error", err.Error()),
+		slog.String("stack", string(stack)))
+	return err
+}
+
+// handleEchoError renders echo's errors (404, 405, panics) as HTML pages.
+func (s *Server) handleEchoError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+	} else {
+		s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "serving request",
+			slog.String("request_id", c.Request().Header.Get(HeaderRequestID)),
+			slog.String("path", c.Request().URL.Path),
+			slog.String("error", err.Error()))
+	}
+	s.renderError(c.Response(), c.Request(), status)
+}
+
+// errorTexts are the titles and explanations of the error pages.
+var errorTexts = map[int][2]string{
+	http.StatusNotFound:              {"Page not found", "There is no page at this address."},
+	http.StatusMethodNotAllowed:      {"Method not allowed", "This page cannot be requested this way."},
+	http.StatusRequestEntityTooLarge: {"Request too large", "The request body is larger than this shop accepts."},
+	http.StatusBadGateway:            {"This page is unavailable", "Part of the shop is not answering right now. Please try again in a moment."},
+	http.StatusGatewayTimeout:        {"This page took too long", "Part of the shop is answering too slowly right now. Please try again in a moment."},
+}
+
+// renderError writes Inlay's static error page. It never includes anything
+// from an upstream response or the request but the request id.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int) {
+	text, ok := errorTexts[status]
+	if !ok {
+		text = [2]string{http.StatusText(status), "Something went wrong on our side."}
+		if status < 500 {
+			text[1] = "The request could not be served."
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Del("Set-Cookie")
+	h.Del("Location")
+	h.Del("Link")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_ = errorPage(status, text[0], text[1], r.Header.Get(HeaderRequestID)).Render(r.Context(), w)
+}
+
+// primaryFailed answers a page whose primary fragment failed: 504 when it
+// timed out, 502 otherwise.
+func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID string, slot *Slot, err error) {
+	status := http.StatusBadGateway
+	if fragments.KindOf(err) == fragments.KindTimeout {
+		status = http.StatusGatewayTimeout
+	}
+	if fragments.KindOf(err) == fragments.KindCanceled {
+		return
+	}
+	s.logger.LogAttrs(r.Context(), slog.LevelError, "primary fragment failed",
+		slog.String("request_id", requestID),
+		slog.String("fragment", slot.ID),
+		slog.String("service", slot.Src.Service.Name),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.String("error", fmt.Sprint(err)))
+	s.renderError(w, r, status)
+}

@@ -1,0 +1,200 @@
+package composer
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/inlayhq/inlay/composer/config"
+)
+
+// stubRoute says how the stub answers one path.
+type stubRoute struct {
+	status int               // zero means 200
+	body   string            // sent after the headers
+	header map[string]string // extra response headers
+	// gate, when not nil, holds the answer until it is closed.
+	gate chan struct{}
+	// hang holds the answer until the request is cancelled.
+	hang bool
+	// arrived, when not nil, receives the path when a request arrives.
+	arrived chan string
+}
+
+// stub is a fragment service whose routes the test controls. It records
+// every request it gets.
+type stub struct {
+	*httptest.Server
+	mu       sync.Mutex // protects routes and requests
+	routes   map[string]stubRoute
+	requests []recorded
+	hits     atomic.Int64
+}
+
+// recorded is what the stub saw of one request.
+type recorded struct {
+	Method, Path, RawPath, Query string
+	Header                       http.Header
+	Body                         string
+}
+
+func newStub(t *testing.T, routes map[string]stubRoute) *stub {
+	t.Helper()
+	s := &stub{routes: routes}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *stub) serve(w http.ResponseWriter, r *http.Request) {
+	s.hits.Add(1)
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.requests = append(s.requests, recorded{r.Method, r.URL.Path, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Clone(), string(body)})
+	route, ok := s.routes[r.URL.Path]
+	s.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if route.arrived != nil {
+		route.arrived <- r.URL.Path
+	}
+	if route.hang {
+		<-r.Context().Done()
+		return
+	}
+	if route.gate != nil {
+		select {
+		case <-route.gate:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	for k, v := range route.header {
+		w.Header().Set(k, v)
+	}
+	status := route.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	io.WriteString(w, route.body)
+}
+
+func (s *stub) requestsTo(path string) []recorded {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []recorded
+	for _, r := range s.requests {
+		if r.Path == path {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// shop is an Inlay server under test, in front of stub services.
+type shop struct {
+	*httptest.Server
+	inlay *Server
+	logs  *lockedWriter
+}
+
+// shopConfig describes a test shop: layout files by name, and the YAML of
+// the pages and gateway sections.
+type shopConfig struct {
+	layouts  map[string]string
+	services map[string]*stub // cookies are forwarded to services named *-cookies
+	pages    string           // YAML list items under pages:
+	gateway  string           // YAML list items under gateway:
+	extra    string           // more top-level YAML
+}
+
+func newShop(t *testing.T, sc shopConfig) *shop {
+	t.Helper()
+	var y strings.Builder
+	y.WriteString("services:\n")
+	for name, st := range sc.services {
+		fmt.Fprintf(&y, "  %s:\n    url: %s\n    timeout: 2s\n", name, st.URL)
+		if strings.HasSuffix(name, "-cookies") {
+			y.WriteString("    cookies: true\n")
+		}
+	}
+	y.WriteString("pages:\n" + sc.pages + "\n")
+	if sc.gateway != "" {
+		y.WriteString("gateway:\n" + sc.gateway + "\n")
+	}
+	y.WriteString(sc.extra)
+	cfg, err := config.Parse("test.yaml", []byte(y.String()))
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, y.String())
+	}
+	fsys := fstest.MapFS{}
+	for name, body := range sc.layouts {
+		fsys[name] = &fstest.MapFile{Data: []byte(body)}
+	}
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	srv, err := New(cfg, Options{LayoutFS: fsys, Logger: logger})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return &shop{Server: hs, inlay: srv, logs: logs}
+}
+
+// get fetches a page and returns its response with the body read whole.
+func (s *shop) get(t *testing.T, path string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	client := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	return resp, string(body)
+}
+
+// lockedWriter lets concurrent handlers log into one buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func (s *shop) logText() string {
+	s.logs.mu.Lock()
+	defer s.logs.mu.Unlock()
+	return s.logs.w.(*bytes.Buffer).String()
+}

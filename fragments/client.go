@@ -1,0 +1,169 @@
+package fragments
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"time"
+	"unicode/utf8"
+)
+
+// DefaultMaxBodyBytes is the body cap used when [Client.MaxBodyBytes] is zero.
+const DefaultMaxBodyBytes = 1 << 20
+
+// errFragmentTimeout is the cancellation cause of a fetch whose own deadline
+// passed, telling it apart from the caller's context ending.
+var errFragmentTimeout = errors.New("fragment deadline exceeded")
+
+// Client is the HTTP [Fetcher]: it GETs a fragment and reads it whole.
+//
+// Redirects are never followed: a 3xx is returned as a Response for the
+// caller to judge. A 5xx is an error of kind [KindStatus] and its body is
+// discarded. A 2xx with a body must be text/html.
+type Client struct {
+	// Transport performs the requests. If nil, a transport from
+	// [NewTransport] is made on first use.
+	Transport http.RoundTripper
+	// MaxBodyBytes caps a fragment body, after decompression. Zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+}
+
+var _ Fetcher = (*Client)(nil)
+
+// NewTransport returns an http.Transport tuned for fragment fetches: no
+// proxy from the environment, many idle connections per service, a bounded
+// response header size, and a dial timeout. Deadlines for the whole fetch
+// come from the request's context.
+func NewTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext:            dialer.DialContext,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+		ExpectContinueTimeout:  0,
+	}
+}
+
+// Fetch performs one GET within req.Timeout and returns the complete response.
+func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, req.Timeout, errFragmentTimeout)
+		defer cancel()
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
+	if err != nil {
+		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: err}
+	}
+	if req.Header != nil {
+		hreq.Header = req.Header
+	}
+	// RoundTrip, not http.Client.Do: no redirects are followed and no cookie
+	// jar is consulted.
+	resp, err := c.transport().RoundTrip(hreq)
+	if err != nil {
+		return nil, c.fail(ctx, req, KindConnect, err)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode >= 500 {
+		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: resp.StatusCode}
+	}
+	if resp.StatusCode == http.StatusOK && !isHTML(resp.Header.Get("Content-Type")) {
+		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
+			Err: fmt.Errorf("content type %q, want text/html", resp.Header.Get("Content-Type"))}
+	}
+	body, err := readBody(resp.Body, resp.ContentLength, c.maxBody())
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return nil, &Error{Kind: KindTooLarge, ID: req.ID, Service: req.Service,
+				Err: fmt.Errorf("body over %d bytes", c.maxBody())}
+		}
+		return nil, c.fail(ctx, req, KindBody, err)
+	}
+	return &Response{
+		Status: resp.StatusCode,
+		Header: resp.Header,
+		Body:   cleanHTML(body),
+		Assets: ParseAssets(resp.Header),
+	}, nil
+}
+
+// fail classifies err, preferring what the context says: a passed deadline
+// is a timeout and a caller that left is a cancellation, whatever error the
+// transport reported for them.
+func (c *Client) fail(ctx context.Context, req *Request, kind Kind, err error) *Error {
+	switch {
+	case errors.Is(context.Cause(ctx), errFragmentTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
+		kind = KindTimeout
+	case ctx.Err() != nil:
+		kind = KindCanceled
+	}
+	return &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: err}
+}
+
+func (c *Client) maxBody() int64 {
+	if c.MaxBodyBytes > 0 {
+		return c.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
+
+var defaultTransport = NewTransport()
+
+func (c *Client) transport() http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
+	}
+	return defaultTransport
+}
+
+func isHTML(contentType string) bool {
+	if contentType == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "text/html"
+}
+
+var errTooLarge = errors.New("body too large")
+
+// readBody reads r whole, failing once more than limit bytes arrive.
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength > limit {
+		return nil, errTooLarge
+	}
+	size := int64(512)
+	if contentLength > 0 {
+		size = contentLength + 1 // +1 so that reading EOF needs no growth
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, errTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+var bom = []byte("\uFEFF")
+
+// cleanHTML drops a leading byte order mark and repairs invalid UTF-8, so
+// that one broken fragment cannot make the whole page invalid.
+func cleanHTML(b []byte) []byte {
+	b = bytes.TrimPrefix(b, bom)
+	if !utf8.Valid(b) {
+		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
+	}
+	return b
+}

@@ -1,0 +1,86 @@
+package fragments
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies why a fetch failed.
+type Kind uint8
+
+// The kinds of fetch failure.
+const (
+	// KindConnect means no connection could be made or the request could not
+	// be sent.
+	KindConnect Kind = iota + 1
+	// KindTimeout means the fragment's or the page's deadline passed.
+	KindTimeout
+	// KindCanceled means the caller went away (the shopper hung up).
+	KindCanceled
+	// KindStatus means the service answered with a 5xx status.
+	KindStatus
+	// KindTooLarge means the body exceeded the size cap.
+	KindTooLarge
+	// KindContentType means the body was not text/html.
+	KindContentType
+	// KindBody means reading the body failed: a reset, a truncated body, a
+	// corrupt compressed stream.
+	KindBody
+)
+
+var kindNames = [...]string{
+	KindConnect:     "connect",
+	KindTimeout:     "timeout",
+	KindCanceled:    "canceled",
+	KindStatus:      "status",
+	KindTooLarge:    "too_large",
+	KindContentType: "content_type",
+	KindBody:        "body",
+}
+
+// String returns the kind's name as it appears in logs and metrics.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// Error is a failed fragment fetch.
+type Error struct {
+	// Kind says what class of failure this is.
+	Kind Kind
+	// ID and Service name the fragment.
+	ID, Service string
+	// Status is the HTTP status for KindStatus, else zero.
+	Status int
+	// Err is the underlying error, if any.
+	Err error
+}
+
+// Error returns a message such as `fragment "search" (service search): timeout: context deadline exceeded`.
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("fragment %q (service %s): %s", e.ID, e.Service, e.Kind)
+	if e.Status != 0 {
+		msg += fmt.Sprintf(" %d", e.Status)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Timeout reports whether the fetch failed because a deadline passed.
+func (e *Error) Timeout() bool { return e.Kind == KindTimeout }
+
+// KindOf returns the kind of err if it is or wraps an [*Error], else zero.
+func KindOf(err error) Kind {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe.Kind
+	}
+	return 0
+}
