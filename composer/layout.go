@@ -165,12 +165,12 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 		p.problem(openAt, "<fragment> is never closed: add </fragment> or write <fragment ... />")
 	}
 	l.chunks = append(l.chunks, p.data[chunkStart:])
-	for _, s := range l.Slots {
-		l.usesParams = l.usesParams || len(s.Src.Params()) > 0 || s.Fallback != nil && len(s.Fallback.Params()) > 0
-	}
 	if len(p.problems) > 0 {
 		p.problems.Sort()
 		return nil, p.problems
+	}
+	for _, s := range l.Slots {
+		l.usesParams = l.usesParams || len(s.Src.Params()) > 0 || s.Fallback != nil && len(s.Fallback.Params()) > 0
 	}
 	return l, nil
 }

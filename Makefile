@@ -1,0 +1,44 @@
+# Inlay: server-side composition of micro-frontends.
+GO      ?= go
+PKGS    ?= ./...
+BENCH   ?= .
+
+.DEFAULT_GOAL := help
+
+help: ## Display this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## Build and start the demo shop on http://localhost:8080
+	$(GO) build -o bin/inlay ./cmd/inlay
+	./bin/inlay demo
+
+build: ## Build the inlay and team binaries into bin/
+	$(GO) build -o bin/ ./cmd/...
+
+generate: ## Regenerate templ code with the pinned templ
+	$(GO) tool templ generate
+
+check-generated: generate ## Fail if generated templ code is stale
+	@git diff --exit-code -- '*_templ.go' || { echo 'generated templ code is stale: run make generate and commit'; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- '*_templ.go'); \
+	  if [ -n "$$untracked" ]; then echo "generated but not committed: $$untracked"; exit 1; fi
+
+lint: ## gofmt, go vet, and inlay lint on the demo config
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run ./cmd/inlay lint --config layouts/inlay.yaml
+
+test: check-generated lint ## The whole test suite, with the race detector
+	$(GO) test -race -count=1 $(PKGS)
+
+bench: ## Go benchmarks of the hot paths
+	$(GO) test -run=NONE -bench='$(BENCH)' -benchmem $(PKGS)
+
+fuzz: ## Fuzz the layout parser and the src URL builder for a minute each
+	$(GO) test -run=NONE -fuzz=FuzzParseLayout -fuzztime=60s ./composer/
+	$(GO) test -run=NONE -fuzz=FuzzSourceURL -fuzztime=60s ./composer/
+
+clean: ## Remove built binaries
+	rm -rf bin/
+
+.PHONY: help run build generate check-generated lint test bench fuzz clean
