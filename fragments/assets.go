@@ -77,8 +77,14 @@ func parseLink(link string) (Asset, bool) {
 	if !safeAssetURL(target) {
 		return Asset{}, false
 	}
+	// Only ";"-separated params may follow the target (RFC 8288): anything
+	// else means the target held a '>' and is not what was declared.
+	params := strings.TrimLeft(link[end+1:], " \t")
+	if !strings.HasPrefix(params, ";") {
+		return Asset{}, false
+	}
 	var kind AssetKind
-	for _, param := range strings.Split(link[end+1:], ";") {
+	for _, param := range strings.Split(params, ";") {
 		name, value, ok := strings.Cut(strings.TrimSpace(param), "=")
 		if !ok || !strings.EqualFold(strings.TrimSpace(name), "rel") {
 			continue

@@ -20,6 +20,8 @@ type Request struct {
 	// Timeout bounds the whole fetch, from connect to the last body byte.
 	// Zero means no limit beyond the context's own deadline.
 	Timeout time.Duration
+	// Report, when not nil, is filled in by the fetch layers.
+	Report *Report
 }
 
 // Response is a complete fragment response: the body has been read whole.

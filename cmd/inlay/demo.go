@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/layouts"
+	"github.com/inlayhq/inlay/teams/basket"
+	"github.com/inlayhq/inlay/teams/search"
+	"github.com/inlayhq/inlay/teams/shell"
+)
+
+// demoConfigPath is where the demo config lives in a checkout. When it is
+// there, the demo serves the layouts from disk and reloads them on change;
+// elsewhere it uses the copies embedded in the binary.
+var demoConfigPath = filepath.Join("layouts", layouts.ConfigFile)
+
+func demoCommand(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "demo config `file` (default: layouts/inlay.yaml, or the embedded copy)")
+	listen := fs.String("listen", "", "shopper-facing `address` (default: the config's listen, 127.0.0.1:8080)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if !stderrIsTerminal() {
+		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	}
+	err := runDemo(ctx, demoOptions{ConfigPath: *configPath, Listen: *listen, Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "inlay demo: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// demoOptions configure runDemo.
+type demoOptions struct {
+	// ConfigPath is the demo config. Empty means layouts/inlay.yaml when it
+	// exists, else the embedded copy.
+	ConfigPath string
+	// Listen overrides the config's listen address.
+	Listen string
+	// Logger receives all logs.
+	Logger *slog.Logger
+	// Ready, if not nil, is called with Inlay's address once it accepts requests.
+	Ready func(addr string)
+}
+
+// runDemo starts the three demo team services on free loopback ports and
+// Inlay in front of them, until ctx ends.
+func runDemo(ctx context.Context, opts demoOptions) error {
+	cfg, layoutFS, err := loadDemoConfig(opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	if opts.Listen != "" {
+		cfg.Listen = opts.Listen
+	}
+	searchURL, stopSearch, err := startTeam(search.New(search.Config{Logger: opts.Logger}))
+	if err != nil {
+		return err
+	}
+	defer stopSearch()
+	shellURL, stopShell, err := startTeam(shell.New(shell.Config{Logger: opts.Logger}))
+	if err != nil {
+		return err
+	}
+	defer stopShell()
+	basketURL, stopBasket, err := startTeam(basket.New(basket.Config{CatalogURL: searchURL, Logger: opts.Logger}))
+	if err != nil {
+		return err
+	}
+	defer stopBasket()
+	for name, u := range map[string]string{"shell": shellURL, "search": searchURL, "basket": basketURL} {
+		if err := cfg.SetServiceURL(name, u); err != nil {
+			return fmt.Errorf("demo config: %w", err)
+		}
+	}
+	return serve(ctx, cfg, layoutFS, opts.Logger, opts.Ready)
+}
+
+// loadDemoConfig reads the demo config from path, from layouts/inlay.yaml,
+// or from the embedded copy. The returned FS is nil when the layouts are on
+// disk (and so are watched), or the embedded layouts.
+func loadDemoConfig(path string) (*config.Config, fs.FS, error) {
+	if path == "" {
+		if _, err := os.Stat(demoConfigPath); err == nil {
+			path = demoConfigPath
+		}
+	}
+	if path != "" {
+		cfg, err := config.Load(path)
+		return cfg, nil, err
+	}
+	data, err := fs.ReadFile(layouts.FS, layouts.ConfigFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading embedded demo config: %w", err)
+	}
+	cfg, err := config.Parse("(embedded)/"+layouts.ConfigFile, data)
+	return cfg, layouts.FS, err
+}
+
+// startTeam serves a team on a free loopback port and returns its base URL
+// and a function that stops it.
+func startTeam(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("starting a demo team: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("demo team stopped", slog.String("error", err.Error()))
+		}
+	}()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds the browser for end-to-end tests. In CI a missing
+// browser is a failure, elsewhere the test is skipped and says so.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed: .ci/run must install it")
+	}
+	t.Skip("chromium is not installed: skipping the browser test (apt-get install chromium to run it)")
+	return ""
+}
+
+// startDemo runs the demo shop on a free loopback port until the test ends.
+func startDemo(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- runDemo(ctx, demoOptions{
+			ConfigPath: "../../layouts/inlay.yaml",
+			Listen:     "127.0.0.1:0",
+			Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Ready:      func(a string) { addr <- a },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("demo: %v", err)
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("demo did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("demo did not start within 20s")
+	}
+	return ""
+}
+
+// newBrowser starts headless Chromium for one test.
+func newBrowser(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// text returns the visible text of the first element matching sel.
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Text(sel))
+	if err != nil {
+		t.Fatalf("reading %s: %v", sel, err)
+	}
+	return strings.TrimSpace(v)
+}
+
+// count returns how many elements match a CSS selector.
+func count(t *testing.T, ctx context.Context, sel string) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('` + sel + `').length`))
+	if err != nil {
+		t.Fatalf("counting %s: %v", sel, err)
+	}
+	return n
+}
+
+// waitFor polls a JavaScript condition until it holds or 10s pass. The page
+// may be navigating meanwhile (a form post and its redirect), which destroys
+// the context a single poll runs in, so each poll is retried.
+func waitFor(t *testing.T, ctx context.Context, cond string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		if _, err = chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(time.Until(deadline)))); err == nil {
+			return
+		}
+	}
+	t.Fatalf("waiting for %s: %v", cond, err)
+}
+
+// TestShopperSearchesAndFillsTheBasket drives the demo shop in a real
+// browser: search, open a product, add it to the basket, and see the
+// header's basket count change.
+func TestShopperSearchesAndFillsTheBasket(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	ctx := newBrowser(t, 60*time.Second)
+	base := startDemo(t)
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`[data-testid="basket-count"]`),
+	); err != nil {
+		t.Fatalf("home page: %v", err)
+	}
+	if got := text(t, ctx, `[data-testid="basket-count"]`); got != "0" {
+		t.Fatalf("basket count on a new visit: got %q, want 0", got)
+	}
+
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(`[data-testid="search-input"]`, "sneaker"),
+		chromedp.Click(`[data-testid="search-submit"]`),
+		chromedp.WaitVisible(`[data-testid="product-tile"]`),
+	); err != nil {
+		t.Fatalf("searching: %v", err)
+	}
+	if n := count(t, ctx, `[data-testid="product-tile"]`); n < 1 {
+		t.Fatalf("search for sneaker shows %d tiles", n)
+	}
+
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="product-tile"]`),
+		chromedp.WaitVisible(`[data-testid="product-name"]`),
+	); err != nil {
+		t.Fatalf("opening a product: %v", err)
+	}
+	productName := text(t, ctx, `[data-testid="product-name"]`)
+	if !strings.Contains(strings.ToLower(productName), "sneaker") {
+		t.Errorf("opened product %q, want a sneaker", productName)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="add-to-basket"]`),
+		chromedp.WaitVisible(`[data-testid="product-name"]`),
+	); err != nil {
+		t.Fatalf("adding %q to the basket: %v", productName, err)
+	}
+	waitFor(t, ctx, `document.querySelector('[data-testid="basket-count"]')?.textContent.trim() === "1"`)
+
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`[data-testid="mini-basket"]`),
+		chromedp.WaitVisible(`[data-testid="basket-line"]`),
+	); err != nil {
+		t.Fatalf("basket page: %v", err)
+	}
+	lines := count(t, ctx, `[data-testid="basket-line"]`)
+	lineText := text(t, ctx, `[data-testid="basket-line"]`)
+	if lines != 1 || !strings.Contains(lineText, productName) {
+		t.Errorf("basket shows %d lines %q, want one line for %q", lines, lineText, productName)
+	}
+}

@@ -1,0 +1,44 @@
+package shell
+
+import (
+	"embed"
+	"io/fs"
+	"log/slog"
+
+	"github.com/inlayhq/inlay/teams/internal/teamkit"
+	"github.com/labstack/echo/v4"
+)
+
+// Cache-Control values of the shell fragments.
+const (
+	cacheHeader       = "public, max-age=60"
+	cacheFooter       = "public, max-age=300"
+	cacheHeaderStatic = "public, max-age=3600"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Config configures the shell service. The zero value is ready to use.
+type Config struct {
+	// Logger receives request logs and errors. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// New returns the team's HTTP handler (an *echo.Echo with all routes).
+func New(cfg Config) *echo.Echo {
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err)
+	}
+	assets := teamkit.MustLoadAssets(sub, "/shell/static/")
+	h := &handlers{frag: teamkit.Fragments{Link: assets.StylesheetLink("shell.css")}}
+
+	e := teamkit.NewEcho(cfg.Logger)
+	g := e.Group("/shell")
+	g.GET("/fragments/header", h.header)
+	g.GET("/fragments/header-static", h.headerStatic)
+	g.GET("/fragments/footer", h.footer)
+	g.GET("/static/*", assets.Handler())
+	return e
+}
