@@ -1,0 +1,144 @@
+package fragments
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cacheControl holds the Cache-Control directives Inlay acts on.
+type cacheControl struct {
+	noStore, noCache, private, public bool
+	mustRevalidate                     bool // must-revalidate or proxy-revalidate
+	maxAge, sMaxAge                    int  // seconds; -1 when absent
+	staleWhileRevalidate, staleIfError int  // seconds; 0 when absent
+}
+
+// parseCacheControl reads every Cache-Control header line. Unknown
+// directives are ignored; a malformed number makes its directive absent.
+func parseCacheControl(h http.Header) cacheControl {
+	cc := cacheControl{maxAge: -1, sMaxAge: -1}
+	for _, line := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(line, ",") {
+			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
+			value = strings.Trim(strings.TrimSpace(value), `"`)
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "no-store":
+				cc.noStore = true
+			case "no-cache":
+				cc.noCache = true
+			case "private":
+				cc.private = true
+			case "public":
+				cc.public = true
+			case "must-revalidate", "proxy-revalidate":
+				cc.mustRevalidate = true
+			case "max-age":
+				cc.maxAge = seconds(value)
+			case "s-maxage":
+				cc.sMaxAge = seconds(value)
+			case "stale-while-revalidate":
+				cc.staleWhileRevalidate = max(0, seconds(value))
+			case "stale-if-error":
+				cc.staleIfError = max(0, seconds(value))
+			}
+		}
+	}
+	return cc
+}
+
+// seconds parses a delta-seconds value, or returns -1.
+func seconds(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// freshness is when a stored response stops being fresh, and how long after
+// that it may still be served stale.
+type freshness struct {
+	freshUntil time.Time
+	swrUntil   time.Time // stale-while-revalidate ends
+	sieUntil   time.Time // stale-if-error ends
+}
+
+// expires is when the entry is of no more use at all.
+func (f freshness) expires() time.Time {
+	t := f.freshUntil
+	if f.swrUntil.After(t) {
+		t = f.swrUntil
+	}
+	if f.sieUntil.After(t) {
+		t = f.sieUntil
+	}
+	return t
+}
+
+// storability says whether a response may be stored by a shared cache
+// (RFC 9111 §3) and for how long (§4.2), with the RFC 5861 stale windows.
+// pass is true when the response is a success that may not be shared: the
+// key is then remembered as uncacheable for a while.
+func storability(req *Request, resp *Response, now time.Time) (f freshness, store, pass bool) {
+	if resp.Status != http.StatusOK {
+		return f, false, false
+	}
+	h := resp.Header
+	cc := parseCacheControl(h)
+	if cc.noStore || cc.noCache || cc.private || len(h["Set-Cookie"]) > 0 || variesUnstorably(h) {
+		return f, false, true
+	}
+	credentialed := req.Header.Get("Cookie") != "" || req.Header.Get("Authorization") != ""
+	if credentialed && !cc.public && cc.sMaxAge < 0 {
+		return f, false, true
+	}
+	lifetime := time.Duration(-1)
+	switch {
+	case cc.sMaxAge >= 0:
+		lifetime = time.Duration(cc.sMaxAge) * time.Second
+	case cc.maxAge >= 0:
+		lifetime = time.Duration(cc.maxAge) * time.Second
+	case h.Get("Expires") != "":
+		lifetime = 0 // an invalid Expires means already expired (§5.3)
+		if exp, err := http.ParseTime(h.Get("Expires")); err == nil {
+			date := now
+			if d, err := http.ParseTime(h.Get("Date")); err == nil {
+				date = d
+			}
+			lifetime = max(0, exp.Sub(date))
+		}
+	}
+	if lifetime < 0 {
+		return f, false, true // no explicit freshness: not shared
+	}
+	if age := seconds(h.Get("Age")); age > 0 {
+		lifetime -= time.Duration(age) * time.Second
+	}
+	f.freshUntil = now.Add(lifetime)
+	// s-maxage implies proxy-revalidate for a shared cache (§5.2.2.10): no
+	// stale serving at all.
+	if !cc.mustRevalidate && cc.sMaxAge < 0 {
+		f.swrUntil = f.freshUntil.Add(time.Duration(cc.staleWhileRevalidate) * time.Second)
+		f.sieUntil = f.freshUntil.Add(time.Duration(cc.staleIfError) * time.Second)
+	}
+	if !f.expires().After(now) {
+		return f, false, false
+	}
+	return f, true, false
+}
+
+// variesUnstorably reports a Vary of * or Cookie: the first can never be
+// matched, the second would store one entry per shopper.
+func variesUnstorably(h http.Header) bool {
+	for _, line := range h.Values("Vary") {
+		for _, name := range strings.Split(line, ",") {
+			name = strings.TrimSpace(name)
+			if name == "*" || strings.EqualFold(name, "Cookie") {
+				return true
+			}
+		}
+	}
+	return false
+}

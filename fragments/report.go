@@ -1,0 +1,63 @@
+package fragments
+
+import "sync/atomic"
+
+// CacheStatus says how the cache answered one fetch.
+type CacheStatus uint8
+
+// The cache statuses.
+const (
+	// CacheNone means no cache was consulted.
+	CacheNone CacheStatus = iota
+	// CacheHit means a fresh stored response was served.
+	CacheHit
+	// CacheMiss means the response was fetched from the service.
+	CacheMiss
+	// CacheStale means a stale stored response was served: within
+	// stale-while-revalidate, or within stale-if-error after a failure.
+	CacheStale
+	// CachePass means the key is known to be uncacheable and was fetched
+	// without coalescing (hit-for-miss).
+	CachePass
+)
+
+var cacheStatusNames = [...]string{"none", "hit", "miss", "stale", "pass"}
+
+// String returns the status's name as it appears in logs and Server-Timing.
+func (s CacheStatus) String() string {
+	if int(s) < len(cacheStatusNames) {
+		return cacheStatusNames[s]
+	}
+	return "unknown"
+}
+
+// Report is what the fetch layers learnt about one fetch. A caller that
+// wants to know passes a Report in [Request.Report]; each layer fills in its
+// part. A Report belongs to one fetch and is never shared.
+type Report struct {
+	// Cache says how the cache answered.
+	Cache CacheStatus
+	// Breaker is the state of the service's circuit breaker after the fetch:
+	// "closed", "half-open" or "open". Empty when no breaker was consulted.
+	Breaker string
+	// Coalesced is true when the response came from a fetch made for
+	// another request with the same key.
+	Coalesced bool
+}
+
+// Stats counts what the fetch layers did, across all fetches. Every field
+// is safe to read while fetches run.
+type Stats struct {
+	Fetches      atomic.Int64 // fetches asked of the cache
+	CacheHits    atomic.Int64 // fresh hits
+	CacheMisses  atomic.Int64 // fetched from upstream, or joined a fetch in flight
+	StaleServed  atomic.Int64 // stale responses served (revalidate or error)
+	Coalesced    atomic.Int64 // fetches answered by another request's fetch
+	Passes       atomic.Int64 // fetches of keys known to be uncacheable
+	Refreshes    atomic.Int64 // background refreshes started
+	Stored       atomic.Int64 // responses stored
+	Evictions    atomic.Int64 // entries evicted to stay within the byte budget
+	BreakerOpen  atomic.Int64 // fetches refused because a breaker was open
+	Overflows    atomic.Int64 // fetches refused because a service was at its concurrency cap
+	UpstreamGets atomic.Int64 // requests that reached the upstream fetcher
+}
