@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,8 @@ type outcome struct {
 	// err is why the src failed, if it did.
 	err      error
 	duration time.Duration
+	// report is what the fetch layers said about the src fetch.
+	report fragments.Report
 }
 
 // errStatus is the failure of a fragment whose status cannot fill its slot.
@@ -113,6 +116,10 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "private, no-cache")
+	if timing := pg.serverTiming(); timing != "" {
+		h.Set("Server-Timing", timing)
+	}
+	pg.srv.stats.Pages.Add(1)
 	w.WriteHeader(status)
 
 	s := newStream(w)
@@ -133,19 +140,52 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	s.flush()
 }
 
+// serverTiming describes every fragment that finished before the headers
+// leave: its duration, cache result and breaker state.
+func (pg *page) serverTiming() string {
+	var b strings.Builder
+	for i, slot := range pg.layout.Slots {
+		select {
+		case <-pg.done[i]:
+		default:
+			continue
+		}
+		o := &pg.outcomes[i]
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(slot.ID)
+		b.WriteString(";dur=")
+		b.WriteString(strconv.FormatFloat(float64(o.duration.Microseconds())/1000, 'f', -1, 64))
+		b.WriteString(`;desc="`)
+		b.WriteString(o.report.Cache.String())
+		if o.report.Breaker != "" {
+			b.WriteByte(' ')
+			b.WriteString(o.report.Breaker)
+		}
+		if o.err != nil {
+			b.WriteString(" degraded")
+		}
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
 // fetchSlot fetches a slot's src and, if that fails, its fallback-src.
 func (pg *page) fetchSlot(ctx context.Context, slot *Slot) outcome {
 	start := time.Now()
-	resp, err := pg.fetch(ctx, slot, slot.Src, slot.Timeout)
+	var o outcome
+	resp, err := pg.fetch(ctx, slot, slot.Src, slot.Timeout, &o.report)
 	if err == nil {
 		err = acceptable(slot, resp)
 	}
 	if err == nil {
-		return outcome{resp: resp, duration: time.Since(start)}
+		o.resp, o.duration = resp, time.Since(start)
+		return o
 	}
-	o := outcome{err: err}
+	o.err = err
 	if slot.Fallback != nil && ctx.Err() == nil {
-		fresp, ferr := pg.fetch(ctx, slot, slot.Fallback, 0)
+		fresp, ferr := pg.fetch(ctx, slot, slot.Fallback, 0, nil)
 		if ferr == nil && (fresp.Status == http.StatusOK || fresp.Status == http.StatusNoContent) {
 			o.resp, o.fromFallback = fresp, true
 		}
@@ -155,7 +195,7 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot) outcome {
 	return o
 }
 
-func (pg *page) fetch(ctx context.Context, slot *Slot, src *Source, timeout time.Duration) (*fragments.Response, error) {
+func (pg *page) fetch(ctx context.Context, slot *Slot, src *Source, timeout time.Duration, report *fragments.Report) (*fragments.Response, error) {
 	if timeout == 0 {
 		timeout = src.Service.FragmentTimeout()
 	}
@@ -165,6 +205,7 @@ func (pg *page) fetch(ctx context.Context, slot *Slot, src *Source, timeout time
 		URL:     src.URL(pg.params.get),
 		Header:  fragmentHeader(pg.r, src.Service, slot.ID, pg.requestID),
 		Timeout: timeout,
+		Report:  report,
 	})
 }
 
@@ -189,6 +230,7 @@ func (pg *page) logDegraded(slot *Slot, o *outcome) {
 	if reason == "canceled" {
 		return // the shopper left: nothing degraded that anyone sees
 	}
+	pg.srv.stats.Degraded.Add(1)
 	pg.srv.logger.LogAttrs(pg.r.Context(), slog.LevelWarn, "fragment degraded",
 		slog.String("request_id", pg.requestID),
 		slog.String("layout", pg.layout.Name),
@@ -199,6 +241,8 @@ func (pg *page) logDegraded(slot *Slot, o *outcome) {
 		slog.String("shown", shown),
 		slog.Bool("primary", slot.Primary),
 		slog.Duration("duration", o.duration),
+		slog.String("cache", o.report.Cache.String()),
+		slog.String("breaker", o.report.Breaker),
 	)
 }
 

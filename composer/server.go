@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
@@ -18,8 +19,13 @@ import (
 
 // Options are the parts of a Server that do not come from the config file.
 type Options struct {
-	// Fetcher fetches fragments. If nil, a [fragments.Client] is used.
+	// Fetcher fetches fragments. If nil, the config's stack is built: a
+	// cache, then a circuit breaker and concurrency cap per service, then
+	// a [fragments.Client].
 	Fetcher fragments.Fetcher
+	// FetchTransport carries fragment requests of the default stack. If
+	// nil, a transport from [fragments.NewTransport] is used.
+	FetchTransport http.RoundTripper
 	// Transport carries gateway requests. If nil, a transport from
 	// [fragments.NewTransport] is used.
 	Transport http.RoundTripper
@@ -33,11 +39,15 @@ type Options struct {
 // Server is Inlay's shopper-facing HTTP handler: page routes that compose
 // layouts, gateway routes that proxy to team services, and /-/health.
 type Server struct {
-	cfg     *config.Config
-	layouts *Layouts
-	fetcher fragments.Fetcher
-	logger  *slog.Logger
-	echo    *echo.Echo
+	cfg        *config.Config
+	layouts    *Layouts
+	fetcher    fragments.Fetcher
+	cache      *fragments.Cache  // nil when disabled or a Fetcher was given
+	guards     *fragments.Guards // nil when a Fetcher was given
+	fetchStats *fragments.Stats
+	stats      Stats
+	logger     *slog.Logger
+	echo       *echo.Echo
 }
 
 // contextKeyRequestID is the echo context key of the request id.
@@ -47,12 +57,12 @@ const contextKeyRequestID = "inlay.request_id"
 // fails, with FILE:LINE:COL problems, if any layout is broken or a page
 // names a layout that does not exist.
 func New(cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, fetcher: opts.Fetcher, logger: opts.Logger}
-	if s.fetcher == nil {
-		s.fetcher = &fragments.Client{}
-	}
+	s := &Server{cfg: cfg, fetcher: opts.Fetcher, logger: opts.Logger, fetchStats: &fragments.Stats{}}
 	if s.logger == nil {
 		s.logger = slog.Default()
+	}
+	if s.fetcher == nil {
+		s.buildFetcher(opts.FetchTransport)
 	}
 	fsys := opts.LayoutFS
 	if fsys == nil {
@@ -86,6 +96,54 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.echo = e
 	return s, nil
 }
+
+// buildFetcher assembles the fetch stack the config describes.
+func (s *Server) buildFetcher(transport http.RoundTripper) {
+	client := &fragments.Client{Transport: transport, MaxBodyBytes: s.cfg.MaxFragmentBytes}
+	s.guards = fragments.NewGuards(client, func(name string) fragments.GuardConfig {
+		svc := s.cfg.Services[name]
+		if svc == nil {
+			return fragments.GuardConfig{}
+		}
+		return fragments.GuardConfig{
+			Failures:      svc.Breaker.Failures,
+			OpenFor:       time.Duration(svc.Breaker.OpenFor),
+			Probes:        svc.Breaker.Probes,
+			MaxConcurrent: svc.MaxConcurrent,
+		}
+	}, s.fetchStats, s.logger)
+	s.fetcher = s.guards
+	if !s.cfg.Cache.Disabled {
+		s.cache = fragments.NewCache(s.guards, fragments.CacheConfig{
+			MaxBytes: s.cfg.Cache.MaxBytes,
+			Stats:    s.fetchStats,
+			Logger:   s.logger,
+		})
+		s.fetcher = s.cache
+	}
+}
+
+// Close stops the server's background work (cache refreshes) and waits for
+// it. The HTTP listener is the caller's to shut down first.
+func (s *Server) Close() {
+	if s.cache != nil {
+		s.cache.Close()
+	}
+}
+
+// Stats returns the composer's counters.
+func (s *Server) Stats() *Stats { return &s.stats }
+
+// FetchStats returns the counters of the fetch stack (cache, coalescing,
+// breakers). They stay zero when Options.Fetcher was given.
+func (s *Server) FetchStats() *fragments.Stats { return s.fetchStats }
+
+// Guards returns the per-service breakers, or nil when Options.Fetcher was given.
+func (s *Server) Guards() *fragments.Guards { return s.guards }
+
+// Cache returns the fragment cache, or nil when it is disabled or
+// Options.Fetcher was given.
+func (s *Server) Cache() *fragments.Cache { return s.cache }
 
 // CheckPages reports pages whose layout does not exist.
 func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
@@ -231,6 +289,7 @@ func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID
 	if fragments.KindOf(err) == fragments.KindCanceled {
 		return
 	}
+	s.stats.PrimaryFailures.Add(1)
 	s.logger.LogAttrs(r.Context(), slog.LevelError, "primary fragment failed",
 		slog.String("request_id", requestID),
 		slog.String("fragment", slot.ID),

@@ -92,7 +92,8 @@ type flightResult struct {
 	leader    *byte // identifies the caller whose fetch this was
 	resp      *Response
 	err       error
-	shareable bool // stored, so safe to hand to every caller
+	shareable bool   // stored, so safe to hand to every caller
+	breaker   string // the breaker state the fetch left behind
 }
 
 // NewCache returns a Cache in front of next.
@@ -208,16 +209,16 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request) (*Respon
 		up.Report = &Report{}
 		c.stats.UpstreamGets.Add(1)
 		resp, err := c.next.Fetch(f.ctx, &up)
-		res := &flightResult{leader: me, resp: resp, err: err}
+		res := &flightResult{leader: me, resp: resp, err: err, breaker: up.Report.Breaker}
 		if err == nil {
 			res.shareable = c.put(key, &up, resp)
 		}
-		report(req, func(r *Report) { r.Breaker = up.Report.Breaker })
 		return res, nil
 	})
 	select {
 	case v := <-ch:
 		res := v.Val.(*flightResult)
+		report(req, func(r *Report) { r.Breaker = res.breaker })
 		if res.leader == me {
 			return res.resp, res.err
 		}

@@ -9,7 +9,7 @@ import (
 
 // cacheControl holds the Cache-Control directives Inlay acts on.
 type cacheControl struct {
-	noStore, noCache, private, public bool
+	noStore, noCache, private, public  bool
 	mustRevalidate                     bool // must-revalidate or proxy-revalidate
 	maxAge, sMaxAge                    int  // seconds; -1 when absent
 	staleWhileRevalidate, staleIfError int  // seconds; 0 when absent

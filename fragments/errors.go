@@ -26,6 +26,12 @@ const (
 	// KindBody means reading the body failed: a reset, a truncated body, a
 	// corrupt compressed stream.
 	KindBody
+	// KindBreakerOpen means the service's circuit breaker is open, or
+	// half-open with its probes already under way: no request was made.
+	KindBreakerOpen
+	// KindOverflow means the service already had as many fetches in flight
+	// as its concurrency cap allows: no request was made.
+	KindOverflow
 )
 
 var kindNames = [...]string{
@@ -36,6 +42,8 @@ var kindNames = [...]string{
 	KindTooLarge:    "too_large",
 	KindContentType: "content_type",
 	KindBody:        "body",
+	KindBreakerOpen: "breaker_open",
+	KindOverflow:    "overflow",
 }
 
 // String returns the kind's name as it appears in logs and metrics.
@@ -43,6 +51,7 @@ func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
 		return kindNames[k]
 	}
+
 	return fmt.Sprintf("kind(%d)", k)
 }
 

@@ -38,6 +38,11 @@ type Config struct {
 	Pages []*Page `yaml:"pages"`
 	// Gateway lists the path prefixes reverse-proxied to team services.
 	Gateway []*Gateway `yaml:"gateway"`
+	// Cache configures the fragment cache.
+	Cache Cache `yaml:"cache"`
+	// MaxFragmentBytes caps one fragment's body, after decompression. Zero
+	// means 1 MiB.
+	MaxFragmentBytes int64 `yaml:"max_fragment_bytes"`
 
 	// File is the path the config was read from, if any.
 	File string `yaml:"-"`
@@ -56,11 +61,40 @@ type Service struct {
 	// Cookies forwards the shopper's cookies to this service. By default
 	// they are not forwarded.
 	Cookies bool `yaml:"cookies"`
+	// MaxConcurrent caps the fetches in flight to this service; the
+	// overflow gets its fallback at once. Zero means 128.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// Breaker configures the service's circuit breaker.
+	Breaker Breaker `yaml:"breaker"`
 
 	// Name is the service's key in Config.Services.
 	Name string `yaml:"-"`
 	// BaseURL is URL, parsed.
 	BaseURL *url.URL `yaml:"-"`
+}
+
+// Breaker configures the circuit breaker of one service. By default it
+// opens after 5 consecutive failures, stays open 10s, then lets 1 probe
+// through.
+type Breaker struct {
+	// Failures is how many consecutive failures (connect errors, timeouts,
+	// 5xx) open the breaker. Zero means 5.
+	Failures uint32 `yaml:"failures"`
+	// OpenFor is how long the breaker stays open before probing. Zero
+	// means 10s.
+	OpenFor Duration `yaml:"open_for"`
+	// Probes is how many requests a half-open breaker lets through. Zero
+	// means 1.
+	Probes uint32 `yaml:"probes"`
+}
+
+// Cache configures the fragment cache, which stores fragments by their own
+// Cache-Control headers.
+type Cache struct {
+	// MaxBytes is the cache's memory budget. Zero means 64 MiB.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// Disabled turns the cache off: every fragment is fetched.
+	Disabled bool `yaml:"disabled"`
 }
 
 // Page binds a request path to a layout.
@@ -224,6 +258,12 @@ func (c *Config) validate() Problems {
 		if msg := s.Timeout.check(); msg != "" {
 			add(at+".timeout", "service %q: timeout: %s", name, msg)
 		}
+		if msg := s.Breaker.OpenFor.check(); msg != "" {
+			add(at+".breaker.open_for", "service %q: breaker open_for: %s", name, msg)
+		}
+		if s.MaxConcurrent < 0 {
+			add(at+".max_concurrent", "service %q: max_concurrent must not be negative", name)
+		}
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Pages {
@@ -264,6 +304,12 @@ func (c *Config) validate() Problems {
 		if _, ok := c.Services[g.Service]; !ok {
 			add(at+".service", "gateway %q: unknown service %q", g.Prefix, g.Service)
 		}
+	}
+	if c.Cache.MaxBytes < 0 {
+		add("$.cache.max_bytes", "cache max_bytes must not be negative")
+	}
+	if c.MaxFragmentBytes < 0 {
+		add("$.max_fragment_bytes", "max_fragment_bytes must not be negative")
 	}
 	if msg := c.PageTimeout.check(); msg != "" {
 		add("$.page_timeout", "page_timeout: %s", msg)
