@@ -24,7 +24,7 @@ var errFragmentTimeout = errors.New("fragment deadline exceeded")
 //
 // Redirects are never followed: a 3xx is returned as a Response for the
 // caller to judge. A 5xx is an error of kind [KindStatus] and its body is
-// discarded. A 2xx with a body must be text/html.
+// discarded. A 200 must be text/html.
 type Client struct {
 	// Transport performs the requests. If nil, a transport from
 	// [NewTransport] is made on first use.

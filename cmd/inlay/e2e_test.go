@@ -97,7 +97,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 // count returns how many elements match a CSS selector.
 func count(t *testing.T, ctx context.Context, sel string) int {
 	t.Helper()
-	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('` + sel + `').length`))
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('`+sel+`').length`))
 	if err != nil {
 		t.Fatalf("counting %s: %v", sel, err)
 	}

@@ -63,6 +63,7 @@ func serve(ctx context.Context, cfg *config.Config, layoutFS fs.FS, logger *slog
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	if layoutFS == nil {
 		stopWatch, err := watchLayouts(ctx, cfg.LayoutsDir(), srv.Layouts(), logger)
 		if err != nil {
