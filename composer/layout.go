@@ -31,6 +31,10 @@ type Layout struct {
 	Primary int
 
 	usesParams bool // some src or fallback-src has a {parameter}
+	async      int  // number of async slots
+	// tailAt is where the last chunk's closing </body> starts (or its
+	// length when there is none): async content is streamed before it.
+	tailAt int
 
 	// chunks[i] is the markup before Slots[i]; the last chunk follows the
 	// last slot, so len(chunks) == len(Slots)+1.
@@ -55,6 +59,10 @@ type Slot struct {
 	Primary bool
 	// Async marks a fragment that must not hold the stream.
 	Async bool
+	// PlaceholderHeight is the CSS min-height of an async fragment's box
+	// until its content arrives, so that the page does not jump. Empty
+	// means none.
+	PlaceholderHeight string
 	// Line and Col locate the <fragment> tag in the layout file.
 	Line, Col int
 }
@@ -62,7 +70,11 @@ type Slot struct {
 // fragmentAttrs are the attributes a <fragment> may carry.
 var fragmentAttrs = map[string]bool{
 	"id": true, "src": true, "primary": true, "timeout": true, "fallback-src": true, "async": true,
+	"placeholder-height": true,
 }
+
+// cssLength matches the lengths placeholder-height accepts.
+var cssLength = regexp.MustCompile(`^[0-9]{1,4}(\.[0-9]{1,2})?(px|em|rem|vh|%)$`)
 
 var slotID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
@@ -104,6 +116,7 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 	z := html.NewTokenizer(bytes.NewReader(p.data))
 	var (
 		offset, chunkStart int
+		bodyEnd            = -1 // offset of the last </body>
 		open               *Slot // a <fragment> whose end tag is still to come
 		openAt, innerStart int
 		ids                = map[string]*Slot{}
@@ -122,6 +135,9 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 			continue
 		}
 		name, _ := z.TagName()
+		if tt == html.EndTagToken && string(name) == "body" {
+			bodyEnd = start
+		}
 		if string(name) != "fragment" {
 			continue
 		}
@@ -165,12 +181,19 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 		p.problem(openAt, "<fragment> is never closed: add </fragment> or write <fragment ... />")
 	}
 	l.chunks = append(l.chunks, p.data[chunkStart:])
+	l.tailAt = len(l.chunks[len(l.chunks)-1])
+	if bodyEnd >= chunkStart {
+		l.tailAt = bodyEnd - chunkStart
+	}
 	if len(p.problems) > 0 {
 		p.problems.Sort()
 		return nil, p.problems
 	}
 	for _, s := range l.Slots {
 		l.usesParams = l.usesParams || len(s.Src.Params()) > 0 || s.Fallback != nil && len(s.Fallback.Params()) > 0
+		if s.Async {
+			l.async++
+		}
 	}
 	return l, nil
 }
@@ -192,7 +215,7 @@ func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
 		key, val := string(k), string(v)
 		at := offset + max(0, bytes.Index(bytes.ToLower(raw), k))
 		if !fragmentAttrs[key] {
-			p.problem(at, "unknown attribute %q on <fragment> (allowed: async, fallback-src, id, primary, src, timeout)", key)
+			p.problem(at, "unknown attribute %q on <fragment> (allowed: async, fallback-src, id, placeholder-height, primary, src, timeout)", key)
 			continue
 		}
 		if seen[key] {
@@ -223,6 +246,11 @@ func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
 			default:
 				s.Timeout = d
 			}
+		case "placeholder-height":
+			if !cssLength.MatchString(val) {
+				p.problem(at, "placeholder-height %q: write a CSS length like 240px, 12rem or 30vh", val)
+			}
+			s.PlaceholderHeight = val
 		case "primary", "async":
 			if val != "" && val != key && val != "true" {
 				p.problem(at, "%s is a flag: write it without a value", key)
@@ -250,6 +278,9 @@ func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
 	}
 	if s.Primary && s.Async {
 		p.problem(offset, "a primary fragment cannot be async: the page's status waits for it")
+	}
+	if s.PlaceholderHeight != "" && !s.Async {
+		p.problem(offset, "placeholder-height is only for async fragments")
 	}
 	if s.ID == "" && s.Src != nil {
 		s.ID = fmt.Sprintf("%s-%d", s.Src.Service.Name, index+1)

@@ -1,6 +1,9 @@
 package composer
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"slices"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +25,9 @@ type page struct {
 	r         *http.Request
 	requestID string
 	params    params
-	started   time.Time
+	// inOrder streams async fragments in document order too: for
+	// crawlers, and for pages configured so.
+	inOrder bool
 
 	outcomes []outcome
 	done     []chan struct{} // done[i] is closed when outcomes[i] is set
@@ -80,30 +85,39 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		wg.Wait()
 	}()
 
-	n := len(pg.layout.Slots)
+	l := pg.layout
+	n := len(l.Slots)
 	pg.outcomes = make([]outcome, n)
 	pg.done = make([]chan struct{}, n)
-	for i := range pg.layout.Slots {
+	var asyncDone chan int // indexes of async slots as they finish
+	if l.async > 0 && !pg.inOrder {
+		asyncDone = make(chan int, l.async)
+	}
+	for i, slot := range l.Slots {
 		pg.done[i] = make(chan struct{})
 		wg.Go(func() {
-			pg.outcomes[i] = pg.fetchSlot(ctx, pg.layout.Slots[i])
+			pg.outcomes[i] = pg.fetchSlot(ctx, slot)
 			close(pg.done[i])
+			if slot.Async && asyncDone != nil {
+				asyncDone <- i
+			}
 		})
 	}
 
 	status := http.StatusOK
 	h := w.Header()
-	if p := pg.layout.Primary; p >= 0 {
+	if p := l.Primary; p >= 0 {
+		pg.earlyHints(w)
 		<-pg.done[p]
 		o := &pg.outcomes[p]
 		if o.resp == nil {
-			pg.srv.primaryFailed(w, pg.r, pg.requestID, pg.layout.Slots[p], o.err)
+			pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], o.err)
 			return
 		}
 		status = o.resp.Status
 		if !o.fromFallback {
 			if ok := primaryHeaders(h, pg.r, o.resp); !ok {
-				pg.srv.primaryFailed(w, pg.r, pg.requestID, pg.layout.Slots[p], errors.New("invalid Location header"))
+				pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], errors.New("invalid Location header"))
 				return
 			}
 		} else {
@@ -119,25 +133,70 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	if timing := pg.serverTiming(); timing != "" {
 		h.Set("Server-Timing", timing)
 	}
+	s := newStream(w)
+	if asyncDone != nil {
+		s.nonce = newNonce()
+		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
+	}
 	pg.srv.stats.Pages.Add(1)
 	w.WriteHeader(status)
 
-	s := newStream(w)
-	for i := range pg.layout.Slots {
-		s.write(pg.layout.chunks[i])
-		select {
-		case <-pg.done[i]:
-		default:
-			s.flush() // the next slot is not ready: let the shopper have what we have
-			<-pg.done[i]
+	// state[i] tracks async slots: 0 not reached yet, placeholderShown
+	// while its content is to follow, contentShown once it is on the page.
+	state := make([]uint8, n)
+	pending := 0
+	showAsync := func(j int) {
+		if state[j] == placeholderShown {
+			s.asyncContent(j, l.Slots[j], &pg.outcomes[j])
+			state[j] = contentShown
+			pending--
 		}
-		s.slot(pg.layout.Slots[i], &pg.outcomes[i])
+	}
+	for i, slot := range l.Slots {
+		s.write(l.chunks[i])
+		if slot.Async && asyncDone != nil && !isDone(pg.done[i]) {
+			s.placeholder(i, slot, pg.placeholderContent(slot))
+			state[i] = placeholderShown
+			pending++
+			continue
+		}
+		for !isDone(pg.done[i]) {
+			s.flush() // the next slot is not ready: let the shopper have what we have
+			select {
+			case <-pg.done[i]:
+			case j := <-asyncDone:
+				showAsync(j) // an earlier async box answered first
+			}
+		}
+		s.slot(slot, &pg.outcomes[i])
+		state[i] = contentShown
 		if s.err != nil {
 			return // the shopper went away
 		}
 	}
-	s.write(pg.layout.chunks[n])
+	last := l.chunks[n]
+	s.write(last[:l.tailAt])
+	for pending > 0 && s.err == nil {
+		s.flush()
+		showAsync(<-asyncDone)
+	}
+	s.write(last[l.tailAt:])
 	s.flush()
+}
+
+// States of an async slot on the page.
+const (
+	placeholderShown = 1 + iota
+	contentShown
+)
+
+func isDone(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // serverTiming describes every fragment that finished before the headers
@@ -196,17 +255,80 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot) outcome {
 }
 
 func (pg *page) fetch(ctx context.Context, slot *Slot, src *Source, timeout time.Duration, report *fragments.Report) (*fragments.Response, error) {
+	req := pg.request(slot, src, timeout)
+	req.Report = report
+	return pg.srv.fetcher.Fetch(ctx, req)
+}
+
+// request builds the fetch of src for a slot.
+func (pg *page) request(slot *Slot, src *Source, timeout time.Duration) *fragments.Request {
 	if timeout == 0 {
 		timeout = src.Service.FragmentTimeout()
 	}
-	return pg.srv.fetcher.Fetch(ctx, &fragments.Request{
+	return &fragments.Request{
 		ID:      slot.ID,
 		Service: src.Service.Name,
 		URL:     src.URL(pg.params.get),
 		Header:  fragmentHeader(pg.r, src.Service, slot.ID, pg.requestID),
 		Timeout: timeout,
-		Report:  report,
-	})
+	}
+}
+
+// cached returns what the cache holds for src, or nil.
+func (pg *page) cached(slot *Slot, src *Source) *fragments.Response {
+	if pg.srv.cache == nil || src == nil {
+		return nil
+	}
+	resp, _ := pg.srv.cache.Peek(pg.request(slot, src, 0))
+	return resp
+}
+
+// placeholderContent is what an async box shows until its content comes:
+// its fallback-src if the cache has it; else nil, for the inline fallback.
+func (pg *page) placeholderContent(slot *Slot) *fragments.Response {
+	if resp := pg.cached(slot, slot.Fallback); resp != nil && resp.Status == http.StatusOK {
+		return resp
+	}
+	return nil
+}
+
+// earlyHints sends a 103 announcing the stylesheets of the page's cached
+// fragments while the primary is still being fetched, so the browser
+// loads them meanwhile.
+func (pg *page) earlyHints(w http.ResponseWriter) {
+	if !pg.srv.cfg.EarlyHintsEnabled() || pg.srv.cache == nil || isDone(pg.done[pg.layout.Primary]) {
+		return
+	}
+	h := w.Header()
+	var seen []string
+	for _, slot := range pg.layout.Slots {
+		resp := pg.cached(slot, slot.Src)
+		if resp == nil {
+			continue
+		}
+		for _, a := range resp.Assets {
+			if a.Kind == fragments.Stylesheet && !slices.Contains(seen, a.URL) {
+				seen = append(seen, a.URL)
+				h.Add("Link", "<"+a.URL+">; rel=preload; as=style")
+			}
+		}
+	}
+	if len(seen) == 0 {
+		return
+	}
+	// Past echo's Response, which would take a 1xx for the final status.
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		w = u.Unwrap()
+	}
+	w.WriteHeader(http.StatusEarlyHints)
+	h.Del("Link") // the final response announces the primary's own
+}
+
+// newNonce returns a fresh CSP nonce.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawStdEncoding.EncodeToString(b[:])
 }
 
 // acceptable says whether a response may fill the slot. The primary passes

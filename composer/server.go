@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -188,11 +189,19 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			r:         r,
 			requestID: c.Get(contextKeyRequestID).(string),
 			params:    newParams(c.ParamNames(), unescapeParams(c.ParamValues()), r, layout),
+			inOrder:   p.InOrder || isCrawler(r.UserAgent()),
 		}
 		pg.compose(c.Response(), timeout)
 		return nil
 	}
 }
+
+// crawlerUA matches the user agents of crawlers and link previewers,
+// which get async fragments in document order: they may not run the
+// swap script, and they should index the whole page.
+var crawlerUA = regexp.MustCompile(`(?i)bot\b|crawl|spider|slurp|facebookexternalhit|bingpreview|embedly|pinterest|whatsapp|telegram`)
+
+func isCrawler(ua string) bool { return ua != "" && crawlerUA.MatchString(ua) }
 
 // unescapeParams decodes echo's route parameters, which it takes from the
 // escaped path. A value that does not decode is kept as it is.

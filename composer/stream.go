@@ -4,6 +4,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/inlayhq/inlay/fragments"
 )
@@ -15,6 +16,9 @@ type stream struct {
 	flusher http.Flusher // nil when the writer cannot flush
 	assets  []string     // URLs of the assets already on the page
 	err     error
+
+	nonce   string // the page's CSP nonce for inline scripts; set when async boxes stream
+	swapper bool   // the swap function is on the page
 }
 
 func newStream(w http.ResponseWriter) *stream {
@@ -68,8 +72,63 @@ func (s *stream) asset(a fragments.Asset) {
 	case fragments.Stylesheet:
 		s.writeString(`<link rel="stylesheet" href="` + u + `">`)
 	case fragments.ModuleScript:
-		s.writeString(`<script type="module" src="` + u + `"></script>`)
+		s.writeString(`<script type="module" src="` + u + `"` + s.nonceAttr() + `></script>`)
 	case fragments.Script:
-		s.writeString(`<script src="` + u + `" defer></script>`)
+		s.writeString(`<script src="` + u + `" defer` + s.nonceAttr() + `></script>`)
 	}
+}
+
+func (s *stream) nonceAttr() string {
+	if s.nonce == "" {
+		return ""
+	}
+	return ` nonce="` + s.nonce + `"`
+}
+
+// placeholder writes the box an async slot shows until its content
+// arrives: a <inlay-slot> holding the placeholder markup, sized by the
+// layout's placeholder-height so that the page does not jump.
+func (s *stream) placeholder(i int, slot *Slot, content *fragments.Response) {
+	style := "display:contents"
+	if slot.PlaceholderHeight != "" {
+		style = "display:block;min-height:" + slot.PlaceholderHeight
+	}
+	s.writeString(`<inlay-slot id="inlay-p-` + strconv.Itoa(i) + `" data-fragment="` + html.EscapeString(slot.ID) + `" style="` + style + `">`)
+	if content != nil {
+		for _, a := range content.Assets {
+			s.asset(a)
+		}
+		s.write(content.Body)
+	} else {
+		s.write(slot.Inline)
+	}
+	s.writeString(`</inlay-slot>`)
+}
+
+// swapScript moves an async box's content from its <template> into the
+// place of its placeholder, then removes the template and itself, so the
+// final document is the one in-order streaming would have made.
+const swapScript = `function inlaySwap(i){var d=document,t=d.getElementById("inlay-t-"+i),p=d.getElementById("inlay-p-"+i);if(t&&p)p.replaceWith(t.content);if(t)t.remove();d.currentScript.remove()}`
+
+// asyncContent writes an async box's content out of order: its assets
+// (before the swap, so CSS applies before the content paints), a
+// <template> with the content, and the inline script that swaps it in.
+// When the fragment failed with nothing better than the placeholder, the
+// placeholder stays.
+func (s *stream) asyncContent(i int, slot *Slot, o *outcome) {
+	if o.resp == nil {
+		return
+	}
+	for _, a := range o.resp.Assets {
+		s.asset(a)
+	}
+	id := strconv.Itoa(i)
+	s.writeString(`<template id="inlay-t-` + id + `">`)
+	s.write(o.resp.Body)
+	s.writeString(`</template><script` + s.nonceAttr() + `>`)
+	if !s.swapper {
+		s.writeString(swapScript)
+		s.swapper = true
+	}
+	s.writeString(`inlaySwap(` + id + `)</script>`)
 }

@@ -43,6 +43,10 @@ type Config struct {
 	// MaxFragmentBytes caps one fragment's body, after decompression. Zero
 	// means 1 MiB.
 	MaxFragmentBytes int64 `yaml:"max_fragment_bytes"`
+	// EarlyHints sends a 103 Early Hints response with the stylesheets of
+	// cached fragments while the primary is fetched. Nil means on; turn it
+	// off behind load balancers that drop 1xx responses.
+	EarlyHints *bool `yaml:"early_hints"`
 
 	// File is the path the config was read from, if any.
 	File string `yaml:"-"`
@@ -106,6 +110,9 @@ type Page struct {
 	// Timeout overrides Config.PageTimeout for this page. Zero means the
 	// config's page timeout.
 	Timeout Duration `yaml:"timeout"`
+	// InOrder streams async fragments in document order on this page, as
+	// is always done for crawlers. By default they stream out of order.
+	InOrder bool `yaml:"in_order"`
 }
 
 // Gateway reverse-proxies every request under Prefix to Service, with the
@@ -143,6 +150,9 @@ func (c *Config) LayoutsDir() string {
 	}
 	return filepath.Join(dir, c.Layouts)
 }
+
+// EarlyHintsEnabled reports whether 103 Early Hints are sent.
+func (c *Config) EarlyHintsEnabled() bool { return c.EarlyHints == nil || *c.EarlyHints }
 
 // PageDeadline returns the page timeout for p.
 func (c *Config) PageDeadline(p *Page) time.Duration {

@@ -1,0 +1,230 @@
+package composer
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inlayhq/inlay/composer/config"
+)
+
+const asyncLayout = pageHead +
+	`<fragment id="top" src="team:/slow" async placeholder-height="120px"><p>loading</p></fragment>` +
+	`<main><fragment src="team:/main" primary></fragment></main>` +
+	`<footer id="layout-end">end</footer></body></html>`
+
+func asyncShop(t *testing.T, slow stubRoute, extraPage string) (*shop, *stub) {
+	t.Helper()
+	team := newStub(t, map[string]stubRoute{
+		"/slow": slow,
+		"/main": {body: "<h1>main</h1>"},
+	})
+	s := newShop(t, shopConfig{
+		services: map[string]*stub{"team": team},
+		layouts:  map[string]string{"p.html": asyncLayout},
+		pages:    "  - path: /\n    layout: p.html\n  - path: /ordered\n    layout: p.html\n    in_order: true" + extraPage,
+	})
+	return s, team
+}
+
+func TestAsyncFragmentStreamsAfterTheRestOfThePage(t *testing.T) {
+	gate := make(chan struct{})
+	s, _ := asyncShop(t, stubRoute{body: `<div class="slow">late</div>`, header: map[string]string{"Link": "</team/slow.css>; rel=stylesheet"}, gate: gate}, "")
+	resp, err := http.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// Everything up to the end of the layout's footer arrives while the
+	// async fragment is held.
+	var got strings.Builder
+	buf := make([]byte, 4096)
+	for !strings.Contains(got.String(), `<footer id="layout-end">end</footer>`) {
+		n, err := resp.Body.Read(buf)
+		got.Write(buf[:n])
+		if err != nil {
+			t.Fatalf("page ended before its footer: %q (%v)", got.String(), err)
+		}
+	}
+	first := got.String()
+	if !strings.Contains(first, `<inlay-slot id="inlay-p-0" data-fragment="top" style="display:block;min-height:120px"><p>loading</p></inlay-slot>`) {
+		t.Errorf("no placeholder in %q", first)
+	}
+	if strings.Contains(first, "late") {
+		t.Errorf("async content arrived before its fragment answered: %q", first)
+	}
+	close(gate)
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := regexp.MustCompile(`'nonce-([^']+)'`).FindStringSubmatch(resp.Header.Get("Content-Security-Policy"))
+	if nonce == nil {
+		t.Fatalf("no nonce in Content-Security-Policy %q", resp.Header.Get("Content-Security-Policy"))
+	}
+	want := `<link rel="stylesheet" href="/team/slow.css"><template id="inlay-t-0"><div class="slow">late</div></template><script nonce="` + nonce[1] + `">` + swapScript + `inlaySwap(0)</script></body></html>`
+	if string(rest) != want {
+		t.Errorf("the rest of the page:\ngot  %q\nwant %q", rest, want)
+	}
+}
+
+func TestAsyncFragmentsInOrderForCrawlersAndConfiguredPages(t *testing.T) {
+	for _, tc := range []struct{ name, path, ua string }{
+		{"crawler", "/", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
+		{"in_order page", "/ordered", "Mozilla/5.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := asyncShop(t, stubRoute{body: `<div class="slow">late</div>`}, "")
+			resp, body := s.get(t, tc.path, "User-Agent", tc.ua)
+			want := pageHead + `<div class="slow">late</div><main><h1>main</h1></main><footer id="layout-end">end</footer></body></html>`
+			if body != want {
+				t.Errorf("page:\ngot  %q\nwant %q", body, want)
+			}
+			if resp.Header.Get("Content-Security-Policy") != "" {
+				t.Errorf("CSP %q on a page without inline script", resp.Header.Get("Content-Security-Policy"))
+			}
+		})
+	}
+}
+
+func TestAsyncFragmentThatFailsKeepsItsPlaceholder(t *testing.T) {
+	s, _ := asyncShop(t, stubRoute{hang: true}, "")
+	s.inlay.cfg.Services["team"].Timeout = config.Duration(100 * time.Millisecond)
+	_, body := s.get(t, "/")
+	if !strings.Contains(body, `<p>loading</p></inlay-slot>`) || strings.Contains(body, "<template") {
+		t.Errorf("page %q, want the placeholder kept and no template", body)
+	}
+	if !strings.HasSuffix(body, "</footer></body></html>") {
+		t.Errorf("page does not end with the layout's tail: %q", body)
+	}
+}
+
+func TestAsyncFragmentReadyInTimeIsWrittenInPlace(t *testing.T) {
+	// The primary waits until the async fragment has answered, so that by
+	// the time the stream reaches the async slot its content is there.
+	arrived := make(chan string, 1)
+	gate := make(chan struct{})
+	team := newStub(t, map[string]stubRoute{
+		"/slow": {body: "<b>quick</b>", arrived: arrived},
+		"/main": {body: "<h1>main</h1>", gate: gate},
+	})
+	s := newShop(t, shopConfig{
+		services: map[string]*stub{"team": team},
+		layouts:  map[string]string{"p.html": asyncLayout},
+		pages:    "  - path: /\n    layout: p.html",
+	})
+	go func() {
+		<-arrived
+		close(gate)
+	}()
+	var body string
+	// Between the async fetch returning and its slot being marked done
+	// there is a moment the primary can win; so the property checked is
+	// that the content is written in place once it is ready, on one of a
+	// few tries.
+	for range 20 {
+		_, body = s.get(t, "/")
+		if !strings.Contains(body, "<template") {
+			break
+		}
+	}
+	want := pageHead + `<b>quick</b><main><h1>main</h1></main><footer id="layout-end">end</footer></body></html>`
+	if body != want {
+		t.Errorf("page:\ngot  %q\nwant %q", body, want)
+	}
+}
+
+func TestSeveralAsyncFragmentsFinishInAnyOrder(t *testing.T) {
+	gates := map[string]chan struct{}{"/a": make(chan struct{}), "/b": make(chan struct{}), "/c": make(chan struct{})}
+	routes := map[string]stubRoute{"/main": {body: "M"}}
+	for p, g := range gates {
+		routes[p] = stubRoute{body: "<i>" + p[1:] + "</i>", gate: g}
+	}
+	team := newStub(t, routes)
+	s := newShop(t, shopConfig{
+		services: map[string]*stub{"team": team},
+		layouts: map[string]string{"p.html": pageHead + `<fragment src="team:/a" async></fragment><fragment src="team:/b" async></fragment>` +
+			`<fragment src="team:/c" async></fragment><fragment src="team:/main" primary></fragment></body>`},
+		pages: "  - path: /\n    layout: p.html",
+	})
+	resp, err := http.Get(s.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	readUntil := func(marker string) string {
+		t.Helper()
+		var got strings.Builder
+		buf := make([]byte, 1)
+		for !strings.HasSuffix(got.String(), marker) {
+			if _, err := resp.Body.Read(buf); err != nil {
+				t.Fatalf("stream ended before %q: %q", marker, got.String())
+			}
+			got.Write(buf)
+		}
+		return got.String()
+	}
+	readUntil("M")
+	for _, p := range []string{"/c", "/a", "/b"} {
+		close(gates[p])
+		got := readUntil("inlaySwap(" + map[string]string{"/a": "0", "/b": "1", "/c": "2"}[p] + ")</script>")
+		if !strings.Contains(got, "<i>"+p[1:]+"</i>") {
+			t.Errorf("after releasing %s got %q", p, got)
+		}
+	}
+	if rest, _ := io.ReadAll(resp.Body); string(rest) != "</body>" {
+		t.Errorf("tail %q", rest)
+	}
+}
+
+func TestEarlyHintsAnnounceCachedStylesheets(t *testing.T) {
+	gate := make(chan struct{})
+	team := newStub(t, map[string]stubRoute{
+		"/header": {body: "H", header: map[string]string{"Link": "</team/h.css>; rel=stylesheet", "Cache-Control": "max-age=60"}},
+		"/main":   {body: "M", gate: gate},
+	})
+	s := newShop(t, shopConfig{
+		services: map[string]*stub{"team": team},
+		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/header"></fragment><fragment src="team:/main" primary></fragment></body>`},
+		pages:    "  - path: /\n    layout: p.html",
+	})
+	close(gate)
+	s.get(t, "/") // fills the cache
+	gate2 := make(chan struct{})
+	team.mu.Lock()
+	team.routes["/main"] = stubRoute{body: "M", gate: gate2}
+	team.mu.Unlock()
+
+	hints := make(chan http.Header, 1)
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		if code == http.StatusEarlyHints {
+			hints <- http.Header(h)
+			close(gate2)
+		}
+		return nil
+	}}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, s.URL+"/", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	select {
+	case h := <-hints:
+		if got := h.Get("Link"); got != "</team/h.css>; rel=preload; as=style" {
+			t.Errorf("103 Link %q", got)
+		}
+	default:
+		t.Fatal("no 103 Early Hints before the primary answered")
+	}
+	if resp.StatusCode != 200 {
+		t.Errorf("final status %d", resp.StatusCode)
+	}
+}
