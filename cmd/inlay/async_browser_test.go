@@ -143,22 +143,25 @@ func TestAsyncBoxDoesNotHoldThePage(t *testing.T) {
 }
 
 // TestAsyncBoxWithoutJavaScriptKeepsItsPlaceholder: with scripts off the
-// page still completes, and the async box shows its placeholder.
+// page still completes, and the async box keeps showing its placeholder.
 func TestAsyncBoxWithoutJavaScriptKeepsItsPlaceholder(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
 	ctx := newBrowser(t, 60*time.Second)
 	base, release := asyncShop(t)
-	release()
+	t.Cleanup(release)
 	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatalf("disabling scripts: %v", err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(`#footer`)); err != nil {
-		t.Fatalf("loading: %v", err)
+	if _, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: base + "/"}); err != nil {
+		t.Fatalf("navigating: %v", err)
 	}
-	shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#loading') && !!document.querySelector('#main')`))
+	waitFor(t, ctx, `!!document.querySelector('#footer') && !!document.querySelector('#loading')`)
+	release()
+	waitFor(t, ctx, `document.readyState === 'complete'`)
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#loading') && !!document.querySelector('#main') && !document.querySelector('#recos')`))
 	if err != nil || !shown {
-		t.Errorf("with JavaScript off, placeholder and primary shown: got %v (%v)", shown, err)
+		t.Errorf("with JavaScript off, placeholder and primary shown, recos not: got %v (%v)", shown, err)
 	}
 }
