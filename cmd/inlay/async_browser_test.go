@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -157,11 +158,30 @@ func TestAsyncBoxWithoutJavaScriptKeepsItsPlaceholder(t *testing.T) {
 	if _, err := chromedp.Call(ctx, page.Navigate, page.NavigateParams{URL: base + "/"}); err != nil {
 		t.Fatalf("navigating: %v", err)
 	}
-	waitFor(t, ctx, `!!document.querySelector('#footer') && !!document.querySelector('#loading')`)
+	// Polling runs page timers, which are off with scripts: evaluate instead.
+	evalUntil(t, ctx, `!!document.querySelector('#footer') && !!document.querySelector('#loading')`)
 	release()
-	waitFor(t, ctx, `document.readyState === 'complete'`)
+	evalUntil(t, ctx, `document.readyState === 'complete'`)
 	shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!document.querySelector('#loading') && !!document.querySelector('#main') && !document.querySelector('#recos')`))
 	if err != nil || !shown {
 		t.Errorf("with JavaScript off, placeholder and primary shown, recos not: got %v (%v)", shown, err)
+	}
+}
+
+// evalUntil evaluates a condition every 20ms until it holds, for at most 10s.
+func evalUntil(t *testing.T, ctx context.Context, cond string) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](cond)); err == nil && ok {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s did not hold within 10s", cond)
+		}
 	}
 }
