@@ -4,43 +4,123 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments"
 )
 
-// Headers Inlay sends to fragment services, besides the shopper's allowlisted ones.
+// Headers Inlay sets on every fragment request.
 const (
 	// HeaderRequestID carries the page request's id to every fragment.
-	HeaderRequestID = "X-Request-Id"
+	HeaderRequestID = fragments.HeaderRequestID
 	// HeaderFragmentID names the slot the fragment fills.
 	HeaderFragmentID = "X-Inlay-Fragment"
+	// HeaderPagePath is the path of the page the fragment is for.
+	HeaderPagePath = "X-Inlay-Page-Path"
+	// HeaderPageRoute is the page's route pattern, like /product/{sku}.
+	HeaderPageRoute = "X-Inlay-Page-Route"
+	// HeaderRouteParams holds the page's route parameters as a query
+	// string, like sku=shoe-1.
+	HeaderRouteParams = "X-Inlay-Route-Params"
+	// HeaderBaseURL is the shop's public base URL, like https://shop.example.
+	HeaderBaseURL = "X-Inlay-Base-URL"
 )
 
-// forwardedHeaders are the shopper's request headers passed on to every
-// fragment service. Everything else is dropped: cookies go only to services
-// configured for them, and hop-by-hop, conditional and range headers never.
-var forwardedHeaders = []string{"Accept-Language", "User-Agent", "Traceparent", "Tracestate"}
+// maxForwardedValue caps a forwarded header's value; longer ones are dropped.
+const maxForwardedValue = 1024
 
-// fragmentHeader builds the request headers for one fragment fetch.
-func fragmentHeader(r *http.Request, svc *config.Service, slotID, requestID string) http.Header {
-	h := make(http.Header, 8)
+// pageContext is what every fragment request of one page shares.
+type pageContext struct {
+	path, route, params, baseURL string
+}
+
+func newPageContext(r *http.Request, route string, names, values []string, publicURL string) pageContext {
+	pc := pageContext{path: r.URL.Path, route: route, baseURL: publicURL}
+	if pc.baseURL == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		pc.baseURL = scheme + "://" + r.Host
+	}
+	if len(names) > 0 {
+		var b strings.Builder
+		for i, name := range names {
+			if i > 0 {
+				b.WriteByte('&')
+			}
+			b.WriteString(url.QueryEscape(name))
+			b.WriteByte('=')
+			b.WriteString(url.QueryEscape(values[i]))
+		}
+		pc.params = b.String()
+	}
+	return pc
+}
+
+// fragmentHeader builds the request headers of one fragment fetch. Only
+// what is listed here is sent: the service's allowlisted shopper headers,
+// valid trace context, Inlay's own headers, and credentials only where the
+// service is configured for them. Hop-by-hop, conditional and range
+// headers never pass, and neither does anything the shopper names in
+// Connection.
+func fragmentHeader(r *http.Request, svc *config.Service, pc *pageContext, slotID, requestID string) http.Header {
+	h := make(http.Header, 12)
 	h["Accept"] = acceptHTML
-	for _, name := range forwardedHeaders {
-		if v := r.Header[name]; len(v) > 0 && v[0] != "" && len(v[0]) <= 1024 {
+	for _, name := range svc.ForwardedHeaders() {
+		if v := r.Header[name]; len(v) > 0 && v[0] != "" && len(v[0]) <= maxForwardedValue {
 			h[name] = v[:1:1]
+		}
+	}
+	if tp := r.Header.Get("Traceparent"); validTraceparent(tp) {
+		h["Traceparent"] = []string{tp}
+		if ts := r.Header.Get("Tracestate"); ts != "" && len(ts) <= 512 {
+			h["Tracestate"] = []string{ts}
 		}
 	}
 	h[HeaderRequestID] = []string{requestID}
 	h[HeaderFragmentID] = []string{slotID}
+	if svc.SendsContext() {
+		h[HeaderPagePath] = []string{pc.path}
+		h[HeaderPageRoute] = []string{pc.route}
+		h[HeaderBaseURL] = []string{pc.baseURL}
+		if pc.params != "" {
+			h[HeaderRouteParams] = []string{pc.params}
+		}
+	}
 	if svc.Cookies {
 		if v := r.Header["Cookie"]; len(v) > 0 {
 			h["Cookie"] = v
+		}
+	}
+	if svc.Authorization {
+		if v := r.Header.Get("Authorization"); v != "" {
+			h["Authorization"] = []string{v}
 		}
 	}
 	return h
 }
 
 var acceptHTML = []string{"text/html"}
+
+// validTraceparent accepts a W3C trace context version-00 header.
+func validTraceparent(tp string) bool {
+	if len(tp) != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
+		return false
+	}
+	for i := 0; i < len(tp); i++ {
+		if i == 2 || i == 35 || i == 52 {
+			continue
+		}
+		c := tp[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return tp[3:35] != strings.Repeat("0", 32) && tp[36:52] != strings.Repeat("0", 16)
+}
 
 // requestID returns the shopper's X-Request-ID when it is a sane token, or
 // a new random id.

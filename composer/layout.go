@@ -116,7 +116,7 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 	z := html.NewTokenizer(bytes.NewReader(p.data))
 	var (
 		offset, chunkStart int
-		bodyEnd            = -1 // offset of the last </body>
+		bodyEnd            = -1  // offset of the last </body>
 		open               *Slot // a <fragment> whose end tag is still to come
 		openAt, innerStart int
 		ids                = map[string]*Slot{}

@@ -1,15 +1,16 @@
 package composer
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"slices"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ type page struct {
 	// inOrder streams async fragments in document order too: for
 	// crawlers, and for pages configured so.
 	inOrder bool
+	context pageContext
 
 	outcomes []outcome
 	done     []chan struct{} // done[i] is closed when outcomes[i] is set
@@ -96,7 +98,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	for i, slot := range l.Slots {
 		pg.done[i] = make(chan struct{})
 		wg.Go(func() {
-			pg.outcomes[i] = pg.fetchSlot(ctx, slot)
+			pg.outcomes[i] = pg.safeFetchSlot(ctx, slot)
 			close(pg.done[i])
 			if slot.Async && asyncDone != nil {
 				asyncDone <- i
@@ -128,6 +130,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			return
 		}
 	}
+	pg.passCookies(h)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "private, no-cache")
 	if timing := pg.serverTiming(); timing != "" {
@@ -199,6 +202,19 @@ func isDone(ch chan struct{}) bool {
 	}
 }
 
+// passCookies adds the Set-Cookie headers of fragments whose services may
+// set cookies and which answered before the headers leave.
+func (pg *page) passCookies(h http.Header) {
+	for i, slot := range pg.layout.Slots {
+		if slot.Primary || !slot.Src.Service.SetCookies || !isDone(pg.done[i]) {
+			continue
+		}
+		if o := &pg.outcomes[i]; o.resp != nil && !o.fromFallback {
+			h["Set-Cookie"] = append(h["Set-Cookie"], o.resp.Header["Set-Cookie"]...)
+		}
+	}
+}
+
 // serverTiming describes every fragment that finished before the headers
 // leave: its duration, cache result and breaker state.
 func (pg *page) serverTiming() string {
@@ -230,6 +246,22 @@ func (pg *page) serverTiming() string {
 	return b.String()
 }
 
+// safeFetchSlot is fetchSlot with a panic in the fetch stack turned into
+// that slot's failure: it runs on a goroutine of its own, where a panic
+// would otherwise end the whole process.
+func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot) (o outcome) {
+	defer func() {
+		if v := recover(); v != nil {
+			err := fmt.Errorf("panic fetching fragment: %v", v)
+			pg.srv.logger.LogAttrs(ctx, slog.LevelError, "panic fetching fragment",
+				slog.String("request_id", pg.requestID), slog.String("fragment", slot.ID),
+				slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
+			o = outcome{err: err}
+		}
+	}()
+	return pg.fetchSlot(ctx, slot)
+}
+
 // fetchSlot fetches a slot's src and, if that fails, its fallback-src.
 func (pg *page) fetchSlot(ctx context.Context, slot *Slot) outcome {
 	start := time.Now()
@@ -240,6 +272,9 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot) outcome {
 	}
 	if err == nil {
 		o.resp, o.duration = resp, time.Since(start)
+		if !slot.Primary && !slot.Src.Service.SetCookies && len(resp.Header["Set-Cookie"]) > 0 {
+			pg.srv.droppedCookie(pg.r.Context(), pg.requestID, slot)
+		}
 		return o
 	}
 	o.err = err
@@ -269,7 +304,7 @@ func (pg *page) request(slot *Slot, src *Source, timeout time.Duration) *fragmen
 		ID:      slot.ID,
 		Service: src.Service.Name,
 		URL:     src.URL(pg.params.get),
-		Header:  fragmentHeader(pg.r, src.Service, slot.ID, pg.requestID),
+		Header:  fragmentHeader(pg.r, src.Service, &pg.context, slot.ID, pg.requestID),
 		Timeout: timeout,
 	}
 }

@@ -1,15 +1,18 @@
 package composer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
@@ -40,6 +43,8 @@ type Options struct {
 // Server is Inlay's shopper-facing HTTP handler: page routes that compose
 // layouts, gateway routes that proxy to team services, and /-/health.
 type Server struct {
+	lastCookieWarn atomic.Int64 // unix nanoseconds of the last dropped-cookie warning
+
 	cfg        *config.Config
 	layouts    *Layouts
 	fetcher    fragments.Fetcher
@@ -79,7 +84,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	transport := opts.Transport
 	if transport == nil {
-		transport = fragments.NewTransport()
+		transport = s.dialPolicy().NewTransport()
 	}
 
 	e := echo.New()
@@ -100,6 +105,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 
 // buildFetcher assembles the fetch stack the config describes.
 func (s *Server) buildFetcher(transport http.RoundTripper) {
+	if transport == nil {
+		transport = s.dialPolicy().NewTransport()
+	}
 	client := &fragments.Client{Transport: transport, MaxBodyBytes: s.cfg.MaxFragmentBytes}
 	s.guards = fragments.NewGuards(client, func(name string) fragments.GuardConfig {
 		svc := s.cfg.Services[name]
@@ -122,6 +130,22 @@ func (s *Server) buildFetcher(transport http.RoundTripper) {
 		})
 		s.fetcher = s.cache
 	}
+}
+
+// dialPolicy refuses internal addresses except the ones configured
+// services name themselves.
+func (s *Server) dialPolicy() *fragments.DialPolicy {
+	var allow []string
+	for _, svc := range s.cfg.Services {
+		if svc.BaseURL != nil {
+			host, port := svc.BaseURL.Hostname(), svc.BaseURL.Port()
+			if port == "" {
+				port = map[string]string{"http": "80", "https": "443"}[svc.BaseURL.Scheme]
+			}
+			allow = append(allow, net.JoinHostPort(host, port))
+		}
+	}
+	return fragments.NewDialPolicy(allow)
 }
 
 // Close stops the server's background work (cache refreshes) and waits for
@@ -183,13 +207,15 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			return fmt.Errorf("page %s: layout %q is not loaded", p.Path, p.Layout)
 		}
 		r := c.Request()
+		names, values := c.ParamNames(), unescapeParams(c.ParamValues())
 		pg := &page{
 			srv:       s,
 			layout:    layout,
 			r:         r,
 			requestID: c.Get(contextKeyRequestID).(string),
-			params:    newParams(c.ParamNames(), unescapeParams(c.ParamValues()), r, layout),
+			params:    newParams(names, values, r, layout),
 			inOrder:   p.InOrder || isCrawler(r.UserAgent()),
+			context:   newPageContext(r, p.Path, names, values, s.cfg.PublicURL),
 		}
 		pg.compose(c.Response(), timeout)
 		return nil
@@ -286,6 +312,18 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int)
 		return
 	}
 	_ = errorPage(status, text[0], text[1], r.Header.Get(HeaderRequestID)).Render(r.Context(), w)
+}
+
+// droppedCookie counts a non-primary fragment's Set-Cookie that was kept
+// from the shopper, with a warning at most every 10 seconds.
+func (s *Server) droppedCookie(ctx context.Context, requestID string, slot *Slot) {
+	s.stats.DroppedCookies.Add(1)
+	now, last := time.Now().UnixNano(), s.lastCookieWarn.Load()
+	if now-last < int64(10*time.Second) || !s.lastCookieWarn.CompareAndSwap(last, now) {
+		return
+	}
+	s.logger.LogAttrs(ctx, slog.LevelWarn, "Set-Cookie from a non-primary fragment dropped (set_cookies is off for its service)",
+		slog.String("request_id", requestID), slog.String("fragment", slot.ID), slog.String("service", slot.Src.Service.Name))
 }
 
 // primaryFailed answers a page whose primary fragment failed: 504 when it

@@ -39,9 +39,17 @@ var _ Fetcher = (*Client)(nil)
 // NewTransport returns an http.Transport tuned for fragment fetches: no
 // proxy from the environment, many idle connections per service, a bounded
 // response header size, and a dial timeout. Deadlines for the whole fetch
-// come from the request's context.
+// come from the request's context. It dials any address: see
+// [DialPolicy.NewTransport] for one that refuses internal addresses.
 func NewTransport() *http.Transport {
+	return newTransport(nil)
+}
+
+func newTransport(policy *DialPolicy) *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	if policy != nil {
+		dialer.Control = policy.Control
+	}
 	return &http.Transport{
 		DialContext:            dialer.DialContext,
 		MaxIdleConns:           1024,

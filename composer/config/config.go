@@ -8,6 +8,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,6 +32,9 @@ type Config struct {
 	PageTimeout Duration `yaml:"page_timeout"`
 	// Dev turns on developer aids such as detailed error pages.
 	Dev bool `yaml:"dev"`
+	// PublicURL is the shop's public base URL, sent to fragments as
+	// X-Inlay-Base-URL. Empty means the scheme and Host of each request.
+	PublicURL string `yaml:"public_url"`
 	// Services maps service names, as used in layout src attributes, to the
 	// team services behind them.
 	Services map[string]*Service `yaml:"services"`
@@ -65,6 +69,22 @@ type Service struct {
 	// Cookies forwards the shopper's cookies to this service. By default
 	// they are not forwarded.
 	Cookies bool `yaml:"cookies"`
+	// Authorization forwards the shopper's Authorization header to this
+	// service. By default it is not forwarded.
+	Authorization bool `yaml:"authorization"`
+	// SetCookies lets this service's Set-Cookie headers reach the shopper
+	// from fragments that answered before the page's headers left. By
+	// default only the primary fragment's cookies do.
+	SetCookies bool `yaml:"set_cookies"`
+	// Headers lists the shopper's request headers forwarded to this
+	// service. Nil means Accept-Language and User-Agent. Every forwarded
+	// header is part of the cache key, so a shorter list caches better.
+	Headers []string `yaml:"headers"`
+	// Context sends the page context headers (X-Inlay-Page-Path,
+	// X-Inlay-Page-Route, X-Inlay-Route-Params, X-Inlay-Base-URL). Nil means
+	// true. They are part of the cache key: a service whose fragments do
+	// not depend on the page caches better with context: false.
+	Context *bool `yaml:"context"`
 	// MaxConcurrent caps the fetches in flight to this service; the
 	// overflow gets its fallback at once. Zero means 128.
 	MaxConcurrent int `yaml:"max_concurrent"`
@@ -163,6 +183,33 @@ func (c *Config) PageDeadline(p *Page) time.Duration {
 		return time.Duration(c.PageTimeout)
 	}
 	return DefaultPageTimeout
+}
+
+// DefaultForwardedHeaders are the shopper headers sent to a service that
+// does not list its own.
+var DefaultForwardedHeaders = []string{"Accept-Language", "User-Agent"}
+
+// ForwardedHeaders returns the shopper headers sent to the service, in
+// canonical form.
+func (s *Service) ForwardedHeaders() []string {
+	if s.Headers == nil {
+		return DefaultForwardedHeaders
+	}
+	return s.Headers
+}
+
+// SendsContext reports whether the service gets the page context headers.
+func (s *Service) SendsContext() bool { return s.Context == nil || *s.Context }
+
+// neverForwarded are request headers a service may not list: hop-by-hop
+// and framing headers, credentials (which have their own switches),
+// conditionals and ranges, and headers Inlay sets itself.
+var neverForwarded = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true, "Proxy-Authenticate": true,
+	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Host": true, "Content-Length": true, "Content-Type": true,
+	"Cookie": true, "Authorization": true, "Range": true, "If-Range": true, "If-Match": true, "If-None-Match": true,
+	"If-Modified-Since": true, "If-Unmodified-Since": true, "Accept": true, "Accept-Encoding": true, "Expect": true,
+	"X-Request-Id": true, "Traceparent": true, "Tracestate": true,
 }
 
 // FragmentTimeout returns the service's default fragment deadline.
@@ -271,6 +318,16 @@ func (c *Config) validate() Problems {
 		if msg := s.Breaker.OpenFor.check(); msg != "" {
 			add(at+".breaker.open_for", "service %q: breaker open_for: %s", name, msg)
 		}
+		for j, h := range s.Headers {
+			canonical := http.CanonicalHeaderKey(h)
+			switch {
+			case !validHeaderName(h):
+				add(fmt.Sprintf("%s.headers[%d]", at, j), "service %q: %q is not a header name", name, h)
+			case neverForwarded[canonical] || strings.HasPrefix(canonical, "X-Inlay-"):
+				add(fmt.Sprintf("%s.headers[%d]", at, j), "service %q: header %s is never forwarded (cookies and authorization have their own switches)", name, canonical)
+			}
+			s.Headers[j] = canonical
+		}
 		if s.MaxConcurrent < 0 {
 			add(at+".max_concurrent", "service %q: max_concurrent must not be negative", name)
 		}
@@ -315,6 +372,12 @@ func (c *Config) validate() Problems {
 			add(at+".service", "gateway %q: unknown service %q", g.Prefix, g.Service)
 		}
 	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
+			add("$.public_url", "public_url must be scheme://host[:port], got %q", c.PublicURL)
+		}
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	}
 	if c.Cache.MaxBytes < 0 {
 		add("$.cache.max_bytes", "cache max_bytes must not be negative")
 	}
@@ -325,6 +388,18 @@ func (c *Config) validate() Problems {
 		add("$.page_timeout", "page_timeout: %s", msg)
 	}
 	return ps
+}
+
+func validHeaderName(h string) bool {
+	if h == "" || len(h) > 64 {
+		return false
+	}
+	for _, c := range h {
+		if !(c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 var routeParam = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
