@@ -95,8 +95,13 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	if l.async > 0 && !pg.inOrder {
 		asyncDone = make(chan int, l.async)
 	}
+	head := pg.r.Method == http.MethodHead
 	for i, slot := range l.Slots {
 		pg.done[i] = make(chan struct{})
+		if head && !slot.Primary {
+			close(pg.done[i]) // a HEAD needs the primary's status, not the boxes
+			continue
+		}
 		wg.Go(func() {
 			pg.outcomes[i] = pg.safeFetchSlot(ctx, slot)
 			close(pg.done[i])
@@ -136,13 +141,16 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	if timing := pg.serverTiming(); timing != "" {
 		h.Set("Server-Timing", timing)
 	}
-	s := newStream(w)
+	s := newStream(w, pg.srv.writeIdle)
 	if asyncDone != nil {
 		s.nonce = newNonce()
 		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
 	}
 	pg.srv.stats.Pages.Add(1)
 	w.WriteHeader(status)
+	if head {
+		return
+	}
 
 	// state[i] tracks async slots: 0 not reached yet, placeholderShown
 	// while its content is to follow, contentShown once it is on the page.
@@ -226,6 +234,9 @@ func (pg *page) serverTiming() string {
 			continue
 		}
 		o := &pg.outcomes[i]
+		if o.resp == nil && o.err == nil {
+			continue // not fetched: a HEAD request
+		}
 		if b.Len() > 0 {
 			b.WriteString(", ")
 		}

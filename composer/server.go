@@ -17,6 +17,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/static"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -38,6 +39,9 @@ type Options struct {
 	LayoutFS fs.FS
 	// Logger receives the server's logs. If nil, slog.Default() is used.
 	Logger *slog.Logger
+	// WriteIdleTimeout is how long one write of a page to a shopper may
+	// take before the connection is cut. Zero means DefaultWriteIdleTimeout.
+	WriteIdleTimeout time.Duration
 }
 
 // Server is Inlay's shopper-facing HTTP handler: page routes that compose
@@ -54,6 +58,7 @@ type Server struct {
 	stats      Stats
 	logger     *slog.Logger
 	echo       *echo.Echo
+	writeIdle  time.Duration
 }
 
 // contextKeyRequestID is the echo context key of the request id.
@@ -63,7 +68,10 @@ const contextKeyRequestID = "inlay.request_id"
 // fails, with FILE:LINE:COL problems, if any layout is broken or a page
 // names a layout that does not exist.
 func New(cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, fetcher: opts.Fetcher, logger: opts.Logger, fetchStats: &fragments.Stats{}}
+	s := &Server{cfg: cfg, fetcher: opts.Fetcher, logger: opts.Logger, fetchStats: &fragments.Stats{}, writeIdle: opts.WriteIdleTimeout}
+	if s.writeIdle <= 0 {
+		s.writeIdle = DefaultWriteIdleTimeout
+	}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -93,6 +101,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
 	e.Use(s.requestIDMiddleware)
 	e.GET("/-/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*", echo.WrapHandler(static.Handler()))
 	for _, g := range cfg.Gateway {
 		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(cfg.Services[g.Service], transport)))
 	}

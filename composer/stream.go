@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/inlayhq/inlay/fragments"
 )
@@ -17,13 +18,28 @@ type stream struct {
 	assets  []string     // URLs of the assets already on the page
 	err     error
 
+	rc        *http.ResponseController
+	writeIdle time.Duration
+
 	nonce   string // the page's CSP nonce for inline scripts; set when async boxes stream
 	swapper bool   // the swap function is on the page
 }
 
-func newStream(w http.ResponseWriter) *stream {
+// DefaultWriteIdleTimeout is how long one write to a shopper may take. A
+// reader slower than that is cut off rather than holding a page open.
+const DefaultWriteIdleTimeout = 10 * time.Second
+
+func newStream(w http.ResponseWriter, writeIdle time.Duration) *stream {
 	f, _ := w.(http.Flusher)
-	return &stream{w: w, flusher: f}
+	s := &stream{w: w, flusher: f, rc: http.NewResponseController(w), writeIdle: writeIdle}
+	s.extendDeadline()
+	return s
+}
+
+// extendDeadline gives the next writes writeIdle to complete. Writers that
+// cannot take deadlines (test recorders) go without.
+func (s *stream) extendDeadline() {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.writeIdle))
 }
 
 func (s *stream) write(b []byte) {
@@ -40,6 +56,7 @@ func (s *stream) writeString(str string) {
 
 func (s *stream) flush() {
 	if s.err == nil && s.flusher != nil {
+		s.extendDeadline()
 		s.flusher.Flush()
 	}
 }
