@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"sort"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -63,7 +63,9 @@ type Slot struct {
 	// until its content arrives, so that the page does not jump. Empty
 	// means none.
 	PlaceholderHeight string
-	// Line and Col locate the <fragment> tag in the layout file.
+	// File, Line and Col locate the <fragment> tag: in the page's own
+	// layout, or in the base layout it came from.
+	File      string
 	Line, Col int
 }
 
@@ -79,23 +81,66 @@ var cssLength = regexp.MustCompile(`^[0-9]{1,4}(\.[0-9]{1,2})?(px|em|rem|vh|%)$`
 var slotID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
 // ParseLayout parses a layout file's contents. file names it in problems.
-// All problems found are returned, each with its line and column.
+// All problems found are returned, each with its line and column. Base
+// layouts and fills are resolved by [LoadLayouts]; here a <slot> shows its
+// default content.
 func ParseLayout(file string, data []byte, services map[string]*config.Service) (*Layout, config.Problems) {
-	p := &layoutParser{file: file, data: data, services: services, lines: lineStarts(data)}
+	src := sources{file: data}
+	t, problems := unwrapESIComments(fileText(file, data), src)
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return parseText(t, src, services)
+}
+
+// parseText parses assembled layout markup into chunks and slots.
+func parseText(t text, src sources, services map[string]*config.Service) (*Layout, config.Problems) {
+	p := &layoutParser{t: t, data: t.data, src: src, services: services}
 	return p.parse()
 }
 
 type layoutParser struct {
-	file     string
-	data     []byte
+	t        text
+	data     []byte // t.data
+	src      sources
 	services map[string]*config.Service
-	lines    []int // byte offsets at which lines start
 	problems config.Problems
 }
 
 func (p *layoutParser) problem(offset int, format string, args ...any) {
-	line, col := p.position(offset)
-	p.problems = append(p.problems, &config.Problem{File: p.file, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
+	file, line, col := p.position(offset)
+	p.problems = append(p.problems, &config.Problem{File: file, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
+}
+
+// position locates an offset of the assembled markup in its file.
+func (p *layoutParser) position(offset int) (file string, line, col int) {
+	file, off := p.t.origin(offset)
+	line, col = p.src.position(file, off)
+	return file, line, col
+}
+
+// chunkBuilder collects the static markup between slots, leaving out the
+// parts a layout removes (<esi:remove>, a stray </esi:include>).
+type chunkBuilder struct {
+	pending []byte // markup kept from before a removed part
+	start   int    // where the current run of kept markup starts
+}
+
+// cut ends the current run at from and starts the next one at to.
+func (c *chunkBuilder) cut(data []byte, from, to int) {
+	c.pending = append(c.pending, data[c.start:from]...)
+	c.start = to
+}
+
+// take returns the chunk up to end and starts the next one at next.
+func (c *chunkBuilder) take(data []byte, end, next int) []byte {
+	chunk := data[c.start:end]
+	if c.pending != nil {
+		chunk = append(c.pending, chunk...)
+		c.pending = nil
+	}
+	c.start = next
+	return chunk
 }
 
 func (p *layoutParser) parse() (*Layout, config.Problems) {
@@ -115,10 +160,12 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 
 	z := html.NewTokenizer(bytes.NewReader(p.data))
 	var (
-		offset, chunkStart int
+		offset             int
+		chunks             chunkBuilder
 		bodyEnd            = -1  // offset of the last </body>
 		open               *Slot // a <fragment> whose end tag is still to come
 		openAt, innerStart int
+		removeAt           = -1 // offset of an open <esi:remove>
 		ids                = map[string]*Slot{}
 	)
 	for {
@@ -134,11 +181,35 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 		if tt != html.StartTagToken && tt != html.SelfClosingTagToken && tt != html.EndTagToken {
 			continue
 		}
-		name, _ := z.TagName()
-		if tt == html.EndTagToken && string(name) == "body" {
-			bodyEnd = start
+		raw, _ := z.TagName()
+		name := string(raw)
+		if removeAt >= 0 {
+			if tt == html.EndTagToken && name == "esi:remove" {
+				chunks.cut(p.data, removeAt, offset)
+				removeAt = -1
+			}
+			continue // what <esi:remove> holds is for pages served without ESI
 		}
-		if string(name) != "fragment" {
+		switch {
+		case tt == html.EndTagToken && name == "body":
+			bodyEnd = start
+			continue
+		case name == "esi:remove" && tt == html.StartTagToken:
+			removeAt = start
+			continue
+		case name == "esi:remove":
+			if tt == html.EndTagToken {
+				p.problem(start, "</esi:remove> without an opening <esi:remove>")
+			}
+			chunks.cut(p.data, start, offset)
+			continue
+		case name == "esi:include" && tt == html.EndTagToken:
+			chunks.cut(p.data, start, offset) // <esi:include> is empty: drop its end tag
+			continue
+		case strings.HasPrefix(name, "esi:") && name != "esi:include":
+			p.problem(start, "<%s> is not supported: Inlay supports <esi:include>, <esi:remove> and <!--esi ... -->", name)
+			continue
+		case name != "fragment" && name != "esi:include":
 			continue
 		}
 		if tt == html.EndTagToken {
@@ -147,15 +218,20 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 				continue
 			}
 			open.Inline = p.data[innerStart:start]
-			open, chunkStart = nil, offset
+			open, chunks.start = nil, offset
 			continue
 		}
 		if open != nil {
-			line, col := p.position(openAt)
-			p.problem(start, "<fragment> inside the <fragment> opened at %d:%d", line, col)
+			_, line, col := p.position(openAt)
+			p.problem(start, "<%s> inside the <fragment> opened at %d:%d", name, line, col)
 			continue
 		}
-		slot := p.slot(z, start, len(l.Slots))
+		var slot *Slot
+		if name == "esi:include" {
+			slot = p.esiSlot(z, start, len(l.Slots))
+		} else {
+			slot = p.slot(z, start, len(l.Slots))
+		}
 		if slot.ID != "" {
 			if prev, dup := ids[slot.ID]; dup {
 				p.problem(start, "fragment id %q is used twice (first at %d:%d)", slot.ID, prev.Line, prev.Col)
@@ -170,20 +246,23 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 				l.Primary = len(l.Slots)
 			}
 		}
-		l.chunks = append(l.chunks, p.data[chunkStart:start])
+		l.chunks = append(l.chunks, chunks.take(p.data, start, offset))
 		l.Slots = append(l.Slots, slot)
-		chunkStart = offset
-		if tt == html.StartTagToken {
+		if tt == html.StartTagToken && name == "fragment" {
 			open, openAt, innerStart = slot, start, offset
 		}
 	}
 	if open != nil {
 		p.problem(openAt, "<fragment> is never closed: add </fragment> or write <fragment ... />")
 	}
-	l.chunks = append(l.chunks, p.data[chunkStart:])
+	if removeAt >= 0 {
+		p.problem(removeAt, "<esi:remove> is never closed")
+	}
+	last := chunks.start
+	l.chunks = append(l.chunks, chunks.take(p.data, len(p.data), len(p.data)))
 	l.tailAt = len(l.chunks[len(l.chunks)-1])
-	if bodyEnd >= chunkStart {
-		l.tailAt = bodyEnd - chunkStart
+	if bodyEnd >= last {
+		l.tailAt = len(l.chunks[len(l.chunks)-1]) - (len(p.data) - bodyEnd)
 	}
 	if len(p.problems) > 0 {
 		p.problems.Sort()
@@ -198,10 +277,54 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 	return l, nil
 }
 
+// esiSlot reads an <esi:include src alt onerror> into a Slot: src is the
+// fragment, alt its fallback-src. Failures always leave the box empty, as
+// onerror="continue" asks; Inlay never fails a page for a non-primary.
+func (p *layoutParser) esiSlot(z *html.Tokenizer, offset, index int) *Slot {
+	s := &Slot{}
+	s.File, s.Line, s.Col = p.position(offset)
+	var src, alt string
+	for more := true; more; {
+		var k, v []byte
+		k, v, more = z.TagAttr()
+		if k == nil {
+			break
+		}
+		switch key, val := string(k), string(v); key {
+		case "src":
+			src = val
+		case "alt":
+			alt = val
+		case "onerror":
+			if val != "continue" {
+				p.problem(offset, `onerror=%q: only onerror="continue" is supported`, val)
+			}
+		default:
+			p.problem(offset, "unknown attribute %q on <esi:include> (allowed: alt, onerror, src)", key)
+		}
+	}
+	if src == "" {
+		p.problem(offset, "<esi:include> without src")
+	} else if source, err := parseSource(src, p.services); err != nil {
+		p.problem(offset, "%v", err)
+	} else {
+		s.Src = source
+		s.ID = fmt.Sprintf("esi-%d", index+1)
+	}
+	if alt != "" {
+		if source, err := parseSource(alt, p.services); err != nil {
+			p.problem(offset, "alt: %v", err)
+		} else {
+			s.Fallback = source
+		}
+	}
+	return s
+}
+
 // slot reads the attributes of the <fragment> tag at offset into a Slot.
 func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
 	s := &Slot{}
-	s.Line, s.Col = p.position(offset)
+	s.File, s.Line, s.Col = p.position(offset)
 	raw := z.Raw()
 	seen := map[string]bool{}
 	var src, fallback string
@@ -286,24 +409,6 @@ func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
 		s.ID = fmt.Sprintf("%s-%d", s.Src.Service.Name, index+1)
 	}
 	return s
-}
-
-// lineStarts returns the offset at which each line starts.
-func lineStarts(data []byte) []int {
-	starts := []int{0}
-	for i, b := range data {
-		if b == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return starts
-}
-
-// position converts a byte offset into a 1-based line and column, counting
-// the column in characters.
-func (p *layoutParser) position(offset int) (line, col int) {
-	i := sort.Search(len(p.lines), func(i int) bool { return p.lines[i] > offset }) - 1
-	return i + 1, utf8.RuneCount(p.data[p.lines[i]:offset]) + 1
 }
 
 func firstInvalidUTF8(b []byte) int {

@@ -67,6 +67,8 @@ func (l *Layouts) Reload() config.Problems {
 func (l *Layouts) parseAll(lastGood map[string]*Layout) (map[string]*Layout, config.Problems) {
 	set := map[string]*Layout{}
 	var problems config.Problems
+	in := &inheritance{files: map[string]text{}, src: sources{}, problems: map[string]config.Problems{}, resolved: map[string]text{}}
+	var names []string
 	err := fs.WalkDir(l.fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			problems = append(problems, &config.Problem{File: l.file(name), Message: err.Error()})
@@ -83,34 +85,46 @@ func (l *Layouts) parseAll(lastGood map[string]*Layout) (map[string]*Layout, con
 		if path.Ext(name) != ".html" || strings.HasPrefix(d.Name(), ".") {
 			return nil
 		}
-		layout, ps := l.parse(name)
-		if len(ps) > 0 {
-			problems = append(problems, ps...)
-			if old, ok := lastGood[name]; ok {
-				set[name] = old
-			}
+		data, err := fs.ReadFile(l.fsys, name)
+		if err != nil {
+			problems = append(problems, &config.Problem{File: l.file(name), Message: fmt.Sprintf("reading layout: %v", err)})
 			return nil
 		}
-		set[name] = layout
+		file := l.file(name)
+		in.src[file] = data
+		t, ps := unwrapESIComments(fileText(file, data), in.src)
+		if len(ps) > 0 {
+			in.problems[name] = ps
+		}
+		in.files[name] = t
+		names = append(names, name)
 		return nil
 	})
 	if err != nil {
 		problems = append(problems, &config.Problem{File: l.dir, Message: err.Error()})
 		maps.Copy(set, lastGood)
 	}
-	return set, problems
-}
-
-func (l *Layouts) parse(name string) (*Layout, config.Problems) {
-	data, err := fs.ReadFile(l.fsys, name)
-	if err != nil {
-		return nil, config.Problems{{File: l.file(name), Message: fmt.Sprintf("reading layout: %v", err)}}
-	}
-	layout, problems := ParseLayout(l.file(name), data, l.services)
-	if layout != nil {
+	for _, name := range names {
+		var layout *Layout
+		ps := in.problems[name]
+		if len(ps) == 0 {
+			if t, ok := in.page(name); ok {
+				layout, ps = parseText(t, in.src, l.services)
+			}
+			ps = append(ps, in.problems[name]...)
+		}
+		if len(ps) > 0 || layout == nil {
+			problems = append(problems, ps...)
+			if old, ok := lastGood[name]; ok {
+				set[name] = old
+			}
+			continue
+		}
 		layout.Name = name
+		set[name] = layout
 	}
-	return layout, problems
+	problems.Sort()
+	return set, problems
 }
 
 func (l *Layouts) file(name string) string {
