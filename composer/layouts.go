@@ -21,8 +21,9 @@ type Layouts struct {
 	dir      string // the folder's name, for messages
 	services map[string]*config.Service
 
-	current atomic.Pointer[map[string]*Layout]
-	mu      sync.Mutex // serializes reloads
+	current  atomic.Pointer[map[string]*Layout]
+	problems atomic.Pointer[config.Problems] // of the last reload
+	mu       sync.Mutex                      // serializes reloads
 }
 
 // LoadLayouts parses every *.html file of fsys. dir names the folder in
@@ -59,7 +60,17 @@ func (l *Layouts) Reload() config.Problems {
 	defer l.mu.Unlock()
 	set, problems := l.parseAll(*l.current.Load())
 	l.current.Store(&set)
+	l.problems.Store(&problems)
 	return problems
+}
+
+// Problems returns the problems found by the last reload: the layouts they
+// concern serve their last good version meanwhile.
+func (l *Layouts) Problems() config.Problems {
+	if p := l.problems.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // parseAll parses every layout file. For a file that fails, the version in

@@ -29,6 +29,8 @@ type page struct {
 	// inOrder streams async fragments in document order too: for
 	// crawlers, and for pages configured so.
 	inOrder bool
+	// debug shows the debug view: every box outlined and labelled.
+	debug   bool
 	context pageContext
 
 	outcomes []outcome
@@ -142,6 +144,10 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		h.Set("Server-Timing", timing)
 	}
 	s := newStream(w, pg.srv.writeIdle)
+	s.debug = pg.debug
+	if pg.debug {
+		h.Set("Cache-Control", "no-store")
+	}
 	if asyncDone != nil {
 		s.nonce = newNonce()
 		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
@@ -190,6 +196,9 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	for pending > 0 && s.err == nil {
 		s.flush()
 		showAsync(<-asyncDone)
+	}
+	if pg.srv.cfg.Dev {
+		pg.srv.writeOverlay(s)
 	}
 	s.write(last[l.tailAt:])
 	s.flush()

@@ -224,8 +224,10 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			requestID: c.Get(contextKeyRequestID).(string),
 			params:    newParams(names, values, r, layout),
 			inOrder:   p.InOrder || isCrawler(r.UserAgent()),
+			debug:     s.debugRequested(r),
 			context:   newPageContext(r, p.Path, names, values, s.cfg.PublicURL),
 		}
+		pg.inOrder = pg.inOrder || pg.debug
 		pg.compose(c.Response(), timeout)
 		return nil
 	}
@@ -321,6 +323,20 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int)
 		return
 	}
 	_ = errorPage(status, text[0], text[1], r.Header.Get(HeaderRequestID)).Render(r.Context(), w)
+}
+
+// writeOverlay puts the current layout problems over the page, in dev mode.
+func (s *Server) writeOverlay(st *stream) {
+	problems := s.layouts.Problems()
+	if len(problems) == 0 || st.err != nil {
+		return
+	}
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		lines[i] = p.Error()
+	}
+	st.asset(fragments.Asset{Kind: fragments.Stylesheet, URL: static.Path("inlay.css")})
+	st.err = devOverlay(lines).Render(context.Background(), st.w)
 }
 
 // droppedCookie counts a non-primary fragment's Set-Cookie that was kept

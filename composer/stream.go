@@ -1,6 +1,7 @@
 package composer
 
 import (
+	"context"
 	"html"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/static"
 )
 
 // stream writes a page in document order. It stops writing at the first
@@ -20,6 +22,8 @@ type stream struct {
 
 	rc        *http.ResponseController
 	writeIdle time.Duration
+
+	debug bool // outline and label every box
 
 	nonce   string // the page's CSP nonce for inline scripts; set when async boxes stream
 	swapper bool   // the swap function is on the page
@@ -64,6 +68,10 @@ func (s *stream) flush() {
 // slot writes what one slot shows: the fragment's assets not yet on the
 // page, then its body; or the layout's inline fallback.
 func (s *stream) slot(slot *Slot, o *outcome) {
+	if s.debug {
+		s.debugOpen(slot, o)
+		defer s.writeString("</inlay-debug>")
+	}
 	if o.resp == nil {
 		s.write(slot.Inline)
 		return
@@ -72,6 +80,20 @@ func (s *stream) slot(slot *Slot, o *outcome) {
 		s.asset(a)
 	}
 	s.write(o.resp.Body)
+}
+
+// debugOpen starts a box of the debug view: Inlay's stylesheet once, an
+// outlined wrapper, and its label.
+func (s *stream) debugOpen(slot *Slot, o *outcome) {
+	s.asset(fragments.Asset{Kind: fragments.Stylesheet, URL: static.Path("inlay.css")})
+	degraded := ""
+	if o.err != nil {
+		degraded = " data-degraded"
+	}
+	s.writeString(`<inlay-debug class="inlay-debug-box" data-fragment="` + html.EscapeString(slot.ID) + `"` + degraded + `>`)
+	if s.err == nil {
+		s.err = debugLabel(newDebugInfo(slot, o)).Render(context.Background(), s.w)
+	}
 }
 
 // asset writes the tag for an asset unless the page already has it. Links

@@ -28,6 +28,12 @@ type stubRoute struct {
 	hang bool
 	// arrived, when not nil, receives the path when a request arrives.
 	arrived chan string
+	// cancelled, when not nil, receives the path when a request held by
+	// hang or gate ends because its context did.
+	cancelled chan<- string
+	// handler, when not nil, answers instead of the fields above (after
+	// arrived): for drips, resets and other misbehaviour.
+	handler http.HandlerFunc
 }
 
 // stub is a fragment service whose routes the test controls. It records
@@ -38,6 +44,8 @@ type stub struct {
 	routes   map[string]stubRoute
 	requests []recorded
 	hits     atomic.Int64
+	// inFlight counts the requests being answered; maxInFlight is its peak.
+	inFlight, maxInFlight atomic.Int64
 }
 
 // recorded is what the stub saw of one request.
@@ -47,7 +55,7 @@ type recorded struct {
 	Body                         string
 }
 
-func newStub(t *testing.T, routes map[string]stubRoute) *stub {
+func newStub(t testing.TB, routes map[string]stubRoute) *stub {
 	t.Helper()
 	s := &stub{routes: routes}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -57,6 +65,13 @@ func newStub(t *testing.T, routes map[string]stubRoute) *stub {
 
 func (s *stub) serve(w http.ResponseWriter, r *http.Request) {
 	s.hits.Add(1)
+	n := s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
+	for {
+		if m := s.maxInFlight.Load(); n <= m || s.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
 	s.requests = append(s.requests, recorded{r.Method, r.URL.Path, r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Clone(), string(body)})
@@ -69,14 +84,20 @@ func (s *stub) serve(w http.ResponseWriter, r *http.Request) {
 	if route.arrived != nil {
 		route.arrived <- r.URL.Path
 	}
+	if route.handler != nil {
+		route.handler(w, r)
+		return
+	}
 	if route.hang {
 		<-r.Context().Done()
+		route.reportCancel(r)
 		return
 	}
 	if route.gate != nil {
 		select {
 		case <-route.gate:
 		case <-r.Context().Done():
+			route.reportCancel(r)
 			return
 		}
 	}
@@ -90,6 +111,12 @@ func (s *stub) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	io.WriteString(w, route.body)
+}
+
+func (route *stubRoute) reportCancel(r *http.Request) {
+	if route.cancelled != nil {
+		route.cancelled <- r.URL.Path
+	}
 }
 
 func (s *stub) requestsTo(path string) []recorded {
@@ -119,17 +146,55 @@ type shopConfig struct {
 	pages    string           // YAML list items under pages:
 	gateway  string           // YAML list items under gateway:
 	extra    string           // more top-level YAML
+	// serviceYAML holds more YAML lines for a service, indented to sit
+	// under it, like "    max_concurrent: 4\n".
+	serviceYAML map[string]string
+	// fetchTransport, when not nil, carries the fragment requests.
+	fetchTransport http.RoundTripper
+	// logHandler, when not nil, wraps the handler the shop logs to.
+	logHandler func(slog.Handler) slog.Handler
 }
 
-func newShop(t *testing.T, sc shopConfig) *shop {
+func newShop(t testing.TB, sc shopConfig) *shop {
+	t.Helper()
+	urls := map[string]string{}
+	for name, st := range sc.services {
+		urls[name] = st.URL
+	}
+	cfg, fsys := sc.parse(t, urls)
+	logs, logger := sc.logger()
+	srv, err := New(cfg, Options{LayoutFS: fsys, Logger: logger, FetchTransport: sc.fetchTransport})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(srv.Close) // after hs.Close: cleanups run last-in first-out
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return &shop{Server: hs, inlay: srv, logs: logs}
+}
+
+// logger returns the shop's logger and the buffer its JSON records go to.
+func (sc shopConfig) logger() (*lockedWriter, *slog.Logger) {
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	var h slog.Handler = slog.NewJSONHandler(logs, nil)
+	if sc.logHandler != nil {
+		h = sc.logHandler(h)
+	}
+	return logs, slog.New(h)
+}
+
+// parse builds the shop's config, with the services at the given base
+// URLs, and its layouts folder.
+func (sc shopConfig) parse(t testing.TB, urls map[string]string) (*config.Config, fstest.MapFS) {
 	t.Helper()
 	var y strings.Builder
 	y.WriteString("services:\n")
-	for name, st := range sc.services {
-		fmt.Fprintf(&y, "  %s:\n    url: %s\n    timeout: 2s\n", name, st.URL)
+	for name, u := range urls {
+		fmt.Fprintf(&y, "  %s:\n    url: %s\n    timeout: 2s\n", name, u)
 		if strings.HasSuffix(name, "-cookies") {
 			y.WriteString("    cookies: true\n")
 		}
+		y.WriteString(sc.serviceYAML[name])
 	}
 	y.WriteString("pages:\n" + sc.pages + "\n")
 	if sc.gateway != "" {
@@ -144,15 +209,7 @@ func newShop(t *testing.T, sc shopConfig) *shop {
 	for name, body := range sc.layouts {
 		fsys[name] = &fstest.MapFile{Data: []byte(body)}
 	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
-	srv, err := New(cfg, Options{LayoutFS: fsys, Logger: logger})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return &shop{Server: hs, inlay: srv, logs: logs}
+	return cfg, fsys
 }
 
 // get fetches a page and returns its response with the body read whole.
@@ -197,4 +254,24 @@ func (s *shop) logText() string {
 	s.logs.mu.Lock()
 	defer s.logs.mu.Unlock()
 	return s.logs.w.(*bytes.Buffer).String()
+}
+
+// newShopFromYAML starts a shop from a whole config, with layouts on disk.
+func newShopFromYAML(t *testing.T, yaml string) *shop {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, yaml)
+	}
+	logs := &lockedWriter{w: &bytes.Buffer{}}
+	srv, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	return &shop{Server: hs, inlay: srv, logs: logs}
 }

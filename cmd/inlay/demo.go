@@ -69,6 +69,7 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 	if opts.Listen != "" {
 		cfg.Listen = opts.Listen
 	}
+	cfg.Dev = true // the demo is for people changing things: show them what breaks
 	searchURL, stopSearch, err := startTeam(search.New(search.Config{Logger: opts.Logger}))
 	if err != nil {
 		return err

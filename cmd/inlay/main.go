@@ -22,6 +22,7 @@ Usage:
   inlay serve --config FILE   serve the shop described by a config file
   inlay lint --config FILE    check a config and its layouts; exit 1 on problems
   inlay demo [--listen ADDR]  run the demo shop with its team services in-process
+  inlay check-fragment URL    fetch a fragment as Inlay would and report contract problems; exit 1 on errors
 
 Run 'inlay COMMAND -h' for a command's flags.
 `
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return lintCommand(args[1:], stdout, stderr)
 	case "demo":
 		return demoCommand(ctx, args[1:], stderr)
+	case "check-fragment":
+		return checkFragmentCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -41,20 +41,6 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-// checkLayouts loads the layouts of cfg and reports every problem with
-// them, including pages whose layout is missing.
-func checkLayouts(cfg *config.Config, layoutFS fs.FS) config.Problems {
-	layouts, err := composer.LoadLayouts(layoutFS, cfg.LayoutsDir(), cfg.Services)
-	var ps config.Problems
-	if errors.As(err, &ps) {
-		return ps
-	}
-	if err != nil {
-		return config.Problems{{File: cfg.LayoutsDir(), Message: err.Error()}}
-	}
-	return composer.CheckPages(cfg, layouts)
-}
-
 // serve runs Inlay for cfg until ctx ends, then shuts down gracefully.
 // layoutFS overrides the layouts folder when not nil (the embedded demo).
 // ready, if not nil, receives the listening address once requests are accepted.

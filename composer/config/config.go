@@ -32,6 +32,9 @@ type Config struct {
 	PageTimeout Duration `yaml:"page_timeout"`
 	// Dev turns on developer aids such as detailed error pages.
 	Dev bool `yaml:"dev"`
+	// DebugToken, when set, lets ?inlay-debug=TOKEN show the debug view
+	// outside dev mode. Empty means the debug view is for dev mode only.
+	DebugToken string `yaml:"debug_token"`
 	// PublicURL is the shop's public base URL, sent to fragments as
 	// X-Inlay-Base-URL. Empty means the scheme and Host of each request.
 	PublicURL string `yaml:"public_url"`

@@ -1,0 +1,102 @@
+package composer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func debugShop(t *testing.T, extra string) *shop {
+	t.Helper()
+	team := newStub(t, map[string]stubRoute{
+		"/main": {body: "<h1>main</h1>", header: map[string]string{"Cache-Control": "max-age=60"}},
+		"/side": {status: 500},
+	})
+	return newShop(t, shopConfig{
+		services: map[string]*stub{"team": team},
+		layouts:  map[string]string{"p.html": pageHead + `<fragment id="main" src="team:/main" primary></fragment><fragment id="side" src="team:/side">fallback</fragment>` + pageTail},
+		pages:    "  - path: /\n    layout: p.html",
+		extra:    extra,
+	})
+}
+
+func TestDebugView(t *testing.T) {
+	cases := []struct {
+		name, extra, query string
+		shown              bool
+	}{
+		{"dev mode", "dev: true\n", "?inlay-debug=1", true},
+		{"production without token", "", "?inlay-debug=1", false},
+		{"production with the token", "debug_token: s3cret-token\n", "?inlay-debug=s3cret-token", true},
+		{"production with a wrong token", "debug_token: s3cret-token\n", "?inlay-debug=guess", false},
+		{"token configured but 1 outside dev", "debug_token: s3cret-token\n", "?inlay-debug=1", false},
+		{"dev mode without the parameter", "dev: true\n", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := debugShop(t, tc.extra)
+			resp, body := s.get(t, "/"+tc.query)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			shown := strings.Contains(body, `class="inlay-debug-box"`)
+			if shown != tc.shown {
+				t.Fatalf("debug view shown %v, want %v: %s", shown, tc.shown, body)
+			}
+			if !shown {
+				return
+			}
+			for _, want := range []string{
+				`<inlay-debug class="inlay-debug-box" data-fragment="main">`,
+				`main · team · 200 ·`,
+				`<inlay-debug class="inlay-debug-box" data-fragment="side" data-degraded>`,
+				`side · team · failed ·`, `inline fallback`, `status 500`,
+				`<link rel="stylesheet" href="/-/static/inlay.`,
+			} {
+				if !strings.Contains(body, want) {
+					t.Errorf("debug view lacks %q: %s", want, body)
+				}
+			}
+			if resp.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("debug view Cache-Control %q, want no-store", resp.Header.Get("Cache-Control"))
+			}
+		})
+	}
+}
+
+func TestDevOverlayShowsLayoutProblems(t *testing.T) {
+	for _, dev := range []bool{true, false} {
+		team := newStub(t, map[string]stubRoute{"/main": {body: "<h1>main</h1>"}})
+		dir := t.TempDir()
+		layout := filepath.Join(dir, "p.html")
+		if err := os.WriteFile(layout, []byte(pageHead+`<fragment src="team:/main" primary></fragment>`+pageTail), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := "layouts: " + dir + "\nservices:\n  team:\n    url: " + team.URL + "\npages:\n  - path: /\n    layout: p.html\n"
+		if dev {
+			cfg += "dev: true\n"
+		}
+		s := newShopFromYAML(t, cfg)
+		if err := os.WriteFile(layout, []byte(pageHead+"\n<fragment src=\"team:/main\" primary tiemout=\"1s\"></fragment>"+pageTail), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if ps := s.inlay.Layouts().Reload(); len(ps) != 1 {
+			t.Fatalf("reload problems %v, want one", ps)
+		}
+		_, body := s.get(t, "/")
+		if !strings.Contains(body, "<h1>main</h1>") {
+			t.Errorf("dev=%v: the last good layout is not serving: %s", dev, body)
+		}
+		overlay := strings.Contains(body, "data-inlay-overlay")
+		if overlay != dev {
+			t.Errorf("dev=%v: overlay shown %v", dev, overlay)
+		}
+		if dev && !strings.Contains(body, `p.html:2:36: unknown attribute &#34;tiemout&#34;`) {
+			t.Errorf("overlay lacks the problem with its position: %s", body)
+		}
+		if dev && strings.Index(body, "data-inlay-overlay") > strings.Index(body, "</body>") {
+			t.Errorf("overlay after </body>")
+		}
+	}
+}
