@@ -6,6 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -32,6 +36,11 @@ type page struct {
 	// debug shows the debug view: every box outlined and labelled.
 	debug   bool
 	context pageContext
+	// started is when the request arrived; headerAt when its headers left.
+	started, headerAt time.Time
+	// trace is the page's span context holder when tracing is on, for
+	// propagating trace context to fragments; nil otherwise.
+	trace context.Context
 
 	outcomes []outcome
 	done     []chan struct{} // done[i] is closed when outcomes[i] is set
@@ -120,12 +129,14 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		<-pg.done[p]
 		o := &pg.outcomes[p]
 		if o.resp == nil {
+			pg.headerAt = time.Now()
 			pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], o.err)
 			return
 		}
 		status = o.resp.Status
 		if !o.fromFallback {
 			if ok := primaryHeaders(h, pg.r, o.resp); !ok {
+				pg.headerAt = time.Now()
 				pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], errors.New("invalid Location header"))
 				return
 			}
@@ -133,6 +144,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			status = http.StatusOK
 		}
 		if status >= 300 && status < 400 {
+			pg.headerAt = time.Now()
 			w.WriteHeader(status)
 			return
 		}
@@ -153,6 +165,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
 	}
 	pg.srv.stats.Pages.Add(1)
+	pg.headerAt = time.Now()
 	w.WriteHeader(status)
 	if head {
 		return
@@ -279,7 +292,21 @@ func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot) (o outcome) {
 			o = outcome{err: err}
 		}
 	}()
-	return pg.fetchSlot(ctx, slot)
+	if pg.srv.tracer != nil {
+		var span trace.Span
+		ctx, span = pg.srv.tracer.Start(ctx, "fragment "+slot.ID, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("inlay.fragment", slot.ID), attribute.String("inlay.service", slot.Src.Service.Name)))
+		defer func() {
+			span.SetAttributes(attribute.String("inlay.outcome", fragmentOutcome(&o)), attribute.String("inlay.cache", o.report.Cache.String()))
+			if o.err != nil {
+				span.SetStatus(codes.Error, o.err.Error())
+			}
+			span.End()
+		}()
+	}
+	o = pg.fetchSlot(ctx, slot)
+	pg.srv.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
+	return o
 }
 
 // fetchSlot fetches a slot's src and, if that fails, its fallback-src.
@@ -312,6 +339,10 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot) outcome {
 func (pg *page) fetch(ctx context.Context, slot *Slot, src *Source, timeout time.Duration, report *fragments.Report) (*fragments.Response, error) {
 	req := pg.request(slot, src, timeout)
 	req.Report = report
+	if pg.srv.tracer != nil {
+		// The fragment's own span becomes the parent its service sees.
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
 	return pg.srv.fetcher.Fetch(ctx, req)
 }
 

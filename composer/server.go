@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -11,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -42,6 +46,16 @@ type Options struct {
 	// WriteIdleTimeout is how long one write of a page to a shopper may
 	// take before the connection is cut. Zero means DefaultWriteIdleTimeout.
 	WriteIdleTimeout time.Duration
+	// Observer is told about every page and fragment, for metrics. Nil
+	// means none.
+	Observer Observer
+	// TracerProvider makes a span per page and per fragment, and the
+	// fragment's span context is sent to its service. Nil means no spans:
+	// the shopper's valid traceparent is passed on as it came.
+	TracerProvider trace.TracerProvider
+	// AccessLog logs one line per page. It is on in production setups;
+	// tests and benchmarks may leave it off.
+	AccessLog bool
 }
 
 // Server is Inlay's shopper-facing HTTP handler: page routes that compose
@@ -59,6 +73,10 @@ type Server struct {
 	logger     *slog.Logger
 	echo       *echo.Echo
 	writeIdle  time.Duration
+	observer   Observer
+	tracer     trace.Tracer // nil when tracing is off
+	accessLog  bool
+	ready      atomic.Bool
 }
 
 // contextKeyRequestID is the echo context key of the request id.
@@ -71,6 +89,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s := &Server{cfg: cfg, fetcher: opts.Fetcher, logger: opts.Logger, fetchStats: &fragments.Stats{}, writeIdle: opts.WriteIdleTimeout}
 	if s.writeIdle <= 0 {
 		s.writeIdle = DefaultWriteIdleTimeout
+	}
+	s.observer, s.accessLog = opts.Observer, opts.AccessLog
+	if s.observer == nil {
+		s.observer = nopObserver{}
+	}
+	if opts.TracerProvider != nil {
+		s.tracer = opts.TracerProvider.Tracer("github.com/inlayhq/inlay/composer")
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
@@ -101,6 +126,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
 	e.Use(s.requestIDMiddleware)
 	e.GET("/-/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/-/ready", s.readyHandler)
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*", echo.WrapHandler(static.Handler()))
 	for _, g := range cfg.Gateway {
 		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(cfg.Services[g.Service], transport)))
@@ -163,6 +189,16 @@ func (s *Server) Close() {
 	if s.cache != nil {
 		s.cache.Close()
 	}
+}
+
+// ServiceNames returns the names of the configured services, sorted.
+func (s *Server) ServiceNames() []string {
+	names := make([]string, 0, len(s.cfg.Services))
+	for name := range s.cfg.Services {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Stats returns the composer's counters.
@@ -228,9 +264,62 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			context:   newPageContext(r, p.Path, names, values, s.cfg.PublicURL),
 		}
 		pg.inOrder = pg.inOrder || pg.debug
+		pg.started = time.Now()
+		s.observer.PageStarted(p.Path)
+		if s.tracer != nil {
+			ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			ctx, span := s.tracer.Start(ctx, "page "+p.Path, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.route", p.Path), attribute.String("inlay.request_id", pg.requestID)))
+			defer span.End()
+			pg.r = r.WithContext(ctx)
+		}
 		pg.compose(c.Response(), timeout)
+		s.pageDone(pg, p.Path, c.Response().Status)
 		return nil
 	}
+}
+
+// pageDone reports a finished page to the observer and the access log.
+func (s *Server) pageDone(pg *page, route string, status int) {
+	total := time.Since(pg.started)
+	var ttfb time.Duration
+	if !pg.headerAt.IsZero() {
+		ttfb = pg.headerAt.Sub(pg.started)
+	}
+	degraded := 0
+	var ids []string
+	for i := range pg.outcomes {
+		if pg.outcomes[i].err != nil {
+			degraded++
+			if s.accessLog {
+				ids = append(ids, pg.layout.Slots[i].ID)
+			}
+		}
+	}
+	s.observer.PageDone(route, status, total, ttfb, degraded)
+	if s.accessLog {
+		s.logger.LogAttrs(pg.r.Context(), slog.LevelInfo, "page",
+			slog.String("request_id", pg.requestID),
+			slog.String("route", route),
+			slog.String("method", pg.r.Method),
+			slog.String("path", pg.r.URL.Path),
+			slog.Int("status", status),
+			slog.Duration("duration", total),
+			slog.Duration("ttfb", ttfb),
+			slog.Any("degraded", ids))
+	}
+}
+
+// SetReady marks the server ready to take traffic, or not: /-/ready
+// answers 200 only in between. The process sets it once its listener is
+// open, and clears it when it starts to drain.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+func (s *Server) readyHandler(c echo.Context) error {
+	if !s.ready.Load() {
+		return c.String(http.StatusServiceUnavailable, "not ready\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
 }
 
 // crawlerUA matches the user agents of crawlers and link previewers,

@@ -90,7 +90,9 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 			return fmt.Errorf("demo config: %w", err)
 		}
 	}
-	return serve(ctx, cfg, layoutFS, opts.Logger, opts.Ready)
+	// The config's service URLs were rewritten above: a reload from the file
+	// would lose them, so the demo reloads layouts only.
+	return serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready})
 }
 
 // loadDemoConfig reads the demo config from path, from layouts/inlay.yaml,

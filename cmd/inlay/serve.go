@@ -10,12 +10,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/metrics"
 )
+
+// drainTimeout bounds how long in-flight pages may take to finish once
+// shutdown starts.
+const drainTimeout = 10 * time.Second
 
 func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -43,47 +53,181 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 
 // serve runs Inlay for cfg until ctx ends, then shuts down gracefully.
 // layoutFS overrides the layouts folder when not nil (the embedded demo).
-// ready, if not nil, receives the listening address once requests are accepted.
+// ready, if not nil, receives the listening address once requests are
+// accepted. With the layouts on disk, layouts hot-reload, and the config
+// reloads on SIGHUP.
 func serve(ctx context.Context, cfg *config.Config, layoutFS fs.FS, logger *slog.Logger, ready func(addr string)) error {
-	srv, err := composer.New(cfg, composer.Options{LayoutFS: layoutFS, Logger: logger})
+	return serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: logger, ready: ready, reloadConfig: layoutFS == nil})
+}
+
+// serveOptions are what serveWith needs beyond the config.
+type serveOptions struct {
+	layoutFS     fs.FS
+	logger       *slog.Logger
+	ready        func(addr string)
+	reloadConfig bool // reload the config file on SIGHUP
+}
+
+// live is the running composer, swapped whole when the config reloads.
+type live struct {
+	opts      serveOptions
+	metrics   *metrics.Metrics
+	tracing   *tracing
+	current   atomic.Pointer[composer.Server]
+	mu        sync.Mutex // serializes reloads; protects stopWatch
+	stopWatch func()
+}
+
+func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error {
+	logger := opts.logger
+	tr, err := newTracing(ctx, cfg.Tracing)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
-	if layoutFS == nil {
-		stopWatch, err := watchLayouts(ctx, cfg.LayoutsDir(), srv.Layouts(), logger)
-		if err != nil {
-			logger.Warn("layouts will not hot-reload", slog.String("error", err.Error()))
-		} else {
-			defer stopWatch()
-		}
+	defer tr.shutdown(logger)
+	sh := &live{opts: opts, metrics: metrics.New(), tracing: tr}
+	srv, err := sh.build(ctx, cfg)
+	if err != nil {
+		return err
 	}
+	defer func() {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+		if sh.stopWatch != nil {
+			sh.stopWatch()
+		}
+		sh.current.Load().Close()
+	}()
+	sh.install(ctx, srv, cfg)
+
 	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
-	hs := newHTTPServer(srv, logger)
-	errc := make(chan error, 1)
+	hs := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sh.current.Load().ServeHTTP(w, r)
+	}), logger)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+
+	var admin *http.Server
+	if cfg.Admin != "" {
+		aln, err := net.Listen("tcp", cfg.Admin)
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("listening for admin: %w", err)
+		}
+		admin = &http.Server{Handler: sh.adminHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+		go func() { errc <- admin.Serve(aln) }()
+		logger.Info("admin listening", slog.String("addr", "http://"+aln.Addr().String()))
+	}
+	sh.current.Load().SetReady(true)
 	logger.Info("inlay listening", slog.String("addr", "http://"+ln.Addr().String()))
-	if ready != nil {
-		ready(ln.Addr().String())
+	if opts.ready != nil {
+		opts.ready(ln.Addr().String())
 	}
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
+
+	hup := make(chan os.Signal, 1)
+	if opts.reloadConfig {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
 	}
-	logger.Info("shutting down: draining in-flight requests")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serving: %w", err)
+		case <-hup:
+			sh.reload(ctx, cfg.File)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	logger.Info("shutting down: draining in-flight requests", slog.Duration("timeout", drainTimeout))
+	sh.current.Load().SetReady(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
+	if admin != nil {
+		defer admin.Close()
+	}
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
 	return nil
+}
+
+// build makes a composer for cfg.
+func (sh *live) build(ctx context.Context, cfg *config.Config) (*composer.Server, error) {
+	return composer.New(cfg, composer.Options{
+		LayoutFS:       sh.opts.layoutFS,
+		Logger:         sh.opts.logger,
+		Observer:       sh.metrics,
+		TracerProvider: sh.tracing.provider(),
+		AccessLog:      cfg.AccessLogEnabled(),
+	})
+}
+
+// install makes srv the live composer and watches its layouts folder.
+// The caller holds no lock; install takes it.
+func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.Config) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.stopWatch != nil {
+		sh.stopWatch()
+		sh.stopWatch = nil
+	}
+	if sh.opts.layoutFS == nil {
+		stop, err := watchLayouts(ctx, cfg.LayoutsDir(), srv.Layouts(), sh.opts.logger)
+		if err != nil {
+			sh.opts.logger.Warn("layouts will not hot-reload", slog.String("error", err.Error()))
+		} else {
+			sh.stopWatch = stop
+		}
+	}
+	sh.metrics.Attach(srv)
+	old := sh.current.Swap(srv)
+	if old != nil {
+		srv.SetReady(true)
+		old.Close()
+	}
+}
+
+// reload reads the config file again and swaps in a new composer. Any
+// problem keeps the running one, which is what serves meanwhile anyway.
+// Listen and admin addresses and tracing need a restart to change.
+func (sh *live) reload(ctx context.Context, path string) {
+	logger := sh.opts.logger
+	cfg, err := config.Load(path)
+	if err == nil {
+		var srv *composer.Server
+		if srv, err = sh.build(ctx, cfg); err == nil {
+			sh.install(ctx, srv, cfg)
+			logger.Info("config reloaded", slog.String("file", path))
+			return
+		}
+	}
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			logger.Error("config rejected, the running one is kept", slog.String("problem", p.Error()))
+		}
+		return
+	}
+	logger.Error("config rejected, the running one is kept", slog.String("error", err.Error()))
+}
+
+// adminHandler serves /metrics, pprof and health on the admin listener,
+// never on the shopper port.
+func (sh *live) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", sh.metrics.Handler())
+	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // newHTTPServer returns the shopper-facing http.Server. Every timeout is

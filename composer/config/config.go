@@ -47,6 +47,11 @@ type Config struct {
 	Gateway []*Gateway `yaml:"gateway"`
 	// Cache configures the fragment cache.
 	Cache Cache `yaml:"cache"`
+	// Tracing configures OpenTelemetry tracing. By default it is off.
+	Tracing Tracing `yaml:"tracing"`
+	// AccessLog turns the one-line-per-page access log on or off. Nil
+	// means on.
+	AccessLog *bool `yaml:"access_log"`
 	// MaxFragmentBytes caps one fragment's body, after decompression. Zero
 	// means 1 MiB.
 	MaxFragmentBytes int64 `yaml:"max_fragment_bytes"`
@@ -124,6 +129,16 @@ type Cache struct {
 	Disabled bool `yaml:"disabled"`
 }
 
+// Tracing configures OpenTelemetry spans, one per page and per fragment.
+type Tracing struct {
+	// Endpoint is the OTLP/HTTP collector URL, like
+	// http://otel-collector:4318. Empty means tracing is off.
+	Endpoint string `yaml:"endpoint"`
+	// SampleRatio is the share of traces sampled when no parent decided.
+	// Zero means 1 (all).
+	SampleRatio float64 `yaml:"sample_ratio"`
+}
+
 // Page binds a request path to a layout.
 type Page struct {
 	// Path is the route, with parameters in braces: /product/{sku}.
@@ -173,6 +188,9 @@ func (c *Config) LayoutsDir() string {
 	}
 	return filepath.Join(dir, c.Layouts)
 }
+
+// AccessLogEnabled reports whether one line per page is logged.
+func (c *Config) AccessLogEnabled() bool { return c.AccessLog == nil || *c.AccessLog }
 
 // EarlyHintsEnabled reports whether 103 Early Hints are sent.
 func (c *Config) EarlyHintsEnabled() bool { return c.EarlyHints == nil || *c.EarlyHints }
@@ -380,6 +398,14 @@ func (c *Config) validate() Problems {
 			add("$.public_url", "public_url must be scheme://host[:port], got %q", c.PublicURL)
 		}
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	}
+	if c.Tracing.Endpoint != "" {
+		if u, err := url.Parse(c.Tracing.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("$.tracing.endpoint", "tracing endpoint must be an http(s) URL, got %q", c.Tracing.Endpoint)
+		}
+	}
+	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
+		add("$.tracing.sample_ratio", "tracing sample_ratio must be between 0 and 1")
 	}
 	if c.Cache.MaxBytes < 0 {
 		add("$.cache.max_bytes", "cache max_bytes must not be negative")

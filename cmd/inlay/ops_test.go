@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/inlayhq/inlay/composer/config"
+)
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestServeOperations runs `serve` with an admin listener: metrics and
+// pprof only there, readiness, one access-log line per page, and a config
+// reloaded on SIGHUP (a broken one keeps the running config).
+func TestServeOperations(t *testing.T) {
+	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<p>from "+r.URL.Path+"</p>")
+	}))
+	defer team.Close()
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("p.html", `<fragment src="team:/one" primary></fragment>`)
+	write("q.html", `<fragment src="team:/two" primary></fragment>`)
+	admin := freeAddr(t)
+	cfgText := func(layout string) string {
+		return fmt.Sprintf("listen: 127.0.0.1:0\nadmin: %s\nlayouts: .\nservices:\n  team:\n    url: %s\npages:\n  - path: /\n    layout: %s\n", admin, team.URL, layout)
+	}
+	write("inlay.yaml", cfgText("p.html"))
+	cfg, err := config.Load(filepath.Join(dir, "inlay.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), func(a string) { addr <- a }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve ended: %v", err)
+	}
+
+	if code, body := get(t, base+"/"); code != 200 || body != "<p>from /one</p>" {
+		t.Fatalf("page: %d %q", code, body)
+	}
+	if code, _ := get(t, base+"/-/ready"); code != 200 {
+		t.Errorf("ready: %d, want 200", code)
+	}
+	if code, _ := get(t, base+"/metrics"); code != 404 {
+		t.Errorf("metrics on the shopper port: %d, want 404", code)
+	}
+	code, metrics := get(t, "http://"+admin+"/metrics")
+	if code != 200 || !strings.Contains(metrics, `inlay_page_duration_seconds_count{route="/",status="200"} 1`) {
+		t.Errorf("admin metrics: %d, lacks the page: %.300s", code, metrics)
+	}
+	if code, _ := get(t, "http://"+admin+"/debug/pprof/"); code != 200 {
+		t.Errorf("pprof on admin: %d", code)
+	}
+	if !strings.Contains(logs.String(), `"msg":"page"`) || !strings.Contains(logs.String(), `"route":"/"`) {
+		t.Errorf("no access log line: %s", logs.String())
+	}
+
+	// A broken config is rejected and the running one keeps serving.
+	write("inlay.yaml", cfgText("p.html")+"bogus: 1\n")
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitLog(t, logs, "config rejected")
+	if _, body := get(t, base+"/"); body != "<p>from /one</p>" {
+		t.Errorf("after a broken reload: %q", body)
+	}
+	// A good one is swapped in.
+	write("inlay.yaml", cfgText("q.html"))
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitLog(t, logs, "config reloaded")
+	if _, body := get(t, base+"/"); body != "<p>from /two</p>" {
+		t.Errorf("after reload: %q, want the new layout", body)
+	}
+	if code, _ := get(t, base+"/-/ready"); code != 200 {
+		t.Errorf("ready after reload: %d", code)
+	}
+}
+
+// waitLog waits up to 5s for a log message.
+func waitLog(t *testing.T, logs *syncBuffer, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), msg) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the logs within 5s: %s", msg, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

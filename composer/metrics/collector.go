@@ -1,0 +1,67 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// serverCollector reads the attached server's counters at scrape time, so
+// the request path only bumps atomics.
+type serverCollector struct{ m *Metrics }
+
+var (
+	descCache = prometheus.NewDesc("inlay_cache_requests_total",
+		"Fragment fetches asked of the cache, by result: hit, miss, stale, pass (hit-for-miss), coalesced.", []string{"result"}, nil)
+	descCacheBytes   = prometheus.NewDesc("inlay_cache_bytes", "Bytes held by the fragment cache.", nil, nil)
+	descCacheEntries = prometheus.NewDesc("inlay_cache_entries", "Entries in the fragment cache, hit-for-miss markers included.", nil, nil)
+	descCacheEvicted = prometheus.NewDesc("inlay_cache_evictions_total", "Entries evicted to stay within the byte budget.", nil, nil)
+	descUpstream     = prometheus.NewDesc("inlay_upstream_requests_total", "Fragment requests that reached a team service.", nil, nil)
+	descRefused      = prometheus.NewDesc("inlay_fetches_refused_total", "Fetches refused before any request, by reason: breaker_open, overflow.", []string{"reason"}, nil)
+	descBreaker      = prometheus.NewDesc("inlay_breaker_state", "Circuit breaker state per service: 1 for the current state.", []string{"service", "state"}, nil)
+	descCookies      = prometheus.NewDesc("inlay_dropped_cookies_total", "Set-Cookie headers of non-primary fragments kept from shoppers.", nil, nil)
+	descPrimaryFail  = prometheus.NewDesc("inlay_primary_failures_total", "Pages answered with an error page because the primary fragment failed.", nil, nil)
+)
+
+func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail} {
+		ch <- d
+	}
+}
+
+func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
+	srv := c.m.server.Load()
+	if srv == nil {
+		return
+	}
+	fs := srv.FetchStats()
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(descCache, fs.CacheHits.Load(), "hit")
+	counter(descCache, fs.CacheMisses.Load(), "miss")
+	counter(descCache, fs.StaleServed.Load(), "stale")
+	counter(descCache, fs.Passes.Load(), "pass")
+	counter(descCache, fs.Coalesced.Load(), "coalesced")
+	counter(descCacheEvicted, fs.Evictions.Load())
+	counter(descUpstream, fs.UpstreamGets.Load())
+	counter(descRefused, fs.BreakerOpen.Load(), "breaker_open")
+	counter(descRefused, fs.Overflows.Load(), "overflow")
+	st := srv.Stats()
+	counter(descCookies, st.DroppedCookies.Load())
+	counter(descPrimaryFail, st.PrimaryFailures.Load())
+	if cache := srv.Cache(); cache != nil {
+		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(cache.Bytes()))
+		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(cache.Len()))
+	}
+	if guards := srv.Guards(); guards != nil {
+		for _, service := range srv.ServiceNames() {
+			current := guards.State(service)
+			for _, state := range []string{"closed", "half-open", "open"} {
+				v := 0.0
+				if state == current {
+					v = 1
+				}
+				ch <- prometheus.MustNewConstMetric(descBreaker, prometheus.GaugeValue, v, service, state)
+			}
+		}
+	}
+}

@@ -1,0 +1,111 @@
+// Package metrics exposes Inlay's Prometheus metrics: page latency and
+// time to first byte per route, fragment latency and outcomes per service
+// and fragment, cache and breaker state, pages in flight.
+//
+// Label values are bounded: route patterns from the config, service names
+// and fragment ids from the layouts, never raw URLs.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/inlayhq/inlay/composer"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is a [composer.Observer] that records into its own Prometheus
+// registry.
+type Metrics struct {
+	reg    *prometheus.Registry
+	server atomic.Pointer[composer.Server] // the server whose counters are read
+
+	pagesInFlight    prometheus.Gauge
+	pageDuration     *prometheus.HistogramVec
+	pageTTFB         *prometheus.HistogramVec
+	pageDegraded     *prometheus.CounterVec
+	fragmentDuration *prometheus.HistogramVec
+	fragmentOutcomes *prometheus.CounterVec
+	fragmentFallback *prometheus.CounterVec
+}
+
+var _ composer.Observer = (*Metrics)(nil)
+
+// latencyBuckets cover fragment and page times from sub-millisecond cache
+// hits to multi-second timeouts.
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// New returns Metrics with the Go runtime and process collectors and
+// Inlay's own metrics registered.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.pagesInFlight = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "inlay_pages_in_flight", Help: "Pages being composed.",
+	})
+	m.pageDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "inlay_page_duration_seconds", Help: "Time to compose and stream a whole page.", Buckets: latencyBuckets,
+	}, []string{"route", "status"})
+	m.pageTTFB = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "inlay_page_ttfb_seconds", Help: "Time until a page's headers left.", Buckets: latencyBuckets,
+	}, []string{"route"})
+	m.pageDegraded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "inlay_page_degraded_boxes_total", Help: "Boxes that showed a fallback instead of their fragment.",
+	}, []string{"route"})
+	m.fragmentDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "inlay_fragment_duration_seconds", Help: "Time to get a fragment, fallback included.", Buckets: latencyBuckets,
+	}, []string{"service", "fragment"})
+	m.fragmentOutcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "inlay_fragment_outcomes_total", Help: "Fragment fetches by outcome: ok, stale, timeout, error, breaker_open, overflow, canceled.",
+	}, []string{"service", "fragment", "outcome"})
+	m.fragmentFallback = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "inlay_fragment_fallbacks_total", Help: "Boxes filled from fallback-src after their fragment failed.",
+	}, []string{"service", "fragment"})
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.pagesInFlight, m.pageDuration, m.pageTTFB, m.pageDegraded,
+		m.fragmentDuration, m.fragmentOutcomes, m.fragmentFallback,
+		&serverCollector{m: m},
+	)
+	return m
+}
+
+// Attach makes the metrics read the counters of srv (cache, breakers,
+// composer). Call it again after a config reload swaps the server.
+func (m *Metrics) Attach(srv *composer.Server) { m.server.Store(srv) }
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry returns the registry, for tests and extra collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// PageStarted counts a page in flight.
+func (m *Metrics) PageStarted(string) { m.pagesInFlight.Inc() }
+
+// PageDone records a finished page.
+func (m *Metrics) PageDone(route string, status int, total, ttfb time.Duration, degraded int) {
+	m.pagesInFlight.Dec()
+	m.pageDuration.WithLabelValues(route, strconv.Itoa(status)).Observe(total.Seconds())
+	if ttfb > 0 {
+		m.pageTTFB.WithLabelValues(route).Observe(ttfb.Seconds())
+	}
+	if degraded > 0 {
+		m.pageDegraded.WithLabelValues(route).Add(float64(degraded))
+	}
+}
+
+// FragmentDone records one fragment fetch.
+func (m *Metrics) FragmentDone(service, fragment, outcome string, fallback bool, d time.Duration) {
+	m.fragmentDuration.WithLabelValues(service, fragment).Observe(d.Seconds())
+	m.fragmentOutcomes.WithLabelValues(service, fragment, outcome).Inc()
+	if fallback {
+		m.fragmentFallback.WithLabelValues(service, fragment).Inc()
+	}
+}

@@ -1,0 +1,73 @@
+package metrics
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/inlayhq/inlay/composer"
+	"github.com/inlayhq/inlay/composer/config"
+)
+
+func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
+	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/broken" {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "<p>ok</p>")
+	}))
+	defer team.Close()
+	cfg, err := config.Parse("m.yaml", []byte("services:\n  team:\n    url: "+team.URL+"\npages:\n  - path: /product/{sku}\n    layout: p.html\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New()
+	srv, err := composer.New(cfg, composer.Options{
+		Observer: m,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		LayoutFS: fstest.MapFS{"p.html": {Data: []byte(`<fragment id="main" src="team:/p/{sku}" primary></fragment><fragment id="side" src="team:/broken"></fragment>`)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	m.Attach(srv)
+	shop := httptest.NewServer(srv)
+	defer shop.Close()
+	for _, sku := range []string{"a", "a", "b"} {
+		resp, err := http.Get(shop.URL + "/product/" + sku)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`inlay_page_duration_seconds_count{route="/product/{sku}",status="200"} 3`,
+		`inlay_page_ttfb_seconds_count{route="/product/{sku}"} 3`,
+		`inlay_page_degraded_boxes_total{route="/product/{sku}"} 3`,
+		`inlay_fragment_outcomes_total{fragment="main",outcome="ok",service="team"} 3`,
+		`inlay_fragment_outcomes_total{fragment="side",outcome="error",service="team"} 3`,
+		`inlay_cache_requests_total{result="hit"} 1`,
+		`inlay_breaker_state{service="team",state="closed"} 1`,
+		`inlay_pages_in_flight 0`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(body, "/product/a") {
+		t.Error("a raw URL became a label value")
+	}
+}

@@ -1,0 +1,52 @@
+package composer
+
+import (
+	"time"
+
+	"github.com/inlayhq/inlay/fragments"
+)
+
+// Observer is told what every page and fragment did, for metrics. Its
+// methods are called on the request path and must be quick and safe for
+// concurrent use. Labels it receives are bounded: route patterns from the
+// config and fragment ids from the layouts, never raw URLs.
+type Observer interface {
+	// PageStarted is called when a page request begins.
+	PageStarted(route string)
+	// PageDone is called when a page has been written (or abandoned):
+	// its status, total duration, time to the first byte (zero when no
+	// byte left), and how many boxes were degraded.
+	PageDone(route string, status int, total, ttfb time.Duration, degraded int)
+	// FragmentDone is called for every fragment fetch of a page with its
+	// outcome: ok, stale, timeout, error, breaker_open, overflow,
+	// canceled; and whether a fallback filled the box.
+	FragmentDone(service, fragment, outcome string, fallback bool, d time.Duration)
+}
+
+// nopObserver observes nothing.
+type nopObserver struct{}
+
+func (nopObserver) PageStarted(string)                                       {}
+func (nopObserver) PageDone(string, int, time.Duration, time.Duration, int)  {}
+func (nopObserver) FragmentDone(string, string, string, bool, time.Duration) {}
+
+// fragmentOutcome names what happened to a slot's fetch.
+func fragmentOutcome(o *outcome) string {
+	if o.err == nil {
+		if o.report.Cache == fragments.CacheStale {
+			return "stale"
+		}
+		return "ok"
+	}
+	switch fragments.KindOf(o.err) {
+	case fragments.KindTimeout:
+		return "timeout"
+	case fragments.KindBreakerOpen:
+		return "breaker_open"
+	case fragments.KindOverflow:
+		return "overflow"
+	case fragments.KindCanceled:
+		return "canceled"
+	}
+	return "error"
+}
