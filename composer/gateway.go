@@ -1,8 +1,10 @@
 package composer
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -48,7 +50,22 @@ func (s *Server) newGateway(svc *config.Service, transport http.RoundTripper) ht
 			s.renderError(w, r, http.StatusRequestEntityTooLarge)
 			return
 		}
-		if r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength < 0 {
+			// A body of unknown length is read up to the cap before anything
+			// reaches the team, so an oversized one never does.
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, DefaultMaxGatewayBody))
+			if err != nil {
+				status := http.StatusBadRequest
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					status = http.StatusRequestEntityTooLarge
+				}
+				s.renderError(w, r, status)
+				return
+			}
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+			r.TransferEncoding = nil
+		} else if r.Body != nil && r.Body != http.NoBody {
 			r.Body = http.MaxBytesReader(w, r.Body, DefaultMaxGatewayBody)
 		}
 		proxy.ServeHTTP(w, r)

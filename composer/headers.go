@@ -37,7 +37,8 @@ type pageContext struct {
 }
 
 func newPageContext(r *http.Request, route string, names, values []string, publicURL string) pageContext {
-	pc := pageContext{path: r.URL.Path, route: route, baseURL: publicURL}
+	// The escaped path: a decoded one may hold bytes no header may carry.
+	pc := pageContext{path: r.URL.EscapedPath(), route: route, baseURL: publicURL}
 	if pc.baseURL == "" {
 		scheme := "http"
 		if r.TLS != nil {
@@ -69,8 +70,9 @@ func newPageContext(r *http.Request, route string, names, values []string, publi
 func fragmentHeader(r *http.Request, svc *config.Service, pc *pageContext, slotID, requestID string) http.Header {
 	h := make(http.Header, 12)
 	h["Accept"] = acceptHTML
+	connection := r.Header["Connection"]
 	for _, name := range svc.ForwardedHeaders() {
-		if v := r.Header[name]; len(v) > 0 && v[0] != "" && len(v[0]) <= maxForwardedValue {
+		if v := r.Header[name]; len(v) > 0 && v[0] != "" && len(v[0]) <= maxForwardedValue && !namedIn(connection, name) {
 			h[name] = v[:1:1]
 		}
 	}
@@ -105,6 +107,20 @@ func fragmentHeader(r *http.Request, svc *config.Service, pc *pageContext, slotI
 
 var acceptHTML = []string{"text/html"}
 
+// namedIn reports whether a Connection header names a header: such a header
+// is hop-by-hop for this connection only and never passed on (RFC 9110
+// §7.6.1).
+func namedIn(connection []string, name string) bool {
+	for _, line := range connection {
+		for _, token := range strings.Split(line, ",") {
+			if strings.EqualFold(strings.TrimSpace(token), name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // validTraceparent accepts a W3C trace context version-00 header.
 func validTraceparent(tp string) bool {
 	if len(tp) != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
@@ -119,7 +135,7 @@ func validTraceparent(tp string) bool {
 			return false
 		}
 	}
-	return tp[3:35] != strings.Repeat("0", 32) && tp[36:52] != strings.Repeat("0", 16)
+	return tp[:2] != "ff" && tp[3:35] != strings.Repeat("0", 32) && tp[36:52] != strings.Repeat("0", 16)
 }
 
 // requestID returns the shopper's X-Request-ID when it is a sane token, or

@@ -197,6 +197,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			case j := <-asyncDone:
 				showAsync(j) // an earlier async box answered first
 			}
+			s.extendDeadline() // the wait was ours, not the shopper's
 		}
 		s.slot(slot, &pg.outcomes[i])
 		state[i] = contentShown
@@ -208,7 +209,9 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	s.write(last[:l.tailAt])
 	for pending > 0 && s.err == nil {
 		s.flush()
-		showAsync(<-asyncDone)
+		j := <-asyncDone
+		s.extendDeadline()
+		showAsync(j)
 	}
 	if pg.srv.cfg.Dev {
 		pg.srv.writeOverlay(s)
@@ -469,11 +472,21 @@ func primaryHeaders(h http.Header, r *http.Request, resp *fragments.Response) bo
 		h["Set-Cookie"] = cookies
 	}
 	for _, a := range resp.Assets {
-		if a.Kind == fragments.Stylesheet {
-			h.Add("Link", "<"+a.URL+">; rel=preload; as=style")
-		}
+		h.Add("Link", preloadLink(a))
 	}
 	return true
+}
+
+// preloadLink announces an asset in a Link header so the browser fetches
+// it before it meets the tag.
+func preloadLink(a fragments.Asset) string {
+	switch a.Kind {
+	case fragments.ModuleScript:
+		return "<" + a.URL + ">; rel=modulepreload"
+	case fragments.Script:
+		return "<" + a.URL + ">; rel=preload; as=script"
+	}
+	return "<" + a.URL + ">; rel=preload; as=style"
 }
 
 // safeLocation accepts a local path, or an absolute http(s) URL on the

@@ -100,9 +100,6 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
-	if s.fetcher == nil {
-		s.buildFetcher(opts.FetchTransport)
-	}
 	fsys := opts.LayoutFS
 	if fsys == nil {
 		fsys = os.DirFS(cfg.LayoutsDir())
@@ -114,6 +111,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	s.layouts = layouts
 	if ps := CheckPages(cfg, layouts); len(ps) > 0 {
 		return nil, ps
+	}
+	// Only now, with nothing left to fail: the cache starts a goroutine.
+	if s.fetcher == nil {
+		s.buildFetcher(opts.FetchTransport)
 	}
 	transport := opts.Transport
 	if transport == nil {
@@ -252,6 +253,14 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			return fmt.Errorf("page %s: layout %q is not loaded", p.Path, p.Layout)
 		}
 		r := c.Request()
+		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+			// A page request has no body. One that says it has is refused and
+			// its connection closed: with both Transfer-Encoding and
+			// Content-Length it may be an attempt at request smuggling.
+			c.Response().Header().Set("Connection", "close")
+			s.renderError(c.Response(), r, http.StatusBadRequest)
+			return nil
+		}
 		names, values := c.ParamNames(), unescapeParams(c.ParamValues())
 		pg := &page{
 			srv:       s,
