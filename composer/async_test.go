@@ -108,7 +108,7 @@ func TestAsyncFragmentThatFailsKeepsItsPlaceholder(t *testing.T) {
 func TestAsyncFragmentReadyInTimeIsWrittenInPlace(t *testing.T) {
 	// The primary waits until the async fragment has answered, so that by
 	// the time the stream reaches the async slot its content is there.
-	arrived := make(chan string, 1)
+	arrived := make(chan string, 20) // one per try below
 	gate := make(chan struct{})
 	team := newStub(t, map[string]stubRoute{
 		"/slow": {body: "<b>quick</b>", arrived: arrived},

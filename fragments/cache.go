@@ -66,7 +66,7 @@ type Cache struct {
 	mu         sync.Mutex         // protects flights and refreshing
 	flights    map[string]*flight // fetches in flight, by key
 	refreshing map[string]bool    // keys with a background refresh running
-	background sync.WaitGroup     // background refreshes
+	background sync.WaitGroup     // background refreshes and the cleanup loop
 	closed     chan struct{}
 }
 
@@ -128,12 +128,34 @@ func NewCache(next Fetcher, cfg CacheConfig) *Cache {
 	case cleanup < 0:
 		cleanup = 0
 	}
-	c.store = gocache.New(gocache.NoExpiration, cleanup)
+	// go-cache's own janitor can only be stopped by the garbage collector,
+	// so the cache runs its own, which Close stops.
+	c.store = gocache.New(gocache.NoExpiration, 0)
 	c.store.OnEvicted(func(_ string, v any) { c.bytes.Add(-v.(*entry).size) })
+	if cleanup > 0 {
+		c.background.Go(func() { c.cleanup(cleanup) })
+	}
 	return c
 }
 
-// Close waits for background refreshes to end and stops new ones.
+// cleanup drops expired entries every interval until the cache is closed.
+func (c *Cache) cleanup(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.storeMu.Lock()
+			c.store.DeleteExpired()
+			c.storeMu.Unlock()
+		case <-c.closed:
+			return
+		}
+	}
+}
+
+// Close stops the periodic cleanup, waits for background refreshes to end
+// and stops new ones.
 func (c *Cache) Close() {
 	c.mu.Lock()
 	select {
@@ -167,6 +189,7 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		case e.pass:
 			c.stats.Passes.Add(1)
 			report(req, func(r *Report) { r.Cache = CachePass })
+			c.stats.UpstreamGets.Add(1)
 			return c.next.Fetch(ctx, req)
 		case now.Before(e.freshUntil):
 			c.stats.CacheHits.Add(1)
@@ -203,6 +226,12 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request) (*Respon
 	f := c.join(ctx, key, req.Timeout)
 	defer c.leave(key, f)
 	ch := c.group.DoChan(key, func() (any, error) {
+		// A caller that missed just before another flight stored the key,
+		// and joined after that flight ended, finds the stored response
+		// here instead of fetching it again.
+		if e := c.fresh(key); e != nil {
+			return &flightResult{leader: me, resp: e.resp, shareable: true}, nil
+		}
 		// The upstream request runs under the flight's context, not the
 		// caller's, and reports into no caller's Report.
 		up := *req
@@ -226,6 +255,7 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request) (*Respon
 		report(req, func(r *Report) { r.Coalesced = true })
 		if res.err == nil && !res.shareable {
 			// Never hand one shopper's unshareable response to another.
+			c.stats.UpstreamGets.Add(1)
 			return c.next.Fetch(ctx, req)
 		}
 		return res.resp, res.err
@@ -236,6 +266,18 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request) (*Respon
 		}
 		return nil, &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: context.Cause(ctx)}
 	}
+}
+
+// fresh returns the stored entry for key if it is fresh, else nil.
+func (c *Cache) fresh(key string) *entry {
+	v, ok := c.store.Get(key)
+	if !ok {
+		return nil
+	}
+	if e := v.(*entry); !e.pass && time.Now().Before(e.freshUntil) {
+		return e
+	}
+	return nil
 }
 
 // join registers a caller with the flight for key, creating it with the

@@ -1,6 +1,7 @@
 package fragments
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -48,13 +49,21 @@ func parseCacheControl(h http.Header) cacheControl {
 	return cc
 }
 
+// maxDeltaSeconds is what a delta-seconds value too large to represent
+// counts as (RFC 9111 §1.2.2): 2^31 seconds, which as a time.Duration, even
+// added to another such value, does not overflow.
+const maxDeltaSeconds = 1 << 31
+
 // seconds parses a delta-seconds value, or returns -1.
 func seconds(s string) int {
 	n, err := strconv.Atoi(s)
+	if errors.Is(err, strconv.ErrRange) && n > 0 {
+		return maxDeltaSeconds
+	}
 	if err != nil || n < 0 {
 		return -1
 	}
-	return n
+	return min(n, maxDeltaSeconds)
 }
 
 // freshness is when a stored response stops being fresh, and how long after

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"syscall"
 )
 
@@ -19,8 +20,9 @@ type DialPolicy struct {
 }
 
 // NewDialPolicy returns a policy that allows the listed host:port
-// addresses even where they fall in a refused range. Names that are not IP
-// literals, such as localhost, are resolved once, now.
+// addresses even where they fall in a refused range. localhost names are
+// taken as the loopback addresses; other names are not resolved, since
+// they cannot name a refused address on purpose.
 func NewDialPolicy(allow []string) *DialPolicy {
 	p := &DialPolicy{allowed: map[netip.AddrPort]bool{}}
 	for _, hostport := range allow {
@@ -29,8 +31,8 @@ func NewDialPolicy(allow []string) *DialPolicy {
 			continue
 		}
 		ips := []string{host}
-		if _, err := netip.ParseAddr(host); err != nil {
-			ips, _ = net.LookupHost(host)
+		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+			ips = []string{"127.0.0.1", "::1"}
 		}
 		for _, ip := range ips {
 			if ap, err := netip.ParseAddrPort(net.JoinHostPort(ip, port)); err == nil {

@@ -1,0 +1,140 @@
+package composer
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// discardWriter is a ResponseWriter that keeps nothing but the status, so
+// that a benchmark measures the server and not a recorder's buffer.
+type discardWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+func (w *discardWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
+	}
+}
+func (w *discardWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.n += len(b)
+	return len(b), nil
+}
+func (w *discardWriter) Flush() {}
+
+// sixFragmentShop serves a layout of six fragments, each about 1 KB, whose
+// answers carry cacheControl.
+func sixFragmentShop(b *testing.B, cacheControl string) (*shop, *stub) {
+	routes := map[string]stubRoute{}
+	var layout strings.Builder
+	layout.WriteString(pageHead)
+	for i := range 6 {
+		body := fmt.Sprintf("<section><h2>fragment %d</h2><p>%s</p></section>", i, strings.Repeat("lorem ipsum ", 80))
+		routes[fmt.Sprintf("/f%d", i)] = stubRoute{body: body, header: map[string]string{"Cache-Control": cacheControl}}
+		primary := ""
+		if i == 0 {
+			primary = " primary"
+		}
+		fmt.Fprintf(&layout, `<div class="box"><fragment id="f%d" src="team:/f%d"%s><em>fallback</em></fragment></div>`, i, i, primary)
+	}
+	layout.WriteString(pageTail)
+	team := newStub(b, routes)
+	s := newShop(b, shopConfig{
+		services: map[string]*stub{"team": team},
+		layouts:  map[string]string{"p.html": layout.String()},
+		pages:    "  - path: /\n    layout: p.html",
+	})
+	return s, team
+}
+
+// benchPages serves the page b.N times through Server.ServeHTTP and checks
+// every answer.
+func benchPages(b *testing.B, s *shop) {
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	w := &discardWriter{h: http.Header{}}
+	s.inlay.ServeHTTP(w, req)
+	want := w.n
+	if w.status != http.StatusOK {
+		b.Fatalf("warm-up page: status %d", w.status)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		clear(w.h)
+		w.status, w.n = 0, 0
+		req.Header.Del(HeaderRequestID) // a new request id each time, as for a shopper
+		s.inlay.ServeHTTP(w, req)
+		if w.status != http.StatusOK || w.n != want {
+			b.Fatalf("page: status %d, %d bytes; want 200, %d bytes", w.status, w.n, want)
+		}
+	}
+}
+
+// BenchmarkPageCacheHit composes a page whose six fragments are all fresh
+// in the cache: the cost of Inlay itself, with no fetch at all.
+func BenchmarkPageCacheHit(b *testing.B) {
+	s, team := sixFragmentShop(b, "max-age=3600")
+	benchPages(b, s)
+	if n := team.hits.Load(); n != 6 {
+		b.Errorf("fragment requests: got %d, want 6 (all hits after the first page)", n)
+	}
+}
+
+// BenchmarkPageNoStore composes a page whose six fragments may not be
+// stored: six loopback fetches per page from a stub that answers at once.
+func BenchmarkPageNoStore(b *testing.B) {
+	s, team := sixFragmentShop(b, "no-store")
+	benchPages(b, s)
+	b.ReportMetric(float64(team.hits.Load()-6)/float64(b.N), "fetches/op")
+}
+
+// BenchmarkStampede serves 1000 concurrent pages on one cold cacheable
+// fragment per iteration (a new key each time), and reports the upstream
+// fetches per iteration, which must be exactly 1.
+func BenchmarkStampede(b *testing.B) {
+	box := newStub(b, map[string]stubRoute{"/box": {body: "<p>popular</p>", header: map[string]string{"Cache-Control": "max-age=600"}}})
+	s := newShop(b, shopConfig{
+		services: map[string]*stub{"box": box},
+		layouts:  map[string]string{"p.html": pageHead + `[<fragment id="box" src="box:/box?v={v}"><em>fallback</em></fragment>]` + pageTail},
+		pages:    "  - path: /\n    layout: p.html",
+	})
+	const pages = 1000
+	want := pageHead + "[<p>popular</p>]" + pageTail
+	b.ReportAllocs()
+	iter := 0
+	for b.Loop() {
+		iter++
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var bad sync.Once
+		for range pages {
+			wg.Go(func() {
+				req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, fmt.Sprintf("/?v=%d", iter), nil)
+				rec := httptest.NewRecorder()
+				<-start
+				s.inlay.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || rec.Body.String() != want {
+					bad.Do(func() { b.Errorf("page: %d %q", rec.Code, rec.Body.String()) })
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+	}
+	fetches := float64(box.hits.Load()) / float64(iter)
+	b.ReportMetric(fetches, "fetches/op")
+	if fetches != 1 {
+		b.Errorf("upstream fetches per stampede of %d cold pages: got %v, want 1", pages, fetches)
+	}
+}

@@ -1,0 +1,495 @@
+package fragments
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// logRecorder is a slog.Handler that keeps every record.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.records = append(l.records, r.Clone())
+	return nil
+}
+
+// transitions returns the breaker state changes logged, as "service:from->to".
+func (l *logRecorder) transitions() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, r := range l.records {
+		if r.Message != "circuit breaker changed state" {
+			continue
+		}
+		attrs := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool {
+			attrs[a.Key] = a.Value.String()
+			return true
+		})
+		out = append(out, attrs["service"]+":"+attrs["from"]+"->"+attrs["to"])
+	}
+	return out
+}
+
+// origin is an in-memory HTTP service for the Client under test: it counts
+// requests, can hold them on a gate, and answers with the status that
+// status returns. It opens no socket, so it runs inside a synctest bubble.
+type origin struct {
+	calls  atomic.Int64
+	gate   chan struct{} // when not nil, requests wait for it to close
+	status atomic.Int64  // zero means 200
+}
+
+func (o *origin) RoundTrip(r *http.Request) (*http.Response, error) {
+	o.calls.Add(1)
+	if o.gate != nil {
+		select {
+		case <-o.gate:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	status := int(o.status.Load())
+	if status == 0 {
+		status = http.StatusOK
+	}
+	return &http.Response{
+		StatusCode: status,
+		Header:     http.Header{"Content-Type": {"text/html"}},
+		Body:       io.NopCloser(strings.NewReader("<p>ok</p>")),
+	}, nil
+}
+
+// newGuarded returns Guards over a Client that sends its requests to o.
+func newGuarded(o *origin, cfg GuardConfig, stats *Stats, logs *logRecorder) *Guards {
+	var logger *slog.Logger
+	if logs != nil {
+		logger = slog.New(logs)
+	} else {
+		logger = discardLogger()
+	}
+	return NewGuards(&Client{Transport: o}, func(string) GuardConfig { return cfg }, stats, logger)
+}
+
+func guardRequest(service string) *Request {
+	return &Request{ID: service + "-box", Service: service, URL: "http://" + service + "/box", Timeout: time.Second, Report: &Report{}}
+}
+
+// F1: the breaker opens after exactly Failures consecutive failures, logs
+// the change once, and while open makes no upstream call and adds no time.
+func TestBreakerOpensAfterExactlyNFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		o.status.Store(500)
+		logs := &logRecorder{}
+		stats := &Stats{}
+		g := newGuarded(o, GuardConfig{Failures: 3, OpenFor: 10 * time.Second}, stats, logs)
+		for i := range 3 {
+			if got := g.State("search"); got != "closed" {
+				t.Fatalf("after %d failures: got %q, want closed", i, got)
+			}
+			if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindStatus {
+				t.Fatalf("failure %d: got %v, want a 500 status error", i+1, err)
+			}
+		}
+		if got := g.State("search"); got != "open" {
+			t.Fatalf("after 3 failures: got %q, want open", got)
+		}
+		if got, want := strings.Join(logs.transitions(), " "), "search:closed->open"; got != want {
+			t.Errorf("state changes logged: got %q, want %q", got, want)
+		}
+
+		start := time.Now()
+		for i := range 100 {
+			req := guardRequest("search")
+			_, err := g.Fetch(context.Background(), req)
+			if KindOf(err) != KindBreakerOpen || !errors.Is(err, gobreaker.ErrOpenState) {
+				t.Fatalf("fetch %d while open: got %v, want %q wrapping gobreaker.ErrOpenState", i, err, KindBreakerOpen)
+			}
+			if req.Report.Breaker != "open" {
+				t.Errorf("report: got breaker %q, want open", req.Report.Breaker)
+			}
+		}
+		if elapsed := time.Since(start); elapsed != 0 {
+			t.Errorf("100 refused fetches took %v, want 0", elapsed)
+		}
+		if got := o.calls.Load(); got != 3 {
+			t.Errorf("upstream calls: got %d, want 3 (none while open)", got)
+		}
+		wantStat(t, "BreakerOpen", &stats.BreakerOpen, 100)
+	})
+}
+
+// F2: after OpenFor the breaker lets exactly Probes requests through and
+// refuses the rest at once; the probes' outcome closes or reopens it.
+func TestBreakerHalfOpenLetsExactlyProbesThrough(t *testing.T) {
+	cases := []struct {
+		name        string
+		probeStatus int
+		wantState   string
+	}{
+		{"probes succeed", 200, "closed"},
+		{"probes fail", 503, "open"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				o := &origin{}
+				o.status.Store(500)
+				logs := &logRecorder{}
+				g := newGuarded(o, GuardConfig{Failures: 1, OpenFor: 10 * time.Second, Probes: 3}, nil, logs)
+				if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindStatus {
+					t.Fatalf("tripping fetch: got %v", err)
+				}
+				time.Sleep(10 * time.Second)
+				if got := g.State("search"); got != "open" {
+					t.Fatalf("at OpenFor: got %q, want still open", got)
+				}
+				time.Sleep(time.Nanosecond)
+				if got := g.State("search"); got != "half-open" {
+					t.Fatalf("after OpenFor: got %q, want half-open", got)
+				}
+
+				o.gate = make(chan struct{})
+				o.status.Store(int64(tc.probeStatus))
+				var finished atomic.Int64
+				counted := FetcherFunc(func(ctx context.Context, req *Request) (*Response, error) {
+					defer finished.Add(1)
+					return g.Fetch(ctx, req)
+				})
+				const n = 10
+				wait := fetchAll(context.Background(), counted, n, func(int) *Request { return guardRequest("search") })
+				synctest.Wait()
+				if got := o.calls.Load() - 1; got != 3 {
+					t.Errorf("probes that reached the upstream: got %d, want 3", got)
+				}
+				if got := finished.Load(); got != n-3 {
+					t.Errorf("fetches refused at once: got %d, want %d", got, n-3)
+				}
+				close(o.gate)
+				refused := 0
+				for _, r := range wait() {
+					if KindOf(r.err) == KindBreakerOpen {
+						refused++
+						if !errors.Is(r.err, gobreaker.ErrTooManyRequests) {
+							t.Errorf("refused probe: got %v, want gobreaker.ErrTooManyRequests", r.err)
+						}
+					}
+				}
+				if refused != n-3 {
+					t.Errorf("refused: got %d, want %d", refused, n-3)
+				}
+				if got := g.State("search"); got != tc.wantState {
+					t.Fatalf("after the probes: got %q, want %q", got, tc.wantState)
+				}
+				want := "search:closed->open search:open->half-open search:half-open->" + tc.wantState
+				if got := strings.Join(logs.transitions(), " "); got != want {
+					t.Errorf("state changes logged: got %q, want %q", got, want)
+				}
+
+				o.gate = nil
+				calls := o.calls.Load()
+				_, err := g.Fetch(context.Background(), guardRequest("search"))
+				if tc.wantState == "closed" {
+					if err != nil || o.calls.Load() != calls+1 {
+						t.Errorf("closed again: got %v after %d calls, want a fetch that reaches the upstream", err, o.calls.Load()-calls)
+					}
+				} else if KindOf(err) != KindBreakerOpen || o.calls.Load() != calls {
+					t.Errorf("reopened: got %v after %d calls, want a refusal without a call", err, o.calls.Load()-calls)
+				}
+			})
+		})
+	}
+}
+
+// F2: a probe whose caller went away is not counted, so it does not use up
+// the half-open breaker's probes.
+func TestBreakerCancelledProbeLeavesRoomForAnother(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		o.status.Store(500)
+		g := newGuarded(o, GuardConfig{Failures: 1, OpenFor: time.Second, Probes: 1}, nil, nil)
+		g.Fetch(context.Background(), guardRequest("search"))
+		time.Sleep(time.Second + time.Nanosecond)
+		o.status.Store(200)
+		o.gate = make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		wait := fetchAll(ctx, g, 1, func(int) *Request { return guardRequest("search") })
+		synctest.Wait()
+		cancel()
+		if got := KindOf(wait()[0].err); got != KindCanceled {
+			t.Fatalf("cancelled probe: got kind %q, want %q", got, KindCanceled)
+		}
+		o.gate = nil
+		if _, err := g.Fetch(context.Background(), guardRequest("search")); err != nil {
+			t.Fatalf("next probe: got %v, want it let through", err)
+		}
+		if got := g.State("search"); got != "closed" {
+			t.Errorf("after a good probe: got %q, want closed", got)
+		}
+	})
+}
+
+// F3: client cancellations, 4xx answers, contract slips and local
+// overflow say nothing about the service's health: none of them trips the
+// breaker, however many.
+func TestBreakerIgnoresCancellationsNotFoundAndOverflow(t *testing.T) {
+	const n = 10_000
+	cases := []struct {
+		name          string
+		maxConcurrent int
+		run           func(t *testing.T, o *origin, g *Guards)
+	}{
+		{"cancellations", 0, func(t *testing.T, o *origin, g *Guards) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			for i := range n {
+				if _, err := g.Fetch(ctx, guardRequest("search")); KindOf(err) != KindCanceled {
+					t.Fatalf("fetch %d: got %v, want kind %q", i, err, KindCanceled)
+				}
+			}
+			// And some that leave while their request is in flight.
+			o.gate = make(chan struct{})
+			ctx, cancel = context.WithCancel(context.Background())
+			wait := fetchAll(ctx, g, 20, func(int) *Request { return guardRequest("search") })
+			synctest.Wait()
+			cancel()
+			for _, r := range wait() {
+				if KindOf(r.err) != KindCanceled {
+					t.Fatalf("in-flight cancellation: got %v, want kind %q", r.err, KindCanceled)
+				}
+			}
+			o.gate = nil
+		}},
+		{"404s", 0, func(t *testing.T, o *origin, g *Guards) {
+			o.status.Store(404)
+			for i := range n {
+				if resp, err := g.Fetch(context.Background(), guardRequest("search")); err != nil || resp.Status != 404 {
+					t.Fatalf("fetch %d: got %v, %v; want a 404 response", i, resp, err)
+				}
+			}
+			o.status.Store(200)
+		}},
+		{"non-HTML answers", 0, func(t *testing.T, o *origin, g *Guards) {
+			g.next = &Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+				return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: http.NoBody}, nil
+			})}
+			for i := range n {
+				if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindContentType {
+					t.Fatalf("fetch %d: got %v, want kind %q", i, err, KindContentType)
+				}
+			}
+			g.next = &Client{Transport: o}
+		}},
+		{"overflow", 1, func(t *testing.T, o *origin, g *Guards) {
+			o.gate = make(chan struct{})
+			wait := fetchAll(context.Background(), g, 1, func(int) *Request { return guardRequest("search") })
+			synctest.Wait()
+			for i := range n {
+				if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindOverflow {
+					t.Fatalf("fetch %d: got %v, want kind %q", i, err, KindOverflow)
+				}
+			}
+			close(o.gate)
+			if r := wait()[0]; r.err != nil {
+				t.Fatalf("the fetch in flight: %v", r.err)
+			}
+			o.gate = nil
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				o := &origin{}
+				logs := &logRecorder{}
+				g := newGuarded(o, GuardConfig{Failures: 5, MaxConcurrent: tc.maxConcurrent}, nil, logs)
+				tc.run(t, o, g)
+				if got := g.State("search"); got != "closed" {
+					t.Errorf("state: got %q, want closed", got)
+				}
+				if c := g.Counts("search"); c.TotalFailures != 0 || c.ConsecutiveFailures != 0 {
+					t.Errorf("counts: got %d failures (%d consecutive), want 0", c.TotalFailures, c.ConsecutiveFailures)
+				}
+				if got := logs.transitions(); len(got) != 0 {
+					t.Errorf("state changes logged: got %q, want none", got)
+				}
+				if _, err := g.Fetch(context.Background(), guardRequest("search")); err != nil {
+					t.Errorf("follow-up fetch: %v", err)
+				}
+			})
+		})
+	}
+}
+
+// F3, unit: which outcomes count against a service.
+func TestBreakerCountsOnlyUpstreamFaultsAsFailures(t *testing.T) {
+	cases := []struct {
+		err         error
+		wantSuccess bool
+	}{
+		{nil, true},
+		{&Error{Kind: KindConnect}, false},
+		{&Error{Kind: KindTimeout}, false},
+		{&Error{Kind: KindBody}, false},
+		{&Error{Kind: KindStatus, Status: 500}, false},
+		{&Error{Kind: KindStatus, Status: 503}, false},
+		{&Error{Kind: KindStatus, Status: 404}, true},
+		{&Error{Kind: KindTooLarge}, true},
+		{&Error{Kind: KindContentType}, true},
+		{errors.New("not a fetch error"), false},
+	}
+	for _, tc := range cases {
+		if got := countsAsSuccess(tc.err); got != tc.wantSuccess {
+			t.Errorf("countsAsSuccess(%v): got %v, want %v", tc.err, got, tc.wantSuccess)
+		}
+	}
+}
+
+// F4: one breaker per service: a failing service opens its own and no
+// other.
+func TestBreakerIsPerService(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var searchCalls, basketCalls atomic.Int64
+		client := &Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			status := 200
+			if r.URL.Host == "search" {
+				searchCalls.Add(1)
+				status = 503
+			} else {
+				basketCalls.Add(1)
+			}
+			return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"text/html"}}, Body: http.NoBody}, nil
+		})}
+		g := NewGuards(client, func(string) GuardConfig { return GuardConfig{Failures: 3} }, nil, discardLogger())
+		for range 10 {
+			g.Fetch(context.Background(), guardRequest("search"))
+			if _, err := g.Fetch(context.Background(), guardRequest("basket")); err != nil {
+				t.Fatalf("basket: %v", err)
+			}
+		}
+		if got := g.State("search"); got != "open" {
+			t.Errorf("search: got %q, want open", got)
+		}
+		if got := g.State("basket"); got != "closed" {
+			t.Errorf("basket: got %q, want closed", got)
+		}
+		if c := g.Counts("basket"); c.TotalFailures != 0 || c.TotalSuccesses != 10 {
+			t.Errorf("basket counts: got %d failures, %d successes; want 0, 10", c.TotalFailures, c.TotalSuccesses)
+		}
+		if searchCalls.Load() != 3 || basketCalls.Load() != 10 {
+			t.Errorf("calls: got search %d, basket %d; want 3, 10", searchCalls.Load(), basketCalls.Load())
+		}
+	})
+}
+
+// F5: a service's concurrency cap holds: with 50 fetches for a cap of 4,
+// the upstream sees at most 4 at once and the other 46 are refused at once,
+// without touching the breaker.
+func TestConcurrencyCapRefusesOverflowAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+			if err := waitGate(ctx, req, gate); err != nil {
+				return nil, err
+			}
+			return htmlResponse("<p>ok</p>"), nil
+		}}
+		stats := &Stats{}
+		g := NewGuards(up, func(string) GuardConfig { return GuardConfig{MaxConcurrent: 4} }, stats, discardLogger())
+		var finished atomic.Int64
+		counted := FetcherFunc(func(ctx context.Context, req *Request) (*Response, error) {
+			defer finished.Add(1)
+			return g.Fetch(ctx, req)
+		})
+		const n = 50
+		start := time.Now()
+		wait := fetchAll(context.Background(), counted, n, func(int) *Request { return guardRequest("search") })
+		synctest.Wait()
+		if got := up.maxInFlight.Load(); got != 4 {
+			t.Errorf("upstream max in flight: got %d, want 4", got)
+		}
+		if got := finished.Load(); got != n-4 {
+			t.Errorf("fetches done while 4 are held: got %d, want %d", got, n-4)
+		}
+		if elapsed := time.Since(start); elapsed != 0 {
+			t.Errorf("overflow took %v, want 0", elapsed)
+		}
+		close(gate)
+		var ok, overflow int
+		for _, r := range wait() {
+			switch {
+			case r.err == nil:
+				ok++
+			case KindOf(r.err) == KindOverflow:
+				overflow++
+				if r.report.Breaker != "closed" {
+					t.Errorf("overflow report: got breaker %q, want closed", r.report.Breaker)
+				}
+			default:
+				t.Errorf("unexpected error %v", r.err)
+			}
+		}
+		if ok != 4 || overflow != n-4 {
+			t.Errorf("got %d answered and %d overflowed, want 4 and %d", ok, overflow, n-4)
+		}
+		wantStat(t, "Overflows", &stats.Overflows, n-4)
+		if c := g.Counts("search"); c.Requests != 4 || c.TotalFailures != 0 {
+			t.Errorf("breaker counts: got %d requests, %d failures; want 4, 0", c.Requests, c.TotalFailures)
+		}
+		if _, err := g.Fetch(context.Background(), guardRequest("search")); err != nil {
+			t.Errorf("follow-up fetch: %v", err)
+		}
+	})
+}
+
+// The defaults apply where a service's config leaves values out.
+func TestGuardsDefaults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		o.status.Store(500)
+		g := newGuarded(o, GuardConfig{}, nil, nil)
+		for range DefaultBreakerFailures - 1 {
+			g.Fetch(context.Background(), guardRequest("search"))
+		}
+		if got := g.State("search"); got != "closed" {
+			t.Fatalf("after %d failures: got %q, want closed", DefaultBreakerFailures-1, got)
+		}
+		g.Fetch(context.Background(), guardRequest("search"))
+		if got := g.State("search"); got != "open" {
+			t.Fatalf("after %d failures: got %q, want open", DefaultBreakerFailures, got)
+		}
+		time.Sleep(DefaultBreakerOpenFor)
+		if got := g.State("search"); got != "open" {
+			t.Errorf("at DefaultBreakerOpenFor: got %q, want still open", got)
+		}
+		time.Sleep(time.Nanosecond)
+		if got := g.State("search"); got != "half-open" {
+			t.Errorf("after DefaultBreakerOpenFor: got %q, want half-open", got)
+		}
+	})
+}

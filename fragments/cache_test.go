@@ -1,0 +1,1005 @@
+package fragments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// upstream is an in-memory origin for the cache and guard tests: a Fetcher
+// that counts its calls and how many are in flight, and answers as the
+// test's function says. It opens no socket and starts no goroutine, so it
+// runs inside a synctest bubble.
+type upstream struct {
+	calls       atomic.Int64
+	inFlight    atomic.Int64
+	maxInFlight atomic.Int64
+	// answer is called with the 1-based number of the call.
+	answer func(ctx context.Context, req *Request, n int64) (*Response, error)
+}
+
+func (u *upstream) Fetch(ctx context.Context, req *Request) (*Response, error) {
+	n := u.calls.Add(1)
+	cur := u.inFlight.Add(1)
+	defer u.inFlight.Add(-1)
+	for {
+		m := u.maxInFlight.Load()
+		if cur <= m || u.maxInFlight.CompareAndSwap(m, cur) {
+			break
+		}
+	}
+	return u.answer(ctx, req, n)
+}
+
+// htmlResponse is a 200 text/html response with header given as name,
+// value pairs.
+func htmlResponse(body string, header ...string) *Response {
+	return statusResponse(http.StatusOK, body, header...)
+}
+
+func statusResponse(status int, body string, header ...string) *Response {
+	h := http.Header{"Content-Type": {"text/html; charset=utf-8"}}
+	for i := 0; i+1 < len(header); i += 2 {
+		h.Add(header[i], header[i+1])
+	}
+	return &Response{Status: status, Header: h, Body: []byte(body)}
+}
+
+// ctxError is what a fetcher returns when ctx ends first: a timeout if its
+// deadline passed, else a cancellation, as the Client classifies them.
+func ctxError(ctx context.Context, req *Request) error {
+	kind := KindCanceled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		kind = KindTimeout
+	}
+	return &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: ctx.Err()}
+}
+
+// waitGate blocks until gate is closed or ctx ends.
+func waitGate(ctx context.Context, req *Request, gate <-chan struct{}) error {
+	select {
+	case <-gate:
+		return nil
+	case <-ctx.Done():
+		return ctxError(ctx, req)
+	}
+}
+
+// newTestCache returns a Cache in front of next with no cleanup goroutine,
+// as synctest bubbles want, closed when the test ends.
+func newTestCache(tb testing.TB, next Fetcher, cfg CacheConfig) *Cache {
+	tb.Helper()
+	if cfg.CleanupInterval == 0 {
+		cfg.CleanupInterval = -1
+	}
+	c := NewCache(next, cfg)
+	tb.Cleanup(c.Close)
+	return c
+}
+
+// cacheRequest is a fragment request with header given as name, value pairs.
+func cacheRequest(url string, header ...string) *Request {
+	h := http.Header{"Accept": {"text/html"}}
+	for i := 0; i+1 < len(header); i += 2 {
+		h.Add(header[i], header[i+1])
+	}
+	return &Request{ID: "box", Service: "svc", URL: url, Header: h, Timeout: 2 * time.Second}
+}
+
+// result is what one concurrent caller got.
+type result struct {
+	resp   *Response
+	err    error
+	report Report
+}
+
+func (r result) body() string {
+	if r.resp == nil {
+		return ""
+	}
+	return string(r.resp.Body)
+}
+
+// fetchAll starts n fetches of the request mk(i) makes, each in its own
+// goroutine, and returns a function that waits for them and returns what
+// each got.
+func fetchAll(ctx context.Context, f Fetcher, n int, mk func(i int) *Request) func() []result {
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			req := mk(i)
+			req.Report = &results[i].report
+			results[i].resp, results[i].err = f.Fetch(ctx, req)
+		})
+	}
+	return func() []result {
+		wg.Wait()
+		return results
+	}
+}
+
+func wantStat(t *testing.T, name string, got *atomic.Int64, want int64) {
+	t.Helper()
+	if g := got.Load(); g != want {
+		t.Errorf("Stats.%s: got %d, want %d", name, g, want)
+	}
+}
+
+// E1: a stampede on one cold cacheable key makes exactly one upstream fetch,
+// and every caller gets the same content.
+func TestCacheStampedeMakesOneUpstreamFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+			if err := waitGate(ctx, req, gate); err != nil {
+				return nil, err
+			}
+			return htmlResponse(fmt.Sprintf("<p>answer %d</p>", n), "Cache-Control", "max-age=60"), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{})
+		const n = 1000
+		wait := fetchAll(context.Background(), c, n, func(int) *Request { return cacheRequest("http://svc/box") })
+		synctest.Wait() // every caller is blocked: on the fetch, or waiting for it
+		if got := up.calls.Load(); got != 1 {
+			t.Fatalf("upstream calls while %d callers wait: got %d, want 1", n, got)
+		}
+		close(gate)
+		coalesced := 0
+		for i, r := range wait() {
+			if r.err != nil {
+				t.Fatalf("caller %d: got error %v, want the response", i, r.err)
+			}
+			if got, want := r.body(), "<p>answer 1</p>"; got != want {
+				t.Fatalf("caller %d: got %q, want %q", i, got, want)
+			}
+			if r.report.Coalesced {
+				coalesced++
+			}
+		}
+		if got := up.calls.Load(); got != 1 {
+			t.Errorf("upstream calls: got %d, want 1", got)
+		}
+		if coalesced != n-1 {
+			t.Errorf("reports marked coalesced: got %d, want %d", coalesced, n-1)
+		}
+		st := c.Stats()
+		wantStat(t, "CacheMisses", &st.CacheMisses, n)
+		wantStat(t, "Coalesced", &st.Coalesced, n-1)
+		wantStat(t, "UpstreamGets", &st.UpstreamGets, 1)
+		wantStat(t, "Stored", &st.Stored, 1)
+
+		// Still alive, and now a hit.
+		req := cacheRequest("http://svc/box")
+		req.Report = &Report{}
+		resp, err := c.Fetch(context.Background(), req)
+		if err != nil || string(resp.Body) != "<p>answer 1</p>" || req.Report.Cache != CacheHit {
+			t.Errorf("follow-up fetch: got %v, %v, cache %q; want the stored answer as a hit", resp, err, req.Report.Cache)
+		}
+		if got := up.calls.Load(); got != 1 {
+			t.Errorf("upstream calls after a hit: got %d, want 1", got)
+		}
+	})
+}
+
+// E1, arrivals spread across the fetch: callers that missed the cache just
+// before the one fetch stored its answer, and asked for it just after that
+// fetch ended, must not fetch again. The upstream answers at once, so the
+// callers keep arriving while and after it does; without gates the
+// interleavings vary, hence the rounds.
+func TestCacheStampedeArrivingAcrossTheFetchMakesOneUpstreamFetch(t *testing.T) {
+	const rounds, callers = 100, 64
+	for round := range rounds {
+		up := &upstream{answer: func(context.Context, *Request, int64) (*Response, error) {
+			return htmlResponse("<p>x</p>", "Cache-Control", "max-age=60"), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{})
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		for range callers {
+			wg.Go(func() {
+				<-start
+				if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/box")); err != nil {
+					failed.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if got := up.calls.Load(); got != 1 {
+			t.Fatalf("round %d: upstream calls for %d callers: got %d, want 1", round, callers, got)
+		}
+		if got := failed.Load(); got != 0 {
+			t.Fatalf("round %d: %d callers got an error, want 0", round, got)
+		}
+	}
+}
+
+// E2: when the one shared fetch fails, every waiter gets that failure: one
+// upstream call, one breaker failure, not one per waiter.
+func TestCacheStampedeSharesOneFailure(t *testing.T) {
+	cases := []struct {
+		name     string
+		answer   func(ctx context.Context, req *http.Request) (*http.Response, error)
+		wantKind Kind
+	}{
+		{"500", func(context.Context, *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 500, Header: http.Header{}, Body: http.NoBody}, nil
+		}, KindStatus},
+		{"timeout", func(ctx context.Context, _ *http.Request) (*http.Response, error) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}, KindTimeout},
+		{"garbage body", func(context.Context, *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/html"}},
+				Body: errorReader{errors.New("connection reset by peer")}}, nil
+		}, KindBody},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				gate := make(chan struct{})
+				var calls atomic.Int64
+				client := &Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					calls.Add(1)
+					select {
+					case <-gate:
+					case <-r.Context().Done():
+						return nil, r.Context().Err()
+					}
+					return tc.answer(r.Context(), r)
+				})}
+				guards := NewGuards(client, func(string) GuardConfig { return GuardConfig{Failures: 5} }, nil, discardLogger())
+				c := newTestCache(t, guards, CacheConfig{})
+				const n = 1000
+				start := time.Now()
+				wait := fetchAll(context.Background(), c, n, func(int) *Request {
+					req := cacheRequest("http://svc/box")
+					req.Timeout = 300 * time.Millisecond
+					return req
+				})
+				synctest.Wait()
+				close(gate)
+				for i, r := range wait() {
+					if got := KindOf(r.err); got != tc.wantKind {
+						t.Fatalf("caller %d: got kind %q (%v), want %q", i, got, r.err, tc.wantKind)
+					}
+				}
+				if got := calls.Load(); got != 1 {
+					t.Errorf("upstream calls: got %d, want 1", got)
+				}
+				counts := guards.Counts("svc")
+				if counts.TotalFailures != 1 {
+					t.Errorf("breaker failures: got %d, want 1", counts.TotalFailures)
+				}
+				if got := guards.State("svc"); got != "closed" {
+					t.Errorf("breaker: got %q, want closed after one failure", got)
+				}
+				if tc.wantKind == KindTimeout {
+					if got, want := time.Since(start), 300*time.Millisecond; got != want {
+						t.Errorf("waiters gave up after %v, want the fetch's deadline %v", got, want)
+					}
+				}
+				wantStat(t, "Stored", &c.Stats().Stored, 0)
+				if c.Len() != 0 {
+					t.Errorf("entries after a failure: got %d, want 0", c.Len())
+				}
+			})
+		})
+	}
+}
+
+// errorReader is a body that fails on the first read.
+type errorReader struct{ err error }
+
+func (r errorReader) Read([]byte) (int, error) { return 0, r.err }
+func (r errorReader) Close() error             { return nil }
+
+// E3: the caller that started the shared fetch leaves; the fetch goes on for
+// the others, who get the response and no "context canceled".
+func TestCacheLeaderLeavingDoesNotPoisonWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		var upstreamCancelled atomic.Bool
+		up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+			if err := waitGate(ctx, req, gate); err != nil {
+				upstreamCancelled.Store(true)
+				return nil, err
+			}
+			return htmlResponse("<p>shared</p>", "Cache-Control", "max-age=60"), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{})
+
+		leaderCtx, cancelLeader := context.WithCancel(context.Background())
+		waitLeader := fetchAll(leaderCtx, c, 1, func(int) *Request { return cacheRequest("http://svc/box") })
+		synctest.Wait() // the leader's fetch has started
+		const n = 99
+		waitOthers := fetchAll(context.Background(), c, n, func(int) *Request { return cacheRequest("http://svc/box") })
+		synctest.Wait() // the others wait on it
+		cancelLeader()
+		leader := waitLeader()[0]
+		if got := KindOf(leader.err); got != KindCanceled {
+			t.Errorf("leader: got kind %q (%v), want %q", got, leader.err, KindCanceled)
+		}
+		synctest.Wait()
+		if upstreamCancelled.Load() {
+			t.Fatal("the upstream fetch was cancelled with the leader, while 99 callers still wait for it")
+		}
+		close(gate)
+		for i, r := range waitOthers() {
+			if r.err != nil {
+				t.Fatalf("waiter %d: got error %v, want the response", i, r.err)
+			}
+			if got, want := r.body(), "<p>shared</p>"; got != want {
+				t.Fatalf("waiter %d: got %q, want %q", i, got, want)
+			}
+		}
+		if got := up.calls.Load(); got != 1 {
+			t.Errorf("upstream calls: got %d, want 1", got)
+		}
+	})
+}
+
+// E3: once every caller has left, nobody wants the shared fetch: its
+// context is cancelled, and the next caller starts a new one.
+func TestCacheLastCallerLeavingCancelsUpstream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var cancelled atomic.Int64
+		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+			if n == 1 {
+				<-ctx.Done() // the first fetch never answers
+				cancelled.Add(1)
+				return nil, ctxError(ctx, req)
+			}
+			return htmlResponse("<p>second</p>", "Cache-Control", "max-age=60"), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{})
+		const n = 10
+		cancels := make([]context.CancelFunc, n)
+		waits := make([]func() []result, n)
+		for i := range n {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancels[i] = cancel
+			waits[i] = fetchAll(ctx, c, 1, func(int) *Request { return cacheRequest("http://svc/box") })
+			synctest.Wait()
+		}
+		for i := range n - 1 {
+			cancels[i]()
+			synctest.Wait()
+			if got := cancelled.Load(); got != 0 {
+				t.Fatalf("upstream cancelled after %d of %d callers left, want it to go on", i+1, n)
+			}
+		}
+		cancels[n-1]()
+		synctest.Wait()
+		if got := cancelled.Load(); got != 1 {
+			t.Fatalf("upstream cancellations after every caller left: got %d, want 1", got)
+		}
+		for i, w := range waits {
+			if got := KindOf(w()[0].err); got != KindCanceled {
+				t.Errorf("caller %d: got kind %q, want %q", i, got, KindCanceled)
+			}
+		}
+		resp, err := c.Fetch(context.Background(), cacheRequest("http://svc/box"))
+		if err != nil || string(resp.Body) != "<p>second</p>" {
+			t.Errorf("next caller: got %v, %v; want a new fetch's answer", resp, err)
+		}
+		if got := up.calls.Load(); got != 2 {
+			t.Errorf("upstream calls: got %d, want 2", got)
+		}
+	})
+}
+
+// E4: within stale-if-error the stored copy stands in for a failure of any
+// kind; past it, the failure shows (RFC 5861 §4).
+func TestCacheServesStaleIfErrorWithinItsWindow(t *testing.T) {
+	cases := []struct {
+		name     string
+		fail     func(ctx context.Context, req *Request) error // nil for "breaker open"
+		wantKind Kind
+	}{
+		{"500", func(_ context.Context, req *Request) error {
+			return &Error{Kind: KindStatus, Status: 500, ID: req.ID, Service: req.Service}
+		}, KindStatus},
+		{"reset", func(_ context.Context, req *Request) error {
+			return &Error{Kind: KindBody, ID: req.ID, Service: req.Service, Err: errors.New("connection reset by peer")}
+		}, KindBody},
+		{"timeout", func(ctx context.Context, req *Request) error {
+			<-ctx.Done()
+			return ctxError(ctx, req)
+		}, KindTimeout},
+		{"breaker open", nil, KindBreakerOpen},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var failing atomic.Bool
+				up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+					if failing.Load() {
+						if tc.fail == nil {
+							return nil, &Error{Kind: KindStatus, Status: 503, ID: req.ID, Service: req.Service}
+						}
+						return nil, tc.fail(ctx, req)
+					}
+					return htmlResponse("<p>v1</p>", "Cache-Control", "max-age=1, stale-if-error=60"), nil
+				}}
+				// Only the breaker case lets one failure open the breaker.
+				failures := uint32(100)
+				if tc.fail == nil {
+					failures = 1
+				}
+				guards := NewGuards(up, func(string) GuardConfig { return GuardConfig{Failures: failures, OpenFor: time.Hour} }, nil, discardLogger())
+				c := newTestCache(t, guards, CacheConfig{})
+				fetch := func() (*Response, error, Report) {
+					req := cacheRequest("http://svc/box")
+					req.Timeout = 300 * time.Millisecond
+					req.Report = &Report{}
+					resp, err := c.Fetch(context.Background(), req)
+					return resp, err, *req.Report
+				}
+				if _, err, _ := fetch(); err != nil {
+					t.Fatalf("first fetch: %v", err)
+				}
+				time.Sleep(2 * time.Second)
+				failing.Store(true)
+				if tc.fail == nil {
+					// Another fragment of the service fails and opens its breaker.
+					if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/other")); KindOf(err) != KindStatus {
+						t.Fatalf("tripping fetch: got %v, want a 503", err)
+					}
+					if got := guards.State("svc"); got != "open" {
+						t.Fatalf("breaker: got %q, want open", got)
+					}
+				}
+				callsBefore := up.calls.Load()
+				resp, err, rep := fetch()
+				if err != nil || string(resp.Body) != "<p>v1</p>" {
+					t.Fatalf("at +2s with the upstream failing: got %v, %v; want the stale <p>v1</p>", resp, err)
+				}
+				if rep.Cache != CacheStale {
+					t.Errorf("report: got cache %q, want %q", rep.Cache, CacheStale)
+				}
+				if tc.fail == nil && up.calls.Load() != callsBefore {
+					t.Errorf("upstream called while the breaker is open")
+				}
+				wantStat(t, "StaleServed", &c.Stats().StaleServed, 1)
+
+				time.Sleep(60 * time.Second) // +62s: past max-age + stale-if-error
+				resp, err, rep = fetch()
+				if resp != nil || KindOf(err) != tc.wantKind {
+					t.Fatalf("at +62s: got %v, %v; want no stale copy and a %q error", resp, err, tc.wantKind)
+				}
+				if rep.Cache == CacheStale {
+					t.Errorf("report at +62s: got cache %q, want no stale", rep.Cache)
+				}
+				wantStat(t, "StaleServed", &c.Stats().StaleServed, 1)
+			})
+		})
+	}
+}
+
+// E5: past max-age but within stale-while-revalidate, a burst of callers
+// all get the stale copy at once, one background refresh fetches the new
+// one, and the callers after it get the new one.
+func TestCacheStaleWhileRevalidateRefreshesOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+			if n > 1 {
+				if err := waitGate(ctx, req, gate); err != nil {
+					return nil, err
+				}
+			}
+			return htmlResponse(fmt.Sprintf("<p>v%d</p>", n), "Cache-Control", "max-age=1, stale-while-revalidate=30"), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{})
+		if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/box")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+
+		const n = 100
+		start := time.Now()
+		results := fetchAll(context.Background(), c, n, func(int) *Request { return cacheRequest("http://svc/box") })()
+		if elapsed := time.Since(start); elapsed != 0 {
+			t.Errorf("stale callers waited %v, want 0: the refresh runs in the background", elapsed)
+		}
+		for i, r := range results {
+			if r.err != nil || r.body() != "<p>v1</p>" || r.report.Cache != CacheStale {
+				t.Fatalf("caller %d: got %q, %v, cache %q; want the stale <p>v1</p>", i, r.body(), r.err, r.report.Cache)
+			}
+		}
+		synctest.Wait()
+		if got := up.calls.Load(); got != 2 {
+			t.Errorf("upstream calls: got %d, want 2 (the first fetch and one refresh)", got)
+		}
+		wantStat(t, "Refreshes", &c.Stats().Refreshes, 1)
+		close(gate)
+		synctest.Wait() // the refresh has stored v2
+
+		req := cacheRequest("http://svc/box")
+		req.Report = &Report{}
+		resp, err := c.Fetch(context.Background(), req)
+		if err != nil || string(resp.Body) != "<p>v2</p>" || req.Report.Cache != CacheHit {
+			t.Errorf("after the refresh: got %v, %v, cache %q; want <p>v2</p> as a hit", resp, err, req.Report.Cache)
+		}
+		if got := up.calls.Load(); got != 2 {
+			t.Errorf("upstream calls after the refresh: got %d, want 2", got)
+		}
+	})
+}
+
+// E5: a refresh that fails leaves the stale copy in place.
+func TestCacheFailedRefreshKeepsStaleCopy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{answer: func(_ context.Context, req *Request, n int64) (*Response, error) {
+			if n > 1 {
+				return nil, &Error{Kind: KindStatus, Status: 503, ID: req.ID, Service: req.Service}
+			}
+			return htmlResponse("<p>v1</p>", "Cache-Control", "max-age=1, stale-while-revalidate=30"), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{Logger: discardLogger()})
+		if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/box")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		for i := range 3 {
+			req := cacheRequest("http://svc/box")
+			req.Report = &Report{}
+			resp, err := c.Fetch(context.Background(), req)
+			if err != nil || string(resp.Body) != "<p>v1</p>" || req.Report.Cache != CacheStale {
+				t.Fatalf("fetch %d after a failed refresh: got %v, %v, cache %q; want the stale <p>v1</p>", i, resp, err, req.Report.Cache)
+			}
+			synctest.Wait() // the refresh has failed
+		}
+		if got := up.calls.Load(); got != 4 {
+			t.Errorf("upstream calls: got %d, want 4 (the first and one refresh per stale hit)", got)
+		}
+		if c.Len() != 1 {
+			t.Errorf("entries: got %d, want the stale one kept", c.Len())
+		}
+	})
+}
+
+// E6: responses that a shared cache must not store are not stored, and
+// each request for them reaches the upstream.
+func TestCacheNeverStoresUnsafeResponses(t *testing.T) {
+	cases := []struct {
+		name      string
+		reqHeader []string
+		status    int
+		header    []string
+		wantPass  bool // a hit-for-miss marker is left instead
+	}{
+		{name: "no-store", header: []string{"Cache-Control", "max-age=60, no-store"}, wantPass: true},
+		{name: "private", header: []string{"Cache-Control", "private, max-age=60"}, wantPass: true},
+		{name: "no-cache", header: []string{"Cache-Control", "no-cache, max-age=60"}, wantPass: true},
+		{name: "upper-case directive", header: []string{"Cache-Control", "max-age=60, NO-STORE"}, wantPass: true},
+		{name: "directive on a second line", header: []string{"Cache-Control", "max-age=60", "Cache-Control", "private"}, wantPass: true},
+		{name: "Set-Cookie", header: []string{"Cache-Control", "max-age=60", "Set-Cookie", "id=1"}, wantPass: true},
+		{name: "Vary star", header: []string{"Cache-Control", "max-age=60", "Vary", "*"}, wantPass: true},
+		{name: "Vary Cookie", header: []string{"Cache-Control", "max-age=60", "Vary", "Accept-Language, cookie"}, wantPass: true},
+		{name: "request with Cookie", reqHeader: []string{"Cookie", "id=1"}, header: []string{"Cache-Control", "max-age=60"}, wantPass: true},
+		{name: "request with Authorization", reqHeader: []string{"Authorization", "Bearer x"}, header: []string{"Cache-Control", "max-age=60"}, wantPass: true},
+		{name: "no freshness at all", header: []string{}, wantPass: true},
+		{name: "404", status: 404, header: []string{"Cache-Control", "max-age=60"}},
+		{name: "410", status: 410, header: []string{"Cache-Control", "max-age=60"}},
+		{name: "301", status: 301, header: []string{"Cache-Control", "max-age=60", "Location", "/x"}},
+		{name: "204", status: 204, header: []string{"Cache-Control", "max-age=60"}},
+		{name: "max-age=0", header: []string{"Cache-Control", "max-age=0"}},
+		{name: "Expires in the past", header: []string{"Expires", "Thu, 01 Jan 1970 00:00:00 GMT"}},
+		{name: "Expires invalid", header: []string{"Expires", "0"}},
+		{name: "Age beyond max-age", header: []string{"Cache-Control", "max-age=60", "Age", "61"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+				return statusResponse(cmpOr(tc.status, http.StatusOK), fmt.Sprintf("<p>token %d</p>", n), tc.header...), nil
+			}}
+			c := newTestCache(t, up, CacheConfig{})
+			for i := range 2 {
+				req := cacheRequest("http://svc/box", tc.reqHeader...)
+				req.Report = &Report{}
+				resp, err := c.Fetch(context.Background(), req)
+				if err != nil {
+					t.Fatalf("fetch %d: %v", i+1, err)
+				}
+				if got, want := string(resp.Body), fmt.Sprintf("<p>token %d</p>", i+1); got != want {
+					t.Errorf("fetch %d: got %q, want %q (a fresh upstream answer, not a stored one)", i+1, got, want)
+				}
+				if i == 1 && tc.wantPass && req.Report.Cache != CachePass {
+					t.Errorf("second fetch: got cache %q, want %q (hit-for-miss)", req.Report.Cache, CachePass)
+				}
+			}
+			wantStat(t, "Stored", &c.Stats().Stored, 0)
+			wantLen := 0
+			if tc.wantPass {
+				wantLen = 1
+			}
+			if c.Len() != wantLen {
+				t.Errorf("entries: got %d, want %d", c.Len(), wantLen)
+			}
+			if got := up.calls.Load(); got != 2 {
+				t.Errorf("upstream calls: got %d, want 2", got)
+			}
+		})
+	}
+}
+
+// The counterpart of the table above: what may be stored is.
+func TestCacheStoresExplicitlyFreshResponses(t *testing.T) {
+	cases := []struct {
+		name      string
+		reqHeader []string
+		header    []string
+	}{
+		{name: "max-age", header: []string{"Cache-Control", "max-age=60"}},
+		{name: "s-maxage", header: []string{"Cache-Control", "s-maxage=60"}},
+		{name: "Expires", header: []string{"Date", "Mon, 01 Jan 2024 00:00:00 GMT", "Expires", "Mon, 01 Jan 2024 00:01:00 GMT"}},
+		{name: "request with Cookie, response public", reqHeader: []string{"Cookie", "id=1"}, header: []string{"Cache-Control", "public, max-age=60"}},
+		{name: "request with Cookie, response s-maxage", reqHeader: []string{"Cookie", "id=1"}, header: []string{"Cache-Control", "s-maxage=60"}},
+		{name: "Vary Accept-Language", header: []string{"Cache-Control", "max-age=60", "Vary", "Accept-Language"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+				return htmlResponse(fmt.Sprintf("<p>token %d</p>", n), tc.header...), nil
+			}}
+			c := newTestCache(t, up, CacheConfig{})
+			for i := range 2 {
+				resp, err := c.Fetch(context.Background(), cacheRequest("http://svc/box", tc.reqHeader...))
+				if err != nil || string(resp.Body) != "<p>token 1</p>" {
+					t.Fatalf("fetch %d: got %v, %v; want the stored <p>token 1</p>", i+1, resp, err)
+				}
+			}
+			if got := up.calls.Load(); got != 1 {
+				t.Errorf("upstream calls: got %d, want 1", got)
+			}
+			wantStat(t, "Stored", &c.Stats().Stored, 1)
+		})
+	}
+}
+
+// E6: where RFC 9111 §4.2.4 forbids serving stale (must-revalidate,
+// proxy-revalidate, and s-maxage, which implies proxy-revalidate), neither
+// stale-if-error nor stale-while-revalidate applies.
+func TestCacheNeverServesStaleWhereForbidden(t *testing.T) {
+	for _, cc := range []string{
+		"max-age=1, must-revalidate, stale-if-error=60, stale-while-revalidate=60",
+		"max-age=1, proxy-revalidate, stale-if-error=60, stale-while-revalidate=60",
+		"s-maxage=1, stale-if-error=60, stale-while-revalidate=60",
+	} {
+		t.Run(cc, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var failing atomic.Bool
+				up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+					if failing.Load() {
+						return nil, &Error{Kind: KindStatus, Status: 503, ID: req.ID, Service: req.Service}
+					}
+					return htmlResponse("<p>v1</p>", "Cache-Control", cc), nil
+				}}
+				c := newTestCache(t, up, CacheConfig{})
+				if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/box")); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(2 * time.Second)
+				failing.Store(true)
+				req := cacheRequest("http://svc/box")
+				req.Report = &Report{}
+				resp, err := c.Fetch(context.Background(), req)
+				if resp != nil || KindOf(err) != KindStatus {
+					t.Errorf("past max-age with the upstream failing: got %v, %v; want the 503 and no stale copy", resp, err)
+				}
+				if req.Report.Cache == CacheStale {
+					t.Errorf("report: got cache %q, want no stale", req.Report.Cache)
+				}
+				wantStat(t, "StaleServed", &c.Stats().StaleServed, 0)
+			})
+		})
+	}
+}
+
+// E6, time: a response stops being a hit exactly when its max-age runs
+// out, and the next request fetches it again.
+func TestCacheFreshnessEndsAtMaxAge(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+			return htmlResponse(fmt.Sprintf("<p>v%d</p>", n), "Cache-Control", "max-age=10"), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{})
+		fetch := func() (string, CacheStatus) {
+			req := cacheRequest("http://svc/box")
+			req.Report = &Report{}
+			resp, err := c.Fetch(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(resp.Body), req.Report.Cache
+		}
+		fetch()
+		time.Sleep(10*time.Second - time.Nanosecond)
+		if body, status := fetch(); body != "<p>v1</p>" || status != CacheHit {
+			t.Errorf("just before max-age: got %q (%s), want <p>v1</p> (hit)", body, status)
+		}
+		time.Sleep(time.Nanosecond)
+		if body, status := fetch(); body != "<p>v2</p>" || status != CacheMiss {
+			t.Errorf("at max-age: got %q (%s), want <p>v2</p> (miss)", body, status)
+		}
+	})
+}
+
+// E7: a flood of distinct keys stays within the byte budget: old entries
+// are evicted, and the accounting matches what is stored.
+func TestCacheStaysWithinByteBudgetUnderKeyExplosion(t *testing.T) {
+	const maxBytes = 64 << 10
+	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+		return htmlResponse("<p>"+req.URL+"</p>", "Cache-Control", "max-age=3600"), nil
+	}}
+	c := newTestCache(t, up, CacheConfig{MaxBytes: maxBytes})
+	const keys = 100_000
+	for i := range keys {
+		if _, err := c.Fetch(context.Background(), cacheRequest(fmt.Sprintf("http://svc/box?utm=%d", i))); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Bytes(); got > maxBytes {
+			t.Fatalf("after %d keys: Bytes() = %d, want at most %d", i+1, got, maxBytes)
+		}
+	}
+	if got, most := c.Len(), maxBytes/entryOverhead; got > most || got == 0 {
+		t.Errorf("entries: got %d, want between 1 and %d", got, most)
+	}
+	if got := c.Stats().Evictions.Load(); got < keys/2 {
+		t.Errorf("evictions: got %d, want most of the %d keys evicted", got, keys)
+	}
+	if got, want := c.Bytes(), storedBytes(c); got != want {
+		t.Errorf("Bytes() = %d, but the stored entries add up to %d", got, want)
+	}
+}
+
+// E7 with concurrent writers: the accounting stays exact.
+func TestCacheByteAccountingIsExactUnderConcurrency(t *testing.T) {
+	const maxBytes = 32 << 10
+	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+		return htmlResponse(strings.Repeat("x", len(req.URL)%200), "Cache-Control", "max-age=3600"), nil
+	}}
+	c := newTestCache(t, up, CacheConfig{MaxBytes: maxBytes})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				// Overlapping keys: writers replace each other's entries.
+				_, _ = c.Fetch(context.Background(), cacheRequest(fmt.Sprintf("http://svc/box?w=%d&i=%d", w%2, i)))
+			}
+		})
+	}
+	wg.Wait()
+	if got := c.Bytes(); got > maxBytes {
+		t.Errorf("Bytes() = %d, want at most %d", got, maxBytes)
+	}
+	if got, want := c.Bytes(), storedBytes(c); got != want {
+		t.Errorf("Bytes() = %d, but the stored entries add up to %d", got, want)
+	}
+}
+
+// storedBytes adds up the sizes of the entries in the store.
+func storedBytes(c *Cache) int64 {
+	c.storeMu.Lock()
+	defer c.storeMu.Unlock()
+	var n int64
+	for _, item := range c.store.Items() {
+		n += item.Object.(*entry).size
+	}
+	return n
+}
+
+// A response larger than a tenth of the budget is served but not stored.
+func TestCacheDoesNotStoreEntriesOverATenthOfTheBudget(t *testing.T) {
+	up := &upstream{answer: func(context.Context, *Request, int64) (*Response, error) {
+		return htmlResponse(strings.Repeat("x", 2000), "Cache-Control", "max-age=60"), nil
+	}}
+	c := newTestCache(t, up, CacheConfig{MaxBytes: 10_000})
+	for range 2 {
+		if resp, err := c.Fetch(context.Background(), cacheRequest("http://svc/big")); err != nil || len(resp.Body) != 2000 {
+			t.Fatalf("got %v, %v; want the 2000-byte body", resp, err)
+		}
+	}
+	if got := up.calls.Load(); got != 2 {
+		t.Errorf("upstream calls: got %d, want 2", got)
+	}
+	if c.Len() != 0 || c.Bytes() != 0 {
+		t.Errorf("got %d entries of %d bytes, want none", c.Len(), c.Bytes())
+	}
+}
+
+// E9: a response that may not be stored is never handed to another
+// request: every caller of a no-store fragment gets the token fetched for
+// it, even those that waited on another caller's fetch.
+func TestCacheHandsUnstorableResponseOnlyToItsOwnCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+			if err := waitGate(ctx, req, gate); err != nil {
+				return nil, err
+			}
+			// The token names the request it was made for, as a CSRF field would.
+			return htmlResponse(fmt.Sprintf("token-%d-for-%s", n, req.Header.Get(HeaderRequestID)), "Cache-Control", "no-store"), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{})
+		const n = 40
+		wait := fetchAll(context.Background(), c, n, func(i int) *Request {
+			// The request id is not part of the key: all 40 share one.
+			return cacheRequest("http://svc/csrf", HeaderRequestID, fmt.Sprintf("page-%d", i))
+		})
+		synctest.Wait()
+		close(gate)
+		seen := map[string]bool{}
+		for i, r := range wait() {
+			if r.err != nil {
+				t.Fatalf("caller %d: %v", i, r.err)
+			}
+			if want := fmt.Sprintf("-for-page-%d", i); !strings.HasSuffix(r.body(), want) {
+				t.Errorf("caller %d: got %q, want its own token (ending %q)", i, r.body(), want)
+			}
+			if seen[r.body()] {
+				t.Errorf("caller %d: token %q was handed out twice", i, r.body())
+			}
+			seen[r.body()] = true
+		}
+		if got := up.calls.Load(); got != n {
+			t.Errorf("upstream calls: got %d, want %d", got, n)
+		}
+		wantStat(t, "UpstreamGets", &c.Stats().UpstreamGets, n)
+		wantStat(t, "Stored", &c.Stats().Stored, 0)
+	})
+}
+
+// E9, hit-for-miss: the key is remembered as uncacheable for HitForMiss,
+// during which callers fetch without waiting on each other; after it, the
+// response is considered for storing again.
+func TestCacheHitForMissExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var cacheable atomic.Bool
+		up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+			cc := "no-store"
+			if cacheable.Load() {
+				cc = "max-age=60"
+			}
+			return htmlResponse(fmt.Sprintf("<p>%d</p>", n), "Cache-Control", cc), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{HitForMiss: 30 * time.Second})
+		fetch := func() CacheStatus {
+			req := cacheRequest("http://svc/box")
+			req.Report = &Report{}
+			if _, err := c.Fetch(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			return req.Report.Cache
+		}
+		fetch()
+		cacheable.Store(true) // the service changes its mind
+		time.Sleep(29 * time.Second)
+		if got := fetch(); got != CachePass {
+			t.Errorf("within hit-for-miss: got %q, want %q", got, CachePass)
+		}
+		time.Sleep(2 * time.Second)
+		if got := fetch(); got != CacheMiss {
+			t.Errorf("after hit-for-miss: got %q, want %q", got, CacheMiss)
+		}
+		if got := fetch(); got != CacheHit {
+			t.Errorf("next: got %q, want %q", got, CacheHit)
+		}
+		wantStat(t, "Passes", &c.Stats().Passes, 1)
+	})
+}
+
+// C5: the key holds every forwarded header, so a fragment that varies on
+// Accept-Language gets one entry per language, and each language its own.
+func TestCacheKeepsOneEntryPerLanguage(t *testing.T) {
+	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+		return htmlResponse("<p lang="+req.Header.Get("Accept-Language")+">hello</p>",
+			"Cache-Control", "max-age=60", "Vary", "Accept-Language"), nil
+	}}
+	c := newTestCache(t, up, CacheConfig{})
+	for round := range 3 {
+		for _, lang := range []string{"de", "fr"} {
+			req := cacheRequest("http://svc/box", "Accept-Language", lang)
+			req.Report = &Report{}
+			resp, err := c.Fetch(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := string(resp.Body), "<p lang="+lang+">hello</p>"; got != want {
+				t.Errorf("round %d, %s: got %q, want %q", round, lang, got, want)
+			}
+			wantStatus := CacheHit
+			if round == 0 {
+				wantStatus = CacheMiss
+			}
+			if req.Report.Cache != wantStatus {
+				t.Errorf("round %d, %s: got cache %q, want %q", round, lang, req.Report.Cache, wantStatus)
+			}
+		}
+	}
+	if got := up.calls.Load(); got != 2 {
+		t.Errorf("upstream calls: got %d, want 2 (one per language)", got)
+	}
+	if c.Len() != 2 {
+		t.Errorf("entries: got %d, want 2", c.Len())
+	}
+}
+
+// The per-request tracing headers are not part of the key; every other
+// header is, in any order.
+func TestKeyIgnoresOnlyPerRequestHeaders(t *testing.T) {
+	base := cacheRequest("http://svc/box", "Accept-Language", "de", "User-Agent", "ua")
+	same := cacheRequest("http://svc/box", "User-Agent", "ua", "Accept-Language", "de",
+		HeaderRequestID, "r1", HeaderTraceparent, "00-1-2-01", HeaderTracestate, "a=b")
+	if Key(base) != Key(same) {
+		t.Errorf("keys differ on tracing headers or header order:\n%q\n%q", Key(base), Key(same))
+	}
+	for _, other := range []*Request{
+		cacheRequest("http://svc/box", "Accept-Language", "fr", "User-Agent", "ua"),
+		cacheRequest("http://svc/box", "Accept-Language", "de", "User-Agent", "ua", "Cookie", "id=1"),
+		cacheRequest("http://svc/box?x", "Accept-Language", "de", "User-Agent", "ua"),
+	} {
+		if Key(other) == Key(base) {
+			t.Errorf("request %v %v shares the key %q", other.URL, other.Header, Key(base))
+		}
+	}
+}
+
+// Close stops the cleanup goroutine, which drops expired entries and their
+// bytes on its interval. Inside the bubble, a goroutine left running would
+// fail the test.
+func TestCacheCleanupDropsExpiredEntriesUntilClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{answer: func(context.Context, *Request, int64) (*Response, error) {
+			return htmlResponse("<p>x</p>", "Cache-Control", "max-age=1"), nil
+		}}
+		c := NewCache(up, CacheConfig{CleanupInterval: time.Minute})
+		defer c.Close()
+		if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/box")); err != nil {
+			t.Fatal(err)
+		}
+		if c.Len() != 1 || c.Bytes() == 0 {
+			t.Fatalf("got %d entries of %d bytes, want 1", c.Len(), c.Bytes())
+		}
+		time.Sleep(time.Minute + time.Second)
+		synctest.Wait()
+		if c.Len() != 0 || c.Bytes() != 0 {
+			t.Errorf("after the cleanup: got %d entries of %d bytes, want none", c.Len(), c.Bytes())
+		}
+	})
+}
+
+// A cache that is closed starts no more refreshes but still serves.
+func TestCacheClosedStillServesWithoutRefreshing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+			return htmlResponse(fmt.Sprintf("<p>v%d</p>", n), "Cache-Control", "max-age=1, stale-while-revalidate=30"), nil
+		}}
+		c := NewCache(up, CacheConfig{CleanupInterval: -1})
+		if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/box")); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		time.Sleep(2 * time.Second)
+		resp, err := c.Fetch(context.Background(), cacheRequest("http://svc/box"))
+		if err != nil || string(resp.Body) != "<p>v1</p>" {
+			t.Errorf("got %v, %v; want the stale <p>v1</p>", resp, err)
+		}
+		synctest.Wait()
+		wantStat(t, "Refreshes", &c.Stats().Refreshes, 0)
+		if got := up.calls.Load(); got != 1 {
+			t.Errorf("upstream calls: got %d, want 1", got)
+		}
+	})
+}
