@@ -97,10 +97,14 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		}
 		return nil, c.fail(ctx, req, KindBody, err)
 	}
+	body = cleanHTML(body)
+	if err := checkMarkup(body); err != nil {
+		return nil, &Error{Kind: KindMarkup, ID: req.ID, Service: req.Service, Err: err}
+	}
 	return &Response{
 		Status: resp.StatusCode,
 		Header: resp.Header,
-		Body:   cleanHTML(body),
+		Body:   body,
 		Assets: ParseAssets(resp.Header),
 	}, nil
 }

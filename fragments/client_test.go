@@ -989,8 +989,9 @@ func TestKindString(t *testing.T) {
 		{KindBody, "body"},
 		{KindBreakerOpen, "breaker_open"},
 		{KindOverflow, "overflow"},
+		{KindMarkup, "markup"},
 		{0, "kind(0)"},
-		{KindOverflow + 1, fmt.Sprintf("kind(%d)", KindOverflow+1)},
+		{KindMarkup + 1, fmt.Sprintf("kind(%d)", KindMarkup+1)},
 	}
 	for _, tc := range tests {
 		if got := tc.kind.String(); got != tc.want {

@@ -32,6 +32,9 @@ const (
 	// KindOverflow means the service already had as many fetches in flight
 	// as its concurrency cap allows: no request was made.
 	KindOverflow
+	// KindMarkup means the body would break the page around it: it ends
+	// inside a comment, <script>, <style> or another raw-text element.
+	KindMarkup
 )
 
 var kindNames = [...]string{
@@ -44,6 +47,7 @@ var kindNames = [...]string{
 	KindBody:        "body",
 	KindBreakerOpen: "breaker_open",
 	KindOverflow:    "overflow",
+	KindMarkup:      "markup",
 }
 
 // String returns the kind's name as it appears in logs and metrics.
