@@ -31,20 +31,33 @@ const (
 // maxForwardedValue caps a forwarded header's value; longer ones are dropped.
 const maxForwardedValue = 1024
 
-// pageContext is what every fragment request of one page shares.
+// pageContext is what every fragment request of one page shares, as
+// header values. Fragment requests share these slices: nothing that sends a
+// request modifies its header values.
 type pageContext struct {
-	path, route, params, baseURL string
+	requestID, path, route, params, baseURL []string
+	traceparent, tracestate                 []string // nil unless valid
 }
 
-func newPageContext(r *http.Request, route string, names, values []string, publicURL string) pageContext {
-	// The escaped path: a decoded one may hold bytes no header may carry.
-	pc := pageContext{path: r.URL.EscapedPath(), route: route, baseURL: publicURL}
-	if pc.baseURL == "" {
+func newPageContext(r *http.Request, requestID, route string, names, values []string, publicURL string) pageContext {
+	if publicURL == "" {
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"
 		}
-		pc.baseURL = scheme + "://" + r.Host
+		publicURL = scheme + "://" + r.Host
+	}
+	// One backing array for all: the escaped path, since a decoded one may
+	// hold bytes no header may carry.
+	vals := []string{requestID, r.URL.EscapedPath(), route, publicURL, "", "", ""}
+	pc := pageContext{requestID: vals[0:1:1], path: vals[1:2:2], route: vals[2:3:3], baseURL: vals[3:4:4]}
+	if tp := r.Header.Get("Traceparent"); validTraceparent(tp) {
+		vals[4] = tp
+		pc.traceparent = vals[4:5:5]
+		if ts := r.Header.Get("Tracestate"); ts != "" && len(ts) <= 512 {
+			vals[5] = ts
+			pc.tracestate = vals[5:6:6]
+		}
 	}
 	if len(names) > 0 {
 		var b strings.Builder
@@ -56,54 +69,59 @@ func newPageContext(r *http.Request, route string, names, values []string, publi
 			b.WriteByte('=')
 			b.WriteString(url.QueryEscape(values[i]))
 		}
-		pc.params = b.String()
+		vals[6] = b.String()
+		pc.params = vals[6:7:7]
 	}
 	return pc
 }
 
-// fragmentHeader builds the request headers of one fragment fetch. Only
-// what is listed here is sent: the service's allowlisted shopper headers,
-// valid trace context, Inlay's own headers, and credentials only where the
-// service is configured for them. Hop-by-hop, conditional and range
-// headers never pass, and neither does anything the shopper names in
+// fragmentFields appends the request headers of one fragment fetch to dst.
+// Only what is listed here is sent: the service's allowlisted shopper
+// headers, valid trace context, Inlay's own headers, and credentials only
+// where the service is configured for them. Hop-by-hop, conditional and
+// range headers never pass, and neither does anything the shopper names in
 // Connection.
-func fragmentHeader(r *http.Request, svc *config.Service, pc *pageContext, slotID, requestID string) http.Header {
-	h := make(http.Header, 12)
-	h["Accept"] = acceptHTML
+func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service, pc *pageContext, slot *Slot) []fragments.Field {
+	dst = append(dst, fragments.Field{Name: "Accept", Values: acceptHTML})
 	connection := r.Header["Connection"]
 	for _, name := range svc.ForwardedHeaders() {
 		if v := r.Header[name]; len(v) > 0 && v[0] != "" && len(v[0]) <= maxForwardedValue && !namedIn(connection, name) {
-			h[name] = v[:1:1]
+			dst = append(dst, fragments.Field{Name: name, Values: v[:1:1]})
 		}
 	}
-	if tp := r.Header.Get("Traceparent"); validTraceparent(tp) {
-		h["Traceparent"] = []string{tp}
-		if ts := r.Header.Get("Tracestate"); ts != "" && len(ts) <= 512 {
-			h["Tracestate"] = []string{ts}
+	if pc.traceparent != nil {
+		dst = append(dst, fragments.Field{Name: "Traceparent", Values: pc.traceparent})
+		if pc.tracestate != nil {
+			dst = append(dst, fragments.Field{Name: "Tracestate", Values: pc.tracestate})
 		}
 	}
-	h[HeaderRequestID] = []string{requestID}
-	h[HeaderFragmentID] = []string{slotID}
+	dst = append(dst,
+		fragments.Field{Name: HeaderRequestID, Values: pc.requestID},
+		fragments.Field{Name: HeaderFragmentID, Values: slot.idHeader})
 	if svc.SendsContext() {
-		h[HeaderPagePath] = []string{pc.path}
-		h[HeaderPageRoute] = []string{pc.route}
-		h[HeaderBaseURL] = []string{pc.baseURL}
-		if pc.params != "" {
-			h[HeaderRouteParams] = []string{pc.params}
+		dst = append(dst,
+			fragments.Field{Name: HeaderPagePath, Values: pc.path},
+			fragments.Field{Name: HeaderPageRoute, Values: pc.route},
+			fragments.Field{Name: HeaderBaseURL, Values: pc.baseURL})
+		if pc.params != nil {
+			dst = append(dst, fragments.Field{Name: HeaderRouteParams, Values: pc.params})
 		}
 	}
 	if svc.Cookies {
 		if v := r.Header["Cookie"]; len(v) > 0 {
-			h["Cookie"] = v
+			dst = append(dst, fragments.Field{Name: "Cookie", Values: v})
 		}
 	}
 	if svc.Authorization {
-		if v := r.Header.Get("Authorization"); v != "" {
-			h["Authorization"] = []string{v}
+		if v := r.Header["Authorization"]; len(v) > 0 && v[0] != "" {
+			dst = append(dst, fragments.Field{Name: "Authorization", Values: v[:1:1]})
 		}
 	}
-	return h
+	return dst
 }
+
+// maxFields bounds the fields fragmentFields adds for one request.
+func maxFields(svc *config.Service) int { return 12 + len(svc.ForwardedHeaders()) }
 
 var acceptHTML = []string{"text/html"}
 

@@ -32,6 +32,7 @@ type Layout struct {
 
 	usesParams bool // some src or fallback-src has a {parameter}
 	async      int  // number of async slots
+	maxFields  int  // room for the header fields of all slots' requests
 	// tailAt is where the last chunk's closing </body> starts (or its
 	// length when there is none): async content is streamed before it.
 	tailAt int
@@ -67,6 +68,8 @@ type Slot struct {
 	// layout, or in the base layout it came from.
 	File      string
 	Line, Col int
+
+	idHeader []string // ID as a header value, shared by every request
 }
 
 // fragmentAttrs are the attributes a <fragment> may carry.
@@ -269,6 +272,8 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 		return nil, p.problems
 	}
 	for _, s := range l.Slots {
+		s.idHeader = []string{s.ID}
+		l.maxFields += maxFields(s.Src.Service)
 		l.usesParams = l.usesParams || len(s.Src.Params()) > 0 || s.Fallback != nil && len(s.Fallback.Params()) > 0
 		if s.Async {
 			l.async++

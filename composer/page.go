@@ -107,14 +107,26 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		asyncDone = make(chan int, l.async)
 	}
 	head := pg.r.Method == http.MethodHead
+	// One allocation for every slot's request and header fields.
+	reqs := make([]fragments.Request, n)
+	fields := make([]fragments.Field, 0, l.maxFields)
 	for i, slot := range l.Slots {
-		pg.done[i] = make(chan struct{})
 		if head && !slot.Primary {
-			close(pg.done[i]) // a HEAD needs the primary's status, not the boxes
+			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
 			continue
 		}
+		req := &reqs[i]
+		pg.fillRequest(req, slot, slot.Src, slot.Timeout, fields[len(fields):len(fields):cap(fields)])
+		if end := len(fields) + len(req.Fields); end <= cap(fields) {
+			fields = fields[:end]
+		}
+		if pg.freshHit(slot, req, &pg.outcomes[i]) {
+			pg.done[i] = closedChan
+			continue
+		}
+		pg.done[i] = make(chan struct{})
 		wg.Go(func() {
-			pg.outcomes[i] = pg.safeFetchSlot(ctx, slot)
+			pg.outcomes[i] = pg.safeFetchSlot(ctx, slot, req)
 			close(pg.done[i])
 			if slot.Async && asyncDone != nil {
 				asyncDone <- i
@@ -220,6 +232,31 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	s.flush()
 }
 
+// closedChan is the done channel of slots known before any goroutine runs.
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
+
+// freshHit fills o from the cache when it holds the slot's fragment fresh:
+// the common case on a busy page, served without a goroutine or a fetch.
+// With tracing on, every fragment takes the traced path instead.
+func (pg *page) freshHit(slot *Slot, req *fragments.Request, o *outcome) bool {
+	if pg.srv.cache == nil || pg.srv.tracer != nil {
+		return false
+	}
+	req.Report = &o.report
+	resp, ok := pg.srv.cache.Fresh(req)
+	req.Report = nil
+	if !ok || acceptable(slot, resp) != nil {
+		return false
+	}
+	o.resp = resp
+	pg.srv.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
+	return true
+}
+
 // States of an async slot on the page.
 const (
 	placeholderShown = 1 + iota
@@ -285,7 +322,7 @@ func (pg *page) serverTiming() string {
 // safeFetchSlot is fetchSlot with a panic in the fetch stack turned into
 // that slot's failure: it runs on a goroutine of its own, where a panic
 // would otherwise end the whole process.
-func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot) (o outcome) {
+func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot, req *fragments.Request) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
@@ -307,16 +344,17 @@ func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot) (o outcome) {
 			span.End()
 		}()
 	}
-	o = pg.fetchSlot(ctx, slot)
+	o = pg.fetchSlot(ctx, slot, req)
 	pg.srv.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
 	return o
 }
 
-// fetchSlot fetches a slot's src and, if that fails, its fallback-src.
-func (pg *page) fetchSlot(ctx context.Context, slot *Slot) outcome {
+// fetchSlot fetches a slot's src (req) and, if that fails, its fallback-src.
+func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Request) outcome {
 	start := time.Now()
 	var o outcome
-	resp, err := pg.fetch(ctx, slot, slot.Src, slot.Timeout, &o.report)
+	req.Report = &o.report
+	resp, err := pg.send(ctx, req)
 	if err == nil {
 		err = acceptable(slot, resp)
 	}
@@ -342,23 +380,36 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot) outcome {
 func (pg *page) fetch(ctx context.Context, slot *Slot, src *Source, timeout time.Duration, report *fragments.Report) (*fragments.Response, error) {
 	req := pg.request(slot, src, timeout)
 	req.Report = report
+	return pg.send(ctx, req)
+}
+
+// send fetches req through the server's fetch stack.
+func (pg *page) send(ctx context.Context, req *fragments.Request) (*fragments.Response, error) {
 	if pg.srv.tracer != nil {
 		// The fragment's own span becomes the parent its service sees.
-		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Headers()))
 	}
 	return pg.srv.fetcher.Fetch(ctx, req)
 }
 
 // request builds the fetch of src for a slot.
 func (pg *page) request(slot *Slot, src *Source, timeout time.Duration) *fragments.Request {
+	req := &fragments.Request{}
+	pg.fillRequest(req, slot, src, timeout, nil)
+	return req
+}
+
+// fillRequest fills req with the fetch of src for a slot, its header fields
+// appended to fields (which may be a slice of a page-wide buffer).
+func (pg *page) fillRequest(req *fragments.Request, slot *Slot, src *Source, timeout time.Duration, fields []fragments.Field) {
 	if timeout == 0 {
 		timeout = src.Service.FragmentTimeout()
 	}
-	return &fragments.Request{
+	*req = fragments.Request{
 		ID:      slot.ID,
 		Service: src.Service.Name,
 		URL:     src.URL(pg.params.get),
-		Header:  fragmentHeader(pg.r, src.Service, &pg.context, slot.ID, pg.requestID),
+		Fields:  fragmentFields(fields, pg.r, src.Service, &pg.context, slot),
 		Timeout: timeout,
 	}
 }

@@ -262,15 +262,16 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			return nil
 		}
 		names, values := c.ParamNames(), unescapeParams(c.ParamValues())
+		requestID := c.Get(contextKeyRequestID).(string)
 		pg := &page{
 			srv:       s,
 			layout:    layout,
 			r:         r,
-			requestID: c.Get(contextKeyRequestID).(string),
+			requestID: requestID,
 			params:    newParams(names, values, r, layout),
 			inOrder:   p.InOrder || isCrawler(r.UserAgent()),
 			debug:     s.debugRequested(r),
-			context:   newPageContext(r, p.Path, names, values, s.cfg.PublicURL),
+			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
 		}
 		pg.inOrder = pg.inOrder || pg.debug
 		pg.started = time.Now()

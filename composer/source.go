@@ -19,6 +19,7 @@ type Source struct {
 
 	prefix string // scheme://host/basepath of the service
 	parts  []sourcePart
+	fixed  string // the whole URL, when there are no parameters
 }
 
 // sourcePart is a literal or a parameter of a src template.
@@ -49,6 +50,9 @@ func parseSource(raw string, services map[string]*config.Service) (*Source, erro
 	s := &Source{Service: svc, Raw: raw, prefix: svc.BaseURL.Scheme + "://" + svc.BaseURL.Host + svc.BaseURL.Path}
 	if err := s.compile(rest); err != nil {
 		return nil, fmt.Errorf("src %q: %w", raw, err)
+	}
+	if len(s.Params()) == 0 {
+		s.fixed = s.URL(nil)
 	}
 	return s, nil
 }
@@ -185,6 +189,9 @@ func (s *Source) Params() []string {
 // stands: a value can never add a path segment, leave the path, or add a
 // query parameter.
 func (s *Source) URL(value func(name string) string) string {
+	if s.fixed != "" {
+		return s.fixed
+	}
 	var b strings.Builder
 	n := len(s.prefix)
 	for _, p := range s.parts {

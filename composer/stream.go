@@ -43,7 +43,9 @@ func newStream(w http.ResponseWriter, writeIdle time.Duration) *stream {
 // extendDeadline gives the next writes writeIdle to complete. Writers that
 // cannot take deadlines (test recorders) go without.
 func (s *stream) extendDeadline() {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(s.writeIdle))
+	if s.rc != nil && s.rc.SetWriteDeadline(time.Now().Add(s.writeIdle)) != nil {
+		s.rc = nil // not supported here: don't ask again
+	}
 }
 
 func (s *stream) write(b []byte) {

@@ -180,7 +180,7 @@ func (c *Cache) Len() int { return c.store.ItemCount() }
 // once for every caller asking for the same key at the same time.
 func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	c.stats.Fetches.Add(1)
-	key := Key(req)
+	key := req.cacheKey()
 	now := time.Now()
 	var stale *entry
 	if v, ok := c.store.Get(key); ok {
@@ -212,6 +212,24 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		return stale.resp, nil
 	}
 	return resp, err
+}
+
+// Fresh returns req's stored response when it is fresh, counted as a hit,
+// so that a caller can serve it without starting a fetch. Otherwise it
+// returns false and counts nothing: the caller fetches as usual.
+func (c *Cache) Fresh(req *Request) (*Response, bool) {
+	v, ok := c.store.Get(req.cacheKey())
+	if !ok {
+		return nil, false
+	}
+	e := v.(*entry)
+	if e.pass || !time.Now().Before(e.freshUntil) {
+		return nil, false
+	}
+	c.stats.Fetches.Add(1)
+	c.stats.CacheHits.Add(1)
+	report(req, func(r *Report) { r.Cache = CacheHit })
+	return e.resp, true
 }
 
 func report(req *Request, fill func(*Report)) {

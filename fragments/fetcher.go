@@ -15,13 +15,47 @@ type Request struct {
 	// URL is the absolute URL to GET, already interpolated and escaped.
 	URL string
 	// Header holds the request headers to send, already filtered by the
-	// caller's header policy. The fetcher does not modify it.
+	// caller's header policy. The fetcher does not modify it. When nil,
+	// Fields are the headers.
 	Header http.Header
+	// Fields are the request headers as a list, in canonical form, each
+	// name once: a caller that builds many requests per page sends them
+	// this way, and the map is only made if the request goes out (a cache
+	// hit needs none).
+	Fields []Field
 	// Timeout bounds the whole fetch, from connect to the last body byte.
 	// Zero means no limit beyond the context's own deadline.
 	Timeout time.Duration
 	// Report, when not nil, is filled in by the fetch layers.
 	Report *Report
+
+	key string // Key(r), computed on first use
+}
+
+// Field is one request header.
+type Field struct {
+	Name   string // canonical form, like Accept-Language
+	Values []string
+}
+
+// Headers returns the request's headers as a map, made from Fields on
+// first use.
+func (r *Request) Headers() http.Header {
+	if r.Header == nil {
+		r.Header = make(http.Header, len(r.Fields))
+		for _, f := range r.Fields {
+			r.Header[f.Name] = f.Values
+		}
+	}
+	return r.Header
+}
+
+// cacheKey returns Key(r), computing it once.
+func (r *Request) cacheKey() string {
+	if r.key == "" {
+		r.key = Key(r)
+	}
+	return r.key
 }
 
 // Response is a complete fragment response: the body has been read whole.

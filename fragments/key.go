@@ -1,6 +1,7 @@
 package fragments
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
@@ -22,30 +23,38 @@ func unkeyed(name string) bool {
 // value of every header sent with it but the per-request ones. Keying on
 // every forwarded header, rather than trusting each fragment's Vary, means
 // a fragment that reflects a header can never serve one shopper's variant
-// to another.
+// to another. A request given as Fields and the same request given as a
+// Header map have the same key.
 func Key(req *Request) string {
-	var names [16]string
-	keyed := names[:0]
-	n := len(req.URL)
-	for name, values := range req.Header {
-		if unkeyed(name) {
-			continue
+	var buf [16]Field
+	fields := buf[:0]
+	if req.Header != nil {
+		for name, values := range req.Header {
+			fields = append(fields, Field{Name: name, Values: values})
 		}
-		keyed = append(keyed, name)
-		n += len(name) + 2
-		for _, v := range values {
-			n += len(v) + 1
+	} else {
+		fields = append(fields, req.Fields...)
+	}
+	n := len(req.URL)
+	keyed := fields[:0]
+	for _, f := range fields {
+		if !unkeyed(f.Name) {
+			keyed = append(keyed, f)
+			n += len(f.Name) + 2
+			for _, v := range f.Values {
+				n += len(v) + 1
+			}
 		}
 	}
-	slices.Sort(keyed)
+	slices.SortFunc(keyed, func(a, b Field) int { return cmp.Compare(a.Name, b.Name) })
 	var b strings.Builder
 	b.Grow(n)
 	b.WriteString(req.URL)
-	for _, name := range keyed {
+	for _, f := range keyed {
 		b.WriteByte('\n')
-		b.WriteString(name)
+		b.WriteString(f.Name)
 		b.WriteByte(':')
-		for i, v := range req.Header[name] {
+		for i, v := range f.Values {
 			if i > 0 {
 				b.WriteByte(',')
 			}

@@ -6,7 +6,7 @@ import "time"
 // window, without fetching and without counting a hit. It serves
 // placeholders and early hints, which want what is known now or nothing.
 func (c *Cache) Peek(req *Request) (*Response, bool) {
-	v, ok := c.store.Get(Key(req))
+	v, ok := c.store.Get(req.cacheKey())
 	if !ok {
 		return nil, false
 	}
