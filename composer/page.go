@@ -162,10 +162,11 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 	}
 	pg.passCookies(h)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "private, no-cache")
+	// Shared, capacity-capped values: a later Add copies, never writes them.
+	h["Content-Type"] = htmlContentType
+	h["Cache-Control"] = privateNoCache
 	if timing := pg.serverTiming(); timing != "" {
-		h.Set("Server-Timing", timing)
+		h["Server-Timing"] = []string{timing}
 	}
 	s := newStream(w, pg.srv.writeIdle)
 	s.debug = pg.debug
@@ -232,6 +233,12 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	s.flush()
 }
 
+// Header values every page sends.
+var (
+	htmlContentType = []string{"text/html; charset=utf-8"}[:1:1]
+	privateNoCache  = []string{"private, no-cache"}[:1:1]
+)
+
 // closedChan is the done channel of slots known before any goroutine runs.
 var closedChan = func() chan struct{} {
 	ch := make(chan struct{})
@@ -289,6 +296,7 @@ func (pg *page) passCookies(h http.Header) {
 // leave: its duration, cache result and breaker state.
 func (pg *page) serverTiming() string {
 	var b strings.Builder
+	b.Grow(48 * len(pg.layout.Slots))
 	for i, slot := range pg.layout.Slots {
 		select {
 		case <-pg.done[i]:

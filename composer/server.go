@@ -79,9 +79,6 @@ type Server struct {
 	ready      atomic.Bool
 }
 
-// contextKeyRequestID is the echo context key of the request id.
-const contextKeyRequestID = "inlay.request_id"
-
 // New builds a Server from a validated config. It loads every layout and
 // fails, with FILE:LINE:COL problems, if any layout is broken or a page
 // names a layout that does not exist.
@@ -262,7 +259,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			return nil
 		}
 		names, values := c.ParamNames(), unescapeParams(c.ParamValues())
-		requestID := c.Get(contextKeyRequestID).(string)
+		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
 		pg := &page{
 			srv:       s,
 			layout:    layout,
@@ -359,8 +356,7 @@ func (s *Server) requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		id := requestID(r)
 		r.Header.Set(HeaderRequestID, id)
-		c.Response().Header().Set(HeaderRequestID, id)
-		c.Set(contextKeyRequestID, id)
+		c.Response().Header()[HeaderRequestID] = []string{id}
 		return next(c)
 	}
 }
