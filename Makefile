@@ -31,8 +31,12 @@ lint: ## gofmt, go vet, and inlay lint on the demo config
 test: check-generated lint ## The whole test suite, with the race detector
 	$(GO) test -race -count=1 $(PKGS)
 
-bench: ## Go benchmarks of the hot paths
+bench: ## Go benchmarks of the hot paths, then the load benchmark
 	$(GO) test -run=NONE -bench='$(BENCH)' -benchmem $(PKGS)
+	$(MAKE) loadbench
+
+loadbench: ## Load benchmark: Inlay against direct fragment fetches (about 3 minutes)
+	$(GO) run ./cmd/loadbench -out docs/benchmarks.md
 
 fuzz: ## Fuzz the layout parser and the src URL builder for a minute each
 	$(GO) test -run=NONE -fuzz=FuzzParseLayout -fuzztime=60s ./composer/
@@ -41,4 +45,10 @@ fuzz: ## Fuzz the layout parser and the src URL builder for a minute each
 clean: ## Remove built binaries
 	rm -rf bin/
 
-.PHONY: help run build generate check-generated lint test bench fuzz clean
+.PHONY: help run build generate check-generated lint test bench loadbench fuzz clean
+
+deploy-layouts: ## Copy the demo layouts into deploy/kubernetes/layouts, the layouts ConfigMap's source
+	rm -f deploy/kubernetes/layouts/*.html
+	cp layouts/*.html deploy/kubernetes/layouts/
+
+.PHONY: deploy-layouts

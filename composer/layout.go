@@ -152,6 +152,10 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 		p.problem(0, "layout is %d bytes, more than the %d allowed", len(p.data), MaxLayoutBytes)
 		return nil, p.problems
 	}
+	if len(bytes.TrimSpace(p.data)) == 0 {
+		p.problem(0, "layout is empty: is the file being written?")
+		return nil, p.problems
+	}
 	if !utf8.Valid(p.data) {
 		p.problem(firstInvalidUTF8(p.data), "layout is not UTF-8 text")
 		return nil, p.problems
@@ -178,6 +182,8 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 		if tt == html.ErrorToken {
 			if err := z.Err(); err != io.EOF {
 				p.problem(start, "reading layout: %v", err)
+			} else if len(z.Raw()) > 0 {
+				p.problem(start, "the file ends inside a tag: is it cut off?")
 			}
 			break
 		}

@@ -23,8 +23,27 @@ type Layouts struct {
 
 	current  atomic.Pointer[map[string]*Layout]
 	problems atomic.Pointer[config.Problems] // of the last reload
-	mu       sync.Mutex                      // serializes reloads
+	errors   atomic.Int64                    // reloads that found problems
+	mu       sync.Mutex                      // serializes reloads; protects required
+	required map[string]bool                 // layouts pages use: kept if their file goes
 }
+
+// Require names layouts that pages use. If such a file disappears while
+// Inlay runs, its last good version keeps serving and a problem is
+// reported, rather than the page failing.
+func (l *Layouts) Require(names ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.required == nil {
+		l.required = map[string]bool{}
+	}
+	for _, n := range names {
+		l.required[n] = true
+	}
+}
+
+// ReloadErrors returns how many reloads found problems.
+func (l *Layouts) ReloadErrors() int64 { return l.errors.Load() }
 
 // LoadLayouts parses every *.html file of fsys. dir names the folder in
 // problems. Unlike a reload, loading fails on any problem: Inlay refuses to
@@ -61,6 +80,9 @@ func (l *Layouts) Reload() config.Problems {
 	set, problems := l.parseAll(*l.current.Load())
 	l.current.Store(&set)
 	l.problems.Store(&problems)
+	if len(problems) > 0 {
+		l.errors.Add(1)
+	}
 	return problems
 }
 
@@ -81,6 +103,9 @@ func (l *Layouts) parseAll(lastGood map[string]*Layout) (map[string]*Layout, con
 	in := &inheritance{files: map[string]text{}, src: sources{}, problems: map[string]config.Problems{}, resolved: map[string]text{}}
 	var names []string
 	err := fs.WalkDir(l.fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil && name == "." {
+			return err // the folder itself is gone: keep everything as it was
+		}
 		if err != nil {
 			problems = append(problems, &config.Problem{File: l.file(name), Message: err.Error()})
 			return nil
@@ -133,6 +158,13 @@ func (l *Layouts) parseAll(lastGood map[string]*Layout) (map[string]*Layout, con
 		}
 		layout.Name = name
 		set[name] = layout
+	}
+	for name := range l.required {
+		if _, ok := set[name]; !ok && lastGood[name] != nil {
+			set[name] = lastGood[name]
+			problems = append(problems, &config.Problem{File: l.file(name),
+				Message: "layout file is missing: its pages keep the last good version until it is back"})
+		}
 	}
 	problems.Sort()
 	return set, problems

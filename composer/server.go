@@ -109,6 +109,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if ps := CheckPages(cfg, layouts); len(ps) > 0 {
 		return nil, ps
 	}
+	for _, p := range cfg.Pages {
+		layouts.Require(p.Layout)
+	}
 	// Only now, with nothing left to fail: the cache starts a goroutine.
 	if s.fetcher == nil {
 		s.buildFetcher(opts.FetchTransport)

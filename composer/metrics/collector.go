@@ -19,10 +19,11 @@ var (
 	descBreaker      = prometheus.NewDesc("inlay_breaker_state", "Circuit breaker state per service: 1 for the current state.", []string{"service", "state"}, nil)
 	descCookies      = prometheus.NewDesc("inlay_dropped_cookies_total", "Set-Cookie headers of non-primary fragments kept from shoppers.", nil, nil)
 	descPrimaryFail  = prometheus.NewDesc("inlay_primary_failures_total", "Pages answered with an error page because the primary fragment failed.", nil, nil)
+	descReloadErrors = prometheus.NewDesc("inlay_layout_reload_errors_total", "Layout reloads that found problems (the last good versions kept serving).", nil, nil)
 )
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail} {
+	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail, descReloadErrors} {
 		ch <- d
 	}
 }
@@ -48,6 +49,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	st := srv.Stats()
 	counter(descCookies, st.DroppedCookies.Load())
 	counter(descPrimaryFail, st.PrimaryFailures.Load())
+	counter(descReloadErrors, srv.Layouts().ReloadErrors())
 	if cache := srv.Cache(); cache != nil {
 		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(cache.Bytes()))
 		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(cache.Len()))
