@@ -20,7 +20,7 @@ const usage = `Inlay composes pages from fragments served by team services.
 
 Usage:
   inlay serve --config FILE   serve the shop described by a config file
-  inlay lint --config FILE    check a config and its layouts; exit 1 on problems
+  inlay lint --config FILE    check a config and its layouts; exit 1 on errors (--strict: warnings too)
   inlay demo [--listen ADDR]  run the demo shop with its team services in-process
   inlay check-fragment URL    fetch a fragment as Inlay would and report contract problems; exit 1 on errors
 

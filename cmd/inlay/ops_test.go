@@ -90,7 +90,9 @@ func TestServeOperations(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), func(a string) { addr <- a }) }()
+	go func() {
+		done <- serve(ctx, cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), func(a string) { addr <- a })
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -141,6 +143,19 @@ func TestServeOperations(t *testing.T) {
 	}
 	if code, _ := get(t, base+"/-/ready"); code != 200 {
 		t.Errorf("ready after reload: %d", code)
+	}
+	// A change to the file alone reloads it too.
+	before := strings.Count(logs.String(), "config reloaded")
+	write("inlay.yaml", cfgText("p.html"))
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(logs.String(), "config reloaded") == before {
+		if time.Now().After(deadline) {
+			t.Fatal("editing the config file did not reload it within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, body := get(t, base+"/"); body != "<p>from /one</p>" {
+		t.Errorf("after the file changed: %q, want the first layout again", body)
 	}
 }
 

@@ -131,6 +131,19 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 	if opts.reloadConfig {
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
+		// A change to the file reloads as SIGHUP does; a reload already
+		// due covers it.
+		stop, err := watchConfig(ctx, cfg.File, func() {
+			select {
+			case hup <- syscall.SIGHUP:
+			default:
+			}
+		}, logger)
+		if err != nil {
+			logger.Warn("the config will reload on SIGHUP only", slog.String("error", err.Error()))
+		} else {
+			defer stop()
+		}
 	}
 	for {
 		select {
