@@ -8,41 +8,41 @@ import (
 	"time"
 )
 
-// cacheControl holds the Cache-Control directives Inlay acts on.
-type cacheControl struct {
-	noStore, noCache, private, public  bool
-	mustRevalidate                     bool // must-revalidate or proxy-revalidate
-	maxAge, sMaxAge                    int  // seconds; -1 when absent
-	staleWhileRevalidate, staleIfError int  // seconds; 0 when absent
+// CacheControl holds the Cache-Control directives Inlay acts on.
+type CacheControl struct {
+	NoStore, NoCache, Private, Public  bool
+	MustRevalidate                     bool // must-revalidate or proxy-revalidate
+	MaxAge, SMaxAge                    int  // seconds; -1 when absent
+	StaleWhileRevalidate, StaleIfError int  // seconds; 0 when absent
 }
 
-// parseCacheControl reads every Cache-Control header line. Unknown
+// ParseCacheControl reads every Cache-Control header line. Unknown
 // directives are ignored; a malformed number makes its directive absent.
-func parseCacheControl(h http.Header) cacheControl {
-	cc := cacheControl{maxAge: -1, sMaxAge: -1}
+func ParseCacheControl(h http.Header) CacheControl {
+	cc := CacheControl{MaxAge: -1, SMaxAge: -1}
 	for _, line := range h.Values("Cache-Control") {
 		for _, d := range strings.Split(line, ",") {
 			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
 			value = strings.Trim(strings.TrimSpace(value), `"`)
 			switch strings.ToLower(strings.TrimSpace(name)) {
 			case "no-store":
-				cc.noStore = true
+				cc.NoStore = true
 			case "no-cache":
-				cc.noCache = true
+				cc.NoCache = true
 			case "private":
-				cc.private = true
+				cc.Private = true
 			case "public":
-				cc.public = true
+				cc.Public = true
 			case "must-revalidate", "proxy-revalidate":
-				cc.mustRevalidate = true
+				cc.MustRevalidate = true
 			case "max-age":
-				cc.maxAge = seconds(value)
+				cc.MaxAge = seconds(value)
 			case "s-maxage":
-				cc.sMaxAge = seconds(value)
+				cc.SMaxAge = seconds(value)
 			case "stale-while-revalidate":
-				cc.staleWhileRevalidate = max(0, seconds(value))
+				cc.StaleWhileRevalidate = max(0, seconds(value))
 			case "stale-if-error":
-				cc.staleIfError = max(0, seconds(value))
+				cc.StaleIfError = max(0, seconds(value))
 			}
 		}
 	}
@@ -95,20 +95,20 @@ func storability(req *Request, resp *Response, now time.Time) (f freshness, stor
 		return f, false, false
 	}
 	h := resp.Header
-	cc := parseCacheControl(h)
-	if cc.noStore || cc.noCache || cc.private || len(h["Set-Cookie"]) > 0 || variesUnstorably(h) {
+	cc := ParseCacheControl(h)
+	if cc.NoStore || cc.NoCache || cc.Private || len(h["Set-Cookie"]) > 0 || variesUnstorably(h) {
 		return f, false, true
 	}
 	credentialed := req.Header.Get("Cookie") != "" || req.Header.Get("Authorization") != ""
-	if credentialed && !cc.public && cc.sMaxAge < 0 {
+	if credentialed && !cc.Public && cc.SMaxAge < 0 {
 		return f, false, true
 	}
 	lifetime := time.Duration(-1)
 	switch {
-	case cc.sMaxAge >= 0:
-		lifetime = time.Duration(cc.sMaxAge) * time.Second
-	case cc.maxAge >= 0:
-		lifetime = time.Duration(cc.maxAge) * time.Second
+	case cc.SMaxAge >= 0:
+		lifetime = time.Duration(cc.SMaxAge) * time.Second
+	case cc.MaxAge >= 0:
+		lifetime = time.Duration(cc.MaxAge) * time.Second
 	case h.Get("Expires") != "":
 		lifetime = 0 // an invalid Expires means already expired (§5.3)
 		if exp, err := http.ParseTime(h.Get("Expires")); err == nil {
@@ -128,9 +128,9 @@ func storability(req *Request, resp *Response, now time.Time) (f freshness, stor
 	f.freshUntil = now.Add(lifetime)
 	// s-maxage implies proxy-revalidate for a shared cache (§5.2.2.10): no
 	// stale serving at all.
-	if !cc.mustRevalidate && cc.sMaxAge < 0 {
-		f.swrUntil = f.freshUntil.Add(time.Duration(cc.staleWhileRevalidate) * time.Second)
-		f.sieUntil = f.freshUntil.Add(time.Duration(cc.staleIfError) * time.Second)
+	if !cc.MustRevalidate && cc.SMaxAge < 0 {
+		f.swrUntil = f.freshUntil.Add(time.Duration(cc.StaleWhileRevalidate) * time.Second)
+		f.sieUntil = f.freshUntil.Add(time.Duration(cc.StaleIfError) * time.Second)
 	}
 	if !f.expires().After(now) {
 		return f, false, false

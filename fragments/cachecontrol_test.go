@@ -10,27 +10,27 @@ func TestParseCacheControl(t *testing.T) {
 	cases := []struct {
 		name  string
 		lines []string
-		want  cacheControl
+		want  CacheControl
 	}{
-		{"absent", nil, cacheControl{maxAge: -1, sMaxAge: -1}},
-		{"max-age", []string{"max-age=60"}, cacheControl{maxAge: 60, sMaxAge: -1}},
-		{"case and spaces", []string{" Max-Age = 60 ,  PUBLIC "}, cacheControl{public: true, maxAge: 60, sMaxAge: -1}},
-		{"quoted value", []string{`max-age="30"`}, cacheControl{maxAge: 30, sMaxAge: -1}},
-		{"several lines", []string{"max-age=60", "no-store"}, cacheControl{noStore: true, maxAge: 60, sMaxAge: -1}},
+		{"absent", nil, CacheControl{MaxAge: -1, SMaxAge: -1}},
+		{"max-age", []string{"max-age=60"}, CacheControl{MaxAge: 60, SMaxAge: -1}},
+		{"case and spaces", []string{" Max-Age = 60 ,  PUBLIC "}, CacheControl{Public: true, MaxAge: 60, SMaxAge: -1}},
+		{"quoted value", []string{`max-age="30"`}, CacheControl{MaxAge: 30, SMaxAge: -1}},
+		{"several lines", []string{"max-age=60", "no-store"}, CacheControl{NoStore: true, MaxAge: 60, SMaxAge: -1}},
 		{"flags", []string{"no-store, no-cache, private, public, must-revalidate"},
-			cacheControl{noStore: true, noCache: true, private: true, public: true, mustRevalidate: true, maxAge: -1, sMaxAge: -1}},
+			CacheControl{NoStore: true, NoCache: true, Private: true, Public: true, MustRevalidate: true, MaxAge: -1, SMaxAge: -1}},
 		{"qualified no-cache and private", []string{`no-cache="Set-Cookie", private="X-Basket"`},
-			cacheControl{noCache: true, private: true, maxAge: -1, sMaxAge: -1}},
-		{"proxy-revalidate", []string{"proxy-revalidate"}, cacheControl{mustRevalidate: true, maxAge: -1, sMaxAge: -1}},
-		{"s-maxage", []string{"s-maxage=10, max-age=60"}, cacheControl{maxAge: 60, sMaxAge: 10}},
+			CacheControl{NoCache: true, Private: true, MaxAge: -1, SMaxAge: -1}},
+		{"proxy-revalidate", []string{"proxy-revalidate"}, CacheControl{MustRevalidate: true, MaxAge: -1, SMaxAge: -1}},
+		{"s-maxage", []string{"s-maxage=10, max-age=60"}, CacheControl{MaxAge: 60, SMaxAge: 10}},
 		{"stale windows", []string{"stale-while-revalidate=30, stale-if-error=600"},
-			cacheControl{maxAge: -1, sMaxAge: -1, staleWhileRevalidate: 30, staleIfError: 600}},
+			CacheControl{MaxAge: -1, SMaxAge: -1, StaleWhileRevalidate: 30, StaleIfError: 600}},
 		{"malformed numbers are absent", []string{"max-age=abc, s-maxage=-1, stale-if-error=1.5, stale-while-revalidate="},
-			cacheControl{maxAge: -1, sMaxAge: -1}},
-		{"max-age without value", []string{"max-age"}, cacheControl{maxAge: -1, sMaxAge: -1}},
-		{"unknown directives ignored", []string{"immutable, foo=bar, max-age=5"}, cacheControl{maxAge: 5, sMaxAge: -1}},
+			CacheControl{MaxAge: -1, SMaxAge: -1}},
+		{"max-age without value", []string{"max-age"}, CacheControl{MaxAge: -1, SMaxAge: -1}},
+		{"unknown directives ignored", []string{"immutable, foo=bar, max-age=5"}, CacheControl{MaxAge: 5, SMaxAge: -1}},
 		{"huge values are 2^31 (RFC 9111 §1.2.2)", []string{"max-age=99999999999999999999999, stale-if-error=4294967296"},
-			cacheControl{maxAge: 1 << 31, sMaxAge: -1, staleIfError: 1 << 31}},
+			CacheControl{MaxAge: 1 << 31, SMaxAge: -1, StaleIfError: 1 << 31}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,8 +38,8 @@ func TestParseCacheControl(t *testing.T) {
 			for _, l := range tc.lines {
 				h.Add("Cache-Control", l)
 			}
-			if got := parseCacheControl(h); got != tc.want {
-				t.Errorf("parseCacheControl(%q):\ngot  %+v\nwant %+v", tc.lines, got, tc.want)
+			if got := ParseCacheControl(h); got != tc.want {
+				t.Errorf("ParseCacheControl(%q):\ngot  %+v\nwant %+v", tc.lines, got, tc.want)
 			}
 		})
 	}
@@ -139,12 +139,12 @@ func FuzzParseCacheControl(f *testing.F) {
 	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, cc, age string) {
 		h := http.Header{"Cache-Control": {cc}, "Age": {age}}
-		got := parseCacheControl(h)
-		if got.maxAge < -1 || got.sMaxAge < -1 || got.staleIfError < 0 || got.staleWhileRevalidate < 0 {
-			t.Fatalf("parseCacheControl(%q) = %+v: a value below its floor", cc, got)
+		got := ParseCacheControl(h)
+		if got.MaxAge < -1 || got.SMaxAge < -1 || got.StaleIfError < 0 || got.StaleWhileRevalidate < 0 {
+			t.Fatalf("ParseCacheControl(%q) = %+v: a value below its floor", cc, got)
 		}
-		if got.maxAge > maxDeltaSeconds || got.sMaxAge > maxDeltaSeconds || got.staleIfError > maxDeltaSeconds || got.staleWhileRevalidate > maxDeltaSeconds {
-			t.Fatalf("parseCacheControl(%q) = %+v: a value above 2^31", cc, got)
+		if got.MaxAge > maxDeltaSeconds || got.SMaxAge > maxDeltaSeconds || got.StaleIfError > maxDeltaSeconds || got.StaleWhileRevalidate > maxDeltaSeconds {
+			t.Fatalf("ParseCacheControl(%q) = %+v: a value above 2^31", cc, got)
 		}
 		resp := &Response{Status: 200, Header: h}
 		fr, store, _ := storability(cacheRequest("http://svc/box"), resp, now)

@@ -458,7 +458,7 @@ func (r *checkReport) checkCaching(resp *fragments.Response, opts checkOptions) 
 		return
 	}
 	h := resp.Header
-	cc := parseCacheControl(h)
+	cc := fragments.ParseCacheControl(h)
 	if len(h.Values("Cache-Control")) == 0 {
 		if r.Cacheable {
 			r.add(severityWarning, "no Cache-Control: only Expires sets the lifetime; send Cache-Control: public, max-age=N")
@@ -471,7 +471,7 @@ func (r *checkReport) checkCaching(resp *fragments.Response, opts checkOptions) 
 		for _, d := range []struct {
 			on   bool
 			name string
-		}{{cc.noStore, "no-store"}, {cc.private, "private"}, {cc.noCache, "no-cache"}} {
+		}{{cc.NoStore, "no-store"}, {cc.Private, "private"}, {cc.NoCache, "no-cache"}} {
 			if d.on {
 				defeat = append(defeat, d.name)
 			}
@@ -482,9 +482,9 @@ func (r *checkReport) checkCaching(resp *fragments.Response, opts checkOptions) 
 		}
 	}
 	switch {
-	case cc.sMaxAge == 0:
+	case cc.SMaxAge == 0:
 		r.add(severityWarning, "Cache-Control s-maxage=0: the fragment is stale at once, so every page view fetches it again")
-	case cc.sMaxAge < 0 && cc.maxAge == 0:
+	case cc.SMaxAge < 0 && cc.MaxAge == 0:
 		r.add(severityWarning, "Cache-Control max-age=0: the fragment is stale at once, so every page view fetches it again")
 	}
 	for _, v := range varyValues(h) {
@@ -562,67 +562,6 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// The rest of this file is a copy of the storability rules of
-// fragments/cachecontrol.go, which are not exported. Keep the two in step
-// until fragments exports them.
-
-// cacheControl holds the Cache-Control directives Inlay acts on.
-type cacheControl struct {
-	noStore, noCache, private, public  bool
-	mustRevalidate                     bool
-	maxAge, sMaxAge                    int // seconds; -1 when absent
-	staleWhileRevalidate, staleIfError int // seconds; 0 when absent
-}
-
-// parseCacheControl reads every Cache-Control header line as
-// fragments.parseCacheControl does.
-func parseCacheControl(h http.Header) cacheControl {
-	cc := cacheControl{maxAge: -1, sMaxAge: -1}
-	for _, line := range h.Values("Cache-Control") {
-		for _, d := range strings.Split(line, ",") {
-			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
-			value = strings.Trim(strings.TrimSpace(value), `"`)
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "no-store":
-				cc.noStore = true
-			case "no-cache":
-				cc.noCache = true
-			case "private":
-				cc.private = true
-			case "public":
-				cc.public = true
-			case "must-revalidate", "proxy-revalidate":
-				cc.mustRevalidate = true
-			case "max-age":
-				cc.maxAge = deltaSeconds(value)
-			case "s-maxage":
-				cc.sMaxAge = deltaSeconds(value)
-			case "stale-while-revalidate":
-				cc.staleWhileRevalidate = max(0, deltaSeconds(value))
-			case "stale-if-error":
-				cc.staleIfError = max(0, deltaSeconds(value))
-			}
-		}
-	}
-	return cc
-}
-
-// maxDeltaSeconds is what a delta-seconds value too large to represent
-// counts as (RFC 9111 §1.2.2).
-const maxDeltaSeconds = 1 << 31
-
-// deltaSeconds parses a delta-seconds value, or returns -1.
-func deltaSeconds(s string) int {
-	n, err := strconv.Atoi(s)
-	if errors.Is(err, strconv.ErrRange) && n > 0 {
-		return maxDeltaSeconds
-	}
-	if err != nil || n < 0 {
-		return -1
-	}
-	return min(n, maxDeltaSeconds)
-}
-
 // varyValues returns the field names listed in Vary.
 func varyValues(h http.Header) []string {
 	var names []string
@@ -637,22 +576,22 @@ func varyValues(h http.Header) []string {
 }
 
 // cacheVerdict says whether Inlay's cache would store a response and for
-// how long, by the rules of fragments.storability: "cacheable for 60s,
+// how long, by the rules of fragments.storability, which it explains: "cacheable for 60s,
 // stale-if-error 300s" or "not cacheable: private". credentialed is true
 // when the request carried the shopper's cookies.
 func cacheVerdict(status int, h http.Header, credentialed bool, now time.Time) (string, bool) {
 	if status != http.StatusOK {
 		return fmt.Sprintf("not cacheable: status %d (only a 200 is stored)", status), false
 	}
-	cc := parseCacheControl(h)
+	cc := fragments.ParseCacheControl(h)
 	var why []string
 	for _, r := range []struct {
 		on     bool
 		reason string
 	}{
-		{cc.noStore, "no-store"},
-		{cc.noCache, "no-cache"},
-		{cc.private, "private"},
+		{cc.NoStore, "no-store"},
+		{cc.NoCache, "no-cache"},
+		{cc.Private, "private"},
 		{len(h.Values("Set-Cookie")) > 0, "Set-Cookie"},
 	} {
 		if r.on {
@@ -667,15 +606,15 @@ func cacheVerdict(status int, h http.Header, credentialed bool, now time.Time) (
 	if len(why) > 0 {
 		return "not cacheable: " + strings.Join(why, ", "), false
 	}
-	if credentialed && !cc.public && cc.sMaxAge < 0 {
+	if credentialed && !cc.Public && cc.SMaxAge < 0 {
 		return "not cacheable: fetched with cookies, and neither public nor s-maxage", false
 	}
 	lifetime := time.Duration(-1)
 	switch {
-	case cc.sMaxAge >= 0:
-		lifetime = time.Duration(cc.sMaxAge) * time.Second
-	case cc.maxAge >= 0:
-		lifetime = time.Duration(cc.maxAge) * time.Second
+	case cc.SMaxAge >= 0:
+		lifetime = time.Duration(cc.SMaxAge) * time.Second
+	case cc.MaxAge >= 0:
+		lifetime = time.Duration(cc.MaxAge) * time.Second
 	case h.Get("Expires") != "":
 		lifetime = 0
 		if exp, err := http.ParseTime(h.Get("Expires")); err == nil {
@@ -689,13 +628,13 @@ func cacheVerdict(status int, h http.Header, credentialed bool, now time.Time) (
 	if lifetime < 0 {
 		return "not cacheable: no max-age, s-maxage or Expires", false
 	}
-	if age := deltaSeconds(h.Get("Age")); age > 0 {
+	if age, err := strconv.Atoi(h.Get("Age")); err == nil && age > 0 {
 		lifetime -= time.Duration(age) * time.Second
 	}
 	var swr, sie time.Duration
-	if !cc.mustRevalidate && cc.sMaxAge < 0 {
-		swr = time.Duration(cc.staleWhileRevalidate) * time.Second
-		sie = time.Duration(cc.staleIfError) * time.Second
+	if !cc.MustRevalidate && cc.SMaxAge < 0 {
+		swr = time.Duration(cc.StaleWhileRevalidate) * time.Second
+		sie = time.Duration(cc.StaleIfError) * time.Second
 	}
 	if lifetime+max(swr, sie) <= 0 {
 		return "not cacheable: stale on arrival", false
