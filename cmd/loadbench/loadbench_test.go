@@ -1,0 +1,172 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const wrkOutput = `Running 10s test @ http://127.0.0.1:40123/page
+  2 threads and 256 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    14.85ms    9.10ms  99.12ms   80.12%
+    Req/Sec     8.47k     1.02k   10.94k    71.50%
+  Latency Distribution
+     50%   14.85ms
+     75%   18.01ms
+     90%   24.33ms
+     99%   53.04ms
+  168534 requests in 10.04s, 1.45GB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  16786.25
+Transfer/sec:    147.82MB
+`
+
+func TestParseWrk(t *testing.T) {
+	got, err := parseWrk(wrkOutput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := peakResult{Tool: "wrk", Requests: 168534, Duration: 10040 * time.Millisecond, RPS: 16786.25, Errors: 7,
+		P50: 14850 * time.Microsecond, P99: 53040 * time.Microsecond}
+	if got != want {
+		t.Errorf("parseWrk:\n got %+v\nwant %+v", got, want)
+	}
+	if _, err := parseWrk("wrk: connection refused\n"); err == nil {
+		t.Error("parseWrk accepted output without Requests/sec")
+	}
+}
+
+func TestParseWrkUnits(t *testing.T) {
+	out := strings.NewReplacer("14.85ms", "850.00us", "53.04ms", "1.20s", "10.04s", "1.00m").Replace(wrkOutput)
+	got, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.P50 != 850*time.Microsecond || got.P99 != 1200*time.Millisecond || got.Duration != time.Minute {
+		t.Errorf("units: p50 %v p99 %v duration %v", got.P50, got.P99, got.Duration)
+	}
+}
+
+func TestParseStatCPU(t *testing.T) {
+	// The command name holds a space and a parenthesis, as it may.
+	stat := "4242 (inlay (x) y) S 1 4242 4242 0 -1 4194304 1234 0 0 0 250 75 0 0 20 0 9 0 5000 1234567 890 18446744073709551615\n"
+	got, err := parseStatCPU([]byte(stat), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3250 * time.Millisecond; got != want {
+		t.Errorf("parseStatCPU = %v, want %v", got, want)
+	}
+	if _, err := parseStatCPU([]byte("4242 (inlay) S 1 2"), 100); err == nil {
+		t.Error("parseStatCPU accepted a short line")
+	}
+}
+
+func TestParseStatusKB(t *testing.T) {
+	status := "Name:\tinlay\nVmPeak:\t 1300000 kB\nVmHWM:\t   31976 kB\nVmRSS:\t   30000 kB\nThreads:\t9\n"
+	hwm, err := parseStatusKB([]byte(status), "VmHWM")
+	if err != nil || hwm != 31976<<10 {
+		t.Errorf("VmHWM = %d, %v; want %d", hwm, err, 31976<<10)
+	}
+	if _, err := parseStatusKB([]byte(status), "VmSwap"); err == nil {
+		t.Error("missing key not reported")
+	}
+	if _, err := parseStatusKB([]byte(status), "Threads"); err == nil {
+		t.Error("a value without kB was accepted")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var samples []time.Duration
+	for i := 100; i >= 1; i-- { // 1..100 ms, unsorted
+		samples = append(samples, time.Duration(i)*time.Millisecond)
+	}
+	got := summarize(samples)
+	want := latencies{N: 100, P50: 50 * time.Millisecond, P90: 90 * time.Millisecond, P99: 99 * time.Millisecond, Max: 100 * time.Millisecond}
+	if got != want {
+		t.Errorf("summarize = %+v, want %+v", got, want)
+	}
+	if p := percentile([]time.Duration{7}, 0.99); p != 7 {
+		t.Errorf("percentile of one sample = %v", p)
+	}
+	if s := summarize(nil); s != (latencies{}) {
+		t.Errorf("summarize(nil) = %+v", s)
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 20000: "20,000", 1234567: "1,234,567", -4321: "-4,321"} {
+		if got := fmtInt(n); got != want {
+			t.Errorf("fmtInt(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := fmtMs(20523 * time.Microsecond); got != "20.52 ms" {
+		t.Errorf("fmtMs = %q", got)
+	}
+	if got := fmtCPU(85 * time.Microsecond); got != "0.085 ms" {
+		t.Errorf("fmtCPU = %q", got)
+	}
+	if got := fmtMiB(64 << 20); got != "64.0 MiB" {
+		t.Errorf("fmtMiB = %q", got)
+	}
+}
+
+func TestFragmentBody(t *testing.T) {
+	for _, f := range fragmentSpecs {
+		b := fragmentBody(f.Name, f.Size)
+		if len(b) != f.Size {
+			t.Errorf("%s: %d bytes, want %d", f.Name, len(b), f.Size)
+		}
+		if !strings.HasPrefix(string(b), fragmentMarker(f.Name)) || !strings.HasSuffix(string(b), "</div>") {
+			t.Errorf("%s: not a marked div: %.40q", f.Name, b)
+		}
+	}
+}
+
+func TestSpliceReport(t *testing.T) {
+	fresh := spliceReport("# Benchmarks\n\nBy hand.", "table 1\n")
+	want := "# Benchmarks\n\nBy hand.\n\n" + beginMarker + "\n\ntable 1\n\n" + endMarker + "\n"
+	if fresh != want {
+		t.Fatalf("first splice:\n%s\nwant:\n%s", fresh, want)
+	}
+	again := spliceReport(fresh+"Footer by hand.\n", "table 2\n")
+	if !strings.Contains(again, "table 2") || strings.Contains(again, "table 1") ||
+		!strings.HasPrefix(again, "# Benchmarks\n\nBy hand.\n\n") || !strings.HasSuffix(again, endMarker+"\nFooter by hand.\n") {
+		t.Errorf("second splice:\n%s", again)
+	}
+}
+
+func TestCheckTargets(t *testing.T) {
+	ms := time.Millisecond
+	direct := &result{Scenario: scenarios[0]}
+	direct.Open.Latency.P50 = 20 * ms
+	primary := &result{Scenario: scenarios[1]}
+	primary.TTFB.P50 = 10 * ms
+	noStore := &result{Scenario: scenarios[2], HasProc: true, CPUPeak: 90 * time.Microsecond, PeakRSS: 70 << 20}
+	noStore.Open.Latency.P50 = 21 * ms // 1.05 × 20 ms: passes
+	noStore.TTFB.P50 = 11*ms + 1
+	cacheable := &result{Scenario: scenarios[3], HasProc: true, CPUPeak: 40 * time.Microsecond, PeakRSS: 30 << 20}
+	noStore.Peak.Conns = 256
+	cacheable.Peak = peakResult{Conns: 256, RPS: 25000}
+	cacheable.TTFB.P50 = ms / 2
+	checks := checkTargets(map[string]*result{"direct": direct, "direct-primary": primary, "no-store": noStore, "cacheable": cacheable})
+	var failed []string
+	for _, c := range checks {
+		if !c.Pass {
+			failed = append(failed, c.Target)
+		}
+	}
+	if len(checks) != 8 || len(failed) != 2 ||
+		!strings.HasPrefix(failed[0], "no-store: TTFB") || !strings.HasPrefix(failed[1], "no-store: peak RSS") {
+		t.Errorf("%d checks, failed %q", len(checks), failed)
+	}
+	md := renderMarkdown(machine{CPUs: 2, CPUModel: "Test CPU"}, benchConfig{Rate: 500, Duration: time.Second, Conns: 256, TTFBRequests: 10},
+		[]*result{direct, primary, noStore, cacheable}, checks)
+	for _, s := range []string{"| latency p50 at 500 req/s | 20.00 ms |", "| **fail** |", "2 × Test CPU", "| CPU per page at peak | – | – | 0.090 ms | 0.040 ms |"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
+}

@@ -1,0 +1,223 @@
+// Command loadbench is Inlay's load benchmark.
+//
+// It composes a page from four fragments served over loopback by stub team
+// services (header 2 KB / 5 ms, search 4 KB / 20 ms, basket 1 KB / 10 ms
+// and primary, footer 1 KB / 5 ms), through a freshly built `inlay serve`
+// running as its own process, once with the fragments no-store and once
+// cacheable (max-age=60). As a baseline it fetches the slowest fragment,
+// and the primary one, straight from their services, so that Inlay's
+// overhead is a ratio measured in the same run.
+//
+// For each scenario it measures latency percentiles at a fixed rate (an
+// open loop, with vegeta), time to first byte, peak throughput at 256
+// connections (a closed loop, with wrk when it is installed, else a Go
+// generator), Inlay's CPU time per page and peak RSS from /proc, and the
+// upstream fetches per page. It prints a Markdown table with the targets
+// and whether each is met, and with -out splices it into a file.
+//
+// With -profile or -memprofile it instead runs the composer in its own
+// process under pprof, for one scenario, and writes the profiles.
+//
+// Usage:
+//
+//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256]
+//	go run ./cmd/loadbench -profile cpu.out -memprofile mem.out [-scenario cacheable]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(logger)
+	err := run(ctx, os.Args[1:], os.Stdout, logger)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		logger.Error("loadbench failed", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+}
+
+// options are the command line's settings.
+type options struct {
+	bench      benchConfig
+	generator  string
+	out        string
+	cpuProfile string
+	memProfile string
+	scenario   string
+	only       string
+	inlayEnv   string
+	keep       bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.bench.Rate, "rate", 500, "open-loop `requests` per second")
+	fs.DurationVar(&o.bench.Duration, "duration", 10*time.Second, "length of the open-loop run and of the peak run, each")
+	fs.DurationVar(&o.bench.Warmup, "warmup", 2*time.Second, "open-loop warm-up before measuring")
+	fs.IntVar(&o.bench.Conns, "conns", 256, "connections of the peak run")
+	fs.IntVar(&o.bench.TTFBRequests, "ttfb", 200, "sequential `requests` of the time-to-first-byte run")
+	fs.StringVar(&o.generator, "generator", "auto", "closed-loop generator: wrk, go, or auto (wrk if on PATH)")
+	fs.StringVar(&o.out, "out", "", "splice the results into this Markdown `file`")
+	fs.StringVar(&o.cpuProfile, "profile", "", "profile mode: write a CPU profile of the composer to `file`")
+	fs.StringVar(&o.memProfile, "memprofile", "", "profile mode: write an allocation profile of the composer to `file`")
+	fs.StringVar(&o.scenario, "scenario", "cacheable", "profile mode: no-store or cacheable")
+	fs.StringVar(&o.only, "scenarios", "", "comma-separated `keys` of the scenarios to run (direct, direct-primary, no-store, cacheable); empty means all")
+	fs.StringVar(&o.inlayEnv, "inlay-env", "", "extra environment of the Inlay process, comma-separated `KEY=VALUE`s, such as GOGC=200")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (Inlay's config, layout and logs)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	b := o.bench
+	if b.Rate <= 0 || b.Duration <= 0 || b.Warmup < 0 || b.Conns <= 0 || b.TTFBRequests <= 0 {
+		return o, errors.New("-rate, -duration, -conns and -ttfb must be positive, -warmup not negative")
+	}
+	return o, nil
+}
+
+// run executes one loadbench invocation.
+func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
+	o, err := parseFlags(args, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if o.bench.WrkPath, err = findWrk(o.generator); err != nil {
+		return err
+	}
+	// Bound the whole run: four scenarios of a warm-up, two timed runs
+	// and a TTFB run, plus building Inlay.
+	perScenario := o.bench.Warmup + 2*o.bench.Duration + 30*time.Second
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute+time.Duration(len(scenarios))*perScenario)
+	defer cancel()
+
+	if o.cpuProfile != "" || o.memProfile != "" {
+		return runProfile(ctx, o, stdout, logger)
+	}
+
+	dir, err := os.MkdirTemp("", "loadbench-")
+	if err != nil {
+		return fmt.Errorf("work folder: %w", err)
+	}
+	keep := o.keep
+	defer func() {
+		if keep {
+			logger.Info("work folder kept", slog.String("dir", dir))
+			return
+		}
+		os.RemoveAll(dir)
+	}()
+
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	logger.Info("building inlay", slog.String("module", root), slog.String("dir", dir))
+	bin, err := buildInlay(ctx, root, dir)
+	if err != nil {
+		return err
+	}
+	load := loadAvg()
+	if l, err := strconv.ParseFloat(load, 64); err == nil && l > 0.5 {
+		logger.Warn("the machine is busy: figures will be skewed", slog.String("load_average", load))
+	}
+	b := &bench{cfg: o.bench, bin: bin, dir: dir, proc: newProcReader(ctx), logger: logger}
+	if o.inlayEnv != "" {
+		b.env = strings.Split(o.inlayEnv, ",")
+	}
+	var results []*result
+	byKey := map[string]*result{}
+	selected, err := selectScenarios(o.only)
+	if err != nil {
+		return err
+	}
+	for _, sc := range selected {
+		r, err := b.runScenario(ctx, sc)
+		if err != nil {
+			keep = true // the failing Inlay's log is there
+			return fmt.Errorf("scenario %s: %w", sc.Key, err)
+		}
+		results = append(results, r)
+		byKey[sc.Key] = r
+	}
+
+	m := machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel(), GoVersion: runtime.Version(), Kernel: kernel(), Generator: "a Go generator", Date: time.Now(), LoadAvg: load, Revision: revision(ctx, root)}
+	if o.bench.WrkPath != "" {
+		m.Generator = wrkVersion(ctx, o.bench.WrkPath)
+	}
+	report := renderMarkdown(m, o.bench, results, checkTargets(byKey))
+	fmt.Fprint(stdout, report)
+	if o.out != "" {
+		if err := writeReport(o.out, report); err != nil {
+			return err
+		}
+		logger.Info("results written", slog.String("file", o.out))
+	}
+	return nil
+}
+
+// findWrk resolves the -generator flag to a wrk path, or "" for the Go
+// generator.
+func findWrk(generator string) (string, error) {
+	switch generator {
+	case "go":
+		return "", nil
+	case "wrk", "auto":
+		path, err := exec.LookPath("wrk")
+		if err != nil {
+			if generator == "wrk" {
+				return "", fmt.Errorf("wrk not found (apt-get install wrk): %w", err)
+			}
+			slog.Info("wrk not on PATH: the peak run uses the Go generator (apt-get install wrk for wrk)")
+			return "", nil
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("-generator %q: want wrk, go or auto", generator)
+}
+
+// selectScenarios returns the scenarios named in a comma-separated list,
+// in their usual order; an empty list means all of them.
+func selectScenarios(only string) ([]scenario, error) {
+	if only == "" {
+		return scenarios, nil
+	}
+	want := map[string]bool{}
+	for _, k := range strings.Split(only, ",") {
+		want[strings.TrimSpace(k)] = true
+	}
+	var out []scenario
+	for _, sc := range scenarios {
+		if want[sc.Key] {
+			out = append(out, sc)
+			delete(want, sc.Key)
+		}
+	}
+	for k := range want {
+		return nil, fmt.Errorf("-scenarios: unknown scenario %q", k)
+	}
+	return out, nil
+}
