@@ -168,20 +168,26 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	if timing := pg.serverTiming(); timing != "" {
 		h["Server-Timing"] = []string{timing}
 	}
-	s := newStream(w, pg.srv.writeIdle)
-	s.debug = pg.debug
 	if pg.debug {
 		h.Set("Cache-Control", "no-store")
 	}
-	if asyncDone != nil {
+	pg.srv.stats.Pages.Add(1)
+	if head {
+		pg.headerAt = time.Now()
+		w.WriteHeader(status)
+		return
+	}
+	whole := pg.allDone()
+	s := newStream(w, pg.srv.writeIdle, whole)
+	defer s.release()
+	s.debug = pg.debug
+	if asyncDone != nil && !whole {
 		s.nonce = newNonce()
 		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
 	}
-	pg.srv.stats.Pages.Add(1)
-	pg.headerAt = time.Now()
-	w.WriteHeader(status)
-	if head {
-		return
+	if !whole {
+		pg.headerAt = time.Now()
+		w.WriteHeader(status)
 	}
 
 	// state[i] tracks async slots: 0 not reached yet, placeholderShown
@@ -230,7 +236,24 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		pg.srv.writeOverlay(s)
 	}
 	s.write(last[l.tailAt:])
-	s.flush()
+	if !whole {
+		s.end()
+		return
+	}
+	h["Content-Length"] = []string{strconv.Itoa(s.held.Len())}
+	pg.headerAt = time.Now()
+	w.WriteHeader(status)
+	_, _ = w.Write(s.held.Bytes())
+}
+
+// allDone reports whether every slot's outcome is known.
+func (pg *page) allDone() bool {
+	for _, d := range pg.done {
+		if !isDone(d) {
+			return false
+		}
+	}
+	return true
 }
 
 // Header values every page sends.

@@ -1,11 +1,14 @@
 package composer
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"html"
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
@@ -14,10 +17,17 @@ import (
 
 // stream writes a page in document order. It stops writing at the first
 // error, which means the shopper has gone.
+//
+// A page whose boxes are all known when its headers are due is held whole
+// and sent with a Content-Length in one write. Otherwise it goes through a
+// buffer that is flushed to the shopper only before a wait, so that the
+// many small pieces of a page leave in few writes.
 type stream struct {
-	w       io.Writer
-	flusher http.Flusher // nil when the writer cannot flush
-	assets  []string     // URLs of the assets already on the page
+	w       io.Writer     // where page bytes go: held or buf
+	held    *bytes.Buffer // the whole page, when held
+	buf     *bufio.Writer // over the response, when streaming
+	flusher http.Flusher  // nil when the response cannot flush
+	assets  []string      // URLs of the assets already on the page
 	err     error
 
 	rc        *http.ResponseController
@@ -33,11 +43,50 @@ type stream struct {
 // reader slower than that is cut off rather than holding a page open.
 const DefaultWriteIdleTimeout = 10 * time.Second
 
-func newStream(w http.ResponseWriter, writeIdle time.Duration) *stream {
+// streamBufferSize is the write buffer of a streamed page: most pages'
+// pieces between two waits fit.
+const streamBufferSize = 16 << 10
+
+var (
+	heldPages  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, streamBufferSize) }}
+)
+
+// newStream starts a page for w, held whole or streamed.
+func newStream(w http.ResponseWriter, writeIdle time.Duration, whole bool) *stream {
 	f, _ := w.(http.Flusher)
-	s := &stream{w: w, flusher: f, rc: http.NewResponseController(w), writeIdle: writeIdle}
+	s := &stream{flusher: f, rc: http.NewResponseController(w), writeIdle: writeIdle}
+	if whole {
+		s.held = heldPages.Get().(*bytes.Buffer)
+		s.w = s.held
+	} else {
+		s.buf = bufWriters.Get().(*bufio.Writer)
+		s.buf.Reset(w)
+		s.w = s.buf
+	}
 	s.extendDeadline()
 	return s
+}
+
+// end sends what is still buffered of a streamed page; net/http ends the
+// response with it.
+func (s *stream) end() {
+	if s.buf != nil && s.err == nil {
+		s.err = s.buf.Flush()
+	}
+}
+
+// release returns the stream's buffers for other pages.
+func (s *stream) release() {
+	if s.held != nil && s.held.Cap() <= 1<<20 {
+		s.held.Reset()
+		heldPages.Put(s.held)
+	}
+	if s.buf != nil {
+		s.buf.Reset(nil)
+		bufWriters.Put(s.buf)
+	}
+	s.held, s.buf, s.w = nil, nil, nil
 }
 
 // extendDeadline gives the next writes writeIdle to complete. Writers that
@@ -60,9 +109,13 @@ func (s *stream) writeString(str string) {
 	}
 }
 
+// flush sends what the page has so far: called before a wait.
 func (s *stream) flush() {
-	if s.err == nil && s.flusher != nil {
-		s.extendDeadline()
+	if s.err != nil || s.buf == nil {
+		return
+	}
+	s.extendDeadline()
+	if s.err = s.buf.Flush(); s.err == nil && s.flusher != nil {
 		s.flusher.Flush()
 	}
 }

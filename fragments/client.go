@@ -153,9 +153,9 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 	if contentLength > limit {
 		return nil, errTooLarge
 	}
-	size := int64(512)
+	size := int64(bytes.MinRead)
 	if contentLength > 0 {
-		size = contentLength + 1 // +1 so that reading EOF needs no growth
+		size = contentLength + bytes.MinRead // ReadFrom wants MinRead free to read EOF without growing
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))

@@ -20,7 +20,7 @@ var rawTextElements = map[string]bool{
 // <plaintext>, which nothing closes. Unclosed ordinary elements are left to
 // the browser's parser, which closes them at the box's parent.
 func checkMarkup(body []byte) error {
-	if bytes.IndexByte(body, '<') < 0 {
+	if !mayOpenRawText(body) {
 		return nil
 	}
 	z := html.NewTokenizer(bytes.NewReader(body))
@@ -54,4 +54,27 @@ func checkMarkup(body []byte) error {
 			}
 		}
 	}
+}
+
+// mayOpenRawText is a quick scan for a comment or a raw-text element's
+// start tag: without one, a body cannot leave either open, and the
+// tokenizer is spared.
+func mayOpenRawText(body []byte) bool {
+	for i := bytes.IndexByte(body, '<'); i >= 0; {
+		rest := body[i+1:]
+		if len(rest) > 0 && rest[0] == '!' {
+			return true
+		}
+		for name := range rawTextElements {
+			if len(rest) >= len(name) && bytes.EqualFold(rest[:len(name)], []byte(name)) {
+				return true
+			}
+		}
+		j := bytes.IndexByte(rest, '<')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
 }
