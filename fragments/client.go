@@ -56,6 +56,9 @@ func newTransport(policy *DialPolicy) *http.Transport {
 		MaxIdleConnsPerHost:    256,
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: 64 << 10,
+		// A fragment request is a few hundred bytes: a small write buffer
+		// per connection keeps memory low with hundreds of connections.
+		WriteBufferSize: 1 << 10,
 		ExpectContinueTimeout:  0,
 	}
 }
