@@ -58,8 +58,8 @@ func newTransport(policy *DialPolicy) *http.Transport {
 		MaxResponseHeaderBytes: 64 << 10,
 		// A fragment request is a few hundred bytes: a small write buffer
 		// per connection keeps memory low with hundreds of connections.
-		WriteBufferSize: 1 << 10,
-		ExpectContinueTimeout:  0,
+		WriteBufferSize:       1 << 10,
+		ExpectContinueTimeout: 0,
 	}
 }
 
