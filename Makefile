@@ -46,9 +46,3 @@ clean: ## Remove built binaries
 	rm -rf bin/
 
 .PHONY: help run build generate check-generated lint test bench loadbench fuzz clean
-
-deploy-layouts: ## Copy the demo layouts into deploy/kubernetes/layouts, the layouts ConfigMap's source
-	rm -f deploy/kubernetes/layouts/*.html
-	cp layouts/*.html deploy/kubernetes/layouts/
-
-.PHONY: deploy-layouts
