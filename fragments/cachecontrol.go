@@ -54,6 +54,35 @@ func ParseCacheControl(h http.Header) CacheControl {
 // added to another such value, does not overflow.
 const maxDeltaSeconds = 1 << 31
 
+// Lifetime is how long a response stays fresh from now (RFC 9111 §4.2.1):
+// s-maxage, else max-age, else Expires less Date, each less the Age
+// header. It reports false when the response gives no explicit freshness.
+func (cc CacheControl) Lifetime(h http.Header, now time.Time) (time.Duration, bool) {
+	lifetime := time.Duration(-1)
+	switch {
+	case cc.SMaxAge >= 0:
+		lifetime = time.Duration(cc.SMaxAge) * time.Second
+	case cc.MaxAge >= 0:
+		lifetime = time.Duration(cc.MaxAge) * time.Second
+	case h.Get("Expires") != "":
+		lifetime = 0 // an invalid Expires means already expired (§5.3)
+		if exp, err := http.ParseTime(h.Get("Expires")); err == nil {
+			date := now
+			if d, err := http.ParseTime(h.Get("Date")); err == nil {
+				date = d
+			}
+			lifetime = max(0, exp.Sub(date))
+		}
+	}
+	if lifetime < 0 {
+		return 0, false
+	}
+	if age := seconds(h.Get("Age")); age > 0 {
+		lifetime -= time.Duration(age) * time.Second
+	}
+	return lifetime, true
+}
+
 // seconds parses a delta-seconds value, or returns -1.
 func seconds(s string) int {
 	n, err := strconv.Atoi(s)
@@ -99,31 +128,14 @@ func storability(req *Request, resp *Response, now time.Time) (f freshness, stor
 	if cc.NoStore || cc.NoCache || cc.Private || len(h["Set-Cookie"]) > 0 || variesUnstorably(h) {
 		return f, false, true
 	}
-	credentialed := req.Header.Get("Cookie") != "" || req.Header.Get("Authorization") != ""
+	rh := req.Headers()
+	credentialed := rh.Get("Cookie") != "" || rh.Get("Authorization") != ""
 	if credentialed && !cc.Public && cc.SMaxAge < 0 {
 		return f, false, true
 	}
-	lifetime := time.Duration(-1)
-	switch {
-	case cc.SMaxAge >= 0:
-		lifetime = time.Duration(cc.SMaxAge) * time.Second
-	case cc.MaxAge >= 0:
-		lifetime = time.Duration(cc.MaxAge) * time.Second
-	case h.Get("Expires") != "":
-		lifetime = 0 // an invalid Expires means already expired (§5.3)
-		if exp, err := http.ParseTime(h.Get("Expires")); err == nil {
-			date := now
-			if d, err := http.ParseTime(h.Get("Date")); err == nil {
-				date = d
-			}
-			lifetime = max(0, exp.Sub(date))
-		}
-	}
-	if lifetime < 0 {
+	lifetime, ok := cc.Lifetime(h, now)
+	if !ok {
 		return f, false, true // no explicit freshness: not shared
-	}
-	if age := seconds(h.Get("Age")); age > 0 {
-		lifetime -= time.Duration(age) * time.Second
 	}
 	f.freshUntil = now.Add(lifetime)
 	// s-maxage implies proxy-revalidate for a shared cache (§5.2.2.10): no

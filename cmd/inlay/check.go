@@ -609,27 +609,9 @@ func cacheVerdict(status int, h http.Header, credentialed bool, now time.Time) (
 	if credentialed && !cc.Public && cc.SMaxAge < 0 {
 		return "not cacheable: fetched with cookies, and neither public nor s-maxage", false
 	}
-	lifetime := time.Duration(-1)
-	switch {
-	case cc.SMaxAge >= 0:
-		lifetime = time.Duration(cc.SMaxAge) * time.Second
-	case cc.MaxAge >= 0:
-		lifetime = time.Duration(cc.MaxAge) * time.Second
-	case h.Get("Expires") != "":
-		lifetime = 0
-		if exp, err := http.ParseTime(h.Get("Expires")); err == nil {
-			date := now
-			if d, err := http.ParseTime(h.Get("Date")); err == nil {
-				date = d
-			}
-			lifetime = max(0, exp.Sub(date))
-		}
-	}
-	if lifetime < 0 {
+	lifetime, ok := cc.Lifetime(h, now)
+	if !ok {
 		return "not cacheable: no max-age, s-maxage or Expires", false
-	}
-	if age, err := strconv.Atoi(h.Get("Age")); err == nil && age > 0 {
-		lifetime -= time.Duration(age) * time.Second
 	}
 	var swr, sie time.Duration
 	if !cc.MustRevalidate && cc.SMaxAge < 0 {

@@ -1,0 +1,37 @@
+package fragments
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+)
+
+// A request given as Fields is keyed and judged like the same request
+// given as a Header map, whatever the fetcher below does with it.
+func TestFieldsRequestsAreKeyedAndJudgedLikeHeaderRequests(t *testing.T) {
+	fields := []Field{{Name: "Accept-Language", Values: []string{"de"}}, {Name: "Cookie", Values: []string{"s=1"}}, {Name: HeaderRequestID, Values: []string{"r1"}}}
+	header := http.Header{"Accept-Language": {"de"}, "Cookie": {"s=1"}, HeaderRequestID: {"r2"}}
+	a := &Request{URL: "http://t/x", Fields: fields}
+	b := &Request{URL: "http://t/x", Header: header}
+	if Key(a) != Key(b) {
+		t.Fatalf("keys differ:\n%q\n%q", Key(a), Key(b))
+	}
+
+	var upstream atomic.Int64
+	// This fetcher never looks at the request's headers.
+	next := FetcherFunc(func(context.Context, *Request) (*Response, error) {
+		upstream.Add(1)
+		return &Response{Status: 200, Header: http.Header{"Cache-Control": {"max-age=60"}}, Body: []byte("per user")}, nil
+	})
+	c := NewCache(next, CacheConfig{CleanupInterval: -1})
+	defer c.Close()
+	for range 2 {
+		if _, err := c.Fetch(context.Background(), &Request{URL: "http://t/x", Fields: fields}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := upstream.Load(); n != 2 {
+		t.Errorf("upstream fetches: got %d, want 2: a response fetched with cookies and without public was stored", n)
+	}
+}
