@@ -1,0 +1,145 @@
+package composer
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/inlayhq/inlay/fragments"
+)
+
+// passCookies adds the Set-Cookie headers of fragments whose services may
+// set cookies and which answered before the headers leave.
+func (pg *page) passCookies(h http.Header) {
+	for i, slot := range pg.layout.Slots {
+		if slot.Primary || !slot.Src.Service.SetCookies || !isDone(pg.done[i]) {
+			continue
+		}
+		if o := &pg.outcomes[i]; o.resp != nil && !o.fromFallback {
+			h["Set-Cookie"] = append(h["Set-Cookie"], o.resp.Header["Set-Cookie"]...)
+		}
+	}
+}
+
+// serverTiming describes every fragment that finished before the headers
+// leave: its duration, cache result and breaker state.
+func (pg *page) serverTiming() string {
+	var b strings.Builder
+	b.Grow(48 * len(pg.layout.Slots))
+	for i, slot := range pg.layout.Slots {
+		select {
+		case <-pg.done[i]:
+		default:
+			continue
+		}
+		o := &pg.outcomes[i]
+		if o.resp == nil && o.err == nil {
+			continue // not fetched: a HEAD request
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(slot.ID)
+		b.WriteString(";dur=")
+		b.WriteString(strconv.FormatFloat(float64(o.duration.Microseconds())/1000, 'f', -1, 64))
+		b.WriteString(`;desc="`)
+		b.WriteString(o.report.Cache.String())
+		if o.report.Breaker != "" {
+			b.WriteByte(' ')
+			b.WriteString(o.report.Breaker)
+		}
+		if o.err != nil {
+			b.WriteString(" degraded")
+		}
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
+// earlyHints sends a 103 announcing the stylesheets of the page's cached
+// fragments while the primary is still being fetched, so the browser
+// loads them meanwhile.
+func (pg *page) earlyHints(w http.ResponseWriter) {
+	if !pg.srv.cfg.EarlyHintsEnabled() || pg.srv.cache == nil || isDone(pg.done[pg.layout.Primary]) {
+		return
+	}
+	h := w.Header()
+	var seen []string
+	for _, slot := range pg.layout.Slots {
+		resp := pg.cached(slot, slot.Src)
+		if resp == nil {
+			continue
+		}
+		for _, a := range resp.Assets {
+			if a.Kind == fragments.Stylesheet && !slices.Contains(seen, a.URL) {
+				seen = append(seen, a.URL)
+				h.Add("Link", "<"+a.URL+">; rel=preload; as=style")
+			}
+		}
+	}
+	if len(seen) == 0 {
+		return
+	}
+	// Past echo's Response, which would take a 1xx for the final status.
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		w = u.Unwrap()
+	}
+	w.WriteHeader(http.StatusEarlyHints)
+	h.Del("Link") // the final response announces the primary's own
+}
+
+// newNonce returns a fresh CSP nonce.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawStdEncoding.EncodeToString(b[:])
+}
+
+// primaryHeaders copies what the primary fragment may say about the page:
+// its redirect target and its cookies. It reports false when the Location
+// is not a safe, same-site target.
+func primaryHeaders(h http.Header, r *http.Request, resp *fragments.Response) bool {
+	if resp.Status >= 300 && resp.Status < 400 {
+		loc := resp.Header.Get("Location")
+		if !safeLocation(loc, r.Host) {
+			return false
+		}
+		h.Set("Location", loc)
+	}
+	if cookies := resp.Header["Set-Cookie"]; len(cookies) > 0 {
+		h["Set-Cookie"] = cookies
+	}
+	for _, a := range resp.Assets {
+		h.Add("Link", preloadLink(a))
+	}
+	return true
+}
+
+// preloadLink announces an asset in a Link header so the browser fetches
+// it before it meets the tag.
+func preloadLink(a fragments.Asset) string {
+	switch a.Kind {
+	case fragments.ModuleScript:
+		return "<" + a.URL + ">; rel=modulepreload"
+	case fragments.Script:
+		return "<" + a.URL + ">; rel=preload; as=script"
+	}
+	return "<" + a.URL + ">; rel=preload; as=style"
+}
+
+// safeLocation accepts a local path, or an absolute http(s) URL on the
+// page's own host, with no control characters.
+func safeLocation(loc, host string) bool {
+	if loc == "" || strings.ContainsAny(loc, "\r\n\x00\\") {
+		return false
+	}
+	if strings.HasPrefix(loc, "/") {
+		return !strings.HasPrefix(loc, "//")
+	}
+	u, err := url.Parse(loc)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil && strings.EqualFold(u.Host, host)
+}
