@@ -269,7 +269,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			r:         r,
 			requestID: requestID,
 			params:    newParams(names, values, r, layout),
-			inOrder:   p.InOrder || isCrawler(r.UserAgent()),
+			inOrder:   p.InOrder || layout.async > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
 			debug:     s.debugRequested(r),
 			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
 		}
