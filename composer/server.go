@@ -32,11 +32,12 @@ type Options struct {
 	// cache, then a circuit breaker and concurrency cap per service, then
 	// a [fragments.Client].
 	Fetcher fragments.Fetcher
-	// FetchTransport carries fragment requests of the default stack. If
-	// nil, a transport from [fragments.NewTransport] is used.
+	// FetchTransport carries every fragment request of the default stack.
+	// If nil, the composer's own transports are used: HTTP/1.1, and h2c to
+	// the services with h2c: true, all under its dial policy.
 	FetchTransport http.RoundTripper
-	// Transport carries gateway requests. If nil, a transport from
-	// [fragments.NewTransport] is used.
+	// Transport carries every gateway request. If nil, the composer's own
+	// transports are used, as for fragments.
 	Transport http.RoundTripper
 	// LayoutFS holds the layout files. If nil, the config's layouts folder
 	// on disk is used.
@@ -118,7 +119,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	transport := opts.Transport
 	if transport == nil {
-		transport = s.dialPolicy().NewTransport()
+		// The gateway's own pool, apart from the fragments': a burst of
+		// gateway traffic does not take the fragments' connections.
+		transport = s.newTransport()
 	}
 
 	e := echo.New()
@@ -142,7 +145,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 // buildFetcher assembles the fetch stack the config describes.
 func (s *Server) buildFetcher(transport http.RoundTripper) {
 	if transport == nil {
-		transport = s.dialPolicy().NewTransport()
+		transport = s.newTransport()
 	}
 	client := &fragments.Client{Transport: transport, MaxBodyBytes: s.cfg.MaxFragmentBytes}
 	s.guards = fragments.NewGuards(client, func(name string) fragments.GuardConfig {
@@ -166,6 +169,23 @@ func (s *Server) buildFetcher(transport http.RoundTripper) {
 		})
 		s.fetcher = s.cache
 	}
+}
+
+// newTransport returns the transport of the composer's upstream requests:
+// HTTP/1.1 under the dial policy, and h2c to the services with h2c: true.
+func (s *Server) newTransport() http.RoundTripper {
+	policy := s.dialPolicy()
+	h1 := policy.NewTransport()
+	var h2cHosts []string
+	for _, svc := range s.cfg.Services {
+		if svc.H2C && svc.BaseURL != nil {
+			h2cHosts = append(h2cHosts, svc.BaseURL.Host)
+		}
+	}
+	if len(h2cHosts) == 0 {
+		return h1
+	}
+	return fragments.NewH2CRouter(h1, policy.NewH2CTransport(), h2cHosts)
 }
 
 // dialPolicy refuses internal addresses except the ones configured

@@ -40,7 +40,8 @@ var _ Fetcher = (*Client)(nil)
 // proxy from the environment, many idle connections per service, a bounded
 // response header size, and a dial timeout. Deadlines for the whole fetch
 // come from the request's context. It dials any address: see
-// [DialPolicy.NewTransport] for one that refuses internal addresses.
+// [DialPolicy.NewTransport] for one that refuses internal addresses. It
+// speaks HTTP/1.1; [NewH2CTransport] speaks h2c.
 func NewTransport() *http.Transport {
 	return newTransport(nil)
 }

@@ -83,6 +83,12 @@ func (p *DialPolicy) NewTransport() *http.Transport {
 	return newTransport(p)
 }
 
+// NewH2CTransport returns a transport like the package's
+// [NewH2CTransport] whose dialer applies the policy to every connection.
+func (p *DialPolicy) NewH2CTransport() *http.Transport {
+	return newH2CTransport(p)
+}
+
 // Control is a net.Dialer Control function applying the policy.
 func (p *DialPolicy) Control(_, address string, _ syscall.RawConn) error {
 	return p.Check(address)

@@ -123,7 +123,12 @@ func startTeam(h http.Handler) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("starting a demo team: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	// HTTP/1.1 and h2c (HTTP/2 without TLS, prior knowledge), as a
+	// service with h2c: true in the config needs.
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, Protocols: protocols}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -38,6 +38,9 @@ type benchConfig struct {
 	Conns        int           // connections of the peak run
 	TTFBRequests int           // sequential requests of the TTFB run
 	WrkPath      string        // wrk binary; empty for the Go generator
+	// H2C makes the fragment services accept h2c and sets h2c: true for
+	// them in Inlay's config: Inlay fetches over HTTP/2 without TLS.
+	H2C bool
 }
 
 // result holds every figure of one scenario.
@@ -70,7 +73,7 @@ type bench struct {
 
 // runScenario measures one scenario.
 func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
-	st, err := startStub(sc.CacheControl, b.logger)
+	st, err := startStub(sc.CacheControl, b.cfg.H2C, b.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +91,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfgPath, err := writeConfig(dir, addr, st.URLs)
+		cfgPath, err := writeConfig(dir, addr, st.URLs, b.cfg.H2C)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/composer/config"
 )
 
 const wrkOutput = `Running 10s test @ http://127.0.0.1:40123/page
@@ -167,6 +169,25 @@ func TestCheckTargets(t *testing.T) {
 	for _, s := range []string{"| latency p50 at 500 req/s | 20.00 ms |", "| **fail** |", "2 × Test CPU", "| CPU per page at peak | – | – | 0.090 ms | 0.040 ms |"} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
+}
+
+func TestConfigYAML(t *testing.T) {
+	urls := map[string]string{}
+	for _, f := range fragmentSpecs {
+		urls[f.Name] = "http://127.0.0.1:1/" + f.Name
+	}
+	for _, h2c := range []bool{false, true} {
+		cfg, err := config.Parse("inlay.yaml", []byte(configYAML("127.0.0.1:0", urls, h2c)))
+		if err != nil {
+			t.Fatalf("h2c %t: %v", h2c, err)
+		}
+		for _, f := range fragmentSpecs {
+			svc := cfg.Services[f.Name]
+			if svc == nil || svc.H2C != h2c || svc.MaxConcurrent != maxConcurrent {
+				t.Errorf("h2c %t: service %s is %+v", h2c, f.Name, svc)
+			}
 		}
 	}
 }

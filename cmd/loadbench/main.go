@@ -16,11 +16,13 @@
 // and whether each is met, and with -out splices it into a file.
 //
 // With -profile or -memprofile it instead runs the composer in its own
-// process under pprof, for one scenario, and writes the profiles.
+// process under pprof, for one scenario, and writes the profiles. With
+// -h2c, Inlay fetches the fragments over h2c (HTTP/2 without TLS) instead
+// of HTTP/1.1.
 //
 // Usage:
 //
-//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256]
+//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c]
 //	go run ./cmd/loadbench -profile cpu.out -memprofile mem.out [-scenario cacheable]
 package main
 
@@ -85,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.scenario, "scenario", "cacheable", "profile mode: no-store or cacheable")
 	fs.StringVar(&o.only, "scenarios", "", "comma-separated `keys` of the scenarios to run (direct, direct-primary, no-store, cacheable); empty means all")
 	fs.StringVar(&o.inlayEnv, "inlay-env", "", "extra environment of the Inlay process, comma-separated `KEY=VALUE`s, such as GOGC=200")
+	fs.BoolVar(&o.bench.H2C, "h2c", false, "Inlay fetches the fragments over h2c (HTTP/2 without TLS), not HTTP/1.1")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (Inlay's config, layout and logs)")
 	if err := fs.Parse(args); err != nil {
 		return o, err

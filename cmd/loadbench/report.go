@@ -102,8 +102,8 @@ func renderMarkdown(m machine, cfg benchConfig, results []*result, checks []chec
 	fmt.Fprintf(&b, "Inlay %s, run on %s: %d × %s, %s, Linux %s, load average %s before the run; closed loop by %s.\n\n",
 		m.Revision, m.Date.UTC().Format("2006-01-02 15:04 UTC"), m.CPUs, m.CPUModel, m.GoVersion, m.Kernel, m.LoadAvg, m.Generator)
 	fmt.Fprintf(&b, "Open loop: vegeta at %d req/s for %s after a %s warm-up. TTFB: %d sequential requests on one connection. "+
-		"Peak: closed loop, %d connections for %s. CPU and RSS are the `inlay serve` process's own.\n\n",
-		cfg.Rate, cfg.Duration, cfg.Warmup, cfg.TTFBRequests, cfg.Conns, cfg.Duration)
+		"Peak: closed loop, %d connections for %s. CPU and RSS are the `inlay serve` process's own. Inlay fetches the fragments over %s.\n\n",
+		cfg.Rate, cfg.Duration, cfg.Warmup, cfg.TTFBRequests, cfg.Conns, cfg.Duration, upstreamProtocol(cfg))
 
 	b.WriteString("| |")
 	for _, r := range results {
@@ -154,6 +154,14 @@ func renderMarkdown(m machine, cfg benchConfig, results []*result, checks []chec
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Target, c.Measured, verdict)
 	}
 	return b.String()
+}
+
+// upstreamProtocol names how Inlay talks to the fragment services.
+func upstreamProtocol(cfg benchConfig) string {
+	if cfg.H2C {
+		return "h2c (HTTP/2 without TLS, `h2c: true`)"
+	}
+	return "HTTP/1.1"
 }
 
 func fmtMs(d time.Duration) string {

@@ -78,9 +78,13 @@ type stub struct {
 	servers []*http.Server
 }
 
-// startStub starts the fragment services, answering with cacheControl.
-func startStub(cacheControl string, logger *slog.Logger) (*stub, error) {
+// startStub starts the fragment services, answering with cacheControl,
+// over HTTP/1.1 and, with h2c, over HTTP/2 without TLS too.
+func startStub(cacheControl string, h2c bool, logger *slog.Logger) (*stub, error) {
 	s := &stub{URLs: map[string]string{}}
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(h2c)
 	for _, spec := range fragmentSpecs {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -92,6 +96,7 @@ func startStub(cacheControl string, logger *slog.Logger) (*stub, error) {
 			ReadHeaderTimeout: 5 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			Protocols:         protocols,
 		}
 		s.servers = append(s.servers, srv)
 		s.URLs[spec.Name] = "http://" + ln.Addr().String()

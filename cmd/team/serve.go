@@ -55,6 +55,11 @@ func serve(ctx context.Context, logger *slog.Logger, svcs []service, ready ready
 		addrs[s.name] = ln.Addr().String()
 	}
 
+	// The teams speak HTTP/1.1 and h2c (HTTP/2 without TLS, prior
+	// knowledge), as a service with h2c: true in Inlay's config needs.
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	servers := make([]*http.Server, len(svcs))
 	errc := make(chan error, len(svcs))
 	for i, s := range svcs {
@@ -68,6 +73,7 @@ func serve(ctx context.Context, logger *slog.Logger, svcs []service, ready ready
 			MaxHeaderBytes:    maxHeaderBytes,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+			Protocols:         protocols,
 		}
 		servers[i] = srv
 		log.Info("listening", slog.String("addr", "http://"+addrs[s.name]))

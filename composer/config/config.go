@@ -8,6 +8,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -98,6 +99,9 @@ type Service struct {
 	MaxConcurrent int `yaml:"max_concurrent"`
 	// Breaker configures the service's circuit breaker.
 	Breaker Breaker `yaml:"breaker"`
+	// H2C: speak HTTP/2 without TLS (prior knowledge) to this service; it
+	// must accept h2c. By default, HTTP/1.1.
+	H2C bool `yaml:"h2c"`
 
 	// Name is the service's key in Config.Services.
 	Name string `yaml:"-"`
@@ -333,6 +337,9 @@ func (c *Config) validate() Problems {
 			u.RawPath = ""
 			s.BaseURL = u
 		}
+		if s.H2C && s.BaseURL != nil && s.BaseURL.Scheme != "http" {
+			add(at+".h2c", "service %q: h2c is HTTP/2 without TLS, for an http:// url only", name)
+		}
 		if msg := s.Timeout.check(); msg != "" {
 			add(at+".timeout", "service %q: timeout: %s", name, msg)
 		}
@@ -351,6 +358,31 @@ func (c *Config) validate() Problems {
 		}
 		if s.MaxConcurrent < 0 {
 			add(at+".max_concurrent", "service %q: max_concurrent must not be negative", name)
+		}
+	}
+	// h2c is a property of the connection, so of the address: services
+	// sharing one must agree on it.
+	names := make([]string, 0, len(c.Services))
+	for name := range c.Services {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	h2cAt := map[string]*Service{}
+	for _, name := range names {
+		s := c.Services[name]
+		if s == nil || s.BaseURL == nil || s.BaseURL.Scheme != "http" {
+			continue
+		}
+		port := s.BaseURL.Port()
+		if port == "" {
+			port = "80"
+		}
+		addr := net.JoinHostPort(strings.ToLower(s.BaseURL.Hostname()), port)
+		if other, ok := h2cAt[addr]; !ok {
+			h2cAt[addr] = s
+		} else if other.H2C != s.H2C {
+			add("$.services."+name+".url", "service %q: h2c is %t, but service %q at the same address %s has %t: they share connections, so they must agree",
+				name, s.H2C, other.Name, addr, other.H2C)
 		}
 	}
 	seen := map[string]bool{}
@@ -466,6 +498,9 @@ func (c *Config) SetServiceURL(name, rawURL string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("service %q: bad url %q", name, rawURL)
+	}
+	if s.H2C && u.Scheme != "http" {
+		return fmt.Errorf("service %q: h2c needs an http:// url, got %q", name, rawURL)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	s.URL, s.BaseURL = rawURL, u

@@ -59,6 +59,19 @@ func TestParseGoodConfig(t *testing.T) {
 	}
 }
 
+func TestParseH2C(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("services:\n  a:\n    url: http://x:9101\n    h2c: true\n  b:\n    url: http://x:9102\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Services["a"].H2C || c.Services["b"].H2C {
+		t.Errorf("h2c: a %t, b %t; want true, false", c.Services["a"].H2C, c.Services["b"].H2C)
+	}
+	if err := c.SetServiceURL("a", "https://x:9101"); err == nil {
+		t.Error("SetServiceURL accepted an https url for an h2c service")
+	}
+}
+
 func TestParseProblemsHavePositions(t *testing.T) {
 	cases := []struct {
 		name, yaml string
@@ -75,6 +88,8 @@ func TestParseProblemsHavePositions(t *testing.T) {
 		{"duplicate page", "services:\n  a:\n    url: http://x\npages:\n  - path: /\n    layout: a.html\n  - path: /\n    layout: b.html\n", []string{`c.yaml:7:11: page path "/" is listed twice`}},
 		{"bad route", "services:\n  a:\n    url: http://x\npages:\n  - path: /p/x{id}\n    layout: a.html\n", []string{`c.yaml:5:11: page path "/p/x{id}"`}},
 		{"no services", "pages: []\n", []string{"c.yaml:1:1: no services"}},
+		{"h2c over https", "services:\n  a:\n    url: https://x\n    h2c: true\n", []string{`c.yaml:4:10: service "a": h2c is HTTP/2 without TLS, for an http:// url only`}},
+		{"h2c disagreement at one address", "services:\n  a:\n    url: http://x/a\n    h2c: true\n  b:\n    url: http://X:80/b\n", []string{`c.yaml:6:10: service "b": h2c is false, but service "a" at the same address x:80 has true`}},
 		{"several, in order", "services:\n  b:\n    url: ftp://b\n  a:\n    url: ftp://a\n", []string{"c.yaml:3:10:", "c.yaml:5:10:"}},
 	}
 	for _, tc := range cases {
