@@ -133,7 +133,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	status := http.StatusOK
 	h := w.Header()
 	if p := l.Primary; p >= 0 {
-		pg.earlyHints(w)
+		pg.earlyHints(w, reqs)
 		<-pg.done[p]
 		o := &pg.outcomes[p]
 		if o.resp == nil {

@@ -63,14 +63,22 @@ func (pg *page) serverTiming() string {
 // earlyHints sends a 103 announcing the stylesheets of the page's cached
 // fragments while the primary is still being fetched, so the browser
 // loads them meanwhile.
-func (pg *page) earlyHints(w http.ResponseWriter) {
+//
+// reqs are the slots' requests as compose built them, their cache keys
+// already computed (by the fresh-hit check), so nothing is built twice.
+func (pg *page) earlyHints(w http.ResponseWriter, reqs []fragments.Request) {
 	if !pg.srv.cfg.EarlyHintsEnabled() || pg.srv.cache == nil || isDone(pg.done[pg.layout.Primary]) {
 		return
 	}
 	h := w.Header()
 	var seen []string
-	for _, slot := range pg.layout.Slots {
-		resp := pg.cached(slot, slot.Src)
+	for i := range pg.layout.Slots {
+		var resp *fragments.Response
+		if isDone(pg.done[i]) {
+			resp = pg.outcomes[i].resp
+		} else {
+			resp, _ = pg.srv.cache.Peek(&reqs[i])
+		}
 		if resp == nil {
 			continue
 		}

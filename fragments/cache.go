@@ -183,8 +183,7 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	key := req.cacheKey()
 	now := time.Now()
 	var stale *entry
-	if v, ok := c.store.Get(key); ok {
-		e := v.(*entry)
+	if e := c.lookup(key); e != nil {
 		switch {
 		case e.pass:
 			c.stats.Passes.Add(1)
@@ -218,18 +217,33 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 // so that a caller can serve it without starting a fetch. Otherwise it
 // returns false and counts nothing: the caller fetches as usual.
 func (c *Cache) Fresh(req *Request) (*Response, bool) {
-	v, ok := c.store.Get(req.cacheKey())
-	if !ok {
-		return nil, false
-	}
-	e := v.(*entry)
-	if e.pass || !time.Now().Before(e.freshUntil) {
+	e := c.lookup(req.cacheKey())
+	if e == nil || e.pass || !time.Now().Before(e.freshUntil) {
 		return nil, false
 	}
 	c.stats.Fetches.Add(1)
 	c.stats.CacheHits.Add(1)
 	report(req, func(r *Report) { r.Cache = CacheHit })
 	return e.resp, true
+}
+
+// Peek returns the stored response for req, fresh or still within a stale
+// window, without fetching and without counting a hit. It serves
+// placeholders and early hints, which want what is known now or nothing.
+func (c *Cache) Peek(req *Request) (*Response, bool) {
+	e := c.lookup(req.cacheKey())
+	if e == nil || e.pass || !time.Now().Before(e.expires()) {
+		return nil, false
+	}
+	return e.resp, true
+}
+
+// lookup returns the entry stored under key, or nil.
+func (c *Cache) lookup(key string) *entry {
+	if v, ok := c.store.Get(key); ok {
+		return v.(*entry)
+	}
+	return nil
 }
 
 func report(req *Request, fill func(*Report)) {
@@ -288,11 +302,7 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request) (*Respon
 
 // fresh returns the stored entry for key if it is fresh, else nil.
 func (c *Cache) fresh(key string) *entry {
-	v, ok := c.store.Get(key)
-	if !ok {
-		return nil
-	}
-	if e := v.(*entry); !e.pass && time.Now().Before(e.freshUntil) {
+	if e := c.lookup(key); e != nil && !e.pass && time.Now().Before(e.freshUntil) {
 		return e
 	}
 	return nil
