@@ -324,13 +324,16 @@ func TestForbiddenForwardedHeaderIsAConfigError(t *testing.T) {
 
 // ---- C4: cache poisoning ----
 
-// C4: a cacheable fragment reflects X-Forwarded-Host and Accept-Language.
-// The first shopper poisons both; the clean shopper after never sees it:
-// X-Forwarded-Host is not forwarded, and Accept-Language is in the key.
+// C4: a cacheable fragment reflects X-Forwarded-Host and Accept-Language,
+// and says so with Vary: Accept-Language. The first shopper poisons both;
+// the clean shopper after never sees it: X-Forwarded-Host is not
+// forwarded, and the language the fragment varies on is a variant of its
+// own.
 func TestReflectedRequestHeaderCannotPoisonTheCache(t *testing.T) {
 	team := newStub(t, map[string]stubRoute{"/f": {handler: func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Vary", "Accept-Language")
 		fmt.Fprintf(w, "<a href=\"//%s/\">lang=%s</a>", r.Header.Get("X-Forwarded-Host"), r.Header.Get("Accept-Language"))
 	}}})
 	s := newShop(t, shopConfig{
@@ -348,14 +351,56 @@ func TestReflectedRequestHeaderCannotPoisonTheCache(t *testing.T) {
 			t.Errorf("clean request %q: got %q, want nothing of the poisoning request", clean, body)
 		}
 	}
-	// The cache is on: the poisoning request's own key is a hit, and so is
-	// the repeated clean one: three keys, three fetches.
+	// The cache is on: the poisoning request's own variant is a hit, and
+	// so is the repeated clean one: three variants, three fetches.
 	_, again := s.get(t, "/", "X-Forwarded-Host", "evil.example", "Accept-Language", "xx-evil")
 	if again != poisoned {
 		t.Errorf("repeated poisoning request: got %q, want the cached %q", again, poisoned)
 	}
 	if n := team.hits.Load(); n != 3 {
 		t.Errorf("fragment fetches: got %d, want 3 (one per distinct Accept-Language)", n)
+	}
+}
+
+// Headers a fragment does not vary on never split the cache: 100 user
+// agents and 10 languages cost one fetch of a public fragment without
+// Vary, and one per language with Vary: Accept-Language. The page path
+// (a context header) does not split it either.
+func TestCacheKeyFollowsVaryOnly(t *testing.T) {
+	for _, tc := range []struct {
+		vary string
+		want int64
+	}{{"", 1}, {"Accept-Language", 10}} {
+		t.Run("vary="+tc.vary, func(t *testing.T) {
+			team := newStub(t, map[string]stubRoute{"/f": {handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				w.Header().Set("Cache-Control", "public, max-age=600")
+				if tc.vary != "" {
+					w.Header().Set("Vary", tc.vary)
+				}
+				io.WriteString(w, "<p>hello</p>")
+			}}})
+			s := newShop(t, shopConfig{
+				services: map[string]*stub{"team": team},
+				layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/f"></fragment>` + pageTail},
+				pages:    "  - path: /\n    layout: p.html\n  - path: /p/{sku}\n    layout: p.html",
+			})
+			for ua := range 100 {
+				for lang := range 10 {
+					path := "/"
+					if ua%2 == 1 {
+						path = fmt.Sprintf("/p/sku-%d", ua)
+					}
+					resp, body := s.get(t, path, "User-Agent", fmt.Sprintf("agent/%d", ua), "Accept-Language", fmt.Sprintf("l%d-x,en;q=0.5", lang))
+					if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<p>hello</p>") {
+						t.Fatalf("page: got %d %q", resp.StatusCode, body)
+					}
+				}
+			}
+			if n := team.hits.Load(); n != tc.want {
+				t.Errorf("upstream fetches: got %d, want %d", n, tc.want)
+			}
+		})
 	}
 }
 

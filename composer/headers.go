@@ -1,6 +1,7 @@
 package composer
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // Headers Inlay sets on every fragment request.
@@ -73,6 +75,22 @@ func newPageContext(r *http.Request, requestID, route string, names, values []st
 		pc.params = vals[6:7:7]
 	}
 	return pc
+}
+
+// withSpan returns a copy of the page context whose trace context names
+// the span in ctx as the parent, for the requests made under that span.
+func (pc *pageContext) withSpan(ctx context.Context) pageContext {
+	c := *pc
+	c.traceparent, c.tracestate = nil, nil
+	var carrier propagation.MapCarrier = map[string]string{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	if tp := carrier["traceparent"]; tp != "" {
+		c.traceparent = []string{tp}
+		if ts := carrier["tracestate"]; ts != "" {
+			c.tracestate = []string{ts}
+		}
+	}
+	return c
 }
 
 // fragmentFields appends the request headers of one fragment fetch to dst.

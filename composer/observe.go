@@ -1,6 +1,7 @@
 package composer
 
 import (
+	"errors"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
@@ -18,8 +19,9 @@ type Observer interface {
 	// byte left), and how many boxes were degraded.
 	PageDone(route string, status int, total, ttfb time.Duration, degraded int)
 	// FragmentDone is called for every fragment fetch of a page with its
-	// outcome: ok, stale, timeout, error, breaker_open, overflow,
-	// canceled; and whether a fallback filled the box.
+	// outcome: ok, stale, or the failure's reason (timeout, connect,
+	// status, breaker_open, overflow, markup, panic, canceled, …); and
+	// whether a fallback filled the box.
 	FragmentDone(service, fragment, outcome string, fallback bool, d time.Duration)
 }
 
@@ -30,7 +32,8 @@ func (nopObserver) PageStarted(string)                                       {}
 func (nopObserver) PageDone(string, int, time.Duration, time.Duration, int)  {}
 func (nopObserver) FragmentDone(string, string, string, bool, time.Duration) {}
 
-// fragmentOutcome names what happened to a slot's fetch.
+// fragmentOutcome names what happened to a slot's fetch: ok, stale, or
+// the reason it failed (see failureReason).
 func fragmentOutcome(o *outcome) string {
 	if o.err == nil {
 		if o.report.Cache == fragments.CacheStale {
@@ -38,15 +41,20 @@ func fragmentOutcome(o *outcome) string {
 		}
 		return "ok"
 	}
-	switch fragments.KindOf(o.err) {
-	case fragments.KindTimeout:
-		return "timeout"
-	case fragments.KindBreakerOpen:
-		return "breaker_open"
-	case fragments.KindOverflow:
-		return "overflow"
-	case fragments.KindCanceled:
-		return "canceled"
+	return failureReason(o.err)
+}
+
+// failureReason names why a fetch failed, from a bounded set: the
+// [fragments.Kind] names (timeout, connect, status, breaker_open,
+// overflow, markup, panic, canceled, …), "status" for a status the box
+// cannot show, or "error".
+func failureReason(err error) string {
+	if k := fragments.KindOf(err); k != 0 {
+		return k.String()
+	}
+	var es errStatus
+	if errors.As(err, &es) {
+		return "status"
 	}
 	return "error"
 }

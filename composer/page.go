@@ -28,10 +28,6 @@ type page struct {
 	context pageContext
 	// started is when the request arrived; headerAt when its headers left.
 	started, headerAt time.Time
-	// trace is the page's span context holder when tracing is on, for
-	// propagating trace context to fragments; nil otherwise.
-	trace context.Context
-
 	outcomes []outcome
 	done     []chan struct{} // done[i] is closed when outcomes[i] is set
 }
@@ -108,8 +104,15 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
 			continue
 		}
+		if ctx == nil && pg.srv.tracer != nil {
+			ctx, cancel = withDeadline(pg.r.Context(), pageTimeout)
+		}
+		fctx, span := pg.startSpan(ctx, slot)
+		// The request is whole before any goroutine sees it: its key,
+		// headers and trace context never change after.
 		req := &reqs[i]
-		pg.fillRequest(req, slot, slot.Src, slot.Timeout, fields[len(fields):len(fields):cap(fields)])
+		req.Report = &pg.outcomes[i].report
+		pg.fillRequest(fctx, req, slot, slot.Src, slot.Timeout, fields[len(fields):len(fields):cap(fields)])
 		if end := len(fields) + len(req.Fields); end <= cap(fields) {
 			fields = fields[:end]
 		}
@@ -119,10 +122,11 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 		if ctx == nil {
 			ctx, cancel = withDeadline(pg.r.Context(), pageTimeout)
+			fctx = ctx
 		}
 		pg.done[i] = make(chan struct{})
 		wg.Go(func() {
-			pg.outcomes[i] = pg.safeFetchSlot(ctx, slot, req)
+			pg.outcomes[i] = pg.safeFetchSlot(fctx, slot, req, span)
 			close(pg.done[i])
 			if slot.Async && asyncDone != nil {
 				asyncDone <- i

@@ -8,8 +8,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"io/fs"
+	"maps"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,17 +28,23 @@ import (
 
 // Options are the parts of a Server that do not come from the config file.
 type Options struct {
-	// Fetcher fetches fragments. If nil, the config's stack is built: a
-	// cache, then a circuit breaker and concurrency cap per service, then
-	// a [fragments.Client].
-	Fetcher fragments.Fetcher
-	// FetchTransport carries every fragment request of the default stack.
-	// If nil, the composer's own transports are used: HTTP/1.1, and h2c to
-	// the services with h2c: true, all under its dial policy.
+	// Engine fetches fragments and carries gateway requests. It is made
+	// once per process and outlives config reloads: the caller applies a
+	// new config to it with Engine.Configure([EngineSettings]) once New
+	// accepted that config. If nil, New makes one for this server alone,
+	// which Close closes.
+	Engine *fragments.Engine
+	// FetchTransport, for the engine New makes, carries every fragment
+	// and gateway request instead of a pool per service under the dial
+	// policy. Tests use it to reach in-memory services.
 	FetchTransport http.RoundTripper
-	// Transport carries every gateway request. If nil, the composer's own
-	// transports are used, as for fragments.
+	// Transport, when not nil, carries every gateway request instead of
+	// the engine's gateway pools.
 	Transport http.RoundTripper
+	// CacheCleanup is the cache cleanup interval of the engine New makes;
+	// see [fragments.CacheConfig.CleanupInterval]. Negative means none, as
+	// synctest bubbles want.
+	CacheCleanup time.Duration
 	// LayoutFS holds the layout files. If nil, the config's layouts folder
 	// on disk is used.
 	LayoutFS fs.FS
@@ -64,27 +70,26 @@ type Options struct {
 type Server struct {
 	lastCookieWarn atomic.Int64 // unix nanoseconds of the last dropped-cookie warning
 
-	cfg        *config.Config
-	layouts    *Layouts
-	fetcher    fragments.Fetcher
-	cache      *fragments.Cache  // nil when disabled or a Fetcher was given
-	guards     *fragments.Guards // nil when a Fetcher was given
-	fetchStats *fragments.Stats
-	stats      Stats
-	logger     *slog.Logger
-	echo       *echo.Echo
-	writeIdle  time.Duration
-	observer   Observer
-	tracer     trace.Tracer // nil when tracing is off
-	accessLog  bool
-	ready      atomic.Bool
+	cfg       *config.Config
+	layouts   *Layouts
+	engine    *fragments.Engine
+	ownEngine bool // made by New, closed by Close
+	stats     Stats
+	logger    *slog.Logger
+	echo      *echo.Echo
+	writeIdle time.Duration
+	observer  Observer
+	tracer    trace.Tracer // nil when tracing is off
+	accessLog bool
+	degraded  logFolder // folds the degraded-box log lines under load
+	ready     atomic.Bool
 }
 
 // New builds a Server from a validated config. It loads every layout and
 // fails, with FILE:LINE:COL problems, if any layout is broken or a page
 // names a layout that does not exist.
 func New(cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, fetcher: opts.Fetcher, logger: opts.Logger, fetchStats: &fragments.Stats{}, writeIdle: opts.WriteIdleTimeout}
+	s := &Server{cfg: cfg, engine: opts.Engine, logger: opts.Logger, writeIdle: opts.WriteIdleTimeout}
 	if s.writeIdle <= 0 {
 		s.writeIdle = DefaultWriteIdleTimeout
 	}
@@ -114,14 +119,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		layouts.Require(p.Layout)
 	}
 	// Only now, with nothing left to fail: the cache starts a goroutine.
-	if s.fetcher == nil {
-		s.buildFetcher(opts.FetchTransport)
-	}
-	transport := opts.Transport
-	if transport == nil {
-		// The gateway's own pool, apart from the fragments': a burst of
-		// gateway traffic does not take the fragments' connections.
-		transport = s.newTransport()
+	if s.engine == nil {
+		s.engine = fragments.NewEngine(fragments.EngineOptions{
+			Logger:          s.logger,
+			Transport:       opts.FetchTransport,
+			CleanupInterval: opts.CacheCleanup,
+		}, EngineSettings(cfg))
+		s.ownEngine = true
 	}
 
 	e := echo.New()
@@ -133,6 +137,10 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	e.GET("/-/ready", s.readyHandler)
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*", echo.WrapHandler(static.Handler()))
 	for _, g := range cfg.Gateway {
+		transport := opts.Transport
+		if transport == nil {
+			transport = s.engine.GatewayTransport(g.Service)
+		}
 		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(cfg.Services[g.Service], transport)))
 	}
 	for _, p := range cfg.Pages {
@@ -142,73 +150,42 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// buildFetcher assembles the fetch stack the config describes.
-func (s *Server) buildFetcher(transport http.RoundTripper) {
-	if transport == nil {
-		transport = s.newTransport()
+// EngineSettings are the fetch engine's settings that cfg describes.
+func EngineSettings(cfg *config.Config) fragments.Settings {
+	st := fragments.Settings{
+		MaxBodyBytes: cfg.MaxFragmentBytes,
+		Cache: fragments.CacheConfig{
+			MaxBytes:    cfg.Cache.MaxBytes,
+			NegativeTTL: time.Duration(cfg.Cache.NegativeTTL),
+		},
+		CacheDisabled: cfg.Cache.Disabled,
 	}
-	client := &fragments.Client{Transport: transport, MaxBodyBytes: s.cfg.MaxFragmentBytes}
-	s.guards = fragments.NewGuards(client, func(name string) fragments.GuardConfig {
-		svc := s.cfg.Services[name]
-		if svc == nil {
-			return fragments.GuardConfig{}
-		}
-		return fragments.GuardConfig{
-			Failures:      svc.Breaker.Failures,
-			OpenFor:       time.Duration(svc.Breaker.OpenFor),
-			Probes:        svc.Breaker.Probes,
-			MaxConcurrent: svc.MaxConcurrent,
-		}
-	}, s.fetchStats, s.logger)
-	s.fetcher = s.guards
-	if !s.cfg.Cache.Disabled {
-		s.cache = fragments.NewCache(s.guards, fragments.CacheConfig{
-			MaxBytes: s.cfg.Cache.MaxBytes,
-			Stats:    s.fetchStats,
-			Logger:   s.logger,
+	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
+		svc := cfg.Services[name]
+		st.Services = append(st.Services, fragments.ServiceConfig{
+			Name: name,
+			URL:  svc.BaseURL,
+			H2C:  svc.H2C,
+			Guard: fragments.GuardConfig{
+				Failures:      svc.Breaker.Failures,
+				FailureRate:   svc.Breaker.FailureRate,
+				MinRequests:   svc.Breaker.MinRequests,
+				Window:        time.Duration(svc.Breaker.Window),
+				OpenFor:       time.Duration(svc.Breaker.OpenFor),
+				Probes:        svc.Breaker.Probes,
+				PerEndpoint:   svc.Breaker.PerEndpoint,
+				MaxConcurrent: svc.MaxConcurrent,
+			},
 		})
-		s.fetcher = s.cache
 	}
+	return st
 }
 
-// newTransport returns the transport of the composer's upstream requests:
-// HTTP/1.1 under the dial policy, and h2c to the services with h2c: true.
-func (s *Server) newTransport() http.RoundTripper {
-	policy := s.dialPolicy()
-	h1 := policy.NewTransport()
-	var h2cHosts []string
-	for _, svc := range s.cfg.Services {
-		if svc.H2C && svc.BaseURL != nil {
-			h2cHosts = append(h2cHosts, svc.BaseURL.Host)
-		}
-	}
-	if len(h2cHosts) == 0 {
-		return h1
-	}
-	return fragments.NewH2CRouter(h1, policy.NewH2CTransport(), h2cHosts)
-}
-
-// dialPolicy refuses internal addresses except the ones configured
-// services name themselves.
-func (s *Server) dialPolicy() *fragments.DialPolicy {
-	var allow []string
-	for _, svc := range s.cfg.Services {
-		if svc.BaseURL != nil {
-			host, port := svc.BaseURL.Hostname(), svc.BaseURL.Port()
-			if port == "" {
-				port = map[string]string{"http": "80", "https": "443"}[svc.BaseURL.Scheme]
-			}
-			allow = append(allow, net.JoinHostPort(host, port))
-		}
-	}
-	return fragments.NewDialPolicy(allow)
-}
-
-// Close stops the server's background work (cache refreshes) and waits for
-// it. The HTTP listener is the caller's to shut down first.
+// Close stops the server's background work. The engine is closed only if
+// New made it. The HTTP listener is the caller's to shut down first.
 func (s *Server) Close() {
-	if s.cache != nil {
-		s.cache.Close()
+	if s.ownEngine {
+		s.engine.Close()
 	}
 }
 
@@ -225,16 +202,18 @@ func (s *Server) ServiceNames() []string {
 // Stats returns the composer's counters.
 func (s *Server) Stats() *Stats { return &s.stats }
 
-// FetchStats returns the counters of the fetch stack (cache, coalescing,
-// breakers). They stay zero when Options.Fetcher was given.
-func (s *Server) FetchStats() *fragments.Stats { return s.fetchStats }
+// Engine returns the fetch engine the server uses.
+func (s *Server) Engine() *fragments.Engine { return s.engine }
 
-// Guards returns the per-service breakers, or nil when Options.Fetcher was given.
-func (s *Server) Guards() *fragments.Guards { return s.guards }
+// FetchStats returns the counters of the fetch engine (cache, coalescing,
+// breakers, limits).
+func (s *Server) FetchStats() *fragments.Stats { return s.engine.Stats() }
 
-// Cache returns the fragment cache, or nil when it is disabled or
-// Options.Fetcher was given.
-func (s *Server) Cache() *fragments.Cache { return s.cache }
+// Guards returns the per-service breakers and concurrency limits.
+func (s *Server) Guards() *fragments.Guards { return s.engine.Guards() }
+
+// Cache returns the fragment cache.
+func (s *Server) Cache() *fragments.Cache { return s.engine.Cache() }
 
 // CheckPages reports pages whose layout does not exist.
 func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {

@@ -11,7 +11,6 @@ import (
 	"github.com/inlayhq/inlay/fragments"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -19,12 +18,10 @@ import (
 // the common case on a busy page, served without a goroutine or a fetch.
 // With tracing on, every fragment takes the traced path instead.
 func (pg *page) freshHit(slot *Slot, req *fragments.Request, o *outcome) bool {
-	if pg.srv.cache == nil || pg.srv.tracer != nil {
+	if pg.srv.tracer != nil {
 		return false
 	}
-	req.Report = &o.report
-	resp, ok := pg.srv.cache.Fresh(req)
-	req.Report = nil
+	resp, ok := pg.srv.engine.Fresh(req)
 	if !ok || acceptable(slot, resp) != nil {
 		return false
 	}
@@ -33,10 +30,21 @@ func (pg *page) freshHit(slot *Slot, req *fragments.Request, o *outcome) bool {
 	return true
 }
 
-// safeFetchSlot is fetchSlot with a panic in the fetch stack turned into
-// that slot's failure: it runs on a goroutine of its own, where a panic
-// would otherwise end the whole process.
-func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot, req *fragments.Request) (o outcome) {
+// startSpan starts a slot's span when tracing is on. Its context is the
+// parent the slot's requests name in their trace context, so it is made
+// before they are built.
+func (pg *page) startSpan(ctx context.Context, slot *Slot) (context.Context, trace.Span) {
+	if pg.srv.tracer == nil {
+		return ctx, nil
+	}
+	return pg.srv.tracer.Start(ctx, "fragment "+slot.ID, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.String("inlay.fragment", slot.ID), attribute.String("inlay.service", slot.Src.Service.Name)))
+}
+
+// safeFetchSlot is fetchSlot with a panic turned into that slot's failure:
+// it runs on a goroutine of its own, where a panic would otherwise end the
+// whole process. It ends span, if there is one.
+func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot, req *fragments.Request, span trace.Span) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
@@ -45,30 +53,28 @@ func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot, req *fragments.Re
 				slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
 			o = outcome{err: err}
 		}
-	}()
-	if pg.srv.tracer != nil {
-		var span trace.Span
-		ctx, span = pg.srv.tracer.Start(ctx, "fragment "+slot.ID, trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(attribute.String("inlay.fragment", slot.ID), attribute.String("inlay.service", slot.Src.Service.Name)))
-		defer func() {
+		if span != nil {
 			span.SetAttributes(attribute.String("inlay.outcome", fragmentOutcome(&o)), attribute.String("inlay.cache", o.report.Cache.String()))
 			if o.err != nil {
 				span.SetStatus(codes.Error, o.err.Error())
 			}
 			span.End()
-		}()
-	}
+		}
+	}()
 	o = pg.fetchSlot(ctx, slot, req)
 	pg.srv.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
 	return o
 }
 
-// fetchSlot fetches a slot's src (req) and, if that fails, its fallback-src.
+// fetchSlot fetches a slot's src (req, whose Report is o's) and, if that
+// fails, its fallback-src.
 func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Request) outcome {
 	start := time.Now()
 	var o outcome
-	req.Report = &o.report
-	resp, err := pg.send(ctx, req)
+	resp, err := pg.srv.engine.Fetch(ctx, req)
+	if req.Report != nil {
+		o.report = *req.Report
+	}
 	if err == nil {
 		err = acceptable(slot, resp)
 	}
@@ -81,7 +87,8 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Reques
 	}
 	o.err = err
 	if slot.Fallback != nil && ctx.Err() == nil {
-		fresp, ferr := pg.fetch(ctx, slot, slot.Fallback, 0, nil)
+		freq := pg.request(ctx, slot, slot.Fallback, 0)
+		fresp, ferr := pg.srv.engine.Fetch(ctx, freq)
 		if ferr == nil && (fresp.Status == http.StatusOK || fresp.Status == http.StatusNoContent) {
 			o.resp, o.fromFallback = fresp, true
 		}
@@ -91,49 +98,44 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Reques
 	return o
 }
 
-func (pg *page) fetch(ctx context.Context, slot *Slot, src *Source, timeout time.Duration, report *fragments.Report) (*fragments.Response, error) {
-	req := pg.request(slot, src, timeout)
-	req.Report = report
-	return pg.send(ctx, req)
-}
-
-// send fetches req through the server's fetch stack.
-func (pg *page) send(ctx context.Context, req *fragments.Request) (*fragments.Response, error) {
-	if pg.srv.tracer != nil {
-		// The fragment's own span becomes the parent its service sees.
-		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Headers()))
-	}
-	return pg.srv.fetcher.Fetch(ctx, req)
-}
-
-// request builds the fetch of src for a slot.
-func (pg *page) request(slot *Slot, src *Source, timeout time.Duration) *fragments.Request {
+// request builds the fetch of src for a slot, under ctx's span.
+func (pg *page) request(ctx context.Context, slot *Slot, src *Source, timeout time.Duration) *fragments.Request {
 	req := &fragments.Request{}
-	pg.fillRequest(req, slot, src, timeout, nil)
+	pg.fillRequest(ctx, req, slot, src, timeout, nil)
 	return req
 }
 
 // fillRequest fills req with the fetch of src for a slot, its header fields
-// appended to fields (which may be a slice of a page-wide buffer).
-func (pg *page) fillRequest(req *fragments.Request, slot *Slot, src *Source, timeout time.Duration, fields []fragments.Field) {
+// appended to fields (which may be a slice of a page-wide buffer). With
+// tracing on, ctx holds the slot's span, which the request names as its
+// parent. The request is complete once this returns: nothing changes it
+// after, as the fetch layers read it from several goroutines.
+func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *Slot, src *Source, timeout time.Duration, fields []fragments.Field) {
 	if timeout == 0 {
 		timeout = src.Service.FragmentTimeout()
 	}
+	pc := &pg.context
+	if pg.srv.tracer != nil {
+		traced := pc.withSpan(ctx)
+		pc = &traced
+	}
 	*req = fragments.Request{
-		ID:      slot.ID,
-		Service: src.Service.Name,
-		URL:     src.URL(pg.params.get),
-		Fields:  fragmentFields(fields, pg.r, src.Service, &pg.context, slot),
-		Timeout: timeout,
+		ID:       slot.ID,
+		Service:  src.Service.Name,
+		Endpoint: src.Endpoint(),
+		URL:      src.URL(pg.params.get),
+		Fields:   fragmentFields(fields, pg.r, src.Service, pc, slot),
+		Timeout:  timeout,
+		Report:   req.Report,
 	}
 }
 
 // cached returns what the cache holds for src, or nil.
 func (pg *page) cached(slot *Slot, src *Source) *fragments.Response {
-	if pg.srv.cache == nil || src == nil {
+	if src == nil {
 		return nil
 	}
-	resp, _ := pg.srv.cache.Peek(pg.request(slot, src, 0))
+	resp, _ := pg.srv.engine.Peek(pg.request(pg.r.Context(), slot, src, 0))
 	return resp
 }
 
@@ -155,19 +157,22 @@ func acceptable(slot *Slot, resp *fragments.Response) error {
 	return errStatus{resp.Status}
 }
 
+// logDegraded logs a degraded box, folded under load to one line per
+// service and reason a second; the observer counts every box.
 func (pg *page) logDegraded(slot *Slot, o *outcome) {
 	shown := "inline"
 	if o.fromFallback {
 		shown = "fallback-src"
 	}
-	reason := "status"
-	if k := fragments.KindOf(o.err); k != 0 {
-		reason = k.String()
-	}
+	reason := failureReason(o.err)
 	if reason == "canceled" {
 		return // the shopper left: nothing degraded that anyone sees
 	}
 	pg.srv.stats.Degraded.Add(1)
+	ok, folded := pg.srv.degraded.allow(slot.Src.Service.Name+" "+reason, time.Now())
+	if !ok {
+		return
+	}
 	pg.srv.logger.LogAttrs(pg.r.Context(), slog.LevelWarn, "fragment degraded",
 		slog.String("request_id", pg.requestID),
 		slog.String("layout", pg.layout.Name),
@@ -180,5 +185,6 @@ func (pg *page) logDegraded(slot *Slot, o *outcome) {
 		slog.Duration("duration", o.duration),
 		slog.String("cache", o.report.Cache.String()),
 		slog.String("breaker", o.report.Breaker),
+		slog.Int("folded", folded),
 	)
 }

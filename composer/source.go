@@ -17,10 +17,15 @@ type Source struct {
 	// Raw is the src attribute as written in the layout.
 	Raw string
 
-	prefix string // scheme://host/basepath of the service
-	parts  []sourcePart
-	fixed  string // the whole URL, when there are no parameters
+	prefix   string // scheme://host/basepath of the service
+	parts    []sourcePart
+	fixed    string // the whole URL, when there are no parameters
+	endpoint string // the path as written, parameters unfilled
 }
+
+// Endpoint names the src's endpoint for per-endpoint circuit breakers:
+// its path as the layout writes it, like /fragments/product/{sku}.
+func (s *Source) Endpoint() string { return s.endpoint }
 
 // sourcePart is a literal or a parameter of a src template.
 type sourcePart struct {
@@ -51,6 +56,7 @@ func parseSource(raw string, services map[string]*config.Service) (*Source, erro
 	if err := s.compile(rest); err != nil {
 		return nil, fmt.Errorf("src %q: %w", raw, err)
 	}
+	s.endpoint, _, _ = strings.Cut(rest, "?")
 	if len(s.Params()) == 0 {
 		s.fixed = s.URL(nil)
 	}

@@ -1,6 +1,7 @@
 package fragments
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -13,40 +14,69 @@ import (
 
 // Defaults of a service's guard.
 const (
-	DefaultBreakerFailures = 5
-	DefaultBreakerOpenFor  = 10 * time.Second
-	DefaultBreakerProbes   = 1
-	DefaultBreakerWindow   = time.Minute
-	DefaultMaxConcurrent   = 128
+	// DefaultBreakerFailureRate is the share of failed fetches within the
+	// window that opens the breaker.
+	DefaultBreakerFailureRate = 0.5
+	// DefaultBreakerMinRequests is how many fetches the window must hold
+	// before its failure rate counts, so that two failures of a quiet
+	// service do not open it.
+	DefaultBreakerMinRequests = 20
+	// DefaultBreakerWindow is the rolling window the failure rate is
+	// measured over, in buckets of DefaultBreakerBucket.
+	DefaultBreakerWindow = 10 * time.Second
+	// DefaultBreakerBucket is the step the window rolls by.
+	DefaultBreakerBucket  = time.Second
+	DefaultBreakerOpenFor = 10 * time.Second
+	DefaultBreakerProbes  = 1
+	// maxEndpointBreakers bounds the per-endpoint breakers of one
+	// service. Endpoints come from layouts, so there are few; past the
+	// bound a new endpoint shares the service's breaker only.
+	maxEndpointBreakers = 256
 )
 
-// GuardConfig configures the circuit breaker and concurrency cap of one
-// service.
+// GuardConfig configures the circuit breaker and concurrency limit of one
+// service. Zero fields take the defaults.
 type GuardConfig struct {
-	// Failures is how many consecutive failures open the breaker. Zero
-	// means DefaultBreakerFailures.
+	// Failures, when set, also opens the breaker after that many failures
+	// in a row, whatever the rate. Zero means no such rule: the failure
+	// rate decides.
 	Failures uint32
+	// FailureRate is the share of failed fetches within Window that opens
+	// the breaker, once Window holds MinRequests fetches. Zero means
+	// DefaultBreakerFailureRate.
+	FailureRate float64
+	// MinRequests is the least number of fetches in Window before the
+	// rate counts. Zero means DefaultBreakerMinRequests.
+	MinRequests uint32
+	// Window is the rolling window of the failure rate. Zero means
+	// DefaultBreakerWindow.
+	Window time.Duration
 	// OpenFor is how long the breaker stays open before it lets probes
 	// through. Zero means DefaultBreakerOpenFor.
 	OpenFor time.Duration
 	// Probes is how many requests a half-open breaker lets through. Zero
 	// means DefaultBreakerProbes.
 	Probes uint32
-	// Window is how often a closed breaker forgets its counts. Zero means
-	// DefaultBreakerWindow.
-	Window time.Duration
-	// MaxConcurrent caps the fetches in flight to the service; overflow is
-	// refused at once. Zero means DefaultMaxConcurrent.
+	// PerEndpoint gives every endpoint of the service (its src path as the
+	// layout writes it) a breaker of its own as well, so that one broken
+	// endpoint fails fast without blacking out the service's other boxes.
+	PerEndpoint bool
+	// MaxConcurrent is the hard ceiling of the adaptive concurrency
+	// limit. Zero means DefaultMaxConcurrent.
 	MaxConcurrent int
+	// MaxQueue bounds the fetches waiting for the limit. Zero means
+	// DefaultMaxQueue.
+	MaxQueue int
 }
 
 // Guards is a [Fetcher] that gives every service its own circuit breaker
-// (github.com/sony/gobreaker/v2) and concurrency cap, so that one sick
-// service fails fast without touching the others.
+// (github.com/sony/gobreaker/v2) and adaptive concurrency limit, so that
+// one sick service fails fast without touching the others, and a healthy
+// one is never refused.
 //
 // Connect errors, timeouts, broken bodies and 5xx count as failures. A 4xx
-// is an answer, so a success. A caller that went away, and a fetch refused
-// by the cap, are not counted at all.
+// is an answer, so a success. A caller that went away, and a fetch that
+// never got a slot, are not counted at all.
 type Guards struct {
 	next   Fetcher
 	config func(service string) GuardConfig
@@ -59,9 +89,14 @@ type Guards struct {
 
 var _ Fetcher = (*Guards)(nil)
 
+// guard is the breaker and limit of one service.
 type guard struct {
+	cfg     GuardConfig
 	breaker *gobreaker.CircuitBreaker[*Response]
-	slots   chan struct{} // one token per fetch in flight
+	limiter *Limiter
+
+	mu        sync.Mutex // protects endpoints
+	endpoints map[string]*gobreaker.CircuitBreaker[*Response]
 }
 
 // NewGuards returns Guards in front of next. config gives each service's
@@ -79,25 +114,74 @@ func NewGuards(next Fetcher, config func(service string) GuardConfig, stats *Sta
 	return &Guards{next: next, config: config, stats: stats, logger: logger, guards: map[string]*guard{}}
 }
 
-// Fetch passes req on unless its service's breaker is open or its
-// concurrency cap is reached.
+// Reconfigure reads every service's settings again. A service whose
+// settings did not change keeps its breaker state, counts and limit; a
+// changed one starts afresh.
+func (g *Guards) Reconfigure() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for name, gd := range g.guards {
+		if g.config(name) != gd.cfg {
+			delete(g.guards, name)
+		}
+	}
+}
+
+// Fetch passes req on unless its service's (or endpoint's) breaker is
+// open, once the service's concurrency limit gives it a slot.
 func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	gd := g.guard(req.Service)
-	select {
-	case gd.slots <- struct{}{}:
-	default:
-		g.stats.Overflows.Add(1)
-		report(req, func(r *Report) { r.Breaker = gd.breaker.State().String() })
-		return nil, &Error{Kind: KindOverflow, ID: req.ID, Service: req.Service}
+	if st := gd.breaker.State(); st == gobreaker.StateOpen {
+		// Fail fast: an open breaker refuses without queueing.
+		g.stats.BreakerOpen.Add(1)
+		report(req, func(r *Report) { r.Breaker = st.String() })
+		return nil, &Error{Kind: KindBreakerOpen, ID: req.ID, Service: req.Service, Err: gobreaker.ErrOpenState}
 	}
-	defer func() { <-gd.slots }()
-	resp, err := gd.breaker.Execute(func() (*Response, error) { return g.next.Fetch(ctx, req) })
+	queued, err := gd.limiter.Acquire(ctx)
+	if queued {
+		g.stats.Queued.Add(1)
+	}
+	if err != nil {
+		report(req, func(r *Report) { r.Breaker = gd.breaker.State().String() })
+		if errors.Is(err, errQueueFull) {
+			g.stats.Overflows.Add(1)
+			return nil, &Error{Kind: KindOverflow, ID: req.ID, Service: req.Service, Err: err}
+		}
+		return nil, ctxFailure(ctx, req, err)
+	}
+	start := time.Now()
+	resp, err := g.execute(gd, ctx, req)
+	kind := KindOf(err)
+	gd.limiter.Release(time.Since(start), kind == KindTimeout,
+		kind == KindCanceled || kind == KindBreakerOpen || kind == KindPanic)
 	report(req, func(r *Report) { r.Breaker = gd.breaker.State().String() })
+	return resp, err
+}
+
+// execute runs the fetch through the endpoint's breaker, if the service
+// has them, and the service's.
+func (g *Guards) execute(gd *guard, ctx context.Context, req *Request) (*Response, error) {
+	fetch := func() (*Response, error) { return g.next.Fetch(ctx, req) }
+	if ep := gd.endpoint(req, g); ep != nil {
+		inner := fetch
+		fetch = func() (*Response, error) { return ep.Execute(inner) }
+	}
+	resp, err := gd.breaker.Execute(fetch)
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		g.stats.BreakerOpen.Add(1)
 		return nil, &Error{Kind: KindBreakerOpen, ID: req.ID, Service: req.Service, Err: err}
 	}
 	return resp, err
+}
+
+// ctxFailure is the error of a fetch whose context ended before it was
+// sent: a timeout if its deadline passed, else a cancellation.
+func ctxFailure(ctx context.Context, req *Request, err error) *Error {
+	kind := KindCanceled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		kind = KindTimeout
+	}
+	return &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: err}
 }
 
 // State returns the breaker state of a service: "closed", "half-open" or
@@ -111,6 +195,16 @@ func (g *Guards) Counts(service string) gobreaker.Counts {
 	return g.guard(service).breaker.Counts()
 }
 
+// Waiting returns how many fetches wait for a service's concurrency limit.
+func (g *Guards) Waiting(service string) int {
+	return g.guard(service).limiter.Waiting()
+}
+
+// Limit returns the current concurrency limit of a service.
+func (g *Guards) Limit(service string) int {
+	return g.guard(service).limiter.Limit()
+}
+
 func (g *Guards) guard(service string) *guard {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -118,29 +212,67 @@ func (g *Guards) guard(service string) *guard {
 		return gd
 	}
 	cfg := g.config(service)
-	failures := cmpOr(cfg.Failures, DefaultBreakerFailures)
 	gd := &guard{
-		slots: make(chan struct{}, cmpOr(cfg.MaxConcurrent, DefaultMaxConcurrent)),
-		breaker: gobreaker.NewCircuitBreaker[*Response](gobreaker.Settings{
-			Name:        service,
-			MaxRequests: cmpOr(cfg.Probes, DefaultBreakerProbes),
-			Interval:    cmpOr(cfg.Window, DefaultBreakerWindow),
-			Timeout:     cmpOr(cfg.OpenFor, DefaultBreakerOpenFor),
-			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
-			OnStateChange: func(name string, from, to gobreaker.State) {
-				level := slog.LevelWarn
-				if to == gobreaker.StateClosed {
-					level = slog.LevelInfo
-				}
-				g.logger.LogAttrs(context.Background(), level, "circuit breaker changed state",
-					slog.String("service", name), slog.String("from", from.String()), slog.String("to", to.String()))
-			},
-			IsSuccessful: countsAsSuccess,
-			IsExcluded:   func(err error) bool { return KindOf(err) == KindCanceled },
-		}),
+		cfg:     cfg,
+		breaker: g.newBreaker(service, cfg),
+		limiter: NewLimiter(LimiterConfig{Max: cfg.MaxConcurrent, MaxQueue: cfg.MaxQueue}),
 	}
 	g.guards[service] = gd
 	return gd
+}
+
+// endpoint returns the breaker of req's endpoint, or nil when the service
+// has none.
+func (gd *guard) endpoint(req *Request, g *Guards) *gobreaker.CircuitBreaker[*Response] {
+	if !gd.cfg.PerEndpoint {
+		return nil
+	}
+	name := req.endpoint()
+	gd.mu.Lock()
+	defer gd.mu.Unlock()
+	if b, ok := gd.endpoints[name]; ok {
+		return b
+	}
+	if len(gd.endpoints) >= maxEndpointBreakers {
+		return nil
+	}
+	if gd.endpoints == nil {
+		gd.endpoints = map[string]*gobreaker.CircuitBreaker[*Response]{}
+	}
+	b := g.newBreaker(req.Service+" "+name, gd.cfg)
+	gd.endpoints[name] = b
+	return b
+}
+
+// newBreaker makes a breaker that opens on the failure rate over a
+// rolling window, or on Failures in a row when that is set.
+func (g *Guards) newBreaker(name string, cfg GuardConfig) *gobreaker.CircuitBreaker[*Response] {
+	rate := cmp.Or(cfg.FailureRate, DefaultBreakerFailureRate)
+	minRequests := cmp.Or(cfg.MinRequests, DefaultBreakerMinRequests)
+	window := cmp.Or(cfg.Window, DefaultBreakerWindow)
+	return gobreaker.NewCircuitBreaker[*Response](gobreaker.Settings{
+		Name:         name,
+		MaxRequests:  cmp.Or(cfg.Probes, DefaultBreakerProbes),
+		Interval:     window,
+		BucketPeriod: min(DefaultBreakerBucket, window),
+		Timeout:      cmp.Or(cfg.OpenFor, DefaultBreakerOpenFor),
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			if cfg.Failures > 0 && c.ConsecutiveFailures >= cfg.Failures {
+				return true
+			}
+			return c.Requests >= minRequests && float64(c.TotalFailures) >= rate*float64(c.Requests)
+		},
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			level := slog.LevelWarn
+			if to == gobreaker.StateClosed {
+				level = slog.LevelInfo
+			}
+			g.logger.LogAttrs(context.Background(), level, "circuit breaker changed state",
+				slog.String("service", name), slog.String("from", from.String()), slog.String("to", to.String()))
+		},
+		IsSuccessful: countsAsSuccess,
+		IsExcluded:   func(err error) bool { k := KindOf(err); return k == KindCanceled || k == KindPanic },
+	})
 }
 
 // countsAsSuccess says which outcomes do not count against a service: an
@@ -157,10 +289,8 @@ func countsAsSuccess(err error) bool {
 	return err == nil || KindOf(err) != 0
 }
 
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
+// cmpOr is cmp.Or for the config's zero-means-default fields.
+func cmpOr[T comparable](v, def T) T { return cmp.Or(v, def) }
+
+// errQueueFull is why a fetch was refused by a service's limit.
+var errQueueFull = errors.New("concurrency limit reached and wait queue full")

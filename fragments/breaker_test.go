@@ -306,9 +306,9 @@ func TestBreakerIgnoresCancellationsNotFoundAndOverflow(t *testing.T) {
 			}
 			g.next = &Client{Transport: o}
 		}},
-		{"overflow", 1, func(t *testing.T, o *origin, g *Guards) {
+		{"queue full", 1, func(t *testing.T, o *origin, g *Guards) {
 			o.gate = make(chan struct{})
-			wait := fetchAll(context.Background(), g, 1, func(int) *Request { return guardRequest("search") })
+			wait := fetchAll(context.Background(), g, 1+DefaultMaxQueue, func(int) *Request { return guardRequest("search") })
 			synctest.Wait()
 			for i := range n {
 				if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindOverflow {
@@ -316,8 +316,10 @@ func TestBreakerIgnoresCancellationsNotFoundAndOverflow(t *testing.T) {
 				}
 			}
 			close(o.gate)
-			if r := wait()[0]; r.err != nil {
-				t.Fatalf("the fetch in flight: %v", r.err)
+			for _, r := range wait() {
+				if r.err != nil {
+					t.Fatalf("a fetch in flight or queued: %v", r.err)
+				}
 			}
 			o.gate = nil
 		}},
@@ -407,10 +409,10 @@ func TestBreakerIsPerService(t *testing.T) {
 	})
 }
 
-// F5: a service's concurrency cap holds: with 50 fetches for a cap of 4,
-// the upstream sees at most 4 at once and the other 46 are refused at once,
-// without touching the breaker.
-func TestConcurrencyCapRefusesOverflowAtOnce(t *testing.T) {
+// F5: a service's concurrency limit holds without refusing a healthy
+// service: with 50 fetches for a ceiling of 4, the upstream sees at most 4
+// at once, the other 46 wait their turn, and all 50 are answered.
+func TestConcurrencyLimitQueuesOverflow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
 		up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
@@ -421,45 +423,56 @@ func TestConcurrencyCapRefusesOverflowAtOnce(t *testing.T) {
 		}}
 		stats := &Stats{}
 		g := NewGuards(up, func(string) GuardConfig { return GuardConfig{MaxConcurrent: 4} }, stats, discardLogger())
-		var finished atomic.Int64
-		counted := FetcherFunc(func(ctx context.Context, req *Request) (*Response, error) {
-			defer finished.Add(1)
-			return g.Fetch(ctx, req)
-		})
 		const n = 50
-		start := time.Now()
-		wait := fetchAll(context.Background(), counted, n, func(int) *Request { return guardRequest("search") })
+		wait := fetchAll(context.Background(), g, n, func(int) *Request { return guardRequest("search") })
 		synctest.Wait()
 		if got := up.maxInFlight.Load(); got != 4 {
 			t.Errorf("upstream max in flight: got %d, want 4", got)
 		}
-		if got := finished.Load(); got != n-4 {
-			t.Errorf("fetches done while 4 are held: got %d, want %d", got, n-4)
-		}
-		if elapsed := time.Since(start); elapsed != 0 {
-			t.Errorf("overflow took %v, want 0", elapsed)
-		}
 		close(gate)
-		var ok, overflow int
 		for _, r := range wait() {
-			switch {
-			case r.err == nil:
-				ok++
-			case KindOf(r.err) == KindOverflow:
-				overflow++
-				if r.report.Breaker != "closed" {
-					t.Errorf("overflow report: got breaker %q, want closed", r.report.Breaker)
-				}
-			default:
+			if r.err != nil {
 				t.Errorf("unexpected error %v", r.err)
 			}
 		}
-		if ok != 4 || overflow != n-4 {
-			t.Errorf("got %d answered and %d overflowed, want 4 and %d", ok, overflow, n-4)
+		if got := up.maxInFlight.Load(); got != 4 {
+			t.Errorf("upstream max in flight after the queue drained: got %d, want 4", got)
 		}
-		wantStat(t, "Overflows", &stats.Overflows, n-4)
-		if c := g.Counts("search"); c.Requests != 4 || c.TotalFailures != 0 {
-			t.Errorf("breaker counts: got %d requests, %d failures; want 4, 0", c.Requests, c.TotalFailures)
+		wantStat(t, "Queued", &stats.Queued, n-4)
+		wantStat(t, "Overflows", &stats.Overflows, 0)
+	})
+}
+
+// A fetch waiting for the limit gives up at its own deadline, as a
+// timeout, and leaves the queue; the breaker does not count it.
+func TestConcurrencyLimitWaitEndsAtTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+			if err := waitGate(ctx, req, gate); err != nil {
+				return nil, err
+			}
+			return htmlResponse("<p>ok</p>"), nil
+		}}
+		g := NewGuards(up, func(string) GuardConfig { return GuardConfig{MaxConcurrent: 1} }, nil, discardLogger())
+		held := fetchAll(context.Background(), g, 1, func(int) *Request { return guardRequest("search") })
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := g.Fetch(ctx, guardRequest("search"))
+		if KindOf(err) != KindTimeout {
+			t.Errorf("queued fetch: got %v, want kind %q", err, KindTimeout)
+		}
+		if waited := time.Since(start); waited != 300*time.Millisecond {
+			t.Errorf("waited %v, want the 300ms deadline", waited)
+		}
+		close(gate)
+		if r := held()[0]; r.err != nil {
+			t.Fatal(r.err)
+		}
+		if c := g.Counts("search"); c.Requests != 1 || c.TotalFailures != 0 {
+			t.Errorf("breaker counts: got %d requests, %d failures; want 1, 0", c.Requests, c.TotalFailures)
 		}
 		if _, err := g.Fetch(context.Background(), guardRequest("search")); err != nil {
 			t.Errorf("follow-up fetch: %v", err)
@@ -467,21 +480,23 @@ func TestConcurrencyCapRefusesOverflowAtOnce(t *testing.T) {
 	})
 }
 
-// The defaults apply where a service's config leaves values out.
+// The defaults apply where a service's config leaves values out: the
+// breaker opens on the failure rate once the window holds enough fetches,
+// not on a few failures in a row.
 func TestGuardsDefaults(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		o := &origin{}
 		o.status.Store(500)
 		g := newGuarded(o, GuardConfig{}, nil, nil)
-		for range DefaultBreakerFailures - 1 {
+		for range DefaultBreakerMinRequests - 1 {
 			g.Fetch(context.Background(), guardRequest("search"))
 		}
 		if got := g.State("search"); got != "closed" {
-			t.Fatalf("after %d failures: got %q, want closed", DefaultBreakerFailures-1, got)
+			t.Fatalf("after %d failures: got %q, want closed", DefaultBreakerMinRequests-1, got)
 		}
 		g.Fetch(context.Background(), guardRequest("search"))
 		if got := g.State("search"); got != "open" {
-			t.Fatalf("after %d failures: got %q, want open", DefaultBreakerFailures, got)
+			t.Fatalf("after %d failures: got %q, want open", DefaultBreakerMinRequests, got)
 		}
 		time.Sleep(DefaultBreakerOpenFor)
 		if got := g.State("search"); got != "open" {

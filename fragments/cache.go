@@ -3,12 +3,12 @@ package fragments
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
-	"golang.org/x/sync/singleflight"
 )
 
 // Defaults of a Cache.
@@ -19,6 +19,9 @@ const (
 	// DefaultRefreshTimeout bounds a background refresh whose request had
 	// no timeout.
 	DefaultRefreshTimeout = 5 * time.Second
+	// DefaultNegativeTTL is how long a 404 or 410 without caching headers
+	// of its own is kept.
+	DefaultNegativeTTL = 5 * time.Second
 )
 
 // CacheConfig configures a Cache.
@@ -34,6 +37,11 @@ type CacheConfig struct {
 	// DefaultCleanupInterval; negative means never, as tests under
 	// testing/synctest want.
 	CleanupInterval time.Duration
+	// NegativeTTL is how long a 404 or 410 that gives no freshness of its
+	// own is kept, so that a burst of requests for a missing fragment
+	// costs one fetch. Zero means DefaultNegativeTTL; negative means such
+	// responses are not kept.
+	NegativeTTL time.Duration
 	// Stats receives counts. If nil, the cache keeps its own.
 	Stats *Stats
 	// Logger receives the cache's logs. If nil, slog.Default() is used.
@@ -45,24 +53,31 @@ type CacheConfig struct {
 // stale-if-error), in a go-cache bounded in bytes, and coalesces concurrent
 // misses on one key into one upstream fetch.
 //
-// The fetch a miss starts belongs to no single caller: it runs under a
-// context of its own, with the first caller's deadline, which is cancelled
-// when the last caller waiting for it has gone. A failure is shared by all
-// callers; a success that may not be stored is handed only to the caller
-// that started the fetch, and the others fetch for themselves.
+// Keys follow RFC 9111 §4.1: the primary key is the service and the URL;
+// a response whose Vary names request headers is stored as one variant
+// per normalised value of those headers (see [secondaryKey]), as Varnish
+// does. Headers the response does not vary on never split the cache.
+//
+// The fetch a miss starts belongs to no single caller: it runs on a
+// goroutine of its own, under a context with the first caller's deadline,
+// which is cancelled when the last caller waiting for it has gone. A
+// failure is shared by all callers; a success that may not be stored is
+// handed only to the caller that started the fetch, and the others fetch
+// for themselves. A panic below the cache fails that fetch, never the
+// process.
 type Cache struct {
 	next       Fetcher
 	store      *gocache.Cache
 	maxBytes   int64
 	maxEntry   int64
 	hitForMiss time.Duration
+	negative   time.Duration
 	stats      *Stats
 	logger     *slog.Logger
 
 	bytes   atomic.Int64 // accounted size of the stored entries
 	storeMu sync.Mutex   // serializes writes so that byte accounting stays exact
 
-	group      singleflight.Group
 	mu         sync.Mutex         // protects flights and refreshing
 	flights    map[string]*flight // fetches in flight, by key
 	refreshing map[string]bool    // keys with a background refresh running
@@ -80,20 +95,32 @@ type entry struct {
 	pass bool // hit-for-miss marker: fetch without coalescing
 }
 
+// variants is what the cache stores under a primary key whose response
+// varies on request headers: the names it varies on. Each variant is an
+// entry of its own under the primary key plus its secondary key.
+type variants struct {
+	names []string
+	until time.Time // when the last variant stored so far expires
+	size  int64
+}
+
 // flight is one upstream fetch shared by the callers waiting on it.
 type flight struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
-	waiters int // callers still waiting; guarded by Cache.mu
+	req     *Request      // the request of the caller that started it
+	waiters int           // callers still waiting; guarded by Cache.mu
+	done    chan struct{} // closed once res is set
+	res     flightResult
 }
 
 // flightResult is what a shared fetch hands to its callers.
 type flightResult struct {
-	leader    *byte // identifies the caller whose fetch this was
 	resp      *Response
 	err       error
-	shareable bool   // stored, so safe to hand to every caller
-	breaker   string // the breaker state the fetch left behind
+	shareable bool     // stored, so safe to hand to every caller it fits
+	vary      []string // the header names the stored response varies on
+	breaker   string   // the breaker state the fetch left behind
 }
 
 // NewCache returns a Cache in front of next.
@@ -115,6 +142,12 @@ func NewCache(next Fetcher, cfg CacheConfig) *Cache {
 	if c.hitForMiss <= 0 {
 		c.hitForMiss = DefaultHitForMiss
 	}
+	switch c.negative = cfg.NegativeTTL; {
+	case c.negative == 0:
+		c.negative = DefaultNegativeTTL
+	case c.negative < 0:
+		c.negative = 0
+	}
 	if c.stats == nil {
 		c.stats = &Stats{}
 	}
@@ -131,7 +164,7 @@ func NewCache(next Fetcher, cfg CacheConfig) *Cache {
 	// go-cache's own janitor can only be stopped by the garbage collector,
 	// so the cache runs its own, which Close stops.
 	c.store = gocache.New(gocache.NoExpiration, 0)
-	c.store.OnEvicted(func(_ string, v any) { c.bytes.Add(-v.(*entry).size) })
+	c.store.OnEvicted(func(_ string, v any) { c.bytes.Add(-itemSize(v)) })
 	if cleanup > 0 {
 		c.background.Go(func() { c.cleanup(cleanup) })
 	}
@@ -180,16 +213,15 @@ func (c *Cache) Len() int { return c.store.ItemCount() }
 // once for every caller asking for the same key at the same time.
 func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	c.stats.Fetches.Add(1)
-	key := req.cacheKey()
+	key, e := c.lookup(req)
 	now := time.Now()
 	var stale *entry
-	if e := c.lookup(key); e != nil {
+	if e != nil {
 		switch {
 		case e.pass:
 			c.stats.Passes.Add(1)
 			report(req, func(r *Report) { r.Cache = CachePass })
-			c.stats.UpstreamGets.Add(1)
-			return c.next.Fetch(ctx, req)
+			return c.upstream(ctx, req)
 		case now.Before(e.freshUntil):
 			c.stats.CacheHits.Add(1)
 			report(req, func(r *Report) { r.Cache = CacheHit })
@@ -204,7 +236,7 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	}
 	c.stats.CacheMisses.Add(1)
 	report(req, func(r *Report) { r.Cache = CacheMiss })
-	resp, err := c.coalesce(ctx, key, req)
+	resp, err := c.coalesce(ctx, key, req, true)
 	if err != nil && stale != nil && KindOf(err) != KindCanceled && time.Now().Before(stale.sieUntil) {
 		c.stats.StaleServed.Add(1)
 		report(req, func(r *Report) { r.Cache = CacheStale })
@@ -217,7 +249,7 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 // so that a caller can serve it without starting a fetch. Otherwise it
 // returns false and counts nothing: the caller fetches as usual.
 func (c *Cache) Fresh(req *Request) (*Response, bool) {
-	e := c.lookup(req.cacheKey())
+	_, e := c.lookup(req)
 	if e == nil || e.pass || !time.Now().Before(e.freshUntil) {
 		return nil, false
 	}
@@ -231,19 +263,39 @@ func (c *Cache) Fresh(req *Request) (*Response, bool) {
 // window, without fetching and without counting a hit. It serves
 // placeholders and early hints, which want what is known now or nothing.
 func (c *Cache) Peek(req *Request) (*Response, bool) {
-	e := c.lookup(req.cacheKey())
+	_, e := c.lookup(req)
 	if e == nil || e.pass || !time.Now().Before(e.expires()) {
 		return nil, false
 	}
 	return e.resp, true
 }
 
-// lookup returns the entry stored under key, or nil.
-func (c *Cache) lookup(key string) *entry {
-	if v, ok := c.store.Get(key); ok {
-		return v.(*entry)
+// lookup finds what the cache holds for req. key is the key its flight
+// goes under: the variant's key when the cache knows what the fragment
+// varies on, else the primary key.
+func (c *Cache) lookup(req *Request) (key string, e *entry) {
+	key = primaryKey(req)
+	v, ok := c.store.Get(key)
+	if !ok {
+		return key, nil
 	}
-	return nil
+	switch v := v.(type) {
+	case *entry:
+		return key, v
+	case *variants:
+		key = variantKey(key, req, v.names)
+		if v, ok := c.store.Get(key); ok {
+			if e, ok := v.(*entry); ok {
+				return key, e
+			}
+		}
+	}
+	return key, nil
+}
+
+// variantKey is the key of one variant of a primary key.
+func variantKey(primary string, req *Request, names []string) string {
+	return primary + "\n" + secondaryKey(req, names)
 }
 
 func report(req *Request, fill func(*Report)) {
@@ -252,45 +304,31 @@ func report(req *Request, fill func(*Report)) {
 	}
 }
 
+// upstream fetches req from the next layer, with a panic there turned
+// into this fetch's failure.
+func (c *Cache) upstream(ctx context.Context, req *Request) (resp *Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			resp, err = nil, c.panicked(req, v)
+		}
+	}()
+	c.stats.UpstreamGets.Add(1)
+	return c.next.Fetch(ctx, req)
+}
+
+// panicked logs and counts a panic below the cache and returns it as the
+// fetch's error.
+func (c *Cache) panicked(req *Request, v any) error { return panicked(c.stats, c.logger, req, v) }
+
 // coalesce makes one upstream fetch for all concurrent callers of a key.
-func (c *Cache) coalesce(ctx context.Context, key string, req *Request) (*Response, error) {
-	me := new(byte)
-	f := c.join(ctx, key, req.Timeout)
+// A caller whose key was only the primary one (the cache did not know
+// the fragment's Vary yet) and whose variant turns out to differ from the
+// fetched one tries once more under its variant's key, when again is set.
+func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again bool) (*Response, error) {
+	f, leader := c.join(ctx, key, req)
 	defer c.leave(key, f)
-	ch := c.group.DoChan(key, func() (any, error) {
-		// A caller that missed just before another flight stored the key,
-		// and joined after that flight ended, finds the stored response
-		// here instead of fetching it again.
-		if e := c.fresh(key); e != nil {
-			return &flightResult{leader: me, resp: e.resp, shareable: true}, nil
-		}
-		// The upstream request runs under the flight's context, not the
-		// caller's, and reports into no caller's Report.
-		up := *req
-		up.Report = &Report{}
-		c.stats.UpstreamGets.Add(1)
-		resp, err := c.next.Fetch(f.ctx, &up)
-		res := &flightResult{leader: me, resp: resp, err: err, breaker: up.Report.Breaker}
-		if err == nil {
-			res.shareable = c.put(key, &up, resp)
-		}
-		return res, nil
-	})
 	select {
-	case v := <-ch:
-		res := v.Val.(*flightResult)
-		report(req, func(r *Report) { r.Breaker = res.breaker })
-		if res.leader == me {
-			return res.resp, res.err
-		}
-		c.stats.Coalesced.Add(1)
-		report(req, func(r *Report) { r.Coalesced = true })
-		if res.err == nil && !res.shareable {
-			// Never hand one shopper's unshareable response to another.
-			c.stats.UpstreamGets.Add(1)
-			return c.next.Fetch(ctx, req)
-		}
-		return res.resp, res.err
+	case <-f.done:
 	case <-ctx.Done():
 		kind := KindCanceled
 		if ctx.Err() == context.DeadlineExceeded {
@@ -298,38 +336,79 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request) (*Respon
 		}
 		return nil, &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: context.Cause(ctx)}
 	}
-}
-
-// fresh returns the stored entry for key if it is fresh, else nil.
-func (c *Cache) fresh(key string) *entry {
-	if e := c.lookup(key); e != nil && !e.pass && time.Now().Before(e.freshUntil) {
-		return e
+	res := &f.res
+	report(req, func(r *Report) { r.Breaker = res.breaker })
+	if leader {
+		return res.resp, res.err
 	}
-	return nil
+	c.stats.Coalesced.Add(1)
+	report(req, func(r *Report) { r.Coalesced = true })
+	switch {
+	case res.err != nil:
+		return nil, res.err
+	case !res.shareable:
+		// Never hand one shopper's unshareable response to another.
+		return c.upstream(ctx, req)
+	case len(res.vary) > 0 && secondaryKey(req, res.vary) != secondaryKey(f.req, res.vary):
+		// The response is another variant than this caller's.
+		if again {
+			return c.coalesce(ctx, variantKey(primaryKey(req), req, res.vary), req, false)
+		}
+		return c.upstream(ctx, req)
+	}
+	return res.resp, nil
 }
 
-// join registers a caller with the flight for key, creating it with the
-// caller's deadline if there is none.
-func (c *Cache) join(ctx context.Context, key string, timeout time.Duration) *flight {
+// join registers a caller with the flight for key, starting it with the
+// caller's deadline if there is none. leader reports that it started it.
+func (c *Cache) join(ctx context.Context, key string, req *Request) (f *flight, leader bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	f := c.flights[key]
+	f = c.flights[key]
 	if f == nil {
 		deadline, ok := ctx.Deadline()
-		if timeout > 0 && (!ok || time.Until(deadline) > timeout) {
-			deadline, ok = time.Now().Add(timeout), true
+		if req.Timeout > 0 && (!ok || time.Until(deadline) > req.Timeout) {
+			deadline, ok = time.Now().Add(req.Timeout), true
 		}
 		fctx := context.WithoutCancel(ctx)
-		f = &flight{}
+		f = &flight{req: req, done: make(chan struct{})}
 		if ok {
 			f.ctx, f.cancel = context.WithDeadline(fctx, deadline)
 		} else {
 			f.ctx, f.cancel = context.WithCancel(fctx)
 		}
 		c.flights[key] = f
+		leader = true
+		go c.fly(f)
 	}
 	f.waiters++
-	return f
+	return f, leader
+}
+
+// fly makes a flight's upstream fetch and stores what may be stored.
+func (c *Cache) fly(f *flight) {
+	defer close(f.done)
+	defer func() {
+		if v := recover(); v != nil {
+			f.res = flightResult{err: c.panicked(f.req, v)}
+		}
+	}()
+	// A caller that missed just before another flight stored the key, and
+	// joined after that flight ended, finds the stored response here
+	// instead of fetching it again.
+	if _, e := c.lookup(f.req); e != nil && !e.pass && time.Now().Before(e.freshUntil) {
+		f.res = flightResult{resp: e.resp, shareable: true}
+		return
+	}
+	// The upstream request runs under the flight's context, not the
+	// caller's, and reports into no caller's Report.
+	up := *f.req
+	up.Report = &Report{}
+	resp, err := c.upstream(f.ctx, &up)
+	f.res = flightResult{resp: resp, err: err, breaker: up.Report.Breaker}
+	if err == nil {
+		f.res.shareable, f.res.vary = c.put(&up, resp)
+	}
 }
 
 // leave unregisters a caller. The last one to leave cancels the upstream
@@ -344,7 +423,6 @@ func (c *Cache) leave(key string, f *flight) {
 	f.cancel()
 	if c.flights[key] == f {
 		delete(c.flights, key)
-		c.group.Forget(key)
 	}
 }
 
@@ -376,31 +454,56 @@ func (c *Cache) refresh(key string, req *Request) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		if _, err := c.coalesce(ctx, key, &up); err != nil {
+		if _, err := c.coalesce(ctx, key, &up, false); err != nil {
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "background refresh failed, stale copy kept",
 				slog.String("fragment", up.ID), slog.String("service", up.Service), slog.String("error", err.Error()))
 		}
 	})
 }
 
-// put stores resp if its headers allow, and reports whether it did. A
-// success that may not be shared leaves a hit-for-miss marker instead.
-func (c *Cache) put(key string, req *Request, resp *Response) bool {
+// put stores resp if its headers allow, and reports whether it did, with
+// the header names it varies on. A success that may not be shared leaves
+// a hit-for-miss marker instead.
+func (c *Cache) put(req *Request, resp *Response) (stored bool, vary []string) {
 	now := time.Now()
-	f, ok, pass := storability(req, resp, now)
+	f, vary, ok, pass := storability(req, resp, now, c.negative)
+	pk := primaryKey(req)
 	if !ok {
 		if pass {
-			c.set(key, &entry{pass: true, size: int64(len(key)) + entryOverhead}, c.hitForMiss)
+			c.set(pk, &entry{pass: true, size: int64(len(pk)) + entryOverhead}, c.hitForMiss)
 		}
-		return false
+		return false, nil
+	}
+	key := pk
+	if len(vary) > 0 {
+		key = variantKey(pk, req, vary)
 	}
 	e := &entry{resp: resp, freshness: f, size: responseSize(key, resp)}
 	if e.size > c.maxEntry {
-		return false
+		return false, nil
 	}
-	c.set(key, e, f.expires().Sub(now))
+	ttl := f.expires().Sub(now)
+	if len(vary) > 0 {
+		c.index(pk, vary, f.expires(), now)
+	}
+	c.set(key, e, ttl)
 	c.stats.Stored.Add(1)
-	return true
+	return true, vary
+}
+
+// index records under a primary key the header names its responses vary
+// on, kept as long as the longest-lived variant.
+func (c *Cache) index(pk string, names []string, until, now time.Time) {
+	if v, ok := c.store.Get(pk); ok {
+		if old, ok := v.(*variants); ok && slices.Equal(old.names, names) && !until.After(old.until) {
+			return
+		}
+	}
+	v := &variants{names: names, until: until, size: int64(len(pk)) + entryOverhead}
+	for _, n := range names {
+		v.size += int64(len(n))
+	}
+	c.set(pk, v, until.Sub(now))
 }
 
 // entryOverhead approximates the bookkeeping bytes of one entry.
@@ -417,16 +520,28 @@ func responseSize(key string, resp *Response) int64 {
 	return n
 }
 
-// set stores e for ttl, evicting entries first if the budget needs it.
-func (c *Cache) set(key string, e *entry, ttl time.Duration) {
+// itemSize is the accounted size of a stored item.
+func itemSize(v any) int64 {
+	switch v := v.(type) {
+	case *entry:
+		return v.size
+	case *variants:
+		return v.size
+	}
+	return 0
+}
+
+// set stores v for ttl, evicting entries first if the budget needs it.
+func (c *Cache) set(key string, v any, ttl time.Duration) {
+	size := itemSize(v)
 	c.storeMu.Lock()
 	defer c.storeMu.Unlock()
-	c.store.Delete(key) // accounts for the entry it replaces, expired or not
-	if c.bytes.Load()+e.size > c.maxBytes {
-		c.evict(e.size)
+	c.store.Delete(key) // accounts for the item it replaces, expired or not
+	if c.bytes.Load()+size > c.maxBytes {
+		c.evict(size)
 	}
-	c.store.Set(key, e, ttl)
-	c.bytes.Add(e.size)
+	c.store.Set(key, v, ttl)
+	c.bytes.Add(size)
 }
 
 // evict drops expired entries and then, if need be, others until the new

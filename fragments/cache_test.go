@@ -90,7 +90,7 @@ func cacheRequest(url string, header ...string) *Request {
 	for i := 0; i+1 < len(header); i += 2 {
 		h.Add(header[i], header[i+1])
 	}
-	return &Request{ID: "box", Service: "svc", URL: url, Header: h, Timeout: 2 * time.Second}
+	return &Request{ID: "box", Service: "svc", URL: url, Fields: fieldsOf(h), Timeout: 2 * time.Second}
 }
 
 // result is what one concurrent caller got.
@@ -590,8 +590,8 @@ func TestCacheNeverStoresUnsafeResponses(t *testing.T) {
 		{name: "request with Cookie", reqHeader: []string{"Cookie", "id=1"}, header: []string{"Cache-Control", "max-age=60"}, wantPass: true},
 		{name: "request with Authorization", reqHeader: []string{"Authorization", "Bearer x"}, header: []string{"Cache-Control", "max-age=60"}, wantPass: true},
 		{name: "no freshness at all", header: []string{}, wantPass: true},
-		{name: "404", status: 404, header: []string{"Cache-Control", "max-age=60"}},
-		{name: "410", status: 410, header: []string{"Cache-Control", "max-age=60"}},
+		{name: "404 with no-store", status: 404, header: []string{"Cache-Control", "no-store"}},
+		{name: "410 with private", status: 410, header: []string{"Cache-Control", "private"}},
 		{name: "301", status: 301, header: []string{"Cache-Control", "max-age=60", "Location", "/x"}},
 		{name: "204", status: 204, header: []string{"Cache-Control", "max-age=60"}},
 		{name: "max-age=0", header: []string{"Cache-Control", "max-age=0"}},
@@ -830,7 +830,7 @@ func TestCacheHandsUnstorableResponseOnlyToItsOwnCaller(t *testing.T) {
 				return nil, err
 			}
 			// The token names the request it was made for, as a CSRF field would.
-			return htmlResponse(fmt.Sprintf("token-%d-for-%s", n, req.Header.Get(HeaderRequestID)), "Cache-Control", "no-store"), nil
+			return htmlResponse(fmt.Sprintf("token-%d-for-%s", n, req.Get(HeaderRequestID)), "Cache-Control", "no-store"), nil
 		}}
 		c := newTestCache(t, up, CacheConfig{})
 		const n = 40
@@ -900,11 +900,11 @@ func TestCacheHitForMissExpires(t *testing.T) {
 	})
 }
 
-// C5: the key holds every forwarded header, so a fragment that varies on
-// Accept-Language gets one entry per language, and each language its own.
+// C5: a fragment that varies on Accept-Language gets one entry per
+// language, and each language its own.
 func TestCacheKeepsOneEntryPerLanguage(t *testing.T) {
 	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
-		return htmlResponse("<p lang="+req.Header.Get("Accept-Language")+">hello</p>",
+		return htmlResponse("<p lang="+req.Get("Accept-Language")+">hello</p>",
 			"Cache-Control", "max-age=60", "Vary", "Accept-Language"), nil
 	}}
 	c := newTestCache(t, up, CacheConfig{})
@@ -931,28 +931,42 @@ func TestCacheKeepsOneEntryPerLanguage(t *testing.T) {
 	if got := up.calls.Load(); got != 2 {
 		t.Errorf("upstream calls: got %d, want 2 (one per language)", got)
 	}
-	if c.Len() != 2 {
-		t.Errorf("entries: got %d, want 2", c.Len())
+	if c.Len() != 3 {
+		t.Errorf("entries: got %d, want 3 (the variant index and one per language)", c.Len())
 	}
 }
 
-// The per-request tracing headers are not part of the key; every other
-// header is, in any order.
-func TestKeyIgnoresOnlyPerRequestHeaders(t *testing.T) {
-	base := cacheRequest("http://svc/box", "Accept-Language", "de", "User-Agent", "ua")
-	same := cacheRequest("http://svc/box", "User-Agent", "ua", "Accept-Language", "de",
-		HeaderRequestID, "r1", HeaderTraceparent, "00-1-2-01", HeaderTracestate, "a=b")
-	if Key(base) != Key(same) {
-		t.Errorf("keys differ on tracing headers or header order:\n%q\n%q", Key(base), Key(same))
-	}
-	for _, other := range []*Request{
-		cacheRequest("http://svc/box", "Accept-Language", "fr", "User-Agent", "ua"),
-		cacheRequest("http://svc/box", "Accept-Language", "de", "User-Agent", "ua", "Cookie", "id=1"),
-		cacheRequest("http://svc/box?x", "Accept-Language", "de", "User-Agent", "ua"),
+// The key is the service and URL plus only what the stored response's
+// Vary names, normalised: headers the team did not vary on never split
+// the cache.
+func TestSecondaryKeyNormalisesOnlyVariedHeaders(t *testing.T) {
+	base := cacheRequest("http://svc/box", "Accept-Language", "de-DE,de;q=0.9", "User-Agent", "ua", "Accept-Encoding", "gzip, br")
+	for _, tc := range []struct {
+		name  string
+		vary  []string
+		other *Request
+		same  bool
+	}{
+		{"no vary, other agent", nil, cacheRequest("http://svc/box", "User-Agent", "other"), true},
+		{"language first tag", []string{"Accept-Language"}, cacheRequest("http://svc/box", "Accept-Language", "de-de;q=1, en"), true},
+		{"other language", []string{"Accept-Language"}, cacheRequest("http://svc/box", "Accept-Language", "fr"), false},
+		{"encoding gzip or not", []string{"Accept-Encoding"}, cacheRequest("http://svc/box", "Accept-Encoding", "deflate, gzip"), true},
+		{"encoding without gzip", []string{"Accept-Encoding"}, cacheRequest("http://svc/box", "Accept-Encoding", "br"), false},
+		{"varied agent", []string{"User-Agent"}, cacheRequest("http://svc/box", "User-Agent", "other"), false},
+		{"tracing never keyed", nil, cacheRequest("http://svc/box", HeaderRequestID, "r1", HeaderTraceparent, "00-1-2-01"), true},
 	} {
-		if Key(other) == Key(base) {
-			t.Errorf("request %v %v shares the key %q", other.URL, other.Header, Key(base))
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if primaryKey(tc.other) != primaryKey(base) {
+				t.Fatalf("primary keys differ: %q, %q", primaryKey(tc.other), primaryKey(base))
+			}
+			got := secondaryKey(tc.other, tc.vary) == secondaryKey(base, tc.vary)
+			if got != tc.same {
+				t.Errorf("same variant: got %v, want %v (%q vs %q)", got, tc.same, secondaryKey(tc.other, tc.vary), secondaryKey(base, tc.vary))
+			}
+		})
+	}
+	if primaryKey(cacheRequest("http://svc/box?x")) == primaryKey(base) {
+		t.Error("another URL shares the primary key")
 	}
 }
 
@@ -1000,6 +1014,120 @@ func TestCacheClosedStillServesWithoutRefreshing(t *testing.T) {
 		wantStat(t, "Refreshes", &c.Stats().Refreshes, 0)
 		if got := up.calls.Load(); got != 1 {
 			t.Errorf("upstream calls: got %d, want 1", got)
+		}
+	})
+}
+
+// fieldsOf turns a header map into request fields.
+func fieldsOf(h http.Header) []Field {
+	fields := make([]Field, 0, len(h))
+	for name, values := range h {
+		fields = append(fields, Field{Name: name, Values: values})
+	}
+	return fields
+}
+
+// A burst of requests for a missing fragment costs one fetch: a 404 or 410
+// without caching headers is kept for NegativeTTL, and fetched again after.
+func TestCacheKeepsMissingFragmentsBriefly(t *testing.T) {
+	for _, status := range []int{http.StatusNotFound, http.StatusGone} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				gate := make(chan struct{})
+				up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+					if err := waitGate(ctx, req, gate); err != nil {
+						return nil, err
+					}
+					return statusResponse(status, "<p>gone</p>"), nil
+				}}
+				c := newTestCache(t, up, CacheConfig{NegativeTTL: 3 * time.Second})
+				wait := fetchAll(context.Background(), c, 100, func(int) *Request { return cacheRequest("http://svc/missing") })
+				synctest.Wait()
+				close(gate)
+				for _, r := range wait() {
+					if r.err != nil || r.resp.Status != status {
+						t.Fatalf("got %v, %v; want a %d", r.resp, r.err, status)
+					}
+				}
+				if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/missing")); err != nil {
+					t.Fatal(err)
+				}
+				if got := up.calls.Load(); got != 1 {
+					t.Errorf("upstream calls for a burst and a repeat: got %d, want 1", got)
+				}
+				time.Sleep(3 * time.Second)
+				if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/missing")); err != nil {
+					t.Fatal(err)
+				}
+				if got := up.calls.Load(); got != 2 {
+					t.Errorf("upstream calls after NegativeTTL: got %d, want 2", got)
+				}
+			})
+		})
+	}
+}
+
+// A response that varies on Accept-Language, fetched cold by two
+// languages at once, is not handed to the other language: the follower
+// fetches its own variant.
+func TestCacheCoalescedFollowerGetsItsOwnVariant(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+			if err := waitGate(ctx, req, gate); err != nil {
+				return nil, err
+			}
+			return htmlResponse("<p>"+req.Get("Accept-Language")+"</p>", "Cache-Control", "max-age=60", "Vary", "Accept-Language"), nil
+		}}
+		c := newTestCache(t, up, CacheConfig{})
+		langs := []string{"de", "fr", "de", "fr"}
+		wait := fetchAll(context.Background(), c, len(langs), func(i int) *Request {
+			return cacheRequest("http://svc/box", "Accept-Language", langs[i])
+		})
+		synctest.Wait()
+		close(gate)
+		for i, r := range wait() {
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if got, want := string(r.resp.Body), "<p>"+langs[i]+"</p>"; got != want {
+				t.Errorf("caller %d: got %q, want %q", i, got, want)
+			}
+		}
+		if got := up.calls.Load(); got != 2 {
+			t.Errorf("upstream calls: got %d, want 2 (one per language)", got)
+		}
+	})
+}
+
+// A panic below the cache fails that fetch, for the leader and its
+// followers, and the cache keeps serving.
+func TestCachePanicFailsOnlyThatFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		gate := make(chan struct{})
+		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+			if err := waitGate(ctx, req, gate); err != nil {
+				return nil, err
+			}
+			if n == 1 {
+				panic("transport bug")
+			}
+			return htmlResponse("<p>ok</p>", "Cache-Control", "max-age=60"), nil
+		}}
+		stats := &Stats{}
+		c := newTestCache(t, up, CacheConfig{Stats: stats})
+		wait := fetchAll(context.Background(), c, 10, func(int) *Request { return cacheRequest("http://svc/box") })
+		synctest.Wait()
+		close(gate)
+		for _, r := range wait() {
+			if KindOf(r.err) != KindPanic {
+				t.Errorf("got %v, want kind %q", r.err, KindPanic)
+			}
+		}
+		wantStat(t, "Panics", &stats.Panics, 1)
+		resp, err := c.Fetch(context.Background(), cacheRequest("http://svc/box"))
+		if err != nil || string(resp.Body) != "<p>ok</p>" {
+			t.Errorf("after the panic: got %v, %v; want the page", resp, err)
 		}
 	})
 }

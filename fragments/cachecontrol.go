@@ -3,6 +3,7 @@ package fragments
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,10 +19,26 @@ type CacheControl struct {
 
 // ParseCacheControl reads every Cache-Control header line. Unknown
 // directives are ignored; a malformed number makes its directive absent.
+// When a directive appears twice the first one counts (RFC 9111 §4.2.1),
+// except max-age and s-maxage: a response that gives two freshness
+// lifetimes is treated as stale, lifetime zero, since a cache cannot know
+// which one its author meant.
 func ParseCacheControl(h http.Header) CacheControl {
 	cc := CacheControl{MaxAge: -1, SMaxAge: -1}
+	var seen uint8 // bits of the numeric directives already read
+	const (
+		seenMaxAge = 1 << iota
+		seenSMaxAge
+		seenSWR
+		seenSIE
+	)
+	first := func(bit uint8) bool {
+		ok := seen&bit == 0
+		seen |= bit
+		return ok
+	}
 	for _, line := range h.Values("Cache-Control") {
-		for _, d := range strings.Split(line, ",") {
+		for d := range strings.SplitSeq(line, ",") {
 			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
 			value = strings.Trim(strings.TrimSpace(value), `"`)
 			switch strings.ToLower(strings.TrimSpace(name)) {
@@ -36,13 +53,25 @@ func ParseCacheControl(h http.Header) CacheControl {
 			case "must-revalidate", "proxy-revalidate":
 				cc.MustRevalidate = true
 			case "max-age":
-				cc.MaxAge = seconds(value)
+				if first(seenMaxAge) {
+					cc.MaxAge = seconds(value)
+				} else {
+					cc.MaxAge = 0
+				}
 			case "s-maxage":
-				cc.SMaxAge = seconds(value)
+				if first(seenSMaxAge) {
+					cc.SMaxAge = seconds(value)
+				} else {
+					cc.SMaxAge = 0
+				}
 			case "stale-while-revalidate":
-				cc.StaleWhileRevalidate = max(0, seconds(value))
+				if first(seenSWR) {
+					cc.StaleWhileRevalidate = max(0, seconds(value))
+				}
 			case "stale-if-error":
-				cc.StaleIfError = max(0, seconds(value))
+				if first(seenSIE) {
+					cc.StaleIfError = max(0, seconds(value))
+				}
 			}
 		}
 	}
@@ -116,50 +145,54 @@ func (f freshness) expires() time.Time {
 }
 
 // storability says whether a response may be stored by a shared cache
-// (RFC 9111 §3) and for how long (§4.2), with the RFC 5861 stale windows.
-// pass is true when the response is a success that may not be shared: the
-// key is then remembered as uncacheable for a while.
-func storability(req *Request, resp *Response, now time.Time) (f freshness, store, pass bool) {
-	if resp.Status != http.StatusOK {
-		return f, false, false
+// (RFC 9111 §3) and for how long (§4.2), with the RFC 5861 stale windows,
+// and returns the header names its Vary lists. pass is true when the
+// response is a success that may not be shared: the key is then
+// remembered as uncacheable for a while (hit-for-miss).
+//
+// A 200 needs explicit freshness. A 404 or 410 without it is kept for
+// negativeTTL, so that a burst of requests for a missing fragment costs
+// one fetch.
+func storability(req *Request, resp *Response, now time.Time, negativeTTL time.Duration) (f freshness, vary []string, store, pass bool) {
+	negative := resp.Status == http.StatusNotFound || resp.Status == http.StatusGone
+	if resp.Status != http.StatusOK && !negative {
+		return f, nil, false, false
 	}
+	success := resp.Status == http.StatusOK
 	h := resp.Header
 	cc := ParseCacheControl(h)
-	if cc.NoStore || cc.NoCache || cc.Private || len(h["Set-Cookie"]) > 0 || variesUnstorably(h) {
-		return f, false, true
+	vary, star := varyNames(h)
+	// Vary: Cookie would keep one variant per shopper: never stored.
+	if cc.NoStore || cc.NoCache || cc.Private || len(h["Set-Cookie"]) > 0 || star || slices.Contains(vary, "Cookie") {
+		return f, nil, false, success
 	}
-	rh := req.Headers()
-	credentialed := rh.Get("Cookie") != "" || rh.Get("Authorization") != ""
-	if credentialed && !cc.Public && cc.SMaxAge < 0 {
-		return f, false, true
+	if credentialed(req) && (!cc.Public && cc.SMaxAge < 0 || slices.Contains(vary, "Authorization")) {
+		// Fetched with one shopper's credentials: shared only when the
+		// service says it may be, and never as one variant per shopper.
+		return f, nil, false, success
 	}
 	lifetime, ok := cc.Lifetime(h, now)
 	if !ok {
-		return f, false, true // no explicit freshness: not shared
+		if !negative || negativeTTL <= 0 {
+			return f, nil, false, success // no explicit freshness: not shared
+		}
+		lifetime = negativeTTL
 	}
 	f.freshUntil = now.Add(lifetime)
 	// s-maxage implies proxy-revalidate for a shared cache (§5.2.2.10): no
 	// stale serving at all.
-	if !cc.MustRevalidate && cc.SMaxAge < 0 {
+	if !cc.MustRevalidate && cc.SMaxAge < 0 && success {
 		f.swrUntil = f.freshUntil.Add(time.Duration(cc.StaleWhileRevalidate) * time.Second)
 		f.sieUntil = f.freshUntil.Add(time.Duration(cc.StaleIfError) * time.Second)
 	}
 	if !f.expires().After(now) {
-		return f, false, false
+		return f, nil, false, false
 	}
-	return f, true, false
+	return f, vary, true, false
 }
 
-// variesUnstorably reports a Vary of * or Cookie: the first can never be
-// matched, the second would store one entry per shopper.
-func variesUnstorably(h http.Header) bool {
-	for _, line := range h.Values("Vary") {
-		for _, name := range strings.Split(line, ",") {
-			name = strings.TrimSpace(name)
-			if name == "*" || strings.EqualFold(name, "Cookie") {
-				return true
-			}
-		}
-	}
-	return false
+// credentialed reports whether a request carries the shopper's
+// credentials.
+func credentialed(req *Request) bool {
+	return req.Get("Cookie") != "" || req.Get("Authorization") != ""
 }

@@ -70,7 +70,7 @@ func TestStorabilityLifetimesAndStaleWindows(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := htmlResponse("x", tc.header...)
-			f, store, pass := storability(cacheRequest("http://svc/box"), resp, now)
+			f, _, store, pass := storability(cacheRequest("http://svc/box"), resp, now, 0)
 			if !store || pass {
 				t.Fatalf("got store=%v pass=%v, want store=true pass=false", store, pass)
 			}
@@ -112,14 +112,14 @@ func TestStorabilityRefusals(t *testing.T) {
 		{"no explicit freshness", nil, 200, []string{"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"}, true},
 		{"500", nil, 500, []string{"Cache-Control", "max-age=60"}, false},
 		{"206", nil, 206, []string{"Cache-Control", "max-age=60"}, false},
-		{"404", nil, 404, []string{"Cache-Control", "max-age=60"}, false},
+		{"404 with no-store", nil, 404, []string{"Cache-Control", "no-store"}, false},
 		{"already expired", nil, 200, []string{"Cache-Control", "max-age=0"}, false},
 		{"expired by Age, no stale window", nil, 200, []string{"Cache-Control", "max-age=10", "Age", "10"}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := statusResponse(tc.status, "x", tc.header...)
-			_, store, pass := storability(cacheRequest("http://svc/box", tc.reqHeader...), resp, now)
+			_, _, store, pass := storability(cacheRequest("http://svc/box", tc.reqHeader...), resp, now, 0)
 			if store || pass != tc.wantPass {
 				t.Errorf("got store=%v pass=%v, want store=false pass=%v", store, pass, tc.wantPass)
 			}
@@ -147,7 +147,7 @@ func FuzzParseCacheControl(f *testing.F) {
 			t.Fatalf("ParseCacheControl(%q) = %+v: a value above 2^31", cc, got)
 		}
 		resp := &Response{Status: 200, Header: h}
-		fr, store, _ := storability(cacheRequest("http://svc/box"), resp, now)
+		fr, _, store, _ := storability(cacheRequest("http://svc/box"), resp, now, 0)
 		if !store {
 			return
 		}

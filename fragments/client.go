@@ -75,8 +75,8 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: err}
 	}
-	if h := req.Headers(); len(h) > 0 {
-		hreq.Header = h
+	if len(req.Fields) > 0 {
+		hreq.Header = req.header()
 	}
 	// RoundTrip, not http.Client.Do: no redirects are followed and no cookie
 	// jar is consulted.

@@ -254,7 +254,7 @@ func TestFetchSendsRequestHeadersUnchangedWithGET(t *testing.T) {
 	}
 	before := header.Clone()
 	req := fragmentRequest(srv.URL+"/search?q=red%20shoes&page=2", safetyTimeout)
-	req.Header = header
+	req.Fields = fieldsOf(header)
 
 	if _, err := c.Fetch(t.Context(), req); err != nil {
 		t.Fatalf("got error %v, want none", err)
@@ -990,8 +990,9 @@ func TestKindString(t *testing.T) {
 		{KindBreakerOpen, "breaker_open"},
 		{KindOverflow, "overflow"},
 		{KindMarkup, "markup"},
+		{KindPanic, "panic"},
 		{0, "kind(0)"},
-		{KindMarkup + 1, fmt.Sprintf("kind(%d)", KindMarkup+1)},
+		{KindPanic + 1, fmt.Sprintf("kind(%d)", KindPanic+1)},
 	}
 	for _, tc := range tests {
 		if got := tc.kind.String(); got != tc.want {
@@ -1059,7 +1060,7 @@ func BenchmarkClientFetch(b *testing.B) {
 	c := newClient(b, 0)
 	req := &Request{
 		ID: "search", Service: "search", URL: srv.URL + "/fragment?q=shoes", Timeout: safetyTimeout,
-		Header: http.Header{"X-Request-Id": {"bench"}, "Accept-Language": {"en"}},
+		Fields: []Field{{Name: "X-Request-Id", Values: []string{"bench"}}, {Name: "Accept-Language", Values: []string{"en"}}},
 	}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -29,12 +29,15 @@ const (
 	// KindBreakerOpen means the service's circuit breaker is open, or
 	// half-open with its probes already under way: no request was made.
 	KindBreakerOpen
-	// KindOverflow means the service already had as many fetches in flight
-	// as its concurrency cap allows: no request was made.
+	// KindOverflow means the service's concurrency limit was reached and
+	// its wait queue was full: no request was made.
 	KindOverflow
 	// KindMarkup means the body would break the page around it: it ends
 	// inside a comment, <script>, <style> or another raw-text element.
 	KindMarkup
+	// KindPanic means the fetch code panicked: a bug, logged with its
+	// stack. Only that fetch fails.
+	KindPanic
 )
 
 var kindNames = [...]string{
@@ -48,6 +51,7 @@ var kindNames = [...]string{
 	KindBreakerOpen: "breaker_open",
 	KindOverflow:    "overflow",
 	KindMarkup:      "markup",
+	KindPanic:       "panic",
 }
 
 // String returns the kind's name as it appears in logs and metrics.

@@ -3,33 +3,36 @@ package fragments
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 )
 
-// Request describes one fragment fetch.
+// Request describes one fragment fetch. A Request is immutable once it is
+// passed to a fetch: the fetch layers read it from several goroutines (a
+// coalesced flight, a background refresh, early hints), so whatever a
+// caller wants to add, trace context included, it adds before.
 type Request struct {
 	// ID is the fragment's id in its layout. It appears in logs and errors.
 	ID string
 	// Service is the name of the registered service the fragment comes from.
 	Service string
+	// Endpoint names the fragment's endpoint for per-endpoint circuit
+	// breakers: the src as the layout wrote it, before interpolation, like
+	// /search/fragments/product/{sku}. Empty means the URL's path.
+	Endpoint string
 	// URL is the absolute URL to GET, already interpolated and escaped.
 	URL string
-	// Header holds the request headers to send, already filtered by the
-	// caller's header policy. The fetcher does not modify it. When nil,
-	// Fields are the headers.
-	Header http.Header
-	// Fields are the request headers as a list, in canonical form, each
-	// name once: a caller that builds many requests per page sends them
-	// this way, and the map is only made if the request goes out (a cache
-	// hit needs none).
+	// Fields are the request headers, in canonical form, each name once,
+	// already filtered by the caller's header policy. The fetcher does not
+	// modify them. A list rather than a map: a page builds many requests,
+	// and a cache hit never needs a map.
 	Fields []Field
 	// Timeout bounds the whole fetch, from connect to the last body byte.
 	// Zero means no limit beyond the context's own deadline.
 	Timeout time.Duration
-	// Report, when not nil, is filled in by the fetch layers.
+	// Report, when not nil, is filled in by the fetch layers. It belongs to
+	// this one fetch and is read by the caller once the fetch returned.
 	Report *Report
-
-	key string // Key(r), computed on first use
 }
 
 // Field is one request header.
@@ -38,24 +41,47 @@ type Field struct {
 	Values []string
 }
 
-// Headers returns the request's headers as a map, made from Fields on
-// first use.
-func (r *Request) Headers() http.Header {
-	if r.Header == nil {
-		r.Header = make(http.Header, len(r.Fields))
-		for _, f := range r.Fields {
-			r.Header[f.Name] = f.Values
+// Get returns the first value of the named header (canonical form), or "".
+func (r *Request) Get(name string) string {
+	for _, f := range r.Fields {
+		if f.Name == name {
+			if len(f.Values) > 0 {
+				return f.Values[0]
+			}
+			return ""
 		}
 	}
-	return r.Header
+	return ""
 }
 
-// cacheKey returns Key(r), computing it once.
-func (r *Request) cacheKey() string {
-	if r.key == "" {
-		r.key = Key(r)
+// values returns every value of the named header (canonical form).
+func (r *Request) values(name string) []string {
+	for _, f := range r.Fields {
+		if f.Name == name {
+			return f.Values
+		}
 	}
-	return r.key
+	return nil
+}
+
+// header returns the request's headers as a new map, for sending.
+func (r *Request) header() http.Header {
+	h := make(http.Header, len(r.Fields))
+	for _, f := range r.Fields {
+		h[f.Name] = f.Values
+	}
+	return h
+}
+
+// endpoint returns the name of the request's endpoint.
+func (r *Request) endpoint() string {
+	if r.Endpoint != "" {
+		return r.Endpoint
+	}
+	if u, err := url.Parse(r.URL); err == nil {
+		return u.Path
+	}
+	return r.URL
 }
 
 // Response is a complete fragment response: the body has been read whole.

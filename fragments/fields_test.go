@@ -7,17 +7,10 @@ import (
 	"testing"
 )
 
-// A request given as Fields is keyed and judged like the same request
-// given as a Header map, whatever the fetcher below does with it.
-func TestFieldsRequestsAreKeyedAndJudgedLikeHeaderRequests(t *testing.T) {
+// A response fetched with the shopper's cookie and not marked public is
+// never stored, whatever the fetcher below does with the request.
+func TestCredentialedResponsesAreNotShared(t *testing.T) {
 	fields := []Field{{Name: "Accept-Language", Values: []string{"de"}}, {Name: "Cookie", Values: []string{"s=1"}}, {Name: HeaderRequestID, Values: []string{"r1"}}}
-	header := http.Header{"Accept-Language": {"de"}, "Cookie": {"s=1"}, HeaderRequestID: {"r2"}}
-	a := &Request{URL: "http://t/x", Fields: fields}
-	b := &Request{URL: "http://t/x", Header: header}
-	if Key(a) != Key(b) {
-		t.Fatalf("keys differ:\n%q\n%q", Key(a), Key(b))
-	}
-
 	var upstream atomic.Int64
 	// This fetcher never looks at the request's headers.
 	next := FetcherFunc(func(context.Context, *Request) (*Response, error) {

@@ -1,65 +1,92 @@
 package fragments
 
 import (
-	"cmp"
+	"net/http"
+	"net/textproto"
 	"slices"
 	"strings"
 )
 
-// Per-request headers: Inlay sends them to fragments for tracing, but they
-// differ on every request and by contract do not change a fragment's
-// content, so they are not part of its cache key.
+// Per-request headers: Inlay sends them to fragments for tracing. They
+// differ on every request and by contract never change a fragment's
+// content.
 const (
 	HeaderRequestID   = "X-Request-Id"
 	HeaderTraceparent = "Traceparent"
 	HeaderTracestate  = "Tracestate"
 )
 
-func unkeyed(name string) bool {
-	return name == HeaderRequestID || name == HeaderTraceparent || name == HeaderTracestate
+// primaryKey is the cache and coalescing key of a request before its
+// response is known (RFC 9111 §4.1): the service and the URL. Headers
+// split the cache only when a stored response's Vary names them; see
+// [secondaryKey].
+func primaryKey(req *Request) string {
+	return req.Service + " " + req.URL
 }
 
-// Key returns the cache and coalescing key of a request: its URL and the
-// value of every header sent with it but the per-request ones. Keying on
-// every forwarded header, rather than trusting each fragment's Vary, means
-// a fragment that reflects a header can never serve one shopper's variant
-// to another. A request given as Fields and the same request given as a
-// Header map have the same key.
-func Key(req *Request) string {
-	var buf [16]Field
-	fields := buf[:0]
-	if req.Header != nil {
-		for name, values := range req.Header {
-			fields = append(fields, Field{Name: name, Values: values})
-		}
-	} else {
-		fields = append(fields, req.Fields...)
-	}
-	n := len(req.URL)
-	keyed := fields[:0]
-	for _, f := range fields {
-		if !unkeyed(f.Name) {
-			keyed = append(keyed, f)
-			n += len(f.Name) + 2
-			for _, v := range f.Values {
-				n += len(v) + 1
+// varyNames returns the header names a response's Vary lists, in
+// canonical form, sorted and without duplicates. star reports a Vary of
+// "*", which no request can match.
+func varyNames(h http.Header) (names []string, star bool) {
+	for _, line := range h.Values("Vary") {
+		for name := range strings.SplitSeq(line, ",") {
+			name = strings.TrimSpace(name)
+			switch {
+			case name == "":
+			case name == "*":
+				return nil, true
+			default:
+				names = append(names, textproto.CanonicalMIMEHeaderKey(name))
 			}
 		}
 	}
-	slices.SortFunc(keyed, func(a, b Field) int { return cmp.Compare(a.Name, b.Name) })
+	slices.Sort(names)
+	return slices.Compact(names), false
+}
+
+// secondaryKey is what tells apart the variants of one primary key: the
+// normalised values of the request headers that the response's Vary
+// names, as Varnish's secondary keys do. Two requests with the same
+// secondary key may share one stored response.
+func secondaryKey(req *Request, names []string) string {
 	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(req.URL)
-	for _, f := range keyed {
-		b.WriteByte('\n')
-		b.WriteString(f.Name)
+	for _, name := range names {
+		b.WriteString(name)
 		b.WriteByte(':')
-		for i, v := range f.Values {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(v)
-		}
+		b.WriteString(normalizeVaried(name, req.values(name)))
+		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// normalizeVaried folds the values of a varied-on header to what can
+// change a response, so that equivalent requests share one variant:
+// Accept-Language to its first language tag, Accept-Encoding to whether
+// gzip is accepted (Inlay decompresses every response itself), any other
+// header to its values joined with white space trimmed.
+func normalizeVaried(name string, values []string) string {
+	switch name {
+	case "Accept-Language":
+		if len(values) == 0 {
+			return ""
+		}
+		first, _, _ := strings.Cut(values[0], ",")
+		first, _, _ = strings.Cut(first, ";")
+		return strings.ToLower(strings.TrimSpace(first))
+	case "Accept-Encoding":
+		for _, v := range values {
+			if strings.Contains(strings.ToLower(v), "gzip") {
+				return "gzip"
+			}
+		}
+		return ""
+	}
+	if len(values) == 1 {
+		return strings.TrimSpace(values[0])
+	}
+	trimmed := make([]string, len(values))
+	for i, v := range values {
+		trimmed[i] = strings.TrimSpace(v)
+	}
+	return strings.Join(trimmed, ",")
 }

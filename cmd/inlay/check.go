@@ -246,17 +246,16 @@ func fetchFragment(ctx context.Context, opts checkOptions, requestID string) obs
 	defer transport.CloseIdleConnections()
 	rec := &recorder{next: transport, limit: opts.MaxBytes + 1}
 	client := &fragments.Client{Transport: rec, MaxBodyBytes: opts.MaxBytes}
-	header := http.Header{
-		"Accept":                  {"text/html"},
-		composer.HeaderRequestID:  {requestID},
-		composer.HeaderFragmentID: {opts.ID},
-	}
 	start := time.Now()
 	resp, err := client.Fetch(ctx, &fragments.Request{
 		ID:      opts.ID,
 		Service: "check",
 		URL:     opts.URL,
-		Header:  header,
+		Fields: []fragments.Field{
+			{Name: "Accept", Values: []string{"text/html"}},
+			{Name: composer.HeaderRequestID, Values: []string{requestID}},
+			{Name: composer.HeaderFragmentID, Values: []string{opts.ID}},
+		},
 		Timeout: opts.Timeout,
 	})
 	obs := observation{Resp: resp, Err: err, Duration: time.Since(start), Raw: rec.body.Bytes()}

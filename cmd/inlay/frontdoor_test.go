@@ -509,7 +509,6 @@ func TestFrontDoorSurvivesAPanicInAFetch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := fragments.NewTransport()
 			t.Cleanup(tr.CloseIdleConnections)
-			client := &fragments.Client{Transport: tr}
 			var panics atomic.Int64
 			fd := startFrontDoor(t, frontDoorConfig{
 				team: func(w http.ResponseWriter, r *http.Request) {
@@ -518,11 +517,13 @@ func TestFrontDoorSurvivesAPanicInAFetch(t *testing.T) {
 				layouts: map[string]string{"p.html": fdHead + `<fragment id="main" src="team:/main" primary></fragment>` +
 					`[<fragment id="box" src="team:/box"><em>fallback</em></fragment>]` + fdTail},
 				pages: "  - path: /\n    layout: p.html",
-				opts: composer.Options{Fetcher: fragments.FetcherFunc(func(ctx context.Context, req *fragments.Request) (*fragments.Response, error) {
-					if req.ID == tc.slot && panics.Add(1) == 1 {
+				// The panic comes from the bottom of the production fetch
+				// engine: the transport under the cache and the guards.
+				opts: composer.Options{FetchTransport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					if r.URL.Path == "/"+tc.slot && panics.Add(1) == 1 {
 						panic("fetch exploded")
 					}
-					return client.Fetch(ctx, req)
+					return tr.RoundTrip(r)
 				})},
 			})
 			status, body := fd.get(t, "/")
@@ -539,3 +540,8 @@ func TestFrontDoorSurvivesAPanicInAFetch(t *testing.T) {
 		})
 	}
 }
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -21,6 +21,7 @@ import (
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/metrics"
+	"github.com/inlayhq/inlay/fragments"
 )
 
 // drainTimeout bounds how long in-flight pages may take to finish once
@@ -70,11 +71,15 @@ type serveOptions struct {
 	reloadConfig bool // reload the config file on SIGHUP
 }
 
-// live is the running composer, swapped whole when the config reloads.
+// live is the running composer, swapped whole when the config reloads,
+// and the fetch engine, which lives as long as the process: a reload
+// updates it in place, so the cache, its stale copies, the breakers and
+// the connection pools of unchanged services survive.
 type live struct {
 	opts      serveOptions
 	metrics   *metrics.Metrics
 	tracing   *tracing
+	engine    *fragments.Engine
 	current   atomic.Pointer[composer.Server]
 	mu        sync.Mutex // serializes reloads; protects stopWatch
 	stopWatch func()
@@ -88,6 +93,8 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 	}
 	defer tr.shutdown(logger)
 	sh := &live{opts: opts, metrics: metrics.New(), tracing: tr}
+	sh.engine = fragments.NewEngine(fragments.EngineOptions{Logger: logger}, composer.EngineSettings(cfg))
+	defer sh.engine.Close()
 	srv, err := sh.build(ctx, cfg)
 	if err != nil {
 		return err
@@ -174,6 +181,7 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 // build makes a composer for cfg.
 func (sh *live) build(ctx context.Context, cfg *config.Config) (*composer.Server, error) {
 	return composer.New(cfg, composer.Options{
+		Engine:         sh.engine,
 		LayoutFS:       sh.opts.layoutFS,
 		Logger:         sh.opts.logger,
 		Observer:       sh.metrics,
@@ -199,6 +207,7 @@ func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.C
 			sh.stopWatch = stop
 		}
 	}
+	sh.engine.Configure(composer.EngineSettings(cfg))
 	sh.metrics.Attach(srv)
 	old := sh.current.Swap(srv)
 	if old != nil {

@@ -86,16 +86,17 @@ type Service struct {
 	// default only the primary fragment's cookies do.
 	SetCookies bool `yaml:"set_cookies"`
 	// Headers lists the shopper's request headers forwarded to this
-	// service. Nil means Accept-Language and User-Agent. Every forwarded
-	// header is part of the cache key, so a shorter list caches better.
+	// service. Nil means Accept-Language and User-Agent. A forwarded header
+	// splits the cache only when the fragment's Vary names it.
 	Headers []string `yaml:"headers"`
 	// Context sends the page context headers (X-Inlay-Page-Path,
 	// X-Inlay-Page-Route, X-Inlay-Route-Params, X-Inlay-Base-URL). Nil means
-	// true. They are part of the cache key: a service whose fragments do
-	// not depend on the page caches better with context: false.
+	// true. Like any header, they split the cache only when the fragment's
+	// Vary names them.
 	Context *bool `yaml:"context"`
-	// MaxConcurrent caps the fetches in flight to this service; the
-	// overflow gets its fallback at once. Zero means 128.
+	// MaxConcurrent is the hard ceiling of the service's adaptive
+	// concurrency limit, and of its open connections. Fetches over the
+	// limit wait in a queue within their own deadline. Zero means 1024.
 	MaxConcurrent int `yaml:"max_concurrent"`
 	// Breaker configures the service's circuit breaker.
 	Breaker Breaker `yaml:"breaker"`
@@ -110,18 +111,32 @@ type Service struct {
 }
 
 // Breaker configures the circuit breaker of one service. By default it
-// opens after 5 consecutive failures, stays open 10s, then lets 1 probe
-// through.
+// opens when at least half of the fetches in a rolling 10s window failed,
+// once the window holds 20 fetches; it stays open 10s, then lets 1 probe
+// through. Failures are connect errors, timeouts, broken bodies and 5xx.
 type Breaker struct {
-	// Failures is how many consecutive failures (connect errors, timeouts,
-	// 5xx) open the breaker. Zero means 5.
+	// Failures, when set, also opens the breaker after that many failures
+	// in a row. Zero means no such rule: the failure rate decides.
 	Failures uint32 `yaml:"failures"`
+	// FailureRate is the share of failed fetches in the window that opens
+	// the breaker, between 0 and 1. Zero means 0.5.
+	FailureRate float64 `yaml:"failure_rate"`
+	// MinRequests is how many fetches the window must hold before its
+	// failure rate counts. Zero means 20.
+	MinRequests uint32 `yaml:"min_requests"`
+	// Window is the rolling window of the failure rate. Zero means 10s.
+	Window Duration `yaml:"window"`
 	// OpenFor is how long the breaker stays open before probing. Zero
 	// means 10s.
 	OpenFor Duration `yaml:"open_for"`
 	// Probes is how many requests a half-open breaker lets through. Zero
 	// means 1.
 	Probes uint32 `yaml:"probes"`
+	// PerEndpoint gives every endpoint of the service (a src path as the
+	// layout writes it, like /fragments/product/{sku}) a breaker of its
+	// own too, so that one broken endpoint fails fast while the service's
+	// other boxes are served. Off by default.
+	PerEndpoint bool `yaml:"per_endpoint"`
 }
 
 // Cache configures the fragment cache, which stores fragments by their own
@@ -131,6 +146,10 @@ type Cache struct {
 	MaxBytes int64 `yaml:"max_bytes"`
 	// Disabled turns the cache off: every fragment is fetched.
 	Disabled bool `yaml:"disabled"`
+	// NegativeTTL is how long a 404 or 410 without caching headers of its
+	// own is kept, so that a burst on a missing fragment costs one fetch.
+	// Zero means 5s.
+	NegativeTTL Duration `yaml:"negative_ttl"`
 }
 
 // Tracing configures OpenTelemetry spans, one per page and per fragment.
@@ -346,6 +365,12 @@ func (c *Config) validate() Problems {
 		if msg := s.Breaker.OpenFor.check(); msg != "" {
 			add(at+".breaker.open_for", "service %q: breaker open_for: %s", name, msg)
 		}
+		if msg := s.Breaker.Window.check(); msg != "" {
+			add(at+".breaker.window", "service %q: breaker window: %s", name, msg)
+		}
+		if r := s.Breaker.FailureRate; r < 0 || r > 1 {
+			add(at+".breaker.failure_rate", "service %q: breaker failure_rate must be between 0 and 1", name)
+		}
 		for j, h := range s.Headers {
 			canonical := http.CanonicalHeaderKey(h)
 			switch {
@@ -441,6 +466,9 @@ func (c *Config) validate() Problems {
 	}
 	if c.Cache.MaxBytes < 0 {
 		add("$.cache.max_bytes", "cache max_bytes must not be negative")
+	}
+	if msg := c.Cache.NegativeTTL.check(); msg != "" {
+		add("$.cache.negative_ttl", "cache negative_ttl: %s", msg)
 	}
 	if c.MaxFragmentBytes < 0 {
 		add("$.max_fragment_bytes", "max_fragment_bytes must not be negative")

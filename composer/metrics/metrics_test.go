@@ -57,7 +57,7 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 		`inlay_page_ttfb_seconds_count{route="/product/{sku}"} 3`,
 		`inlay_page_degraded_boxes_total{route="/product/{sku}"} 3`,
 		`inlay_fragment_outcomes_total{fragment="main",outcome="ok",service="team"} 3`,
-		`inlay_fragment_outcomes_total{fragment="side",outcome="error",service="team"} 3`,
+		`inlay_fragment_outcomes_total{fragment="side",outcome="status",service="team"} 3`,
 		`inlay_cache_requests_total{result="hit"} 1`,
 		`inlay_breaker_state{service="team",state="closed"} 1`,
 		`inlay_pages_in_flight 0`,

@@ -1,0 +1,338 @@
+package fragments
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Engine is Inlay's fetch engine: made once per process and kept for as
+// long as the process lives, across config reloads. It runs every fetch
+// through the cache, then the service's circuit breaker and adaptive
+// concurrency limit, then HTTP over the service's own connection pool.
+//
+// A reload calls [Engine.Configure] with the new settings. A service
+// whose address or protocol changed gets a new pool, and its old pool is
+// closed once its last request has ended; an unchanged service keeps its
+// connections, breaker state and limit; the cache and every stale copy
+// in it survive. Counters are the engine's, so they never go back to zero.
+type Engine struct {
+	opts   EngineOptions
+	stats  *Stats
+	logger *slog.Logger
+	cache  *Cache
+	guards *Guards
+
+	cacheOff atomic.Bool
+	services atomic.Pointer[map[string]*service] // replaced whole by Configure
+	mu       sync.Mutex                          // serializes Configure and Close
+	closed   bool                                // guarded by mu
+}
+
+var _ Fetcher = (*Engine)(nil)
+
+// EngineOptions are what an Engine keeps for its whole life.
+type EngineOptions struct {
+	// Logger receives the engine's logs. If nil, slog.Default() is used.
+	Logger *slog.Logger
+	// Transport, when not nil, carries every request of every service,
+	// fragments and gateway alike, instead of a pool per service under
+	// the dial policy. Tests use it to reach in-memory services.
+	Transport http.RoundTripper
+	// CleanupInterval is how often the cache drops expired entries; see
+	// [CacheConfig.CleanupInterval].
+	CleanupInterval time.Duration
+}
+
+// Settings are the parts of the engine a config reload may change.
+type Settings struct {
+	// Services are the team services fragments come from.
+	Services []ServiceConfig
+	// MaxBodyBytes caps a fragment body. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Cache configures the cache. Its MaxBytes, HitForMiss and NegativeTTL
+	// are read when the engine is made; later changes need a restart.
+	Cache CacheConfig
+	// CacheDisabled sends every fetch to the service.
+	CacheDisabled bool
+}
+
+// ServiceConfig is one team service as the engine sees it.
+type ServiceConfig struct {
+	// Name is the service's name in the config and in layouts.
+	Name string
+	// URL is the service's base URL. Its host:port is the one internal
+	// address the dial policy lets this service's pool reach.
+	URL *url.URL
+	// H2C speaks HTTP/2 without TLS to the service.
+	H2C bool
+	// Guard configures the service's breaker and concurrency limit.
+	Guard GuardConfig
+}
+
+// service is the engine's state for one team service.
+type service struct {
+	cfg      ServiceConfig
+	client   *Client
+	fragPool *pool // fragment fetches
+	gatePool *pool // gateway requests: a burst of them never takes the fragments' connections
+}
+
+// NewEngine returns an engine with the given settings. Close stops it.
+func NewEngine(opts EngineOptions, settings Settings) *Engine {
+	e := &Engine{opts: opts, stats: settings.Cache.Stats, logger: opts.Logger}
+	if e.stats == nil {
+		e.stats = &Stats{}
+	}
+	if e.logger == nil {
+		e.logger = slog.Default()
+	}
+	e.services.Store(&map[string]*service{})
+	e.guards = NewGuards(FetcherFunc(e.send), e.guardConfig, e.stats, e.logger)
+	cc := settings.Cache
+	cc.Stats, cc.Logger, cc.CleanupInterval = e.stats, e.logger, opts.CleanupInterval
+	e.cache = NewCache(e.guards, cc)
+	e.Configure(settings)
+	return e
+}
+
+// Configure applies new settings in place. It never fails: the settings
+// were validated with the config they came from.
+func (e *Engine) Configure(settings Settings) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	e.cacheOff.Store(settings.CacheDisabled)
+	old := *e.services.Load()
+	next := make(map[string]*service, len(settings.Services))
+	for _, sc := range settings.Services {
+		svc := &service{cfg: sc, client: &Client{MaxBodyBytes: settings.MaxBodyBytes}}
+		if o := old[sc.Name]; o != nil && samePool(o.cfg, sc) {
+			svc.fragPool, svc.gatePool = o.fragPool, o.gatePool
+		} else {
+			svc.fragPool, svc.gatePool = e.newPool(sc), e.newPool(sc)
+		}
+		svc.client.Transport = svc.fragPool
+		next[sc.Name] = svc
+	}
+	e.services.Store(&next)
+	for name, o := range old {
+		if n := next[name]; n == nil || n.fragPool != o.fragPool {
+			o.fragPool.retire()
+			o.gatePool.retire()
+		}
+	}
+	e.guards.Reconfigure()
+}
+
+// samePool reports whether a service's connections can be kept across a
+// change of its settings from a to b.
+func samePool(a, b ServiceConfig) bool {
+	return a.H2C == b.H2C && a.URL != nil && b.URL != nil &&
+		a.URL.Scheme == b.URL.Scheme && a.URL.Host == b.URL.Host
+}
+
+// newPool makes the connection pool of one service: HTTP/1.1 or h2c,
+// under a dial policy that refuses internal addresses other than the
+// service's own.
+func (e *Engine) newPool(sc ServiceConfig) *pool {
+	if e.opts.Transport != nil {
+		return &pool{rt: e.opts.Transport}
+	}
+	var allow []string
+	if sc.URL != nil {
+		port := sc.URL.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[sc.URL.Scheme]
+		}
+		allow = append(allow, net.JoinHostPort(sc.URL.Hostname(), port))
+	}
+	policy := NewDialPolicy(allow)
+	var t *http.Transport
+	if sc.H2C {
+		t = policy.NewH2CTransport()
+	} else {
+		t = policy.NewTransport()
+	}
+	// The pool holds as many connections as the concurrency limit lets
+	// requests run, so that a burst reuses them instead of dialling anew,
+	// and never more, so that a hanging service holds no more than that.
+	ceiling := cmp.Or(sc.Guard.MaxConcurrent, DefaultMaxConcurrent)
+	t.MaxIdleConnsPerHost = ceiling
+	t.MaxConnsPerHost = ceiling
+	return &pool{rt: t}
+}
+
+// Fetch fetches a fragment through the cache, the service's guard and its
+// pool. A panic anywhere below fails only this fetch.
+func (e *Engine) Fetch(ctx context.Context, req *Request) (resp *Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			resp, err = nil, panicked(e.stats, e.logger, req, v)
+		}
+	}()
+	if e.cacheOff.Load() {
+		e.stats.UpstreamGets.Add(1)
+		return e.guards.Fetch(ctx, req)
+	}
+	return e.cache.Fetch(ctx, req)
+}
+
+// Fresh returns req's stored response when it is fresh, counted as a hit;
+// see [Cache.Fresh].
+func (e *Engine) Fresh(req *Request) (*Response, bool) {
+	if e.cacheOff.Load() {
+		return nil, false
+	}
+	return e.cache.Fresh(req)
+}
+
+// Peek returns what the cache holds for req, fresh or stale, without
+// fetching; see [Cache.Peek].
+func (e *Engine) Peek(req *Request) (*Response, bool) {
+	if e.cacheOff.Load() {
+		return nil, false
+	}
+	return e.cache.Peek(req)
+}
+
+// send is the bottom of the stack: one HTTP fetch over the service's pool.
+func (e *Engine) send(ctx context.Context, req *Request) (*Response, error) {
+	svc := (*e.services.Load())[req.Service]
+	if svc == nil {
+		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("no service %q is configured", req.Service)}
+	}
+	return svc.client.Fetch(ctx, req)
+}
+
+func (e *Engine) guardConfig(name string) GuardConfig {
+	if svc := (*e.services.Load())[name]; svc != nil {
+		return svc.cfg.Guard
+	}
+	return GuardConfig{}
+}
+
+// GatewayTransport returns the transport of a service's gateway requests:
+// a pool of its own, beside the fragments', under the same dial policy and
+// kept or replaced with the service like the fragments' pool. Nil when no
+// such service is configured.
+func (e *Engine) GatewayTransport(name string) http.RoundTripper {
+	if svc := (*e.services.Load())[name]; svc != nil {
+		return svc.gatePool
+	}
+	return nil
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() *Stats { return e.stats }
+
+// Guards returns the per-service breakers and limits.
+func (e *Engine) Guards() *Guards { return e.guards }
+
+// Cache returns the fragment cache.
+func (e *Engine) Cache() *Cache { return e.cache }
+
+// Services returns the names of the configured services.
+func (e *Engine) Services() []string {
+	return slices.Sorted(maps.Keys(*e.services.Load()))
+}
+
+// Close stops the cache's background work and closes every pool once its
+// requests have ended. The engine serves no fetch after it.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.closed = true
+	services := *e.services.Load()
+	e.mu.Unlock()
+	e.cache.Close()
+	for _, svc := range services {
+		svc.fragPool.retire()
+		svc.gatePool.retire()
+	}
+}
+
+// pool is one connection pool that can be retired: once it is, its idle
+// connections are closed as soon as no request through it is running, so
+// a replaced pool leaves no connection behind.
+type pool struct {
+	rt       http.RoundTripper
+	inFlight atomic.Int64 // requests whose response body is not closed yet
+	retired  atomic.Bool
+}
+
+// RoundTrip sends r and counts it until its response body is closed.
+func (p *pool) RoundTrip(r *http.Request) (*http.Response, error) {
+	p.inFlight.Add(1)
+	resp, err := p.rt.RoundTrip(r)
+	if err != nil {
+		p.done()
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection leaves the pool for good, and its body
+		// must stay the connection itself for the proxy to use it.
+		p.done()
+		return resp, nil
+	}
+	resp.Body = &countedBody{ReadCloser: resp.Body, pool: p}
+	return resp, nil
+}
+
+func (p *pool) done() {
+	if p.inFlight.Add(-1) == 0 && p.retired.Load() {
+		p.closeIdle()
+	}
+}
+
+// retire marks the pool as replaced and closes what is idle now.
+func (p *pool) retire() {
+	p.retired.Store(true)
+	p.closeIdle()
+}
+
+func (p *pool) closeIdle() {
+	if c, ok := p.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// countedBody tells its pool when the response it belongs to is done.
+type countedBody struct {
+	io.ReadCloser
+	pool *pool
+	once sync.Once
+}
+
+func (b *countedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.pool.done)
+	return err
+}
+
+// panicked is the error of a fetch whose code panicked, logged with its
+// stack and counted.
+func panicked(stats *Stats, logger *slog.Logger, req *Request, v any) error {
+	stats.Panics.Add(1)
+	err := fmt.Errorf("panic: %v", v)
+	logger.LogAttrs(context.Background(), slog.LevelError, "panic fetching fragment",
+		slog.String("fragment", req.ID), slog.String("service", req.Service),
+		slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
+	return &Error{Kind: KindPanic, ID: req.ID, Service: req.Service, Err: err}
+}

@@ -1,0 +1,205 @@
+package fragments
+
+import (
+	"cmp"
+	"container/list"
+	"context"
+	"math"
+	"sync"
+	"time"
+)
+
+// Defaults of a service's adaptive concurrency limit.
+const (
+	// DefaultInitialLimit is the concurrency limit a service starts with.
+	DefaultInitialLimit = 100
+	// DefaultMinLimit is the lowest the limit goes, however slow the
+	// service.
+	DefaultMinLimit = 8
+	// DefaultMaxConcurrent is the hard ceiling of the limit.
+	DefaultMaxConcurrent = 1024
+	// DefaultMaxQueue is how many fetches may wait for the limit; beyond
+	// it a fetch is refused at once. A waiting fetch is a parked
+	// goroutine, so the queue is sized for a burst of a thousand pages
+	// of several fragments each.
+	DefaultMaxQueue = 8192
+)
+
+// LimiterConfig configures a [Limiter]. Zero fields take the defaults.
+type LimiterConfig struct {
+	// Initial is the limit before any latency was measured.
+	Initial int
+	// Min and Max bound the limit. Max is the hard ceiling (the
+	// service's max_concurrent).
+	Min, Max int
+	// MaxQueue bounds the fetches waiting for a slot.
+	MaxQueue int
+}
+
+func (c LimiterConfig) withDefaults() LimiterConfig {
+	c.Max = cmp.Or(c.Max, DefaultMaxConcurrent)
+	c.Min = min(cmp.Or(c.Min, DefaultMinLimit), c.Max)
+	c.Initial = max(min(cmp.Or(c.Initial, DefaultInitialLimit), c.Max), c.Min)
+	c.MaxQueue = cmp.Or(c.MaxQueue, DefaultMaxQueue)
+	return c
+}
+
+// Limiter is an adaptive concurrency limit for one service: it protects
+// the service without refusing a healthy one. The limit follows the
+// service's latency with the gradient method of Netflix's
+// concurrency-limits (Gradient2) and Envoy's adaptive concurrency filter:
+// while the recent round-trip time stays near the long-run one the limit
+// grows, and when it climbs the limit shrinks in proportion. A fetch that
+// timed out takes a tenth off the limit, as AIMD's backoff does. A fetch over the limit waits in a FIFO queue within its
+// own deadline; only a full queue refuses at once.
+//
+// It is a small algorithm written here rather than a dependency: the Go
+// ports of concurrency-limits are unmaintained and bring metric
+// frameworks with them, while the part Inlay needs is fifty lines.
+type Limiter struct {
+	cfg LimiterConfig
+
+	mu       sync.Mutex // protects everything below
+	limit    float64
+	inFlight int
+	queue    list.List // of *waiter, oldest first
+	longRTT  float64   // exponential average of samples, in seconds
+	samples  int
+}
+
+// waiter is one fetch waiting in the queue.
+type waiter struct {
+	ready   chan struct{} // closed when the fetch was given a slot
+	granted bool          // set with ready; guarded by Limiter.mu
+}
+
+// Tuning of the gradient, as in Netflix's Gradient2.
+const (
+	rttTolerance   = 1.5  // how much slower than usual still counts as healthy
+	smoothing      = 0.2  // how far one sample moves the limit
+	longWindow     = 600  // samples the long-run average spans
+	warmupSamples  = 10   // samples before the average is trusted
+	timeoutBackoff = 0.9  // the limit's factor after a timed-out fetch
+	minGradient    = 0.5  // the most one sample can shrink the limit
+	recoverRatio   = 2.0  // long/short ratio past which the long average decays
+	recoverDecay   = 0.95 // that decay
+	sampleFloor    = 1e-4 // seconds: shorter samples count as this
+	appLimitedFrac = 0.5  // below this share of the limit in use, it does not grow
+	growthQueueMin = 4.0  // the least a healthy sample adds, before smoothing
+	growthQueueExp = 0.5  // the growth is limit^exp (sqrt), as Gradient2's queue size
+)
+
+// NewLimiter returns a Limiter for cfg.
+func NewLimiter(cfg LimiterConfig) *Limiter {
+	cfg = cfg.withDefaults()
+	return &Limiter{cfg: cfg, limit: float64(cfg.Initial)}
+}
+
+// Limit returns the current limit.
+func (l *Limiter) Limit() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int(l.limit)
+}
+
+// InFlight returns the fetches holding a slot.
+func (l *Limiter) InFlight() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.inFlight
+}
+
+// Waiting returns the fetches waiting in the queue.
+func (l *Limiter) Waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.queue.Len()
+}
+
+// Acquire takes a slot, waiting in the queue while the service is at its
+// limit. queued reports that it had to wait. It fails with errQueueFull
+// when the queue is full, and with ctx's error when ctx ends first.
+func (l *Limiter) Acquire(ctx context.Context) (queued bool, err error) {
+	l.mu.Lock()
+	if l.inFlight < int(l.limit) && l.queue.Len() == 0 {
+		l.inFlight++
+		l.mu.Unlock()
+		return false, nil
+	}
+	if l.queue.Len() >= l.cfg.MaxQueue {
+		l.mu.Unlock()
+		return false, errQueueFull
+	}
+	w := &waiter{ready: make(chan struct{})}
+	el := l.queue.PushBack(w)
+	l.mu.Unlock()
+	select {
+	case <-w.ready:
+		return true, nil
+	case <-ctx.Done():
+		l.mu.Lock()
+		if w.granted {
+			// The slot came as ctx ended: hand it on.
+			l.inFlight--
+			l.grant()
+		} else {
+			l.queue.Remove(el)
+		}
+		l.mu.Unlock()
+		return true, context.Cause(ctx)
+	}
+}
+
+// Release gives a slot back with what the fetch measured: its round-trip
+// time, and whether it timed out. A fetch that ended for another reason
+// (the caller left, the breaker refused) passes ignore.
+func (l *Limiter) Release(rtt time.Duration, timedOut, ignore bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !ignore {
+		l.sample(rtt.Seconds(), timedOut)
+	}
+	l.inFlight--
+	l.grant()
+}
+
+// grant hands free slots to the oldest waiters. l.mu is held.
+func (l *Limiter) grant() {
+	for l.inFlight < int(l.limit) && l.queue.Len() > 0 {
+		w := l.queue.Remove(l.queue.Front()).(*waiter)
+		w.granted = true
+		l.inFlight++
+		close(w.ready)
+	}
+}
+
+// sample moves the limit by one measurement. l.mu is held.
+func (l *Limiter) sample(rtt float64, timedOut bool) {
+	if timedOut {
+		l.limit = max(float64(l.cfg.Min), l.limit*timeoutBackoff)
+		return
+	}
+	rtt = max(rtt, sampleFloor)
+	l.samples++
+	switch {
+	case l.samples == 1:
+		l.longRTT = rtt
+	case l.samples <= warmupSamples:
+		l.longRTT += (rtt - l.longRTT) / float64(l.samples)
+	default:
+		l.longRTT += (rtt - l.longRTT) * 2 / (longWindow + 1)
+	}
+	if l.longRTT/rtt > recoverRatio {
+		// Latency dropped for good (a deploy, a warmed cache): let the
+		// long average follow, so the limit can grow again.
+		l.longRTT *= recoverDecay
+	}
+	if float64(l.inFlight) < l.limit*appLimitedFrac {
+		return // the limit is not what holds traffic back: leave it
+	}
+	gradient := max(minGradient, min(1, rttTolerance*l.longRTT/rtt))
+	growth := max(growthQueueMin, math.Pow(l.limit, growthQueueExp))
+	next := l.limit*gradient + growth
+	l.limit = l.limit*(1-smoothing) + next*smoothing
+	l.limit = max(float64(l.cfg.Min), min(float64(l.cfg.Max), l.limit))
+}
