@@ -28,8 +28,8 @@ type page struct {
 	context pageContext
 	// started is when the request arrived; headerAt when its headers left.
 	started, headerAt time.Time
-	outcomes []outcome
-	done     []chan struct{} // done[i] is closed when outcomes[i] is set
+	outcomes          []outcome
+	done              []chan struct{} // done[i] is closed when outcomes[i] is set
 }
 
 // outcome is what one slot will show.
