@@ -1,0 +1,208 @@
+package composer
+
+// Load with the default config: a healthy service is never refused, and a
+// hanging one holds only its own boxes and no more connections than its
+// concurrency limit. Every load is on loopback and bounded in count.
+//
+// Their subject is capacity, which the race detector's instrumentation
+// divides several times over, so they skip under -race; make test runs
+// them in a second pass without it (go test -run '^TestLoad').
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inlayhq/inlay/fragments"
+)
+
+// fourBoxes is a page of four no-store fragments of one service, the
+// third the primary, as the load benchmark composes.
+const fourBoxes = pageHead +
+	`<fragment id="header" src="team:/header"></fragment>` +
+	`<fragment id="search" src="team:/search"></fragment>` +
+	`<fragment id="basket" src="team:/basket" primary></fragment>` +
+	`<fragment id="footer" src="team:/footer"></fragment>` + pageTail
+
+// delayed answers body after d, marked no-store, unless the request ends
+// first.
+func delayed(d time.Duration, body string) stubRoute {
+	return stubRoute{handler: func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		fmt.Fprint(w, body)
+	}}
+}
+
+// loadResult counts how a load's pages came back.
+type loadResult struct {
+	pages, bad atomic.Int64
+	first      sync.Once
+	problem    string
+}
+
+// load sends pages requests from conns workers at once (a closed loop),
+// checking each page with ok.
+func load(t *testing.T, url string, conns, pages int, ok func(status int, body string) bool) *loadResult {
+	t.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	res := &loadResult{}
+	jobs := make(chan int, pages)
+	for i := range pages {
+		jobs <- i
+	}
+	close(jobs)
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Go(func() {
+			for range jobs {
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				resp, body, err := readAll(client, req)
+				res.pages.Add(1)
+				if err != nil || !ok(resp.StatusCode, body) {
+					res.bad.Add(1)
+					res.first.Do(func() { res.problem = fmt.Sprintf("%v %v %.200q", resp, err, body) })
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return res
+}
+
+// With the default config, 64 and 256 shoppers at once and a burst of
+// 1,000 on a page of four no-store fragments from one healthy service get
+// whole pages: no error, no degraded box, no fetch refused.
+func TestLoadHealthyServiceIsNeverRefused(t *testing.T) {
+	skipUnderRace(t)
+	team := newStub(t, map[string]stubRoute{
+		"/header": delayed(5*time.Millisecond, "<p>header</p>"),
+		"/search": delayed(20*time.Millisecond, "<p>search</p>"),
+		"/basket": delayed(10*time.Millisecond, "<p>basket</p>"),
+		"/footer": delayed(5*time.Millisecond, "<p>footer</p>"),
+	})
+	s := newShop(t, shopConfig{
+		services: map[string]*stub{"team": team},
+		layouts:  map[string]string{"p.html": fourBoxes},
+		pages:    "  - path: /\n    layout: p.html",
+	})
+	want := pageHead + "<p>header</p><p>search</p><p>basket</p><p>footer</p>" + pageTail
+	for _, tc := range []struct {
+		name         string
+		conns, pages int
+	}{
+		{"64 shoppers", 64, 640},
+		{"256 shoppers", 256, 1024},
+		{"a burst of 1000", 1000, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := load(t, s.URL+"/", tc.conns, tc.pages, func(status int, body string) bool {
+				return status == http.StatusOK && body == want
+			})
+			if n := res.bad.Load(); n != 0 {
+				t.Errorf("pages not whole: got %d of %d, want 0; the first: %s", n, res.pages.Load(), res.problem)
+			}
+		})
+	}
+	st := s.inlay.FetchStats()
+	if n := st.Overflows.Load(); n != 0 {
+		t.Errorf("fetches refused: got %d, want 0", n)
+	}
+	if n := s.inlay.Stats().Degraded.Load(); n != 0 {
+		t.Errorf("degraded boxes: got %d, want 0", n)
+	}
+	if n := s.inlay.Guards().State("team"); n != "closed" {
+		t.Errorf("breaker: got %q, want closed", n)
+	}
+}
+
+// A hanging service under 1,000 concurrent pages holds only its own
+// boxes: every page has the other service's boxes and the hanging box's
+// fallback, no page waits past the box's timeout by more than the slack,
+// and the hanging service never holds more connections than its limit.
+func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
+	skipUnderRace(t)
+	shell := newStub(t, map[string]stubRoute{
+		"/main":   {body: "<h1>main</h1>", header: map[string]string{"Cache-Control": "no-store"}},
+		"/header": {body: "<p>header</p>", header: map[string]string{"Cache-Control": "no-store"}},
+	})
+	slow := newStub(t, map[string]stubRoute{"/box": {hang: true}})
+	const timeout = 300 * time.Millisecond
+	s := newShop(t, shopConfig{
+		services: map[string]*stub{"shell": shell, "slow": slow},
+		layouts: map[string]string{"p.html": pageHead +
+			`<fragment id="header" src="shell:/header"></fragment>` +
+			`<fragment id="main" src="shell:/main" primary></fragment>` +
+			fmt.Sprintf(`[<fragment id="box" src="slow:/box" timeout="%s"><em>fallback</em></fragment>]`, timeout) + pageTail},
+		pages: "  - path: /\n    layout: p.html",
+	})
+	want := pageHead + "<p>header</p><h1>main</h1>[<em>fallback</em>]" + pageTail
+	var slowest atomic.Int64
+	const n = 1000
+	start := make(chan struct{})
+	tr := &http.Transport{MaxIdleConnsPerHost: n}
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var wg sync.WaitGroup
+	var bad atomic.Int64
+	for range n {
+		wg.Go(func() {
+			<-start
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/", nil)
+			began := time.Now()
+			resp, body, err := readAll(client, req)
+			took := time.Since(began)
+			for {
+				if m := slowest.Load(); int64(took) <= m || slowest.CompareAndSwap(m, int64(took)) {
+					break
+				}
+			}
+			if err != nil || resp.StatusCode != http.StatusOK || body != want {
+				if bad.Add(1) == 1 {
+					t.Errorf("page: %v %v %.300q", resp, err, body)
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if b := bad.Load(); b != 0 {
+		t.Errorf("pages without the other boxes or the fallback: got %d of %d, want 0", b, n)
+	}
+	if took := time.Duration(slowest.Load()); took > timeout+loopbackSlack*2 {
+		t.Errorf("slowest page: %v, want at most the box's %v and the slack", took, timeout)
+	}
+	// The limit starts at its initial value and only shrinks as fetches
+	// time out.
+	if got := slow.maxInFlight.Load(); got > fragments.DefaultInitialLimit {
+		t.Errorf("requests held by the hanging service at once: got %d, want at most its limit %d", got, fragments.DefaultInitialLimit)
+	}
+	if got := s.inlay.Guards().Limit("slow"); got >= fragments.DefaultInitialLimit {
+		t.Errorf("the hanging service's limit: got %d, want it below the initial %d after its timeouts", got, fragments.DefaultInitialLimit)
+	}
+	if got := s.inlay.Guards().State("shell"); got != "closed" {
+		t.Errorf("the healthy service's breaker: got %q, want closed", got)
+	}
+	if !strings.Contains(s.logText(), `"folded"`) {
+		t.Errorf("no degraded-box log line: %.500s", s.logText())
+	}
+}
+
+// skipUnderRace skips a load test in a race-detector build.
+func skipUnderRace(t *testing.T) {
+	t.Helper()
+	if raceDetector {
+		t.Skip("a load test: make test runs it without -race, whose instrumentation divides capacity")
+	}
+}
