@@ -3,6 +3,7 @@ package fragments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -505,6 +506,80 @@ func TestGuardsDefaults(t *testing.T) {
 		time.Sleep(time.Nanosecond)
 		if got := g.State("search"); got != "half-open" {
 			t.Errorf("after DefaultBreakerOpenFor: got %q, want half-open", got)
+		}
+	})
+}
+
+// The breaker opens on the failure rate over its window: an endpoint that
+// always fails opens it even while another endpoint of the service
+// succeeds, once the failures reach the rate.
+func TestBreakerOpensOnTheFailureRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var broken atomic.Bool
+		broken.Store(true)
+		client := &Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			status := 200
+			if r.URL.Path == "/broken" && broken.Load() {
+				status = 500
+			}
+			return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"text/html"}}, Body: http.NoBody}, nil
+		})}
+		g := NewGuards(client, func(string) GuardConfig { return GuardConfig{FailureRate: 0.5, MinRequests: 10} }, nil, discardLogger())
+		fetch := func(path string) error {
+			_, err := g.Fetch(context.Background(), &Request{ID: "x", Service: "search", URL: "http://search" + path})
+			return err
+		}
+		for range 4 { // 4 of 8: below the minimum count
+			fetch("/ok")
+			fetch("/broken")
+		}
+		if got := g.State("search"); got != "closed" {
+			t.Fatalf("after 8 fetches: got %q, want closed", got)
+		}
+		fetch("/ok")
+		fetch("/broken") // 5 of 10 failed: the rate is reached
+		if got := g.State("search"); got != "open" {
+			t.Fatalf("after 5 of 10 failed: got %q, want open", got)
+		}
+	})
+}
+
+// With per_endpoint, one broken endpoint's own breaker opens and fails it
+// fast, while the service's other endpoint is served and the service's
+// breaker stays closed.
+func TestPerEndpointBreakerIsolatesABrokenEndpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls sync.Map
+		client := &Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			n, _ := calls.LoadOrStore(r.URL.Path, new(atomic.Int64))
+			n.(*atomic.Int64).Add(1)
+			status := 200
+			if strings.HasPrefix(r.URL.Path, "/broken") {
+				status = 500
+			}
+			return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"text/html"}}, Body: http.NoBody}, nil
+		})}
+		g := NewGuards(client, func(string) GuardConfig { return GuardConfig{PerEndpoint: true, Failures: 3} }, nil, discardLogger())
+		for i := range 10 {
+			// Interleaved, so the service never sees 3 failures in a row.
+			g.Fetch(context.Background(), &Request{ID: "b", Service: "search", Endpoint: "/broken/{sku}", URL: fmt.Sprintf("http://search/broken/%d", i)})
+			g.Fetch(context.Background(), &Request{ID: "o", Service: "search", Endpoint: "/ok", URL: "http://search/ok"})
+		}
+		if got := g.State("search"); got != "closed" {
+			t.Errorf("service breaker: got %q, want closed", got)
+		}
+		var brokenCalls int64
+		calls.Range(func(k, v any) bool {
+			if strings.HasPrefix(k.(string), "/broken") {
+				brokenCalls += v.(*atomic.Int64).Load()
+			}
+			return true
+		})
+		if brokenCalls != 3 {
+			t.Errorf("calls to the broken endpoint: got %d, want 3 (then its breaker is open)", brokenCalls)
+		}
+		if _, err := g.Fetch(context.Background(), &Request{ID: "o", Service: "search", Endpoint: "/ok", URL: "http://search/ok"}); err != nil {
+			t.Errorf("the healthy endpoint: %v", err)
 		}
 	})
 }
