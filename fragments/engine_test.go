@@ -3,8 +3,8 @@ package fragments
 import (
 	"context"
 	"io"
-	"net/http"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sync/atomic"
