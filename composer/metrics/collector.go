@@ -20,10 +20,14 @@ var (
 	descCookies      = prometheus.NewDesc("inlay_dropped_cookies_total", "Set-Cookie headers of non-primary fragments kept from shoppers.", nil, nil)
 	descPrimaryFail  = prometheus.NewDesc("inlay_primary_failures_total", "Pages answered with an error page because the primary fragment failed.", nil, nil)
 	descReloadErrors = prometheus.NewDesc("inlay_layout_reload_errors_total", "Layout reloads that found problems (the last good versions kept serving).", nil, nil)
+	descLimit        = prometheus.NewDesc("inlay_concurrency_limit", "Adaptive concurrency limit per service: fetches it lets be in flight.", []string{"service"}, nil)
+	descWaiting      = prometheus.NewDesc("inlay_fetches_waiting", "Fetches waiting for a service's concurrency limit.", []string{"service"}, nil)
+	descQueued       = prometheus.NewDesc("inlay_fetches_queued_total", "Fetches that waited for a service's concurrency limit before they were sent.", nil, nil)
+	descPanics       = prometheus.NewDesc("inlay_fetch_panics_total", "Fetches failed by a panic in the fetch code (each logged with its stack).", nil, nil)
 )
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail, descReloadErrors} {
+	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail, descReloadErrors, descLimit, descWaiting, descQueued, descPanics} {
 		ch <- d
 	}
 }
@@ -46,6 +50,8 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descUpstream, fs.UpstreamGets.Load())
 	counter(descRefused, fs.BreakerOpen.Load(), "breaker_open")
 	counter(descRefused, fs.Overflows.Load(), "overflow")
+	counter(descQueued, fs.Queued.Load())
+	counter(descPanics, fs.Panics.Load())
 	st := srv.Stats()
 	counter(descCookies, st.DroppedCookies.Load())
 	counter(descPrimaryFail, st.PrimaryFailures.Load())
@@ -64,6 +70,8 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 				}
 				ch <- prometheus.MustNewConstMetric(descBreaker, prometheus.GaugeValue, v, service, state)
 			}
+			ch <- prometheus.MustNewConstMetric(descLimit, prometheus.GaugeValue, float64(guards.Limit(service)), service)
+			ch <- prometheus.MustNewConstMetric(descWaiting, prometheus.GaugeValue, float64(guards.Waiting(service)), service)
 		}
 	}
 }

@@ -60,6 +60,9 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 		`inlay_fragment_outcomes_total{fragment="side",outcome="status",service="team"} 3`,
 		`inlay_cache_requests_total{result="hit"} 1`,
 		`inlay_breaker_state{service="team",state="closed"} 1`,
+		`inlay_concurrency_limit{service="team"} 100`,
+		`inlay_fetches_waiting{service="team"} 0`,
+		`inlay_fetch_panics_total 0`,
 		`inlay_pages_in_flight 0`,
 		`process_resident_memory_bytes`,
 	} {
