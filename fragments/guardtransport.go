@@ -1,0 +1,119 @@
+package fragments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+// ErrBreakerOpen is the error of a gateway request refused because its
+// service's circuit breaker is open.
+var ErrBreakerOpen = errors.New("circuit breaker open")
+
+// ErrQueueFull is the error of a gateway request refused because its
+// service's concurrency limit was reached and its wait queue was full.
+var ErrQueueFull = errQueueFull
+
+// RoundTripper returns a transport for a service's gateway requests that
+// puts them under the service's circuit breaker and concurrency limit, as
+// fragment fetches are: an open breaker refuses at once with
+// [ErrBreakerOpen], a request over the limit waits within its own
+// context, and a connect error, a timeout or a 5xx counts against the
+// service. The slot is held until the response body is closed, so a long
+// download or an event stream counts as in flight while it lasts; its
+// round-trip time, for the limit, is the time to the response headers.
+func (g *Guards) RoundTripper(service string, next http.RoundTripper) http.RoundTripper {
+	return &guardedTransport{guards: g, service: service, next: next}
+}
+
+type guardedTransport struct {
+	guards  *Guards
+	service string
+	next    http.RoundTripper
+}
+
+func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	gd := t.guards.guard(t.service)
+	if gd.breaker.State() == gobreaker.StateOpen {
+		t.guards.stats.BreakerOpen.Add(1)
+		return nil, fmt.Errorf("service %s: %w", t.service, ErrBreakerOpen)
+	}
+	queued, err := gd.limiter.Acquire(r.Context())
+	if queued {
+		t.guards.stats.Queued.Add(1)
+	}
+	if err != nil {
+		if errors.Is(err, errQueueFull) {
+			t.guards.stats.Overflows.Add(1)
+		}
+		return nil, fmt.Errorf("service %s: %w", t.service, err)
+	}
+	start := time.Now()
+	// The breaker is typed for fragment responses: the gateway's answer
+	// goes past it in resp.
+	var resp *http.Response
+	_, err = gd.breaker.Execute(func() (*Response, error) {
+		var err error
+		resp, err = t.next.RoundTrip(r)
+		if err != nil {
+			// Classified as fragment fetches are, so that a shopper who
+			// left is not the service's failure; the context's error stays
+			// in the chain for the proxy's error handler.
+			kind := KindConnect
+			switch ctxErr := r.Context().Err(); {
+			case errors.Is(ctxErr, context.DeadlineExceeded):
+				kind = KindTimeout
+			case ctxErr != nil:
+				kind = KindCanceled
+			}
+			return nil, &Error{Kind: kind, ID: "gateway", Service: t.service, Err: errors.Join(err, r.Context().Err())}
+		}
+		if resp.StatusCode >= http.StatusInternalServerError {
+			return nil, errGatewayStatus // counted as a failure, passed on as it is
+		}
+		return nil, nil
+	})
+	rtt := time.Since(start)
+	if errors.Is(err, errGatewayStatus) {
+		err = nil
+	}
+	if err != nil {
+		kind := KindOf(err)
+		gd.limiter.Release(rtt, kind == KindTimeout, kind != KindConnect && kind != KindTimeout)
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			t.guards.stats.BreakerOpen.Add(1)
+			return nil, fmt.Errorf("service %s: %w", t.service, ErrBreakerOpen)
+		}
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection (a WebSocket) is no longer a request in
+		// flight, and its body must stay the connection itself.
+		gd.limiter.Release(rtt, false, false)
+		return resp, nil
+	}
+	resp.Body = &slotBody{ReadCloser: resp.Body, release: func() { gd.limiter.Release(rtt, false, false) }}
+	return resp, nil
+}
+
+// errGatewayStatus marks a 5xx gateway answer for the breaker.
+var errGatewayStatus = errors.New("gateway answer with a 5xx status")
+
+// slotBody gives its concurrency slot back when it is closed.
+type slotBody struct {
+	io.ReadCloser
+	release func()
+	once    sync.Once
+}
+
+func (b *slotBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}

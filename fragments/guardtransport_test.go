@@ -1,0 +1,97 @@
+package fragments
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Gateway requests go through the service's breaker and limit: 5xx
+// answers open the breaker, which then refuses without a request; a slot
+// is held until the response body is closed; a request the shopper
+// cancelled is not the service's failure.
+func TestGatewayTransportIsGuarded(t *testing.T) {
+	var status atomic.Int64
+	status.Store(500)
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.URL.Path == "/hang" {
+			<-r.Context().Done()
+			return
+		}
+		w.WriteHeader(int(status.Load()))
+		io.WriteString(w, "body")
+	}))
+	defer srv.Close()
+	tr := NewTransport()
+	defer tr.CloseIdleConnections()
+	g := NewGuards(nil, func(string) GuardConfig { return GuardConfig{Failures: 3, MaxConcurrent: 1} }, nil, discardLogger())
+	rt := g.RoundTripper("basket", tr)
+	do := func(ctx context.Context, path string) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+path, nil)
+		return rt.RoundTrip(req)
+	}
+
+	// A cancelled request does not count.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for calls.Load() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	if _, err := do(ctx, "/hang"); err == nil {
+		t.Fatal("cancelled request: got no error")
+	}
+	if c := g.Counts("basket"); c.TotalFailures != 0 {
+		t.Errorf("after a cancelled request: got %d failures, want 0", c.TotalFailures)
+	}
+
+	for i := range 3 {
+		resp, err := do(context.Background(), "/x")
+		if err != nil || resp.StatusCode != 500 {
+			t.Fatalf("request %d: got %v, %v; want the 500 passed on", i, resp, err)
+		}
+		resp.Body.Close()
+	}
+	before := calls.Load()
+	if _, err := do(context.Background(), "/x"); !errors.Is(err, ErrBreakerOpen) {
+		t.Errorf("with the breaker open: got %v, want ErrBreakerOpen", err)
+	}
+	if calls.Load() != before {
+		t.Error("a request reached the service while its breaker was open")
+	}
+
+	// The slot: with a limit of one, a second request waits for the first
+	// one's body to close.
+	g2 := NewGuards(nil, func(string) GuardConfig { return GuardConfig{MaxConcurrent: 1} }, nil, discardLogger())
+	rt2 := g2.RoundTripper("basket", tr)
+	status.Store(200)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+	first, err := rt2.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/x", nil)
+		resp, err := rt2.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		second <- err
+	}()
+	for g2.Waiting("basket") != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	first.Body.Close()
+	if err := <-second; err != nil {
+		t.Errorf("second request: %v", err)
+	}
+}
