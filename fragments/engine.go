@@ -226,14 +226,28 @@ func (e *Engine) guardConfig(name string) GuardConfig {
 }
 
 // GatewayTransport returns the transport of a service's gateway requests:
-// a pool of its own, beside the fragments', under the same dial policy and
-// kept or replaced with the service like the fragments' pool. Nil when no
-// such service is configured.
+// under the service's breaker and concurrency limit (see
+// [Guards.RoundTripper]), over a pool of its own beside the fragments', so
+// a burst of gateway traffic never takes the fragments' connections. The
+// pool is looked up for each request, so a reload that moves the service
+// takes effect at once.
 func (e *Engine) GatewayTransport(name string) http.RoundTripper {
-	if svc := (*e.services.Load())[name]; svc != nil {
-		return svc.gatePool
+	return e.guards.RoundTripper(name, gatewayPool{e: e, service: name})
+}
+
+// gatewayPool sends a request through the current gateway pool of a
+// service.
+type gatewayPool struct {
+	e       *Engine
+	service string
+}
+
+func (p gatewayPool) RoundTrip(r *http.Request) (*http.Response, error) {
+	svc := (*p.e.services.Load())[p.service]
+	if svc == nil {
+		return nil, fmt.Errorf("gateway: no service %q is configured", p.service)
 	}
-	return nil
+	return svc.gatePool.RoundTrip(r)
 }
 
 // Stats returns the engine's counters.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -25,9 +23,9 @@ var ErrQueueFull = errQueueFull
 // fragment fetches are: an open breaker refuses at once with
 // [ErrBreakerOpen], a request over the limit waits within its own
 // context, and a connect error, a timeout or a 5xx counts against the
-// service. The slot is held until the response body is closed, so a long
-// download or an event stream counts as in flight while it lasts; its
-// round-trip time, for the limit, is the time to the response headers.
+// service. The slot is held until the response headers arrive: that is
+// the service's work, while a long download or an event stream after them
+// must not keep the service's fragments waiting for the limit.
 func (g *Guards) RoundTripper(service string, next http.RoundTripper) http.RoundTripper {
 	return &guardedTransport{guards: g, service: service, next: next}
 }
@@ -92,28 +90,10 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		// An upgraded connection (a WebSocket) is no longer a request in
-		// flight, and its body must stay the connection itself.
-		gd.limiter.Release(rtt, false, false)
-		return resp, nil
-	}
-	resp.Body = &slotBody{ReadCloser: resp.Body, release: func() { gd.limiter.Release(rtt, false, false) }}
+	gd.limiter.Release(rtt, false, false)
 	return resp, nil
 }
 
 // errGatewayStatus marks a 5xx gateway answer for the breaker.
 var errGatewayStatus = errors.New("gateway answer with a 5xx status")
 
-// slotBody gives its concurrency slot back when it is closed.
-type slotBody struct {
-	io.ReadCloser
-	release func()
-	once    sync.Once
-}
-
-func (b *slotBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(b.release)
-	return err
-}
