@@ -96,4 +96,3 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // errGatewayStatus marks a 5xx gateway answer for the breaker.
 var errGatewayStatus = errors.New("gateway answer with a 5xx status")
-
