@@ -1115,7 +1115,7 @@ func TestCachePanicFailsOnlyThatFetch(t *testing.T) {
 			return htmlResponse("<p>ok</p>", "Cache-Control", "max-age=60"), nil
 		}}
 		stats := &Stats{}
-		c := newTestCache(t, up, CacheConfig{Stats: stats})
+		c := newTestCache(t, up, CacheConfig{Stats: stats, Logger: discardLogger()})
 		wait := fetchAll(context.Background(), c, 10, func(int) *Request { return cacheRequest("http://svc/box") })
 		synctest.Wait()
 		close(gate)

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -32,6 +33,9 @@ type Client struct {
 	// MaxBodyBytes caps a fragment body, after decompression. Zero means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// Conns, when not nil, carries the plain-http fetches instead of
+	// Transport: the lean HTTP/1.1 client.
+	Conns *H1Conns
 }
 
 var _ Fetcher = (*Client)(nil)
@@ -46,13 +50,19 @@ func NewTransport() *http.Transport {
 	return newTransport(nil)
 }
 
-func newTransport(policy *DialPolicy) *http.Transport {
+// newDialer returns the dialer of fragment connections: a 5s connect
+// timeout, TCP keep-alives, and policy's check of every address dialled.
+func newDialer(policy *DialPolicy) *net.Dialer {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	if policy != nil {
 		dialer.Control = policy.Control
 	}
+	return dialer
+}
+
+func newTransport(policy *DialPolicy) *http.Transport {
 	return &http.Transport{
-		DialContext:            dialer.DialContext,
+		DialContext:            newDialer(policy).DialContext,
 		MaxIdleConns:           1024,
 		MaxIdleConnsPerHost:    256,
 		IdleConnTimeout:        90 * time.Second,
@@ -66,9 +76,19 @@ func newTransport(policy *DialPolicy) *http.Transport {
 
 // Fetch performs one GET within req.Timeout and returns the complete response.
 func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
+	deadline, _ := ctx.Deadline()
+	own := false // the fragment's own timeout ends first
 	if req.Timeout > 0 {
+		if d := time.Now().Add(req.Timeout); deadline.IsZero() || d.Before(deadline) {
+			deadline, own = d, true
+		}
+	}
+	if c.Conns != nil && strings.HasPrefix(req.URL, "http://") {
+		return c.Conns.fetch(ctx, c, req, deadline)
+	}
+	if own {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, req.Timeout, errFragmentTimeout)
+		ctx, cancel = context.WithDeadlineCause(ctx, deadline, errFragmentTimeout)
 		defer cancel()
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
@@ -82,7 +102,7 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	// jar is consulted.
 	resp, err := c.transport().RoundTrip(hreq)
 	if err != nil {
-		return nil, c.fail(ctx, req, KindConnect, err)
+		return nil, c.fail(ctx, req, deadline, KindConnect, err)
 	}
 	defer resp.Body.Close()
 
@@ -99,29 +119,43 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 			return nil, &Error{Kind: KindTooLarge, ID: req.ID, Service: req.Service,
 				Err: fmt.Errorf("body over %d bytes", c.maxBody())}
 		}
-		return nil, c.fail(ctx, req, KindBody, err)
+		return nil, c.fail(ctx, req, deadline, KindBody, err)
 	}
+	return c.finish(req, resp.StatusCode, resp.Header, body)
+}
+
+// finish checks and cleans a body read whole and makes the response.
+func (c *Client) finish(req *Request, status int, header http.Header, body []byte) (*Response, error) {
 	body = cleanHTML(body)
 	if err := checkMarkup(body); err != nil {
 		return nil, &Error{Kind: KindMarkup, ID: req.ID, Service: req.Service, Err: err}
 	}
 	return &Response{
-		Status: resp.StatusCode,
-		Header: resp.Header,
+		Status: status,
+		Header: header,
 		Body:   body,
-		Assets: ParseAssets(resp.Header),
+		Assets: ParseAssets(header),
 	}, nil
 }
 
-// fail classifies err, preferring what the context says: a passed deadline
-// is a timeout and a caller that left is a cancellation, whatever error the
-// transport reported for them.
-func (c *Client) fail(ctx context.Context, req *Request, kind Kind, err error) *Error {
+// fail classifies err, preferring what the context and the deadline say:
+// a passed deadline is a timeout and a caller that left is a
+// cancellation, whatever error the transport reported for them.
+func (c *Client) fail(ctx context.Context, req *Request, deadline time.Time, kind Kind, err error) *Error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		err = errors.Join(ctxErr, err) // the lean client reports the cut connection
+	}
 	switch {
 	case errors.Is(context.Cause(ctx), errFragmentTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		kind = KindTimeout
 	case ctx.Err() != nil:
 		kind = KindCanceled
+	case !deadline.IsZero() && !time.Now().Before(deadline):
+		kind = KindTimeout
+		if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
+			// The caller's deadline, which its context is about to report.
+			err = errors.Join(context.DeadlineExceeded, err)
+		}
 	}
 	return &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: err}
 }

@@ -41,11 +41,31 @@ func newServer(tb testing.TB, h http.HandlerFunc) *httptest.Server {
 
 // newClient returns a Client on its own transport from NewTransport, whose
 // idle connections are closed when the test ends.
+// clientMaker makes the client a test runs against.
+type clientMaker func(tb testing.TB, maxBody int64) *Client
+
+// newClient is a Client over net/http's transport.
 func newClient(tb testing.TB, maxBody int64) *Client {
 	tb.Helper()
 	tr := NewTransport()
 	tb.Cleanup(tr.CloseIdleConnections)
 	return &Client{Transport: tr, MaxBodyBytes: maxBody}
+}
+
+// newLeanClient is a Client over the lean HTTP/1.1 client, as the engine
+// makes for plain-http services.
+func newLeanClient(tb testing.TB, maxBody int64) *Client {
+	tb.Helper()
+	conns := NewH1Conns(nil, 0)
+	tb.Cleanup(conns.CloseIdleConnections)
+	return &Client{Conns: conns, MaxBodyBytes: maxBody}
+}
+
+// forEachClient runs a client test against both clients: every behaviour
+// holds for each.
+func forEachClient(t *testing.T, test func(t *testing.T, newClient clientMaker)) {
+	t.Run("net/http", func(t *testing.T) { test(t, newClient) })
+	t.Run("lean", func(t *testing.T) { test(t, newLeanClient) })
 }
 
 // release returns a channel that is closed when the test ends, before the
@@ -178,7 +198,9 @@ func gzipped(tb testing.TB, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func TestFetchReturnsWholeHTMLBody(t *testing.T) {
+func TestFetchReturnsWholeHTMLBody(t *testing.T) { forEachClient(t, testFetchReturnsWholeHTMLBody) }
+
+func testFetchReturnsWholeHTMLBody(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	// Large enough to take several reads, and not a repetition of one byte.
 	var want bytes.Buffer
@@ -226,6 +248,10 @@ func firstDiff(a, b []byte) int {
 }
 
 func TestFetchSendsRequestHeadersUnchangedWithGET(t *testing.T) {
+	forEachClient(t, testFetchSendsRequestHeadersUnchangedWithGET)
+}
+
+func testFetchSendsRequestHeadersUnchangedWithGET(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	type seen struct {
 		method           string
@@ -280,6 +306,10 @@ func TestFetchSendsRequestHeadersUnchangedWithGET(t *testing.T) {
 }
 
 func TestFetchWithZeroClientCapsBodyAtDefault(t *testing.T) {
+	forEachClient(t, testFetchWithZeroClientCapsBodyAtDefault)
+}
+
+func testFetchWithZeroClientCapsBodyAtDefault(t *testing.T, newClient clientMaker) {
 	// The zero Client uses the package's shared transport and the default
 	// cap; both are what the composer gets from &fragments.Client{}.
 	t.Cleanup(defaultTransport.CloseIdleConnections)
@@ -307,6 +337,10 @@ func TestFetchWithZeroClientCapsBodyAtDefault(t *testing.T) {
 }
 
 func TestFetchParsesLinkHeadersIntoAssets(t *testing.T) {
+	forEachClient(t, testFetchParsesLinkHeadersIntoAssets)
+}
+
+func testFetchParsesLinkHeadersIntoAssets(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -327,6 +361,10 @@ func TestFetchParsesLinkHeadersIntoAssets(t *testing.T) {
 }
 
 func TestFetchTimesOutWhenServerNeverSendsHeaders(t *testing.T) {
+	forEachClient(t, testFetchTimesOutWhenServerNeverSendsHeaders)
+}
+
+func testFetchTimesOutWhenServerNeverSendsHeaders(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	arrived := make(chan struct{}, 1)
 	srv := newRawServer(t, hangAfterRequest(arrived))
@@ -353,7 +391,9 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func TestFetchTimesOutWhenBodyDrips(t *testing.T) {
+func TestFetchTimesOutWhenBodyDrips(t *testing.T) { forEachClient(t, testFetchTimesOutWhenBodyDrips) }
+
+func testFetchTimesOutWhenBodyDrips(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	done := release(t)
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -398,6 +438,10 @@ func TestFetchTimesOutWhenBodyDrips(t *testing.T) {
 }
 
 func TestFetchCallerDeadlineIsTimeout(t *testing.T) {
+	forEachClient(t, testFetchCallerDeadlineIsTimeout)
+}
+
+func testFetchCallerDeadlineIsTimeout(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -425,7 +469,9 @@ func TestFetchCallerDeadlineIsTimeout(t *testing.T) {
 	}
 }
 
-func TestFetchCallerCancelIsCanceled(t *testing.T) {
+func TestFetchCallerCancelIsCanceled(t *testing.T) { forEachClient(t, testFetchCallerCancelIsCanceled) }
+
+func testFetchCallerCancelIsCanceled(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	arrived := make(chan struct{}, 1)
 	srv := newRawServer(t, hangAfterRequest(arrived))
@@ -451,6 +497,10 @@ func TestFetchCallerCancelIsCanceled(t *testing.T) {
 }
 
 func TestFetchConnectionRefusedIsConnect(t *testing.T) {
+	forEachClient(t, testFetchConnectionRefusedIsConnect)
+}
+
+func testFetchConnectionRefusedIsConnect(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -466,7 +516,9 @@ func TestFetchConnectionRefusedIsConnect(t *testing.T) {
 	wantFast(t, elapsed)
 }
 
-func TestFetchInvalidURLIsConnect(t *testing.T) {
+func TestFetchInvalidURLIsConnect(t *testing.T) { forEachClient(t, testFetchInvalidURLIsConnect) }
+
+func testFetchInvalidURLIsConnect(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	c := newClient(t, 0)
 	req := fragmentRequest("http://[::1/broken", safetyTimeout)
@@ -475,7 +527,9 @@ func TestFetchInvalidURLIsConnect(t *testing.T) {
 	wantKind(t, resp, err, req, KindConnect)
 }
 
-func TestFetch5xxIsStatusError(t *testing.T) {
+func TestFetch5xxIsStatusError(t *testing.T) { forEachClient(t, testFetch5xxIsStatusError) }
+
+func testFetch5xxIsStatusError(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	for _, status := range []int{500, 502, 503, 504} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
@@ -500,7 +554,9 @@ func TestFetch5xxIsStatusError(t *testing.T) {
 	}
 }
 
-func TestFetchReturns404AsResponse(t *testing.T) {
+func TestFetchReturns404AsResponse(t *testing.T) { forEachClient(t, testFetchReturns404AsResponse) }
+
+func testFetchReturns404AsResponse(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -521,7 +577,9 @@ func TestFetchReturns404AsResponse(t *testing.T) {
 	}
 }
 
-func TestFetchDoesNotFollowRedirects(t *testing.T) {
+func TestFetchDoesNotFollowRedirects(t *testing.T) { forEachClient(t, testFetchDoesNotFollowRedirects) }
+
+func testFetchDoesNotFollowRedirects(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	var targetHits atomic.Int64
 	target := newServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -576,7 +634,9 @@ func writeInChunks(w http.ResponseWriter, r *http.Request, done <-chan struct{},
 	}
 }
 
-func TestFetchBodyOverCapIsTooLarge(t *testing.T) {
+func TestFetchBodyOverCapIsTooLarge(t *testing.T) { forEachClient(t, testFetchBodyOverCapIsTooLarge) }
+
+func testFetchBodyOverCapIsTooLarge(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	const maxBody = 4 << 10
 	tests := []struct {
@@ -674,7 +734,9 @@ var gzipBomb = sync.OnceValue(func() []byte {
 	return buf.Bytes()
 })
 
-func TestFetchGzipBombIsTooLarge(t *testing.T) {
+func TestFetchGzipBombIsTooLarge(t *testing.T) { forEachClient(t, testFetchGzipBombIsTooLarge) }
+
+func testFetchGzipBombIsTooLarge(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	bomb := gzipBomb()
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
@@ -693,7 +755,9 @@ func TestFetchGzipBombIsTooLarge(t *testing.T) {
 	wantFast(t, elapsed)
 }
 
-func TestFetchDecompressesGzipBody(t *testing.T) {
+func TestFetchDecompressesGzipBody(t *testing.T) { forEachClient(t, testFetchDecompressesGzipBody) }
+
+func testFetchDecompressesGzipBody(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	want := strings.Repeat("<p>gzip</p>", 1000)
 	body := gzipped(t, []byte(want))
@@ -713,7 +777,9 @@ func TestFetchDecompressesGzipBody(t *testing.T) {
 	}
 }
 
-func TestFetchCorruptGzipIsBodyError(t *testing.T) {
+func TestFetchCorruptGzipIsBodyError(t *testing.T) { forEachClient(t, testFetchCorruptGzipIsBodyError) }
+
+func testFetchCorruptGzipIsBodyError(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	good := gzipped(t, []byte(strings.Repeat("<p>fragment</p>", 100)))
 	badChecksum := bytes.Clone(good)
@@ -744,6 +810,10 @@ func TestFetchCorruptGzipIsBodyError(t *testing.T) {
 }
 
 func TestFetchTruncatedBodyIsBodyError(t *testing.T) {
+	forEachClient(t, testFetchTruncatedBodyIsBodyError)
+}
+
+func testFetchTruncatedBodyIsBodyError(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	srv := newRawServer(t, func(conn net.Conn, _ *http.Request) {
 		io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n<p>10b</p>")
@@ -761,6 +831,10 @@ func TestFetchTruncatedBodyIsBodyError(t *testing.T) {
 }
 
 func TestFetchConnectionResetMidBodyIsBodyError(t *testing.T) {
+	forEachClient(t, testFetchConnectionResetMidBodyIsBodyError)
+}
+
+func testFetchConnectionResetMidBodyIsBodyError(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	srv := newRawServer(t, func(conn net.Conn, _ *http.Request) {
 		io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100000\r\n\r\n<p>half")
@@ -775,6 +849,10 @@ func TestFetchConnectionResetMidBodyIsBodyError(t *testing.T) {
 }
 
 func TestFetchRejectsNonHTMLContentType(t *testing.T) {
+	forEachClient(t, testFetchRejectsNonHTMLContentType)
+}
+
+func testFetchRejectsNonHTMLContentType(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	tests := []struct {
 		name        string
@@ -805,6 +883,10 @@ func TestFetchRejectsNonHTMLContentType(t *testing.T) {
 }
 
 func TestFetchAcceptsHTMLContentTypes(t *testing.T) {
+	forEachClient(t, testFetchAcceptsHTMLContentTypes)
+}
+
+func testFetchAcceptsHTMLContentTypes(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	for _, contentType := range []string{
 		"text/html",
@@ -832,6 +914,10 @@ func TestFetchAcceptsHTMLContentTypes(t *testing.T) {
 }
 
 func TestFetch204WithoutContentTypeIsEmptyResponse(t *testing.T) {
+	forEachClient(t, testFetch204WithoutContentTypeIsEmptyResponse)
+}
+
+func testFetch204WithoutContentTypeIsEmptyResponse(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Content-Type"] = nil
@@ -869,7 +955,9 @@ func fetchBody(t *testing.T, raw string) string {
 	return string(resp.Body)
 }
 
-func TestFetchStripsLeadingBOM(t *testing.T) {
+func TestFetchStripsLeadingBOM(t *testing.T) { forEachClient(t, testFetchStripsLeadingBOM) }
+
+func testFetchStripsLeadingBOM(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	tests := []struct {
 		name, raw, want string
@@ -889,7 +977,9 @@ func TestFetchStripsLeadingBOM(t *testing.T) {
 	}
 }
 
-func TestFetchRepairsInvalidUTF8(t *testing.T) {
+func TestFetchRepairsInvalidUTF8(t *testing.T) { forEachClient(t, testFetchRepairsInvalidUTF8) }
+
+func testFetchRepairsInvalidUTF8(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	tests := []struct {
 		name, raw, want string
@@ -917,6 +1007,10 @@ func TestFetchRepairsInvalidUTF8(t *testing.T) {
 }
 
 func TestFetchHugeResponseHeaderFails(t *testing.T) {
+	forEachClient(t, testFetchHugeResponseHeaderFails)
+}
+
+func testFetchHugeResponseHeaderFails(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
@@ -1057,21 +1151,28 @@ func BenchmarkClientFetch(b *testing.B) {
 		w.Header().Set("Link", `</search/a.css>; rel=stylesheet, </search/m.js>; rel=modulepreload`)
 		w.Write(body)
 	})
-	c := newClient(b, 0)
-	req := &Request{
-		ID: "search", Service: "search", URL: srv.URL + "/fragment?q=shoes", Timeout: safetyTimeout,
-		Fields: []Field{{Name: "X-Request-Id", Values: []string{"bench"}}, {Name: "Accept-Language", Values: []string{"en"}}},
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		resp, err := c.Fetch(ctx, req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(resp.Body) != len(body) {
-			b.Fatalf("body length: got %d, want %d", len(resp.Body), len(body))
-		}
+	for _, bc := range []struct {
+		name      string
+		newClient clientMaker
+	}{{"net-http", newClient}, {"lean", newLeanClient}} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := bc.newClient(b, 0)
+			req := &Request{
+				ID: "search", Service: "search", URL: srv.URL + "/fragment?q=shoes", Timeout: safetyTimeout,
+				Fields: []Field{{Name: "X-Request-Id", Values: []string{"bench"}}, {Name: "Accept-Language", Values: []string{"en"}}},
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				resp, err := c.Fetch(ctx, req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(resp.Body) != len(body) {
+					b.Fatalf("body length: got %d, want %d", len(resp.Body), len(body))
+				}
+			}
+		})
 	}
 }

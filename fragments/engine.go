@@ -85,8 +85,9 @@ type ServiceConfig struct {
 type service struct {
 	cfg      ServiceConfig
 	client   *Client
-	fragPool *pool // fragment fetches
-	gatePool *pool // gateway requests: a burst of them never takes the fragments' connections
+	fragPool *pool    // fragment fetches over net/http (https, h2c)
+	h1       *H1Conns // fragment fetches of a plain-http service; nil otherwise
+	gatePool *pool    // gateway requests: a burst of them never takes the fragments' connections
 }
 
 // NewEngine returns an engine with the given settings. Close stops it.
@@ -121,18 +122,17 @@ func (e *Engine) Configure(settings Settings) {
 	for _, sc := range settings.Services {
 		svc := &service{cfg: sc, client: &Client{MaxBodyBytes: settings.MaxBodyBytes}}
 		if o := old[sc.Name]; o != nil && samePool(o.cfg, sc) {
-			svc.fragPool, svc.gatePool = o.fragPool, o.gatePool
+			svc.fragPool, svc.gatePool, svc.h1 = o.fragPool, o.gatePool, o.h1
 		} else {
-			svc.fragPool, svc.gatePool = e.newPool(sc), e.newPool(sc)
+			svc.fragPool, svc.gatePool, svc.h1 = e.newPool(sc), e.newPool(sc), e.newH1(sc)
 		}
-		svc.client.Transport = svc.fragPool
+		svc.client.Transport, svc.client.Conns = svc.fragPool, svc.h1
 		next[sc.Name] = svc
 	}
 	e.services.Store(&next)
 	for name, o := range old {
 		if n := next[name]; n == nil || n.fragPool != o.fragPool {
-			o.fragPool.retire()
-			o.gatePool.retire()
+			o.retire()
 		}
 	}
 	e.guards.Reconfigure()
@@ -145,13 +145,28 @@ func samePool(a, b ServiceConfig) bool {
 		a.URL.Scheme == b.URL.Scheme && a.URL.Host == b.URL.Host
 }
 
-// newPool makes the connection pool of one service: HTTP/1.1 or h2c,
-// under a dial policy that refuses internal addresses other than the
-// service's own.
-func (e *Engine) newPool(sc ServiceConfig) *pool {
-	if e.opts.Transport != nil {
-		return &pool{rt: e.opts.Transport}
+// retire closes the service's pools once their requests have ended.
+func (s *service) retire() {
+	s.fragPool.retire()
+	s.gatePool.retire()
+	if s.h1 != nil {
+		s.h1.CloseIdleConnections()
 	}
+}
+
+// newH1 makes the lean HTTP/1.1 client of a plain-http service, or
+// returns nil for a service that speaks https or h2c, or when a transport
+// was given for every request.
+func (e *Engine) newH1(sc ServiceConfig) *H1Conns {
+	if e.opts.Transport != nil || sc.H2C || sc.URL == nil || sc.URL.Scheme != "http" {
+		return nil
+	}
+	return NewH1Conns(servicePolicy(sc), sc.Guard.MaxConcurrent)
+}
+
+// servicePolicy is the dial policy of one service: internal addresses
+// are refused, except the service's own.
+func servicePolicy(sc ServiceConfig) *DialPolicy {
 	var allow []string
 	if sc.URL != nil {
 		port := sc.URL.Port()
@@ -160,7 +175,17 @@ func (e *Engine) newPool(sc ServiceConfig) *pool {
 		}
 		allow = append(allow, net.JoinHostPort(sc.URL.Hostname(), port))
 	}
-	policy := NewDialPolicy(allow)
+	return NewDialPolicy(allow)
+}
+
+// newPool makes the connection pool of one service: HTTP/1.1 or h2c,
+// under a dial policy that refuses internal addresses other than the
+// service's own.
+func (e *Engine) newPool(sc ServiceConfig) *pool {
+	if e.opts.Transport != nil {
+		return &pool{rt: e.opts.Transport}
+	}
+	policy := servicePolicy(sc)
 	var t *http.Transport
 	if sc.H2C {
 		t = policy.NewH2CTransport()
@@ -277,8 +302,7 @@ func (e *Engine) Close() {
 	e.mu.Unlock()
 	e.cache.Close()
 	for _, svc := range services {
-		svc.fragPool.retire()
-		svc.gatePool.retire()
+		svc.retire()
 	}
 }
 

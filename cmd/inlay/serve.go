@@ -130,12 +130,8 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 		go func() { errc <- admin.Serve(aln) }()
 		logger.Info("admin listening", slog.String("addr", "http://"+aln.Addr().String()))
 	}
-	sh.current.Load().SetReady(true)
-	logger.Info("inlay listening", slog.String("addr", "http://"+ln.Addr().String()))
-	if opts.ready != nil {
-		opts.ready(ln.Addr().String())
-	}
-
+	// The config is watched before anyone is told the server is up, so
+	// that no edit made after that is missed.
 	hup := make(chan os.Signal, 1)
 	if opts.reloadConfig {
 		signal.Notify(hup, syscall.SIGHUP)
@@ -154,6 +150,12 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 			defer stop()
 		}
 	}
+	sh.current.Load().SetReady(true)
+	logger.Info("inlay listening", slog.String("addr", "http://"+ln.Addr().String()))
+	if opts.ready != nil {
+		opts.ready(ln.Addr().String())
+	}
+
 	for {
 		select {
 		case err := <-errc:

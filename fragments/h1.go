@@ -1,0 +1,324 @@
+package fragments
+
+import (
+	"bufio"
+	"cmp"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// H1Conns is a lean HTTP/1.1 client for the fragments of one plain-http
+// service: the round trip runs on the fetching goroutine, over a pool of
+// kept-alive connections, with one deadline per fetch set on the
+// connection itself. net/http's Transport gives every connection a read
+// and a write goroutine and every request a context with a timer, which
+// on the miss path cost more CPU than the fetch; this client has neither.
+// Requests are written by hand (a GET has no body, so little can go
+// wrong), and responses are read with the standard library's
+// http.ReadResponse, chunked and gzip bodies included.
+//
+// It speaks HTTP/1.1 over TCP only: https and h2c services keep
+// net/http's transports, and so do gateway routes.
+type H1Conns struct {
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	maxIdle int // per host
+
+	mu      sync.Mutex           // protects idle and retired
+	idle    map[string][]*h1Conn // by host:port, most recently used last
+	retired bool
+}
+
+// h1Conn is one kept-alive connection.
+type h1Conn struct {
+	addr   string // host:port
+	conn   net.Conn
+	limit  *headerLimit
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	idleAt time.Time
+	reused bool
+	gz     *gzip.Reader // kept for the next gzip body on this connection
+}
+
+// Limits of the lean client.
+const (
+	// h1IdleTimeout is how long an idle connection is kept.
+	h1IdleTimeout = 90 * time.Second
+	// h1MaxHeaderBytes caps a response's headers, as
+	// http.Transport.MaxResponseHeaderBytes does in NewTransport.
+	h1MaxHeaderBytes = 64 << 10
+)
+
+// NewH1Conns returns a lean client that dials with policy's checks and
+// keeps up to maxIdle idle connections per host (zero means
+// DefaultMaxConcurrent). A nil policy dials any address.
+func NewH1Conns(policy *DialPolicy, maxIdle int) *H1Conns {
+	return &H1Conns{dial: newDialer(policy).DialContext, maxIdle: cmp.Or(maxIdle, DefaultMaxConcurrent), idle: map[string][]*h1Conn{}}
+}
+
+// errRetry marks a failure on a reused connection before any byte of the
+// answer came: the service closed the idle connection, and the GET may be
+// sent again on a new one, as net/http does.
+var errRetry = errors.New("kept-alive connection closed by the service")
+
+// fetch performs one GET of req before deadline and reads the whole answer
+// with the client's checks (see Client.Fetch). ctx ending aborts it.
+func (p *H1Conns) fetch(ctx context.Context, c *Client, req *Request, deadline time.Time) (*Response, error) {
+	u, err := url.Parse(req.URL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("fragment URL %q: not an http:// URL", req.URL)}
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	for attempt := 0; ; attempt++ {
+		conn, err := p.get(ctx, addr, deadline)
+		if err != nil {
+			return nil, c.fail(ctx, req, deadline, KindConnect, err)
+		}
+		resp, err := p.roundTrip(ctx, c, conn, u, req, deadline)
+		if errors.Is(err, errRetry) && attempt == 0 && ctx.Err() == nil {
+			continue
+		}
+		return resp, err
+	}
+}
+
+// roundTrip sends req on conn and reads the answer. The connection goes
+// back to the pool only when the answer was read whole and the service
+// keeps it alive.
+func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url.URL, req *Request, deadline time.Time) (resp *Response, err error) {
+	keep := false
+	defer func() {
+		if keep {
+			p.put(conn)
+		} else {
+			conn.conn.Close()
+		}
+	}()
+	conn.conn.SetDeadline(deadline)
+	// The shopper leaving (or the page's deadline) cuts the connection's
+	// deadline short, which ends a read or write at once.
+	stop := context.AfterFunc(ctx, func() { conn.conn.SetDeadline(aLongTimeAgo) })
+	defer func() {
+		if !stop() {
+			keep = false // the deadline was cut: the connection is spent
+		}
+	}()
+
+	if err := writeRequest(conn.bw, u, req); err != nil {
+		if conn.reused {
+			return nil, errRetry
+		}
+		return nil, c.fail(ctx, req, deadline, KindConnect, err)
+	}
+	conn.limit.n = h1MaxHeaderBytes + int64(conn.br.Size())
+	hresp, err := http.ReadResponse(conn.br, nil)
+	for err == nil && hresp.StatusCode >= 100 && hresp.StatusCode < 200 && hresp.StatusCode != http.StatusSwitchingProtocols {
+		hresp, err = http.ReadResponse(conn.br, nil) // 103 Early Hints and the like: the answer follows
+	}
+	if err != nil {
+		if conn.reused && conn.br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
+			return nil, errRetry
+		}
+		return nil, c.fail(ctx, req, deadline, KindConnect, err)
+	}
+	conn.limit.n = -1
+	if hresp.StatusCode == http.StatusSwitchingProtocols {
+		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: hresp.StatusCode, Err: errors.New("the service switched protocols")}
+	}
+	if hresp.StatusCode >= 500 {
+		keep = drain(hresp)
+		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: hresp.StatusCode}
+	}
+	if hresp.StatusCode == http.StatusOK && !isHTML(hresp.Header.Get("Content-Type")) {
+		keep = drain(hresp)
+		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
+			Err: fmt.Errorf("content type %q, want text/html", hresp.Header.Get("Content-Type"))}
+	}
+	var body io.Reader = hresp.Body
+	length := hresp.ContentLength
+	if strings.EqualFold(hresp.Header.Get("Content-Encoding"), "gzip") {
+		if conn.gz == nil {
+			conn.gz, err = gzip.NewReader(hresp.Body)
+		} else {
+			err = conn.gz.Reset(hresp.Body)
+		}
+		if err != nil {
+			return nil, c.fail(ctx, req, deadline, KindBody, err)
+		}
+		body, length = conn.gz, -1
+		hresp.Header.Del("Content-Encoding")
+		hresp.Header.Del("Content-Length")
+	}
+	b, err := readBody(body, length, c.maxBody())
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return nil, &Error{Kind: KindTooLarge, ID: req.ID, Service: req.Service,
+				Err: fmt.Errorf("body over %d bytes", c.maxBody())}
+		}
+		return nil, c.fail(ctx, req, deadline, KindBody, err)
+	}
+	// The body was read to its end: the connection is reusable unless the
+	// service or the protocol version says otherwise.
+	keep = !hresp.Close && hresp.ProtoAtLeast(1, 1) && drain(hresp)
+	return c.finish(req, hresp.StatusCode, hresp.Header, b)
+}
+
+// writeRequest writes a GET of u for req.
+func writeRequest(w *bufio.Writer, u *url.URL, req *Request) error {
+	w.WriteString("GET ")
+	w.WriteString(u.RequestURI())
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(u.Host)
+	w.WriteString("\r\n")
+	agent, encoding := false, false
+	for _, f := range req.Fields {
+		switch f.Name {
+		case "Host", "Connection", "Content-Length", "Transfer-Encoding":
+			continue // the client's own
+		case "User-Agent":
+			agent = true
+		case "Accept-Encoding":
+			encoding = true
+		}
+		for _, v := range f.Values {
+			if !validFieldValue(v) {
+				continue
+			}
+			w.WriteString(f.Name)
+			w.WriteString(": ")
+			w.WriteString(v)
+			w.WriteString("\r\n")
+		}
+	}
+	if !agent {
+		w.WriteString("User-Agent: Go-http-client/1.1\r\n")
+	}
+	if !encoding {
+		// Inlay decompresses what it asks to be compressed.
+		w.WriteString("Accept-Encoding: gzip\r\n")
+	}
+	w.WriteString("\r\n")
+	return w.Flush()
+}
+
+// validFieldValue reports whether v may be sent as a header value: no
+// line breaks or other control characters but tab.
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// drain reads what is left of a response body that is no longer wanted,
+// up to a little, so that its connection can be reused, and reports
+// whether it could be.
+func drain(resp *http.Response) bool {
+	_, err := io.CopyN(io.Discard, resp.Body, 4<<10)
+	return err == io.EOF
+}
+
+// get returns an idle connection to addr, or dials a new one.
+func (p *H1Conns) get(ctx context.Context, addr string, deadline time.Time) (*h1Conn, error) {
+	now := time.Now()
+	p.mu.Lock()
+	for idle := p.idle[addr]; len(idle) > 0; idle = p.idle[addr] {
+		c := idle[len(idle)-1]
+		p.idle[addr] = idle[:len(idle)-1]
+		if now.Sub(c.idleAt) < h1IdleTimeout {
+			p.mu.Unlock()
+			c.reused = true
+			return c, nil
+		}
+		c.conn.Close()
+	}
+	p.mu.Unlock()
+	dctx := ctx
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	nc, err := p.dial(dctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	limit := &headerLimit{Conn: nc, n: -1}
+	return &h1Conn{addr: addr, conn: nc, limit: limit, br: bufio.NewReaderSize(limit, 4<<10), bw: bufio.NewWriterSize(nc, 1<<10)}, nil
+}
+
+// put keeps a connection for the next fetch, or closes it when the pool is
+// full or retired.
+func (p *H1Conns) put(c *h1Conn) {
+	c.conn.SetDeadline(time.Time{})
+	c.idleAt = time.Now()
+	p.mu.Lock()
+	if p.retired || len(p.idle[c.addr]) >= p.maxIdle {
+		p.mu.Unlock()
+		c.conn.Close()
+		return
+	}
+	p.idle[c.addr] = append(p.idle[c.addr], c)
+	p.mu.Unlock()
+}
+
+// CloseIdleConnections closes the idle connections. Connections in use
+// are closed when their fetch ends.
+func (p *H1Conns) CloseIdleConnections() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = map[string][]*h1Conn{}
+	p.retired = true
+	p.mu.Unlock()
+	for _, conns := range idle {
+		for _, c := range conns {
+			c.conn.Close()
+		}
+	}
+}
+
+// headerLimit fails reads past n bytes while n is not negative: the
+// response headers' cap.
+type headerLimit struct {
+	net.Conn
+	n int64
+}
+
+func (l *headerLimit) Read(b []byte) (int, error) {
+	if l.n < 0 {
+		return l.Conn.Read(b)
+	}
+	if l.n == 0 {
+		return 0, fmt.Errorf("response headers over %d bytes", h1MaxHeaderBytes)
+	}
+	if int64(len(b)) > l.n {
+		b = b[:l.n]
+	}
+	n, err := l.Conn.Read(b)
+	l.n -= int64(n)
+	return n, err
+}
+
+// aLongTimeAgo is a deadline that has passed: setting it ends blocked
+// reads and writes at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// isReset reports a connection reset or broken pipe.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
