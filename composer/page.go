@@ -85,6 +85,10 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	defer func() {
 		cancel()
 		wg.Wait()
+		// The bodies are written: their memory leaves the in-flight budget.
+		for i := range pg.outcomes {
+			pg.outcomes[i].resp.Release()
+		}
 	}()
 
 	l := pg.layout
@@ -177,7 +181,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		w.WriteHeader(status)
 		return
 	}
-	whole := pg.allDone()
+	whole := pg.allDone() && pg.size() <= maxHeldPage
 	s := newStream(w, pg.srv.writeIdle, whole)
 	defer s.release()
 	s.debug = pg.debug
@@ -250,6 +254,26 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 // deferred function that vet's lostcancel check cannot follow.
 func withDeadline(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(parent, d)
+}
+
+// maxHeldPage is the largest page sent whole, with a Content-Length, in
+// one write; a larger one streams even when every box is known, rather
+// than copying megabytes of fragments into one more buffer.
+const maxHeldPage = 256 << 10
+
+// size is the page's size before async boxes and assets: its layout and
+// its boxes' bodies.
+func (pg *page) size() int {
+	n := 0
+	for _, c := range pg.layout.chunks {
+		n += len(c)
+	}
+	for i := range pg.outcomes {
+		if r := pg.outcomes[i].resp; r != nil {
+			n += len(r.Body)
+		}
+	}
+	return n
 }
 
 // allDone reports whether every slot's outcome is known.

@@ -153,7 +153,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 // EngineSettings are the fetch engine's settings that cfg describes.
 func EngineSettings(cfg *config.Config) fragments.Settings {
 	st := fragments.Settings{
-		MaxBodyBytes: cfg.MaxFragmentBytes,
+		MaxBodyBytes:     cfg.MaxFragmentBytes,
+		MaxInflightBytes: cfg.MaxInflightBytes,
 		Cache: fragments.CacheConfig{
 			MaxBytes:    cfg.Cache.MaxBytes,
 			NegativeTTL: time.Duration(cfg.Cache.NegativeTTL),

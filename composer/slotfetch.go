@@ -76,7 +76,9 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Reques
 		o.report = *req.Report
 	}
 	if err == nil {
-		err = acceptable(slot, resp)
+		if err = acceptable(slot, resp); err != nil {
+			resp.Release()
+		}
 	}
 	if err == nil {
 		o.resp, o.duration = resp, time.Since(start)
@@ -91,6 +93,8 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Reques
 		fresp, ferr := pg.srv.engine.Fetch(ctx, freq)
 		if ferr == nil && (fresp.Status == http.StatusOK || fresp.Status == http.StatusNoContent) {
 			o.resp, o.fromFallback = fresp, true
+		} else if ferr == nil {
+			fresp.Release()
 		}
 	}
 	o.duration = time.Since(start)

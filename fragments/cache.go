@@ -487,6 +487,7 @@ func (c *Cache) put(req *Request, resp *Response) (stored bool, vary []string) {
 		c.index(pk, vary, f.expires(), now)
 	}
 	c.set(key, e, ttl)
+	resp.keep() // the cache's own budget holds it now
 	c.stats.Stored.Add(1)
 	return true, vary
 }

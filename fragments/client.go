@@ -36,6 +36,9 @@ type Client struct {
 	// Conns, when not nil, carries the plain-http fetches instead of
 	// Transport: the lean HTTP/1.1 client.
 	Conns *H1Conns
+	// Budget, when not nil, bounds the bodies in flight across every
+	// client that shares it: see [Budget].
+	Budget *Budget
 }
 
 var _ Fetcher = (*Client)(nil)
@@ -113,29 +116,59 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
 			Err: fmt.Errorf("content type %q, want text/html", resp.Header.Get("Content-Type"))}
 	}
-	body, err := readBody(resp.Body, resp.ContentLength, c.maxBody())
+	body, reserved, err := c.readBody(resp.Body, resp.ContentLength)
 	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			return nil, &Error{Kind: KindTooLarge, ID: req.ID, Service: req.Service,
-				Err: fmt.Errorf("body over %d bytes", c.maxBody())}
-		}
-		return nil, c.fail(ctx, req, deadline, KindBody, err)
+		return nil, c.bodyFailure(ctx, req, deadline, err)
 	}
-	return c.finish(req, resp.StatusCode, resp.Header, body)
+	return c.finish(req, resp.StatusCode, resp.Header, body, reserved)
 }
 
-// finish checks and cleans a body read whole and makes the response.
-func (c *Client) finish(req *Request, status int, header http.Header, body []byte) (*Response, error) {
+// readBody reads a body whole within the size cap, reserving it from the
+// budget of bodies in flight.
+func (c *Client) readBody(r io.Reader, contentLength int64) (body []byte, reserved int64, err error) {
+	if c.Budget == nil {
+		body, err = readBody(r, contentLength, c.maxBody())
+		return body, 0, err
+	}
+	br := &budgetReader{r: r, budget: c.Budget}
+	body, err = readBody(br, contentLength, c.maxBody())
+	if err != nil {
+		c.Budget.release(br.reserved)
+		return nil, 0, err
+	}
+	return body, br.reserved, nil
+}
+
+// bodyFailure classifies a failure to read a body.
+func (c *Client) bodyFailure(ctx context.Context, req *Request, deadline time.Time, err error) *Error {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return &Error{Kind: KindTooLarge, ID: req.ID, Service: req.Service, Err: fmt.Errorf("body over %d bytes", c.maxBody())}
+	case errors.Is(err, errBudget):
+		return &Error{Kind: KindBudget, ID: req.ID, Service: req.Service, Err: err}
+	}
+	return c.fail(ctx, req, deadline, KindBody, err)
+}
+
+// finish checks and cleans a body read whole and makes the response,
+// which holds the bytes the body reserved from the budget.
+func (c *Client) finish(req *Request, status int, header http.Header, body []byte, reserved int64) (*Response, error) {
 	body = cleanHTML(body)
 	if err := checkMarkup(body); err != nil {
+		c.Budget.release(reserved)
 		return nil, &Error{Kind: KindMarkup, ID: req.ID, Service: req.Service, Err: err}
 	}
-	return &Response{
+	resp := &Response{
 		Status: status,
 		Header: header,
 		Body:   body,
 		Assets: ParseAssets(header),
-	}, nil
+	}
+	if reserved > 0 {
+		resp.hold = &hold{budget: c.Budget}
+		resp.hold.n.Store(reserved)
+	}
+	return resp, nil
 }
 
 // fail classifies err, preferring what the context and the deadline say:
@@ -185,26 +218,6 @@ func isHTML(contentType string) bool {
 }
 
 var errTooLarge = errors.New("body too large")
-
-// readBody reads r whole, failing once more than limit bytes arrive.
-func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
-	if contentLength > limit {
-		return nil, errTooLarge
-	}
-	size := int64(bytes.MinRead)
-	if contentLength > 0 {
-		size = contentLength + bytes.MinRead // ReadFrom wants MinRead free to read EOF without growing
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, errTooLarge
-	}
-	return buf.Bytes(), nil
-}
 
 var bom = []byte("\uFEFF")
 

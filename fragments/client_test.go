@@ -1085,8 +1085,9 @@ func TestKindString(t *testing.T) {
 		{KindOverflow, "overflow"},
 		{KindMarkup, "markup"},
 		{KindPanic, "panic"},
+		{KindBudget, "budget"},
 		{0, "kind(0)"},
-		{KindPanic + 1, fmt.Sprintf("kind(%d)", KindPanic+1)},
+		{KindBudget + 1, fmt.Sprintf("kind(%d)", KindBudget+1)},
 	}
 	for _, tc := range tests {
 		if got := tc.kind.String(); got != tc.want {
@@ -1175,4 +1176,43 @@ func BenchmarkClientFetch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// The budget of bodies in flight holds across fetches: a body that would
+// go over it fails with KindBudget, and a body released by its page makes
+// room again.
+func TestBudgetBoundsBodiesInFlight(t *testing.T) { forEachClient(t, testBudgetBoundsBodiesInFlight) }
+
+func testBudgetBoundsBodiesInFlight(t *testing.T, newClient clientMaker) {
+	body := bytes.Repeat([]byte("x"), 600<<10)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write(body)
+	})
+	c := newClient(t, 0)
+	c.Budget = NewBudget(1 << 20)
+	first, err := c.Fetch(t.Context(), fragmentRequest(srv.URL, safetyTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Budget.Used(); got != int64(len(body)) {
+		t.Errorf("budget used by one body: got %d, want %d", got, len(body))
+	}
+	_, err = c.Fetch(t.Context(), fragmentRequest(srv.URL, safetyTimeout))
+	if KindOf(err) != KindBudget {
+		t.Fatalf("second body over the budget: got %v, want kind %q", err, KindBudget)
+	}
+	if got := c.Budget.Used(); got != int64(len(body)) {
+		t.Errorf("budget used after the refused body: got %d, want %d (its part given back)", got, len(body))
+	}
+	first.Release()
+	first.Release() // twice is harmless
+	if got := c.Budget.Used(); got != 0 {
+		t.Errorf("budget used after release: got %d, want 0", got)
+	}
+	second, err := c.Fetch(t.Context(), fragmentRequest(srv.URL, safetyTimeout))
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	second.Release()
 }

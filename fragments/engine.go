@@ -34,6 +34,7 @@ type Engine struct {
 	cache  *Cache
 	guards *Guards
 
+	budget   *Budget // bodies in flight across all pages
 	cacheOff atomic.Bool
 	services atomic.Pointer[map[string]*service] // replaced whole by Configure
 	mu       sync.Mutex                          // serializes Configure and Close
@@ -61,6 +62,9 @@ type Settings struct {
 	Services []ServiceConfig
 	// MaxBodyBytes caps a fragment body. Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// MaxInflightBytes is the memory budget of fragment bodies in flight
+	// across all pages; see [Budget]. Zero means DefaultMaxInflightBytes.
+	MaxInflightBytes int64
 	// Cache configures the cache. Its MaxBytes, HitForMiss and NegativeTTL
 	// are read when the engine is made; later changes need a restart.
 	Cache CacheConfig
@@ -92,7 +96,7 @@ type service struct {
 
 // NewEngine returns an engine with the given settings. Close stops it.
 func NewEngine(opts EngineOptions, settings Settings) *Engine {
-	e := &Engine{opts: opts, stats: settings.Cache.Stats, logger: opts.Logger}
+	e := &Engine{opts: opts, stats: settings.Cache.Stats, logger: opts.Logger, budget: NewBudget(settings.MaxInflightBytes)}
 	if e.stats == nil {
 		e.stats = &Stats{}
 	}
@@ -117,10 +121,11 @@ func (e *Engine) Configure(settings Settings) {
 		return
 	}
 	e.cacheOff.Store(settings.CacheDisabled)
+	e.budget.SetMax(settings.MaxInflightBytes)
 	old := *e.services.Load()
 	next := make(map[string]*service, len(settings.Services))
 	for _, sc := range settings.Services {
-		svc := &service{cfg: sc, client: &Client{MaxBodyBytes: settings.MaxBodyBytes}}
+		svc := &service{cfg: sc, client: &Client{MaxBodyBytes: settings.MaxBodyBytes, Budget: e.budget}}
 		if o := old[sc.Name]; o != nil && samePool(o.cfg, sc) {
 			svc.fragPool, svc.gatePool, svc.h1 = o.fragPool, o.gatePool, o.h1
 		} else {
@@ -274,6 +279,9 @@ func (p gatewayPool) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return svc.gatePool.RoundTrip(r)
 }
+
+// Budget returns the memory budget of fragment bodies in flight.
+func (e *Engine) Budget() *Budget { return e.budget }
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() *Stats { return e.stats }

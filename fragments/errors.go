@@ -38,6 +38,9 @@ const (
 	// KindPanic means the fetch code panicked: a bug, logged with its
 	// stack. Only that fetch fails.
 	KindPanic
+	// KindBudget means the memory budget of fragment bodies in flight
+	// across all pages was spent: the body was not read.
+	KindBudget
 )
 
 var kindNames = [...]string{
@@ -52,6 +55,7 @@ var kindNames = [...]string{
 	KindOverflow:    "overflow",
 	KindMarkup:      "markup",
 	KindPanic:       "panic",
+	KindBudget:      "budget",
 }
 
 // String returns the kind's name as it appears in logs and metrics.

@@ -98,6 +98,8 @@ type Response struct {
 	// Assets lists the stylesheets and scripts the fragment declared in its
 	// Link headers, in the order it declared them.
 	Assets []Asset
+
+	hold *hold // what the body reserved from the in-flight budget; see Release
 }
 
 // Fetcher fetches fragments. Implementations are safe for concurrent use.

@@ -162,18 +162,14 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 		hresp.Header.Del("Content-Encoding")
 		hresp.Header.Del("Content-Length")
 	}
-	b, err := readBody(body, length, c.maxBody())
+	b, reserved, err := c.readBody(body, length)
 	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			return nil, &Error{Kind: KindTooLarge, ID: req.ID, Service: req.Service,
-				Err: fmt.Errorf("body over %d bytes", c.maxBody())}
-		}
-		return nil, c.fail(ctx, req, deadline, KindBody, err)
+		return nil, c.bodyFailure(ctx, req, deadline, err)
 	}
 	// The body was read to its end: the connection is reusable unless the
 	// service or the protocol version says otherwise.
 	keep = !hresp.Close && hresp.ProtoAtLeast(1, 1) && drain(hresp)
-	return c.finish(req, hresp.StatusCode, hresp.Header, b)
+	return c.finish(req, hresp.StatusCode, hresp.Header, b, reserved)
 }
 
 // writeRequest writes a GET of u for req.

@@ -56,6 +56,12 @@ type Config struct {
 	// MaxFragmentBytes caps one fragment's body, after decompression. Zero
 	// means 1 MiB.
 	MaxFragmentBytes int64 `yaml:"max_fragment_bytes"`
+	// MaxInflightBytes is the memory budget of fragment bodies in flight
+	// across all pages, from the first byte read until the page has
+	// written them: a fetch that would go over it degrades its box at once.
+	// Zero means 128 MiB, sized for a 512 MiB container; -1 means no
+	// budget.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 	// EarlyHints sends a 103 Early Hints response with the stylesheets of
 	// cached fragments while the primary is fetched. Nil means on; turn it
 	// off behind load balancers that drop 1xx responses.
@@ -472,6 +478,9 @@ func (c *Config) validate() Problems {
 	}
 	if c.MaxFragmentBytes < 0 {
 		add("$.max_fragment_bytes", "max_fragment_bytes must not be negative")
+	}
+	if c.MaxInflightBytes < -1 {
+		add("$.max_inflight_bytes", "max_inflight_bytes must be positive, or -1 for no budget")
 	}
 	if msg := c.PageTimeout.check(); msg != "" {
 		add("$.page_timeout", "page_timeout: %s", msg)

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inlayhq/inlay/fragments"
+)
+
+// Thirty-two shoppers at once on a page of eight boxes of just under
+// 1 MiB each ask for 256 MiB of fragment bodies at a time. The budget of
+// bodies in flight (128 MiB by default) holds Inlay's peak RSS under the
+// budget and 64 MiB: the boxes over it degrade, the pages are all served.
+// Measured on a real `inlay serve` process (this test binary run as
+// Inlay), without the race detector, whose shadow memory would be measured
+// too: make test runs the TestLoad tests in a pass of their own.
+func TestLoadBodiesInFlightStayWithinTheBudget(t *testing.T) {
+	if raceDetector {
+		t.Skip("measures RSS: make test runs it without -race")
+	}
+	box := bytes.Repeat([]byte("<p>0123456789abcdef</p>\n"), (1<<20-64)/25)
+	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(box)
+	}))
+	defer team.Close()
+
+	dir := t.TempDir()
+	var layout strings.Builder
+	layout.WriteString("<!doctype html><title>big</title><main>\n")
+	for i := range 8 {
+		fmt.Fprintf(&layout, "<fragment id=\"b%d\" src=\"team:/b%d\"><p>box %d is unavailable</p></fragment>\n", i, i, i)
+	}
+	layout.WriteString("</main><footer id=\"end\">end</footer>\n")
+	if err := os.WriteFile(filepath.Join(dir, "p.html"), []byte(layout.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	cfg := fmt.Sprintf("listen: %s\nlayouts: .\naccess_log: false\nservices:\n  team:\n    url: %s\npages:\n  - path: /\n    layout: p.html\n", addr, team.URL)
+	if err := os.WriteFile(filepath.Join(dir, "inlay.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--config", filepath.Join(dir, "inlay.yaml"))
+	cmd.Env = append(os.Environ(), childCommand+"=1")
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	waitListening(t, addr)
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 30 * time.Second}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var pages, whole, degraded int
+	for range 32 {
+		wg.Go(func() {
+			for range 4 {
+				resp, err := client.Get("http://" + addr + "/")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				pages++
+				switch {
+				case err != nil || resp.StatusCode != http.StatusOK || !bytes.HasSuffix(bytes.TrimSpace(body), []byte(`<footer id="end">end</footer>`)):
+					t.Errorf("page: %d %v, %d bytes", resp.StatusCode, err, len(body))
+				case bytes.Contains(body, []byte("is unavailable")):
+					degraded++
+				default:
+					whole++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	peak := peakRSS(t, cmd.Process.Pid)
+	limit := int64(fragments.DefaultMaxInflightBytes + 64<<20)
+	t.Logf("%d pages (%d whole, %d with degraded boxes); peak RSS %d MiB, limit %d MiB", pages, whole, degraded, peak>>20, limit>>20)
+	if peak > limit {
+		t.Errorf("peak RSS: got %d MiB, want at most the budget and 64 MiB (%d MiB)", peak>>20, limit>>20)
+	}
+	if whole == 0 {
+		t.Error("no page was whole: the budget refused everything")
+	}
+}
+
+// waitListening waits up to 10s for addr to accept connections.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening after 10s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// peakRSS reads a process's peak resident set (VmHWM) from /proc.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
