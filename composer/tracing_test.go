@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -77,12 +78,14 @@ func TestTracingWithEarlyHintsAndPrimaryInFlight(t *testing.T) {
 
 	const pages = 8
 	var hints atomic.Int64
+	hinted := make(chan struct{}, pages)
 	var wg sync.WaitGroup
 	for range pages {
 		wg.Go(func() {
 			trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
 				if code == http.StatusEarlyHints {
 					hints.Add(1)
+					hinted <- struct{}{}
 				}
 				return nil
 			}}
@@ -95,6 +98,14 @@ func TestTracingWithEarlyHintsAndPrimaryInFlight(t *testing.T) {
 	}
 	for range pages {
 		<-arrived // every primary is in flight
+	}
+	// Each page announces its stylesheet while its primary is held.
+	for i := range pages {
+		select {
+		case <-hinted:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("103 Early Hints: got %d, want one per page (%d) while the primaries are held", i, pages)
+		}
 	}
 	openGate()
 	wg.Wait()
