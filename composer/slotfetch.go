@@ -128,6 +128,7 @@ func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *S
 		Service:  src.Service.Name,
 		Endpoint: src.Endpoint(),
 		URL:      src.URL(pg.params.get),
+		Key:      src.Key(),
 		Fields:   fragmentFields(fields, pg.r, src.Service, pc, slot),
 		Timeout:  timeout,
 		Report:   req.Report,

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments"
 )
 
 // Source is a compiled fragment src: a registered service and a URL
@@ -20,8 +21,13 @@ type Source struct {
 	prefix   string // scheme://host/basepath of the service
 	parts    []sourcePart
 	fixed    string // the whole URL, when there are no parameters
+	fixedKey string // its cache key
 	endpoint string // the path as written, parameters unfilled
 }
+
+// Key returns the cache key of a src without parameters, made once; ""
+// for one with parameters.
+func (s *Source) Key() string { return s.fixedKey }
 
 // Endpoint names the src's endpoint for per-endpoint circuit breakers:
 // its path as the layout writes it, like /fragments/product/{sku}.
@@ -59,6 +65,7 @@ func parseSource(raw string, services map[string]*config.Service) (*Source, erro
 	s.endpoint, _, _ = strings.Cut(rest, "?")
 	if len(s.Params()) == 0 {
 		s.fixed = s.URL(nil)
+		s.fixedKey = fragments.PrimaryKey(svc.Name, s.fixed)
 	}
 	return s, nil
 }

@@ -137,17 +137,32 @@ func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		report(req, func(r *Report) { r.Breaker = st.String() })
 		return nil, &Error{Kind: KindBreakerOpen, ID: req.ID, Service: req.Service, Err: gobreaker.ErrOpenState}
 	}
-	queued, err := gd.limiter.Acquire(ctx)
+	// The fetch's own deadline runs from now: a wait for the limit is part
+	// of it.
+	var deadline time.Time
+	if req.Timeout > 0 {
+		deadline = time.Now().Add(req.Timeout)
+	}
+	queued, err := gd.limiter.Acquire(ctx, deadline)
 	if queued {
 		g.stats.Queued.Add(1)
 	}
 	if err != nil {
 		report(req, func(r *Report) { r.Breaker = gd.breaker.State().String() })
-		if errors.Is(err, errQueueFull) {
+		switch {
+		case errors.Is(err, errQueueFull):
 			g.stats.Overflows.Add(1)
 			return nil, &Error{Kind: KindOverflow, ID: req.ID, Service: req.Service, Err: err}
+		case errors.Is(err, errQueueTimeout):
+			return nil, &Error{Kind: KindTimeout, ID: req.ID, Service: req.Service, Err: err}
 		}
 		return nil, ctxFailure(ctx, req, err)
+	}
+	if queued && req.Timeout > 0 {
+		// What is left of the deadline after the wait.
+		left := *req
+		left.Timeout = max(time.Until(deadline), time.Nanosecond)
+		req = &left
 	}
 	start := time.Now()
 	resp, err := g.execute(gd, ctx, req)

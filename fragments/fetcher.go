@@ -22,6 +22,10 @@ type Request struct {
 	Endpoint string
 	// URL is the absolute URL to GET, already interpolated and escaped.
 	URL string
+	// Key, when set, is PrimaryKey(Service, URL), made once by a caller
+	// that fetches the same URL on every page. Empty means it is made on
+	// use.
+	Key string
 	// Fields are the request headers, in canonical form, each name once,
 	// already filtered by the caller's header policy. The fetcher does not
 	// modify them. A list rather than a map: a page builds many requests,

@@ -42,7 +42,7 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.guards.stats.BreakerOpen.Add(1)
 		return nil, fmt.Errorf("service %s: %w", t.service, ErrBreakerOpen)
 	}
-	queued, err := gd.limiter.Acquire(r.Context())
+	queued, err := gd.limiter.Acquire(r.Context(), time.Time{})
 	if queued {
 		t.guards.stats.Queued.Add(1)
 	}

@@ -16,12 +16,21 @@ const (
 	HeaderTracestate  = "Tracestate"
 )
 
-// primaryKey is the cache and coalescing key of a request before its
+// PrimaryKey is the cache and coalescing key of a fragment before its
 // response is known (RFC 9111 §4.1): the service and the URL. Headers
 // split the cache only when a stored response's Vary names them; see
 // [secondaryKey].
+func PrimaryKey(service, url string) string {
+	return service + " " + url
+}
+
+// primaryKey returns req's primary key: req.Key, or made from its service
+// and URL.
 func primaryKey(req *Request) string {
-	return req.Service + " " + req.URL
+	if req.Key != "" {
+		return req.Key
+	}
+	return PrimaryKey(req.Service, req.URL)
 }
 
 // varyNames returns the header names a response's Vary lists, in

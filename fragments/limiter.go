@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/list"
 	"context"
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -117,9 +118,11 @@ func (l *Limiter) Waiting() int {
 }
 
 // Acquire takes a slot, waiting in the queue while the service is at its
-// limit. queued reports that it had to wait. It fails with errQueueFull
-// when the queue is full, and with ctx's error when ctx ends first.
-func (l *Limiter) Acquire(ctx context.Context) (queued bool, err error) {
+// limit, until ctx ends or deadline (if not zero) passes. queued reports
+// that it had to wait. It fails with errQueueFull when the queue is full,
+// with errQueueTimeout at the deadline, and with ctx's error when ctx ends
+// first.
+func (l *Limiter) Acquire(ctx context.Context, deadline time.Time) (queued bool, err error) {
 	l.mu.Lock()
 	if l.inFlight < int(l.limit) && l.queue.Len() == 0 {
 		l.inFlight++
@@ -133,22 +136,35 @@ func (l *Limiter) Acquire(ctx context.Context) (queued bool, err error) {
 	w := &waiter{ready: make(chan struct{})}
 	el := l.queue.PushBack(w)
 	l.mu.Unlock()
+	var expired <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline))
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case <-w.ready:
 		return true, nil
 	case <-ctx.Done():
-		l.mu.Lock()
-		if w.granted {
-			// The slot came as ctx ended: hand it on.
-			l.inFlight--
-			l.grant()
-		} else {
-			l.queue.Remove(el)
-		}
-		l.mu.Unlock()
-		return true, context.Cause(ctx)
+		err = context.Cause(ctx)
+	case <-expired:
+		err = errQueueTimeout
 	}
+	l.mu.Lock()
+	if w.granted {
+		// The slot came as the wait ended: hand it on.
+		l.inFlight--
+		l.grant()
+	} else {
+		l.queue.Remove(el)
+	}
+	l.mu.Unlock()
+	return true, err
 }
+
+// errQueueTimeout is why a fetch that waited for a slot gave up: its own
+// deadline passed in the queue.
+var errQueueTimeout = errors.New("deadline passed waiting for the concurrency limit")
 
 // Release gives a slot back with what the fetch measured: its round-trip
 // time, and whether it timed out. A fetch that ended for another reason

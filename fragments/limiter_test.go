@@ -59,7 +59,7 @@ func TestLimiterFollowsLatency(t *testing.T) {
 					// Keep the limit in use, so that it may grow: take every
 					// slot there is, then give one back with the sample.
 					for l.InFlight() < l.Limit() {
-						if _, err := l.Acquire(context.Background()); err != nil {
+						if _, err := l.Acquire(context.Background(), time.Time{}); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -76,7 +76,7 @@ func TestLimiterFollowsLatency(t *testing.T) {
 func TestLimiterDoesNotGrowWhenIdle(t *testing.T) {
 	l := NewLimiter(LimiterConfig{Initial: 50})
 	for range 1000 {
-		if _, err := l.Acquire(context.Background()); err != nil {
+		if _, err := l.Acquire(context.Background(), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		l.Release(5*time.Millisecond, false, false)
@@ -91,20 +91,20 @@ func TestLimiterDoesNotGrowWhenIdle(t *testing.T) {
 func TestLimiterQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := NewLimiter(LimiterConfig{Initial: 1, Min: 1, Max: 1, MaxQueue: 2})
-		if _, err := l.Acquire(context.Background()); err != nil {
+		if _, err := l.Acquire(context.Background(), time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		gone := make(chan error, 1)
-		go func() { _, err := l.Acquire(ctx); gone <- err }()
+		go func() { _, err := l.Acquire(ctx, time.Time{}); gone <- err }()
 		synctest.Wait()
 		second := make(chan error, 1)
-		go func() { _, err := l.Acquire(context.Background()); second <- err }()
+		go func() { _, err := l.Acquire(context.Background(), time.Time{}); second <- err }()
 		synctest.Wait()
 		if l.Waiting() != 2 {
 			t.Fatalf("waiting: got %d, want 2", l.Waiting())
 		}
-		if _, err := l.Acquire(context.Background()); err != errQueueFull {
+		if _, err := l.Acquire(context.Background(), time.Time{}); err != errQueueFull {
 			t.Errorf("third waiter: got %v, want the queue full", err)
 		}
 		cancel()
