@@ -21,6 +21,9 @@ type Observer interface {
 	// outcome: ok, stale, timeout, error, breaker_open, overflow,
 	// canceled; and whether a fallback filled the box.
 	FragmentDone(service, fragment, outcome string, fallback bool, d time.Duration)
+	// GatewayDone is called when a gateway request has been answered (or
+	// abandoned, as status 499): its route's prefix, status and duration.
+	GatewayDone(route string, status int, d time.Duration)
 }
 
 // nopObserver observes nothing.
@@ -29,6 +32,7 @@ type nopObserver struct{}
 func (nopObserver) PageStarted(string)                                       {}
 func (nopObserver) PageDone(string, int, time.Duration, time.Duration, int)  {}
 func (nopObserver) FragmentDone(string, string, string, bool, time.Duration) {}
+func (nopObserver) GatewayDone(string, int, time.Duration)                   {}
 
 // fragmentOutcome names what happened to a slot's fetch.
 func fragmentOutcome(o *outcome) string {

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -100,7 +99,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	fsys := opts.LayoutFS
 	if fsys == nil {
-		fsys = os.DirFS(cfg.LayoutsDir())
+		fsys = LayoutDir(cfg.LayoutsDir())
 	}
 	layouts, err := LoadLayouts(fsys, cfg.LayoutsDir(), cfg.Services)
 	if err != nil {
@@ -133,7 +132,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	e.GET("/-/ready", s.readyHandler)
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*", echo.WrapHandler(static.Handler()))
 	for _, g := range cfg.Gateway {
-		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(cfg.Services[g.Service], transport)))
+		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(g, transport)))
 	}
 	for _, p := range cfg.Pages {
 		e.Match([]string{http.MethodGet, http.MethodHead}, echoRoute(p.Path), s.pageHandler(p))
@@ -372,11 +371,23 @@ func unescapeParams(values []string) []string {
 	return values
 }
 
+// stripInlayHeaders drops X-Inlay-* headers the shopper sent: those names
+// are Inlay's to set, and a team must be able to trust them.
+func stripInlayHeaders(h http.Header) {
+	for name := range h {
+		if len(name) >= len("X-Inlay-") && strings.EqualFold(name[:len("X-Inlay-")], "X-Inlay-") {
+			delete(h, name)
+		}
+	}
+}
+
 // requestIDMiddleware gives every request an id, taken from a sane
-// X-Request-Id or made anew, and returns it in the response.
+// X-Request-Id or made anew, and returns it in the response. It is the
+// composer's front door: it also drops the shopper's X-Inlay-* headers.
 func (s *Server) requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		stripInlayHeaders(r.Header)
 		id := requestID(r)
 		r.Header.Set(HeaderRequestID, id)
 		c.Response().Header()[HeaderRequestID] = []string{id}

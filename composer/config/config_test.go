@@ -42,7 +42,7 @@ func TestParseGoodConfig(t *testing.T) {
 	if got := c.Services["basket"].BaseURL.Path; got != "/team" {
 		t.Errorf("basket base path got %q", got)
 	}
-	if !c.Services["basket"].Cookies || c.Services["shell"].Cookies {
+	if !c.Services["basket"].Cookies.All || c.Services["shell"].Cookies.Any() {
 		t.Error("cookies flags wrong")
 	}
 	if got := c.Services["shell"].FragmentTimeout(); got != 300*time.Millisecond {
