@@ -74,9 +74,6 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 		gw.srv.renderError(rec, r, http.StatusMethodNotAllowed)
 		return
-	case r.ProtoMajor == 1 && r.ProtoMinor == 0 && len(r.TransferEncoding) > 0:
-		gw.srv.renderError(rec, r, http.StatusBadRequest)
-		return
 	}
 	escaped, ok := normalizePath(r.URL.EscapedPath())
 	if !ok || !strings.HasPrefix(escaped, gw.route.Prefix) {
