@@ -280,7 +280,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			s.renderError(c.Response(), r, http.StatusBadRequest)
 			return nil
 		}
-		names, values := c.ParamNames(), unescapeParams(c.ParamValues())
+		names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
 		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
 		pg := &page{
 			srv:       s,
@@ -358,9 +358,14 @@ var crawlerUA = regexp.MustCompile(`(?i)bot\b|crawl|spider|slurp|facebookexterna
 
 func isCrawler(ua string) bool { return ua != "" && crawlerUA.MatchString(ua) }
 
-// unescapeParams decodes echo's route parameters, which it takes from the
-// escaped path. A value that does not decode is kept as it is.
-func unescapeParams(values []string) []string {
+// unescapeParams decodes echo's route parameters exactly once. Echo takes
+// them from the escaped path (URL.RawPath) when the request has one, and
+// from the already decoded URL.Path otherwise: only the first are decoded
+// here. A value that does not decode is kept as it is.
+func unescapeParams(r *http.Request, values []string) []string {
+	if r.URL.RawPath == "" {
+		return values
+	}
 	for i, v := range values {
 		if strings.IndexByte(v, '%') >= 0 {
 			if u, err := url.PathUnescape(v); err == nil {
