@@ -391,3 +391,22 @@ func (l *lockedWriter) String() string {
 	defer l.mu.Unlock()
 	return fmt.Sprint(l.w)
 }
+
+// Finding 5, for fragments: cookies: [names] sends only the named cookies.
+func TestFragmentGetsOnlyItsNamedCookies(t *testing.T) {
+	team := newStub(t, map[string]stubRoute{"/mini": {body: "<p>mini</p>"}})
+	s := newShop(t, shopConfig{
+		services:    map[string]*stub{"basket": team},
+		serviceYAML: map[string]string{"basket": "    cookies: [basket_id]\n"},
+		layouts:     map[string]string{"p.html": pageHead + `<fragment src="basket:/mini"></fragment>` + pageTail},
+		pages:       "  - path: /\n    layout: p.html",
+	})
+	s.get(t, "/", "Cookie", "session=other-team; basket_id=b-1", "Cookie", "theme=dark")
+	reqs := team.requestsTo("/mini")
+	if len(reqs) != 1 {
+		t.Fatalf("%d fetches, want 1", len(reqs))
+	}
+	if got := reqs[0].Header.Values("Cookie"); len(got) != 1 || got[0] != "basket_id=b-1" {
+		t.Errorf("Cookie %q, want only basket_id=b-1", got)
+	}
+}
