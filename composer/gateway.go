@@ -1,11 +1,13 @@
 package composer
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -239,6 +241,16 @@ func (w *gatewayWriter) Flush() {
 	_ = w.rc.Flush()
 }
 
+// Hijack takes over the connection for an upgrade (a WebSocket), which
+// the proxy answers on it directly: the request is logged as a 101.
+func (w *gatewayWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := w.rc.Hijack()
+	if err == nil && w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return conn, brw, err
+}
+
 // Unwrap gives http.ResponseController the writer underneath, for
-// hijacking (WebSocket upgrades) and deadlines.
+// deadlines.
 func (w *gatewayWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

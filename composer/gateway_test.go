@@ -410,3 +410,49 @@ func TestFragmentGetsOnlyItsNamedCookies(t *testing.T) {
 		t.Errorf("Cookie %q, want only basket_id=b-1", got)
 	}
 }
+
+// A WebSocket-style upgrade passes through the gateway: the connection is
+// handed over both ways and the request is logged as a 101.
+func TestGatewayPassesUpgrades(t *testing.T) {
+	team := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		io.WriteString(brw, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		brw.Flush()
+		line, _ := brw.ReadString('\n')
+		io.WriteString(conn, "echo: "+line)
+	})
+	url, obs, _ := gatewayShop(t, team, "", "    idle_timeout: 100ms\n", time.Minute)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "GET /gw/ws HTTP/1.1\r\nHost: shop\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d, want 101", resp.StatusCode)
+	}
+	io.WriteString(conn, "hello\n")
+	got, err := br.ReadString('\n')
+	if err != nil || got != "echo: hello\n" {
+		t.Errorf("through the upgraded connection: got %q, %v", got, err)
+	}
+	conn.Close()
+	waitUntil(t, "the upgraded request is observed", func() bool { return len(obs.seen()) == 1 })
+	if got := obs.seen(); got[0] != "/gw/ 101" {
+		t.Errorf("observer got %v, want [/gw/ 101]", got)
+	}
+}

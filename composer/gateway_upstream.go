@@ -49,6 +49,12 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel(nil)
 		return nil, err
 	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection (a WebSocket): the proxy needs its body
+		// as the writable connection itself, and it lives until one side
+		// closes it, with the shopper's request.
+		return resp, nil
+	}
 	if resp.Body == nil || resp.Body == http.NoBody {
 		cancel(nil)
 		return resp, nil
