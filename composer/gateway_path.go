@@ -11,8 +11,9 @@ import (
 // where the request really goes: encoded dots (%2e) and slashes (%2f) are
 // decoded, then dot segments are removed (RFC 3986 §5.2.4). Other escapes
 // are kept as they are. It reports false for a path no team should get: a
-// backslash, raw or encoded, which some servers take for a slash, or a
-// path that climbs above the root.
+// backslash, raw or encoded, which some servers take for a slash; a
+// double-encoded dot, slash or backslash (%252e); or a path that climbs
+// above the root.
 func normalizePath(escaped string) (string, bool) {
 	if !strings.HasPrefix(escaped, "/") || strings.ContainsRune(escaped, '\\') {
 		return "", false
@@ -33,6 +34,15 @@ func normalizePath(escaped string) (string, bool) {
 					continue
 				case "5c":
 					return "", false
+				case "25":
+					// A double-encoded dot, slash or backslash is for a
+					// team that decodes twice: no request needs one.
+					if i+4 < len(escaped) {
+						switch strings.ToLower(escaped[i+3 : i+5]) {
+						case "2e", "2f", "5c":
+							return "", false
+						}
+					}
 				}
 			}
 			b.WriteByte(escaped[i])
