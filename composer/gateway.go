@@ -1,73 +1,261 @@
 package composer
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
+	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments"
 )
 
 // DefaultMaxGatewayBody caps request bodies forwarded by gateway routes.
 const DefaultMaxGatewayBody = 1 << 20
 
-// newGateway returns a reverse proxy to svc that keeps the request's path,
-// method, body and headers, sets X-Forwarded-*, and drops hop-by-hop headers.
-func (s *Server) newGateway(svc *config.Service, transport http.RoundTripper) http.Handler {
-	target := svc.BaseURL
-	proxy := &httputil.ReverseProxy{
+// gateway is one gateway route: a reverse proxy from a path prefix to a
+// team service, with deadlines, a normalised path and scoped credentials.
+type gateway struct {
+	srv   *Server
+	route *config.Gateway
+	svc   *config.Service
+	proxy *httputil.ReverseProxy
+}
+
+// newGateway returns the handler of route g. Every upstream call goes
+// through transport wrapped by [upstream], the one place where the call to
+// the team is made.
+func (s *Server) newGateway(g *config.Gateway, transport http.RoundTripper) http.Handler {
+	gw := &gateway{srv: s, route: g, svc: s.cfg.Services[g.Service]}
+	target := gw.svc.BaseURL
+	gw.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			// pr.Out.URL already holds the normalised path (ServeHTTP).
 			pr.SetURL(target)
 			pr.SetXForwarded()
+			gw.scopeCredentials(pr.Out.Header, pr.In.Header)
 		},
-		Transport: transport,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			status := http.StatusBadGateway
-			var tooLarge *http.MaxBytesError
-			switch {
-			case errors.As(err, &tooLarge):
-				status = http.StatusRequestEntityTooLarge
-			case errors.Is(err, context.DeadlineExceeded):
-				status = http.StatusGatewayTimeout
-			case errors.Is(err, context.Canceled):
-				return // the shopper went away
-			}
-			s.logger.LogAttrs(r.Context(), slog.LevelWarn, "gateway error",
-				slog.String("request_id", r.Header.Get(HeaderRequestID)),
-				slog.String("service", svc.Name),
-				slog.String("path", r.URL.Path),
-				slog.Int("status", status),
-				slog.String("error", err.Error()))
-			s.renderError(w, r, status)
-		},
+		Transport:    &upstream{next: transport, headerTimeout: g.HeaderTimeout(), idleTimeout: g.BodyIdleTimeout(), uploadTimeout: g.UploadDeadline()},
+		ErrorHandler: gw.fail,
+		ErrorLog:     slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > DefaultMaxGatewayBody {
-			s.renderError(w, r, http.StatusRequestEntityTooLarge)
-			return
-		}
-		if r.ContentLength < 0 {
-			// A body of unknown length is read up to the cap before anything
-			// reaches the team, so an oversized one never does.
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, DefaultMaxGatewayBody))
-			if err != nil {
-				status := http.StatusBadRequest
-				var tooLarge *http.MaxBytesError
-				if errors.As(err, &tooLarge) {
-					status = http.StatusRequestEntityTooLarge
-				}
-				s.renderError(w, r, status)
-				return
-			}
-			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
-			r.TransferEncoding = nil
-		} else if r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, DefaultMaxGatewayBody)
-		}
-		proxy.ServeHTTP(w, r)
-	})
+	return gw
 }
+
+// scopeCredentials keeps from the shopper's credentials only what the
+// service may have: its cookies (all, or the named ones) and
+// Authorization, each when its config allows it.
+func (gw *gateway) scopeCredentials(out, in http.Header) {
+	if v := gw.svc.Cookies.Filter(in["Cookie"]); len(v) > 0 {
+		out["Cookie"] = v
+	} else {
+		delete(out, "Cookie")
+	}
+	if !gw.svc.Authorization {
+		delete(out, "Authorization")
+	}
+}
+
+// ServeHTTP checks the request, sets its deadlines and proxies it, then
+// logs and counts it.
+func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &gatewayWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: gw.route.BodyIdleTimeout()}
+	start := time.Now()
+	defer func() { gw.done(rec, r, start) }() // also when the proxy aborts with a panic
+
+	switch {
+	case r.Method == http.MethodTrace || r.Method == http.MethodConnect:
+		// TRACE would echo the request, cookies included; CONNECT would
+		// open a tunnel. Neither is for a team service.
+		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		gw.srv.renderError(rec, r, http.StatusMethodNotAllowed)
+		return
+	}
+	escaped, ok := normalizePath(r.URL.EscapedPath())
+	if !ok || !strings.HasPrefix(escaped, gw.route.Prefix) {
+		// After resolving dot segments and encoded dots and slashes, the
+		// path leaves the route: the team would answer from elsewhere.
+		gw.srv.renderError(rec, r, http.StatusBadRequest)
+		return
+	}
+	if err := setPath(r, escaped); err != nil {
+		gw.srv.renderError(rec, r, http.StatusBadRequest)
+		return
+	}
+
+	// No total write cut: each write to the shopper gets idle_timeout.
+	// The request body has upload_timeout; after it, no read deadline, so
+	// a long response is not cut when it passes.
+	_ = rec.rc.SetWriteDeadline(time.Time{})
+	if !gw.readBody(rec, r) {
+		return
+	}
+	gw.proxy.ServeHTTP(rec, r)
+}
+
+// readBody caps the request body and gives it its deadline. A body of
+// unknown length is read whole first, so an oversized one never reaches
+// the team. It reports false when it has answered the request itself.
+func (gw *gateway) readBody(w *gatewayWriter, r *http.Request) bool {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		_ = w.rc.SetReadDeadline(time.Time{})
+		return true
+	}
+	if r.ContentLength > DefaultMaxGatewayBody {
+		gw.srv.renderError(w, r, http.StatusRequestEntityTooLarge)
+		return false
+	}
+	_ = w.rc.SetReadDeadline(time.Now().Add(gw.route.UploadDeadline()))
+	if r.ContentLength > 0 {
+		r.Body = &uploadBody{ReadCloser: http.MaxBytesReader(w, r.Body, DefaultMaxGatewayBody), rc: w.rc}
+		return true
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, DefaultMaxGatewayBody))
+	if err != nil {
+		status := http.StatusBadRequest
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			status = http.StatusRequestEntityTooLarge
+		case isTimeout(err):
+			status = http.StatusRequestTimeout
+		}
+		gw.srv.renderError(w, r, status)
+		return false
+	}
+	_ = w.rc.SetReadDeadline(time.Time{})
+	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+	r.TransferEncoding = nil
+	return true
+}
+
+// uploadBody lifts the read deadline once the whole body has been read.
+type uploadBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (b *uploadBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+func isTimeout(err error) bool {
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
+}
+
+// fail answers a request the proxy could not serve: 504 when the team did
+// not answer in time, 413 for an oversized body, 408 for a body that did
+// not arrive in time, 502 otherwise.
+func (gw *gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusBadGateway
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		status = http.StatusRequestEntityTooLarge
+	case errors.Is(err, errHeaderTimeout), errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusGatewayTimeout
+	case errors.Is(err, fragments.ErrBreakerOpen), errors.Is(err, fragments.ErrQueueFull):
+		// The service's breaker is open, or its limit's queue full: no
+		// request was sent, and a retry later may well succeed.
+		status = http.StatusServiceUnavailable
+	case r.Context().Err() != nil:
+		w.WriteHeader(statusClientClosed) // the shopper went away: logged, never sent
+		return
+	case isTimeout(err):
+		status = http.StatusRequestTimeout // the upload stalled
+	}
+	gw.srv.logger.LogAttrs(r.Context(), slog.LevelWarn, "gateway error",
+		slog.String("request_id", r.Header.Get(HeaderRequestID)),
+		slog.String("service", gw.svc.Name),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.String("error", err.Error()))
+	gw.srv.renderError(w, r, status)
+}
+
+// statusClientClosed is logged for a request whose shopper left before the
+// answer (nginx's 499). It never reaches anyone.
+const statusClientClosed = 499
+
+// done writes the request's access log line and tells the observer.
+func (gw *gateway) done(w *gatewayWriter, r *http.Request, start time.Time) {
+	status := w.status
+	if status == 0 {
+		status = statusClientClosed // aborted before any answer
+	}
+	d := time.Since(start)
+	gw.srv.observer.GatewayDone(gw.route.Prefix, status, d)
+	if gw.srv.accessLog {
+		gw.srv.logger.LogAttrs(r.Context(), slog.LevelInfo, "gateway",
+			slog.String("request_id", r.Header.Get(HeaderRequestID)),
+			slog.String("route", gw.route.Prefix),
+			slog.String("service", gw.svc.Name),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", status),
+			slog.Int64("bytes", w.written),
+			slog.Duration("duration", d))
+	}
+}
+
+// gatewayWriter records the status and size of a gateway response and
+// gives every write to the shopper its own deadline, so a stream may last
+// as long as it keeps moving.
+type gatewayWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	idle    time.Duration
+	status  int
+	written int64
+}
+
+func (w *gatewayWriter) WriteHeader(status int) {
+	if w.status == 0 && status >= 200 {
+		w.status = status
+	}
+	if status != statusClientClosed {
+		w.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (w *gatewayWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
+	n, err := w.ResponseWriter.Write(p)
+	w.written += int64(n)
+	return n, err
+}
+
+// Flush sends what is buffered, within the idle deadline.
+func (w *gatewayWriter) Flush() {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.idle))
+	_ = w.rc.Flush()
+}
+
+// Hijack takes over the connection for an upgrade (a WebSocket), which
+// the proxy answers on it directly: the request is logged as a 101.
+func (w *gatewayWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := w.rc.Hijack()
+	if err == nil && w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return conn, brw, err
+}
+
+// Unwrap gives http.ResponseController the writer underneath, for
+// deadlines.
+func (w *gatewayWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

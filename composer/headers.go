@@ -125,8 +125,8 @@ func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service,
 			dst = append(dst, fragments.Field{Name: HeaderRouteParams, Values: pc.params})
 		}
 	}
-	if svc.Cookies {
-		if v := r.Header["Cookie"]; len(v) > 0 {
+	if svc.Cookies.Any() {
+		if v := svc.Cookies.Filter(r.Header["Cookie"]); len(v) > 0 {
 			dst = append(dst, fragments.Field{Name: "Cookie", Values: v})
 		}
 	}

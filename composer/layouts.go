@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,57 @@ func (l *Layouts) Require(names ...string) {
 
 // ReloadErrors returns how many reloads found problems.
 func (l *Layouts) ReloadErrors() int64 { return l.errors.Load() }
+
+// LayoutDir returns the layouts folder dir as a file system confined to
+// it: every lookup goes through an [os.Root] opened afresh, so links that
+// stay inside the folder work (a Kubernetes ConfigMap links its files
+// through ..data) and a link that leads out of it, such as
+// cfg.html -> ../inlay.yaml, is refused. Opening the root per lookup
+// follows the folder when it is replaced as a whole.
+func LayoutDir(dir string) fs.FS { return rootFS(dir) }
+
+// rootFS is LayoutDir's file system.
+type rootFS string
+
+// Open opens name inside the folder.
+func (dir rootFS) Open(name string) (fs.File, error) {
+	root, err := os.OpenRoot(string(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close() // files opened through it stay open
+	return root.FS().Open(name)
+}
+
+// ReadFile reads name inside the folder.
+func (dir rootFS) ReadFile(name string) ([]byte, error) {
+	root, err := os.OpenRoot(string(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return fs.ReadFile(root.FS(), name)
+}
+
+// ReadDir lists a folder inside the folder.
+func (dir rootFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	root, err := os.OpenRoot(string(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return fs.ReadDir(root.FS(), name)
+}
+
+// readProblem describes a layout file that could not be read. A link out
+// of the folder gets its own words: os.Root reports it as an error whose
+// type it does not export.
+func readProblem(err error) string {
+	if strings.Contains(err.Error(), "path escapes from parent") {
+		return "the file is a link that leads out of the layouts folder: refused (links must stay inside the folder)"
+	}
+	return fmt.Sprintf("reading layout: %v", err)
+}
 
 // LoadLayouts parses every *.html file of fsys. dir names the folder in
 // problems. Unlike a reload, loading fails on any problem: Inlay refuses to
@@ -123,7 +175,7 @@ func (l *Layouts) parseAll(lastGood map[string]*Layout) (map[string]*Layout, con
 		}
 		data, err := fs.ReadFile(l.fsys, name)
 		if err != nil {
-			problems = append(problems, &config.Problem{File: l.file(name), Message: fmt.Sprintf("reading layout: %v", err)})
+			problems = append(problems, &config.Problem{File: l.file(name), Message: readProblem(err)})
 			return nil
 		}
 		file := l.file(name)

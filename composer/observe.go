@@ -23,6 +23,9 @@ type Observer interface {
 	// status, breaker_open, overflow, markup, panic, canceled, …); and
 	// whether a fallback filled the box.
 	FragmentDone(service, fragment, outcome string, fallback bool, d time.Duration)
+	// GatewayDone is called when a gateway request has been answered (or
+	// abandoned, as status 499): its route's prefix, status and duration.
+	GatewayDone(route string, status int, d time.Duration)
 }
 
 // nopObserver observes nothing.
@@ -31,6 +34,7 @@ type nopObserver struct{}
 func (nopObserver) PageStarted(string)                                       {}
 func (nopObserver) PageDone(string, int, time.Duration, time.Duration, int)  {}
 func (nopObserver) FragmentDone(string, string, string, bool, time.Duration) {}
+func (nopObserver) GatewayDone(string, int, time.Duration)                   {}
 
 // fragmentOutcome names what happened to a slot's fetch: ok, stale, or
 // the reason it failed (see failureReason).

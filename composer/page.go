@@ -151,6 +151,12 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 		status = o.resp.Status
 		if !o.fromFallback {
+			var ok bool
+			if status, ok = primaryStatus(status); !ok {
+				pg.headerAt = time.Now()
+				pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], fmt.Errorf("status %d is no answer to a page", o.resp.Status))
+				return
+			}
 			if ok := primaryHeaders(h, pg.r, o.resp); !ok {
 				pg.headerAt = time.Now()
 				pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], errors.New("invalid Location header"))

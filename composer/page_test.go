@@ -361,14 +361,15 @@ func TestGatewayForwardsMethodBodyAndCookies(t *testing.T) {
 		"/basket/api/add": {status: 303, header: map[string]string{"Location": "/basket", "Set-Cookie": "basket=abc; Path=/"}},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"basket": team},
-		layouts:  map[string]string{"p.html": pageHead + pageTail},
-		pages:    "  - path: /\n    layout: p.html",
-		gateway:  "  - prefix: /basket/\n    service: basket",
+		services:    map[string]*stub{"basket": team},
+		serviceYAML: map[string]string{"basket": "    cookies: [basket]\n"},
+		layouts:     map[string]string{"p.html": pageHead + pageTail},
+		pages:       "  - path: /\n    layout: p.html",
+		gateway:     "  - prefix: /basket/\n    service: basket",
 	})
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/basket/api/add?x=1", strings.NewReader("sku=shoe-1&qty=2"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Cookie", "basket=abc")
+	req.Header.Set("Cookie", "session=other-teams; basket=abc")
 	req.Header.Set("Connection", "X-Hop")
 	req.Header.Set("X-Hop", "1")
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

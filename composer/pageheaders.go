@@ -112,8 +112,8 @@ func newNonce() string {
 // is not a safe, same-site target.
 func primaryHeaders(h http.Header, r *http.Request, resp *fragments.Response) bool {
 	if resp.Status >= 300 && resp.Status < 400 {
-		loc := resp.Header.Get("Location")
-		if !safeLocation(loc, r.Host) {
+		loc, ok := safeLocation(resp.Header.Get("Location"), r.Host)
+		if !ok {
 			return false
 		}
 		h.Set("Location", loc)
@@ -125,6 +125,21 @@ func primaryHeaders(h http.Header, r *http.Request, resp *fragments.Response) bo
 		h.Add("Link", preloadLink(a))
 	}
 	return true
+}
+
+// primaryStatus maps the primary's status to the page's, as documented:
+// 204 is an empty primary box in a 200 page; 205 (reset the form) and any
+// 1xx (a 101 that switches protocols to a request that never asked to) are
+// no answer to a page request, so the page fails with 502. It reports
+// false for those.
+func primaryStatus(status int) (int, bool) {
+	switch {
+	case status < 200, status == http.StatusResetContent:
+		return http.StatusBadGateway, false
+	case status == http.StatusNoContent:
+		return http.StatusOK, true
+	}
+	return status, true
 }
 
 // preloadLink announces an asset in a Link header so the browser fetches
@@ -139,15 +154,41 @@ func preloadLink(a fragments.Asset) string {
 	return "<" + a.URL + ">; rel=preload; as=style"
 }
 
-// safeLocation accepts a local path, or an absolute http(s) URL on the
-// page's own host, with no control characters.
-func safeLocation(loc, host string) bool {
-	if loc == "" || strings.ContainsAny(loc, "\r\n\x00\\") {
-		return false
+// safeLocation judges a redirect target as a browser reads it (the WHATWG
+// URL parser), and returns it as the browser would follow it: leading and
+// trailing C0 controls and spaces trimmed, tabs and newlines removed
+// anywhere, and backslashes read as slashes, as they are in http(s) URLs.
+// It accepts a local path ("/x", never "//x" or "/\x"), or an absolute
+// http(s) URL whose authority is the page's own host, with no user info.
+// Anything else (another host, another scheme, "http:/x" without "//", a
+// relative reference) is refused.
+func safeLocation(loc, host string) (string, bool) {
+	loc = strings.TrimFunc(loc, func(c rune) bool { return c <= ' ' })
+	loc = strings.Map(func(c rune) rune {
+		switch c {
+		case '\t', '\n', '\r':
+			return -1
+		case '\\':
+			return '/'
+		}
+		return c
+	}, loc)
+	if loc == "" || strings.ContainsFunc(loc, func(c rune) bool { return c < ' ' || c == 0x7f }) {
+		return "", false
 	}
 	if strings.HasPrefix(loc, "/") {
-		return !strings.HasPrefix(loc, "//")
+		if strings.HasPrefix(loc, "//") {
+			return "", false
+		}
+		return loc, true
+	}
+	scheme, rest, ok := strings.Cut(loc, ":")
+	if !ok || !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") || !strings.HasPrefix(rest, "//") {
+		return "", false
 	}
 	u, err := url.Parse(loc)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil && strings.EqualFold(u.Host, host)
+	if err != nil || u.User != nil || !strings.EqualFold(u.Host, host) {
+		return "", false
+	}
+	return loc, true
 }

@@ -12,7 +12,6 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -105,7 +104,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	fsys := opts.LayoutFS
 	if fsys == nil {
-		fsys = os.DirFS(cfg.LayoutsDir())
+		fsys = LayoutDir(cfg.LayoutsDir())
 	}
 	layouts, err := LoadLayouts(fsys, cfg.LayoutsDir(), cfg.Services)
 	if err != nil {
@@ -141,7 +140,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		if transport == nil {
 			transport = s.engine.GatewayTransport(g.Service)
 		}
-		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(cfg.Services[g.Service], transport)))
+		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(g, transport)))
 	}
 	for _, p := range cfg.Pages {
 		e.Match([]string{http.MethodGet, http.MethodHead}, echoRoute(p.Path), s.pageHandler(p))
@@ -261,7 +260,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			s.renderError(c.Response(), r, http.StatusBadRequest)
 			return nil
 		}
-		names, values := c.ParamNames(), unescapeParams(c.ParamValues())
+		names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
 		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
 		pg := &page{
 			srv:       s,
@@ -339,9 +338,14 @@ var crawlerUA = regexp.MustCompile(`(?i)bot\b|crawl|spider|slurp|facebookexterna
 
 func isCrawler(ua string) bool { return ua != "" && crawlerUA.MatchString(ua) }
 
-// unescapeParams decodes echo's route parameters, which it takes from the
-// escaped path. A value that does not decode is kept as it is.
-func unescapeParams(values []string) []string {
+// unescapeParams decodes echo's route parameters exactly once. Echo takes
+// them from the escaped path (URL.RawPath) when the request has one, and
+// from the already decoded URL.Path otherwise: only the first are decoded
+// here. A value that does not decode is kept as it is.
+func unescapeParams(r *http.Request, values []string) []string {
+	if r.URL.RawPath == "" {
+		return values
+	}
 	for i, v := range values {
 		if strings.IndexByte(v, '%') >= 0 {
 			if u, err := url.PathUnescape(v); err == nil {
@@ -352,11 +356,23 @@ func unescapeParams(values []string) []string {
 	return values
 }
 
+// stripInlayHeaders drops X-Inlay-* headers the shopper sent: those names
+// are Inlay's to set, and a team must be able to trust them.
+func stripInlayHeaders(h http.Header) {
+	for name := range h {
+		if len(name) >= len("X-Inlay-") && strings.EqualFold(name[:len("X-Inlay-")], "X-Inlay-") {
+			delete(h, name)
+		}
+	}
+}
+
 // requestIDMiddleware gives every request an id, taken from a sane
-// X-Request-Id or made anew, and returns it in the response.
+// X-Request-Id or made anew, and returns it in the response. It is the
+// composer's front door: it also drops the shopper's X-Inlay-* headers.
 func (s *Server) requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		stripInlayHeaders(r.Header)
 		id := requestID(r)
 		r.Header.Set(HeaderRequestID, id)
 		c.Response().Header()[HeaderRequestID] = []string{id}

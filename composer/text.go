@@ -63,7 +63,12 @@ func concat(parts ...text) text {
 		}
 	}
 	if len(out.spans) == 0 {
+		// All parts empty: keep the first one's origin, so that a problem
+		// with the empty result (an empty layout) still names its file.
 		out.spans = []span{{}}
+		if len(parts) > 0 {
+			out.spans[0].file, out.spans[0].off = parts[0].origin(0)
+		}
 	}
 	return out
 }

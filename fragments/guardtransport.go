@@ -63,9 +63,12 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			// Classified as fragment fetches are, so that a shopper who
 			// left is not the service's failure; the context's error stays
 			// in the chain for the proxy's error handler.
+			// A context cancelled with a cause of its own (a route's header
+			// timeout) is a timeout too; a plain cancellation is the
+			// shopper leaving.
 			kind := KindConnect
-			switch ctxErr := r.Context().Err(); {
-			case errors.Is(ctxErr, context.DeadlineExceeded):
+			switch ctxErr, cause := r.Context().Err(), context.Cause(r.Context()); {
+			case errors.Is(ctxErr, context.DeadlineExceeded), ctxErr != nil && !errors.Is(cause, context.Canceled):
 				kind = KindTimeout
 			case ctxErr != nil:
 				kind = KindCanceled

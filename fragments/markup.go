@@ -2,79 +2,648 @@ package fragments
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"io"
-
-	"golang.org/x/net/html"
 )
 
-// rawTextElements hold text up to their own end tag: left open in a
-// fragment, they would swallow the rest of the page as text.
-var rawTextElements = map[string]bool{
-	"script": true, "style": true, "textarea": true, "title": true, "xmp": true,
-	"iframe": true, "noembed": true, "noframes": true, "noscript": true, "plaintext": true,
+// checkMarkup reports a body that could hide or swallow what follows its
+// box on the page. A body passes when, read by the HTML parsing spec's
+// tokenizer and tree builder, it leaves the parser where it found it:
+//
+//   - the tokenizer back in the data state: no comment, bogus comment,
+//     doctype, tag, raw-text or RCDATA element (script, style, textarea,
+//     title, xmp, iframe, noembed, noframes, noscript) or CDATA section left
+//     open, and no <plaintext>, which nothing closes;
+//   - every element it opened closed again, except a bare <p>, <li>, <dt>
+//     or <dd>, whose end tag is optional and which the box's parent
+//     closes harmlessly: an unclosed <template>, <select>, <table>, <svg>,
+//     <math>, <details>, <object> or <div hidden> would take the rest of the
+//     page inside it;
+//   - no end tag that closes an element it did not open (such as </body>,
+//     </html> or the layout's own </div>), and no formatting element (<b>,
+//     <a>, …) closed out of order, which the browser would reopen around
+//     the rest of the page;
+//   - no <html>, <body> or <frameset> start tag, whose attributes the
+//     browser would put on the page's own elements (<body hidden>).
+//
+// The check is one pass over the bytes with a small stack of open elements:
+// it is cheap on the fetch path and never allocates for bodies nested less
+// than 32 deep. Where following the spec exactly would cost more than it is
+// worth (a misnested table, a breakout from <svg>), it refuses: a refused
+// body shows the box's fallback, never a broken page.
+func checkMarkup(body []byte) error {
+	m := markupCheck{b: body}
+	m.stack = m.buf[:0]
+	return m.run()
 }
 
-// checkMarkup reports a body that would break the page around it: one
-// that ends inside a comment or a raw-text element, or that opens
-// <plaintext>, which nothing closes. Unclosed ordinary elements are left to
-// the browser's parser, which closes them at the box's parent.
-func checkMarkup(body []byte) error {
-	if !mayOpenRawText(body) {
+// errMarkup wraps every markup problem.
+var errMarkup = errors.New("the body could hide the rest of the page")
+
+// Element flags, by tag name.
+const (
+	fVoid          = 1 << iota // never has content: no end tag
+	fRawText                   // RAWTEXT or RCDATA content up to its own end tag
+	fScript                    // script data, with its escape states
+	fFormatting                // reopened by the browser when closed out of order
+	fBoundary                  // a scope boundary: end tags outside it do not reach in
+	fOptional                  // end tag optional: implied by its parent's end
+	fClosesP                   // a start tag that closes an open <p>
+	fTablePart                 // closed by the end of its table or row
+	fForbidden                 // a start tag that changes the page outside the box
+	fIntegration               // an SVG element whose content is HTML again
+	fMathText                  // a MathML element whose content is HTML again
+	fBreakout                  // an HTML start tag that ends foreign content
+	fAttrForbidden             // a start tag that is refused when it carries attributes
+	fSpecial                   // the spec's "special" category: other end tags stop at it
+	fScoped                    // an end tag that closes what is open inside it
+)
+
+// Namespaces of open elements.
+const (
+	nsHTML = iota
+	nsSVG
+	nsMath
+)
+
+// open is one element on the check's stack.
+type open struct {
+	name  string // lower case: a known element's name, or "" for others
+	raw   []byte // the name as written, for elements not known by name
+	flags uint16
+	ns    uint8
+	attrs bool // carries attributes
+}
+
+// is reports whether the element is named n (lower case).
+func (e *open) is(n []byte) bool {
+	if e.name != "" {
+		return e.name == string(n)
+	}
+	return bytes.EqualFold(e.raw, n)
+}
+
+// label names the element in messages.
+func (e *open) label() string {
+	if e.name != "" {
+		return e.name
+	}
+	return string(e.raw)
+}
+
+type markupCheck struct {
+	b     []byte
+	i     int
+	stack []open
+	buf   [32]open
+	name  [64]byte // the current tag name, lower case
+}
+
+func (m *markupCheck) fail(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errMarkup, fmt.Sprintf(format, args...))
+}
+
+func (m *markupCheck) top() *open {
+	if len(m.stack) == 0 {
 		return nil
 	}
-	z := html.NewTokenizer(bytes.NewReader(body))
-	open := ""
+	return &m.stack[len(m.stack)-1]
+}
+
+// foreign reports whether the current node is an SVG or MathML element
+// whose content is foreign (not an integration point): there CDATA
+// sections exist.
+func (m *markupCheck) foreign() bool {
+	t := m.top()
+	return t != nil && t.ns != nsHTML && t.flags&(fIntegration|fMathText) == 0
+}
+
+func (m *markupCheck) run() error {
+	b := m.b
 	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			if z.Err() != io.EOF {
-				return fmt.Errorf("reading markup: %w", z.Err())
-			}
-			if open != "" {
-				return fmt.Errorf("<%s> is never closed: it would swallow the rest of the page", open)
-			}
+		j := bytes.IndexByte(b[m.i:], '<')
+		if j < 0 {
+			break
+		}
+		m.i += j + 1
+		if m.i >= len(b) {
+			// With the page's own markup after it, a '<' at the end would
+			// start a tag.
+			return m.fail("the body ends with '<'")
+		}
+		var err error
+		switch c := b[m.i]; {
+		case c == '!':
+			err = m.markupDeclaration()
+		case c == '?':
+			err = m.bogusComment("<?")
+		case c == '/':
+			err = m.endTag()
+		case isAlpha(c):
+			err = m.startTag()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for k := len(m.stack) - 1; k >= 0; k-- {
+		e := &m.stack[k]
+		if !(e.ns == nsHTML && !e.attrs && (e.name == "p" || e.name == "li" || e.name == "dt" || e.name == "dd")) {
+			return m.fail("<%s> is never closed, so it would take in the rest of the page", e.label())
+		}
+	}
+	return nil
+}
+
+// markupDeclaration reads what follows "<!": a comment, a doctype, a CDATA
+// section in foreign content, or a bogus comment.
+func (m *markupCheck) markupDeclaration() error {
+	rest := m.b[m.i+1:]
+	switch {
+	case bytes.HasPrefix(rest, []byte("--")):
+		// The comment start states: <!--> and <!---> are whole comments.
+		body := rest[2:]
+		if bytes.HasPrefix(body, []byte(">")) || bytes.HasPrefix(body, []byte("->")) {
+			m.i += 1 + 2 + bytes.IndexByte(body, '>') + 1
 			return nil
-		case html.StartTagToken:
-			name, _ := z.TagName()
-			if rawTextElements[string(name)] {
-				if string(name) == "plaintext" {
-					return fmt.Errorf("<plaintext> would swallow the rest of the page")
+		}
+		// Otherwise the comment ends at the first --> or --!> after <!--:
+		// <!--!> is no comment end, it opens one.
+		for k := 0; ; {
+			d := bytes.Index(body[k:], []byte("--"))
+			if d < 0 {
+				return m.fail("a comment is never closed")
+			}
+			k += d + 2
+			for k < len(body) && body[k] == '-' {
+				k++
+			}
+			if k < len(body) && body[k] == '>' {
+				m.i += 1 + 2 + k + 1
+				return nil
+			}
+			if k+1 < len(body) && body[k] == '!' && body[k+1] == '>' {
+				m.i += 1 + 2 + k + 2
+				return nil
+			}
+		}
+	case len(rest) >= 7 && bytes.EqualFold(rest[:7], []byte("doctype")):
+		return m.bogusComment("<!DOCTYPE")
+	case bytes.HasPrefix(rest, []byte("[CDATA[")) && m.foreign():
+		end := bytes.Index(rest[7:], []byte("]]>"))
+		if end < 0 {
+			return m.fail("a CDATA section is never closed")
+		}
+		m.i += 1 + 7 + end + 3
+		return nil
+	}
+	return m.bogusComment("<!")
+}
+
+// bogusComment skips to the next '>', which ends a bogus comment and a
+// doctype alike.
+func (m *markupCheck) bogusComment(what string) error {
+	end := bytes.IndexByte(m.b[m.i:], '>')
+	if end < 0 {
+		return m.fail("%s is never closed by '>'", what)
+	}
+	m.i += end + 1
+	return nil
+}
+
+// tagName reads a tag name at m.i into m.name, lower case, and returns it
+// (the bytes of m.name, valid until the next tag). Names longer than the
+// buffer are returned as they are, which matches no known element.
+func (m *markupCheck) tagName() []byte {
+	b := m.b
+	start := m.i
+	for m.i < len(b) && !isTagEnd(b[m.i]) {
+		m.i++
+	}
+	raw := b[start:m.i]
+	if len(raw) > len(m.name) {
+		return raw
+	}
+	n := m.name[:len(raw)]
+	for k, c := range raw {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		n[k] = c
+	}
+	return n
+}
+
+// attributes reads the rest of a tag after its name, up to and including
+// '>', as the tokenizer's attribute states do: a quote opens a value only
+// after '='. It reports whether the tag had attributes and was
+// self-closing.
+func (m *markupCheck) attributes() (attrs, selfClosing bool, err error) {
+	b := m.b
+	const (
+		between = iota // before an attribute name, or after one
+		name
+		afterEq
+		unquoted
+	)
+	state := between
+	for m.i < len(b) {
+		c := b[m.i]
+		m.i++
+		switch state {
+		case between, name:
+			switch {
+			case c == '>':
+				return attrs, selfClosing, nil
+			case c == '/':
+				selfClosing = true
+				state = between
+				continue
+			case c == '=' && state == name:
+				state = afterEq
+			case isSpace(c):
+				// After a name, '=' may still follow: keep the state.
+			default:
+				// Quotes and a leading '=' are part of a name here.
+				attrs, state = true, name
+			}
+		case afterEq:
+			switch {
+			case isSpace(c):
+			case c == '"' || c == '\'':
+				end := bytes.IndexByte(b[m.i:], c)
+				if end < 0 {
+					return attrs, false, m.fail("an attribute value is never closed")
 				}
-				open = string(name)
+				m.i += end + 1
+				state = between
+			case c == '>':
+				return attrs, selfClosing, nil
+			default:
+				state = unquoted
 			}
-		case html.EndTagToken:
-			name, _ := z.TagName()
-			if string(name) == open {
-				open = ""
+		case unquoted:
+			switch {
+			case isSpace(c):
+				state = between
+			case c == '>':
+				return attrs, selfClosing, nil
 			}
-		case html.CommentToken:
-			if raw := z.Raw(); !bytes.HasSuffix(raw, []byte("-->")) && !bytes.HasSuffix(raw, []byte("--!>")) && !bytes.Equal(raw, []byte("<!-->")) && !bytes.Equal(raw, []byte("<!--->")) && bytes.HasPrefix(raw, []byte("<!--")) {
-				return fmt.Errorf("a comment is never closed: it would swallow the rest of the page")
+		}
+		selfClosing = false
+	}
+	return attrs, false, m.fail("a tag is never closed by '>'")
+}
+
+func (m *markupCheck) startTag() error {
+	at := m.i
+	n := m.tagName()
+	raw := m.b[at:m.i]
+	attrs, selfClosing, err := m.attributes()
+	if err != nil {
+		return err
+	}
+	el := elements[string(n)]
+	if t := m.top(); t != nil && t.ns != nsHTML && (t.flags&fIntegration == 0 && t.flags&fMathText == 0 ||
+		t.flags&fMathText != 0 && (string(n) == "mglyph" || string(n) == "malignmark")) {
+		if el.flags&fBreakout != 0 {
+			return m.fail("<%s> inside <%s> breaks out of foreign content", n, t.label())
+		}
+		if !selfClosing {
+			m.push(open{name: el.name, raw: raw, flags: foreignFlags(t.ns, n), ns: t.ns, attrs: attrs})
+		}
+		return nil
+	}
+	flags := el.flags
+	switch {
+	case flags&fForbidden != 0, flags&fAttrForbidden != 0 && attrs:
+		return m.fail("<%s> in a fragment changes the page outside its box", n)
+	case flags&fAttrForbidden != 0:
+		return nil // a bare <html>, <head> or <body> is dropped
+	case el.name == "svg" || el.name == "math":
+		if !selfClosing {
+			ns := uint8(nsSVG)
+			if el.name == "math" {
+				ns = nsMath
 			}
+			m.push(open{name: el.name, ns: ns, attrs: attrs})
+		}
+		return nil
+	case m.inSelect() && flags&fRawText != 0:
+		return m.fail("<%s> inside <select>", n)
+	case flags&fTablePart != 0 && !m.inTable():
+		// Outside a table the browser drops it, or, in the layout's own
+		// table cell, closes that cell.
+		return m.fail("<%s> outside a table of its own", n)
+	}
+	if flags&fClosesP != 0 {
+		if err := m.closeP(); err != nil {
+			return err
+		}
+	}
+	m.implied(el.name)
+	switch {
+	case flags&fVoid != 0:
+		return nil
+	case flags&fScript != 0:
+		return m.scriptData()
+	case flags&fRawText != 0:
+		return m.rawText(el.name)
+	}
+	m.push(open{name: el.name, raw: raw, flags: flags, ns: nsHTML, attrs: attrs})
+	return nil
+}
+
+// implied pops what a start tag closes by itself: an open <li> before
+// another, an <option> before another, a table cell before the next.
+func (m *markupCheck) implied(n string) {
+	t := m.top()
+	if t == nil || t.ns != nsHTML {
+		return
+	}
+	switch n {
+	case "li":
+		if t.name == "li" {
+			m.pop()
+		}
+	case "dt", "dd":
+		if t.name == "dt" || t.name == "dd" {
+			m.pop()
+		}
+	case "option":
+		if t.name == "option" {
+			m.pop()
+		}
+	case "optgroup":
+		if t.name == "option" {
+			m.pop()
+		}
+		if t := m.top(); t != nil && t.name == "optgroup" {
+			m.pop()
+		}
+	case "td", "th", "tr", "tbody", "thead", "tfoot", "caption", "colgroup":
+		// A table part closes the open ones it cannot live in.
+		for t := m.top(); t != nil && t.ns == nsHTML && t.flags&fTablePart != 0 && closesPart(n, t.name); t = m.top() {
+			m.pop()
 		}
 	}
 }
 
-// mayOpenRawText is a quick scan for a comment or a raw-text element's
-// start tag: without one, a body cannot leave either open, and the
-// tokenizer is spared.
-func mayOpenRawText(body []byte) bool {
-	for i := bytes.IndexByte(body, '<'); i >= 0; {
-		rest := body[i+1:]
-		if len(rest) > 0 && rest[0] == '!' {
+// closesPart reports whether a table part's start tag closes an open one.
+func closesPart(start, open string) bool {
+	switch start {
+	case "td", "th":
+		return open == "td" || open == "th"
+	case "tr":
+		return open == "td" || open == "th" || open == "tr"
+	}
+	return true // a row group, caption or colgroup closes every part
+}
+
+// closeP closes an open <p> as a block's start tag does, when one is in
+// button scope.
+func (m *markupCheck) closeP() error {
+	for k := len(m.stack) - 1; k >= 0; k-- {
+		e := &m.stack[k]
+		if e.ns != nsHTML || e.flags&fBoundary != 0 || e.name == "button" {
+			return nil
+		}
+		if e.name == "p" {
+			return m.popTo(k)
+		}
+	}
+	return nil
+}
+
+// inTable reports whether the fragment opened a table that is still open.
+func (m *markupCheck) inTable() bool {
+	for k := len(m.stack) - 1; k >= 0; k-- {
+		if m.stack[k].name == "table" {
 			return true
 		}
-		for name := range rawTextElements {
-			if len(rest) >= len(name) && bytes.EqualFold(rest[:len(name)], []byte(name)) {
-				return true
-			}
-		}
-		j := bytes.IndexByte(rest, '<')
-		if j < 0 {
-			return false
-		}
-		i += 1 + j
 	}
 	return false
+}
+
+func (m *markupCheck) inSelect() bool {
+	for k := len(m.stack) - 1; k >= 0; k-- {
+		if m.stack[k].name == "select" {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *markupCheck) push(e open) { m.stack = append(m.stack, e) }
+func (m *markupCheck) pop()        { m.stack = m.stack[:len(m.stack)-1] }
+
+// popTo closes the element at index k and everything above it. Closing a
+// formatting element or a scope boundary on the way is refused: the
+// browser would reopen the first around what follows, and would not close
+// the second at all.
+func (m *markupCheck) popTo(k int) error {
+	target := &m.stack[k]
+	for j := len(m.stack) - 1; j > k; j-- {
+		e := &m.stack[j]
+		switch {
+		case target.flags&fFormatting != 0, e.ns != target.ns,
+			target.ns == nsHTML && target.flags&fScoped == 0 && e.flags&fSpecial != 0:
+			return m.fail("</%s> closes <%s> out of order", target.label(), e.label())
+		case e.flags&fOptional != 0:
+		case e.flags&fTablePart != 0 && target.name == "table":
+		case (e.name == "td" || e.name == "th" || e.name == "tr") && (target.name == "tr" || target.name == "tbody" || target.name == "thead" || target.name == "tfoot"):
+		case e.flags&(fFormatting|fBoundary|fIntegration|fMathText) != 0:
+			return m.fail("</%s> closes <%s> out of order", target.label(), e.label())
+		}
+	}
+	m.stack = m.stack[:k]
+	return nil
+}
+
+func (m *markupCheck) endTag() error {
+	m.i++ // the '/'
+	b := m.b
+	if m.i >= len(b) {
+		return m.fail("the body ends with '</'")
+	}
+	if b[m.i] == '>' {
+		m.i++ // "</>" is dropped
+		return nil
+	}
+	if !isAlpha(b[m.i]) {
+		return m.bogusComment("</")
+	}
+	n := m.tagName()
+	if _, _, err := m.attributes(); err != nil {
+		return err
+	}
+	for k := len(m.stack) - 1; k >= 0; k-- {
+		if m.stack[k].is(n) {
+			return m.popTo(k)
+		}
+	}
+	switch string(n) {
+	case "p", "br", "head":
+		return nil // an empty <p>, a <br>, nothing: nothing outside the box closes
+	}
+	return m.fail("</%s> closes an element the fragment did not open", n)
+}
+
+// rawText skips RAWTEXT or RCDATA content up to the element's end tag,
+// then reads that end tag's attributes.
+func (m *markupCheck) rawText(name string) error {
+	b := m.b
+	for {
+		j := bytes.Index(b[m.i:], []byte("</"))
+		if j < 0 {
+			return m.fail("<%s> is never closed, so it would swallow the rest of the page", name)
+		}
+		m.i += j + 2
+		if m.appropriateEnd(name) {
+			_, _, err := m.attributes()
+			return err
+		}
+	}
+}
+
+// appropriateEnd reports whether the bytes at m.i are name followed by
+// whitespace, '/' or '>': the end tag of a raw-text element. It advances
+// past the name when they are.
+func (m *markupCheck) appropriateEnd(name string) bool {
+	b := m.b
+	if len(b)-m.i <= len(name) || !bytes.EqualFold(b[m.i:m.i+len(name)], []byte(name)) {
+		return false
+	}
+	if c := b[m.i+len(name)]; !isSpace(c) && c != '/' && c != '>' {
+		return false
+	}
+	m.i += len(name)
+	return true
+}
+
+// scriptData skips a script's content up to its end tag, through the
+// spec's escaped and double-escaped states: in "<!--<script>", a
+// "</script>" does not end the script.
+func (m *markupCheck) scriptData() error {
+	b := m.b
+	const (
+		data = iota
+		escaped
+		doubleEscaped
+	)
+	state := data
+	for m.i < len(b) {
+		c := b[m.i]
+		switch c {
+		case '<':
+			m.i++
+			switch {
+			case state == data && bytes.HasPrefix(b[m.i:], []byte("!--")):
+				m.i += 3
+				state = escaped
+				if m.i < len(b) && b[m.i] == '>' { // <!--> ends the escape at once
+					m.i++
+					state = data
+				}
+			case state != doubleEscaped && m.i < len(b) && b[m.i] == '/':
+				m.i++
+				if m.appropriateEnd("script") {
+					_, _, err := m.attributes()
+					return err
+				}
+			case state == escaped && m.appropriateEnd("script"):
+				state = doubleEscaped
+			case state == doubleEscaped && m.i < len(b) && b[m.i] == '/':
+				m.i++
+				if m.appropriateEnd("script") {
+					state = escaped
+				}
+			}
+		case '-':
+			if state != data && bytes.HasPrefix(b[m.i:], []byte("-->")) {
+				m.i += 3
+				state = data
+				continue
+			}
+			m.i++
+		default:
+			// Nothing but '<' and '-' changes the state.
+			k := bytes.IndexAny(b[m.i:], "<-")
+			if k < 0 {
+				m.i = len(b)
+			} else {
+				m.i += k
+			}
+		}
+	}
+	return m.fail("<script> is never closed, so it would swallow the rest of the page")
+}
+
+func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+func isTagEnd(c byte) bool {
+	return c == '>' || c == '/' || isSpace(c)
+}
+
+// element is what the check knows of an HTML element by name.
+type element struct {
+	name  string
+	flags uint16
+}
+
+// elements classifies the HTML elements whose parsing matters to the
+// check. Any other element is an ordinary one, which must be closed.
+var elements = func() map[string]element {
+	m := map[string]element{}
+	add := func(flags uint16, names ...string) {
+		for _, n := range names {
+			e := m[n]
+			e.name, e.flags = n, e.flags|flags
+			m[n] = e
+		}
+	}
+	add(fVoid, "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr")
+	add(fScript, "script")
+	add(fRawText, "style", "textarea", "title", "iframe", "noembed", "noframes", "noscript", "xmp")
+	add(fForbidden, "plaintext", "frameset")
+	add(fAttrForbidden, "html", "head", "body")
+	add(fFormatting, "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u")
+	add(fBoundary, "applet", "marquee", "object", "template", "table", "td", "th", "caption")
+	add(fTablePart, "td", "th", "caption", "tr", "tbody", "thead", "tfoot", "colgroup", "col")
+	add(fOptional, "li", "dt", "dd", "option", "optgroup", "rb", "rp", "rt", "rtc")
+	add(fClosesP, "address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl",
+		"fieldset", "figcaption", "figure", "footer", "header", "hgroup", "main", "menu", "nav", "ol", "p", "search",
+		"section", "summary", "ul", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "listing", "form", "table", "hr", "xmp", "plaintext")
+	// The HTML start tags that end foreign content (<font> only with some
+	// attributes; the check refuses it in foreign content either way).
+	add(fBreakout, "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed",
+		"h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta", "nobr", "ol", "p",
+		"pre", "ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var", "font")
+	add(fSpecial, "address", "applet", "area", "article", "aside", "base", "basefont", "bgsound", "blockquote", "body",
+		"br", "button", "caption", "center", "col", "colgroup", "dd", "details", "dir", "div", "dl", "dt", "embed",
+		"fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6",
+		"head", "header", "hgroup", "hr", "html", "iframe", "img", "input", "keygen", "li", "link", "listing", "main",
+		"marquee", "menu", "meta", "nav", "noembed", "noframes", "noscript", "object", "ol", "p", "param", "plaintext",
+		"pre", "script", "search", "section", "select", "source", "style", "summary", "table", "tbody", "td",
+		"template", "textarea", "tfoot", "th", "thead", "title", "tr", "track", "ul", "wbr", "xmp")
+	// End tags that close what is open inside them (when it is in scope);
+	// any other end tag stops at a special element.
+	add(fScoped, "address", "article", "aside", "blockquote", "button", "center", "details", "dialog", "dir", "div",
+		"dl", "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "listing", "main", "menu", "nav", "ol",
+		"pre", "search", "section", "summary", "ul", "form", "p", "li", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6",
+		"applet", "marquee", "object", "template", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "caption",
+		"colgroup", "select", "option", "optgroup", "rb", "rp", "rt", "rtc")
+	add(0, "svg", "math", "span")
+	return m
+}()
+
+// foreignFlags classifies an element inside SVG or MathML.
+func foreignFlags(ns uint8, n []byte) uint16 {
+	switch {
+	case ns == nsSVG && (string(n) == "foreignobject" || string(n) == "desc" || string(n) == "title"):
+		return fIntegration
+	case ns == nsMath && (string(n) == "mi" || string(n) == "mo" || string(n) == "mn" || string(n) == "ms" || string(n) == "mtext"):
+		return fMathText
+	}
+	return 0
 }

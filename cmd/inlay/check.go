@@ -320,6 +320,17 @@ func analyze(obs observation, opts checkOptions, now time.Time) *checkReport {
 			rep.Assets = append(rep.Assets, checkAsset{Kind: assetKindName(a.Kind), URL: a.URL})
 		}
 	}
+	var refused *fragments.Error
+	if errors.As(obs.Err, &refused) && refused.Kind == fragments.KindMarkup && obs.Header != nil {
+		// The response came whole, and Inlay refuses its body: judge it
+		// like any other, with the refusal as one more error, so that the
+		// body's own problems show where they are.
+		obs.Resp = &fragments.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw, Assets: fragments.ParseAssets(obs.Header)}
+		obs.Err = nil
+		if bodyPlaced(obs.Status, opts.Primary) {
+			rep.add(severityError, "Inlay refuses this body: %v: %s", refused.Err, consequence(opts, false))
+		}
+	}
 	if obs.Err != nil {
 		rep.Cache = "not cacheable: the fetch failed"
 		if fragments.KindOf(obs.Err) == fragments.KindTooLarge {

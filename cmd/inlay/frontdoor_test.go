@@ -22,7 +22,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -100,7 +102,7 @@ func startFrontDoor(t *testing.T, fc frontDoorConfig) *frontDoor {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	go func() { served <- hs.Serve(frontDoorListener(ln)) }()
 	t.Cleanup(func() {
 		hs.Close()
 		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
@@ -180,14 +182,14 @@ func (fd *frontDoor) wantServing(t *testing.T, want string) {
 	}
 }
 
-// C8: a request head over MaxHeaderBytes is answered 431 by the server
-// before any handler runs: no fragment is fetched. A head 4 KiB under the
-// limit is a page.
+// C8, finding 9: the cap on a request head, from the request line to the
+// blank line, is maxRequestHead (32 KiB), as the README says, to the byte:
+// a head of exactly 32 KiB is a page, one byte more is answered 431 by the
+// server before any handler runs, and no fragment is fetched.
 func TestFrontDoorRefusesOversizedHeadersBeforeComposing(t *testing.T) {
 	fd := startFrontDoor(t, onePage(htmlTeam("<h1>main</h1>")))
-	limit := fd.hs.MaxHeaderBytes
-	if limit <= 0 || limit > 32<<10 {
-		t.Fatalf("MaxHeaderBytes: got %d, want set and at most 32 KiB", limit)
+	if maxRequestHead != 32<<10 || fd.hs.MaxHeaderBytes+headSlack != maxRequestHead {
+		t.Fatalf("MaxHeaderBytes %d + %d, want the documented 32 KiB", fd.hs.MaxHeaderBytes, headSlack)
 	}
 	// request builds a GET / whose head (request line to the blank line)
 	// is exactly size bytes, padded with a cookie.
@@ -202,9 +204,10 @@ func TestFrontDoorRefusesOversizedHeadersBeforeComposing(t *testing.T) {
 		wantStatus int
 		wantHits   int64
 	}{
-		{"64 KB cookie", 64 << 10, http.StatusRequestHeaderFieldsTooLarge, 0},
-		{"twice the limit", 2 * limit, http.StatusRequestHeaderFieldsTooLarge, 0},
-		{"limit - 4 KiB", limit - 4<<10, http.StatusOK, 1},
+		{"64 KiB cookie", 64 << 10, http.StatusRequestHeaderFieldsTooLarge, 0},
+		{"one byte over 32 KiB", maxRequestHead + 1, http.StatusRequestHeaderFieldsTooLarge, 0},
+		{"exactly 32 KiB", maxRequestHead, http.StatusOK, 1},
+		{"4 KiB under", maxRequestHead - 4<<10, http.StatusOK, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -268,12 +271,9 @@ func TestFrontDoorRefusesTransferEncodingWithContentLength(t *testing.T) {
 }
 
 // C9: a header folded over two lines (obs-fold, RFC 9112 §5.2) is refused
-// like the other ambiguous framings.
+// like the other ambiguous framings: Go's server unfolds it, so the front
+// door judges the raw head (checkFraming).
 func TestFrontDoorRefusesObsFold(t *testing.T) {
-	t.Skip("limitation (matrix C9 bar not met): the front door (cmd/inlay/serve.go newHTTPServer, a plain net/http " +
-		"server) accepts obs-fold: Go 1.26 joins `X-Folded: a` + `\\r\\n b` into \"a b\" and composes the page, " +
-		"fetching its fragments. RFC 9112 §5.2 lets a server either reject with 400 or replace the fold with " +
-		"SP; matrix C9 asks for 400 and no fragment fetch, which needs Inlay to refuse it itself")
 	fd := startFrontDoor(t, onePage(htmlTeam("<h1>main</h1>")))
 	fd.wantRefusedBeforeComposing(t, []framingCase{
 		{"obs-fold with a space", "GET / HTTP/1.1\r\nHost: shop.example\r\nX-Folded: a\r\n b\r\n\r\n"},
@@ -545,3 +545,99 @@ func TestFrontDoorSurvivesAPanicInAFetch(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// framingTeam is a front door with the gateway route /basket/ to a team
+// that records the path of every request it gets.
+func framingTeam(t *testing.T) (*frontDoor, func() []string) {
+	var mu sync.Mutex
+	var paths []string
+	fc := onePage(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		htmlTeam("<h1>main</h1>")(w, r)
+	})
+	fc.gateway = "  - prefix: /basket/\n    service: team"
+	fd := startFrontDoor(t, fc)
+	return fd, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), paths...)
+	}
+}
+
+// exchange writes request on a new connection and reads every response
+// until the server closes it, which it must do within 10 seconds.
+func (fd *frontDoor) exchange(t *testing.T, request string) []*http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", fd.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	var out []*http.Response
+	for {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("the connection was kept open after %d responses", len(out))
+			}
+			return out
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out = append(out, resp)
+	}
+}
+
+// Finding 6: a gateway request with both Content-Length and
+// Transfer-Encoding is answered with Connection: close and the connection
+// is closed (RFC 9112 §6.1): the bytes after its chunked body are never
+// served as a second request.
+func TestFrontDoorClosesAfterContentLengthWithTransferEncoding(t *testing.T) {
+	fd, paths := framingTeam(t)
+	smuggled := "GET /basket/smuggled HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+	for _, order := range []string{
+		"Content-Length: 6\r\nTransfer-Encoding: chunked\r\n",
+		"Transfer-Encoding: chunked\r\nContent-Length: 6\r\n",
+	} {
+		resps := fd.exchange(t, "POST /basket/add HTTP/1.1\r\nHost: shop.example\r\n"+order+"\r\n0\r\n\r\n"+smuggled)
+		if len(resps) != 1 {
+			t.Fatalf("%d responses on one connection, want 1", len(resps))
+		}
+		if resps[0].StatusCode != http.StatusOK || !resps[0].Close {
+			t.Errorf("status %d, Connection: close %t; want 200 and close", resps[0].StatusCode, resps[0].Close)
+		}
+	}
+	if got := paths(); len(got) != 2 || got[0] != "/basket/add" || got[1] != "/basket/add" {
+		t.Errorf("the team got %v, want two /basket/add and no smuggled request", got)
+	}
+	// A plain chunked upload keeps its connection.
+	resps := fd.exchange(t, "POST /basket/add HTTP/1.1\r\nHost: shop.example\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"+
+		"GET /basket/next HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n")
+	if len(resps) != 2 {
+		t.Errorf("%d responses to two requests on a chunked keep-alive connection, want 2", len(resps))
+	}
+}
+
+// Finding 9: HTTP/1.0 with Transfer-Encoding, which HTTP/1.0 does not
+// define, is refused with 400 and its connection closed; the team gets
+// nothing.
+func TestFrontDoorRefusesTransferEncodingOnHTTP10(t *testing.T) {
+	fd, paths := framingTeam(t)
+	resps := fd.exchange(t, "POST /basket/add HTTP/1.0\r\nHost: shop.example\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"+
+		"0\r\n\r\nGET /basket/smuggled HTTP/1.0\r\nHost: shop.example\r\n\r\n")
+	if len(resps) != 1 || resps[0].StatusCode != http.StatusBadRequest {
+		t.Errorf("got %d responses, first %v; want one 400", len(resps), resps)
+	}
+	if got := paths(); len(got) != 0 {
+		t.Errorf("the team got %v", got)
+	}
+	fd.wantServing(t, fdHead+"<h1>main</h1>"+fdTail)
+}

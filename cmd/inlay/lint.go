@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -160,7 +159,7 @@ func lint(configPath string) ([]lintProblem, error) {
 		return nil, err
 	}
 	dir := cfg.LayoutsDir()
-	layouts, err := composer.LoadLayouts(os.DirFS(dir), dir, cfg.Services)
+	layouts, err := composer.LoadLayouts(composer.LayoutDir(dir), dir, cfg.Services)
 	if errors.As(err, &ps) {
 		// Nothing loads while one layout is broken, so there is nothing to
 		// warn about yet.

@@ -216,3 +216,36 @@ func TestLintCommandLine(t *testing.T) {
 		})
 	}
 }
+
+// Finding 1: `inlay lint` reports a layout linked from outside the folder
+// as an error with the link's file name, and never reads it.
+func TestLintRefusesLinksOut(t *testing.T) {
+	dir := t.TempDir()
+	layouts := filepath.Join(dir, "layouts")
+	if err := os.Mkdir(layouts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"inlay.yaml":        "layouts: layouts\ndebug_token: secret-token\nservices:\n  shell:\n    url: http://127.0.0.1:9101\npages:\n  - path: /\n    layout: page.html\n",
+		"layouts/page.html": `<layout base="cfg.html"><fill slot="main">x</fill></layout>`,
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("../inlay.yaml", filepath.Join(layouts, "cfg.html")); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	out, code := runCommand(t, "lint", "--config", "inlay.yaml")
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	if want := filepath.Join("layouts", "cfg.html") + ": the file is a link that leads out of the layouts folder"; !strings.Contains(out, want) {
+		t.Errorf("lint printed\n%s\nwant a line with %q", out, want)
+	}
+	if strings.Contains(out, "secret-token") {
+		t.Errorf("lint printed the linked file's content:\n%s", out)
+	}
+}

@@ -117,7 +117,7 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 		sh.current.Load().ServeHTTP(w, r)
 	}), logger)
 	errc := make(chan error, 2)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(frontDoorListener(ln)) }()
 
 	var admin *http.Server
 	if cfg.Admin != "" {
@@ -257,16 +257,24 @@ func (sh *live) adminHandler() http.Handler {
 }
 
 // newHTTPServer returns the shopper-facing http.Server. Every timeout is
-// set: Go's zero values mean none, which slow clients would exploit.
+// set: Go's zero values mean none, which slow clients would exploit. Pages
+// and gateway routes set their own write deadlines per write, and gateway
+// routes their own upload deadline, over ReadTimeout and WriteTimeout.
+// Serve it on frontDoorListener(ln), so that checkFraming sees each raw
+// request head.
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           checkFraming(h),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// Go's server reads headSlack bytes past MaxHeaderBytes before it
+		// answers 431: the cap on a whole request head is maxRequestHead.
+		MaxHeaderBytes: maxRequestHead - headSlack,
+		ConnContext:    connContext,
+		ConnState:      connState,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }
 

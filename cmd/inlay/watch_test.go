@@ -764,3 +764,25 @@ func TestWatchKubernetesConfigMapSwap(t *testing.T) {
 		})
 	}
 }
+
+// Finding 1: a link out of the layouts folder added while Inlay runs is
+// logged on hot reload as a rejected layout naming the link's file; the
+// linked file is never read and the page keeps serving.
+func TestWatchRefusesALinkOutOfTheFolder(t *testing.T) {
+	s := newShop(t)
+	secret := filepath.Join(filepath.Dir(s.dir), "secret.html")
+	mustWrite(t, secret, "<p>debug_token: secret-token</p>")
+	link := filepath.Join(s.dir, "cfg.html")
+	mustSymlink(t, "../secret.html", link)
+	want := link + ": the file is a link that leads out of the layouts folder"
+	pollUntil(t, "the link to be refused in the log", func() (bool, string) {
+		n := s.logs.count(func(r logRecord) bool { return strings.HasPrefix(r.Problem, want) })
+		return n > 0, fmt.Sprintf("%d log records with %q", n, want)
+	})
+	if strings.Contains(s.logs.String(), "secret-token") {
+		t.Error("the linked file's content reached the log")
+	}
+	if v, err := s.home(); err != nil || v != 1 {
+		t.Errorf("home page after the refused link: v%d, %v", v, err)
+	}
+}

@@ -81,9 +81,10 @@ type Service struct {
 	// Timeout is the default deadline of this service's fragments, from
 	// connect to the last body byte. Zero means 1s.
 	Timeout Duration `yaml:"timeout"`
-	// Cookies forwards the shopper's cookies to this service. By default
-	// they are not forwarded.
-	Cookies bool `yaml:"cookies"`
+	// Cookies forwards the shopper's cookies to this service, on fragment
+	// and gateway requests: true for all of them, or a list of cookie
+	// names for only those. By default none are forwarded.
+	Cookies Cookies `yaml:"cookies"`
 	// Authorization forwards the shopper's Authorization header to this
 	// service. By default it is not forwarded.
 	Authorization bool `yaml:"authorization"`
@@ -183,12 +184,52 @@ type Page struct {
 }
 
 // Gateway reverse-proxies every request under Prefix to Service, with the
-// path, method, body and headers intact.
+// method, body and normalised path, and the headers the service may have.
 type Gateway struct {
 	// Prefix is a path prefix that starts and ends with a slash.
 	Prefix string `yaml:"prefix"`
 	// Service names the target service.
 	Service string `yaml:"service"`
+	// Timeout is how long to wait for the service's response headers
+	// before answering 504. Zero means 30s.
+	Timeout Duration `yaml:"timeout"`
+	// IdleTimeout is how long the response body may pause, between two
+	// reads from the service or while one write to the shopper waits. There
+	// is no cap on the whole response, so event streams and long downloads
+	// work. Zero means 60s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// UploadTimeout is the deadline for reading the shopper's request
+	// body, from the start of the request. Zero means 30s.
+	UploadTimeout Duration `yaml:"upload_timeout"`
+}
+
+// Defaults of a gateway route.
+const (
+	DefaultGatewayTimeout       = 30 * time.Second
+	DefaultGatewayIdleTimeout   = 60 * time.Second
+	DefaultGatewayUploadTimeout = 30 * time.Second
+)
+
+// HeaderTimeout returns the route's wait for response headers.
+func (g *Gateway) HeaderTimeout() time.Duration {
+	return orDefault(g.Timeout, DefaultGatewayTimeout)
+}
+
+// BodyIdleTimeout returns the longest pause of the route's response body.
+func (g *Gateway) BodyIdleTimeout() time.Duration {
+	return orDefault(g.IdleTimeout, DefaultGatewayIdleTimeout)
+}
+
+// UploadDeadline returns how long the route reads a request body.
+func (g *Gateway) UploadDeadline() time.Duration {
+	return orDefault(g.UploadTimeout, DefaultGatewayUploadTimeout)
+}
+
+func orDefault(d Duration, def time.Duration) time.Duration {
+	if d > 0 {
+		return time.Duration(d)
+	}
+	return def
 }
 
 // Defaults used where the config leaves a value out.
@@ -387,6 +428,14 @@ func (c *Config) validate() Problems {
 			}
 			s.Headers[j] = canonical
 		}
+		if s.Cookies.bad {
+			add(at+".cookies", "service %q: cookies: write true, false, or a list of cookie names", name)
+		}
+		for j, c := range s.Cookies.Names {
+			if !validCookieName(c) {
+				add(fmt.Sprintf("%s.cookies[%d]", at, j), "service %q: %q is not a cookie name", name, c)
+			}
+		}
 		if s.MaxConcurrent < 0 {
 			add(at+".max_concurrent", "service %q: max_concurrent must not be negative", name)
 		}
@@ -454,6 +503,11 @@ func (c *Config) validate() Problems {
 		}
 		if _, ok := c.Services[g.Service]; !ok {
 			add(at+".service", "gateway %q: unknown service %q", g.Prefix, g.Service)
+		}
+		for key, d := range map[string]Duration{"timeout": g.Timeout, "idle_timeout": g.IdleTimeout, "upload_timeout": g.UploadTimeout} {
+			if msg := d.check(); msg != "" {
+				add(at+"."+key, "gateway %q: %s: %s", g.Prefix, key, msg)
+			}
 		}
 	}
 	if c.PublicURL != "" {

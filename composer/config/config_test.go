@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestParseGoodConfig(t *testing.T) {
 	if got := c.Services["basket"].BaseURL.Path; got != "/team" {
 		t.Errorf("basket base path got %q", got)
 	}
-	if !c.Services["basket"].Cookies || c.Services["shell"].Cookies {
+	if !c.Services["basket"].Cookies.All || c.Services["shell"].Cookies.Any() {
 		t.Error("cookies flags wrong")
 	}
 	if got := c.Services["shell"].FragmentTimeout(); got != 300*time.Millisecond {
@@ -108,5 +109,61 @@ func TestParseProblemsHavePositions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCookiesTakeABoolOrNames(t *testing.T) {
+	cases := []struct {
+		value   string
+		all     bool
+		names   []string
+		problem string
+	}{
+		{"true", true, nil, ""},
+		{"false", false, nil, ""},
+		{"[basket_id, cart]", false, []string{"basket_id", "cart"}, ""},
+		{"yes please", false, nil, "cookies: write true, false, or a list of cookie names"},
+		{`["bad name"]`, false, nil, `"bad name" is not a cookie name`},
+	}
+	for _, tc := range cases {
+		c, err := Parse("inlay.yaml", []byte("services:\n  basket:\n    url: http://127.0.0.1:9103\n    cookies: "+tc.value+"\n"))
+		if tc.problem != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.problem) || !strings.HasPrefix(err.Error(), "inlay.yaml:4:") {
+				t.Errorf("cookies: %s: got %v, want a problem at line 4 with %q", tc.value, err, tc.problem)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("cookies: %s: %v", tc.value, err)
+		}
+		got := c.Services["basket"].Cookies
+		if got.All != tc.all || !slices.Equal(got.Names, tc.names) {
+			t.Errorf("cookies: %s: got %+v", tc.value, got)
+		}
+	}
+	only := Cookies{Names: []string{"basket_id"}}
+	if got := only.Filter([]string{"a=1; basket_id=b; c=2", "basket_id=x"}); len(got) != 1 || got[0] != "basket_id=b; basket_id=x" {
+		t.Errorf("Filter: got %q", got)
+	}
+	if got := only.Filter([]string{"a=1"}); got != nil {
+		t.Errorf("Filter with no match: got %q, want nil", got)
+	}
+}
+
+func TestGatewayDeadlines(t *testing.T) {
+	c, err := Parse("inlay.yaml", []byte("services:\n  b:\n    url: http://127.0.0.1:1\ngateway:\n  - prefix: /b/\n    service: b\n  - prefix: /c/\n    service: b\n    timeout: 2s\n    idle_timeout: 5m\n    upload_timeout: 1m\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, g := c.Gateway[0], c.Gateway[1]
+	if d.HeaderTimeout() != 30*time.Second || d.BodyIdleTimeout() != time.Minute || d.UploadDeadline() != 30*time.Second {
+		t.Errorf("defaults: %v %v %v", d.HeaderTimeout(), d.BodyIdleTimeout(), d.UploadDeadline())
+	}
+	if g.HeaderTimeout() != 2*time.Second || g.BodyIdleTimeout() != 5*time.Minute || g.UploadDeadline() != time.Minute {
+		t.Errorf("set: %v %v %v", g.HeaderTimeout(), g.BodyIdleTimeout(), g.UploadDeadline())
+	}
+	_, err = Parse("inlay.yaml", []byte("services:\n  b:\n    url: http://127.0.0.1:1\ngateway:\n  - prefix: /b/\n    service: b\n    idle_timeout: soon\n"))
+	if err == nil || !strings.Contains(err.Error(), "inlay.yaml:7:") || !strings.Contains(err.Error(), "idle_timeout") {
+		t.Errorf("bad idle_timeout: got %v, want a problem at line 7", err)
 	}
 }

@@ -31,6 +31,7 @@ type Metrics struct {
 	fragmentDuration *prometheus.HistogramVec
 	fragmentOutcomes *prometheus.CounterVec
 	fragmentFallback *prometheus.CounterVec
+	gatewayDuration  *prometheus.HistogramVec
 }
 
 var _ composer.Observer = (*Metrics)(nil)
@@ -64,11 +65,14 @@ func New() *Metrics {
 	m.fragmentFallback = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "inlay_fragment_fallbacks_total", Help: "Boxes filled from fallback-src after their fragment failed.",
 	}, []string{"service", "fragment"})
+	m.gatewayDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "inlay_gateway_request_duration_seconds", Help: "Gateway requests by route and status: time until the whole response was sent.", Buckets: latencyBuckets,
+	}, []string{"route", "status"})
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.pagesInFlight, m.pageDuration, m.pageTTFB, m.pageDegraded,
-		m.fragmentDuration, m.fragmentOutcomes, m.fragmentFallback,
+		m.fragmentDuration, m.fragmentOutcomes, m.fragmentFallback, m.gatewayDuration,
 		&serverCollector{m: m},
 	)
 	return m
@@ -108,4 +112,10 @@ func (m *Metrics) FragmentDone(service, fragment, outcome string, fallback bool,
 	if fallback {
 		m.fragmentFallback.WithLabelValues(service, fragment).Inc()
 	}
+}
+
+// GatewayDone records one gateway request. Its histogram's count is the
+// number of requests by route and status.
+func (m *Metrics) GatewayDone(route string, status int, d time.Duration) {
+	m.gatewayDuration.WithLabelValues(route, strconv.Itoa(status)).Observe(d.Seconds())
 }

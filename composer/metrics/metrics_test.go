@@ -74,3 +74,42 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 		t.Error("a raw URL became a label value")
 	}
 }
+
+// Every gateway request is counted by route prefix and status.
+func TestMetricsCountGatewayRequests(t *testing.T) {
+	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer team.Close()
+	cfg, err := config.Parse("m.yaml", []byte("services:\n  team:\n    url: "+team.URL+"\ngateway:\n  - prefix: /api/\n    service: team\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New()
+	srv, err := composer.New(cfg, composer.Options{Observer: m, Logger: slog.New(slog.DiscardHandler), LayoutFS: fstest.MapFS{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	shop := httptest.NewServer(srv)
+	defer shop.Close()
+	for _, path := range []string{"/api/a", "/api/b", "/api/x/../../y"} {
+		req, _ := http.NewRequest(http.MethodGet, shop.URL+path, nil)
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{
+		`inlay_gateway_request_duration_seconds_count{route="/api/",status="200"} 2`,
+		`inlay_gateway_request_duration_seconds_count{route="/api/",status="400"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

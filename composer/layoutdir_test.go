@@ -1,0 +1,116 @@
+package composer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeFiles writes name → content under dir, making folders as needed.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A Kubernetes ConfigMap volume: the files at the top are links into
+// ..data, itself a link to a timestamped folder. Links inside the folder
+// are followed.
+func TestLayoutDirFollowsLinksInside(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"..2026_11_30/base.html": `<html><body><slot name="main">default</slot></body></html>`,
+		"..2026_11_30/page.html": `<layout base="base.html"><fill slot="main">page</fill></layout>`,
+	})
+	symlink(t, "..2026_11_30", filepath.Join(dir, "..data"))
+	symlink(t, "..data/base.html", filepath.Join(dir, "base.html"))
+	symlink(t, "..data/page.html", filepath.Join(dir, "page.html"))
+
+	l, err := LoadLayouts(LayoutDir(dir), dir, nil)
+	if err != nil {
+		t.Fatalf("LoadLayouts: %v", err)
+	}
+	if l.Get("page.html") == nil || l.Get("base.html") == nil {
+		t.Fatalf("got layouts %v, want base.html and page.html", l.Names())
+	}
+}
+
+// Finding 1: a link out of the folder is never read, and the problem names
+// the link's file, at start and on reload.
+func TestLayoutDirRefusesLinksOut(t *testing.T) {
+	outside := t.TempDir()
+	writeFiles(t, outside, map[string]string{"inlay.yaml": "debug_token: secret-token\n"})
+	for _, target := range []string{filepath.Join(outside, "inlay.yaml"), "../" + filepath.Base(outside) + "/inlay.yaml", "/etc/passwd"} {
+		t.Run(target, func(t *testing.T) {
+			parent := filepath.Dir(outside)
+			dir, err := os.MkdirTemp(parent, "layouts")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			writeFiles(t, dir, map[string]string{
+				"page.html": `<layout base="cfg.html"><fill slot="main">x</fill></layout>`,
+			})
+			symlink(t, target, filepath.Join(dir, "cfg.html"))
+			_, err = LoadLayouts(LayoutDir(dir), dir, nil)
+			if err == nil {
+				t.Fatal("LoadLayouts accepted a link out of the folder")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, filepath.Join(dir, "cfg.html")+": the file is a link that leads out of the layouts folder") {
+				t.Errorf("got %q, want a problem naming cfg.html as a link out of the folder", msg)
+			}
+			if strings.Contains(msg, "secret-token") || strings.Contains(msg, "root:") {
+				t.Errorf("the problem shows the linked file's content: %q", msg)
+			}
+
+			// Hot reload: the same link added to a folder that loaded fine.
+			os.Remove(filepath.Join(dir, "cfg.html"))
+			writeFiles(t, dir, map[string]string{"page.html": `<p>fine</p>`})
+			l, err := LoadLayouts(LayoutDir(dir), dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			symlink(t, target, filepath.Join(dir, "cfg.html"))
+			writeFiles(t, dir, map[string]string{"page.html": `<layout base="cfg.html"><fill slot="main">x</fill></layout>`})
+			ps := l.Reload()
+			if !strings.Contains(ps.Error(), filepath.Join(dir, "cfg.html")+": the file is a link that leads out") {
+				t.Errorf("reload problems %q, want one naming cfg.html", ps.Error())
+			}
+			if l.Get("cfg.html") != nil {
+				t.Error("the linked file was loaded as a layout")
+			}
+			if got := l.Get("page.html"); got == nil || strings.Contains(string(got.chunks[0]), "secret-token") {
+				t.Error("page.html is not its last good version")
+			}
+		})
+	}
+}
+
+// Finding 9: "layout is empty" names its file, however empty it is.
+func TestEmptyLayoutNamesItsFile(t *testing.T) {
+	for name, content := range map[string]string{"empty.html": "", "blank.html": " \n\t"} {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{name: content})
+		_, err := LoadLayouts(LayoutDir(dir), dir, nil)
+		want := filepath.Join(dir, name) + ":1:1: layout is empty"
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q…", name, err, want)
+		}
+	}
+}
