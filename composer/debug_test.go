@@ -92,11 +92,18 @@ func TestDevOverlayShowsLayoutProblems(t *testing.T) {
 		if overlay != dev {
 			t.Errorf("dev=%v: overlay shown %v", dev, overlay)
 		}
-		if dev && !strings.Contains(body, `p.html:2:36: unknown attribute &#34;tiemout&#34;`) {
+		if dev && !strings.Contains(body, `p.html:2:36</code> unknown attribute &#34;tiemout&#34;`) {
 			t.Errorf("overlay lacks the problem with its position: %s", body)
 		}
 		if dev && strings.Index(body, "data-inlay-overlay") > strings.Index(body, "</body>") {
 			t.Errorf("overlay after </body>")
+		}
+		// The excerpt shows the line with the mistake and marks its column.
+		if dev && !strings.Contains(body, `<div class="inlay-overlay-line inlay-overlay-caret">     |                                    ^</div>`) {
+			t.Errorf("overlay lacks the caret under column 36: %s", body)
+		}
+		if script := strings.Contains(body, "/-/static/inlay-dev."); script != dev {
+			t.Errorf("dev=%v: live-reload script on the page %v", dev, script)
 		}
 	}
 }

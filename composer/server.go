@@ -78,6 +78,7 @@ type Server struct {
 	tracer     trace.Tracer // nil when tracing is off
 	accessLog  bool
 	ready      atomic.Bool
+	live       *liveReload // dev mode's live reload; nil outside dev mode
 }
 
 // New builds a Server from a validated config. It loads every layout and
@@ -131,6 +132,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	e.Use(s.requestIDMiddleware)
 	e.GET("/-/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/-/ready", s.readyHandler)
+	s.devRoutes(e)
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*", echo.WrapHandler(static.Handler()))
 	for _, g := range cfg.Gateway {
 		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(cfg.Services[g.Service], transport)))
@@ -207,6 +209,7 @@ func (s *Server) dialPolicy() *fragments.DialPolicy {
 // Close stops the server's background work (cache refreshes) and waits for
 // it. The HTTP listener is the caller's to shut down first.
 func (s *Server) Close() {
+	s.CloseStreams()
 	if s.cache != nil {
 		s.cache.Close()
 	}
@@ -443,18 +446,17 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int)
 	_ = errorPage(status, text[0], text[1], r.Header.Get(HeaderRequestID)).Render(r.Context(), w)
 }
 
-// writeOverlay puts the current layout problems over the page, in dev mode.
+// writeOverlay puts the current layout and config problems over the page,
+// and the live-reload script at its end. Dev mode only.
 func (s *Server) writeOverlay(st *stream) {
-	problems := s.layouts.Problems()
-	if len(problems) == 0 || st.err != nil {
+	if st.err != nil {
 		return
 	}
-	lines := make([]string, len(problems))
-	for i, p := range problems {
-		lines[i] = p.Error()
-	}
 	st.asset(fragments.Asset{Kind: fragments.Stylesheet, URL: static.Path("inlay.css")})
-	st.err = devOverlay(lines).Render(context.Background(), st.w)
+	if problems, _ := s.devProblems(); len(problems) > 0 {
+		st.err = devOverlay(s.overlayProblems(problems)).Render(context.Background(), st.w)
+	}
+	st.writeString(s.devScript())
 }
 
 // droppedCookie counts a non-primary fragment's Set-Cookie that was kept

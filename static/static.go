@@ -16,7 +16,7 @@ import (
 // Prefix is the URL path under which the assets are served.
 const Prefix = "/-/static/"
 
-//go:embed *.css
+//go:embed *.css *.js
 var files embed.FS
 
 // asset is one embedded file.

@@ -109,6 +109,8 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 	hs := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sh.current.Load().ServeHTTP(w, r)
 	}), logger)
+	// Dev mode's live-reload streams never end by themselves.
+	hs.RegisterOnShutdown(func() { sh.current.Load().CloseStreams() })
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 
@@ -226,9 +228,11 @@ func (sh *live) reload(ctx context.Context, path string) {
 		for _, p := range ps {
 			logger.Error("config rejected, the running one is kept", slog.String("problem", p.Error()))
 		}
+		sh.current.Load().SetConfigProblems(ps) // dev mode's overlay
 		return
 	}
 	logger.Error("config rejected, the running one is kept", slog.String("error", err.Error()))
+	sh.current.Load().SetConfigProblems(config.Problems{{File: path, Message: err.Error()}})
 }
 
 // adminHandler serves /metrics, pprof and health on the admin listener,
