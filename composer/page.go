@@ -28,6 +28,10 @@ type page struct {
 	context pageContext
 	// started is when the request arrived; headerAt when its headers left.
 	started, headerAt time.Time
+	// errStatus is the status of an error page composed from a layout;
+	// zero on other pages. errDetail says why, in dev mode.
+	errStatus int
+	errDetail *errorDetail
 	// trace is the page's span context holder when tracing is on, for
 	// propagating trace context to fragments; nil otherwise.
 	trace context.Context
@@ -132,7 +136,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 
 	status := http.StatusOK
 	h := w.Header()
-	if p := l.Primary; p >= 0 {
+	if p := l.Primary; p >= 0 && pg.errStatus == 0 { // an error page has no primary: its status is the error's
 		pg.earlyHints(w, reqs)
 		<-pg.done[p]
 		o := &pg.outcomes[p]
@@ -161,6 +165,11 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	// Shared, capacity-capped values: a later Add copies, never writes them.
 	h["Content-Type"] = htmlContentType
 	h["Cache-Control"] = privateNoCache
+	if pg.errStatus != 0 {
+		status = pg.errStatus
+		h.Set("Cache-Control", "no-store")
+		h.Del("Set-Cookie")
+	}
 	if timing := pg.serverTiming(); timing != "" {
 		h["Server-Timing"] = []string{timing}
 	}
@@ -198,7 +207,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 	}
 	for i, slot := range l.Slots {
-		s.write(l.chunks[i])
+		s.write(pg.errorChunk(l.chunks[i]))
 		if slot.Async && asyncDone != nil && !isDone(pg.done[i]) {
 			s.placeholder(i, slot, pg.placeholderContent(slot))
 			state[i] = placeholderShown
@@ -221,7 +230,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 	}
 	last := l.chunks[n]
-	s.write(last[:l.tailAt])
+	s.write(pg.errorChunk(last[:l.tailAt]))
 	for pending > 0 && s.err == nil {
 		s.flush()
 		j := <-asyncDone
@@ -229,9 +238,10 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		showAsync(j)
 	}
 	if pg.srv.cfg.Dev {
+		pg.writeErrorDetail(s)
 		pg.srv.writeOverlay(s)
 	}
-	s.write(last[l.tailAt:])
+	s.write(pg.errorChunk(last[l.tailAt:]))
 	if !whole {
 		s.end()
 		return

@@ -114,6 +114,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	for _, p := range cfg.Pages {
 		layouts.Require(p.Layout)
 	}
+	for _, name := range cfg.ErrorPages {
+		layouts.Require(name)
+	}
 	// Only now, with nothing left to fail: the cache starts a goroutine.
 	if s.fetcher == nil {
 		s.buildFetcher(opts.FetchTransport)
@@ -239,7 +242,8 @@ func (s *Server) Guards() *fragments.Guards { return s.guards }
 // Options.Fetcher was given.
 func (s *Server) Cache() *fragments.Cache { return s.cache }
 
-// CheckPages reports pages whose layout does not exist.
+// CheckPages reports pages and error pages whose layout does not exist,
+// and error pages whose layout has a primary fragment.
 func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
 	var ps config.Problems
 	for i, p := range cfg.Pages {
@@ -248,7 +252,7 @@ func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
 				fmt.Sprintf("page %q: layout %q not found in %s", p.Path, p.Layout, cfg.LayoutsDir())))
 		}
 	}
-	return ps
+	return append(ps, checkErrorPages(cfg, layouts)...)
 }
 
 // ServeHTTP serves a shopper's request.
@@ -423,29 +427,6 @@ var errorTexts = map[int][2]string{
 	http.StatusGatewayTimeout:        {"This page took too long", "Part of the shop is answering too slowly right now. Please try again in a moment."},
 }
 
-// renderError writes Inlay's static error page. It never includes anything
-// from an upstream response or the request but the request id.
-func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int) {
-	text, ok := errorTexts[status]
-	if !ok {
-		text = [2]string{http.StatusText(status), "Something went wrong on our side."}
-		if status < 500 {
-			text[1] = "The request could not be served."
-		}
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Del("Set-Cookie")
-	h.Del("Location")
-	h.Del("Link")
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
-	}
-	_ = errorPage(status, text[0], text[1], r.Header.Get(HeaderRequestID)).Render(r.Context(), w)
-}
-
 // writeOverlay puts the current layout and config problems over the page,
 // and the live-reload script at its end. Dev mode only.
 func (s *Server) writeOverlay(st *stream) {
@@ -489,5 +470,5 @@ func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID
 		slog.String("path", r.URL.Path),
 		slog.Int("status", status),
 		slog.String("error", fmt.Sprint(err)))
-	s.renderError(w, r, status)
+	s.renderErrorDetail(w, r, status, &errorDetail{Fragment: slot.ID, Service: slot.Src.Service.Name, Reason: fmt.Sprint(err)})
 }
