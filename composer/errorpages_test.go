@@ -14,6 +14,8 @@ func errorShop(t *testing.T, extra string) *shop {
 		"/main":   {status: 500},
 		"/header": {body: `<nav id="nav">Shop navigation</nav>`},
 		"/error":  {body: `<p id="team-error">sorry</p>`},
+		"/gone":   {status: 404, body: `<p>no such product</p>`},
+		"/buy":    {body: `<button id="buy">Add to basket</button>`},
 	})
 	base := `<!DOCTYPE html><html><head><title><slot name="title">Shop</slot></title></head><body>` +
 		`<fragment id="header" src="team:/header"></fragment><main><slot name="main"></slot></main></body></html>`
@@ -22,10 +24,11 @@ func errorShop(t *testing.T, extra string) *shop {
 		layouts: map[string]string{
 			"base.html":      base,
 			"p.html":         pageHead + `<fragment id="main" src="team:/main" primary></fragment>` + pageTail,
+			"product.html":   pageHead + `<fragment id="product" src="team:/gone" primary></fragment><fragment id="buy" src="team:/buy"></fragment>` + pageTail,
 			"not-found.html": `<layout base="base.html"><fill slot="title">Not found</fill><fill slot="main"><h1 id="status">Error {status}</h1><p id="rid">{request_id}</p></fill></layout>`,
 			"error.html":     `<layout base="base.html"><fill slot="main"><h1 id="status">Error {status}</h1><fragment id="why" src="team:/error?status={status}"></fragment></fill></layout>`,
 		},
-		pages: "  - path: /\n    layout: p.html",
+		pages: "  - path: /\n    layout: p.html\n  - path: /product/{sku}\n    layout: product.html",
 		extra: "error_pages:\n  \"404\": not-found.html\n  \"5xx\": error.html\n" + extra,
 	})
 }
@@ -38,6 +41,7 @@ func TestErrorPagesFromLayouts(t *testing.T) {
 		want       []string
 	}{
 		{"unknown path", "/nope", 404, []string{`<nav id="nav">Shop navigation</nav>`, `<h1 id="status">Error 404</h1>`, `<p id="rid">rid-1</p>`, `<title>Not found</title>`}},
+		{"primary not found", "/product/nope", 404, []string{`<h1 id="status">Error 404</h1>`, `<nav id="nav">Shop navigation</nav>`}},
 		{"primary failed", "/", 502, []string{`<nav id="nav">Shop navigation</nav>`, `<h1 id="status">Error 502</h1>`, `<p id="team-error">sorry</p>`}},
 	}
 	for _, tc := range cases {
@@ -53,6 +57,9 @@ func TestErrorPagesFromLayouts(t *testing.T) {
 				if !strings.Contains(body, w) {
 					t.Errorf("error page lacks %q:\n%s", w, body)
 				}
+			}
+			if strings.Contains(body, `id="buy"`) || strings.Contains(body, "no such product") {
+				t.Errorf("error page carries the failed page's boxes:\n%s", body)
 			}
 			if strings.Contains(body, "data-inlay-error-detail") {
 				t.Errorf("error details outside dev mode:\n%s", body)

@@ -160,6 +160,16 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			w.WriteHeader(status)
 			return
 		}
+		if (status == http.StatusNotFound || status == http.StatusGone) && !o.fromFallback {
+			if name, _ := pg.srv.cfg.ErrorPage(status); name != "" {
+				// The designers' page for it: the layout's other boxes
+				// (add to basket, say) make no sense for what is not there.
+				pg.headerAt = time.Now()
+				cancel()
+				pg.srv.renderError(w, pg.r, status)
+				return
+			}
+		}
 	}
 	pg.passCookies(h)
 	// Shared, capacity-capped values: a later Add copies, never writes them.

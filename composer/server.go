@@ -137,6 +137,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	e.GET("/-/ready", s.readyHandler)
 	s.devRoutes(e)
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*", echo.WrapHandler(static.Handler()))
+	e.Match([]string{http.MethodGet, http.MethodHead}, static.FaviconPath, echo.WrapHandler(static.FaviconHandler())) // a page route of that path wins
 	for _, g := range cfg.Gateway {
 		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(cfg.Services[g.Service], transport)))
 	}
