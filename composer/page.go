@@ -247,6 +247,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		s.extendDeadline()
 		showAsync(j)
 	}
+	s.debugEnd()
 	if pg.srv.cfg.Dev {
 		pg.writeErrorDetail(s)
 		pg.srv.writeOverlay(s)
