@@ -68,6 +68,9 @@ type serveOptions struct {
 	logger       *slog.Logger
 	ready        func(addr string)
 	reloadConfig bool // reload the config file on SIGHUP
+	// adjust, if not nil, changes every config loaded on a reload as the
+	// first one was changed (inlay dev's local services, say).
+	adjust func(*config.Config) error
 }
 
 // live is the running composer, swapped whole when the config reloads.
@@ -215,6 +218,9 @@ func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.C
 func (sh *live) reload(ctx context.Context, path string) {
 	logger := sh.opts.logger
 	cfg, err := config.Load(path)
+	if err == nil && sh.opts.adjust != nil {
+		err = sh.opts.adjust(cfg)
+	}
 	if err == nil {
 		var srv *composer.Server
 		if srv, err = sh.build(ctx, cfg); err == nil {
