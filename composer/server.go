@@ -78,7 +78,8 @@ type Server struct {
 	tracer     trace.Tracer // nil when tracing is off
 	accessLog  bool
 	ready      atomic.Bool
-	live       *liveReload // dev mode's live reload; nil outside dev mode
+	live       *liveReload      // dev mode's live reload; nil outside dev mode
+	upstream   *upstreamCounter // nil when Options.Fetcher was given
 }
 
 // New builds a Server from a validated config. It loads every layout and
@@ -153,6 +154,7 @@ func (s *Server) buildFetcher(transport http.RoundTripper) {
 	if transport == nil {
 		transport = s.newTransport()
 	}
+	transport = s.countUpstream(transport)
 	client := &fragments.Client{Transport: transport, MaxBodyBytes: s.cfg.MaxFragmentBytes}
 	s.guards = fragments.NewGuards(client, func(name string) fragments.GuardConfig {
 		svc := s.cfg.Services[name]
@@ -342,8 +344,8 @@ func (s *Server) pageDone(pg *page, route string, status int) {
 			slog.String("method", pg.r.Method),
 			slog.String("path", pg.r.URL.Path),
 			slog.Int("status", status),
-			slog.Duration("duration", total),
-			slog.Duration("ttfb", ttfb),
+			slog.Float64("duration_ms", durationMS(total)),
+			slog.Float64("ttfb_ms", durationMS(ttfb)),
 			slog.Any("degraded", ids))
 	}
 }
@@ -410,6 +412,9 @@ func (s *Server) handleEchoError(err error, c echo.Context) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		status = he.Code
+		if errors.Is(err, echo.ErrNotFound) {
+			s.unknownPath(c.Request())
+		}
 	} else {
 		s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "serving request",
 			slog.String("request_id", c.Request().Header.Get(HeaderRequestID)),

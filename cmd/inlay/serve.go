@@ -79,6 +79,7 @@ type live struct {
 	metrics   *metrics.Metrics
 	tracing   *tracing
 	current   atomic.Pointer[composer.Server]
+	config    atomic.Pointer[config.Config] // the config of current
 	mu        sync.Mutex // serializes reloads; protects stopWatch
 	stopWatch func()
 }
@@ -163,8 +164,21 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 		}
 		break
 	}
-	logger.Info("shutting down: draining in-flight requests", slog.Duration("timeout", drainTimeout))
 	sh.current.Load().SetReady(false)
+	if delay := sh.drainDelay(); delay > 0 {
+		// Kubernetes' preStop pattern: load balancers see /-/ready fail
+		// and stop sending new requests while the listener still accepts
+		// them, so that nobody is refused.
+		logger.Info("shutting down: /-/ready answers 503 while load balancers stop sending", slog.Float64("drain_delay_ms", float64(delay.Milliseconds())))
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case err := <-errc:
+			timer.Stop()
+			return fmt.Errorf("serving: %w", err)
+		}
+	}
+	logger.Info("shutting down: draining in-flight requests", slog.Float64("timeout_ms", float64(drainTimeout.Milliseconds())))
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if admin != nil {
@@ -205,11 +219,23 @@ func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.C
 		}
 	}
 	sh.metrics.Attach(srv)
+	sh.config.Store(cfg)
 	old := sh.current.Swap(srv)
 	if old != nil {
 		srv.SetReady(true)
 		old.Close()
 	}
+}
+
+// drainDelay is how long /-/ready answers 503 before the listener closes:
+// the config's drain_delay, and none in dev mode, where no load balancer
+// waits and a developer's Ctrl-C should stop at once.
+func (sh *live) drainDelay() time.Duration {
+	cfg := sh.config.Load()
+	if cfg == nil || cfg.Dev {
+		return 0
+	}
+	return cfg.Drain()
 }
 
 // reload reads the config file again and swaps in a new composer. Any

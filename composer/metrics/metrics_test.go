@@ -41,8 +41,8 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 	m.Attach(srv)
 	shop := httptest.NewServer(srv)
 	defer shop.Close()
-	for _, sku := range []string{"a", "a", "b"} {
-		resp, err := http.Get(shop.URL + "/product/" + sku)
+	for _, path := range []string{"/product/a", "/product/a", "/product/b", "/no-such-page"} {
+		resp, err := http.Get(shop.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,6 +60,9 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 		`inlay_fragment_outcomes_total{fragment="side",outcome="error",service="team"} 3`,
 		`inlay_cache_requests_total{result="hit"} 1`,
 		`inlay_breaker_state{service="team",state="closed"} 1`,
+		// a: 1 main + 1 side, a again: side only (main is cached), b: main + side
+		`inlay_upstream_requests_total{service="team"} 5`,
+		`inlay_unknown_path_requests_total 1`,
 		`inlay_pages_in_flight 0`,
 		`process_resident_memory_bytes`,
 	} {
