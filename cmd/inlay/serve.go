@@ -80,7 +80,7 @@ type live struct {
 	tracing   *tracing
 	current   atomic.Pointer[composer.Server]
 	config    atomic.Pointer[config.Config] // the config of current
-	mu        sync.Mutex // serializes reloads; protects stopWatch
+	mu        sync.Mutex                    // serializes reloads; protects stopWatch
 	stopWatch func()
 }
 
