@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"testing"
 	"time"
 
@@ -169,6 +170,36 @@ func TestAsyncBoxDoesNotShiftThePage(t *testing.T) {
 		got := evalJS[float64](t, ctx, `document.querySelector('.search-more').getBoundingClientRect().height`)
 		if got != 372 {
 			t.Errorf("width %d: the more-products box is %vpx tall, its placeholder reserves 372px: the page shifts when it arrives", width, got)
+		}
+	}
+}
+
+// TestErrorPagesComeFromTheLayouts: a missing product and an unknown path
+// are answered with the designers' not-found layout, in the shop's frame
+// with the shell's header, and the product's basket box is not on it.
+func TestErrorPagesComeFromTheLayouts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	ctx := newBrowser(t, 60*time.Second)
+	base, _ := demoTeams(t)
+	for _, path := range []string{"/product/nope", "/no-such-page"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: status %d, want 404", path, resp.StatusCode)
+		}
+		navigate(t, ctx, base+path)
+		page := `(() => { const e = document.querySelector('[data-testid="error-page"]');
+			return !!e && e.querySelector('.shop-error__status').textContent === 'Error 404' &&
+				getComputedStyle(e).backgroundColor === 'rgb(255, 255, 255)' &&
+				!!document.querySelector('[data-testid="shell-nav"]') &&
+				!document.querySelector('[data-testid="add-to-basket"], form[action*="basket"] button[type=submit]'); })()`
+		if !evalJS[bool](t, ctx, shopStyled+` && `+page) {
+			t.Errorf("%s: not the styled not-found layout with the shop's header (or the basket box is on it)", path)
 		}
 	}
 }
