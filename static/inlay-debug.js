@@ -19,11 +19,41 @@
     if (!m[1]) {
       starts[m[2]] = c;
     } else if (starts[m[2]]) {
-      var r = document.createRange();
-      r.setStartAfter(starts[m[2]]);
-      r.setEndBefore(c);
-      ranges.push({ range: r, info: boxes[+m[2]] });
+      ranges.push({ start: starts[m[2]], end: c, info: boxes[+m[2]] });
     }
+  }
+
+  // rectOf is the union of the boxes of what stands between two marks:
+  // the elements' own boxes (not what overflows them, such as a scrolling
+  // row's hidden part) and the text's.
+  function rectOf(b) {
+    var l = Infinity, t = Infinity, r = -Infinity, btm = -Infinity;
+    function add(x) {
+      if (!x || (x.width === 0 && x.height === 0)) return;
+      l = Math.min(l, x.left); t = Math.min(t, x.top);
+      r = Math.max(r, x.right); btm = Math.max(btm, x.bottom);
+    }
+    if (b.start.parentNode === b.end.parentNode) {
+      for (var n = b.start.nextSibling; n && n !== b.end; n = n.nextSibling) {
+        if (n.nodeType === 1) {
+          add(n.getBoundingClientRect());
+        } else if (n.nodeType === 3 && n.data.trim()) {
+          var tr = document.createRange();
+          tr.selectNodeContents(n);
+          add(tr.getBoundingClientRect());
+        }
+      }
+    } else {
+      var rg = document.createRange();
+      rg.setStartAfter(b.start);
+      rg.setEndBefore(b.end);
+      add(rg.getBoundingClientRect());
+    }
+    if (l === Infinity) {
+      var at = b.end.parentNode.getBoundingClientRect();
+      return { left: at.left, top: at.top, width: 0, height: 0 };
+    }
+    return { left: l, top: t, width: r - l, height: btm - t };
   }
 
   function label(info) {
@@ -39,8 +69,12 @@
   function draw() {
     layer.textContent = "";
     var sx = window.scrollX, sy = window.scrollY;
+    var pageWidth = document.documentElement.clientWidth;
     ranges.forEach(function (b) {
-      var rect = b.range.getBoundingClientRect();
+      var rect = rectOf(b);
+      // Never wider than the page: an outline must not make it scroll.
+      var left = Math.max(rect.left, 0);
+      rect = { left: left, top: rect.top, width: Math.min(rect.left + rect.width, pageWidth) - left, height: rect.height };
       var box = document.createElement("div");
       box.className = "inlay-debug-outline" + (b.info.degraded ? " inlay-debug-degraded" : "");
       box.setAttribute("data-fragment", b.info.id);

@@ -39,6 +39,9 @@ func TestDebugViewMovesNoBox(t *testing.T) {
 				t.Errorf("%s: the debug view moves %s to %s", path, plain[i], debug[i])
 			}
 		}
+		if evalJS[bool](t, ctx, `document.documentElement.scrollWidth > document.documentElement.clientWidth`) {
+			t.Errorf("%s: the debug view makes the page scroll sideways", path)
+		}
 		labels := evalJS[[]string](t, ctx, `[...document.querySelectorAll('.inlay-debug-outline')].map(o => o.dataset.fragment)`)
 		if len(labels) < 4 {
 			t.Errorf("%s: debug view labels %q, want every box", path, labels)
