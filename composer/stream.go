@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -36,15 +37,15 @@ type stream struct {
 	debug      bool        // outline and label every box
 	debugBoxes []debugInfo // what the debug view says about each box so far
 
-	nonce    string // the page's CSP nonce for inline scripts; set when async boxes stream
-	swapper  bool   // the swap function is on the page
-	noscript bool   // the no-JavaScript placeholder style is on the page
+	nonce   string // the page's CSP nonce for inline scripts; set when async boxes stream
+	swapper bool   // the swap function is on the page
 }
 
-// noscriptPlaceholders lets an async box's placeholder shrink to its
+// noscriptPlaceholder lets an async box's placeholder shrink to its
 // inline fallback when JavaScript is off: the content that follows can
-// never be swapped in, and a reserved empty block would stay for good.
-const noscriptPlaceholders = `<noscript><style>inlay-slot{min-height:0!important;animation:none!important;background:none!important}</style></noscript>`
+// never be swapped in, and a reserved empty block would stay for good. It
+// stands inside the placeholder, so the swap takes it away with it.
+const noscriptPlaceholder = `<noscript><style>#inlay-p-%d{min-height:0!important;animation:none!important;background:none!important}</style></noscript>`
 
 // DefaultWriteIdleTimeout is how long one write to a shopper may take. A
 // reader slower than that is cut off rather than holding a page open.
@@ -211,12 +212,11 @@ func (s *stream) placeholder(i int, slot *Slot, content *fragments.Response) {
 	style := "display:contents"
 	if slot.PlaceholderHeight != "" {
 		style = "display:block;min-height:" + slot.PlaceholderHeight
-		if !s.noscript {
-			s.writeString(noscriptPlaceholders)
-			s.noscript = true
-		}
 	}
 	s.writeString(`<inlay-slot id="inlay-p-` + strconv.Itoa(i) + `" data-fragment="` + html.EscapeString(slot.ID) + `" style="` + style + `">`)
+	if slot.PlaceholderHeight != "" {
+		s.writeString(fmt.Sprintf(noscriptPlaceholder, i))
+	}
 	if content != nil {
 		for _, a := range content.Assets {
 			s.asset(a)
