@@ -116,7 +116,11 @@ func (s *Server) devEvents(c echo.Context) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream lives longer than a page
+	// A stream lives longer than a page: neither the server's write
+	// timeout nor its read timeout (whose expiry would cancel the
+	// request) applies to it.
+	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetReadDeadline(time.Time{})
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write([]byte("retry: 300\n\n")); err != nil {
 		return nil

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/inlayhq/inlay/composer/config"
 )
 
 // readEvent reads the next data event of a server-sent-events stream.
@@ -84,6 +86,16 @@ func TestDevLiveReloadEvents(t *testing.T) {
 	s.inlay.Layouts().Reload()
 	if fixed := readEvent(t, events); fixed.Overlay != "" || fixed.Version == broken.Version {
 		t.Errorf("after the fix: %+v, want a new version and no overlay", fixed)
+	}
+
+	// A config edit that is rejected shows on the open pages too.
+	s.inlay.SetConfigProblems(config.Problems{{File: "shop.yaml", Line: 3, Col: 5, Message: `unknown field "bogus"`}})
+	if m := readEvent(t, events); !strings.Contains(m.Overlay, `shop.yaml:3:5</code> unknown field &#34;bogus&#34;`) {
+		t.Errorf("overlay after a rejected config: %q", m.Overlay)
+	}
+	s.inlay.SetConfigProblems(nil)
+	if m := readEvent(t, events); m.Overlay != "" {
+		t.Errorf("overlay after the config's problems cleared: %q", m.Overlay)
 	}
 }
 

@@ -81,6 +81,7 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		}},
 	}
 	var searchURL string
+	urls := serviceOverrides{}
 	for _, team := range teams {
 		u, stop, err := startTeamAt(preferredAddr(cfg, team.name), team.new(searchURL))
 		if err != nil {
@@ -90,6 +91,7 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		if team.name == "search" {
 			searchURL = u
 		}
+		urls[team.name] = u
 		if err := cfg.SetServiceURL(team.name, u); err != nil {
 			return fmt.Errorf("demo config: %w", err)
 		}
@@ -97,9 +99,16 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		// directly (inlay check-fragment URL, say).
 		opts.Logger.Info("demo team listening", slog.String("team", team.name), slog.String("url", u))
 	}
-	// The config's service URLs were rewritten above: a reload from the file
-	// would lose them, so the demo reloads layouts only.
-	return serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready})
+	// A config edit reloads it (from disk only), with the teams' URLs and
+	// dev mode put back as above.
+	adjust := func(cfg *config.Config) error {
+		cfg.Dev = true
+		if opts.Listen != "" {
+			cfg.Listen = opts.Listen
+		}
+		return urls.apply(cfg)
+	}
+	return serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready, reloadConfig: layoutFS == nil, adjust: adjust})
 }
 
 // loadDemoConfig reads the demo config from path, from layouts/inlay.yaml,
