@@ -35,3 +35,21 @@ func TestUnclosedElements(t *testing.T) {
 		})
 	}
 }
+
+// TestLayoutsWarningsOncePerFile: a base layout's warning is reported
+// once, in the base's file, however many pages are built on it.
+func TestLayoutsWarningsOncePerFile(t *testing.T) {
+	l, ps := loadTestLayouts(t, map[string]string{
+		"base.html": "<main><slot name=\"main\"></slot></main>\n<aside>",
+		"a.html":    `<layout base="base.html"><fill slot="main"><p>a</p></fill></layout>`,
+		"b.html":    `<layout base="base.html"><fill slot="main"><div>b</fill></layout>`,
+	})
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	got := l.Warnings().Error()
+	want := "layouts/b.html:1:44: <div> is never closed before </main>: add </div> where it should end\nlayouts/base.html:2:1: <aside> is never closed: add </aside> where it should end"
+	if got != want {
+		t.Errorf("warnings:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -70,6 +70,24 @@ func CheckLayouts(fsys fs.FS, dir string, services map[string]*config.Service) (
 	return l, problems
 }
 
+// Warnings returns the warnings of the loaded layouts (elements left
+// open, say), each once, sorted: a base layout's are not repeated for
+// every page built on it.
+func (l *Layouts) Warnings() config.Problems {
+	var out config.Problems
+	seen := map[string]bool{}
+	for _, layout := range *l.current.Load() {
+		for _, w := range layout.Warnings {
+			if key := w.Error(); !seen[key] {
+				seen[key] = true
+				out = append(out, w)
+			}
+		}
+	}
+	out.Sort()
+	return out
+}
+
 // Changed returns a channel that is closed at the next reload, whatever
 // its outcome: dev mode's live reload waits on it.
 func (l *Layouts) Changed() <-chan struct{} {

@@ -220,6 +220,9 @@ func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.C
 	}
 	sh.metrics.Attach(srv)
 	sh.config.Store(cfg)
+	for _, w := range srv.Layouts().Warnings() {
+		sh.opts.logger.Warn("layout warning", slog.String("problem", w.Error()))
+	}
 	old := sh.current.Swap(srv)
 	if old != nil {
 		srv.SetReady(true)
