@@ -53,7 +53,7 @@ func TestAsyncFragmentStreamsAfterTheRestOfThePage(t *testing.T) {
 		}
 	}
 	first := got.String()
-	if !strings.Contains(first, `<inlay-slot id="inlay-p-0" data-fragment="top" style="display:block;min-height:120px"><p>loading</p></inlay-slot>`) {
+	if !strings.Contains(first, `<inlay-slot id="inlay-p-0" data-fragment="top" style="display:block;min-height:120px"><noscript><style>#inlay-p-0{min-height:0!important;animation:none!important;background:none!important}</style></noscript><p>loading</p></inlay-slot>`) {
 		t.Errorf("no placeholder in %q", first)
 	}
 	if strings.Contains(first, "late") {

@@ -33,8 +33,26 @@ func (s *Server) debugRequested(r *http.Request) bool {
 
 // debugInfo is what the debug view says about one box.
 type debugInfo struct {
-	ID, Service, Status, Duration, Cache, Breaker, Shown, Error string
+	ID       string `json:"id"`
+	Service  string `json:"service"`
+	Status   string `json:"status"`
+	Duration string `json:"duration"`
+	Cache    string `json:"cache,omitempty"`
+	Breaker  string `json:"breaker,omitempty"`
+	// Shown says what the box shows instead of the fragment, if it does.
+	Shown string `json:"shown,omitempty"`
+	// Reason is why the fragment failed: bad markup, too large, status 500.
+	Reason string `json:"reason,omitempty"`
+	// Version is the version the team's service says it is, from one of
+	// versionHeaders.
+	Version string `json:"version,omitempty"`
+	// Degraded is true when the box does not show its fragment.
+	Degraded bool `json:"degraded,omitempty"`
 }
+
+// versionHeaders are the response headers a team may name its fragment's
+// version in, in order of preference.
+var versionHeaders = []string{"X-Fragment-Version", "X-Version", "X-App-Version"}
 
 func newDebugInfo(slot *Slot, o *outcome) debugInfo {
 	d := debugInfo{
@@ -43,6 +61,7 @@ func newDebugInfo(slot *Slot, o *outcome) debugInfo {
 		Duration: o.duration.Round(100 * time.Microsecond).String(),
 		Cache:    o.report.Cache.String(),
 		Breaker:  o.report.Breaker,
+		Degraded: o.err != nil,
 	}
 	if o.report.Cache == 0 {
 		d.Cache = ""
@@ -51,7 +70,7 @@ func newDebugInfo(slot *Slot, o *outcome) debugInfo {
 	case o.resp != nil && !o.fromFallback:
 		d.Status = strconv.Itoa(o.resp.Status)
 	case o.err != nil:
-		d.Status, d.Error = "failed", o.err.Error()
+		d.Status, d.Reason = "failed", o.err.Error()
 	}
 	switch {
 	case o.fromFallback:
@@ -59,13 +78,13 @@ func newDebugInfo(slot *Slot, o *outcome) debugInfo {
 	case o.resp == nil:
 		d.Shown = "inline fallback"
 	}
-	return d
-}
-
-func (d debugInfo) title() string {
-	t := d.ID + " from " + d.Service
-	if d.Error != "" {
-		t += ": " + d.Error
+	if o.resp != nil && !o.fromFallback {
+		for _, h := range versionHeaders {
+			if v := o.resp.Header.Get(h); v != "" {
+				d.Version = v
+				break
+			}
+		}
 	}
-	return t
+	return d
 }

@@ -10,7 +10,7 @@ import (
 func debugShop(t *testing.T, extra string) *shop {
 	t.Helper()
 	team := newStub(t, map[string]stubRoute{
-		"/main": {body: "<h1>main</h1>", header: map[string]string{"Cache-Control": "max-age=60"}},
+		"/main": {body: "<h1>main</h1>", header: map[string]string{"Cache-Control": "max-age=60", "X-Fragment-Version": "2024.1"}},
 		"/side": {status: 500},
 	})
 	return newShop(t, shopConfig{
@@ -40,7 +40,7 @@ func TestDebugView(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
-			shown := strings.Contains(body, `class="inlay-debug-box"`)
+			shown := strings.Contains(body, `id="inlay-debug-data"`)
 			if shown != tc.shown {
 				t.Fatalf("debug view shown %v, want %v: %s", shown, tc.shown, body)
 			}
@@ -48,11 +48,14 @@ func TestDebugView(t *testing.T) {
 				return
 			}
 			for _, want := range []string{
-				`<inlay-debug class="inlay-debug-box" data-fragment="main">`,
-				`main · team · 200 ·`,
-				`<inlay-debug class="inlay-debug-box" data-fragment="side" data-degraded>`,
-				`side · team · failed ·`, `inline fallback`, `status 500`,
+				`<!--inlay-debug:0--><h1>main</h1><!--/inlay-debug:0-->`,
+				`<!--inlay-debug:1-->fallback<!--/inlay-debug:1-->`,
+				`{"id":"main","service":"team","status":"200","duration":"`,
+				`"cache":"miss","breaker":"closed","version":"2024.1"}`,
+				`{"id":"side","service":"team","status":"failed","duration":"`,
+				`"shown":"inline fallback","reason":"`, `status 500`, `"degraded":true}`,
 				`<link rel="stylesheet" href="/-/static/inlay.`,
+				`<script src="/-/static/inlay-debug.`,
 			} {
 				if !strings.Contains(body, want) {
 					t.Errorf("debug view lacks %q: %s", want, body)
@@ -92,11 +95,18 @@ func TestDevOverlayShowsLayoutProblems(t *testing.T) {
 		if overlay != dev {
 			t.Errorf("dev=%v: overlay shown %v", dev, overlay)
 		}
-		if dev && !strings.Contains(body, `p.html:2:36: unknown attribute &#34;tiemout&#34;`) {
+		if dev && !strings.Contains(body, `p.html:2:36</code> unknown attribute &#34;tiemout&#34;`) {
 			t.Errorf("overlay lacks the problem with its position: %s", body)
 		}
 		if dev && strings.Index(body, "data-inlay-overlay") > strings.Index(body, "</body>") {
 			t.Errorf("overlay after </body>")
+		}
+		// The excerpt shows the line with the mistake and marks its column.
+		if dev && !strings.Contains(body, `<div class="inlay-overlay-line inlay-overlay-caret">     |                                    ^</div>`) {
+			t.Errorf("overlay lacks the caret under column 36: %s", body)
+		}
+		if script := strings.Contains(body, "/-/static/inlay-dev."); script != dev {
+			t.Errorf("dev=%v: live-reload script on the page %v", dev, script)
 		}
 	}
 }

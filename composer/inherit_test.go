@@ -129,6 +129,10 @@ func TestLayoutInheritanceProblems(t *testing.T) {
 			[]string{"layouts/p.html:1:26: <p> outside <fill>"}},
 		{"fragment error inside a fill points at the fill's file", map[string]string{"base.html": baseLayout, "p.html": "<layout base=\"base.html\"><fill slot=\"main\">\n\n   <fragment src=\"nope:/x\"/></fill></layout>"},
 			[]string{`layouts/p.html:3:4: src "nope:/x": unknown service "nope"`}},
+		{"unclosed fragment in a fill is reported in the fill's file", map[string]string{
+			"base.html": "<main><slot name=\"main\"></slot></main>\n<footer><fragment id=\"footer\" src=\"shell:/f\"></fragment></footer>",
+			"home.html": "<layout base=\"base.html\">\n<fill slot=\"main\">\n\n\n    <fragment id=\"x\" src=\"shell:/a\">\n</fill></layout>"},
+			[]string{"layouts/home.html:5:5: <fragment> is never closed in its file"}},
 		{"slot without name", map[string]string{"base.html": `<slot>x</slot>`, "p.html": `<layout base="base.html"></layout>`},
 			[]string{"layouts/base.html:1:1: <slot> without name", "layouts/p.html:1:1: base layout"}},
 	}
@@ -137,6 +141,13 @@ func TestLayoutInheritanceProblems(t *testing.T) {
 			_, problems := loadTestLayouts(t, tc.files)
 			if len(problems) < len(tc.want) {
 				t.Fatalf("got problems %q, want %q", problems.Error(), tc.want)
+			}
+			if strings.Contains(tc.name, "reported in the fill's file") {
+				for _, p := range problems {
+					if p.File != "layouts/home.html" {
+						t.Errorf("problem reported in %s, want every one in layouts/home.html: %s", p.File, p)
+					}
+				}
 			}
 			for _, w := range tc.want {
 				found := false

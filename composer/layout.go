@@ -29,6 +29,9 @@ type Layout struct {
 	Slots []*Slot
 	// Primary is the index of the primary slot in Slots, or -1.
 	Primary int
+	// Warnings are what is wrong with the layout without stopping it
+	// from serving, such as an element that is never closed.
+	Warnings config.Problems
 
 	usesParams bool // some src or fallback-src has a {parameter}
 	async      int  // number of async slots
@@ -99,7 +102,11 @@ func ParseLayout(file string, data []byte, services map[string]*config.Service) 
 // parseText parses assembled layout markup into chunks and slots.
 func parseText(t text, src sources, services map[string]*config.Service) (*Layout, config.Problems) {
 	p := &layoutParser{t: t, data: t.data, src: src, services: services}
-	return p.parse()
+	l, problems := p.parse()
+	if l != nil {
+		l.Warnings = unclosedElements(t, src)
+	}
+	return l, problems
 }
 
 type layoutParser struct {
@@ -120,6 +127,12 @@ func (p *layoutParser) position(offset int) (file string, line, col int) {
 	file, off := p.t.origin(offset)
 	line, col = p.src.position(file, off)
 	return file, line, col
+}
+
+// fileOf returns the file that an offset of the assembled markup came from.
+func (p *layoutParser) fileOf(offset int) string {
+	file, _ := p.t.origin(offset)
+	return file
 }
 
 // chunkBuilder collects the static markup between slots, leaving out the
@@ -226,14 +239,26 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 				p.problem(start, "</fragment> without an opening <fragment>")
 				continue
 			}
+			if p.fileOf(start) != p.fileOf(openAt) {
+				// The end tag was written in another file (a base layout
+				// around a fill): the mistake is the <fragment> left open.
+				p.problem(openAt, "<fragment> is never closed in its file: add </fragment> or write <fragment ... />")
+			}
 			open.Inline = p.data[innerStart:start]
 			open, chunks.start = nil, offset
 			continue
 		}
 		if open != nil {
-			_, line, col := p.position(openAt)
-			p.problem(start, "<%s> inside the <fragment> opened at %d:%d", name, line, col)
-			continue
+			// Fragments do not nest, so the <fragment> still open is the
+			// mistake: it is reported where it was written, which may be
+			// another file than the tag that runs into it.
+			file, line, col := p.position(start)
+			if file == p.fileOf(openAt) {
+				p.problem(openAt, "<fragment> is never closed: <%s> at %d:%d would be inside it; add </fragment> or write <fragment ... />", name, line, col)
+			} else {
+				p.problem(openAt, "<fragment> is never closed in its file: add </fragment> or write <fragment ... /> (<%s> at %s:%d:%d would be inside it)", name, file, line, col)
+			}
+			open = nil // report it once; the tag that ran into it is read as its own
 		}
 		var slot *Slot
 		if name == "esi:include" {

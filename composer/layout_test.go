@@ -129,7 +129,7 @@ func TestParseLayoutProblems(t *testing.T) {
 		{"dot segments", `<fragment src="shell:/a/../admin"></fragment>`, []string{"l.html:1:1: src"}},
 		{"protocol-relative path", `<fragment src="shell://evil/"></fragment>`, []string{"l.html:1:1: src"}},
 		{"unclosed", "<p>\n<fragment src=\"shell:/a\">\n<p>", []string{"l.html:2:1: <fragment> is never closed"}},
-		{"nested", `<fragment src="shell:/a"><fragment src="shell:/b"></fragment></fragment>`, []string{"l.html:1:26: <fragment> inside the <fragment> opened at 1:1", "l.html:1:62: </fragment> without"}},
+		{"nested", `<fragment src="shell:/a"><fragment src="shell:/b"></fragment></fragment>`, []string{"l.html:1:1: <fragment> is never closed: <fragment> at 1:26 would be inside it", "l.html:1:62: </fragment> without"}},
 		{"stray end", `<p></fragment>`, []string{"l.html:1:4: </fragment> without an opening <fragment>"}},
 		{"duplicate id", `<fragment id="a" src="shell:/a"/><fragment id="a" src="shell:/b"/>`, []string{`l.html:1:34: fragment id "a" is used twice (first at 1:1)`}},
 		{"primary async", `<fragment src="shell:/a" primary async/>`, []string{"l.html:1:1: a primary fragment cannot be async"}},

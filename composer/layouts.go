@@ -24,9 +24,12 @@ type Layouts struct {
 
 	current  atomic.Pointer[map[string]*Layout]
 	problems atomic.Pointer[config.Problems] // of the last reload
+	sources  atomic.Pointer[sources]         // the files of the last reload, for excerpts
 	errors   atomic.Int64                    // reloads that found problems
-	mu       sync.Mutex                      // serializes reloads; protects required
+	mu       sync.Mutex                      // serializes reloads; protects required and changed
 	required map[string]bool                 // layouts pages use: kept if their file goes
+	changed  chan struct{}                   // closed and replaced by every reload
+	version  atomic.Int64                    // reloads done
 }
 
 // Require names layouts that pages use. If such a file disappears while
@@ -101,13 +104,62 @@ func readProblem(err error) string {
 // problems. Unlike a reload, loading fails on any problem: Inlay refuses to
 // start on a broken layout.
 func LoadLayouts(fsys fs.FS, dir string, services map[string]*config.Service) (*Layouts, error) {
-	l := &Layouts{fsys: fsys, dir: dir, services: services}
-	set, problems := l.parseAll(nil)
+	l, problems := CheckLayouts(fsys, dir, services)
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	l.current.Store(&set)
 	return l, nil
+}
+
+// CheckLayouts parses every *.html file of fsys as [LoadLayouts] does, but
+// keeps going: it returns the layouts that parse, and the problems of the
+// others. It is for checking a folder, where one broken layout must not
+// hide what is wrong with the rest.
+func CheckLayouts(fsys fs.FS, dir string, services map[string]*config.Service) (*Layouts, config.Problems) {
+	l := &Layouts{fsys: fsys, dir: dir, services: services, changed: make(chan struct{})}
+	set, problems := l.parseAll(nil)
+	l.current.Store(&set)
+	return l, problems
+}
+
+// Warnings returns the warnings of the loaded layouts (elements left
+// open, say), each once, sorted: a base layout's are not repeated for
+// every page built on it.
+func (l *Layouts) Warnings() config.Problems {
+	var out config.Problems
+	seen := map[string]bool{}
+	for _, layout := range *l.current.Load() {
+		for _, w := range layout.Warnings {
+			if key := w.Error(); !seen[key] {
+				seen[key] = true
+				out = append(out, w)
+			}
+		}
+	}
+	out.Sort()
+	return out
+}
+
+// Changed returns a channel that is closed at the next reload, whatever
+// its outcome: dev mode's live reload waits on it.
+func (l *Layouts) Changed() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
+// Version counts the reloads done so far.
+func (l *Layouts) Version() int64 { return l.version.Load() }
+
+// Source returns the contents of a layout file as the last reload read
+// it, for showing the lines around a problem.
+func (l *Layouts) Source(file string) ([]byte, bool) {
+	src := l.sources.Load()
+	if src == nil {
+		return nil, false
+	}
+	data, ok := (*src)[file]
+	return data, ok
 }
 
 // Get returns the layout with the given file name, or nil.
@@ -135,6 +187,9 @@ func (l *Layouts) Reload() config.Problems {
 	if len(problems) > 0 {
 		l.errors.Add(1)
 	}
+	l.version.Add(1)
+	close(l.changed)
+	l.changed = make(chan struct{})
 	return problems
 }
 
@@ -219,6 +274,7 @@ func (l *Layouts) parseAll(lastGood map[string]*Layout) (map[string]*Layout, con
 		}
 	}
 	problems.Sort()
+	l.sources.Store(&in.src)
 	return set, problems
 }
 

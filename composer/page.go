@@ -28,8 +28,13 @@ type page struct {
 	context pageContext
 	// started is when the request arrived; headerAt when its headers left.
 	started, headerAt time.Time
-	outcomes          []outcome
-	done              []chan struct{} // done[i] is closed when outcomes[i] is set
+	// errStatus is the status of an error page composed from a layout;
+	// zero on other pages. errDetail says why, in dev mode.
+	errStatus int
+	errDetail *errorDetail
+
+	outcomes []outcome
+	done     []chan struct{} // done[i] is closed when outcomes[i] is set
 }
 
 // outcome is what one slot will show.
@@ -140,7 +145,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 
 	status := http.StatusOK
 	h := w.Header()
-	if p := l.Primary; p >= 0 {
+	if p := l.Primary; p >= 0 && pg.errStatus == 0 { // an error page has no primary: its status is the error's
 		pg.earlyHints(w, reqs)
 		<-pg.done[p]
 		o := &pg.outcomes[p]
@@ -170,11 +175,26 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			w.WriteHeader(status)
 			return
 		}
+		if (status == http.StatusNotFound || status == http.StatusGone) && !o.fromFallback {
+			if name, _ := pg.srv.cfg.ErrorPage(status); name != "" {
+				// The designers' page for it: the layout's other boxes
+				// (add to basket, say) make no sense for what is not there.
+				pg.headerAt = time.Now()
+				cancel()
+				pg.srv.renderError(w, pg.r, status)
+				return
+			}
+		}
 	}
 	pg.passCookies(h)
 	// Shared, capacity-capped values: a later Add copies, never writes them.
 	h["Content-Type"] = htmlContentType
 	h["Cache-Control"] = privateNoCache
+	if pg.errStatus != 0 {
+		status = pg.errStatus
+		h.Set("Cache-Control", "no-store")
+		h.Del("Set-Cookie")
+	}
 	if timing := pg.serverTiming(); timing != "" {
 		h["Server-Timing"] = []string{timing}
 	}
@@ -212,7 +232,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 	}
 	for i, slot := range l.Slots {
-		s.write(l.chunks[i])
+		s.write(pg.errorChunk(l.chunks[i]))
 		if slot.Async && asyncDone != nil && !isDone(pg.done[i]) {
 			s.placeholder(i, slot, pg.placeholderContent(slot))
 			state[i] = placeholderShown
@@ -235,17 +255,19 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 	}
 	last := l.chunks[n]
-	s.write(last[:l.tailAt])
+	s.write(pg.errorChunk(last[:l.tailAt]))
 	for pending > 0 && s.err == nil {
 		s.flush()
 		j := <-asyncDone
 		s.extendDeadline()
 		showAsync(j)
 	}
+	s.debugEnd()
 	if pg.srv.cfg.Dev {
+		pg.writeErrorDetail(s)
 		pg.srv.writeOverlay(s)
 	}
-	s.write(last[l.tailAt:])
+	s.write(pg.errorChunk(last[l.tailAt:]))
 	if !whole {
 		s.end()
 		return

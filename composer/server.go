@@ -82,6 +82,7 @@ type Server struct {
 	accessLog bool
 	degraded  logFolder // folds the degraded-box log lines under load
 	ready     atomic.Bool
+	live      *liveReload // dev mode's live reload; nil outside dev mode
 }
 
 // New builds a Server from a validated config. It loads every layout and
@@ -117,6 +118,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	for _, p := range cfg.Pages {
 		layouts.Require(p.Layout)
 	}
+	for _, name := range cfg.ErrorPages {
+		layouts.Require(name)
+	}
 	// Only now, with nothing left to fail: the cache starts a goroutine.
 	if s.engine == nil {
 		s.engine = fragments.NewEngine(fragments.EngineOptions{
@@ -134,7 +138,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	e.Use(s.requestIDMiddleware)
 	e.GET("/-/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/-/ready", s.readyHandler)
+	s.devRoutes(e)
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*", echo.WrapHandler(static.Handler()))
+	e.Match([]string{http.MethodGet, http.MethodHead}, static.FaviconPath, echo.WrapHandler(static.FaviconHandler())) // a page route of that path wins
 	for _, g := range cfg.Gateway {
 		transport := opts.Transport
 		if transport == nil {
@@ -184,6 +190,7 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 // Close stops the server's background work. The engine is closed only if
 // New made it. The HTTP listener is the caller's to shut down first.
 func (s *Server) Close() {
+	s.CloseStreams()
 	if s.ownEngine {
 		s.engine.Close()
 	}
@@ -215,7 +222,8 @@ func (s *Server) Guards() *fragments.Guards { return s.engine.Guards() }
 // Cache returns the fragment cache.
 func (s *Server) Cache() *fragments.Cache { return s.engine.Cache() }
 
-// CheckPages reports pages whose layout does not exist.
+// CheckPages reports pages and error pages whose layout does not exist,
+// and error pages whose layout has a primary fragment.
 func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
 	var ps config.Problems
 	for i, p := range cfg.Pages {
@@ -224,7 +232,7 @@ func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
 				fmt.Sprintf("page %q: layout %q not found in %s", p.Path, p.Layout, cfg.LayoutsDir())))
 		}
 	}
-	return ps
+	return append(ps, checkErrorPages(cfg, layouts)...)
 }
 
 // ServeHTTP serves a shopper's request.
@@ -313,8 +321,8 @@ func (s *Server) pageDone(pg *page, route string, status int) {
 			slog.String("method", pg.r.Method),
 			slog.String("path", pg.r.URL.Path),
 			slog.Int("status", status),
-			slog.Duration("duration", total),
-			slog.Duration("ttfb", ttfb),
+			slog.Float64("duration_ms", durationMS(total)),
+			slog.Float64("ttfb_ms", durationMS(ttfb)),
 			slog.Any("degraded", ids))
 	}
 }
@@ -398,6 +406,9 @@ func (s *Server) handleEchoError(err error, c echo.Context) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		status = he.Code
+		if errors.Is(err, echo.ErrNotFound) {
+			s.unknownPath(c.Request())
+		}
 	} else {
 		s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "serving request",
 			slog.String("request_id", c.Request().Header.Get(HeaderRequestID)),
@@ -416,41 +427,17 @@ var errorTexts = map[int][2]string{
 	http.StatusGatewayTimeout:        {"This page took too long", "Part of the shop is answering too slowly right now. Please try again in a moment."},
 }
 
-// renderError writes Inlay's static error page. It never includes anything
-// from an upstream response or the request but the request id.
-func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int) {
-	text, ok := errorTexts[status]
-	if !ok {
-		text = [2]string{http.StatusText(status), "Something went wrong on our side."}
-		if status < 500 {
-			text[1] = "The request could not be served."
-		}
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Del("Set-Cookie")
-	h.Del("Location")
-	h.Del("Link")
-	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
-	}
-	_ = errorPage(status, text[0], text[1], r.Header.Get(HeaderRequestID)).Render(r.Context(), w)
-}
-
-// writeOverlay puts the current layout problems over the page, in dev mode.
+// writeOverlay puts the current layout and config problems over the page,
+// and the live-reload script at its end. Dev mode only.
 func (s *Server) writeOverlay(st *stream) {
-	problems := s.layouts.Problems()
-	if len(problems) == 0 || st.err != nil {
+	if st.err != nil {
 		return
-	}
-	lines := make([]string, len(problems))
-	for i, p := range problems {
-		lines[i] = p.Error()
 	}
 	st.asset(fragments.Asset{Kind: fragments.Stylesheet, URL: static.Path("inlay.css")})
-	st.err = devOverlay(lines).Render(context.Background(), st.w)
+	if problems, _ := s.devProblems(); len(problems) > 0 {
+		st.err = devOverlay(s.overlayProblems(problems)).Render(context.Background(), st.w)
+	}
+	st.writeString(s.devScript())
 }
 
 // droppedCookie counts a non-primary fragment's Set-Cookie that was kept
@@ -483,5 +470,5 @@ func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID
 		slog.String("path", r.URL.Path),
 		slog.Int("status", status),
 		slog.String("error", fmt.Sprint(err)))
-	s.renderError(w, r, status)
+	s.renderErrorDetail(w, r, status, &errorDetail{Fragment: slot.ID, Service: slot.Src.Service.Name, Reason: fmt.Sprint(err)})
 }

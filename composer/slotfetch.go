@@ -187,7 +187,7 @@ func (pg *page) logDegraded(slot *Slot, o *outcome) {
 		slog.String("error", o.err.Error()),
 		slog.String("shown", shown),
 		slog.Bool("primary", slot.Primary),
-		slog.Duration("duration", o.duration),
+		slog.Float64("duration_ms", durationMS(o.duration)),
 		slog.String("cache", o.report.Cache.String()),
 		slog.String("breaker", o.report.Breaker),
 		slog.Int("folded", folded),

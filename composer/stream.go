@@ -3,7 +3,8 @@ package composer
 import (
 	"bufio"
 	"bytes"
-	"context"
+	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -33,11 +34,18 @@ type stream struct {
 	rc        *http.ResponseController
 	writeIdle time.Duration
 
-	debug bool // outline and label every box
+	debug      bool        // outline and label every box
+	debugBoxes []debugInfo // what the debug view says about each box so far
 
 	nonce   string // the page's CSP nonce for inline scripts; set when async boxes stream
 	swapper bool   // the swap function is on the page
 }
+
+// noscriptPlaceholder lets an async box's placeholder shrink to its
+// inline fallback when JavaScript is off: the content that follows can
+// never be swapped in, and a reserved empty block would stay for good. It
+// stands inside the placeholder, so the swap takes it away with it.
+const noscriptPlaceholder = `<noscript><style>#inlay-p-%d{min-height:0!important;animation:none!important;background:none!important}</style></noscript>`
 
 // DefaultWriteIdleTimeout is how long one write to a shopper may take. A
 // reader slower than that is cut off rather than holding a page open.
@@ -125,7 +133,7 @@ func (s *stream) flush() {
 func (s *stream) slot(slot *Slot, o *outcome) {
 	if s.debug {
 		s.debugOpen(slot, o)
-		defer s.writeString("</inlay-debug>")
+		defer s.debugClose()
 	}
 	if o.resp == nil {
 		s.write(slot.Inline)
@@ -137,18 +145,36 @@ func (s *stream) slot(slot *Slot, o *outcome) {
 	s.write(o.resp.Body)
 }
 
-// debugOpen starts a box of the debug view: Inlay's stylesheet once, an
-// outlined wrapper, and its label.
+// debugOpen marks where a box of the debug view starts. The marks are
+// comments, which take no space and match no CSS selector, so the page
+// is laid out exactly as without the debug view; the debug script draws
+// outlines and labels over the boxes afterwards.
 func (s *stream) debugOpen(slot *Slot, o *outcome) {
-	s.asset(fragments.Asset{Kind: fragments.Stylesheet, URL: static.Path("inlay.css")})
-	degraded := ""
-	if o.err != nil {
-		degraded = " data-degraded"
+	s.writeString("<!--inlay-debug:" + strconv.Itoa(len(s.debugBoxes)) + "-->")
+	s.debugBoxes = append(s.debugBoxes, newDebugInfo(slot, o))
+}
+
+// debugClose marks where the current box of the debug view ends.
+func (s *stream) debugClose() {
+	s.writeString("<!--/inlay-debug:" + strconv.Itoa(len(s.debugBoxes)-1) + "-->")
+}
+
+// debugEnd writes what the debug view knows about every box, its
+// stylesheet and its script, at the end of the page where they can move
+// nothing.
+func (s *stream) debugEnd() {
+	if !s.debug || s.err != nil {
+		return
 	}
-	s.writeString(`<inlay-debug class="inlay-debug-box" data-fragment="` + html.EscapeString(slot.ID) + `"` + degraded + `>`)
-	if s.err == nil {
-		s.err = debugLabel(newDebugInfo(slot, o)).Render(context.Background(), s.w)
+	data, err := json.Marshal(s.debugBoxes) // escapes <, > and &: safe in a script element
+	if err != nil {
+		s.err = err
+		return
 	}
+	s.writeString(`<link rel="stylesheet" href="` + static.Path("inlay.css") + `">`)
+	s.writeString(`<script type="application/json" id="inlay-debug-data">`)
+	s.write(data)
+	s.writeString(`</script><script src="` + static.Path("inlay-debug.js") + `" defer></script>`)
 }
 
 // asset writes the tag for an asset unless the page already has it. Links
@@ -188,6 +214,9 @@ func (s *stream) placeholder(i int, slot *Slot, content *fragments.Response) {
 		style = "display:block;min-height:" + slot.PlaceholderHeight
 	}
 	s.writeString(`<inlay-slot id="inlay-p-` + strconv.Itoa(i) + `" data-fragment="` + html.EscapeString(slot.ID) + `" style="` + style + `">`)
+	if slot.PlaceholderHeight != "" {
+		s.writeString(fmt.Sprintf(noscriptPlaceholder, i))
+	}
 	if content != nil {
 		for _, a := range content.Assets {
 			s.asset(a)

@@ -24,9 +24,10 @@ import (
 // manifestsDir holds the Kubernetes manifests, applied with kubectl apply -k.
 const manifestsDir = "kubernetes"
 
-// drainSeconds is how long inlay serve drains in-flight requests after
-// SIGTERM (the shutdown timeout in cmd/inlay/serve.go).
-const drainSeconds = 10
+// drainSeconds is how long inlay serve takes to stop after SIGTERM: the
+// default drain_delay (5s, /-/ready answering 503 while it still accepts),
+// then up to 10s for the requests in flight.
+const drainSeconds = 5 + 10
 
 // measuredRSS is Inlay's measured resident memory serving the demo.
 const measuredRSS = 64 << 20
@@ -578,7 +579,7 @@ func TestDeployment(t *testing.T) {
 		preStop = c.Lifecycle.PreStop.Sleep.Seconds
 	}
 	if grace := spec.TerminationGracePeriodSeconds; grace <= preStop+drainSeconds {
-		t.Errorf("terminationGracePeriodSeconds %d: want more than the preStop sleep (%ds) and the %ds drain", grace, preStop, drainSeconds)
+		t.Errorf("terminationGracePeriodSeconds %d: want more than the preStop sleep (%ds) and the %ds drain delay and drain", grace, preStop, drainSeconds)
 	}
 
 	requests, limits := c.Resources.Requests, c.Resources.Limits

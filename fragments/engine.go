@@ -34,7 +34,8 @@ type Engine struct {
 	cache  *Cache
 	guards *Guards
 
-	budget   *Budget // bodies in flight across all pages
+	budget   *Budget  // bodies in flight across all pages
+	upstream sync.Map // service name → *atomic.Int64: requests sent, across reloads
 	cacheOff atomic.Bool
 	services atomic.Pointer[map[string]*service] // replaced whole by Configure
 	mu       sync.Mutex                          // serializes Configure and Close
@@ -245,7 +246,28 @@ func (e *Engine) send(ctx context.Context, req *Request) (*Response, error) {
 	if svc == nil {
 		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("no service %q is configured", req.Service)}
 	}
+	e.upstreamCount(req.Service).Add(1)
 	return svc.client.Fetch(ctx, req)
+}
+
+func (e *Engine) upstreamCount(service string) *atomic.Int64 {
+	if n, ok := e.upstream.Load(service); ok {
+		return n.(*atomic.Int64)
+	}
+	n, _ := e.upstream.LoadOrStore(service, new(atomic.Int64))
+	return n.(*atomic.Int64)
+}
+
+// UpstreamRequests returns how many fragment requests reached each
+// service, since the engine was made. A cache hit or a coalesced fetch is
+// never one; a background refresh is.
+func (e *Engine) UpstreamRequests() map[string]int64 {
+	out := map[string]int64{}
+	e.upstream.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
 }
 
 func (e *Engine) guardConfig(name string) GuardConfig {

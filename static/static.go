@@ -16,7 +16,7 @@ import (
 // Prefix is the URL path under which the assets are served.
 const Prefix = "/-/static/"
 
-//go:embed *.css
+//go:embed *.css *.js *.svg
 var files embed.FS
 
 // asset is one embedded file.
@@ -93,5 +93,29 @@ func Handler() http.Handler {
 			return
 		}
 		_, _ = w.Write(a.data)
+	})
+}
+
+// FaviconPath is where browsers look for a site's icon when a page names
+// none.
+const FaviconPath = "/favicon.ico"
+
+// FaviconHandler serves the shop's icon (favicon.svg) at [FaviconPath],
+// cached for a day. Browsers take an SVG icon whatever the name.
+func FaviconHandler() http.Handler {
+	a := assets["favicon.svg"]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", a.contentType)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "public, max-age=86400")
+		h.Set("ETag", a.etag)
+		if r.Header.Get("If-None-Match") == a.etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(a.data)
+		}
 	})
 }

@@ -49,3 +49,26 @@ func TestHashedNamesAreImmutable(t *testing.T) {
 		t.Error("Path of a missing asset is not empty")
 	}
 }
+
+func TestFavicon(t *testing.T) {
+	srv := httptest.NewServer(FaviconHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + FaviconPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("favicon: status %d, Content-Type %q; want 200 image/svg+xml", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestDevScriptAndShopStylesheetAreServed: the live-reload script and the
+// shop's site-wide stylesheet are embedded and named by their hash.
+func TestDevScriptAndShopStylesheetAreServed(t *testing.T) {
+	for _, name := range []string{"inlay-dev.js", "shop.css"} {
+		if Path(name) == "" {
+			t.Errorf("%s is not embedded", name)
+		}
+	}
+}

@@ -166,6 +166,12 @@ func TestAsyncBoxWithoutJavaScriptKeepsItsPlaceholder(t *testing.T) {
 	if err != nil || !shown {
 		t.Errorf("with JavaScript off, placeholder and primary shown, recos not: got %v (%v)", shown, err)
 	}
+	// The reserved 80px would stay empty for good: without JavaScript the
+	// placeholder is only as tall as its fallback.
+	height, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('inlay-slot').getBoundingClientRect().height`))
+	if err != nil || height >= 80 {
+		t.Errorf("with JavaScript off, the placeholder is %vpx tall (%v), want its fallback's height, under the reserved 80px", height, err)
+	}
 }
 
 // evalUntil evaluates a condition every 20ms until it holds, for at most 10s.

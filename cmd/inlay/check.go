@@ -12,7 +12,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +20,6 @@ import (
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
-	"golang.org/x/net/html"
 )
 
 // Limits check-fragment warns about. They are advice, not Inlay's limits.
@@ -54,6 +52,10 @@ type checkOptions struct {
 	Timeout time.Duration
 	// MaxBytes is the body cap, after decompression.
 	MaxBytes int64
+	// Forwarded are the shopper headers Inlay forwards to the service:
+	// the Vary check sends each with different values. Nil means Inlay's
+	// default, Accept-Language and User-Agent.
+	Forwarded []string
 }
 
 // checkProblem is one thing wrong with a fragment. Line and Col locate
@@ -63,6 +65,8 @@ type checkProblem struct {
 	Message  string `json:"message"`
 	Line     int    `json:"line,omitempty"`
 	Col      int    `json:"col,omitempty"`
+	// Fix says in a few words what makes the problem go away.
+	Fix string `json:"fix"`
 }
 
 func (p checkProblem) severity() string { return p.Severity }
@@ -103,15 +107,16 @@ type checkReport struct {
 	size     string // the body size as the summary shows it
 }
 
-func (r *checkReport) add(severity string, format string, args ...any) {
-	r.Problems = append(r.Problems, checkProblem{Severity: severity, Message: fmt.Sprintf(format, args...)})
+// addFix adds a problem with its short fix.
+func (r *checkReport) addFix(severity, fix string, format string, args ...any) {
+	r.Problems = append(r.Problems, checkProblem{Severity: severity, Message: fmt.Sprintf(format, args...), Fix: fix})
 }
 
 func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check-fragment", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "Usage: inlay check-fragment [flags] URL\n\n"+
+		fmt.Fprint(fs.Output(), "Usage: inlay check-fragment [flags] URL\n       inlay check-fragment --config FILE --service NAME PATH-OR-URL\n\n"+
 			"Fetches a fragment as Inlay would and reports contract problems.\n"+
 			"Exit status: 0 when fine, 1 on errors (or on warnings with --strict), 2 on bad usage.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -125,6 +130,8 @@ func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.
 	fs.Int64Var(&opts.MaxBytes, "max-bytes", fragments.DefaultMaxBodyBytes, "body cap in `bytes`, as max_fragment_bytes in the config")
 	format := fs.String("format", "text", "output `format`: text or json")
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
+	configPath := fs.String("config", "", "judge the fragment by the settings of a service in this config `file` (with --service)")
+	service := fs.String("service", "", "the `name` of the fragment's service in --config; the URL may then be a path, like /search/fragments/featured")
 
 	// Flags may come before or after the URL.
 	var positional []string
@@ -154,12 +161,27 @@ func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.
 		return 2
 	}
 	opts.URL = positional[0]
+	var originNote string
+	if *configPath != "" || *service != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		note, err := applyServiceSettings(&opts, *configPath, *service, set)
+		if err != nil {
+			fmt.Fprintf(stderr, "inlay check-fragment: %v\n", err)
+			return 2
+		}
+		originNote = note
+	}
 	if u, err := url.Parse(opts.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		fmt.Fprintf(stderr, "inlay check-fragment: %q is not an absolute http(s) URL\n", opts.URL)
+		fmt.Fprintf(stderr, "inlay check-fragment: %q is not an absolute http(s) URL (or a path, with --config and --service)\n", opts.URL)
 		return 2
 	}
 
 	rep := checkFragment(ctx, opts)
+	if originNote != "" {
+		rep.addFix(severityWarning, "check the fragment at the service's own url, or fix the service's url in the config", "%s", originNote)
+		rep.Errors, rep.Warnings = countSeverities(rep.Problems)
+	}
 	if *format == "json" {
 		if err := writeJSON(stdout, rep); err != nil {
 			fmt.Fprintf(stderr, "inlay check-fragment: %v\n", err)
@@ -168,6 +190,9 @@ func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.
 	} else {
 		for _, p := range rep.Problems {
 			fmt.Fprintln(stdout, p)
+			if p.Fix != "" {
+				fmt.Fprintln(stdout, "    fix: "+p.Fix)
+			}
 		}
 		fmt.Fprintln(stdout, rep.summary())
 	}
@@ -230,9 +255,13 @@ type observation struct {
 // and judges the response against the fragment contract.
 func checkFragment(ctx context.Context, opts checkOptions) *checkReport {
 	id := newRequestID()
-	obs := fetchFragment(ctx, opts, id)
+	obs := fetchFragment(ctx, opts, id, nil)
 	rep := analyze(obs, opts, time.Now())
 	rep.RequestID = id
+	if obs.Err == nil && rep.Cacheable {
+		rep.checkVary(ctx, opts, obs)
+		rep.Errors, rep.Warnings = countSeverities(rep.Problems)
+	}
 	return rep
 }
 
@@ -241,21 +270,25 @@ func checkFragment(ctx context.Context, opts checkOptions) *checkReport {
 // of a shopper without cookies. A recording transport keeps the raw
 // response beside what the client makes of it, so that one request shows
 // both: no second GET that could answer differently.
-func fetchFragment(ctx context.Context, opts checkOptions, requestID string) observation {
+func fetchFragment(ctx context.Context, opts checkOptions, requestID string, extra http.Header) observation {
 	transport := fragments.NewTransport()
 	defer transport.CloseIdleConnections()
 	rec := &recorder{next: transport, limit: opts.MaxBytes + 1}
 	client := &fragments.Client{Transport: rec, MaxBodyBytes: opts.MaxBytes}
+	fields := []fragments.Field{
+		{Name: "Accept", Values: []string{"text/html"}},
+		{Name: composer.HeaderRequestID, Values: []string{requestID}},
+		{Name: composer.HeaderFragmentID, Values: []string{opts.ID}},
+	}
+	for name, values := range extra {
+		fields = append(fields, fragments.Field{Name: http.CanonicalHeaderKey(name), Values: values})
+	}
 	start := time.Now()
 	resp, err := client.Fetch(ctx, &fragments.Request{
 		ID:      opts.ID,
 		Service: "check",
 		URL:     opts.URL,
-		Fields: []fragments.Field{
-			{Name: "Accept", Values: []string{"text/html"}},
-			{Name: composer.HeaderRequestID, Values: []string{requestID}},
-			{Name: composer.HeaderFragmentID, Values: []string{opts.ID}},
-		},
+		Fields:  fields,
 		Timeout: opts.Timeout,
 	})
 	obs := observation{Resp: resp, Err: err, Duration: time.Since(start), Raw: rec.body.Bytes()}
@@ -290,6 +323,16 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 type recordingBody struct {
 	io.ReadCloser
 	r *recorder
+}
+
+// Close keeps the rest of a body the client did not read (it rejects a
+// wrong content type without reading), up to the limit, so that the check
+// can judge the markup too, then closes it.
+func (b *recordingBody) Close() error {
+	if keep := b.r.limit - int64(b.r.body.Len()); keep > 0 {
+		_, _ = io.Copy(&b.r.body, io.LimitReader(b.ReadCloser, keep))
+	}
+	return b.ReadCloser.Close()
 }
 
 func (b *recordingBody) Read(p []byte) (int, error) {
@@ -328,15 +371,30 @@ func analyze(obs observation, opts checkOptions, now time.Time) *checkReport {
 		obs.Resp = &fragments.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw, Assets: fragments.ParseAssets(obs.Header)}
 		obs.Err = nil
 		if bodyPlaced(obs.Status, opts.Primary) {
-			rep.add(severityError, "Inlay refuses this body: %v: %s", refused.Err, consequence(opts, false))
+			rep.addFix(severityError, "make the body close what it opens (comments, raw-text elements, templates, selects, tables, foreign content), so nothing after the box is swallowed", "Inlay refuses this body: %v: %s", refused.Err, consequence(opts, false))
 		}
 	}
 	if obs.Err != nil {
 		rep.Cache = "not cacheable: the fetch failed"
-		if fragments.KindOf(obs.Err) == fragments.KindTooLarge {
+		kind := fragments.KindOf(obs.Err)
+		if kind == fragments.KindTooLarge {
 			rep.size = fmt.Sprintf("over %d bytes", opts.MaxBytes)
 		}
 		rep.fetchFailed(obs, opts)
+		// A response Inlay rejects may have more wrong with it: report
+		// everything it shows, so that one round of fixes is enough.
+		if obs.Header != nil {
+			resp := &fragments.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw}
+			rep.checkCookies(resp, opts)
+			if kind == fragments.KindContentType || kind == fragments.KindTooLarge {
+				rep.checkCaching(resp, opts)
+			}
+			if kind == fragments.KindContentType && len(obs.Raw) > 0 {
+				body := bytes.TrimPrefix(obs.Raw, []byte("\uFEFF"))
+				obs.Resp = &fragments.Response{Status: obs.Status, Header: obs.Header, Body: bytes.ToValidUTF8(body, []byte("\uFFFD"))}
+				rep.checkBody(obs, opts)
+			}
+		}
 	} else {
 		rep.Cache, rep.Cacheable = cacheVerdict(obs.Status, obs.Header, opts.Cookies, now)
 		rep.checkStatus(obs.Resp, opts)
@@ -346,7 +404,7 @@ func analyze(obs observation, opts checkOptions, now time.Time) *checkReport {
 			rep.checkBody(obs, opts)
 		}
 		if float64(obs.Duration) > slowFraction*float64(opts.Timeout) {
-			rep.add(severityWarning, "took %s, more than half its %s timeout: under load it will time out and show its fallback",
+			rep.addFix(severityWarning, "answer faster, cache it (Cache-Control), or raise its timeout", "took %s, more than half its %s timeout: under load it will time out and show its fallback",
 				formatDuration(obs.Duration), opts.Timeout)
 		}
 	}
@@ -378,7 +436,7 @@ func consequence(opts checkOptions, timeout bool) string {
 func (r *checkReport) fetchFailed(obs observation, opts checkOptions) {
 	var fe *fragments.Error
 	if !errors.As(obs.Err, &fe) {
-		r.add(severityError, "fetch failed: %v", obs.Err)
+		r.addFix(severityError, "make the URL answer a GET with status 200 and text/html", "fetch failed: %v", obs.Err)
 		return
 	}
 	cause := ""
@@ -387,21 +445,21 @@ func (r *checkReport) fetchFailed(obs observation, opts checkOptions) {
 	}
 	switch fe.Kind {
 	case fragments.KindTimeout:
-		r.add(severityError, "fetch failed: no complete response within the %s timeout: %s", opts.Timeout, consequence(opts, true))
+		r.addFix(severityError, "answer faster, or raise the fragment's timeout attribute or the service's timeout", "fetch failed: no complete response within the %s timeout: %s", opts.Timeout, consequence(opts, true))
 	case fragments.KindConnect:
-		r.add(severityError, "fetch failed: cannot connect%s: %s", cause, consequence(opts, false))
+		r.addFix(severityError, "check the service is running and that the URL's host and port are right", "fetch failed: cannot connect%s: %s", cause, consequence(opts, false))
 	case fragments.KindStatus:
-		r.add(severityError, "fetch failed: status %d: a 5xx is a failure and counts against the service's circuit breaker: %s", fe.Status, consequence(opts, false))
+		r.addFix(severityError, "fix the error in the service; answer 200 with text/html", "fetch failed: status %d: a 5xx is a failure and counts against the service's circuit breaker: %s", fe.Status, consequence(opts, false))
 	case fragments.KindTooLarge:
-		r.add(severityError, "fetch failed: the body is larger than %d bytes (max_fragment_bytes, --max-bytes): %s", opts.MaxBytes, consequence(opts, false))
+		r.addFix(severityError, "send less markup, or split the box into several fragments", "fetch failed: the body is larger than %d bytes (max_fragment_bytes, --max-bytes): %s", opts.MaxBytes, consequence(opts, false))
 	case fragments.KindContentType:
-		r.add(severityError, "fetch failed: status 200 with content type %q: a fragment must be text/html: %s", obs.Header.Get("Content-Type"), consequence(opts, false))
+		r.addFix(severityError, "send Content-Type: text/html; charset=utf-8", "fetch failed: status 200 with content type %q: a fragment must be text/html: %s", obs.Header.Get("Content-Type"), consequence(opts, false))
 	case fragments.KindBody:
-		r.add(severityError, "fetch failed: reading the body%s: %s", cause, consequence(opts, false))
+		r.addFix(severityError, "send the whole body, with a correct Content-Length", "fetch failed: reading the body%s: %s", cause, consequence(opts, false))
 	case fragments.KindCanceled:
-		r.add(severityError, "fetch canceled before the response was complete")
+		r.addFix(severityError, "run the check again", "fetch canceled before the response was complete")
 	default:
-		r.add(severityError, "fetch failed: %v", obs.Err)
+		r.addFix(severityError, "make the URL answer a GET with status 200 and text/html", "fetch failed: %v", obs.Err)
 	}
 }
 
@@ -413,9 +471,9 @@ func (r *checkReport) checkStatus(resp *fragments.Response, opts checkOptions) {
 		switch {
 		case status == http.StatusOK || status == http.StatusNoContent:
 		case status >= 300 && status < 400:
-			r.add(severityError, "status %d: redirects are never followed, and a non-primary fragment must answer 200 or 204: %s", status, consequence(opts, false))
+			r.addFix(severityError, "answer the fragment's own URL with 200; only a primary may redirect", "status %d: redirects are never followed, and a non-primary fragment must answer 200 or 204: %s", status, consequence(opts, false))
 		default:
-			r.add(severityError, "status %d: a non-primary fragment must answer 200 or 204: %s", status, consequence(opts, false))
+			r.addFix(severityError, "answer 200 with the markup, or 204 for an empty box", "status %d: a non-primary fragment must answer 200 or 204: %s", status, consequence(opts, false))
 		}
 		return
 	}
@@ -424,18 +482,18 @@ func (r *checkReport) checkStatus(resp *fragments.Response, opts checkOptions) {
 		loc := resp.Header.Get("Location")
 		switch {
 		case loc == "":
-			r.add(severityError, "status %d without a Location header: the page would be a 502 error page", status)
+			r.addFix(severityError, "add a Location header", "status %d without a Location header: the page would be a 502 error page", status)
 		case strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "//") && !strings.ContainsAny(loc, "\r\n\x00\\"):
 			// A local path: passed on as it is.
 		case absoluteHTTP(loc):
-			r.add(severityWarning, "status %d with absolute Location %q: it passes only when its host is the shop's own host, else the page is a 502 error page; prefer a local path", status, loc)
+			r.addFix(severityWarning, "send a local path, like Location: /basket", "status %d with absolute Location %q: it passes only when its host is the shop's own host, else the page is a 502 error page; prefer a local path", status, loc)
 		default:
-			r.add(severityError, "status %d with Location %q: only a local path or an http(s) URL on the shop's own host passes; the page would be a 502 error page", status, loc)
+			r.addFix(severityError, "send a local path, like Location: /basket", "status %d with Location %q: only a local path or an http(s) URL on the shop's own host passes; the page would be a 502 error page", status, loc)
 		}
 	case status == http.StatusNoContent:
-		r.add(severityWarning, "status 204 on a primary: the whole page would be an empty 204")
+		r.addFix(severityWarning, "answer 200 with the page's main markup", "status 204 on a primary: the whole page would be an empty 204")
 	case status != http.StatusOK && !isHTML(resp.Header.Get("Content-Type")):
-		r.add(severityWarning, "status %d with content type %q: a primary's body is placed on the page as HTML", status, resp.Header.Get("Content-Type"))
+		r.addFix(severityWarning, "send Content-Type: text/html; charset=utf-8", "status %d with content type %q: a primary's body is placed on the page as HTML", status, resp.Header.Get("Content-Type"))
 	}
 }
 
@@ -455,55 +513,9 @@ func (r *checkReport) checkCookies(resp *fragments.Response, opts checkOptions) 
 	switch {
 	case len(resp.Header.Values("Set-Cookie")) == 0 || opts.Primary:
 	case opts.SetCookies:
-		r.add(severityWarning, "Set-Cookie on a non-primary fragment reaches the shopper only when the fragment has answered before the page's headers leave, and it makes the fragment uncacheable")
+		r.addFix(severityWarning, "set cookies from the primary fragment or a gateway route", "Set-Cookie on a non-primary fragment reaches the shopper only when the fragment has answered before the page's headers leave, and it makes the fragment uncacheable")
 	default:
-		r.add(severityError, "Set-Cookie on a non-primary fragment: Inlay drops it (only the primary's cookies reach the shopper, unless the service has set_cookies: true), and it makes the fragment uncacheable; set cookies from the primary or a gateway route")
-	}
-}
-
-// checkCaching warns about caching headers that defeat Inlay's cache.
-// Only a 200 is ever stored, so other statuses are not judged.
-func (r *checkReport) checkCaching(resp *fragments.Response, opts checkOptions) {
-	if resp.Status != http.StatusOK {
-		return
-	}
-	h := resp.Header
-	cc := fragments.ParseCacheControl(h)
-	if len(h.Values("Cache-Control")) == 0 {
-		if r.Cacheable {
-			r.add(severityWarning, "no Cache-Control: only Expires sets the lifetime; send Cache-Control: public, max-age=N")
-		} else {
-			r.add(severityWarning, "no Cache-Control: Inlay does not store this fragment and fetches it for every page view; send Cache-Control: public, max-age=N")
-		}
-	}
-	if !opts.Cookies {
-		var defeat []string
-		for _, d := range []struct {
-			on   bool
-			name string
-		}{{cc.NoStore, "no-store"}, {cc.Private, "private"}, {cc.NoCache, "no-cache"}} {
-			if d.on {
-				defeat = append(defeat, d.name)
-			}
-		}
-		if len(defeat) > 0 {
-			r.add(severityWarning, "Cache-Control %s defeats caching: Inlay fetches this fragment for every page view; a service without cookies cannot tell shoppers apart, so send public, max-age=N (or check with --cookies if the service has cookies: true or authorization: true)",
-				strings.Join(defeat, ", "))
-		}
-	}
-	switch {
-	case cc.SMaxAge == 0:
-		r.add(severityWarning, "Cache-Control s-maxage=0: the fragment is stale at once, so every page view fetches it again")
-	case cc.SMaxAge < 0 && cc.MaxAge == 0:
-		r.add(severityWarning, "Cache-Control max-age=0: the fragment is stale at once, so every page view fetches it again")
-	}
-	for _, v := range varyValues(h) {
-		switch {
-		case v == "*":
-			r.add(severityWarning, "Vary: * defeats caching: Inlay never stores a response that varies on everything")
-		case strings.EqualFold(v, "Cookie") && !opts.Cookies:
-			r.add(severityWarning, "Vary: Cookie defeats caching: Inlay never stores it, and it sends this service no cookies anyway")
-		}
+		r.addFix(severityError, "set cookies from the primary fragment or a gateway route", "Set-Cookie on a non-primary fragment: Inlay drops it (only the primary's cookies reach the shopper, unless the service has set_cookies: true), and it makes the fragment uncacheable; set cookies from the primary or a gateway route")
 	}
 }
 
@@ -511,14 +523,14 @@ func (r *checkReport) checkCaching(resp *fragments.Response, opts checkOptions) 
 func (r *checkReport) checkBody(obs observation, opts checkOptions) {
 	raw := obs.Raw
 	if bytes.HasPrefix(raw, []byte("\uFEFF")) {
-		r.add(severityWarning, "the body starts with a byte order mark: Inlay drops it; save the template without one")
+		r.addFix(severityWarning, "save the template without a byte order mark", "the body starts with a byte order mark: Inlay drops it; save the template without one")
 		raw = raw[3:]
 	}
 	if !utf8.Valid(raw) {
-		r.add(severityWarning, "the body is not valid UTF-8 (first bad byte at offset %d): Inlay replaces each bad byte with U+FFFD", firstInvalid(raw))
+		r.addFix(severityWarning, "send UTF-8 text", "the body is not valid UTF-8 (first bad byte at offset %d): Inlay replaces each bad byte with U+FFFD", firstInvalid(raw))
 	}
 	if len(obs.Raw) > largeFragmentBytes {
-		r.add(severityWarning, "the body is %d bytes, more than %d: a large fragment delays the page it is on", len(obs.Raw), largeFragmentBytes)
+		r.addFix(severityWarning, "send less markup, or load the rest with an async fragment", "the body is %d bytes, more than %d: a large fragment delays the page it is on", len(obs.Raw), largeFragmentBytes)
 	}
 	if len(obs.Resp.Body) == 0 {
 		return
@@ -533,7 +545,8 @@ func (r *checkReport) checkBody(obs observation, opts checkOptions) {
 	}
 	if hc.classAt.line > 0 && !stylesheets {
 		r.Problems = append(r.Problems, checkProblem{Severity: severityWarning, Line: hc.classAt.line, Col: hc.classAt.col,
-			Message: "the markup uses class attributes but no Link header declares a stylesheet: declare the team's CSS with Link: </path/to.css>; rel=stylesheet (ignore this if the page's own CSS styles it)"})
+			Message: "the markup uses class attributes but no Link header declares a stylesheet (ignore this if the page's own CSS styles it)",
+			Fix:     "send Link: </path/to.css>; rel=stylesheet"})
 	}
 }
 
@@ -570,371 +583,4 @@ func newRequestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// varyValues returns the field names listed in Vary.
-func varyValues(h http.Header) []string {
-	var names []string
-	for _, line := range h.Values("Vary") {
-		for _, name := range strings.Split(line, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				names = append(names, name)
-			}
-		}
-	}
-	return names
-}
-
-// cacheVerdict says whether Inlay's cache would store a response and for
-// how long, by the rules of fragments.storability, which it explains: "cacheable for 60s,
-// stale-if-error 300s" or "not cacheable: private". credentialed is true
-// when the request carried the shopper's cookies.
-func cacheVerdict(status int, h http.Header, credentialed bool, now time.Time) (string, bool) {
-	if status != http.StatusOK {
-		return fmt.Sprintf("not cacheable: status %d (only a 200 is stored)", status), false
-	}
-	cc := fragments.ParseCacheControl(h)
-	var why []string
-	for _, r := range []struct {
-		on     bool
-		reason string
-	}{
-		{cc.NoStore, "no-store"},
-		{cc.NoCache, "no-cache"},
-		{cc.Private, "private"},
-		{len(h.Values("Set-Cookie")) > 0, "Set-Cookie"},
-	} {
-		if r.on {
-			why = append(why, r.reason)
-		}
-	}
-	for _, v := range varyValues(h) {
-		if v == "*" || strings.EqualFold(v, "Cookie") {
-			why = append(why, "Vary: "+v)
-		}
-	}
-	if len(why) > 0 {
-		return "not cacheable: " + strings.Join(why, ", "), false
-	}
-	if credentialed && !cc.Public && cc.SMaxAge < 0 {
-		return "not cacheable: fetched with cookies, and neither public nor s-maxage", false
-	}
-	lifetime, ok := cc.Lifetime(h, now)
-	if !ok {
-		return "not cacheable: no max-age, s-maxage or Expires", false
-	}
-	var swr, sie time.Duration
-	if !cc.MustRevalidate && cc.SMaxAge < 0 {
-		swr = time.Duration(cc.StaleWhileRevalidate) * time.Second
-		sie = time.Duration(cc.StaleIfError) * time.Second
-	}
-	if lifetime+max(swr, sie) <= 0 {
-		return "not cacheable: stale on arrival", false
-	}
-	if lifetime < 0 { // an Age beyond the lifetime eats into the stale windows
-		swr, sie, lifetime = max(0, swr+lifetime), max(0, sie+lifetime), 0
-	}
-	verdict := "cacheable for " + formatSeconds(lifetime)
-	if swr > 0 {
-		verdict += ", stale-while-revalidate " + formatSeconds(swr)
-	}
-	if sie > 0 {
-		verdict += ", stale-if-error " + formatSeconds(sie)
-	}
-	return verdict, true
-}
-
-// formatSeconds writes a duration in whole seconds, as Cache-Control does.
-func formatSeconds(d time.Duration) string {
-	return strconv.FormatInt(int64(d/time.Second), 10) + "s"
-}
-
-// maxMarkupProblems caps the markup problems reported for one body.
-const maxMarkupProblems = 10
-
-// htmlCheck is what checkHTML found in a fragment body.
-type htmlCheck struct {
-	problems []checkProblem
-	// classAt is where the first class attribute is; zero when none.
-	classAt position
-	// stylesheets is true when the body links or embeds CSS itself.
-	stylesheets bool
-}
-
-// position is a 1-based line and column in a body, the column in characters.
-type position struct{ line, col int }
-
-func setOf(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
-}
-
-var (
-	// voidElements never have content or an end tag.
-	voidElements = setOf("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr")
-	// optionalEnd are the elements whose end tag may be left out (HTML
-	// §13.1.2.4): the next sibling of certain kinds, or the end of the
-	// parent, closes them. html, head and body are reported separately.
-	optionalEnd = setOf("li", "dt", "dd", "p", "rt", "rp", "optgroup", "option", "colgroup", "thead", "tbody", "tfoot", "tr", "td", "th")
-	// closesP are the start tags that close an open <p>.
-	closesP = setOf("address", "article", "aside", "blockquote", "details", "dialog", "div", "dl", "fieldset",
-		"figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup",
-		"hr", "main", "menu", "nav", "ol", "p", "pre", "search", "section", "table", "ul")
-	tableSections = setOf("thead", "tbody", "tfoot")
-)
-
-// endsOptional reports whether a start tag named next ends an open element
-// whose end tag is optional.
-func endsOptional(open, next string) bool {
-	switch open {
-	case "p":
-		return closesP[next]
-	case "li":
-		return next == "li"
-	case "dt", "dd":
-		return next == "dt" || next == "dd"
-	case "rt", "rp":
-		return next == "rt" || next == "rp"
-	case "option":
-		return next == "option" || next == "optgroup" || next == "hr"
-	case "optgroup":
-		return next == "optgroup" || next == "hr"
-	case "colgroup":
-		return next != "col" && next != "template"
-	case "tr":
-		return next == "tr" || tableSections[next]
-	case "td", "th":
-		return next == "td" || next == "th" || next == "tr" || tableSections[next]
-	case "thead", "tbody":
-		return next == "tbody" || next == "tfoot"
-	}
-	return false
-}
-
-// openElement is an element whose end tag is still to come.
-type openElement struct {
-	name string
-	at   int // offset of its start tag
-}
-
-// markupChecker follows a fragment body's elements on a stack.
-type markupChecker struct {
-	data  []byte
-	lines []int // offsets at which lines start
-	stack []openElement
-	out   htmlCheck
-
-	reported   int  // markup problems reported
-	suppressed int  // problems past maxMarkupProblems
-	document   bool // the full-document problem was reported
-	inline     bool // the inline-script warning was reported
-	handler    bool // the event-handler warning was reported
-	linkTag    bool // the <link rel=stylesheet> warning was reported
-}
-
-// checkHTML tokenizes a fragment body with golang.org/x/net/html and
-// reports what would break the page around it: elements left open or
-// closed out of order (void elements and optional end tags as HTML allows
-// them are fine), a non-void element written as <x/>, a whole document,
-// and <fragment> or ESI tags, which Inlay never processes. It warns about
-// inline scripts and event handlers, which the page's CSP blocks on pages
-// with async boxes, and about <link rel=stylesheet> in the body.
-func checkHTML(body []byte) htmlCheck {
-	c := &markupChecker{data: body, lines: lineOffsets(body)}
-	z := html.NewTokenizer(bytes.NewReader(body))
-	offset := 0
-	for {
-		z.AllowCDATA(c.inForeign())
-		tt := z.Next()
-		start := offset
-		offset += len(z.Raw())
-		switch tt {
-		case html.ErrorToken:
-			if err := z.Err(); err != io.EOF {
-				c.problem(severityError, start, "reading the markup: %v", err)
-			}
-			c.finish()
-			if c.suppressed > 0 {
-				c.out.problems = append(c.out.problems, checkProblem{Severity: severityError,
-					Message: fmt.Sprintf("and %d more markup problems", c.suppressed)})
-			}
-			return c.out
-		case html.DoctypeToken:
-			c.fullDocument(start)
-		case html.StartTagToken, html.SelfClosingTagToken:
-			c.startTag(z, start, tt == html.SelfClosingTagToken)
-		case html.EndTagToken:
-			name, _ := z.TagName()
-			c.endTag(string(name), start)
-		}
-	}
-}
-
-func (c *markupChecker) problem(severity string, offset int, format string, args ...any) {
-	if c.reported >= maxMarkupProblems {
-		c.suppressed++
-		return
-	}
-	c.reported++
-	p := c.position(offset)
-	c.out.problems = append(c.out.problems, checkProblem{Severity: severity, Message: fmt.Sprintf(format, args...), Line: p.line, Col: p.col})
-}
-
-// inForeign reports whether the checker is inside <svg> or <math>, where
-// any element may close itself with "/>".
-func (c *markupChecker) inForeign() bool {
-	for _, e := range c.stack {
-		if e.name == "svg" || e.name == "math" {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *markupChecker) fullDocument(offset int) {
-	if c.document {
-		return
-	}
-	c.document = true
-	c.problem(severityError, offset, "a whole document (<!DOCTYPE>, <html>, <head> or <body>) in a fragment: Inlay places the body inside the page's <body> as it is; send only the box's markup")
-}
-
-func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool) {
-	nameBytes, hasAttr := z.TagName()
-	name := string(nameBytes)
-	var typ, rel string
-	var hasSrc bool
-	for hasAttr {
-		var k, v []byte
-		k, v, hasAttr = z.TagAttr()
-		key := string(k)
-		switch {
-		case key == "class" && c.out.classAt.line == 0:
-			c.out.classAt = c.position(offset)
-		case key == "src":
-			hasSrc = true
-		case key == "type":
-			typ = strings.ToLower(string(v))
-		case key == "rel":
-			rel = strings.ToLower(string(v))
-		case len(key) > 2 && strings.HasPrefix(key, "on") && !c.handler:
-			c.handler = true
-			c.problem(severityWarning, offset, "inline event handler %s= on <%s>: the page's Content-Security-Policy blocks it on pages with async boxes; attach handlers from a script declared in a Link header", key, name)
-		}
-	}
-	switch {
-	case name == "html" || name == "head" || name == "body":
-		c.fullDocument(offset)
-		return
-	case name == "fragment":
-		c.problem(severityError, offset, "<fragment> inside a fragment is never processed: Inlay does not scan fragment bodies, so it reaches the browser as an unknown element; ask for a slot in the layout instead")
-		return
-	case strings.HasPrefix(name, "esi:"):
-		c.problem(severityError, offset, "<%s> is never processed: Inlay does not do ESI and does not scan fragment bodies, so it reaches the browser as it is", name)
-		return
-	case name == "script" && !hasSrc && !strings.Contains(typ, "json") && !c.inline:
-		c.inline = true
-		c.problem(severityWarning, offset, "inline <script>: the page's Content-Security-Policy blocks it on pages with async boxes; declare scripts in a Link header (rel=script or rel=modulepreload), which Inlay writes with the page's nonce")
-	case name == "style":
-		c.out.stylesheets = true
-	case name == "link" && strings.Contains(" "+rel+" ", " stylesheet "):
-		c.out.stylesheets = true
-		if !c.linkTag {
-			c.linkTag = true
-			c.problem(severityWarning, offset, "<link rel=stylesheet> in the body: declare it in a Link response header instead, so that Inlay places it once per page, before the first fragment that needs it")
-		}
-	}
-	foreign := c.inForeign()
-	if selfClosing && !voidElements[name] {
-		if !foreign && name != "svg" && name != "math" {
-			c.problem(severityError, offset, `<%s/>: "/>" does not close a <%s> in HTML, so everything after it ends up inside it; write <%s></%s>`, name, name, name, name)
-		}
-		return
-	}
-	if !foreign {
-		c.closeImplied(name)
-	}
-	if !voidElements[name] {
-		c.stack = append(c.stack, openElement{name: name, at: offset})
-	}
-}
-
-// closeImplied pops the open elements a start tag named next closes
-// implicitly: those with optional end tags that next ends, and those above
-// them, which the end of their parent closes.
-func (c *markupChecker) closeImplied(next string) {
-	for {
-		found := -1
-		for j := len(c.stack) - 1; j >= 0 && optionalEnd[c.stack[j].name]; j-- {
-			if endsOptional(c.stack[j].name, next) {
-				found = j
-				break
-			}
-		}
-		if found < 0 {
-			return
-		}
-		c.stack = c.stack[:found]
-	}
-}
-
-func (c *markupChecker) endTag(name string, offset int) {
-	switch {
-	case name == "html" || name == "head" || name == "body":
-		c.fullDocument(offset)
-		return
-	case name == "fragment" || strings.HasPrefix(name, "esi:"):
-		return // reported at the start tag
-	case voidElements[name]:
-		c.problem(severityError, offset, "stray </%s>: <%s> is a void element and has no end tag", name, name)
-		return
-	}
-	j := len(c.stack) - 1
-	for j >= 0 && c.stack[j].name != name {
-		j--
-	}
-	if j < 0 {
-		if name == "p" {
-			c.problem(severityError, offset, "stray </p>: no <p> is open; a block element such as <div> or <ul> inside a <p> closes the <p> before it")
-		} else {
-			c.problem(severityError, offset, "stray </%s>: no <%s> is open", name, name)
-		}
-		return
-	}
-	end := c.position(offset)
-	for k := j + 1; k < len(c.stack); k++ {
-		if e := c.stack[k]; !optionalEnd[e.name] {
-			c.problem(severityError, e.at, "<%s> is not closed before </%s> at %d:%d", e.name, name, end.line, end.col)
-		}
-	}
-	c.stack = c.stack[:j]
-}
-
-// finish reports the elements still open at the end of the body.
-func (c *markupChecker) finish() {
-	for _, e := range c.stack {
-		if !optionalEnd[e.name] {
-			c.problem(severityError, e.at, "<%s> is never closed", e.name)
-		}
-	}
-	c.stack = nil
-}
-
-// lineOffsets returns the offset at which each line of data starts.
-func lineOffsets(data []byte) []int {
-	starts := []int{0}
-	for i, b := range data {
-		if b == '\n' {
-			starts = append(starts, i+1)
-		}
-	}
-	return starts
-}
-
-func (c *markupChecker) position(offset int) position {
-	i := sort.Search(len(c.lines), func(i int) bool { return c.lines[i] > offset }) - 1
-	return position{line: i + 1, col: utf8.RuneCount(c.data[c.lines[i]:offset]) + 1}
 }

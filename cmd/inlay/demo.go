@@ -70,29 +70,45 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		cfg.Listen = opts.Listen
 	}
 	cfg.Dev = true // the demo is for people changing things: show them what breaks
-	searchURL, stopSearch, err := startTeam(search.New(search.Config{Logger: opts.Logger}))
-	if err != nil {
-		return err
+	teams := []struct {
+		name string
+		new  func(searchURL string) http.Handler
+	}{
+		{"search", func(string) http.Handler { return search.New(search.Config{Logger: opts.Logger}) }},
+		{"shell", func(string) http.Handler { return shell.New(shell.Config{Logger: opts.Logger}) }},
+		{"basket", func(searchURL string) http.Handler {
+			return basket.New(basket.Config{CatalogURL: searchURL, Logger: opts.Logger})
+		}},
 	}
-	defer stopSearch()
-	shellURL, stopShell, err := startTeam(shell.New(shell.Config{Logger: opts.Logger}))
-	if err != nil {
-		return err
-	}
-	defer stopShell()
-	basketURL, stopBasket, err := startTeam(basket.New(basket.Config{CatalogURL: searchURL, Logger: opts.Logger}))
-	if err != nil {
-		return err
-	}
-	defer stopBasket()
-	for name, u := range map[string]string{"shell": shellURL, "search": searchURL, "basket": basketURL} {
-		if err := cfg.SetServiceURL(name, u); err != nil {
+	var searchURL string
+	urls := serviceOverrides{}
+	for _, team := range teams {
+		u, stop, err := startTeamAt(preferredAddr(cfg, team.name), team.new(searchURL))
+		if err != nil {
+			return err
+		}
+		defer stop()
+		if team.name == "search" {
+			searchURL = u
+		}
+		urls[team.name] = u
+		if err := cfg.SetServiceURL(team.name, u); err != nil {
 			return fmt.Errorf("demo config: %w", err)
 		}
+		// Printed at start, so that a team developer can reach a team
+		// directly (inlay check-fragment URL, say).
+		opts.Logger.Info("demo team listening", slog.String("team", team.name), slog.String("url", u))
 	}
-	// The config's service URLs were rewritten above: a reload from the file
-	// would lose them, so the demo reloads layouts only.
-	return serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready})
+	// A config edit reloads it (from disk only), with the teams' URLs and
+	// dev mode put back as above.
+	adjust := func(cfg *config.Config) error {
+		cfg.Dev = true
+		if opts.Listen != "" {
+			cfg.Listen = opts.Listen
+		}
+		return urls.apply(cfg)
+	}
+	return serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready, reloadConfig: layoutFS == nil, adjust: adjust})
 }
 
 // loadDemoConfig reads the demo config from path, from layouts/inlay.yaml,
@@ -116,10 +132,32 @@ func loadDemoConfig(path string) (*config.Config, fs.FS, error) {
 	return cfg, layouts.FS, err
 }
 
+// preferredAddr is the loopback address the config names for a demo
+// team (127.0.0.1:9102 for search in layouts/inlay.yaml), so that the
+// demo's teams are where the README says; "" when it names none.
+func preferredAddr(cfg *config.Config, name string) string {
+	svc := cfg.Services[name]
+	if svc == nil || svc.BaseURL == nil || svc.BaseURL.Hostname() != "127.0.0.1" || svc.BaseURL.Port() == "" {
+		return ""
+	}
+	return svc.BaseURL.Host
+}
+
 // startTeam serves a team on a free loopback port and returns its base URL
 // and a function that stops it.
-func startTeam(h http.Handler) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func startTeam(h http.Handler) (string, func(), error) { return startTeamAt("", h) }
+
+// startTeamAt serves a team on addr, or on a free loopback port when addr
+// is empty or taken, and returns its base URL and a function that stops it.
+func startTeamAt(addr string, h http.Handler) (string, func(), error) {
+	var ln net.Listener
+	err := errors.New("no address")
+	if addr != "" {
+		ln, err = net.Listen("tcp", addr)
+	}
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("starting a demo team: %w", err)
 	}

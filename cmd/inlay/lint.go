@@ -8,7 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/inlayhq/inlay/composer"
@@ -68,7 +73,7 @@ func lintCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "inlay lint: unexpected argument %q: the config is given with --config\n", fs.Arg(0))
 		return 2
 	}
-	problems, err := lint(*configPath)
+	problems, summary, err := lint(*configPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "inlay lint: %v\n", err)
 		if *format == "json" {
@@ -90,7 +95,9 @@ func lintCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	errs, warns := countSeverities(problems)
 	if errs+warns > 0 {
-		fmt.Fprintf(stderr, "inlay lint: %s, %s\n", plural(errs, "error"), plural(warns, "warning"))
+		fmt.Fprintf(stderr, "inlay lint: %s: %s, %s\n", summary, plural(errs, "error"), plural(warns, "warning"))
+	} else {
+		fmt.Fprintf(stderr, "inlay lint: %s: no problems\n", summary)
 	}
 	if errs > 0 || *strict && warns > 0 {
 		return 1
@@ -145,32 +152,65 @@ func plural(n int, noun string) string {
 	return fmt.Sprintf("%d %ss", n, noun)
 }
 
+// lintSummary is what a lint run looked at.
+type lintSummary struct {
+	layouts, pages, fragments int
+}
+
+// String formats the summary line: "5 layouts, 4 pages, 9 fragments checked".
+func (s lintSummary) String() string {
+	return fmt.Sprintf("%s, %s, %s checked", plural(s.layouts, "layout"), plural(s.pages, "page"), plural(s.fragments, "fragment"))
+}
+
 // lint checks a config file and every layout it points at. It returns the
 // errors (what stops `inlay serve`) and the warnings (what degrades a page
-// needlessly), sorted by file, line and column. The error is for failures
-// that stop the check itself, such as an unreadable config file.
-func lint(configPath string) ([]lintProblem, error) {
+// needlessly), sorted by file, line and column. A broken layout does not
+// hide the warnings of the others. The error is for failures that stop the
+// check itself, such as an unreadable config file.
+func lint(configPath string) ([]lintProblem, lintSummary, error) {
 	cfg, err := config.Load(configPath)
 	var ps config.Problems
 	if errors.As(err, &ps) {
-		return sortProblems(asErrors(ps)), nil
+		return sortProblems(asErrors(ps)), lintSummary{}, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, lintSummary{}, err
 	}
 	dir := cfg.LayoutsDir()
-	layouts, err := composer.LoadLayouts(composer.LayoutDir(dir), dir, cfg.Services)
-	if errors.As(err, &ps) {
-		// Nothing loads while one layout is broken, so there is nothing to
-		// warn about yet.
-		return sortProblems(asErrors(ps)), nil
+	if _, err := os.Stat(dir); err != nil {
+		return []lintProblem{{File: dir, Severity: severityError, Message: err.Error()}}, lintSummary{pages: len(cfg.Pages)}, nil
 	}
-	if err != nil {
-		return []lintProblem{{File: dir, Severity: severityError, Message: err.Error()}}, nil
+	layouts, ps := composer.CheckLayouts(composer.LayoutDir(dir), dir, cfg.Services)
+	problems := asErrors(ps)
+	for _, p := range composer.CheckPages(cfg, layouts) {
+		// A page whose layout file is there but broken has its layout's
+		// errors already: "not found" would be wrong.
+		if i := slices.IndexFunc(cfg.Pages, func(pg *config.Page) bool { return strings.Contains(p.Message, strconv.Quote(pg.Layout)) }); i >= 0 {
+			if _, err := os.Stat(filepath.Join(dir, cfg.Pages[i].Layout)); err == nil {
+				continue
+			}
+		}
+		problems = append(problems, asErrors(config.Problems{p})...)
 	}
-	problems := asErrors(composer.CheckPages(cfg, layouts))
 	problems = append(problems, layoutWarnings(cfg, layouts)...)
-	return sortProblems(problems), nil
+	return sortProblems(problems), summarize(cfg, layouts), nil
+}
+
+// summarize counts what a lint run checked: every layout file, every
+// page, and every fragment once (a base layout's fragments count once,
+// however many pages are built on it).
+func summarize(cfg *config.Config, layouts *composer.Layouts) lintSummary {
+	seen := map[string]bool{}
+	for _, name := range layouts.Names() {
+		for _, s := range layouts.Get(name).Slots {
+			seen[fmt.Sprintf("%s:%d:%d", s.File, s.Line, s.Col)] = true
+		}
+	}
+	n := 0
+	if src, err := fs.Glob(composer.LayoutDir(cfg.LayoutsDir()), "*.html"); err == nil {
+		n = len(src)
+	}
+	return lintSummary{layouts: max(n, len(layouts.Names())), pages: len(cfg.Pages), fragments: len(seen)}
 }
 
 func asErrors(ps config.Problems) []lintProblem {
@@ -238,6 +278,13 @@ func layoutWarnings(cfg *config.Config, layouts *composer.Layouts) []lintProblem
 		deadline, ok := deadlines[name]
 		if !ok {
 			deadline = pageDeadline{timeout: cfg.PageDeadline(nil)}
+		}
+		for _, w := range l.Warnings {
+			p := lintProblem{File: w.File, Line: w.Line, Col: w.Col, Severity: severityWarning, Message: w.Message}
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
 		}
 		for _, s := range l.Slots {
 			warn := func(format string, args ...any) {

@@ -184,6 +184,12 @@ func TestLintCommandLine(t *testing.T) {
 			wantStderr: "the config is given with --config",
 		},
 		{
+			name:       "clean run prints one summary line",
+			args:       []string{"lint", "--config", "../../layouts/inlay.yaml"},
+			wantCode:   0,
+			wantStderr: "fragments checked: no problems\n",
+		},
+		{
 			name:       "missing config",
 			args:       []string{"lint", "--config", "testdata/no-such.yaml"},
 			wantCode:   1,

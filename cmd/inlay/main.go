@@ -5,6 +5,8 @@
 //	inlay serve --config inlay.yaml   serve the shop described by a config file
 //	inlay lint  --config inlay.yaml   check a config and its layouts, print FILE:LINE:COL problems
 //	inlay demo                        run the demo shop with its three team services in-process
+//	inlay dev --config inlay.yaml --service search=http://127.0.0.1:3000
+//	                                  dev mode, with your local service in the whole shop
 package main
 
 import (
@@ -22,6 +24,9 @@ Usage:
   inlay serve --config FILE   serve the shop described by a config file
   inlay lint --config FILE    check a config and its layouts; exit 1 on errors (--strict: warnings too)
   inlay demo [--listen ADDR]  run the demo shop with its team services in-process
+  inlay dev --config FILE --service NAME=URL
+                              dev mode (live reload, overlay, debug view), with
+                              service NAME served from your local URL
   inlay check-fragment URL    fetch a fragment as Inlay would and report contract problems; exit 1 on errors
 
 Run 'inlay COMMAND -h' for a command's flags.
@@ -46,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return lintCommand(args[1:], stdout, stderr)
 	case "demo":
 		return demoCommand(ctx, args[1:], stderr)
+	case "dev":
+		return devCommand(ctx, args[1:], stderr)
 	case "check-fragment":
 		return checkFragmentCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":

@@ -79,7 +79,8 @@ func TestServeOperations(t *testing.T) {
 	write("q.html", `<fragment src="team:/two" primary></fragment>`)
 	admin := freeAddr(t)
 	cfgText := func(layout string) string {
-		return fmt.Sprintf("listen: 127.0.0.1:0\nadmin: %s\nlayouts: .\nservices:\n  team:\n    url: %s\npages:\n  - path: /\n    layout: %s\n", admin, team.URL, layout)
+		// The drain delay on shutdown is TestServeDrainsInFlightPagesOnShutdown's.
+		return fmt.Sprintf("listen: 127.0.0.1:0\ndrain_delay: 1ms\nadmin: %s\nlayouts: .\nservices:\n  team:\n    url: %s\npages:\n  - path: /\n    layout: %s\n", admin, team.URL, layout)
 	}
 	write("inlay.yaml", cfgText("p.html"))
 	cfg, err := config.Load(filepath.Join(dir, "inlay.yaml"))

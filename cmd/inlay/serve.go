@@ -69,6 +69,9 @@ type serveOptions struct {
 	logger       *slog.Logger
 	ready        func(addr string)
 	reloadConfig bool // reload the config file on SIGHUP
+	// adjust, if not nil, changes every config loaded on a reload as the
+	// first one was changed (inlay dev's local services, say).
+	adjust func(*config.Config) error
 }
 
 // live is the running composer, swapped whole when the config reloads,
@@ -81,7 +84,8 @@ type live struct {
 	tracing   *tracing
 	engine    *fragments.Engine
 	current   atomic.Pointer[composer.Server]
-	mu        sync.Mutex // serializes reloads; protects stopWatch
+	config    atomic.Pointer[config.Config] // the config of current
+	mu        sync.Mutex                    // serializes reloads; protects stopWatch
 	stopWatch func()
 }
 
@@ -116,6 +120,8 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 	hs := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sh.current.Load().ServeHTTP(w, r)
 	}), logger)
+	// Dev mode's live-reload streams never end by themselves.
+	hs.RegisterOnShutdown(func() { sh.current.Load().CloseStreams() })
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(frontDoorListener(ln)) }()
 
@@ -167,8 +173,21 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 		}
 		break
 	}
-	logger.Info("shutting down: draining in-flight requests", slog.Duration("timeout", drainTimeout))
 	sh.current.Load().SetReady(false)
+	if delay := sh.drainDelay(); delay > 0 {
+		// Kubernetes' preStop pattern: load balancers see /-/ready fail
+		// and stop sending new requests while the listener still accepts
+		// them, so that nobody is refused.
+		logger.Info("shutting down: /-/ready answers 503 while load balancers stop sending", slog.Float64("drain_delay_ms", float64(delay.Milliseconds())))
+		timer := time.NewTimer(delay)
+		select {
+		case <-timer.C:
+		case err := <-errc:
+			timer.Stop()
+			return fmt.Errorf("serving: %w", err)
+		}
+	}
+	logger.Info("shutting down: draining in-flight requests", slog.Float64("timeout_ms", float64(drainTimeout.Milliseconds())))
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if admin != nil {
@@ -211,11 +230,26 @@ func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.C
 	}
 	sh.engine.Configure(composer.EngineSettings(cfg))
 	sh.metrics.Attach(srv)
+	sh.config.Store(cfg)
+	for _, w := range srv.Layouts().Warnings() {
+		sh.opts.logger.Warn("layout warning", slog.String("problem", w.Error()))
+	}
 	old := sh.current.Swap(srv)
 	if old != nil {
 		srv.SetReady(true)
 		old.Close()
 	}
+}
+
+// drainDelay is how long /-/ready answers 503 before the listener closes:
+// the config's drain_delay, and none in dev mode, where no load balancer
+// waits and a developer's Ctrl-C should stop at once.
+func (sh *live) drainDelay() time.Duration {
+	cfg := sh.config.Load()
+	if cfg == nil || cfg.Dev {
+		return 0
+	}
+	return cfg.Drain()
 }
 
 // reload reads the config file again and swaps in a new composer. Any
@@ -224,6 +258,9 @@ func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.C
 func (sh *live) reload(ctx context.Context, path string) {
 	logger := sh.opts.logger
 	cfg, err := config.Load(path)
+	if err == nil && sh.opts.adjust != nil {
+		err = sh.opts.adjust(cfg)
+	}
 	if err == nil {
 		var srv *composer.Server
 		if srv, err = sh.build(ctx, cfg); err == nil {
@@ -237,9 +274,11 @@ func (sh *live) reload(ctx context.Context, path string) {
 		for _, p := range ps {
 			logger.Error("config rejected, the running one is kept", slog.String("problem", p.Error()))
 		}
+		sh.current.Load().SetConfigProblems(ps) // dev mode's overlay
 		return
 	}
 	logger.Error("config rejected, the running one is kept", slog.String("error", err.Error()))
+	sh.current.Load().SetConfigProblems(config.Problems{{File: path, Message: err.Error()}})
 }
 
 // adminHandler serves /metrics, pprof and health on the admin listener,

@@ -19,8 +19,10 @@ import (
 )
 
 // I3: the context serve runs under is the one SIGTERM cancels (main uses
-// signal.NotifyContext). Cancelling it stops new connections at once, and
-// the pages in flight complete with 200 before serve returns.
+// signal.NotifyContext). Cancelling it turns /-/ready to 503 for the drain
+// delay while the listener still accepts (and serves) new requests; then
+// new connections are refused, and the pages in flight complete with 200
+// before serve returns.
 func TestServeDrainsInFlightPagesOnShutdown(t *testing.T) {
 	const inFlight = 10
 	gate := make(chan struct{})
@@ -53,7 +55,7 @@ func TestServeDrainsInFlightPagesOnShutdown(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "layouts", "p.html"), []byte(layout), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	yaml := fmt.Sprintf("listen: 127.0.0.1:0\nlayouts: layouts\nservices:\n  team:\n    url: %s\n    timeout: 10s\npages:\n  - path: /\n    layout: p.html\n    timeout: 10s\n", team.URL)
+	yaml := fmt.Sprintf("listen: 127.0.0.1:0\ndrain_delay: 1s\nlayouts: layouts\nservices:\n  team:\n    url: %s\n    timeout: 10s\npages:\n  - path: /\n    layout: p.html\n    timeout: 10s\n", team.URL)
 	configPath := filepath.Join(dir, "inlay.yaml")
 	if err := os.WriteFile(configPath, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -110,6 +112,25 @@ func TestServeDrainsInFlightPagesOnShutdown(t *testing.T) {
 	}
 
 	sigterm()
+	// Draining: a probe sees 503 on a new connection, and a page that
+	// needs nothing in flight is still served.
+	probe := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	for {
+		resp, err := probe.Get("http://" + addr + "/-/ready")
+		if err != nil {
+			t.Fatalf("/-/ready during the drain delay: %v; want 503 from a listener that still accepts", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if resp, err := probe.Get("http://" + addr + "/-/health"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("a new request during the drain delay: %v, want it served", err)
+	} else {
+		resp.Body.Close()
+	}
 	refusedBy := time.Now().Add(5 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)

@@ -215,6 +215,9 @@ func (lw *layoutWatcher) reload() {
 	if len(problems) == 0 {
 		lw.logger.Info("layouts reloaded", slog.Int("layouts", len(lw.layouts.Names())))
 	}
+	for _, w := range lw.layouts.Warnings() {
+		lw.logger.Warn("layout warning", slog.String("problem", w.Error()))
+	}
 }
 
 // watchFolder watches dir and its non-hidden subfolders.

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -66,6 +67,17 @@ type Config struct {
 	// cached fragments while the primary is fetched. Nil means on; turn it
 	// off behind load balancers that drop 1xx responses.
 	EarlyHints *bool `yaml:"early_hints"`
+
+	// ErrorPages maps a status ("404") or a class of them ("4xx", "5xx")
+	// to a layout that renders the error page, composed like any page.
+	// The exact status wins over its class. Empty means Inlay's built-in
+	// error page for every status.
+	ErrorPages map[string]string `yaml:"error_pages"`
+	// DrainDelay is how long /-/ready answers 503 after SIGTERM while the
+	// listener still accepts, so that load balancers stop sending new
+	// requests before it closes (Kubernetes' preStop pattern). Zero means
+	// 5s.
+	DrainDelay Duration `yaml:"drain_delay"`
 
 	// File is the path the config was read from, if any.
 	File string `yaml:"-"`
@@ -539,7 +551,49 @@ func (c *Config) validate() Problems {
 	if msg := c.PageTimeout.check(); msg != "" {
 		add("$.page_timeout", "page_timeout: %s", msg)
 	}
+	if c.DrainDelay < 0 {
+		add("$.drain_delay", "drain_delay must not be negative")
+	}
+	for key, layout := range c.ErrorPages {
+		at := "$.error_pages." + key
+		if !errorPageKey.MatchString(key) {
+			add(at, "error_pages key %q: write a status from 400 to 599 (\"404\") or a class (\"4xx\", \"5xx\")", key)
+		}
+		if layout == "" {
+			add(at, "error_pages %q has no layout", key)
+		}
+	}
 	return ps
+}
+
+// errorPageKey matches the keys of error_pages.
+var errorPageKey = regexp.MustCompile(`^[45]([0-9][0-9]|xx)$`)
+
+// Default drain delay: long enough for a load balancer's readiness probe
+// (every few seconds) to see the 503.
+const DefaultDrainDelay = 5 * time.Second
+
+// Drain returns the drain delay or its default.
+func (c *Config) Drain() time.Duration {
+	if c.DrainDelay > 0 {
+		return time.Duration(c.DrainDelay)
+	}
+	return DefaultDrainDelay
+}
+
+// ErrorPage returns the layout of the error page for status, and the key
+// it is listed under: the exact status first, then its class. It returns
+// "" when the built-in page serves that status.
+func (c *Config) ErrorPage(status int) (layout, key string) {
+	key = strconv.Itoa(status)
+	if l, ok := c.ErrorPages[key]; ok {
+		return l, key
+	}
+	key = key[:1] + "xx"
+	if l, ok := c.ErrorPages[key]; ok {
+		return l, key
+	}
+	return "", ""
 }
 
 func validHeaderName(h string) bool {

@@ -91,6 +91,8 @@ func TestParseProblemsHavePositions(t *testing.T) {
 		{"no services", "pages: []\n", []string{"c.yaml:1:1: no services"}},
 		{"h2c over https", "services:\n  a:\n    url: https://x\n    h2c: true\n", []string{`c.yaml:4:10: service "a": h2c is HTTP/2 without TLS, for an http:// url only`}},
 		{"h2c disagreement at one address", "services:\n  a:\n    url: http://x/a\n    h2c: true\n  b:\n    url: http://X:80/b\n", []string{`c.yaml:6:10: service "b": h2c is false, but service "a" at the same address x:80 has true`}},
+		{"bad error page key", "services:\n  a:\n    url: http://x\nerror_pages:\n  \"200\": ok.html\n", []string{`c.yaml:5:10: error_pages key "200": write a status from 400 to 599`}},
+		{"negative drain delay", "drain_delay: -1s\nservices:\n  a:\n    url: http://x\n", []string{"c.yaml:1:14: drain_delay must not be negative"}},
 		{"several, in order", "services:\n  b:\n    url: ftp://b\n  a:\n    url: ftp://a\n", []string{"c.yaml:3:10:", "c.yaml:5:10:"}},
 	}
 	for _, tc := range cases {
@@ -165,5 +167,20 @@ func TestGatewayDeadlines(t *testing.T) {
 	_, err = Parse("inlay.yaml", []byte("services:\n  b:\n    url: http://127.0.0.1:1\ngateway:\n  - prefix: /b/\n    service: b\n    idle_timeout: soon\n"))
 	if err == nil || !strings.Contains(err.Error(), "inlay.yaml:7:") || !strings.Contains(err.Error(), "idle_timeout") {
 		t.Errorf("bad idle_timeout: got %v, want a problem at line 7", err)
+	}
+}
+
+func TestErrorPageAndDrainDefaults(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("services:\n  a:\n    url: http://x\nerror_pages:\n  \"404\": nf.html\n  \"5xx\": e.html\n  \"503\": busy.html\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for status, want := range map[int]string{404: "nf.html", 410: "", 500: "e.html", 503: "busy.html", 504: "e.html"} {
+		if got, _ := c.ErrorPage(status); got != want {
+			t.Errorf("ErrorPage(%d) = %q, want %q", status, got, want)
+		}
+	}
+	if c.Drain() != 5*time.Second {
+		t.Errorf("default drain delay %v, want 5s", c.Drain())
 	}
 }

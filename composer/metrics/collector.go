@@ -14,7 +14,8 @@ var (
 	descCacheBytes   = prometheus.NewDesc("inlay_cache_bytes", "Bytes held by the fragment cache.", nil, nil)
 	descCacheEntries = prometheus.NewDesc("inlay_cache_entries", "Entries in the fragment cache, hit-for-miss markers included.", nil, nil)
 	descCacheEvicted = prometheus.NewDesc("inlay_cache_evictions_total", "Entries evicted to stay within the byte budget.", nil, nil)
-	descUpstream     = prometheus.NewDesc("inlay_upstream_requests_total", "Fragment requests that reached a team service.", nil, nil)
+	descUpstream     = prometheus.NewDesc("inlay_upstream_requests_total", "Fragment requests that reached a team service, by service.", []string{"service"}, nil)
+	descUnknownPath  = prometheus.NewDesc("inlay_unknown_path_requests_total", "Requests for paths no page, gateway or Inlay route serves (answered 404).", nil, nil)
 	descRefused      = prometheus.NewDesc("inlay_fetches_refused_total", "Fetches refused before any request, by reason: breaker_open, overflow.", []string{"reason"}, nil)
 	descBreaker      = prometheus.NewDesc("inlay_breaker_state", "Circuit breaker state per service: 1 for the current state.", []string{"service", "state"}, nil)
 	descCookies      = prometheus.NewDesc("inlay_dropped_cookies_total", "Set-Cookie headers of non-primary fragments kept from shoppers.", nil, nil)
@@ -27,7 +28,7 @@ var (
 )
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail, descReloadErrors, descLimit, descWaiting, descQueued, descPanics} {
+	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail, descReloadErrors, descLimit, descWaiting, descQueued, descPanics, descUnknownPath} {
 		ch <- d
 	}
 }
@@ -47,7 +48,9 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descCache, fs.Passes.Load(), "pass")
 	counter(descCache, fs.Coalesced.Load(), "coalesced")
 	counter(descCacheEvicted, fs.Evictions.Load())
-	counter(descUpstream, fs.UpstreamGets.Load())
+	for service, n := range srv.UpstreamRequests() {
+		counter(descUpstream, n, service)
+	}
 	counter(descRefused, fs.BreakerOpen.Load(), "breaker_open")
 	counter(descRefused, fs.Overflows.Load(), "overflow")
 	counter(descQueued, fs.Queued.Load())
@@ -55,6 +58,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	st := srv.Stats()
 	counter(descCookies, st.DroppedCookies.Load())
 	counter(descPrimaryFail, st.PrimaryFailures.Load())
+	counter(descUnknownPath, st.UnknownPaths.Load())
 	counter(descReloadErrors, srv.Layouts().ReloadErrors())
 	if cache := srv.Cache(); cache != nil {
 		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(cache.Bytes()))

@@ -41,8 +41,8 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 	m.Attach(srv)
 	shop := httptest.NewServer(srv)
 	defer shop.Close()
-	for _, sku := range []string{"a", "a", "b"} {
-		resp, err := http.Get(shop.URL + "/product/" + sku)
+	for _, path := range []string{"/product/a", "/product/a", "/product/b", "/no-such-page"} {
+		resp, err := http.Get(shop.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,6 +63,9 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 		`inlay_concurrency_limit{service="team"} 100`,
 		`inlay_fetches_waiting{service="team"} 0`,
 		`inlay_fetch_panics_total 0`,
+		// a: 1 main + 1 side, a again: side only (main is cached), b: main + side
+		`inlay_upstream_requests_total{service="team"} 5`,
+		`inlay_unknown_path_requests_total 1`,
 		`inlay_pages_in_flight 0`,
 		`process_resident_memory_bytes`,
 	} {

@@ -25,7 +25,7 @@ const (
 // Cache-Control values of the basket fragments and API responses.
 const (
 	cachePrivate = "private, no-store"
-	cacheAddForm = "public, max-age=300"
+	cacheAddForm = "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400"
 )
 
 //go:embed static

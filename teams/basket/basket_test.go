@@ -330,7 +330,7 @@ func TestFragments(t *testing.T) {
 			want: []string{`<a class="basket-mini" href="/basket" data-testid="mini-basket">Basket <span class="basket-mini__count" data-testid="basket-count">1</span></a>`},
 		},
 		{
-			name: "add form", path: "/basket/fragments/add?sku=jeans-01", wantStatus: 200, wantCache: "public, max-age=300",
+			name: "add form", path: "/basket/fragments/add?sku=jeans-01", wantStatus: 200, wantCache: "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400",
 			want: []string{
 				`<form class="basket-add" method="post" action="/basket/api/add">`,
 				`<input type="hidden" name="sku" value="jeans-01">`,
@@ -340,11 +340,11 @@ func TestFragments(t *testing.T) {
 			testIDs: []string{"add-to-basket"},
 		},
 		{
-			name: "add form without sku", path: "/basket/fragments/add", wantStatus: 400, wantCache: "public, max-age=300",
+			name: "add form without sku", path: "/basket/fragments/add", wantStatus: 400, wantCache: "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400",
 			testIDs: []string{"basket-error"},
 		},
 		{
-			name: "add form with bad sku", path: "/basket/fragments/add?sku=%22%3E%3Cscript%3E", wantStatus: 400, wantCache: "public, max-age=300",
+			name: "add form with bad sku", path: "/basket/fragments/add?sku=%22%3E%3Cscript%3E", wantStatus: 400, wantCache: "public, max-age=300, stale-while-revalidate=300, stale-if-error=86400",
 			testIDs: []string{"basket-error"},
 		},
 		{

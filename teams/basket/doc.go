@@ -5,7 +5,7 @@
 // Every route lives under /basket/, the team's gateway prefix:
 //
 //	GET  /basket/fragments/mini          link with the item count (private, no-store)
-//	GET  /basket/fragments/add?sku=SKU   add-to-basket form, 400 if the SKU is malformed (public, max-age=300)
+//	GET  /basket/fragments/add?sku=SKU   add-to-basket form, 400 if the SKU is malformed (public, max-age=300, stale-while-revalidate=300, stale-if-error=86400)
 //	GET  /basket/fragments/page          the basket page body (private, no-store)
 //	POST /basket/api/add                 form fields sku, qty (1-99, default 1), return
 //	POST /basket/api/remove              form fields sku, return

@@ -30,3 +30,8 @@ func (h *handlers) product(c echo.Context) error {
 func (h *handlers) featured(c echo.Context) error {
 	return h.frag.Render(c, http.StatusOK, cacheFragment, featuredView(h.catalog.Featured()))
 }
+
+// more is the "more products" row of the product page.
+func (h *handlers) more(c echo.Context) error {
+	return h.frag.Render(c, http.StatusOK, cacheFragment, moreView(h.catalog.Featured()))
+}

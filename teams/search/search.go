@@ -9,9 +9,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Cache-Control values of the search team's responses.
+// Cache-Control values of the search team's responses. Fragments may be
+// served stale for a minute while Inlay refreshes them, and for an hour
+// while the search team is down.
 const (
-	cacheFragment = "public, max-age=60"
+	cacheFragment = "public, max-age=60, stale-while-revalidate=60, stale-if-error=3600"
 	cacheAPI      = "public, max-age=60"
 	cacheImage    = "public, max-age=86400"
 )
@@ -42,6 +44,7 @@ func New(cfg Config) *echo.Echo {
 	g.GET("/fragments/results", h.results)
 	g.GET("/fragments/product/:sku", h.product)
 	g.GET("/fragments/featured", h.featured)
+	g.GET("/fragments/more", h.more)
 	g.GET("/api/products/:sku", h.apiProduct)
 	g.GET("/static/img/:file", h.image)
 	g.GET("/static/*", assets.Handler())

@@ -117,11 +117,19 @@ func TestFragments(t *testing.T) {
 			want:       []string{"<h2", "Featured products"},
 			testIDs:    []string{"featured"},
 		},
+		{
+			name:       "more products row",
+			path:       "/search/fragments/more",
+			wantStatus: 200,
+			wantTiles:  []string{"sneaker-01", "boot-01", "tote-01", "backpack-01", "denim-jacket-01", "oxford-01", "jeans-01", "beanie-01"},
+			want:       []string{`class="search-grid search-grid--row"`, "More products"},
+			testIDs:    []string{"more-products"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := fragtest.Get(t, nil, srv.URL+tt.path)
-			fragtest.CheckFragment(t, srv.URL, r, "search", tt.wantStatus, "public, max-age=60")
+			fragtest.CheckFragment(t, srv.URL, r, "search", tt.wantStatus, "public, max-age=60, stale-while-revalidate=60, stale-if-error=3600")
 			if tt.wantTiles != nil {
 				if got := tiles(t, r.Body); !slices.Equal(got, tt.wantTiles) {
 					t.Errorf("tiles = %q, want %q", got, tt.wantTiles)

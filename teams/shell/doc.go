@@ -4,9 +4,9 @@
 //
 // Every route lives under /shell/, the team's gateway prefix:
 //
-//	GET /shell/fragments/header?q=TEXT  header content (public, max-age=60)
-//	GET /shell/fragments/header-static  minimal fallback header (public, max-age=3600)
-//	GET /shell/fragments/footer         footer content (public, max-age=300)
+//	GET /shell/fragments/header?q=TEXT  header content (public, max-age=60, stale-while-revalidate=300, stale-if-error=86400)
+//	GET /shell/fragments/header-static  minimal fallback header (public, max-age=3600, stale-while-revalidate=3600, stale-if-error=604800)
+//	GET /shell/fragments/footer         footer content (public, max-age=300, stale-while-revalidate=600, stale-if-error=86400)
 //	GET /shell/static/shell.css         base and frame styles
 //
 // Fragments are bare HTML snippets that carry a Link header naming the

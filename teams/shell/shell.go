@@ -9,11 +9,13 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Cache-Control values of the shell fragments.
+// Cache-Control values of the shell fragments. stale-while-revalidate lets
+// Inlay answer from its copy while it refreshes it; stale-if-error keeps the
+// frame on the page for a day while the shell team is down.
 const (
-	cacheHeader       = "public, max-age=60"
-	cacheFooter       = "public, max-age=300"
-	cacheHeaderStatic = "public, max-age=3600"
+	cacheHeader       = "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400"
+	cacheFooter       = "public, max-age=300, stale-while-revalidate=600, stale-if-error=86400"
+	cacheHeaderStatic = "public, max-age=3600, stale-while-revalidate=3600, stale-if-error=604800"
 )
 
 //go:embed static

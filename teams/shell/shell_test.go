@@ -30,7 +30,7 @@ func TestFragments(t *testing.T) {
 		{
 			name:      "header",
 			path:      "/shell/fragments/header?q=red+shoes",
-			wantCache: "public, max-age=60",
+			wantCache: "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400",
 			want: []string{
 				`<a class="shell-logo" href="/" data-testid="shell-logo">Inlay Shop</a>`,
 				`href="/search?q=shoes"`, `href="/search?q=bags"`, `href="/search?q=jackets"`,
@@ -45,21 +45,21 @@ func TestFragments(t *testing.T) {
 		{
 			name:      "header without query",
 			path:      "/shell/fragments/header",
-			wantCache: "public, max-age=60",
+			wantCache: "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400",
 			want:      []string{`name="q" value=""`},
 			testIDs:   []string{"search-input", "search-submit"},
 		},
 		{
 			name:      "header-static",
 			path:      "/shell/fragments/header-static",
-			wantCache: "public, max-age=3600",
+			wantCache: "public, max-age=3600, stale-while-revalidate=3600, stale-if-error=604800",
 			want:      []string{`href="/"`, `href="/search"`, "Inlay Shop"},
 			testIDs:   []string{"shell-logo"},
 		},
 		{
 			name:      "footer",
 			path:      "/shell/fragments/footer",
-			wantCache: "public, max-age=300",
+			wantCache: "public, max-age=300, stale-while-revalidate=600, stale-if-error=86400",
 			want:      []string{`href="/search"`, `href="/basket"`, "fictional"},
 			testIDs:   []string{"shell-footer"},
 		},
@@ -150,11 +150,15 @@ func TestStylesheet(t *testing.T) {
 	if got := r.Header.Get("Cache-Control"); got != "public, max-age=300" {
 		t.Errorf("Cache-Control without v = %q, want public, max-age=300", got)
 	}
-	// The shell owns the frame: the wrappers the layout uses and the base styles.
-	for _, sel := range []string{".shell-header", ".shell-footer", ".shell-main", ".shell-button", "body"} {
+	// The frame and base styles are the shop's (Inlay's static/shop.css):
+	// the shell's own stylesheet adds the polish of its header and footer.
+	for _, sel := range []string{".shell-nav__link:hover", ".shell-search input:focus"} {
 		if !strings.Contains(r.Body, sel) {
 			t.Errorf("shell.css does not style %s", sel)
 		}
+	}
+	if strings.Contains(r.Body, "body {") {
+		t.Errorf("shell.css sets the page's base styles, which the shop's stylesheet owns")
 	}
 	if r := fragtest.Get(t, nil, srv.URL+"/shell/static/other.css"); r.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown static file: status = %d, want 404", r.StatusCode)

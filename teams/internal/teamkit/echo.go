@@ -56,7 +56,7 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 				slog.String("path", req.URL.Path),
 				slog.Int("status", status),
 				slog.Int64("bytes", c.Response().Size),
-				slog.Duration("duration", time.Since(start)))
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 			return nil
 		}
 	}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/inlayhq/inlay/composer/config"
+)
+
+// applyServiceSettings judges the fragment by the settings of a service in
+// a config file, as Inlay would fetch it: the service's timeout, the
+// config's body cap, its credentials and Set-Cookie switches, and the
+// shopper headers it forwards. Flags given on the command line (set) win.
+// A path is resolved against the service's url. It returns a note when an
+// absolute URL is not on the service's url.
+func applyServiceSettings(opts *checkOptions, configPath, service string, set map[string]bool) (string, error) {
+	if configPath == "" || service == "" {
+		return "", errors.New("--config and --service go together")
+	}
+	cfg, err := config.Load(configPath)
+	if err != nil {
+		return "", err
+	}
+	svc, ok := cfg.Services[service]
+	if !ok || svc.BaseURL == nil {
+		names := make([]string, 0, len(cfg.Services))
+		for n := range cfg.Services {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return "", fmt.Errorf("%s has no service %q (it has: %s)", configPath, service, strings.Join(names, ", "))
+	}
+	if !set["timeout"] {
+		opts.Timeout = svc.FragmentTimeout()
+	}
+	if !set["max-bytes"] && cfg.MaxFragmentBytes > 0 {
+		opts.MaxBytes = cfg.MaxFragmentBytes
+	}
+	if !set["cookies"] {
+		opts.Cookies = svc.Cookies.Any() || svc.Authorization
+	}
+	if !set["set-cookies"] {
+		opts.SetCookies = svc.SetCookies
+	}
+	opts.Forwarded = svc.ForwardedHeaders()
+
+	if strings.HasPrefix(opts.URL, "/") && !strings.HasPrefix(opts.URL, "//") {
+		opts.URL = svc.BaseURL.String() + opts.URL
+		return "", nil
+	}
+	if p, ok := strings.CutPrefix(opts.URL, service+":"); ok && strings.HasPrefix(p, "/") {
+		opts.URL = svc.BaseURL.String() + p // the layout's SERVICE:/path form
+		return "", nil
+	}
+	u, err := url.Parse(opts.URL)
+	if err == nil && (u.Scheme != svc.BaseURL.Scheme || !strings.EqualFold(u.Host, svc.BaseURL.Host) || !strings.HasPrefix(u.Path, svc.BaseURL.Path)) {
+		return fmt.Sprintf("%s is not on the url of service %s (%s): Inlay would fetch the fragment from there", opts.URL, service, svc.BaseURL), nil
+	}
+	return "", nil
+}

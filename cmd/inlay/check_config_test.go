@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/inlayhq/inlay/teams/search"
+)
+
+// serviceConfig writes a config with one service, named name, at url.
+func serviceConfig(t *testing.T, name, url, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.html"), []byte(`<fragment src="`+name+`:/x" primary></fragment>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "inlay.yaml")
+	yaml := fmt.Sprintf("layouts: .\nservices:\n  %s:\n    url: %s\n    timeout: 450ms\n%spages:\n  - path: /\n    layout: p.html\n", name, url, extra)
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// checkJSON runs check-fragment with --format json and decodes its report.
+func checkJSON(t *testing.T, args ...string) (checkReport, int) {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	code := run(context.Background(), append(append([]string{"check-fragment"}, args...), "--format", "json"), &stdout, &stderr)
+	var rep checkReport
+	if err := json.Unmarshal([]byte(stdout.String()), &rep); err != nil {
+		t.Fatalf("check-fragment %q: %v\nstdout %s\nstderr %s", args, err, stdout.String(), stderr.String())
+	}
+	return rep, code
+}
+
+// TestCheckFragmentWithConfigAgainstARealTeam judges the search team's
+// featured fragment by the search service's settings in a config: the
+// path is resolved against the service's url, the timeout is the
+// service's.
+func TestCheckFragmentWithConfigAgainstARealTeam(t *testing.T) {
+	u, stop, err := startTeam(search.New(search.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	cfg := serviceConfig(t, "search", u, "")
+	rep, code := checkJSON(t, "--config", cfg, "--service", "search", "/search/fragments/featured")
+	if code != 0 || rep.Errors != 0 || rep.Warnings != 0 {
+		t.Errorf("exit %d with problems %+v, want a clean fragment", code, rep.Problems)
+	}
+	if rep.URL != u+"/search/fragments/featured" || rep.TimeoutMS != 450 || !rep.Cacheable {
+		t.Errorf("report for %s, timeout %vms, cacheable %v; want %s, 450ms (the service's), cacheable", rep.URL, rep.TimeoutMS, rep.Cacheable, u+"/search/fragments/featured")
+	}
+}
+
+// TestCheckFragmentReportsEveryProblemWithAFix: a fragment with many
+// things wrong gets every one reported, each with a fix, even though its
+// content type alone makes Inlay reject it.
+func TestCheckFragmentReportsEveryProblemWithAFix(t *testing.T) {
+	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Set-Cookie", "a=b")
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, "\ufeff<div><p onclick=\"x()\">hi</span><script>alert(1)</script>")
+	}))
+	t.Cleanup(team.Close)
+	cfg := serviceConfig(t, "team", team.URL, "")
+	rep, code := checkJSON(t, "--config", cfg, "--service", "team", "/box")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	var msgs []string
+	for _, p := range rep.Problems {
+		msgs = append(msgs, p.Message)
+		if p.Fix == "" {
+			t.Errorf("problem without a fix: %s", p)
+		}
+	}
+	for _, want := range []string{"content type", "Set-Cookie", "no-store", "byte order mark", "inline event handler", "inline <script>", "stray </span>", "never closed"} {
+		found := false
+		for _, m := range msgs {
+			found = found || strings.Contains(m, want)
+		}
+		if !found {
+			t.Errorf("no problem mentions %q in:\n%s", want, strings.Join(msgs, "\n"))
+		}
+	}
+}
+
+// TestCheckFragmentVary: a body that changes with Accept-Language without
+// naming it in Vary gets a warning; with Vary: Accept-Language it does not.
+func TestCheckFragmentVary(t *testing.T) {
+	for _, vary := range []string{"", "Accept-Language"} {
+		team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			if vary != "" {
+				w.Header().Set("Vary", vary)
+			}
+			greeting := "Hello"
+			if strings.HasPrefix(r.Header.Get("Accept-Language"), "de") {
+				greeting = "Hallo"
+			}
+			io.WriteString(w, "<p>"+greeting+"</p>")
+		}))
+		cfg := serviceConfig(t, "team", team.URL, "")
+		rep, _ := checkJSON(t, "--config", cfg, "--service", "team", "/greeting")
+		team.Close()
+		warned := false
+		for _, p := range rep.Problems {
+			if strings.Contains(p.Message, "changes with Accept-Language, but Vary does not name it") {
+				warned = true
+				if p.Fix != "send Vary: Accept-Language" {
+					t.Errorf("fix %q, want send Vary: Accept-Language", p.Fix)
+				}
+			}
+		}
+		if warned != (vary == "") {
+			t.Errorf("Vary %q: warned %v, problems %+v", vary, warned, rep.Problems)
+		}
+	}
+}
+
+func TestCheckFragmentConfigUsage(t *testing.T) {
+	cfg := serviceConfig(t, "team", "http://127.0.0.1:1", "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check-fragment", "--config", cfg, "/x"}, "--config and --service go together"},
+		{[]string{"check-fragment", "--config", cfg, "--service", "nope", "/x"}, `has no service "nope" (it has: team)`},
+	} {
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), tc.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inlayhq/inlay/teams/basket"
+	"github.com/inlayhq/inlay/teams/search"
+	"github.com/inlayhq/inlay/teams/shell"
+)
+
+// stagingConfig writes a config of the demo shop whose shell and basket
+// are the given (shared) services, and whose search service is nowhere:
+// the developer runs it locally.
+func stagingConfig(t *testing.T, shellURL, basketURL string) string {
+	t.Helper()
+	layouts, err := filepath.Abs("../../layouts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "staging.yaml")
+	yaml := fmt.Sprintf(`layouts: %s
+services:
+  shell:
+    url: %s
+  search:
+    url: http://127.0.0.1:1
+  basket:
+    url: %s
+    cookies: true
+pages:
+  - path: /
+    layout: home.html
+  - path: /product/{sku}
+    layout: product.html
+error_pages:
+  "404": not-found.html
+  "5xx": error.html
+`, layouts, shellURL, basketURL)
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestDevServesALocalServiceInTheWholeShop runs `inlay dev` against real
+// team services: the shell and basket of a shared shop, and a search
+// service "on the developer's laptop" named with --service.
+func TestDevServesALocalServiceInTheWholeShop(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	localSearch, stopSearch, err := startTeam(search.New(search.Config{Logger: logger}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopSearch)
+	shellURL, stopShell, err := startTeam(shell.New(shell.Config{Logger: logger}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopShell)
+	basketURL, stopBasket, err := startTeam(basket.New(basket.Config{CatalogURL: localSearch, Logger: logger}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stopBasket)
+	cfgPath := stagingConfig(t, shellURL, basketURL)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	var logs syncBuffer
+	go func() {
+		done <- runDev(ctx, devOptions{
+			ConfigPath: cfgPath,
+			Listen:     "127.0.0.1:0",
+			Services:   serviceOverrides{"search": localSearch},
+			Logger:     slog.New(slog.NewTextHandler(&logs, nil)),
+			Ready:      func(a string) { addr <- a },
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("inlay dev: %v", err)
+		}
+	})
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("inlay dev did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("inlay dev did not start within 20s")
+	}
+
+	resp, err := http.Get(base + "/product/boot-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("product page: status %d, want 200 from the local search service", resp.StatusCode)
+	}
+	for _, want := range []string{
+		`data-testid="product-name">Chelsea Boot</h1>`, // the local search service
+		`data-testid="shell-nav"`,                      // the shared shell
+		`/-/static/inlay-dev.`,                         // dev mode: live reload
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("product page lacks %q", want)
+		}
+	}
+	for _, want := range []string{"name=search url=" + localSearch + " source=local", "name=shell url=" + shellURL + " source=\"from the config\""} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+func TestDevCommandLine(t *testing.T) {
+	cfgPath := stagingConfig(t, "http://127.0.0.1:1", "http://127.0.0.1:1")
+	cases := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{"unknown service", []string{"dev", "--config", cfgPath, "--service", "serch=http://127.0.0.1:3000"}, 1, `the config has no service "serch" (it has: basket, search, shell)`},
+		{"not NAME=URL", []string{"dev", "--config", cfgPath, "--service", "search"}, 2, "want NAME=URL"},
+		{"bad URL", []string{"dev", "--config", cfgPath, "--service", "search=ftp://x"}, 1, `--service search: service "search": bad url`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr strings.Builder
+			code := run(context.Background(), tc.args, &stdout, &stderr)
+			if code != tc.wantCode || !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr.String(), tc.wantCode, tc.wantStderr)
+			}
+		})
+	}
+}

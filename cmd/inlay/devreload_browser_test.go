@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/inlayhq/inlay/composer/config"
+)
+
+// startServe runs `inlay serve` on the config file at path, on a free
+// loopback port, until the test ends, and returns its base URL.
+func startServe(t *testing.T, path string) string {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addr <- a })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("serve did not start: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not start within 20s")
+	}
+	return ""
+}
+
+// writeFiles writes files (name to content) into dir.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+const devBase = `<!DOCTYPE html>
+<html><head><title>dev</title></head>
+<body>
+<main><slot name="main"></slot></main>
+<footer><fragment id="footer" src="team:/footer"><p>footer</p></fragment></footer>
+</body></html>
+`
+
+// devHome is the page layout that fills the base; heading varies per edit.
+func devHome(heading string) string {
+	return "<layout base=\"base.html\">\n<fill slot=\"main\">\n<h1 id=\"heading\">" + heading + "</h1>\n<fragment id=\"main\" src=\"team:/main\" primary></fragment>\n</fill>\n</layout>\n"
+}
+
+// TestLiveReloadInTheBrowser: in dev mode, a layout edit reloads the open
+// page by itself; a broken edit shows the overlay naming the file that
+// holds the mistake, at its line; the fix closes the overlay.
+func TestLiveReloadInTheBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	ctx := newBrowser(t, 60*time.Second)
+	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<p id="team">from `+r.URL.Path+`</p>`)
+	}))
+	t.Cleanup(team.Close)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"inlay.yaml": fmt.Sprintf("layouts: .\ndev: true\nservices:\n  team:\n    url: %s\npages:\n  - path: /\n    layout: home.html\n", team.URL),
+		"base.html":  devBase,
+		"home.html":  devHome("first"),
+	})
+	base := startServe(t, filepath.Join(dir, "inlay.yaml"))
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector('#heading')?.textContent === 'first'`)
+	// A mark that survives only as long as this very document does.
+	evalJS[int](t, ctx, `window.inlayTestMark = 1`)
+	// Wait for the script's stream to be open, so that the edit is seen.
+	waitFor(t, ctx, `document.querySelector('script[data-inlay-live="listening"]') !== null`)
+
+	writeFiles(t, dir, map[string]string{"home.html": devHome("second")})
+	waitFor(t, ctx, `document.querySelector('#heading')?.textContent === 'second' && window.inlayTestMark === undefined`)
+	waitFor(t, ctx, `document.querySelector('script[data-inlay-live="listening"]') !== null`)
+	evalJS[int](t, ctx, `window.inlayTestMark = 2`)
+
+	// An unclosed <fragment> in the fill: the mistake is home.html:4:1,
+	// though the base's footer fragment is what runs into it.
+	broken := "<layout base=\"base.html\">\n<fill slot=\"main\">\n<h1 id=\"heading\">third</h1>\n<fragment id=\"main\" src=\"team:/main\" primary>\n</fill>\n</layout>\n"
+	writeFiles(t, dir, map[string]string{"home.html": broken})
+	waitFor(t, ctx, `!!document.querySelector('[data-inlay-overlay]')`)
+	files := evalJS[[]string](t, ctx, `[...document.querySelectorAll('.inlay-overlay-file')].map(e => e.textContent)`)
+	want := filepath.Join(dir, "home.html") + ":4:1"
+	if len(files) != 1 || files[0] != want {
+		t.Errorf("overlay names %q, want [%q]", files, want)
+	}
+	marked := evalJS[string](t, ctx, `document.querySelector('[data-error-line]')?.textContent ?? ''`)
+	if want := `   4 | <fragment id="main" src="team:/main" primary>`; marked != want {
+		t.Errorf("overlay marks line %q, want %q", marked, want)
+	}
+	if !evalJS[bool](t, ctx, `window.inlayTestMark === 2 && document.querySelector('#heading').textContent === 'second'`) {
+		t.Errorf("the overlay did not come over the open page, with the last good version under it")
+	}
+
+	writeFiles(t, dir, map[string]string{"home.html": devHome("fixed")})
+	waitFor(t, ctx, `document.querySelector('#heading')?.textContent === 'fixed' && !document.querySelector('[data-inlay-overlay]')`)
+}
+
+// evalJS evaluates a JavaScript expression in the page and returns its value.
+func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return v
+}

@@ -1,0 +1,55 @@
+package composer
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestUnclosedElements(t *testing.T) {
+	cases := []struct {
+		name, layout string
+		want         []string
+	}{
+		{"balanced", `<div><p>text<br><img src="x"></div><ul><li>a<li>b</ul>`, nil},
+		{"unclosed div", "<main>\n  <div class=\"a\">\n</main>", []string{"l.html:2:3: <div> is never closed before </main>"}},
+		{"unclosed at the end", "<section>", []string{"l.html:1:1: <section> is never closed: add </section>"}},
+		{"stray end tag", "<div></span></div>", []string{"l.html:1:6: </span> closes no open <span>"}},
+		{"raw text is not markup", "<script>if (a<div) {}</script><style>p>div{}</style>", nil},
+		{"svg self-closing", `<svg><path d="M0"/></svg>`, nil},
+		{"fragments are the parser's", `<div><fragment src="shell:/a"><p>fallback</p></fragment></div>`, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l, problems := ParseLayout("l.html", []byte(tc.layout), testServices(t))
+			if l == nil {
+				t.Fatalf("layout did not parse: %v", problems)
+			}
+			if len(l.Warnings) != len(tc.want) {
+				t.Fatalf("got warnings %q, want %q", l.Warnings.Error(), tc.want)
+			}
+			for i, w := range tc.want {
+				if got := l.Warnings[i].Error(); !strings.HasPrefix(got, w) {
+					t.Errorf("warning %d: got %q, want prefix %q", i, got, w)
+				}
+			}
+		})
+	}
+}
+
+// TestLayoutsWarningsOncePerFile: a base layout's warning is reported
+// once, in the base's file, however many pages are built on it.
+func TestLayoutsWarningsOncePerFile(t *testing.T) {
+	l, ps := loadTestLayouts(t, map[string]string{
+		"base.html": "<main><slot name=\"main\"></slot></main>\n<aside>",
+		"a.html":    `<layout base="base.html"><fill slot="main"><p>a</p></fill></layout>`,
+		"b.html":    `<layout base="base.html"><fill slot="main"><div>b</fill></layout>`,
+	})
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	got := l.Warnings().Error()
+	want := "layouts/b.html:1:44: <div> is never closed before </main>: add </div> where it should end\nlayouts/base.html:2:1: <aside> is never closed: add </aside> where it should end"
+	if got != want {
+		t.Errorf("warnings:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -1,0 +1,162 @@
+package composer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/inlayhq/inlay/composer/config"
+	"github.com/labstack/echo/v4"
+)
+
+// Error pages from layouts. With
+//
+//	error_pages:
+//	  "404": not-found.html
+//	  "5xx": error.html
+//
+// an error is answered with that layout, composed like any page: with its
+// fragments, its base layout and its fallbacks. The layout reads the
+// status and the request id as {status} and {request_id}, in a fragment's
+// src and in its own markup. If the layout cannot be composed, Inlay's
+// built-in error page is the answer.
+
+// errorDetail says why a page failed, for dev mode's error pages.
+type errorDetail struct {
+	Fragment, Service, Reason string
+}
+
+// errorParams are the parameters an error page layout may use.
+var errorParams = []string{"status", "request_id"}
+
+// renderError answers with the error page for status.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int) {
+	s.renderErrorDetail(w, r, status, nil)
+}
+
+// renderErrorDetail answers with the error page for status: the layout
+// error_pages names for it, or the built-in page. It never includes
+// anything from an upstream response or the request but the request id;
+// in dev mode it adds why the page failed.
+func (s *Server) renderErrorDetail(w http.ResponseWriter, r *http.Request, status int, d *errorDetail) {
+	h := w.Header()
+	h.Del("Set-Cookie")
+	h.Del("Location")
+	h.Del("Link")
+	h.Del("Content-Length")
+	if !s.cfg.Dev {
+		d = nil
+	}
+	if name, key := s.cfg.ErrorPage(status); name != "" {
+		if s.composeErrorPage(w, r, status, name, d) {
+			return
+		}
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "error page layout failed; the built-in page is served",
+			slog.String("request_id", r.Header.Get(HeaderRequestID)),
+			slog.String("error_page", key), slog.String("layout", name))
+	}
+	s.builtinError(w, r, status, d)
+}
+
+// builtinError writes Inlay's own error page.
+func (s *Server) builtinError(w http.ResponseWriter, r *http.Request, status int, d *errorDetail) {
+	text, ok := errorTexts[status]
+	if !ok {
+		text = [2]string{http.StatusText(status), "Something went wrong on our side."}
+		if status < 500 {
+			text[1] = "The request could not be served."
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	_ = errorPage(status, text[0], text[1], r.Header.Get(HeaderRequestID), d).Render(r.Context(), w)
+}
+
+// composeErrorPage composes the error page layout name for status. It
+// reports false, having written nothing, when the layout is not there or
+// fails before its headers leave; the caller then serves the built-in page.
+func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status int, name string, d *errorDetail) (ok bool) {
+	layout := s.layouts.Get(name)
+	if layout == nil {
+		return false
+	}
+	committed := func() bool {
+		if er, isEcho := w.(*echo.Response); isEcho {
+			return er.Committed
+		}
+		return true // cannot tell: never write a second page over it
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			s.logger.LogAttrs(r.Context(), slog.LevelError, "panic composing an error page",
+				slog.String("layout", name), slog.String("error", fmt.Sprint(v)))
+			if committed() {
+				panic(http.ErrAbortHandler) // half a page went out: cut the connection
+			}
+			ok = false
+		}
+	}()
+	requestID := r.Header.Get(HeaderRequestID)
+	values := []string{strconv.Itoa(status), requestID}
+	pg := &page{
+		srv:       s,
+		layout:    layout,
+		r:         r,
+		requestID: requestID,
+		params:    params{names: errorParams, values: values},
+		inOrder:   true, // an error page is small: no streaming out of order
+		context:   newPageContext(r, requestID, "error:"+strconv.Itoa(status), errorParams, values, s.cfg.PublicURL),
+		errStatus: status,
+		errDetail: d,
+	}
+	pg.started = time.Now()
+	pg.compose(w, s.cfg.PageDeadline(nil))
+	return true
+}
+
+// errorChunk returns a chunk of an error page with {status} and
+// {request_id} filled in; other pages' chunks are returned as they are.
+func (pg *page) errorChunk(chunk []byte) []byte {
+	if pg.errStatus == 0 || bytes.IndexByte(chunk, '{') < 0 {
+		return chunk
+	}
+	chunk = bytes.ReplaceAll(chunk, []byte("{status}"), []byte(strconv.Itoa(pg.errStatus)))
+	return bytes.ReplaceAll(chunk, []byte("{request_id}"), []byte(html.EscapeString(pg.requestID)))
+}
+
+// writeErrorDetail puts why the page failed on a dev-mode error page.
+func (pg *page) writeErrorDetail(st *stream) {
+	if pg.errDetail == nil || st.err != nil {
+		return
+	}
+	st.err = errorDetailBox(*pg.errDetail).Render(context.Background(), st.w)
+}
+
+// checkErrorPages reports error pages whose layout is missing or has a
+// primary fragment: an error page's status is the error's, and a failing
+// primary would need an error page of its own.
+func checkErrorPages(cfg *config.Config, layouts *Layouts) config.Problems {
+	var ps config.Problems
+	for key, name := range cfg.ErrorPages {
+		at := "$.error_pages." + key
+		l := layouts.Get(name)
+		switch {
+		case l == nil:
+			ps = append(ps, cfg.ProblemAt(at, fmt.Sprintf("error page %q: layout %q not found in %s", key, name, cfg.LayoutsDir())))
+		case l.Primary >= 0:
+			ps = append(ps, cfg.ProblemAt(at, fmt.Sprintf("error page %q: layout %q has a primary fragment (%q); an error page's status is the error's: drop primary", key, name, l.Slots[l.Primary].ID)))
+		}
+	}
+	ps.Sort()
+	return ps
+}

@@ -1,0 +1,32 @@
+package composer
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// UpstreamRequests returns how many fragment requests reached each
+// service so far, across config reloads.
+func (s *Server) UpstreamRequests() map[string]int64 { return s.engine.UpstreamRequests() }
+
+// durationMS turns a duration into milliseconds for logs, to the
+// microsecond: log fields carry the unit in their name (duration_ms).
+func durationMS(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
+// unknownPath logs and counts a request for a path nothing serves: a
+// mistyped link, a page missing from the config, or a scanner.
+func (s *Server) unknownPath(r *http.Request) {
+	s.stats.UnknownPaths.Add(1)
+	path := r.URL.Path
+	if len(path) > 256 {
+		path = path[:256] + "…"
+	}
+	s.logger.LogAttrs(r.Context(), slog.LevelInfo, "unknown path",
+		slog.String("request_id", r.Header.Get(HeaderRequestID)),
+		slog.String("method", r.Method),
+		slog.String("path", path),
+		slog.Int("status", http.StatusNotFound))
+}
