@@ -1,0 +1,146 @@
+package shared
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// clientCacheTTL caps how long a connection's client-side cache keeps an
+// entry. The server's own expiry and its invalidation messages (on every
+// write or delete of the key) usually end it sooner.
+const clientCacheTTL = time.Minute
+
+// Get returns the entry stored under key. A miss is (Entry{}, false, nil).
+// It is bounded by the Store's Timeout; with the server down it fails at
+// once with ErrUnavailable.
+func (s *Store) Get(ctx context.Context, key string) (Entry, bool, error) {
+	name := s.names.entry(hash(key))
+	var data []byte
+	var found bool
+	err := s.call(ctx, func(ctx context.Context, c rueidis.Client) error {
+		var r rueidis.RedisResult
+		if s.opt.DisableCache || s.wroteRecently(name) {
+			r = c.Do(ctx, c.B().Get().Key(name).Build())
+		} else {
+			r = c.DoCache(ctx, c.B().Get().Key(name).Cache(), clientCacheTTL)
+		}
+		b, err := r.AsBytes()
+		if rueidis.IsRedisNil(err) && r.IsCacheHit() {
+			// A miss remembered by the client-side cache may predate a
+			// write whose invalidation is still on its way; a miss
+			// costs the caller a lease round trip anyway, so ask.
+			r = c.Do(ctx, c.B().Get().Key(name).Build())
+			b, err = r.AsBytes()
+		}
+		if rueidis.IsRedisNil(err) {
+			return nil
+		}
+		if err == nil && r.IsCacheHit() {
+			s.stats.clientCacheHits.Add(1)
+		}
+		data, found = b, err == nil
+		return err
+	})
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("getting shared cache entry: %w", err)
+	}
+	if !found {
+		s.stats.misses.Add(1)
+		return Entry{}, false, nil
+	}
+	e, err := decode(data)
+	if err != nil {
+		s.stats.errors.Add(1)
+		return Entry{}, false, fmt.Errorf("getting shared cache entry: %w", err)
+	}
+	s.stats.hits.Add(1)
+	return e, true, nil
+}
+
+// setScript writes an entry and adds its key to the set of each of its
+// tags, keeping each set at least as long as the entry. KEYS: the entry,
+// then the tag sets; ARGV: the value, its TTL in ms, the caller's key.
+var setScript = rueidis.NewLuaScript(`
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local ttl = tonumber(ARGV[2])
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], ARGV[3])
+  if redis.call('PTTL', KEYS[i]) < ttl then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  end
+end
+return 1`)
+
+// Set stores e under key until its last window ends (e.Expires), which
+// becomes the server's TTL, so that stale copies survive replica restarts
+// until their stale-if-error window ends. An entry already past its last
+// window is not stored. Each of e.Tags indexes the key for Purge.
+func (s *Store) Set(ctx context.Context, key string, e Entry) error {
+	ttl := time.Until(e.Expires()).Milliseconds()
+	if ttl <= 0 {
+		return nil
+	}
+	value := encode(make([]byte, 0, 128+len(e.Body)), &e)
+	if int64(len(value)) > s.cfg.MaxEntryBytes {
+		return fmt.Errorf("setting shared cache entry: %w: %d bytes, the cap is %d", ErrTooLarge, len(value), s.cfg.MaxEntryBytes)
+	}
+	name := s.names.entry(hash(key))
+	err := s.call(ctx, func(ctx context.Context, c rueidis.Client) error {
+		if len(e.Tags) == 0 {
+			return c.Do(ctx, c.B().Set().Key(name).Value(rueidis.BinaryString(value)).PxMilliseconds(ttl).Build()).Error()
+		}
+		keys := make([]string, 0, 1+len(e.Tags))
+		keys = append(keys, name)
+		for _, tag := range e.Tags {
+			keys = append(keys, s.names.tag(tag))
+		}
+		return setScript.Exec(ctx, c, keys, []string{rueidis.BinaryString(value), strconv.FormatInt(ttl, 10), key}).Error()
+	})
+	if err != nil {
+		return fmt.Errorf("setting shared cache entry: %w", err)
+	}
+	s.stats.sets.Add(1)
+	s.noteWrite(name)
+	return nil
+}
+
+// ownWriteWindow is how long Get bypasses the client-side cache for a key
+// this Store wrote. The server sends the invalidation of the writer's own
+// cached copy after its reply to the write, so for a moment the local copy
+// is older than what this Store just wrote; other replicas get theirs as
+// the write happens.
+const ownWriteWindow = time.Second
+
+// noteWrite remembers that this Store just wrote an entry.
+func (s *Store) noteWrite(name string) {
+	if s.opt.DisableCache {
+		return
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.written[name] = time.Now()
+}
+
+// wroteRecently reports whether this Store wrote the entry within the
+// ownWriteWindow.
+func (s *Store) wroteRecently(name string) bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	t, ok := s.written[name]
+	return ok && time.Since(t) < ownWriteWindow
+}
+
+// forgetWrites drops the writes older than the ownWriteWindow.
+func (s *Store) forgetWrites() {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	for name, t := range s.written {
+		if time.Since(t) >= ownWriteWindow {
+			delete(s.written, name)
+		}
+	}
+}
