@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/shared"
 )
 
 // Config is the whole configuration of one Inlay server.
@@ -131,7 +133,41 @@ type Cache struct {
 	MaxBytes int64 `yaml:"max_bytes"`
 	// Disabled turns the cache off: every fragment is fetched.
 	Disabled bool `yaml:"disabled"`
+	// Shared configures the shared tier beneath the in-process cache. By
+	// default there is none: each replica caches on its own.
+	Shared SharedCache `yaml:"shared"`
 }
+
+// SharedCache configures the cache's shared tier, one Valkey or Redis (7+)
+// server for every replica: one origin fetch per cold key across the
+// fleet, stale copies that survive restarts, and purge by tag.
+type SharedCache struct {
+	// URL locates the server: redis://[user:password@]host[:port][/db], or
+	// rediss:// for TLS. Empty means no shared tier. The password never
+	// appears in logs; see SharedCache.RedactedURL.
+	URL string `yaml:"url"`
+	// Timeout bounds each call to the server; past it the call counts as
+	// failed and the page goes on without the tier. Zero means 20ms.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// DefaultSharedTimeout is the shared tier's deadline per call.
+const DefaultSharedTimeout = 20 * time.Millisecond
+
+// Enabled reports whether a shared tier is configured.
+func (s SharedCache) Enabled() bool { return s.URL != "" }
+
+// CallTimeout returns Timeout or its default.
+func (s SharedCache) CallTimeout() time.Duration {
+	if s.Timeout > 0 {
+		return time.Duration(s.Timeout)
+	}
+	return DefaultSharedTimeout
+}
+
+// RedactedURL returns URL with its password, if any, replaced by xxxxx,
+// for logs and for showing the config.
+func (s SharedCache) RedactedURL() string { return shared.Redacted(s.URL) }
 
 // Tracing configures OpenTelemetry spans, one per page and per fragment.
 type Tracing struct {
@@ -299,6 +335,8 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
+var redisDB = regexp.MustCompile(`^/[0-9]{1,2}$`)
+
 var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // validate checks the values the YAML decoder cannot, filling in derived
@@ -438,6 +476,27 @@ func (c *Config) validate() Problems {
 	}
 	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
 		add("$.tracing.sample_ratio", "tracing sample_ratio must be between 0 and 1")
+	}
+	if sc := c.Cache.Shared; sc.URL != "" {
+		u, err := url.Parse(sc.URL)
+		switch {
+		case err != nil:
+			// url.Parse's message quotes the URL, password and all.
+			add("$.cache.shared.url", "cache shared url does not parse")
+		case u.Scheme != "redis" && u.Scheme != "rediss":
+			add("$.cache.shared.url", "cache shared url must be redis:// or rediss://, got %q", shared.Redacted(sc.URL))
+		case u.Host == "" || u.Hostname() == "":
+			add("$.cache.shared.url", "cache shared url %q has no host", shared.Redacted(sc.URL))
+		case u.Path != "" && u.Path != "/" && !redisDB.MatchString(u.Path):
+			add("$.cache.shared.url", "cache shared url %q: the path names a database number, like /0", shared.Redacted(sc.URL))
+		case u.Fragment != "":
+			add("$.cache.shared.url", "cache shared url %q has a #fragment", shared.Redacted(sc.URL))
+		}
+	}
+	if msg := c.Cache.Shared.Timeout.check(); msg != "" {
+		add("$.cache.shared.timeout", "cache shared timeout: %s", msg)
+	} else if c.Cache.Shared.Timeout > Duration(time.Second) {
+		add("$.cache.shared.timeout", "cache shared timeout: must be at most 1s (the tier is worth asking only when it answers faster than the origin)")
 	}
 	if c.Cache.MaxBytes < 0 {
 		add("$.cache.max_bytes", "cache max_bytes must not be negative")

@@ -90,6 +90,14 @@ func TestParseProblemsHavePositions(t *testing.T) {
 		{"no services", "pages: []\n", []string{"c.yaml:1:1: no services"}},
 		{"h2c over https", "services:\n  a:\n    url: https://x\n    h2c: true\n", []string{`c.yaml:4:10: service "a": h2c is HTTP/2 without TLS, for an http:// url only`}},
 		{"h2c disagreement at one address", "services:\n  a:\n    url: http://x/a\n    h2c: true\n  b:\n    url: http://X:80/b\n", []string{`c.yaml:6:10: service "b": h2c is false, but service "a" at the same address x:80 has true`}},
+		{"shared url scheme", "cache:\n  shared:\n    url: http://valkey:6379\nservices:\n  a:\n    url: http://x\n", []string{`c.yaml:3:10: cache shared url must be redis:// or rediss://, got "http://valkey:6379"`}},
+		{"shared url without host", "cache:\n  shared:\n    url: redis:///0\nservices:\n  a:\n    url: http://x\n", []string{`c.yaml:3:10: cache shared url "redis:///0" has no host`}},
+		{"shared url bad database", "cache:\n  shared:\n    url: redis://valkey/cache\nservices:\n  a:\n    url: http://x\n", []string{`c.yaml:3:10: cache shared url "redis://valkey/cache": the path names a database number`}},
+		{"shared url password redacted", "cache:\n  shared:\n    url: valkey://:hunter2@valkey\nservices:\n  a:\n    url: http://x\n", []string{`c.yaml:3:10: cache shared url must be redis:// or rediss://, got "valkey://:xxxxx@valkey"`}},
+		{"shared url unparsable", "cache:\n  shared:\n    url: \"redis://:hunter2@[::1\"\nservices:\n  a:\n    url: http://x\n", []string{`c.yaml:3:10: cache shared url does not parse`}},
+		{"shared timeout", "cache:\n  shared:\n    url: redis://valkey\n    timeout: 20\nservices:\n  a:\n    url: http://x\n", []string{`c.yaml:4:14: cache shared timeout: bad duration`}},
+		{"shared timeout too long", "cache:\n  shared:\n    url: redis://valkey\n    timeout: 2s\nservices:\n  a:\n    url: http://x\n", []string{`c.yaml:4:14: cache shared timeout: must be at most 1s`}},
+		{"shared unknown key", "cache:\n  shared:\n    addr: valkey:6379\nservices:\n  a:\n    url: http://x\n", []string{`c.yaml:3:5: unknown field "addr"`}},
 		{"several, in order", "services:\n  b:\n    url: ftp://b\n  a:\n    url: ftp://a\n", []string{"c.yaml:3:10:", "c.yaml:5:10:"}},
 	}
 	for _, tc := range cases {
@@ -106,6 +114,31 @@ func TestParseProblemsHavePositions(t *testing.T) {
 				if !strings.HasPrefix(ps[i].Error(), w) {
 					t.Errorf("problem %d: got %q, want prefix %q", i, ps[i].Error(), w)
 				}
+			}
+		})
+	}
+}
+
+func TestParseSharedCache(t *testing.T) {
+	cases := []struct {
+		name, yaml  string
+		enabled     bool
+		timeout     time.Duration
+		redactedURL string
+	}{
+		{"absent", "services:\n  a:\n    url: http://x\n", false, DefaultSharedTimeout, ""},
+		{"url only", "cache:\n  shared:\n    url: redis://127.0.0.1:6379/0\nservices:\n  a:\n    url: http://x\n", true, DefaultSharedTimeout, "redis://127.0.0.1:6379/0"},
+		{"tls, password, timeout", "cache:\n  shared:\n    url: rediss://inlay:hunter2@valkey:6380\n    timeout: 50ms\nservices:\n  a:\n    url: http://x\n", true, 50 * time.Millisecond, "rediss://inlay:xxxxx@valkey:6380"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("c.yaml", []byte(tc.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := c.Cache.Shared
+			if sc.Enabled() != tc.enabled || sc.CallTimeout() != tc.timeout || sc.RedactedURL() != tc.redactedURL {
+				t.Errorf("got enabled %t, timeout %v, url %q; want %t, %v, %q", sc.Enabled(), sc.CallTimeout(), sc.RedactedURL(), tc.enabled, tc.timeout, tc.redactedURL)
 			}
 		})
 	}
