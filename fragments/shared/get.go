@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/shared/wire"
 	"github.com/redis/rueidis"
 )
 
@@ -19,9 +20,7 @@ const clientCacheTTL = time.Minute
 // once with ErrUnavailable.
 func (s *Store) Get(ctx context.Context, key string) (Entry, bool, error) {
 	name := s.names.entry(hash(key))
-	var data []byte
-	var found bool
-	err := s.call(ctx, func(ctx context.Context, c rueidis.Client) error {
+	data, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) ([]byte, error) {
 		var r rueidis.RedisResult
 		if s.opt.DisableCache || s.wroteRecently(name) {
 			r = c.Do(ctx, c.B().Get().Key(name).Build())
@@ -36,23 +35,28 @@ func (s *Store) Get(ctx context.Context, key string) (Entry, bool, error) {
 			r = c.Do(ctx, c.B().Get().Key(name).Build())
 			b, err = r.AsBytes()
 		}
-		if rueidis.IsRedisNil(err) {
-			return nil
-		}
-		if err == nil && r.IsCacheHit() {
+		switch {
+		case rueidis.IsRedisNil(err):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		case r.IsCacheHit():
 			s.stats.clientCacheHits.Add(1)
 		}
-		data, found = b, err == nil
-		return err
+		if b == nil {
+			b = []byte{} // found, though empty: tells it from a miss
+		}
+		return b, nil
 	})
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("getting shared cache entry: %w", err)
 	}
+	found := data != nil
 	if !found {
 		s.stats.misses.Add(1)
 		return Entry{}, false, nil
 	}
-	e, err := decode(data)
+	e, err := wire.Parse(data)
 	if err != nil {
 		s.stats.errors.Add(1)
 		return Entry{}, false, fmt.Errorf("getting shared cache entry: %w", err)
@@ -84,21 +88,21 @@ func (s *Store) Set(ctx context.Context, key string, e Entry) error {
 	if ttl <= 0 {
 		return nil
 	}
-	value := encode(make([]byte, 0, 128+len(e.Body)), &e)
+	value := wire.Append(make([]byte, 0, 128+len(e.Body)), &e)
 	if int64(len(value)) > s.cfg.MaxEntryBytes {
 		return fmt.Errorf("setting shared cache entry: %w: %d bytes, the cap is %d", ErrTooLarge, len(value), s.cfg.MaxEntryBytes)
 	}
 	name := s.names.entry(hash(key))
-	err := s.call(ctx, func(ctx context.Context, c rueidis.Client) error {
+	_, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (struct{}, error) {
 		if len(e.Tags) == 0 {
-			return c.Do(ctx, c.B().Set().Key(name).Value(rueidis.BinaryString(value)).PxMilliseconds(ttl).Build()).Error()
+			return struct{}{}, c.Do(ctx, c.B().Set().Key(name).Value(rueidis.BinaryString(value)).PxMilliseconds(ttl).Build()).Error()
 		}
 		keys := make([]string, 0, 1+len(e.Tags))
 		keys = append(keys, name)
 		for _, tag := range e.Tags {
 			keys = append(keys, s.names.tag(tag))
 		}
-		return setScript.Exec(ctx, c, keys, []string{rueidis.BinaryString(value), strconv.FormatInt(ttl, 10), key}).Error()
+		return struct{}{}, setScript.Exec(ctx, c, keys, []string{rueidis.BinaryString(value), strconv.FormatInt(ttl, 10), key}).Error()
 	})
 	if err != nil {
 		return fmt.Errorf("setting shared cache entry: %w", err)

@@ -1,10 +1,12 @@
 package shared
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/shared/wire"
 	"github.com/redis/rueidis"
 )
 
@@ -19,14 +21,12 @@ func (s *Store) Lease(ctx context.Context, key string, ttl time.Duration) (bool,
 		return false, fmt.Errorf("taking shared cache lease: ttl %v is under 1ms", ttl)
 	}
 	name := s.names.lease(hash(key))
-	var taken bool
-	err := s.call(ctx, func(ctx context.Context, c rueidis.Client) error {
+	taken, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (bool, error) {
 		err := c.Do(ctx, c.B().Set().Key(name).Value(s.token).Nx().PxMilliseconds(ttl.Milliseconds()).Build()).Error()
 		if rueidis.IsRedisNil(err) {
-			return nil
+			return false, nil
 		}
-		taken = err == nil
-		return err
+		return err == nil, err
 	})
 	if err != nil {
 		return false, fmt.Errorf("taking shared cache lease: %w", err)
@@ -51,8 +51,8 @@ return redis.call('PUBLISH', ARGV[2], ARGV[3])`)
 // passed to another holder is left alone.
 func (s *Store) Release(ctx context.Context, key string) error {
 	h := hash(key)
-	err := s.call(ctx, func(ctx context.Context, c rueidis.Client) error {
-		return releaseScript.Exec(ctx, c, []string{s.names.lease(h)}, []string{s.token, s.names.done(), h}).Error()
+	_, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (struct{}, error) {
+		return struct{}{}, releaseScript.Exec(ctx, c, []string{s.names.lease(h)}, []string{s.token, s.names.done(), h}).Error()
 	})
 	if err != nil {
 		return fmt.Errorf("releasing shared cache lease: %w", err)
@@ -94,9 +94,9 @@ func (s *Store) Wait(ctx context.Context, key string) (Entry, bool, error) {
 			s.afterPeek(found, leased)
 		}
 		switch {
-		case err != nil && ctx.Err() != nil:
+		case err != nil && ended(ctx):
 			s.stats.leaseTimeouts.Add(1)
-			return Entry{}, false, fmt.Errorf("waiting for shared cache lease: %w", ctx.Err())
+			return Entry{}, false, fmt.Errorf("waiting for shared cache lease: %w", cmp.Or(ctx.Err(), context.DeadlineExceeded))
 		case err != nil:
 			return Entry{}, false, fmt.Errorf("waiting for shared cache lease: %w", err)
 		case found && e.Fresh(time.Now()), !leased:
@@ -115,31 +115,37 @@ func (s *Store) Wait(ctx context.Context, key string) (Entry, bool, error) {
 // peek reads a hashed key's entry and whether its lease is held, in one
 // round trip.
 func (s *Store) peek(ctx context.Context, h string) (e Entry, found, leased bool, err error) {
-	var data []byte
-	err = s.call(ctx, func(ctx context.Context, c rueidis.Client) error {
+	type look struct {
+		data   []byte
+		leased bool
+	}
+	l, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (look, error) {
 		rs := c.DoMulti(ctx,
 			c.B().Get().Key(s.names.entry(h)).Build(),
 			c.B().Exists().Key(s.names.lease(h)).Build())
+		var l look
 		b, err := rs[0].AsBytes()
 		switch {
 		case rueidis.IsRedisNil(err):
 		case err != nil:
-			return err
+			return l, err
+		case b == nil:
+			l.data = []byte{}
 		default:
-			data, found = b, true
+			l.data = b
 		}
 		n, err := rs[1].AsInt64()
-		leased = n > 0
-		return err
+		l.leased = n > 0
+		return l, err
 	})
-	if err != nil || !found {
-		return Entry{}, false, leased, err
+	if err != nil || l.data == nil {
+		return Entry{}, false, l.leased, err
 	}
-	if e, err = decode(data); err != nil {
+	if e, err = wire.Parse(l.data); err != nil {
 		s.stats.errors.Add(1)
-		return Entry{}, false, leased, err
+		return Entry{}, false, l.leased, err
 	}
-	return e, true, leased, nil
+	return e, true, l.leased, nil
 }
 
 // wake tells the Wait calls for a hashed key to look again.

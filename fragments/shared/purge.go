@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/shared/wire"
 	"github.com/redis/rueidis"
 )
 
@@ -44,13 +45,13 @@ func (s *Store) Purge(ctx context.Context, tags ...string) (int, error) {
 	for i, tag := range tags {
 		tagKeys[i] = s.names.tag(tag)
 	}
-	var keys []string
-	dropped := 0
-	err := s.callWithin(ctx, purgeTimeout, func(ctx context.Context, c rueidis.Client) error {
+	dropped, err := do(ctx, s, purgeTimeout, func(ctx context.Context, c rueidis.Client) (int, error) {
+		dropped := 0
 		members, err := popTagsScript.Exec(ctx, c, tagKeys, nil).AsStrSlice()
 		if err != nil {
-			return fmt.Errorf("reading tags: %w", err)
+			return 0, fmt.Errorf("reading tags: %w", err)
 		}
+		var keys []string
 		seen := make(map[string]bool, len(members))
 		for _, m := range members {
 			if !seen[m] {
@@ -65,17 +66,17 @@ func (s *Store) Purge(ctx context.Context, tags ...string) (int, error) {
 			}
 			n, err := c.Do(ctx, c.B().Del().Key(names...).Build()).AsInt64()
 			if err != nil {
-				return fmt.Errorf("dropping entries: %w", err)
+				return dropped, fmt.Errorf("dropping entries: %w", err)
 			}
 			dropped += int(n)
 		}
 		for batch := range chunks(keys, purgeBatch) {
-			msg := string(appendStrings(nil, batch))
-			if err := c.Do(ctx, c.B().Publish().Channel(s.names.purged()).Message(rueidis.BinaryString([]byte(msg))).Build()).Error(); err != nil {
-				return fmt.Errorf("announcing purge: %w", err)
+			msg := wire.AppendStrings(nil, batch)
+			if err := c.Do(ctx, c.B().Publish().Channel(s.names.purged()).Message(rueidis.BinaryString(msg)).Build()).Error(); err != nil {
+				return dropped, fmt.Errorf("announcing purge: %w", err)
 			}
 		}
-		return nil
+		return dropped, nil
 	})
 	s.stats.purged.Add(int64(dropped))
 	if err != nil {
@@ -144,9 +145,8 @@ func (s *Store) receive(m rueidis.PubSubMessage) {
 	case s.names.done():
 		s.wake(m.Message)
 	case s.names.purged():
-		d := decoder{data: []byte(m.Message)}
-		keys := d.strings()
-		if d.err != nil || len(keys) == 0 {
+		keys, err := wire.ParseStrings([]byte(m.Message))
+		if err != nil || len(keys) == 0 {
 			return
 		}
 		s.stats.invalidations.Add(int64(len(keys)))

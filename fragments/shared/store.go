@@ -100,6 +100,10 @@ type Store struct {
 
 	afterPeek func(found, leased bool) // a test's view of Wait; nil outside tests
 
+	closeMu  sync.RWMutex   // protects closed, and inflight's start
+	closed   bool           // set by Close
+	inflight sync.WaitGroup // the round trips under way
+
 	ctx    context.Context // ends with Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the background goroutines
@@ -235,8 +239,8 @@ func (s *Store) watch() {
 			}
 		}
 		if !s.Healthy() {
-			_ = s.call(s.ctx, func(ctx context.Context, c rueidis.Client) error {
-				return c.Do(ctx, c.B().Ping().Build()).Error()
+			_, _ = do(s.ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (struct{}, error) {
+				return struct{}{}, c.Do(ctx, c.B().Ping().Build()).Error()
 			})
 		}
 		s.noteHealth()
@@ -265,23 +269,60 @@ func (s *Store) noteHealth() {
 	}
 }
 
-// call runs one round trip through the breaker, bounded by the Timeout.
-func (s *Store) call(ctx context.Context, fn func(ctx context.Context, c rueidis.Client) error) error {
-	return s.callWithin(ctx, s.cfg.Timeout, fn)
+// ended reports whether ctx is done or past its deadline: the client may
+// report a deadline a moment before the context's own timer does.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
-// callWithin is call with another deadline.
-func (s *Store) callWithin(ctx context.Context, d time.Duration, fn func(ctx context.Context, c rueidis.Client) error) error {
+// errClosed is returned by calls after Close.
+var errClosed = errors.New("shared cache tier closed")
+
+// do runs one round trip through the breaker, bounded by d. The client may
+// block past a context's deadline (rueidis waits for a reconnection's
+// handshake without looking at it), so the round trip runs in a goroutine
+// of its own, which Close waits for; a result that comes too late is
+// dropped.
+func do[T any](ctx context.Context, s *Store, d time.Duration, fn func(ctx context.Context, c rueidis.Client) (T, error)) (T, error) {
+	var zero T
 	cp := s.client.Load()
 	if cp == nil {
 		s.stats.unavailable.Add(1)
-		return ErrUnavailable
+		return zero, ErrUnavailable
 	}
 	cctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	var v T
 	_, err := s.breaker.Execute(func() (struct{}, error) {
-		err := fn(cctx, *cp)
-		if err != nil && ctx.Err() != nil {
+		type result struct {
+			v   T
+			err error
+		}
+		s.closeMu.RLock()
+		if s.closed {
+			s.closeMu.RUnlock()
+			return struct{}{}, errClosed
+		}
+		s.inflight.Add(1)
+		s.closeMu.RUnlock()
+		done := make(chan result, 1)
+		go func() {
+			defer s.inflight.Done()
+			v, err := fn(cctx, *cp)
+			done <- result{v, err}
+		}()
+		var err error
+		select {
+		case r := <-done:
+			v, err = r.v, r.err
+		case <-cctx.Done():
+			err = cctx.Err()
+		}
+		if err != nil && ended(ctx) {
 			// The caller left; the server may be fine.
 			return struct{}{}, fmt.Errorf("%w: %w", errCallerGone, err)
 		}
@@ -292,20 +333,28 @@ func (s *Store) callWithin(ctx context.Context, d time.Duration, fn func(ctx con
 	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
 		s.stats.unavailable.Add(1)
 		err = ErrUnavailable
-	case errors.Is(err, errCallerGone):
+	case errors.Is(err, errCallerGone), errors.Is(err, errClosed):
 	default:
 		s.stats.errors.Add(1)
 	}
 	if err != nil || !s.healthy.Load() {
 		s.noteHealth()
 	}
-	return err
+	if err != nil {
+		return zero, err
+	}
+	return v, nil
 }
 
-// Close stops the background work and closes the connections.
+// Close stops the background work and closes the connections, once the
+// calls in flight have returned.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	s.closed = true
+	s.closeMu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	s.inflight.Wait()
 	if cp := s.client.Load(); cp != nil {
 		(*cp).Close()
 	}

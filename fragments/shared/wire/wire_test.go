@@ -1,11 +1,11 @@
-package shared
+package wire
 
 import (
 	"bytes"
 	"encoding/gob"
 	"errors"
 	"net/http"
-	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,44 +42,24 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			data := encode(nil, &tc.e)
-			got, err := decode(data)
+			data := Append(nil, &tc.e)
+			got, err := Parse(data)
 			if err != nil {
 				t.Fatalf("decode: %v", err)
 			}
-			if !entriesEqual(got, tc.e) {
+			if !got.Equal(&tc.e) {
 				t.Errorf("got %+v, want %+v", got, tc.e)
 			}
-			if again := encode(nil, &got); !bytes.Equal(again, data) {
+			if again := Append(nil, &got); !bytes.Equal(again, data) {
 				t.Error("encoding the decoded entry gives other bytes")
 			}
 		})
 	}
 }
 
-// entriesEqual compares entries with times by instant and empty lists
-// equal to nil ones.
-func entriesEqual(a, b Entry) bool {
-	norm := func(e Entry) Entry {
-		for _, t := range []*time.Time{&e.Stored, &e.FreshUntil, &e.SWRUntil, &e.SIEUntil} {
-			if !t.IsZero() {
-				*t = t.UTC()
-			}
-		}
-		if len(e.Header) == 0 {
-			e.Header = nil
-		}
-		if len(e.Body) == 0 {
-			e.Body = nil
-		}
-		return e
-	}
-	return reflect.DeepEqual(norm(a), norm(b))
-}
-
 func TestDecodeRejectsDamage(t *testing.T) {
 	e := sampleEntry()
-	good := encode(nil, &e)
+	good := Append(nil, &e)
 	cases := map[string][]byte{
 		"empty":          nil,
 		"other version":  append([]byte{9}, good[1:]...),
@@ -89,7 +69,7 @@ func TestDecodeRejectsDamage(t *testing.T) {
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := decode(data); !errors.Is(err, ErrCorrupt) {
+			if _, err := Parse(data); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("got %v, want ErrCorrupt", err)
 			}
 		})
@@ -114,19 +94,30 @@ func TestExpiresIsTheLastWindow(t *testing.T) {
 	}
 }
 
+func TestParseStrings(t *testing.T) {
+	want := []string{"a", "", "basket /mini?sku=1"}
+	got, err := ParseStrings(AppendStrings(nil, want))
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("got %q, %v; want %q", got, err, want)
+	}
+	if _, err := ParseStrings([]byte{3, 1}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("truncated list: got %v, want ErrCorrupt", err)
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	e := sampleEntry()
-	f.Add(encode(nil, &e))
-	f.Add(encode(nil, &Entry{}))
+	f.Add(Append(nil, &e))
+	f.Add(Append(nil, &Entry{}))
 	f.Add([]byte{codecVersion})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := decode(data)
+		e, err := Parse(data)
 		if err != nil {
 			return
 		}
 		// What decodes must encode back to the same entry.
-		again, err := decode(encode(nil, &e))
-		if err != nil || !entriesEqual(again, e) {
+		again, err := Parse(Append(nil, &e))
+		if err != nil || !again.Equal(&e) {
 			t.Fatalf("re-decoding: %v; got %+v, want %+v", err, again, e)
 		}
 	})
@@ -141,15 +132,15 @@ func BenchmarkCodec(b *testing.B) {
 		buf := make([]byte, 0, 4096)
 		b.ReportAllocs()
 		for b.Loop() {
-			buf = encode(buf[:0], &e)
+			buf = Append(buf[:0], &e)
 		}
 		b.ReportMetric(float64(len(buf)), "bytes/entry")
 	})
 	b.Run("binary/decode", func(b *testing.B) {
-		data := encode(nil, &e)
+		data := Append(nil, &e)
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := decode(data); err != nil {
+			if _, err := Parse(data); err != nil {
 				b.Fatal(err)
 			}
 		}
