@@ -707,3 +707,144 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestReleaseLeavesOthersLease(t *testing.T) {
+	srv := redistest.Start(t)
+	a, _ := newStore(t, Config{URL: srv.URL("")})
+	b, _ := newStore(t, Config{URL: srv.URL("")})
+	ctx := context.Background()
+	if ok, _ := a.Lease(ctx, "k", 10*time.Second); !ok {
+		t.Fatal("no lease")
+	}
+	// b's lease on k expired long ago, say, and it releases late.
+	if err := b.Release(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := b.Lease(ctx, "k", time.Second); ok {
+		t.Error("b's Release dropped a's lease")
+	}
+	if err := a.Release(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := b.Lease(ctx, "k", time.Second); !ok {
+		t.Error("a's Release did not drop its lease")
+	}
+}
+
+// TestWaitGetsStaleCopyWhenHolderFails: the holder's fetch failed and it
+// released without a result; the waiter gets the stale copy, to serve
+// within stale-if-error or to fetch itself.
+func TestWaitGetsStaleCopyWhenHolderFails(t *testing.T) {
+	srv := redistest.Start(t)
+	holder, _ := newStore(t, Config{URL: srv.URL("")})
+	waiter, _ := newStore(t, Config{URL: srv.URL(""), PollInterval: time.Hour})
+	waitSubscribed(t, waiter)
+	looks := make(chan bool, 4)
+	waiter.afterPeek = func(found, leased bool) { looks <- leased }
+	ctx := context.Background()
+	const key = "search /box"
+	if err := holder.Set(ctx, key, entryFor("old", -time.Second, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := holder.Lease(ctx, key, 10*time.Second); !ok {
+		t.Fatal("no lease")
+	}
+	type result struct {
+		e     Entry
+		found bool
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		e, found, err := waiter.Wait(wctx, key)
+		done <- result{e, found, err}
+	}()
+	// The stale copy does not end the wait while the lease is held.
+	if leased := <-looks; !leased {
+		t.Fatal("first look: lease not held")
+	}
+	if err := holder.Release(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || !r.found || string(r.e.Body) != "old" || r.e.Fresh(time.Now()) {
+		t.Errorf("Wait: body %q, found %t, err %v; want the stale copy", r.e.Body, r.found, r.err)
+	}
+}
+
+func TestTagSetsLastAsLongAsTheirEntries(t *testing.T) {
+	srv := redistest.Start(t)
+	s, _ := newStore(t, Config{URL: srv.URL("")})
+	raw := rawClient(t, srv)
+	ctx := context.Background()
+	pttl := func(name string) int64 {
+		t.Helper()
+		n, err := raw.Do(ctx, raw.B().Pttl().Key(name).Build()).AsInt64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if err := s.Set(ctx, "a", entryFor("a", time.Second, 10*time.Second, "t")); err != nil {
+		t.Fatal(err)
+	}
+	if got := pttl(s.names.tag("t")); got < 9000 || got > 10000 {
+		t.Errorf("tag set PTTL %d, want the entry's ~10000", got)
+	}
+	// A longer-lived entry extends the set; a shorter one leaves it.
+	if err := s.Set(ctx, "b", entryFor("b", time.Second, 100*time.Second, "t")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "c", entryFor("c", time.Second, 2*time.Second, "t")); err != nil {
+		t.Fatal(err)
+	}
+	if got := pttl(s.names.tag("t")); got < 99000 {
+		t.Errorf("tag set PTTL %d, want the longest entry's ~100000", got)
+	}
+	members, err := raw.Do(ctx, raw.B().Smembers().Key(s.names.tag("t")).Build()).AsStrSlice()
+	if err != nil || len(members) != 3 {
+		t.Errorf("tag set members %q (%v), want the 3 keys", members, err)
+	}
+}
+
+func TestPurgeNotifiesItsOwnReplicaToo(t *testing.T) {
+	srv := redistest.Start(t)
+	s, _ := newStore(t, Config{URL: srv.URL("")})
+	waitSubscribed(t, s)
+	got := make(chan []string, 1)
+	s.OnInvalidate(func(keys []string) { got <- keys })
+	ctx := context.Background()
+	if err := s.Set(ctx, "k", entryFor("v", time.Minute, time.Hour, "t")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Purge(ctx, "t", "unknown"); n != 1 || err != nil {
+		t.Fatalf("Purge: %d, %v; want 1", n, err)
+	}
+	select {
+	case keys := <-got:
+		if len(keys) != 1 || keys[0] != "k" {
+			t.Errorf("invalidated %q, want [k]", keys)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("no invalidation within 1s")
+	}
+	if st := s.Stats(); st.Invalidations != 1 {
+		t.Errorf("stats %+v: want 1 invalidation", st)
+	}
+}
+
+func TestPurgeFailsFastWithServerDown(t *testing.T) {
+	srv := redistest.Start(t)
+	s, _ := newStore(t, Config{URL: srv.URL("")})
+	srv.Kill()
+	start := time.Now()
+	_, err := s.Purge(context.Background(), "t")
+	if err == nil {
+		t.Fatal("Purge succeeded with the server killed")
+	}
+	if d := time.Since(start); d > purgeTimeout {
+		t.Errorf("Purge took %v, want under its %v deadline", d, purgeTimeout)
+	}
+}
