@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,8 +21,10 @@ const purgeTimeout = 5 * time.Second
 const purgeBatch = 512
 
 // popTagsScript empties tag sets and returns their members (callers' keys),
-// in one step, so that an entry tagged meanwhile stays indexed for the next
-// purge. KEYS: the tag sets.
+// in one step, so that an entry written while the purge runs stays indexed
+// for the next one. (If the server fails before the entries are dropped,
+// the purge reports the error and those entries live out their TTL.)
+// KEYS: the tag sets.
 var popTagsScript = rueidis.NewLuaScript(`
 local out = {}
 for i = 1, #KEYS do
@@ -51,15 +54,10 @@ func (s *Store) Purge(ctx context.Context, tags ...string) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("reading tags: %w", err)
 		}
-		var keys []string
-		seen := make(map[string]bool, len(members))
-		for _, m := range members {
-			if !seen[m] {
-				seen[m] = true
-				keys = append(keys, m)
-			}
-		}
-		for batch := range chunks(keys, purgeBatch) {
+		// A key with two of the tags is listed twice.
+		slices.Sort(members)
+		keys := slices.Compact(members)
+		for batch := range slices.Chunk(keys, purgeBatch) {
 			names := make([]string, len(batch))
 			for i, k := range batch {
 				names[i] = s.names.entry(hash(k))
@@ -70,7 +68,7 @@ func (s *Store) Purge(ctx context.Context, tags ...string) (int, error) {
 			}
 			dropped += int(n)
 		}
-		for batch := range chunks(keys, purgeBatch) {
+		for batch := range slices.Chunk(keys, purgeBatch) {
 			msg := wire.AppendStrings(nil, batch)
 			if err := c.Do(ctx, c.B().Publish().Channel(s.names.purged()).Message(rueidis.BinaryString(msg)).Build()).Error(); err != nil {
 				return dropped, fmt.Errorf("announcing purge: %w", err)
@@ -83,19 +81,6 @@ func (s *Store) Purge(ctx context.Context, tags ...string) (int, error) {
 		return dropped, fmt.Errorf("purging tags %q: %w", tags, err)
 	}
 	return dropped, nil
-}
-
-// chunks yields s in pieces of at most n.
-func chunks(s []string, n int) func(func([]string) bool) {
-	return func(yield func([]string) bool) {
-		for len(s) > 0 {
-			k := min(n, len(s))
-			if !yield(s[:k]) {
-				return
-			}
-			s = s[k:]
-		}
-	}
 }
 
 // OnInvalidate adds fn to the functions called with the keys a purge
