@@ -1,0 +1,141 @@
+package shared
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inlayhq/inlay/fragments/shared/redistest"
+	"golang.org/x/sync/singleflight"
+)
+
+// replica stands for one Inlay process as the fetch engine will use the
+// tier: one flight per key in-process, then the tier's lease across
+// replicas, then the origin.
+type replica struct {
+	store  *Store
+	flight singleflight.Group
+	origin string
+}
+
+// load returns key's body: from the tier, from another replica's fetch, or
+// from the origin.
+func (r *replica) load(ctx context.Context, key string) (string, error) {
+	v, err, _ := r.flight.Do(key, func() (any, error) {
+		if e, ok, err := r.store.Get(ctx, key); err == nil && ok && e.Fresh(time.Now()) {
+			return string(e.Body), nil
+		}
+		for {
+			held, err := r.store.Lease(ctx, key, time.Second)
+			if err != nil {
+				return r.fetch(ctx) // the tier failing never fails the load
+			}
+			if held {
+				body, err := r.fetch(ctx)
+				if err == nil {
+					_ = r.store.Set(ctx, key, entryFor(body, time.Minute, time.Hour))
+				}
+				_ = r.store.Release(ctx, key)
+				return body, err
+			}
+			e, found, err := r.store.Wait(ctx, key)
+			switch {
+			case err != nil:
+				return r.fetch(ctx)
+			case found && e.Fresh(time.Now()):
+				return string(e.Body), nil
+			}
+			// The holder gave up without a result: try for the lease.
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+func (r *replica) fetch(ctx context.Context) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.origin, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// TestColdKeyFetchedOnceAcrossReplicas: 300 concurrent loads of one cold
+// key, spread over 3 replicas, with an origin taking 300ms: one origin
+// fetch in all, and every load gets its body.
+func TestColdKeyFetchedOnceAcrossReplicas(t *testing.T) {
+	srv := redistest.Start(t)
+	var fetches atomic.Int32
+	release := make(chan struct{})
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		select { // the fragment's 300ms, or the end of the test
+		case <-time.After(300 * time.Millisecond):
+		case <-release:
+		}
+		fmt.Fprint(w, "<p>cold</p>")
+	}))
+	defer origin.Close()
+	defer close(release)
+
+	var replicas []*replica
+	for range 3 {
+		s, _ := newStore(t, Config{URL: srv.URL(""), Timeout: DefaultTimeout})
+		waitSubscribed(t, s)
+		replicas = append(replicas, &replica{store: s, origin: origin.URL})
+	}
+	const loads = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, loads)
+	start := make(chan struct{})
+	for i := range loads {
+		r := replicas[i%len(replicas)]
+		wg.Go(func() {
+			<-start
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			body, err := r.load(ctx, "search /fragments/cold")
+			if err == nil && body != "<p>cold</p>" {
+				err = fmt.Errorf("body %q", body)
+			}
+			errs <- err
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	var failed []error
+	for err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		t.Errorf("%d loads failed: %v", len(failed), errors.Join(failed...))
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("%d origin fetches for one cold key across 3 replicas, want 1", n)
+	}
+	var waits int64
+	for _, r := range replicas {
+		waits += r.store.Stats().LeaseWaits
+	}
+	if waits > 2 {
+		t.Errorf("%d lease waits, want at most 2 (one per replica without the lease)", waits)
+	}
+}
