@@ -3,6 +3,7 @@ package shared
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -66,7 +67,8 @@ func (s *Store) Release(ctx context.Context, key string) error {
 // what is stored, which may be a stale entry or none (false), and the
 // caller may take the lease itself. Waiters are woken by the holder's
 // Release over pub/sub, and look again every PollInterval in case that
-// message is lost. A failing server ends the wait with its error.
+// message is lost. A look that fails is tried again; the wait ends with
+// ErrUnavailable once the breaker opens, or with the context's error.
 func (s *Store) Wait(ctx context.Context, key string) (Entry, bool, error) {
 	s.stats.leaseWaits.Add(1)
 	h := hash(key)
@@ -97,8 +99,12 @@ func (s *Store) Wait(ctx context.Context, key string) (Entry, bool, error) {
 		case err != nil && ended(ctx):
 			s.stats.leaseTimeouts.Add(1)
 			return Entry{}, false, fmt.Errorf("waiting for shared cache lease: %w", cmp.Or(ctx.Err(), context.DeadlineExceeded))
-		case err != nil:
+		case errors.Is(err, ErrUnavailable), errors.Is(err, errClosed):
 			return Entry{}, false, fmt.Errorf("waiting for shared cache lease: %w", err)
+		case err != nil:
+			// One slow or failed look: the holder's message or the next
+			// poll gives another chance, and the breaker ends the wait
+			// if the server is really gone.
 		case found && e.Fresh(time.Now()), !leased:
 			return e, found, nil
 		}
