@@ -7,7 +7,9 @@ package config
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -168,6 +170,26 @@ func (s SharedCache) CallTimeout() time.Duration {
 // RedactedURL returns URL with its password, if any, replaced by xxxxx,
 // for logs and for showing the config.
 func (s SharedCache) RedactedURL() string { return shared.Redacted(s.URL) }
+
+// String formats the settings with the URL redacted, so that printing a
+// Config (%v, %+v) never shows the password.
+func (s SharedCache) String() string {
+	return fmt.Sprintf("{url: %s, timeout: %v}", s.RedactedURL(), s.CallTimeout())
+}
+
+// MarshalJSON writes the settings with the URL redacted, as slog's JSON
+// handler does for a Cache.
+func (s SharedCache) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		URL     string `json:"url,omitempty"`
+		Timeout string `json:"timeout"`
+	}{s.RedactedURL(), s.CallTimeout().String()})
+}
+
+// LogValue logs the settings with the URL redacted.
+func (s SharedCache) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", s.RedactedURL()), slog.Duration("timeout", s.CallTimeout()))
+}
 
 // Tracing configures OpenTelemetry spans, one per page and per fragment.
 type Tracing struct {

@@ -1,6 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +145,37 @@ func TestParseSharedCache(t *testing.T) {
 				t.Errorf("got enabled %t, timeout %v, url %q; want %t, %v, %q", sc.Enabled(), sc.CallTimeout(), sc.RedactedURL(), tc.enabled, tc.timeout, tc.redactedURL)
 			}
 		})
+	}
+}
+
+// TestSharedCachePasswordNeverPrinted: printing or logging a config, in
+// whole or in part, shows the shared tier's URL redacted.
+func TestSharedCachePasswordNeverPrinted(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("cache:\n  shared:\n    url: redis://:hunter2@valkey:6379/0\nservices:\n  a:\n    url: http://x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cache", c.Cache, "shared", c.Cache.Shared)
+	var text bytes.Buffer
+	slog.New(slog.NewTextHandler(&text, nil)).Info("config", "cache", c.Cache, "shared", c.Cache.Shared)
+	asJSON, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"slog text": text.String(),
+		"json":      string(asJSON),
+		"%v":        fmt.Sprintf("%v", c),
+		"%+v":       fmt.Sprintf("%+v", *c),
+		"cache %v":  fmt.Sprintf("%v", c.Cache),
+		"slog":      logged.String(),
+	} {
+		if strings.Contains(text, "hunter2") {
+			t.Errorf("%s shows the password: %s", name, text)
+		}
+		if !strings.Contains(text, "redis://:xxxxx@valkey:6379/0") {
+			t.Errorf("%s does not show the redacted URL: %s", name, text)
+		}
 	}
 }
