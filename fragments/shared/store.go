@@ -50,6 +50,18 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// String formats the Config with its URL redacted, so that printing it
+// (%v, %+v) never shows the password.
+func (c Config) String() string {
+	return fmt.Sprintf("{URL:%s Timeout:%v MaxEntryBytes:%d PollInterval:%v ClientCacheBytes:%d Namespace:%s Failures:%d OpenFor:%v}",
+		Redacted(c.URL), c.Timeout, c.MaxEntryBytes, c.PollInterval, c.ClientCacheBytes, c.Namespace, c.Failures, c.OpenFor)
+}
+
+// LogValue logs the Config's URL redacted.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("url", Redacted(c.URL)), slog.Duration("timeout", c.Timeout))
+}
+
 // Defaults used where the Config leaves a value out.
 const (
 	DefaultTimeout          = 20 * time.Millisecond

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -679,6 +680,17 @@ func TestPasswordNeverInLogsOrErrors(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "redis://:xxxxx@"+srv.Addr) {
 		t.Errorf("the logs do not name the redacted URL:\n%s", logs)
+	}
+}
+
+func TestConfigPrintsRedacted(t *testing.T) {
+	cfg := Config{URL: "redis://:hunter2@valkey:6379/0"}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("x", "cfg", cfg)
+	for _, text := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", &cfg), logged.String()} {
+		if strings.Contains(text, "hunter2") || !strings.Contains(text, "xxxxx") {
+			t.Errorf("got %s, want the URL redacted", text)
+		}
 	}
 }
 
