@@ -32,9 +32,10 @@ type Config struct {
 	// PollInterval is how often Wait looks for the lease holder's result
 	// when no pub/sub message came. Zero means 50ms.
 	PollInterval time.Duration
-	// ClientCacheBytes is the size of the RESP3 client-side cache of each
-	// connection, which answers repeated reads of unchanged entries from
-	// memory. Zero means 16 MiB; negative turns it off.
+	// ClientCacheBytes is the memory of the RESP3 client-side cache, which
+	// answers repeated reads of unchanged entries without a round trip;
+	// it is split over the client's connections. Zero means 8 MiB;
+	// negative turns it off.
 	ClientCacheBytes int
 	// Namespace starts every key and channel name, so that several shops
 	// can share one server. Zero means "inlay".
@@ -67,7 +68,7 @@ const (
 	DefaultTimeout          = 20 * time.Millisecond
 	DefaultMaxEntryBytes    = 1<<20 + 64<<10
 	DefaultPollInterval     = 50 * time.Millisecond
-	DefaultClientCacheBytes = 16 << 20
+	DefaultClientCacheBytes = 8 << 20
 	DefaultNamespace        = "inlay"
 	DefaultFailures         = 5
 	DefaultOpenFor          = time.Second
@@ -157,10 +158,13 @@ func New(cfg Config) (*Store, error) {
 		return nil, err
 	}
 	opt.ClientName = "inlay"
+	// Two pipelined connections: the tier sees only in-process misses,
+	// and each connection has its own client-side cache.
+	opt.PipelineMultiplex = 1
 	if cfg.ClientCacheBytes < 0 {
 		opt.DisableCache = true
 	} else {
-		opt.CacheSizeEachConn = cfg.ClientCacheBytes
+		opt.CacheSizeEachConn = max(cfg.ClientCacheBytes/(1<<opt.PipelineMultiplex), 1)
 	}
 	if opt.Dialer.Timeout == 0 {
 		// Bounds New and each reconnection attempt; calls are bounded by
