@@ -562,6 +562,29 @@ func TestRedisDownFailsFastAndRecovers(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	// The subscription is back too: another replica's purge reaches this
+	// one. (It subscribes again within a probe interval; the purge is
+	// repeated until then, each with an entry of its own.)
+	other, _ := newStore(t, Config{URL: srv.URL("")})
+	invalidated := make(chan []string, 16)
+	s.OnInvalidate(func(keys []string) { invalidated <- keys })
+	deadline = time.Now().Add(5 * time.Second)
+	for heard := false; !heard; {
+		if err := other.Set(ctx, "tagged", entryFor("v", time.Minute, time.Hour, "t")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := other.Purge(ctx, "t"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-invalidated:
+			heard = true
+		case <-time.After(100 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatal("no purge heard 5s after the server came back")
+			}
+		}
+	}
 	// One WARN when it went down, one when it came back.
 	text := logs.String()
 	if down, up := strings.Count(text, "shared cache tier unavailable"), strings.Count(text, "available again"); down != 1 || up != 1 {
