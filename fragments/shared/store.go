@@ -3,6 +3,7 @@ package shared
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,10 @@ type Config struct {
 	// Logger receives one WARN line per change of health. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// TLS configures rediss:// connections, for a server whose
+	// certificate a private CA signed. Nil means the system's roots; the
+	// server name is the URL's host unless TLS sets one.
+	TLS *tls.Config
 }
 
 // String formats the Config with its URL redacted, so that printing it
@@ -156,6 +161,13 @@ func New(cfg Config) (*Store, error) {
 	opt, err := parseURL(cfg.URL)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.TLS != nil && opt.TLSConfig != nil {
+		serverName := opt.TLSConfig.ServerName
+		opt.TLSConfig = cfg.TLS.Clone()
+		if opt.TLSConfig.ServerName == "" {
+			opt.TLSConfig.ServerName = serverName
+		}
 	}
 	opt.ClientName = "inlay"
 	// Two pipelined connections: the tier sees only in-process misses,

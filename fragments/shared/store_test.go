@@ -3,6 +3,7 @@ package shared
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -887,5 +888,35 @@ func TestPurgeFailsFastWithServerDown(t *testing.T) {
 	}
 	if d := time.Since(start); d > purgeTimeout {
 		t.Errorf("Purge took %v, want under its %v deadline", d, purgeTimeout)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	const password = "tls-s3cret"
+	srv := redistest.StartTLS(t, "--requirepass", password)
+	ctx := context.Background()
+	s, _ := newStore(t, Config{URL: srv.URL(password), TLS: &tls.Config{RootCAs: srv.CA}})
+	if !s.Healthy() {
+		t.Fatal("not connected over TLS")
+	}
+	if err := s.Set(ctx, "k", entryFor("over tls", time.Minute, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if e, _, err := s.Get(ctx, "k"); err != nil || string(e.Body) != "over tls" {
+		t.Errorf("Get: %q, %v", e.Body, err)
+	}
+	// Without the CA, the system's roots refuse the certificate: the Store
+	// starts unhealthy, and says why without the password.
+	untrusted, logs := newStore(t, Config{URL: srv.URL(password)})
+	if untrusted.Healthy() {
+		t.Error("connected to a server whose certificate no trusted CA signed")
+	}
+	if text := logs.String(); !strings.Contains(text, "certificate") || strings.Contains(text, password) {
+		t.Errorf("want a WARN naming the certificate and not the password:\n%s", text)
+	}
+	// Plain redis:// to a TLS port does not connect either.
+	plain, _ := newStore(t, Config{URL: "redis://:" + password + "@" + srv.Addr + "/0"})
+	if plain.Healthy() {
+		t.Error("connected without TLS to a TLS port")
 	}
 }

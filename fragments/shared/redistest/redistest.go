@@ -8,6 +8,7 @@ package redistest
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -29,10 +30,14 @@ type Server struct {
 	// Addr is the server's host:port on 127.0.0.1.
 	Addr string
 
-	tb   testing.TB
-	bin  string
-	dir  string
-	args []string
+	// CA verifies a TLS server's certificate; nil for plain TCP.
+	CA *x509.CertPool
+
+	tb      testing.TB
+	bin     string
+	dir     string
+	args    []string
+	tlsArgs []string
 
 	mu     sync.Mutex // protects cmd and exited
 	cmd    *exec.Cmd  // nil while killed
@@ -43,6 +48,18 @@ type Server struct {
 // arguments such as "--requirepass", "secret".
 func Start(tb testing.TB, args ...string) *Server {
 	tb.Helper()
+	return start(tb, false, args)
+}
+
+// StartTLS starts a redis-server that speaks only TLS, with a certificate
+// for 127.0.0.1 signed by a CA made for the test (Server.CA).
+func StartTLS(tb testing.TB, args ...string) *Server {
+	tb.Helper()
+	return start(tb, true, args)
+}
+
+func start(tb testing.TB, withTLS bool, args []string) *Server {
+	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -51,6 +68,14 @@ func Start(tb testing.TB, args ...string) *Server {
 		tb.Skipf("redis-server not found (apt-get install redis-server): %v", err)
 	}
 	s := &Server{tb: tb, bin: bin, dir: tb.TempDir(), args: args}
+	if withTLS {
+		ca, files, err := makeCerts(s.dir)
+		if err != nil {
+			tb.Fatalf("making certificates: %v", err)
+		}
+		s.CA = ca
+		s.tlsArgs = []string{"--tls-cert-file", files.cert, "--tls-key-file", files.key, "--tls-ca-cert-file", files.ca, "--tls-auth-clients", "no"}
+	}
 	var lastErr error
 	for range 3 { // a free port can be taken between finding and binding it
 		s.Addr, lastErr = freeAddr()
@@ -66,13 +91,17 @@ func Start(tb testing.TB, args ...string) *Server {
 	return nil
 }
 
-// URL returns the server's redis:// URL, database 0, with the password if
-// one is given.
+// URL returns the server's redis:// URL (rediss:// for TLS), database 0,
+// with the password if one is given.
 func (s *Server) URL(password string) string {
-	if password != "" {
-		return "redis://:" + password + "@" + s.Addr + "/0"
+	scheme := "redis://"
+	if s.CA != nil {
+		scheme = "rediss://"
 	}
-	return "redis://" + s.Addr + "/0"
+	if password != "" {
+		return scheme + ":" + password + "@" + s.Addr + "/0"
+	}
+	return scheme + s.Addr + "/0"
 }
 
 // Kill kills the server at once (SIGKILL), as a crash would.
@@ -113,11 +142,16 @@ func (s *Server) signal(sig syscall.Signal) {
 // start runs the server and waits for it to say it is ready.
 func (s *Server) start() error {
 	host, port, _ := net.SplitHostPort(s.Addr)
+	ports := []string{"--port", port}
+	if s.CA != nil {
+		ports = append([]string{"--port", "0", "--tls-port", port}, s.tlsArgs...)
+	}
 	args := append([]string{
-		"--bind", host, "--port", port,
+		"--bind", host,
 		"--dir", s.dir, "--save", "", "--appendonly", "no",
 		"--logfile", "", "--loglevel", "notice",
-	}, s.args...)
+	}, ports...)
+	args = append(args, s.args...)
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	cmd := exec.Command(s.bin, args...)
