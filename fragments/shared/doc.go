@@ -12,11 +12,28 @@
 // replica which keys to drop from its own in-process tier
 // ([Store.OnInvalidate]).
 //
-// The tier is optional and must never fail a page: every call is bounded by
-// a short deadline (20ms by default) and guarded by a circuit breaker, so
-// that with the server down or slow each call fails fast with
-// [ErrUnavailable] and [Store.Healthy] reports false. The Store reconnects
-// by itself.
+// A replica's load of one key, after a miss in its own memory and inside
+// its own flight for the key:
+//
+//	e, ok, err := store.Get(ctx, key)       // fresh? serve it
+//	held, err := store.Lease(ctx, key, ttl) // ttl ≤ the fragment's timeout
+//	if held {
+//		// fetch; on success store.Set(ctx, key, entry)
+//		store.Release(ctx, key)          // wakes the waiters, success or not
+//	} else {
+//		e, ok, err = store.Wait(ctx, key) // fresh: serve it; otherwise
+//		                                  // (holder failed or died) lease again
+//	}
+//
+// and on any error, the replica fetches by itself: the tier is an
+// optimisation, never a dependency.
+//
+// The tier must never fail a page: every call is bounded by a short
+// deadline (20ms by default) and guarded by a circuit breaker. With the
+// server down or slow, calls give up at their deadline, and once the
+// breaker opens they fail at once with [ErrUnavailable] while
+// [Store.Healthy] reports false. The Store reconnects by itself, and logs
+// one WARN line when it goes and one when it comes back.
 //
 // Key names hold no caller input: the caller's key (service, URL and
 // variant) is hashed with SHA-256 into names such as inlay:v1:e:<hex>.
