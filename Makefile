@@ -38,10 +38,9 @@ bench: ## Go benchmarks of the hot paths, then the load benchmark
 loadbench: ## Load benchmark: Inlay against direct fragment fetches (about 3 minutes)
 	$(GO) run ./cmd/loadbench -out docs/benchmarks.md
 
-fuzz: ## Fuzz the layout parser, the src URL builder and the shared tier's entry decoder for a minute each
+fuzz: ## Fuzz the layout parser and the src URL builder for a minute each
 	$(GO) test -run=NONE -fuzz=FuzzParseLayout -fuzztime=60s ./composer/
 	$(GO) test -run=NONE -fuzz=FuzzSourceURL -fuzztime=60s ./composer/
-	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=60s ./fragments/shared/
 
 clean: ## Remove built binaries
 	rm -rf bin/
