@@ -29,7 +29,7 @@ func BenchmarkRoundTrips(b *testing.B) {
 			b.Fatal(err)
 		}
 		// Another replica writes the hot key: this one's own writes skip
-		// its client-side cache for a moment (ownWriteWindow).
+		// its client-side cache for a moment (bypassWindow).
 		w, err := New(Config{URL: srv.URL(""), Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)

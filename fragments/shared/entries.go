@@ -22,7 +22,7 @@ func (s *Store) Get(ctx context.Context, key string) (Entry, bool, error) {
 	name := s.names.entry(hash(key))
 	data, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) ([]byte, error) {
 		var r rueidis.RedisResult
-		if s.opt.DisableCache || s.wroteRecently(name) {
+		if s.opt.DisableCache || s.isBypassed(name) {
 			r = c.Do(ctx, c.B().Get().Key(name).Build())
 		} else {
 			r = c.DoCache(ctx, c.B().Get().Key(name).Cache(), clientCacheTTL)
@@ -108,43 +108,46 @@ func (s *Store) Set(ctx context.Context, key string, e Entry) error {
 		return fmt.Errorf("setting shared cache entry: %w", err)
 	}
 	s.stats.sets.Add(1)
-	s.noteWrite(name)
+	s.bypass(name)
 	return nil
 }
 
-// ownWriteWindow is how long Get bypasses the client-side cache for a key
-// this Store wrote. The server sends the invalidation of the writer's own
-// cached copy after its reply to the write, so for a moment the local copy
-// is older than what this Store just wrote; other replicas get theirs as
-// the write happens.
-const ownWriteWindow = time.Second
+// bypassWindow is how long Get skips the client-side cache for an entry
+// whose local copy may be out of date for a moment:
+//   - one this Store wrote: the server sends the invalidation of the
+//     writer's own copy after its reply to the write;
+//   - one a purge dropped: the purge message and the server's
+//     invalidation may arrive on different connections, and a replica
+//     that drops its in-process copy on the message must not read the old
+//     one back from the client-side cache.
+const bypassWindow = time.Second
 
-// noteWrite remembers that this Store just wrote an entry.
-func (s *Store) noteWrite(name string) {
+// bypass makes Get skip the client-side cache for the entry for the
+// bypassWindow.
+func (s *Store) bypass(name string) {
 	if s.opt.DisableCache {
 		return
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.written[name] = time.Now()
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	s.bypassed[name] = time.Now()
 }
 
-// wroteRecently reports whether this Store wrote the entry within the
-// ownWriteWindow.
-func (s *Store) wroteRecently(name string) bool {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	t, ok := s.written[name]
-	return ok && time.Since(t) < ownWriteWindow
+// isBypassed reports whether Get skips the client-side cache for the entry.
+func (s *Store) isBypassed(name string) bool {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	t, ok := s.bypassed[name]
+	return ok && time.Since(t) < bypassWindow
 }
 
-// forgetWrites drops the writes older than the ownWriteWindow.
-func (s *Store) forgetWrites() {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	for name, t := range s.written {
-		if time.Since(t) >= ownWriteWindow {
-			delete(s.written, name)
+// forgetBypasses drops the bypasses older than the bypassWindow.
+func (s *Store) forgetBypasses() {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	for name, t := range s.bypassed {
+		if time.Since(t) >= bypassWindow {
+			delete(s.bypassed, name)
 		}
 	}
 }

@@ -135,6 +135,9 @@ func (s *Store) receive(m rueidis.PubSubMessage) {
 			return
 		}
 		s.stats.invalidations.Add(int64(len(keys)))
+		for _, k := range keys {
+			s.bypass(s.names.entry(hash(k)))
+		}
 		s.mu.Lock()
 		fns := s.onInvalidate
 		s.mu.Unlock()

@@ -111,8 +111,8 @@ type Store struct {
 	waiters      map[string]map[chan struct{}]struct{} // hashed key → Wait calls
 	onInvalidate []func(keys []string)
 
-	wmu     sync.Mutex           // protects written
-	written map[string]time.Time // entry name → when this Store wrote it
+	bmu      sync.Mutex           // protects bypassed
+	bypassed map[string]time.Time // entry name → since when Get skips the client-side cache
 
 	subscribed chan struct{} // closed once the first subscription is active
 
@@ -191,7 +191,7 @@ func New(cfg Config) (*Store, error) {
 		names:      newNames(cfg.Namespace),
 		token:      rand.Text(),
 		waiters:    map[string]map[chan struct{}]struct{}{},
-		written:    map[string]time.Time{},
+		bypassed:   map[string]time.Time{},
 		subscribed: make(chan struct{}),
 	}
 	s.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
@@ -260,7 +260,7 @@ func (s *Store) watch() {
 			return
 		case <-tick.C:
 		}
-		s.forgetWrites()
+		s.forgetBypasses()
 		if s.client.Load() == nil {
 			if err := s.connect(); err != nil {
 				continue
