@@ -26,7 +26,9 @@
 //	}
 //
 // and on any error, the replica fetches by itself: the tier is an
-// optimisation, never a dependency.
+// optimisation, never a dependency. A stale-while-revalidate refresh takes
+// the lease the same way, so that one replica of the fleet refreshes; a
+// replica that does not get it serves its stale copy without waiting.
 //
 // The tier must never fail a page: every call is bounded by a short
 // deadline (20ms by default) and guarded by a circuit breaker. With the
