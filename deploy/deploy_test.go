@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -167,8 +168,9 @@ type labelSelector struct {
 }
 
 type container struct {
-	Name  string `yaml:"name"`
-	Image string `yaml:"image"`
+	Name  string   `yaml:"name"`
+	Image string   `yaml:"image"`
+	Args  []string `yaml:"args"`
 	Ports []struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
@@ -279,7 +281,9 @@ type pdb struct {
 type deployFiles struct {
 	kust    kustomization
 	objects []object
-	byKind  map[string]object
+	// byName maps KIND/NAME to each object: Inlay's are named inlay,
+	// Valkey's valkey.
+	byName map[string]object
 	// generated maps a ConfigMap generator's name to its files.
 	generated map[string][]generatedFile
 }
@@ -289,7 +293,7 @@ type deployFiles struct {
 // ConfigMap's file.
 func readDeployFiles(t *testing.T) *deployFiles {
 	t.Helper()
-	d := &deployFiles{byKind: map[string]object{}, generated: map[string][]generatedFile{}}
+	d := &deployFiles{byName: map[string]object{}, generated: map[string][]generatedFile{}}
 	kdocs := readDocuments(t, filepath.Join(manifestsDir, "kustomization.yaml"))
 	if len(kdocs) != 1 {
 		t.Fatalf("kustomization.yaml has %d documents, want 1", len(kdocs))
@@ -323,10 +327,11 @@ func readDeployFiles(t *testing.T) *deployFiles {
 		for _, doc := range readDocuments(t, file) {
 			o := object{file: file, doc: doc}
 			d.objects = append(d.objects, o)
-			if _, dup := d.byKind[o.kind()]; dup {
-				t.Errorf("%s: a second %s; the tests expect one of each", file, o.kind())
+			id := o.kind() + "/" + o.name()
+			if _, dup := d.byName[id]; dup {
+				t.Errorf("%s: a second %s", file, id)
 			}
-			d.byKind[o.kind()] = o
+			d.byName[id] = o
 		}
 	}
 	err := filepath.WalkDir(manifestsDir, func(p string, e os.DirEntry, err error) error {
@@ -344,12 +349,19 @@ func readDeployFiles(t *testing.T) *deployFiles {
 	return d
 }
 
-// get decodes the one object of a kind, failing the test without it.
+// get decodes Inlay's object of a kind, failing the test without it.
 func (d *deployFiles) get(t *testing.T, kind string, v any) object {
 	t.Helper()
-	o, ok := d.byKind[kind]
+	return d.getNamed(t, kind, "inlay", v)
+}
+
+// getNamed decodes the object of a kind and name, failing the test without
+// it.
+func (d *deployFiles) getNamed(t *testing.T, kind, name string, v any) object {
+	t.Helper()
+	o, ok := d.byName[kind+"/"+name]
 	if !ok {
-		t.Fatalf("no %s in %s", kind, manifestsDir)
+		t.Fatalf("no %s named %s in %s", kind, name, manifestsDir)
 	}
 	o.decode(t, v)
 	return o
@@ -386,9 +398,9 @@ func TestManifestsHaveKindAndName(t *testing.T) {
 		"PodDisruptionBudget":     "policy/v1",
 	}
 	for kind, apiVersion := range want {
-		o, ok := d.byKind[kind]
+		o, ok := d.byName[kind+"/inlay"]
 		if !ok {
-			t.Errorf("no %s in %s", kind, manifestsDir)
+			t.Errorf("no %s named inlay in %s", kind, manifestsDir)
 			continue
 		}
 		if o.apiVersion() != apiVersion {
@@ -880,4 +892,170 @@ func bytesOf(t *testing.T, q string) int64 {
 		}
 	}
 	return 0 // not reached: the last suffix is ""
+}
+
+// valkeyDeployment is the part of Valkey's Deployment the tests read.
+type valkeyDeployment struct {
+	Spec struct {
+		Replicas int           `yaml:"replicas"`
+		Selector labelSelector `yaml:"selector"`
+		Strategy struct {
+			Type string `yaml:"type"`
+		} `yaml:"strategy"`
+		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+			Spec struct {
+				SecurityContext struct {
+					RunAsNonRoot *bool `yaml:"runAsNonRoot"`
+				} `yaml:"securityContext"`
+				Containers []container `yaml:"containers"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+type networkPolicy struct {
+	Spec struct {
+		PodSelector labelSelector `yaml:"podSelector"`
+		PolicyTypes []string      `yaml:"policyTypes"`
+		Ingress     []struct {
+			From []struct {
+				PodSelector *labelSelector `yaml:"podSelector"`
+			} `yaml:"from"`
+			Ports []struct {
+				Port any `yaml:"port"`
+			} `yaml:"ports"`
+		} `yaml:"ingress"`
+	} `yaml:"spec"`
+}
+
+// TestValkeyServesTheSharedTier: the config's cache.shared.url reaches
+// Valkey's Service, which selects Valkey's pod and no Inlay pod; Valkey
+// keeps nothing on disk, stays inside its memory limit, is locked down,
+// and only Inlay's pods may reach it.
+func TestValkeyServesTheSharedTier(t *testing.T) {
+	d := readDeployFiles(t)
+	var vd valkeyDeployment
+	d.getNamed(t, "Deployment", "valkey", &vd)
+	var vs service
+	d.getNamed(t, "Service", "valkey", &vs)
+	var np networkPolicy
+	d.getNamed(t, "NetworkPolicy", "valkey", &np)
+	inlayDep, _ := d.inlayContainer(t)
+	inlayPods := inlayDep.Spec.Template.Metadata.Labels
+	valkeyPods := vd.Spec.Template.Metadata.Labels
+
+	if vd.Spec.Replicas != 1 || vd.Spec.Strategy.Type != "Recreate" {
+		t.Errorf("valkey: %d replicas with strategy %q; want 1 with Recreate, so the replicas never see two caches", vd.Spec.Replicas, vd.Spec.Strategy.Type)
+	}
+	if len(vd.Spec.Template.Spec.Containers) != 1 {
+		t.Fatalf("valkey: %d containers, want 1", len(vd.Spec.Template.Spec.Containers))
+	}
+	vc := vd.Spec.Template.Spec.Containers[0]
+
+	// Selectors: each selects its own pods and not the other's.
+	var inlaySvc service
+	d.get(t, "Service", &inlaySvc)
+	var p pdb
+	d.get(t, "PodDisruptionBudget", &p)
+	for _, s := range []struct {
+		name           string
+		selector, pods map[string]string
+		want           bool
+	}{
+		{"valkey Deployment → valkey pods", vd.Spec.Selector.MatchLabels, valkeyPods, true},
+		{"valkey Service → valkey pods", vs.Spec.Selector, valkeyPods, true},
+		{"valkey Service → inlay pods", vs.Spec.Selector, inlayPods, false},
+		{"inlay Deployment → valkey pods", inlayDep.Spec.Selector.MatchLabels, valkeyPods, false},
+		{"inlay Service → valkey pods", inlaySvc.Spec.Selector, valkeyPods, false},
+		{"inlay PodDisruptionBudget → valkey pods", p.Spec.Selector.MatchLabels, valkeyPods, false},
+		{"NetworkPolicy → valkey pods", np.Spec.PodSelector.MatchLabels, valkeyPods, true},
+	} {
+		if got := selects(s.selector, s.pods); got != s.want {
+			t.Errorf("%s: selects %t, want %t (selector %v, labels %v)", s.name, got, s.want, s.selector, s.pods)
+		}
+	}
+
+	// The config points at the Service's port, which is the container's.
+	cfg := mountedConfig(t, d)
+	if !cfg.Cache.Shared.Enabled() {
+		t.Fatal("inlay.yaml has no cache.shared.url")
+	}
+	u, err := url.Parse(cfg.Cache.Shared.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.User != nil {
+		t.Errorf("cache.shared.url %s holds credentials in a ConfigMap", cfg.Cache.Shared.RedactedURL())
+	}
+	port, _ := strconv.Atoi(u.Port())
+	if u.Hostname() != "valkey" || len(vs.Spec.Ports) != 1 || vs.Spec.Ports[0].Port != port {
+		t.Errorf("cache.shared.url %s: want host valkey and the Service's port %v", u, vs.Spec.Ports)
+	} else if vc.port(vs.Spec.Ports[0].TargetPort) != port || !slices.Contains(vc.Args, strconv.Itoa(port)) {
+		t.Errorf("the valkey Service's targetPort %v is not the container's port %d", vs.Spec.Ports[0].TargetPort, port)
+	}
+
+	// A cache: nothing on disk, memory capped below the limit.
+	args := strings.Join(vc.Args, " ")
+	for _, want := range []string{`--save `, "--appendonly no", "--maxmemory-policy allkeys-lru"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("valkey args %q lack %q", vc.Args, want)
+		}
+	}
+	if i := slices.Index(vc.Args, "--save"); i < 0 || i+1 >= len(vc.Args) || vc.Args[i+1] != "" {
+		t.Errorf("valkey args %q: want --save \"\" (no snapshots)", vc.Args)
+	}
+	maxmemory := int64(0)
+	if i := slices.Index(vc.Args, "--maxmemory"); i >= 0 && i+1 < len(vc.Args) {
+		maxmemory = bytesOf(t, strings.NewReplacer("mb", "Mi", "gb", "Gi").Replace(vc.Args[i+1]))
+	}
+	if limit := bytesOf(t, vc.Resources.Limits["memory"]); maxmemory == 0 || maxmemory >= limit || bytesOf(t, vc.Resources.Requests["memory"]) < maxmemory {
+		t.Errorf("valkey --maxmemory %d with memory request %s and limit %s: want maxmemory ≤ request < limit", maxmemory, vc.Resources.Requests["memory"], vc.Resources.Limits["memory"])
+	}
+
+	sc := vc.SecurityContext
+	if !isTrue(vd.Spec.Template.Spec.SecurityContext.RunAsNonRoot) || !isTrue(sc.RunAsNonRoot) || !isTrue(sc.ReadOnlyRootFilesystem) ||
+		sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation || !slices.Contains(sc.Capabilities.Drop, "ALL") {
+		t.Errorf("valkey securityContext: want non-root, read-only root, no privilege escalation, all capabilities dropped: %+v", sc)
+	}
+
+	// Only Inlay's pods reach it, on its port.
+	allowed := false
+	for _, in := range np.Spec.Ingress {
+		for _, f := range in.From {
+			if f.PodSelector == nil || !selects(f.PodSelector.MatchLabels, inlayPods) {
+				t.Errorf("the NetworkPolicy lets in more than Inlay's pods: %+v", f)
+				continue
+			}
+			for _, pp := range in.Ports {
+				allowed = allowed || vc.port(pp.Port) == port
+			}
+		}
+	}
+	if !allowed || !slices.Contains(np.Spec.PolicyTypes, "Ingress") {
+		t.Errorf("the NetworkPolicy does not limit ingress to Inlay's pods on port %d: %+v", port, np.Spec)
+	}
+}
+
+// mountedConfig parses inlay.yaml from the inlay-config ConfigMap.
+func mountedConfig(t *testing.T, d *deployFiles) *config.Config {
+	t.Helper()
+	for _, f := range d.generated["inlay-config"] {
+		if f.key != "inlay.yaml" {
+			continue
+		}
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := config.Parse(f.path, data)
+		if err != nil {
+			t.Fatalf("inlay.yaml: %v", err)
+		}
+		return cfg
+	}
+	t.Fatal("no inlay.yaml in the inlay-config ConfigMap")
+	return nil
 }

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/shared"
 )
 
 // Config is the whole configuration of one Inlay server.
@@ -161,6 +163,9 @@ type Breaker struct {
 // Cache configures the fragment cache, which stores fragments by their own
 // Cache-Control headers.
 type Cache struct {
+	// Shared configures the shared tier beneath the in-process cache. By
+	// default there is none: each replica caches on its own.
+	Shared SharedCache `yaml:"shared"`
 	// MaxBytes is the cache's memory budget. Zero means 64 MiB.
 	MaxBytes int64 `yaml:"max_bytes"`
 	// Disabled turns the cache off: every fragment is fetched.
@@ -377,6 +382,8 @@ func Load(path string) (*Config, error) {
 	return Parse(path, data)
 }
 
+var redisDB = regexp.MustCompile(`^/[0-9]{1,2}$`)
+
 var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // validate checks the values the YAML decoder cannot, filling in derived
@@ -535,6 +542,27 @@ func (c *Config) validate() Problems {
 	}
 	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
 		add("$.tracing.sample_ratio", "tracing sample_ratio must be between 0 and 1")
+	}
+	if sc := c.Cache.Shared; sc.URL != "" {
+		u, err := url.Parse(sc.URL)
+		switch {
+		case err != nil:
+			// url.Parse's message quotes the URL, password and all.
+			add("$.cache.shared.url", "cache shared url does not parse")
+		case u.Scheme != "redis" && u.Scheme != "rediss":
+			add("$.cache.shared.url", "cache shared url must be redis:// or rediss://, got %q", shared.Redacted(sc.URL))
+		case u.Host == "" || u.Hostname() == "":
+			add("$.cache.shared.url", "cache shared url %q has no host", shared.Redacted(sc.URL))
+		case u.Path != "" && u.Path != "/" && !redisDB.MatchString(u.Path):
+			add("$.cache.shared.url", "cache shared url %q: the path names a database number, like /0", shared.Redacted(sc.URL))
+		case u.Fragment != "":
+			add("$.cache.shared.url", "cache shared url %q has a #fragment", shared.Redacted(sc.URL))
+		}
+	}
+	if msg := c.Cache.Shared.Timeout.check(); msg != "" {
+		add("$.cache.shared.timeout", "cache shared timeout: %s", msg)
+	} else if c.Cache.Shared.Timeout > Duration(time.Second) {
+		add("$.cache.shared.timeout", "cache shared timeout: must be at most 1s (the tier is worth asking only when it answers faster than the origin)")
 	}
 	if c.Cache.MaxBytes < 0 {
 		add("$.cache.max_bytes", "cache max_bytes must not be negative")
