@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/inlayhq/inlay/composer/config"
 )
 
 // A config reload keeps the fetch engine: during an outage, a save of the
@@ -54,26 +50,10 @@ func TestReloadKeepsCacheAndBreakers(t *testing.T) {
 		}
 	}
 	write("p.html", `<fragment src="shell:/main" primary></fragment>[<fragment id="box" src="team:/box"><em>fallback</em></fragment>]`)
-	cfgText := fmt.Sprintf("listen: 127.0.0.1:0\nlayouts: .\nservices:\n  shell:\n    url: %s\n  team:\n    url: %s\n    breaker:\n      failures: 3\n      open_for: 10m\npages:\n  - path: /\n    layout: p.html\n", main.URL, team.URL)
+	cfgText := fmt.Sprintf("listen: 127.0.0.1:0\ndrain_delay: 1ms\nlayouts: .\nservices:\n  shell:\n    url: %s\n  team:\n    url: %s\n    breaker:\n      failures: 3\n      open_for: 10m\npages:\n  - path: /\n    layout: p.html\n", main.URL, team.URL)
 	write("inlay.yaml", cfgText)
-	cfg, err := config.Load(filepath.Join(dir, "inlay.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), func(a string) { addr <- a })
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	base := "http://" + <-addr
+	base := serveFile(t, filepath.Join(dir, "inlay.yaml"), logs)
 	stale := "<h1>main</h1>[<p>box v1</p>]"
 	if _, body := get(t, base+"/"); body != stale {
 		t.Fatalf("first page: %q", body)

@@ -83,30 +83,8 @@ func TestServeOperations(t *testing.T) {
 		return fmt.Sprintf("listen: 127.0.0.1:0\ndrain_delay: 1ms\nadmin: %s\nlayouts: .\nservices:\n  team:\n    url: %s\npages:\n  - path: /\n    layout: %s\n", admin, team.URL, layout)
 	}
 	write("inlay.yaml", cfgText("p.html"))
-	cfg, err := config.Load(filepath.Join(dir, "inlay.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), func(a string) { addr <- a })
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("serve ended: %v", err)
-	}
+	base := serveFile(t, filepath.Join(dir, "inlay.yaml"), logs)
 
 	if code, body := get(t, base+"/"); code != 200 || body != "<p>from /one</p>" {
 		t.Fatalf("page: %d %q", code, body)
@@ -149,6 +127,36 @@ func TestServeOperations(t *testing.T) {
 	waitLog(t, logs, "config reloaded", 2)
 	if _, body := get(t, base+"/"); body != "<p>from /two</p>" {
 		t.Errorf("after SIGHUP: %q", body)
+	}
+}
+
+// serveFile runs `serve` on the config file at path until the test ends,
+// with its JSON logs in logs, and returns its base URL.
+func serveFile(t *testing.T, path string, logs *syncBuffer) string {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), func(a string) { addr <- a })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		done <- err // for the cleanup
+		t.Fatalf("serve ended: %v", err)
+		return ""
 	}
 }
 
