@@ -58,27 +58,12 @@ func asyncShop(t *testing.T) (base string, release func()) {
 <footer id="footer">Footer</footer>
 </body></html>`
 	cfgText := fmt.Sprintf("layouts: .\npage_timeout: 20s\nservices:\n  team:\n    url: %s\n    timeout: 20s\npages:\n  - path: /\n    layout: p.html\n  - path: /ordered\n    layout: p.html\n    in_order: true", team.URL)
-	for name, body := range map[string]string{"p.html": layout, "inlay.yaml": cfgText} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := config.Load(filepath.Join(dir, "inlay.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := composer.New(cfg, composer.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := composerIn(t, dir, map[string]string{"p.html": layout, "inlay.yaml": cfgText})
 	mux := http.NewServeMux()
 	mux.Handle("/", srv)
 	mux.Handle("/slow.css", http.RedirectHandler(team.URL+"/slow.css", http.StatusFound))
 	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-	})
+	t.Cleanup(hs.Close) // before the composer's own cleanup
 	var once bool
 	return hs.URL, func() {
 		if !once {
@@ -190,4 +175,25 @@ func evalUntil(t *testing.T, ctx context.Context, cond string) {
 			t.Fatalf("%s did not hold within 10s", cond)
 		}
 	}
+}
+
+// composerIn writes files into dir and returns a composer for the
+// inlay.yaml among them, closed when the test ends.
+func composerIn(t *testing.T, dir string, files map[string]string) *composer.Server {
+	t.Helper()
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(filepath.Join(dir, "inlay.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := composer.New(cfg, composer.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
 }

@@ -3,11 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,8 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/inlayhq/inlay/composer"
-	"github.com/inlayhq/inlay/composer/config"
 )
 
 // issueBodies are the fragment bodies of issue 14, finding 2: the first
@@ -107,19 +102,7 @@ func markupShop(t *testing.T) (base string, release func(n int)) {
 
 	dir := t.TempDir()
 	cfgText := fmt.Sprintf("layouts: .\npage_timeout: 20s\nservices:\n  team:\n    url: %s\n    timeout: 20s\npages:\n  - path: /bad/{n}\n    layout: p.html\n", team.URL)
-	for name, body := range map[string]string{"p.html": markupLayout, "inlay.yaml": cfgText} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := config.Load(filepath.Join(dir, "inlay.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := composer.New(cfg, composer.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := composerIn(t, dir, map[string]string{"p.html": markupLayout, "inlay.yaml": cfgText})
 	mux := http.NewServeMux()
 	mux.Handle("/", srv)
 	mux.HandleFunc("/raw/{n}", func(w http.ResponseWriter, r *http.Request) {
@@ -135,10 +118,7 @@ func markupShop(t *testing.T) (base string, release func(n int)) {
 		io.WriteString(w, page)
 	})
 	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-	})
+	t.Cleanup(hs.Close) // before the composer's own cleanup
 	return hs.URL, func(n int) { close(gate(strconv.Itoa(n))) }
 }
 
