@@ -1,0 +1,13 @@
+// Package composer is Inlay's page side: it loads the layouts (plain HTML
+// with <fragment> placeholders, inheritance and ESI), composes a page for
+// each shopper request by fetching its fragments through the fetch engine
+// (package fragments) and streaming the stitched page in document order,
+// and serves the gateway routes that proxy the teams' own endpoints.
+//
+// [Server] is the echo app: page routes, gateway routes, health and
+// readiness, Inlay's static files, and the front door's error pages. The
+// page engine (page.go, stream.go, slotfetch.go) gets from it the fetch
+// engine, the layout and the limits of one page. The layout language
+// lives in layout.go, inherit.go and source.go; layouts are hot-reloaded
+// by [Layouts], keeping the last good version of a broken file.
+package composer
