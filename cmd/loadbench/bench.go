@@ -73,14 +73,14 @@ type bench struct {
 
 // runScenario measures one scenario.
 func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
-	st, err := startStub(sc.CacheControl, b.cfg.H2C, b.logger)
+	st, err := startStub(sc.CacheControl, b.cfg.H2C, false, b.logger)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
 
 	res := &result{Scenario: sc}
-	target := st.URLs[sc.Fragment] + "/" + sc.Fragment
+	target := st.FragmentURL(sc.Fragment)
 	sample := func() (procSample, error) { return procSample{}, nil }
 	if sc.Inlay {
 		dir := filepath.Join(b.dir, sc.Key)
@@ -91,7 +91,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfgPath, err := writeConfig(dir, addr, st.URLs, b.cfg.H2C)
+		cfgPath, err := writeConfig(dir, addr, st, b.cfg.H2C)
 		if err != nil {
 			return nil, err
 		}
