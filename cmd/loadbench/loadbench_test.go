@@ -40,6 +40,16 @@ func TestParseWrk(t *testing.T) {
 	if got != want {
 		t.Errorf("parseWrk:\n got %+v\nwant %+v", got, want)
 	}
+	if got.Checked {
+		t.Error("a run without the check script counted as checked")
+	}
+	checked, err := parseWrk(wrkOutput + "loadbench pages: non-200 3, incomplete 12\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !checked.Checked || checked.Non200 != 3 || checked.Incomplete != 12 {
+		t.Errorf("page counts: got %+v", checked)
+	}
 	if _, err := parseWrk("wrk: connection refused\n"); err == nil {
 		t.Error("parseWrk accepted output without Requests/sec")
 	}

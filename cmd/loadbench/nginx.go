@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ type nginxSettings struct {
 	Upstream string // host:port of the fragment service
 	Cached   bool   // proxy_cache the fragments, as their Cache-Control allows
 	User     string // worker user when run as root; empty otherwise
+	Backlog  int    // listen backlog; zero means nginx's default (511)
 }
 
 // nginxConfig returns the nginx.conf of the SSI peer. The settings follow
@@ -50,6 +52,9 @@ type nginxSettings struct {
 //   - keepalive 1024 in the upstream block: idle upstream connections each
 //     worker keeps, so that 256 pages × 4 fragments reuse connections
 //     instead of opening one per fetch (and running out of ports).
+//   - listen backlog: the kernel's somaxconn, the backlog Go's listeners
+//     (Inlay's) use; nginx's default of 511 would drop part of the
+//     burst's connection requests, which clients retry a second later.
 //   - proxy_cache_key uses $uri, the subrequest's own URI: the default
 //     key's $request_uri is the page's URI in an SSI subrequest, which
 //     would give every fragment of the page one cache entry.
@@ -74,7 +79,11 @@ func nginxConfig(s nginxSettings) string {
 	}
 	fmt.Fprintf(&b, "    upstream team {\n        server %s;\n        keepalive 1024;\n    }\n", s.Upstream)
 	b.WriteString("    server {\n")
-	fmt.Fprintf(&b, "        listen %s;\n", s.Listen)
+	if s.Backlog > 0 {
+		fmt.Fprintf(&b, "        listen %s backlog=%d;\n", s.Listen, s.Backlog)
+	} else {
+		fmt.Fprintf(&b, "        listen %s;\n", s.Listen)
+	}
 	fmt.Fprintf(&b, "        location = %s {\n            ssi on;\n            default_type text/html;\n            alias %s;\n        }\n", pagePath, p("page.html"))
 	fmt.Fprintf(&b, "        location %s {\n            internal;\n            proxy_pass http://team/;\n", nginxFragmentPrefix)
 	b.WriteString("            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n")
@@ -128,6 +137,7 @@ type nginxProc struct {
 // the page.
 func startNginx(ctx context.Context, bin, dir string, s nginxSettings) (*nginxProc, error) {
 	s.Prefix = dir
+	s.Backlog = somaxconn()
 	if os.Geteuid() == 0 {
 		s.User = "root" // the work folder is the benchmark's, mode 0700
 	}
@@ -160,6 +170,20 @@ func startNginx(ctx context.Context, bin, dir string, s nginxSettings) (*nginxPr
 		return nil, fmt.Errorf("%w (logs in %s)", err, dir)
 	}
 	return p, nil
+}
+
+// somaxconn returns the kernel's limit of a listen backlog, which Go's
+// listeners use as theirs, or 0 when it cannot be read.
+func somaxconn() int {
+	data, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
 }
 
 func (p *nginxProc) pid() int { return p.cmd.Process.Pid }

@@ -14,23 +14,14 @@ import (
 	"time"
 )
 
-// fragmentMarkers are the markers of the page's fragments, in order.
-func fragmentMarkers() []string {
-	var ms []string
-	for _, f := range fragmentSpecs {
-		ms = append(ms, fragmentMarker(f.Name))
-	}
-	return ms
-}
-
 func TestNginxConfig(t *testing.T) {
-	s := nginxSettings{Prefix: "/tmp/x", Listen: "127.0.0.1:1", Upstream: "127.0.0.1:2"}
+	s := nginxSettings{Prefix: "/tmp/x", Listen: "127.0.0.1:1", Upstream: "127.0.0.1:2", Backlog: 4096}
 	plain := nginxConfig(s)
 	s.Cached = true
 	cached := nginxConfig(s)
 	for _, want := range []string{
 		"daemon off;", "master_process on;", "worker_processes auto;", "error_log /tmp/x/error.log",
-		"ssi on;", "keepalive 1024;", "server 127.0.0.1:2;", "listen 127.0.0.1:1;",
+		"ssi on;", "keepalive 1024;", "server 127.0.0.1:2;", "listen 127.0.0.1:1 backlog=4096;",
 		"proxy_http_version 1.1;", `proxy_set_header Connection "";`, "internal;",
 		"proxy_temp_path /tmp/x/temp-proxy;", "alias /tmp/x/page.html;",
 	} {

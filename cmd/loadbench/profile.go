@@ -78,7 +78,7 @@ func runProfile(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 	defer hs.Close()
 	target := "http://" + ln.Addr().String() + pagePath
 
-	if _, err := checkPage(ctx, target, *sc); err != nil {
+	if _, err := checkPage(ctx, target, scenarioMarkers(*sc)); err != nil {
 		return err
 	}
 	logger.Info("warming up", slog.String("scenario", sc.Key), slog.Duration("for", o.bench.Warmup))
