@@ -12,8 +12,18 @@
 // open loop, with vegeta), time to first byte, peak throughput at 256
 // connections (a closed loop, with wrk when it is installed, else a Go
 // generator), Inlay's CPU time per page and peak RSS from /proc, and the
-// upstream fetches per page. It prints a Markdown table with the targets
-// and whether each is met, and with -out splices it into a file.
+// upstream fetches per page. Inlay runs its default config throughout.
+//
+// A fifth scenario (one-service) serves the four fragments from one team
+// service and composes the page with Inlay and, when nginx is installed,
+// with nginx's SSI module, side by side: closed loops at 64 and 256
+// connections and a burst of 1,000 page loads started at once, with every
+// page checked for a 200 and all four fragments, no-store and cacheable
+// (nginx with proxy_cache). nginx's CPU and RSS are its master's and
+// workers' summed.
+//
+// It prints Markdown tables with the targets and whether each is met, and
+// with -out splices them into a file.
 //
 // With -profile or -memprofile it instead runs the composer in its own
 // process under pprof, for one scenario, and writes the profiles. With
@@ -22,7 +32,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c]
+//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c] [-nginx auto] [-burst 1000]
 //	go run ./cmd/loadbench -profile cpu.out -memprofile mem.out [-scenario cacheable]
 package main
 

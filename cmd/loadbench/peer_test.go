@@ -39,10 +39,12 @@ func TestPageComplete(t *testing.T) {
 
 // kindServer answers a page per request, cycling through a complete
 // page, a 500 and a page that lacks a fragment, and counts what it sent.
+// The complete page is streamed in chunks, a fragment per chunk, as Inlay
+// streams a page.
 type kindServer struct {
-	n                         atomic.Int64
-	ok, non200, incomplete    atomic.Int64
-	complete, partial, broken string
+	n                      atomic.Int64
+	ok, non200, incomplete atomic.Int64
+	complete, partial      string
 }
 
 func newKindServer() *kindServer {
@@ -57,7 +59,10 @@ func (k *kindServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch k.n.Add(1) % 3 {
 	case 0:
 		k.ok.Add(1)
-		fmt.Fprint(w, k.complete)
+		for _, m := range fragmentMarkers() {
+			fmt.Fprint(w, m+"x")
+			http.NewResponseController(w).Flush()
+		}
 	case 1:
 		k.non200.Add(1)
 		http.Error(w, k.complete, http.StatusInternalServerError)
