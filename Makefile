@@ -36,7 +36,7 @@ bench: ## Go benchmarks of the hot paths, then the load benchmark
 	$(GO) test -run=NONE -bench='$(BENCH)' -benchmem $(PKGS)
 	$(MAKE) loadbench
 
-loadbench: ## Load benchmark: Inlay against direct fragment fetches (about 3 minutes)
+loadbench: ## Load benchmark: Inlay against direct fetches and nginx SSI, default config (about 4 minutes)
 	$(GO) run ./cmd/loadbench -out docs/benchmarks.md
 
 fuzz: ## Fuzz the layout parser, the src URL builder, the gateway path normaliser, the fragment markup check and the shared-tier entry format for a minute each

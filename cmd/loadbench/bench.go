@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -73,14 +72,14 @@ type bench struct {
 
 // runScenario measures one scenario.
 func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
-	st, err := startStub(sc.CacheControl, b.cfg.H2C, b.logger)
+	st, err := startStub(sc.CacheControl, b.cfg.H2C, false, b.logger)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
 
 	res := &result{Scenario: sc}
-	target := st.URLs[sc.Fragment] + "/" + sc.Fragment
+	target := st.FragmentURL(sc.Fragment)
 	sample := func() (procSample, error) { return procSample{}, nil }
 	if sc.Inlay {
 		dir := filepath.Join(b.dir, sc.Key)
@@ -91,7 +90,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfgPath, err := writeConfig(dir, addr, st.URLs, b.cfg.H2C)
+		cfgPath, err := writeConfig(dir, addr, st, b.cfg.H2C)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +105,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 	}
 	log := b.logger.With(slog.String("scenario", sc.Key))
 
-	if res.PageBytes, err = checkPage(ctx, target, sc); err != nil {
+	if res.PageBytes, err = checkPage(ctx, target, scenarioMarkers(sc)); err != nil {
 		return nil, err
 	}
 	log.Info("warming up", slog.String("target", target), slog.Duration("for", b.cfg.Warmup))
@@ -167,10 +166,9 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 	return res, nil
 }
 
-// checkPage GETs target once and checks that it is what the scenario
-// should serve: a 200 with every fragment in document order. It returns
-// the body's size.
-func checkPage(ctx context.Context, target string, sc scenario) (int, error) {
+// checkPage GETs target once and checks that it is a 200 with every
+// marker in document order. It returns the body's size.
+func checkPage(ctx context.Context, target string, markers []string) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return 0, fmt.Errorf("check: %w", err)
@@ -187,20 +185,16 @@ func checkPage(ctx context.Context, target string, sc scenario) (int, error) {
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("check %s: status %d", target, resp.StatusCode)
 	}
-	names := []string{sc.Fragment}
-	if sc.Inlay {
-		names = names[:0]
-		for _, f := range fragmentSpecs {
-			names = append(names, f.Name)
-		}
-	}
-	at := 0
-	for _, name := range names {
-		i := strings.Index(string(body[at:]), fragmentMarker(name))
-		if i < 0 {
-			return 0, fmt.Errorf("check %s: fragment %q missing or out of order", target, name)
-		}
-		at += i
+	if !pageComplete(body, markers) {
+		return 0, fmt.Errorf("check %s: a fragment is missing or out of order:\n%s", target, body)
 	}
 	return len(body), nil
+}
+
+// scenarioMarkers are the fragment markers a scenario's answer holds.
+func scenarioMarkers(sc scenario) []string {
+	if sc.Inlay {
+		return fragmentMarkers()
+	}
+	return []string{fragmentMarker(sc.Fragment)}
 }

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"maps"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goccy/go-yaml"
 
 	"github.com/inlayhq/inlay/composer/config"
 )
@@ -34,6 +39,16 @@ func TestParseWrk(t *testing.T) {
 		P50: 14850 * time.Microsecond, P99: 53040 * time.Microsecond}
 	if got != want {
 		t.Errorf("parseWrk:\n got %+v\nwant %+v", got, want)
+	}
+	if got.Checked {
+		t.Error("a run without the check script counted as checked")
+	}
+	checked, err := parseWrk(wrkOutput + "loadbench pages: non-200 3, incomplete 12\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !checked.Checked || checked.Non200 != 3 || checked.Incomplete != 12 {
+		t.Errorf("page counts: got %+v", checked)
 	}
 	if _, err := parseWrk("wrk: connection refused\n"); err == nil {
 		t.Error("parseWrk accepted output without Requests/sec")
@@ -173,21 +188,65 @@ func TestCheckTargets(t *testing.T) {
 	}
 }
 
+// TestConfigYAML checks that the generated config is Inlay's default but
+// for the services' URLs (and h2c when asked): no raised limit, no
+// changed timeout.
 func TestConfigYAML(t *testing.T) {
-	urls := map[string]string{}
-	for _, f := range fragmentSpecs {
-		urls[f.Name] = "http://127.0.0.1:1/" + f.Name
-	}
-	for _, h2c := range []bool{false, true} {
-		cfg, err := config.Parse("inlay.yaml", []byte(configYAML("127.0.0.1:0", urls, h2c)))
-		if err != nil {
-			t.Fatalf("h2c %t: %v", h2c, err)
-		}
-		for _, f := range fragmentSpecs {
-			svc := cfg.Services[f.Name]
-			if svc == nil || svc.H2C != h2c || svc.MaxConcurrent != maxConcurrent {
-				t.Errorf("h2c %t: service %s is %+v", h2c, f.Name, svc)
+	for _, tc := range []struct {
+		name     string
+		services map[string]string
+		h2c      bool
+	}{
+		{"a service per fragment", map[string]string{"header": "http://127.0.0.1:1", "search": "http://127.0.0.1:2"}, false},
+		{"h2c", map[string]string{"header": "http://127.0.0.1:1"}, true},
+		{"one service", map[string]string{oneServiceName: "http://127.0.0.1:3"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := configYAML("127.0.0.1:0", tc.services, tc.h2c)
+			var top map[string]any
+			if err := yaml.Unmarshal([]byte(text), &top); err != nil {
+				t.Fatal(err)
 			}
+			if keys := slices.Sorted(maps.Keys(top)); !slices.Equal(keys, []string{"layouts", "listen", "pages", "services"}) {
+				t.Errorf("top-level keys %q, want only layouts, listen, pages and services", keys)
+			}
+			cfg, err := config.Parse("inlay.yaml", []byte(text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Services) != len(tc.services) {
+				t.Errorf("%d services, want %d", len(cfg.Services), len(tc.services))
+			}
+			for name, u := range tc.services {
+				svc := cfg.Services[name]
+				if svc == nil {
+					t.Fatalf("no service %s", name)
+				}
+				if svc.URL != u || svc.H2C != tc.h2c {
+					t.Errorf("service %s: url %q h2c %t, want %q %t", name, svc.URL, svc.H2C, u, tc.h2c)
+				}
+				rest := *svc
+				rest.URL, rest.H2C, rest.Name, rest.BaseURL = "", false, "", nil
+				if !reflect.DeepEqual(rest, config.Service{}) {
+					t.Errorf("service %s sets more than url and h2c: %+v", name, rest)
+				}
+			}
+		})
+	}
+}
+
+func TestLayoutHTML(t *testing.T) {
+	one := layoutHTML(func(string) string { return oneServiceName })
+	each := layoutHTML(func(name string) string { return name })
+	for _, f := range fragmentSpecs {
+		if want := `src="` + oneServiceName + `:/` + f.Name + `"`; !strings.Contains(one, want) {
+			t.Errorf("one-service layout lacks %s", want)
 		}
+		if want := `src="` + f.Name + `:/` + f.Name + `"`; !strings.Contains(each, want) {
+			t.Errorf("per-service layout lacks %s", want)
+		}
+	}
+	if n := strings.Count(one, " primary>"); n != 1 {
+		t.Errorf("%d primaries, want 1", n)
 	}
 }

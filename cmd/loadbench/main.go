@@ -12,8 +12,18 @@
 // open loop, with vegeta), time to first byte, peak throughput at 256
 // connections (a closed loop, with wrk when it is installed, else a Go
 // generator), Inlay's CPU time per page and peak RSS from /proc, and the
-// upstream fetches per page. It prints a Markdown table with the targets
-// and whether each is met, and with -out splices it into a file.
+// upstream fetches per page. Inlay runs its default config throughout.
+//
+// A fifth scenario (one-service) serves the four fragments from one team
+// service and composes the page with Inlay and, when nginx is installed,
+// with nginx's SSI module, side by side: closed loops at 64 and 256
+// connections and a burst of 1,000 page loads started at once, with every
+// page checked for a 200 and all four fragments, no-store and cacheable
+// (nginx with proxy_cache). nginx's CPU and RSS are its master's and
+// workers' summed.
+//
+// It prints Markdown tables with the targets and whether each is met, and
+// with -out splices them into a file.
 //
 // With -profile or -memprofile it instead runs the composer in its own
 // process under pprof, for one scenario, and writes the profiles. With
@@ -22,7 +32,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c]
+//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c] [-nginx auto] [-burst 1000]
 //	go run ./cmd/loadbench -profile cpu.out -memprofile mem.out [-scenario cacheable]
 package main
 
@@ -68,6 +78,8 @@ type options struct {
 	scenario   string
 	only       string
 	inlayEnv   string
+	nginx      string
+	peer       peerConfig
 	keep       bool
 }
 
@@ -85,7 +97,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cpuProfile, "profile", "", "profile mode: write a CPU profile of the composer to `file`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "profile mode: write an allocation profile of the composer to `file`")
 	fs.StringVar(&o.scenario, "scenario", "cacheable", "profile mode: no-store or cacheable")
-	fs.StringVar(&o.only, "scenarios", "", "comma-separated `keys` of the scenarios to run (direct, direct-primary, no-store, cacheable); empty means all")
+	fs.StringVar(&o.only, "scenarios", "", "comma-separated `keys` of the scenarios to run (direct, direct-primary, no-store, cacheable, "+peerKey+"); empty means all")
+	fs.StringVar(&o.nginx, "nginx", "auto", "nginx binary of the SSI peer in the "+peerKey+" scenario: a path, auto (nginx if on PATH) or off")
+	fs.IntVar(&o.peer.Burst, "burst", 1000, "page `loads` started at once in the "+peerKey+" scenario")
+	fs.DurationVar(&o.peer.Timeout, "burst-timeout", 10*time.Second, "deadline of each page load of the burst")
 	fs.StringVar(&o.inlayEnv, "inlay-env", "", "extra environment of the Inlay process, comma-separated `KEY=VALUE`s, such as GOGC=200")
 	fs.BoolVar(&o.bench.H2C, "h2c", false, "Inlay fetches the fragments over h2c (HTTP/2 without TLS), not HTTP/1.1")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (Inlay's config, layout and logs)")
@@ -96,8 +111,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	b := o.bench
-	if b.Rate <= 0 || b.Duration <= 0 || b.Warmup < 0 || b.Conns <= 0 || b.TTFBRequests <= 0 {
-		return o, errors.New("-rate, -duration, -conns and -ttfb must be positive, -warmup not negative")
+	if b.Rate <= 0 || b.Duration <= 0 || b.Warmup < 0 || b.Conns <= 0 || b.TTFBRequests <= 0 || o.peer.Burst < 0 || o.peer.Timeout <= 0 {
+		return o, errors.New("-rate, -duration, -conns, -ttfb and -burst-timeout must be positive, -warmup and -burst not negative")
 	}
 	return o, nil
 }
@@ -111,10 +126,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 	if o.bench.WrkPath, err = findWrk(o.generator); err != nil {
 		return err
 	}
+	if o.peer.Nginx, err = findNginx(o.nginx); err != nil {
+		return err
+	}
 	// Bound the whole run: four scenarios of a warm-up, two timed runs
-	// and a TTFB run, plus building Inlay.
+	// and a TTFB run, the side-by-side runs, plus building Inlay.
 	perScenario := o.bench.Warmup + 2*o.bench.Duration + 30*time.Second
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute+time.Duration(len(scenarios))*perScenario)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute+time.Duration(len(scenarios))*perScenario+peerBudget(o.bench, o.peer))
 	defer cancel()
 
 	if o.cpuProfile != "" || o.memProfile != "" {
@@ -144,7 +162,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		return err
 	}
 	load := loadAvg()
-	if l, err := strconv.ParseFloat(load, 64); err == nil && l > 0.5 {
+	one, _, _ := strings.Cut(load, ",")
+	if l, err := strconv.ParseFloat(one, 64); err == nil && l > 0.5 {
 		logger.Warn("the machine is busy: figures will be skewed", slog.String("load_average", load))
 	}
 	b := &bench{cfg: o.bench, bin: bin, dir: dir, proc: newProcReader(ctx), logger: logger}
@@ -153,7 +172,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 	}
 	var results []*result
 	byKey := map[string]*result{}
-	selected, err := selectScenarios(o.only)
+	selected, peers, err := selectScenarios(o.only)
 	if err != nil {
 		return err
 	}
@@ -166,12 +185,29 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		results = append(results, r)
 		byKey[sc.Key] = r
 	}
+	var peerResults []*peerResult
+	if peers {
+		if o.peer.Nginx == "" {
+			logger.Warn("nginx not found: the side-by-side runs leave nginx out (apt-get install nginx)")
+		}
+		if peerResults, err = b.runPeers(ctx, o.peer); err != nil {
+			keep = true
+			return fmt.Errorf("scenario %s: %w", peerKey, err)
+		}
+	}
 
-	m := machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel(), GoVersion: runtime.Version(), Kernel: kernel(), Generator: "a Go generator", Date: time.Now(), LoadAvg: load, Revision: revision(ctx, root)}
+	m := machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel(), GoVersion: runtime.Version(), Kernel: kernel(), Generator: "a Go generator", Date: time.Now(), LoadAvg: load, LoadAfter: loadAvg(), Revision: revision(ctx, root)}
 	if o.bench.WrkPath != "" {
 		m.Generator = wrkVersion(ctx, o.bench.WrkPath)
 	}
 	report := renderMarkdown(m, o.bench, results, checkTargets(byKey))
+	if peers {
+		nginx := "nginx not installed: its columns are left out"
+		if o.peer.Nginx != "" {
+			nginx = "nginx " + nginxVersion(ctx, o.peer.Nginx) + ", configured as `nginxConfig` in cmd/loadbench/nginx.go says"
+		}
+		report += "\n" + renderPeers(o.bench, o.peer, nginx, peerResults, checkPeers(peerResults))
+	}
 	fmt.Fprint(stdout, report)
 	if o.out != "" {
 		if err := writeReport(o.out, report); err != nil {
@@ -203,15 +239,18 @@ func findWrk(generator string) (string, error) {
 }
 
 // selectScenarios returns the scenarios named in a comma-separated list,
-// in their usual order; an empty list means all of them.
-func selectScenarios(only string) ([]scenario, error) {
+// in their usual order, and whether the side-by-side runs (peerKey) are
+// named; an empty list means all of them.
+func selectScenarios(only string) ([]scenario, bool, error) {
 	if only == "" {
-		return scenarios, nil
+		return scenarios, true, nil
 	}
 	want := map[string]bool{}
 	for _, k := range strings.Split(only, ",") {
 		want[strings.TrimSpace(k)] = true
 	}
+	peers := want[peerKey]
+	delete(want, peerKey)
 	var out []scenario
 	for _, sc := range scenarios {
 		if want[sc.Key] {
@@ -220,7 +259,7 @@ func selectScenarios(only string) ([]scenario, error) {
 		}
 	}
 	for k := range want {
-		return nil, fmt.Errorf("-scenarios: unknown scenario %q", k)
+		return nil, false, fmt.Errorf("-scenarios: unknown scenario %q", k)
 	}
-	return out, nil
+	return out, peers, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strconv"
@@ -60,6 +61,77 @@ func (pr procReader) sample(pid int) (procSample, error) {
 		return procSample{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
 	}
 	return procSample{CPU: cpu, HWM: hwm, RSS: rss, Time: now}, nil
+}
+
+// sampleTree samples pid and its child processes, and sums them: CPU
+// time, peak RSS and RSS. nginx serves from a master and its workers, so
+// its figures are the sum of them all; for a process without children,
+// such as Inlay, it is sample. The peaks are summed, so the sum of the
+// peaks is at or above the peak of the sum.
+func (pr procReader) sampleTree(pid int) (procSample, error) {
+	total, err := pr.sample(pid)
+	if err != nil {
+		return procSample{}, err
+	}
+	children, err := childProcesses(pid)
+	if err != nil {
+		return procSample{}, err
+	}
+	for _, c := range children {
+		s, err := pr.sample(c)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // it exited since /proc was listed
+			}
+			return procSample{}, err
+		}
+		total.CPU += s.CPU
+		total.HWM += s.HWM
+		total.RSS += s.RSS
+	}
+	return total, nil
+}
+
+// childProcesses returns the processes whose parent is pid, from the
+// parent field of every /proc/PID/stat.
+func childProcesses(pid int) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("listing /proc: %w", err)
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone, or not a process
+		}
+		if ppid, err := parseStatPPID(stat); err == nil && ppid == pid {
+			out = append(out, child)
+		}
+	}
+	return out, nil
+}
+
+// parseStatPPID returns the parent process id (field 4) from the contents
+// of /proc/PID/stat.
+func parseStatPPID(stat []byte) (int, error) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no command name")
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	if len(fields) < 2 {
+		return 0, fmt.Errorf("only %d fields", len(fields)+2)
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return 0, fmt.Errorf("ppid: %w", err)
+	}
+	return ppid, nil
 }
 
 // parseStatCPU returns utime + stime from the contents of /proc/PID/stat.

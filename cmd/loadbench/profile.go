@@ -32,7 +32,7 @@ func runProfile(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 	if sc == nil {
 		return fmt.Errorf("-scenario %q: want no-store or cacheable", o.scenario)
 	}
-	st, err := startStub(sc.CacheControl, o.bench.H2C, logger)
+	st, err := startStub(sc.CacheControl, o.bench.H2C, false, logger)
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func runProfile(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
-	cfgPath, err := writeConfig(dir, ln.Addr().String(), st.URLs, o.bench.H2C)
+	cfgPath, err := writeConfig(dir, ln.Addr().String(), st, o.bench.H2C)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func runProfile(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 	defer hs.Close()
 	target := "http://" + ln.Addr().String() + pagePath
 
-	if _, err := checkPage(ctx, target, *sc); err != nil {
+	if _, err := checkPage(ctx, target, scenarioMarkers(*sc)); err != nil {
 		return err
 	}
 	logger.Info("warming up", slog.String("scenario", sc.Key), slog.Duration("for", o.bench.Warmup))

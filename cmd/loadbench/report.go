@@ -23,6 +23,7 @@ type check struct {
 	Target   string
 	Measured string
 	Pass     bool
+	Skipped  bool // not measured: what it compares with did not run
 }
 
 // checkTargets compares the results with the targets. Scenarios missing
@@ -91,7 +92,8 @@ type machine struct {
 	Kernel    string
 	Generator string // closed-loop generator: wrk's version or "Go"
 	Date      time.Time
-	LoadAvg   string // 1-minute load average before the run
+	LoadAvg   string // 1-, 5- and 15-minute load averages before the run
+	LoadAfter string // the same after the run
 	Revision  string // the measured Inlay's commit
 }
 
@@ -99,8 +101,13 @@ type machine struct {
 func renderMarkdown(m machine, cfg benchConfig, results []*result, checks []check) string {
 	var b strings.Builder
 	b.WriteString("### Latest run\n\n")
-	fmt.Fprintf(&b, "Inlay %s, run on %s: %d × %s, %s, Linux %s, load average %s before the run; closed loop by %s.\n\n",
-		m.Revision, m.Date.UTC().Format("2006-01-02 15:04 UTC"), m.CPUs, m.CPUModel, m.GoVersion, m.Kernel, m.LoadAvg, m.Generator)
+	fmt.Fprintf(&b, "Inlay %s, run on %s: %d × %s, %s, Linux %s; closed loop by %s. "+
+		"Load average (1, 5, 15 minutes, as `uptime` shows it) %s before the run and %s after it, the run's own load included: the machine is shared, and other work skews the figures.\n\n",
+		m.Revision, m.Date.UTC().Format("2006-01-02 15:04 UTC"), m.CPUs, m.CPUModel, m.GoVersion, m.Kernel, m.Generator, m.LoadAvg, m.LoadAfter)
+	if len(results) == 0 {
+		return b.String()
+	}
+	b.WriteString("### A service per fragment\n\n")
 	fmt.Fprintf(&b, "Open loop: vegeta at %d req/s for %s after a %s warm-up. TTFB: %d sequential requests on one connection. "+
 		"Peak: closed loop, %d connections for %s. CPU and RSS are the `inlay serve` process's own. Inlay fetches the fragments over %s.\n\n",
 		cfg.Rate, cfg.Duration, cfg.Warmup, cfg.TTFBRequests, cfg.Conns, cfg.Duration, upstreamProtocol(cfg))
@@ -145,14 +152,8 @@ func renderMarkdown(m machine, cfg benchConfig, results []*result, checks []chec
 	row("peak RSS (VmHWM)", proc(func(r *result) string { return fmtMiB(r.PeakRSS) }))
 	row("upstream fetches per page", func(r *result) string { return strconv.FormatFloat(r.UpstreamPerPage, 'f', 2, 64) })
 
-	b.WriteString("\n### Targets\n\n| target | measured | |\n|---|---|---|\n")
-	for _, c := range checks {
-		verdict := "**fail**"
-		if c.Pass {
-			verdict = "pass"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Target, c.Measured, verdict)
-	}
+	b.WriteString("\n#### Targets, a service per fragment\n\n")
+	writeChecks(&b, checks)
 	return b.String()
 }
 
@@ -254,16 +255,16 @@ func kernel() string {
 	return strings.TrimSpace(string(data))
 }
 
-// loadAvg returns the 1-minute load average: other work on the machine
-// skews every figure.
+// loadAvg returns the 1-, 5- and 15-minute load averages, as in
+// "0.52, 0.61, 0.70": other work on the machine skews every figure.
 func loadAvg() string {
 	data, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "unknown"
 	}
 	f := strings.Fields(string(data))
-	if len(f) == 0 {
+	if len(f) < 3 {
 		return "unknown"
 	}
-	return f[0]
+	return strings.Join(f[:3], ", ")
 }

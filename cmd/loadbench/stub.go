@@ -68,57 +68,84 @@ const (
 	cacheCacheable = "public, max-age=60"
 )
 
-// stub is the in-process fragment service: one loopback listener per
-// fragment, as if each came from its own team, so that Inlay keeps one
-// connection pool per service as it would in production.
+// oneServiceName is the service of every fragment when they all come from
+// one team service.
+const oneServiceName = "team"
+
+// stub is the in-process fragment service. By default each fragment has a
+// loopback listener of its own, as if each came from its own team, so that
+// Inlay keeps one connection pool per service as it would in production.
+// With one service, every fragment comes from one listener, at /NAME.
 type stub struct {
-	// URLs maps a fragment name to the base URL of its service.
-	URLs    map[string]string
-	fetches atomic.Int64
-	servers []*http.Server
+	// Services maps a service name to its base URL.
+	Services map[string]string
+	service  map[string]string // fragment name → service name
+	fetches  atomic.Int64
+	servers  []*http.Server
 }
 
 // startStub starts the fragment services, answering with cacheControl,
-// over HTTP/1.1 and, with h2c, over HTTP/2 without TLS too.
-func startStub(cacheControl string, h2c bool, logger *slog.Logger) (*stub, error) {
-	s := &stub{URLs: map[string]string{}}
+// over HTTP/1.1 and, with h2c, over HTTP/2 without TLS too. With
+// oneService, one listener serves every fragment.
+func startStub(cacheControl string, h2c, oneService bool, logger *slog.Logger) (*stub, error) {
+	s := &stub{Services: map[string]string{}, service: map[string]string{}}
+	groups := map[string][]fragmentSpec{}
+	var names []string
+	for _, spec := range fragmentSpecs {
+		svc := spec.Name
+		if oneService {
+			svc = oneServiceName
+		}
+		if _, ok := groups[svc]; !ok {
+			names = append(names, svc)
+		}
+		groups[svc] = append(groups[svc], spec)
+		s.service[spec.Name] = svc
+	}
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(h2c)
-	for _, spec := range fragmentSpecs {
+	for _, svc := range names {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("stub %s: listening: %w", spec.Name, err)
+			return nil, fmt.Errorf("stub %s: listening: %w", svc, err)
+		}
+		mux := http.NewServeMux()
+		for _, spec := range groups[svc] {
+			mux.Handle("GET /"+spec.Name, s.handler(spec, cacheControl))
 		}
 		srv := &http.Server{
-			Handler:           s.handler(spec, cacheControl),
+			Handler:           mux,
 			ReadHeaderTimeout: 5 * time.Second,
 			IdleTimeout:       2 * time.Minute,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 			Protocols:         protocols,
 		}
 		s.servers = append(s.servers, srv)
-		s.URLs[spec.Name] = "http://" + ln.Addr().String()
+		s.Services[svc] = "http://" + ln.Addr().String()
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logger.Error("stub stopped", slog.String("fragment", spec.Name), slog.String("error", err.Error()))
+				logger.Error("stub stopped", slog.String("service", svc), slog.String("error", err.Error()))
 			}
 		}()
 	}
 	return s, nil
 }
 
-// handler serves spec at /NAME after its service time.
+// ServiceOf returns the name of the service that serves a fragment.
+func (s *stub) ServiceOf(fragment string) string { return s.service[fragment] }
+
+// FragmentURL returns the URL of a fragment on its service.
+func (s *stub) FragmentURL(fragment string) string {
+	return s.Services[s.service[fragment]] + "/" + fragment
+}
+
+// handler serves spec after its service time.
 func (s *stub) handler(spec fragmentSpec, cacheControl string) http.Handler {
 	body := fragmentBody(spec.Name, spec.Size)
 	size := strconv.Itoa(len(body))
-	path := "/" + spec.Name
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path {
-			http.NotFound(w, r)
-			return
-		}
 		s.fetches.Add(1)
 		time.Sleep(spec.Latency) // the simulated service time
 		h := w.Header()

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// peerKey is the -scenarios key of the side-by-side comparison.
+const peerKey = "one-service"
+
+// peerConns are the closed loops of the side-by-side comparison, in
+// order: the first is where latency and no-store CPU are compared, the
+// last where throughput, cached CPU and memory are.
+var peerConns = []int{64, 256}
+
+// Servers of the side-by-side comparison.
+const (
+	serverDirect = "direct"
+	serverInlay  = "inlay"
+	serverNginx  = "nginx"
+)
+
+// peerColumn is one column of the side-by-side table.
+type peerColumn struct {
+	Key          string
+	Title        string
+	Server       string // serverDirect, serverInlay or serverNginx
+	CacheControl string
+}
+
+// peerColumns are the side-by-side runs, in order; nginx's are left out
+// when it is not installed.
+var peerColumns = []peerColumn{
+	{Key: "direct", Title: "direct: " + slowest().Name + " (slowest)", Server: serverDirect, CacheControl: cacheNoStore},
+	{Key: "inlay-no-store", Title: "Inlay, no-store", Server: serverInlay, CacheControl: cacheNoStore},
+	{Key: "nginx-no-store", Title: "nginx SSI, no-store", Server: serverNginx, CacheControl: cacheNoStore},
+	{Key: "inlay-cached", Title: "Inlay, max-age=60", Server: serverInlay, CacheControl: cacheCacheable},
+	{Key: "nginx-cached", Title: "nginx SSI + proxy_cache, max-age=60", Server: serverNginx, CacheControl: cacheCacheable},
+}
+
+// peerLoop is one closed loop of a side-by-side run.
+type peerLoop struct {
+	peakResult
+	CPUPerPage      time.Duration
+	UpstreamPerPage float64
+}
+
+// peerResult holds every figure of one side-by-side column.
+type peerResult struct {
+	Column    peerColumn
+	PageBytes int
+	Loops     map[int]*peerLoop // by connections
+	HasProc   bool              // Inlay or nginx: CPU and RSS are theirs
+	RSSPeak   int64             // VmHWM after the closed loops, bytes
+	Burst     *burstResult
+	RSSBurst  int64 // VmHWM after the burst, bytes
+}
+
+// peerConfig holds the side-by-side run's parameters.
+type peerConfig struct {
+	Nginx   string        // nginx binary; empty leaves nginx out
+	Burst   int           // page loads started at once
+	Timeout time.Duration // of each page load of the burst
+}
+
+// runPeers runs the side-by-side comparison: one team service serving the
+// four fragments from one listener; the slowest fragment straight from
+// it, then the page through Inlay and through nginx SSI, no-store and
+// cacheable.
+func (b *bench) runPeers(ctx context.Context, pc peerConfig) ([]*peerResult, error) {
+	var out []*peerResult
+	for _, col := range peerColumns {
+		if col.Server == serverNginx && pc.Nginx == "" {
+			continue
+		}
+		r, err := b.runPeer(ctx, pc, col)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", col.Key, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// runPeer measures one column: a check of the page, a warm-up, the closed
+// loops, and for Inlay and nginx the burst.
+func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn) (*peerResult, error) {
+	log := b.logger.With(slog.String("scenario", peerKey), slog.String("column", col.Key))
+	st, err := startStub(col.CacheControl, false, true, b.logger)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	res := &peerResult{Column: col, Loops: map[int]*peerLoop{}}
+	markers := fragmentMarkers()
+	target := st.FragmentURL(slowest().Name)
+	sample := func() (procSample, error) { return procSample{}, nil }
+	if col.Server != serverDirect {
+		dir := filepath.Join(b.dir, peerKey+"-"+col.Key)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("scenario dir: %w", err)
+		}
+		addr, err := freeLoopbackAddr()
+		if err != nil {
+			return nil, err
+		}
+		var pid int
+		switch col.Server {
+		case serverInlay:
+			cfgPath, err := writeConfig(dir, addr, st, false)
+			if err != nil {
+				return nil, err
+			}
+			p, err := startInlay(ctx, b.bin, cfgPath, addr, filepath.Join(dir, "inlay.log"), b.env)
+			if err != nil {
+				return nil, err
+			}
+			defer p.stop()
+			pid, target = p.pid(), p.url(pagePath)
+		case serverNginx:
+			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
+			p, err := startNginx(ctx, pc.Nginx, dir, nginxSettings{Listen: addr, Upstream: upstream, Cached: col.CacheControl == cacheCacheable})
+			if err != nil {
+				return nil, err
+			}
+			defer p.stop()
+			pid, target = p.pid(), p.url(pagePath)
+		}
+		res.HasProc = true
+		sample = func() (procSample, error) { return b.proc.sampleTree(pid) }
+	} else {
+		markers = []string{fragmentMarker(slowest().Name)}
+	}
+
+	if res.PageBytes, err = checkPage(ctx, target, markers); err != nil {
+		return nil, err
+	}
+	log.Info("warming up", slog.String("target", target), slog.Duration("for", b.cfg.Warmup))
+	if b.cfg.Warmup > 0 {
+		if _, err := closedLoop(ctx, b.cfg.WrkPath, target, peerConns[0], b.cfg.Warmup); err != nil {
+			return nil, fmt.Errorf("warm-up: %w", err)
+		}
+	}
+	conns := peerConns
+	if col.Server == serverDirect {
+		conns = peerConns[:1] // the floor of the latency target
+	}
+	for _, c := range conns {
+		log.Info("closed loop", slog.Int("conns", c), slog.Duration("for", b.cfg.Duration))
+		s0, err := sample()
+		if err != nil {
+			return nil, err
+		}
+		f0 := st.Fetches()
+		pr, err := closedLoop(ctx, b.cfg.WrkPath, target, c, b.cfg.Duration, markers...)
+		if err != nil {
+			return nil, fmt.Errorf("closed loop, %d connections: %w", c, err)
+		}
+		f1 := st.Fetches()
+		s1, err := sample()
+		if err != nil {
+			return nil, err
+		}
+		loop := &peerLoop{peakResult: pr}
+		if pr.Requests > 0 {
+			loop.CPUPerPage = (s1.CPU - s0.CPU) / time.Duration(pr.Requests)
+			loop.UpstreamPerPage = float64(f1-f0) / float64(pr.Requests)
+		}
+		res.Loops[c] = loop
+		res.RSSPeak = s1.HWM
+		if pr.Errors > 0 || pr.Non200 > 0 || pr.Incomplete > 0 {
+			log.Warn("failed pages", slog.Int("conns", c), slog.Int64("errors", pr.Errors),
+				slog.Int64("non200", pr.Non200), slog.Int64("incomplete", pr.Incomplete))
+		}
+	}
+	if col.Server != serverDirect && pc.Burst > 0 {
+		log.Info("burst", slog.Int("loads", pc.Burst))
+		br := burst(ctx, target, pc.Burst, pc.Timeout, markers)
+		res.Burst = &br
+		s, err := sample()
+		if err != nil {
+			return nil, err
+		}
+		res.RSSBurst = s.HWM
+		if br.OK != br.N {
+			log.Warn("failed pages in the burst", slog.Int("non200", br.Non200), slog.Int("incomplete", br.Incomplete),
+				slog.Int("failed", br.Failed), slog.String("first", br.FirstErr))
+		}
+	}
+	last := res.Loops[conns[len(conns)-1]]
+	log.Info("done", slog.Float64("rps", last.RPS), slog.Duration("p50", last.P50),
+		slog.Duration("cpu_per_page", last.CPUPerPage), slog.Int64("rss_peak_kib", res.RSSPeak>>10))
+	return res, nil
+}
+
+// fragmentMarkers are the markers of the page's fragments, in order.
+func fragmentMarkers() []string {
+	var ms []string
+	for _, f := range fragmentSpecs {
+		ms = append(ms, fragmentMarker(f.Name))
+	}
+	return ms
+}

@@ -1,0 +1,329 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestPageComplete(t *testing.T) {
+	markers := []string{"<a>", "<b>", "<c>"}
+	for _, tc := range []struct {
+		body string
+		want bool
+	}{
+		{"<a>1<b>2<c>3", true},
+		{"<a><b><c>", true},
+		{"<a>1<c>3", false},     // one missing
+		{"<b>1<a>2<c>3", false}, // out of order
+		{"<a>", false},
+		{"", false},
+		{"<a><b><c><a>", true},
+	} {
+		if got := pageComplete([]byte(tc.body), markers); got != tc.want {
+			t.Errorf("pageComplete(%q) = %t, want %t", tc.body, got, tc.want)
+		}
+	}
+	if !pageComplete([]byte("anything"), nil) {
+		t.Error("no markers: every body is complete")
+	}
+}
+
+// kindServer answers a page per request, cycling through a complete
+// page, a 500 and a page that lacks a fragment, and counts what it sent.
+// The complete page is streamed in chunks, a fragment per chunk, as Inlay
+// streams a page.
+type kindServer struct {
+	n                      atomic.Int64
+	ok, non200, incomplete atomic.Int64
+	complete, partial      string
+}
+
+func newKindServer() *kindServer {
+	ms := fragmentMarkers()
+	return &kindServer{
+		complete: strings.Join(ms, "x"),
+		partial:  strings.Join(ms[:len(ms)-1], "x"),
+	}
+}
+
+func (k *kindServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch k.n.Add(1) % 3 {
+	case 0:
+		k.ok.Add(1)
+		for _, m := range fragmentMarkers() {
+			fmt.Fprint(w, m+"x")
+			http.NewResponseController(w).Flush()
+		}
+	case 1:
+		k.non200.Add(1)
+		http.Error(w, k.complete, http.StatusInternalServerError)
+	default:
+		k.incomplete.Add(1)
+		fmt.Fprint(w, k.partial)
+	}
+}
+
+// TestClosedLoopChecksPages runs each closed-loop generator (wrk when
+// installed) on one connection against a server whose answers are known,
+// and compares the counts: they can differ by the one answer in flight
+// when the run ends.
+func TestClosedLoopChecksPages(t *testing.T) {
+	wrk, _ := exec.LookPath("wrk")
+	for _, gen := range []struct{ name, wrk string }{{"go", ""}, {"wrk", wrk}} {
+		t.Run(gen.name, func(t *testing.T) {
+			if gen.name == "wrk" && wrk == "" {
+				t.Skip("wrk not installed (Debian package wrk)")
+			}
+			k := newKindServer()
+			srv := httptest.NewServer(k)
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			res, err := closedLoop(ctx, gen.wrk, srv.URL+"/page", 1, time.Second, fragmentMarkers()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.Close() // every answer is counted by now
+			if !res.Checked {
+				t.Fatal("the run was not checked")
+			}
+			within := func(what string, got, sent int64) {
+				if got > sent || got < sent-1 || sent == 0 {
+					t.Errorf("%s: counted %d, the server sent %d", what, got, sent)
+				}
+			}
+			within("non-200", res.Non200, k.non200.Load())
+			within("incomplete", res.Incomplete, k.incomplete.Load())
+			answered := res.Requests // wrk counts every answer
+			if gen.wrk == "" {
+				answered += res.Errors // the Go generator counts 5xx apart
+			}
+			within("answers", answered, k.n.Load())
+		})
+	}
+}
+
+func TestBurst(t *testing.T) {
+	k := newKindServer()
+	hang := make(chan struct{})
+	var hung atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hung.Add(1) <= 3 { // the first three never answer
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		k.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	defer close(hang)
+	res := burst(context.Background(), srv.URL, 63, 500*time.Millisecond, fragmentMarkers())
+	// 60 answered: 20 complete, 20 500s, 20 incomplete.
+	want := burstResult{N: 63, OK: 20, Non200: 20, Incomplete: 20, Failed: 3}
+	got := res
+	got.Latency, got.FirstErr = latencies{}, ""
+	if got != want {
+		t.Errorf("burst = %+v, want %+v", got, want)
+	}
+	if res.Latency.N != 20 || res.FirstErr == "" {
+		t.Errorf("latency samples %d, first error %q", res.Latency.N, res.FirstErr)
+	}
+}
+
+// TestSampleTree samples a real process with two children: the tree is
+// the three of them.
+func TestSampleTree(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 60 & sleep 60 & wait")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+		})
+	}
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	waitFor(ctx, t, "two children", func() bool {
+		c, err := childProcesses(cmd.Process.Pid)
+		return err == nil && len(c) == 2
+	})
+	pr := newProcReader(ctx)
+	one, err := pr.sample(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := pr.sampleTree(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.HWM <= one.HWM || tree.RSS <= one.RSS {
+		t.Errorf("tree %+v is not above its root %+v", tree, one)
+	}
+	stop()
+	if _, err := pr.sampleTree(cmd.Process.Pid); err == nil {
+		t.Error("sampling a process that is gone did not fail")
+	}
+}
+
+func TestParseStatPPID(t *testing.T) {
+	for _, tc := range []struct {
+		stat string
+		want int
+		ok   bool
+	}{
+		{"4242 (nginx: worker) S 4241 4241 4241 0 -1 4194624 1 0 0 0 5 3 0 0 20 0 1 0\n", 4241, true},
+		{"17 (a) b) (c) R 1 17 17 0\n", 1, true},
+		{"17 (a) R\n", 0, false},
+		{"17 a R 1\n", 0, false},
+	} {
+		got, err := parseStatPPID([]byte(tc.stat))
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("parseStatPPID(%q) = %d, %v; want %d, ok %t", tc.stat, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestSelectScenarios(t *testing.T) {
+	all, peers, err := selectScenarios("")
+	if err != nil || len(all) != len(scenarios) || !peers {
+		t.Errorf("all: %d scenarios, peers %t, %v", len(all), peers, err)
+	}
+	only, peers, err := selectScenarios(peerKey)
+	if err != nil || len(only) != 0 || !peers {
+		t.Errorf("%s: %d scenarios, peers %t, %v", peerKey, len(only), peers, err)
+	}
+	two, peers, err := selectScenarios("cacheable, direct")
+	if err != nil || len(two) != 2 || two[0].Key != "direct" || peers {
+		t.Errorf("two: %+v, peers %t, %v", two, peers, err)
+	}
+	if _, _, err := selectScenarios("nope"); err == nil {
+		t.Error("an unknown scenario was accepted")
+	}
+}
+
+// peerFixture builds side-by-side results with the given figures.
+func peerFixture(withNginx bool) []*peerResult {
+	ms, us := time.Millisecond, time.Microsecond
+	mk := func(key string, proc bool, loops map[int]peerLoop, rss int64, b *burstResult) *peerResult {
+		var col peerColumn
+		for _, c := range peerColumns {
+			if c.Key == key {
+				col = c
+			}
+		}
+		r := &peerResult{Column: col, PageBytes: 8522, Loops: map[int]*peerLoop{}, HasProc: proc, RSSPeak: rss, Burst: b}
+		for c, l := range loops {
+			l.Conns, l.Checked = c, true
+			r.Loops[c] = &l
+		}
+		return r
+	}
+	loop := func(rps float64, p50, cpu time.Duration, requests int64) peerLoop {
+		return peerLoop{peakResult: peakResult{RPS: rps, P50: p50, Requests: requests}, CPUPerPage: cpu}
+	}
+	okBurst := &burstResult{N: 1000, OK: 1000}
+	out := []*peerResult{
+		mk("direct", false, map[int]peerLoop{64: loop(3000, 20*ms, 0, 30000)}, 0, nil),
+		// no-store: CPU 2 × nginx (fail), p50 1.04 × (pass), 3 incomplete at 256 (fail), RSS 70 MiB (fail)
+		mk("inlay-no-store", true, map[int]peerLoop{64: loop(2900, 20800*us, 200*us, 29000), 256: loop(3500, 70*ms, 250*us, 35000)}, 70<<20,
+			&burstResult{N: 1000, OK: 998, Incomplete: 2}),
+	}
+	out[1].Loops[256].Incomplete = 3
+	if withNginx {
+		out = append(out, mk("nginx-no-store", true, map[int]peerLoop{64: loop(2900, 21*ms, 100*us, 29000), 256: loop(3800, 60*ms, 120*us, 38000)}, 30<<20, okBurst))
+	}
+	// cached: 1.2 × nginx's req/s (pass), CPU equal (pass)
+	out = append(out, mk("inlay-cached", true, map[int]peerLoop{64: loop(20000, 3*ms, 40*us, 200000), 256: loop(24000, 10*ms, 40*us, 240000)}, 40<<20, okBurst))
+	if withNginx {
+		out = append(out, mk("nginx-cached", true, map[int]peerLoop{64: loop(20000, 3*ms, 40*us, 200000), 256: loop(20000, 12*ms, 40*us, 200000)}, 30<<20, okBurst))
+	}
+	return out
+}
+
+func TestCheckPeers(t *testing.T) {
+	verdicts := func(cs []check) map[string]string {
+		m := map[string]string{}
+		for _, c := range cs {
+			v := "fail"
+			switch {
+			case c.Skipped:
+				v = "skipped"
+			case c.Pass:
+				v = "pass"
+			}
+			m[c.Target] = v
+		}
+		return m
+	}
+	want := map[string]string{
+		"no-store: CPU per page ≤ 1.0 × nginx SSI's, 64 connections":                 "fail",
+		"no-store: p50 ≤ 1.05 × direct search, 64 connections":                       "pass",
+		"no-store: 0 errors, 0 non-200 and 0 incomplete pages, 64 connections":       "pass",
+		"no-store: 0 errors, 0 non-200 and 0 incomplete pages, 256 connections":      "fail",
+		"no-store: burst of 1,000 loads, 0 failed, 0 non-200 and 0 incomplete pages": "fail",
+		"no-store: peak RSS ≤ 64.0 MiB, 256 connections":                             "fail",
+		"cached: 0 errors, 0 non-200 and 0 incomplete pages, 64 connections":         "pass",
+		"cached: 0 errors, 0 non-200 and 0 incomplete pages, 256 connections":        "pass",
+		"cached: burst of 1,000 loads, 0 failed, 0 non-200 and 0 incomplete pages":   "pass",
+		"cached: req/s ≥ 1.1 × nginx SSI's, 256 connections":                         "pass",
+		"cached: CPU per page ≤ nginx SSI's, 256 connections":                        "pass",
+	}
+	got := verdicts(checkPeers(peerFixture(true)))
+	for target, v := range want {
+		if got[target] != v {
+			t.Errorf("%s: got %q, want %q", target, got[target], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d checks, want %d: %v", len(got), len(want), got)
+	}
+
+	without := verdicts(checkPeers(peerFixture(false)))
+	for _, target := range []string{
+		"no-store: CPU per page ≤ 1.0 × nginx SSI's, 64 connections",
+		"cached: req/s ≥ 1.1 × nginx SSI's, 256 connections",
+		"cached: CPU per page ≤ nginx SSI's, 256 connections",
+	} {
+		if without[target] != "skipped" {
+			t.Errorf("without nginx, %s: got %q, want skipped", target, without[target])
+		}
+	}
+	if without["no-store: peak RSS ≤ 64.0 MiB, 256 connections"] != "fail" {
+		t.Error("without nginx, the RSS target was not checked")
+	}
+}
+
+func TestRenderPeers(t *testing.T) {
+	results := peerFixture(true)
+	md := renderPeers(benchConfig{Duration: 10 * time.Second, Warmup: 2 * time.Second}, peerConfig{Burst: 1000}, "nginx 1.0", results, checkPeers(results))
+	for _, s := range []string{
+		"| | direct: search (slowest) | Inlay, no-store | nginx SSI, no-store | Inlay, max-age=60 | nginx SSI + proxy_cache, max-age=60 |",
+		"| req/s, 64 connections | 3,000 | 2,900 | 2,900 | 20,000 | 20,000 |",
+		"| CPU per page, 64 connections | – | 0.200 ms | 0.100 ms | 0.040 ms | 0.040 ms |",
+		"| errors / non-200 / incomplete, 256 connections | – | 0 / 0 / 3 of 35,000 |",
+		"| burst of 1,000: failed / non-200 / incomplete | – | 0 / 0 / 2 |",
+		"| peak RSS (VmHWM) after 256 connections | – | 70.0 MiB | 30.0 MiB | 40.0 MiB | 30.0 MiB |",
+		"| no-store: CPU per page ≤ 1.0 × nginx SSI's, 64 connections | 0.200 ms / 0.100 ms = 2.00 × | **fail** |",
+		"| cached: req/s ≥ 1.1 × nginx SSI's, 256 connections | 24,000 / 20,000 = 1.20 × | pass |",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
+}
