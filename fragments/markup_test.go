@@ -305,3 +305,17 @@ func BenchmarkBalanceMarkup(b *testing.B) {
 		}
 	}
 }
+
+// The element table finds every element the map knows, and nothing else.
+func TestLookupElementMatchesTheMap(t *testing.T) {
+	for name, want := range elements {
+		if got := lookupElement([]byte(name)); got != want {
+			t.Errorf("lookupElement(%q) = %+v, want %+v", name, got, want)
+		}
+	}
+	for _, name := range []string{"", "x", "custom-element", "divv", "scrip", "tabletable"} {
+		if got := lookupElement([]byte(name)); got != (element{}) {
+			t.Errorf("lookupElement(%q) = %+v, want the zero element", name, got)
+		}
+	}
+}
