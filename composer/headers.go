@@ -11,6 +11,7 @@ import (
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Headers Inlay sets on every fragment request.
@@ -53,10 +54,10 @@ func newPageContext(r *http.Request, requestID, route string, names, values []st
 	// hold bytes no header may carry.
 	vals := []string{requestID, r.URL.EscapedPath(), route, publicURL, "", "", ""}
 	pc := pageContext{requestID: vals[0:1:1], path: vals[1:2:2], route: vals[2:3:3], baseURL: vals[3:4:4]}
-	if tp := r.Header.Get("Traceparent"); validTraceparent(tp) {
+	if tp, ts := shopperTrace(r.Header); tp != "" {
 		vals[4] = tp
 		pc.traceparent = vals[4:5:5]
-		if ts := r.Header.Get("Tracestate"); ts != "" && len(ts) <= 512 {
+		if ts != "" && len(ts) <= 512 {
 			vals[5] = ts
 			pc.tracestate = vals[5:6:6]
 		}
@@ -157,21 +158,20 @@ func namedIn(connection []string, name string) bool {
 	return false
 }
 
-// validTraceparent accepts a W3C trace context version-00 header.
-func validTraceparent(tp string) bool {
-	if len(tp) != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
-		return false
+// shopperTrace returns the shopper's W3C trace context as OpenTelemetry's
+// propagator reads it: a valid traceparent (re-encoded), and the
+// tracestate that goes with it, or "" for none.
+func shopperTrace(h http.Header) (traceparent, tracestate string) {
+	if h.Get("Traceparent") == "" {
+		return "", "" // the common case, without a context
 	}
-	for i := 0; i < len(tp); i++ {
-		if i == 2 || i == 35 || i == 52 {
-			continue
-		}
-		c := tp[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
+	ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.HeaderCarrier(h))
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return "", ""
 	}
-	return tp[:2] != "ff" && tp[3:35] != strings.Repeat("0", 32) && tp[36:52] != strings.Repeat("0", 16)
+	out := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, out)
+	return out["traceparent"], out["tracestate"]
 }
 
 // requestID returns the shopper's X-Request-ID when it is a sane token, or

@@ -3,6 +3,7 @@
 package static
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 )
 
 // Prefix is the URL path under which the assets are served.
@@ -76,23 +78,11 @@ func Handler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		h := w.Header()
-		h.Set("Content-Type", a.contentType)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("ETag", a.etag)
+		cache := "public, max-age=300"
 		if name == a.hashedName {
-			h.Set("Cache-Control", "public, max-age=31536000, immutable")
-		} else {
-			h.Set("Cache-Control", "public, max-age=300")
+			cache = "public, max-age=31536000, immutable"
 		}
-		if match := r.Header.Get("If-None-Match"); match == a.etag {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		if r.Method == http.MethodHead {
-			return
-		}
-		_, _ = w.Write(a.data)
+		serveAsset(w, r, a, cache)
 	})
 }
 
@@ -105,17 +95,17 @@ const FaviconPath = "/favicon.ico"
 func FaviconHandler() http.Handler {
 	a := assets["favicon.svg"]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", a.contentType)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "public, max-age=86400")
-		h.Set("ETag", a.etag)
-		if r.Header.Get("If-None-Match") == a.etag {
-			w.WriteHeader(http.StatusNotModified)
-			return
-		}
-		if r.Method != http.MethodHead {
-			_, _ = w.Write(a.data)
-		}
+		serveAsset(w, r, a, "public, max-age=86400")
 	})
+}
+
+// serveAsset writes an asset with its type, ETag and caching; conditional
+// requests, HEAD and ranges are http.ServeContent's.
+func serveAsset(w http.ResponseWriter, r *http.Request, a *asset, cacheControl string) {
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", cacheControl)
+	h.Set("ETag", a.etag)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.data))
 }

@@ -8,6 +8,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"net"
 	"net/http"
 	"net/url"
@@ -624,16 +625,10 @@ func (c *Config) ErrorPage(status int) (layout, key string) {
 	return "", ""
 }
 
+// validHeaderName accepts an HTTP field name (RFC 9110 §5.1) of at most
+// 64 bytes.
 func validHeaderName(h string) bool {
-	if h == "" || len(h) > 64 {
-		return false
-	}
-	for _, c := range h {
-		if !(c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return false
-		}
-	}
-	return true
+	return len(h) <= 64 && httpguts.ValidHeaderFieldName(h)
 }
 
 var routeParam = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
