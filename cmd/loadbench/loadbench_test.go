@@ -2,6 +2,7 @@ package main
 
 import (
 	"maps"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -66,32 +67,15 @@ func TestParseWrkUnits(t *testing.T) {
 	}
 }
 
-func TestParseStatCPU(t *testing.T) {
-	// The command name holds a space and a parenthesis, as it may.
-	stat := "4242 (inlay (x) y) S 1 4242 4242 0 -1 4194304 1234 0 0 0 250 75 0 0 20 0 9 0 5000 1234567 890 18446744073709551615\n"
-	got, err := parseStatCPU([]byte(stat), 100)
+// The process reader reads this test's own process: some CPU spent, a
+// resident set, and a peak at least as high.
+func TestProcReaderSamplesItsOwnProcess(t *testing.T) {
+	s, err := newProcReader(t.Context()).sample(os.Getpid())
 	if err != nil {
-		t.Fatal(err)
+		t.Skipf("no /proc: %v", err)
 	}
-	if want := 3250 * time.Millisecond; got != want {
-		t.Errorf("parseStatCPU = %v, want %v", got, want)
-	}
-	if _, err := parseStatCPU([]byte("4242 (inlay) S 1 2"), 100); err == nil {
-		t.Error("parseStatCPU accepted a short line")
-	}
-}
-
-func TestParseStatusKB(t *testing.T) {
-	status := "Name:\tinlay\nVmPeak:\t 1300000 kB\nVmHWM:\t   31976 kB\nVmRSS:\t   30000 kB\nThreads:\t9\n"
-	hwm, err := parseStatusKB([]byte(status), "VmHWM")
-	if err != nil || hwm != 31976<<10 {
-		t.Errorf("VmHWM = %d, %v; want %d", hwm, err, 31976<<10)
-	}
-	if _, err := parseStatusKB([]byte(status), "VmSwap"); err == nil {
-		t.Error("missing key not reported")
-	}
-	if _, err := parseStatusKB([]byte(status), "Threads"); err == nil {
-		t.Error("a value without kB was accepted")
+	if s.CPU <= 0 || s.RSS <= 0 || s.HWM < s.RSS {
+		t.Errorf("sample: CPU %v, RSS %d, peak %d; want CPU and RSS above 0 and peak ≥ RSS", s.CPU, s.RSS, s.HWM)
 	}
 }
 

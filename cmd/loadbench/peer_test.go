@@ -159,11 +159,11 @@ func TestSampleTree(t *testing.T) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	pr := newProcReader(ctx)
 	waitFor(ctx, t, "two children", func() bool {
-		c, err := childProcesses(cmd.Process.Pid)
+		c, err := pr.children(cmd.Process.Pid)
 		return err == nil && len(c) == 2
 	})
-	pr := newProcReader(ctx)
 	one, err := pr.sample(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
@@ -178,24 +178,6 @@ func TestSampleTree(t *testing.T) {
 	stop()
 	if _, err := pr.sampleTree(cmd.Process.Pid); err == nil {
 		t.Error("sampling a process that is gone did not fail")
-	}
-}
-
-func TestParseStatPPID(t *testing.T) {
-	for _, tc := range []struct {
-		stat string
-		want int
-		ok   bool
-	}{
-		{"4242 (nginx: worker) S 4241 4241 4241 0 -1 4194624 1 0 0 0 5 3 0 0 20 0 1 0\n", 4241, true},
-		{"17 (a) b) (c) R 1 17 17 0\n", 1, true},
-		{"17 (a) R\n", 0, false},
-		{"17 a R 1\n", 0, false},
-	} {
-		got, err := parseStatPPID([]byte(tc.stat))
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("parseStatPPID(%q) = %d, %v; want %d, ok %t", tc.stat, got, err, tc.want, tc.ok)
-		}
 	}
 }
 

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // procSample is what /proc says about a process at one moment.
@@ -21,46 +18,40 @@ type procSample struct {
 	Time time.Time
 }
 
-// procReader samples processes through /proc.
+// procReader samples processes through /proc, with
+// github.com/prometheus/procfs reading its files.
 type procReader struct {
-	clkTck int64 // clock ticks per second of /proc/PID/stat times
+	fs procfs.FS
 }
 
-// newProcReader asks getconf for the clock tick rate; Linux uses 100.
-func newProcReader(ctx context.Context) procReader {
-	out, err := exec.CommandContext(ctx, "getconf", "CLK_TCK").Output()
-	if err == nil {
-		if n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil && n > 0 {
-			return procReader{clkTck: n}
-		}
-	}
-	return procReader{clkTck: 100}
+// newProcReader opens /proc. A machine without it fails at the first
+// sample, with the reason.
+func newProcReader(context.Context) procReader {
+	pfs, _ := procfs.NewDefaultFS()
+	return procReader{fs: pfs}
 }
 
 // sample reads /proc/PID/stat and /proc/PID/status.
 func (pr procReader) sample(pid int) (procSample, error) {
 	now := time.Now()
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := pr.fs.Proc(pid)
 	if err != nil {
-		return procSample{}, fmt.Errorf("reading stat: %w", err)
+		return procSample{}, fmt.Errorf("process %d: %w", pid, err)
 	}
-	cpu, err := parseStatCPU(stat, pr.clkTck)
+	stat, err := p.Stat()
 	if err != nil {
 		return procSample{}, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return procSample{}, fmt.Errorf("reading status: %w", err)
-	}
-	hwm, err := parseStatusKB(status, "VmHWM")
+	status, err := p.NewStatus()
 	if err != nil {
 		return procSample{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
 	}
-	rss, err := parseStatusKB(status, "VmRSS")
-	if err != nil {
-		return procSample{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
-	}
-	return procSample{CPU: cpu, HWM: hwm, RSS: rss, Time: now}, nil
+	return procSample{
+		CPU:  time.Duration(stat.CPUTime() * float64(time.Second)),
+		HWM:  int64(status.VmHWM),
+		RSS:  int64(status.VmRSS),
+		Time: now,
+	}, nil
 }
 
 // sampleTree samples pid and its child processes, and sums them: CPU
@@ -73,7 +64,7 @@ func (pr procReader) sampleTree(pid int) (procSample, error) {
 	if err != nil {
 		return procSample{}, err
 	}
-	children, err := childProcesses(pid)
+	children, err := pr.children(pid)
 	if err != nil {
 		return procSample{}, err
 	}
@@ -92,89 +83,20 @@ func (pr procReader) sampleTree(pid int) (procSample, error) {
 	return total, nil
 }
 
-// childProcesses returns the processes whose parent is pid, from the
-// parent field of every /proc/PID/stat.
-func childProcesses(pid int) ([]int, error) {
-	entries, err := os.ReadDir("/proc")
+// children returns the processes whose parent is pid.
+func (pr procReader) children(pid int) ([]int, error) {
+	procs, err := pr.fs.AllProcs()
 	if err != nil {
 		return nil, fmt.Errorf("listing /proc: %w", err)
 	}
 	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil || child == pid {
+	for _, p := range procs {
+		if p.PID == pid {
 			continue
 		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // gone, or not a process
-		}
-		if ppid, err := parseStatPPID(stat); err == nil && ppid == pid {
-			out = append(out, child)
+		if stat, err := p.Stat(); err == nil && stat.PPID == pid {
+			out = append(out, p.PID)
 		}
 	}
 	return out, nil
-}
-
-// parseStatPPID returns the parent process id (field 4) from the contents
-// of /proc/PID/stat.
-func parseStatPPID(stat []byte) (int, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("no command name")
-	}
-	fields := strings.Fields(string(stat[i+1:]))
-	if len(fields) < 2 {
-		return 0, fmt.Errorf("only %d fields", len(fields)+2)
-	}
-	ppid, err := strconv.Atoi(fields[1])
-	if err != nil {
-		return 0, fmt.Errorf("ppid: %w", err)
-	}
-	return ppid, nil
-}
-
-// parseStatCPU returns utime + stime from the contents of /proc/PID/stat.
-// The command name (field 2) is in parentheses and may hold spaces or
-// parentheses itself, so fields are counted from the last ')'.
-func parseStatCPU(stat []byte, clkTck int64) (time.Duration, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("no command name")
-	}
-	fields := strings.Fields(string(stat[i+1:]))
-	// fields[0] is field 3 (state); utime is field 14, stime field 15.
-	const utime, stime = 14 - 3, 15 - 3
-	if len(fields) <= stime {
-		return 0, fmt.Errorf("only %d fields", len(fields)+2)
-	}
-	u, err := strconv.ParseInt(fields[utime], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("utime: %w", err)
-	}
-	s, err := strconv.ParseInt(fields[stime], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("stime: %w", err)
-	}
-	return time.Duration(u+s) * time.Second / time.Duration(clkTck), nil
-}
-
-// parseStatusKB returns a "Key:   123 kB" line of /proc/PID/status in bytes.
-func parseStatusKB(status []byte, key string) (int64, error) {
-	for line := range strings.Lines(string(status)) {
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || name != key {
-			continue
-		}
-		f := strings.Fields(value)
-		if len(f) != 2 || f[1] != "kB" {
-			return 0, fmt.Errorf("%s: unexpected value %q", key, strings.TrimSpace(value))
-		}
-		n, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %w", key, err)
-		}
-		return n << 10, nil
-	}
-	return 0, fmt.Errorf("no %s line", key)
 }
