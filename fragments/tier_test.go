@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
-	"github.com/redis/rueidis"
 )
 
 // exactTimeout is the shared tier's deadline in tests that count origin
@@ -155,51 +154,6 @@ func TestSharedTierOneOriginFetchAcrossReplicas(t *testing.T) {
 	}
 }
 
-// redisValues returns every value stored in the server, by key name, with
-// SCAN and GET, as an operator looking for leaked data would.
-func redisValues(t *testing.T, addr string) map[string][]byte {
-	t.Helper()
-	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, DisableCache: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx := context.Background()
-	out := map[string][]byte{}
-	var cursor uint64
-	for {
-		e, err := c.Do(ctx, c.B().Scan().Cursor(cursor).Count(100).Build()).AsScanEntry()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range e.Elements {
-			typ, err := c.Do(ctx, c.B().Type().Key(k).Build()).ToString()
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch typ {
-			case "string":
-				v, err := c.Do(ctx, c.B().Get().Key(k).Build()).AsBytes()
-				if err != nil && !rueidis.IsRedisNil(err) {
-					t.Fatal(err)
-				}
-				out[k] = v
-			case "set":
-				ms, err := c.Do(ctx, c.B().Smembers().Key(k).Build()).AsStrSlice()
-				if err != nil {
-					t.Fatal(err)
-				}
-				out[k] = []byte(strings.Join(ms, "\n"))
-			default:
-				out[k] = []byte(typ)
-			}
-		}
-		if cursor = e.Cursor; cursor == 0 {
-			return out
-		}
-	}
-}
-
 // The cross-user rules hold across replicas: a response fetched with a
 // shopper's credentials reaches the shared tier only when the service
 // marks it public or gives s-maxage; key names never hold the URL.
@@ -231,7 +185,7 @@ func TestSharedTierNeverHoldsCredentialedPrivateResponses(t *testing.T) {
 				t.Fatalf("fetch: %v", err)
 			}
 			found := false
-			for k, v := range redisValues(t, rs.Addr) {
+			for k, v := range rs.Values(t) {
 				if strings.Contains(k, path) || strings.Contains(k, "shopper") {
 					t.Errorf("key name %q holds request data", k)
 				}
@@ -419,10 +373,10 @@ func TestSharedTierFollowsReload(t *testing.T) {
 	}
 	e.Configure(settings(two.URL("")))
 	fetchReport(t, e, o, "/moved")
-	if n := len(redisValues(t, two.Addr)); n == 0 {
+	if n := len(two.Values(t)); n == 0 {
 		t.Error("nothing stored in the new server")
 	}
-	if n := len(redisValues(t, one.Addr)); n != 0 {
+	if n := len(one.Values(t)); n != 0 {
 		t.Errorf("%d keys stored in the old server", n)
 	}
 	e.Configure(settings(""))
