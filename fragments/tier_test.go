@@ -387,3 +387,55 @@ func TestSharedTierFollowsReload(t *testing.T) {
 		t.Errorf("without a tier: %+v, %v", rep, err)
 	}
 }
+
+// A stale-while-revalidate refresh takes the lease too: two replicas with
+// the same stale copy refresh it with one origin fetch, and meanwhile
+// serve the stale copy without waiting.
+func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
+	rs := redistest.Start(t)
+	// Age equal to max-age: stale from the start, within its
+	// stale-while-revalidate window.
+	o := newTierOrigin(t, answer("<p>v1</p>", "max-age=1, stale-while-revalidate=600", "Age", "1"))
+	a, b := newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)
+	if _, rep, err := fetchReport(t, a, o, "/swr"); err != nil || rep.Tier != TierOrigin {
+		t.Fatalf("warming A: %+v, %v", rep, err)
+	}
+	if resp, rep, err := fetchReport(t, b, o, "/swr"); err != nil || rep.Tier != TierShared || rep.Cache != CacheStale || string(resp.Body) != "<p>v1</p>" {
+		t.Fatalf("warming B: %+v, %v; want the stale copy from the shared tier", rep, err)
+	}
+
+	release := make(chan struct{})
+	o.set(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		answer("<p>v2</p>", "max-age=60")(w, r)
+	})
+	for _, e := range []*Engine{a, b} {
+		resp, rep, err := fetchReport(t, e, o, "/swr")
+		if err != nil || rep.Tier != TierLocal || rep.Cache != CacheStale || string(resp.Body) != "<p>v1</p>" {
+			t.Fatalf("stale fetch: %+v, %v; want the local stale copy at once", rep, err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for a.Stats().LeaseWaits.Load()+b.Stats().LeaseWaits.Load() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("neither refresh waited for the other's lease")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	for _, e := range []*Engine{a, b} {
+		for {
+			resp, rep, err := fetchReport(t, e, o, "/swr")
+			if err == nil && string(resp.Body) == "<p>v2</p>" && rep.Tier == TierLocal && rep.Cache == CacheHit {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("refresh not done within 5s: %+v, %v", rep, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if got := o.fetches.Load(); got != 2 {
+		t.Errorf("origin fetches: got %d, want 2 (the warm-up and one refresh for both replicas)", got)
+	}
+}
