@@ -223,6 +223,7 @@ func (e *Engine) Fetch(ctx context.Context, req *Request) (resp *Response, err e
 	}()
 	if e.cacheOff.Load() {
 		e.stats.UpstreamGets.Add(1)
+		report(req, func(r *Report) { r.Tier = TierOrigin })
 		return e.guards.Fetch(ctx, req)
 	}
 	return e.cache.Fetch(ctx, req)
