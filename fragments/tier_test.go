@@ -439,3 +439,43 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 		t.Errorf("origin fetches: got %d, want 2 (the warm-up and one refresh for both replicas)", got)
 	}
 }
+
+// A shared tier that hangs (the server stopped, connections open) costs a
+// miss its deadline at most, then nothing once the breaker opens: every
+// fetch succeeds from the origin well within its timeout. The tier keeps
+// its 20ms default deadline.
+func TestSharedTierHangingNeverFailsAFetch(t *testing.T) {
+	rs := redistest.Start(t)
+	o := newTierOrigin(t, answer("<p>ok</p>", "max-age=60"))
+	e := newReplica(t, o, rs.URL(""), 0)
+	fetchReport(t, e, o, "/warm")
+	rs.Pause()
+	t.Cleanup(rs.Resume)
+	var slowest time.Duration
+	for i := range 20 {
+		start := time.Now()
+		resp, rep, err := fetchReport(t, e, o, fmt.Sprintf("/hang-%d", i))
+		if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != TierOrigin {
+			t.Fatalf("with Redis hanging: %+v, %v", rep, err)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	t.Logf("slowest fetch with Redis hanging: %v", slowest)
+	if slowest >= time.Second {
+		t.Errorf("slowest fetch %v, want well under the 5s timeout", slowest)
+	}
+	if _, healthy := e.SharedStatus(); healthy {
+		t.Error("the tier says it is healthy while it hangs")
+	}
+	rs.Resume()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, healthy := e.SharedStatus(); healthy {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the tier did not come back within 5s of the server resuming")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
