@@ -7,6 +7,8 @@
 //	inlay demo                        run the demo shop with its three team services in-process
 //	inlay dev --config inlay.yaml --service search=http://127.0.0.1:3000
 //	                                  dev mode, with your local service in the whole shop
+//	inlay purge --config inlay.yaml --tag NAME
+//	                                  drop every cached fragment tagged NAME, on every replica
 package main
 
 import (

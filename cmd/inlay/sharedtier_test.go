@@ -423,6 +423,9 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 	load(10)
 	rs.Kill()
 	load(25)
+	if p, err := loadPage(client, "http://"+a.addr+"/-/ready"); err != nil || p.status != http.StatusOK {
+		t.Errorf("/-/ready with Redis down: %d %v, want 200", p.status, err)
+	}
 	p99 := percentile(took, .99)
 	t.Logf("%d pages, Redis killed after 80: p50 %v, p99 %v", len(took), percentile(took, .5).Round(time.Millisecond), p99.Round(time.Millisecond))
 	if p99 >= time.Second {
