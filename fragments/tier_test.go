@@ -340,6 +340,14 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 	if e.Stats().SharedErrors.Load() == 0 {
 		t.Error("no shared tier error counted")
 	}
+	// A purge with the tier down still purges this replica, and says the
+	// tier was not purged.
+	o.set(answer("<p>tagged</p>", "max-age=60", "Surrogate-Key", "t1"))
+	fetchReport(t, e, o, "/tagged")
+	if n, err := e.Purge(context.Background(), "t1"); err == nil || n != 1 {
+		t.Errorf("purge with Redis down: %d, %v; want 1 local entry and an error", n, err)
+	}
+	o.set(answer("<p>ok</p>", "max-age=60"))
 	if _, healthy := e.SharedStatus(); healthy {
 		t.Error("the tier says it is healthy with Redis down")
 	}
