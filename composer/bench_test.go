@@ -36,6 +36,11 @@ func (w *discardWriter) Flush() {}
 // sixFragmentShop serves a layout of six fragments, each about 1 KB, whose
 // answers carry cacheControl.
 func sixFragmentShop(b *testing.B, cacheControl string) (*shop, *stub) {
+	return sixFragmentShopWith(b, cacheControl, "")
+}
+
+// sixFragmentShopWith is sixFragmentShop with more top-level config YAML.
+func sixFragmentShopWith(b *testing.B, cacheControl, extra string) (*shop, *stub) {
 	routes := map[string]stubRoute{}
 	var layout strings.Builder
 	layout.WriteString(pageHead)
@@ -54,6 +59,7 @@ func sixFragmentShop(b *testing.B, cacheControl string) (*shop, *stub) {
 		services: map[string]*stub{"team": team},
 		layouts:  map[string]string{"p.html": layout.String()},
 		pages:    "  - path: /\n    layout: p.html",
+		extra:    extra,
 	})
 	return s, team
 }

@@ -38,7 +38,10 @@ type debugInfo struct {
 	Status   string `json:"status"`
 	Duration string `json:"duration"`
 	Cache    string `json:"cache,omitempty"`
-	Breaker  string `json:"breaker,omitempty"`
+	// Tier is the cache tier that served the box: local, shared or
+	// origin.
+	Tier    string `json:"tier,omitempty"`
+	Breaker string `json:"breaker,omitempty"`
 	// Shown says what the box shows instead of the fragment, if it does.
 	Shown string `json:"shown,omitempty"`
 	// Reason is why the fragment failed: bad markup, too large, status 500.
@@ -60,6 +63,7 @@ func newDebugInfo(slot *Slot, o *outcome) debugInfo {
 		Service:  slot.Src.Service.Name,
 		Duration: o.duration.Round(100 * time.Microsecond).String(),
 		Cache:    o.report.Cache.String(),
+		Tier:     o.report.Tier.String(),
 		Breaker:  o.report.Breaker,
 		Degraded: o.err != nil,
 	}

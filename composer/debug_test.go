@@ -51,7 +51,7 @@ func TestDebugView(t *testing.T) {
 				`<!--inlay-debug:0--><h1>main</h1><!--/inlay-debug:0-->`,
 				`<!--inlay-debug:1-->fallback<!--/inlay-debug:1-->`,
 				`{"id":"main","service":"team","status":"200","duration":"`,
-				`"cache":"miss","breaker":"closed","version":"2024.1"}`,
+				`"cache":"miss","tier":"origin","breaker":"closed","version":"2024.1"}`,
 				`{"id":"side","service":"team","status":"failed","duration":"`,
 				`"shown":"inline fallback","reason":"`, `status 500`, `"degraded":true}`,
 				`<link rel="stylesheet" href="/-/static/inlay.`,

@@ -48,6 +48,10 @@ func (pg *page) serverTiming() string {
 		b.WriteString(strconv.FormatFloat(float64(o.duration.Microseconds())/1000, 'f', -1, 64))
 		b.WriteString(`;desc="`)
 		b.WriteString(o.report.Cache.String())
+		if o.report.Tier != fragments.TierNone {
+			b.WriteByte(' ')
+			b.WriteString(o.report.Tier.String())
+		}
 		if o.report.Breaker != "" {
 			b.WriteByte(' ')
 			b.WriteString(o.report.Breaker)

@@ -166,6 +166,9 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 		},
 		CacheDisabled: cfg.Cache.Disabled,
 	}
+	if sc := cfg.Cache.Shared; sc.Enabled() {
+		st.Shared = fragments.SharedConfig{URL: sc.URL, Timeout: sc.CallTimeout()}
+	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
 		svc := cfg.Services[name]
 		st.Services = append(st.Services, fragments.ServiceConfig{

@@ -10,6 +10,10 @@ import (
 // service so far, across config reloads.
 func (s *Server) UpstreamRequests() map[string]int64 { return s.engine.UpstreamRequests() }
 
+// SharedTier reports whether the engine has a shared cache tier, and
+// whether it is connected and its breaker closed.
+func (s *Server) SharedTier() (configured, healthy bool) { return s.engine.SharedStatus() }
+
 // durationMS turns a duration into milliseconds for logs, to the
 // microsecond: log fields carry the unit in their name (duration_ms).
 func durationMS(d time.Duration) float64 {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/shared"
 	gocache "github.com/patrickmn/go-cache"
 )
 
@@ -83,6 +84,8 @@ type Cache struct {
 	refreshing map[string]bool    // keys with a background refresh running
 	background sync.WaitGroup     // background refreshes and the cleanup loop
 	closed     chan struct{}
+
+	tier atomic.Pointer[shared.Store] // the shared tier beneath; nil for none
 }
 
 var _ Fetcher = (*Cache)(nil)
@@ -106,6 +109,8 @@ type variants struct {
 
 // flight is one upstream fetch shared by the callers waiting on it.
 type flight struct {
+	key     string // the key the flight goes under
+	refresh bool   // a stale-while-revalidate refresh: never answered stale
 	ctx     context.Context
 	cancel  context.CancelFunc
 	req     *Request      // the request of the caller that started it
@@ -121,6 +126,8 @@ type flightResult struct {
 	shareable bool     // stored, so safe to hand to every caller it fits
 	vary      []string // the header names the stored response varies on
 	breaker   string   // the breaker state the fetch left behind
+	tier      Tier     // the tier that answered
+	stale     bool     // a stale copy from the shared tier
 }
 
 // NewCache returns a Cache in front of next.
@@ -220,15 +227,15 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		switch {
 		case e.pass:
 			c.stats.Passes.Add(1)
-			report(req, func(r *Report) { r.Cache = CachePass })
+			report(req, func(r *Report) { r.Cache, r.Tier = CachePass, TierOrigin })
 			return c.upstream(ctx, req)
 		case now.Before(e.freshUntil):
 			c.stats.CacheHits.Add(1)
-			report(req, func(r *Report) { r.Cache = CacheHit })
+			report(req, func(r *Report) { r.Cache, r.Tier = CacheHit, TierLocal })
 			return e.resp, nil
 		case now.Before(e.swrUntil):
 			c.stats.StaleServed.Add(1)
-			report(req, func(r *Report) { r.Cache = CacheStale })
+			report(req, func(r *Report) { r.Cache, r.Tier = CacheStale, TierLocal })
 			c.refresh(key, req)
 			return e.resp, nil
 		}
@@ -236,10 +243,10 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	}
 	c.stats.CacheMisses.Add(1)
 	report(req, func(r *Report) { r.Cache = CacheMiss })
-	resp, err := c.coalesce(ctx, key, req, true)
+	resp, err := c.coalesce(ctx, key, req, true, false)
 	if err != nil && stale != nil && KindOf(err) != KindCanceled && time.Now().Before(stale.sieUntil) {
 		c.stats.StaleServed.Add(1)
-		report(req, func(r *Report) { r.Cache = CacheStale })
+		report(req, func(r *Report) { r.Cache, r.Tier = CacheStale, TierLocal })
 		return stale.resp, nil
 	}
 	return resp, err
@@ -255,7 +262,7 @@ func (c *Cache) Fresh(req *Request) (*Response, bool) {
 	}
 	c.stats.Fetches.Add(1)
 	c.stats.CacheHits.Add(1)
-	report(req, func(r *Report) { r.Cache = CacheHit })
+	report(req, func(r *Report) { r.Cache, r.Tier = CacheHit, TierLocal })
 	return e.resp, true
 }
 
@@ -324,8 +331,10 @@ func (c *Cache) panicked(req *Request, v any) error { return panicked(c.stats, c
 // A caller whose key was only the primary one (the cache did not know
 // the fragment's Vary yet) and whose variant turns out to differ from the
 // fetched one tries once more under its variant's key, when again is set.
-func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again bool) (*Response, error) {
-	f, leader := c.join(ctx, key, req)
+// refresh marks a stale-while-revalidate refresh, which a stale copy in
+// the shared tier does not answer.
+func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again, refresh bool) (*Response, error) {
+	f, leader := c.join(ctx, key, req, refresh)
 	defer c.leave(key, f)
 	select {
 	case <-f.done:
@@ -337,7 +346,18 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again bo
 		return nil, &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: context.Cause(ctx)}
 	}
 	res := &f.res
-	report(req, func(r *Report) { r.Breaker = res.breaker })
+	report(req, func(r *Report) {
+		r.Breaker = res.breaker
+		if res.err == nil {
+			r.Tier = res.tier
+		}
+		if res.stale {
+			r.Cache = CacheStale
+		}
+	})
+	if res.stale {
+		c.stats.StaleServed.Add(1)
+	}
 	if leader {
 		return res.resp, res.err
 	}
@@ -348,12 +368,14 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again bo
 		return nil, res.err
 	case !res.shareable:
 		// Never hand one shopper's unshareable response to another.
+		report(req, func(r *Report) { r.Tier = TierOrigin })
 		return c.upstream(ctx, req)
 	case len(res.vary) > 0 && secondaryKey(req, res.vary) != secondaryKey(f.req, res.vary):
 		// The response is another variant than this caller's.
 		if again {
-			return c.coalesce(ctx, variantKey(primaryKey(req), req, res.vary), req, false)
+			return c.coalesce(ctx, variantKey(primaryKey(req), req, res.vary), req, false, false)
 		}
+		report(req, func(r *Report) { r.Tier = TierOrigin })
 		return c.upstream(ctx, req)
 	}
 	return res.resp, nil
@@ -361,7 +383,7 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again bo
 
 // join registers a caller with the flight for key, starting it with the
 // caller's deadline if there is none. leader reports that it started it.
-func (c *Cache) join(ctx context.Context, key string, req *Request) (f *flight, leader bool) {
+func (c *Cache) join(ctx context.Context, key string, req *Request, refresh bool) (f *flight, leader bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f = c.flights[key]
@@ -371,7 +393,7 @@ func (c *Cache) join(ctx context.Context, key string, req *Request) (f *flight, 
 			deadline, ok = time.Now().Add(req.Timeout), true
 		}
 		fctx := context.WithoutCancel(ctx)
-		f = &flight{req: req, done: make(chan struct{})}
+		f = &flight{key: key, refresh: refresh, req: req, done: make(chan struct{})}
 		if ok {
 			f.ctx, f.cancel = context.WithDeadline(fctx, deadline)
 		} else {
@@ -397,17 +419,38 @@ func (c *Cache) fly(f *flight) {
 	// joined after that flight ended, finds the stored response here
 	// instead of fetching it again.
 	if _, e := c.lookup(f.req); e != nil && !e.pass && time.Now().Before(e.freshUntil) {
-		f.res = flightResult{resp: e.resp, shareable: true}
+		f.res = flightResult{resp: e.resp, shareable: true, tier: TierLocal}
 		return
 	}
 	// The upstream request runs under the flight's context, not the
 	// caller's, and reports into no caller's Report.
 	up := *f.req
 	up.Report = &Report{}
-	resp, err := c.upstream(f.ctx, &up)
-	f.res = flightResult{resp: resp, err: err, breaker: up.Report.Breaker}
+	if st := c.tier.Load(); st != nil {
+		c.flyShared(f, st, &up)
+		return
+	}
+	c.origin(f, &up, nil, nil)
+}
+
+// origin fetches a flight's request from the service and stores what may
+// be stored, in both tiers when st is not nil. When the fetch fails and
+// the shared tier had a copy still within its stale-if-error window
+// (stale), that copy answers instead.
+func (c *Cache) origin(f *flight, up *Request, st *shared.Store, stale *shared.Entry) {
+	resp, err := c.upstream(f.ctx, up)
+	f.res = flightResult{resp: resp, err: err, breaker: up.Report.Breaker, tier: TierOrigin}
 	if err == nil {
-		f.res.shareable, f.res.vary = c.put(&up, resp)
+		e, vary := c.put(up, resp)
+		f.res.shareable, f.res.vary = e != nil, vary
+		if e != nil && st != nil {
+			c.share(f.ctx, st, up, resp, e.freshness, vary)
+		}
+		return
+	}
+	if stale != nil && KindOf(err) != KindCanceled && time.Now().Before(stale.SIEUntil) {
+		c.fromShared(f, up, stale, true)
+		f.res.breaker = up.Report.Breaker
 	}
 }
 
@@ -454,17 +497,17 @@ func (c *Cache) refresh(key string, req *Request) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		if _, err := c.coalesce(ctx, key, &up, false); err != nil {
+		if _, err := c.coalesce(ctx, key, &up, false, true); err != nil {
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "background refresh failed, stale copy kept",
 				slog.String("fragment", up.ID), slog.String("service", up.Service), slog.String("error", err.Error()))
 		}
 	})
 }
 
-// put stores resp if its headers allow, and reports whether it did, with
-// the header names it varies on. A success that may not be shared leaves
-// a hit-for-miss marker instead.
-func (c *Cache) put(req *Request, resp *Response) (stored bool, vary []string) {
+// put stores resp if its headers allow, and returns the entry it stored
+// (nil for none), with the header names it varies on. A success that may
+// not be shared leaves a hit-for-miss marker instead.
+func (c *Cache) put(req *Request, resp *Response) (stored *entry, vary []string) {
 	now := time.Now()
 	f, vary, ok, pass := storability(req, resp, now, c.negative)
 	pk := primaryKey(req)
@@ -472,7 +515,7 @@ func (c *Cache) put(req *Request, resp *Response) (stored bool, vary []string) {
 		if pass {
 			c.set(pk, &entry{pass: true, size: int64(len(pk)) + entryOverhead}, c.hitForMiss)
 		}
-		return false, nil
+		return nil, nil
 	}
 	key := pk
 	if len(vary) > 0 {
@@ -480,7 +523,7 @@ func (c *Cache) put(req *Request, resp *Response) (stored bool, vary []string) {
 	}
 	e := &entry{resp: resp, freshness: f, size: responseSize(key, resp)}
 	if e.size > c.maxEntry {
-		return false, nil
+		return nil, nil
 	}
 	ttl := f.expires().Sub(now)
 	if len(vary) > 0 {
@@ -489,7 +532,7 @@ func (c *Cache) put(req *Request, resp *Response) (stored bool, vary []string) {
 	c.set(key, e, ttl)
 	resp.keep() // the cache's own budget holds it now
 	c.stats.Stored.Add(1)
-	return true, vary
+	return e, vary
 }
 
 // index records under a primary key the header names its responses vary

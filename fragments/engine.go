@@ -40,6 +40,7 @@ type Engine struct {
 	services atomic.Pointer[map[string]*service] // replaced whole by Configure
 	mu       sync.Mutex                          // serializes Configure and Close
 	closed   bool                                // guarded by mu
+	shared   SharedConfig                        // the shared tier's settings in use; guarded by mu
 }
 
 var _ Fetcher = (*Engine)(nil)
@@ -71,6 +72,10 @@ type Settings struct {
 	Cache CacheConfig
 	// CacheDisabled sends every fetch to the service.
 	CacheDisabled bool
+	// Shared configures the shared tier beneath the in-process cache.
+	// The zero value means none. A change on reload replaces the tier's
+	// client.
+	Shared SharedConfig
 }
 
 // ServiceConfig is one team service as the engine sees it.
@@ -123,6 +128,7 @@ func (e *Engine) Configure(settings Settings) {
 	}
 	e.cacheOff.Store(settings.CacheDisabled)
 	e.budget.SetMax(settings.MaxInflightBytes)
+	e.configureShared(settings.Shared)
 	old := *e.services.Load()
 	next := make(map[string]*service, len(settings.Services))
 	for _, sc := range settings.Services {
@@ -217,6 +223,7 @@ func (e *Engine) Fetch(ctx context.Context, req *Request) (resp *Response, err e
 	}()
 	if e.cacheOff.Load() {
 		e.stats.UpstreamGets.Add(1)
+		report(req, func(r *Report) { r.Tier = TierOrigin })
 		return e.guards.Fetch(ctx, req)
 	}
 	return e.cache.Fetch(ctx, req)
@@ -331,6 +338,9 @@ func (e *Engine) Close() {
 	services := *e.services.Load()
 	e.mu.Unlock()
 	e.cache.Close()
+	if st := e.cache.SetShared(nil); st != nil {
+		st.Close()
+	}
 	for _, svc := range services {
 		svc.retire()
 	}

@@ -31,6 +31,34 @@ func (s CacheStatus) String() string {
 	return "unknown"
 }
 
+// Tier names the cache tier that served one fetch.
+type Tier uint8
+
+// The tiers, nearest first.
+const (
+	// TierNone means nothing was served: the fetch failed, or no cache
+	// was consulted.
+	TierNone Tier = iota
+	// TierLocal is the replica's own in-process cache.
+	TierLocal
+	// TierShared is the shared tier, one Valkey or Redis server for every
+	// replica.
+	TierShared
+	// TierOrigin is the team's service.
+	TierOrigin
+)
+
+var tierNames = [...]string{"", "local", "shared", "origin"}
+
+// String returns the tier's name as it appears in the debug view and in
+// Server-Timing: local, shared or origin; empty for TierNone.
+func (t Tier) String() string {
+	if int(t) < len(tierNames) {
+		return tierNames[t]
+	}
+	return "unknown"
+}
+
 // Report is what the fetch layers learnt about one fetch. A caller that
 // wants to know passes a Report in [Request.Report]; each layer fills in its
 // part. A Report belongs to one fetch and is never shared.
@@ -43,6 +71,8 @@ type Report struct {
 	// Coalesced is true when the response came from a fetch made for
 	// another request with the same key.
 	Coalesced bool
+	// Tier is the cache tier that served the response.
+	Tier Tier
 }
 
 // Stats counts what the fetch layers did, across all fetches. Every field
@@ -61,5 +91,15 @@ type Stats struct {
 	Overflows    atomic.Int64 // fetches refused because a service's wait queue was full
 	Queued       atomic.Int64 // fetches that waited for a service's concurrency limit
 	Panics       atomic.Int64 // fetches failed by a panic in the fetch code
-	UpstreamGets atomic.Int64 // requests that reached the upstream fetcher
+	UpstreamGets atomic.Int64 // requests that reached the upstream fetcher (the origin)
+
+	// The shared tier's counts; all zero without one.
+	SharedHits    atomic.Int64 // fetches answered by the shared tier (fresh, or stale after an origin failure)
+	SharedMisses  atomic.Int64 // shared tier lookups that found no usable entry
+	SharedStored  atomic.Int64 // entries written to the shared tier
+	SharedErrors  atomic.Int64 // shared tier calls that failed or were refused (the fetch went on without it)
+	LeaseWaits    atomic.Int64 // fetches that waited for another replica's lease
+	LeaseTimeouts atomic.Int64 // lease waits that ended with their deadline before a result
+	Purges        atomic.Int64 // purge-by-tag calls
+	Purged        atomic.Int64 // entries those purges dropped from this replica's tiers
 }

@@ -59,6 +59,7 @@
   function label(info) {
     var parts = [info.id, info.service, info.status, info.duration];
     if (info.cache) parts.push("cache " + info.cache);
+    if (info.tier) parts.push("from " + info.tier);
     if (info.breaker) parts.push("breaker " + info.breaker);
     if (info.version) parts.push("v " + info.version);
     if (info.shown) parts.push("shows " + info.shown);

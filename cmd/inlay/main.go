@@ -7,6 +7,8 @@
 //	inlay demo                        run the demo shop with its three team services in-process
 //	inlay dev --config inlay.yaml --service search=http://127.0.0.1:3000
 //	                                  dev mode, with your local service in the whole shop
+//	inlay purge --config inlay.yaml --tag NAME
+//	                                  drop every cached fragment tagged NAME, on every replica
 package main
 
 import (
@@ -28,6 +30,8 @@ Usage:
                               dev mode (live reload, overlay, debug view), with
                               service NAME served from your local URL
   inlay check-fragment URL    fetch a fragment as Inlay would and report contract problems; exit 1 on errors
+  inlay purge --config FILE --tag NAME
+                              drop every cached fragment tagged NAME (Surrogate-Key), on every replica
 
 Run 'inlay COMMAND -h' for a command's flags.
 `
@@ -55,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return devCommand(ctx, args[1:], stderr)
 	case "check-fragment":
 		return checkFragmentCommand(ctx, args[1:], stdout, stderr)
+	case "purge":
+		return purgeCommand(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

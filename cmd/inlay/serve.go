@@ -281,11 +281,12 @@ func (sh *live) reload(ctx context.Context, path string) {
 	sh.current.Load().SetConfigProblems(config.Problems{{File: path, Message: err.Error()}})
 }
 
-// adminHandler serves /metrics, pprof and health on the admin listener,
-// never on the shopper port.
+// adminHandler serves /metrics, pprof, health and purge on the admin
+// listener, never on the shopper port.
 func (sh *live) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", sh.metrics.Handler())
+	mux.Handle("POST /-/purge", purgeHandler(sh.engine))
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -25,10 +25,18 @@ var (
 	descWaiting      = prometheus.NewDesc("inlay_fetches_waiting", "Fetches waiting for a service's concurrency limit.", []string{"service"}, nil)
 	descQueued       = prometheus.NewDesc("inlay_fetches_queued_total", "Fetches that waited for a service's concurrency limit before they were sent.", nil, nil)
 	descPanics       = prometheus.NewDesc("inlay_fetch_panics_total", "Fetches failed by a panic in the fetch code (each logged with its stack).", nil, nil)
+	descTierHits     = prometheus.NewDesc("inlay_cache_tier_hits_total", "Fragment fetches answered by each cache tier: local (in-process), shared (Valkey/Redis), origin (the team's service).", []string{"tier"}, nil)
+	descSharedErrors = prometheus.NewDesc("inlay_shared_cache_errors_total", "Shared cache tier calls that failed or were refused; the fetch went on without the tier.", nil, nil)
+	descLeaseWaits   = prometheus.NewDesc("inlay_shared_cache_lease_waits_total", "Fetches that waited for another replica's lease on a cold key.", nil, nil)
+	descLeaseTimeout = prometheus.NewDesc("inlay_shared_cache_lease_timeouts_total", "Lease waits that ended with their deadline before a result.", nil, nil)
+	descPurges       = prometheus.NewDesc("inlay_cache_purges_total", "Purge-by-tag calls made on this replica.", nil, nil)
+	descPurged       = prometheus.NewDesc("inlay_cache_purged_entries_total", "Entries dropped by purges made on this replica.", nil, nil)
+	descSharedUp     = prometheus.NewDesc("inlay_shared_cache_up", "1 while the shared cache tier is connected and its breaker closed; 0 while the replica runs on its in-process tier alone. Absent without a shared tier.", nil, nil)
 )
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail, descReloadErrors, descLimit, descWaiting, descQueued, descPanics, descUnknownPath} {
+	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail, descReloadErrors, descLimit, descWaiting, descQueued, descPanics, descUnknownPath,
+		descTierHits, descSharedErrors, descLeaseWaits, descLeaseTimeout, descPurges, descPurged, descSharedUp} {
 		ch <- d
 	}
 }
@@ -55,6 +63,21 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRefused, fs.Overflows.Load(), "overflow")
 	counter(descQueued, fs.Queued.Load())
 	counter(descPanics, fs.Panics.Load())
+	counter(descTierHits, fs.CacheHits.Load(), "local")
+	counter(descTierHits, fs.SharedHits.Load(), "shared")
+	counter(descTierHits, fs.UpstreamGets.Load(), "origin")
+	counter(descSharedErrors, fs.SharedErrors.Load())
+	counter(descLeaseWaits, fs.LeaseWaits.Load())
+	counter(descLeaseTimeout, fs.LeaseTimeouts.Load())
+	counter(descPurges, fs.Purges.Load())
+	counter(descPurged, fs.Purged.Load())
+	if configured, healthy := srv.SharedTier(); configured {
+		up := 0.0
+		if healthy {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descSharedUp, prometheus.GaugeValue, up)
+	}
 	st := srv.Stats()
 	counter(descCookies, st.DroppedCookies.Load())
 	counter(descPrimaryFail, st.PrimaryFailures.Load())

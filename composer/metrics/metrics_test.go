@@ -67,6 +67,11 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 		`inlay_upstream_requests_total{service="team"} 5`,
 		`inlay_unknown_path_requests_total 1`,
 		`inlay_pages_in_flight 0`,
+		`inlay_cache_tier_hits_total{tier="local"} 1`,
+		`inlay_cache_tier_hits_total{tier="shared"} 0`,
+		`inlay_cache_tier_hits_total{tier="origin"} 5`,
+		`inlay_shared_cache_errors_total 0`,
+		`inlay_cache_purges_total 0`,
 		`process_resident_memory_bytes`,
 	} {
 		if !strings.Contains(body, want) {
@@ -75,6 +80,9 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 	}
 	if strings.Contains(body, "/product/a") {
 		t.Error("a raw URL became a label value")
+	}
+	if strings.Contains(body, "inlay_shared_cache_up") {
+		t.Error("the shared tier's health is shown without a shared tier")
 	}
 }
 
