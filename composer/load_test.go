@@ -10,6 +10,7 @@ package composer
 
 import (
 	"fmt"
+	"slices"
 	"net/http"
 	"strings"
 	"sync"
@@ -139,7 +140,9 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	})
 	slow := newStub(t, map[string]stubRoute{"/box": {hang: true}})
 	const timeout = 300 * time.Millisecond
+	pagesDone := &pageTimes{}
 	s := newShop(t, shopConfig{
+		observer: pagesDone,
 		services: map[string]*stub{"shell": shell, "slow": slow},
 		layouts: map[string]string{"p.html": pageHead +
 			`<fragment id="header" src="shell:/header"></fragment>` +
@@ -150,6 +153,8 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	want := pageHead + "<p>header</p><h1>main</h1>[<em>fallback</em>]" + pageTail
 	var slowest atomic.Int64
 	const n = 1000
+	var mu sync.Mutex
+	took := make([]time.Duration, 0, n)
 	start := make(chan struct{})
 	tr := &http.Transport{MaxIdleConnsPerHost: n}
 	t.Cleanup(tr.CloseIdleConnections)
@@ -162,9 +167,12 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodGet, s.URL+"/", nil)
 			began := time.Now()
 			resp, body, err := readAll(client, req)
-			took := time.Since(began)
+			d := time.Since(began)
+			mu.Lock()
+			took = append(took, d)
+			mu.Unlock()
 			for {
-				if m := slowest.Load(); int64(took) <= m || slowest.CompareAndSwap(m, int64(took)) {
+				if m := slowest.Load(); int64(d) <= m || slowest.CompareAndSwap(m, int64(d)) {
 					break
 				}
 			}
@@ -180,8 +188,19 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	if b := bad.Load(); b != 0 {
 		t.Errorf("pages without the other boxes or the fallback: got %d of %d, want 0", b, n)
 	}
-	if took := time.Duration(slowest.Load()); took > timeout+loopbackSlack*2 {
-		t.Errorf("slowest page: %v, want at most the box's %v and the slack", took, timeout)
+	// Inlay's own time per page, from the request to the last byte, holds
+	// the box's timeout and little more; what the shopper sees adds the
+	// queue of a thousand connections opened at once on two cores.
+	slices.Sort(took)
+	inlay := pagesDone.sorted()
+	p99 := inlay[len(inlay)*99/100]
+	t.Logf("pages in Inlay: p50 %v, p99 %v; at the shopper: p50 %v, p99 %v, slowest %v (the box's timeout %v)",
+		inlay[len(inlay)/2], p99, took[len(took)/2], took[len(took)*99/100], time.Duration(slowest.Load()), timeout)
+	if p99 > timeout+50*time.Millisecond {
+		t.Errorf("p99 page in Inlay: %v, want at most the box's %v and 50ms", p99, timeout)
+	}
+	if d := time.Duration(slowest.Load()); d > timeout+loopbackSlack*2 {
+		t.Errorf("slowest page: %v, want at most the box's %v and the slack", d, timeout)
 	}
 	// The limit starts at its initial value and only shrinks as fetches
 	// time out.
@@ -205,4 +224,23 @@ func skipUnderRace(t *testing.T) {
 	if raceDetector {
 		t.Skip("a load test: make test runs it without -race, whose instrumentation divides capacity")
 	}
+}
+
+// pageTimes is an Observer that keeps every page's total duration.
+type pageTimes struct {
+	nopObserver
+	mu    sync.Mutex
+	times []time.Duration
+}
+
+func (p *pageTimes) PageDone(_ string, _ int, total, _ time.Duration, _ int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.times = append(p.times, total)
+}
+
+func (p *pageTimes) sorted() []time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Sorted(slices.Values(p.times))
 }

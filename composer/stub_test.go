@@ -153,6 +153,8 @@ type shopConfig struct {
 	fetchTransport http.RoundTripper
 	// logHandler, when not nil, wraps the handler the shop logs to.
 	logHandler func(slog.Handler) slog.Handler
+	// observer, when not nil, is told about every page and fragment.
+	observer Observer
 }
 
 func newShop(t testing.TB, sc shopConfig) *shop {
@@ -163,7 +165,7 @@ func newShop(t testing.TB, sc shopConfig) *shop {
 	}
 	cfg, fsys := sc.parse(t, urls)
 	logs, logger := sc.logger()
-	srv, err := New(cfg, Options{LayoutFS: fsys, Logger: logger, FetchTransport: sc.fetchTransport})
+	srv, err := New(cfg, Options{LayoutFS: fsys, Logger: logger, FetchTransport: sc.fetchTransport, Observer: sc.observer})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
