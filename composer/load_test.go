@@ -10,8 +10,8 @@ package composer
 
 import (
 	"fmt"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
