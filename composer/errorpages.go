@@ -3,7 +3,9 @@ package composer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"github.com/inlayhq/inlay/fragments"
 	"html"
 	"log/slog"
 	"net/http"
@@ -159,4 +161,64 @@ func checkErrorPages(cfg *config.Config, layouts *Layouts) config.Problems {
 	}
 	ps.Sort()
 	return ps
+}
+
+func (s *Server) logPanic(c echo.Context, err error, stack []byte) error {
+	s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "panic serving request",
+		slog.String("request_id", c.Request().Header.Get(HeaderRequestID)),
+		slog.String("path", c.Request().URL.Path),
+		slog.String("error", err.Error()),
+		slog.String("stack", string(stack)))
+	return err
+}
+
+// handleEchoError renders echo's errors (404, 405, panics) as HTML pages.
+func (s *Server) handleEchoError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+		if errors.Is(err, echo.ErrNotFound) {
+			s.unknownPath(c.Request())
+		}
+	} else {
+		s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "serving request",
+			slog.String("request_id", c.Request().Header.Get(HeaderRequestID)),
+			slog.String("path", c.Request().URL.Path),
+			slog.String("error", err.Error()))
+	}
+	s.renderError(c.Response(), c.Request(), status)
+}
+
+// errorTexts are the titles and explanations of the error pages.
+var errorTexts = map[int][2]string{
+	http.StatusNotFound:              {"Page not found", "There is no page at this address."},
+	http.StatusMethodNotAllowed:      {"Method not allowed", "This page cannot be requested this way."},
+	http.StatusRequestEntityTooLarge: {"Request too large", "The request body is larger than this shop accepts."},
+	http.StatusBadGateway:            {"This page is unavailable", "Part of the shop is not answering right now. Please try again in a moment."},
+	http.StatusGatewayTimeout:        {"This page took too long", "Part of the shop is answering too slowly right now. Please try again in a moment."},
+}
+
+// primaryFailed answers a page whose primary fragment failed: 504 when it
+// timed out, 502 otherwise.
+func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID string, slot *Slot, err error) {
+	status := http.StatusBadGateway
+	if fragments.KindOf(err) == fragments.KindTimeout {
+		status = http.StatusGatewayTimeout
+	}
+	if fragments.KindOf(err) == fragments.KindCanceled {
+		return
+	}
+	s.stats.PrimaryFailures.Add(1)
+	s.logger.LogAttrs(r.Context(), slog.LevelError, "primary fragment failed",
+		slog.String("request_id", requestID),
+		slog.String("fragment", slot.ID),
+		slog.String("service", slot.Src.Service.Name),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.String("error", fmt.Sprint(err)))
+	s.renderErrorDetail(w, r, status, &errorDetail{Fragment: slot.ID, Service: slot.Src.Service.Name, Reason: fmt.Sprint(err)})
 }

@@ -2,17 +2,12 @@ package composer
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"io/fs"
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -244,92 +239,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 // Layouts returns the server's layout registry, for reloading.
 func (s *Server) Layouts() *Layouts { return s.layouts }
 
-// echoRoute turns /product/{sku} into echo's /product/:sku.
-func echoRoute(path string) string {
-	segs := strings.Split(path, "/")
-	for i, seg := range segs {
-		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-			segs[i] = ":" + seg[1:len(seg)-1]
-		}
-	}
-	return strings.Join(segs, "/")
-}
-
-func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
-	timeout := s.cfg.PageDeadline(p)
-	return func(c echo.Context) error {
-		layout := s.layouts.Get(p.Layout)
-		if layout == nil {
-			return fmt.Errorf("page %s: layout %q is not loaded", p.Path, p.Layout)
-		}
-		r := c.Request()
-		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
-			// A page request has no body. One that says it has is refused and
-			// its connection closed: with both Transfer-Encoding and
-			// Content-Length it may be an attempt at request smuggling.
-			c.Response().Header().Set("Connection", "close")
-			s.renderError(c.Response(), r, http.StatusBadRequest)
-			return nil
-		}
-		names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
-		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
-		pg := &page{
-			srv:       s,
-			layout:    layout,
-			r:         r,
-			requestID: requestID,
-			params:    newParams(names, values, r, layout),
-			inOrder:   p.InOrder || layout.async > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
-			debug:     s.debugRequested(r),
-			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
-		}
-		pg.inOrder = pg.inOrder || pg.debug
-		pg.started = time.Now()
-		s.observer.PageStarted(p.Path)
-		if s.tracer != nil {
-			ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-			ctx, span := s.tracer.Start(ctx, "page "+p.Path, trace.WithSpanKind(trace.SpanKindServer),
-				trace.WithAttributes(attribute.String("http.route", p.Path), attribute.String("inlay.request_id", pg.requestID)))
-			defer span.End()
-			pg.r = r.WithContext(ctx)
-		}
-		pg.compose(c.Response(), timeout)
-		s.pageDone(pg, p.Path, c.Response().Status)
-		return nil
-	}
-}
-
-// pageDone reports a finished page to the observer and the access log.
-func (s *Server) pageDone(pg *page, route string, status int) {
-	total := time.Since(pg.started)
-	var ttfb time.Duration
-	if !pg.headerAt.IsZero() {
-		ttfb = pg.headerAt.Sub(pg.started)
-	}
-	degraded := 0
-	var ids []string
-	for i := range pg.outcomes {
-		if pg.outcomes[i].err != nil {
-			degraded++
-			if s.accessLog {
-				ids = append(ids, pg.layout.Slots[i].ID)
-			}
-		}
-	}
-	s.observer.PageDone(route, status, total, ttfb, degraded)
-	if s.accessLog {
-		s.logger.LogAttrs(pg.r.Context(), slog.LevelInfo, "page",
-			slog.String("request_id", pg.requestID),
-			slog.String("route", route),
-			slog.String("method", pg.r.Method),
-			slog.String("path", pg.r.URL.Path),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", durationMS(total)),
-			slog.Float64("ttfb_ms", durationMS(ttfb)),
-			slog.Any("degraded", ids))
-	}
-}
-
 // SetReady marks the server ready to take traffic, or not: /-/ready
 // answers 200 only in between. The process sets it once its listener is
 // open, and clears it when it starts to drain.
@@ -340,31 +249,6 @@ func (s *Server) readyHandler(c echo.Context) error {
 		return c.String(http.StatusServiceUnavailable, "not ready\n")
 	}
 	return c.String(http.StatusOK, "ready\n")
-}
-
-// crawlerUA matches the user agents of crawlers and link previewers,
-// which get async fragments in document order: they may not run the
-// swap script, and they should index the whole page.
-var crawlerUA = regexp.MustCompile(`(?i)bot\b|crawl|spider|slurp|facebookexternalhit|bingpreview|embedly|pinterest|whatsapp|telegram`)
-
-func isCrawler(ua string) bool { return ua != "" && crawlerUA.MatchString(ua) }
-
-// unescapeParams decodes echo's route parameters exactly once. Echo takes
-// them from the escaped path (URL.RawPath) when the request has one, and
-// from the already decoded URL.Path otherwise: only the first are decoded
-// here. A value that does not decode is kept as it is.
-func unescapeParams(r *http.Request, values []string) []string {
-	if r.URL.RawPath == "" {
-		return values
-	}
-	for i, v := range values {
-		if strings.IndexByte(v, '%') >= 0 {
-			if u, err := url.PathUnescape(v); err == nil {
-				values[i] = u
-			}
-		}
-	}
-	return values
 }
 
 // stripInlayHeaders drops X-Inlay-* headers the shopper sent: those names
@@ -391,45 +275,6 @@ func (s *Server) requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (s *Server) logPanic(c echo.Context, err error, stack []byte) error {
-	s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "panic serving request",
-		slog.String("request_id", c.Request().Header.Get(HeaderRequestID)),
-		slog.String("path", c.Request().URL.Path),
-		slog.String("error", err.Error()),
-		slog.String("stack", string(stack)))
-	return err
-}
-
-// handleEchoError renders echo's errors (404, 405, panics) as HTML pages.
-func (s *Server) handleEchoError(err error, c echo.Context) {
-	if c.Response().Committed {
-		return
-	}
-	status := http.StatusInternalServerError
-	var he *echo.HTTPError
-	if errors.As(err, &he) {
-		status = he.Code
-		if errors.Is(err, echo.ErrNotFound) {
-			s.unknownPath(c.Request())
-		}
-	} else {
-		s.logger.LogAttrs(c.Request().Context(), slog.LevelError, "serving request",
-			slog.String("request_id", c.Request().Header.Get(HeaderRequestID)),
-			slog.String("path", c.Request().URL.Path),
-			slog.String("error", err.Error()))
-	}
-	s.renderError(c.Response(), c.Request(), status)
-}
-
-// errorTexts are the titles and explanations of the error pages.
-var errorTexts = map[int][2]string{
-	http.StatusNotFound:              {"Page not found", "There is no page at this address."},
-	http.StatusMethodNotAllowed:      {"Method not allowed", "This page cannot be requested this way."},
-	http.StatusRequestEntityTooLarge: {"Request too large", "The request body is larger than this shop accepts."},
-	http.StatusBadGateway:            {"This page is unavailable", "Part of the shop is not answering right now. Please try again in a moment."},
-	http.StatusGatewayTimeout:        {"This page took too long", "Part of the shop is answering too slowly right now. Please try again in a moment."},
-}
-
 // writeOverlay puts the current layout and config problems over the page,
 // and the live-reload script at its end. Dev mode only.
 func (s *Server) writeOverlay(st *stream) {
@@ -453,25 +298,4 @@ func (s *Server) droppedCookie(ctx context.Context, requestID string, slot *Slot
 	}
 	s.logger.LogAttrs(ctx, slog.LevelWarn, "Set-Cookie from a non-primary fragment dropped (set_cookies is off for its service)",
 		slog.String("request_id", requestID), slog.String("fragment", slot.ID), slog.String("service", slot.Src.Service.Name))
-}
-
-// primaryFailed answers a page whose primary fragment failed: 504 when it
-// timed out, 502 otherwise.
-func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID string, slot *Slot, err error) {
-	status := http.StatusBadGateway
-	if fragments.KindOf(err) == fragments.KindTimeout {
-		status = http.StatusGatewayTimeout
-	}
-	if fragments.KindOf(err) == fragments.KindCanceled {
-		return
-	}
-	s.stats.PrimaryFailures.Add(1)
-	s.logger.LogAttrs(r.Context(), slog.LevelError, "primary fragment failed",
-		slog.String("request_id", requestID),
-		slog.String("fragment", slot.ID),
-		slog.String("service", slot.Src.Service.Name),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.String("error", fmt.Sprint(err)))
-	s.renderErrorDetail(w, r, status, &errorDetail{Fragment: slot.ID, Service: slot.Src.Service.Name, Reason: fmt.Sprint(err)})
 }

@@ -1,0 +1,128 @@
+package composer
+
+import (
+	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/inlayhq/inlay/composer/config"
+	"github.com/labstack/echo/v4"
+)
+
+// echoRoute turns /product/{sku} into echo's /product/:sku.
+func echoRoute(path string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			segs[i] = ":" + seg[1:len(seg)-1]
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
+	timeout := s.cfg.PageDeadline(p)
+	return func(c echo.Context) error {
+		layout := s.layouts.Get(p.Layout)
+		if layout == nil {
+			return fmt.Errorf("page %s: layout %q is not loaded", p.Path, p.Layout)
+		}
+		r := c.Request()
+		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+			// A page request has no body. One that says it has is refused and
+			// its connection closed: with both Transfer-Encoding and
+			// Content-Length it may be an attempt at request smuggling.
+			c.Response().Header().Set("Connection", "close")
+			s.renderError(c.Response(), r, http.StatusBadRequest)
+			return nil
+		}
+		names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
+		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
+		pg := &page{
+			srv:       s,
+			layout:    layout,
+			r:         r,
+			requestID: requestID,
+			params:    newParams(names, values, r, layout),
+			inOrder:   p.InOrder || layout.async > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
+			debug:     s.debugRequested(r),
+			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
+		}
+		pg.inOrder = pg.inOrder || pg.debug
+		pg.started = time.Now()
+		s.observer.PageStarted(p.Path)
+		if s.tracer != nil {
+			ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+			ctx, span := s.tracer.Start(ctx, "page "+p.Path, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(attribute.String("http.route", p.Path), attribute.String("inlay.request_id", pg.requestID)))
+			defer span.End()
+			pg.r = r.WithContext(ctx)
+		}
+		pg.compose(c.Response(), timeout)
+		s.pageDone(pg, p.Path, c.Response().Status)
+		return nil
+	}
+}
+
+// pageDone reports a finished page to the observer and the access log.
+func (s *Server) pageDone(pg *page, route string, status int) {
+	total := time.Since(pg.started)
+	var ttfb time.Duration
+	if !pg.headerAt.IsZero() {
+		ttfb = pg.headerAt.Sub(pg.started)
+	}
+	degraded := 0
+	var ids []string
+	for i := range pg.outcomes {
+		if pg.outcomes[i].err != nil {
+			degraded++
+			if s.accessLog {
+				ids = append(ids, pg.layout.Slots[i].ID)
+			}
+		}
+	}
+	s.observer.PageDone(route, status, total, ttfb, degraded)
+	if s.accessLog {
+		s.logger.LogAttrs(pg.r.Context(), slog.LevelInfo, "page",
+			slog.String("request_id", pg.requestID),
+			slog.String("route", route),
+			slog.String("method", pg.r.Method),
+			slog.String("path", pg.r.URL.Path),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", durationMS(total)),
+			slog.Float64("ttfb_ms", durationMS(ttfb)),
+			slog.Any("degraded", ids))
+	}
+}
+
+// crawlerUA matches the user agents of crawlers and link previewers,
+// which get async fragments in document order: they may not run the
+// swap script, and they should index the whole page.
+var crawlerUA = regexp.MustCompile(`(?i)bot\b|crawl|spider|slurp|facebookexternalhit|bingpreview|embedly|pinterest|whatsapp|telegram`)
+
+func isCrawler(ua string) bool { return ua != "" && crawlerUA.MatchString(ua) }
+
+// unescapeParams decodes echo's route parameters exactly once. Echo takes
+// them from the escaped path (URL.RawPath) when the request has one, and
+// from the already decoded URL.Path otherwise: only the first are decoded
+// here. A value that does not decode is kept as it is.
+func unescapeParams(r *http.Request, values []string) []string {
+	if r.URL.RawPath == "" {
+		return values
+	}
+	for i, v := range values {
+		if strings.IndexByte(v, '%') >= 0 {
+			if u, err := url.PathUnescape(v); err == nil {
+				values[i] = u
+			}
+		}
+	}
+	return values
+}

@@ -1,0 +1,209 @@
+package fragments
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/inlayhq/inlay/fragments/shared"
+)
+
+// flight is one upstream fetch shared by the callers waiting on it.
+type flight struct {
+	key     string // the key the flight goes under
+	refresh bool   // a stale-while-revalidate refresh: never answered stale
+	ctx     context.Context
+	cancel  context.CancelFunc
+	req     *Request      // the request of the caller that started it
+	waiters int           // callers still waiting; guarded by Cache.mu
+	done    chan struct{} // closed once res is set
+	res     flightResult
+}
+
+// flightResult is what a shared fetch hands to its callers.
+type flightResult struct {
+	resp      *Response
+	err       error
+	shareable bool     // stored, so safe to hand to every caller it fits
+	vary      []string // the header names the stored response varies on
+	breaker   string   // the breaker state the fetch left behind
+	tier      Tier     // the tier that answered
+	stale     bool     // a stale copy from the shared tier
+}
+
+// coalesce makes one upstream fetch for all concurrent callers of a key.
+// A caller whose key was only the primary one (the cache did not know
+// the fragment's Vary yet) and whose variant turns out to differ from the
+// fetched one tries once more under its variant's key, when again is set.
+// refresh marks a stale-while-revalidate refresh, which a stale copy in
+// the shared tier does not answer.
+func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again, refresh bool) (*Response, error) {
+	f, leader := c.join(ctx, key, req, refresh)
+	defer c.leave(key, f)
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		kind := KindCanceled
+		if ctx.Err() == context.DeadlineExceeded {
+			kind = KindTimeout
+		}
+		return nil, &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: context.Cause(ctx)}
+	}
+	res := &f.res
+	report(req, func(r *Report) {
+		r.Breaker = res.breaker
+		if res.err == nil {
+			r.Tier = res.tier
+		}
+		if res.stale {
+			r.Cache = CacheStale
+		}
+	})
+	if res.stale {
+		c.stats.StaleServed.Add(1)
+	}
+	if leader {
+		return res.resp, res.err
+	}
+	c.stats.Coalesced.Add(1)
+	report(req, func(r *Report) { r.Coalesced = true })
+	switch {
+	case res.err != nil:
+		return nil, res.err
+	case !res.shareable:
+		// Never hand one shopper's unshareable response to another.
+		report(req, func(r *Report) { r.Tier = TierOrigin })
+		return c.upstream(ctx, req)
+	case len(res.vary) > 0 && secondaryKey(req, res.vary) != secondaryKey(f.req, res.vary):
+		// The response is another variant than this caller's.
+		if again {
+			return c.coalesce(ctx, variantKey(primaryKey(req), req, res.vary), req, false, false)
+		}
+		report(req, func(r *Report) { r.Tier = TierOrigin })
+		return c.upstream(ctx, req)
+	}
+	return res.resp, nil
+}
+
+// join registers a caller with the flight for key, starting it with the
+// caller's deadline if there is none. leader reports that it started it.
+func (c *Cache) join(ctx context.Context, key string, req *Request, refresh bool) (f *flight, leader bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f = c.flights[key]
+	if f == nil {
+		deadline, ok := ctx.Deadline()
+		if req.Timeout > 0 && (!ok || time.Until(deadline) > req.Timeout) {
+			deadline, ok = time.Now().Add(req.Timeout), true
+		}
+		fctx := context.WithoutCancel(ctx)
+		f = &flight{key: key, refresh: refresh, req: req, done: make(chan struct{})}
+		if ok {
+			f.ctx, f.cancel = context.WithDeadline(fctx, deadline)
+		} else {
+			f.ctx, f.cancel = context.WithCancel(fctx)
+		}
+		c.flights[key] = f
+		leader = true
+		go c.fly(f)
+	}
+	f.waiters++
+	return f, leader
+}
+
+// fly makes a flight's upstream fetch and stores what may be stored.
+func (c *Cache) fly(f *flight) {
+	defer close(f.done)
+	defer func() {
+		if v := recover(); v != nil {
+			f.res = flightResult{err: c.panicked(f.req, v)}
+		}
+	}()
+	// A caller that missed just before another flight stored the key, and
+	// joined after that flight ended, finds the stored response here
+	// instead of fetching it again.
+	if _, e := c.lookup(f.req); e != nil && !e.pass && time.Now().Before(e.freshUntil) {
+		f.res = flightResult{resp: e.resp, shareable: true, tier: TierLocal}
+		return
+	}
+	// The upstream request runs under the flight's context, not the
+	// caller's, and reports into no caller's Report.
+	up := *f.req
+	up.Report = &Report{}
+	if st := c.tier.Load(); st != nil {
+		c.flyShared(f, st, &up)
+		return
+	}
+	c.origin(f, &up, nil, nil)
+}
+
+// origin fetches a flight's request from the service and stores what may
+// be stored, in both tiers when st is not nil. When the fetch fails and
+// the shared tier had a copy still within its stale-if-error window
+// (stale), that copy answers instead.
+func (c *Cache) origin(f *flight, up *Request, st *shared.Store, stale *shared.Entry) {
+	resp, err := c.upstream(f.ctx, up)
+	f.res = flightResult{resp: resp, err: err, breaker: up.Report.Breaker, tier: TierOrigin}
+	if err == nil {
+		e, vary := c.put(up, resp)
+		f.res.shareable, f.res.vary = e != nil, vary
+		if e != nil && st != nil {
+			c.share(f.ctx, st, up, resp, e.freshness, vary)
+		}
+		return
+	}
+	if stale != nil && KindOf(err) != KindCanceled && time.Now().Before(stale.SIEUntil) {
+		c.fromShared(f, up, stale, true)
+		f.res.breaker = up.Report.Breaker
+	}
+}
+
+// leave unregisters a caller. The last one to leave cancels the upstream
+// fetch if it is still running, and makes later callers start a new one.
+func (c *Cache) leave(key string, f *flight) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f.waiters--
+	if f.waiters > 0 {
+		return
+	}
+	f.cancel()
+	if c.flights[key] == f {
+		delete(c.flights, key)
+	}
+}
+
+// refresh starts one background fetch of key, unless one is running.
+func (c *Cache) refresh(key string, req *Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.closed:
+		return
+	default:
+	}
+	if c.refreshing[key] {
+		return
+	}
+	c.refreshing[key] = true
+	c.stats.Refreshes.Add(1)
+	up := *req
+	up.Report = nil
+	timeout := up.Timeout
+	if timeout <= 0 {
+		timeout = DefaultRefreshTimeout
+	}
+	c.background.Go(func() {
+		defer func() {
+			c.mu.Lock()
+			delete(c.refreshing, key)
+			c.mu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if _, err := c.coalesce(ctx, key, &up, false, true); err != nil {
+			c.logger.LogAttrs(ctx, slog.LevelWarn, "background refresh failed, stale copy kept",
+				slog.String("fragment", up.ID), slog.String("service", up.Service), slog.String("error", err.Error()))
+		}
+	})
+}
