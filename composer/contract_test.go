@@ -1,11 +1,12 @@
 package composer
 
-// The fragment contract, safe by default (fault matrix rows C, D and S as
-// far as the composer answers them): exactly which shopper headers reach
-// each kind of service, that nothing from the request can poison the cache
-// or add markup, that a layout src can only ever reach a configured
-// service, that fragment bodies are never interpreted, which cookies reach
-// the shopper, how HEAD, conditionals and assets behave.
+// The fragment contract, safe by default (rows C, D and S of the fault
+// matrix, docs/fault-matrix.md, as far as the composer answers them):
+// exactly which shopper headers reach each kind of service, that nothing
+// from the request can poison the cache or add markup, that a layout src can
+// only ever reach a configured service, that fragment bodies are never
+// interpreted, which cookies reach the shopper, how HEAD, conditionals and
+// assets behave.
 
 import (
 	"bufio"

@@ -1,9 +1,10 @@
 package composer
 
-// Fault-matrix tests (rows A, B, C1, C3, C5, E, F5, I1): each fault is made
-// by a stub that misbehaves precisely, and each test ends by checking that
-// the server still serves. Loopback tests use real HTTP; the tests whose
-// subject is time run in a synctest bubble against in-memory services.
+// Fault-matrix tests (docs/fault-matrix.md, rows A, B, C1, C3, C5, E, F5,
+// I1): each fault is made by a stub that misbehaves precisely, and each test
+// ends by checking that the server still serves. Loopback tests use real
+// HTTP; the tests whose subject is time run in a synctest bubble against
+// in-memory services.
 
 import (
 	"bytes"

@@ -1,10 +1,10 @@
 package fragments
 
-// D2 of the fault matrix: the dial policy checks the address actually
-// dialled, after name resolution, so that no name (DNS rebinding, a
-// redirect, a misconfigured service) can reach loopback, link-local or
-// cloud metadata addresses, except the exact ip:port a configured service
-// names.
+// D2 of the fault matrix (docs/fault-matrix.md): the dial policy checks the
+// address actually dialled, after name resolution, so that no name (DNS
+// rebinding, a redirect, a misconfigured service) can reach loopback,
+// link-local or cloud metadata addresses, except the exact ip:port a
+// configured service names.
 
 import (
 	"context"

@@ -5,11 +5,12 @@
 
 package main
 
-// The front door (fault matrix rows C8, C9, S2, S3 and I1): the real
-// shopper-facing http.Server from newHTTPServer, on a real listener, in
-// front of a composer whose one team service counts every request it gets.
-// Whatever a hostile or broken request does, it must be answered before
-// any fragment is fetched, and the server must go on serving.
+// The front door (rows C8, C9, S2, S3 and I1 of the fault matrix,
+// docs/fault-matrix.md): the real shopper-facing http.Server from
+// newHTTPServer, on a real listener, in front of a composer whose one team
+// service counts every request it gets. Whatever a hostile or broken request
+// does, it must be answered before any fragment is fetched, and the server
+// must go on serving.
 
 import (
 	"bufio"

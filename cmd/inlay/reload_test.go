@@ -12,8 +12,8 @@ import (
 )
 
 // The layout lifecycle rows H1-H3 of the fault matrix
-// (/work/shared/reference/fault-matrix.md), run against a real Inlay with
-// the real watcher on real files.
+// (docs/fault-matrix.md), run against a real Inlay with the real watcher on
+// real files.
 
 // mainSlot is line 6 of layoutV.
 const mainSlot = `<fragment id="main" src="team:/fragments/main" primary></fragment>`

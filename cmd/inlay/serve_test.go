@@ -171,7 +171,7 @@ func TestServeDrainsInFlightPagesOnShutdown(t *testing.T) {
 }
 
 // The front door's http.Server has every timeout set: Go's zero values
-// mean none, which slow clients exploit (matrix §0.7, S1).
+// mean none, which slow clients exploit (docs/fault-matrix.md, row S1).
 func TestHTTPServerHasEveryTimeout(t *testing.T) {
 	hs := newHTTPServer(http.NotFoundHandler(), slog.New(slog.DiscardHandler))
 	for name, d := range map[string]time.Duration{
