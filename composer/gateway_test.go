@@ -64,7 +64,7 @@ func (o *gatewayObserver) seen() []string {
 	return append([]string(nil), o.calls...)
 }
 
-// Finding 3: a frozen team gets the route's timeout, then the shopper gets
+// A frozen team gets the route's timeout, then the shopper gets
 // a 504, and the team's request is cancelled.
 func TestGatewayTimesOutWaitingForHeaders(t *testing.T) {
 	cancelled := make(chan struct{})
@@ -99,7 +99,7 @@ func TestGatewayTimesOutWaitingForHeaders(t *testing.T) {
 	}
 }
 
-// Finding 3: an event stream outlives the server's total read and write
+// An event stream outlives the server's total read and write
 // cuts and the route's idle_timeout, as long as it keeps moving.
 func TestGatewayStreamHasNoTotalCap(t *testing.T) {
 	const events = 12
@@ -168,7 +168,7 @@ func TestGatewayCutsAnIdleStream(t *testing.T) {
 	}
 }
 
-// Finding 3: the upload has a deadline of its own, upload_timeout: a
+// The upload has a deadline of its own, upload_timeout: a
 // stalled one is answered 408 and never reaches the team.
 func TestGatewayUploadDeadline(t *testing.T) {
 	var hits sync.WaitGroup
@@ -263,7 +263,7 @@ func (p *pathRecorder) take() ([]string, []http.Header) {
 	return paths, hdrs
 }
 
-// Finding 4: prefixes are matched on the normalised path; a path that
+// Prefixes are matched on the normalised path; a path that
 // leaves the prefix is refused with 400, and the team gets the normalised
 // path.
 func TestGatewayNormalisesPaths(t *testing.T) {
@@ -304,7 +304,7 @@ func TestGatewayNormalisesPaths(t *testing.T) {
 	}
 }
 
-// Finding 5: the shopper's cookies and Authorization reach only the
+// The shopper's cookies and Authorization reach only the
 // services configured for them, and shopper-sent X-Inlay-* never reach a
 // team.
 func TestGatewayScopesCredentials(t *testing.T) {
@@ -348,7 +348,7 @@ func TestGatewayScopesCredentials(t *testing.T) {
 	}
 }
 
-// Finding 9: TRACE and CONNECT are refused with 405 and never forwarded.
+// TRACE and CONNECT are refused with 405 and never forwarded.
 func TestGatewayRefusesTraceAndConnect(t *testing.T) {
 	team := &pathRecorder{}
 	url, _, _ := gatewayShop(t, team, "", "", time.Minute)
@@ -396,7 +396,7 @@ func (l *lockedWriter) String() string {
 	return fmt.Sprint(l.w)
 }
 
-// Finding 5, for fragments: cookies: [names] sends only the named cookies.
+// For fragments too, cookies: [names] sends only the named cookies.
 func TestFragmentGetsOnlyItsNamedCookies(t *testing.T) {
 	team := newStub(t, map[string]stubRoute{"/mini": {body: "<p>mini</p>"}})
 	s := newShop(t, shopConfig{

@@ -50,7 +50,7 @@ func TestLayoutDirFollowsLinksInside(t *testing.T) {
 	}
 }
 
-// Finding 1: a link out of the folder is never read, and the problem names
+// A link out of the folder is never read, and the problem names
 // the link's file, at start and on reload.
 func TestLayoutDirRefusesLinksOut(t *testing.T) {
 	outside := t.TempDir()
@@ -102,7 +102,7 @@ func TestLayoutDirRefusesLinksOut(t *testing.T) {
 	}
 }
 
-// Finding 9: "layout is empty" names its file, however empty it is.
+// "layout is empty" names its file, however empty it is.
 func TestEmptyLayoutNamesItsFile(t *testing.T) {
 	for name, content := range map[string]string{"empty.html": "", "blank.html": " \n\t"} {
 		dir := t.TempDir()

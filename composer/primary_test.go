@@ -59,7 +59,7 @@ func primaryPage(t *testing.T, base string) (*http.Response, string) {
 	return s.get(t, "/")
 }
 
-// Finding 7: the primary's status is judged before it becomes the page's.
+// The primary's status is judged before it becomes the page's.
 func TestPrimaryStatuses(t *testing.T) {
 	cases := []struct {
 		name       string
@@ -94,7 +94,7 @@ func TestPrimaryStatuses(t *testing.T) {
 	}
 }
 
-// Finding 7: Location is judged as a browser reads it: tabs and newlines
+// Location is judged as a browser reads it: tabs and newlines
 // removed, backslashes read as slashes. Off-site targets fail the page.
 func TestPrimaryLocationAsABrowserReadsIt(t *testing.T) {
 	cases := []struct {
@@ -132,7 +132,7 @@ func TestPrimaryLocationAsABrowserReadsIt(t *testing.T) {
 	}
 }
 
-// Finding 8: route parameters are decoded exactly once: %253C reaches the
+// Route parameters are decoded exactly once: %253C reaches the
 // team as the text "%3C", never as "<".
 func TestRouteParametersDecodedOnce(t *testing.T) {
 	team := newStub(t, nil)

@@ -1120,7 +1120,8 @@ func TestNonPrimarySetCookieIsDroppedCountedAndNeverCached(t *testing.T) {
 
 // C3: two shoppers hammer a credentialed fragment that echoes a canary of
 // its own; not once does one see the other's, whether the fragment is
-// private, public (stored, but keyed on the cookie) or says nothing.
+// private, public but varying on Cookie (never stored: one copy per shopper
+// is no copy to share) or says nothing.
 func TestCredentialedFragmentNeverCrossesShoppers(t *testing.T) {
 	cases := []struct {
 		name         string

@@ -262,7 +262,9 @@ func TestFrontDoorRefusesAmbiguousFraming(t *testing.T) {
 }
 
 // C9: Transfer-Encoding and Content-Length together (the classic
-// smuggling pair) are refused like the other ambiguous framings.
+// smuggling pair) are refused on a page route, like the other ambiguous
+// framings; a gateway route answers and then closes the connection (see
+// TestFrontDoorClosesAfterContentLengthWithTransferEncoding).
 func TestFrontDoorRefusesTransferEncodingWithContentLength(t *testing.T) {
 	fd := startFrontDoor(t, onePage(htmlTeam("<h1>main</h1>")))
 	fd.wantRefusedBeforeComposing(t, []framingCase{
@@ -597,7 +599,7 @@ func (fd *frontDoor) exchange(t *testing.T, request string) []*http.Response {
 	}
 }
 
-// Finding 6: a gateway request with both Content-Length and
+// A gateway request with both Content-Length and
 // Transfer-Encoding is answered with Connection: close and the connection
 // is closed (RFC 9112 §6.1): the bytes after its chunked body are never
 // served as a second request.
@@ -627,7 +629,7 @@ func TestFrontDoorClosesAfterContentLengthWithTransferEncoding(t *testing.T) {
 	}
 }
 
-// Finding 9: HTTP/1.0 with Transfer-Encoding, which HTTP/1.0 does not
+// HTTP/1.0 with Transfer-Encoding, which HTTP/1.0 does not
 // define, is refused with 400 and its connection closed; the team gets
 // nothing.
 func TestFrontDoorRefusesTransferEncodingOnHTTP10(t *testing.T) {

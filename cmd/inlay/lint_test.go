@@ -223,7 +223,7 @@ func TestLintCommandLine(t *testing.T) {
 	}
 }
 
-// Finding 1: `inlay lint` reports a layout linked from outside the folder
+// `inlay lint` reports a layout linked from outside the folder
 // as an error with the link's file name, and never reads it.
 func TestLintRefusesLinksOut(t *testing.T) {
 	dir := t.TempDir()

@@ -765,7 +765,7 @@ func TestWatchKubernetesConfigMapSwap(t *testing.T) {
 	}
 }
 
-// Finding 1: a link out of the layouts folder added while Inlay runs is
+// A link out of the layouts folder added while Inlay runs is
 // logged on hot reload as a rejected layout naming the link's file; the
 // linked file is never read and the page keeps serving.
 func TestWatchRefusesALinkOutOfTheFolder(t *testing.T) {
