@@ -30,7 +30,7 @@ lint: ## gofmt, go vet, and inlay lint on the demo config
 
 test: check-generated lint ## The whole test suite, with the race detector, then the load tests without it
 	$(GO) test -race -count=1 $(PKGS)
-	$(GO) test -count=1 -run '^TestLoad' ./composer/ ./cmd/inlay/
+	$(GO) test -count=1 -p 1 -run '^TestLoad' ./composer/ ./cmd/inlay/
 
 bench: ## Go benchmarks of the hot paths, then the load benchmark
 	$(GO) test -run=NONE -bench='$(BENCH)' -benchmem $(PKGS)
