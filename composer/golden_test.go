@@ -1,0 +1,366 @@
+package composer
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/tools/txtar"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected responses of the golden page tests")
+
+// A golden page archive (testdata/pages/*.txtar) holds, besides a comment
+// saying what it shows:
+//
+//   - layouts/NAME: the layout files;
+//   - pages.yaml (optional): the YAML list items under pages:, by default
+//     one page at / with the layout p.html; config.yaml (optional): more
+//     top-level YAML;
+//   - /PATH: the response of the service "team" at PATH, written as HTTP
+//     ("HTTP/1.1 200 OK", headers, a blank line, the body; the body's last
+//     newline is not part of it). Content-Type is text/html unless set;
+//   - order: the order in which things happen, one step a line:
+//     "/PATH" lets that fragment answer and waits until the page has taken
+//     it in (the fetch's outcome is known); "headers" waits until the
+//     shopper has the page's headers; "page TEXT" waits until the page's
+//     bytes so far hold TEXT. A path not listed answers at once: list every
+//     path except fallback-srcs, which are fetched only after their src
+//     failed;
+//   - request: the shopper's request, written as HTTP;
+//   - response: the expected page: status line, the headers in
+//     goldenHeaders, a blank line, the page's exact bytes and a newline.
+//     The CSP nonce reads NONCE, the request id REQUEST-ID and every
+//     Server-Timing duration dur=D.
+//
+// go test ./composer -run Golden -update rewrites the response files.
+
+// goldenHeaders are the page headers a golden file states, in its order.
+var goldenHeaders = []string{"Content-Type", "Content-Length", "Cache-Control", "Location", "Link", "Set-Cookie", "Content-Security-Policy", "Server-Timing"}
+
+const goldenResponse = "response"
+
+func TestGoldenPages(t *testing.T) {
+	archives, err := filepath.Glob(filepath.Join("testdata", "pages", "*.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(archives) == 0 {
+		t.Fatal("no archives in testdata/pages")
+	}
+	for _, path := range archives {
+		t.Run(strings.TrimSuffix(filepath.Base(path), ".txtar"), func(t *testing.T) {
+			ar, err := txtar.ParseFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := runGoldenPage(t, ar)
+			if *update {
+				setArchiveFile(ar, goldenResponse, got)
+				if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, ok := archiveFile(ar, goldenResponse)
+			if !ok {
+				t.Fatalf("%s has no %q file: run go test ./composer -run Golden -update", path, goldenResponse)
+			}
+			if got != want {
+				t.Errorf("%s: the page differs (go test ./composer -run Golden -update rewrites it)\n--- got\n%s--- want\n%s", path, got, want)
+			}
+		})
+	}
+}
+
+// runGoldenPage serves an archive's page through a real Server in front of
+// a real loopback team service, and returns the response, normalised.
+func runGoldenPage(t *testing.T, ar *txtar.Archive) string {
+	t.Helper()
+	sc := shopConfig{layouts: map[string]string{}, pages: "  - path: /\n    layout: p.html"}
+	routes := map[string]stubRoute{}
+	gates := map[string]chan struct{}{}
+	arrivals := map[string]chan string{}
+	var order, request string
+	for _, f := range ar.Files {
+		data := string(f.Data)
+		switch name := f.Name; {
+		case strings.HasPrefix(name, "layouts/"):
+			sc.layouts[strings.TrimPrefix(name, "layouts/")] = data
+		case name == "pages.yaml":
+			sc.pages = strings.TrimRight(data, "\n")
+		case name == "config.yaml":
+			sc.extra = data
+		case strings.HasPrefix(name, "/"):
+			route := parseFragmentResponse(t, name, data)
+			gates[name], arrivals[name] = make(chan struct{}), make(chan string, 8)
+			route.arrived = arrivals[name]
+			routes[name] = route
+		case name == "order":
+			order = data
+		case name == "request":
+			request = data
+		case name == goldenResponse:
+		default:
+			t.Fatalf("unknown file %q in the archive", name)
+		}
+	}
+	steps := parseOrder(t, order, routes)
+	for path := range routes {
+		if !steps.lists(path) {
+			close(gates[path]) // answers at once
+		}
+		route := routes[path]
+		route.gate = gates[path]
+		routes[path] = route
+	}
+	team := newStub(t, routes)
+	released := map[string]bool{}
+	t.Cleanup(func() { // a page that failed half-way lets go of its stubs
+		for path, gate := range gates {
+			if steps.lists(path) && !released[path] {
+				close(gate)
+			}
+		}
+	})
+	sc.services = map[string]*stub{"team": team}
+	cfg, fsys := sc.parse(t, map[string]string{"team": team.URL})
+	_, logger := sc.logger()
+	obs := &doneObserver{done: map[string]chan string{}}
+	srv, err := New(cfg, Options{LayoutFS: fsys, Logger: logger, Observer: obs})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(srv.Close)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+
+	client := *hs.Client()
+	client.Timeout = 10 * time.Second
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req := parseRequest(t, request, hs.URL)
+	answered := make(chan *http.Response, 1)
+	failed := make(chan error, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			failed <- err
+			return
+		}
+		answered <- resp
+	}()
+	var resp *http.Response
+	headers := func() {
+		if resp != nil {
+			return
+		}
+		select {
+		case resp = <-answered:
+			t.Cleanup(func() { resp.Body.Close() })
+		case err := <-failed:
+			t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no page headers within 10s")
+		}
+	}
+	var body bytes.Buffer
+	for _, st := range steps {
+		switch {
+		case st.path != "":
+			close(gates[st.path])
+			released[st.path] = true
+			waitFor(t, arrivals[st.path], "a request to "+st.path)
+			id := team.requestsTo(st.path)[0].Header.Get("X-Inlay-Fragment")
+			waitFor(t, obs.fragmentDone(id), "the page to take in "+st.path+" (fragment "+id+")")
+		case st.text == "":
+			headers()
+		default:
+			headers()
+			buf := make([]byte, 4096)
+			for !bytes.Contains(body.Bytes(), []byte(st.text)) {
+				n, err := resp.Body.Read(buf)
+				body.Write(buf[:n])
+				if err != nil {
+					t.Fatalf("the page ended (%v) without %q:\n%s", err, st.text, body.Bytes())
+				}
+			}
+		}
+	}
+	headers()
+	if _, err := io.Copy(&body, resp.Body); err != nil {
+		t.Fatalf("reading the page: %v", err)
+	}
+	return normalise(resp, body.Bytes())
+}
+
+// normalise writes a response as a golden file states it, with what is
+// random each time replaced by fixed words.
+func normalise(resp *http.Response, body []byte) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n", resp.Proto, resp.Status)
+	for _, k := range goldenHeaders {
+		for _, v := range resp.Header.Values(k) {
+			if k == "Server-Timing" {
+				v = durations.ReplaceAllString(v, "dur=D")
+			}
+			fmt.Fprintf(&b, "%s: %s\n", k, v)
+		}
+	}
+	b.WriteString("\n")
+	b.Write(body)
+	b.WriteString("\n")
+	out := b.String()
+	if m := nonces.FindStringSubmatch(resp.Header.Get("Content-Security-Policy")); m != nil {
+		out = strings.ReplaceAll(out, m[1], "NONCE")
+	}
+	if id := resp.Header.Get("X-Request-Id"); id != "" {
+		out = strings.ReplaceAll(out, id, "REQUEST-ID")
+	}
+	return out
+}
+
+var (
+	durations = regexp.MustCompile(`dur=[0-9.]+`)
+	nonces    = regexp.MustCompile(`'nonce-([^']+)'`)
+)
+
+// step is one line of an archive's order: a path to let answer, a text
+// to wait for on the page, or (both empty) the page's headers to wait for.
+type step struct{ path, text string }
+
+type orderSteps []step
+
+func (s orderSteps) lists(path string) bool {
+	for _, st := range s {
+		if st.path == path {
+			return true
+		}
+	}
+	return false
+}
+
+func parseOrder(t *testing.T, order string, routes map[string]stubRoute) orderSteps {
+	t.Helper()
+	var steps orderSteps
+	for n, line := range strings.Split(order, "\n") {
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case line == "headers":
+			steps = append(steps, step{})
+		case strings.HasPrefix(line, "page "):
+			steps = append(steps, step{text: strings.TrimPrefix(line, "page ")})
+		case strings.HasPrefix(line, "/"):
+			if _, ok := routes[line]; !ok || steps.lists(line) {
+				t.Fatalf("order:%d: %q is no fragment response of the archive, or is listed twice", n+1, line)
+			}
+			steps = append(steps, step{path: line})
+		default:
+			t.Fatalf("order:%d: %q: want a /path, headers, or page TEXT", n+1, line)
+		}
+	}
+	return steps
+}
+
+// parseFragmentResponse reads a fragment response written as HTTP.
+func parseFragmentResponse(t *testing.T, name, data string) stubRoute {
+	t.Helper()
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(data)), nil)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	route := stubRoute{status: resp.StatusCode, body: strings.TrimSuffix(string(body), "\n"), header: map[string]string{}}
+	for k, vs := range resp.Header {
+		route.header[k] = strings.Join(vs, ", ")
+	}
+	return route
+}
+
+// parseRequest reads the shopper's request, written as HTTP, and aims it
+// at the server at base, keeping its Host.
+func parseRequest(t *testing.T, data, base string) *http.Request {
+	t.Helper()
+	in, err := http.ReadRequest(bufio.NewReader(strings.NewReader(data)))
+	if err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	req, err := http.NewRequest(in.Method, base+in.RequestURI, nil)
+	if err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	req.Header, req.Host = in.Header, in.Host
+	return req
+}
+
+func waitFor(t *testing.T, ch <-chan string, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("waited 10s for %s", what)
+	}
+}
+
+// doneObserver tells when a page has the outcome of each of its fragments.
+type doneObserver struct {
+	nopObserver
+	mu   sync.Mutex // protects done
+	done map[string]chan string
+}
+
+// fragmentDone returns a channel closed once fragment id is done; it is a
+// chan string for waitFor, and nothing is ever sent on it.
+func (o *doneObserver) fragmentDone(id string) chan string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.channel(id)
+}
+
+func (o *doneObserver) channel(id string) chan string {
+	ch, ok := o.done[id]
+	if !ok {
+		ch = make(chan string)
+		o.done[id] = ch
+	}
+	return ch
+}
+
+func (o *doneObserver) FragmentDone(_, id, _ string, _ bool, _ time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	close(o.channel(id))
+}
+
+func archiveFile(ar *txtar.Archive, name string) (string, bool) {
+	for _, f := range ar.Files {
+		if f.Name == name {
+			return string(f.Data), true
+		}
+	}
+	return "", false
+}
+
+// setArchiveFile replaces or appends one file of an archive.
+func setArchiveFile(ar *txtar.Archive, name, data string) {
+	for i := range ar.Files {
+		if ar.Files[i].Name == name {
+			ar.Files[i].Data = []byte(data)
+			return
+		}
+	}
+	ar.Files = append(ar.Files, txtar.File{Name: name, Data: []byte(data)})
+}
