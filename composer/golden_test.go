@@ -65,7 +65,14 @@ func TestGoldenPages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := runGoldenPage(t, ar)
+			got, ok := runGoldenPage(t, ar)
+			for try := 2; !ok && try <= 3; try++ {
+				t.Logf("a box answered before the primary was not yet marked done when the headers left: run %d", try)
+				got, ok = runGoldenPage(t, ar)
+			}
+			if !ok {
+				t.Fatal("three runs in a row where a box answered before the primary was not marked done in time")
+			}
 			if *update {
 				setArchiveFile(ar, goldenResponse, got)
 				if err := os.WriteFile(path, txtar.Format(ar), 0o644); err != nil {
@@ -86,7 +93,14 @@ func TestGoldenPages(t *testing.T) {
 
 // runGoldenPage serves an archive's page through a real Server in front of
 // a real loopback team service, and returns the response, normalised.
-func runGoldenPage(t *testing.T, ar *txtar.Archive) string {
+//
+// The observer hears of a fetch's outcome a few instructions before the
+// page marks its box done. Only a box that answers before the primary can
+// lose that race (the primary's answer has to cross loopback meanwhile),
+// and the page's Server-Timing, which lists the boxes done when the
+// headers left, tells when one did: runGoldenPage then reports false and
+// the run does not count.
+func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 	t.Helper()
 	sc := shopConfig{layouts: map[string]string{}, pages: "  - path: /\n    layout: p.html"}
 	routes := map[string]stubRoute{}
@@ -174,15 +188,29 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) string {
 			t.Fatal("no page headers within 10s")
 		}
 	}
+	layout := srv.Layouts().Get(cfg.Pages[0].Layout)
+	primary := ""
+	if layout.Primary >= 0 {
+		primary = layout.Slots[layout.Primary].ID
+	}
 	var body bytes.Buffer
+	var early []string // fragments that answered before the primary
+	primaryDone := primary == ""
 	for _, st := range steps {
 		switch {
 		case st.path != "":
+			if primaryDone && resp == nil {
+				t.Fatalf("order: %s answers after the primary (or on a page without one) but before a headers line: whether it is done when the headers leave would be left to chance", st.path)
+			}
 			close(gates[st.path])
 			released[st.path] = true
 			waitFor(t, arrivals[st.path], "a request to "+st.path)
 			id := team.requestsTo(st.path)[0].Header.Get("X-Inlay-Fragment")
 			waitFor(t, obs.fragmentDone(id), "the page to take in "+st.path+" (fragment "+id+")")
+			if !primaryDone {
+				early = append(early, id)
+			}
+			primaryDone = primaryDone || id == primary
 		case st.text == "":
 			headers()
 		default:
@@ -201,7 +229,14 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) string {
 	if _, err := io.Copy(&body, resp.Body); err != nil {
 		t.Fatalf("reading the page: %v", err)
 	}
-	return normalise(resp, body.Bytes())
+	if timing := resp.Header.Get("Server-Timing"); timing != "" {
+		for _, id := range early {
+			if !strings.Contains(", "+timing, ", "+id+";") {
+				return "", false
+			}
+		}
+	}
+	return normalise(resp, body.Bytes()), true
 }
 
 // normalise writes a response as a golden file states it, with what is
