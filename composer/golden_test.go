@@ -33,7 +33,9 @@ var update = flag.Bool("update", false, "rewrite the expected responses of the g
 //     newline is not part of it). Content-Type is text/html unless set;
 //   - order: the order in which things happen, one step a line:
 //     "/PATH" lets that fragment answer and waits until the page has taken
-//     it in (the fetch's outcome is known); "headers" waits until the
+//     it in (the fetch's outcome is known); "/PATH never" waits for the
+//     same while that fragment never answers (its timeout ends it);
+//     "headers" waits until the
 //     shopper has the page's headers; "page TEXT" waits until the page's
 //     bytes so far hold TEXT. A path not listed answers at once: list every
 //     path except fallback-srcs, which are fetched only after their src
@@ -202,8 +204,10 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 			if primaryDone && resp == nil {
 				t.Fatalf("order: %s answers after the primary (or on a page without one) but before a headers line: whether it is done when the headers leave would be left to chance", st.path)
 			}
-			close(gates[st.path])
-			released[st.path] = true
+			if !st.never {
+				close(gates[st.path])
+				released[st.path] = true
+			}
 			waitFor(t, arrivals[st.path], "a request to "+st.path)
 			id := team.requestsTo(st.path)[0].Header.Get("X-Inlay-Fragment")
 			waitFor(t, obs.fragmentDone(id), "the page to take in "+st.path+" (fragment "+id+")")
@@ -270,9 +274,13 @@ var (
 	nonces    = regexp.MustCompile(`'nonce-([^']+)'`)
 )
 
-// step is one line of an archive's order: a path to let answer, a text
-// to wait for on the page, or (both empty) the page's headers to wait for.
-type step struct{ path, text string }
+// step is one line of an archive's order: a path to let answer (or, with
+// never, to wait for while it hangs), a text to wait for on the page, or
+// (both empty) the page's headers to wait for.
+type step struct {
+	path, text string
+	never      bool
+}
 
 type orderSteps []step
 
@@ -296,10 +304,11 @@ func parseOrder(t *testing.T, order string, routes map[string]stubRoute) orderSt
 		case strings.HasPrefix(line, "page "):
 			steps = append(steps, step{text: strings.TrimPrefix(line, "page ")})
 		case strings.HasPrefix(line, "/"):
-			if _, ok := routes[line]; !ok || steps.lists(line) {
-				t.Fatalf("order:%d: %q is no fragment response of the archive, or is listed twice", n+1, line)
+			path, never := strings.CutSuffix(line, " never")
+			if _, ok := routes[path]; !ok || steps.lists(path) {
+				t.Fatalf("order:%d: %q is no fragment response of the archive, or is listed twice", n+1, path)
 			}
-			steps = append(steps, step{path: line})
+			steps = append(steps, step{path: path, never: never})
 		default:
 			t.Fatalf("order:%d: %q: want a /path, headers, or page TEXT", n+1, line)
 		}
