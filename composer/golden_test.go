@@ -21,8 +21,18 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the expected responses of the golden page tests")
 
-// A golden page archive (testdata/pages/*.txtar) holds, besides a comment
-// saying what it shows:
+// goldenHeaders are the page headers a golden file states, in its order.
+var goldenHeaders = []string{"Content-Type", "Content-Length", "Cache-Control", "Location", "Link", "Set-Cookie", "Content-Security-Policy", "Server-Timing"}
+
+// goldenResponse names the archive file holding the expected page.
+const goldenResponse = "response"
+
+// TestGoldenPages serves the page of every archive in testdata/pages
+// through a real Server, in front of a loopback team service answering as
+// the archive says, and compares the page with the archive's expected
+// response. go test ./composer -run Golden -update rewrites the latter.
+//
+// An archive holds, besides a comment saying what it shows:
 //
 //   - layouts/NAME: the layout files;
 //   - pages.yaml (optional): the YAML list items under pages:, by default
@@ -31,28 +41,20 @@ var update = flag.Bool("update", false, "rewrite the expected responses of the g
 //   - /PATH: the response of the service "team" at PATH, written as HTTP
 //     ("HTTP/1.1 200 OK", headers, a blank line, the body; the body's last
 //     newline is not part of it). Content-Type is text/html unless set;
-//   - order: the order in which things happen, one step a line:
-//     "/PATH" lets that fragment answer and waits until the page has taken
-//     it in (the fetch's outcome is known); "/PATH never" waits for the
-//     same while that fragment never answers (its timeout ends it);
-//     "headers" waits until the
-//     shopper has the page's headers; "page TEXT" waits until the page's
-//     bytes so far hold TEXT. A path not listed answers at once: list every
-//     path except fallback-srcs, which are fetched only after their src
-//     failed;
+//   - order: what happens, in order, one step a line. "/PATH" lets that
+//     fragment answer and waits until the page has its outcome; "/PATH
+//     never" waits for the same while the fragment never answers (its
+//     timeout ends it); "headers" waits until the shopper has the page's
+//     headers; "page TEXT" waits until the page so far holds TEXT. A path
+//     not listed answers at once: list every path but the fallback-srcs,
+//     which are fetched only once their src has failed. A path that
+//     answers after the primary, or on a page without one, must follow a
+//     headers line, so that it is never known when the headers leave;
 //   - request: the shopper's request, written as HTTP;
 //   - response: the expected page: status line, the headers in
 //     goldenHeaders, a blank line, the page's exact bytes and a newline.
 //     The CSP nonce reads NONCE, the request id REQUEST-ID and every
 //     Server-Timing duration dur=D.
-//
-// go test ./composer -run Golden -update rewrites the response files.
-
-// goldenHeaders are the page headers a golden file states, in its order.
-var goldenHeaders = []string{"Content-Type", "Content-Length", "Cache-Control", "Location", "Link", "Set-Cookie", "Content-Security-Policy", "Server-Timing"}
-
-const goldenResponse = "response"
-
 func TestGoldenPages(t *testing.T) {
 	archives, err := filepath.Glob(filepath.Join("testdata", "pages", "*.txtar"))
 	if err != nil {
