@@ -106,41 +106,16 @@ func TestGoldenPages(t *testing.T) {
 // the run does not count.
 func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 	t.Helper()
-	sc := shopConfig{layouts: map[string]string{}, pages: "  - path: /\n    layout: p.html"}
-	routes := map[string]stubRoute{}
+	sc, routes, order, request := readArchive(t, ar)
 	gates := map[string]chan struct{}{}
 	arrivals := map[string]chan string{}
-	var order, request string
-	for _, f := range ar.Files {
-		data := string(f.Data)
-		switch name := f.Name; {
-		case strings.HasPrefix(name, "layouts/"):
-			sc.layouts[strings.TrimPrefix(name, "layouts/")] = data
-		case name == "pages.yaml":
-			sc.pages = strings.TrimRight(data, "\n")
-		case name == "config.yaml":
-			sc.extra = data
-		case strings.HasPrefix(name, "/"):
-			route := parseFragmentResponse(t, name, data)
-			gates[name], arrivals[name] = make(chan struct{}), make(chan string, 8)
-			route.arrived = arrivals[name]
-			routes[name] = route
-		case name == "order":
-			order = data
-		case name == "request":
-			request = data
-		case name == goldenResponse:
-		default:
-			t.Fatalf("unknown file %q in the archive", name)
-		}
-	}
 	steps := parseOrder(t, order, routes)
-	for path := range routes {
+	for path, route := range routes {
+		gates[path], arrivals[path] = make(chan struct{}), make(chan string, 8)
 		if !steps.lists(path) {
 			close(gates[path]) // answers at once
 		}
-		route := routes[path]
-		route.gate = gates[path]
+		route.gate, route.arrived = gates[path], arrivals[path]
 		routes[path] = route
 	}
 	team := newStub(t, routes)
@@ -164,46 +139,18 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 
-	client := *hs.Client()
-	client.Timeout = 10 * time.Second
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	req := parseRequest(t, request, hs.URL)
-	answered := make(chan *http.Response, 1)
-	failed := make(chan error, 1)
-	go func() {
-		resp, err := client.Do(req)
-		if err != nil {
-			failed <- err
-			return
-		}
-		answered <- resp
-	}()
-	var resp *http.Response
-	headers := func() {
-		if resp != nil {
-			return
-		}
-		select {
-		case resp = <-answered:
-			t.Cleanup(func() { resp.Body.Close() })
-		case err := <-failed:
-			t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("no page headers within 10s")
-		}
-	}
+	shopper := visit(t, hs, parseRequest(t, request, hs.URL))
 	layout := srv.Layouts().Get(cfg.Pages[0].Layout)
 	primary := ""
 	if layout.Primary >= 0 {
 		primary = layout.Slots[layout.Primary].ID
 	}
-	var body bytes.Buffer
 	var early []string // fragments that answered before the primary
 	primaryDone := primary == ""
 	for _, st := range steps {
 		switch {
 		case st.path != "":
-			if primaryDone && resp == nil {
+			if primaryDone && shopper.resp == nil {
 				t.Fatalf("order: %s answers after the primary (or on a page without one) but before a headers line: whether it is done when the headers leave would be left to chance", st.path)
 			}
 			if !st.never {
@@ -218,23 +165,12 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 			}
 			primaryDone = primaryDone || id == primary
 		case st.text == "":
-			headers()
+			shopper.headers()
 		default:
-			headers()
-			buf := make([]byte, 4096)
-			for !bytes.Contains(body.Bytes(), []byte(st.text)) {
-				n, err := resp.Body.Read(buf)
-				body.Write(buf[:n])
-				if err != nil {
-					t.Fatalf("the page ended (%v) without %q:\n%s", err, st.text, body.Bytes())
-				}
-			}
+			shopper.readUntil(st.text)
 		}
 	}
-	headers()
-	if _, err := io.Copy(&body, resp.Body); err != nil {
-		t.Fatalf("reading the page: %v", err)
-	}
+	resp, body := shopper.rest()
 	if timing := resp.Header.Get("Server-Timing"); timing != "" {
 		for _, id := range early {
 			if !strings.Contains(", "+timing, ", "+id+";") {
@@ -242,7 +178,102 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 			}
 		}
 	}
-	return normalise(resp, body.Bytes()), true
+	return normalise(resp, body), true
+}
+
+// readArchive reads an archive's shop (without its services), its
+// fragment responses by path, its order and its request.
+func readArchive(t *testing.T, ar *txtar.Archive) (sc shopConfig, routes map[string]stubRoute, order, request string) {
+	t.Helper()
+	sc = shopConfig{layouts: map[string]string{}, pages: "  - path: /\n    layout: p.html"}
+	routes = map[string]stubRoute{}
+	for _, f := range ar.Files {
+		data := string(f.Data)
+		switch name := f.Name; {
+		case strings.HasPrefix(name, "layouts/"):
+			sc.layouts[strings.TrimPrefix(name, "layouts/")] = data
+		case name == "pages.yaml":
+			sc.pages = strings.TrimRight(data, "\n")
+		case name == "config.yaml":
+			sc.extra = data
+		case strings.HasPrefix(name, "/"):
+			routes[name] = parseFragmentResponse(t, name, data)
+		case name == "order":
+			order = data
+		case name == "request":
+			request = data
+		case name == goldenResponse:
+		default:
+			t.Fatalf("unknown file %q in the archive", name)
+		}
+	}
+	return sc, routes, order, request
+}
+
+// shopper is a page request in flight, read as far as the order asks.
+type shopper struct {
+	t        *testing.T
+	answered chan *http.Response
+	failed   chan error
+	resp     *http.Response // nil until the headers are in
+	body     bytes.Buffer   // the page read so far
+}
+
+// visit sends req to the shop hs, without following redirects.
+func visit(t *testing.T, hs *httptest.Server, req *http.Request) *shopper {
+	client := *hs.Client()
+	client.Timeout = 10 * time.Second
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s := &shopper{t: t, answered: make(chan *http.Response, 1), failed: make(chan error, 1)}
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			s.failed <- err
+			return
+		}
+		s.answered <- resp
+	}()
+	return s
+}
+
+// headers waits until the page's headers are in.
+func (s *shopper) headers() {
+	s.t.Helper()
+	if s.resp != nil {
+		return
+	}
+	select {
+	case s.resp = <-s.answered:
+		s.t.Cleanup(func() { s.resp.Body.Close() })
+	case err := <-s.failed:
+		s.t.Fatalf("the page request: %v", err)
+	case <-time.After(10 * time.Second):
+		s.t.Fatal("no page headers within 10s")
+	}
+}
+
+// readUntil reads the page until what was read holds text.
+func (s *shopper) readUntil(text string) {
+	s.t.Helper()
+	s.headers()
+	buf := make([]byte, 4096)
+	for !bytes.Contains(s.body.Bytes(), []byte(text)) {
+		n, err := s.resp.Body.Read(buf)
+		s.body.Write(buf[:n])
+		if err != nil {
+			s.t.Fatalf("the page ended (%v) without %q:\n%s", err, text, s.body.Bytes())
+		}
+	}
+}
+
+// rest reads the page to its end and returns the response and the page.
+func (s *shopper) rest() (*http.Response, []byte) {
+	s.t.Helper()
+	s.headers()
+	if _, err := io.Copy(&s.body, s.resp.Body); err != nil {
+		s.t.Fatalf("reading the page: %v", err)
+	}
+	return s.resp, s.body.Bytes()
 }
 
 // normalise writes a response as a golden file states it, with what is
