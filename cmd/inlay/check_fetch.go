@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/inlayhq/inlay/composer"
+	"github.com/inlayhq/inlay/fragments"
+)
+
+// observation is what one fetch of a fragment showed.
+type observation struct {
+	// Resp is what the fragments.Client returned; nil when it failed.
+	Resp *fragments.Response
+	// Err is the client's error, if any.
+	Err error
+	// Status and Header are the response's as received, also when the
+	// client rejected it (a 5xx, a wrong content type); zero and nil when
+	// no response came at all.
+	Status int
+	Header http.Header
+	// Raw holds the body bytes the client read, before it dropped a BOM
+	// or repaired invalid UTF-8.
+	Raw []byte
+	// Duration is the fetch's time from the request to the last body byte.
+	Duration time.Duration
+}
+
+// fetchFragment GETs the fragment with a fragments.Client over
+// fragments.NewTransport, with the headers Inlay sends to every fragment
+// of a shopper without cookies. A recording transport keeps the raw
+// response beside what the client makes of it, so that one request shows
+// both: no second GET that could answer differently.
+func fetchFragment(ctx context.Context, opts checkOptions, requestID string, extra http.Header) observation {
+	transport := fragments.NewTransport()
+	defer transport.CloseIdleConnections()
+	rec := &recorder{next: transport, limit: opts.MaxBytes + 1}
+	client := &fragments.Client{Transport: rec, MaxBodyBytes: opts.MaxBytes}
+	fields := []fragments.Field{
+		{Name: "Accept", Values: []string{"text/html"}},
+		{Name: composer.HeaderRequestID, Values: []string{requestID}},
+		{Name: composer.HeaderFragmentID, Values: []string{opts.ID}},
+	}
+	for name, values := range extra {
+		fields = append(fields, fragments.Field{Name: http.CanonicalHeaderKey(name), Values: values})
+	}
+	start := time.Now()
+	resp, err := client.Fetch(ctx, &fragments.Request{
+		ID:      opts.ID,
+		Service: "check",
+		URL:     opts.URL,
+		Fields:  fields,
+		Timeout: opts.Timeout,
+	})
+	obs := observation{Resp: resp, Err: err, Duration: time.Since(start), Raw: rec.body.Bytes()}
+	if rec.resp != nil {
+		obs.Status, obs.Header = rec.resp.StatusCode, rec.resp.Header
+	}
+	return obs
+}
+
+// recorder is a RoundTripper that keeps the one response it carries and
+// the raw body bytes read from it, as the client reads them.
+type recorder struct {
+	next  http.RoundTripper
+	limit int64 // body bytes kept at most
+
+	resp *http.Response
+	body bytes.Buffer
+}
+
+// RoundTrip passes req on and records the response.
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	r.resp = resp
+	resp.Body = &recordingBody{ReadCloser: resp.Body, r: r}
+	return resp, nil
+}
+
+// recordingBody copies what is read from a body into its recorder.
+type recordingBody struct {
+	io.ReadCloser
+	r *recorder
+}
+
+// Close keeps the rest of a body the client did not read (it rejects a
+// wrong content type without reading), up to the limit, so that the check
+// can judge the markup too, then closes it.
+func (b *recordingBody) Close() error {
+	if keep := b.r.limit - int64(b.r.body.Len()); keep > 0 {
+		_, _ = io.Copy(&b.r.body, io.LimitReader(b.ReadCloser, keep))
+	}
+	return b.ReadCloser.Close()
+}
+
+func (b *recordingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if keep := b.r.limit - int64(b.r.body.Len()); keep > 0 {
+		b.r.body.Write(p[:min(int64(n), keep)])
+	}
+	return n, err
+}
+
+// newRequestID returns a random X-Request-Id, in the form Inlay makes them.
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
