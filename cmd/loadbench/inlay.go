@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -142,7 +143,7 @@ func startInlay(ctx context.Context, bin, cfgPath, addr, logPath string, extraEn
 	}
 	p := &inlayProc{cmd: cmd, addr: addr, log: logFile, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
-	if err := p.waitHealthy(ctx, 15*time.Second); err != nil {
+	if err := waitAnswering(ctx, "inlay", p.url("/-/health"), p.done, 15*time.Second); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
@@ -165,25 +166,31 @@ func (p *inlayProc) pid() int { return p.cmd.Process.Pid }
 
 func (p *inlayProc) url(path string) string { return "http://" + p.addr + path }
 
-func (p *inlayProc) waitHealthy(ctx context.Context, limit time.Duration) error {
+// waitAnswering polls url until it answers 200, the server's process
+// ends (done, which it puts back for the process's owner), ctx ends or
+// limit passes. The body is read whole: a page left unread would stop its
+// fragments' fetches.
+func waitAnswering(ctx context.Context, name, url string, done chan error, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	client := &http.Client{Timeout: time.Second}
 	for {
 		select {
-		case err := <-p.done:
-			p.done <- err
-			return fmt.Errorf("inlay exited before serving: %v", err)
+		case err := <-done:
+			done <- err
+			return fmt.Errorf("%s exited before serving: %v", name, err)
 		default:
 		}
-		resp, err := client.Get(p.url("/-/health"))
+		resp, err := client.Get(url)
 		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("inlay not healthy after %s: %v", limit, err)
+			return fmt.Errorf("%s not serving after %s: %v", name, limit, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,7 +163,7 @@ func startNginx(ctx context.Context, bin, dir string, s nginxSettings) (*nginxPr
 	}
 	p := &nginxProc{cmd: cmd, addr: s.Listen, dir: dir, done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
-	if err := p.waitServing(ctx, 10*time.Second); err != nil {
+	if err := waitAnswering(ctx, "nginx", p.url(pagePath), p.done, 10*time.Second); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("%w (logs in %s)", err, dir)
 	}
@@ -189,37 +187,6 @@ func somaxconn() int {
 func (p *nginxProc) pid() int { return p.cmd.Process.Pid }
 
 func (p *nginxProc) url(path string) string { return "http://" + p.addr + path }
-
-// waitServing polls the page until nginx answers it.
-func (p *nginxProc) waitServing(ctx context.Context, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case err := <-p.done:
-			p.done <- err
-			return fmt.Errorf("nginx exited before serving: %v", err)
-		default:
-		}
-		resp, err := client.Get(p.url(pagePath))
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body) // a page left unread stops its fragments' fetches
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nginx not serving after %s: %v", limit, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
 
 // stop asks nginx for a fast shutdown (SIGTERM: the master stops its
 // workers), and kills its process group if it takes too long.
