@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,34 +22,6 @@ import (
 // which is right in production and breaks an exact count. Tests about
 // failures keep the default.
 const exactTimeout = time.Second
-
-// tierOrigin is a team service on loopback whose answers a test sets.
-type tierOrigin struct {
-	*httptest.Server
-	fetches atomic.Int64
-	mu      sync.Mutex
-	handle  func(w http.ResponseWriter, r *http.Request)
-}
-
-func newTierOrigin(t *testing.T, handle func(w http.ResponseWriter, r *http.Request)) *tierOrigin {
-	t.Helper()
-	o := &tierOrigin{handle: handle}
-	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o.fetches.Add(1)
-		o.mu.Lock()
-		h := o.handle
-		o.mu.Unlock()
-		h(w, r)
-	}))
-	t.Cleanup(o.Close)
-	return o
-}
-
-func (o *tierOrigin) set(handle func(w http.ResponseWriter, r *http.Request)) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.handle = handle
-}
 
 // answer returns a handler that answers body with the given
 // Cache-Control and extra headers.
@@ -67,7 +38,7 @@ func answer(body, cacheControl string, extra ...string) func(w http.ResponseWrit
 
 // newReplica makes an engine for the origin with a shared tier at
 // redisURL: one Inlay replica.
-func newReplica(t *testing.T, o *tierOrigin, redisURL string, timeout time.Duration) *Engine {
+func newReplica(t *testing.T, o *teamtest.Team, redisURL string, timeout time.Duration) *Engine {
 	t.Helper()
 	u, _ := url.Parse(o.URL)
 	e := NewEngine(EngineOptions{Logger: discardLogger(), CleanupInterval: -1}, Settings{
@@ -82,7 +53,7 @@ func newReplica(t *testing.T, o *tierOrigin, redisURL string, timeout time.Durat
 }
 
 // fetchReport fetches path from the team service through e.
-func fetchReport(t *testing.T, e *Engine, o *tierOrigin, path string, fields ...Field) (*Response, Report, error) {
+func fetchReport(t *testing.T, e *Engine, o *teamtest.Team, path string, fields ...Field) (*Response, Report, error) {
 	t.Helper()
 	rep := Report{}
 	resp, err := e.Fetch(context.Background(), &Request{ID: "box", Service: "team", URL: o.URL + path, Fields: fields, Timeout: 5 * time.Second, Report: &rep})
@@ -95,7 +66,7 @@ func fetchReport(t *testing.T, e *Engine, o *tierOrigin, path string, fields ...
 func TestSharedTierOneOriginFetchAcrossReplicas(t *testing.T) {
 	rs := redistest.Start(t)
 	release := make(chan struct{})
-	o := newTierOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+	o := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		<-release
 		answer("<p>cold</p>", "max-age=60")(w, r)
 	})
@@ -140,7 +111,7 @@ func TestSharedTierOneOriginFetchAcrossReplicas(t *testing.T) {
 		}
 		tiers[r.rep.Tier]++
 	}
-	if got := o.fetches.Load(); got != 1 {
+	if got := o.Fetches.Load(); got != 1 {
 		t.Errorf("origin fetches: got %d, want 1", got)
 	}
 	if tiers[TierOrigin] != perReplica || tiers[TierShared] != 2*perReplica {
@@ -173,12 +144,12 @@ func TestSharedTierNeverHoldsCredentialedPrivateResponses(t *testing.T) {
 		{"cookie, s-maxage", "s-maxage=60", []Field{cookie}, true},
 		{"no credentials, max-age", "max-age=60", nil, true},
 	}
-	o := newTierOrigin(t, nil)
+	o := teamtest.New(t, nil)
 	e := newReplica(t, o, rs.URL(""), exactTimeout)
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			canary := fmt.Sprintf("canary-%d-%d", i, time.Now().UnixNano())
-			o.set(answer("<p>"+canary+"</p>", tc.cacheControl))
+			o.Set(answer("<p>"+canary+"</p>", tc.cacheControl))
 			path := fmt.Sprintf("/account-%d", i)
 			resp, _, err := fetchReport(t, e, o, path, tc.fields...)
 			if err != nil || !bytes.Contains(resp.Body, []byte(canary)) {
@@ -204,14 +175,14 @@ func TestSharedTierNeverHoldsCredentialedPrivateResponses(t *testing.T) {
 // stale-if-error, it answers a fresh replica B once the service fails.
 func TestSharedTierStaleCopySurvivesReplicas(t *testing.T) {
 	rs := redistest.Start(t)
-	o := newTierOrigin(t, answer("<p>warm</p>", "max-age=1, stale-if-error=600"))
+	o := teamtest.New(t, answer("<p>warm</p>", "max-age=1, stale-if-error=600"))
 	a := newReplica(t, o, rs.URL(""), exactTimeout)
 	if _, rep, err := fetchReport(t, a, o, "/sie"); err != nil || rep.Tier != TierOrigin {
 		t.Fatalf("warming: %+v, %v", rep, err)
 	}
 	warmed := time.Now()
 	a.Close()
-	o.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
+	o.Set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
 	// The copy's freshness (max-age=1) ends; its stale-if-error window
 	// does not.
 	time.Sleep(time.Until(warmed.Add(1100 * time.Millisecond)))
@@ -224,7 +195,7 @@ func TestSharedTierStaleCopySurvivesReplicas(t *testing.T) {
 	if rep.Tier != TierShared || rep.Cache != CacheStale {
 		t.Errorf("report: %+v, want a stale copy from the shared tier", rep)
 	}
-	if got := o.fetches.Load(); got != 2 {
+	if got := o.Fetches.Load(); got != 2 {
 		t.Errorf("origin fetches: got %d, want 2 (the warm-up, and B's failed one)", got)
 	}
 }
@@ -233,7 +204,7 @@ func TestSharedTierStaleCopySurvivesReplicas(t *testing.T) {
 // tier and from every replica's memory: both show the new body at once.
 func TestSharedTierPurgeByTag(t *testing.T) {
 	rs := redistest.Start(t)
-	o := newTierOrigin(t, answer("<p>v1</p>", "max-age=600", "Surrogate-Key", "product-1 shelf"))
+	o := teamtest.New(t, answer("<p>v1</p>", "max-age=600", "Surrogate-Key", "product-1 shelf"))
 	a, b := newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)
 	for _, e := range []*Engine{a, b} {
 		if resp, _, err := fetchReport(t, e, o, "/p1"); err != nil || string(resp.Body) != "<p>v1</p>" {
@@ -241,10 +212,10 @@ func TestSharedTierPurgeByTag(t *testing.T) {
 		}
 	}
 	// An untagged entry stays.
-	o.set(answer("<p>other</p>", "max-age=600"))
+	o.Set(answer("<p>other</p>", "max-age=600"))
 	fetchReport(t, a, o, "/other")
 
-	o.set(answer("<p>v2</p>", "max-age=600", "Surrogate-Key", "product-1 shelf"))
+	o.Set(answer("<p>v2</p>", "max-age=600", "Surrogate-Key", "product-1 shelf"))
 	n, err := a.Purge(context.Background(), "product-1", "no-such-tag")
 	if err != nil || n != 1 {
 		t.Fatalf("purge: %d, %v; want 1 entry", n, err)
@@ -275,7 +246,7 @@ func TestSharedTierPurgeByTag(t *testing.T) {
 
 // Without a shared tier, a purge acts on the replica's own memory.
 func TestPurgeByTagInProcessOnly(t *testing.T) {
-	o := newTierOrigin(t, answer("<p>v1</p>", "max-age=600", "Surrogate-Key", "a b"))
+	o := teamtest.New(t, answer("<p>v1</p>", "max-age=600", "Surrogate-Key", "a b"))
 	e := newReplica(t, o, "", 0)
 	fetchReport(t, e, o, "/x")
 	n, err := e.Purge(context.Background(), "b")
@@ -294,7 +265,7 @@ func TestPurgeByTagInProcessOnly(t *testing.T) {
 // another replica finds the variant its request wants.
 func TestSharedTierVariants(t *testing.T) {
 	rs := redistest.Start(t)
-	o := newTierOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+	o := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		answer("<p>"+r.Header.Get("Accept-Language")+"</p>", "max-age=60", "Vary", "Accept-Language")(w, r)
 	})
 	a, b := newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)
@@ -318,7 +289,7 @@ func TestSharedTierVariants(t *testing.T) {
 // again within seconds. The tier keeps its 20ms default deadline.
 func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 	rs := redistest.Start(t)
-	o := newTierOrigin(t, answer("<p>ok</p>", "max-age=60"))
+	o := teamtest.New(t, answer("<p>ok</p>", "max-age=60"))
 	e := newReplica(t, o, rs.URL(""), 0)
 	if _, rep, err := fetchReport(t, e, o, "/before"); err != nil || rep.Tier != TierOrigin {
 		t.Fatalf("before: %+v, %v", rep, err)
@@ -342,12 +313,12 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 	}
 	// A purge with the tier down still purges this replica, and says the
 	// tier was not purged.
-	o.set(answer("<p>tagged</p>", "max-age=60", "Surrogate-Key", "t1"))
+	o.Set(answer("<p>tagged</p>", "max-age=60", "Surrogate-Key", "t1"))
 	fetchReport(t, e, o, "/tagged")
 	if n, err := e.Purge(context.Background(), "t1"); err == nil || n != 1 {
 		t.Errorf("purge with Redis down: %d, %v; want 1 local entry and an error", n, err)
 	}
-	o.set(answer("<p>ok</p>", "max-age=60"))
+	o.Set(answer("<p>ok</p>", "max-age=60"))
 	if _, healthy := e.SharedStatus(); healthy {
 		t.Error("the tier says it is healthy with Redis down")
 	}
@@ -373,7 +344,7 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 // server; one that removes it leaves the replica on its memory alone.
 func TestSharedTierFollowsReload(t *testing.T) {
 	one, two := redistest.Start(t), redistest.Start(t)
-	o := newTierOrigin(t, answer("<p>ok</p>", "max-age=60"))
+	o := teamtest.New(t, answer("<p>ok</p>", "max-age=60"))
 	e := newReplica(t, o, one.URL(""), exactTimeout)
 	u, _ := url.Parse(o.URL)
 	settings := func(redisURL string) Settings {
@@ -403,7 +374,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 	rs := redistest.Start(t)
 	// Age equal to max-age: stale from the start, within its
 	// stale-while-revalidate window.
-	o := newTierOrigin(t, answer("<p>v1</p>", "max-age=1, stale-while-revalidate=600", "Age", "1"))
+	o := teamtest.New(t, answer("<p>v1</p>", "max-age=1, stale-while-revalidate=600", "Age", "1"))
 	a, b := newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)
 	if _, rep, err := fetchReport(t, a, o, "/swr"); err != nil || rep.Tier != TierOrigin {
 		t.Fatalf("warming A: %+v, %v", rep, err)
@@ -413,7 +384,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 	}
 
 	release := make(chan struct{})
-	o.set(func(w http.ResponseWriter, r *http.Request) {
+	o.Set(func(w http.ResponseWriter, r *http.Request) {
 		<-release
 		answer("<p>v2</p>", "max-age=60")(w, r)
 	})
@@ -443,7 +414,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	if got := o.fetches.Load(); got != 2 {
+	if got := o.Fetches.Load(); got != 2 {
 		t.Errorf("origin fetches: got %d, want 2 (the warm-up and one refresh for both replicas)", got)
 	}
 }
@@ -454,7 +425,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 // its 20ms default deadline.
 func TestSharedTierHangingNeverFailsAFetch(t *testing.T) {
 	rs := redistest.Start(t)
-	o := newTierOrigin(t, answer("<p>ok</p>", "max-age=60"))
+	o := teamtest.New(t, answer("<p>ok</p>", "max-age=60"))
 	e := newReplica(t, o, rs.URL(""), 0)
 	fetchReport(t, e, o, "/warm")
 	rs.Pause()

@@ -5,9 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,34 +27,6 @@ import (
 // the origin by itself, which is right in production and breaks an exact
 // count. Tests about failures keep the default.
 const exactSharedTimeout = "500ms"
-
-// teamStub is a team service on loopback whose answer a test sets.
-type teamStub struct {
-	*httptest.Server
-	fetches atomic.Int64
-	mu      sync.Mutex
-	handle  http.HandlerFunc
-}
-
-func newTeamStub(t *testing.T, h http.HandlerFunc) *teamStub {
-	t.Helper()
-	s := &teamStub{handle: h}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fetches.Add(1)
-		s.mu.Lock()
-		h := s.handle
-		s.mu.Unlock()
-		h(w, r)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *teamStub) set(h http.HandlerFunc) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.handle = h
-}
 
 // box answers body with the given Cache-Control and extra headers.
 func box(body, cacheControl string, extra ...string) http.HandlerFunc {
@@ -181,7 +153,7 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 		t.Skip("counts and times a load of 3 processes: make test runs it without -race")
 	}
 	rs := redistest.Start(t)
-	team := newTeamStub(t, func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond) // the box's own latency
 		box("<p>cold box</p>", "max-age=60")(w, r)
 	})
@@ -208,7 +180,7 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 					t.Fatalf("warming %s: %d %v", r.addr, p.status, err)
 				}
 			}
-			team.fetches.Store(0)
+			team.Fetches.Store(0)
 			const loads = 300
 			took := make([]time.Duration, loads)
 			start := make(chan struct{})
@@ -225,7 +197,7 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
-			got := team.fetches.Load()
+			got := team.Fetches.Load()
 			t.Logf("%s: %d loads over %d replicas: %d origin fetches, p50 %v, p99 %v",
 				tc.name, loads, len(replicas), got, percentile(took, .5).Round(time.Millisecond), percentile(took, .99).Round(time.Millisecond))
 			if got != tc.want {
@@ -239,7 +211,7 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 // outlives A: once the service fails, a fresh replica B serves it.
 func TestSharedTierStaleCopyOutlivesReplicas(t *testing.T) {
 	rs := redistest.Start(t)
-	team := newTeamStub(t, box("<p>warm copy</p>", "max-age=1, stale-if-error=600"))
+	team := teamtest.New(t, box("<p>warm copy</p>", "max-age=1, stale-if-error=600"))
 	a := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
 	client := &http.Client{Timeout: 10 * time.Second}
 	p, err := loadPage(client, "http://"+a.addr+"/p/1")
@@ -248,7 +220,7 @@ func TestSharedTierStaleCopyOutlivesReplicas(t *testing.T) {
 	}
 	warmed := time.Now()
 	a.stop()
-	team.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
+	team.Set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) })
 	// The copy's freshness (max-age=1) ends; its stale-if-error window
 	// does not.
 	time.Sleep(time.Until(warmed.Add(1100 * time.Millisecond)))
@@ -267,7 +239,7 @@ func TestSharedTierStaleCopyOutlivesReplicas(t *testing.T) {
 // both replicas show the new body within 2s.
 func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 	rs := redistest.Start(t)
-	team := newTeamStub(t, box("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
+	team := teamtest.New(t, box("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
 	a := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
 	b := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -293,7 +265,7 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 		}
 	}
 
-	team.set(box("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
+	team.Set(box("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
 	resp, err := client.Post("http://"+a.admin+"/-/purge?tag=sku-1&tag=unused", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +278,7 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 	}
 	waitBoth("<p>v2</p>")
 
-	team.set(box("<p>v3</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
+	team.Set(box("<p>v3</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"purge", "--config", b.config, "--tag", "shelf"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("inlay purge: exit %d: %s", code, stderr.String())
@@ -329,11 +301,11 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 // Without a shared tier, inlay purge asks the replica at the config's
 // admin address, which purges its own memory.
 func TestPurgeCommandWithoutSharedTier(t *testing.T) {
-	team := newTeamStub(t, box("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1"))
+	team := teamtest.New(t, box("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1"))
 	a := startReplica(t, team.URL, "", "")
 	client := &http.Client{Timeout: 10 * time.Second}
 	loadPage(client, "http://"+a.addr+"/p/1")
-	team.set(box("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1"))
+	team.Set(box("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1"))
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"purge", "--config", a.config, "--tag", "sku-1"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("inlay purge: exit %d: %s", code, stderr.String())
@@ -357,7 +329,7 @@ func TestPurgeCommandWithoutSharedTier(t *testing.T) {
 // canary. One fetched without cookies does, so the scan can fail.
 func TestSharedTierKeepsCredentialedResponsesOutOfRedis(t *testing.T) {
 	rs := redistest.Start(t)
-	team := newTeamStub(t, func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		box("<p>canary-"+strings.TrimPrefix(r.URL.Path, "/box/")+"</p>", "max-age=60")(w, r)
 	})
 	a := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
@@ -392,7 +364,7 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 		t.Skip("times pages of 2 processes: make test runs it without -race")
 	}
 	rs := redistest.Start(t)
-	team := newTeamStub(t, box("<p>box</p>", "max-age=60"))
+	team := teamtest.New(t, box("<p>box</p>", "max-age=60"))
 	a := startReplica(t, team.URL, rs.URL(""), "")
 	b := startReplica(t, team.URL, rs.URL(""), "")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 10 * time.Second}
