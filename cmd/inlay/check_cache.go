@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // checkCaching warns about caching headers that defeat Inlay's cache.
@@ -20,7 +21,7 @@ func (r *checkReport) checkCaching(resp *fragments.Response, opts checkOptions) 
 		return
 	}
 	h := resp.Header
-	cc := fragments.ParseCacheControl(h)
+	cc := contract.ParseCacheControl(h)
 	if len(h.Values("Cache-Control")) == 0 {
 		if r.Cacheable {
 			r.addFix(severityWarning, "send Cache-Control: public, max-age=N", "no Cache-Control: only Expires sets the lifetime; send Cache-Control: public, max-age=N")
@@ -80,7 +81,7 @@ func cacheVerdict(status int, h http.Header, credentialed bool, now time.Time) (
 	if status != http.StatusOK {
 		return fmt.Sprintf("not cacheable: status %d (only a 200 is stored)", status), false
 	}
-	cc := fragments.ParseCacheControl(h)
+	cc := contract.ParseCacheControl(h)
 	var why []string
 	for _, r := range []struct {
 		on     bool
