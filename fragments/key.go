@@ -13,6 +13,10 @@ const (
 	HeaderTracestate  = "Tracestate"
 )
 
+// HeaderFragmentID names, on a fragment request, the slot the fragment
+// fills.
+const HeaderFragmentID = "X-Inlay-Fragment"
+
 // PrimaryKey is the cache and coalescing key of a fragment before its
 // response is known (RFC 9111 §4.1): the service and the URL. Headers
 // split the cache only when a stored response's Vary names them; see

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments/check"
 )
 
 // applyServiceSettings judges the fragment by the settings of a service in
@@ -16,7 +17,7 @@ import (
 // shopper headers it forwards. Flags given on the command line (set) win.
 // A path is resolved against the service's url. It returns a note when an
 // absolute URL is not on the service's url.
-func applyServiceSettings(opts *checkOptions, configPath, service string, set map[string]bool) (string, error) {
+func applyServiceSettings(opts *check.Options, configPath, service string, set map[string]bool) (string, error) {
 	if configPath == "" || service == "" {
 		return "", errors.New("--config and --service go together")
 	}
