@@ -92,3 +92,41 @@ func TestCheckHTML(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckPrimaryStatus: check-fragment judges a primary's status by the
+// contract's page rules, the ones the server applies.
+func TestCheckPrimaryStatus(t *testing.T) {
+	html := http.Header{"Content-Type": {"text/html"}, "Cache-Control": {"public, max-age=60"}}
+	cases := []struct {
+		name     string
+		status   int
+		location string
+		want     string // the one problem, as printed; "" for none
+	}{
+		{name: "200", status: 200},
+		{name: "404", status: 404},
+		{name: "204", status: 204, want: "warning: status 204 on a primary: the page would be a 200 with an empty main box"},
+		{name: "205", status: 205, want: "error: status 205 on a primary is no answer to a page: the page would be a 502 error page"},
+		{name: "local redirect", status: 302, location: "/basket"},
+		{name: "backslash path read as a browser reads it", status: 302, location: "/a\\b"},
+		{name: "protocol-relative redirect", status: 302, location: "//evil.example/", want: `error: status 302 with Location "//evil.example/": only a local path or an http(s) URL on the shop's own host passes; the page would be a 502 error page`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := html.Clone()
+			if tc.location != "" {
+				h.Set("Location", tc.location)
+			}
+			body := []byte("<p>x</p>")
+			obs := observation{Resp: &fragments.Response{Status: tc.status, Header: h, Body: body}, Status: tc.status, Header: h, Raw: body}
+			rep := analyze(obs, Options{URL: "http://t/", Primary: true, Timeout: time.Second, MaxBytes: 1 << 20}, time.Now())
+			var got []string
+			for _, p := range rep.Problems {
+				got = append(got, p.String())
+			}
+			if strings.Join(got, "\n") != tc.want {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), tc.want)
+			}
+		})
+	}
+}
