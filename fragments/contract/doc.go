@@ -18,7 +18,10 @@
 //     nothing after its box is hidden or swallowed ([CheckMarkup]);
 //   - redirects: a primary's Location must be a same-site target as a
 //     browser reads it ([ParseLocation], [SafeLocation]);
-//   - size: the default cap on a body ([DefaultMaxBodyBytes]).
+//   - assets: the stylesheets and scripts a fragment declares in Link
+//     headers ([ParseAssets]);
+//   - size: the default cap on a body ([DefaultMaxBodyBytes]), and what is
+//     done to every body before it is placed ([CleanBody]).
 //
 // The package imports only the standard library and golang.org/x.
 package contract
