@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments/check"
@@ -40,6 +41,7 @@ func applyServiceSettings(opts *check.Options, configPath, service string, set m
 	if !set["max-bytes"] && cfg.MaxFragmentBytes > 0 {
 		opts.MaxBytes = cfg.MaxFragmentBytes
 	}
+	opts.NegativeTTL = time.Duration(cfg.Cache.NegativeTTL)
 	if !set["cookies"] {
 		opts.Cookies = svc.Cookies.Any() || svc.Authorization
 	}

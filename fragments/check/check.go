@@ -48,6 +48,10 @@ type Options struct {
 	Timeout time.Duration
 	// MaxBytes is the body cap, after decompression.
 	MaxBytes int64
+	// NegativeTTL is how long Inlay's cache keeps a 404 or 410 without
+	// caching headers of its own (cache.negative_ttl). Zero means
+	// fragments.DefaultNegativeTTL; negative means it is not kept.
+	NegativeTTL time.Duration
 	// Forwarded are the shopper headers Inlay forwards to the service:
 	// the Vary check sends each with different values.
 	Forwarded []string

@@ -130,3 +130,24 @@ func TestCheckPrimaryStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckNegativeTTL: a 404 without caching headers is kept as long as
+// the config's cache.negative_ttl says, as the server keeps it.
+func TestCheckNegativeTTL(t *testing.T) {
+	h := http.Header{"Content-Type": {"text/html"}}
+	body := []byte("<p>gone</p>")
+	for _, tc := range []struct {
+		ttl  time.Duration
+		want string
+	}{
+		{0, "cacheable for 5s"},
+		{30 * time.Second, "cacheable for 30s"},
+		{-1, "not cacheable: no max-age, s-maxage or Expires"},
+	} {
+		obs := observation{Resp: &fragments.Response{Status: 404, Header: h, Body: body}, Status: 404, Header: h, Raw: body}
+		rep := analyze(obs, Options{URL: "http://t/", Primary: true, Timeout: time.Second, MaxBytes: 1 << 20, NegativeTTL: tc.ttl}, time.Now())
+		if rep.Cache != tc.want {
+			t.Errorf("negative TTL %v: cache %q, want %q", tc.ttl, rep.Cache, tc.want)
+		}
+	}
+}

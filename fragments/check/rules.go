@@ -64,7 +64,11 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 			}
 		}
 	} else {
-		v := contract.Storability(obs.Status, obs.Header, opts.Cookies, now, fragments.DefaultNegativeTTL)
+		negativeTTL := opts.NegativeTTL
+		if negativeTTL == 0 {
+			negativeTTL = fragments.DefaultNegativeTTL
+		}
+		v := contract.Storability(obs.Status, obs.Header, opts.Cookies, now, negativeTTL)
 		rep.Cache, rep.Cacheable = v.String(), v.Store
 		rep.checkStatus(obs.Resp, opts)
 		rep.checkCookies(obs.Resp, opts)
