@@ -43,7 +43,7 @@ fuzz: ## Fuzz the layout parser, the src URL builder, the gateway path normalise
 	$(GO) test -run=NONE -fuzz=FuzzParseLayout -fuzztime=60s ./composer/
 	$(GO) test -run=NONE -fuzz=FuzzSourceURL -fuzztime=60s ./composer/
 	$(GO) test -run=NONE -fuzz=FuzzNormalizePath -fuzztime=60s ./composer/
-	$(GO) test -run=NONE -fuzz=FuzzCheckMarkup -fuzztime=60s ./fragments/
+	$(GO) test -run=NONE -fuzz=FuzzCheckMarkup -fuzztime=60s ./fragments/contract/
 	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=60s ./fragments/shared/wire/
 
 clean: ## Remove built binaries

@@ -19,7 +19,7 @@ const (
 	// HeaderRequestID carries the page request's id to every fragment.
 	HeaderRequestID = fragments.HeaderRequestID
 	// HeaderFragmentID names the slot the fragment fills.
-	HeaderFragmentID = "X-Inlay-Fragment"
+	HeaderFragmentID = fragments.HeaderFragmentID
 	// HeaderPagePath is the path of the page the fragment is for.
 	HeaderPagePath = "X-Inlay-Page-Path"
 	// HeaderPageRoute is the page's route pattern, like /product/{sku}.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // page composes one layout for one shopper request.
@@ -157,7 +158,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		status = o.resp.Status
 		if !o.fromFallback {
 			var ok bool
-			if status, ok = primaryStatus(status); !ok {
+			if status, ok = contract.PageStatus(status); !ok {
 				pg.headerAt = time.Now()
 				pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], fmt.Errorf("status %d is no answer to a page", o.resp.Status))
 				return
@@ -170,7 +171,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		} else {
 			status = http.StatusOK
 		}
-		if status >= 300 && status < 400 {
+		if contract.IsRedirect(status) {
 			pg.headerAt = time.Now()
 			w.WriteHeader(status)
 			return

@@ -4,12 +4,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // passCookies adds the Set-Cookie headers of fragments whose services may
@@ -115,8 +115,8 @@ func newNonce() string {
 // its redirect target and its cookies. It reports false when the Location
 // is not a safe, same-site target.
 func primaryHeaders(h http.Header, r *http.Request, resp *fragments.Response) bool {
-	if resp.Status >= 300 && resp.Status < 400 {
-		loc, ok := safeLocation(resp.Header.Get("Location"), r.Host)
+	if contract.IsRedirect(resp.Status) {
+		loc, ok := contract.SafeLocation(resp.Header.Get("Location"), r.Host)
 		if !ok {
 			return false
 		}
@@ -131,21 +131,6 @@ func primaryHeaders(h http.Header, r *http.Request, resp *fragments.Response) bo
 	return true
 }
 
-// primaryStatus maps the primary's status to the page's, as documented:
-// 204 is an empty primary box in a 200 page; 205 (reset the form) and any
-// 1xx (a 101 that switches protocols to a request that never asked to) are
-// no answer to a page request, so the page fails with 502. It reports
-// false for those.
-func primaryStatus(status int) (int, bool) {
-	switch {
-	case status < 200, status == http.StatusResetContent:
-		return http.StatusBadGateway, false
-	case status == http.StatusNoContent:
-		return http.StatusOK, true
-	}
-	return status, true
-}
-
 // preloadLink announces an asset in a Link header so the browser fetches
 // it before it meets the tag.
 func preloadLink(a fragments.Asset) string {
@@ -156,43 +141,4 @@ func preloadLink(a fragments.Asset) string {
 		return "<" + a.URL + ">; rel=preload; as=script"
 	}
 	return "<" + a.URL + ">; rel=preload; as=style"
-}
-
-// safeLocation judges a redirect target as a browser reads it (the WHATWG
-// URL parser), and returns it as the browser would follow it: leading and
-// trailing C0 controls and spaces trimmed, tabs and newlines removed
-// anywhere, and backslashes read as slashes, as they are in http(s) URLs.
-// It accepts a local path ("/x", never "//x" or "/\x"), or an absolute
-// http(s) URL whose authority is the page's own host, with no user info.
-// Anything else (another host, another scheme, "http:/x" without "//", a
-// relative reference) is refused.
-func safeLocation(loc, host string) (string, bool) {
-	loc = strings.TrimFunc(loc, func(c rune) bool { return c <= ' ' })
-	loc = strings.Map(func(c rune) rune {
-		switch c {
-		case '\t', '\n', '\r':
-			return -1
-		case '\\':
-			return '/'
-		}
-		return c
-	}, loc)
-	if loc == "" || strings.ContainsFunc(loc, func(c rune) bool { return c < ' ' || c == 0x7f }) {
-		return "", false
-	}
-	if strings.HasPrefix(loc, "/") {
-		if strings.HasPrefix(loc, "//") {
-			return "", false
-		}
-		return loc, true
-	}
-	scheme, rest, ok := strings.Cut(loc, ":")
-	if !ok || !strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https") || !strings.HasPrefix(rest, "//") {
-		return "", false
-	}
-	u, err := url.Parse(loc)
-	if err != nil || u.User != nil || !strings.EqualFold(u.Host, host) {
-		return "", false
-	}
-	return loc, true
 }

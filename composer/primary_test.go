@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // rawTeam answers every request with the verbatim response resp, then
@@ -120,9 +122,9 @@ func TestPrimaryLocationAsABrowserReadsIt(t *testing.T) {
 		{"HTTPS://SHOP.EXAMPLE/basket", "HTTPS://SHOP.EXAMPLE/basket"},
 	}
 	for _, tc := range cases {
-		got, ok := safeLocation(tc.location, "shop.example")
+		got, ok := contract.SafeLocation(tc.location, "shop.example")
 		if want := tc.want != ""; ok != want || got != tc.want {
-			t.Errorf("safeLocation(%q) = %q, %t; want %q, %t", tc.location, got, ok, tc.want, want)
+			t.Errorf("SafeLocation(%q) = %q, %t; want %q, %t", tc.location, got, ok, tc.want, want)
 		}
 	}
 	// Through a page: a tab the team sent is no way out.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/contract"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -91,7 +92,7 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Reques
 	if slot.Fallback != nil && ctx.Err() == nil {
 		freq := pg.request(ctx, slot, slot.Fallback, 0)
 		fresp, ferr := pg.srv.engine.Fetch(ctx, freq)
-		if ferr == nil && (fresp.Status == http.StatusOK || fresp.Status == http.StatusNoContent) {
+		if ferr == nil && contract.FillsBox(fresp.Status) {
 			o.resp, o.fromFallback = fresp, true
 		} else if ferr == nil {
 			fresp.Release()
@@ -156,7 +157,7 @@ func (pg *page) placeholderContent(slot *Slot) *fragments.Response {
 // acceptable says whether a response may fill the slot. The primary passes
 // any status below 500 on to the page; other fragments need 200 or 204.
 func acceptable(slot *Slot, resp *fragments.Response) error {
-	if slot.Primary || resp.Status == http.StatusOK || resp.Status == http.StatusNoContent {
+	if slot.Primary || contract.FillsBox(resp.Status) {
 		return nil
 	}
 	return errStatus{resp.Status}

@@ -1,21 +1,21 @@
 package fragments
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
-// DefaultMaxBodyBytes is the body cap used when [Client.MaxBodyBytes] is zero.
-const DefaultMaxBodyBytes = 1 << 20
+// DefaultMaxBodyBytes is the body cap used when [Client.MaxBodyBytes] is
+// zero: the contract's [contract.DefaultMaxBodyBytes].
+const DefaultMaxBodyBytes = contract.DefaultMaxBodyBytes
 
 // errFragmentTimeout is the cancellation cause of a fetch whose own deadline
 // passed, telling it apart from the caller's context ending.
@@ -109,10 +109,10 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	}
 	defer resp.Body.Close()
 
-	if resp.StatusCode >= 500 {
+	if contract.Failed(resp.StatusCode) {
 		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: resp.StatusCode}
 	}
-	if resp.StatusCode == http.StatusOK && !isHTML(resp.Header.Get("Content-Type")) {
+	if resp.StatusCode == http.StatusOK && !contract.IsHTML(resp.Header.Get("Content-Type")) {
 		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
 			Err: fmt.Errorf("content type %q, want text/html", resp.Header.Get("Content-Type"))}
 	}
@@ -153,8 +153,8 @@ func (c *Client) bodyFailure(ctx context.Context, req *Request, deadline time.Ti
 // finish checks and cleans a body read whole and makes the response,
 // which holds the bytes the body reserved from the budget.
 func (c *Client) finish(req *Request, status int, header http.Header, body []byte, reserved int64) (*Response, error) {
-	body = cleanHTML(body)
-	if err := checkMarkup(body); err != nil {
+	body = contract.CleanBody(body)
+	if err := contract.CheckMarkup(body); err != nil {
 		c.Budget.release(reserved)
 		return nil, &Error{Kind: KindMarkup, ID: req.ID, Service: req.Service, Err: err}
 	}
@@ -209,24 +209,4 @@ func (c *Client) transport() http.RoundTripper {
 	return defaultTransport
 }
 
-func isHTML(contentType string) bool {
-	if contentType == "" {
-		return false
-	}
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && mt == "text/html"
-}
-
 var errTooLarge = errors.New("body too large")
-
-var bom = []byte("\uFEFF")
-
-// cleanHTML drops a leading byte order mark and repairs invalid UTF-8, so
-// that one broken fragment cannot make the whole page invalid.
-func cleanHTML(b []byte) []byte {
-	b = bytes.TrimPrefix(b, bom)
-	if !utf8.Valid(b) {
-		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
-	}
-	return b
-}

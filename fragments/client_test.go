@@ -354,7 +354,7 @@ func testFetchParsesLinkHeadersIntoAssets(t *testing.T, newClient clientMaker) {
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
-	want := []Asset{{Stylesheet, "/search/a.css"}, {ModuleScript, "/search/m.js"}}
+	want := []Asset{{Kind: Stylesheet, URL: "/search/a.css"}, {Kind: ModuleScript, URL: "/search/m.js"}}
 	if !reflect.DeepEqual(resp.Assets, want) {
 		t.Errorf("assets: got %v, want %v", resp.Assets, want)
 	}

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // H1Conns is a lean HTTP/1.1 client for the fragments of one plain-http
@@ -138,11 +140,11 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 	if hresp.StatusCode == http.StatusSwitchingProtocols {
 		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: hresp.StatusCode, Err: errors.New("the service switched protocols")}
 	}
-	if hresp.StatusCode >= 500 {
+	if contract.Failed(hresp.StatusCode) {
 		keep = drain(hresp)
 		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: hresp.StatusCode}
 	}
-	if hresp.StatusCode == http.StatusOK && !isHTML(hresp.Header.Get("Content-Type")) {
+	if hresp.StatusCode == http.StatusOK && !contract.IsHTML(hresp.Header.Get("Content-Type")) {
 		keep = drain(hresp)
 		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
 			Err: fmt.Errorf("content type %q, want text/html", hresp.Header.Get("Content-Type"))}

@@ -1,9 +1,6 @@
 package fragments
 
 import (
-	"net/http"
-	"net/textproto"
-	"slices"
 	"strings"
 )
 
@@ -15,6 +12,10 @@ const (
 	HeaderTraceparent = "Traceparent"
 	HeaderTracestate  = "Tracestate"
 )
+
+// HeaderFragmentID names, on a fragment request, the slot the fragment
+// fills.
+const HeaderFragmentID = "X-Inlay-Fragment"
 
 // PrimaryKey is the cache and coalescing key of a fragment before its
 // response is known (RFC 9111 §4.1): the service and the URL. Headers
@@ -31,26 +32,6 @@ func primaryKey(req *Request) string {
 		return req.Key
 	}
 	return PrimaryKey(req.Service, req.URL)
-}
-
-// varyNames returns the header names a response's Vary lists, in
-// canonical form, sorted and without duplicates. star reports a Vary of
-// "*", which no request can match.
-func varyNames(h http.Header) (names []string, star bool) {
-	for _, line := range h.Values("Vary") {
-		for name := range strings.SplitSeq(line, ",") {
-			name = strings.TrimSpace(name)
-			switch {
-			case name == "":
-			case name == "*":
-				return nil, true
-			default:
-				names = append(names, textproto.CanonicalMIMEHeaderKey(name))
-			}
-		}
-	}
-	slices.Sort(names)
-	return slices.Compact(names), false
 }
 
 // secondaryKey is what tells apart the variants of one primary key: the

@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments/check"
 )
 
 // applyServiceSettings judges the fragment by the settings of a service in
@@ -16,7 +18,7 @@ import (
 // shopper headers it forwards. Flags given on the command line (set) win.
 // A path is resolved against the service's url. It returns a note when an
 // absolute URL is not on the service's url.
-func applyServiceSettings(opts *checkOptions, configPath, service string, set map[string]bool) (string, error) {
+func applyServiceSettings(opts *check.Options, configPath, service string, set map[string]bool) (string, error) {
 	if configPath == "" || service == "" {
 		return "", errors.New("--config and --service go together")
 	}
@@ -39,6 +41,7 @@ func applyServiceSettings(opts *checkOptions, configPath, service string, set ma
 	if !set["max-bytes"] && cfg.MaxFragmentBytes > 0 {
 		opts.MaxBytes = cfg.MaxFragmentBytes
 	}
+	opts.NegativeTTL = time.Duration(cfg.Cache.NegativeTTL)
 	if !set["cookies"] {
 		opts.Cookies = svc.Cookies.Any() || svc.Authorization
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlayhq/inlay/fragments/check"
 	"github.com/inlayhq/inlay/teams/search"
 )
 
@@ -32,11 +33,11 @@ func serviceConfig(t *testing.T, name, url, extra string) string {
 }
 
 // checkJSON runs check-fragment with --format json and decodes its report.
-func checkJSON(t *testing.T, args ...string) (checkReport, int) {
+func checkJSON(t *testing.T, args ...string) (check.Report, int) {
 	t.Helper()
 	var stdout, stderr strings.Builder
 	code := run(context.Background(), append(append([]string{"check-fragment"}, args...), "--format", "json"), &stdout, &stderr)
-	var rep checkReport
+	var rep check.Report
 	if err := json.Unmarshal([]byte(stdout.String()), &rep); err != nil {
 		t.Fatalf("check-fragment %q: %v\nstdout %s\nstderr %s", args, err, stdout.String(), stderr.String())
 	}

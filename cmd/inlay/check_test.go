@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/check"
 )
 
 // goodBody is a fragment body that uses what HTML allows and a strict XML
@@ -89,7 +87,7 @@ func TestCheckFragment(t *testing.T) {
 			name:    "empty 204",
 			handler: stub(http.StatusNoContent, "", "Cache-Control", "public, max-age=60"),
 			code:    0,
-			want:    []string{"summary: status 204 | ", "not cacheable: status 204 (only a 200 is stored)", "0 errors, 0 warnings"},
+			want:    []string{"summary: status 204 | ", "not cacheable: status 204 (only a 200, 404 or 410 is stored)", "0 errors, 0 warnings"},
 		},
 		{
 			name:    "JSON content type",
@@ -365,7 +363,7 @@ func TestCheckFragmentRequest(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit status %d, want 1 (Set-Cookie)\nstderr: %s", code, stderr.String())
 	}
-	var rep checkReport
+	var rep check.Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
 	}
@@ -393,7 +391,7 @@ func TestCheckFragmentRequest(t *testing.T) {
 	if rep.Cacheable || rep.Cache != "not cacheable: Set-Cookie" {
 		t.Errorf("cache = %v %q, want not cacheable: Set-Cookie", rep.Cacheable, rep.Cache)
 	}
-	if len(rep.Assets) != 1 || rep.Assets[0] != (checkAsset{Kind: "stylesheet", URL: "/team/static/team.css"}) {
+	if len(rep.Assets) != 1 || rep.Assets[0] != (check.Asset{Kind: "stylesheet", URL: "/team/static/team.css"}) {
 		t.Errorf("assets = %+v", rep.Assets)
 	}
 }
@@ -432,126 +430,6 @@ func TestCheckFragmentUsage(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), tc.wantStderr) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tc.wantStderr)
-			}
-		})
-	}
-}
-
-// TestCheckSlowWarning checks the latency warning on a measured duration,
-// without making a stub slow.
-func TestCheckSlowWarning(t *testing.T) {
-	h := http.Header{"Content-Type": {"text/html"}, "Cache-Control": {"public, max-age=60"}}
-	body := []byte("<p>x</p>")
-	for _, tc := range []struct {
-		took time.Duration
-		want bool
-	}{
-		{took: 400 * time.Millisecond, want: false},
-		{took: 500 * time.Millisecond, want: false},
-		{took: 600 * time.Millisecond, want: true},
-	} {
-		obs := observation{
-			Resp:     &fragments.Response{Status: 200, Header: h, Body: body},
-			Status:   200,
-			Header:   h,
-			Raw:      body,
-			Duration: tc.took,
-		}
-		rep := analyze(obs, checkOptions{URL: "http://t/", Timeout: time.Second, MaxBytes: 1 << 20}, time.Now())
-		warned := rep.Warnings == 1 && strings.Contains(rep.Problems[0].Message, "more than half its 1s timeout")
-		if warned != tc.want {
-			t.Errorf("took %s: warned %v, want %v: %+v", tc.took, warned, tc.want, rep.Problems)
-		}
-	}
-}
-
-// TestCheckCacheVerdict checks the copy of the cache's storability rules.
-func TestCheckCacheVerdict(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	cases := []struct {
-		name         string
-		status       int
-		header       []string
-		credentialed bool
-		want         string
-	}{
-		{name: "max-age", header: []string{"Cache-Control", "max-age=60"}, want: "cacheable for 60s"},
-		{name: "stale windows", header: []string{"Cache-Control", "public, max-age=60, stale-while-revalidate=30, stale-if-error=300"}, want: "cacheable for 60s, stale-while-revalidate 30s, stale-if-error 300s"},
-		{name: "s-maxage wins and forbids stale", header: []string{"Cache-Control", "max-age=10, s-maxage=60, stale-if-error=300"}, want: "cacheable for 60s"},
-		{name: "must-revalidate forbids stale", header: []string{"Cache-Control", "max-age=60, must-revalidate, stale-if-error=300"}, want: "cacheable for 60s"},
-		{name: "age", header: []string{"Cache-Control", "max-age=60", "Age", "20"}, want: "cacheable for 40s"},
-		{name: "age beyond lifetime", header: []string{"Cache-Control", "max-age=60, stale-if-error=300", "Age", "100"}, want: "cacheable for 0s, stale-if-error 260s"},
-		{name: "expires", header: []string{"Expires", "Fri, 02 Jan 2026 03:06:05 GMT", "Date", "Fri, 02 Jan 2026 03:04:05 GMT"}, want: "cacheable for 120s"},
-		{name: "bad expires", header: []string{"Expires", "0"}, want: "not cacheable: stale on arrival"},
-		{name: "max-age=0", header: []string{"Cache-Control", "max-age=0"}, want: "not cacheable: stale on arrival"},
-		{name: "max-age=0 with swr", header: []string{"Cache-Control", "max-age=0, stale-while-revalidate=30"}, want: "cacheable for 0s, stale-while-revalidate 30s"},
-		{name: "nothing", header: nil, want: "not cacheable: no max-age, s-maxage or Expires"},
-		{name: "private", header: []string{"Cache-Control", "private, max-age=60"}, want: "not cacheable: private"},
-		{name: "several", header: []string{"Cache-Control", "no-store", "Cache-Control", "no-cache", "Set-Cookie", "a=1", "Vary", "Accept-Language, cookie"}, want: "not cacheable: no-store, no-cache, Set-Cookie, Vary: cookie"},
-		{name: "vary star", header: []string{"Cache-Control", "max-age=60", "Vary", "*"}, want: "not cacheable: Vary: *"},
-		{name: "credentialed", header: []string{"Cache-Control", "max-age=60"}, credentialed: true, want: "not cacheable: fetched with cookies, and neither public nor s-maxage"},
-		{name: "credentialed public", header: []string{"Cache-Control", "public, max-age=60"}, credentialed: true, want: "cacheable for 60s"},
-		{name: "huge max-age", header: []string{"Cache-Control", "max-age=99999999999999999999"}, want: "cacheable for 2147483648s"},
-		{name: "404", status: 404, header: []string{"Cache-Control", "max-age=60"}, want: "not cacheable: status 404 (only a 200 is stored)"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			h := http.Header{}
-			for i := 0; i+1 < len(tc.header); i += 2 {
-				h.Add(tc.header[i], tc.header[i+1])
-			}
-			status := tc.status
-			if status == 0 {
-				status = http.StatusOK
-			}
-			got, ok := cacheVerdict(status, h, tc.credentialed, now)
-			if got != tc.want {
-				t.Errorf("verdict %q, want %q", got, tc.want)
-			}
-			if ok != strings.HasPrefix(tc.want, "cacheable") {
-				t.Errorf("cacheable = %v for %q", ok, got)
-			}
-		})
-	}
-}
-
-// TestCheckHTML covers the markup rules one by one.
-func TestCheckHTML(t *testing.T) {
-	cases := []struct {
-		name string
-		body string
-		want []string // the problems, as printed
-	}{
-		{name: "good", body: goodBody},
-		{name: "optional end tags", body: "<dl><dt>a<dd>b</dl><table><thead><tr><th>h<tbody><tr><td>c</table><ruby>x<rt>y</ruby>"},
-		{name: "p closed by its parent", body: "<div><p>text</div>"},
-		{name: "p closed by a void hr", body: "<p>a<hr></p>", want: []string{"error: body 1:9: stray </p>: no <p> is open; a block element such as <div> or <ul> inside a <p> closes the <p> before it"}},
-		{name: "li closed by the next li through a p", body: "<ul><li><p>a<li>b</ul>"},
-		{name: "raw text is not markup", body: "<script src=\"/x.js\"></script><style>.a{}</style><textarea></div></textarea>"},
-		{name: "custom elements", body: "<my-widget data-x=1><span>x</span></my-widget>"},
-		{name: "mathml closes itself", body: "<math><mi/></math>"},
-		{name: "unclosed", body: "<div>\n  <span>x", want: []string{"error: body 1:1: <div> is never closed", "error: body 2:3: <span> is never closed"}},
-		{name: "stray end tag", body: "x</span>", want: []string{"error: body 1:2: stray </span>: no <span> is open"}},
-		{name: "void end tag", body: "<br></br>", want: []string{"error: body 1:5: stray </br>: <br> is a void element and has no end tag"}},
-		{name: "head", body: "<head></head>", want: []string{"error: body 1:1: a whole document (<!DOCTYPE>, <html>, <head> or <body>) in a fragment: Inlay places the body inside the page's <body> as it is; send only the box's markup"}},
-		{name: "column in characters", body: "<p>é</span>", want: []string{"error: body 1:5: stray </span>: no <span> is open"}},
-		{name: "link in body", body: `<link rel="stylesheet" href="/a.css"><p class="a">x</p>`, want: []string{"warning: body 1:1: <link rel=stylesheet> in the body: declare it in a Link response header instead, so that Inlay places it once per page, before the first fragment that needs it"}},
-		{name: "many problems", body: strings.Repeat("</x>", 12), want: func() []string {
-			var w []string
-			for i := range 10 {
-				w = append(w, "error: body 1:"+strconv.Itoa(1+4*i)+": stray </x>: no <x> is open")
-			}
-			return append(w, "error: and 2 more markup problems")
-		}()},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, p := range checkHTML([]byte(tc.body)).problems {
-				got = append(got, p.String())
-			}
-			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
-				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
 	}

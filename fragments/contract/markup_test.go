@@ -1,4 +1,4 @@
-package fragments
+package contract
 
 import (
 	"bytes"
@@ -138,13 +138,13 @@ var goodBodies = []string{
 
 func TestCheckMarkup(t *testing.T) {
 	for _, body := range badBodies {
-		if err := checkMarkup([]byte(body)); err == nil {
-			t.Errorf("checkMarkup(%q) = nil, want an error", body)
+		if err := CheckMarkup([]byte(body)); err == nil {
+			t.Errorf("CheckMarkup(%q) = nil, want an error", body)
 		}
 	}
 	for _, body := range goodBodies {
-		if err := checkMarkup([]byte(body)); err != nil {
-			t.Errorf("checkMarkup(%q) = %v, want nil", body, err)
+		if err := CheckMarkup([]byte(body)); err != nil {
+			t.Errorf("CheckMarkup(%q) = %v, want nil", body, err)
 		}
 	}
 }
@@ -257,12 +257,12 @@ func FuzzCheckMarkup(f *testing.F) {
 		if len(body) > 4096 || bytes.ContainsAny([]byte(body), "\x00\r") {
 			return // NUL and CR are rewritten before tokenizing
 		}
-		body = string(cleanHTML([]byte(body))) // as the client does before the check
-		if checkMarkup([]byte(body)) != nil {
+		body = string(CleanBody([]byte(body))) // as the client does before the check
+		if CheckMarkup([]byte(body)) != nil {
 			return
 		}
 		if why := tailBroken(body); why != "" {
-			t.Fatalf("checkMarkup accepted %q, but %s", body, why)
+			t.Fatalf("CheckMarkup accepted %q, but %s", body, why)
 		}
 	})
 }
@@ -278,7 +278,7 @@ func BenchmarkCheckMarkup(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchBody)))
 	for b.Loop() {
-		if err := checkMarkup(benchBody); err != nil {
+		if err := CheckMarkup(benchBody); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package check
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // The Vary check. Inlay's cache key is the service and URL plus only the
@@ -30,14 +30,11 @@ var varyProbes = map[string][2]string{
 // checkVary fetches the fragment again with different values of each
 // header Inlay forwards, and warns when the status or body changes with a
 // header that Vary does not name. first is the check's first fetch.
-func (r *checkReport) checkVary(ctx context.Context, opts checkOptions, first observation) {
-	forwarded := opts.Forwarded
-	if forwarded == nil {
-		forwarded = config.DefaultForwardedHeaders
-	}
+func (r *Report) checkVary(ctx context.Context, opts Options, first observation) {
 	vary := map[string]bool{}
-	for _, v := range varyValues(first.Header) {
-		vary[http.CanonicalHeaderKey(v)] = true
+	names, _ := contract.VaryNames(first.Header)
+	for _, v := range names {
+		vary[v] = true
 	}
 	// The same request twice: a body that changes anyway (a timestamp, a
 	// random pick) says nothing about headers.
@@ -46,11 +43,11 @@ func (r *checkReport) checkVary(ctx context.Context, opts checkOptions, first ob
 		return
 	}
 	if again.Status != first.Status || !bytes.Equal(again.Raw, first.Raw) {
-		r.addFix(severityWarning, "make the body the same for the same request, or the cache may store any version",
+		r.addFix(SeverityWarning, "make the body the same for the same request, or the cache may store any version",
 			"the body differs between two identical requests, so check-fragment cannot tell which headers it depends on (a timestamp or random content?)")
 		return
 	}
-	for _, name := range forwarded {
+	for _, name := range opts.Forwarded {
 		name = http.CanonicalHeaderKey(name)
 		probe, ok := varyProbes[name]
 		if !ok {
@@ -70,10 +67,10 @@ func (r *checkReport) checkVary(ctx context.Context, opts checkOptions, first ob
 			if obs[0].Status != obs[1].Status {
 				what = "status"
 			}
-			r.addFix(severityWarning, "send Vary: "+strings.Join(append(sortedKeys(vary), name), ", "),
+			r.addFix(SeverityWarning, "send Vary: "+strings.Join(append(sortedKeys(vary), name), ", "),
 				"the %s changes with %s, but Vary does not name it: Inlay's cache keys on the URL and the headers Vary names only, so every shopper would get the version cached first", what, name)
 		case !changed && vary[name] && name == "User-Agent":
-			r.addFix(severityWarning, "drop User-Agent from Vary",
+			r.addFix(SeverityWarning, "drop User-Agent from Vary",
 				"Vary names User-Agent, but the body does not change with it: nearly every shopper's User-Agent differs, so the fragment is hardly ever served from the cache")
 		}
 	}

@@ -1,4 +1,4 @@
-package fragments
+package contract
 
 import (
 	"net/http"
@@ -69,16 +69,15 @@ func TestStorabilityLifetimesAndStaleWindows(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := htmlResponse("x", tc.header...)
-			f, _, store, pass := storability(cacheRequest("http://svc/box"), resp, now, 0)
-			if !store || pass {
-				t.Fatalf("got store=%v pass=%v, want store=true pass=false", store, pass)
+			v := Storability(200, header(tc.header...), false, now, 0)
+			if !v.Store || v.Pass {
+				t.Fatalf("got store=%v pass=%v, want store=true pass=false", v.Store, v.Pass)
 			}
 			for _, c := range []struct {
 				name string
 				got  time.Time
 				want time.Duration
-			}{{"fresh", f.freshUntil, tc.wantFresh}, {"stale-while-revalidate", f.swrUntil, tc.wantSWR}, {"stale-if-error", f.sieUntil, tc.wantSIE}} {
+			}{{"fresh", v.FreshUntil, tc.wantFresh}, {"stale-while-revalidate", v.SWRUntil, tc.wantSWR}, {"stale-if-error", v.SIEUntil, tc.wantSIE}} {
 				if c.want == 0 && c.name != "fresh" {
 					if !c.got.IsZero() {
 						t.Errorf("%s ends at now%+v, want no window", c.name, c.got.Sub(now))
@@ -118,10 +117,9 @@ func TestStorabilityRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := statusResponse(tc.status, "x", tc.header...)
-			_, _, store, pass := storability(cacheRequest("http://svc/box", tc.reqHeader...), resp, now, 0)
-			if store || pass != tc.wantPass {
-				t.Errorf("got store=%v pass=%v, want store=false pass=%v", store, pass, tc.wantPass)
+			v := Storability(tc.status, header(tc.header...), len(tc.reqHeader) > 0, now, 0)
+			if v.Store || v.Pass != tc.wantPass {
+				t.Errorf("got store=%v pass=%v, want store=false pass=%v", v.Store, v.Pass, tc.wantPass)
 			}
 		})
 	}
@@ -146,16 +144,24 @@ func FuzzParseCacheControl(f *testing.F) {
 		if got.MaxAge > maxDeltaSeconds || got.SMaxAge > maxDeltaSeconds || got.StaleIfError > maxDeltaSeconds || got.StaleWhileRevalidate > maxDeltaSeconds {
 			t.Fatalf("ParseCacheControl(%q) = %+v: a value above 2^31", cc, got)
 		}
-		resp := &Response{Status: 200, Header: h}
-		fr, _, store, _ := storability(cacheRequest("http://svc/box"), resp, now, 0)
-		if !store {
+		fr := Storability(200, h, false, now, 0)
+		if !fr.Store {
 			return
 		}
-		if !fr.expires().After(now) {
-			t.Fatalf("stored %q with Age %q although it expires at %v", cc, age, fr.expires())
+		if !fr.Expires().After(now) {
+			t.Fatalf("stored %q with Age %q although it expires at %v", cc, age, fr.Expires())
 		}
-		if !fr.swrUntil.IsZero() && fr.swrUntil.Before(fr.freshUntil) || !fr.sieUntil.IsZero() && fr.sieUntil.Before(fr.freshUntil) {
+		if !fr.SWRUntil.IsZero() && fr.SWRUntil.Before(fr.FreshUntil) || !fr.SIEUntil.IsZero() && fr.SIEUntil.Before(fr.FreshUntil) {
 			t.Fatalf("%q: a stale window ends before freshness does: %+v", cc, fr)
 		}
 	})
+}
+
+// header makes a header from name, value pairs.
+func header(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return h
 }

@@ -1,4 +1,4 @@
-package main
+package check
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/fragments"
 )
 
@@ -36,15 +35,15 @@ type observation struct {
 // of a shopper without cookies. A recording transport keeps the raw
 // response beside what the client makes of it, so that one request shows
 // both: no second GET that could answer differently.
-func fetchFragment(ctx context.Context, opts checkOptions, requestID string, extra http.Header) observation {
+func fetchFragment(ctx context.Context, opts Options, requestID string, extra http.Header) observation {
 	transport := fragments.NewTransport()
 	defer transport.CloseIdleConnections()
 	rec := &recorder{next: transport, limit: opts.MaxBytes + 1}
 	client := &fragments.Client{Transport: rec, MaxBodyBytes: opts.MaxBytes}
 	fields := []fragments.Field{
 		{Name: "Accept", Values: []string{"text/html"}},
-		{Name: composer.HeaderRequestID, Values: []string{requestID}},
-		{Name: composer.HeaderFragmentID, Values: []string{opts.ID}},
+		{Name: fragments.HeaderRequestID, Values: []string{requestID}},
+		{Name: fragments.HeaderFragmentID, Values: []string{opts.ID}},
 	}
 	for name, values := range extra {
 		fields = append(fields, fragments.Field{Name: http.CanonicalHeaderKey(name), Values: values})

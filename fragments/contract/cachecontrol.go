@@ -1,8 +1,9 @@
-package fragments
+package contract
 
 import (
 	"errors"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,75 +125,22 @@ func seconds(s string) int {
 	return min(n, maxDeltaSeconds)
 }
 
-// freshness is when a stored response stops being fresh, and how long after
-// that it may still be served stale.
-type freshness struct {
-	freshUntil time.Time
-	swrUntil   time.Time // stale-while-revalidate ends
-	sieUntil   time.Time // stale-if-error ends
-}
-
-// expires is when the entry is of no more use at all.
-func (f freshness) expires() time.Time {
-	t := f.freshUntil
-	if f.swrUntil.After(t) {
-		t = f.swrUntil
-	}
-	if f.sieUntil.After(t) {
-		t = f.sieUntil
-	}
-	return t
-}
-
-// storability says whether a response may be stored by a shared cache
-// (RFC 9111 §3) and for how long (§4.2), with the RFC 5861 stale windows,
-// and returns the header names its Vary lists. pass is true when the
-// response is a success that may not be shared: the key is then
-// remembered as uncacheable for a while (hit-for-miss).
-//
-// A 200 needs explicit freshness. A 404 or 410 without it is kept for
-// negativeTTL, so that a burst of requests for a missing fragment costs
-// one fetch.
-func storability(req *Request, resp *Response, now time.Time, negativeTTL time.Duration) (f freshness, vary []string, store, pass bool) {
-	negative := resp.Status == http.StatusNotFound || resp.Status == http.StatusGone
-	if resp.Status != http.StatusOK && !negative {
-		return f, nil, false, false
-	}
-	success := resp.Status == http.StatusOK
-	h := resp.Header
-	cc := ParseCacheControl(h)
-	vary, star := varyNames(h)
-	// Vary: Cookie would keep one variant per shopper: never stored.
-	if cc.NoStore || cc.NoCache || cc.Private || len(h["Set-Cookie"]) > 0 || star || slices.Contains(vary, "Cookie") {
-		return f, nil, false, success
-	}
-	if credentialed(req) && (!cc.Public && cc.SMaxAge < 0 || slices.Contains(vary, "Authorization")) {
-		// Fetched with one shopper's credentials: shared only when the
-		// service says it may be, and never as one variant per shopper.
-		return f, nil, false, success
-	}
-	lifetime, ok := cc.Lifetime(h, now)
-	if !ok {
-		if !negative || negativeTTL <= 0 {
-			return f, nil, false, success // no explicit freshness: not shared
+// VaryNames returns the header names a response's Vary lists, in
+// canonical form, sorted and without duplicates. star reports a Vary of
+// "*", which no request can match.
+func VaryNames(h http.Header) (names []string, star bool) {
+	for _, line := range h.Values("Vary") {
+		for name := range strings.SplitSeq(line, ",") {
+			name = strings.TrimSpace(name)
+			switch {
+			case name == "":
+			case name == "*":
+				return nil, true
+			default:
+				names = append(names, textproto.CanonicalMIMEHeaderKey(name))
+			}
 		}
-		lifetime = negativeTTL
 	}
-	f.freshUntil = now.Add(lifetime)
-	// s-maxage implies proxy-revalidate for a shared cache (§5.2.2.10): no
-	// stale serving at all.
-	if !cc.MustRevalidate && cc.SMaxAge < 0 && success {
-		f.swrUntil = f.freshUntil.Add(time.Duration(cc.StaleWhileRevalidate) * time.Second)
-		f.sieUntil = f.freshUntil.Add(time.Duration(cc.StaleIfError) * time.Second)
-	}
-	if !f.expires().After(now) {
-		return f, nil, false, false
-	}
-	return f, vary, true, false
-}
-
-// credentialed reports whether a request carries the shopper's
-// credentials.
-func credentialed(req *Request) bool {
-	return req.Get("Cookie") != "" || req.Get("Authorization") != ""
+	slices.Sort(names)
+	return slices.Compact(names), false
 }

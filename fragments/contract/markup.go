@@ -1,4 +1,4 @@
-package fragments
+package contract
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 )
 
-// checkMarkup reports a body that could hide or swallow what follows its
+// CheckMarkup reports a body that could hide or swallow what follows its
 // box on the page. A body passes when, read by the HTML parsing spec's
 // tokenizer and tree builder, it leaves the parser where it found it:
 //
@@ -31,7 +31,7 @@ import (
 // than 32 deep. Where following the spec exactly would cost more than it is
 // worth (a misnested table, a breakout from <svg>), it refuses: a refused
 // body shows the box's fallback, never a broken page.
-func checkMarkup(body []byte) error {
+func CheckMarkup(body []byte) error {
 	m := markupCheck{b: body}
 	m.stack = m.buf[:0]
 	return m.run()

@@ -1,0 +1,189 @@
+package main
+
+// The rules of `inlay lint`: what it checks in a config and its layouts.
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inlayhq/inlay/composer"
+	"github.com/inlayhq/inlay/composer/config"
+)
+
+// lintSummary is what a lint run looked at.
+type lintSummary struct {
+	layouts, pages, fragments int
+}
+
+// String formats the summary line: "5 layouts, 4 pages, 9 fragments checked".
+func (s lintSummary) String() string {
+	return fmt.Sprintf("%s, %s, %s checked", plural(s.layouts, "layout"), plural(s.pages, "page"), plural(s.fragments, "fragment"))
+}
+
+// lint checks a config file and every layout it points at. It returns the
+// errors (what stops `inlay serve`) and the warnings (what degrades a page
+// needlessly), sorted by file, line and column. A broken layout does not
+// hide the warnings of the others. The error is for failures that stop the
+// check itself, such as an unreadable config file.
+func lint(configPath string) ([]lintProblem, lintSummary, error) {
+	cfg, err := config.Load(configPath)
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		return sortProblems(asErrors(ps)), lintSummary{}, nil
+	}
+	if err != nil {
+		return nil, lintSummary{}, err
+	}
+	dir := cfg.LayoutsDir()
+	if _, err := os.Stat(dir); err != nil {
+		return []lintProblem{{File: dir, Severity: severityError, Message: err.Error()}}, lintSummary{pages: len(cfg.Pages)}, nil
+	}
+	layouts, ps := composer.CheckLayouts(composer.LayoutDir(dir), dir, cfg.Services)
+	problems := asErrors(ps)
+	for _, p := range composer.CheckPages(cfg, layouts) {
+		// A page whose layout file is there but broken has its layout's
+		// errors already: "not found" would be wrong.
+		if i := slices.IndexFunc(cfg.Pages, func(pg *config.Page) bool { return strings.Contains(p.Message, strconv.Quote(pg.Layout)) }); i >= 0 {
+			if _, err := os.Stat(filepath.Join(dir, cfg.Pages[i].Layout)); err == nil {
+				continue
+			}
+		}
+		problems = append(problems, asErrors(config.Problems{p})...)
+	}
+	problems = append(problems, layoutWarnings(cfg, layouts)...)
+	return sortProblems(problems), summarize(cfg, layouts), nil
+}
+
+// summarize counts what a lint run checked: every layout file, every
+// page, and every fragment once (a base layout's fragments count once,
+// however many pages are built on it).
+func summarize(cfg *config.Config, layouts *composer.Layouts) lintSummary {
+	seen := map[string]bool{}
+	for _, name := range layouts.Names() {
+		for _, s := range layouts.Get(name).Slots {
+			seen[fmt.Sprintf("%s:%d:%d", s.File, s.Line, s.Col)] = true
+		}
+	}
+	n := 0
+	if src, err := fs.Glob(composer.LayoutDir(cfg.LayoutsDir()), "*.html"); err == nil {
+		n = len(src)
+	}
+	return lintSummary{layouts: max(n, len(layouts.Names())), pages: len(cfg.Pages), fragments: len(seen)}
+}
+
+func asErrors(ps config.Problems) []lintProblem {
+	out := make([]lintProblem, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, lintProblem{File: p.File, Line: p.Line, Col: p.Col, Severity: severityError, Message: p.Message})
+	}
+	return out
+}
+
+// sortProblems orders problems by file, line and column, errors before
+// warnings at the same place, then by message, so that output is stable.
+func sortProblems(ps []lintProblem) []lintProblem {
+	slices.SortStableFunc(ps, func(a, b lintProblem) int {
+		return cmp.Or(
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Col, b.Col),
+			cmp.Compare(a.Severity, b.Severity), // "error" < "warning"
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+	return ps
+}
+
+// pageDeadline is the shortest page timeout a layout is served under, and
+// the page that has it ("" when no page uses the layout).
+type pageDeadline struct {
+	timeout time.Duration
+	page    string
+}
+
+// layoutDeadlines maps each layout used by a page to its shortest page
+// timeout.
+func layoutDeadlines(cfg *config.Config) map[string]pageDeadline {
+	out := map[string]pageDeadline{}
+	for _, p := range cfg.Pages {
+		d := cfg.PageDeadline(p)
+		if cur, ok := out[p.Layout]; !ok || d < cur.timeout {
+			out[p.Layout] = pageDeadline{timeout: d, page: p.Path}
+		}
+	}
+	return out
+}
+
+// layoutWarnings walks every slot of the loaded layouts and warns about
+// what will degrade a page without being an error:
+//   - a non-primary fragment with neither fallback-src nor inline fallback,
+//     whose box is empty whenever its service fails;
+//   - a fragment whose effective timeout (its own, or its service's)
+//     exceeds the page timeout, which then always cuts it off first;
+//   - a non-primary fragment without a timeout attribute whose service
+//     timeout is 1s or more, which may hold the page that long.
+func layoutWarnings(cfg *config.Config, layouts *composer.Layouts) []lintProblem {
+	deadlines := layoutDeadlines(cfg)
+	names := layouts.Names()
+	slices.Sort(names)
+	var out []lintProblem
+	seen := map[lintProblem]bool{} // a base layout's slots appear in every page built on it
+	for _, name := range names {
+		l := layouts.Get(name)
+		if l == nil {
+			continue
+		}
+		deadline, ok := deadlines[name]
+		if !ok {
+			deadline = pageDeadline{timeout: cfg.PageDeadline(nil)}
+		}
+		for _, w := range l.Warnings {
+			p := lintProblem{File: w.File, Line: w.Line, Col: w.Col, Severity: severityWarning, Message: w.Message}
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+		for _, s := range l.Slots {
+			warn := func(format string, args ...any) {
+				p := lintProblem{File: s.File, Line: s.Line, Col: s.Col, Severity: severityWarning, Message: fmt.Sprintf(format, args...)}
+				if !seen[p] {
+					seen[p] = true
+					out = append(out, p)
+				}
+			}
+			if s.Src == nil || s.Src.Service == nil {
+				continue // cannot happen in a loaded layout
+			}
+			svc := s.Src.Service
+			if !s.Primary && s.Fallback == nil && len(bytes.TrimSpace(s.Inline)) == 0 {
+				warn("fragment %q has no fallback: when service %s fails its box is empty", s.ID, svc.Name)
+			}
+			timeout, from := s.Timeout, "its timeout"
+			if timeout == 0 {
+				timeout, from = svc.FragmentTimeout(), "the timeout of service "+svc.Name
+			}
+			if timeout > deadline.timeout {
+				page := fmt.Sprintf("the %s page timeout", deadline.timeout)
+				if deadline.page != "" {
+					page = fmt.Sprintf("the %s timeout of page %q", deadline.timeout, deadline.page)
+				}
+				warn("fragment %q waits up to %s (%s), longer than %s: that timeout can never fire, the page deadline cuts the fetch off first",
+					s.ID, timeout, from, page)
+			}
+			if !s.Primary && s.Timeout == 0 && timeout >= slowFragmentTimeout {
+				warn("no timeout on fragment %q: it may hold the page for %s", s.ID, min(timeout, deadline.timeout))
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,113 @@
+package main
+
+// The running composer: built from the config, swapped whole on reload.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/inlayhq/inlay/composer"
+	"github.com/inlayhq/inlay/composer/config"
+)
+
+// build makes a composer for cfg.
+func (sh *live) build(ctx context.Context, cfg *config.Config) (*composer.Server, error) {
+	return composer.New(cfg, composer.Options{
+		Engine:         sh.engine,
+		LayoutFS:       sh.opts.layoutFS,
+		Logger:         sh.opts.logger,
+		Observer:       sh.metrics,
+		TracerProvider: sh.tracing.provider(),
+		AccessLog:      cfg.AccessLogEnabled(),
+	})
+}
+
+// install makes srv the live composer and watches its layouts folder.
+// The caller holds no lock; install takes it.
+func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.Config) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.stopWatch != nil {
+		sh.stopWatch()
+		sh.stopWatch = nil
+	}
+	if sh.opts.layoutFS == nil {
+		stop, err := watchLayouts(ctx, cfg.LayoutsDir(), srv.Layouts(), sh.opts.logger)
+		if err != nil {
+			sh.opts.logger.Warn("layouts will not hot-reload", slog.String("error", err.Error()))
+		} else {
+			sh.stopWatch = stop
+		}
+	}
+	sh.engine.Configure(composer.EngineSettings(cfg))
+	sh.metrics.Attach(srv)
+	sh.config.Store(cfg)
+	for _, w := range srv.Layouts().Warnings() {
+		sh.opts.logger.Warn("layout warning", slog.String("problem", w.Error()))
+	}
+	old := sh.current.Swap(srv)
+	if old != nil {
+		srv.SetReady(true)
+		old.Close()
+	}
+}
+
+// drainDelay is how long /-/ready answers 503 before the listener closes:
+// the config's drain_delay, and none in dev mode, where no load balancer
+// waits and a developer's Ctrl-C should stop at once.
+func (sh *live) drainDelay() time.Duration {
+	cfg := sh.config.Load()
+	if cfg == nil || cfg.Dev {
+		return 0
+	}
+	return cfg.Drain()
+}
+
+// reload reads the config file again and swaps in a new composer. Any
+// problem keeps the running one, which is what serves meanwhile anyway.
+// Listen and admin addresses and tracing need a restart to change.
+func (sh *live) reload(ctx context.Context, path string) {
+	logger := sh.opts.logger
+	cfg, err := config.Load(path)
+	if err == nil && sh.opts.adjust != nil {
+		err = sh.opts.adjust(cfg)
+	}
+	if err == nil {
+		var srv *composer.Server
+		if srv, err = sh.build(ctx, cfg); err == nil {
+			sh.install(ctx, srv, cfg)
+			logger.Info("config reloaded", slog.String("file", path))
+			return
+		}
+	}
+	var ps config.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps {
+			logger.Error("config rejected, the running one is kept", slog.String("problem", p.Error()))
+		}
+		sh.current.Load().SetConfigProblems(ps) // dev mode's overlay
+		return
+	}
+	logger.Error("config rejected, the running one is kept", slog.String("error", err.Error()))
+	sh.current.Load().SetConfigProblems(config.Problems{{File: path, Message: err.Error()}})
+}
+
+// adminHandler serves /metrics, pprof, health and purge on the admin
+// listener, never on the shopper port.
+func (sh *live) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", sh.metrics.Handler())
+	mux.Handle("POST /-/purge", purgeHandler(sh.engine))
+	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}

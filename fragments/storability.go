@@ -1,0 +1,45 @@
+package fragments
+
+import (
+	"time"
+
+	"github.com/inlayhq/inlay/fragments/contract"
+)
+
+// freshness is when a stored response stops being fresh, and how long after
+// that it may still be served stale.
+type freshness struct {
+	freshUntil time.Time
+	swrUntil   time.Time // stale-while-revalidate ends
+	sieUntil   time.Time // stale-if-error ends
+}
+
+// expires is when the entry is of no more use at all.
+func (f freshness) expires() time.Time {
+	t := f.freshUntil
+	if f.swrUntil.After(t) {
+		t = f.swrUntil
+	}
+	if f.sieUntil.After(t) {
+		t = f.sieUntil
+	}
+	return t
+}
+
+// storability applies the contract's [contract.Storability] to a response
+// and the request it answers: whether it may be stored, its freshness,
+// and the header names its Vary lists. pass is true when the response is
+// a success that may not be shared (hit-for-miss).
+func storability(req *Request, resp *Response, now time.Time, negativeTTL time.Duration) (f freshness, vary []string, store, pass bool) {
+	v := contract.Storability(resp.Status, resp.Header, credentialed(req), now, negativeTTL)
+	if !v.Store {
+		return f, nil, false, v.Pass
+	}
+	return freshness{freshUntil: v.FreshUntil, swrUntil: v.SWRUntil, sieUntil: v.SIEUntil}, v.Vary, true, false
+}
+
+// credentialed reports whether a request carries the shopper's
+// credentials.
+func credentialed(req *Request) bool {
+	return req.Get("Cookie") != "" || req.Get("Authorization") != ""
+}
