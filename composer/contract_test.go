@@ -792,7 +792,9 @@ func TestSetCookiesServiceCookieReachesTheShopperWhenItAnsweredFirst(t *testing.
 				htmlHandler(0, body, "Set-Cookie", cookie)(w, r)
 			}
 		}
+		obs := &countingObserver{}
 		s := newMemShop(t, shopConfig{
+			observer:    obs,
 			serviceYAML: map[string]string{"sess": "    set_cookies: true\n", "late": "    set_cookies: true\n"},
 			layouts: map[string]string{"p.html": pageHead + `<fragment id="sess" src="sess:/f"></fragment><fragment id="side" src="side:/f"></fragment>` +
 				`<fragment id="main" src="shell:/main" primary></fragment><fragment id="late" src="late:/f"></fragment>` + pageTail},
@@ -821,7 +823,7 @@ func TestSetCookiesServiceCookieReachesTheShopperWhenItAnsweredFirst(t *testing.
 		if got, want := resp.Header.Values("Set-Cookie"), []string{"primary=1; Path=/", "sess=1; Path=/"}; !slices.Equal(got, want) {
 			t.Errorf("Set-Cookie: got %q, want %q", got, want)
 		}
-		if n := s.inlay.Stats().DroppedCookies.Load(); n != 1 {
+		if n := obs.droppedCookies.Load(); n != 1 {
 			t.Errorf("dropped cookies: got %d, want 1 (side's)", n)
 		}
 	})

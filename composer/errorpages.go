@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/inlayhq/inlay/fragments"
 	"html"
 	"log/slog"
 	"net/http"
@@ -199,20 +198,18 @@ var errorTexts = map[int][2]string{
 	http.StatusMethodNotAllowed:      {"Method not allowed", "This page cannot be requested this way."},
 	http.StatusRequestEntityTooLarge: {"Request too large", "The request body is larger than this shop accepts."},
 	http.StatusBadGateway:            {"This page is unavailable", "Part of the shop is not answering right now. Please try again in a moment."},
+	http.StatusServiceUnavailable:    {"This page is unavailable", "Part of the shop is taking a short break. Please try again in a moment."},
 	http.StatusGatewayTimeout:        {"This page took too long", "Part of the shop is answering too slowly right now. Please try again in a moment."},
 }
 
 // primaryFailed answers a page whose primary fragment failed: 504 when it
 // timed out, 502 otherwise.
 func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID string, slot *Slot, err error) {
-	status := http.StatusBadGateway
-	if fragments.KindOf(err) == fragments.KindTimeout {
-		status = http.StatusGatewayTimeout
-	}
-	if fragments.KindOf(err) == fragments.KindCanceled {
+	status := failureStatus(r, err)
+	if status == statusClientClosed {
 		return
 	}
-	s.stats.PrimaryFailures.Add(1)
+	s.observer.PrimaryFailed(slot.Src.Service.Name, status)
 	s.logger.LogAttrs(r.Context(), slog.LevelError, "primary fragment failed",
 		slog.String("request_id", requestID),
 		slog.String("fragment", slot.ID),

@@ -3,7 +3,6 @@ package composer
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/fragments"
 )
 
 // DefaultMaxGatewayBody caps request bodies forwarded by gateway routes.
@@ -150,31 +148,14 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func isTimeout(err error) bool {
-	var te interface{ Timeout() bool }
-	return errors.As(err, &te) && te.Timeout()
-}
-
 // fail answers a request the proxy could not serve: 504 when the team did
 // not answer in time, 413 for an oversized body, 408 for a body that did
 // not arrive in time, 502 otherwise.
 func (gw *gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusBadGateway
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		status = http.StatusRequestEntityTooLarge
-	case errors.Is(err, errHeaderTimeout), errors.Is(err, context.DeadlineExceeded):
-		status = http.StatusGatewayTimeout
-	case errors.Is(err, fragments.ErrBreakerOpen), errors.Is(err, fragments.ErrQueueFull):
-		// The service's breaker is open, or its limit's queue full: no
-		// request was sent, and a retry later may well succeed.
-		status = http.StatusServiceUnavailable
-	case r.Context().Err() != nil:
+	status := failureStatus(r, err)
+	if status == statusClientClosed {
 		w.WriteHeader(statusClientClosed) // the shopper went away: logged, never sent
 		return
-	case isTimeout(err):
-		status = http.StatusRequestTimeout // the upload stalled
 	}
 	gw.srv.logger.LogAttrs(r.Context(), slog.LevelWarn, "gateway error",
 		slog.String("request_id", r.Header.Get(HeaderRequestID)),
@@ -184,10 +165,6 @@ func (gw *gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 		slog.String("error", err.Error()))
 	gw.srv.renderError(w, r, status)
 }
-
-// statusClientClosed is logged for a request whose shopper left before the
-// answer (nginx's 499). It never reaches anyone.
-const statusClientClosed = 499
 
 // done writes the request's access log line and tells the observer.
 func (gw *gateway) done(w *gatewayWriter, r *http.Request, start time.Time) {

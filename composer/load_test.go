@@ -93,10 +93,12 @@ func TestLoadHealthyServiceIsNeverRefused(t *testing.T) {
 		"/basket": delayed(10*time.Millisecond, "<p>basket</p>"),
 		"/footer": delayed(5*time.Millisecond, "<p>footer</p>"),
 	})
+	obs := &countingObserver{}
 	s := newShop(t, shopConfig{
 		services: map[string]*stub{"team": team},
 		layouts:  map[string]string{"p.html": fourBoxes},
 		pages:    "  - path: /\n    layout: p.html",
+		observer: obs,
 	})
 	want := pageHead + "<p>header</p><p>search</p><p>basket</p><p>footer</p>" + pageTail
 	for _, tc := range []struct {
@@ -120,7 +122,7 @@ func TestLoadHealthyServiceIsNeverRefused(t *testing.T) {
 	if n := st.Overflows.Load(); n != 0 {
 		t.Errorf("fetches refused: got %d, want 0", n)
 	}
-	if n := s.inlay.Stats().Degraded.Load(); n != 0 {
+	if n := obs.degraded.Load(); n != 0 {
 		t.Errorf("degraded boxes: got %d, want 0", n)
 	}
 	if n := s.inlay.Guards().State("team"); n != "closed" {

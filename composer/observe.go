@@ -1,10 +1,7 @@
 package composer
 
 import (
-	"errors"
 	"time"
-
-	"github.com/inlayhq/inlay/fragments"
 )
 
 // Observer is told what every page and fragment did, for metrics. Its
@@ -26,6 +23,14 @@ type Observer interface {
 	// GatewayDone is called when a gateway request has been answered (or
 	// abandoned, as status 499): its route's prefix, status and duration.
 	GatewayDone(route string, status int, d time.Duration)
+	// PrimaryFailed is called when a page is answered with an error page
+	// because its primary fragment, from service, failed: its status.
+	PrimaryFailed(service string, status int)
+	// CookieDropped is called for a non-primary fragment's Set-Cookie kept
+	// from the shopper (set_cookies is off for its service).
+	CookieDropped(service string)
+	// UnknownPath is called for a request no route serves (a 404).
+	UnknownPath()
 }
 
 // nopObserver observes nothing.
@@ -35,30 +40,6 @@ func (nopObserver) PageStarted(string)                                       {}
 func (nopObserver) PageDone(string, int, time.Duration, time.Duration, int)  {}
 func (nopObserver) FragmentDone(string, string, string, bool, time.Duration) {}
 func (nopObserver) GatewayDone(string, int, time.Duration)                   {}
-
-// fragmentOutcome names what happened to a slot's fetch: ok, stale, or
-// the reason it failed (see failureReason).
-func fragmentOutcome(o *outcome) string {
-	if o.err == nil {
-		if o.report.Cache == fragments.CacheStale {
-			return "stale"
-		}
-		return "ok"
-	}
-	return failureReason(o.err)
-}
-
-// failureReason names why a fetch failed, from a bounded set: the
-// [fragments.Kind] names (timeout, connect, status, breaker_open,
-// overflow, markup, panic, canceled, …), "status" for a status the box
-// cannot show, or "error".
-func failureReason(err error) string {
-	if k := fragments.KindOf(err); k != 0 {
-		return k.String()
-	}
-	var es errStatus
-	if errors.As(err, &es) {
-		return "status"
-	}
-	return "error"
-}
+func (nopObserver) PrimaryFailed(string, int)                                {}
+func (nopObserver) CookieDropped(string)                                     {}
+func (nopObserver) UnknownPath()                                             {}

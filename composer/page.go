@@ -202,7 +202,6 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	if pg.debug {
 		h.Set("Cache-Control", "no-store")
 	}
-	pg.srv.stats.Pages.Add(1)
 	if head {
 		pg.headerAt = time.Now()
 		w.WriteHeader(status)

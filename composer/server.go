@@ -68,7 +68,6 @@ type Server struct {
 	layouts   *Layouts
 	engine    *fragments.Engine
 	ownEngine bool // made by New, closed by Close
-	stats     Stats
 	logger    *slog.Logger
 	echo      *echo.Echo
 	writeIdle time.Duration
@@ -204,9 +203,6 @@ func (s *Server) ServiceNames() []string {
 	return names
 }
 
-// Stats returns the composer's counters.
-func (s *Server) Stats() *Stats { return &s.stats }
-
 // Engine returns the fetch engine the server uses.
 func (s *Server) Engine() *fragments.Engine { return s.engine }
 
@@ -291,7 +287,7 @@ func (s *Server) writeOverlay(st *stream) {
 // droppedCookie counts a non-primary fragment's Set-Cookie that was kept
 // from the shopper, with a warning at most every 10 seconds.
 func (s *Server) droppedCookie(ctx context.Context, requestID string, slot *Slot) {
-	s.stats.DroppedCookies.Add(1)
+	s.observer.CookieDropped(slot.Src.Service.Name)
 	now, last := time.Now().UnixNano(), s.lastCookieWarn.Load()
 	if now-last < int64(10*time.Second) || !s.lastCookieWarn.CompareAndSwap(last, now) {
 		return

@@ -166,15 +166,11 @@ func acceptable(slot *Slot, resp *fragments.Response) error {
 // logDegraded logs a degraded box, folded under load to one line per
 // service and reason a second; the observer counts every box.
 func (pg *page) logDegraded(slot *Slot, o *outcome) {
-	shown := "inline"
-	if o.fromFallback {
-		shown = "fallback-src"
-	}
+	shown := o.shown()
 	reason := failureReason(o.err)
 	if reason == "canceled" {
 		return // the shopper left: nothing degraded that anyone sees
 	}
-	pg.srv.stats.Degraded.Add(1)
 	ok, folded := pg.srv.degraded.allow(slot.Src.Service.Name+" "+reason, time.Now())
 	if !ok {
 		return

@@ -23,7 +23,7 @@ func durationMS(d time.Duration) float64 {
 // unknownPath logs and counts a request for a path nothing serves: a
 // mistyped link, a page missing from the config, or a scanner.
 func (s *Server) unknownPath(r *http.Request) {
-	s.stats.UnknownPaths.Add(1)
+	s.observer.UnknownPath()
 	path := r.URL.Path
 	if len(path) > 256 {
 		path = path[:256] + "…"

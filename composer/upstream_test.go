@@ -23,7 +23,9 @@ func TestOperatorLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &lockedWriter{w: &bytes.Buffer{}}
+	obs := &countingObserver{}
 	srv, err := New(cfg, Options{
+		Observer:  obs,
 		LayoutFS:  fstest.MapFS{"p.html": {Data: []byte(pageHead + `<fragment src="team:/main" primary></fragment>` + pageTail)}},
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		AccessLog: true,
@@ -41,7 +43,7 @@ func TestOperatorLogs(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	if n := srv.Stats().UnknownPaths.Load(); n != 1 {
+	if n := obs.unknownPaths.Load(); n != 1 {
 		t.Errorf("unknown paths counted: %d, want 1", n)
 	}
 	if n := srv.UpstreamRequests()["team"]; n != 1 {

@@ -15,11 +15,8 @@ var (
 	descCacheEntries = prometheus.NewDesc("inlay_cache_entries", "Entries in the fragment cache, hit-for-miss markers included.", nil, nil)
 	descCacheEvicted = prometheus.NewDesc("inlay_cache_evictions_total", "Entries evicted to stay within the byte budget.", nil, nil)
 	descUpstream     = prometheus.NewDesc("inlay_upstream_requests_total", "Fragment requests that reached a team service, by service.", []string{"service"}, nil)
-	descUnknownPath  = prometheus.NewDesc("inlay_unknown_path_requests_total", "Requests for paths no page, gateway or Inlay route serves (answered 404).", nil, nil)
 	descRefused      = prometheus.NewDesc("inlay_fetches_refused_total", "Fetches refused before any request, by reason: breaker_open, overflow.", []string{"reason"}, nil)
 	descBreaker      = prometheus.NewDesc("inlay_breaker_state", "Circuit breaker state per service: 1 for the current state.", []string{"service", "state"}, nil)
-	descCookies      = prometheus.NewDesc("inlay_dropped_cookies_total", "Set-Cookie headers of non-primary fragments kept from shoppers.", nil, nil)
-	descPrimaryFail  = prometheus.NewDesc("inlay_primary_failures_total", "Pages answered with an error page because the primary fragment failed.", nil, nil)
 	descReloadErrors = prometheus.NewDesc("inlay_layout_reload_errors_total", "Layout reloads that found problems (the last good versions kept serving).", nil, nil)
 	descLimit        = prometheus.NewDesc("inlay_concurrency_limit", "Adaptive concurrency limit per service: fetches it lets be in flight.", []string{"service"}, nil)
 	descWaiting      = prometheus.NewDesc("inlay_fetches_waiting", "Fetches waiting for a service's concurrency limit.", []string{"service"}, nil)
@@ -35,7 +32,7 @@ var (
 )
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descCookies, descPrimaryFail, descReloadErrors, descLimit, descWaiting, descQueued, descPanics, descUnknownPath,
+	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descReloadErrors, descLimit, descWaiting, descQueued, descPanics,
 		descTierHits, descSharedErrors, descLeaseWaits, descLeaseTimeout, descPurges, descPurged, descSharedUp} {
 		ch <- d
 	}
@@ -78,10 +75,6 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descSharedUp, prometheus.GaugeValue, up)
 	}
-	st := srv.Stats()
-	counter(descCookies, st.DroppedCookies.Load())
-	counter(descPrimaryFail, st.PrimaryFailures.Load())
-	counter(descUnknownPath, st.UnknownPaths.Load())
 	counter(descReloadErrors, srv.Layouts().ReloadErrors())
 	if cache := srv.Cache(); cache != nil {
 		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(cache.Bytes()))

@@ -32,6 +32,9 @@ type Metrics struct {
 	fragmentOutcomes *prometheus.CounterVec
 	fragmentFallback *prometheus.CounterVec
 	gatewayDuration  *prometheus.HistogramVec
+	primaryFailures  *prometheus.CounterVec
+	droppedCookies   *prometheus.CounterVec
+	unknownPaths     prometheus.Counter
 }
 
 var _ composer.Observer = (*Metrics)(nil)
@@ -68,11 +71,21 @@ func New() *Metrics {
 	m.gatewayDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "inlay_gateway_request_duration_seconds", Help: "Gateway requests by route and status: time until the whole response was sent.", Buckets: latencyBuckets,
 	}, []string{"route", "status"})
+	m.primaryFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "inlay_primary_failures_total", Help: "Pages answered with an error page because the primary fragment failed, by its service and the page's status.",
+	}, []string{"service", "status"})
+	m.droppedCookies = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "inlay_dropped_cookies_total", Help: "Set-Cookie headers of non-primary fragments kept from shoppers, by service.",
+	}, []string{"service"})
+	m.unknownPaths = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "inlay_unknown_path_requests_total", Help: "Requests for paths no page, gateway or Inlay route serves (answered 404).",
+	})
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.pagesInFlight, m.pageDuration, m.pageTTFB, m.pageDegraded,
 		m.fragmentDuration, m.fragmentOutcomes, m.fragmentFallback, m.gatewayDuration,
+		m.primaryFailures, m.droppedCookies, m.unknownPaths,
 		&serverCollector{m: m},
 	)
 	return m
@@ -119,3 +132,15 @@ func (m *Metrics) FragmentDone(service, fragment, outcome string, fallback bool,
 func (m *Metrics) GatewayDone(route string, status int, d time.Duration) {
 	m.gatewayDuration.WithLabelValues(route, strconv.Itoa(status)).Observe(d.Seconds())
 }
+
+// PrimaryFailed counts a page answered with an error page.
+func (m *Metrics) PrimaryFailed(service string, status int) {
+	m.primaryFailures.WithLabelValues(service, strconv.Itoa(status)).Inc()
+}
+
+// CookieDropped counts a non-primary fragment's Set-Cookie kept from the
+// shopper.
+func (m *Metrics) CookieDropped(service string) { m.droppedCookies.WithLabelValues(service).Inc() }
+
+// UnknownPath counts a request for a path nothing serves.
+func (m *Metrics) UnknownPath() { m.unknownPaths.Inc() }

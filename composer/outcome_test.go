@@ -1,0 +1,53 @@
+package composer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/inlayhq/inlay/fragments"
+)
+
+// One mapping from a failure to the shopper's status, for pages and the
+// gateway alike.
+func TestFailureStatus(t *testing.T) {
+	fe := func(k fragments.Kind) error { return &fragments.Error{Kind: k, ID: "box", Service: "team"} }
+	cases := []struct {
+		name string
+		err  error
+		gone bool // the shopper's request ended
+		want int
+	}{
+		{"fragment timeout", fe(fragments.KindTimeout), false, http.StatusGatewayTimeout},
+		{"route's header timeout", errHeaderTimeout, false, http.StatusGatewayTimeout},
+		{"deadline", fmt.Errorf("proxy: %w", context.DeadlineExceeded), false, http.StatusGatewayTimeout},
+		{"breaker open", fe(fragments.KindBreakerOpen), false, http.StatusServiceUnavailable},
+		{"queue full", fe(fragments.KindOverflow), false, http.StatusServiceUnavailable},
+		{"gateway breaker open", fmt.Errorf("service basket: %w", fragments.ErrBreakerOpen), false, http.StatusServiceUnavailable},
+		{"body too large", &http.MaxBytesError{Limit: 1}, false, http.StatusRequestEntityTooLarge},
+		{"upload stalled", fmt.Errorf("reading body: %w", os.ErrDeadlineExceeded), false, http.StatusRequestTimeout},
+		{"shopper left", fe(fragments.KindCanceled), true, statusClientClosed},
+		{"shopper left, any error", errors.New("read: connection reset"), true, statusClientClosed},
+		{"5xx", fe(fragments.KindStatus), false, http.StatusBadGateway},
+		{"connect", fe(fragments.KindConnect), false, http.StatusBadGateway},
+		{"anything else", errors.New("boom"), false, http.StatusBadGateway},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			if tc.gone {
+				cancel()
+			} else {
+				defer cancel()
+			}
+			r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+			if got := failureStatus(r, tc.err); got != tc.want {
+				t.Errorf("failureStatus(%v): got %d, want %d", tc.err, got, tc.want)
+			}
+		})
+	}
+}
