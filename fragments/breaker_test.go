@@ -416,12 +416,7 @@ func TestBreakerIsPerService(t *testing.T) {
 func TestConcurrencyLimitQueuesOverflow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
-			if err := waitGate(ctx, req, gate); err != nil {
-				return nil, err
-			}
-			return htmlResponse("<p>ok</p>"), nil
-		}}
+		up := gatedUpstream(gate)
 		stats := &Stats{}
 		g := NewGuards(up, func(string) GuardConfig { return GuardConfig{MaxConcurrent: 4} }, stats, discardLogger())
 		const n = 50
@@ -449,12 +444,7 @@ func TestConcurrencyLimitQueuesOverflow(t *testing.T) {
 func TestConcurrencyLimitWaitEndsAtTheDeadline(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
-			if err := waitGate(ctx, req, gate); err != nil {
-				return nil, err
-			}
-			return htmlResponse("<p>ok</p>"), nil
-		}}
+		up := gatedUpstream(gate)
 		g := NewGuards(up, func(string) GuardConfig { return GuardConfig{MaxConcurrent: 1} }, nil, discardLogger())
 		held := fetchAll(context.Background(), g, 1, func(int) *Request { return guardRequest("search") })
 		synctest.Wait()
@@ -582,4 +572,14 @@ func TestPerEndpointBreakerIsolatesABrokenEndpoint(t *testing.T) {
 			t.Errorf("the healthy endpoint: %v", err)
 		}
 	})
+}
+
+// gatedUpstream answers <p>ok</p> once gate is closed.
+func gatedUpstream(gate <-chan struct{}) *upstream {
+	return &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+		if err := waitGate(ctx, req, gate); err != nil {
+			return nil, err
+		}
+		return htmlResponse("<p>ok</p>"), nil
+	}}
 }
