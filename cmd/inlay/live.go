@@ -14,6 +14,7 @@ import (
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/watch"
+	"github.com/inlayhq/inlay/purge"
 )
 
 // build makes a composer for cfg.
@@ -103,7 +104,7 @@ func (sh *live) reload(ctx context.Context, path string) {
 func (sh *live) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", sh.metrics.Handler())
-	mux.Handle("POST /-/purge", purgeHandler(sh.engine))
+	mux.Handle("POST /-/purge", purge.Handler(sh.engine))
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

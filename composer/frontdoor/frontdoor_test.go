@@ -2,6 +2,7 @@ package frontdoor_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -38,7 +39,13 @@ func serve(t *testing.T) (string, *atomic.Int64) {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(frontdoor.Listener(ln)) }()
 	t.Cleanup(func() {
-		hs.Close()
+		// Shutdown, not Close: it waits for a connection the server is
+		// closing after an error, which goleak would see left behind.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
 		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("Serve: got %v, want http.ErrServerClosed", err)
 		}
