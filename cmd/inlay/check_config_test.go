@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/inlayhq/inlay/fragments/check"
+	"github.com/inlayhq/inlay/teams/demo"
 	"github.com/inlayhq/inlay/teams/search"
 )
 
@@ -49,7 +50,7 @@ func checkJSON(t *testing.T, args ...string) (check.Report, int) {
 // path is resolved against the service's url, the timeout is the
 // service's.
 func TestCheckFragmentWithConfigAgainstARealTeam(t *testing.T) {
-	u, stop, err := startTeam(search.New(search.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	u, stop, err := demo.StartTeam(search.New(search.Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/teams/basket"
+	"github.com/inlayhq/inlay/teams/demo"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
 )
@@ -29,15 +30,15 @@ func demoTeams(t *testing.T) (base string, stop map[string]func()) {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Dev = true
 	stop = map[string]func(){}
-	searchURL, stopSearch, err := startTeam(search.New(search.Config{Logger: logger}))
+	searchURL, stopSearch, err := demo.StartTeam(search.New(search.Config{Logger: logger}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	shellURL, stopShell, err := startTeam(shell.New(shell.Config{Logger: logger}))
+	shellURL, stopShell, err := demo.StartTeam(shell.New(shell.Config{Logger: logger}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	basketURL, stopBasket, err := startTeam(basket.New(basket.Config{CatalogURL: searchURL, Logger: logger}))
+	basketURL, stopBasket, err := demo.StartTeam(basket.New(basket.Config{CatalogURL: searchURL, Logger: logger}))
 	if err != nil {
 		t.Fatal(err)
 	}

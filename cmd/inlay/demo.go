@@ -2,30 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/layouts"
-	"github.com/inlayhq/inlay/teams/basket"
-	"github.com/inlayhq/inlay/teams/search"
-	"github.com/inlayhq/inlay/teams/shell"
+	"github.com/inlayhq/inlay/teams/demo"
 )
 
-// demoConfigPath is where the demo config lives in a checkout. When it is
-// there, the demo serves the layouts from disk and reloads them on change;
-// elsewhere it uses the copies embedded in the binary.
-var demoConfigPath = filepath.Join("layouts", layouts.ConfigFile)
-
+// demoCommand runs `inlay demo`.
 func demoCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -62,7 +48,7 @@ type demoOptions struct {
 // runDemo starts the three demo team services on free loopback ports and
 // Inlay in front of them, until ctx ends.
 func runDemo(ctx context.Context, opts demoOptions) error {
-	cfg, layoutFS, err := loadDemoConfig(opts.ConfigPath)
+	cfg, layoutFS, err := demo.LoadConfig(opts.ConfigPath)
 	if err != nil {
 		return err
 	}
@@ -70,35 +56,12 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		cfg.Listen = opts.Listen
 	}
 	cfg.Dev = true // the demo is for people changing things: show them what breaks
-	teams := []struct {
-		name string
-		new  func(searchURL string) http.Handler
-	}{
-		{"search", func(string) http.Handler { return search.New(search.Config{Logger: opts.Logger}) }},
-		{"shell", func(string) http.Handler { return shell.New(shell.Config{Logger: opts.Logger}) }},
-		{"basket", func(searchURL string) http.Handler {
-			return basket.New(basket.Config{CatalogURL: searchURL, Logger: opts.Logger})
-		}},
+	started, stop, err := demo.StartTeams(cfg, opts.Logger)
+	if err != nil {
+		return err
 	}
-	var searchURL string
-	urls := serviceOverrides{}
-	for _, team := range teams {
-		u, stop, err := startTeamAt(preferredAddr(cfg, team.name), team.new(searchURL))
-		if err != nil {
-			return err
-		}
-		defer stop()
-		if team.name == "search" {
-			searchURL = u
-		}
-		urls[team.name] = u
-		if err := cfg.SetServiceURL(team.name, u); err != nil {
-			return fmt.Errorf("demo config: %w", err)
-		}
-		// Printed at start, so that a team developer can reach a team
-		// directly (inlay check-fragment URL, say).
-		opts.Logger.Info("demo team listening", slog.String("team", team.name), slog.String("url", u))
-	}
+	defer stop()
+	urls := serviceOverrides(started)
 	// A config edit reloads it (from disk only), with the teams' URLs and
 	// dev mode put back as above.
 	adjust := func(cfg *config.Config) error {
@@ -109,76 +72,4 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		return urls.apply(cfg)
 	}
 	return serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready, reloadConfig: layoutFS == nil, adjust: adjust})
-}
-
-// loadDemoConfig reads the demo config from path, from layouts/inlay.yaml,
-// or from the embedded copy. The returned FS is nil when the layouts are on
-// disk (and so are watched), or the embedded layouts.
-func loadDemoConfig(path string) (*config.Config, fs.FS, error) {
-	if path == "" {
-		if _, err := os.Stat(demoConfigPath); err == nil {
-			path = demoConfigPath
-		}
-	}
-	if path != "" {
-		cfg, err := config.Load(path)
-		return cfg, nil, err
-	}
-	data, err := fs.ReadFile(layouts.FS, layouts.ConfigFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading embedded demo config: %w", err)
-	}
-	cfg, err := config.Parse("(embedded)/"+layouts.ConfigFile, data)
-	return cfg, layouts.FS, err
-}
-
-// preferredAddr is the loopback address the config names for a demo
-// team (127.0.0.1:9102 for search in layouts/inlay.yaml), so that the
-// demo's teams are where the README says; "" when it names none.
-func preferredAddr(cfg *config.Config, name string) string {
-	svc := cfg.Services[name]
-	if svc == nil || svc.BaseURL == nil || svc.BaseURL.Hostname() != "127.0.0.1" || svc.BaseURL.Port() == "" {
-		return ""
-	}
-	return svc.BaseURL.Host
-}
-
-// startTeam serves a team on a free loopback port and returns its base URL
-// and a function that stops it.
-func startTeam(h http.Handler) (string, func(), error) { return startTeamAt("", h) }
-
-// startTeamAt serves a team on addr, or on a free loopback port when addr
-// is empty or taken, and returns its base URL and a function that stops it.
-func startTeamAt(addr string, h http.Handler) (string, func(), error) {
-	var ln net.Listener
-	err := errors.New("no address")
-	if addr != "" {
-		ln, err = net.Listen("tcp", addr)
-	}
-	if err != nil {
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("starting a demo team: %w", err)
-	}
-	// HTTP/1.1 and h2c (HTTP/2 without TLS, prior knowledge), as a
-	// service with h2c: true in the config needs.
-	protocols := new(http.Protocols)
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, Protocols: protocols}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("demo team stopped", slog.String("error", err.Error()))
-		}
-	}()
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-done
-	}
-	return "http://" + ln.Addr().String(), stop, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/teams/basket"
+	"github.com/inlayhq/inlay/teams/demo"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
 )
@@ -56,17 +57,17 @@ error_pages:
 // service "on the developer's laptop" named with --service.
 func TestDevServesALocalServiceInTheWholeShop(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	localSearch, stopSearch, err := startTeam(search.New(search.Config{Logger: logger}))
+	localSearch, stopSearch, err := demo.StartTeam(search.New(search.Config{Logger: logger}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stopSearch)
-	shellURL, stopShell, err := startTeam(shell.New(shell.Config{Logger: logger}))
+	shellURL, stopShell, err := demo.StartTeam(shell.New(shell.Config{Logger: logger}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stopShell)
-	basketURL, stopBasket, err := startTeam(basket.New(basket.Config{CatalogURL: localSearch, Logger: logger}))
+	basketURL, stopBasket, err := demo.StartTeam(basket.New(basket.Config{CatalogURL: localSearch, Logger: logger}))
 	if err != nil {
 		t.Fatal(err)
 	}

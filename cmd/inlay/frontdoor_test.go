@@ -34,6 +34,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/frontdoor"
 	"github.com/inlayhq/inlay/fragments"
 )
 
@@ -103,7 +104,7 @@ func startFrontDoor(t *testing.T, fc frontDoorConfig) *frontDoor {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(frontDoorListener(ln)) }()
+	go func() { served <- hs.Serve(frontdoor.Listener(ln)) }()
 	t.Cleanup(func() {
 		hs.Close()
 		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
@@ -184,13 +185,13 @@ func (fd *frontDoor) wantServing(t *testing.T, want string) {
 }
 
 // C8, finding 9: the cap on a request head, from the request line to the
-// blank line, is maxRequestHead (32 KiB), as the README says, to the byte:
+// blank line, is frontdoor.MaxRequestHead (32 KiB), as the README says, to the byte:
 // a head of exactly 32 KiB is a page, one byte more is answered 431 by the
 // server before any handler runs, and no fragment is fetched.
 func TestFrontDoorRefusesOversizedHeadersBeforeComposing(t *testing.T) {
 	fd := startFrontDoor(t, onePage(htmlTeam("<h1>main</h1>")))
-	if maxRequestHead != 32<<10 || fd.hs.MaxHeaderBytes+headSlack != maxRequestHead {
-		t.Fatalf("MaxHeaderBytes %d + %d, want the documented 32 KiB", fd.hs.MaxHeaderBytes, headSlack)
+	if frontdoor.MaxRequestHead != 32<<10 || fd.hs.MaxHeaderBytes+frontdoor.HeadSlack != frontdoor.MaxRequestHead {
+		t.Fatalf("MaxHeaderBytes %d + %d, want the documented 32 KiB", fd.hs.MaxHeaderBytes, frontdoor.HeadSlack)
 	}
 	// request builds a GET / whose head (request line to the blank line)
 	// is exactly size bytes, padded with a cookie.
@@ -206,9 +207,9 @@ func TestFrontDoorRefusesOversizedHeadersBeforeComposing(t *testing.T) {
 		wantHits   int64
 	}{
 		{"64 KiB cookie", 64 << 10, http.StatusRequestHeaderFieldsTooLarge, 0},
-		{"one byte over 32 KiB", maxRequestHead + 1, http.StatusRequestHeaderFieldsTooLarge, 0},
-		{"exactly 32 KiB", maxRequestHead, http.StatusOK, 1},
-		{"4 KiB under", maxRequestHead - 4<<10, http.StatusOK, 1},
+		{"one byte over 32 KiB", frontdoor.MaxRequestHead + 1, http.StatusRequestHeaderFieldsTooLarge, 0},
+		{"exactly 32 KiB", frontdoor.MaxRequestHead, http.StatusOK, 1},
+		{"4 KiB under", frontdoor.MaxRequestHead - 4<<10, http.StatusOK, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

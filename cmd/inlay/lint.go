@@ -1,5 +1,7 @@
 package main
 
+// The lint command: its flags and output. The rules are package lint's.
+
 import (
 	"bytes"
 	"encoding/json"
@@ -7,45 +9,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/lint"
 )
 
-// Severities of lint and check problems.
-const (
-	severityError   = "error"
-	severityWarning = "warning"
-)
-
-// slowFragmentTimeout is the effective timeout from which a non-primary
-// fragment without a timeout attribute gets a warning: the service default.
-const slowFragmentTimeout = config.DefaultServiceTimeout
-
-// lintProblem is one line of `inlay lint` output.
-type lintProblem struct {
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Col      int    `json:"col"`
-	Severity string `json:"severity"`
-	Message  string `json:"message"`
-}
-
-// String formats the problem as FILE:LINE:COL: message, with "warning: "
-// before the message of a warning.
-func (p lintProblem) String() string {
-	msg := p.Message
-	if p.Severity == severityWarning {
-		msg = "warning: " + msg
-	}
-	return (&config.Problem{File: p.File, Line: p.Line, Col: p.Col, Message: msg}).Error()
-}
-
-// lintReport is the output of `inlay lint --format json`.
-type lintReport struct {
-	Problems []lintProblem `json:"problems"`
-	Errors   int           `json:"errors"`
-	Warnings int           `json:"warnings"`
-}
-
+// lintCommand runs `inlay lint`.
 func lintCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -63,18 +30,18 @@ func lintCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "inlay lint: unexpected argument %q: the config is given with --config\n", fs.Arg(0))
 		return 2
 	}
-	problems, summary, err := lint(*configPath)
+	problems, summary, err := lint.Check(*configPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "inlay lint: %v\n", err)
 		if *format == "json" {
 			// Editors and CI read stdout: give them the failure too.
-			problems = []lintProblem{{File: *configPath, Severity: severityError, Message: err.Error()}}
-			_ = writeLintJSON(stdout, problems)
+			problems = []lint.Problem{{File: *configPath, Severity: lint.Error, Message: err.Error()}}
+			_ = writeJSON(stdout, lint.NewReport(problems))
 		}
 		return 1
 	}
 	if *format == "json" {
-		if err := writeLintJSON(stdout, problems); err != nil {
+		if err := writeJSON(stdout, lint.NewReport(problems)); err != nil {
 			fmt.Fprintf(stderr, "inlay lint: %v\n", err)
 			return 1
 		}
@@ -83,9 +50,9 @@ func lintCommand(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, p)
 		}
 	}
-	errs, warns := countSeverities(problems)
+	errs, warns := lint.Count(problems)
 	if errs+warns > 0 {
-		fmt.Fprintf(stderr, "inlay lint: %s: %s, %s\n", summary, plural(errs, "error"), plural(warns, "warning"))
+		fmt.Fprintf(stderr, "inlay lint: %s: %s\n", summary, lint.Tally(errs, warns))
 	} else {
 		fmt.Fprintf(stderr, "inlay lint: %s: no problems\n", summary)
 	}
@@ -93,16 +60,6 @@ func lintCommand(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// writeLintJSON writes problems as one indented JSON object.
-func writeLintJSON(w io.Writer, problems []lintProblem) error {
-	rep := lintReport{Problems: problems}
-	if rep.Problems == nil {
-		rep.Problems = []lintProblem{}
-	}
-	rep.Errors, rep.Warnings = countSeverities(problems)
-	return writeJSON(w, rep)
 }
 
 // writeJSON writes v as indented JSON, leaving <, > and & as they are:
@@ -119,25 +76,4 @@ func writeJSON(w io.Writer, v any) error {
 		return fmt.Errorf("writing JSON: %w", err)
 	}
 	return nil
-}
-
-func countSeverities[P interface{ severity() string }](problems []P) (errs, warns int) {
-	for _, p := range problems {
-		if p.severity() == severityError {
-			errs++
-		} else {
-			warns++
-		}
-	}
-	return errs, warns
-}
-
-func (p lintProblem) severity() string { return p.Severity }
-
-// plural formats a count with its noun: "1 error", "2 errors".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlayhq/inlay/lint"
 	"golang.org/x/tools/txtar"
 )
 
@@ -100,7 +101,7 @@ func TestLintGolden(t *testing.T) {
 // match its problems, and that it lists what the text output does.
 func checkLintJSON(t *testing.T, out, text string) {
 	t.Helper()
-	var rep lintReport
+	var rep lint.Report
 	dec := json.NewDecoder(strings.NewReader(out))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rep); err != nil {
@@ -109,7 +110,7 @@ func checkLintJSON(t *testing.T, out, text string) {
 	if rep.Problems == nil {
 		t.Error(`--format json: "problems" is null, want a list`)
 	}
-	errs, warns := countSeverities(rep.Problems)
+	errs, warns := lint.Count(rep.Problems)
 	if errs != rep.Errors || warns != rep.Warnings {
 		t.Errorf("--format json counts %d errors and %d warnings, its problems have %d and %d", rep.Errors, rep.Warnings, errs, warns)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/watch"
+	"github.com/inlayhq/inlay/purge"
 )
 
 // build makes a composer for cfg.
@@ -102,7 +104,7 @@ func (sh *live) reload(ctx context.Context, path string) {
 func (sh *live) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", sh.metrics.Handler())
-	mux.Handle("POST /-/purge", purgeHandler(sh.engine))
+	mux.Handle("POST /-/purge", purge.Handler(sh.engine))
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -110,4 +112,23 @@ func (sh *live) adminHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
+}
+
+// watchLayouts reloads layouts whenever the layouts folder dir changes
+// (package watch tells when). Problems are logged as FILE:LINE:COL
+// messages; the last good layouts keep serving. The returned function
+// stops the watch.
+func watchLayouts(ctx context.Context, dir string, layouts *composer.Layouts, logger *slog.Logger) (func(), error) {
+	return watch.Folder(ctx, dir, func() {
+		problems := layouts.Reload()
+		for _, p := range problems {
+			logger.Error("layout rejected, last good version kept", slog.String("problem", p.Error()))
+		}
+		if len(problems) == 0 {
+			logger.Info("layouts reloaded", slog.Int("layouts", len(layouts.Names())))
+		}
+		for _, w := range layouts.Warnings() {
+			logger.Warn("layout warning", slog.String("problem", w.Error()))
+		}
+	}, watch.Options{Name: "layouts", Tree: true, Logger: logger})
 }

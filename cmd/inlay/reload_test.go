@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/composer/watch"
 )
 
 // The layout lifecycle rows H1-H3 of the fault matrix
@@ -180,7 +182,7 @@ func TestReloadCoalescesATwoStepWrite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(reloadQuiet / 5) // a slow writer, still within the quiet period
+		time.Sleep(watch.Quiet / 5) // a slow writer, still within the quiet period
 		if _, err := f.WriteString(layoutV(v)); err != nil {
 			t.Fatal(err)
 		}

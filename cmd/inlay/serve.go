@@ -19,6 +19,8 @@ import (
 	"github.com/inlayhq/inlay/cmd/inlay/metrics"
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/frontdoor"
+	"github.com/inlayhq/inlay/composer/watch"
 	"github.com/inlayhq/inlay/fragments"
 )
 
@@ -121,7 +123,7 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 	// Dev mode's live-reload streams never end by themselves.
 	hs.RegisterOnShutdown(func() { sh.current.Load().CloseStreams() })
 	errc := make(chan error, 2)
-	go func() { errc <- hs.Serve(frontDoorListener(ln)) }()
+	go func() { errc <- hs.Serve(frontdoor.Listener(ln)) }()
 
 	var admin *http.Server
 	if cfg.Admin != "" {
@@ -142,7 +144,7 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 		defer signal.Stop(hup)
 		// A change to the file reloads as SIGHUP does; a reload already
 		// due covers it.
-		stop, err := watchConfig(ctx, cfg.File, func() {
+		stop, err := watch.File(ctx, cfg.File, "config", func() {
 			select {
 			case hup <- syscall.SIGHUP:
 			default:
@@ -201,20 +203,20 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 // set: Go's zero values mean none, which slow clients would exploit. Pages
 // and gateway routes set their own write deadlines per write, and gateway
 // routes their own upload deadline, over ReadTimeout and WriteTimeout.
-// Serve it on frontDoorListener(ln), so that checkFraming sees each raw
+// Serve it on frontdoor.Listener(ln), so that checkFraming sees each raw
 // request head.
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           checkFraming(h),
+		Handler:           frontdoor.CheckFraming(h),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		// Go's server reads headSlack bytes past MaxHeaderBytes before it
-		// answers 431: the cap on a whole request head is maxRequestHead.
-		MaxHeaderBytes: maxRequestHead - headSlack,
-		ConnContext:    connContext,
-		ConnState:      connState,
+		// Go's server reads frontdoor.HeadSlack bytes past MaxHeaderBytes before it
+		// answers 431: the cap on a whole request head is frontdoor.MaxRequestHead.
+		MaxHeaderBytes: frontdoor.MaxRequestHead - frontdoor.HeadSlack,
+		ConnContext:    frontdoor.ConnContext,
+		ConnState:      frontdoor.ConnState,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/watch"
 )
 
 // waitTimeout bounds every wait for a reload to show.
@@ -481,7 +482,7 @@ func TestWatchReloadsDuringSteadyChurn(t *testing.T) {
 			took := time.Since(start)
 			t.Logf("v2 served %s after the change, with a write every 20ms", took.Round(time.Millisecond))
 			if took > 2*time.Second {
-				t.Errorf("v2 served %s after the change, want within about %s", took, reloadMaxDelay)
+				t.Errorf("v2 served %s after the change, want within about %s", took, watch.MaxDelay)
 			}
 			return
 		}

@@ -1,4 +1,4 @@
-package main
+package lint
 
 // The rules of `inlay lint`: what it checks in a config and its layouts.
 
@@ -19,33 +19,35 @@ import (
 	"github.com/inlayhq/inlay/composer/config"
 )
 
-// lintSummary is what a lint run looked at.
-type lintSummary struct {
-	layouts, pages, fragments int
+// Summary is what a lint run looked at.
+type Summary struct {
+	// Layouts counts the layout files, Pages the config's pages and
+	// Fragments each fragment once, however many pages show it.
+	Layouts, Pages, Fragments int
 }
 
 // String formats the summary line: "5 layouts, 4 pages, 9 fragments checked".
-func (s lintSummary) String() string {
-	return fmt.Sprintf("%s, %s, %s checked", plural(s.layouts, "layout"), plural(s.pages, "page"), plural(s.fragments, "fragment"))
+func (s Summary) String() string {
+	return fmt.Sprintf("%s, %s, %s checked", plural(s.Layouts, "layout"), plural(s.Pages, "page"), plural(s.Fragments, "fragment"))
 }
 
-// lint checks a config file and every layout it points at. It returns the
+// Check checks a config file and every layout it points at. It returns the
 // errors (what stops `inlay serve`) and the warnings (what degrades a page
 // needlessly), sorted by file, line and column. A broken layout does not
 // hide the warnings of the others. The error is for failures that stop the
 // check itself, such as an unreadable config file.
-func lint(configPath string) ([]lintProblem, lintSummary, error) {
+func Check(configPath string) ([]Problem, Summary, error) {
 	cfg, err := config.Load(configPath)
 	var ps config.Problems
 	if errors.As(err, &ps) {
-		return sortProblems(asErrors(ps)), lintSummary{}, nil
+		return sortProblems(asErrors(ps)), Summary{}, nil
 	}
 	if err != nil {
-		return nil, lintSummary{}, err
+		return nil, Summary{}, err
 	}
 	dir := cfg.LayoutsDir()
 	if _, err := os.Stat(dir); err != nil {
-		return []lintProblem{{File: dir, Severity: severityError, Message: err.Error()}}, lintSummary{pages: len(cfg.Pages)}, nil
+		return []Problem{{File: dir, Severity: Error, Message: err.Error()}}, Summary{Pages: len(cfg.Pages)}, nil
 	}
 	layouts, ps := composer.CheckLayouts(composer.LayoutDir(dir), dir, cfg.Services)
 	problems := asErrors(ps)
@@ -66,7 +68,7 @@ func lint(configPath string) ([]lintProblem, lintSummary, error) {
 // summarize counts what a lint run checked: every layout file, every
 // page, and every fragment once (a base layout's fragments count once,
 // however many pages are built on it).
-func summarize(cfg *config.Config, layouts *composer.Layouts) lintSummary {
+func summarize(cfg *config.Config, layouts *composer.Layouts) Summary {
 	seen := map[string]bool{}
 	for _, name := range layouts.Names() {
 		for _, s := range layouts.Get(name).Slots {
@@ -77,21 +79,22 @@ func summarize(cfg *config.Config, layouts *composer.Layouts) lintSummary {
 	if src, err := fs.Glob(composer.LayoutDir(cfg.LayoutsDir()), "*.html"); err == nil {
 		n = len(src)
 	}
-	return lintSummary{layouts: max(n, len(layouts.Names())), pages: len(cfg.Pages), fragments: len(seen)}
+	return Summary{Layouts: max(n, len(layouts.Names())), Pages: len(cfg.Pages), Fragments: len(seen)}
 }
 
-func asErrors(ps config.Problems) []lintProblem {
-	out := make([]lintProblem, 0, len(ps))
+// asErrors makes config problems lint errors.
+func asErrors(ps config.Problems) []Problem {
+	out := make([]Problem, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, lintProblem{File: p.File, Line: p.Line, Col: p.Col, Severity: severityError, Message: p.Message})
+		out = append(out, Problem{File: p.File, Line: p.Line, Col: p.Col, Severity: Error, Message: p.Message})
 	}
 	return out
 }
 
 // sortProblems orders problems by file, line and column, errors before
 // warnings at the same place, then by message, so that output is stable.
-func sortProblems(ps []lintProblem) []lintProblem {
-	slices.SortStableFunc(ps, func(a, b lintProblem) int {
+func sortProblems(ps []Problem) []Problem {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
 		return cmp.Or(
 			cmp.Compare(a.File, b.File),
 			cmp.Compare(a.Line, b.Line),
@@ -131,12 +134,12 @@ func layoutDeadlines(cfg *config.Config) map[string]pageDeadline {
 //     exceeds the page timeout, which then always cuts it off first;
 //   - a non-primary fragment without a timeout attribute whose service
 //     timeout is 1s or more, which may hold the page that long.
-func layoutWarnings(cfg *config.Config, layouts *composer.Layouts) []lintProblem {
+func layoutWarnings(cfg *config.Config, layouts *composer.Layouts) []Problem {
 	deadlines := layoutDeadlines(cfg)
 	names := layouts.Names()
 	slices.Sort(names)
-	var out []lintProblem
-	seen := map[lintProblem]bool{} // a base layout's slots appear in every page built on it
+	var out []Problem
+	seen := map[Problem]bool{} // a base layout's slots appear in every page built on it
 	for _, name := range names {
 		l := layouts.Get(name)
 		if l == nil {
@@ -147,7 +150,7 @@ func layoutWarnings(cfg *config.Config, layouts *composer.Layouts) []lintProblem
 			deadline = pageDeadline{timeout: cfg.PageDeadline(nil)}
 		}
 		for _, w := range l.Warnings {
-			p := lintProblem{File: w.File, Line: w.Line, Col: w.Col, Severity: severityWarning, Message: w.Message}
+			p := Problem{File: w.File, Line: w.Line, Col: w.Col, Severity: Warning, Message: w.Message}
 			if !seen[p] {
 				seen[p] = true
 				out = append(out, p)
@@ -155,7 +158,7 @@ func layoutWarnings(cfg *config.Config, layouts *composer.Layouts) []lintProblem
 		}
 		for _, s := range l.Slots {
 			warn := func(format string, args ...any) {
-				p := lintProblem{File: s.File, Line: s.Line, Col: s.Col, Severity: severityWarning, Message: fmt.Sprintf(format, args...)}
+				p := Problem{File: s.File, Line: s.Line, Col: s.Col, Severity: Warning, Message: fmt.Sprintf(format, args...)}
 				if !seen[p] {
 					seen[p] = true
 					out = append(out, p)

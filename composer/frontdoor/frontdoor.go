@@ -1,4 +1,4 @@
-package main
+package frontdoor
 
 import (
 	"bytes"
@@ -9,34 +9,21 @@ import (
 	"sync"
 )
 
-// The front door's framing checks. Go's server drops a Content-Length sent
-// with Transfer-Encoding, ignores Transfer-Encoding on HTTP/1.0 and
-// unfolds obs-fold before a handler runs, so none of them is visible in
-// the http.Request. The front door therefore keeps the raw bytes of each
-// request head (frontDoorListener) and judges them (checkFraming):
-//
-//   - Transfer-Encoding with Content-Length: answered, then the connection
-//     is closed (RFC 9112 §6.1: the server MUST close it);
-//   - Transfer-Encoding on HTTP/1.0, where it is not defined: 400, closed;
-//   - a header folded over two lines (obs-fold, RFC 9112 §5.2): 400.
-//
-// A head that could not be recorded (pipelined requests, read ahead with
-// the previous one) is served, and its connection closed after it.
-
-// maxRequestHead is the largest request head the front door accepts, from
+// MaxRequestHead is the largest request head the front door accepts, from
 // the request line to the blank line: over it, the answer is 431.
-const maxRequestHead = 32 << 10
+const MaxRequestHead = 32 << 10
 
-// headSlack is what Go's server reads on top of MaxHeaderBytes before it
+// HeadSlack is what Go's server reads on top of MaxHeaderBytes before it
 // answers 431 (net/http's initialReadLimitSize adds 4096).
-const headSlack = 4096
+const HeadSlack = 4096
 
-// frontDoorListener records the request heads its connections read, for
-// checkFraming.
-func frontDoorListener(ln net.Listener) net.Listener { return headListener{ln} }
+// Listener records the request heads its connections read, for
+// CheckFraming.
+func Listener(ln net.Listener) net.Listener { return headListener{ln} }
 
 type headListener struct{ net.Listener }
 
+// Accept wraps each connection so that it records its request heads.
 func (l headListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
@@ -46,7 +33,7 @@ func (l headListener) Accept() (net.Conn, error) {
 }
 
 // headConn keeps the bytes read since the connection was opened or went
-// idle, up to maxRequestHead: the head of the request being read.
+// idle, up to MaxRequestHead: the head of the request being read.
 type headConn struct {
 	net.Conn
 	mu        sync.Mutex // protects head and recording
@@ -54,14 +41,15 @@ type headConn struct {
 	recording bool
 }
 
+// Read records what it reads while the head is being read.
 func (c *headConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.mu.Lock()
 		if c.recording {
-			keep := min(n, maxRequestHead-len(c.head))
+			keep := min(n, MaxRequestHead-len(c.head))
 			c.head = append(c.head, p[:keep]...)
-			if len(c.head) >= maxRequestHead {
+			if len(c.head) >= MaxRequestHead {
 				c.recording = false
 			}
 		}
@@ -87,25 +75,25 @@ func (c *headConn) take() []byte {
 
 type headConnKey struct{}
 
-// connContext makes the connection available to checkFraming.
-func connContext(ctx context.Context, c net.Conn) context.Context {
+// ConnContext makes the connection available to CheckFraming.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if hc, ok := c.(*headConn); ok {
 		return context.WithValue(ctx, headConnKey{}, hc)
 	}
 	return ctx
 }
 
-// connState rearms a connection's recording when it waits for the next
+// ConnState rearms a connection's recording when it waits for the next
 // request.
-func connState(c net.Conn, state http.ConnState) {
+func ConnState(c net.Conn, state http.ConnState) {
 	if hc, ok := c.(*headConn); ok && state == http.StateIdle {
 		hc.rearm()
 	}
 }
 
-// checkFraming refuses or closes requests whose raw head is ambiguous, then
+// CheckFraming refuses or closes requests whose raw head is ambiguous, then
 // serves the rest with next.
-func checkFraming(next http.Handler) http.Handler {
+func CheckFraming(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hc, _ := r.Context().Value(headConnKey{}).(*headConn)
 		if hc == nil || r.ProtoMajor != 1 {

@@ -1,0 +1,136 @@
+package lint_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/inlayhq/inlay/lint"
+)
+
+const config = `layouts: layouts
+page_timeout: 2s
+services:
+  search:
+    url: http://127.0.0.1:9102
+    timeout: 500ms
+pages:
+  - path: /product/{sku}
+    layout: product.html
+`
+
+// layout wraps fragments in a page.
+func layout(fragments string) string {
+	return "<!DOCTYPE html>\n<html lang=\"en\">\n<body>\n" + fragments + "\n</body>\n</html>\n"
+}
+
+// writeShop writes a config and its layouts folder and returns the config's path.
+func writeShop(t *testing.T, cfg string, layouts map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "layouts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range layouts {
+		if err := os.WriteFile(filepath.Join(dir, "layouts", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "inlay.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		config  string
+		layout  string
+		want    []string // "severity: message part", in order
+		summary string
+	}{
+		{
+			name:    "clean",
+			config:  config,
+			layout:  layout(`<fragment id="product" src="search:/p/{sku}" primary></fragment>`),
+			summary: "1 layout, 1 page, 1 fragment checked",
+		},
+		{
+			name:   "no fallback",
+			config: config,
+			layout: layout(`<fragment id="product" src="search:/p/{sku}" primary></fragment>
+<fragment id="related" src="search:/r/{sku}" timeout="250ms"></fragment>`),
+			want:    []string{`warning: fragment "related" has no fallback`},
+			summary: "1 layout, 1 page, 2 fragments checked",
+		},
+		{
+			name:   "timeout past the page deadline, sorted by line",
+			config: config,
+			layout: layout(`<fragment id="product" src="search:/p/{sku}" primary timeout="3s"></fragment>
+<fragment id="related" src="search:/r/{sku}" timeout="250ms"></fragment>`),
+			want: []string{
+				`warning: fragment "product" waits up to 3s (its timeout), longer than the 2s timeout of page "/product/{sku}"`,
+				`warning: fragment "related" has no fallback`,
+			},
+			summary: "1 layout, 1 page, 2 fragments checked",
+		},
+		{
+			name:    "unknown service",
+			config:  config,
+			layout:  layout(`<fragment id="product" src="nowhere:/p/{sku}" primary></fragment>`),
+			want:    []string{`error: `},
+			summary: "1 layout, 1 page, 0 fragments checked",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeShop(t, tt.config, map[string]string{"product.html": tt.layout})
+			problems, summary, err := lint.Check(path)
+			if err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			if len(problems) != len(tt.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(problems), len(tt.want), problems)
+			}
+			for i, p := range problems {
+				got := p.Severity + ": " + p.Message
+				if !strings.HasPrefix(got, tt.want[i]) && !strings.Contains(got, strings.TrimPrefix(tt.want[i], p.Severity+": ")) {
+					t.Errorf("problem %d: %q, want %q", i, got, tt.want[i])
+				}
+				if !strings.HasPrefix(tt.want[i], p.Severity+": ") {
+					t.Errorf("problem %d: severity %q, want %q", i, p.Severity, tt.want[i])
+				}
+			}
+			if summary.String() != tt.summary {
+				t.Errorf("summary %q, want %q", summary, tt.summary)
+			}
+		})
+	}
+}
+
+func TestCheckUnreadableConfig(t *testing.T) {
+	if _, _, err := lint.Check(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Fatal("Check of a missing config: no error")
+	}
+}
+
+func TestReport(t *testing.T) {
+	rep := lint.NewReport(nil)
+	if rep.Problems == nil || rep.Errors != 0 || rep.Warnings != 0 {
+		t.Errorf("NewReport(nil) = %+v, want an empty list and no counts", rep)
+	}
+	rep = lint.NewReport([]lint.Problem{{Severity: lint.Error}, {Severity: lint.Warning}, {Severity: lint.Warning}})
+	if rep.Errors != 1 || rep.Warnings != 2 {
+		t.Errorf("counts %d errors, %d warnings, want 1 and 2", rep.Errors, rep.Warnings)
+	}
+	if got, want := lint.Tally(1, 2), "1 error, 2 warnings"; got != want {
+		t.Errorf("Tally(1, 2) = %q, want %q", got, want)
+	}
+	p := lint.Problem{File: "a.html", Line: 3, Col: 5, Severity: lint.Warning, Message: "m"}
+	if got, want := p.String(), "a.html:3:5: warning: m"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,139 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/layouts"
+	"github.com/inlayhq/inlay/teams/basket"
+	"github.com/inlayhq/inlay/teams/search"
+	"github.com/inlayhq/inlay/teams/shell"
+)
+
+// ConfigPath is where the demo config lives in a checkout. When it is
+// there, the demo serves the layouts from disk and reloads them on change;
+// elsewhere it uses the copies embedded in the binary.
+var ConfigPath = filepath.Join("layouts", layouts.ConfigFile)
+
+// LoadConfig reads the demo config from path, from ConfigPath, or from the
+// embedded copy. The returned FS is nil when the layouts are on disk (and
+// so are watched), or the embedded layouts.
+func LoadConfig(path string) (*config.Config, fs.FS, error) {
+	if path == "" {
+		if _, err := os.Stat(ConfigPath); err == nil {
+			path = ConfigPath
+		}
+	}
+	if path != "" {
+		cfg, err := config.Load(path)
+		return cfg, nil, err
+	}
+	data, err := fs.ReadFile(layouts.FS, layouts.ConfigFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading embedded demo config: %w", err)
+	}
+	cfg, err := config.Parse("(embedded)/"+layouts.ConfigFile, data)
+	return cfg, layouts.FS, err
+}
+
+// StartTeams starts the three demo team services, each at the loopback
+// address cfg names for it or else on a free loopback port, points cfg's
+// services at them and logs their URLs. It returns each team's base URL by
+// service name and a function that stops them all, the last started first.
+func StartTeams(cfg *config.Config, logger *slog.Logger) (map[string]string, func(), error) {
+	teams := []struct {
+		name string
+		new  func(searchURL string) http.Handler
+	}{
+		{"search", func(string) http.Handler { return search.New(search.Config{Logger: logger}) }},
+		{"shell", func(string) http.Handler { return shell.New(shell.Config{Logger: logger}) }},
+		{"basket", func(searchURL string) http.Handler {
+			return basket.New(basket.Config{CatalogURL: searchURL, Logger: logger})
+		}},
+	}
+	var stops []func()
+	stopAll := func() {
+		for _, stop := range slices.Backward(stops) {
+			stop()
+		}
+	}
+	urls := map[string]string{}
+	for _, team := range teams {
+		u, stop, err := StartTeamAt(preferredAddr(cfg, team.name), team.new(urls["search"]))
+		if err != nil {
+			stopAll()
+			return nil, nil, err
+		}
+		stops = append(stops, stop)
+		urls[team.name] = u
+		if err := cfg.SetServiceURL(team.name, u); err != nil {
+			stopAll()
+			return nil, nil, fmt.Errorf("demo config: %w", err)
+		}
+		// Printed at start, so that a team developer can reach a team
+		// directly (inlay check-fragment URL, say).
+		logger.Info("demo team listening", slog.String("team", team.name), slog.String("url", u))
+	}
+	return urls, stopAll, nil
+}
+
+// preferredAddr is the loopback address the config names for a demo
+// team (127.0.0.1:9102 for search in layouts/inlay.yaml), so that the
+// demo's teams are where the README says; "" when it names none.
+func preferredAddr(cfg *config.Config, name string) string {
+	svc := cfg.Services[name]
+	if svc == nil || svc.BaseURL == nil || svc.BaseURL.Hostname() != "127.0.0.1" || svc.BaseURL.Port() == "" {
+		return ""
+	}
+	return svc.BaseURL.Host
+}
+
+// StartTeam serves a team on a free loopback port and returns its base URL
+// and a function that stops it.
+func StartTeam(h http.Handler) (string, func(), error) { return StartTeamAt("", h) }
+
+// StartTeamAt serves a team on addr, or on a free loopback port when addr
+// is empty or taken, and returns its base URL and a function that stops it.
+func StartTeamAt(addr string, h http.Handler) (string, func(), error) {
+	var ln net.Listener
+	err := errors.New("no address")
+	if addr != "" {
+		ln, err = net.Listen("tcp", addr)
+	}
+	if err != nil {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("starting a demo team: %w", err)
+	}
+	// HTTP/1.1 and h2c (HTTP/2 without TLS, prior knowledge), as a
+	// service with h2c: true in the config needs.
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, Protocols: protocols}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("demo team stopped", slog.String("error", err.Error()))
+		}
+	}()
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
