@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/lint"
+	"github.com/inlayhq/inlay/cmd/inlay/lint"
 	"golang.org/x/tools/txtar"
 )
 

@@ -11,10 +11,10 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/inlayhq/inlay/cmd/inlay/purge"
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/watch"
-	"github.com/inlayhq/inlay/purge"
 )
 
 // build makes a composer for cfg.

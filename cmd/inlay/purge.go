@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/inlayhq/inlay/cmd/inlay/purge"
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/purge"
 )
 
 // purgeCommand runs inlay purge: its flags and output. Package purge

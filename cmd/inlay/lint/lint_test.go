@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/lint"
+	"github.com/inlayhq/inlay/cmd/inlay/lint"
 )
 
 const config = `layouts: layouts
