@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlayhq/inlay/cmd/inlay/purge"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
-	"github.com/inlayhq/inlay/cmd/inlay/purge"
 )
 
 // admin serves a real engine's purge handler on loopback, as the admin
