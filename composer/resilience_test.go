@@ -603,9 +603,10 @@ func TestUnreachableServiceFallsBackAtOnce(t *testing.T) {
 // the server goes on serving.
 func TestShopperLeavingAfterFirstByteCancelsUpstream(t *testing.T) {
 	cancelled := make(chan string, 1)
+	arrived := make(chan string, 1)
 	team := newStub(t, map[string]stubRoute{
 		"/fast": {body: "<nav>fast</nav>"},
-		"/slow": {hang: true, cancelled: cancelled},
+		"/slow": {hang: true, arrived: arrived, cancelled: cancelled},
 	})
 	s := newShop(t, shopConfig{
 		services: map[string]*stub{"team": team},
@@ -629,7 +630,8 @@ func TestShopperLeavingAfterFirstByteCancelsUpstream(t *testing.T) {
 	if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != first {
 		t.Fatalf("first bytes: got %q, %v; want %q", got, err, first)
 	}
-	cancel() // the shopper hangs up
+	receive(t, arrived, "the slow fragment's request") // it is at the service
+	cancel()                                           // the shopper hangs up
 	resp.Body.Close()
 	select {
 	case <-cancelled:
