@@ -196,7 +196,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		}
 	}
 
-	m := machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel(), GoVersion: runtime.Version(), Kernel: kernel(), Generator: "a Go generator", Date: time.Now(), LoadAvg: load, LoadAfter: loadAvg(), Revision: revision(ctx, root)}
+	m := machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel(), GoVersion: runtime.Version(), Kernel: kernel(), Generator: "vegeta, closed loop", Date: time.Now(), LoadAvg: load, LoadAfter: loadAvg(), Revision: revision(ctx, root)}
 	if o.bench.WrkPath != "" {
 		m.Generator = wrkVersion(ctx, o.bench.WrkPath)
 	}
@@ -230,7 +230,7 @@ func findWrk(generator string) (string, error) {
 			if generator == "wrk" {
 				return "", fmt.Errorf("wrk not found (apt-get install wrk): %w", err)
 			}
-			slog.Info("wrk not on PATH: the peak run uses the Go generator (apt-get install wrk for wrk)")
+			slog.Info("wrk not on PATH: the peak run uses vegeta in a closed loop (apt-get install wrk for wrk)")
 			return "", nil
 		}
 		return path, nil

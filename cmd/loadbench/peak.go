@@ -5,16 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -222,72 +221,57 @@ func wrkDuration(num, unit string) (time.Duration, error) {
 	return time.Duration(f * float64(scale)), nil
 }
 
-// goClosedLoop is the fallback when wrk is not installed: conns workers
-// on one shared transport, each sending its next GET when the last
-// answer has been read.
+// goClosedLoop is the fallback when wrk is not installed: vegeta at an
+// unbounded rate with conns workers, each sending its next GET once the
+// last answer has been read (a closed loop), on conns connections. With
+// markers, every body is kept and checked.
 func goClosedLoop(ctx context.Context, target string, conns int, dur time.Duration, markers []string) (peakResult, error) {
-	tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
-	ctx, cancel := context.WithTimeout(ctx, dur)
-	defer cancel()
-	var ok, failed, non200, incomplete atomic.Int64
-	perWorker := make([][]time.Duration, conns)
-	var wg sync.WaitGroup
+	maxBody := int64(0) // read and discard: latency is to the last byte
+	if len(markers) > 0 {
+		maxBody = -1 // keep it for the check
+	}
+	attacker := vegeta.NewAttacker(
+		vegeta.Timeout(5*time.Second),
+		vegeta.KeepAlive(true),
+		vegeta.Connections(conns),
+		vegeta.Workers(uint64(conns)),
+		vegeta.MaxWorkers(uint64(conns)),
+		vegeta.MaxBody(maxBody),
+		vegeta.Redirects(vegeta.NoFollow),
+		vegeta.Proxy(func(*http.Request) (*url.URL, error) { return nil, nil }),
+	)
+	stop := context.AfterFunc(ctx, func() { attacker.Stop() })
+	defer stop()
+	targeter := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: target})
+	var ok, failed, non200, incomplete int64
+	var samples []time.Duration
 	start := time.Now()
-	for w := range conns {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-				if err != nil {
-					failed.Add(1)
-					return
-				}
-				resp, err := client.Do(req)
-				if err != nil {
-					if ctx.Err() == nil {
-						failed.Add(1)
-					}
-					continue
-				}
-				var body []byte
-				if len(markers) > 0 {
-					body, err = io.ReadAll(resp.Body)
-				} else {
-					_, err = io.Copy(io.Discard, resp.Body)
-				}
-				resp.Body.Close()
-				switch {
-				case ctx.Err() != nil:
-				case err != nil || resp.StatusCode >= 400:
-					failed.Add(1)
-				default:
-					ok.Add(1)
-					perWorker[w] = append(perWorker[w], time.Since(t0))
-				}
-				if ctx.Err() == nil && err == nil && len(markers) > 0 {
-					if resp.StatusCode != http.StatusOK {
-						non200.Add(1)
-					} else if !pageComplete(body, markers) {
-						incomplete.Add(1)
-					}
-				}
+	for r := range attacker.Attack(targeter, vegeta.ConstantPacer{}, dur, "loadbench-peak") {
+		switch {
+		case r.Error != "", r.Code >= 400:
+			failed++
+		default:
+			ok++
+			samples = append(samples, r.Latency)
+		}
+		if len(markers) > 0 && r.Code != 0 {
+			if r.Code != http.StatusOK {
+				non200++
+			} else if !pageComplete(r.Body, markers) {
+				incomplete++
 			}
-		})
+		}
 	}
-	wg.Wait()
 	elapsed := time.Since(start)
-	var all []time.Duration
-	for _, s := range perWorker {
-		all = append(all, s...)
+	if err := ctx.Err(); err != nil {
+		return peakResult{}, err
 	}
-	lat := summarize(all)
+	lat := summarize(samples)
 	return peakResult{
-		Tool: "go", Conns: conns, Requests: ok.Load(), Duration: elapsed,
-		RPS: float64(ok.Load()) / elapsed.Seconds(), Errors: failed.Load(),
+		Tool: "go", Conns: conns, Requests: ok, Duration: elapsed,
+		RPS: float64(ok) / elapsed.Seconds(), Errors: failed,
 		P50: lat.P50, P99: lat.P99,
-		Checked: len(markers) > 0, Non200: non200.Load(), Incomplete: incomplete.Load(),
+		Checked: len(markers) > 0, Non200: non200, Incomplete: incomplete,
 	}, nil
 }
 
