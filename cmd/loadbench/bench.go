@@ -36,7 +36,7 @@ type benchConfig struct {
 	Warmup       time.Duration // open-loop warm-up before measuring
 	Conns        int           // connections of the peak run
 	TTFBRequests int           // sequential requests of the TTFB run
-	WrkPath      string        // wrk binary; empty for the Go generator
+	WrkPath      string        // wrk binary; empty for vegeta's closed loop
 	// H2C makes the fragment services accept h2c and sets h2c: true for
 	// them in Inlay's config: Inlay fetches over HTTP/2 without TLS.
 	H2C bool

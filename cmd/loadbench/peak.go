@@ -37,7 +37,7 @@ type peakResult struct {
 }
 
 // closedLoop runs the closed-loop peak test with wrk when wrkPath is set,
-// else with the Go generator. With markers, every answer is checked: a
+// else with vegeta in a closed loop. With markers, every answer is checked: a
 // status other than 200 counts in Non200, and a 200 without every marker,
 // in order, in Incomplete.
 func closedLoop(ctx context.Context, wrkPath, target string, conns int, dur time.Duration, markers ...string) (peakResult, error) {

@@ -105,7 +105,7 @@ func TestClosedLoopChecksPages(t *testing.T) {
 			within("incomplete", res.Incomplete, k.incomplete.Load())
 			answered := res.Requests // wrk counts every answer
 			if gen.wrk == "" {
-				answered += res.Errors // the Go generator counts 5xx apart
+				answered += res.Errors // vegeta's closed loop counts 5xx apart
 			}
 			within("answers", answered, k.n.Load())
 		})
