@@ -16,6 +16,7 @@ type flight struct {
 	cancel  context.CancelFunc
 	req     *Request      // the request of the caller that started it
 	waiters int           // callers still waiting; guarded by Cache.mu
+	taken   bool          // the leader took res.resp; guarded by Cache.mu
 	done    chan struct{} // closed once res is set
 	res     flightResult
 }
@@ -63,6 +64,9 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again, r
 		c.stats.StaleServed.Add(1)
 	}
 	if leader {
+		c.mu.Lock()
+		f.taken = true
+		c.mu.Unlock()
 		return res.resp, res.err
 	}
 	c.stats.Coalesced.Add(1)
@@ -113,6 +117,7 @@ func (c *Cache) join(ctx context.Context, key string, req *Request, refresh bool
 
 // fly makes a flight's upstream fetch and stores what may be stored.
 func (c *Cache) fly(f *flight) {
+	defer c.unclaimed(f)
 	defer close(f.done)
 	defer func() {
 		if v := recover(); v != nil {
@@ -171,6 +176,31 @@ func (c *Cache) leave(key string, f *flight) {
 	if c.flights[key] == f {
 		delete(c.flights, key)
 	}
+	if isClosed(f.done) && !f.taken {
+		f.res.resp.Release()
+	}
+}
+
+// unclaimed gives back, once the flight is done, the budget of a response
+// nobody will take: every caller left before it came. Without this, a
+// response arriving just as the last shopper hangs up would hold its
+// bytes of the in-flight budget for good.
+func (c *Cache) unclaimed(f *flight) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f.waiters == 0 && !f.taken {
+		f.res.resp.Release()
+	}
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // refresh starts one background fetch of key, unless one is running.
@@ -201,9 +231,13 @@ func (c *Cache) refresh(key string, req *Request) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		if _, err := c.coalesce(ctx, key, &up, false, true); err != nil {
+		resp, err := c.coalesce(ctx, key, &up, false, true)
+		if err != nil {
 			c.logger.LogAttrs(ctx, slog.LevelWarn, "background refresh failed, stale copy kept",
 				slog.String("fragment", up.ID), slog.String("service", up.Service), slog.String("error", err.Error()))
 		}
+		// Stored, the response is the cache's; if it may not be, nobody
+		// reads it: either way its in-flight bytes go back.
+		resp.Release()
 	})
 }

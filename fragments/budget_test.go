@@ -1,0 +1,73 @@
+package fragments
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// The in-flight budget gets every byte back when nobody takes a response:
+// a flight whose callers all left before its answer came, and a
+// background refresh whose answer may not be stored.
+func TestBudgetComesBackWhenNobodyTakesTheResponse(t *testing.T) {
+	gate := make(chan struct{})
+	var noStore atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/held" {
+			<-gate
+		}
+		w.Header().Set("Content-Type", "text/html")
+		if noStore.Load() {
+			w.Header().Set("Cache-Control", "no-store")
+		} else {
+			w.Header().Set("Cache-Control", "max-age=0, stale-while-revalidate=60")
+		}
+		w.Write([]byte("<p>a body of some size</p>"))
+	}))
+	defer srv.Close()
+	budget := NewBudget(1 << 20)
+	client := &Client{Transport: NewTransport(), Budget: budget}
+	c := NewCache(client, CacheConfig{CleanupInterval: -1, Logger: discardLogger()})
+
+	// The caller leaves; the answer comes after.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Fetch(ctx, &Request{ID: "x", Service: "s", URL: srv.URL + "/held", Timeout: 10 * time.Second})
+		done <- err
+	}()
+	for c.flightCount() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	close(gate)
+
+	// A stale copy within stale-while-revalidate starts a refresh, whose
+	// answer is no-store now.
+	if _, err := c.Fetch(context.Background(), &Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	noStore.Store(true)
+	if _, err := c.Fetch(context.Background(), &Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close() // waits for the refresh
+	deadline := time.Now().Add(10 * time.Second)
+	for budget.Used() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("budget used after every caller is done: %d bytes, want 0", budget.Used())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// flightCount returns the flights in the air.
+func (c *Cache) flightCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.flights)
+}
