@@ -3,6 +3,7 @@ package composer
 import (
 	"bufio"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"net"
 	"net/http"
@@ -18,7 +19,7 @@ import (
 // route config is extra (like "    timeout: 200ms\n"), behind an
 // http.Server with the given total read and write cuts, the way the front
 // door sets them. It returns the shop's URL and its observer.
-func gatewayShop(t *testing.T, team http.Handler, serviceYAML, routeYAML string, cut time.Duration) (string, *gatewayObserver, *lockedWriter) {
+func gatewayShop(t *testing.T, team http.Handler, serviceYAML, routeYAML string, cut time.Duration) (string, *gatewayObserver, *teamtest.Logs) {
 	t.Helper()
 	ts := httptest.NewServer(team)
 	t.Cleanup(ts.Close)
@@ -387,13 +388,6 @@ func TestGatewayLogsAndCountsEveryRequest(t *testing.T) {
 	if lines != 3 {
 		t.Errorf("%d access log lines, want 3:\n%s", lines, logs.String())
 	}
-}
-
-// String returns what was logged so far.
-func (l *lockedWriter) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return fmt.Sprint(l.w)
 }
 
 // For fragments too, cookies: [names] sends only the named cookies.

@@ -11,6 +11,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net"
@@ -36,7 +37,7 @@ type memShop struct {
 	inlay  *Server
 	cache  *fragments.Cache
 	guards *fragments.Guards
-	logs   *lockedWriter
+	logs   *teamtest.Logs
 }
 
 // memTransport sends each request to the handler of the service named by
@@ -101,9 +102,7 @@ func (s *memShop) get(t *testing.T, path string, header ...string) (int, string)
 }
 
 func (s *memShop) logText() string {
-	s.logs.mu.Lock()
-	defer s.logs.mu.Unlock()
-	return s.logs.w.(*bytes.Buffer).String()
+	return s.logs.String()
 }
 
 // htmlHandler answers with body after holding for delay, unless the

@@ -1,8 +1,8 @@
 package composer
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -135,7 +135,7 @@ func (s *stub) requestsTo(path string) []recorded {
 type shop struct {
 	*httptest.Server
 	inlay *Server
-	logs  *lockedWriter
+	logs  *teamtest.Logs
 }
 
 // shopConfig describes a test shop: layout files by name, and the YAML of
@@ -176,8 +176,8 @@ func newShop(t testing.TB, sc shopConfig) *shop {
 }
 
 // logger returns the shop's logger and the buffer its JSON records go to.
-func (sc shopConfig) logger() (*lockedWriter, *slog.Logger) {
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+func (sc shopConfig) logger() (*teamtest.Logs, *slog.Logger) {
+	logs := &teamtest.Logs{}
 	var h slog.Handler = slog.NewJSONHandler(logs, nil)
 	if sc.logHandler != nil {
 		h = sc.logHandler(h)
@@ -240,22 +240,8 @@ func (s *shop) get(t *testing.T, path string, header ...string) (*http.Response,
 	return resp, string(body)
 }
 
-// lockedWriter lets concurrent handlers log into one buffer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 func (s *shop) logText() string {
-	s.logs.mu.Lock()
-	defer s.logs.mu.Unlock()
-	return s.logs.w.(*bytes.Buffer).String()
+	return s.logs.String()
 }
 
 // newShopFromYAML starts a shop from a whole config, with layouts on disk.
@@ -265,7 +251,7 @@ func newShopFromYAML(t *testing.T, yaml string) *shop {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, yaml)
 	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &teamtest.Logs{}
 	srv, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatalf("New: %v", err)

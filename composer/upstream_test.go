@@ -1,8 +1,8 @@
 package composer
 
 import (
-	"bytes"
 	"encoding/json"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,7 +22,7 @@ func TestOperatorLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedWriter{w: &bytes.Buffer{}}
+	logs := &teamtest.Logs{}
 	obs := &countingObserver{}
 	srv, err := New(cfg, Options{
 		Observer:  obs,
@@ -50,7 +50,7 @@ func TestOperatorLogs(t *testing.T) {
 		t.Errorf("upstream requests to team: %d, want 1", n)
 	}
 	var page, unknown map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(logs.w.(*bytes.Buffer).String()), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("log line %q: %v", line, err)

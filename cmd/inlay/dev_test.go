@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -77,7 +78,7 @@ func TestDevServesALocalServiceInTheWholeShop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
-	var logs syncBuffer
+	var logs teamtest.Logs
 	go func() {
 		done <- runDev(ctx, devOptions{
 			ConfigPath: cfgPath,

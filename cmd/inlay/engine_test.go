@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -52,7 +53,7 @@ func TestReloadKeepsCacheAndBreakers(t *testing.T) {
 	write("p.html", `<fragment src="shell:/main" primary></fragment>[<fragment id="box" src="team:/box"><em>fallback</em></fragment>]`)
 	cfgText := fmt.Sprintf("listen: 127.0.0.1:0\ndrain_delay: 1ms\nlayouts: .\nservices:\n  shell:\n    url: %s\n  team:\n    url: %s\n    breaker:\n      failures: 3\n      open_for: 10m\npages:\n  - path: /\n    layout: p.html\n", main.URL, team.URL)
 	write("inlay.yaml", cfgText)
-	logs := &syncBuffer{}
+	logs := &teamtest.Logs{}
 	base := serveFile(t, filepath.Join(dir, "inlay.yaml"), logs)
 	stale := "<h1>main</h1>[<p>box v1</p>]"
 	if _, body := get(t, base+"/"); body != stale {

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"sync"
 	"testing"
 )
 
 func TestLogWriterBuffersAndFlushesOnClose(t *testing.T) {
-	out := &syncBuffer{} // from ops_test.go
+	out := &teamtest.Logs{}
 	lw := newLogWriter(out)
 	var wg sync.WaitGroup
 	for range 50 {

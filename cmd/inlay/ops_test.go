@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net"
@@ -12,31 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -83,7 +64,7 @@ func TestServeOperations(t *testing.T) {
 		return fmt.Sprintf("listen: 127.0.0.1:0\ndrain_delay: 1ms\nadmin: %s\nlayouts: .\nservices:\n  team:\n    url: %s\npages:\n  - path: /\n    layout: %s\n", admin, team.URL, layout)
 	}
 	write("inlay.yaml", cfgText("p.html"))
-	logs := &syncBuffer{}
+	logs := &teamtest.Logs{}
 	base := serveFile(t, filepath.Join(dir, "inlay.yaml"), logs)
 
 	if code, body := get(t, base+"/"); code != 200 || body != "<p>from /one</p>" {
@@ -132,7 +113,7 @@ func TestServeOperations(t *testing.T) {
 
 // serveFile runs `serve` on the config file at path until the test ends,
 // with its JSON logs in logs, and returns its base URL.
-func serveFile(t *testing.T, path string, logs *syncBuffer) string {
+func serveFile(t *testing.T, path string, logs *teamtest.Logs) string {
 	t.Helper()
 	cfg, err := config.Load(path)
 	if err != nil {
@@ -161,7 +142,7 @@ func serveFile(t *testing.T, path string, logs *syncBuffer) string {
 }
 
 // waitLog waits up to 5s for a log message to have been logged n times.
-func waitLog(t *testing.T, logs *syncBuffer, msg string, n int) {
+func waitLog(t *testing.T, logs *teamtest.Logs, msg string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for strings.Count(logs.String(), msg) < n {

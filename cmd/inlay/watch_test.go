@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -68,18 +69,8 @@ func servedVersion(status int, body string) (int, error) {
 	return n, nil
 }
 
-// logBuffer collects a JSON logger's records. slog handlers write each
-// record with one Write.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+// logBuffer collects a JSON logger's records.
+type logBuffer struct{ teamtest.Logs }
 
 // logRecord is the part of a log record the tests look at.
 type logRecord struct {
@@ -91,11 +82,8 @@ type logRecord struct {
 
 // records returns every record logged so far.
 func (b *logBuffer) records() []logRecord {
-	b.mu.Lock()
-	data := bytes.Clone(b.buf.Bytes())
-	b.mu.Unlock()
 	var recs []logRecord
-	for line := range bytes.Lines(data) {
+	for line := range bytes.Lines(b.Bytes()) {
 		var r logRecord
 		if json.Unmarshal(line, &r) == nil {
 			recs = append(recs, r)
@@ -113,12 +101,6 @@ func (b *logBuffer) count(match func(logRecord) bool) int {
 		}
 	}
 	return n
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // isRejection matches the watcher's record of a rejected layout file.

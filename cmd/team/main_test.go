@@ -1,36 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 )
-
-// syncBuffer is a bytes.Buffer safe for the servers' concurrent logging.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestUsage(t *testing.T) {
 	tests := []struct {
@@ -51,7 +32,7 @@ func TestUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out syncBuffer
+			var out teamtest.Logs
 			code := run(t.Context(), tt.args, &out, func(map[string]string) {
 				t.Error("services started")
 			})
@@ -70,7 +51,7 @@ func TestUsage(t *testing.T) {
 func start(t *testing.T, args ...string) (map[string]string, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	var out syncBuffer
+	var out teamtest.Logs
 	ready := make(chan map[string]string, 1)
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, &out, func(a map[string]string) { ready <- a }) }()
@@ -168,7 +149,7 @@ func TestAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	var out syncBuffer
+	var out teamtest.Logs
 	code := run(t.Context(), []string{"all", "--shell", "127.0.0.1:0", "--search", ln.Addr().String(), "--basket", "127.0.0.1:0"}, &out, func(map[string]string) {
 		t.Error("services started")
 	})

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -30,24 +31,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*call).DelayDo.func1"))
 }
 
-// logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // semanticTimeout is the call deadline of the tests about what the tier
 // stores and whom it wakes: with -race on a busy CI machine one round trip
 // can take longer than the 20ms default, which would fail the call as
@@ -57,12 +40,12 @@ const semanticTimeout = time.Second
 
 // newStore makes a Store on srv's URL, closed when the test ends. A zero
 // Timeout means semanticTimeout.
-func newStore(t *testing.T, cfg Config) (*Store, *logBuffer) {
+func newStore(t *testing.T, cfg Config) (*Store, *teamtest.Logs) {
 	t.Helper()
 	if cfg.Timeout == 0 {
 		cfg.Timeout = semanticTimeout
 	}
-	logs := &logBuffer{}
+	logs := &teamtest.Logs{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	}

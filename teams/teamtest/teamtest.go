@@ -1,7 +1,8 @@
-// Package teamtest is a stand-in team service for Inlay's tests: a real
-// HTTP server on loopback whose answer the test sets and changes while it
-// runs, and which counts the requests that reached it. Only tests import
-// it.
+// Package teamtest holds what Inlay's tests need around the servers they
+// start: a stand-in team service (a real HTTP server on loopback whose
+// answer the test sets and changes while it runs, and which counts the
+// requests that reached it) and a log sink the servers can share. Only
+// tests import it.
 package teamtest
 
 import (
