@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -309,9 +307,6 @@ func (p gatewayPool) RoundTrip(r *http.Request) (*http.Response, error) {
 	return svc.gatePool.RoundTrip(r)
 }
 
-// Budget returns the memory budget of fragment bodies in flight.
-func (e *Engine) Budget() *Budget { return e.budget }
-
 // Stats returns the engine's counters.
 func (e *Engine) Stats() *Stats { return e.stats }
 
@@ -320,11 +315,6 @@ func (e *Engine) Guards() *Guards { return e.guards }
 
 // Cache returns the fragment cache.
 func (e *Engine) Cache() *Cache { return e.cache }
-
-// Services returns the names of the configured services.
-func (e *Engine) Services() []string {
-	return slices.Sorted(maps.Keys(*e.services.Load()))
-}
 
 // Close stops the cache's background work and closes every pool once its
 // requests have ended. The engine serves no fetch after it.

@@ -1,9 +1,7 @@
 package fragments
 
 import (
-	"net"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -31,67 +29,4 @@ func newH2CTransport(policy *DialPolicy) *http.Transport {
 		PingTimeout:     5 * time.Second,
 	}
 	return t
-}
-
-// H2CRouter is a RoundTripper that carries requests for the h2c hosts
-// through one transport and every other request through another: the
-// fetch stack's way of speaking h2c to some services and HTTP/1.1 to the
-// rest. A request goes to the h2c transport when its URL is http:// and
-// its host[:port] is one of the hosts as given, lower-cased, or with the
-// default port 80 added or left out; the composer builds fragment URLs
-// from the service's base URL, so they match. The routing is one map
-// lookup, with no allocation.
-type H2CRouter struct {
-	h1, h2c http.RoundTripper
-	hosts   map[string]bool
-}
-
-// NewH2CRouter returns a router sending requests for hosts (host or
-// host:port, as in a URL) through h2c and all others through h1.
-func NewH2CRouter(h1, h2c http.RoundTripper, hosts []string) *H2CRouter {
-	r := &H2CRouter{h1: h1, h2c: h2c, hosts: map[string]bool{}}
-	for _, h := range hosts {
-		for _, v := range hostVariants(h) {
-			r.hosts[v] = true
-		}
-	}
-	return r
-}
-
-// hostVariants returns the spellings of host in a URL that name the same
-// http address: as given, lower-cased, and with and without the default
-// port 80.
-func hostVariants(host string) []string {
-	var out []string
-	for _, h := range []string{host, strings.ToLower(host)} {
-		out = append(out, h)
-		if name, port, err := net.SplitHostPort(h); err == nil {
-			if port == "80" {
-				if strings.Contains(name, ":") {
-					name = "[" + name + "]"
-				}
-				out = append(out, name)
-			}
-		} else {
-			out = append(out, h+":80")
-		}
-	}
-	return out
-}
-
-// RoundTrip sends r through the transport its host calls for.
-func (t *H2CRouter) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Scheme == "http" && t.hosts[r.URL.Host] {
-		return t.h2c.RoundTrip(r)
-	}
-	return t.h1.RoundTrip(r)
-}
-
-// CloseIdleConnections closes the idle connections of both transports.
-func (t *H2CRouter) CloseIdleConnections() {
-	for _, rt := range []http.RoundTripper{t.h1, t.h2c} {
-		if c, ok := rt.(interface{ CloseIdleConnections() }); ok {
-			c.CloseIdleConnections()
-		}
-	}
 }
