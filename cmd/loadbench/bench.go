@@ -90,11 +90,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		cfgPath, err := writeConfig(dir, addr, st, b.cfg.H2C)
-		if err != nil {
-			return nil, err
-		}
-		p, err := startInlay(ctx, b.bin, cfgPath, addr, filepath.Join(dir, "inlay.log"), b.env)
+		p, err := b.launchInlay(ctx, dir, addr, st, b.cfg.H2C)
 		if err != nil {
 			return nil, err
 		}
@@ -197,4 +193,14 @@ func scenarioMarkers(sc scenario) []string {
 		return fragmentMarkers()
 	}
 	return []string{fragmentMarker(sc.Fragment)}
+}
+
+// launchInlay writes the config for st into dir and starts `inlay serve`
+// on addr with it, logging to dir/inlay.log.
+func (b *bench) launchInlay(ctx context.Context, dir, addr string, st *stub, h2c bool) (*inlayProc, error) {
+	cfgPath, err := writeConfig(dir, addr, st, h2c)
+	if err != nil {
+		return nil, err
+	}
+	return startInlay(ctx, b.bin, cfgPath, addr, filepath.Join(dir, "inlay.log"), b.env)
 }

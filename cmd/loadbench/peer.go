@@ -112,11 +112,7 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn) (*pe
 		var pid int
 		switch col.Server {
 		case serverInlay:
-			cfgPath, err := writeConfig(dir, addr, st, false)
-			if err != nil {
-				return nil, err
-			}
-			p, err := startInlay(ctx, b.bin, cfgPath, addr, filepath.Join(dir, "inlay.log"), b.env)
+			p, err := b.launchInlay(ctx, dir, addr, st, false)
 			if err != nil {
 				return nil, err
 			}
