@@ -205,11 +205,11 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 			c.stats.Passes.Add(1)
 			report(req, func(r *Report) { r.Cache, r.Tier = CachePass, TierOrigin })
 			return c.upstream(ctx, req)
-		case now.Before(e.freshUntil):
+		case now.Before(e.FreshUntil):
 			c.stats.CacheHits.Add(1)
 			report(req, func(r *Report) { r.Cache, r.Tier = CacheHit, TierLocal })
 			return e.resp, nil
-		case now.Before(e.swrUntil):
+		case now.Before(e.SWRUntil):
 			c.stats.StaleServed.Add(1)
 			report(req, func(r *Report) { r.Cache, r.Tier = CacheStale, TierLocal })
 			c.refresh(key, req)
@@ -220,7 +220,7 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	c.stats.CacheMisses.Add(1)
 	report(req, func(r *Report) { r.Cache = CacheMiss })
 	resp, err := c.coalesce(ctx, key, req, true, false)
-	if err != nil && stale != nil && KindOf(err) != KindCanceled && time.Now().Before(stale.sieUntil) {
+	if err != nil && stale != nil && KindOf(err) != KindCanceled && time.Now().Before(stale.SIEUntil) {
 		c.stats.StaleServed.Add(1)
 		report(req, func(r *Report) { r.Cache, r.Tier = CacheStale, TierLocal })
 		return stale.resp, nil
@@ -233,7 +233,7 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 // returns false and counts nothing: the caller fetches as usual.
 func (c *Cache) Fresh(req *Request) (*Response, bool) {
 	_, e := c.lookup(req)
-	if e == nil || e.pass || !time.Now().Before(e.freshUntil) {
+	if e == nil || e.pass || !time.Now().Before(e.FreshUntil) {
 		return nil, false
 	}
 	c.stats.Fetches.Add(1)
@@ -247,7 +247,7 @@ func (c *Cache) Fresh(req *Request) (*Response, bool) {
 // placeholders and early hints, which want what is known now or nothing.
 func (c *Cache) Peek(req *Request) (*Response, bool) {
 	_, e := c.lookup(req)
-	if e == nil || e.pass || !time.Now().Before(e.expires()) {
+	if e == nil || e.pass || !time.Now().Before(e.Expires()) {
 		return nil, false
 	}
 	return e.resp, true

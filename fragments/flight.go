@@ -127,7 +127,7 @@ func (c *Cache) fly(f *flight) {
 	// A caller that missed just before another flight stored the key, and
 	// joined after that flight ended, finds the stored response here
 	// instead of fetching it again.
-	if _, e := c.lookup(f.req); e != nil && !e.pass && time.Now().Before(e.freshUntil) {
+	if _, e := c.lookup(f.req); e != nil && !e.pass && time.Now().Before(e.FreshUntil) {
 		f.res = flightResult{resp: e.resp, shareable: true, tier: TierLocal}
 		return
 	}

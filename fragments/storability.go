@@ -6,25 +6,9 @@ import (
 	"github.com/inlayhq/inlay/fragments/contract"
 )
 
-// freshness is when a stored response stops being fresh, and how long after
-// that it may still be served stale.
-type freshness struct {
-	freshUntil time.Time
-	swrUntil   time.Time // stale-while-revalidate ends
-	sieUntil   time.Time // stale-if-error ends
-}
-
-// expires is when the entry is of no more use at all.
-func (f freshness) expires() time.Time {
-	t := f.freshUntil
-	if f.swrUntil.After(t) {
-		t = f.swrUntil
-	}
-	if f.sieUntil.After(t) {
-		t = f.sieUntil
-	}
-	return t
-}
+// freshness is when a stored response stops being fresh, and how long
+// after that it may still be served stale: the contract's windows.
+type freshness = contract.Windows
 
 // storability applies the contract's [contract.Storability] to a response
 // and the request it answers: whether it may be stored, its freshness,
@@ -35,7 +19,7 @@ func storability(req *Request, resp *Response, now time.Time, negativeTTL time.D
 	if !v.Store {
 		return f, nil, false, v.Pass
 	}
-	return freshness{freshUntil: v.FreshUntil, swrUntil: v.SWRUntil, sieUntil: v.SIEUntil}, v.Vary, true, false
+	return v.Windows, v.Vary, true, false
 }
 
 // credentialed reports whether a request carries the shopper's

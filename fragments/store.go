@@ -26,9 +26,9 @@ func (c *Cache) put(req *Request, resp *Response) (stored *entry, vary []string)
 	if e.size > c.maxEntry {
 		return nil, nil
 	}
-	ttl := f.expires().Sub(now)
+	ttl := f.Expires().Sub(now)
 	if len(vary) > 0 {
-		c.index(pk, vary, f.expires(), now)
+		c.index(pk, vary, f.Expires(), now)
 	}
 	c.set(key, e, ttl)
 	resp.keep() // the cache's own budget holds it now

@@ -175,18 +175,18 @@ func (c *Cache) fromShared(f *flight, req *Request, se *shared.Entry, stale bool
 		h = http.Header{}
 	}
 	resp := &Response{Status: se.Status, Header: h, Body: se.Body, Assets: ParseAssets(h)}
-	fr := freshness{freshUntil: se.FreshUntil, swrUntil: se.SWRUntil, sieUntil: se.SIEUntil}
+	fr := freshness{FreshUntil: se.FreshUntil, SWRUntil: se.SWRUntil, SIEUntil: se.SIEUntil}
 	now := time.Now()
 	pk := primaryKey(req)
 	key := pk
 	if len(se.Vary) > 0 {
 		key = variantKey(pk, req, se.Vary)
 	}
-	if e := (&entry{resp: resp, freshness: fr, size: responseSize(key, resp)}); e.size <= c.maxEntry && fr.expires().After(now) {
+	if e := (&entry{resp: resp, freshness: fr, size: responseSize(key, resp)}); e.size <= c.maxEntry && fr.Expires().After(now) {
 		if len(se.Vary) > 0 {
-			c.index(pk, se.Vary, fr.expires(), now)
+			c.index(pk, se.Vary, fr.Expires(), now)
 		}
-		c.set(key, e, fr.expires().Sub(now))
+		c.set(key, e, fr.Expires().Sub(now))
 	}
 	c.stats.SharedHits.Add(1)
 	f.res = flightResult{resp: resp, shareable: true, vary: se.Vary, tier: TierShared, stale: stale}
@@ -206,7 +206,7 @@ func (c *Cache) share(ctx context.Context, st *shared.Store, req *Request, resp 
 	}
 	e := shared.Entry{
 		Status: resp.Status, Header: resp.Header, Body: resp.Body, Stored: now,
-		FreshUntil: fr.freshUntil, SWRUntil: fr.swrUntil, SIEUntil: fr.sieUntil,
+		FreshUntil: fr.FreshUntil, SWRUntil: fr.SWRUntil, SIEUntil: fr.SIEUntil,
 		Vary: vary, Tags: surrogateKeys(resp.Header),
 	}
 	if err := st.Set(ctx, key, e); err != nil {
@@ -215,7 +215,7 @@ func (c *Cache) share(ctx context.Context, st *shared.Store, req *Request, resp 
 	}
 	c.stats.SharedStored.Add(1)
 	if len(vary) > 0 {
-		index := shared.Entry{Stored: now, FreshUntil: fr.freshUntil, SWRUntil: fr.swrUntil, SIEUntil: fr.sieUntil, Vary: vary}
+		index := shared.Entry{Stored: now, FreshUntil: fr.FreshUntil, SWRUntil: fr.SWRUntil, SIEUntil: fr.SIEUntil, Vary: vary}
 		if err := st.Set(ctx, pk, index); err != nil {
 			c.sharedFailed(req, "storing the Vary index", err)
 		}

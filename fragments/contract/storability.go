@@ -16,12 +16,9 @@ type Verdict struct {
 	// Pass is true when the response is a success that may not be shared:
 	// the key is then remembered as uncacheable for a while (hit-for-miss).
 	Pass bool
-	// FreshUntil ends the freshness window.
-	FreshUntil time.Time
-	// SWRUntil ends the stale-while-revalidate window; zero for none.
-	SWRUntil time.Time
-	// SIEUntil ends the stale-if-error window; zero for none.
-	SIEUntil time.Time
+	// Windows are when the stored response stops being fresh, and how long
+	// after that it may still be served stale.
+	Windows
 	// Vary are the header names the response varies on (see [VaryNames]),
 	// when it is stored.
 	Vary []string
@@ -67,15 +64,26 @@ var refusalWords = []struct {
 	{refusedStale, "stale on arrival"},
 }
 
+// Windows are when a stored response stops being fresh, and how long
+// after that it may still be served stale (RFC 5861).
+type Windows struct {
+	// FreshUntil ends the freshness window.
+	FreshUntil time.Time
+	// SWRUntil ends the stale-while-revalidate window; zero for none.
+	SWRUntil time.Time
+	// SIEUntil ends the stale-if-error window; zero for none.
+	SIEUntil time.Time
+}
+
 // Expires is when a stored response is of no more use at all: the end of
 // its freshness or of its longest stale window.
-func (v Verdict) Expires() time.Time {
-	t := v.FreshUntil
-	if v.SWRUntil.After(t) {
-		t = v.SWRUntil
+func (w Windows) Expires() time.Time {
+	t := w.FreshUntil
+	if w.SWRUntil.After(t) {
+		t = w.SWRUntil
 	}
-	if v.SIEUntil.After(t) {
-		t = v.SIEUntil
+	if w.SIEUntil.After(t) {
+		t = w.SIEUntil
 	}
 	return t
 }
