@@ -1561,12 +1561,13 @@ func TestConcurrencyLimitQueuesWithinTheDeadline(t *testing.T) {
 		receive(t, arrived, "the fragment requests within the limit")
 	}
 	// Every other fetch is queued, not refused: wait until all are.
-	for s.inlay.Guards().Waiting("box") < n-limit {
-		select {
-		case p := <-pages:
-			t.Fatalf("page %d answered while the service held its fetches: %q", p.i, p.body)
-		case <-time.After(time.Millisecond):
-		}
+	waitUntil(t, "every fetch over the limit to wait in its queue", func() bool {
+		return s.inlay.Guards().Waiting("box") >= n-limit
+	})
+	select {
+	case p := <-pages:
+		t.Fatalf("page %d answered while the service held its fetches: %q", p.i, p.body)
+	default:
 	}
 	openGate()
 	for range n {

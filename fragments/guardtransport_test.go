@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // Gateway requests go through the service's breaker and limit: 5xx
@@ -19,9 +18,11 @@ func TestGatewayTransportIsGuarded(t *testing.T) {
 	var status atomic.Int64
 	status.Store(500)
 	var calls atomic.Int64
+	hanging := make(chan struct{}, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		if r.URL.Path == "/hang" {
+			hanging <- struct{}{}
 			<-r.Context().Done()
 			return
 		}
@@ -41,9 +42,7 @@ func TestGatewayTransportIsGuarded(t *testing.T) {
 	// A cancelled request does not count.
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		for calls.Load() == 0 {
-			time.Sleep(time.Millisecond)
-		}
+		<-hanging // the request is at the service
 		cancel()
 	}()
 	if _, err := do(ctx, "/hang"); err == nil {
