@@ -142,7 +142,7 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	})
 	slow := newStub(t, map[string]stubRoute{"/box": {hang: true}})
 	const timeout = 300 * time.Millisecond
-	pagesDone := &pageTimes{}
+	pagesDone := &countingObserver{}
 	s := newShop(t, shopConfig{
 		observer: pagesDone,
 		services: map[string]*stub{"shell": shell, "slow": slow},
@@ -194,7 +194,7 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	// the box's timeout and little more; what the shopper sees adds the
 	// queue of a thousand connections opened at once on two cores.
 	slices.Sort(took)
-	inlay := pagesDone.sorted()
+	inlay := pagesDone.pageTimes()
 	p99 := inlay[len(inlay)*99/100]
 	t.Logf("pages in Inlay: p50 %v, p99 %v; at the shopper: p50 %v, p99 %v, slowest %v (the box's timeout %v)",
 		inlay[len(inlay)/2], p99, took[len(took)/2], took[len(took)*99/100], time.Duration(slowest.Load()), timeout)
@@ -226,23 +226,4 @@ func skipUnderRace(t *testing.T) {
 	if raceDetector {
 		t.Skip("a load test: make test runs it without -race, whose instrumentation divides capacity")
 	}
-}
-
-// pageTimes is an Observer that keeps every page's total duration.
-type pageTimes struct {
-	nopObserver
-	mu    sync.Mutex
-	times []time.Duration
-}
-
-func (p *pageTimes) PageDone(_ string, _ int, total, _ time.Duration, _ int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.times = append(p.times, total)
-}
-
-func (p *pageTimes) sorted() []time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Sorted(slices.Values(p.times))
 }
