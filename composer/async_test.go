@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/composer/config"
 )
 
@@ -19,14 +21,14 @@ const asyncLayout = pageHead +
 	`<main><fragment src="team:/main" primary></fragment></main>` +
 	`<footer id="layout-end">end</footer></body></html>`
 
-func asyncShop(t *testing.T, slow stubRoute, extraPage string) (*shop, *stub) {
+func asyncShop(t *testing.T, slow teamtest.Route, extraPage string) (*shop, *teamtest.Team) {
 	t.Helper()
-	team := newStub(t, map[string]stubRoute{
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
 		"/slow": slow,
-		"/main": {body: "<h1>main</h1>"},
+		"/main": {Body: "<h1>main</h1>"},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": asyncLayout},
 		pages:    "  - path: /\n    layout: p.html\n  - path: /ordered\n    layout: p.html\n    in_order: true" + extraPage,
 	})
@@ -35,7 +37,7 @@ func asyncShop(t *testing.T, slow stubRoute, extraPage string) (*shop, *stub) {
 
 func TestAsyncFragmentStreamsAfterTheRestOfThePage(t *testing.T) {
 	gate := make(chan struct{})
-	s, _ := asyncShop(t, stubRoute{body: `<div class="slow">late</div>`, header: map[string]string{"Link": "</team/slow.css>; rel=stylesheet"}, gate: gate}, "")
+	s, _ := asyncShop(t, teamtest.Route{Body: `<div class="slow">late</div>`, Header: map[string]string{"Link": "</team/slow.css>; rel=stylesheet"}, Gate: gate}, "")
 	resp, err := http.Get(s.URL + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +82,7 @@ func TestAsyncFragmentsInOrderForCrawlersAndConfiguredPages(t *testing.T) {
 		{"in_order page", "/ordered", "Mozilla/5.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := asyncShop(t, stubRoute{body: `<div class="slow">late</div>`}, "")
+			s, _ := asyncShop(t, teamtest.Route{Body: `<div class="slow">late</div>`}, "")
 			resp, body := s.get(t, tc.path, "User-Agent", tc.ua)
 			want := pageHead + `<div class="slow">late</div><main><h1>main</h1></main><footer id="layout-end">end</footer></body></html>`
 			if body != want {
@@ -94,7 +96,7 @@ func TestAsyncFragmentsInOrderForCrawlersAndConfiguredPages(t *testing.T) {
 }
 
 func TestAsyncFragmentThatFailsKeepsItsPlaceholder(t *testing.T) {
-	s, _ := asyncShop(t, stubRoute{hang: true}, "")
+	s, _ := asyncShop(t, teamtest.Route{Hang: true}, "")
 	s.inlay.cfg.Services["team"].Timeout = config.Duration(100 * time.Millisecond)
 	_, body := s.get(t, "/")
 	if !strings.Contains(body, `<p>loading</p></inlay-slot>`) || strings.Contains(body, "<template") {
@@ -109,12 +111,12 @@ func TestAsyncFragmentReadyInTimeIsWrittenInPlace(t *testing.T) {
 	// A fresh cache entry is known before the page's headers leave, so
 	// the async box has its content when the stream reaches it: no
 	// placeholder, no template, no script.
-	team := newStub(t, map[string]stubRoute{
-		"/slow": {body: "<b>quick</b>", header: map[string]string{"Cache-Control": "max-age=60"}},
-		"/main": {body: "<h1>main</h1>"},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/slow": {Body: "<b>quick</b>", Header: map[string]string{"Cache-Control": "max-age=60"}},
+		"/main": {Body: "<h1>main</h1>"},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": asyncLayout},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -124,7 +126,7 @@ func TestAsyncFragmentReadyInTimeIsWrittenInPlace(t *testing.T) {
 	if body != want {
 		t.Errorf("page:\ngot  %q\nwant %q", body, want)
 	}
-	if n := len(team.requestsTo("/slow")); n != 1 {
+	if n := len(team.RequestsTo("/slow")); n != 1 {
 		t.Errorf("/slow fetched %d times, want 1 (the second page from the cache)", n)
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); csp != "" {
@@ -134,13 +136,13 @@ func TestAsyncFragmentReadyInTimeIsWrittenInPlace(t *testing.T) {
 
 func TestSeveralAsyncFragmentsFinishInAnyOrder(t *testing.T) {
 	gates := map[string]chan struct{}{"/a": make(chan struct{}), "/b": make(chan struct{}), "/c": make(chan struct{})}
-	routes := map[string]stubRoute{"/main": {body: "M"}}
+	routes := map[string]teamtest.Route{"/main": {Body: "M"}}
 	for p, g := range gates {
-		routes[p] = stubRoute{body: "<i>" + p[1:] + "</i>", gate: g}
+		routes[p] = teamtest.Route{Body: "<i>" + p[1:] + "</i>", Gate: g}
 	}
-	team := newStub(t, routes)
+	team := teamtest.NewRoutes(t, routes)
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts: map[string]string{"p.html": pageHead + `<fragment src="team:/a" async></fragment><fragment src="team:/b" async></fragment>` +
 			`<fragment src="team:/c" async></fragment><fragment src="team:/main" primary></fragment></body>`},
 		pages: "  - path: /\n    layout: p.html",
@@ -177,21 +179,19 @@ func TestSeveralAsyncFragmentsFinishInAnyOrder(t *testing.T) {
 
 func TestEarlyHintsAnnounceCachedStylesheets(t *testing.T) {
 	gate := make(chan struct{})
-	team := newStub(t, map[string]stubRoute{
-		"/header": {body: "H", header: map[string]string{"Link": "</team/h.css>; rel=stylesheet", "Cache-Control": "max-age=60"}},
-		"/main":   {body: "M", gate: gate},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/header": {Body: "H", Header: map[string]string{"Link": "</team/h.css>; rel=stylesheet", "Cache-Control": "max-age=60"}},
+		"/main":   {Body: "M", Gate: gate},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/header"></fragment><fragment src="team:/main" primary></fragment></body>`},
 		pages:    "  - path: /\n    layout: p.html",
 	})
 	close(gate)
 	s.get(t, "/") // fills the cache
 	gate2 := make(chan struct{})
-	team.mu.Lock()
-	team.routes["/main"] = stubRoute{body: "M", gate: gate2}
-	team.mu.Unlock()
+	team.Route("/main", teamtest.Route{Body: "M", Gate: gate2})
 
 	hints := make(chan http.Header, 1)
 	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {

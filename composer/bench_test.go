@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // discardWriter is a ResponseWriter that keeps nothing but the status, so
@@ -35,18 +37,18 @@ func (w *discardWriter) Flush() {}
 
 // sixFragmentShop serves a layout of six fragments, each about 1 KB, whose
 // answers carry cacheControl.
-func sixFragmentShop(b *testing.B, cacheControl string) (*shop, *stub) {
+func sixFragmentShop(b *testing.B, cacheControl string) (*shop, *teamtest.Team) {
 	return sixFragmentShopWith(b, cacheControl, "")
 }
 
 // sixFragmentShopWith is sixFragmentShop with more top-level config YAML.
-func sixFragmentShopWith(b *testing.B, cacheControl, extra string) (*shop, *stub) {
-	routes := map[string]stubRoute{}
+func sixFragmentShopWith(b *testing.B, cacheControl, extra string) (*shop, *teamtest.Team) {
+	routes := map[string]teamtest.Route{}
 	var layout strings.Builder
 	layout.WriteString(pageHead)
 	for i := range 6 {
 		body := fmt.Sprintf("<section><h2>fragment %d</h2><p>%s</p></section>", i, strings.Repeat("lorem ipsum ", 80))
-		routes[fmt.Sprintf("/f%d", i)] = stubRoute{body: body, header: map[string]string{"Cache-Control": cacheControl}}
+		routes[fmt.Sprintf("/f%d", i)] = teamtest.Route{Body: body, Header: map[string]string{"Cache-Control": cacheControl}}
 		primary := ""
 		if i == 0 {
 			primary = " primary"
@@ -54,9 +56,9 @@ func sixFragmentShopWith(b *testing.B, cacheControl, extra string) (*shop, *stub
 		fmt.Fprintf(&layout, `<div class="box"><fragment id="f%d" src="team:/f%d"%s><em>fallback</em></fragment></div>`, i, i, primary)
 	}
 	layout.WriteString(pageTail)
-	team := newStub(b, routes)
+	team := teamtest.NewRoutes(b, routes)
 	s := newShop(b, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": layout.String()},
 		pages:    "  - path: /\n    layout: p.html",
 		extra:    extra,
@@ -92,7 +94,7 @@ func benchPages(b *testing.B, s *shop) {
 func BenchmarkPageCacheHit(b *testing.B) {
 	s, team := sixFragmentShop(b, "max-age=3600")
 	benchPages(b, s)
-	if n := team.hits.Load(); n != 6 {
+	if n := team.Hits(); n != 6 {
 		b.Errorf("fragment requests: got %d, want 6 (all hits after the first page)", n)
 	}
 }
@@ -102,16 +104,16 @@ func BenchmarkPageCacheHit(b *testing.B) {
 func BenchmarkPageNoStore(b *testing.B) {
 	s, team := sixFragmentShop(b, "no-store")
 	benchPages(b, s)
-	b.ReportMetric(float64(team.hits.Load()-6)/float64(b.N), "fetches/op")
+	b.ReportMetric(float64(team.Hits()-6)/float64(b.N), "fetches/op")
 }
 
 // BenchmarkStampede serves 1000 concurrent pages on one cold cacheable
 // fragment per iteration (a new key each time), and reports the upstream
 // fetches per iteration, which must be exactly 1.
 func BenchmarkStampede(b *testing.B) {
-	box := newStub(b, map[string]stubRoute{"/box": {body: "<p>popular</p>", header: map[string]string{"Cache-Control": "max-age=600"}}})
+	box := teamtest.NewRoutes(b, map[string]teamtest.Route{"/box": {Body: "<p>popular</p>", Header: map[string]string{"Cache-Control": "max-age=600"}}})
 	s := newShop(b, shopConfig{
-		services: map[string]*stub{"box": box},
+		services: map[string]*teamtest.Team{"box": box},
 		layouts:  map[string]string{"p.html": pageHead + `[<fragment id="box" src="box:/box?v={v}"><em>fallback</em></fragment>]` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -138,7 +140,7 @@ func BenchmarkStampede(b *testing.B) {
 		close(start)
 		wg.Wait()
 	}
-	fetches := float64(box.hits.Load()) / float64(iter)
+	fetches := float64(box.Hits()) / float64(iter)
 	b.ReportMetric(fetches, "fetches/op")
 	if fetches != 1 {
 		b.Errorf("upstream fetches per stampede of %d cold pages: got %v, want 1", pages, fetches)

@@ -26,6 +26,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/static"
@@ -62,9 +64,9 @@ func rawRequest(t testing.TB, addr, raw string) (*http.Response, string) {
 }
 
 // lastRequestTo returns the last request the stub got for path.
-func lastRequestTo(t *testing.T, st *stub, path string) recorded {
+func lastRequestTo(t *testing.T, st *teamtest.Team, path string) teamtest.Request {
 	t.Helper()
-	reqs := st.requestsTo(path)
+	reqs := st.RequestsTo(path)
 	if len(reqs) == 0 {
 		t.Fatalf("no request reached %s", path)
 	}
@@ -143,11 +145,11 @@ func TestFragmentRequestCarriesExactlyWhatItsServiceMaySee(t *testing.T) {
 		valid       bool
 	}{{"valid traceparent", validTP, true}, {"invalid traceparent", invalidTP, false}} {
 		t.Run(tp.name, func(t *testing.T) {
-			stubs := map[string]*stub{}
+			stubs := map[string]*teamtest.Team{}
 			serviceYAML := map[string]string{}
 			layout := pageHead
 			for _, c := range classes {
-				stubs[c.service] = newStub(t, map[string]stubRoute{"/f": {body: "<p>" + c.service + "</p>"}})
+				stubs[c.service] = teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Body: "<p>" + c.service + "</p>"}})
 				serviceYAML[c.service] = c.yaml
 				layout += `<fragment id="` + c.service + `-box" src="` + c.service + `:/f"></fragment>`
 			}
@@ -233,9 +235,9 @@ func TestFragmentRequestCarriesExactlyWhatItsServiceMaySee(t *testing.T) {
 // C2: a header the shopper names in Connection is hop-by-hop (RFC 9110
 // §7.6.1), so it is not forwarded even to a service that lists it.
 func TestConnectionNamedHeaderIsNeverForwarded(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/f": {body: "<p>f</p>"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Body: "<p>f</p>"}})
 	s := newShop(t, shopConfig{
-		services:    map[string]*stub{"team": team},
+		services:    map[string]*teamtest.Team{"team": team},
 		serviceYAML: map[string]string{"team": "    headers: [Accept-Language, X-Secret]\n"},
 		layouts:     map[string]string{"p.html": pageHead + `<fragment id="f" src="team:/f"></fragment>` + pageTail},
 		pages:       "  - path: /\n    layout: p.html",
@@ -274,9 +276,9 @@ func TestFragmentBaseURLComesFromPublicURLOrHost(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			team := newStub(t, map[string]stubRoute{"/f": {body: "<p>f</p>"}})
+			team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Body: "<p>f</p>"}})
 			s := newShop(t, shopConfig{
-				services: map[string]*stub{"team": team},
+				services: map[string]*teamtest.Team{"team": team},
 				layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/f"></fragment>` + pageTail},
 				pages:    "  - path: /\n    layout: p.html",
 				extra:    tc.extra,
@@ -331,14 +333,14 @@ func TestForbiddenForwardedHeaderIsAConfigError(t *testing.T) {
 // forwarded, and the language the fragment varies on is a variant of its
 // own.
 func TestReflectedRequestHeaderCannotPoisonTheCache(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/f": {handler: func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Handler: func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Set("Vary", "Accept-Language")
 		fmt.Fprintf(w, "<a href=\"//%s/\">lang=%s</a>", r.Header.Get("X-Forwarded-Host"), r.Header.Get("Accept-Language"))
 	}}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/f"></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -358,7 +360,7 @@ func TestReflectedRequestHeaderCannotPoisonTheCache(t *testing.T) {
 	if again != poisoned {
 		t.Errorf("repeated poisoning request: got %q, want the cached %q", again, poisoned)
 	}
-	if n := team.hits.Load(); n != 3 {
+	if n := team.Hits(); n != 3 {
 		t.Errorf("fragment fetches: got %d, want 3 (one per distinct Accept-Language)", n)
 	}
 }
@@ -373,7 +375,7 @@ func TestCacheKeyFollowsVaryOnly(t *testing.T) {
 		want int64
 	}{{"", 1}, {"Accept-Language", 10}} {
 		t.Run("vary="+tc.vary, func(t *testing.T) {
-			team := newStub(t, map[string]stubRoute{"/f": {handler: func(w http.ResponseWriter, r *http.Request) {
+			team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/html")
 				w.Header().Set("Cache-Control", "public, max-age=600")
 				if tc.vary != "" {
@@ -382,7 +384,7 @@ func TestCacheKeyFollowsVaryOnly(t *testing.T) {
 				io.WriteString(w, "<p>hello</p>")
 			}}})
 			s := newShop(t, shopConfig{
-				services: map[string]*stub{"team": team},
+				services: map[string]*teamtest.Team{"team": team},
 				layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/f"></fragment>` + pageTail},
 				pages:    "  - path: /\n    layout: p.html\n  - path: /p/{sku}\n    layout: p.html",
 			})
@@ -398,7 +400,7 @@ func TestCacheKeyFollowsVaryOnly(t *testing.T) {
 					}
 				}
 			}
-			if n := team.hits.Load(); n != tc.want {
+			if n := team.Hits(); n != tc.want {
 				t.Errorf("upstream fetches: got %d, want %d", n, tc.want)
 			}
 		})
@@ -411,13 +413,13 @@ func TestCacheKeyFollowsVaryOnly(t *testing.T) {
 // request values into their src; the fragments answer the same markup
 // whatever they are asked, so any difference in the page is Inlay's.
 func c6Shop(t testing.TB) *shop {
-	team := newStub(t, map[string]stubRoute{
-		"/results":   {body: `<ul class="results"><li>one</li></ul>`},
-		"/product/x": {body: `<h1 class="product">x</h1>`},
-		"/header":    {body: `<nav><a href="/">home</a></nav>`},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/results":   {Body: `<ul class="results"><li>one</li></ul>`},
+		"/product/x": {Body: `<h1 class="product">x</h1>`},
+		"/header":    {Body: `<nav><a href="/">home</a></nav>`},
 	})
 	return newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts: map[string]string{
 			"search.html":  pageHead + `<fragment src="team:/header?q={q}"></fragment><fragment src="team:/results?q={q}" primary></fragment>` + pageTail,
 			"product.html": pageHead + `<fragment src="team:/header?sku={sku}&q={q}"></fragment><fragment src="team:/product/x?sku={sku}" primary></fragment>` + pageTail,
@@ -519,9 +521,9 @@ func isControl(r rune) bool { return r < ' ' || r == 0x7f }
 // nor count against a service's breaker: a handful of such requests would
 // otherwise open it for every shopper.
 func TestControlBytesInThePathCannotBreakFragmentRequests(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/main": {body: "<h1>main</h1>"}, "/box": {body: "<p>box</p>"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>"}, "/box": {Body: "<p>box</p>"}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/main" primary></fragment><fragment src="team:/box"></fragment>` + pageTail},
 		pages:    "  - path: /product/{sku}\n    layout: p.html",
 	})
@@ -600,7 +602,7 @@ var d1Srcs = []string{
 // D1: a layout whose src could reach anything but a configured service is
 // refused at load with FILE:LINE:COL, before any connection is made.
 func TestMaliciousSrcIsRefusedAtLoadWithoutADial(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/f": {body: "<p>f</p>"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Body: "<p>f</p>"}})
 	teamHost := team.Listener.Addr().String()
 	for _, raw := range d1Srcs {
 		src := raw
@@ -624,7 +626,7 @@ func TestMaliciousSrcIsRefusedAtLoadWithoutADial(t *testing.T) {
 			}
 		})
 	}
-	if n := team.hits.Load(); n != 0 {
+	if n := team.Hits(); n != 0 {
 		t.Errorf("team requests: got %d, want 0", n)
 	}
 }
@@ -633,7 +635,7 @@ func TestMaliciousSrcIsRefusedAtLoadWithoutADial(t *testing.T) {
 // with FILE:LINE:COL; the last good layout keeps serving and only the
 // configured service is ever dialled.
 func TestMaliciousSrcOnReloadKeepsTheLastGoodLayout(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/f": {body: "<p>good</p>"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Body: "<p>good</p>"}})
 	teamHost := team.Listener.Addr().String()
 	spy := newDialSpy(t)
 	sc := shopConfig{layouts: map[string]string{"p.html": d1Layout("team:/f")}, pages: "  - path: /\n    layout: p.html"}
@@ -668,7 +670,7 @@ func TestMaliciousSrcOnReloadKeepsTheLastGoodLayout(t *testing.T) {
 			t.Errorf("dialled %s, want only the team service at %s", addr, teamHost)
 		}
 	}
-	if n := len(team.requestsTo("/f")); n != len(d1Srcs) {
+	if n := len(team.RequestsTo("/f")); n != len(d1Srcs) {
 		t.Errorf("team requests: got %d, want %d (one per page)", n, len(d1Srcs))
 	}
 }
@@ -677,8 +679,8 @@ func TestMaliciousSrcOnReloadKeepsTheLastGoodLayout(t *testing.T) {
 // reachable through the composer's own dial policy, while another loopback
 // port nobody configured cannot even be written in a layout: no dial.
 func TestOnlyConfiguredLoopbackServicesAreReachable(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/f": {body: "<p>team</p>"}})
-	other := newStub(t, map[string]stubRoute{"/secret": {body: "<p>secret</p>"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Body: "<p>team</p>"}})
+	other := teamtest.NewRoutes(t, map[string]teamtest.Route{"/secret": {Body: "<p>secret</p>"}})
 	_, teamPort, _ := net.SplitHostPort(team.Listener.Addr().String())
 	_, otherPort, _ := net.SplitHostPort(other.Listener.Addr().String())
 	teamURL := "http://localhost:" + teamPort
@@ -721,7 +723,7 @@ func TestOnlyConfiguredLoopbackServicesAreReachable(t *testing.T) {
 			}
 		})
 	}
-	if n := other.hits.Load(); n != 0 {
+	if n := other.Hits(); n != 0 {
 		t.Errorf("unconfigured service requests: got %d, want 0", n)
 	}
 }
@@ -731,17 +733,17 @@ func TestOnlyConfiguredLoopbackServicesAreReachable(t *testing.T) {
 // D3: tags in a fragment body that a layout would act on are passed
 // through verbatim and never fetched.
 func TestIncludeTagsInAFragmentBodyAreNeverFollowed(t *testing.T) {
-	var team *stub
-	team = newStub(t, map[string]stubRoute{
-		"/secret": {body: "<p>SECRET</p>"},
-		"/box": {handler: func(w http.ResponseWriter, r *http.Request) {
+	var team *teamtest.Team
+	team = teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/secret": {Body: "<p>SECRET</p>"},
+		"/box": {Handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			io.WriteString(w, injectedBody(team.Listener.Addr().String()))
 		}},
 	})
 	spy := newDialSpy(t)
 	s := newShop(t, shopConfig{
-		services:       map[string]*stub{"team": team},
+		services:       map[string]*teamtest.Team{"team": team},
 		layouts:        map[string]string{"p.html": pageHead + `<fragment src="team:/box"></fragment>` + pageTail},
 		pages:          "  - path: /\n    layout: p.html",
 		fetchTransport: spy,
@@ -750,10 +752,10 @@ func TestIncludeTagsInAFragmentBodyAreNeverFollowed(t *testing.T) {
 	if want := pageHead + injectedBody(team.Listener.Addr().String()) + pageTail; resp.StatusCode != http.StatusOK || body != want {
 		t.Errorf("page:\ngot  %d %q\nwant 200 %q", resp.StatusCode, body, want)
 	}
-	if n := len(team.requestsTo("/secret")); n != 0 {
+	if n := len(team.RequestsTo("/secret")); n != 0 {
 		t.Errorf("requests for /secret: got %d, want 0", n)
 	}
-	if n := team.hits.Load(); n != 1 {
+	if n := team.Hits(); n != 1 {
 		t.Errorf("team requests: got %d, want 1 (the box)", n)
 	}
 	for _, addr := range spy.dialled() {
@@ -836,13 +838,13 @@ func TestSetCookiesServiceCookieReachesTheShopperWhenItAnsweredFirst(t *testing.
 // them with a 206, 304 or 412 that breaks the page.
 func TestRangeAndConditionalPageRequestsGetTheWholePage(t *testing.T) {
 	modified := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	team := newStub(t, map[string]stubRoute{"/f": {handler: func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Handler: func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"v1"`)
 		w.Header().Set("Cache-Control", "no-store")
 		http.ServeContent(w, r, "f.html", modified, strings.NewReader("<h1>the whole fragment</h1>"))
 	}}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/f" primary></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -885,25 +887,25 @@ func TestRangeAndConditionalPageRequestsGetTheWholePage(t *testing.T) {
 func TestHeadAnswersLikeGetWithoutBodyFetchingOnlyThePrimary(t *testing.T) {
 	cases := []struct {
 		name       string
-		primary    stubRoute
+		primary    teamtest.Route
 		wantStatus int
 	}{
-		{"200", stubRoute{body: "<h1>product</h1>", header: map[string]string{"Cache-Control": "no-store",
+		{"200", teamtest.Route{Body: "<h1>product</h1>", Header: map[string]string{"Cache-Control": "no-store",
 			"Set-Cookie": "session=1; Path=/", "Link": "</p.css>; rel=stylesheet"}}, 200},
-		{"404", stubRoute{status: 404, body: "<h1>no such product</h1>", header: map[string]string{"Cache-Control": "no-store"}}, 404},
-		{"302", stubRoute{status: 302, header: map[string]string{"Location": "/login"}}, 302},
-		{"500 is a 502 page", stubRoute{status: 500}, 502},
+		{"404", teamtest.Route{Status: 404, Body: "<h1>no such product</h1>", Header: map[string]string{"Cache-Control": "no-store"}}, 404},
+		{"302", teamtest.Route{Status: 302, Header: map[string]string{"Location": "/login"}}, 302},
+		{"500 is a 502 page", teamtest.Route{Status: 500}, 502},
 	}
 	compared := []string{"Content-Type", "Cache-Control", "Link", "Set-Cookie", "Location", "Content-Security-Policy"}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			team := newStub(t, map[string]stubRoute{
-				"/header": {body: "<nav>header</nav>", header: map[string]string{"Cache-Control": "no-store"}},
+			team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+				"/header": {Body: "<nav>header</nav>", Header: map[string]string{"Cache-Control": "no-store"}},
 				"/main":   tc.primary,
-				"/footer": {body: "<p>footer</p>", header: map[string]string{"Cache-Control": "no-store"}},
+				"/footer": {Body: "<p>footer</p>", Header: map[string]string{"Cache-Control": "no-store"}},
 			})
 			s := newShop(t, shopConfig{
-				services: map[string]*stub{"team": team},
+				services: map[string]*teamtest.Team{"team": team},
 				layouts: map[string]string{"p.html": pageHead + `<fragment src="team:/header"></fragment>` +
 					`<fragment src="team:/main" primary></fragment><fragment src="team:/footer"></fragment>` + pageTail},
 				pages: "  - path: /\n    layout: p.html",
@@ -917,7 +919,7 @@ func TestHeadAnswersLikeGetWithoutBodyFetchingOnlyThePrimary(t *testing.T) {
 			head.Body.Close()
 			fetched := map[string]int{}
 			for _, p := range []string{"/header", "/main", "/footer"} {
-				fetched[p] = len(team.requestsTo(p))
+				fetched[p] = len(team.RequestsTo(p))
 			}
 			if want := map[string]int{"/header": 0, "/main": 1, "/footer": 0}; !mapsEqual(fetched, want) {
 				t.Errorf("HEAD fetched %v, want %v", fetched, want)
@@ -977,16 +979,16 @@ func TestEachAssetIsPlacedOnceBeforeTheFirstFragmentThatNeedsIt(t *testing.T) {
 	link := func(links ...string) map[string]string {
 		return map[string]string{"Link": strings.Join(links, ", "), "Cache-Control": "no-store"}
 	}
-	team := newStub(t, map[string]stubRoute{
-		"/f1": {body: "<p>f1</p>", gate: gates[0], arrived: arrived,
-			header: link("</a.css>; rel=stylesheet", "</x.js>; rel=modulepreload", "</b.css>; rel=stylesheet")},
-		"/f2": {body: "<p>f2</p>", gate: gates[1], arrived: arrived,
-			header: link("</b.css>; rel=stylesheet", "</c.css>; rel=stylesheet", "</y.js>; rel=script", "</x.js>; rel=modulepreload")},
-		"/f3": {body: "<p>f3</p>", gate: gates[2], arrived: arrived,
-			header: link("</a.css>; rel=stylesheet", "</c.css>; rel=stylesheet", "</y.js>; rel=fragment-script", "</z.js>; rel=script")},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/f1": {Body: "<p>f1</p>", Gate: gates[0], Arrived: arrived,
+			Header: link("</a.css>; rel=stylesheet", "</x.js>; rel=modulepreload", "</b.css>; rel=stylesheet")},
+		"/f2": {Body: "<p>f2</p>", Gate: gates[1], Arrived: arrived,
+			Header: link("</b.css>; rel=stylesheet", "</c.css>; rel=stylesheet", "</y.js>; rel=script", "</x.js>; rel=modulepreload")},
+		"/f3": {Body: "<p>f3</p>", Gate: gates[2], Arrived: arrived,
+			Header: link("</a.css>; rel=stylesheet", "</c.css>; rel=stylesheet", "</y.js>; rel=fragment-script", "</z.js>; rel=script")},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts: map[string]string{"p.html": pageHead + `<fragment id="f1" src="team:/f1"></fragment><hr>` +
 			`<fragment id="f2" src="team:/f2" primary></fragment><hr><fragment id="f3" src="team:/f3"></fragment>` + pageTail},
 		pages: "  - path: /\n    layout: p.html",
@@ -1048,10 +1050,10 @@ func TestEachAssetIsPlacedOnceBeforeTheFirstFragmentThatNeedsIt(t *testing.T) {
 // announced in the page's own Link response header"): a module script as
 // modulepreload, a classic script as a script preload.
 func TestPrimaryScriptsAreAnnouncedInTheLinkHeader(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/main": {body: "<h1>main</h1>", header: map[string]string{
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>", Header: map[string]string{
 		"Link": "</m.css>; rel=stylesheet, </m.js>; rel=modulepreload, </c.js>; rel=script"}}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/main" primary></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -1069,9 +1071,9 @@ func TestPrimaryScriptsAreAnnouncedInTheLinkHeader(t *testing.T) {
 // Inlay's own assets are served by the composer under content-hashed names
 // that may be cached forever.
 func TestInlayStaticAssetsAreServedImmutable(t *testing.T) {
-	team := newStub(t, nil)
+	team := teamtest.NewRoutes(t, nil)
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -1095,7 +1097,7 @@ func TestInlayStaticAssetsAreServedImmutable(t *testing.T) {
 	if resp, _ := s.get(t, "/-/static/inlay.0000000000.css"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown hashed name: got status %d, want 404", resp.StatusCode)
 	}
-	if n := team.hits.Load(); n != 0 {
+	if n := team.Hits(); n != 0 {
 		t.Errorf("team requests: got %d, want 0", n)
 	}
 }

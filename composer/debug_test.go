@@ -5,16 +5,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 func debugShop(t *testing.T, extra string) *shop {
 	t.Helper()
-	team := newStub(t, map[string]stubRoute{
-		"/main": {body: "<h1>main</h1>", header: map[string]string{"Cache-Control": "max-age=60", "X-Fragment-Version": "2024.1"}},
-		"/side": {status: 500},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/main": {Body: "<h1>main</h1>", Header: map[string]string{"Cache-Control": "max-age=60", "X-Fragment-Version": "2024.1"}},
+		"/side": {Status: 500},
 	})
 	return newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment id="main" src="team:/main" primary></fragment><fragment id="side" src="team:/side">fallback</fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 		extra:    extra,
@@ -70,17 +72,17 @@ func TestDebugView(t *testing.T) {
 
 func TestDevOverlayShowsLayoutProblems(t *testing.T) {
 	for _, dev := range []bool{true, false} {
-		team := newStub(t, map[string]stubRoute{"/main": {body: "<h1>main</h1>"}})
-		dir := t.TempDir()
-		layout := filepath.Join(dir, "p.html")
-		if err := os.WriteFile(layout, []byte(pageHead+`<fragment src="team:/main" primary></fragment>`+pageTail), 0o644); err != nil {
-			t.Fatal(err)
+		team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>"}})
+		sc := shopConfig{
+			services: map[string]*teamtest.Team{"team": team},
+			layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/main" primary></fragment>` + pageTail},
+			pages:    "  - path: /\n    layout: p.html",
 		}
-		cfg := "layouts: " + dir + "\nservices:\n  team:\n    url: " + team.URL + "\npages:\n  - path: /\n    layout: p.html\n"
 		if dev {
-			cfg += "dev: true\n"
+			sc.extra = "dev: true\n"
 		}
-		s := newShopFromYAML(t, cfg)
+		s, dir := newShopOnDisk(t, sc)
+		layout := filepath.Join(dir, "p.html")
 		if err := os.WriteFile(layout, []byte(pageHead+"\n<fragment src=\"team:/main\" primary tiemout=\"1s\"></fragment>"+pageTail), 0o644); err != nil {
 			t.Fatal(err)
 		}

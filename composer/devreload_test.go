@@ -10,6 +10,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/composer/config"
 )
 
@@ -35,9 +37,9 @@ func readEvent(t *testing.T, r *bufio.Reader) devMessage {
 // edit (new version, no overlay), a broken one (overlay naming the file,
 // line and column) and the fix (overlay gone).
 func TestDevLiveReloadEvents(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/main": {body: "<h1>main</h1>"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>"}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/main" primary></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 		extra:    "dev: true\n",
@@ -101,9 +103,9 @@ func TestDevLiveReloadEvents(t *testing.T) {
 
 // TestNoLiveReloadOutsideDevMode: no script on pages, no events endpoint.
 func TestNoLiveReloadOutsideDevMode(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/main": {body: "<h1>main</h1>"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>"}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/main" primary></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})

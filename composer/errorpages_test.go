@@ -4,23 +4,25 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // errorShop serves / from a primary that fails with 500, and error pages
 // from layouts that use a base layout and the shell's fragment.
 func errorShop(t *testing.T, extra string) *shop {
 	t.Helper()
-	team := newStub(t, map[string]stubRoute{
-		"/main":   {status: 500},
-		"/header": {body: `<nav id="nav">Shop navigation</nav>`},
-		"/error":  {body: `<p id="team-error">sorry</p>`},
-		"/gone":   {status: 404, body: `<p>no such product</p>`},
-		"/buy":    {body: `<button id="buy">Add to basket</button>`},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/main":   {Status: 500},
+		"/header": {Body: `<nav id="nav">Shop navigation</nav>`},
+		"/error":  {Body: `<p id="team-error">sorry</p>`},
+		"/gone":   {Status: 404, Body: `<p>no such product</p>`},
+		"/buy":    {Body: `<button id="buy">Add to basket</button>`},
 	})
 	base := `<!DOCTYPE html><html><head><title><slot name="title">Shop</slot></title></head><body>` +
 		`<fragment id="header" src="team:/header"></fragment><main><slot name="main"></slot></main></body></html>`
 	return newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts: map[string]string{
 			"base.html":      base,
 			"p.html":         pageHead + `<fragment id="main" src="team:/main" primary></fragment>` + pageTail,
@@ -106,7 +108,7 @@ func TestErrorPageLayoutChecks(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			sc := shopConfig{
-				services: map[string]*stub{"team": newStub(t, nil)},
+				services: map[string]*teamtest.Team{"team": teamtest.NewRoutes(t, nil)},
 				layouts:  layouts,
 				pages:    "  - path: /\n    layout: p.html",
 				extra:    "error_pages:\n  \"5xx\": e.html\n",

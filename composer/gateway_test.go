@@ -3,7 +3,6 @@ package composer
 import (
 	"bufio"
 	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // gatewayShop starts Inlay with one gateway route /gw/ to team, whose
@@ -392,15 +393,15 @@ func TestGatewayLogsAndCountsEveryRequest(t *testing.T) {
 
 // For fragments too, cookies: [names] sends only the named cookies.
 func TestFragmentGetsOnlyItsNamedCookies(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/mini": {body: "<p>mini</p>"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/mini": {Body: "<p>mini</p>"}})
 	s := newShop(t, shopConfig{
-		services:    map[string]*stub{"basket": team},
+		services:    map[string]*teamtest.Team{"basket": team},
 		serviceYAML: map[string]string{"basket": "    cookies: [basket_id]\n"},
 		layouts:     map[string]string{"p.html": pageHead + `<fragment src="basket:/mini"></fragment>` + pageTail},
 		pages:       "  - path: /\n    layout: p.html",
 	})
 	s.get(t, "/", "Cookie", "session=other-team; basket_id=b-1", "Cookie", "theme=dark")
-	reqs := team.requestsTo("/mini")
+	reqs := team.RequestsTo("/mini")
 	if len(reqs) != 1 {
 		t.Fatalf("%d fetches, want 1", len(reqs))
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"golang.org/x/tools/txtar"
 )
 
@@ -114,10 +116,10 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 		if !steps.lists(path) {
 			close(gates[path]) // answers at once
 		}
-		route.gate, route.arrived = gates[path], arrivals[path]
+		route.Gate, route.Arrived = gates[path], arrivals[path]
 		routes[path] = route
 	}
-	team := newStub(t, routes)
+	team := teamtest.NewRoutes(t, routes)
 	released := map[string]bool{}
 	t.Cleanup(func() { // a page that failed half-way lets go of its stubs
 		for path, gate := range gates {
@@ -126,7 +128,7 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 			}
 		}
 	})
-	sc.services = map[string]*stub{"team": team}
+	sc.services = map[string]*teamtest.Team{"team": team}
 	cfg, fsys := sc.parse(t, map[string]string{"team": team.URL})
 	_, logger := sc.logger()
 	obs := &doneObserver{done: map[string]chan string{}}
@@ -157,7 +159,7 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 				released[st.path] = true
 			}
 			waitFor(t, arrivals[st.path], "a request to "+st.path)
-			id := team.requestsTo(st.path)[0].Header.Get("X-Inlay-Fragment")
+			id := team.RequestsTo(st.path)[0].Header.Get("X-Inlay-Fragment")
 			waitFor(t, obs.fragmentDone(id), "the page to take in "+st.path+" (fragment "+id+")")
 			if !primaryDone {
 				early = append(early, id)
@@ -183,10 +185,10 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 
 // readArchive reads an archive's shop (without its services), its
 // fragment responses by path, its order and its request.
-func readArchive(t *testing.T, ar *txtar.Archive) (sc shopConfig, routes map[string]stubRoute, order, request string) {
+func readArchive(t *testing.T, ar *txtar.Archive) (sc shopConfig, routes map[string]teamtest.Route, order, request string) {
 	t.Helper()
 	sc = shopConfig{layouts: map[string]string{}, pages: "  - path: /\n    layout: p.html"}
-	routes = map[string]stubRoute{}
+	routes = map[string]teamtest.Route{}
 	for _, f := range ar.Files {
 		data := string(f.Data)
 		switch name := f.Name; {
@@ -326,7 +328,7 @@ func (s orderSteps) lists(path string) bool {
 	return false
 }
 
-func parseOrder(t *testing.T, order string, routes map[string]stubRoute) orderSteps {
+func parseOrder(t *testing.T, order string, routes map[string]teamtest.Route) orderSteps {
 	t.Helper()
 	var steps orderSteps
 	for n, line := range strings.Split(order, "\n") {
@@ -350,7 +352,7 @@ func parseOrder(t *testing.T, order string, routes map[string]stubRoute) orderSt
 }
 
 // parseFragmentResponse reads a fragment response written as HTTP.
-func parseFragmentResponse(t *testing.T, name, data string) stubRoute {
+func parseFragmentResponse(t *testing.T, name, data string) teamtest.Route {
 	t.Helper()
 	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(data)), nil)
 	if err != nil {
@@ -360,9 +362,9 @@ func parseFragmentResponse(t *testing.T, name, data string) stubRoute {
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	route := stubRoute{status: resp.StatusCode, body: strings.TrimSuffix(string(body), "\n"), header: map[string]string{}}
+	route := teamtest.Route{Status: resp.StatusCode, Body: strings.TrimSuffix(string(body), "\n"), Header: map[string]string{}}
 	for k, vs := range resp.Header {
-		route.header[k] = strings.Join(vs, ", ")
+		route.Header[k] = strings.Join(vs, ", ")
 	}
 	return route
 }

@@ -4,27 +4,26 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // newH2CStub is a stub that speaks only h2c (HTTP/2 without TLS, prior
 // knowledge): an HTTP/1.1 request to it fails.
-func newH2CStub(t testing.TB, routes map[string]stubRoute) *stub {
+func newH2CStub(t testing.TB, routes map[string]teamtest.Route) *teamtest.Team {
 	t.Helper()
-	s := &stub{routes: routes}
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s := teamtest.NewUnstarted(t, routes)
 	s.Config.Protocols = new(http.Protocols)
 	s.Config.Protocols.SetUnencryptedHTTP2(true)
 	s.Start()
-	t.Cleanup(s.Close)
 	return s
 }
 
 // protoRoute answers a fragment naming the protocol it was asked over.
-func protoRoute(name string) stubRoute {
-	return stubRoute{handler: func(w http.ResponseWriter, r *http.Request) {
+func protoRoute(name string) teamtest.Route {
+	return teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<p>%s over HTTP/%d</p>", name, r.ProtoMajor)
 	}}
@@ -33,16 +32,16 @@ func protoRoute(name string) stubRoute {
 // A service with h2c: true gets its fragments and its gateway requests
 // over HTTP/2 without TLS; the other services get HTTP/1.1.
 func TestH2CServiceIsFetchedOverHTTP2(t *testing.T) {
-	h2 := newH2CStub(t, map[string]stubRoute{
+	h2 := newH2CStub(t, map[string]teamtest.Route{
 		"/frag": protoRoute("h2"),
-		"/h2/api": {handler: func(w http.ResponseWriter, r *http.Request) {
+		"/h2/api": {Handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprintf(w, "%s over HTTP/%d", r.Method, r.ProtoMajor)
 		}},
 	})
-	h1 := newStub(t, map[string]stubRoute{"/frag": protoRoute("h1")})
+	h1 := teamtest.NewRoutes(t, map[string]teamtest.Route{"/frag": protoRoute("h1")})
 	s := newShop(t, shopConfig{
-		services:    map[string]*stub{"h2": h2, "h1": h1},
+		services:    map[string]*teamtest.Team{"h2": h2, "h1": h1},
 		serviceYAML: map[string]string{"h2": "    h2c: true\n"},
 		layouts: map[string]string{"p.html": pageHead +
 			`<fragment id="a" src="h2:/frag" primary></fragment><fragment id="b" src="h1:/frag"></fragment>` + pageTail},
@@ -69,7 +68,7 @@ func TestH2CServiceIsFetchedOverHTTP2(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || string(body) != "POST over HTTP/2" {
 		t.Errorf("gateway: got %d %q, want 200 %q", resp.StatusCode, body, "POST over HTTP/2")
 	}
-	if got := h2.requestsTo("/h2/api"); len(got) != 1 || got[0].Body != "hello" {
+	if got := h2.RequestsTo("/h2/api"); len(got) != 1 || got[0].Body != "hello" {
 		t.Errorf("gateway: the service got %+v, want one request with the body %q", got, "hello")
 	}
 }
@@ -77,9 +76,9 @@ func TestH2CServiceIsFetchedOverHTTP2(t *testing.T) {
 // Without h2c: true, a service that speaks only h2c cannot be reached:
 // the default is HTTP/1.1, and the failure is the service's own.
 func TestH2COnlyServiceNeedsTheOption(t *testing.T) {
-	h2 := newH2CStub(t, map[string]stubRoute{"/frag": protoRoute("h2")})
+	h2 := newH2CStub(t, map[string]teamtest.Route{"/frag": protoRoute("h2")})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"h2": h2},
+		services: map[string]*teamtest.Team{"h2": h2},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment id="a" src="h2:/frag">down</fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})

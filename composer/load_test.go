@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/fragments"
 )
 
@@ -31,8 +33,8 @@ const fourBoxes = pageHead +
 
 // delayed answers body after d, marked no-store, unless the request ends
 // first.
-func delayed(d time.Duration, body string) stubRoute {
-	return stubRoute{handler: func(w http.ResponseWriter, r *http.Request) {
+func delayed(d time.Duration, body string) teamtest.Route {
+	return teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(d):
 		case <-r.Context().Done():
@@ -87,7 +89,7 @@ func load(t *testing.T, url string, conns, pages int, ok func(status int, body s
 // whole pages: no error, no degraded box, no fetch refused.
 func TestLoadHealthyServiceIsNeverRefused(t *testing.T) {
 	skipUnderRace(t)
-	team := newStub(t, map[string]stubRoute{
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
 		"/header": delayed(5*time.Millisecond, "<p>header</p>"),
 		"/search": delayed(20*time.Millisecond, "<p>search</p>"),
 		"/basket": delayed(10*time.Millisecond, "<p>basket</p>"),
@@ -95,7 +97,7 @@ func TestLoadHealthyServiceIsNeverRefused(t *testing.T) {
 	})
 	obs := &countingObserver{}
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": fourBoxes},
 		pages:    "  - path: /\n    layout: p.html",
 		observer: obs,
@@ -136,16 +138,16 @@ func TestLoadHealthyServiceIsNeverRefused(t *testing.T) {
 // and the hanging service never holds more connections than its limit.
 func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	skipUnderRace(t)
-	shell := newStub(t, map[string]stubRoute{
-		"/main":   {body: "<h1>main</h1>", header: map[string]string{"Cache-Control": "no-store"}},
-		"/header": {body: "<p>header</p>", header: map[string]string{"Cache-Control": "no-store"}},
+	shell := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/main":   {Body: "<h1>main</h1>", Header: map[string]string{"Cache-Control": "no-store"}},
+		"/header": {Body: "<p>header</p>", Header: map[string]string{"Cache-Control": "no-store"}},
 	})
-	slow := newStub(t, map[string]stubRoute{"/box": {hang: true}})
+	slow := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": {Hang: true}})
 	const timeout = 300 * time.Millisecond
 	pagesDone := &countingObserver{}
 	s := newShop(t, shopConfig{
 		observer: pagesDone,
-		services: map[string]*stub{"shell": shell, "slow": slow},
+		services: map[string]*teamtest.Team{"shell": shell, "slow": slow},
 		layouts: map[string]string{"p.html": pageHead +
 			`<fragment id="header" src="shell:/header"></fragment>` +
 			`<fragment id="main" src="shell:/main" primary></fragment>` +
@@ -206,7 +208,7 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	}
 	// The limit starts at its initial value and only shrinks as fetches
 	// time out.
-	if got := slow.maxInFlight.Load(); got > fragments.DefaultInitialLimit {
+	if got := slow.PeakInFlight(); got > fragments.DefaultInitialLimit {
 		t.Errorf("requests held by the hanging service at once: got %d, want at most its limit %d", got, fragments.DefaultInitialLimit)
 	}
 	if got := s.inlay.Guards().Limit("slow"); got >= fragments.DefaultInitialLimit {

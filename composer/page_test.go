@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 const pageHead = `<!DOCTYPE html><html><head><title>t</title></head><body>`
@@ -18,13 +20,13 @@ func TestFragmentsArriveInDocumentOrder(t *testing.T) {
 	// The fragments answer in reverse order; the page must not.
 	gates := []chan struct{}{make(chan struct{}), make(chan struct{}), make(chan struct{})}
 	arrived := make(chan string, 3)
-	team := newStub(t, map[string]stubRoute{
-		"/a": {body: "<p>A</p>", gate: gates[0], arrived: arrived},
-		"/b": {body: "<p>B</p>", gate: gates[1], arrived: arrived},
-		"/c": {body: "<p>C</p>", gate: gates[2], arrived: arrived},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/a": {Body: "<p>A</p>", Gate: gates[0], Arrived: arrived},
+		"/b": {Body: "<p>B</p>", Gate: gates[1], Arrived: arrived},
+		"/c": {Body: "<p>C</p>", Gate: gates[2], Arrived: arrived},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts: map[string]string{"p.html": pageHead +
 			`<fragment id="a" src="team:/a"></fragment><hr><fragment id="b" src="team:/b"></fragment><hr><fragment id="c" src="team:/c"></fragment>` + pageTail},
 		pages: "  - path: /\n    layout: p.html",
@@ -54,15 +56,15 @@ func TestFragmentsAreFetchedInParallel(t *testing.T) {
 	const n = 4
 	arrived := make(chan string, n)
 	gate := make(chan struct{})
-	routes := map[string]stubRoute{}
+	routes := map[string]teamtest.Route{}
 	layout := pageHead
 	for _, id := range []string{"f1", "f2", "f3", "f4"} {
-		routes["/"+id] = stubRoute{body: "<i>" + id + "</i>", gate: gate, arrived: arrived}
+		routes["/"+id] = teamtest.Route{Body: "<i>" + id + "</i>", Gate: gate, Arrived: arrived}
 		layout += `<fragment id="` + id + `" src="team:/` + id + `"></fragment>`
 	}
-	team := newStub(t, routes)
+	team := teamtest.NewRoutes(t, routes)
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": layout + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -88,12 +90,12 @@ func TestFragmentsAreFetchedInParallel(t *testing.T) {
 
 func TestFirstBytesLeaveBeforeASlowFragment(t *testing.T) {
 	gate := make(chan struct{})
-	team := newStub(t, map[string]stubRoute{
-		"/fast": {body: "<nav>fast</nav>"},
-		"/slow": {body: "<aside>slow</aside>", gate: gate},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/fast": {Body: "<nav>fast</nav>"},
+		"/slow": {Body: "<aside>slow</aside>", Gate: gate},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts: map[string]string{"p.html": pageHead +
 			`<fragment src="team:/fast"></fragment><main>static</main><fragment src="team:/slow"></fragment>` + pageTail},
 		pages: "  - path: /\n    layout: p.html",
@@ -132,36 +134,36 @@ func TestFirstBytesLeaveBeforeASlowFragment(t *testing.T) {
 func TestPrimaryDecidesThePage(t *testing.T) {
 	cases := []struct {
 		name       string
-		route      stubRoute
+		route      teamtest.Route
 		fallback   bool // the layout gives the primary a fallback-src
 		wantStatus int
 		wantHeader map[string]string
 		wantBody   []string // substrings
 		notInBody  []string
 	}{
-		{name: "ok", route: stubRoute{body: "<h1>product</h1>"}, wantStatus: 200, wantBody: []string{"<h1>product</h1>", "<p>header</p>", "layout-end"}},
-		{name: "not found keeps the layout", route: stubRoute{status: 404, body: "<h1>no such product</h1>"}, wantStatus: 404, wantBody: []string{"<h1>no such product</h1>", "<p>header</p>"}},
-		{name: "redirect passes Location", route: stubRoute{status: 302, header: map[string]string{"Location": "/login?next=%2Fp"}}, wantStatus: 302, wantHeader: map[string]string{"Location": "/login?next=%2Fp"}, notInBody: []string{"header"}},
-		{name: "redirect off site is refused", route: stubRoute{status: 302, header: map[string]string{"Location": "http://169.254.169.254/latest"}}, wantStatus: 502, notInBody: []string{"169.254"}},
-		{name: "redirect protocol-relative is refused", route: stubRoute{status: 301, header: map[string]string{"Location": "//evil.example/"}}, wantStatus: 502},
-		{name: "server error is a 502 page", route: stubRoute{status: 500, body: "<script>secret</script>"}, wantStatus: 502, wantBody: []string{"unavailable"}, notInBody: []string{"secret", "<p>header</p>"}},
-		{name: "hang is a 504 page", route: stubRoute{hang: true}, wantStatus: 504, wantBody: []string{"too long"}, notInBody: []string{"<p>header</p>"}},
-		{name: "fallback-src rescues", route: stubRoute{status: 503}, fallback: true, wantStatus: 200, wantBody: []string{"<h1>static product</h1>", "<p>header</p>"}},
-		{name: "primary cookies reach the shopper", route: stubRoute{body: "ok", header: map[string]string{"Set-Cookie": "session=1; Path=/"}}, wantStatus: 200, wantHeader: map[string]string{"Set-Cookie": "session=1; Path=/"}},
+		{name: "ok", route: teamtest.Route{Body: "<h1>product</h1>"}, wantStatus: 200, wantBody: []string{"<h1>product</h1>", "<p>header</p>", "layout-end"}},
+		{name: "not found keeps the layout", route: teamtest.Route{Status: 404, Body: "<h1>no such product</h1>"}, wantStatus: 404, wantBody: []string{"<h1>no such product</h1>", "<p>header</p>"}},
+		{name: "redirect passes Location", route: teamtest.Route{Status: 302, Header: map[string]string{"Location": "/login?next=%2Fp"}}, wantStatus: 302, wantHeader: map[string]string{"Location": "/login?next=%2Fp"}, notInBody: []string{"header"}},
+		{name: "redirect off site is refused", route: teamtest.Route{Status: 302, Header: map[string]string{"Location": "http://169.254.169.254/latest"}}, wantStatus: 502, notInBody: []string{"169.254"}},
+		{name: "redirect protocol-relative is refused", route: teamtest.Route{Status: 301, Header: map[string]string{"Location": "//evil.example/"}}, wantStatus: 502},
+		{name: "server error is a 502 page", route: teamtest.Route{Status: 500, Body: "<script>secret</script>"}, wantStatus: 502, wantBody: []string{"unavailable"}, notInBody: []string{"secret", "<p>header</p>"}},
+		{name: "hang is a 504 page", route: teamtest.Route{Hang: true}, wantStatus: 504, wantBody: []string{"too long"}, notInBody: []string{"<p>header</p>"}},
+		{name: "fallback-src rescues", route: teamtest.Route{Status: 503}, fallback: true, wantStatus: 200, wantBody: []string{"<h1>static product</h1>", "<p>header</p>"}},
+		{name: "primary cookies reach the shopper", route: teamtest.Route{Body: "ok", Header: map[string]string{"Set-Cookie": "session=1; Path=/"}}, wantStatus: 200, wantHeader: map[string]string{"Set-Cookie": "session=1; Path=/"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			team := newStub(t, map[string]stubRoute{
-				"/header":  {body: "<p>header</p>", header: map[string]string{"Set-Cookie": "tracking=1"}},
+			team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+				"/header":  {Body: "<p>header</p>", Header: map[string]string{"Set-Cookie": "tracking=1"}},
 				"/product": tc.route,
-				"/static":  {body: "<h1>static product</h1>"},
+				"/static":  {Body: "<h1>static product</h1>"},
 			})
 			fallback := ""
 			if tc.fallback {
 				fallback = ` fallback-src="team:/static"`
 			}
 			s := newShop(t, shopConfig{
-				services: map[string]*stub{"team": team},
+				services: map[string]*teamtest.Team{"team": team},
 				layouts: map[string]string{"p.html": pageHead +
 					`<fragment src="team:/header"></fragment><fragment id="product" src="team:/product" timeout="200ms" primary` + fallback + `></fragment>` + pageTail},
 				pages: "  - path: /\n    layout: p.html",
@@ -198,26 +200,26 @@ func TestPrimaryDecidesThePage(t *testing.T) {
 func TestNonPrimaryFailuresDegradeOnlyTheirBox(t *testing.T) {
 	cases := []struct {
 		name  string
-		route stubRoute
+		route teamtest.Route
 		attrs string
 		inner string
 		want  string
 	}{
-		{name: "500 shows fallback-src", route: stubRoute{status: 500, body: "<b>oops</b>"}, attrs: ` fallback-src="team:/fallback"`, want: "<em>fallback</em>"},
-		{name: "404 shows inline fallback", route: stubRoute{status: 404, body: "<b>missing</b>"}, inner: "<em>inline</em>", want: "<em>inline</em>"},
-		{name: "hang is cut at its deadline", route: stubRoute{hang: true}, attrs: ` timeout="100ms"`, inner: "<em>inline</em>", want: "<em>inline</em>"},
-		{name: "wrong content type", route: stubRoute{body: "{}", header: map[string]string{"Content-Type": "application/json"}}, want: ""},
-		{name: "204 is an empty box", route: stubRoute{status: 204}, inner: "<em>inline</em>", want: ""},
+		{name: "500 shows fallback-src", route: teamtest.Route{Status: 500, Body: "<b>oops</b>"}, attrs: ` fallback-src="team:/fallback"`, want: "<em>fallback</em>"},
+		{name: "404 shows inline fallback", route: teamtest.Route{Status: 404, Body: "<b>missing</b>"}, inner: "<em>inline</em>", want: "<em>inline</em>"},
+		{name: "hang is cut at its deadline", route: teamtest.Route{Hang: true}, attrs: ` timeout="100ms"`, inner: "<em>inline</em>", want: "<em>inline</em>"},
+		{name: "wrong content type", route: teamtest.Route{Body: "{}", Header: map[string]string{"Content-Type": "application/json"}}, want: ""},
+		{name: "204 is an empty box", route: teamtest.Route{Status: 204}, inner: "<em>inline</em>", want: ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			team := newStub(t, map[string]stubRoute{
-				"/main":     {body: "<h1>main</h1>"},
+			team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+				"/main":     {Body: "<h1>main</h1>"},
 				"/box":      tc.route,
-				"/fallback": {body: "<em>fallback</em>"},
+				"/fallback": {Body: "<em>fallback</em>"},
 			})
 			s := newShop(t, shopConfig{
-				services: map[string]*stub{"team": team},
+				services: map[string]*teamtest.Team{"team": team},
 				layouts: map[string]string{"p.html": pageHead +
 					`<fragment src="team:/main" primary></fragment>[<fragment id="box" src="team:/box"` + tc.attrs + `>` + tc.inner + `</fragment>]` + pageTail},
 				pages: "  - path: /\n    layout: p.html",
@@ -230,7 +232,7 @@ func TestNonPrimaryFailuresDegradeOnlyTheirBox(t *testing.T) {
 			if body != want {
 				t.Errorf("page:\ngot  %q\nwant %q", body, want)
 			}
-			if tc.route.status != 204 && !strings.Contains(s.logText(), `"fragment":"box"`) {
+			if tc.route.Status != 204 && !strings.Contains(s.logText(), `"fragment":"box"`) {
 				t.Errorf("no log record for the degraded box: %s", s.logText())
 			}
 		})
@@ -238,9 +240,9 @@ func TestNonPrimaryFailuresDegradeOnlyTheirBox(t *testing.T) {
 }
 
 func TestParametersAreEscapedForTheirPlace(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/product/{sku}?q={q}&lang=en"></fragment>` + pageTail},
 		pages:    "  - path: /product/{sku}\n    layout: p.html",
 	})
@@ -253,15 +255,11 @@ func TestParametersAreEscapedForTheirPlace(t *testing.T) {
 		{"/product/..", "", ""}, // cleaned away by the router: no fetch with a dot segment
 	}
 	for _, tc := range cases {
-		before := len(team.requestsTo("/product/x"))
+		before := len(team.RequestsTo("/product/x"))
 		_ = before
-		team.mu.Lock()
-		team.requests = nil
-		team.mu.Unlock()
+		team.ForgetRequests()
 		s.get(t, tc.path)
-		team.mu.Lock()
-		reqs := team.requests
-		team.mu.Unlock()
+		reqs := team.Requests()
 		if tc.wantRawPath == "" {
 			for _, r := range reqs {
 				if strings.Contains(r.RawPath, "/..") {
@@ -284,12 +282,12 @@ func TestParametersAreEscapedForTheirPlace(t *testing.T) {
 
 func TestAssetsAreLinkedOncePerPage(t *testing.T) {
 	css := map[string]string{"Link": "</team/static/team.css>; rel=stylesheet, </team/static/app.js>; rel=modulepreload"}
-	team := newStub(t, map[string]stubRoute{
-		"/a": {body: "<p>a</p>", header: css},
-		"/b": {body: "<p>b</p>", header: css},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/a": {Body: "<p>a</p>", Header: css},
+		"/b": {Body: "<p>b</p>", Header: css},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/a" primary></fragment><fragment src="team:/b"></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -304,21 +302,21 @@ func TestAssetsAreLinkedOncePerPage(t *testing.T) {
 }
 
 func TestRequestHeadersSentToFragments(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/f": {body: "x"}})
-	basket := newStub(t, map[string]stubRoute{"/f": {body: "y"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Body: "x"}})
+	basket := teamtest.NewRoutes(t, map[string]teamtest.Route{"/f": {Body: "y"}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team, "basket-cookies": basket},
+		services: map[string]*teamtest.Team{"team": team, "basket-cookies": basket},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment id="t" src="team:/f"></fragment><fragment id="b" src="basket-cookies:/f"></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
 	s.get(t, "/", "Cookie", "basket=42", "Authorization", "Bearer secret", "Accept-Language", "de-DE",
 		"Connection", "X-Secret", "X-Secret", "1", "Range", "bytes=0-1", "If-None-Match", `"x"`, "X-Request-Id", "req-123")
 	for _, tc := range []struct {
-		st         *stub
+		st         *teamtest.Team
 		id         string
 		wantCookie string
 	}{{team, "t", ""}, {basket, "b", "basket=42"}} {
-		reqs := tc.st.requestsTo("/f")
+		reqs := tc.st.RequestsTo("/f")
 		if len(reqs) != 1 {
 			t.Fatalf("%s: %d requests", tc.id, len(reqs))
 		}
@@ -341,12 +339,12 @@ func TestRequestHeadersSentToFragments(t *testing.T) {
 }
 
 func TestNonPrimarySetCookieIsDropped(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{
-		"/main": {body: "m", header: map[string]string{"Set-Cookie": "primary=1"}},
-		"/side": {body: "s", header: map[string]string{"Set-Cookie": "side=1"}},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/main": {Body: "m", Header: map[string]string{"Set-Cookie": "primary=1"}},
+		"/side": {Body: "s", Header: map[string]string{"Set-Cookie": "side=1"}},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/side"></fragment><fragment src="team:/main" primary></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -357,11 +355,11 @@ func TestNonPrimarySetCookieIsDropped(t *testing.T) {
 }
 
 func TestGatewayForwardsMethodBodyAndCookies(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{
-		"/basket/api/add": {status: 303, header: map[string]string{"Location": "/basket", "Set-Cookie": "basket=abc; Path=/"}},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/basket/api/add": {Status: 303, Header: map[string]string{"Location": "/basket", "Set-Cookie": "basket=abc; Path=/"}},
 	})
 	s := newShop(t, shopConfig{
-		services:    map[string]*stub{"basket": team},
+		services:    map[string]*teamtest.Team{"basket": team},
 		serviceYAML: map[string]string{"basket": "    cookies: [basket]\n"},
 		layouts:     map[string]string{"p.html": pageHead + pageTail},
 		pages:       "  - path: /\n    layout: p.html",
@@ -381,7 +379,7 @@ func TestGatewayForwardsMethodBodyAndCookies(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/basket" || resp.Header.Get("Set-Cookie") != "basket=abc; Path=/" {
 		t.Errorf("response %d %v", resp.StatusCode, resp.Header)
 	}
-	reqs := team.requestsTo("/basket/api/add")
+	reqs := team.RequestsTo("/basket/api/add")
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests reached the team", len(reqs))
 	}
@@ -398,9 +396,9 @@ func TestGatewayForwardsMethodBodyAndCookies(t *testing.T) {
 }
 
 func TestGatewayRefusesHugeBodies(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/basket/api/add": {body: "ok"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/basket/api/add": {Body: "ok"}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"basket": team},
+		services: map[string]*teamtest.Team{"basket": team},
 		layouts:  map[string]string{"p.html": pageHead + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 		gateway:  "  - prefix: /basket/\n    service: basket",
@@ -413,16 +411,16 @@ func TestGatewayRefusesHugeBodies(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("status %d, want 413", resp.StatusCode)
 	}
-	if n := team.hits.Load(); n != 0 {
+	if n := team.Hits(); n != 0 {
 		t.Errorf("%d requests reached the team", n)
 	}
 }
 
 func TestShopperWhoLeavesCancelsFetches(t *testing.T) {
 	arrived := make(chan string, 1)
-	team := newStub(t, map[string]stubRoute{"/slow": {hang: true, arrived: arrived}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/slow": {Hang: true, Arrived: arrived}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/slow"></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})
@@ -450,9 +448,9 @@ func TestShopperWhoLeavesCancelsFetches(t *testing.T) {
 }
 
 func TestHealthAndUnknownRoutes(t *testing.T) {
-	team := newStub(t, nil)
+	team := teamtest.NewRoutes(t, nil)
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 	})

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/fragments/contract"
 )
 
@@ -44,7 +46,7 @@ func rawTeam(t *testing.T, resp string) string {
 // at base, and returns the page.
 func primaryPage(t *testing.T, base string) (*http.Response, string) {
 	t.Helper()
-	header := newStub(t, map[string]stubRoute{"/header": {body: "<p>header</p>"}})
+	header := teamtest.NewRoutes(t, map[string]teamtest.Route{"/header": {Body: "<p>header</p>"}})
 	sc := shopConfig{
 		layouts: map[string]string{"p.html": pageHead +
 			`<fragment src="shell:/header"></fragment><main><fragment id="product" src="team:/product" timeout="2s" primary></fragment></main>` + pageTail},
@@ -137,9 +139,9 @@ func TestPrimaryLocationAsABrowserReadsIt(t *testing.T) {
 // Route parameters are decoded exactly once: %253C reaches the
 // team as the text "%3C", never as "<".
 func TestRouteParametersDecodedOnce(t *testing.T) {
-	team := newStub(t, nil)
+	team := teamtest.NewRoutes(t, nil)
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/product/{sku}" primary></fragment>` + pageTail},
 		pages:    "  - path: /p/{sku}\n    layout: p.html",
 	})
@@ -161,9 +163,8 @@ func TestRouteParametersDecodedOnce(t *testing.T) {
 		}
 		resp.Body.Close()
 		conn.Close()
-		team.mu.Lock()
-		got := team.requests[len(team.requests)-1]
-		team.mu.Unlock()
+		reqs := team.Requests()
+		got := reqs[len(reqs)-1]
 		if p := got.Header.Get(HeaderRouteParams); p != tc.wantParam {
 			t.Errorf("%s: %s %q, want %q", tc.path, HeaderRouteParams, p, tc.wantParam)
 		}

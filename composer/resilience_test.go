@@ -11,7 +11,6 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net"
@@ -24,6 +23,8 @@ import (
 	"testing/synctest"
 	"time"
 	"unicode/utf8"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/fragments"
 	"golang.org/x/net/html"
@@ -155,12 +156,12 @@ func boxPage(content string) string { return pageHead + `<h1>main</h1>[` + conte
 
 // faultShop serves faultLayout over loopback: shell answers /main, box
 // answers /box as route says. attrs go on the box's <fragment> tag.
-func faultShop(t *testing.T, route stubRoute, attrs string, edit ...func(*shopConfig)) (*shop, *stub) {
+func faultShop(t *testing.T, route teamtest.Route, attrs string, edit ...func(*shopConfig)) (*shop, *teamtest.Team) {
 	t.Helper()
-	shell := newStub(t, map[string]stubRoute{"/main": {body: "<h1>main</h1>"}})
-	box := newStub(t, map[string]stubRoute{"/box": route})
+	shell := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>"}})
+	box := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": route})
 	sc := shopConfig{
-		services: map[string]*stub{"shell": shell, "box": box},
+		services: map[string]*teamtest.Team{"shell": shell, "box": box},
 		layouts:  map[string]string{"p.html": fmt.Sprintf(faultLayout, attrs)},
 		pages:    "  - path: /\n    layout: p.html",
 	}
@@ -322,7 +323,7 @@ func TestHangingFragmentFallsBackAtExactlyItsDeadline(t *testing.T) {
 // headers costs the page its box's deadline, no more.
 func TestHangingFragmentFallsBackAtItsDeadlineOnLoopback(t *testing.T) {
 	cancelled := make(chan string, 1)
-	s, box := faultShop(t, stubRoute{hang: true, cancelled: cancelled}, ` timeout="300ms"`)
+	s, box := faultShop(t, teamtest.Route{Hang: true, Cancelled: cancelled}, ` timeout="300ms"`)
 	start := time.Now()
 	resp, body := s.get(t, "/")
 	within(t, "the page", time.Since(start), 300*time.Millisecond, loopbackSlack)
@@ -338,7 +339,7 @@ func TestHangingFragmentFallsBackAtItsDeadlineOnLoopback(t *testing.T) {
 	if c := s.inlay.Guards().Counts("box"); c.TotalFailures != 1 {
 		t.Errorf("box breaker failures: got %d, want 1", c.TotalFailures)
 	}
-	if n := box.hits.Load(); n != 1 {
+	if n := box.Hits(); n != 1 {
 		t.Errorf("box requests: got %d, want 1", n)
 	}
 	wantAlive(t, s)
@@ -368,7 +369,7 @@ func TestDripFeedingFragmentIsCutAtItsTotalDeadline(t *testing.T) {
 			w.(http.Flusher).Flush()
 		}
 	}
-	s, _ := faultShop(t, stubRoute{handler: drip}, ` timeout="300ms"`)
+	s, _ := faultShop(t, teamtest.Route{Handler: drip}, ` timeout="300ms"`)
 	start := time.Now()
 	resp, body := s.get(t, "/")
 	within(t, "the page", time.Since(start), 300*time.Millisecond, loopbackSlack)
@@ -529,13 +530,13 @@ func TestPageDeadlineBoundsManySlowFragments(t *testing.T) {
 // A5 over loopback: 20 hanging fragments cost one page deadline, not 20.
 func TestPageDeadlineBoundsManySlowFragmentsOnLoopback(t *testing.T) {
 	layout, want := twentySlowBoxes()
-	routes := map[string]stubRoute{}
+	routes := map[string]teamtest.Route{}
 	for i := range 20 {
-		routes[fmt.Sprintf("/b%d", i)] = stubRoute{hang: true}
+		routes[fmt.Sprintf("/b%d", i)] = teamtest.Route{Hang: true}
 	}
-	slow := newStub(t, routes)
+	slow := teamtest.NewRoutes(t, routes)
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"slow": slow},
+		services: map[string]*teamtest.Team{"slow": slow},
 		layouts:  map[string]string{"p.html": layout},
 		pages:    "  - path: /\n    layout: p.html",
 		extra:    "page_timeout: 300ms\n",
@@ -546,7 +547,7 @@ func TestPageDeadlineBoundsManySlowFragmentsOnLoopback(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || body != want {
 		t.Errorf("page: got %d %q, want 200 %q", resp.StatusCode, body, want)
 	}
-	if n := slow.hits.Load(); n != 20 {
+	if n := slow.Hits(); n != 20 {
 		t.Errorf("fragment requests: got %d, want 20 (all at once)", n)
 	}
 }
@@ -557,12 +558,12 @@ func TestPageDeadlineBoundsManySlowFragmentsOnLoopback(t *testing.T) {
 func TestUnreachableServiceFallsBackAtOnce(t *testing.T) {
 	cases := []struct {
 		name  string
-		setup func(t *testing.T, box *stub, sc *shopConfig)
+		setup func(t *testing.T, box *teamtest.Team, sc *shopConfig)
 	}{
-		{"connection refused", func(t *testing.T, box *stub, _ *shopConfig) {
+		{"connection refused", func(t *testing.T, box *teamtest.Team, _ *shopConfig) {
 			box.Close() // its port now refuses connections
 		}},
-		{"no such host", func(t *testing.T, box *stub, sc *shopConfig) {
+		{"no such host", func(t *testing.T, box *teamtest.Team, sc *shopConfig) {
 			boxAddr := box.Listener.Addr().String()
 			dialer := &net.Dialer{}
 			tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -577,7 +578,7 @@ func TestUnreachableServiceFallsBackAtOnce(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := faultShop(t, stubRoute{body: "<p>box</p>"}, ` timeout="2s"`, func(sc *shopConfig) {
+			s, _ := faultShop(t, teamtest.Route{Body: "<p>box</p>"}, ` timeout="2s"`, func(sc *shopConfig) {
 				tc.setup(t, sc.services["box"], sc)
 			})
 			start := time.Now()
@@ -603,12 +604,12 @@ func TestUnreachableServiceFallsBackAtOnce(t *testing.T) {
 func TestShopperLeavingAfterFirstByteCancelsUpstream(t *testing.T) {
 	cancelled := make(chan string, 1)
 	arrived := make(chan string, 1)
-	team := newStub(t, map[string]stubRoute{
-		"/fast": {body: "<nav>fast</nav>"},
-		"/slow": {hang: true, arrived: arrived, cancelled: cancelled},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/fast": {Body: "<nav>fast</nav>"},
+		"/slow": {Hang: true, Arrived: arrived, Cancelled: cancelled},
 	})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts: map[string]string{
 			"p.html":  pageHead + `<fragment src="team:/fast"></fragment><main>static</main><fragment src="team:/slow"></fragment>` + pageTail,
 			"ok.html": pageHead + `<fragment src="team:/fast"></fragment>` + pageTail,
@@ -663,15 +664,15 @@ func TestShopperLeavingAfterFirstByteCancelsUpstream(t *testing.T) {
 func TestServerErrorFragmentNeverReachesPageOrCache(t *testing.T) {
 	for _, status := range []int{500, 502, 503, 504} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
-			s, box := faultShop(t, stubRoute{status: status, body: "<b>secret stack trace</b>",
-				header: map[string]string{"Cache-Control": "max-age=60"}}, "")
+			s, box := faultShop(t, teamtest.Route{Status: status, Body: "<b>secret stack trace</b>",
+				Header: map[string]string{"Cache-Control": "max-age=60"}}, "")
 			for i := range 2 {
 				resp, body := s.get(t, "/")
 				if resp.StatusCode != http.StatusOK || body != faultPage {
 					t.Fatalf("page %d: got %d %q, want 200 %q", i+1, resp.StatusCode, body, faultPage)
 				}
 			}
-			if n := box.hits.Load(); n != 2 {
+			if n := box.Hits(); n != 2 {
 				t.Errorf("box requests for 2 pages: got %d, want 2 (a %d is never cached)", n, status)
 			}
 			if n := s.inlay.FetchStats().Stored.Load(); n != 0 {
@@ -728,15 +729,15 @@ func TestStaleFragmentStandsInForAFailingService(t *testing.T) {
 func TestNotFoundFragmentFallsBackAndCountsAsSuccess(t *testing.T) {
 	for _, status := range []int{404, 410} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
-			s, box := faultShop(t, stubRoute{status: status, body: "<b>gone</b>",
-				header: map[string]string{"Cache-Control": "max-age=60"}}, "")
+			s, box := faultShop(t, teamtest.Route{Status: status, Body: "<b>gone</b>",
+				Header: map[string]string{"Cache-Control": "max-age=60"}}, "")
 			for i := range 2 {
 				resp, body := s.get(t, "/")
 				if resp.StatusCode != http.StatusOK || body != faultPage {
 					t.Fatalf("page %d: got %d %q, want 200 %q", i+1, resp.StatusCode, body, faultPage)
 				}
 			}
-			if n := box.hits.Load(); n != 1 {
+			if n := box.Hits(); n != 1 {
 				t.Errorf("box requests: got %d, want 1 (the answer kept)", n)
 			}
 			if c := s.inlay.Guards().Counts("box"); c.TotalFailures != 0 || c.TotalSuccesses != 1 {
@@ -775,7 +776,7 @@ func (d *dialSpy) dialled() []string {
 // B3: a non-primary redirect is never followed, wherever it points: the
 // fallback shows and the target is never dialled.
 func TestFragmentRedirectIsNeverFollowed(t *testing.T) {
-	target := newStub(t, map[string]stubRoute{"/x": {body: "<p>target</p>"}})
+	target := teamtest.NewRoutes(t, map[string]teamtest.Route{"/x": {Body: "<p>target</p>"}})
 	locations := map[string]string{
 		"another service": target.URL + "/x",
 		"cloud metadata":  "http://169.254.169.254/latest/meta-data/",
@@ -784,7 +785,7 @@ func TestFragmentRedirectIsNeverFollowed(t *testing.T) {
 		for name, loc := range locations {
 			t.Run(fmt.Sprintf("%d to %s", status, name), func(t *testing.T) {
 				spy := newDialSpy(t)
-				s, box := faultShop(t, stubRoute{status: status, header: map[string]string{"Location": loc}}, "",
+				s, box := faultShop(t, teamtest.Route{Status: status, Header: map[string]string{"Location": loc}}, "",
 					func(sc *shopConfig) { sc.fetchTransport = spy })
 				resp, body := s.get(t, "/")
 				if resp.StatusCode != http.StatusOK || body != faultPage {
@@ -803,7 +804,7 @@ func TestFragmentRedirectIsNeverFollowed(t *testing.T) {
 			})
 		}
 	}
-	if n := target.hits.Load(); n != 0 {
+	if n := target.Hits(); n != 0 {
 		t.Errorf("redirect target requests: got %d, want 0", n)
 	}
 }
@@ -846,14 +847,14 @@ func TestBrokenBodyNeverReachesPageOrCache(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, box := faultShop(t, stubRoute{handler: tc.handler}, "")
+			s, box := faultShop(t, teamtest.Route{Handler: tc.handler}, "")
 			for i := range 2 {
 				resp, body := s.get(t, "/")
 				if resp.StatusCode != http.StatusOK || body != faultPage {
 					t.Fatalf("page %d: got %d %q, want 200 %q", i+1, resp.StatusCode, body, faultPage)
 				}
 			}
-			if n := box.hits.Load(); n != 2 {
+			if n := box.Hits(); n != 2 {
 				t.Errorf("box requests: got %d, want 2 (a partial body is never stored)", n)
 			}
 			if n := s.inlay.FetchStats().Stored.Load(); n != 0 {
@@ -906,7 +907,7 @@ func TestOversizedFragmentIsCutAtTheCap(t *testing.T) {
 				defer func() { done <- struct{}{} }()
 				tc.handler(w, r)
 			}
-			s, _ := faultShop(t, stubRoute{handler: handler}, "",
+			s, _ := faultShop(t, teamtest.Route{Handler: handler}, "",
 				func(sc *shopConfig) { sc.extra = "max_fragment_bytes: 65536\n" })
 			resp, body := s.get(t, "/")
 			if resp.StatusCode != http.StatusOK || body != faultPage {
@@ -933,7 +934,7 @@ func TestFragmentBodyKeepsThePageValidUTF8(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := faultShop(t, stubRoute{body: tc.body}, "")
+			s, _ := faultShop(t, teamtest.Route{Body: tc.body}, "")
 			resp, body := s.get(t, "/")
 			if !utf8.ValidString(body) {
 				t.Errorf("page is not valid UTF-8: %q", body)
@@ -951,7 +952,7 @@ func TestFragmentBodyKeepsThePageValidUTF8(t *testing.T) {
 // B7: a fragment body is opaque: placeholders in it are never fetched, and
 // markup it leaves open must not swallow the rest of the layout.
 func TestMarkupInFragmentBodyCannotBreakTheLayout(t *testing.T) {
-	target := newStub(t, map[string]stubRoute{"/t": {body: "<p>INJECTED</p>"}})
+	target := teamtest.NewRoutes(t, map[string]teamtest.Route{"/t": {Body: "<p>INJECTED</p>"}})
 	cases := []struct {
 		name     string
 		body     string
@@ -973,7 +974,7 @@ func TestMarkupInFragmentBodyCannotBreakTheLayout(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, box := faultShop(t, stubRoute{body: tc.body}, "",
+			s, box := faultShop(t, teamtest.Route{Body: tc.body}, "",
 				func(sc *shopConfig) { sc.services["target"] = target })
 			resp, body := s.get(t, "/")
 			if resp.StatusCode != http.StatusOK {
@@ -982,7 +983,7 @@ func TestMarkupInFragmentBodyCannotBreakTheLayout(t *testing.T) {
 			if !layoutEndIsAnElement(t, body) {
 				t.Errorf("the layout after the box no longer parses as elements: %q", body)
 			}
-			if n := box.hits.Load(); n != 1 {
+			if n := box.Hits(); n != 1 {
 				t.Errorf("box requests: got %d, want 1 (placeholders in its body fetched nothing)", n)
 			}
 			if strings.Contains(body, "INJECTED") {
@@ -993,7 +994,7 @@ func TestMarkupInFragmentBodyCannotBreakTheLayout(t *testing.T) {
 			}
 		})
 	}
-	if n := target.hits.Load(); n != 0 {
+	if n := target.Hits(); n != 0 {
 		t.Errorf("requests to targets named in fragment bodies: got %d, want 0", n)
 	}
 }
@@ -1037,17 +1038,17 @@ func TestUnusableFragmentAnswersFallBack(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		route   stubRoute
+		route   teamtest.Route
 		wantLog string // the degraded record's reason, if checked
 	}{
-		{"JSON", stubRoute{body: `{"html":"<p>x</p>"}`, header: map[string]string{"Content-Type": "application/json"}}, "content_type"},
-		{"PNG", stubRoute{body: png, header: map[string]string{"Content-Type": "image/png"}}, "content_type"},
-		{"binary", stubRoute{body: "\x00\x01\x02", header: map[string]string{"Content-Type": "application/octet-stream"}}, "content_type"},
-		{"plain text", stubRoute{body: "<p>x</p>", header: map[string]string{"Content-Type": "text/plain"}}, "content_type"},
-		{"corrupt gzip", stubRoute{body: "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-not-deflate",
-			header: map[string]string{"Content-Encoding": "gzip"}}, "body"},
-		{"100 KB response header", stubRoute{handler: hugeHeader}, ""},
-		{"10k response headers", stubRoute{handler: manyHeaders}, ""},
+		{"JSON", teamtest.Route{Body: `{"html":"<p>x</p>"}`, Header: map[string]string{"Content-Type": "application/json"}}, "content_type"},
+		{"PNG", teamtest.Route{Body: png, Header: map[string]string{"Content-Type": "image/png"}}, "content_type"},
+		{"binary", teamtest.Route{Body: "\x00\x01\x02", Header: map[string]string{"Content-Type": "application/octet-stream"}}, "content_type"},
+		{"plain text", teamtest.Route{Body: "<p>x</p>", Header: map[string]string{"Content-Type": "text/plain"}}, "content_type"},
+		{"corrupt gzip", teamtest.Route{Body: "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-not-deflate",
+			Header: map[string]string{"Content-Encoding": "gzip"}}, "body"},
+		{"100 KB response header", teamtest.Route{Handler: hugeHeader}, ""},
+		{"10k response headers", teamtest.Route{Handler: manyHeaders}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1068,9 +1069,9 @@ func TestUnusableFragmentAnswersFallBack(t *testing.T) {
 // nothing": the box is empty, without its fallback and without a degraded
 // log record. (Policy: an empty 200 is not a failure.)
 func TestEmptyFragmentAnswersLeaveTheBoxEmpty(t *testing.T) {
-	for name, route := range map[string]stubRoute{
-		"204":       {status: 204},
-		"empty 200": {body: ""},
+	for name, route := range map[string]teamtest.Route{
+		"204":       {Status: 204},
+		"empty 200": {Body: ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s, _ := faultShop(t, route, "")
@@ -1090,13 +1091,13 @@ func TestEmptyFragmentAnswersLeaveTheBoxEmpty(t *testing.T) {
 // C1: a non-primary fragment's Set-Cookie never reaches the shopper, is
 // counted, and makes the fragment uncacheable whatever its Cache-Control.
 func TestNonPrimarySetCookieIsDroppedCountedAndNeverCached(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{
-		"/main": {body: "<h1>main</h1>", header: map[string]string{"Set-Cookie": "primary=1"}},
-		"/side": {body: "<p>side</p>", header: map[string]string{"Set-Cookie": "side=1", "Cache-Control": "public, max-age=60"}},
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/main": {Body: "<h1>main</h1>", Header: map[string]string{"Set-Cookie": "primary=1"}},
+		"/side": {Body: "<p>side</p>", Header: map[string]string{"Set-Cookie": "side=1", "Cache-Control": "public, max-age=60"}},
 	})
 	obs := &countingObserver{}
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/side"></fragment><fragment src="team:/main" primary></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
 		observer: obs,
@@ -1110,7 +1111,7 @@ func TestNonPrimarySetCookieIsDroppedCountedAndNeverCached(t *testing.T) {
 			t.Errorf("page %d:\ngot  %q\nwant %q", i+1, body, want)
 		}
 	}
-	if n := len(team.requestsTo("/side")); n != 2 {
+	if n := len(team.RequestsTo("/side")); n != 2 {
 		t.Errorf("side requests for 2 pages: got %d, want 2 (a response with Set-Cookie is never stored)", n)
 	}
 	if n := s.inlay.FetchStats().Stored.Load(); n != 0 {
@@ -1138,7 +1139,7 @@ func TestCredentialedFragmentNeverCrossesShoppers(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			basket := newStub(t, map[string]stubRoute{"/mini": {handler: func(w http.ResponseWriter, r *http.Request) {
+			basket := teamtest.NewRoutes(t, map[string]teamtest.Route{"/mini": {Handler: func(w http.ResponseWriter, r *http.Request) {
 				session := "none"
 				if c, err := r.Cookie("session"); err == nil {
 					session = c.Value
@@ -1151,7 +1152,7 @@ func TestCredentialedFragmentNeverCrossesShoppers(t *testing.T) {
 				io.WriteString(w, "<b>canary-"+session+"</b>")
 			}}})
 			s := newShop(t, shopConfig{
-				services: map[string]*stub{"basket-cookies": basket},
+				services: map[string]*teamtest.Team{"basket-cookies": basket},
 				layouts:  map[string]string{"p.html": pageHead + `<fragment id="mini" src="basket-cookies:/mini"></fragment>` + pageTail},
 				pages:    "  - path: /\n    layout: p.html",
 			})
@@ -1194,7 +1195,7 @@ func TestCredentialedFragmentNeverCrossesShoppers(t *testing.T) {
 			if want < 0 {
 				want = int64(tc.requests)
 			}
-			if n := basket.hits.Load(); n != want {
+			if n := basket.Hits(); n != want {
 				t.Errorf("basket requests: got %d, want %d", n, want)
 			}
 		})
@@ -1210,7 +1211,7 @@ func TestVaryAcceptLanguageKeepsOneEntryPerLanguage(t *testing.T) {
 		w.Header().Set("Vary", "Accept-Language")
 		fmt.Fprintf(w, `<p lang="%s">hello</p>`, r.Header.Get("Accept-Language"))
 	}
-	s, stub := faultShop(t, stubRoute{handler: box}, "")
+	s, stub := faultShop(t, teamtest.Route{Handler: box}, "")
 	for round := range 3 {
 		for _, lang := range []string{"de", "fr"} {
 			_, body := s.get(t, "/", "Accept-Language", lang)
@@ -1219,7 +1220,7 @@ func TestVaryAcceptLanguageKeepsOneEntryPerLanguage(t *testing.T) {
 			}
 		}
 	}
-	if n := stub.hits.Load(); n != 2 {
+	if n := stub.Hits(); n != 2 {
 		t.Errorf("box requests: got %d, want 2 (one per language)", n)
 	}
 	if n := s.inlay.FetchStats().CacheHits.Load(); n != 4 {
@@ -1275,10 +1276,10 @@ func TestStampedeOfPagesMakesOneUpstreamFetch(t *testing.T) {
 	gate, openGate := newGate()
 	defer openGate()
 	arrived := make(chan string, n)
-	box := newStub(t, map[string]stubRoute{"/box": {body: "<p>popular</p>", gate: gate, arrived: arrived,
-		header: map[string]string{"Cache-Control": "max-age=60"}}})
+	box := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": {Body: "<p>popular</p>", Gate: gate, Arrived: arrived,
+		Header: map[string]string{"Cache-Control": "max-age=60"}}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"box": box},
+		services: map[string]*teamtest.Team{"box": box},
 		layouts:  map[string]string{"p.html": stampedeLayout},
 		pages:    "  - path: /\n    layout: p.html",
 		extra:    patientPage,
@@ -1296,7 +1297,7 @@ func TestStampedeOfPagesMakesOneUpstreamFetch(t *testing.T) {
 			t.Fatalf("page %d: got %d %q, want 200 with the popular fragment", i, resp.StatusCode, body)
 		}
 	}
-	if n := box.hits.Load(); n != 1 {
+	if n := box.Hits(); n != 1 {
 		t.Errorf("upstream fetches for %d cold pages: got %d, want 1", 1000, n)
 	}
 	if n := s.inlay.FetchStats().UpstreamGets.Load(); n != 1 {
@@ -1304,8 +1305,8 @@ func TestStampedeOfPagesMakesOneUpstreamFetch(t *testing.T) {
 	}
 	// The same request again (a real client's would send other headers,
 	// and so have another key).
-	if body := bodyOf(serve(s.inlay, context.Background(), "/")); body != stampedePage("<p>popular</p>") || box.hits.Load() != 1 {
-		t.Errorf("follow-up page: got %q after %d fetches, want the stored fragment", body, box.hits.Load())
+	if body := bodyOf(serve(s.inlay, context.Background(), "/")); body != stampedePage("<p>popular</p>") || box.Hits() != 1 {
+		t.Errorf("follow-up page: got %q after %d fetches, want the stored fragment", body, box.Hits())
 	}
 }
 
@@ -1403,10 +1404,10 @@ func TestUpstreamCancelledWhenEveryPageLeaves(t *testing.T) {
 	defer openGate()
 	arrived := make(chan string, 100)
 	cancelled := make(chan string, 100)
-	box := newStub(t, map[string]stubRoute{"/box": {body: "<p>late</p>", gate: gate, arrived: arrived, cancelled: cancelled,
-		header: map[string]string{"Cache-Control": "max-age=60"}}})
+	box := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": {Body: "<p>late</p>", Gate: gate, Arrived: arrived, Cancelled: cancelled,
+		Header: map[string]string{"Cache-Control": "max-age=60"}}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"box": box},
+		services: map[string]*teamtest.Team{"box": box},
 		layouts:  map[string]string{"p.html": stampedeLayout},
 		pages:    "  - path: /\n    layout: p.html",
 		extra:    patientPage,
@@ -1426,8 +1427,8 @@ func TestUpstreamCancelledWhenEveryPageLeaves(t *testing.T) {
 	waitUntil(t, "every page has asked the cache", func() bool { return s.inlay.FetchStats().CacheMisses.Load() == n })
 	leave()
 	wg.Wait()
-	waitUntil(t, "the service has no request left", func() bool { return box.inFlight.Load() == 0 })
-	if hits, got := box.hits.Load(), int64(len(cancelled)); got != hits {
+	waitUntil(t, "the service has no request left", func() bool { return box.InFlight() == 0 })
+	if hits, got := box.Hits(), int64(len(cancelled)); got != hits {
 		t.Errorf("upstream requests cancelled: got %d of %d, want all", got, hits)
 	}
 	if c := s.inlay.Guards().Counts("box"); c.TotalFailures != 0 {
@@ -1443,9 +1444,9 @@ func TestUpstreamCancelledWhenEveryPageLeaves(t *testing.T) {
 // written (the race detector watches), and every page is the same.
 func TestCachedFragmentIsSharedUnchangedByConcurrentPages(t *testing.T) {
 	content := "<p>" + strings.Repeat("shared ", 500) + "</p>"
-	box := newStub(t, map[string]stubRoute{"/box": {body: content, header: map[string]string{"Cache-Control": "max-age=60"}}})
+	box := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": {Body: content, Header: map[string]string{"Cache-Control": "max-age=60"}}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"box": box},
+		services: map[string]*teamtest.Team{"box": box},
 		layouts:  map[string]string{"p.html": stampedeLayout},
 		pages:    "  - path: /\n    layout: p.html",
 		extra:    patientPage,
@@ -1458,7 +1459,7 @@ func TestCachedFragmentIsSharedUnchangedByConcurrentPages(t *testing.T) {
 			t.Fatalf("page %d differs: %q", i, body)
 		}
 	}
-	if n := box.hits.Load(); n != 1 {
+	if n := box.Hits(); n != 1 {
 		t.Errorf("box requests: got %d, want 1", n)
 	}
 }
@@ -1471,7 +1472,7 @@ func TestNoStoreFragmentIsFetchedForEveryPage(t *testing.T) {
 	defer openGate()
 	arrived := make(chan string, n)
 	var count atomic.Int64
-	box := newStub(t, map[string]stubRoute{"/box": {arrived: arrived, handler: func(w http.ResponseWriter, r *http.Request) {
+	box := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": {Arrived: arrived, Handler: func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-gate:
 		case <-r.Context().Done():
@@ -1482,7 +1483,7 @@ func TestNoStoreFragmentIsFetchedForEveryPage(t *testing.T) {
 		fmt.Fprintf(w, `<input name="csrf" value="token-%d-for-%s">`, count.Add(1), r.Header.Get(HeaderRequestID))
 	}}})
 	s := newShop(t, shopConfig{
-		services: map[string]*stub{"box": box},
+		services: map[string]*teamtest.Team{"box": box},
 		layouts:  map[string]string{"p.html": stampedeLayout},
 		pages:    "  - path: /\n    layout: p.html",
 		extra:    patientPage,
@@ -1516,7 +1517,7 @@ func TestNoStoreFragmentIsFetchedForEveryPage(t *testing.T) {
 		}
 		seen[body] = i
 	}
-	if got := box.hits.Load(); got != n {
+	if got := box.Hits(); got != n {
 		t.Errorf("upstream fetches for %d pages: got %d, want %d", n, got, n)
 	}
 }
@@ -1532,9 +1533,9 @@ func TestConcurrencyLimitQueuesWithinTheDeadline(t *testing.T) {
 	gate, openGate := newGate()
 	defer openGate()
 	arrived := make(chan string, n)
-	box := newStub(t, map[string]stubRoute{"/slow": {body: "<p>slow</p>", gate: gate, arrived: arrived}})
+	box := teamtest.NewRoutes(t, map[string]teamtest.Route{"/slow": {Body: "<p>slow</p>", Gate: gate, Arrived: arrived}})
 	s := newShop(t, shopConfig{
-		services:    map[string]*stub{"box": box},
+		services:    map[string]*teamtest.Team{"box": box},
 		serviceYAML: map[string]string{"box": fmt.Sprintf("    max_concurrent: %d\n", limit)},
 		// One key per page, so that no page waits on another's fetch.
 		layouts: map[string]string{"p.html": pageHead + `[<fragment id="box" src="box:/slow?u={u}" timeout="10s"><em>fallback</em></fragment>]` + pageTail},
@@ -1575,10 +1576,10 @@ func TestConcurrencyLimitQueuesWithinTheDeadline(t *testing.T) {
 			t.Errorf("page %d: got %q, want the fragment", p.i, p.body)
 		}
 	}
-	if got := box.maxInFlight.Load(); got > limit {
+	if got := box.PeakInFlight(); got > limit {
 		t.Errorf("requests in flight at the service, at most: got %d, want ≤ %d", got, limit)
 	}
-	if got := box.hits.Load(); got != n {
+	if got := box.Hits(); got != n {
 		t.Errorf("requests that reached the service: got %d, want %d", got, n)
 	}
 	if got := s.inlay.FetchStats().Overflows.Load(); got != 0 {
@@ -1619,8 +1620,8 @@ func TestPanicWhileServingIsA500AndTheServerGoesOn(t *testing.T) {
 		}
 		htmlHandler(0, "<h1>product</h1>")(w, r)
 	}
-	s, _ := faultShop(t, stubRoute{body: "<p>box</p>"}, "", func(sc *shopConfig) {
-		sc.services["shell"].routes["/main"] = stubRoute{handler: product}
+	s, _ := faultShop(t, teamtest.Route{Body: "<p>box</p>"}, "", func(sc *shopConfig) {
+		sc.services["shell"].Route("/main", teamtest.Route{Handler: product})
 		sc.logHandler = func(h slog.Handler) slog.Handler { return panicOn{h, "primary fragment failed"} }
 	})
 	resp, body := s.get(t, "/")

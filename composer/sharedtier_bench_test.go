@@ -19,7 +19,7 @@ func BenchmarkPageCacheHitSharedTier(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			s, team := sixFragmentShopWith(b, "max-age=3600", tc.extra)
 			benchPages(b, s)
-			if n := team.hits.Load(); n != 6 {
+			if n := team.Hits(); n != 6 {
 				b.Errorf("fragment requests: got %d, want 6 (all hits after the first page)", n)
 			}
 			if configured, _ := s.inlay.SharedTier(); configured != (tc.extra != "") {

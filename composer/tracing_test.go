@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
@@ -28,9 +30,9 @@ func TestTracingWithEarlyHintsAndPrimaryInFlight(t *testing.T) {
 	defer openGate()
 	arrived := make(chan string, 64)
 	var parents sync.Map // traceparent parent ids seen by the team
-	team := newStub(t, map[string]stubRoute{
-		"/main": {body: "<h1>main</h1>", gate: gate, arrived: arrived, header: map[string]string{"Cache-Control": "no-store"}},
-		"/side": {handler: func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/main": {Body: "<h1>main</h1>", Gate: gate, Arrived: arrived, Header: map[string]string{"Cache-Control": "no-store"}},
+		"/side": {Handler: func(w http.ResponseWriter, r *http.Request) {
 			if tp := r.Header.Get("Traceparent"); len(tp) == 55 {
 				parents.Store(tp[36:52], true)
 			}
@@ -44,7 +46,7 @@ func TestTracingWithEarlyHintsAndPrimaryInFlight(t *testing.T) {
 	provider := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
 	t.Cleanup(func() { provider.Shutdown(context.Background()) })
 	sc := shopConfig{
-		services: map[string]*stub{"team": team},
+		services: map[string]*teamtest.Team{"team": team},
 		layouts: map[string]string{"p.html": pageHead + `<fragment id="side" src="team:/side"></fragment>` +
 			`<fragment id="main" src="team:/main" primary></fragment>` + pageTail},
 		pages: "  - path: /\n    layout: p.html",
@@ -70,11 +72,9 @@ func TestTracingWithEarlyHintsAndPrimaryInFlight(t *testing.T) {
 	}
 	<-arrived
 	gate, openGate = newGate()
-	team.mu.Lock()
-	route := team.routes["/main"]
-	route.gate = gate
-	team.routes["/main"] = route
-	team.mu.Unlock()
+	route, _ := team.RouteOf("/main")
+	route.Gate = gate
+	team.Route("/main", route)
 
 	const pages = 8
 	var hints atomic.Int64

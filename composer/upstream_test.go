@@ -2,7 +2,6 @@ package composer
 
 import (
 	"encoding/json"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,13 +10,15 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/composer/config"
 )
 
 // TestOperatorLogs: an unknown path gets a log line and a count; a page's
 // access-log line gives durations in milliseconds, named with the unit.
 func TestOperatorLogs(t *testing.T) {
-	team := newStub(t, map[string]stubRoute{"/main": {body: "<h1>main</h1>"}})
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>"}})
 	cfg, err := config.Parse("t.yaml", []byte("services:\n  team:\n    url: "+team.URL+"\npages:\n  - path: /\n    layout: p.html\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,41 @@
+package teamtest
+
+import (
+	"io"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// GetTimeout bounds the whole of a [Get]: connecting, the headers and the
+// body.
+const GetTimeout = 10 * time.Second
+
+// Get fetches url with the given header name, value pairs and returns the
+// response with its body read whole (and closed). It does not follow
+// redirects: a 3xx is returned as it is. A failure to connect or read, or
+// taking over [GetTimeout], fails the test.
+func Get(t testing.TB, url string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	client := &http.Client{
+		Timeout:       GetTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", url, err)
+	}
+	return resp, string(body)
+}
