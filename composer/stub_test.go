@@ -88,7 +88,7 @@ func (sc shopConfig) parse(t testing.TB, urls map[string]string) (*config.Config
 // kitShop is the shop's description, with the services at urls.
 func (sc shopConfig) kitShop(urls map[string]string) teamtest.Shop {
 	return teamtest.Shop{
-		Services: urls, ServiceYAML: sc.serviceYAML, Layouts: sc.layouts,
+		Services: urls, ServiceTimeout: "2s", ServiceYAML: sc.serviceYAML, Layouts: sc.layouts,
 		Pages: sc.pages, Gateway: sc.gateway, Extra: sc.extra,
 	}
 }

@@ -3,10 +3,11 @@ package fragments
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // The in-flight budget gets every byte back when nobody takes a response:
@@ -16,7 +17,7 @@ func TestBudgetComesBackWhenNobodyTakesTheResponse(t *testing.T) {
 	gate := make(chan struct{})
 	held := make(chan struct{}, 1)
 	var noStore atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/held" {
 			held <- struct{}{}
 			<-gate
@@ -28,8 +29,7 @@ func TestBudgetComesBackWhenNobodyTakesTheResponse(t *testing.T) {
 			w.Header().Set("Cache-Control", "max-age=0, stale-while-revalidate=60")
 		}
 		w.Write([]byte("<p>a body of some size</p>"))
-	}))
-	defer srv.Close()
+	})
 	budget := NewBudget(1 << 20)
 	client := &Client{Transport: NewTransport(), Budget: budget}
 	c := NewCache(client, CacheConfig{CleanupInterval: -1, Logger: discardLogger()})

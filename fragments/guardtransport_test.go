@@ -5,9 +5,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // Gateway requests go through the service's breaker and limit: 5xx
@@ -19,7 +20,7 @@ func TestGatewayTransportIsGuarded(t *testing.T) {
 	status.Store(500)
 	var calls atomic.Int64
 	hanging := make(chan struct{}, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		if r.URL.Path == "/hang" {
 			hanging <- struct{}{}
@@ -28,8 +29,7 @@ func TestGatewayTransportIsGuarded(t *testing.T) {
 		}
 		w.WriteHeader(int(status.Load()))
 		io.WriteString(w, "body")
-	}))
-	defer srv.Close()
+	})
 	tr := NewTransport()
 	defer tr.CloseIdleConnections()
 	g := NewGuards(nil, func(string) GuardConfig { return GuardConfig{Failures: 3, MaxConcurrent: 1} }, nil, discardLogger())

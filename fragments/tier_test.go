@@ -111,7 +111,7 @@ func TestSharedTierOneOriginFetchAcrossReplicas(t *testing.T) {
 		}
 		tiers[r.rep.Tier]++
 	}
-	if got := o.Fetches.Load(); got != 1 {
+	if got := o.Hits(); got != 1 {
 		t.Errorf("origin fetches: got %d, want 1", got)
 	}
 	if tiers[TierOrigin] != perReplica || tiers[TierShared] != 2*perReplica {
@@ -195,7 +195,7 @@ func TestSharedTierStaleCopySurvivesReplicas(t *testing.T) {
 	if rep.Tier != TierShared || rep.Cache != CacheStale {
 		t.Errorf("report: %+v, want a stale copy from the shared tier", rep)
 	}
-	if got := o.Fetches.Load(); got != 2 {
+	if got := o.Hits(); got != 2 {
 		t.Errorf("origin fetches: got %d, want 2 (the warm-up, and B's failed one)", got)
 	}
 }
@@ -414,7 +414,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	if got := o.Fetches.Load(); got != 2 {
+	if got := o.Hits(); got != 2 {
 		t.Errorf("origin fetches: got %d, want 2 (the warm-up and one refresh for both replicas)", got)
 	}
 }

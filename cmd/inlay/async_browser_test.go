@@ -7,11 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
@@ -26,7 +27,7 @@ import (
 func asyncShop(t *testing.T) (base string, release func()) {
 	t.Helper()
 	gate := make(chan struct{})
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		switch r.URL.Path {
 		case "/head":
@@ -47,8 +48,7 @@ func asyncShop(t *testing.T) (base string, release func()) {
 		default:
 			http.NotFound(w, r)
 		}
-	}))
-	t.Cleanup(team.Close)
+	})
 
 	dir := t.TempDir()
 	layout := `<!DOCTYPE html><html><head><title>async</title></head><body>
@@ -181,11 +181,7 @@ func evalUntil(t *testing.T, ctx context.Context, cond string) {
 // inlay.yaml among them, closed when the test ends.
 func composerIn(t *testing.T, dir string, files map[string]string) *composer.Server {
 	t.Helper()
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	teamtest.WriteFiles(t, dir, files)
 	cfg, err := config.Load(filepath.Join(dir, "inlay.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/fragments"
 )
@@ -33,12 +34,11 @@ func TestLoadBodiesInFlightStayWithinTheBudget(t *testing.T) {
 		t.Skip("measures RSS: make test runs it without -race")
 	}
 	box := bytes.Repeat([]byte("<p>0123456789abcdef</p>\n"), (1<<20-64)/25)
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write(box)
-	}))
-	defer team.Close()
+	})
 
 	dir := t.TempDir()
 	var layout strings.Builder
@@ -47,14 +47,13 @@ func TestLoadBodiesInFlightStayWithinTheBudget(t *testing.T) {
 		fmt.Fprintf(&layout, "<fragment id=\"b%d\" src=\"team:/b%d\"><p>box %d is unavailable</p></fragment>\n", i, i, i)
 	}
 	layout.WriteString("</main><footer id=\"end\">end</footer>\n")
-	if err := os.WriteFile(filepath.Join(dir, "p.html"), []byte(layout.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	addr := freeAddr(t)
-	cfg := fmt.Sprintf("listen: %s\nlayouts: .\naccess_log: false\nservices:\n  team:\n    url: %s\npages:\n  - path: /\n    layout: p.html\n", addr, team.URL)
-	if err := os.WriteFile(filepath.Join(dir, "inlay.yaml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	teamtest.Shop{
+		Extra:    fmt.Sprintf("listen: %s\nlayouts: .\naccess_log: false\n", addr),
+		Services: map[string]string{"team": team.URL},
+		Pages:    "  - path: /\n    layout: p.html",
+		Layouts:  map[string]string{"p.html": layout.String()},
+	}.WriteIn(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--config", filepath.Join(dir, "inlay.yaml"))

@@ -3,15 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/fragments/check"
 	"github.com/inlayhq/inlay/teams/demo"
@@ -21,15 +19,14 @@ import (
 // serviceConfig writes a config with one service, named name, at url.
 func serviceConfig(t *testing.T, name, url, extra string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "p.html"), []byte(`<fragment src="`+name+`:/x" primary></fragment>`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "inlay.yaml")
-	yaml := fmt.Sprintf("layouts: .\nservices:\n  %s:\n    url: %s\n    timeout: 450ms\n%spages:\n  - path: /\n    layout: p.html\n", name, url, extra)
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := teamtest.Shop{
+		Extra:          "layouts: .\n",
+		Services:       map[string]string{name: url},
+		ServiceTimeout: "450ms",
+		ServiceYAML:    map[string]string{name: extra},
+		Pages:          "  - path: /\n    layout: p.html",
+		Layouts:        map[string]string{"p.html": `<fragment src="` + name + `:/x" primary></fragment>`},
+	}.Write(t)
 	return path
 }
 
@@ -69,13 +66,12 @@ func TestCheckFragmentWithConfigAgainstARealTeam(t *testing.T) {
 // things wrong gets every one reported, each with a fix, even though its
 // content type alone makes Inlay reject it.
 func TestCheckFragmentReportsEveryProblemWithAFix(t *testing.T) {
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Header().Set("Set-Cookie", "a=b")
 		w.Header().Set("Cache-Control", "no-store")
 		io.WriteString(w, "\ufeff<div><p onclick=\"x()\">hi</span><script>alert(1)</script>")
-	}))
-	t.Cleanup(team.Close)
+	})
 	cfg := serviceConfig(t, "team", team.URL, "")
 	rep, code := checkJSON(t, "--config", cfg, "--service", "team", "/box")
 	if code != 1 {
@@ -103,7 +99,7 @@ func TestCheckFragmentReportsEveryProblemWithAFix(t *testing.T) {
 // naming it in Vary gets a warning; with Vary: Accept-Language it does not.
 func TestCheckFragmentVary(t *testing.T) {
 	for _, vary := range []string{"", "Accept-Language"} {
-		team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Cache-Control", "public, max-age=60")
 			if vary != "" {
@@ -114,7 +110,7 @@ func TestCheckFragmentVary(t *testing.T) {
 				greeting = "Hallo"
 			}
 			io.WriteString(w, "<p>"+greeting+"</p>")
-		}))
+		})
 		cfg := serviceConfig(t, "team", team.URL, "")
 		rep, _ := checkJSON(t, "--config", cfg, "--service", "team", "/greeting")
 		team.Close()

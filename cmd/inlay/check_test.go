@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/fragments/check"
 )
 
@@ -352,11 +354,10 @@ func TestCheckFragment(t *testing.T) {
 // asks for it, and the JSON output.
 func TestCheckFragmentRequest(t *testing.T) {
 	got := make(chan *http.Request, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		got <- r
 		html200(goodBody, "Set-Cookie", "a=1").ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+	})
 
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"check-fragment", "--format", "json", "--id", "header", srv.URL + "/f?q=1"}, &stdout, &stderr)

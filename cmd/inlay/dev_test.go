@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/teams/basket"
 	"github.com/inlayhq/inlay/teams/demo"
@@ -28,28 +27,12 @@ func stagingConfig(t *testing.T, shellURL, basketURL string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "staging.yaml")
-	yaml := fmt.Sprintf(`layouts: %s
-services:
-  shell:
-    url: %s
-  search:
-    url: http://127.0.0.1:1
-  basket:
-    url: %s
-    cookies: true
-pages:
-  - path: /
-    layout: home.html
-  - path: /product/{sku}
-    layout: product.html
-error_pages:
-  "404": not-found.html
-  "5xx": error.html
-`, layouts, shellURL, basketURL)
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path, _ := teamtest.Shop{
+		Extra:       "layouts: " + layouts + "\nerror_pages:\n  \"404\": not-found.html\n  \"5xx\": error.html\n",
+		Services:    map[string]string{"shell": shellURL, "search": "http://127.0.0.1:1", "basket": basketURL},
+		ServiceYAML: map[string]string{"basket": "    cookies: true\n"},
+		Pages:       "  - path: /\n    layout: home.html\n  - path: /product/{sku}\n    layout: product.html",
+	}.Write(t)
 	return path
 }
 

@@ -6,11 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/chromedp/chromedp"
 	"github.com/inlayhq/inlay/composer/config"
@@ -48,16 +48,6 @@ func startServe(t *testing.T, path string) string {
 	return ""
 }
 
-// writeFiles writes files (name to content) into dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 const devBase = `<!DOCTYPE html>
 <html><head><title>dev</title></head>
 <body>
@@ -79,13 +69,12 @@ func TestLiveReloadInTheBrowser(t *testing.T) {
 		t.Skip("browser test skipped in -short mode")
 	}
 	ctx := newBrowser(t, 60*time.Second)
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, `<p id="team">from `+r.URL.Path+`</p>`)
-	}))
-	t.Cleanup(team.Close)
+	})
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
+	teamtest.WriteFiles(t, dir, map[string]string{
 		"inlay.yaml": fmt.Sprintf("layouts: .\ndev: true\nservices:\n  team:\n    url: %s\npages:\n  - path: /\n    layout: home.html\n", team.URL),
 		"base.html":  devBase,
 		"home.html":  devHome("first"),
@@ -101,7 +90,7 @@ func TestLiveReloadInTheBrowser(t *testing.T) {
 	// Wait for the script's stream to be open, so that the edit is seen.
 	waitFor(t, ctx, `document.querySelector('script[data-inlay-live="listening"]') !== null`)
 
-	writeFiles(t, dir, map[string]string{"home.html": devHome("second")})
+	teamtest.WriteFiles(t, dir, map[string]string{"home.html": devHome("second")})
 	waitFor(t, ctx, `document.querySelector('#heading')?.textContent === 'second' && window.inlayTestMark === undefined`)
 	waitFor(t, ctx, `document.querySelector('script[data-inlay-live="listening"]') !== null`)
 	evalJS[int](t, ctx, `window.inlayTestMark = 2`)
@@ -109,7 +98,7 @@ func TestLiveReloadInTheBrowser(t *testing.T) {
 	// An unclosed <fragment> in the fill: the mistake is home.html:4:1,
 	// though the base's footer fragment is what runs into it.
 	broken := "<layout base=\"base.html\">\n<fill slot=\"main\">\n<h1 id=\"heading\">third</h1>\n<fragment id=\"main\" src=\"team:/main\" primary>\n</fill>\n</layout>\n"
-	writeFiles(t, dir, map[string]string{"home.html": broken})
+	teamtest.WriteFiles(t, dir, map[string]string{"home.html": broken})
 	waitFor(t, ctx, `!!document.querySelector('[data-inlay-overlay]')`)
 	files := evalJS[[]string](t, ctx, `[...document.querySelectorAll('.inlay-overlay-file')].map(e => e.textContent)`)
 	want := filepath.Join(dir, "home.html") + ":4:1"
@@ -124,7 +113,7 @@ func TestLiveReloadInTheBrowser(t *testing.T) {
 		t.Errorf("the overlay did not come over the open page, with the last good version under it")
 	}
 
-	writeFiles(t, dir, map[string]string{"home.html": devHome("fixed")})
+	teamtest.WriteFiles(t, dir, map[string]string{"home.html": devHome("fixed")})
 	waitFor(t, ctx, `document.querySelector('#heading')?.textContent === 'fixed' && !document.querySelector('[data-inlay-overlay]')`)
 }
 

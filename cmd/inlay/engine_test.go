@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // A config reload keeps the fetch engine: during an outage, a save of the
@@ -23,7 +23,7 @@ import (
 func TestReloadKeepsCacheAndBreakers(t *testing.T) {
 	var failing atomic.Bool
 	var calls atomic.Int64
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		if failing.Load() {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -35,21 +35,14 @@ func TestReloadKeepsCacheAndBreakers(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=1, stale-if-error=600")
 		w.Header().Set("Age", "1")
 		io.WriteString(w, "<p>box v1</p>")
-	}))
-	defer team.Close()
-	main := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	})
+	main := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<h1>main</h1>")
-	}))
-	defer main.Close()
+	})
 
 	dir := t.TempDir()
-	write := func(name, body string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, body string) { teamtest.WriteFile(t, filepath.Join(dir, name), body) }
 	write("p.html", `<fragment src="shell:/main" primary></fragment>[<fragment id="box" src="team:/box"><em>fallback</em></fragment>]`)
 	cfgText := fmt.Sprintf("listen: 127.0.0.1:0\ndrain_delay: 1ms\nlayouts: .\nservices:\n  shell:\n    url: %s\n  team:\n    url: %s\n    breaker:\n      failures: 3\n      open_for: 10m\npages:\n  - path: /\n    layout: p.html\n", main.URL, team.URL)
 	write("inlay.yaml", cfgText)

@@ -22,15 +22,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"testing/fstest"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
@@ -62,31 +62,21 @@ type frontDoorConfig struct {
 type frontDoor struct {
 	addr string
 	hs   *http.Server
-	// hits counts the requests that reached the team service.
-	hits *atomic.Int64
+	// team is the team service; its hits are the requests that reached it.
+	team *teamtest.Team
 }
 
 func startFrontDoor(t *testing.T, fc frontDoorConfig) *frontDoor {
 	t.Helper()
-	hits := &atomic.Int64{}
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		fc.team(w, r)
-	}))
-	t.Cleanup(team.Close)
-	yaml := fmt.Sprintf("page_timeout: 10s\nservices:\n  team:\n    url: %s\n    timeout: 10s\npages:\n%s\n", team.URL, fc.pages)
-	if fc.gateway != "" {
-		yaml += "gateway:\n" + fc.gateway + "\n"
-	}
-	yaml += fc.extra
-	cfg, err := config.Parse("inlay.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, yaml)
-	}
-	fsys := fstest.MapFS{}
-	for name, body := range fc.layouts {
-		fsys[name] = &fstest.MapFile{Data: []byte(body)}
-	}
+	team := teamtest.New(t, fc.team)
+	cfg, fsys := teamtest.Parse(t, teamtest.Shop{
+		Extra:          "page_timeout: 10s\n" + fc.extra,
+		Services:       map[string]string{"team": team.URL},
+		ServiceTimeout: "10s",
+		Pages:          fc.pages,
+		Gateway:        fc.gateway,
+		Layouts:        fc.layouts,
+	}, config.Parse)
 	logger := slog.New(slog.DiscardHandler)
 	opts := fc.opts
 	opts.LayoutFS, opts.Logger = fsys, logger
@@ -112,7 +102,7 @@ func startFrontDoor(t *testing.T, fc frontDoorConfig) *frontDoor {
 		}
 		srv.Close()
 	})
-	return &frontDoor{addr: ln.Addr().String(), hs: hs, hits: hits}
+	return &frontDoor{addr: ln.Addr().String(), hs: hs, team: team}
 }
 
 // htmlTeam answers every path with body as text/html.
@@ -158,22 +148,11 @@ func (fd *frontDoor) raw(t *testing.T, request []byte) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-// get fetches path over a fresh connection.
+// get fetches path over a fresh connection (see teamtest.Get).
 func (fd *frontDoor) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	resp, err := client.Get("http://" + fd.addr + path)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading the body: %v", path, err)
-	}
-	return resp.StatusCode, string(body)
+	resp, body := teamtest.Get(t, "http://"+fd.addr+path)
+	return resp.StatusCode, body
 }
 
 // wantServing fails the test unless / still answers 200 with the page.
@@ -213,12 +192,12 @@ func TestFrontDoorRefusesOversizedHeadersBeforeComposing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := fd.hits.Load()
+			before := fd.team.Hits()
 			status, body := fd.raw(t, request(tc.size))
 			if status != tc.wantStatus {
 				t.Errorf("%d-byte head: got status %d, want %d; body %q", tc.size, status, tc.wantStatus, body)
 			}
-			if n := fd.hits.Load() - before; n != tc.wantHits {
+			if n := fd.team.Hits() - before; n != tc.wantHits {
 				t.Errorf("fragment fetches: got %d, want %d", n, tc.wantHits)
 			}
 		})
@@ -236,12 +215,12 @@ func (fd *frontDoor) wantRefusedBeforeComposing(t *testing.T, cases []framingCas
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := fd.hits.Load()
+			before := fd.team.Hits()
 			status, body := fd.raw(t, []byte(tc.request))
 			if status != http.StatusBadRequest && status != http.StatusNotImplemented {
 				t.Errorf("got status %d, want 400 or 501; body %q", status, body)
 			}
-			if n := fd.hits.Load() - before; n != 0 {
+			if n := fd.team.Hits() - before; n != 0 {
 				t.Errorf("fragment fetches: got %d, want 0", n)
 			}
 		})
@@ -314,7 +293,7 @@ func wantNothingForwarded(t *testing.T, fd *frontDoor, dials *atomic.Int64) {
 	if n := dials.Load(); n != 0 {
 		t.Errorf("connections the gateway opened to the team: got %d, want 0", n)
 	}
-	if n := fd.hits.Load(); n != 0 {
+	if n := fd.team.Hits(); n != 0 {
 		t.Errorf("requests that reached the team: got %d, want 0", n)
 	}
 }

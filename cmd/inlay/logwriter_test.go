@@ -1,9 +1,10 @@
 package main
 
 import (
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"sync"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 func TestLogWriterBuffersAndFlushesOnClose(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -74,7 +76,7 @@ func markupShop(t *testing.T) (base string, release func(n int)) {
 		}
 		return gates[n]
 	}
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		switch {
 		case strings.HasPrefix(r.URL.Path, "/bad/"):
@@ -97,8 +99,7 @@ func markupShop(t *testing.T) (base string, release func(n int)) {
 		default:
 			http.NotFound(w, r)
 		}
-	}))
-	t.Cleanup(team.Close)
+	})
 
 	dir := t.TempDir()
 	cfgText := fmt.Sprintf("layouts: .\npage_timeout: 20s\nservices:\n  team:\n    url: %s\n    timeout: 20s\npages:\n  - path: /bad/{n}\n    layout: p.html\n", team.URL)

@@ -3,18 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/composer/config"
 )
@@ -29,33 +29,23 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// get fetches url (see teamtest.Get) and returns the status and body.
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	resp, body := teamtest.Get(t, url)
+	return resp.StatusCode, body
 }
 
 // TestServeOperations runs `serve` with an admin listener: metrics and
 // pprof only there, readiness, one access-log line per page, and a config
 // reloaded on SIGHUP (a broken one keeps the running config).
 func TestServeOperations(t *testing.T) {
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<p>from "+r.URL.Path+"</p>")
-	}))
-	defer team.Close()
+	})
 	dir := t.TempDir()
-	write := func(name, body string) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, body string) { teamtest.WriteFile(t, filepath.Join(dir, name), body) }
 	write("p.html", `<fragment src="team:/one" primary></fragment>`)
 	write("q.html", `<fragment src="team:/two" primary></fragment>`)
 	admin := freeAddr(t)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/watch"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // The layout lifecycle rows H1-H3 of the fault matrix
@@ -86,14 +87,14 @@ func TestReloadUnderLoad(t *testing.T) {
 	for i := range edits {
 		if i%2 == 1 {
 			v++
-			mustWrite(t, home, layoutV(v))
+			teamtest.WriteFile(t, home, layoutV(v))
 			s.waitForHome(t, v)
 			continue
 		}
 		bad := badEdits[(i/2)%len(badEdits)]
 		want := regexp.MustCompile("^" + regexp.QuoteMeta(fmt.Sprintf("%s:%d:%d: ", home, bad.line, bad.col)) + ".*" + regexp.QuoteMeta(bad.message))
 		before := len(s.logs.records())
-		mustWrite(t, home, bad.content(v))
+		teamtest.WriteFile(t, home, bad.content(v))
 		pollUntil(t, fmt.Sprintf("edit %d (%s) to be logged as %s", i, bad.name, want), func() (bool, string) {
 			var seen []string
 			for _, r := range s.logs.records()[before:] {
@@ -223,6 +224,6 @@ func TestReloadKeepsADeletedLayout(t *testing.T) {
 	if n := s.logs.count(isRejection(home)); n == 0 {
 		t.Errorf("no error logged for the deleted %s", home)
 	}
-	mustWrite(t, home, layoutV(2))
+	teamtest.WriteFile(t, home, layoutV(2))
 	s.waitForHome(t, 2)
 }

@@ -7,13 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/composer/config"
 )
@@ -29,7 +28,7 @@ func TestServeDrainsInFlightPagesOnShutdown(t *testing.T) {
 	var openGate sync.Once
 	defer openGate.Do(func() { close(gate) }) // a failing test leaves no handler waiting
 	arrived := make(chan struct{}, inFlight)
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/slow" {
 			http.NotFound(w, r)
 			return
@@ -42,24 +41,18 @@ func TestServeDrainsInFlightPagesOnShutdown(t *testing.T) {
 		}
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprintf(w, "<p>slow %s</p>", r.URL.Query().Get("u"))
-	}))
-	defer team.Close()
+	})
 
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "layouts"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	// One key per page, so that each page makes its own fetch and is in
 	// flight on its own.
 	layout := `<!DOCTYPE html><html><body><fragment src="team:/slow?u={u}" primary></fragment></body></html>`
-	if err := os.WriteFile(filepath.Join(dir, "layouts", "p.html"), []byte(layout), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	yaml := fmt.Sprintf("listen: 127.0.0.1:0\ndrain_delay: 1s\nlayouts: layouts\nservices:\n  team:\n    url: %s\n    timeout: 10s\npages:\n  - path: /\n    layout: p.html\n    timeout: 10s\n", team.URL)
-	configPath := filepath.Join(dir, "inlay.yaml")
-	if err := os.WriteFile(configPath, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	configPath, _ := teamtest.Shop{
+		Extra:          "listen: 127.0.0.1:0\ndrain_delay: 1s\nlayouts: layouts\n",
+		Services:       map[string]string{"team": team.URL},
+		ServiceTimeout: "10s",
+		Pages:          "  - path: /\n    layout: p.html\n    timeout: 10s",
+		Layouts:        map[string]string{"layouts/p.html": layout},
+	}.Write(t)
 	cfg, err := config.Load(configPath)
 	if err != nil {
 		t.Fatal(err)

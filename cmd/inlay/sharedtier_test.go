@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 )
@@ -53,11 +54,7 @@ type replica struct {
 // cache.shared.timeout (the default when empty).
 func sharedConfig(t *testing.T, team, redisURL, timeout string) (cfgPath, addr, admin string) {
 	t.Helper()
-	dir := t.TempDir()
 	layout := `<!doctype html><title>shared</title><main><fragment id="box" src="team:/box/{id}" primary></fragment></main>` + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "p.html"), []byte(layout), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	addr, admin = freeAddr(t), freeAddr(t)
 	cache := ""
 	if redisURL != "" {
@@ -66,12 +63,13 @@ func sharedConfig(t *testing.T, team, redisURL, timeout string) (cfgPath, addr, 
 			cache += "    timeout: " + timeout + "\n"
 		}
 	}
-	cfg := fmt.Sprintf("listen: %s\nadmin: %s\nlayouts: .\naccess_log: false\ndrain_delay: 10ms\n%sservices:\n  team:\n    url: %s\n    cookies: true\npages:\n  - path: /p/{id}\n    layout: p.html\n",
-		addr, admin, cache, team)
-	cfgPath = filepath.Join(dir, "inlay.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath, _ = teamtest.Shop{
+		Extra:       fmt.Sprintf("listen: %s\nadmin: %s\nlayouts: .\naccess_log: false\ndrain_delay: 10ms\n%s", addr, admin, cache),
+		Services:    map[string]string{"team": team},
+		ServiceYAML: map[string]string{"team": "    cookies: true\n"},
+		Pages:       "  - path: /p/{id}\n    layout: p.html",
+		Layouts:     map[string]string{"p.html": layout},
+	}.Write(t)
 	return cfgPath, addr, admin
 }
 
@@ -180,7 +178,7 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 					t.Fatalf("warming %s: %d %v", r.addr, p.status, err)
 				}
 			}
-			team.Fetches.Store(0)
+			before := team.Hits()
 			const loads = 300
 			took := make([]time.Duration, loads)
 			start := make(chan struct{})
@@ -197,7 +195,7 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
-			got := team.Fetches.Load()
+			got := team.Hits() - before
 			t.Logf("%s: %d loads over %d replicas: %d origin fetches, p50 %v, p99 %v",
 				tc.name, loads, len(replicas), got, percentile(took, .5).Round(time.Millisecond), percentile(took, .99).Round(time.Millisecond))
 			if got != tc.want {

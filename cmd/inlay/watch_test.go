@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
@@ -124,29 +125,18 @@ type shop struct {
 
 // shopConfig is the config of a test shop: one page, /, with home.html.
 func shopConfig(layoutsDir, teamURL string) string {
-	return fmt.Sprintf(`listen: 127.0.0.1:0
-layouts: %s
-page_timeout: 5s
-services:
-  team:
-    url: %s
-    timeout: 5s
-pages:
-  - path: /
-    layout: home.html
-`, layoutsDir, teamURL)
+	return teamtest.Shop{
+		Extra:          "listen: 127.0.0.1:0\nlayouts: " + layoutsDir + "\npage_timeout: 5s\n",
+		Services:       map[string]string{"team": teamURL},
+		ServiceTimeout: "5s",
+		Pages:          "  - path: /\n    layout: home.html",
+	}.YAML()
 }
 
-// startTeam starts the stub team service.
-func startStubTeam(t *testing.T) *httptest.Server {
+// startStubTeam starts the stub team service.
+func startStubTeam(t *testing.T) *teamtest.Team {
 	t.Helper()
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "max-age=60")
-		io.WriteString(w, teamFragment)
-	}))
-	t.Cleanup(team.Close)
-	return team
+	return teamtest.New(t, teamtest.Route{Body: teamFragment, Header: map[string]string{"Cache-Control": "max-age=60"}}.ServeHTTP)
 }
 
 // startShop starts Inlay with the config at configPath and watches its
@@ -197,12 +187,11 @@ func newShop(t *testing.T) *shop {
 	t.Helper()
 	team := startStubTeam(t)
 	root := t.TempDir()
-	dir := filepath.Join(root, "layouts")
-	mustMkdir(t, dir)
-	mustWrite(t, filepath.Join(dir, "home.html"), layoutV(1))
-	configPath := filepath.Join(root, "inlay.yaml")
-	mustWrite(t, configPath, shopConfig("layouts", team.URL))
-	return startShop(t, configPath)
+	teamtest.WriteFiles(t, root, map[string]string{
+		"layouts/home.html": layoutV(1),
+		"inlay.yaml":        shopConfig("layouts", team.URL),
+	})
+	return startShop(t, filepath.Join(root, "inlay.yaml"))
 }
 
 // get fetches a page of the shop.
@@ -371,13 +360,6 @@ func oneOf(versions ...int) func(int, string) (int, error) {
 	}
 }
 
-func mustWrite(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func mustMkdir(t *testing.T, path string) {
 	t.Helper()
 	if err := os.MkdirAll(path, 0o755); err != nil {
@@ -406,26 +388,26 @@ var saveStyles = []struct {
 	save func(t *testing.T, path, content string)
 }{
 	{"in place: truncate and write (VS Code, echo >)", func(t *testing.T, path, content string) {
-		mustWrite(t, path, content)
+		teamtest.WriteFile(t, path, content)
 	}},
 	{"temp file renamed over it (atomic save)", func(t *testing.T, path, content string) {
-		mustWrite(t, path+".tmp", content)
+		teamtest.WriteFile(t, path+".tmp", content)
 		mustRename(t, path+".tmp", path)
 	}},
 	{"hidden temp file renamed over it (gedit, kate)", func(t *testing.T, path, content string) {
 		tmp := filepath.Join(filepath.Dir(path), ".goutputstream-ABC123")
-		mustWrite(t, tmp, content)
+		teamtest.WriteFile(t, tmp, content)
 		mustRename(t, tmp, path)
 	}},
 	{"backup renamed away, new file written (vim)", func(t *testing.T, path, content string) {
 		mustRename(t, path, path+"~")
-		mustWrite(t, path, content)
+		teamtest.WriteFile(t, path, content)
 		if err := os.Remove(path + "~"); err != nil {
 			t.Fatal(err)
 		}
 	}},
 	{"safe write: temp, old renamed away, temp renamed in (JetBrains)", func(t *testing.T, path, content string) {
-		mustWrite(t, path+"___jb_tmp___", content)
+		teamtest.WriteFile(t, path+"___jb_tmp___", content)
 		mustRename(t, path, path+"___jb_old___")
 		mustRename(t, path+"___jb_tmp___", path)
 		if err := os.Remove(path + "___jb_old___"); err != nil {
@@ -455,11 +437,11 @@ func TestWatchReloadsEditorSaves(t *testing.T) {
 // the reload must not wait for the churn to stop.
 func TestWatchReloadsDuringSteadyChurn(t *testing.T) {
 	s := newShop(t)
-	mustWrite(t, filepath.Join(s.dir, "home.html"), layoutV(2))
+	teamtest.WriteFile(t, filepath.Join(s.dir, "home.html"), layoutV(2))
 	start := time.Now()
 	const churnFor = 3 * time.Second
 	for i := 0; time.Since(start) < churnFor; i++ {
-		mustWrite(t, filepath.Join(s.dir, "notes.txt"), strconv.Itoa(i))
+		teamtest.WriteFile(t, filepath.Join(s.dir, "notes.txt"), strconv.Itoa(i))
 		if v, err := s.home(); err == nil && v == 2 {
 			took := time.Since(start)
 			t.Logf("v2 served %s after the change, with a write every 20ms", took.Round(time.Millisecond))
@@ -498,10 +480,10 @@ func TestWatchAddsAndRemovesLayouts(t *testing.T) {
 		wantID string // its first slot's id; "" for not loaded
 	}{
 		{"file added", func(t *testing.T) {
-			mustWrite(t, filepath.Join(s.dir, "extra.html"), smallLayout("extra-1"))
+			teamtest.WriteFile(t, filepath.Join(s.dir, "extra.html"), smallLayout("extra-1"))
 		}, "extra.html", "extra-1"},
 		{"file edited", func(t *testing.T) {
-			mustWrite(t, filepath.Join(s.dir, "extra.html"), smallLayout("extra-2"))
+			teamtest.WriteFile(t, filepath.Join(s.dir, "extra.html"), smallLayout("extra-2"))
 		}, "extra.html", "extra-2"},
 		{"file removed", func(t *testing.T) {
 			if err := os.Remove(filepath.Join(s.dir, "extra.html")); err != nil {
@@ -510,22 +492,22 @@ func TestWatchAddsAndRemovesLayouts(t *testing.T) {
 		}, "extra.html", ""},
 		{"subfolder with a file added", func(t *testing.T) {
 			mustMkdir(t, filepath.Join(s.dir, "shop"))
-			mustWrite(t, filepath.Join(s.dir, "shop", "deep.html"), smallLayout("deep-1"))
+			teamtest.WriteFile(t, filepath.Join(s.dir, "shop", "deep.html"), smallLayout("deep-1"))
 		}, "shop/deep.html", "deep-1"},
 		{"file in the new subfolder edited", func(t *testing.T) {
-			mustWrite(t, filepath.Join(s.dir, "shop", "deep.html"), smallLayout("deep-2"))
+			teamtest.WriteFile(t, filepath.Join(s.dir, "shop", "deep.html"), smallLayout("deep-2"))
 		}, "shop/deep.html", "deep-2"},
 		{"nested subfolders added at once", func(t *testing.T) {
 			mustMkdir(t, filepath.Join(s.dir, "shop", "a", "b"))
-			mustWrite(t, filepath.Join(s.dir, "shop", "a", "b", "x.html"), smallLayout("x-1"))
+			teamtest.WriteFile(t, filepath.Join(s.dir, "shop", "a", "b", "x.html"), smallLayout("x-1"))
 		}, "shop/a/b/x.html", "x-1"},
 		{"file in a nested subfolder edited", func(t *testing.T) {
-			mustWrite(t, filepath.Join(s.dir, "shop", "a", "b", "x.html"), smallLayout("x-2"))
+			teamtest.WriteFile(t, filepath.Join(s.dir, "shop", "a", "b", "x.html"), smallLayout("x-2"))
 		}, "shop/a/b/x.html", "x-2"},
 		{"hidden folder ignored", func(t *testing.T) {
 			mustMkdir(t, filepath.Join(s.dir, ".git"))
-			mustWrite(t, filepath.Join(s.dir, ".git", "hidden.html"), smallLayout("hidden-1"))
-			mustWrite(t, filepath.Join(s.dir, "shop", "deep.html"), smallLayout("deep-3"))
+			teamtest.WriteFile(t, filepath.Join(s.dir, ".git", "hidden.html"), smallLayout("hidden-1"))
+			teamtest.WriteFile(t, filepath.Join(s.dir, "shop", "deep.html"), smallLayout("deep-3"))
 		}, "shop/deep.html", "deep-3"},
 		{"subfolder removed", func(t *testing.T) {
 			if err := os.RemoveAll(filepath.Join(s.dir, "shop")); err != nil {
@@ -584,14 +566,14 @@ func TestWatchFolderReplaced(t *testing.T) {
 			first, next := filepath.Join(root, "release-1"), filepath.Join(root, "release-2")
 			mustMkdir(t, first)
 			mustMkdir(t, next)
-			mustWrite(t, filepath.Join(first, "home.html"), layoutV(1))
-			mustWrite(t, filepath.Join(next, "home.html"), layoutV(2))
+			teamtest.WriteFile(t, filepath.Join(first, "home.html"), layoutV(1))
+			teamtest.WriteFile(t, filepath.Join(next, "home.html"), layoutV(2))
 			if tc.linked {
 				mustSymlink(t, first, dir)
 			} else {
 				mustRename(t, first, dir)
 			}
-			mustWrite(t, filepath.Join(root, "inlay.yaml"), shopConfig("layouts", team.URL))
+			teamtest.WriteFile(t, filepath.Join(root, "inlay.yaml"), shopConfig("layouts", team.URL))
 			s := startShop(t, filepath.Join(root, "inlay.yaml"))
 			ld := startLoad(t, s, 200, 15*time.Second, oneOf(1, 2))
 			ld.waitForMore(t, 10) // before
@@ -618,7 +600,7 @@ func TestWatchFolderReplaced(t *testing.T) {
 			checkLoad(t, ld, 20)
 
 			// The new folder is watched: an edit in it shows.
-			mustWrite(t, filepath.Join(dir, "home.html"), layoutV(3))
+			teamtest.WriteFile(t, filepath.Join(dir, "home.html"), layoutV(3))
 			s.waitForHome(t, 3)
 		})
 	}
@@ -653,7 +635,7 @@ func (v *configMapVolume) update(t *testing.T, files map[string]string) {
 	ts := fmt.Sprintf("..2026_11_25_03_%02d_00.%09d", v.n, 123456789+v.n)
 	mustMkdir(t, filepath.Join(v.dir, ts))
 	for name, content := range files {
-		mustWrite(t, filepath.Join(v.dir, ts, name), content)
+		teamtest.WriteFile(t, filepath.Join(v.dir, ts, name), content)
 	}
 	mustSymlink(t, ts, filepath.Join(v.dir, "..data_tmp"))
 	mustRename(t, filepath.Join(v.dir, "..data_tmp"), filepath.Join(v.dir, "..data"))
@@ -754,7 +736,7 @@ func TestWatchKubernetesConfigMapSwap(t *testing.T) {
 func TestWatchRefusesALinkOutOfTheFolder(t *testing.T) {
 	s := newShop(t)
 	secret := filepath.Join(filepath.Dir(s.dir), "secret.html")
-	mustWrite(t, secret, "<p>debug_token: secret-token</p>")
+	teamtest.WriteFile(t, secret, "<p>debug_token: secret-token</p>")
 	link := filepath.Join(s.dir, "cfg.html")
 	mustSymlink(t, "../secret.html", link)
 	want := link + ": the file is a link that leads out of the layouts folder"

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 func TestPageComplete(t *testing.T) {
@@ -116,7 +118,7 @@ func TestBurst(t *testing.T) {
 	k := newKindServer()
 	hang := make(chan struct{})
 	var hung atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		if hung.Add(1) <= 3 { // the first three never answer
 			select {
 			case <-hang:
@@ -125,8 +127,7 @@ func TestBurst(t *testing.T) {
 			return
 		}
 		k.ServeHTTP(w, r)
-	}))
-	defer srv.Close()
+	})
 	defer close(hang)
 	res := burst(context.Background(), srv.URL, 63, 500*time.Millisecond, fragmentMarkers())
 	// 60 answered: 20 complete, 20 500s, 20 incomplete.

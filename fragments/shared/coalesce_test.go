@@ -7,12 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 	"golang.org/x/sync/singleflight"
@@ -87,15 +88,14 @@ func TestColdKeyFetchedOnceAcrossReplicas(t *testing.T) {
 	srv := redistest.Start(t)
 	var fetches atomic.Int32
 	release := make(chan struct{})
-	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	origin := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		fetches.Add(1)
 		select { // the fragment's 300ms, or the end of the test
 		case <-time.After(300 * time.Millisecond):
 		case <-release:
 		}
 		fmt.Fprint(w, "<p>cold</p>")
-	}))
-	defer origin.Close()
+	})
 	defer close(release)
 
 	var replicas []*replica
@@ -154,12 +154,11 @@ func TestColdKeyFetchedOnceAcrossReplicas(t *testing.T) {
 func BenchmarkColdKeyAcrossReplicas(b *testing.B) {
 	srv := redistest.Start(b)
 	var fetches atomic.Int64
-	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	origin := teamtest.New(b, func(w http.ResponseWriter, r *http.Request) {
 		fetches.Add(1)
 		time.Sleep(300 * time.Millisecond) // the fragment's service time
 		fmt.Fprint(w, "<p>cold</p>")
-	}))
-	defer origin.Close()
+	})
 	for _, withTier := range []bool{true, false} {
 		name := "no-tier"
 		if withTier {

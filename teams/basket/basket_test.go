@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/teams/basket"
 	"github.com/inlayhq/inlay/teams/internal/fragtest"
 	"github.com/inlayhq/inlay/teams/search"
@@ -25,13 +27,12 @@ func newCatalog(t *testing.T) (string, *atomic.Int64) {
 	t.Helper()
 	var calls atomic.Int64
 	h := search.New(search.Config{Logger: quiet})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/search/api/products/") {
 			calls.Add(1)
 		}
 		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+	})
 	return srv.URL, &calls
 }
 

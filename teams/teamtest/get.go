@@ -13,8 +13,9 @@ const GetTimeout = 10 * time.Second
 
 // Get fetches url with the given header name, value pairs and returns the
 // response with its body read whole (and closed). It does not follow
-// redirects: a 3xx is returned as it is. A failure to connect or read, or
-// taking over [GetTimeout], fails the test.
+// redirects: a 3xx is returned as it is. Each Get has a connection of its
+// own, closed when it returns. A failure to connect or read, or taking
+// over [GetTimeout], fails the test.
 func Get(t testing.TB, url string, header ...string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -24,7 +25,10 @@ func Get(t testing.TB, url string, header ...string) (*http.Response, string) {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Add(header[i], header[i+1])
 	}
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
 	client := &http.Client{
+		Transport:     tr,
 		Timeout:       GetTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

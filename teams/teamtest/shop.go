@@ -14,10 +14,12 @@ import (
 // Shop describes a test shop: the config's sections and the layout files.
 // Its zero value is an empty config with no layouts.
 type Shop struct {
-	// Services maps a service's name to its base URL. Each service gets
-	// "timeout: 2s" unless its ServiceYAML sets a timeout, and
-	// "cookies: true" when its name ends in "-cookies".
+	// Services maps a service's name to its base URL. A service whose
+	// name ends in "-cookies" gets "cookies: true".
 	Services map[string]string
+	// ServiceTimeout, when not empty, is the timeout of every service
+	// whose ServiceYAML sets none, like "2s".
+	ServiceTimeout string
 	// ServiceYAML holds more YAML lines for a service, indented to sit
 	// under it, like "    max_concurrent: 4\n".
 	ServiceYAML map[string]string
@@ -44,8 +46,8 @@ func (s Shop) YAML() string {
 	for _, name := range slices.Sorted(maps.Keys(s.Services)) {
 		more := s.ServiceYAML[name]
 		fmt.Fprintf(&y, "  %s:\n    url: %s\n", name, s.Services[name])
-		if !strings.Contains(more, "    timeout:") {
-			y.WriteString("    timeout: 2s\n")
+		if s.ServiceTimeout != "" && !strings.Contains(more, "    timeout:") {
+			y.WriteString("    timeout: " + s.ServiceTimeout + "\n")
 		}
 		if strings.HasSuffix(name, "-cookies") {
 			y.WriteString("    cookies: true\n")
@@ -100,12 +102,19 @@ func (s Shop) Write(t testing.TB) (configPath, layoutsDir string) {
 // config's path.
 func (s Shop) WriteIn(t testing.TB, dir string) string {
 	t.Helper()
-	for name, body := range s.Layouts {
-		WriteFile(t, filepath.Join(dir, filepath.FromSlash(name)), body)
-	}
+	WriteFiles(t, dir, s.Layouts)
 	path := filepath.Join(dir, "inlay.yaml")
 	WriteFile(t, path, s.YAML())
 	return path
+}
+
+// WriteFiles writes files (slash-separated names relative to dir, to
+// their content) into dir; a failure fails the test.
+func WriteFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		WriteFile(t, filepath.Join(dir, filepath.FromSlash(name)), body)
+	}
 }
 
 // WriteFile writes content to path, making its folder first; a failure

@@ -23,6 +23,7 @@ var shop = teamtest.Shop{
 		"basket-cookies": "http://127.0.0.1:9103",
 		"shell":          "http://127.0.0.1:9101",
 	},
+	ServiceTimeout: "2s",
 	ServiceYAML: map[string]string{
 		"shell":  "    timeout: 500ms\n",
 		"search": "    max_concurrent: 4\n",
@@ -75,7 +76,7 @@ func TestShopParses(t *testing.T) {
 		t.Errorf("shell timeout: got %s, want its own 500ms", got)
 	}
 	if got := cfg.Services["search"].Timeout.String(); got != "2s" {
-		t.Errorf("search timeout: got %s, want the kit's 2s", got)
+		t.Errorf("search timeout: got %s, want the shop's 2s", got)
 	}
 	if n := len(cfg.Pages); n != 2 {
 		t.Errorf("pages: got %d, want 2", n)

@@ -45,7 +45,9 @@ type Request struct {
 	// Query is the raw query, without the '?'.
 	Query  string
 	Header http.Header
-	// Body is the request's body, read whole before the answer.
+	// Body is the request's body, read whole before a route answers. It
+	// is empty for a request the team's handler answers (see [Team.Set]),
+	// which may read the body as it comes.
 	Body string
 }
 
@@ -168,19 +170,24 @@ func (team *Team) serve(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	team.mu.Lock()
+	route, ok := team.routes[r.URL.Path]
+	h := team.handle
+	team.mu.Unlock()
+	var body []byte
+	if ok {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	team.mu.Lock()
 	team.requests = append(team.requests, Request{
 		Method: r.Method, Path: r.URL.Path, RawPath: r.URL.EscapedPath(), Query: r.URL.RawQuery,
 		Header: r.Header.Clone(), Body: string(body),
 	})
-	route, ok := team.routes[r.URL.Path]
-	h := team.handle
 	team.mu.Unlock()
 	switch {
 	case ok:
-		route.answer(w, r)
+		route.ServeHTTP(w, r)
 	case h != nil:
 		h(w, r)
 	default:
@@ -188,8 +195,9 @@ func (team *Team) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// answer answers r as the route says.
-func (route Route) answer(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers r as the route says, so that a Route can stand alone
+// as a handler (for [New], say).
+func (route Route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route.Arrived != nil {
 		route.Arrived <- r.URL.Path
 	}

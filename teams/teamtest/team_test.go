@@ -45,13 +45,13 @@ func TestRouteAnswers(t *testing.T) {
 }
 
 func TestTeamRecordsRequests(t *testing.T) {
-	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/a/b/c": {Handler: func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
 			t.Errorf("the handler cannot read the body: %v", err)
 		}
 		w.Write([]byte("got " + string(b)))
-	})
+	}}})
 	req, err := http.NewRequest(http.MethodPost, team.URL+"/a%2Fb/c?x=1", strings.NewReader("payload"))
 	if err != nil {
 		t.Fatal(err)

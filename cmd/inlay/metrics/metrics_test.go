@@ -9,12 +9,14 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 )
 
 func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/broken" {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
@@ -22,8 +24,7 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, "<p>ok</p>")
-	}))
-	defer team.Close()
+	})
 	cfg, err := config.Parse("m.yaml", []byte("services:\n  team:\n    url: "+team.URL+"\npages:\n  - path: /product/{sku}\n    layout: p.html\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -88,10 +89,9 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 
 // Every gateway request is counted by route prefix and status.
 func TestMetricsCountGatewayRequests(t *testing.T) {
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
-	}))
-	defer team.Close()
+	})
 	cfg, err := config.Parse("m.yaml", []byte("services:\n  team:\n    url: "+team.URL+"\ngateway:\n  - prefix: /api/\n    service: team\n"))
 	if err != nil {
 		t.Fatal(err)

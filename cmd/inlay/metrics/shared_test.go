@@ -10,6 +10,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/inlayhq/inlay/teams/teamtest"
+
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
@@ -19,12 +21,11 @@ import (
 // shared tier and says so; with Redis gone, the health gauge drops to 0.
 func TestMetricsSharedTier(t *testing.T) {
 	rs := redistest.Start(t)
-	team := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, "<p>ok</p>")
-	}))
-	defer team.Close()
+	})
 	// A longer deadline than the 20ms default, so that a busy machine does
 	// not turn the counted shared hit into an origin fetch.
 	yaml := "cache:\n  shared:\n    url: " + rs.URL("") + "\n    timeout: 500ms\nservices:\n  team:\n    url: " + team.URL + "\npages:\n  - path: /product/{sku}\n    layout: p.html\n"
