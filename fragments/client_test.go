@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // fragmentTimeout is the Request.Timeout of the tests that wait for a
@@ -30,14 +31,6 @@ const (
 	// test's kind and duration checks instead of hanging the run.
 	safetyTimeout = 10 * time.Second
 )
-
-// newServer starts an httptest server that is closed when the test ends.
-func newServer(tb testing.TB, h http.HandlerFunc) *httptest.Server {
-	tb.Helper()
-	srv := httptest.NewServer(h)
-	tb.Cleanup(srv.Close)
-	return srv
-}
 
 // newClient returns a Client on its own transport from NewTransport, whose
 // idle connections are closed when the test ends.
@@ -207,7 +200,7 @@ func testFetchReturnsWholeHTMLBody(t *testing.T, newClient clientMaker) {
 	for i := 0; want.Len() < 200<<10; i++ {
 		fmt.Fprintf(&want, "<li data-i=\"%d\">item %d</li>\n", i, i)
 	}
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "max-age=60")
 		w.Header().Add("Set-Cookie", "a=1")
@@ -262,7 +255,7 @@ func testFetchSendsRequestHeadersUnchangedWithGET(t *testing.T, newClient client
 		path             string
 	}
 	got := make(chan seen, 1)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		got <- seen{r.Method, r.Header.Clone(), body, r.ContentLength, r.TransferEncoding, r.URL.RequestURI()}
 		w.Header().Set("Content-Type", "text/html")
@@ -313,7 +306,7 @@ func testFetchWithZeroClientCapsBodyAtDefault(t *testing.T, newClient clientMake
 	// The zero Client uses the package's shared transport and the default
 	// cap; both are what the composer gets from &fragments.Client{}.
 	t.Cleanup(defaultTransport.CloseIdleConnections)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		n := DefaultMaxBodyBytes
 		if r.URL.Path == "/over" {
@@ -342,7 +335,7 @@ func TestFetchParsesLinkHeadersIntoAssets(t *testing.T) {
 
 func testFetchParsesLinkHeadersIntoAssets(t *testing.T, newClient clientMaker) {
 	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Add("Link", `</search/a.css>; rel=stylesheet, </search/x.js>; rel=preload`)
 		w.Header().Add("Link", `</search/m.js>; rel=modulepreload`)
@@ -396,7 +389,7 @@ func TestFetchTimesOutWhenBodyDrips(t *testing.T) { forEachClient(t, testFetchTi
 func testFetchTimesOutWhenBodyDrips(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	done := release(t)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
@@ -534,7 +527,7 @@ func testFetch5xxIsStatusError(t *testing.T, newClient clientMaker) {
 	for _, status := range []int{500, 502, 503, 504} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/html")
 				w.WriteHeader(status)
 				io.WriteString(w, "<p>broken</p>")
@@ -558,7 +551,7 @@ func TestFetchReturns404AsResponse(t *testing.T) { forEachClient(t, testFetchRet
 
 func testFetchReturns404AsResponse(t *testing.T, newClient clientMaker) {
 	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, "<p>no such product</p>")
@@ -582,13 +575,13 @@ func TestFetchDoesNotFollowRedirects(t *testing.T) { forEachClient(t, testFetchD
 func testFetchDoesNotFollowRedirects(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	var targetHits atomic.Int64
-	target := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	target := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		targetHits.Add(1)
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<p>target</p>")
 	})
 	location := target.URL + "/login"
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Location", location)
 		w.Header()["Content-Type"] = nil
 		w.WriteHeader(http.StatusFound)
@@ -705,7 +698,7 @@ func testFetchBodyOverCapIsTooLarge(t *testing.T, newClient clientMaker) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			done := release(t)
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) { tc.handler(w, r, done) })
+			srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) { tc.handler(w, r, done) })
 			c := newClient(t, maxBody)
 			req := fragmentRequest(srv.URL, safetyTimeout)
 
@@ -739,7 +732,7 @@ func TestFetchGzipBombIsTooLarge(t *testing.T) { forEachClient(t, testFetchGzipB
 func testFetchGzipBombIsTooLarge(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	bomb := gzipBomb()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Write(bomb)
@@ -761,7 +754,7 @@ func testFetchDecompressesGzipBody(t *testing.T, newClient clientMaker) {
 	t.Parallel()
 	want := strings.Repeat("<p>gzip</p>", 1000)
 	body := gzipped(t, []byte(want))
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Write(body)
@@ -795,7 +788,7 @@ func testFetchCorruptGzipIsBodyError(t *testing.T, newClient clientMaker) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/html")
 				w.Header().Set("Content-Encoding", "gzip")
 				w.Write(tc.body)
@@ -869,7 +862,7 @@ func testFetchRejectsNonHTMLContentType(t *testing.T, newClient clientMaker) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header()["Content-Type"] = tc.contentType // nil also stops net/http sniffing one
 				io.WriteString(w, tc.body)
 			})
@@ -896,7 +889,7 @@ func testFetchAcceptsHTMLContentTypes(t *testing.T, newClient clientMaker) {
 	} {
 		t.Run(contentType, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+			srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", contentType)
 				io.WriteString(w, "<p>ok</p>")
 			})
@@ -919,7 +912,7 @@ func TestFetch204WithoutContentTypeIsEmptyResponse(t *testing.T) {
 
 func testFetch204WithoutContentTypeIsEmptyResponse(t *testing.T, newClient clientMaker) {
 	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Content-Type"] = nil
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -943,7 +936,7 @@ func testFetch204WithoutContentTypeIsEmptyResponse(t *testing.T, newClient clien
 // fetchBody serves raw as a text/html body and returns what Fetch makes of it.
 func fetchBody(t *testing.T, raw string) string {
 	t.Helper()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, raw)
 	})
@@ -1012,7 +1005,7 @@ func TestFetchHugeResponseHeaderFails(t *testing.T) {
 
 func testFetchHugeResponseHeaderFails(t *testing.T, newClient clientMaker) {
 	t.Parallel()
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Header().Set("X-Huge", strings.Repeat("h", 1<<20))
 		io.WriteString(w, "<p>ok</p>") // blocks until the client hangs up
@@ -1147,7 +1140,7 @@ func TestErrorUnwrapsToCause(t *testing.T) {
 
 func BenchmarkClientFetch(b *testing.B) {
 	body := append(bytes.Repeat([]byte("<li>x</li>"), 204), "<b></b> "...) // a 2 KB fragment
-	srv := newServer(b, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(b, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Link", `</search/a.css>; rel=stylesheet, </search/m.js>; rel=modulepreload`)
 		w.Write(body)
@@ -1185,7 +1178,7 @@ func TestBudgetBoundsBodiesInFlight(t *testing.T) { forEachClient(t, testBudgetB
 
 func testBudgetBoundsBodiesInFlight(t *testing.T, newClient clientMaker) {
 	body := bytes.Repeat([]byte("x"), 600<<10)
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Write(body)
 	})

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 func TestDialPolicyCheck(t *testing.T) {
@@ -92,7 +94,7 @@ func TestDialPolicyAllowsExactlyTheConfiguredAddresses(t *testing.T) {
 func countingServer(t *testing.T) (*atomic.Int64, string) {
 	t.Helper()
 	var hits atomic.Int64
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		w.Header().Set("Content-Type", "text/html")
 		w.Write([]byte("<p>internal</p>"))

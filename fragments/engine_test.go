@@ -5,11 +5,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // Configure updates the engine in place: an unchanged service keeps its
@@ -18,18 +19,19 @@ import (
 // it holds.
 func TestEngineConfigureKeepsWhatDidNotChange(t *testing.T) {
 	type server struct {
-		*httptest.Server
+		*teamtest.Team
 		conns  atomic.Int64  // connections opened
 		closed chan struct{} // a connection closed
 	}
 	start := func(status int) *server {
 		s := &server{closed: make(chan struct{}, 8)}
-		s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.Team = teamtest.NewUnstarted(t, nil)
+		s.Set(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.Header().Set("Cache-Control", "max-age=60")
 			w.WriteHeader(status)
 			io.WriteString(w, "<p>"+r.URL.Path+"</p>")
-		}))
+		})
 		s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 			switch st {
 			case http.StateNew:
@@ -39,7 +41,6 @@ func TestEngineConfigureKeepsWhatDidNotChange(t *testing.T) {
 			}
 		}
 		s.Start()
-		t.Cleanup(s.Close)
 		return s
 	}
 	sick, healthy, moved := start(500), start(200), start(200)

@@ -5,24 +5,26 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // newH2CServer starts a server that speaks only h2c (HTTP/2 without TLS,
 // prior knowledge): an HTTP/1.1 request to it fails. Its handler answers
 // with the protocol the request came over, and it counts the connections
 // it accepted.
-func newH2CServer(tb testing.TB) (*httptest.Server, *atomic.Int64) {
+func newH2CServer(tb testing.TB) (*teamtest.Team, *atomic.Int64) {
 	tb.Helper()
 	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := teamtest.NewUnstarted(tb, nil)
+	srv.Set(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<p>HTTP/%d</p>", r.ProtoMajor)
-	}))
+	})
 	srv.Config.Protocols = new(http.Protocols)
 	srv.Config.Protocols.SetUnencryptedHTTP2(true)
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
@@ -31,7 +33,6 @@ func newH2CServer(tb testing.TB) (*httptest.Server, *atomic.Int64) {
 		}
 	}
 	srv.Start()
-	tb.Cleanup(srv.Close)
 	return srv, &conns
 }
 

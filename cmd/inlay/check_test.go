@@ -320,8 +320,7 @@ func TestCheckFragment(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(tc.handler)
-			t.Cleanup(srv.Close)
+			srv := teamtest.New(t, tc.handler)
 			args := append([]string{"check-fragment"}, tc.flags...)
 			args = append(args, srv.URL+"/team/fragments/box")
 			if tc.urlFirst {

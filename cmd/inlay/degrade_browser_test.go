@@ -57,27 +57,10 @@ func demoTeams(t *testing.T) (base string, stop map[string]func()) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serveWith(ctx, cfg, serveOptions{logger: logger, ready: func(a string) { addr <- a }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
+	base = startInlay(t, "serve", func(ctx context.Context, ready func(string)) error {
+		return serveWith(ctx, cfg, serveOptions{logger: logger, ready: ready})
 	})
-	select {
-	case a := <-addr:
-		return "http://" + a, stop
-	case err := <-done:
-		t.Fatalf("serve did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not start within 20s")
-	}
-	return "", nil
+	return base, stop
 }
 
 // navigate loads url and waits for the whole page, async boxes included.

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/inlayhq/inlay/teams/teamtest"
 
@@ -58,34 +57,16 @@ func TestDevServesALocalServiceInTheWholeShop(t *testing.T) {
 	t.Cleanup(stopBasket)
 	cfgPath := stagingConfig(t, shellURL, basketURL)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
 	var logs teamtest.Logs
-	go func() {
-		done <- runDev(ctx, devOptions{
+	base := startInlay(t, "inlay dev", func(ctx context.Context, ready func(string)) error {
+		return runDev(ctx, devOptions{
 			ConfigPath: cfgPath,
 			Listen:     "127.0.0.1:0",
 			Services:   serviceOverrides{"search": localSearch},
 			Logger:     slog.New(slog.NewTextHandler(&logs, nil)),
-			Ready:      func(a string) { addr <- a },
+			Ready:      ready,
 		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("inlay dev: %v", err)
-		}
 	})
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("inlay dev did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("inlay dev did not start within 20s")
-	}
 
 	resp, err := http.Get(base + "/product/boot-01")
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -13,40 +12,7 @@ import (
 	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/chromedp/chromedp"
-	"github.com/inlayhq/inlay/composer/config"
 )
-
-// startServe runs `inlay serve` on the config file at path, on a free
-// loopback port, until the test ends, and returns its base URL.
-func startServe(t *testing.T, path string) string {
-	t.Helper()
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen = "127.0.0.1:0"
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a string) { addr <- a })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("serve did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not start within 20s")
-	}
-	return ""
-}
 
 const devBase = `<!DOCTYPE html>
 <html><head><title>dev</title></head>
@@ -79,7 +45,7 @@ func TestLiveReloadInTheBrowser(t *testing.T) {
 		"base.html":  devBase,
 		"home.html":  devHome("first"),
 	})
-	base := startServe(t, filepath.Join(dir, "inlay.yaml"))
+	base := serveFile(t, filepath.Join(dir, "inlay.yaml"), nil)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
 		t.Fatal(err)

@@ -32,32 +32,14 @@ func chromiumPath(t *testing.T) string {
 // startDemo runs the demo shop on a free loopback port until the test ends.
 func startDemo(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runDemo(ctx, demoOptions{
+	return startInlay(t, "demo", func(ctx context.Context, ready func(string)) error {
+		return runDemo(ctx, demoOptions{
 			ConfigPath: "../../layouts/inlay.yaml",
 			Listen:     "127.0.0.1:0",
 			Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready:      func(a string) { addr <- a },
+			Ready:      ready,
 		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("demo: %v", err)
-		}
 	})
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("demo did not start: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("demo did not start within 20s")
-	}
-	return ""
 }
 
 // newBrowser starts headless Chromium for one test.

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,8 +13,6 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/teams/teamtest"
-
-	"github.com/inlayhq/inlay/composer/config"
 )
 
 func freeAddr(t *testing.T) string {
@@ -98,36 +94,6 @@ func TestServeOperations(t *testing.T) {
 	waitLog(t, logs, "config reloaded", 2)
 	if _, body := get(t, base+"/"); body != "<p>from /two</p>" {
 		t.Errorf("after SIGHUP: %q", body)
-	}
-}
-
-// serveFile runs `serve` on the config file at path until the test ends,
-// with its JSON logs in logs, and returns its base URL.
-func serveFile(t *testing.T, path string, logs *teamtest.Logs) string {
-	t.Helper()
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), func(a string) { addr <- a })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case err := <-done:
-		done <- err // for the cleanup
-		t.Fatalf("serve ended: %v", err)
-		return ""
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 func TestNginxConfig(t *testing.T) {
@@ -88,16 +89,11 @@ func TestNginxPeer(t *testing.T) {
 			defer p.stop()
 			getPage := func() {
 				t.Helper()
-				resp, err := http.Get(p.url(pagePath))
-				if err != nil {
-					t.Fatal(err)
+				resp, body := teamtest.Get(t, p.url(pagePath))
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("status %d", resp.StatusCode)
 				}
-				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != http.StatusOK {
-					t.Fatalf("status %d, %v", resp.StatusCode, err)
-				}
-				if !pageComplete(body, fragmentMarkers()) {
+				if !pageComplete([]byte(body), fragmentMarkers()) {
 					t.Fatalf("incomplete page:\n%s", body)
 				}
 			}

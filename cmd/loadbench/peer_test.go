@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"sync"
@@ -86,8 +85,7 @@ func TestClosedLoopChecksPages(t *testing.T) {
 				t.Skip("wrk not installed (Debian package wrk)")
 			}
 			k := newKindServer()
-			srv := httptest.NewServer(k)
-			defer srv.Close()
+			srv := teamtest.New(t, k.ServeHTTP)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			res, err := closedLoop(ctx, gen.wrk, srv.URL+"/page", 1, time.Second, fragmentMarkers()...)

@@ -1,12 +1,10 @@
 package shared
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -15,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 	"github.com/redis/rueidis"
@@ -696,7 +696,7 @@ func TestPasswordNeverInLogsOrErrors(t *testing.T) {
 
 func TestConfigPrintsRedacted(t *testing.T) {
 	cfg := Config{URL: "redis://:hunter2@valkey:6379/0"}
-	var logged bytes.Buffer
+	var logged teamtest.Logs
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("x", "cfg", cfg)
 	for _, text := range []string{fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", &cfg), logged.String()} {
 		if strings.Contains(text, "hunter2") || !strings.Contains(text, "xxxxx") {

@@ -1,12 +1,12 @@
 package lint_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/inlayhq/inlay/cmd/inlay/lint"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 const config = `layouts: layouts
@@ -23,25 +23,6 @@ pages:
 // layout wraps fragments in a page.
 func layout(fragments string) string {
 	return "<!DOCTYPE html>\n<html lang=\"en\">\n<body>\n" + fragments + "\n</body>\n</html>\n"
-}
-
-// writeShop writes a config and its layouts folder and returns the config's path.
-func writeShop(t *testing.T, cfg string, layouts map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "layouts"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range layouts {
-		if err := os.WriteFile(filepath.Join(dir, "layouts", name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(dir, "inlay.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 func TestCheck(t *testing.T) {
@@ -87,7 +68,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeShop(t, tt.config, map[string]string{"product.html": tt.layout})
+			path, _ := teamtest.Shop{Extra: tt.config, Layouts: map[string]string{"layouts/product.html": tt.layout}}.Write(t)
 			problems, summary, err := lint.Check(path)
 			if err != nil {
 				t.Fatalf("Check: %v", err)

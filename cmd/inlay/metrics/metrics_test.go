@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/inlayhq/inlay/teams/teamtest"
 
@@ -25,15 +24,16 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		io.WriteString(w, "<p>ok</p>")
 	})
-	cfg, err := config.Parse("m.yaml", []byte("services:\n  team:\n    url: "+team.URL+"\npages:\n  - path: /product/{sku}\n    layout: p.html\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, fsys := teamtest.Parse(t, teamtest.Shop{
+		Services: map[string]string{"team": team.URL},
+		Pages:    "  - path: /product/{sku}\n    layout: p.html",
+		Layouts:  map[string]string{"p.html": `<fragment id="main" src="team:/p/{sku}" primary></fragment><fragment id="side" src="team:/broken"></fragment>`},
+	}, config.Parse)
 	m := New()
 	srv, err := composer.New(cfg, composer.Options{
 		Observer: m,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		LayoutFS: fstest.MapFS{"p.html": {Data: []byte(`<fragment id="main" src="team:/p/{sku}" primary></fragment><fragment id="side" src="team:/broken"></fragment>`)}},
+		LayoutFS: fsys,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -43,12 +43,7 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 	shop := httptest.NewServer(srv)
 	defer shop.Close()
 	for _, path := range []string{"/product/a", "/product/a", "/product/b", "/no-such-page"} {
-		resp, err := http.Get(shop.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		teamtest.Get(t, shop.URL+path)
 	}
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
@@ -92,12 +87,12 @@ func TestMetricsCountGatewayRequests(t *testing.T) {
 	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	})
-	cfg, err := config.Parse("m.yaml", []byte("services:\n  team:\n    url: "+team.URL+"\ngateway:\n  - prefix: /api/\n    service: team\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, fsys := teamtest.Parse(t, teamtest.Shop{
+		Services: map[string]string{"team": team.URL},
+		Gateway:  "  - prefix: /api/\n    service: team",
+	}, config.Parse)
 	m := New()
-	srv, err := composer.New(cfg, composer.Options{Observer: m, Logger: slog.New(slog.DiscardHandler), LayoutFS: fstest.MapFS{}})
+	srv, err := composer.New(cfg, composer.Options{Observer: m, Logger: slog.New(slog.DiscardHandler), LayoutFS: fsys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,13 +100,7 @@ func TestMetricsCountGatewayRequests(t *testing.T) {
 	shop := httptest.NewServer(srv)
 	defer shop.Close()
 	for _, path := range []string{"/api/a", "/api/b", "/api/x/../../y"} {
-		req, _ := http.NewRequest(http.MethodGet, shop.URL+path, nil)
-		resp, err := http.DefaultTransport.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		teamtest.Get(t, shop.URL+path)
 	}
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))

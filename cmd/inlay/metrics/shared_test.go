@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/inlayhq/inlay/teams/teamtest"
@@ -28,40 +27,35 @@ func TestMetricsSharedTier(t *testing.T) {
 	})
 	// A longer deadline than the 20ms default, so that a busy machine does
 	// not turn the counted shared hit into an origin fetch.
-	yaml := "cache:\n  shared:\n    url: " + rs.URL("") + "\n    timeout: 500ms\nservices:\n  team:\n    url: " + team.URL + "\npages:\n  - path: /product/{sku}\n    layout: p.html\n"
+	shop := teamtest.Shop{
+		Extra:    "cache:\n  shared:\n    url: " + rs.URL("") + "\n    timeout: 500ms\n",
+		Services: map[string]string{"team": team.URL},
+		Pages:    "  - path: /product/{sku}\n    layout: p.html",
+		Layouts:  map[string]string{"p.html": `<fragment id="main" src="team:/p/{sku}" primary></fragment>`},
+	}
 	replica := func() (*Metrics, *httptest.Server) {
-		cfg, err := config.Parse("m.yaml", []byte(yaml))
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg, fsys := teamtest.Parse(t, shop, config.Parse)
 		m := New()
 		srv, err := composer.New(cfg, composer.Options{
 			Observer: m,
 			Logger:   slog.New(slog.DiscardHandler),
-			LayoutFS: fstest.MapFS{"p.html": {Data: []byte(`<fragment id="main" src="team:/p/{sku}" primary></fragment>`)}},
+			LayoutFS: fsys,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(srv.Close)
 		m.Attach(srv)
-		shop := httptest.NewServer(srv)
-		t.Cleanup(shop.Close)
-		return m, shop
+		hs := httptest.NewServer(srv)
+		t.Cleanup(hs.Close)
+		return m, hs
 	}
 	scrape := func(m *Metrics) string {
 		rec := httptest.NewRecorder()
 		m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 		return rec.Body.String()
 	}
-	load := func(shop *httptest.Server, path string) {
-		resp, err := http.Get(shop.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
+	load := func(shop *httptest.Server, path string) { teamtest.Get(t, shop.URL+path) }
 	ma, a := replica()
 	mb, b := replica()
 	load(a, "/product/a")

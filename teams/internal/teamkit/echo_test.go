@@ -1,7 +1,6 @@
 package teamkit
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,13 +11,14 @@ import (
 	"testing"
 
 	"github.com/a-h/templ"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"github.com/labstack/echo/v4"
 )
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestNewEchoErrors(t *testing.T) {
-	var logs bytes.Buffer
+	var logs teamtest.Logs
 	e := NewEcho(slog.New(slog.NewTextHandler(&logs, nil)))
 	if !e.HideBanner || !e.HidePort {
 		t.Error("banner or port not hidden")
