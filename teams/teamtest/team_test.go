@@ -198,3 +198,18 @@ func TestGetDoesNotFollowRedirects(t *testing.T) {
 		t.Errorf("headers sent: %v", h)
 	}
 }
+
+func TestDoUsesTheGivenClient(t *testing.T) {
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/from": {Status: http.StatusFound, Header: map[string]string{"Location": "/to"}},
+		"/to":   {Body: "to"},
+	})
+	req, err := http.NewRequest(http.MethodGet, team.URL+"/from", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := teamtest.Do(t, &http.Client{Timeout: teamtest.GetTimeout}, req)
+	if resp.StatusCode != http.StatusOK || body != "to" {
+		t.Errorf("got %d %q, want the redirect followed by the client's default", resp.StatusCode, body)
+	}
+}

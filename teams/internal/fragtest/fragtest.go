@@ -5,11 +5,12 @@
 package fragtest
 
 import (
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // linkRE matches the Link header of a fragment: "</team/static/x.css?v=HASH>; rel=stylesheet".
@@ -24,12 +25,10 @@ type Response struct {
 	Body string
 }
 
-// Get fetches url with client (http.DefaultClient if nil) and reads the body.
+// Get fetches url with client (teamtest.Get's when nil, which does not
+// follow redirects) and reads the body.
 func Get(t testing.TB, client *http.Client, url string) Response {
 	t.Helper()
-	if client == nil {
-		client = http.DefaultClient
-	}
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -37,19 +36,11 @@ func Get(t testing.TB, client *http.Client, url string) Response {
 	return Do(t, client, req)
 }
 
-// Do sends req with client and reads the body.
+// Do sends req with client (as teamtest.Do does) and reads the body.
 func Do(t testing.TB, client *http.Client, req *http.Request) Response {
 	t.Helper()
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("reading %s: %v", req.URL, err)
-	}
-	return Response{Response: resp, Body: string(b)}
+	resp, body := teamtest.Do(t, client, req)
+	return Response{Response: resp, Body: body}
 }
 
 // CheckFragment asserts the fragment contract on r: the status, an HTML
