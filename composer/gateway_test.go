@@ -22,8 +22,7 @@ import (
 // door sets them. It returns the shop's URL and its observer.
 func gatewayShop(t *testing.T, team http.Handler, serviceYAML, routeYAML string, cut time.Duration) (string, *gatewayObserver, *teamtest.Logs) {
 	t.Helper()
-	ts := httptest.NewServer(team)
-	t.Cleanup(ts.Close)
+	ts := teamtest.New(t, team.ServeHTTP)
 	sc := shopConfig{
 		layouts:     map[string]string{"p.html": pageHead + pageTail},
 		pages:       "  - path: /\n    layout: p.html",
