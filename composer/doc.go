@@ -8,6 +8,6 @@
 // readiness, Inlay's static files, and the front door's error pages. The
 // page engine (page.go, stream.go, slotfetch.go) gets from it the fetch
 // engine, the layout and the limits of one page. The layout language
-// lives in layout.go, inherit.go and source.go; layouts are hot-reloaded
-// by [Layouts], keeping the last good version of a broken file.
+// is package layout; layouts are hot-reloaded by a [layout.Folder],
+// keeping the last good version of a broken file.
 package composer

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/labstack/echo/v4"
 )
 
@@ -87,8 +88,8 @@ func (s *Server) builtinError(w http.ResponseWriter, r *http.Request, status int
 // reports false, having written nothing, when the layout is not there or
 // fails before its headers leave; the caller then serves the built-in page.
 func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status int, name string, d *errorDetail) (ok bool) {
-	layout := s.layouts.Get(name)
-	if layout == nil {
+	lay := s.layouts.Get(name)
+	if lay == nil {
 		return false
 	}
 	committed := func() bool {
@@ -111,7 +112,7 @@ func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status
 	values := []string{strconv.Itoa(status), requestID}
 	pg := &page{
 		srv:       s,
-		layout:    layout,
+		layout:    lay,
 		r:         r,
 		requestID: requestID,
 		params:    params{names: errorParams, values: values},
@@ -146,7 +147,7 @@ func (pg *page) writeErrorDetail(st *stream) {
 // checkErrorPages reports error pages whose layout is missing or has a
 // primary fragment: an error page's status is the error's, and a failing
 // primary would need an error page of its own.
-func checkErrorPages(cfg *config.Config, layouts *Layouts) config.Problems {
+func checkErrorPages(cfg *config.Config, layouts *layout.Folder) config.Problems {
 	var ps config.Problems
 	for key, name := range cfg.ErrorPages {
 		at := "$.error_pages." + key
@@ -204,7 +205,7 @@ var errorTexts = map[int][2]string{
 
 // primaryFailed answers a page whose primary fragment failed: 504 when it
 // timed out, 502 otherwise.
-func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID string, slot *Slot, err error) {
+func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID string, slot *layout.Slot, err error) {
 	status := failureStatus(r, err)
 	if status == statusClientClosed {
 		return

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
 )
@@ -17,7 +18,7 @@ import (
 // page composes one layout for one shopper request.
 type page struct {
 	srv       *Server
-	layout    *Layout
+	layout    *layout.Layout
 	r         *http.Request
 	requestID string
 	params    params
@@ -64,9 +65,9 @@ type params struct {
 	query         url.Values
 }
 
-func newParams(names, values []string, r *http.Request, l *Layout) params {
+func newParams(names, values []string, r *http.Request, l *layout.Layout) params {
 	p := params{names: names, values: values}
-	if l.usesParams && r.URL.RawQuery != "" {
+	if l.UsesParams() && r.URL.RawQuery != "" {
 		p.query = r.URL.Query()
 	}
 	return p
@@ -102,13 +103,13 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	pg.outcomes = make([]outcome, n)
 	pg.done = make([]chan struct{}, n)
 	var asyncDone chan int // indexes of async slots as they finish
-	if l.async > 0 && !pg.inOrder {
-		asyncDone = make(chan int, l.async)
+	if l.AsyncSlots() > 0 && !pg.inOrder {
+		asyncDone = make(chan int, l.AsyncSlots())
 	}
 	head := pg.r.Method == http.MethodHead
 	// One allocation for every slot's request and header fields.
 	reqs := make([]fragments.Request, n)
-	fields := make([]fragments.Field, 0, l.maxFields)
+	fields := make([]fragments.Field, 0, fieldRoom(l))
 	for i, slot := range l.Slots {
 		if head && !slot.Primary {
 			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
@@ -232,7 +233,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 	}
 	for i, slot := range l.Slots {
-		s.write(pg.errorChunk(l.chunks[i]))
+		s.write(pg.errorChunk(l.Chunks()[i]))
 		if slot.Async && asyncDone != nil && !isDone(pg.done[i]) {
 			s.placeholder(i, slot, pg.placeholderContent(slot))
 			state[i] = placeholderShown
@@ -254,8 +255,8 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			return // the shopper went away
 		}
 	}
-	last := l.chunks[n]
-	s.write(pg.errorChunk(last[:l.tailAt]))
+	last := l.Chunks()[n]
+	s.write(pg.errorChunk(last[:l.TailAt()]))
 	for pending > 0 && s.err == nil {
 		s.flush()
 		j := <-asyncDone
@@ -267,7 +268,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		pg.writeErrorDetail(s)
 		pg.srv.writeOverlay(s)
 	}
-	s.write(pg.errorChunk(last[l.tailAt:]))
+	s.write(pg.errorChunk(last[l.TailAt():]))
 	if !whole {
 		s.end()
 		return
@@ -293,7 +294,7 @@ const maxHeldPage = 256 << 10
 // its boxes' bodies.
 func (pg *page) size() int {
 	n := 0
-	for _, c := range pg.layout.chunks {
+	for _, c := range pg.layout.Chunks() {
 		n += len(c)
 	}
 	for i := range pg.outcomes {

@@ -3,7 +3,6 @@ package composer
 import (
 	"context"
 	"fmt"
-	"go.opentelemetry.io/otel/trace"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -14,10 +13,12 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/static"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options are the parts of a Server that do not come from the config file.
@@ -65,7 +66,7 @@ type Server struct {
 	lastCookieWarn atomic.Int64 // unix nanoseconds of the last dropped-cookie warning
 
 	cfg       *config.Config
-	layouts   *Layouts
+	layouts   *layout.Folder
 	engine    *fragments.Engine
 	ownEngine bool // made by New, closed by Close
 	logger    *slog.Logger
@@ -99,9 +100,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	fsys := opts.LayoutFS
 	if fsys == nil {
-		fsys = LayoutDir(cfg.LayoutsDir())
+		fsys = layout.Dir(cfg.LayoutsDir())
 	}
-	layouts, err := LoadLayouts(fsys, cfg.LayoutsDir(), cfg.Services)
+	layouts, err := layout.Load(fsys, cfg.LayoutsDir(), cfg.Services)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +219,7 @@ func (s *Server) Cache() *fragments.Cache { return s.engine.Cache() }
 
 // CheckPages reports pages and error pages whose layout does not exist,
 // and error pages whose layout has a primary fragment.
-func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
+func CheckPages(cfg *config.Config, layouts *layout.Folder) config.Problems {
 	var ps config.Problems
 	for i, p := range cfg.Pages {
 		if layouts.Get(p.Layout) == nil {
@@ -233,7 +234,7 @@ func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
 // Layouts returns the server's layout registry, for reloading.
-func (s *Server) Layouts() *Layouts { return s.layouts }
+func (s *Server) Layouts() *layout.Folder { return s.layouts }
 
 // SetReady marks the server ready to take traffic, or not: /-/ready
 // answers 200 only in between. The process sets it once its listener is
@@ -286,7 +287,7 @@ func (s *Server) writeOverlay(st *stream) {
 
 // droppedCookie counts a non-primary fragment's Set-Cookie that was kept
 // from the shopper, with a warning at most every 10 seconds.
-func (s *Server) droppedCookie(ctx context.Context, requestID string, slot *Slot) {
+func (s *Server) droppedCookie(ctx context.Context, requestID string, slot *layout.Slot) {
 	s.observer.CookieDropped(slot.Src.Service.Name)
 	now, last := time.Now().UnixNano(), s.lastCookieWarn.Load()
 	if now-last < int64(10*time.Second) || !s.lastCookieWarn.CompareAndSwap(last, now) {

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
 	"go.opentelemetry.io/otel/attribute"
@@ -18,7 +19,7 @@ import (
 // freshHit fills o from the cache when it holds the slot's fragment fresh:
 // the common case on a busy page, served without a goroutine or a fetch.
 // With tracing on, every fragment takes the traced path instead.
-func (pg *page) freshHit(slot *Slot, req *fragments.Request, o *outcome) bool {
+func (pg *page) freshHit(slot *layout.Slot, req *fragments.Request, o *outcome) bool {
 	if pg.srv.tracer != nil {
 		return false
 	}
@@ -34,7 +35,7 @@ func (pg *page) freshHit(slot *Slot, req *fragments.Request, o *outcome) bool {
 // startSpan starts a slot's span when tracing is on. Its context is the
 // parent the slot's requests name in their trace context, so it is made
 // before they are built.
-func (pg *page) startSpan(ctx context.Context, slot *Slot) (context.Context, trace.Span) {
+func (pg *page) startSpan(ctx context.Context, slot *layout.Slot) (context.Context, trace.Span) {
 	if pg.srv.tracer == nil {
 		return ctx, nil
 	}
@@ -45,7 +46,7 @@ func (pg *page) startSpan(ctx context.Context, slot *Slot) (context.Context, tra
 // safeFetchSlot is fetchSlot with a panic turned into that slot's failure:
 // it runs on a goroutine of its own, where a panic would otherwise end the
 // whole process. It ends span, if there is one.
-func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot, req *fragments.Request, span trace.Span) (o outcome) {
+func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request, span trace.Span) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
@@ -69,7 +70,7 @@ func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot, req *fragments.Re
 
 // fetchSlot fetches a slot's src (req, whose Report is o's) and, if that
 // fails, its fallback-src.
-func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Request) outcome {
+func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request) outcome {
 	start := time.Now()
 	var o outcome
 	resp, err := pg.srv.engine.Fetch(ctx, req)
@@ -104,7 +105,7 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Reques
 }
 
 // request builds the fetch of src for a slot, under ctx's span.
-func (pg *page) request(ctx context.Context, slot *Slot, src *Source, timeout time.Duration) *fragments.Request {
+func (pg *page) request(ctx context.Context, slot *layout.Slot, src *layout.Source, timeout time.Duration) *fragments.Request {
 	req := &fragments.Request{}
 	pg.fillRequest(ctx, req, slot, src, timeout, nil)
 	return req
@@ -115,7 +116,7 @@ func (pg *page) request(ctx context.Context, slot *Slot, src *Source, timeout ti
 // tracing on, ctx holds the slot's span, which the request names as its
 // parent. The request is complete once this returns: nothing changes it
 // after, as the fetch layers read it from several goroutines.
-func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *Slot, src *Source, timeout time.Duration, fields []fragments.Field) {
+func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *layout.Slot, src *layout.Source, timeout time.Duration, fields []fragments.Field) {
 	if timeout == 0 {
 		timeout = src.Service.FragmentTimeout()
 	}
@@ -137,7 +138,7 @@ func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *S
 }
 
 // cached returns what the cache holds for src, or nil.
-func (pg *page) cached(slot *Slot, src *Source) *fragments.Response {
+func (pg *page) cached(slot *layout.Slot, src *layout.Source) *fragments.Response {
 	if src == nil {
 		return nil
 	}
@@ -147,7 +148,7 @@ func (pg *page) cached(slot *Slot, src *Source) *fragments.Response {
 
 // placeholderContent is what an async box shows until its content comes:
 // its fallback-src if the cache has it; else nil, for the inline fallback.
-func (pg *page) placeholderContent(slot *Slot) *fragments.Response {
+func (pg *page) placeholderContent(slot *layout.Slot) *fragments.Response {
 	if resp := pg.cached(slot, slot.Fallback); resp != nil && resp.Status == http.StatusOK {
 		return resp
 	}
@@ -156,7 +157,7 @@ func (pg *page) placeholderContent(slot *Slot) *fragments.Response {
 
 // acceptable says whether a response may fill the slot. The primary passes
 // any status below 500 on to the page; other fragments need 200 or 204.
-func acceptable(slot *Slot, resp *fragments.Response) error {
+func acceptable(slot *layout.Slot, resp *fragments.Response) error {
 	if slot.Primary || contract.FillsBox(resp.Status) {
 		return nil
 	}
@@ -165,7 +166,7 @@ func acceptable(slot *Slot, resp *fragments.Response) error {
 
 // logDegraded logs a degraded box, folded under load to one line per
 // service and reason a second; the observer counts every box.
-func (pg *page) logDegraded(slot *Slot, o *outcome) {
+func (pg *page) logDegraded(slot *layout.Slot, o *outcome) {
 	shown := o.shown()
 	reason := failureReason(o.err)
 	if reason == "canceled" {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/static"
 )
@@ -130,7 +131,7 @@ func (s *stream) flush() {
 
 // slot writes what one slot shows: the fragment's assets not yet on the
 // page, then its body; or the layout's inline fallback.
-func (s *stream) slot(slot *Slot, o *outcome) {
+func (s *stream) slot(slot *layout.Slot, o *outcome) {
 	if s.debug {
 		s.debugOpen(slot, o)
 		defer s.debugClose()
@@ -149,7 +150,7 @@ func (s *stream) slot(slot *Slot, o *outcome) {
 // comments, which take no space and match no CSS selector, so the page
 // is laid out exactly as without the debug view; the debug script draws
 // outlines and labels over the boxes afterwards.
-func (s *stream) debugOpen(slot *Slot, o *outcome) {
+func (s *stream) debugOpen(slot *layout.Slot, o *outcome) {
 	s.writeString("<!--inlay-debug:" + strconv.Itoa(len(s.debugBoxes)) + "-->")
 	s.debugBoxes = append(s.debugBoxes, newDebugInfo(slot, o))
 }
@@ -208,7 +209,7 @@ func (s *stream) nonceAttr() string {
 // placeholder writes the box an async slot shows until its content
 // arrives: a <inlay-slot> holding the placeholder markup, sized by the
 // layout's placeholder-height so that the page does not jump.
-func (s *stream) placeholder(i int, slot *Slot, content *fragments.Response) {
+func (s *stream) placeholder(i int, slot *layout.Slot, content *fragments.Response) {
 	style := "display:contents"
 	if slot.PlaceholderHeight != "" {
 		style = "display:block;min-height:" + slot.PlaceholderHeight
@@ -238,7 +239,7 @@ const swapScript = `function inlaySwap(i){var d=document,t=d.getElementById("inl
 // <template> with the content, and the inline script that swaps it in.
 // When the fragment failed with nothing better than the placeholder, the
 // placeholder stays.
-func (s *stream) asyncContent(i int, slot *Slot, o *outcome) {
+func (s *stream) asyncContent(i int, slot *layout.Slot, o *outcome) {
 	if o.resp == nil {
 		return
 	}

@@ -2,7 +2,6 @@ package composer
 
 import (
 	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // stubRoute says how the stub answers one path.
@@ -136,6 +136,8 @@ type shop struct {
 	*httptest.Server
 	inlay *Server
 	logs  *teamtest.Logs
+	// layoutFS is the layouts folder the shop reads; a test may edit it.
+	layoutFS fstest.MapFS
 }
 
 // shopConfig describes a test shop: layout files by name, and the YAML of
@@ -172,7 +174,7 @@ func newShop(t testing.TB, sc shopConfig) *shop {
 	t.Cleanup(srv.Close) // after hs.Close: cleanups run last-in first-out
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &shop{Server: hs, inlay: srv, logs: logs}
+	return &shop{Server: hs, inlay: srv, logs: logs, layoutFS: fsys}
 }
 
 // logger returns the shop's logger and the buffer its JSON records go to.
