@@ -6,8 +6,10 @@
 //
 // [Server] is the echo app: page routes, gateway routes, health and
 // readiness, Inlay's static files, and the front door's error pages. The
-// page engine (page.go, stream.go, slotfetch.go) gets from it the fetch
-// engine, the layout and the limits of one page. The layout language
+// page engine (pageengine.go, page.go, stream.go, slotfetch.go) is built
+// by it with only what composing needs: the fetch engine, an observer,
+// the limits, and hooks for error pages and dev mode's overlay; it never
+// sees the Server. A page brings its layout, request and deadline. The layout language
 // is package layout; layouts are hot-reloaded by a [layout.Folder],
 // keeping the last good version of a broken file.
 package composer

@@ -111,7 +111,7 @@ func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status
 	requestID := r.Header.Get(HeaderRequestID)
 	values := []string{strconv.Itoa(status), requestID}
 	pg := &page{
-		srv:       s,
+		eng:       s.pages,
 		layout:    lay,
 		r:         r,
 		requestID: requestID,
@@ -201,22 +201,4 @@ var errorTexts = map[int][2]string{
 	http.StatusBadGateway:            {"This page is unavailable", "Part of the shop is not answering right now. Please try again in a moment."},
 	http.StatusServiceUnavailable:    {"This page is unavailable", "Part of the shop is taking a short break. Please try again in a moment."},
 	http.StatusGatewayTimeout:        {"This page took too long", "Part of the shop is answering too slowly right now. Please try again in a moment."},
-}
-
-// primaryFailed answers a page whose primary fragment failed: 504 when it
-// timed out, 502 otherwise.
-func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID string, slot *layout.Slot, err error) {
-	status := failureStatus(r, err)
-	if status == statusClientClosed {
-		return
-	}
-	s.observer.PrimaryFailed(slot.Src.Service.Name, status)
-	s.logger.LogAttrs(r.Context(), slog.LevelError, "primary fragment failed",
-		slog.String("request_id", requestID),
-		slog.String("fragment", slot.ID),
-		slog.String("service", slot.Src.Service.Name),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.String("error", fmt.Sprint(err)))
-	s.renderErrorDetail(w, r, status, &errorDetail{Fragment: slot.ID, Service: slot.Src.Service.Name, Reason: fmt.Sprint(err)})
 }

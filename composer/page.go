@@ -17,7 +17,7 @@ import (
 
 // page composes one layout for one shopper request.
 type page struct {
-	srv       *Server
+	eng       *pageEngine
 	layout    *layout.Layout
 	r         *http.Request
 	requestID string
@@ -115,7 +115,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
 			continue
 		}
-		if ctx == nil && pg.srv.tracer != nil {
+		if ctx == nil && pg.eng.tracer != nil {
 			ctx, cancel = withDeadline(pg.r.Context(), pageTimeout)
 		}
 		fctx, span := pg.startSpan(ctx, slot)
@@ -153,7 +153,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		o := &pg.outcomes[p]
 		if o.resp == nil {
 			pg.headerAt = time.Now()
-			pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], o.err)
+			pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], o.err)
 			return
 		}
 		status = o.resp.Status
@@ -161,12 +161,12 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			var ok bool
 			if status, ok = contract.PageStatus(status); !ok {
 				pg.headerAt = time.Now()
-				pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], fmt.Errorf("status %d is no answer to a page", o.resp.Status))
+				pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], fmt.Errorf("status %d is no answer to a page", o.resp.Status))
 				return
 			}
 			if ok := primaryHeaders(h, pg.r, o.resp); !ok {
 				pg.headerAt = time.Now()
-				pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], errors.New("invalid Location header"))
+				pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], errors.New("invalid Location header"))
 				return
 			}
 		} else {
@@ -178,12 +178,12 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			return
 		}
 		if (status == http.StatusNotFound || status == http.StatusGone) && !o.fromFallback {
-			if name, _ := pg.srv.cfg.ErrorPage(status); name != "" {
+			if pg.eng.hasErrorPage(status) {
 				// The designers' page for it: the layout's other boxes
 				// (add to basket, say) make no sense for what is not there.
 				pg.headerAt = time.Now()
 				cancel()
-				pg.srv.renderError(w, pg.r, status)
+				pg.eng.errorPage(w, pg.r, status, nil)
 				return
 			}
 		}
@@ -209,7 +209,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		return
 	}
 	whole := pg.allDone() && pg.size() <= maxHeldPage
-	s := newStream(w, pg.srv.writeIdle, whole)
+	s := newStream(w, pg.eng.writeIdle, whole)
 	defer s.release()
 	s.debug = pg.debug
 	if asyncDone != nil && !whole {
@@ -264,9 +264,9 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		showAsync(j)
 	}
 	s.debugEnd()
-	if pg.srv.cfg.Dev {
+	if pg.eng.overlay != nil {
 		pg.writeErrorDetail(s)
-		pg.srv.writeOverlay(s)
+		pg.eng.overlay(s)
 	}
 	s.write(pg.errorChunk(last[l.TailAt():]))
 	if !whole {

@@ -46,7 +46,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 		names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
 		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
 		pg := &page{
-			srv:       s,
+			eng:       s.pages,
 			layout:    lay,
 			r:         r,
 			requestID: requestID,

@@ -1,6 +1,7 @@
 package composer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -63,31 +64,25 @@ type Options struct {
 // Server is Inlay's shopper-facing HTTP handler: page routes that compose
 // layouts, gateway routes that proxy to team services, and /-/health.
 type Server struct {
-	lastCookieWarn atomic.Int64 // unix nanoseconds of the last dropped-cookie warning
-
 	cfg       *config.Config
 	layouts   *layout.Folder
 	engine    *fragments.Engine
 	ownEngine bool // made by New, closed by Close
 	logger    *slog.Logger
 	echo      *echo.Echo
-	writeIdle time.Duration
 	observer  Observer
 	tracer    trace.Tracer // nil when tracing is off
 	accessLog bool
-	degraded  logFolder // folds the degraded-box log lines under load
 	ready     atomic.Bool
 	live      *liveReload // dev mode's live reload; nil outside dev mode
+	pages     *pageEngine // composes the pages of every route and error page
 }
 
 // New builds a Server from a validated config. It loads every layout and
 // fails, with FILE:LINE:COL problems, if any layout is broken or a page
 // names a layout that does not exist.
 func New(cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, engine: opts.Engine, logger: opts.Logger, writeIdle: opts.WriteIdleTimeout}
-	if s.writeIdle <= 0 {
-		s.writeIdle = DefaultWriteIdleTimeout
-	}
+	s := &Server{cfg: cfg, engine: opts.Engine, logger: opts.Logger}
 	s.observer, s.accessLog = opts.Observer, opts.AccessLog
 	if s.observer == nil {
 		s.observer = nopObserver{}
@@ -124,6 +119,23 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			CleanupInterval: opts.CacheCleanup,
 		}, EngineSettings(cfg))
 		s.ownEngine = true
+	}
+
+	s.pages = &pageEngine{
+		fetch:      s.engine,
+		observer:   s.observer,
+		logger:     s.logger,
+		tracer:     s.tracer,
+		writeIdle:  cmp.Or(opts.WriteIdleTimeout, DefaultWriteIdleTimeout),
+		earlyHints: cfg.EarlyHintsEnabled(),
+		errorPage:  s.renderErrorDetail,
+		hasErrorPage: func(status int) bool {
+			name, _ := cfg.ErrorPage(status)
+			return name != ""
+		},
+	}
+	if cfg.Dev {
+		s.pages.overlay = s.writeOverlay
 	}
 
 	e := echo.New()
@@ -283,16 +295,4 @@ func (s *Server) writeOverlay(st *stream) {
 		st.err = devOverlay(s.overlayProblems(problems)).Render(context.Background(), st.w)
 	}
 	st.writeString(s.devScript())
-}
-
-// droppedCookie counts a non-primary fragment's Set-Cookie that was kept
-// from the shopper, with a warning at most every 10 seconds.
-func (s *Server) droppedCookie(ctx context.Context, requestID string, slot *layout.Slot) {
-	s.observer.CookieDropped(slot.Src.Service.Name)
-	now, last := time.Now().UnixNano(), s.lastCookieWarn.Load()
-	if now-last < int64(10*time.Second) || !s.lastCookieWarn.CompareAndSwap(last, now) {
-		return
-	}
-	s.logger.LogAttrs(ctx, slog.LevelWarn, "Set-Cookie from a non-primary fragment dropped (set_cookies is off for its service)",
-		slog.String("request_id", requestID), slog.String("fragment", slot.ID), slog.String("service", slot.Src.Service.Name))
 }

@@ -20,15 +20,15 @@ import (
 // the common case on a busy page, served without a goroutine or a fetch.
 // With tracing on, every fragment takes the traced path instead.
 func (pg *page) freshHit(slot *layout.Slot, req *fragments.Request, o *outcome) bool {
-	if pg.srv.tracer != nil {
+	if pg.eng.tracer != nil {
 		return false
 	}
-	resp, ok := pg.srv.engine.Fresh(req)
+	resp, ok := pg.eng.fetch.Fresh(req)
 	if !ok || acceptable(slot, resp) != nil {
 		return false
 	}
 	o.resp = resp
-	pg.srv.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
+	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
 	return true
 }
 
@@ -36,10 +36,10 @@ func (pg *page) freshHit(slot *layout.Slot, req *fragments.Request, o *outcome) 
 // parent the slot's requests name in their trace context, so it is made
 // before they are built.
 func (pg *page) startSpan(ctx context.Context, slot *layout.Slot) (context.Context, trace.Span) {
-	if pg.srv.tracer == nil {
+	if pg.eng.tracer == nil {
 		return ctx, nil
 	}
-	return pg.srv.tracer.Start(ctx, "fragment "+slot.ID, trace.WithSpanKind(trace.SpanKindClient),
+	return pg.eng.tracer.Start(ctx, "fragment "+slot.ID, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("inlay.fragment", slot.ID), attribute.String("inlay.service", slot.Src.Service.Name)))
 }
 
@@ -50,7 +50,7 @@ func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragm
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
-			pg.srv.logger.LogAttrs(ctx, slog.LevelError, "panic fetching fragment",
+			pg.eng.logger.LogAttrs(ctx, slog.LevelError, "panic fetching fragment",
 				slog.String("request_id", pg.requestID), slog.String("fragment", slot.ID),
 				slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
 			o = outcome{err: err}
@@ -64,7 +64,7 @@ func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragm
 		}
 	}()
 	o = pg.fetchSlot(ctx, slot, req)
-	pg.srv.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
+	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
 	return o
 }
 
@@ -73,7 +73,7 @@ func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragm
 func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request) outcome {
 	start := time.Now()
 	var o outcome
-	resp, err := pg.srv.engine.Fetch(ctx, req)
+	resp, err := pg.eng.fetch.Fetch(ctx, req)
 	if req.Report != nil {
 		o.report = *req.Report
 	}
@@ -85,14 +85,14 @@ func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fragments
 	if err == nil {
 		o.resp, o.duration = resp, time.Since(start)
 		if !slot.Primary && !slot.Src.Service.SetCookies && len(resp.Header["Set-Cookie"]) > 0 {
-			pg.srv.droppedCookie(pg.r.Context(), pg.requestID, slot)
+			pg.eng.droppedCookie(pg.r.Context(), pg.requestID, slot)
 		}
 		return o
 	}
 	o.err = err
 	if slot.Fallback != nil && ctx.Err() == nil {
 		freq := pg.request(ctx, slot, slot.Fallback, 0)
-		fresp, ferr := pg.srv.engine.Fetch(ctx, freq)
+		fresp, ferr := pg.eng.fetch.Fetch(ctx, freq)
 		if ferr == nil && contract.FillsBox(fresp.Status) {
 			o.resp, o.fromFallback = fresp, true
 		} else if ferr == nil {
@@ -121,7 +121,7 @@ func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *l
 		timeout = src.Service.FragmentTimeout()
 	}
 	pc := &pg.context
-	if pg.srv.tracer != nil {
+	if pg.eng.tracer != nil {
 		traced := pc.withSpan(ctx)
 		pc = &traced
 	}
@@ -142,7 +142,7 @@ func (pg *page) cached(slot *layout.Slot, src *layout.Source) *fragments.Respons
 	if src == nil {
 		return nil
 	}
-	resp, _ := pg.srv.engine.Peek(pg.request(pg.r.Context(), slot, src, 0))
+	resp, _ := pg.eng.fetch.Peek(pg.request(pg.r.Context(), slot, src, 0))
 	return resp
 }
 
@@ -172,11 +172,11 @@ func (pg *page) logDegraded(slot *layout.Slot, o *outcome) {
 	if reason == "canceled" {
 		return // the shopper left: nothing degraded that anyone sees
 	}
-	ok, folded := pg.srv.degraded.allow(slot.Src.Service.Name+" "+reason, time.Now())
+	ok, folded := pg.eng.degraded.allow(slot.Src.Service.Name+" "+reason, time.Now())
 	if !ok {
 		return
 	}
-	pg.srv.logger.LogAttrs(pg.r.Context(), slog.LevelWarn, "fragment degraded",
+	pg.eng.logger.LogAttrs(pg.r.Context(), slog.LevelWarn, "fragment degraded",
 		slog.String("request_id", pg.requestID),
 		slog.String("layout", pg.layout.Name),
 		slog.String("fragment", slot.ID),
