@@ -294,5 +294,7 @@ func (s *Server) writeOverlay(st *stream) {
 	if problems, _ := s.devProblems(); len(problems) > 0 {
 		st.err = devOverlay(s.overlayProblems(problems)).Render(context.Background(), st.w)
 	}
-	st.writeString(s.devScript())
+	if st.err == nil {
+		st.err = devScript(s.devVersion()).Render(context.Background(), st.w)
+	}
 }
