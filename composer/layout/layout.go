@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments/contract"
 	"golang.org/x/net/html"
 )
 
@@ -177,7 +178,7 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 		return nil, p.problems
 	}
 	if !utf8.Valid(p.data) {
-		p.problem(firstInvalidUTF8(p.data), "layout is not UTF-8 text")
+		p.problem(contract.InvalidUTF8At(p.data), "layout is not UTF-8 text")
 		return nil, p.problems
 	}
 	if i := bytes.IndexByte(p.data, 0); i >= 0 {
@@ -317,15 +318,4 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 		}
 	}
 	return l, nil
-}
-
-func firstInvalidUTF8(b []byte) int {
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return 0
 }
