@@ -110,6 +110,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	// One allocation for every slot's request and header fields.
 	reqs := make([]fragments.Request, n)
 	fields := make([]fragments.Field, 0, fieldRoom(l))
+	var fetchPrimary func() // set when the primary is fetched on this goroutine
 	for i, slot := range l.Slots {
 		if head && !slot.Primary {
 			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
@@ -136,19 +137,30 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			fctx = ctx
 		}
 		pg.done[i] = make(chan struct{})
-		wg.Go(func() {
+		fetch := func() {
 			pg.outcomes[i] = pg.safeFetchSlot(fctx, slot, req, span)
 			close(pg.done[i])
 			if slot.Async && asyncDone != nil {
 				asyncDone <- i
 			}
-		})
+		}
+		if i == l.Primary && pg.errStatus == 0 {
+			// This goroutine waits for the primary before anything is
+			// written, so it fetches the primary itself: one goroutine
+			// (and its stack) less per page.
+			fetchPrimary = fetch
+			continue
+		}
+		wg.Go(fetch)
 	}
 
 	status := http.StatusOK
 	h := w.Header()
 	if p := l.Primary; p >= 0 && pg.errStatus == 0 { // an error page has no primary: its status is the error's
 		pg.earlyHints(w, reqs)
+		if fetchPrimary != nil {
+			fetchPrimary()
+		}
 		<-pg.done[p]
 		o := &pg.outcomes[p]
 		if o.resp == nil {
