@@ -146,3 +146,17 @@ func BenchmarkStampede(b *testing.B) {
 		b.Errorf("upstream fetches per stampede of %d cold pages: got %v, want 1", pages, fetches)
 	}
 }
+
+// BenchmarkPageCacheHitAssets is BenchmarkPageCacheHit with a stylesheet
+// and a module script on every fragment, two of them shared: the cost of
+// the asset tags Inlay writes.
+func BenchmarkPageCacheHitAssets(b *testing.B) {
+	s, team := sixFragmentShop(b, "max-age=3600")
+	for i := range 6 {
+		path := fmt.Sprintf("/f%d", i)
+		r, _ := team.RouteOf(path)
+		r.Header["Link"] = fmt.Sprintf("</team/f%d.css>; rel=stylesheet, </team/common.js>; rel=modulepreload", i)
+		team.Route(path, r)
+	}
+	benchPages(b, s)
+}

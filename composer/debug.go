@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inlayhq/inlay/composer/layout"
 )
 
 // DebugParam is the query parameter that asks for the debug view: "1" in
@@ -57,7 +59,7 @@ type debugInfo struct {
 // version in, in order of preference.
 var versionHeaders = []string{"X-Fragment-Version", "X-Version", "X-App-Version"}
 
-func newDebugInfo(slot *Slot, o *outcome) debugInfo {
+func newDebugInfo(slot *layout.Slot, o *outcome) debugInfo {
 	d := debugInfo{
 		ID:       slot.ID,
 		Service:  slot.Src.Service.Name,

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/static"
 	"github.com/labstack/echo/v4"
 )
 
@@ -158,13 +157,6 @@ func (s *Server) devEvents(c echo.Context) error {
 			return nil
 		}
 	}
-}
-
-// devScript is the tag of the live-reload script, written at the end of
-// every page in dev mode with the version the page was composed from.
-func (s *Server) devScript() string {
-	return `<script src="` + static.Path("inlay-dev.js") + `" data-inlay-events="` + DevEventsPath +
-		`" data-inlay-version="` + s.devVersion() + `" defer></script>`
 }
 
 // overlayProblem is one problem as the overlay shows it: where, what, and

@@ -44,7 +44,7 @@ func TestDevLiveReloadEvents(t *testing.T) {
 		pages:    "  - path: /\n    layout: p.html",
 		extra:    "dev: true\n",
 	})
-	fsys := s.inlay.layouts.fsys.(fstest.MapFS)
+	fsys := s.layoutFS
 
 	_, page := s.get(t, "/")
 	if !strings.Contains(page, `data-inlay-events="/-/dev/events"`) {

@@ -1,13 +1,19 @@
-// Package composer is Inlay's page side: it loads the layouts (plain HTML
-// with <fragment> placeholders, inheritance and ESI), composes a page for
-// each shopper request by fetching its fragments through the fetch engine
+// Package composer is Inlay's page side: it composes a page for each
+// shopper request by fetching its fragments through the fetch engine
 // (package fragments) and streaming the stitched page in document order,
-// and serves the gateway routes that proxy the teams' own endpoints.
+// and it serves the gateway routes that proxy the teams' own endpoints.
 //
 // [Server] is the echo app: page routes, gateway routes, health and
-// readiness, Inlay's static files, and the front door's error pages. The
-// page engine (page.go, stream.go, slotfetch.go) gets from it the fetch
-// engine, the layout and the limits of one page. The layout language
-// lives in layout.go, inherit.go and source.go; layouts are hot-reloaded
-// by [Layouts], keeping the last good version of a broken file.
+// readiness, Inlay's static files, and the front door's error pages.
+//
+// The page engine (pageengine.go, page.go, stream.go, slotfetch.go) is
+// built by the Server with only what composing needs: the fetch engine,
+// an observer, the limits, and hooks for error pages and dev mode's
+// overlay; it never sees the Server. A page brings its layout, its
+// request and its deadline. What a box shows and why a fetch failed are
+// named once, in outcome.go, for the logs, the metrics, the debug view
+// and Server-Timing alike.
+//
+// The layout language is package layout; a [layout.Folder] hot-reloads
+// the layouts, keeping the last good version of a broken file.
 package composer

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/labstack/echo/v4"
 )
 
@@ -87,8 +88,8 @@ func (s *Server) builtinError(w http.ResponseWriter, r *http.Request, status int
 // reports false, having written nothing, when the layout is not there or
 // fails before its headers leave; the caller then serves the built-in page.
 func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status int, name string, d *errorDetail) (ok bool) {
-	layout := s.layouts.Get(name)
-	if layout == nil {
+	lay := s.layouts.Get(name)
+	if lay == nil {
 		return false
 	}
 	committed := func() bool {
@@ -110,8 +111,8 @@ func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status
 	requestID := r.Header.Get(HeaderRequestID)
 	values := []string{strconv.Itoa(status), requestID}
 	pg := &page{
-		srv:       s,
-		layout:    layout,
+		eng:       s.pages,
+		layout:    lay,
 		r:         r,
 		requestID: requestID,
 		params:    params{names: errorParams, values: values},
@@ -146,7 +147,7 @@ func (pg *page) writeErrorDetail(st *stream) {
 // checkErrorPages reports error pages whose layout is missing or has a
 // primary fragment: an error page's status is the error's, and a failing
 // primary would need an error page of its own.
-func checkErrorPages(cfg *config.Config, layouts *Layouts) config.Problems {
+func checkErrorPages(cfg *config.Config, layouts *layout.Folder) config.Problems {
 	var ps config.Problems
 	for key, name := range cfg.ErrorPages {
 		at := "$.error_pages." + key
@@ -200,22 +201,4 @@ var errorTexts = map[int][2]string{
 	http.StatusBadGateway:            {"This page is unavailable", "Part of the shop is not answering right now. Please try again in a moment."},
 	http.StatusServiceUnavailable:    {"This page is unavailable", "Part of the shop is taking a short break. Please try again in a moment."},
 	http.StatusGatewayTimeout:        {"This page took too long", "Part of the shop is answering too slowly right now. Please try again in a moment."},
-}
-
-// primaryFailed answers a page whose primary fragment failed: 504 when it
-// timed out, 502 otherwise.
-func (s *Server) primaryFailed(w http.ResponseWriter, r *http.Request, requestID string, slot *Slot, err error) {
-	status := failureStatus(r, err)
-	if status == statusClientClosed {
-		return
-	}
-	s.observer.PrimaryFailed(slot.Src.Service.Name, status)
-	s.logger.LogAttrs(r.Context(), slog.LevelError, "primary fragment failed",
-		slog.String("request_id", requestID),
-		slog.String("fragment", slot.ID),
-		slog.String("service", slot.Src.Service.Name),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.String("error", fmt.Sprint(err)))
-	s.renderErrorDetail(w, r, status, &errorDetail{Fragment: slot.ID, Service: slot.Src.Service.Name, Reason: fmt.Sprint(err)})
 }

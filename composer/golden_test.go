@@ -141,10 +141,10 @@ func runGoldenPage(t *testing.T, ar *txtar.Archive) (string, bool) {
 	t.Cleanup(hs.Close)
 
 	shopper := visit(t, hs, parseRequest(t, request, hs.URL))
-	layout := srv.Layouts().Get(cfg.Pages[0].Layout)
+	lay := srv.Layouts().Get(cfg.Pages[0].Layout)
 	primary := ""
-	if layout.Primary >= 0 {
-		primary = layout.Slots[layout.Primary].ID
+	if lay.Primary >= 0 {
+		primary = lay.Slots[lay.Primary].ID
 	}
 	var early []string // fragments that answered before the primary
 	primaryDone := primary == ""

@@ -10,14 +10,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // page composes one layout for one shopper request.
 type page struct {
-	srv       *Server
-	layout    *Layout
+	eng       *pageEngine
+	layout    *layout.Layout
 	r         *http.Request
 	requestID string
 	params    params
@@ -64,9 +65,9 @@ type params struct {
 	query         url.Values
 }
 
-func newParams(names, values []string, r *http.Request, l *Layout) params {
+func newParams(names, values []string, r *http.Request, l *layout.Layout) params {
 	p := params{names: names, values: values}
-	if l.usesParams && r.URL.RawQuery != "" {
+	if l.UsesParams() && r.URL.RawQuery != "" {
 		p.query = r.URL.Query()
 	}
 	return p
@@ -102,19 +103,20 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	pg.outcomes = make([]outcome, n)
 	pg.done = make([]chan struct{}, n)
 	var asyncDone chan int // indexes of async slots as they finish
-	if l.async > 0 && !pg.inOrder {
-		asyncDone = make(chan int, l.async)
+	if l.AsyncSlots() > 0 && !pg.inOrder {
+		asyncDone = make(chan int, l.AsyncSlots())
 	}
 	head := pg.r.Method == http.MethodHead
 	// One allocation for every slot's request and header fields.
 	reqs := make([]fragments.Request, n)
-	fields := make([]fragments.Field, 0, l.maxFields)
+	fields := make([]fragments.Field, 0, fieldRoom(l))
+	var fetchPrimary func() // set when the primary is fetched on this goroutine
 	for i, slot := range l.Slots {
 		if head && !slot.Primary {
 			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
 			continue
 		}
-		if ctx == nil && pg.srv.tracer != nil {
+		if ctx == nil && pg.eng.tracer != nil {
 			ctx, cancel = withDeadline(pg.r.Context(), pageTimeout)
 		}
 		fctx, span := pg.startSpan(ctx, slot)
@@ -135,24 +137,35 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			fctx = ctx
 		}
 		pg.done[i] = make(chan struct{})
-		wg.Go(func() {
+		fetch := func() {
 			pg.outcomes[i] = pg.safeFetchSlot(fctx, slot, req, span)
 			close(pg.done[i])
 			if slot.Async && asyncDone != nil {
 				asyncDone <- i
 			}
-		})
+		}
+		if i == l.Primary && pg.errStatus == 0 {
+			// This goroutine waits for the primary before anything is
+			// written, so it fetches the primary itself: one goroutine
+			// (and its stack) less per page.
+			fetchPrimary = fetch
+			continue
+		}
+		wg.Go(fetch)
 	}
 
 	status := http.StatusOK
 	h := w.Header()
 	if p := l.Primary; p >= 0 && pg.errStatus == 0 { // an error page has no primary: its status is the error's
 		pg.earlyHints(w, reqs)
+		if fetchPrimary != nil {
+			fetchPrimary()
+		}
 		<-pg.done[p]
 		o := &pg.outcomes[p]
 		if o.resp == nil {
 			pg.headerAt = time.Now()
-			pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], o.err)
+			pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], o.err)
 			return
 		}
 		status = o.resp.Status
@@ -160,12 +173,12 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			var ok bool
 			if status, ok = contract.PageStatus(status); !ok {
 				pg.headerAt = time.Now()
-				pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], fmt.Errorf("status %d is no answer to a page", o.resp.Status))
+				pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], fmt.Errorf("status %d is no answer to a page", o.resp.Status))
 				return
 			}
 			if ok := primaryHeaders(h, pg.r, o.resp); !ok {
 				pg.headerAt = time.Now()
-				pg.srv.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], errors.New("invalid Location header"))
+				pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], errors.New("invalid Location header"))
 				return
 			}
 		} else {
@@ -177,12 +190,12 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			return
 		}
 		if (status == http.StatusNotFound || status == http.StatusGone) && !o.fromFallback {
-			if name, _ := pg.srv.cfg.ErrorPage(status); name != "" {
+			if pg.eng.hasErrorPage(status) {
 				// The designers' page for it: the layout's other boxes
 				// (add to basket, say) make no sense for what is not there.
 				pg.headerAt = time.Now()
 				cancel()
-				pg.srv.renderError(w, pg.r, status)
+				pg.eng.errorPage(w, pg.r, status, nil)
 				return
 			}
 		}
@@ -208,7 +221,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		return
 	}
 	whole := pg.allDone() && pg.size() <= maxHeldPage
-	s := newStream(w, pg.srv.writeIdle, whole)
+	s := newStream(w, pg.eng.writeIdle, whole)
 	defer s.release()
 	s.debug = pg.debug
 	if asyncDone != nil && !whole {
@@ -232,7 +245,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 	}
 	for i, slot := range l.Slots {
-		s.write(pg.errorChunk(l.chunks[i]))
+		s.write(pg.errorChunk(l.Chunks()[i]))
 		if slot.Async && asyncDone != nil && !isDone(pg.done[i]) {
 			s.placeholder(i, slot, pg.placeholderContent(slot))
 			state[i] = placeholderShown
@@ -254,8 +267,8 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			return // the shopper went away
 		}
 	}
-	last := l.chunks[n]
-	s.write(pg.errorChunk(last[:l.tailAt]))
+	last := l.Chunks()[n]
+	s.write(pg.errorChunk(last[:l.TailAt()]))
 	for pending > 0 && s.err == nil {
 		s.flush()
 		j := <-asyncDone
@@ -263,11 +276,11 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		showAsync(j)
 	}
 	s.debugEnd()
-	if pg.srv.cfg.Dev {
+	if pg.eng.overlay != nil {
 		pg.writeErrorDetail(s)
-		pg.srv.writeOverlay(s)
+		pg.eng.overlay(s)
 	}
-	s.write(pg.errorChunk(last[l.tailAt:]))
+	s.write(pg.errorChunk(last[l.TailAt():]))
 	if !whole {
 		s.end()
 		return
@@ -293,7 +306,7 @@ const maxHeldPage = 256 << 10
 // its boxes' bodies.
 func (pg *page) size() int {
 	n := 0
-	for _, c := range pg.layout.chunks {
+	for _, c := range pg.layout.Chunks() {
 		n += len(c)
 	}
 	for i := range pg.outcomes {

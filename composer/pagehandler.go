@@ -2,9 +2,6 @@ package composer
 
 import (
 	"fmt"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,6 +11,9 @@ import (
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // echoRoute turns /product/{sku} into echo's /product/:sku.
@@ -30,8 +30,8 @@ func echoRoute(path string) string {
 func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 	timeout := s.cfg.PageDeadline(p)
 	return func(c echo.Context) error {
-		layout := s.layouts.Get(p.Layout)
-		if layout == nil {
+		lay := s.layouts.Get(p.Layout)
+		if lay == nil {
 			return fmt.Errorf("page %s: layout %q is not loaded", p.Path, p.Layout)
 		}
 		r := c.Request()
@@ -46,12 +46,12 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 		names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
 		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
 		pg := &page{
-			srv:       s,
-			layout:    layout,
+			eng:       s.pages,
+			layout:    lay,
 			r:         r,
 			requestID: requestID,
-			params:    newParams(names, values, r, layout),
-			inOrder:   p.InOrder || layout.async > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
+			params:    newParams(names, values, r, lay),
+			inOrder:   p.InOrder || lay.AsyncSlots() > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
 			debug:     s.debugRequested(r),
 			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
 		}

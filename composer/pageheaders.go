@@ -71,7 +71,7 @@ func (pg *page) serverTiming() string {
 // reqs are the slots' requests as compose built them, their cache keys
 // already computed (by the fresh-hit check), so nothing is built twice.
 func (pg *page) earlyHints(w http.ResponseWriter, reqs []fragments.Request) {
-	if !pg.srv.cfg.EarlyHintsEnabled() || isDone(pg.done[pg.layout.Primary]) {
+	if !pg.eng.earlyHints || isDone(pg.done[pg.layout.Primary]) {
 		return
 	}
 	h := w.Header()
@@ -81,7 +81,7 @@ func (pg *page) earlyHints(w http.ResponseWriter, reqs []fragments.Request) {
 		if isDone(pg.done[i]) {
 			resp = pg.outcomes[i].resp
 		} else {
-			resp, _ = pg.srv.engine.Peek(&reqs[i])
+			resp, _ = pg.eng.fetch.Peek(&reqs[i])
 		}
 		if resp == nil {
 			continue

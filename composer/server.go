@@ -1,9 +1,9 @@
 package composer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"go.opentelemetry.io/otel/trace"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/static"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options are the parts of a Server that do not come from the config file.
@@ -62,31 +64,25 @@ type Options struct {
 // Server is Inlay's shopper-facing HTTP handler: page routes that compose
 // layouts, gateway routes that proxy to team services, and /-/health.
 type Server struct {
-	lastCookieWarn atomic.Int64 // unix nanoseconds of the last dropped-cookie warning
-
 	cfg       *config.Config
-	layouts   *Layouts
+	layouts   *layout.Folder
 	engine    *fragments.Engine
 	ownEngine bool // made by New, closed by Close
 	logger    *slog.Logger
 	echo      *echo.Echo
-	writeIdle time.Duration
 	observer  Observer
 	tracer    trace.Tracer // nil when tracing is off
 	accessLog bool
-	degraded  logFolder // folds the degraded-box log lines under load
 	ready     atomic.Bool
 	live      *liveReload // dev mode's live reload; nil outside dev mode
+	pages     *pageEngine // composes the pages of every route and error page
 }
 
 // New builds a Server from a validated config. It loads every layout and
 // fails, with FILE:LINE:COL problems, if any layout is broken or a page
 // names a layout that does not exist.
 func New(cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, engine: opts.Engine, logger: opts.Logger, writeIdle: opts.WriteIdleTimeout}
-	if s.writeIdle <= 0 {
-		s.writeIdle = DefaultWriteIdleTimeout
-	}
+	s := &Server{cfg: cfg, engine: opts.Engine, logger: opts.Logger}
 	s.observer, s.accessLog = opts.Observer, opts.AccessLog
 	if s.observer == nil {
 		s.observer = nopObserver{}
@@ -99,9 +95,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	}
 	fsys := opts.LayoutFS
 	if fsys == nil {
-		fsys = LayoutDir(cfg.LayoutsDir())
+		fsys = layout.Dir(cfg.LayoutsDir())
 	}
-	layouts, err := LoadLayouts(fsys, cfg.LayoutsDir(), cfg.Services)
+	layouts, err := layout.Load(fsys, cfg.LayoutsDir(), cfg.Services)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +119,23 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 			CleanupInterval: opts.CacheCleanup,
 		}, EngineSettings(cfg))
 		s.ownEngine = true
+	}
+
+	s.pages = &pageEngine{
+		fetch:      s.engine,
+		observer:   s.observer,
+		logger:     s.logger,
+		tracer:     s.tracer,
+		writeIdle:  cmp.Or(opts.WriteIdleTimeout, DefaultWriteIdleTimeout),
+		earlyHints: cfg.EarlyHintsEnabled(),
+		errorPage:  s.renderErrorDetail,
+		hasErrorPage: func(status int) bool {
+			name, _ := cfg.ErrorPage(status)
+			return name != ""
+		},
+	}
+	if cfg.Dev {
+		s.pages.overlay = s.writeOverlay
 	}
 
 	e := echo.New()
@@ -218,7 +231,7 @@ func (s *Server) Cache() *fragments.Cache { return s.engine.Cache() }
 
 // CheckPages reports pages and error pages whose layout does not exist,
 // and error pages whose layout has a primary fragment.
-func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
+func CheckPages(cfg *config.Config, layouts *layout.Folder) config.Problems {
 	var ps config.Problems
 	for i, p := range cfg.Pages {
 		if layouts.Get(p.Layout) == nil {
@@ -233,7 +246,7 @@ func CheckPages(cfg *config.Config, layouts *Layouts) config.Problems {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
 
 // Layouts returns the server's layout registry, for reloading.
-func (s *Server) Layouts() *Layouts { return s.layouts }
+func (s *Server) Layouts() *layout.Folder { return s.layouts }
 
 // SetReady marks the server ready to take traffic, or not: /-/ready
 // answers 200 only in between. The process sets it once its listener is
@@ -281,17 +294,7 @@ func (s *Server) writeOverlay(st *stream) {
 	if problems, _ := s.devProblems(); len(problems) > 0 {
 		st.err = devOverlay(s.overlayProblems(problems)).Render(context.Background(), st.w)
 	}
-	st.writeString(s.devScript())
-}
-
-// droppedCookie counts a non-primary fragment's Set-Cookie that was kept
-// from the shopper, with a warning at most every 10 seconds.
-func (s *Server) droppedCookie(ctx context.Context, requestID string, slot *Slot) {
-	s.observer.CookieDropped(slot.Src.Service.Name)
-	now, last := time.Now().UnixNano(), s.lastCookieWarn.Load()
-	if now-last < int64(10*time.Second) || !s.lastCookieWarn.CompareAndSwap(last, now) {
-		return
+	if st.err == nil {
+		st.err = devScript(s.devVersion()).Render(context.Background(), st.w)
 	}
-	s.logger.LogAttrs(ctx, slog.LevelWarn, "Set-Cookie from a non-primary fragment dropped (set_cookies is off for its service)",
-		slog.String("request_id", requestID), slog.String("fragment", slot.ID), slog.String("service", slot.Src.Service.Name))
 }

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
 	"go.opentelemetry.io/otel/attribute"
@@ -18,38 +19,38 @@ import (
 // freshHit fills o from the cache when it holds the slot's fragment fresh:
 // the common case on a busy page, served without a goroutine or a fetch.
 // With tracing on, every fragment takes the traced path instead.
-func (pg *page) freshHit(slot *Slot, req *fragments.Request, o *outcome) bool {
-	if pg.srv.tracer != nil {
+func (pg *page) freshHit(slot *layout.Slot, req *fragments.Request, o *outcome) bool {
+	if pg.eng.tracer != nil {
 		return false
 	}
-	resp, ok := pg.srv.engine.Fresh(req)
+	resp, ok := pg.eng.fetch.Fresh(req)
 	if !ok || acceptable(slot, resp) != nil {
 		return false
 	}
 	o.resp = resp
-	pg.srv.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
+	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
 	return true
 }
 
 // startSpan starts a slot's span when tracing is on. Its context is the
 // parent the slot's requests name in their trace context, so it is made
 // before they are built.
-func (pg *page) startSpan(ctx context.Context, slot *Slot) (context.Context, trace.Span) {
-	if pg.srv.tracer == nil {
+func (pg *page) startSpan(ctx context.Context, slot *layout.Slot) (context.Context, trace.Span) {
+	if pg.eng.tracer == nil {
 		return ctx, nil
 	}
-	return pg.srv.tracer.Start(ctx, "fragment "+slot.ID, trace.WithSpanKind(trace.SpanKindClient),
+	return pg.eng.tracer.Start(ctx, "fragment "+slot.ID, trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(attribute.String("inlay.fragment", slot.ID), attribute.String("inlay.service", slot.Src.Service.Name)))
 }
 
 // safeFetchSlot is fetchSlot with a panic turned into that slot's failure:
 // it runs on a goroutine of its own, where a panic would otherwise end the
 // whole process. It ends span, if there is one.
-func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot, req *fragments.Request, span trace.Span) (o outcome) {
+func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request, span trace.Span) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
-			pg.srv.logger.LogAttrs(ctx, slog.LevelError, "panic fetching fragment",
+			pg.eng.logger.LogAttrs(ctx, slog.LevelError, "panic fetching fragment",
 				slog.String("request_id", pg.requestID), slog.String("fragment", slot.ID),
 				slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
 			o = outcome{err: err}
@@ -63,16 +64,16 @@ func (pg *page) safeFetchSlot(ctx context.Context, slot *Slot, req *fragments.Re
 		}
 	}()
 	o = pg.fetchSlot(ctx, slot, req)
-	pg.srv.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
+	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
 	return o
 }
 
 // fetchSlot fetches a slot's src (req, whose Report is o's) and, if that
 // fails, its fallback-src.
-func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Request) outcome {
+func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request) outcome {
 	start := time.Now()
 	var o outcome
-	resp, err := pg.srv.engine.Fetch(ctx, req)
+	resp, err := pg.eng.fetch.Fetch(ctx, req)
 	if req.Report != nil {
 		o.report = *req.Report
 	}
@@ -84,14 +85,14 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Reques
 	if err == nil {
 		o.resp, o.duration = resp, time.Since(start)
 		if !slot.Primary && !slot.Src.Service.SetCookies && len(resp.Header["Set-Cookie"]) > 0 {
-			pg.srv.droppedCookie(pg.r.Context(), pg.requestID, slot)
+			pg.eng.droppedCookie(pg.r.Context(), pg.requestID, slot)
 		}
 		return o
 	}
 	o.err = err
 	if slot.Fallback != nil && ctx.Err() == nil {
 		freq := pg.request(ctx, slot, slot.Fallback, 0)
-		fresp, ferr := pg.srv.engine.Fetch(ctx, freq)
+		fresp, ferr := pg.eng.fetch.Fetch(ctx, freq)
 		if ferr == nil && contract.FillsBox(fresp.Status) {
 			o.resp, o.fromFallback = fresp, true
 		} else if ferr == nil {
@@ -104,7 +105,7 @@ func (pg *page) fetchSlot(ctx context.Context, slot *Slot, req *fragments.Reques
 }
 
 // request builds the fetch of src for a slot, under ctx's span.
-func (pg *page) request(ctx context.Context, slot *Slot, src *Source, timeout time.Duration) *fragments.Request {
+func (pg *page) request(ctx context.Context, slot *layout.Slot, src *layout.Source, timeout time.Duration) *fragments.Request {
 	req := &fragments.Request{}
 	pg.fillRequest(ctx, req, slot, src, timeout, nil)
 	return req
@@ -115,12 +116,12 @@ func (pg *page) request(ctx context.Context, slot *Slot, src *Source, timeout ti
 // tracing on, ctx holds the slot's span, which the request names as its
 // parent. The request is complete once this returns: nothing changes it
 // after, as the fetch layers read it from several goroutines.
-func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *Slot, src *Source, timeout time.Duration, fields []fragments.Field) {
+func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *layout.Slot, src *layout.Source, timeout time.Duration, fields []fragments.Field) {
 	if timeout == 0 {
 		timeout = src.Service.FragmentTimeout()
 	}
 	pc := &pg.context
-	if pg.srv.tracer != nil {
+	if pg.eng.tracer != nil {
 		traced := pc.withSpan(ctx)
 		pc = &traced
 	}
@@ -137,17 +138,17 @@ func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *S
 }
 
 // cached returns what the cache holds for src, or nil.
-func (pg *page) cached(slot *Slot, src *Source) *fragments.Response {
+func (pg *page) cached(slot *layout.Slot, src *layout.Source) *fragments.Response {
 	if src == nil {
 		return nil
 	}
-	resp, _ := pg.srv.engine.Peek(pg.request(pg.r.Context(), slot, src, 0))
+	resp, _ := pg.eng.fetch.Peek(pg.request(pg.r.Context(), slot, src, 0))
 	return resp
 }
 
 // placeholderContent is what an async box shows until its content comes:
 // its fallback-src if the cache has it; else nil, for the inline fallback.
-func (pg *page) placeholderContent(slot *Slot) *fragments.Response {
+func (pg *page) placeholderContent(slot *layout.Slot) *fragments.Response {
 	if resp := pg.cached(slot, slot.Fallback); resp != nil && resp.Status == http.StatusOK {
 		return resp
 	}
@@ -156,7 +157,7 @@ func (pg *page) placeholderContent(slot *Slot) *fragments.Response {
 
 // acceptable says whether a response may fill the slot. The primary passes
 // any status below 500 on to the page; other fragments need 200 or 204.
-func acceptable(slot *Slot, resp *fragments.Response) error {
+func acceptable(slot *layout.Slot, resp *fragments.Response) error {
 	if slot.Primary || contract.FillsBox(resp.Status) {
 		return nil
 	}
@@ -165,17 +166,17 @@ func acceptable(slot *Slot, resp *fragments.Response) error {
 
 // logDegraded logs a degraded box, folded under load to one line per
 // service and reason a second; the observer counts every box.
-func (pg *page) logDegraded(slot *Slot, o *outcome) {
+func (pg *page) logDegraded(slot *layout.Slot, o *outcome) {
 	shown := o.shown()
 	reason := failureReason(o.err)
 	if reason == "canceled" {
 		return // the shopper left: nothing degraded that anyone sees
 	}
-	ok, folded := pg.srv.degraded.allow(slot.Src.Service.Name+" "+reason, time.Now())
+	ok, folded := pg.eng.degraded.allow(slot.Src.Service.Name+" "+reason, time.Now())
 	if !ok {
 		return
 	}
-	pg.srv.logger.LogAttrs(pg.r.Context(), slog.LevelWarn, "fragment degraded",
+	pg.eng.logger.LogAttrs(pg.r.Context(), slog.LevelWarn, "fragment degraded",
 		slog.String("request_id", pg.requestID),
 		slog.String("layout", pg.layout.Name),
 		slog.String("fragment", slot.ID),

@@ -3,8 +3,7 @@ package composer
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
-	"fmt"
+	"context"
 	"html"
 	"io"
 	"net/http"
@@ -12,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
-	"github.com/inlayhq/inlay/static"
 )
 
 // stream writes a page in document order. It stops writing at the first
@@ -39,13 +38,8 @@ type stream struct {
 
 	nonce   string // the page's CSP nonce for inline scripts; set when async boxes stream
 	swapper bool   // the swap function is on the page
+	unsized bool   // the no-JavaScript rule for sized placeholders is on the page
 }
-
-// noscriptPlaceholder lets an async box's placeholder shrink to its
-// inline fallback when JavaScript is off: the content that follows can
-// never be swapped in, and a reserved empty block would stay for good. It
-// stands inside the placeholder, so the swap takes it away with it.
-const noscriptPlaceholder = `<noscript><style>#inlay-p-%d{min-height:0!important;animation:none!important;background:none!important}</style></noscript>`
 
 // DefaultWriteIdleTimeout is how long one write to a shopper may take. A
 // reader slower than that is cut off rather than holding a page open.
@@ -130,7 +124,7 @@ func (s *stream) flush() {
 
 // slot writes what one slot shows: the fragment's assets not yet on the
 // page, then its body; or the layout's inline fallback.
-func (s *stream) slot(slot *Slot, o *outcome) {
+func (s *stream) slot(slot *layout.Slot, o *outcome) {
 	if s.debug {
 		s.debugOpen(slot, o)
 		defer s.debugClose()
@@ -149,32 +143,23 @@ func (s *stream) slot(slot *Slot, o *outcome) {
 // comments, which take no space and match no CSS selector, so the page
 // is laid out exactly as without the debug view; the debug script draws
 // outlines and labels over the boxes afterwards.
-func (s *stream) debugOpen(slot *Slot, o *outcome) {
-	s.writeString("<!--inlay-debug:" + strconv.Itoa(len(s.debugBoxes)) + "-->")
+func (s *stream) debugOpen(slot *layout.Slot, o *outcome) {
+	s.tag(debugOpenTag, strconv.Itoa(len(s.debugBoxes)))
 	s.debugBoxes = append(s.debugBoxes, newDebugInfo(slot, o))
 }
 
 // debugClose marks where the current box of the debug view ends.
 func (s *stream) debugClose() {
-	s.writeString("<!--/inlay-debug:" + strconv.Itoa(len(s.debugBoxes)-1) + "-->")
+	s.tag(debugCloseTag, strconv.Itoa(len(s.debugBoxes)-1))
 }
 
 // debugEnd writes what the debug view knows about every box, its
 // stylesheet and its script, at the end of the page where they can move
 // nothing.
 func (s *stream) debugEnd() {
-	if !s.debug || s.err != nil {
-		return
+	if s.debug && s.err == nil {
+		s.err = debugTail(s.debugBoxes).Render(context.Background(), s.w)
 	}
-	data, err := json.Marshal(s.debugBoxes) // escapes <, > and &: safe in a script element
-	if err != nil {
-		s.err = err
-		return
-	}
-	s.writeString(`<link rel="stylesheet" href="` + static.Path("inlay.css") + `">`)
-	s.writeString(`<script type="application/json" id="inlay-debug-data">`)
-	s.write(data)
-	s.writeString(`</script><script src="` + static.Path("inlay-debug.js") + `" defer></script>`)
 }
 
 // asset writes the tag for an asset unless the page already has it. Links
@@ -187,35 +172,46 @@ func (s *stream) asset(a fragments.Asset) {
 		}
 	}
 	s.assets = append(s.assets, a.URL)
-	u := html.EscapeString(a.URL)
 	switch a.Kind {
 	case fragments.Stylesheet:
-		s.writeString(`<link rel="stylesheet" href="` + u + `">`)
+		s.tag(stylesheetTag, html.EscapeString(a.URL))
 	case fragments.ModuleScript:
-		s.writeString(`<script type="module" src="` + u + `"` + s.nonceAttr() + `></script>`)
+		s.tag(moduleScriptTag, html.EscapeString(a.URL))
 	case fragments.Script:
-		s.writeString(`<script src="` + u + `" defer` + s.nonceAttr() + `></script>`)
+		s.tag(scriptTag, html.EscapeString(a.URL))
 	}
 }
 
-func (s *stream) nonceAttr() string {
-	if s.nonce == "" {
-		return ""
+// tag writes t with its one value filled in, and the page's nonce where t
+// takes one.
+func (s *stream) tag(t tag, value string) {
+	s.write(t.open)
+	s.writeString(value)
+	s.write(t.mid)
+	if t.nonce && s.nonce != "" {
+		s.write(nonceOpen)
+		s.writeString(s.nonce)
+		s.write(quote)
 	}
-	return ` nonce="` + s.nonce + `"`
+	s.write(t.close)
 }
 
 // placeholder writes the box an async slot shows until its content
 // arrives: a <inlay-slot> holding the placeholder markup, sized by the
 // layout's placeholder-height so that the page does not jump.
-func (s *stream) placeholder(i int, slot *Slot, content *fragments.Response) {
-	style := "display:contents"
-	if slot.PlaceholderHeight != "" {
-		style = "display:block;min-height:" + slot.PlaceholderHeight
-	}
-	s.writeString(`<inlay-slot id="inlay-p-` + strconv.Itoa(i) + `" data-fragment="` + html.EscapeString(slot.ID) + `" style="` + style + `">`)
-	if slot.PlaceholderHeight != "" {
-		s.writeString(fmt.Sprintf(noscriptPlaceholder, i))
+func (s *stream) placeholder(i int, slot *layout.Slot, content *fragments.Response) {
+	s.tag(placeholderTag, strconv.Itoa(i))
+	s.writeString(html.EscapeString(slot.ID))
+	if slot.PlaceholderHeight == "" {
+		s.write(placeholderContents)
+	} else {
+		s.write(placeholderSized)
+		s.writeString(slot.PlaceholderHeight) // a CSS length: the layout parser checked it
+		s.write(placeholderSizedEnd)
+		if !s.unsized {
+			s.write(noscriptPlaceholders)
+			s.unsized = true
+		}
 	}
 	if content != nil {
 		for _, a := range content.Assets {
@@ -225,20 +221,15 @@ func (s *stream) placeholder(i int, slot *Slot, content *fragments.Response) {
 	} else {
 		s.write(slot.Inline)
 	}
-	s.writeString(`</inlay-slot>`)
+	s.write(placeholderEnd)
 }
-
-// swapScript moves an async box's content from its <template> into the
-// place of its placeholder, then removes the template and itself, so the
-// final document is the one in-order streaming would have made.
-const swapScript = `function inlaySwap(i){var d=document,t=d.getElementById("inlay-t-"+i),p=d.getElementById("inlay-p-"+i);if(t&&p)p.replaceWith(t.content);if(t)t.remove();d.currentScript.remove()}`
 
 // asyncContent writes an async box's content out of order: its assets
 // (before the swap, so CSS applies before the content paints), a
 // <template> with the content, and the inline script that swaps it in.
 // When the fragment failed with nothing better than the placeholder, the
 // placeholder stays.
-func (s *stream) asyncContent(i int, slot *Slot, o *outcome) {
+func (s *stream) asyncContent(i int, slot *layout.Slot, o *outcome) {
 	if o.resp == nil {
 		return
 	}
@@ -246,12 +237,12 @@ func (s *stream) asyncContent(i int, slot *Slot, o *outcome) {
 		s.asset(a)
 	}
 	id := strconv.Itoa(i)
-	s.writeString(`<template id="inlay-t-` + id + `">`)
+	s.tag(templateTag, id)
 	s.write(o.resp.Body)
-	s.writeString(`</template><script` + s.nonceAttr() + `>`)
+	s.tag(swapScriptTag, "")
 	if !s.swapper {
-		s.writeString(swapScript)
+		s.write(swapScript)
 		s.swapper = true
 	}
-	s.writeString(`inlaySwap(` + id + `)</script>`)
+	s.tag(swapCallTag, id)
 }

@@ -1,7 +1,6 @@
 package composer
 
 import (
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,8 @@ type shop struct {
 	*httptest.Server
 	inlay *Server
 	logs  *teamtest.Logs
+	// layoutFS is the layouts folder the shop reads; a test may edit it.
+	layoutFS fstest.MapFS
 }
 
 // shopConfig is a test shop: the kit's shop description, with its
@@ -55,17 +56,21 @@ func newShopOnDisk(t testing.TB, sc shopConfig) (*shop, string) {
 
 // start starts the shop with cfg, and its layouts from fsys (from the
 // config's layouts folder when nil).
-func (sc shopConfig) start(t testing.TB, cfg *config.Config, fsys fs.FS) *shop {
+func (sc shopConfig) start(t testing.TB, cfg *config.Config, fsys fstest.MapFS) *shop {
 	t.Helper()
 	logs, logger := sc.logger()
-	srv, err := New(cfg, Options{LayoutFS: fsys, Logger: logger, FetchTransport: sc.fetchTransport, Observer: sc.observer})
+	opts := Options{Logger: logger, FetchTransport: sc.fetchTransport, Observer: sc.observer}
+	if fsys != nil {
+		opts.LayoutFS = fsys
+	}
+	srv, err := New(cfg, opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(srv.Close) // after hs.Close: cleanups run last-in first-out
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
-	return &shop{Server: hs, inlay: srv, logs: logs}
+	return &shop{Server: hs, inlay: srv, logs: logs, layoutFS: fsys}
 }
 
 // logger returns the shop's logger and the sink its JSON records go to.

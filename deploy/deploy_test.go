@@ -20,6 +20,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 )
 
 // manifestsDir holds the Kubernetes manifests, applied with kubectl apply -k.
@@ -514,7 +515,7 @@ func TestConfigMapServes(t *testing.T) {
 			t.Errorf("config %s %q: port is not the container's %s port %d", tc.key, tc.addr, tc.port, c.port(tc.port))
 		}
 	}
-	layouts, err := composer.LoadLayouts(fsys, "/etc/inlay", cfg.Services)
+	layouts, err := layout.Load(fsys, "/etc/inlay", cfg.Services)
 	if err != nil {
 		t.Fatalf("the ConfigMap's layouts: %v", err)
 	}

@@ -22,7 +22,7 @@ type Request struct {
 	Endpoint string
 	// URL is the absolute URL to GET, already interpolated and escaped.
 	URL string
-	// Key, when set, is PrimaryKey(Service, URL), made once by a caller
+	// Key, when set, is contract.PrimaryKey(Service, URL), made once by a caller
 	// that fetches the same URL on every page. Empty means it is made on
 	// use.
 	Key string

@@ -2,6 +2,8 @@ package fragments
 
 import (
 	"strings"
+
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // Per-request headers: Inlay sends them to fragments for tracing. They
@@ -17,21 +19,13 @@ const (
 // fills.
 const HeaderFragmentID = "X-Inlay-Fragment"
 
-// PrimaryKey is the cache and coalescing key of a fragment before its
-// response is known (RFC 9111 §4.1): the service and the URL. Headers
-// split the cache only when a stored response's Vary names them; see
-// [secondaryKey].
-func PrimaryKey(service, url string) string {
-	return service + " " + url
-}
-
 // primaryKey returns req's primary key: req.Key, or made from its service
 // and URL.
 func primaryKey(req *Request) string {
 	if req.Key != "" {
 		return req.Key
 	}
-	return PrimaryKey(req.Service, req.URL)
+	return contract.PrimaryKey(req.Service, req.URL)
 }
 
 // secondaryKey is what tells apart the variants of one primary key: the

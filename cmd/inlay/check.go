@@ -10,8 +10,8 @@ import (
 	"io"
 	"net/url"
 
-	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments/check"
 	"github.com/inlayhq/inlay/fragments/contract"
 )
@@ -57,8 +57,8 @@ func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.
 	case *format != "text" && *format != "json":
 		fmt.Fprintf(stderr, "inlay check-fragment: unknown format %q: use text or json\n", *format)
 		return 2
-	case opts.Timeout <= 0 || opts.Timeout > composer.MaxFragmentTimeout:
-		fmt.Fprintf(stderr, "inlay check-fragment: --timeout must be above 0 and at most %s\n", composer.MaxFragmentTimeout)
+	case opts.Timeout <= 0 || opts.Timeout > layout.MaxFragmentTimeout:
+		fmt.Fprintf(stderr, "inlay check-fragment: --timeout must be above 0 and at most %s\n", layout.MaxFragmentTimeout)
 		return 2
 	case opts.MaxBytes <= 0:
 		fmt.Fprintln(stderr, "inlay check-fragment: --max-bytes must be above 0")

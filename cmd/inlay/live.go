@@ -14,6 +14,7 @@ import (
 	"github.com/inlayhq/inlay/cmd/inlay/purge"
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/composer/watch"
 )
 
@@ -118,7 +119,7 @@ func (sh *live) adminHandler() http.Handler {
 // (package watch tells when). Problems are logged as FILE:LINE:COL
 // messages; the last good layouts keep serving. The returned function
 // stops the watch.
-func watchLayouts(ctx context.Context, dir string, layouts *composer.Layouts, logger *slog.Logger) (func(), error) {
+func watchLayouts(ctx context.Context, dir string, layouts *layout.Folder, logger *slog.Logger) (func(), error) {
 	return watch.Folder(ctx, dir, func() {
 		problems := layouts.Reload()
 		for _, p := range problems {

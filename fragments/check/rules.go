@@ -195,7 +195,7 @@ func (r *Report) checkBody(obs observation, opts Options) {
 		raw = raw[3:]
 	}
 	if !utf8.Valid(raw) {
-		r.addFix(SeverityWarning, "send UTF-8 text", "the body is not valid UTF-8 (first bad byte at offset %d): Inlay replaces each bad byte with U+FFFD", firstInvalid(raw))
+		r.addFix(SeverityWarning, "send UTF-8 text", "the body is not valid UTF-8 (first bad byte at offset %d): Inlay replaces each bad byte with U+FFFD", contract.InvalidUTF8At(raw))
 	}
 	if len(obs.Raw) > largeFragmentBytes {
 		r.addFix(SeverityWarning, "send less markup, or load the rest with an async fragment", "the body is %d bytes, more than %d: a large fragment delays the page it is on", len(obs.Raw), largeFragmentBytes)
@@ -216,17 +216,6 @@ func (r *Report) checkBody(obs observation, opts Options) {
 			Message: "the markup uses class attributes but no Link header declares a stylesheet (ignore this if the page's own CSS styles it)",
 			Fix:     "send Link: </path/to.css>; rel=stylesheet"})
 	}
-}
-
-func firstInvalid(b []byte) int {
-	for i := 0; i < len(b); {
-		c, size := utf8.DecodeRune(b[i:])
-		if c == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return -1
 }
 
 func assetKindName(k fragments.AssetKind) string {

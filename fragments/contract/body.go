@@ -19,3 +19,16 @@ func CleanBody(b []byte) []byte {
 	}
 	return b
 }
+
+// InvalidUTF8At returns the offset of the first byte of b that is not
+// part of valid UTF-8, or -1 when b is valid UTF-8.
+func InvalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}

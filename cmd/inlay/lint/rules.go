@@ -17,6 +17,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 )
 
 // Summary is what a lint run looked at.
@@ -49,7 +50,7 @@ func Check(configPath string) ([]Problem, Summary, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return []Problem{{File: dir, Severity: Error, Message: err.Error()}}, Summary{Pages: len(cfg.Pages)}, nil
 	}
-	layouts, ps := composer.CheckLayouts(composer.LayoutDir(dir), dir, cfg.Services)
+	layouts, ps := layout.Check(layout.Dir(dir), dir, cfg.Services)
 	problems := asErrors(ps)
 	for _, p := range composer.CheckPages(cfg, layouts) {
 		// A page whose layout file is there but broken has its layout's
@@ -68,7 +69,7 @@ func Check(configPath string) ([]Problem, Summary, error) {
 // summarize counts what a lint run checked: every layout file, every
 // page, and every fragment once (a base layout's fragments count once,
 // however many pages are built on it).
-func summarize(cfg *config.Config, layouts *composer.Layouts) Summary {
+func summarize(cfg *config.Config, layouts *layout.Folder) Summary {
 	seen := map[string]bool{}
 	for _, name := range layouts.Names() {
 		for _, s := range layouts.Get(name).Slots {
@@ -76,7 +77,7 @@ func summarize(cfg *config.Config, layouts *composer.Layouts) Summary {
 		}
 	}
 	n := 0
-	if src, err := fs.Glob(composer.LayoutDir(cfg.LayoutsDir()), "*.html"); err == nil {
+	if src, err := fs.Glob(layout.Dir(cfg.LayoutsDir()), "*.html"); err == nil {
 		n = len(src)
 	}
 	return Summary{Layouts: max(n, len(layouts.Names())), Pages: len(cfg.Pages), Fragments: len(seen)}
@@ -134,7 +135,7 @@ func layoutDeadlines(cfg *config.Config) map[string]pageDeadline {
 //     exceeds the page timeout, which then always cuts it off first;
 //   - a non-primary fragment without a timeout attribute whose service
 //     timeout is 1s or more, which may hold the page that long.
-func layoutWarnings(cfg *config.Config, layouts *composer.Layouts) []Problem {
+func layoutWarnings(cfg *config.Config, layouts *layout.Folder) []Problem {
 	deadlines := layoutDeadlines(cfg)
 	names := layouts.Names()
 	slices.Sort(names)

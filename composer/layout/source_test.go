@@ -1,4 +1,4 @@
-package composer
+package layout
 
 import (
 	"net/url"

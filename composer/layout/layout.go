@@ -1,4 +1,4 @@
-package composer
+package layout
 
 import (
 	"bytes"
@@ -9,11 +9,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments/contract"
 	"golang.org/x/net/html"
 )
 
-// MaxLayoutBytes caps the size of one layout file.
-const MaxLayoutBytes = 4 << 20
+// MaxBytes caps the size of one layout file.
+const MaxBytes = 4 << 20
 
 // MaxFragmentTimeout caps a fragment's timeout attribute.
 const MaxFragmentTimeout = time.Minute
@@ -34,7 +35,6 @@ type Layout struct {
 
 	usesParams bool // some src or fallback-src has a {parameter}
 	async      int  // number of async slots
-	maxFields  int  // room for the header fields of all slots' requests
 	// tailAt is where the last chunk's closing </body> starts (or its
 	// length when there is none): async content is streamed before it.
 	tailAt int
@@ -74,11 +74,31 @@ type Slot struct {
 	idHeader []string // ID as a header value, shared by every request
 }
 
-// ParseLayout parses a layout file's contents. file names it in problems.
+// UsesParams reports whether some src or fallback-src has a {parameter}:
+// only then does a page need the request's query parsed.
+func (l *Layout) UsesParams() bool { return l.usesParams }
+
+// AsyncSlots is the number of async slots.
+func (l *Layout) AsyncSlots() int { return l.async }
+
+// Chunks are the static markup around the slots: Chunks()[i] is the markup
+// before Slots[i], and the last chunk follows the last slot, so there is
+// one chunk more than there are slots. The caller must not modify them.
+func (l *Layout) Chunks() [][]byte { return l.chunks }
+
+// TailAt is where the last chunk's closing </body> starts, or the last
+// chunk's length when there is none: async content is streamed before it.
+func (l *Layout) TailAt() int { return l.tailAt }
+
+// IDHeader is the slot's ID as a header value, one slice shared by every
+// request for the slot. The caller must not modify it.
+func (s *Slot) IDHeader() []string { return s.idHeader }
+
+// Parse parses a layout file's contents. file names it in problems.
 // All problems found are returned, each with its line and column. Base
-// layouts and fills are resolved by [LoadLayouts]; here a <slot> shows its
+// layouts and fills are resolved by [Load]; here a <slot> shows its
 // default content.
-func ParseLayout(file string, data []byte, services map[string]*config.Service) (*Layout, config.Problems) {
+func Parse(file string, data []byte, services map[string]*config.Service) (*Layout, config.Problems) {
 	src := sources{file: data}
 	t, problems := unwrapESIComments(fileText(file, data), src)
 	if len(problems) > 0 {
@@ -149,8 +169,8 @@ func (c *chunkBuilder) take(data []byte, end, next int) []byte {
 
 func (p *layoutParser) parse() (*Layout, config.Problems) {
 	l := &Layout{Primary: -1}
-	if len(p.data) > MaxLayoutBytes {
-		p.problem(0, "layout is %d bytes, more than the %d allowed", len(p.data), MaxLayoutBytes)
+	if len(p.data) > MaxBytes {
+		p.problem(0, "layout is %d bytes, more than the %d allowed", len(p.data), MaxBytes)
 		return nil, p.problems
 	}
 	if len(bytes.TrimSpace(p.data)) == 0 {
@@ -158,7 +178,7 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 		return nil, p.problems
 	}
 	if !utf8.Valid(p.data) {
-		p.problem(firstInvalidUTF8(p.data), "layout is not UTF-8 text")
+		p.problem(contract.InvalidUTF8At(p.data), "layout is not UTF-8 text")
 		return nil, p.problems
 	}
 	if i := bytes.IndexByte(p.data, 0); i >= 0 {
@@ -292,22 +312,10 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 	}
 	for _, s := range l.Slots {
 		s.idHeader = []string{s.ID}
-		l.maxFields += maxFields(s.Src.Service)
 		l.usesParams = l.usesParams || len(s.Src.Params()) > 0 || s.Fallback != nil && len(s.Fallback.Params()) > 0
 		if s.Async {
 			l.async++
 		}
 	}
 	return l, nil
-}
-
-func firstInvalidUTF8(b []byte) int {
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return 0
 }

@@ -1,4 +1,4 @@
-package composer
+package layout
 
 import (
 	"strconv"
@@ -20,17 +20,17 @@ func render(l *Layout) string {
 	return b.String()
 }
 
-func loadTestLayouts(t *testing.T, files map[string]string) (*Layouts, config.Problems) {
+func loadTestLayouts(t *testing.T, files map[string]string) (*Folder, config.Problems) {
 	t.Helper()
 	fsys := fstest.MapFS{}
 	for name, body := range files {
 		fsys[name] = &fstest.MapFile{Data: []byte(body)}
 	}
-	l, err := LoadLayouts(fsys, "layouts", testServices(t))
+	l, err := Load(fsys, "layouts", testServices(t))
 	if err != nil {
 		ps, ok := err.(config.Problems)
 		if !ok {
-			t.Fatalf("LoadLayouts: %v", err)
+			t.Fatalf("Load: %v", err)
 		}
 		return nil, ps
 	}
@@ -163,7 +163,7 @@ func TestLayoutInheritanceProblems(t *testing.T) {
 }
 
 func TestESIMapsOntoFragments(t *testing.T) {
-	l, problems := ParseLayout("esi.html", []byte(`<body>`+
+	l, problems := Parse("esi.html", []byte(`<body>`+
 		`<esi:include src="shell:/header" alt="shell:/header-static" onerror="continue"/>`+
 		`<esi:remove><a href="/fallback">no ESI</a></esi:remove>`+
 		`<!--esi <esi:include src="http://127.0.0.1:9102/team/recos"></esi:include> -->`+
@@ -192,7 +192,7 @@ func TestESIProblems(t *testing.T) {
 		{"<!--esi <p>", "e.html:1:1: <!--esi is never closed"},
 	}
 	for _, tc := range cases {
-		_, problems := ParseLayout("e.html", []byte(tc.layout), testServices(t))
+		_, problems := Parse("e.html", []byte(tc.layout), testServices(t))
 		if len(problems) == 0 || !strings.HasPrefix(problems[0].Error(), tc.want) {
 			t.Errorf("%q: got %v, want %q", tc.layout, problems, tc.want)
 		}

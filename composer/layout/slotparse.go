@@ -1,8 +1,9 @@
-package composer
+package layout
 
 import (
 	"bytes"
 	"fmt"
+	"iter"
 	"regexp"
 	"time"
 
@@ -20,6 +21,19 @@ var cssLength = regexp.MustCompile(`^[0-9]{1,4}(\.[0-9]{1,2})?(px|em|rem|vh|%)$`
 
 var slotID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
+// attrs yields the attributes of the tag z has just read, in order.
+func attrs(z *html.Tokenizer) iter.Seq2[string, string] {
+	return func(yield func(key, val string) bool) {
+		for more := true; more; {
+			var k, v []byte
+			k, v, more = z.TagAttr()
+			if k == nil || !yield(string(k), string(v)) {
+				return
+			}
+		}
+	}
+}
+
 // esiSlot reads an <esi:include src alt onerror> into a Slot: src is the
 // fragment, alt its fallback-src. Failures always leave the box empty, as
 // onerror="continue" asks; Inlay never fails a page for a non-primary.
@@ -27,13 +41,8 @@ func (p *layoutParser) esiSlot(z *html.Tokenizer, offset, index int) *Slot {
 	s := &Slot{}
 	s.File, s.Line, s.Col = p.position(offset)
 	var src, alt string
-	for more := true; more; {
-		var k, v []byte
-		k, v, more = z.TagAttr()
-		if k == nil {
-			break
-		}
-		switch key, val := string(k), string(v); key {
+	for key, val := range attrs(z) {
+		switch key {
 		case "src":
 			src = val
 		case "alt":
@@ -72,14 +81,8 @@ func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
 	seen := map[string]bool{}
 	var src, fallback string
 	var hasSrc bool
-	for more := true; more; {
-		var k, v []byte
-		k, v, more = z.TagAttr()
-		if k == nil {
-			break
-		}
-		key, val := string(k), string(v)
-		at := offset + max(0, bytes.Index(bytes.ToLower(raw), k))
+	for key, val := range attrs(z) {
+		at := offset + max(0, bytes.Index(bytes.ToLower(raw), []byte(key)))
 		if !fragmentAttrs[key] {
 			p.problem(at, "unknown attribute %q on <fragment> (allowed: async, fallback-src, id, placeholder-height, primary, src, timeout)", key)
 			continue

@@ -1,4 +1,4 @@
-package composer
+package layout
 
 import (
 	"bytes"
@@ -215,18 +215,13 @@ func (in *inheritance) scanChild(name string, t text) (child, bool, bool) {
 			}
 			inLayout = true
 			c.baseAt = start
-			for more := true; more; {
-				var k, v []byte
-				k, v, more = z.TagAttr()
-				if k == nil {
-					break
-				}
-				if string(k) != "base" {
+			for k, v := range attrs(z) {
+				if k != "base" {
 					in.problem(name, t, start, "unknown attribute %q on <layout> (allowed: base)", k)
 					ok = false
 					continue
 				}
-				c.base = string(v)
+				c.base = v
 			}
 			if c.base == "" {
 				in.problem(name, t, start, `<layout> without base: write <layout base="base.html">`)
@@ -249,14 +244,9 @@ func (in *inheritance) scanChild(name string, t text) (child, bool, bool) {
 		switch {
 		case tag == "fill" && tt == html.StartTagToken:
 			fillName, fillAt = "", start
-			for more := true; more; {
-				var k, v []byte
-				k, v, more = z.TagAttr()
-				if k == nil {
-					break
-				}
-				if string(k) == "slot" {
-					fillName = string(v)
+			for k, v := range attrs(z) {
+				if k == "slot" {
+					fillName = v
 				} else {
 					in.problem(name, t, start, "unknown attribute %q on <fill> (allowed: slot)", k)
 					ok = false
@@ -362,14 +352,9 @@ func (in *inheritance) places(name string, t text) ([]place, bool) {
 			continue
 		}
 		p := place{start: start, innerStart: offset, innerEnd: offset, end: offset}
-		for more := true; more; {
-			var k, v []byte
-			k, v, more = z.TagAttr()
-			if k == nil {
-				break
-			}
-			if string(k) == "name" {
-				p.name = string(v)
+		for k, v := range attrs(z) {
+			if k == "name" {
+				p.name = v
 			}
 		}
 		if p.name == "" {

@@ -1,4 +1,4 @@
-package composer
+package layout
 
 import (
 	"fmt"
@@ -14,10 +14,10 @@ import (
 	"github.com/inlayhq/inlay/composer/config"
 )
 
-// Layouts holds the parsed layouts of a folder. A reload swaps the whole
+// Folder holds the parsed layouts of a folder. A reload swaps the whole
 // set at once between requests; a file that no longer parses keeps its last
 // good version serving.
-type Layouts struct {
+type Folder struct {
 	fsys     fs.FS
 	dir      string // the folder's name, for messages
 	services map[string]*config.Service
@@ -35,7 +35,7 @@ type Layouts struct {
 // Require names layouts that pages use. If such a file disappears while
 // Inlay runs, its last good version keeps serving and a problem is
 // reported, rather than the page failing.
-func (l *Layouts) Require(names ...string) {
+func (l *Folder) Require(names ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.required == nil {
@@ -47,17 +47,17 @@ func (l *Layouts) Require(names ...string) {
 }
 
 // ReloadErrors returns how many reloads found problems.
-func (l *Layouts) ReloadErrors() int64 { return l.errors.Load() }
+func (l *Folder) ReloadErrors() int64 { return l.errors.Load() }
 
-// LayoutDir returns the layouts folder dir as a file system confined to
+// Dir returns the layouts folder dir as a file system confined to
 // it: every lookup goes through an [os.Root] opened afresh, so links that
 // stay inside the folder work (a Kubernetes ConfigMap links its files
 // through ..data) and a link that leads out of it, such as
 // cfg.html -> ../inlay.yaml, is refused. Opening the root per lookup
 // follows the folder when it is replaced as a whole.
-func LayoutDir(dir string) fs.FS { return rootFS(dir) }
+func Dir(dir string) fs.FS { return rootFS(dir) }
 
-// rootFS is LayoutDir's file system.
+// rootFS is Dir's file system.
 type rootFS string
 
 // Open opens name inside the folder.
@@ -100,23 +100,23 @@ func readProblem(err error) string {
 	return fmt.Sprintf("reading layout: %v", err)
 }
 
-// LoadLayouts parses every *.html file of fsys. dir names the folder in
+// Load parses every *.html file of fsys. dir names the folder in
 // problems. Unlike a reload, loading fails on any problem: Inlay refuses to
 // start on a broken layout.
-func LoadLayouts(fsys fs.FS, dir string, services map[string]*config.Service) (*Layouts, error) {
-	l, problems := CheckLayouts(fsys, dir, services)
+func Load(fsys fs.FS, dir string, services map[string]*config.Service) (*Folder, error) {
+	l, problems := Check(fsys, dir, services)
 	if len(problems) > 0 {
 		return nil, problems
 	}
 	return l, nil
 }
 
-// CheckLayouts parses every *.html file of fsys as [LoadLayouts] does, but
+// Check parses every *.html file of fsys as [Load] does, but
 // keeps going: it returns the layouts that parse, and the problems of the
 // others. It is for checking a folder, where one broken layout must not
 // hide what is wrong with the rest.
-func CheckLayouts(fsys fs.FS, dir string, services map[string]*config.Service) (*Layouts, config.Problems) {
-	l := &Layouts{fsys: fsys, dir: dir, services: services, changed: make(chan struct{})}
+func Check(fsys fs.FS, dir string, services map[string]*config.Service) (*Folder, config.Problems) {
+	l := &Folder{fsys: fsys, dir: dir, services: services, changed: make(chan struct{})}
 	set, problems := l.parseAll(nil)
 	l.current.Store(&set)
 	return l, problems
@@ -125,7 +125,7 @@ func CheckLayouts(fsys fs.FS, dir string, services map[string]*config.Service) (
 // Warnings returns the warnings of the loaded layouts (elements left
 // open, say), each once, sorted: a base layout's are not repeated for
 // every page built on it.
-func (l *Layouts) Warnings() config.Problems {
+func (l *Folder) Warnings() config.Problems {
 	var out config.Problems
 	seen := map[string]bool{}
 	for _, layout := range *l.current.Load() {
@@ -142,18 +142,18 @@ func (l *Layouts) Warnings() config.Problems {
 
 // Changed returns a channel that is closed at the next reload, whatever
 // its outcome: dev mode's live reload waits on it.
-func (l *Layouts) Changed() <-chan struct{} {
+func (l *Folder) Changed() <-chan struct{} {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.changed
 }
 
 // Version counts the reloads done so far.
-func (l *Layouts) Version() int64 { return l.version.Load() }
+func (l *Folder) Version() int64 { return l.version.Load() }
 
 // Source returns the contents of a layout file as the last reload read
 // it, for showing the lines around a problem.
-func (l *Layouts) Source(file string) ([]byte, bool) {
+func (l *Folder) Source(file string) ([]byte, bool) {
 	src := l.sources.Load()
 	if src == nil {
 		return nil, false
@@ -163,12 +163,12 @@ func (l *Layouts) Source(file string) ([]byte, bool) {
 }
 
 // Get returns the layout with the given file name, or nil.
-func (l *Layouts) Get(name string) *Layout {
+func (l *Folder) Get(name string) *Layout {
 	return (*l.current.Load())[name]
 }
 
 // Names returns the names of the loaded layouts.
-func (l *Layouts) Names() []string {
+func (l *Folder) Names() []string {
 	var names []string
 	for name := range *l.current.Load() {
 		names = append(names, name)
@@ -178,7 +178,7 @@ func (l *Layouts) Names() []string {
 
 // Reload parses the folder again and swaps in the result. Files with
 // problems keep their last good version; the problems are returned.
-func (l *Layouts) Reload() config.Problems {
+func (l *Folder) Reload() config.Problems {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	set, problems := l.parseAll(*l.current.Load())
@@ -195,7 +195,7 @@ func (l *Layouts) Reload() config.Problems {
 
 // Problems returns the problems found by the last reload: the layouts they
 // concern serve their last good version meanwhile.
-func (l *Layouts) Problems() config.Problems {
+func (l *Folder) Problems() config.Problems {
 	if p := l.problems.Load(); p != nil {
 		return *p
 	}
@@ -204,7 +204,7 @@ func (l *Layouts) Problems() config.Problems {
 
 // parseAll parses every layout file. For a file that fails, the version in
 // lastGood, if any, is kept.
-func (l *Layouts) parseAll(lastGood map[string]*Layout) (map[string]*Layout, config.Problems) {
+func (l *Folder) parseAll(lastGood map[string]*Layout) (map[string]*Layout, config.Problems) {
 	set := map[string]*Layout{}
 	var problems config.Problems
 	in := &inheritance{files: map[string]text{}, src: sources{}, problems: map[string]config.Problems{}, resolved: map[string]text{}}
@@ -278,6 +278,6 @@ func (l *Layouts) parseAll(lastGood map[string]*Layout) (map[string]*Layout, con
 	return set, problems
 }
 
-func (l *Layouts) file(name string) string {
+func (l *Folder) file(name string) string {
 	return filepath.Join(l.dir, filepath.FromSlash(name))
 }

@@ -1,4 +1,4 @@
-package composer
+package layout
 
 import (
 	"os"
@@ -41,9 +41,9 @@ func TestLayoutDirFollowsLinksInside(t *testing.T) {
 	symlink(t, "..data/base.html", filepath.Join(dir, "base.html"))
 	symlink(t, "..data/page.html", filepath.Join(dir, "page.html"))
 
-	l, err := LoadLayouts(LayoutDir(dir), dir, nil)
+	l, err := Load(Dir(dir), dir, nil)
 	if err != nil {
-		t.Fatalf("LoadLayouts: %v", err)
+		t.Fatalf("Load: %v", err)
 	}
 	if l.Get("page.html") == nil || l.Get("base.html") == nil {
 		t.Fatalf("got layouts %v, want base.html and page.html", l.Names())
@@ -67,9 +67,9 @@ func TestLayoutDirRefusesLinksOut(t *testing.T) {
 				"page.html": `<layout base="cfg.html"><fill slot="main">x</fill></layout>`,
 			})
 			symlink(t, target, filepath.Join(dir, "cfg.html"))
-			_, err = LoadLayouts(LayoutDir(dir), dir, nil)
+			_, err = Load(Dir(dir), dir, nil)
 			if err == nil {
-				t.Fatal("LoadLayouts accepted a link out of the folder")
+				t.Fatal("Load accepted a link out of the folder")
 			}
 			msg := err.Error()
 			if !strings.Contains(msg, filepath.Join(dir, "cfg.html")+": the file is a link that leads out of the layouts folder") {
@@ -82,7 +82,7 @@ func TestLayoutDirRefusesLinksOut(t *testing.T) {
 			// Hot reload: the same link added to a folder that loaded fine.
 			os.Remove(filepath.Join(dir, "cfg.html"))
 			writeFiles(t, dir, map[string]string{"page.html": `<p>fine</p>`})
-			l, err := LoadLayouts(LayoutDir(dir), dir, nil)
+			l, err := Load(Dir(dir), dir, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func TestEmptyLayoutNamesItsFile(t *testing.T) {
 	for name, content := range map[string]string{"empty.html": "", "blank.html": " \n\t"} {
 		dir := t.TempDir()
 		writeFiles(t, dir, map[string]string{name: content})
-		_, err := LoadLayouts(LayoutDir(dir), dir, nil)
+		_, err := Load(Dir(dir), dir, nil)
 		want := filepath.Join(dir, name) + ":1:1: layout is empty"
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q…", name, err, want)

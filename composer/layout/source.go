@@ -1,4 +1,4 @@
-package composer
+package layout
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // Source is a compiled fragment src: a registered service and a URL
@@ -65,7 +65,7 @@ func parseSource(raw string, services map[string]*config.Service) (*Source, erro
 	s.endpoint, _, _ = strings.Cut(rest, "?")
 	if len(s.Params()) == 0 {
 		s.fixed = s.URL(nil)
-		s.fixedKey = fragments.PrimaryKey(svc.Name, s.fixed)
+		s.fixedKey = contract.PrimaryKey(svc.Name, s.fixed)
 	}
 	return s, nil
 }

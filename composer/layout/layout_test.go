@@ -1,4 +1,4 @@
-package composer
+package layout
 
 import (
 	"bytes"
@@ -78,7 +78,7 @@ func TestParseLayoutSlots(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			l, problems := ParseLayout("l.html", []byte(tc.layout), services)
+			l, problems := Parse("l.html", []byte(tc.layout), services)
 			if problems != nil {
 				t.Fatalf("problems: %v", problems)
 			}
@@ -141,7 +141,7 @@ func TestParseLayoutProblems(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			l, problems := ParseLayout("l.html", []byte(tc.layout), services)
+			l, problems := Parse("l.html", []byte(tc.layout), services)
 			if l != nil {
 				t.Fatalf("got a layout, want problems %q", tc.want)
 			}
@@ -158,15 +158,15 @@ func TestParseLayoutProblems(t *testing.T) {
 }
 
 func TestParseLayoutRejectsHugeFiles(t *testing.T) {
-	_, problems := ParseLayout("big.html", bytes.Repeat([]byte("a"), MaxLayoutBytes+1), testServices(t))
+	_, problems := Parse("big.html", bytes.Repeat([]byte("a"), MaxBytes+1), testServices(t))
 	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "more than the") {
 		t.Fatalf("got %v, want one size problem", problems)
 	}
 }
 
-// FuzzParseLayout checks that the parser never panics, that a parsed layout
+// FuzzParse checks that the parser never panics, that a parsed layout
 // gives back its input exactly, and that its slots are well formed.
-func FuzzParseLayout(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		`<fragment src="shell:/a" primary></fragment>`,
 		`<html><body><fragment id="x" src="search:/p/{sku}?q={q}" timeout="1s" fallback-src="shell:/f" async>alt</fragment></body></html>`,
@@ -178,7 +178,7 @@ func FuzzParseLayout(f *testing.F) {
 	}
 	services := testServices(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		l, problems := ParseLayout("f.html", data, services)
+		l, problems := Parse("f.html", data, services)
 		if l == nil {
 			if len(problems) == 0 {
 				t.Fatal("no layout and no problems")
@@ -214,7 +214,7 @@ func FuzzParseLayout(f *testing.F) {
 		if _, err := whole.ReadFrom(iotest.OneByteReader(bytes.NewReader(data))); err != nil {
 			t.Fatal(err)
 		}
-		l2, _ := ParseLayout("f.html", whole.Bytes(), services)
+		l2, _ := Parse("f.html", whole.Bytes(), services)
 		if l2 == nil || len(l2.Slots) != len(l.Slots) {
 			t.Fatal("parse is not stable")
 		}

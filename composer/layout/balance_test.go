@@ -1,4 +1,4 @@
-package composer
+package layout
 
 import (
 	"strings"
@@ -20,7 +20,7 @@ func TestUnclosedElements(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			l, problems := ParseLayout("l.html", []byte(tc.layout), testServices(t))
+			l, problems := Parse("l.html", []byte(tc.layout), testServices(t))
 			if l == nil {
 				t.Fatalf("layout did not parse: %v", problems)
 			}

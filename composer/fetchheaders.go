@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -100,7 +101,7 @@ func (pc *pageContext) withSpan(ctx context.Context) pageContext {
 // where the service is configured for them. Hop-by-hop, conditional and
 // range headers never pass, and neither does anything the shopper names in
 // Connection.
-func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service, pc *pageContext, slot *Slot) []fragments.Field {
+func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service, pc *pageContext, slot *layout.Slot) []fragments.Field {
 	dst = append(dst, fragments.Field{Name: "Accept", Values: acceptHTML})
 	connection := r.Header["Connection"]
 	for _, name := range svc.ForwardedHeaders() {
@@ -116,7 +117,7 @@ func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service,
 	}
 	dst = append(dst,
 		fragments.Field{Name: HeaderRequestID, Values: pc.requestID},
-		fragments.Field{Name: HeaderFragmentID, Values: slot.idHeader})
+		fragments.Field{Name: HeaderFragmentID, Values: slot.IDHeader()})
 	if svc.SendsContext() {
 		dst = append(dst,
 			fragments.Field{Name: HeaderPagePath, Values: pc.path},
@@ -196,4 +197,13 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
+}
+
+// fieldRoom bounds the fields of all of a layout's slot requests.
+func fieldRoom(l *layout.Layout) int {
+	n := 0
+	for _, s := range l.Slots {
+		n += maxFields(s.Src.Service)
+	}
+	return n
 }
