@@ -45,6 +45,7 @@ func TestShopYAML(t *testing.T) {
 	}{
 		{"full", shop},
 		{"whole config as extra", teamtest.Shop{Extra: "services:\n  a:\n    url: http://127.0.0.1:1\n"}},
+		{"no service timeout", teamtest.Shop{Services: map[string]string{"a": "http://127.0.0.1:1"}, Pages: "  - path: /\n    layout: p.html\n"}},
 		{"empty", teamtest.Shop{}},
 	}
 	for _, tc := range tests {
