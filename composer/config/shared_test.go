@@ -1,13 +1,14 @@
 package config
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 func TestParseSharedCacheProblems(t *testing.T) {
@@ -73,9 +74,9 @@ func TestSharedCachePasswordNeverPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logged bytes.Buffer
+	var logged teamtest.Logs
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "cache", c.Cache, "shared", c.Cache.Shared)
-	var text bytes.Buffer
+	var text teamtest.Logs
 	slog.New(slog.NewTextHandler(&text, nil)).Info("config", "cache", c.Cache, "shared", c.Cache.Shared)
 	asJSON, err := json.Marshal(c)
 	if err != nil {
