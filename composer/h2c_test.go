@@ -15,8 +15,7 @@ import (
 func newH2CStub(t testing.TB, routes map[string]teamtest.Route) *teamtest.Team {
 	t.Helper()
 	s := teamtest.NewUnstarted(t, routes)
-	s.Config.Protocols = new(http.Protocols)
-	s.Config.Protocols.SetUnencryptedHTTP2(true)
+	s.SpeakOnlyH2C()
 	s.Start()
 	return s
 }

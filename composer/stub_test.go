@@ -33,6 +33,8 @@ type shopConfig struct {
 	logHandler func(slog.Handler) slog.Handler
 	// observer, when not nil, is told about every page and fragment.
 	observer Observer
+	// accessLog logs one line per page.
+	accessLog bool
 }
 
 func newShop(t testing.TB, sc shopConfig) *shop {
@@ -59,7 +61,7 @@ func newShopOnDisk(t testing.TB, sc shopConfig) (*shop, string) {
 func (sc shopConfig) start(t testing.TB, cfg *config.Config, fsys fstest.MapFS) *shop {
 	t.Helper()
 	logs, logger := sc.logger()
-	opts := Options{Logger: logger, FetchTransport: sc.fetchTransport, Observer: sc.observer}
+	opts := Options{Logger: logger, FetchTransport: sc.fetchTransport, Observer: sc.observer, AccessLog: sc.accessLog}
 	if fsys != nil {
 		opts.LayoutFS = fsys
 	}

@@ -25,8 +25,7 @@ func newH2CServer(tb testing.TB) (*teamtest.Team, *atomic.Int64) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, "<p>HTTP/%d</p>", r.ProtoMajor)
 	})
-	srv.Config.Protocols = new(http.Protocols)
-	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.SpeakOnlyH2C()
 	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)

@@ -15,6 +15,7 @@ import (
 	"github.com/inlayhq/inlay/teams/demo"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // demoTeams runs the demo shop with each team on its own loopback server,
@@ -168,11 +169,7 @@ func TestErrorPagesComeFromTheLayouts(t *testing.T) {
 	ctx := newBrowser(t, 60*time.Second)
 	base, _ := demoTeams(t)
 	for _, path := range []string{"/product/nope", "/no-such-page"} {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := teamtest.Get(t, base+path)
 		if resp.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", path, resp.StatusCode)
 		}

@@ -68,12 +68,7 @@ func TestDevServesALocalServiceInTheWholeShop(t *testing.T) {
 		})
 	})
 
-	resp, err := http.Get(base + "/product/boot-01")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := teamtest.Get(t, base+"/product/boot-01")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("product page: status %d, want 200 from the local search service", resp.StatusCode)
 	}
@@ -82,7 +77,7 @@ func TestDevServesALocalServiceInTheWholeShop(t *testing.T) {
 		`data-testid="shell-nav"`,                      // the shared shell
 		`/-/static/inlay-dev.`,                         // dev mode: live reload
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("product page lacks %q", want)
 		}
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/inlayhq/inlay/teams/teamtest"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 func TestUsage(t *testing.T) {
@@ -72,15 +72,11 @@ func start(t *testing.T, args ...string) (map[string]string, func() int) {
 	}
 }
 
+// get fetches url (see teamtest.Get) and returns the status and body.
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	resp, body := teamtest.Get(t, url)
+	return resp.StatusCode, body
 }
 
 func TestSingleTeams(t *testing.T) {

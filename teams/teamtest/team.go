@@ -94,6 +94,14 @@ func NewUnstarted(t testing.TB, routes map[string]Route) *Team {
 	return team
 }
 
+// SpeakOnlyH2C makes an unstarted team speak only h2c (HTTP/2 without
+// TLS, with prior knowledge): an HTTP/1.1 request to it fails. Call it
+// before Start.
+func (team *Team) SpeakOnlyH2C() {
+	team.Config.Protocols = new(http.Protocols)
+	team.Config.Protocols.SetUnencryptedHTTP2(true)
+}
+
 func start(t testing.TB, routes map[string]Route, h http.HandlerFunc) *Team {
 	t.Helper()
 	team := NewUnstarted(t, routes)

@@ -2,6 +2,7 @@ package teamtest_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -211,5 +212,27 @@ func TestDoUsesTheGivenClient(t *testing.T) {
 	resp, body := teamtest.Do(t, &http.Client{Timeout: teamtest.GetTimeout}, req)
 	if resp.StatusCode != http.StatusOK || body != "to" {
 		t.Errorf("got %d %q, want the redirect followed by the client's default", resp.StatusCode, body)
+	}
+}
+
+func TestSpeakOnlyH2C(t *testing.T) {
+	team := teamtest.NewUnstarted(t, map[string]teamtest.Route{"/p": {Handler: func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "HTTP/%d", r.ProtoMajor)
+	}}})
+	team.SpeakOnlyH2C()
+	team.Start()
+	if _, err := (&http.Client{Timeout: teamtest.GetTimeout}).Get(team.URL + "/p"); err == nil {
+		t.Error("an HTTP/1.1 request got an answer, want it to fail")
+	}
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequest(http.MethodGet, team.URL+"/p", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := teamtest.Do(t, &http.Client{Transport: tr, Timeout: teamtest.GetTimeout}, req)
+	if resp.StatusCode != http.StatusOK || body != "HTTP/2" {
+		t.Errorf("over h2c: got %d %q, want 200 HTTP/2", resp.StatusCode, body)
 	}
 }

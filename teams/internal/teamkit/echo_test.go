@@ -97,10 +97,6 @@ func TestNewEchoErrors(t *testing.T) {
 
 func resp(t *testing.T, url string) *http.Response {
 	t.Helper()
-	r, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Body.Close()
+	r, _ := teamtest.Get(t, url)
 	return r
 }
