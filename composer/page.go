@@ -204,6 +204,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	// Shared, capacity-capped values: a later Add copies, never writes them.
 	h["Content-Type"] = htmlContentType
 	h["Cache-Control"] = privateNoCache
+	h["Date"] = dateHeader(time.Now())
 	if pg.errStatus != 0 {
 		status = pg.errStatus
 		h.Set("Cache-Control", "no-store")
