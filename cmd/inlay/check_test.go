@@ -9,23 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/fragments/check"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
-
-// goodBody is a fragment body that uses what HTML allows and a strict XML
-// reading would not: optional end tags, void elements, self-closing SVG.
-const goodBody = `<section class="team-box">
-  <h2>Today</h2>
-  <p>First<p>Second
-  <ul><li>one<li>two</ul>
-  <img src="/team/static/a.png" alt=""><br/>
-  <table><tr><td>1<td>2<tr><td>3</table>
-  <select><option>a<option>b</select>
-  <svg viewBox="0 0 1 1"><path d="M0 0"/></svg>
-  <script type="application/ld+json">{"@type": "Thing"}</script>
-</section>`
 
 // stub returns a handler that answers like a fragment service: the given
 // status, headers and body.
@@ -77,7 +63,7 @@ func TestCheckFragment(t *testing.T) {
 	}{
 		{
 			name:    "good fragment",
-			handler: html200(goodBody),
+			handler: html200(teamtest.GoodFragment),
 			code:    0,
 			want: []string{
 				"summary: status 200 | text/html; charset=utf-8 | ",
@@ -355,7 +341,7 @@ func TestCheckFragmentRequest(t *testing.T) {
 	got := make(chan *http.Request, 1)
 	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		got <- r
-		html200(goodBody, "Set-Cookie", "a=1").ServeHTTP(w, r)
+		html200(teamtest.GoodFragment, "Set-Cookie", "a=1").ServeHTTP(w, r)
 	})
 
 	var stdout, stderr bytes.Buffer

@@ -30,12 +30,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/frontdoor"
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 const (
@@ -88,21 +87,9 @@ func startFrontDoor(t *testing.T, fc frontDoorConfig) *frontDoor {
 	if fc.wrap != nil {
 		h = fc.wrap(srv)
 	}
+	t.Cleanup(srv.Close) // after the server below has shut down
 	hs := newHTTPServer(h, logger)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(frontdoor.Listener(ln)) }()
-	t.Cleanup(func() {
-		hs.Close()
-		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("Serve: got %v, want http.ErrServerClosed", err)
-		}
-		srv.Close()
-	})
-	return &frontDoor{addr: ln.Addr().String(), hs: hs, team: team}
+	return &frontDoor{addr: teamtest.Serve(t, hs, frontdoor.Listener), hs: hs, team: team}
 }
 
 // htmlTeam answers every path with body as text/html.

@@ -2,8 +2,6 @@ package frontdoor_test
 
 import (
 	"bufio"
-	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/frontdoor"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // serve starts next behind the front door on 127.0.0.1 and returns its
@@ -32,25 +31,7 @@ func serve(t *testing.T) (string, *atomic.Int64) {
 		ConnContext:       frontdoor.ConnContext,
 		ConnState:         frontdoor.ConnState,
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(frontdoor.Listener(ln)) }()
-	t.Cleanup(func() {
-		// Shutdown, not Close: it waits for a connection the server is
-		// closing after an error, which goleak would see left behind.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := hs.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("Serve: got %v, want http.ErrServerClosed", err)
-		}
-	})
-	return ln.Addr().String(), hits
+	return teamtest.Serve(t, hs, frontdoor.Listener), hits
 }
 
 // TestCheckFraming sends raw request heads and checks the verdict: the

@@ -8,20 +8,8 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
-
-// goodBody is a fragment body that uses what HTML allows and a strict XML
-// reading would not: optional end tags, void elements, self-closing SVG.
-const goodBody = `<section class="team-box">
-  <h2>Today</h2>
-  <p>First<p>Second
-  <ul><li>one<li>two</ul>
-  <img src="/team/static/a.png" alt=""><br/>
-  <table><tr><td>1<td>2<tr><td>3</table>
-  <select><option>a<option>b</select>
-  <svg viewBox="0 0 1 1"><path d="M0 0"/></svg>
-  <script type="application/ld+json">{"@type": "Thing"}</script>
-</section>`
 
 // TestCheckSlowWarning checks the latency warning on a measured duration,
 // without making a stub slow.
@@ -58,7 +46,7 @@ func TestCheckHTML(t *testing.T) {
 		body string
 		want []string // the problems, as printed
 	}{
-		{name: "good", body: goodBody},
+		{name: "good", body: teamtest.GoodFragment},
 		{name: "optional end tags", body: "<dl><dt>a<dd>b</dl><table><thead><tr><th>h<tbody><tr><td>c</table><ruby>x<rt>y</ruby>"},
 		{name: "p closed by its parent", body: "<div><p>text</div>"},
 		{name: "p closed by a void hr", body: "<p>a<hr></p>", want: []string{"error: body 1:9: stray </p>: no <p> is open; a block element such as <div> or <ul> inside a <p> closes the <p> before it"}},
