@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/labstack/echo/v4"
 )
 
@@ -142,25 +140,6 @@ func (pg *page) writeErrorDetail(st *stream) {
 		return
 	}
 	st.err = errorDetailBox(*pg.errDetail).Render(context.Background(), st.w)
-}
-
-// checkErrorPages reports error pages whose layout is missing or has a
-// primary fragment: an error page's status is the error's, and a failing
-// primary would need an error page of its own.
-func checkErrorPages(cfg *config.Config, layouts *layout.Folder) config.Problems {
-	var ps config.Problems
-	for key, name := range cfg.ErrorPages {
-		at := "$.error_pages." + key
-		l := layouts.Get(name)
-		switch {
-		case l == nil:
-			ps = append(ps, cfg.ProblemAt(at, fmt.Sprintf("error page %q: layout %q not found in %s", key, name, cfg.LayoutsDir())))
-		case l.Primary >= 0:
-			ps = append(ps, cfg.ProblemAt(at, fmt.Sprintf("error page %q: layout %q has a primary fragment (%q); an error page's status is the error's: drop primary", key, name, l.Slots[l.Primary].ID)))
-		}
-	}
-	ps.Sort()
-	return ps
 }
 
 func (s *Server) logPanic(c echo.Context, err error, stack []byte) error {

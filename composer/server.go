@@ -3,7 +3,6 @@ package composer
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -102,7 +101,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.layouts = layouts
-	if ps := CheckPages(cfg, layouts); len(ps) > 0 {
+	if ps := layout.CheckPages(cfg, layouts); len(ps) > 0 {
 		return nil, ps
 	}
 	for _, p := range cfg.Pages {
@@ -228,19 +227,6 @@ func (s *Server) Guards() *fragments.Guards { return s.engine.Guards() }
 
 // Cache returns the fragment cache.
 func (s *Server) Cache() *fragments.Cache { return s.engine.Cache() }
-
-// CheckPages reports pages and error pages whose layout does not exist,
-// and error pages whose layout has a primary fragment.
-func CheckPages(cfg *config.Config, layouts *layout.Folder) config.Problems {
-	var ps config.Problems
-	for i, p := range cfg.Pages {
-		if layouts.Get(p.Layout) == nil {
-			ps = append(ps, cfg.ProblemAt(fmt.Sprintf("$.pages[%d].layout", i),
-				fmt.Sprintf("page %q: layout %q not found in %s", p.Path, p.Layout, cfg.LayoutsDir())))
-		}
-	}
-	return append(ps, checkErrorPages(cfg, layouts)...)
-}
 
 // ServeHTTP serves a shopper's request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }

@@ -18,7 +18,6 @@ import (
 	"testing/fstest"
 
 	"github.com/goccy/go-yaml"
-	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 )
@@ -519,7 +518,7 @@ func TestConfigMapServes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the ConfigMap's layouts: %v", err)
 	}
-	if ps := composer.CheckPages(cfg, layouts); len(ps) > 0 {
+	if ps := layout.CheckPages(cfg, layouts); len(ps) > 0 {
 		t.Errorf("the ConfigMap's pages: %v", ps)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/inlayhq/inlay/cmd/inlay/lint"
+	"github.com/inlayhq/inlay/composer/lint"
 )
 
 // lintCommand runs `inlay lint`.

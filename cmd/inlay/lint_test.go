@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/cmd/inlay/lint"
+	"github.com/inlayhq/inlay/composer/lint"
 	"golang.org/x/tools/txtar"
 )
 

@@ -16,10 +16,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/inlayhq/inlay/cmd/inlay/metrics"
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/frontdoor"
+	"github.com/inlayhq/inlay/composer/metrics"
 	"github.com/inlayhq/inlay/composer/watch"
 	"github.com/inlayhq/inlay/fragments"
 )

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 )
@@ -52,7 +51,7 @@ func Check(configPath string) ([]Problem, Summary, error) {
 	}
 	layouts, ps := layout.Check(layout.Dir(dir), dir, cfg.Services)
 	problems := asErrors(ps)
-	for _, p := range composer.CheckPages(cfg, layouts) {
+	for _, p := range layout.CheckPages(cfg, layouts) {
 		// A page whose layout file is there but broken has its layout's
 		// errors already: "not found" would be wrong.
 		if i := slices.IndexFunc(cfg.Pages, func(pg *config.Page) bool { return strings.Contains(p.Message, strconv.Quote(pg.Layout)) }); i >= 0 {

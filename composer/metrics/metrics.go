@@ -12,17 +12,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/inlayhq/inlay/composer"
+	"github.com/inlayhq/inlay/composer/layout"
+	"github.com/inlayhq/inlay/fragments"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Metrics is a [composer.Observer] that records into its own Prometheus
+// Metrics is a composer.Observer that records into its own Prometheus
 // registry.
 type Metrics struct {
 	reg    *prometheus.Registry
-	server atomic.Pointer[composer.Server] // the server whose counters are read
+	server atomic.Pointer[Source] // the server whose counters are read
 
 	pagesInFlight    prometheus.Gauge
 	pageDuration     *prometheus.HistogramVec
@@ -37,7 +38,17 @@ type Metrics struct {
 	unknownPaths     prometheus.Counter
 }
 
-var _ composer.Observer = (*Metrics)(nil)
+// Source is what the metrics read at each scrape: a composer.Server, its
+// fetch engine's counters and its layouts.
+type Source interface {
+	FetchStats() *fragments.Stats
+	UpstreamRequests() map[string]int64
+	SharedTier() (configured, healthy bool)
+	Layouts() *layout.Folder
+	Cache() *fragments.Cache
+	Guards() *fragments.Guards
+	ServiceNames() []string
+}
 
 // latencyBuckets cover fragment and page times from sub-millisecond cache
 // hits to multi-second timeouts.
@@ -93,7 +104,7 @@ func New() *Metrics {
 
 // Attach makes the metrics read the counters of srv (cache, breakers,
 // composer). Call it again after a config reload swaps the server.
-func (m *Metrics) Attach(srv *composer.Server) { m.server.Store(srv) }
+func (m *Metrics) Attach(srv Source) { m.server.Store(&srv) }
 
 // Handler serves the metrics in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {

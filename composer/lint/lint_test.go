@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/cmd/inlay/lint"
+	"github.com/inlayhq/inlay/composer/lint"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 

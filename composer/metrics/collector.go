@@ -39,10 +39,11 @@ func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
-	srv := c.m.server.Load()
-	if srv == nil {
+	p := c.m.server.Load()
+	if p == nil {
 		return
 	}
+	srv := *p
 	fs := srv.FetchStats()
 	counter := func(d *prometheus.Desc, v int64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
