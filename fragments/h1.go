@@ -40,16 +40,47 @@ type H1Conns struct {
 	retired bool
 }
 
-// h1Conn is one kept-alive connection.
+// h1Conn is one kept-alive connection. Its buffers are taken from pools
+// for one fetch and given back when it ends: an idle connection holds
+// none, so a pool of hundreds of connections, most of them idle between
+// two pages, holds buffers only for the fetches in flight.
 type h1Conn struct {
 	addr   string // host:port
 	conn   net.Conn
-	limit  *headerLimit
-	br     *bufio.Reader
-	bw     *bufio.Writer
+	limit  headerLimit
+	br     *bufio.Reader // during a fetch
 	idleAt time.Time
 	reused bool
 	gz     *gzip.Reader // kept for the next gzip body on this connection
+}
+
+// h1ReadBufferSize is a connection's read buffer during a fetch: a
+// fragment's headers and most small bodies fit.
+const h1ReadBufferSize = 4 << 10
+
+var (
+	h1Readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, h1ReadBufferSize) }}
+	h1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<10) }}
+)
+
+// takeReader gives the connection a read buffer for one fetch.
+func (c *h1Conn) takeReader() {
+	c.br = h1Readers.Get().(*bufio.Reader)
+	c.br.Reset(&c.limit)
+}
+
+// releaseReader gives the read buffer back, and reports whether it held
+// nothing more than the answer: a connection with bytes left over is out
+// of step with the service and is not reused.
+func (c *h1Conn) releaseReader() (clean bool) {
+	if c.br == nil {
+		return true
+	}
+	clean = c.br.Buffered() == 0
+	c.br.Reset(nil)
+	h1Readers.Put(c.br)
+	c.br = nil
+	return clean
 }
 
 // Limits of the lean client.
@@ -102,8 +133,9 @@ func (p *H1Conns) fetch(ctx context.Context, c *Client, req *Request, deadline t
 // keeps it alive.
 func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url.URL, req *Request, deadline time.Time) (resp *Response, err error) {
 	keep := false
+	conn.takeReader()
 	defer func() {
-		if keep {
+		if clean := conn.releaseReader(); keep && clean {
 			p.put(conn)
 		} else {
 			conn.conn.Close()
@@ -119,7 +151,12 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 		}
 	}()
 
-	if err := writeRequest(conn.bw, u, req); err != nil {
+	bw := h1Writers.Get().(*bufio.Writer)
+	bw.Reset(conn.conn)
+	err = writeRequest(bw, u, req)
+	bw.Reset(nil)
+	h1Writers.Put(bw)
+	if err != nil {
 		if conn.reused {
 			return nil, errRetry
 		}
@@ -256,8 +293,7 @@ func (p *H1Conns) get(ctx context.Context, addr string, deadline time.Time) (*h1
 	if err != nil {
 		return nil, err
 	}
-	limit := &headerLimit{Conn: nc, n: -1}
-	return &h1Conn{addr: addr, conn: nc, limit: limit, br: bufio.NewReaderSize(limit, 4<<10), bw: bufio.NewWriterSize(nc, 1<<10)}, nil
+	return &h1Conn{addr: addr, conn: nc, limit: headerLimit{Conn: nc, n: -1}}, nil
 }
 
 // put keeps a connection for the next fetch, or closes it when the pool is
