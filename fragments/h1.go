@@ -188,6 +188,7 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 	}
 	var body io.Reader = hresp.Body
 	length := hresp.ContentLength
+	gzipped := false
 	if strings.EqualFold(hresp.Header.Get("Content-Encoding"), "gzip") {
 		if conn.gz == nil {
 			conn.gz, err = gzip.NewReader(hresp.Body)
@@ -197,7 +198,7 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 		if err != nil {
 			return nil, c.fail(ctx, req, deadline, KindBody, err)
 		}
-		body, length = conn.gz, -1
+		body, length, gzipped = conn.gz, -1, true
 		hresp.Header.Del("Content-Encoding")
 		hresp.Header.Del("Content-Length")
 	}
@@ -206,8 +207,9 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 		return nil, c.bodyFailure(ctx, req, deadline, err)
 	}
 	// The body was read to its end: the connection is reusable unless the
-	// service or the protocol version says otherwise.
-	keep = !hresp.Close && hresp.ProtoAtLeast(1, 1) && drain(hresp)
+	// service or the protocol version says otherwise. A gzip stream can
+	// end before the body that carries it does: what follows is drained.
+	keep = !hresp.Close && hresp.ProtoAtLeast(1, 1) && (!gzipped || drain(hresp))
 	return c.finish(req, hresp.StatusCode, hresp.Header, b, reserved)
 }
 
