@@ -20,6 +20,10 @@ const (
 
 var bodyPools [maxBodyClass - minBodyClass + 1]sync.Pool
 
+// bodyBoxes recycles the *[]byte a buffer travels in through a pool, so
+// that giving a buffer back allocates nothing.
+var bodyBoxes = sync.Pool{New: func() any { return new([]byte) }}
+
 // bodyClass returns the pool index for a buffer of at least n bytes, and
 // that class's size; ok is false above the largest class.
 func bodyClass(n int) (i, size int, ok bool) {
@@ -39,8 +43,11 @@ func getBody(n int) []byte {
 	if !ok {
 		return make([]byte, 0, n)
 	}
-	if b, ok := bodyPools[i].Get().(*[]byte); ok {
-		return (*b)[:0]
+	if box, ok := bodyPools[i].Get().(*[]byte); ok {
+		b := (*box)[:0]
+		*box = nil
+		bodyBoxes.Put(box)
+		return b
 	}
 	return make([]byte, 0, size)
 }
@@ -52,8 +59,9 @@ func putBody(b []byte) {
 	if !ok || cap(b) != size {
 		return
 	}
-	b = b[:0]
-	bodyPools[i].Put(&b)
+	box := bodyBoxes.Get().(*[]byte)
+	*box = b[:0]
+	bodyPools[i].Put(box)
 }
 
 // readBody reads r whole into a pooled buffer, failing once more than
