@@ -6,18 +6,23 @@ import (
 	"sync"
 )
 
-// Body buffers are pooled by size class, powers of four from 4 KiB to
+// Body buffers are pooled by size class, powers of two from 1 KiB to
 // 4 MiB: a page that is done with a body it alone held gives the buffer
 // back (see Response.Release), and the next fetch reads into it. On the
 // no-store path this turns most of the garbage a page makes into reuse,
 // which keeps the heap, and so the process's memory, close to the bodies
-// actually in flight.
+// actually in flight. A body of known length takes the smallest class it
+// fits, so that a 4 KiB body holds 4 KiB, not the next class up.
 const (
-	minBodyClass = 12 // 4 KiB
+	minBodyClass = 10 // 1 KiB
 	maxBodyClass = 22 // 4 MiB
 )
 
-var bodyPools [(maxBodyClass-minBodyClass)/2 + 1]sync.Pool
+var bodyPools [maxBodyClass - minBodyClass + 1]sync.Pool
+
+// bodyBoxes recycles the *[]byte a buffer travels in through a pool, so
+// that giving a buffer back allocates nothing.
+var bodyBoxes = sync.Pool{New: func() any { return new([]byte) }}
 
 // bodyClass returns the pool index for a buffer of at least n bytes, and
 // that class's size; ok is false above the largest class.
@@ -25,12 +30,11 @@ func bodyClass(n int) (i, size int, ok bool) {
 	shift := minBodyClass
 	if n > 1<<minBodyClass {
 		shift = bits.Len(uint(n - 1))
-		shift += (shift - minBodyClass) % 2 // round up to a power of four
 	}
 	if shift > maxBodyClass {
 		return 0, 0, false
 	}
-	return (shift - minBodyClass) / 2, 1 << shift, true
+	return shift - minBodyClass, 1 << shift, true
 }
 
 // getBody returns an empty buffer with room for at least n bytes.
@@ -39,8 +43,11 @@ func getBody(n int) []byte {
 	if !ok {
 		return make([]byte, 0, n)
 	}
-	if b, ok := bodyPools[i].Get().(*[]byte); ok {
-		return (*b)[:0]
+	if box, ok := bodyPools[i].Get().(*[]byte); ok {
+		b := (*box)[:0]
+		*box = nil
+		bodyBoxes.Put(box)
+		return b
 	}
 	return make([]byte, 0, size)
 }
@@ -52,8 +59,9 @@ func putBody(b []byte) {
 	if !ok || cap(b) != size {
 		return
 	}
-	b = b[:0]
-	bodyPools[i].Put(&b)
+	box := bodyBoxes.Get().(*[]byte)
+	*box = b[:0]
+	bodyPools[i].Put(box)
 }
 
 // readBody reads r whole into a pooled buffer, failing once more than
@@ -64,11 +72,32 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 	}
 	size := 4 << 10
 	if contentLength > 0 {
-		size = int(contentLength) + 1 // room to see EOF without growing
+		size = int(contentLength)
 	}
 	buf := getBody(size)
 	for {
 		if len(buf) == cap(buf) {
+			if len(buf) == int(contentLength) {
+				// All the announced bytes came: the body should end here.
+				// The look for its end takes no room in buf.
+				var one [1]byte
+				n, err := r.Read(one[:])
+				if n == 0 && err == io.EOF {
+					return buf, nil
+				}
+				if n == 0 && err != nil {
+					putBody(buf)
+					return nil, err
+				}
+				contentLength = -1 // it goes on: read it as one of unknown length
+				if n == 0 {
+					continue
+				}
+				grown := append(getBody(2*cap(buf)), buf...)
+				putBody(buf)
+				buf = append(grown, one[0])
+				continue
+			}
 			if int64(len(buf)) > limit {
 				putBody(buf)
 				return nil, errTooLarge

@@ -83,7 +83,7 @@ type Guards struct {
 	stats  *Stats
 	logger *slog.Logger
 
-	mu     sync.Mutex // protects guards
+	mu     sync.RWMutex // protects guards; every fetch reads them
 	guards map[string]*guard
 }
 
@@ -221,13 +221,19 @@ func (g *Guards) Limit(service string) int {
 }
 
 func (g *Guards) guard(service string) *guard {
+	g.mu.RLock()
+	gd, ok := g.guards[service]
+	g.mu.RUnlock()
+	if ok {
+		return gd
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if gd, ok := g.guards[service]; ok {
 		return gd
 	}
 	cfg := g.config(service)
-	gd := &guard{
+	gd = &guard{
 		cfg:     cfg,
 		breaker: g.newBreaker(service, cfg),
 		limiter: NewLimiter(LimiterConfig{Max: cfg.MaxConcurrent, MaxQueue: cfg.MaxQueue}),

@@ -99,6 +99,14 @@ func (e *Error) Timeout() bool { return e.Kind == KindTimeout }
 
 // KindOf returns the kind of err if it is or wraps an [*Error], else zero.
 func KindOf(err error) Kind {
+	// The common cases first: errors.As takes its target as an any, an
+	// allocation on every fetch's path.
+	switch e := err.(type) {
+	case nil:
+		return 0
+	case *Error:
+		return e.Kind
+	}
 	var fe *Error
 	if errors.As(err, &fe) {
 		return fe.Kind

@@ -40,16 +40,47 @@ type H1Conns struct {
 	retired bool
 }
 
-// h1Conn is one kept-alive connection.
+// h1Conn is one kept-alive connection. Its buffers are taken from pools
+// for one fetch and given back when it ends: an idle connection holds
+// none, so a pool of hundreds of connections, most of them idle between
+// two pages, holds buffers only for the fetches in flight.
 type h1Conn struct {
 	addr   string // host:port
 	conn   net.Conn
-	limit  *headerLimit
-	br     *bufio.Reader
-	bw     *bufio.Writer
+	limit  headerLimit
+	br     *bufio.Reader // during a fetch
 	idleAt time.Time
 	reused bool
 	gz     *gzip.Reader // kept for the next gzip body on this connection
+}
+
+// h1ReadBufferSize is a connection's read buffer during a fetch: a
+// fragment's headers and most small bodies fit.
+const h1ReadBufferSize = 4 << 10
+
+var (
+	h1Readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, h1ReadBufferSize) }}
+	h1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<10) }}
+)
+
+// takeReader gives the connection a read buffer for one fetch.
+func (c *h1Conn) takeReader() {
+	c.br = h1Readers.Get().(*bufio.Reader)
+	c.br.Reset(&c.limit)
+}
+
+// releaseReader gives the read buffer back, and reports whether it held
+// nothing more than the answer: a connection with bytes left over is out
+// of step with the service and is not reused.
+func (c *h1Conn) releaseReader() (clean bool) {
+	if c.br == nil {
+		return true
+	}
+	clean = c.br.Buffered() == 0
+	c.br.Reset(nil)
+	h1Readers.Put(c.br)
+	c.br = nil
+	return clean
 }
 
 // Limits of the lean client.
@@ -76,14 +107,11 @@ var errRetry = errors.New("kept-alive connection closed by the service")
 // fetch performs one GET of req before deadline and reads the whole answer
 // with the client's checks (see Client.Fetch). ctx ending aborts it.
 func (p *H1Conns) fetch(ctx context.Context, c *Client, req *Request, deadline time.Time) (*Response, error) {
-	u, err := url.Parse(req.URL)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
+	u, ok := parseTarget(req.URL)
+	if !ok {
 		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("fragment URL %q: not an http:// URL", req.URL)}
 	}
-	addr := u.Host
-	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), "80")
-	}
+	addr := u.addr
 	for attempt := 0; ; attempt++ {
 		conn, err := p.get(ctx, addr, deadline)
 		if err != nil {
@@ -100,10 +128,11 @@ func (p *H1Conns) fetch(ctx context.Context, c *Client, req *Request, deadline t
 // roundTrip sends req on conn and reads the answer. The connection goes
 // back to the pool only when the answer was read whole and the service
 // keeps it alive.
-func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url.URL, req *Request, deadline time.Time) (resp *Response, err error) {
+func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u target, req *Request, deadline time.Time) (resp *Response, err error) {
 	keep := false
+	conn.takeReader()
 	defer func() {
-		if keep {
+		if clean := conn.releaseReader(); keep && clean {
 			p.put(conn)
 		} else {
 			conn.conn.Close()
@@ -119,7 +148,12 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 		}
 	}()
 
-	if err := writeRequest(conn.bw, u, req); err != nil {
+	bw := h1Writers.Get().(*bufio.Writer)
+	bw.Reset(conn.conn)
+	err = writeRequest(bw, u, req)
+	bw.Reset(nil)
+	h1Writers.Put(bw)
+	if err != nil {
 		if conn.reused {
 			return nil, errRetry
 		}
@@ -151,6 +185,7 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 	}
 	var body io.Reader = hresp.Body
 	length := hresp.ContentLength
+	gzipped := false
 	if strings.EqualFold(hresp.Header.Get("Content-Encoding"), "gzip") {
 		if conn.gz == nil {
 			conn.gz, err = gzip.NewReader(hresp.Body)
@@ -160,7 +195,7 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 		if err != nil {
 			return nil, c.fail(ctx, req, deadline, KindBody, err)
 		}
-		body, length = conn.gz, -1
+		body, length, gzipped = conn.gz, -1, true
 		hresp.Header.Del("Content-Encoding")
 		hresp.Header.Del("Content-Length")
 	}
@@ -169,17 +204,100 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u *url
 		return nil, c.bodyFailure(ctx, req, deadline, err)
 	}
 	// The body was read to its end: the connection is reusable unless the
-	// service or the protocol version says otherwise.
-	keep = !hresp.Close && hresp.ProtoAtLeast(1, 1) && drain(hresp)
+	// service or the protocol version says otherwise. A gzip stream can
+	// end before the body that carries it does: what follows is drained.
+	keep = !hresp.Close && hresp.ProtoAtLeast(1, 1) && (!gzipped || drain(hresp))
 	return c.finish(req, hresp.StatusCode, hresp.Header, b, reserved)
 }
 
+// target is where a GET goes: the address to connect to, the Host
+// header and the request target.
+type target struct {
+	addr, host, uri string
+}
+
+// parseTarget splits an http:// URL into its target, or reports that it
+// is not one. URLs of the characters that url.Parse and RequestURI give
+// back as they are, as the layouts' fragment URLs are, are split in
+// place without an allocation; the others go through url.Parse.
+func parseTarget(raw string) (target, bool) {
+	if t, ok := quickTarget(raw); ok {
+		return t, true
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return target{}, false
+	}
+	t := target{addr: u.Host, host: u.Host, uri: u.RequestURI()}
+	if u.Port() == "" {
+		t.addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return t, true
+}
+
+// quickTarget is parseTarget for URLs of the plainest form:
+// http://name[:port][/path][?query], with a host name or IPv4 address,
+// a path of unreserved and sub-delimiter characters and a query of
+// printable ASCII, no percent-escape and no fragment. ok is false for
+// anything else, which parseTarget leaves to url.Parse.
+func quickTarget(raw string) (t target, ok bool) {
+	rest, ok := strings.CutPrefix(raw, "http://")
+	if !ok {
+		return target{}, false
+	}
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	host, uri := rest[:end], rest[end:]
+	colon := -1
+	for i := 0; i < len(host); i++ {
+		switch c := host[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.':
+		case c == ':' && colon < 0:
+			colon = i
+		default:
+			return target{}, false
+		}
+	}
+	switch {
+	case colon == 0 || host == "":
+		return target{}, false
+	case colon < 0:
+		t.addr = host + ":80"
+	default:
+		port := host[colon+1:]
+		if port == "" || strings.Trim(port, "0123456789") != "" {
+			return target{}, false
+		}
+		t.addr = host
+	}
+	query := false
+	for i := 0; i < len(uri); i++ {
+		c := uri[i]
+		switch {
+		case c <= ' ' || c >= 0x7f || c == '#' || c == '%':
+			return target{}, false
+		case query:
+		case c == '?':
+			query = true
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-._~!$&'()*+,;=:@/", c) >= 0:
+		default:
+			return target{}, false
+		}
+	}
+	if uri == "" || uri[0] == '?' {
+		uri = "/" + uri
+	}
+	return target{addr: t.addr, host: host, uri: uri}, true
+}
+
 // writeRequest writes a GET of u for req.
-func writeRequest(w *bufio.Writer, u *url.URL, req *Request) error {
+func writeRequest(w *bufio.Writer, u target, req *Request) error {
 	w.WriteString("GET ")
-	w.WriteString(u.RequestURI())
+	w.WriteString(u.uri)
 	w.WriteString(" HTTP/1.1\r\nHost: ")
-	w.WriteString(u.Host)
+	w.WriteString(u.host)
 	w.WriteString("\r\n")
 	agent, encoding := false, false
 	for _, f := range req.Fields {
@@ -256,8 +374,7 @@ func (p *H1Conns) get(ctx context.Context, addr string, deadline time.Time) (*h1
 	if err != nil {
 		return nil, err
 	}
-	limit := &headerLimit{Conn: nc, n: -1}
-	return &h1Conn{addr: addr, conn: nc, limit: limit, br: bufio.NewReaderSize(limit, 4<<10), bw: bufio.NewWriterSize(nc, 1<<10)}, nil
+	return &h1Conn{addr: addr, conn: nc, limit: headerLimit{Conn: nc, n: -1}}, nil
 }
 
 // put keeps a connection for the next fetch, or closes it when the pool is

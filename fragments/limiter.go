@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,15 +58,23 @@ func (c LimiterConfig) withDefaults() LimiterConfig {
 // It is a small algorithm written here rather than a dependency: the Go
 // ports of concurrency-limits are unmaintained and bring metric
 // frameworks with them, while the part Inlay needs is fifty lines.
+//
+// Taking and giving back a slot take no lock while nobody waits, as on a
+// healthy service: every fetch of a page passes here, and a lock that
+// every fetch of every page takes twice becomes a queue of its own under
+// load. The queue and the limit's arithmetic are under mu.
 type Limiter struct {
 	cfg LimiterConfig
 
-	mu       sync.Mutex // protects everything below
-	limit    float64
-	inFlight int
-	queue    list.List // of *waiter, oldest first
-	longRTT  float64   // exponential average of samples, in seconds
-	samples  int
+	inFlight atomic.Int64 // fetches holding a slot
+	ceiling  atomic.Int64 // int(limit), for the paths without the lock
+	waiting  atomic.Int64 // queue.Len(), for the paths without the lock
+
+	mu      sync.Mutex // protects everything below
+	limit   float64
+	queue   list.List // of *waiter, oldest first
+	longRTT float64   // exponential average of samples, in seconds
+	samples int
 }
 
 // waiter is one fetch waiting in the queue.
@@ -93,7 +102,28 @@ const (
 // NewLimiter returns a Limiter for cfg.
 func NewLimiter(cfg LimiterConfig) *Limiter {
 	cfg = cfg.withDefaults()
-	return &Limiter{cfg: cfg, limit: float64(cfg.Initial)}
+	l := &Limiter{cfg: cfg}
+	l.setLimit(float64(cfg.Initial))
+	return l
+}
+
+// setLimit sets the limit. l.mu is held (or l is new).
+func (l *Limiter) setLimit(limit float64) {
+	l.limit = limit
+	l.ceiling.Store(int64(limit))
+}
+
+// take takes a slot if one is free under the limit.
+func (l *Limiter) take() bool {
+	for {
+		n := l.inFlight.Load()
+		if n >= l.ceiling.Load() {
+			return false
+		}
+		if l.inFlight.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
 }
 
 // Limit returns the current limit.
@@ -105,9 +135,7 @@ func (l *Limiter) Limit() int {
 
 // InFlight returns the fetches holding a slot.
 func (l *Limiter) InFlight() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.inFlight
+	return int(l.inFlight.Load())
 }
 
 // Waiting returns the fetches waiting in the queue.
@@ -123,9 +151,11 @@ func (l *Limiter) Waiting() int {
 // with errQueueTimeout at the deadline, and with ctx's error when ctx ends
 // first.
 func (l *Limiter) Acquire(ctx context.Context, deadline time.Time) (queued bool, err error) {
+	if l.waiting.Load() == 0 && l.take() {
+		return false, nil
+	}
 	l.mu.Lock()
-	if l.inFlight < int(l.limit) && l.queue.Len() == 0 {
-		l.inFlight++
+	if l.queue.Len() == 0 && l.take() {
 		l.mu.Unlock()
 		return false, nil
 	}
@@ -135,6 +165,10 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time) (queued bool,
 	}
 	w := &waiter{ready: make(chan struct{})}
 	el := l.queue.PushBack(w)
+	l.waiting.Add(1)
+	// A slot given back since take failed went to nobody (Release saw no
+	// one waiting): it is this waiter's.
+	l.grant()
 	l.mu.Unlock()
 	var expired <-chan time.Time
 	if !deadline.IsZero() {
@@ -153,10 +187,11 @@ func (l *Limiter) Acquire(ctx context.Context, deadline time.Time) (queued bool,
 	l.mu.Lock()
 	if w.granted {
 		// The slot came as the wait ended: hand it on.
-		l.inFlight--
+		l.inFlight.Add(-1)
 		l.grant()
 	} else {
 		l.queue.Remove(el)
+		l.waiting.Add(-1)
 	}
 	l.mu.Unlock()
 	return true, err
@@ -169,22 +204,36 @@ var errQueueTimeout = errors.New("deadline passed waiting for the concurrency li
 // Release gives a slot back with what the fetch measured: its round-trip
 // time, and whether it timed out. A fetch that ended for another reason
 // (the caller left, the breaker refused) passes ignore.
+//
+// A timeout always moves the limit. A round-trip time is one sample of
+// many: when another fetch holds the lock at that moment, it is dropped
+// rather than waited for, as the samples of the fetches around it tell
+// the same.
 func (l *Limiter) Release(rtt time.Duration, timedOut, ignore bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !ignore {
-		l.sample(rtt.Seconds(), timedOut)
+	switch {
+	case ignore:
+	case timedOut:
+		l.mu.Lock()
+		l.sample(0, true)
+		l.mu.Unlock()
+	case l.mu.TryLock():
+		l.sample(rtt.Seconds(), false)
+		l.mu.Unlock()
 	}
-	l.inFlight--
-	l.grant()
+	l.inFlight.Add(-1)
+	if l.waiting.Load() > 0 {
+		l.mu.Lock()
+		l.grant()
+		l.mu.Unlock()
+	}
 }
 
 // grant hands free slots to the oldest waiters. l.mu is held.
 func (l *Limiter) grant() {
-	for l.inFlight < int(l.limit) && l.queue.Len() > 0 {
+	for l.queue.Len() > 0 && l.take() {
 		w := l.queue.Remove(l.queue.Front()).(*waiter)
+		l.waiting.Add(-1)
 		w.granted = true
-		l.inFlight++
 		close(w.ready)
 	}
 }
@@ -192,7 +241,7 @@ func (l *Limiter) grant() {
 // sample moves the limit by one measurement. l.mu is held.
 func (l *Limiter) sample(rtt float64, timedOut bool) {
 	if timedOut {
-		l.limit = max(float64(l.cfg.Min), l.limit*timeoutBackoff)
+		l.setLimit(max(float64(l.cfg.Min), l.limit*timeoutBackoff))
 		return
 	}
 	rtt = max(rtt, sampleFloor)
@@ -210,12 +259,12 @@ func (l *Limiter) sample(rtt float64, timedOut bool) {
 		// long average follow, so the limit can grow again.
 		l.longRTT *= recoverDecay
 	}
-	if float64(l.inFlight) < l.limit*appLimitedFrac {
+	if float64(l.inFlight.Load()) < l.limit*appLimitedFrac {
 		return // the limit is not what holds traffic back: leave it
 	}
 	gradient := max(minGradient, min(1, rttTolerance*l.longRTT/rtt))
 	growth := max(growthQueueMin, math.Pow(l.limit, growthQueueExp))
 	next := l.limit*gradient + growth
-	l.limit = l.limit*(1-smoothing) + next*smoothing
-	l.limit = max(float64(l.cfg.Min), min(float64(l.cfg.Max), l.limit))
+	limit := l.limit*(1-smoothing) + next*smoothing
+	l.setLimit(max(float64(l.cfg.Min), min(float64(l.cfg.Max), limit)))
 }

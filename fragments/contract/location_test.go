@@ -54,6 +54,9 @@ func TestIsHTML(t *testing.T) {
 	for ct, want := range map[string]bool{
 		"text/html": true, "TEXT/HTML; charset=utf-8": true, "text/html;charset=iso-8859-1": true,
 		"": false, "text/plain": false, "application/xhtml+xml": false, "text/html; charset": false, "text/htmlx": false,
+		// The forms IsHTML knows without parsing, and their near misses.
+		"text/html; charset=utf-8": true, "Text/Html; Charset=UTF-8": true, "text/html ; charset=utf-8": true,
+		"text/html; charset=utf-8 x": false, " text/html": true,
 	} {
 		if got := IsHTML(ct); got != want {
 			t.Errorf("IsHTML(%q) = %t, want %t", ct, got, want)
