@@ -12,8 +12,8 @@ import (
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
-	"github.com/inlayhq/inlay/fragments/check"
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/teams/check"
 )
 
 func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/fragments/check"
+	"github.com/inlayhq/inlay/teams/check"
 )
 
 // applyServiceSettings judges the fragment by the settings of a service in

@@ -9,11 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
-	"github.com/inlayhq/inlay/fragments/check"
+	"github.com/inlayhq/inlay/teams/check"
 	"github.com/inlayhq/inlay/teams/demo"
 	"github.com/inlayhq/inlay/teams/search"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // serviceConfig writes a config with one service, named name, at url.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/fragments/check"
+	"github.com/inlayhq/inlay/teams/check"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
