@@ -36,6 +36,8 @@ type Metrics struct {
 	primaryFailures  *prometheus.CounterVec
 	droppedCookies   *prometheus.CounterVec
 	unknownPaths     prometheus.Counter
+
+	hot hotChildren // the children recorded into on every page
 }
 
 // Source is what the metrics read at each scrape: a composer.Server, its
@@ -99,6 +101,7 @@ func New() *Metrics {
 		m.primaryFailures, m.droppedCookies, m.unknownPaths,
 		&serverCollector{m: m},
 	)
+	m.initChildren()
 	return m
 }
 
@@ -120,21 +123,27 @@ func (m *Metrics) PageStarted(string) { m.pagesInFlight.Inc() }
 // PageDone records a finished page.
 func (m *Metrics) PageDone(route string, status int, total, ttfb time.Duration, degraded int) {
 	m.pagesInFlight.Dec()
-	m.pageDuration.WithLabelValues(route, strconv.Itoa(status)).Observe(total.Seconds())
+	m.hot.pageDuration.of(routeStatus{route, status}).Observe(total.Seconds())
+	if ttfb <= 0 && degraded == 0 {
+		return
+	}
+	c := m.hot.page.of(route)
 	if ttfb > 0 {
-		m.pageTTFB.WithLabelValues(route).Observe(ttfb.Seconds())
+		c.ttfb.Observe(ttfb.Seconds())
 	}
 	if degraded > 0 {
-		m.pageDegraded.WithLabelValues(route).Add(float64(degraded))
+		c.degraded.Add(float64(degraded))
 	}
 }
 
 // FragmentDone records one fragment fetch.
 func (m *Metrics) FragmentDone(service, fragment, outcome string, fallback bool, d time.Duration) {
-	m.fragmentDuration.WithLabelValues(service, fragment).Observe(d.Seconds())
-	m.fragmentOutcomes.WithLabelValues(service, fragment, outcome).Inc()
+	slot := slotKey{service, fragment}
+	c := m.hot.slot.of(slot)
+	c.duration.Observe(d.Seconds())
+	m.hot.outcome.of(slotOutcome{slot, outcome}).Inc()
 	if fallback {
-		m.fragmentFallback.WithLabelValues(service, fragment).Inc()
+		c.fallback.Inc()
 	}
 }
 
