@@ -224,6 +224,12 @@ func parseTarget(raw string) (target, bool) {
 	if t, ok := quickTarget(raw); ok {
 		return t, true
 	}
+	return urlTarget(raw)
+}
+
+// urlTarget is parseTarget by url.Parse alone: any URL it takes, and what
+// quickTarget must agree with.
+func urlTarget(raw string) (target, bool) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
 		return target{}, false

@@ -1,24 +1,8 @@
 package fragments
 
 import (
-	"net"
-	"net/url"
 	"testing"
 )
-
-// slowTarget is parseTarget by url.Parse alone: what quickTarget must
-// agree with.
-func slowTarget(raw string) (target, bool) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return target{}, false
-	}
-	t := target{addr: u.Host, host: u.Host, uri: u.RequestURI()}
-	if u.Port() == "" {
-		t.addr = net.JoinHostPort(u.Hostname(), "80")
-	}
-	return t, true
-}
 
 var targetSeeds = []string{
 	"http://127.0.0.1:8081/fragment?q=shoes",
@@ -59,7 +43,7 @@ func TestQuickTarget(t *testing.T) {
 			continue
 		}
 		quick++
-		want, wantOK := slowTarget(raw)
+		want, wantOK := urlTarget(raw)
 		if !wantOK || got != want {
 			t.Errorf("quickTarget(%q): got %+v, want %+v (ok %v)", raw, got, want, wantOK)
 		}
@@ -69,7 +53,7 @@ func TestQuickTarget(t *testing.T) {
 	}
 	for _, raw := range targetSeeds {
 		got, ok := parseTarget(raw)
-		want, wantOK := slowTarget(raw)
+		want, wantOK := urlTarget(raw)
 		if ok != wantOK || got != want {
 			t.Errorf("parseTarget(%q): got %+v, %v, want %+v, %v", raw, got, ok, want, wantOK)
 		}
@@ -85,7 +69,7 @@ func FuzzQuickTarget(f *testing.F) {
 		if !ok {
 			return
 		}
-		if want, wantOK := slowTarget(raw); !wantOK || got != want {
+		if want, wantOK := urlTarget(raw); !wantOK || got != want {
 			t.Errorf("quickTarget(%q): got %+v, want %+v (ok %v)", raw, got, want, wantOK)
 		}
 	})

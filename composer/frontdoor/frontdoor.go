@@ -39,6 +39,9 @@ type headConn struct {
 	mu        sync.Mutex // protects head and recording
 	head      []byte
 	recording bool
+	// held keeps what is written while a response is held (see Hold);
+	// nil otherwise. Only the goroutine serving the request touches it.
+	held *bytes.Buffer
 }
 
 // Read records what it reads while the head is being read.
