@@ -36,9 +36,9 @@ type stream struct {
 	debug      bool        // outline and label every box
 	debugBoxes []debugInfo // what the debug view says about each box so far
 
-	nonce   string // the page's CSP nonce for inline scripts; set when async boxes stream
-	swapper bool   // the swap function is on the page
-	unsized bool   // the no-JavaScript rule for sized placeholders is on the page
+	nonce        string // the page's CSP nonce for inline scripts; set when async boxes stream
+	swapper      bool   // the swap function is on the page
+	noscriptRule bool   // the no-JavaScript rule for sized placeholders is on the page
 }
 
 // DefaultWriteIdleTimeout is how long one write to a shopper may take. A
@@ -208,9 +208,9 @@ func (s *stream) placeholder(i int, slot *layout.Slot, content *fragments.Respon
 		s.write(placeholderSized)
 		s.writeString(slot.PlaceholderHeight) // a CSS length: the layout parser checked it
 		s.write(placeholderSizedEnd)
-		if !s.unsized {
+		if !s.noscriptRule {
 			s.write(noscriptPlaceholders)
-			s.unsized = true
+			s.noscriptRule = true
 		}
 	}
 	if content != nil {
