@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,19 +22,6 @@ import (
 // which is right in production and breaks an exact count. Tests about
 // failures keep the default.
 const exactTimeout = time.Second
-
-// answer returns a handler that answers body with the given
-// Cache-Control and extra headers.
-func answer(body, cacheControl string, extra ...string) func(w http.ResponseWriter, r *http.Request) {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		w.Header().Set("Cache-Control", cacheControl)
-		for i := 0; i+1 < len(extra); i += 2 {
-			w.Header().Set(extra[i], extra[i+1])
-		}
-		io.WriteString(w, body)
-	}
-}
 
 // newReplica makes an engine for the origin with a shared tier at
 // redisURL: one Inlay replica.
@@ -69,7 +55,7 @@ func TestSharedTierOneOriginFetchAcrossReplicas(t *testing.T) {
 	release := make(chan struct{})
 	o := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		<-release
-		answer("<p>cold</p>", "max-age=60")(w, r)
+		teamtest.Fragment("<p>cold</p>", "max-age=60")(w, r)
 	})
 	replicas := []*Engine{newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)}
 
@@ -150,7 +136,7 @@ func TestSharedTierNeverHoldsCredentialedPrivateResponses(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			canary := fmt.Sprintf("canary-%d-%d", i, time.Now().UnixNano())
-			o.Set(answer("<p>"+canary+"</p>", tc.cacheControl))
+			o.Set(teamtest.Fragment("<p>"+canary+"</p>", tc.cacheControl))
 			path := fmt.Sprintf("/account-%d", i)
 			resp, _, err := fetchReport(t, e, o, path, tc.fields...)
 			if err != nil || !bytes.Contains(resp.Body, []byte(canary)) {
@@ -176,7 +162,7 @@ func TestSharedTierNeverHoldsCredentialedPrivateResponses(t *testing.T) {
 // stale-if-error, it answers a fresh replica B once the service fails.
 func TestSharedTierStaleCopySurvivesReplicas(t *testing.T) {
 	rs := redistest.Start(t)
-	o := teamtest.New(t, answer("<p>warm</p>", "max-age=1, stale-if-error=600"))
+	o := teamtest.New(t, teamtest.Fragment("<p>warm</p>", "max-age=1, stale-if-error=600"))
 	a := newReplica(t, o, rs.URL(""), exactTimeout)
 	if _, rep, err := fetchReport(t, a, o, "/sie"); err != nil || rep.Tier != TierOrigin {
 		t.Fatalf("warming: %+v, %v", rep, err)
@@ -205,7 +191,7 @@ func TestSharedTierStaleCopySurvivesReplicas(t *testing.T) {
 // tier and from every replica's memory: both show the new body at once.
 func TestSharedTierPurgeByTag(t *testing.T) {
 	rs := redistest.Start(t)
-	o := teamtest.New(t, answer("<p>v1</p>", "max-age=600", "Surrogate-Key", "product-1 shelf"))
+	o := teamtest.New(t, teamtest.Fragment("<p>v1</p>", "max-age=600", "Surrogate-Key", "product-1 shelf"))
 	a, b := newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)
 	for _, e := range []*Engine{a, b} {
 		if resp, _, err := fetchReport(t, e, o, "/p1"); err != nil || string(resp.Body) != "<p>v1</p>" {
@@ -213,10 +199,10 @@ func TestSharedTierPurgeByTag(t *testing.T) {
 		}
 	}
 	// An untagged entry stays.
-	o.Set(answer("<p>other</p>", "max-age=600"))
+	o.Set(teamtest.Fragment("<p>other</p>", "max-age=600"))
 	fetchReport(t, a, o, "/other")
 
-	o.Set(answer("<p>v2</p>", "max-age=600", "Surrogate-Key", "product-1 shelf"))
+	o.Set(teamtest.Fragment("<p>v2</p>", "max-age=600", "Surrogate-Key", "product-1 shelf"))
 	n, err := a.Purge(context.Background(), "product-1", "no-such-tag")
 	if err != nil || n != 1 {
 		t.Fatalf("purge: %d, %v; want 1 entry", n, err)
@@ -247,7 +233,7 @@ func TestSharedTierPurgeByTag(t *testing.T) {
 
 // Without a shared tier, a purge acts on the replica's own memory.
 func TestPurgeByTagInProcessOnly(t *testing.T) {
-	o := teamtest.New(t, answer("<p>v1</p>", "max-age=600", "Surrogate-Key", "a b"))
+	o := teamtest.New(t, teamtest.Fragment("<p>v1</p>", "max-age=600", "Surrogate-Key", "a b"))
 	e := newReplica(t, o, "", 0)
 	fetchReport(t, e, o, "/x")
 	n, err := e.Purge(context.Background(), "b")
@@ -267,7 +253,7 @@ func TestPurgeByTagInProcessOnly(t *testing.T) {
 func TestSharedTierVariants(t *testing.T) {
 	rs := redistest.Start(t)
 	o := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
-		answer("<p>"+r.Header.Get("Accept-Language")+"</p>", "max-age=60", "Vary", "Accept-Language")(w, r)
+		teamtest.Fragment("<p>"+r.Header.Get("Accept-Language")+"</p>", "max-age=60", "Vary", "Accept-Language")(w, r)
 	})
 	a, b := newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)
 	de := Field{Name: "Accept-Language", Values: []string{"de"}}
@@ -290,7 +276,7 @@ func TestSharedTierVariants(t *testing.T) {
 // again within seconds. The tier keeps its 20ms default deadline.
 func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 	rs := redistest.Start(t)
-	o := teamtest.New(t, answer("<p>ok</p>", "max-age=60"))
+	o := teamtest.New(t, teamtest.Fragment("<p>ok</p>", "max-age=60"))
 	e := newReplica(t, o, rs.URL(""), 0)
 	if _, rep, err := fetchReport(t, e, o, "/before"); err != nil || rep.Tier != TierOrigin {
 		t.Fatalf("before: %+v, %v", rep, err)
@@ -314,12 +300,12 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 	}
 	// A purge with the tier down still purges this replica, and says the
 	// tier was not purged.
-	o.Set(answer("<p>tagged</p>", "max-age=60", "Surrogate-Key", "t1"))
+	o.Set(teamtest.Fragment("<p>tagged</p>", "max-age=60", "Surrogate-Key", "t1"))
 	fetchReport(t, e, o, "/tagged")
 	if n, err := e.Purge(context.Background(), "t1"); err == nil || n != 1 {
 		t.Errorf("purge with Redis down: %d, %v; want 1 local entry and an error", n, err)
 	}
-	o.Set(answer("<p>ok</p>", "max-age=60"))
+	o.Set(teamtest.Fragment("<p>ok</p>", "max-age=60"))
 	if _, healthy := e.SharedStatus(); healthy {
 		t.Error("the tier says it is healthy with Redis down")
 	}
@@ -345,7 +331,7 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 // server; one that removes it leaves the replica on its memory alone.
 func TestSharedTierFollowsReload(t *testing.T) {
 	one, two := redistest.Start(t), redistest.Start(t)
-	o := teamtest.New(t, answer("<p>ok</p>", "max-age=60"))
+	o := teamtest.New(t, teamtest.Fragment("<p>ok</p>", "max-age=60"))
 	e := newReplica(t, o, one.URL(""), exactTimeout)
 	u, _ := url.Parse(o.URL)
 	settings := func(redisURL string) Settings {
@@ -375,7 +361,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 	rs := redistest.Start(t)
 	// Age equal to max-age: stale from the start, within its
 	// stale-while-revalidate window.
-	o := teamtest.New(t, answer("<p>v1</p>", "max-age=1, stale-while-revalidate=600", "Age", "1"))
+	o := teamtest.New(t, teamtest.Fragment("<p>v1</p>", "max-age=1, stale-while-revalidate=600", "Age", "1"))
 	a, b := newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)
 	if _, rep, err := fetchReport(t, a, o, "/swr"); err != nil || rep.Tier != TierOrigin {
 		t.Fatalf("warming A: %+v, %v", rep, err)
@@ -387,7 +373,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 	release := make(chan struct{})
 	o.Set(func(w http.ResponseWriter, r *http.Request) {
 		<-release
-		answer("<p>v2</p>", "max-age=60")(w, r)
+		teamtest.Fragment("<p>v2</p>", "max-age=60")(w, r)
 	})
 	for _, e := range []*Engine{a, b} {
 		resp, rep, err := fetchReport(t, e, o, "/swr")
@@ -426,7 +412,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 // its 20ms default deadline.
 func TestSharedTierHangingNeverFailsAFetch(t *testing.T) {
 	rs := redistest.Start(t)
-	o := teamtest.New(t, answer("<p>ok</p>", "max-age=60"))
+	o := teamtest.New(t, teamtest.Fragment("<p>ok</p>", "max-age=60"))
 	e := newReplica(t, o, rs.URL(""), 0)
 	fetchReport(t, e, o, "/warm")
 	rs.Pause()

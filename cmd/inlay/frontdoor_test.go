@@ -92,14 +92,6 @@ func startFrontDoor(t *testing.T, fc frontDoorConfig) *frontDoor {
 	return &frontDoor{addr: teamtest.Serve(t, hs, frontdoor.Listener), hs: hs, team: team}
 }
 
-// htmlTeam answers every path with body as text/html.
-func htmlTeam(body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		io.WriteString(w, body)
-	}
-}
-
 // onePage is a front door with one page, /, whose primary is the team's.
 func onePage(team http.HandlerFunc) frontDoorConfig {
 	return frontDoorConfig{
@@ -155,7 +147,7 @@ func (fd *frontDoor) wantServing(t *testing.T, want string) {
 // a head of exactly 32 KiB is a page, one byte more is answered 431 by the
 // server before any handler runs, and no fragment is fetched.
 func TestFrontDoorRefusesOversizedHeadersBeforeComposing(t *testing.T) {
-	fd := startFrontDoor(t, onePage(htmlTeam("<h1>main</h1>")))
+	fd := startFrontDoor(t, onePage(teamtest.Fragment("<h1>main</h1>", "")))
 	if frontdoor.MaxRequestHead != 32<<10 || fd.hs.MaxHeaderBytes+frontdoor.HeadSlack != frontdoor.MaxRequestHead {
 		t.Fatalf("MaxHeaderBytes %d + %d, want the documented 32 KiB", fd.hs.MaxHeaderBytes, frontdoor.HeadSlack)
 	}
@@ -217,7 +209,7 @@ func (fd *frontDoor) wantRefusedBeforeComposing(t *testing.T, cases []framingCas
 // C9: requests with ambiguous framing are refused by the server with 400
 // or 501; none reaches a page, so no fragment is fetched.
 func TestFrontDoorRefusesAmbiguousFraming(t *testing.T) {
-	fd := startFrontDoor(t, onePage(htmlTeam("<h1>main</h1>")))
+	fd := startFrontDoor(t, onePage(teamtest.Fragment("<h1>main</h1>", "")))
 	fd.wantRefusedBeforeComposing(t, []framingCase{
 		{"two differing Content-Length", "GET / HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 0\r\nContent-Length: 5\r\n\r\nhello"},
 		{"a Content-Length list", "GET / HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 0, 5\r\n\r\nhello"},
@@ -233,7 +225,7 @@ func TestFrontDoorRefusesAmbiguousFraming(t *testing.T) {
 // framings; a gateway route answers and then closes the connection (see
 // TestFrontDoorClosesAfterContentLengthWithTransferEncoding).
 func TestFrontDoorRefusesTransferEncodingWithContentLength(t *testing.T) {
-	fd := startFrontDoor(t, onePage(htmlTeam("<h1>main</h1>")))
+	fd := startFrontDoor(t, onePage(teamtest.Fragment("<h1>main</h1>", "")))
 	fd.wantRefusedBeforeComposing(t, []framingCase{
 		{"Transfer-Encoding then Content-Length", "GET / HTTP/1.1\r\nHost: shop.example\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n"},
 		{"Content-Length then Transfer-Encoding", "GET / HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"},
@@ -244,7 +236,7 @@ func TestFrontDoorRefusesTransferEncodingWithContentLength(t *testing.T) {
 // like the other ambiguous framings: Go's server unfolds it, so the front
 // door judges the raw head (checkFraming).
 func TestFrontDoorRefusesObsFold(t *testing.T) {
-	fd := startFrontDoor(t, onePage(htmlTeam("<h1>main</h1>")))
+	fd := startFrontDoor(t, onePage(teamtest.Fragment("<h1>main</h1>", "")))
 	fd.wantRefusedBeforeComposing(t, []framingCase{
 		{"obs-fold with a space", "GET / HTTP/1.1\r\nHost: shop.example\r\nX-Folded: a\r\n b\r\n\r\n"},
 		{"obs-fold with a tab", "GET / HTTP/1.1\r\nHost: shop.example\r\nX-Folded: a\r\n\tb\r\n\r\n"},
@@ -259,7 +251,7 @@ func TestFrontDoorRefusesObsFold(t *testing.T) {
 func gatewayShop(t *testing.T) (fd *frontDoor, dials *atomic.Int64) {
 	fc := onePage(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
-		htmlTeam("<h1>main</h1>")(w, r)
+		teamtest.Fragment("<h1>main</h1>", "")(w, r)
 	})
 	fc.gateway = "  - prefix: /basket/\n    service: team"
 	dials = &atomic.Int64{}
@@ -356,10 +348,10 @@ func TestFrontDoorCutsOffAShopperWhoStopsReading(t *testing.T) {
 				case <-r.Context().Done():
 					return
 				}
-				htmlTeam(bigBody)(w, r)
+				teamtest.Fragment(bigBody, "")(w, r)
 				return
 			}
-			htmlTeam("<h1>small</h1>")(w, r)
+			teamtest.Fragment("<h1>small</h1>", "")(w, r)
 		},
 		layouts: map[string]string{
 			"big.html":   fdHead + `<fragment id="big" src="team:/big" primary></fragment>` + fdTail,
@@ -435,10 +427,10 @@ func TestWriteIdleTimeoutSparesAShopperWaitingForASlowFragment(t *testing.T) {
 				case <-r.Context().Done():
 					return
 				}
-				htmlTeam(boxBody)(w, r)
+				teamtest.Fragment(boxBody, "")(w, r)
 				return
 			}
-			htmlTeam("<h1>main</h1>")(w, r)
+			teamtest.Fragment("<h1>main</h1>", "")(w, r)
 		},
 		layouts: map[string]string{"p.html": fdHead + `<fragment id="main" src="team:/main" primary></fragment><fragment id="box" src="team:/box"></fragment>` + fdTail},
 		pages:   "  - path: /\n    layout: p.html",
@@ -482,7 +474,7 @@ func TestFrontDoorSurvivesAPanicInAFetch(t *testing.T) {
 			var panics atomic.Int64
 			fd := startFrontDoor(t, frontDoorConfig{
 				team: func(w http.ResponseWriter, r *http.Request) {
-					htmlTeam(map[string]string{"/main": "<h1>main</h1>", "/box": "<p>box</p>"}[r.URL.Path])(w, r)
+					teamtest.Fragment(map[string]string{"/main": "<h1>main</h1>", "/box": "<p>box</p>"}[r.URL.Path], "")(w, r)
 				},
 				layouts: map[string]string{"p.html": fdHead + `<fragment id="main" src="team:/main" primary></fragment>` +
 					`[<fragment id="box" src="team:/box"><em>fallback</em></fragment>]` + fdTail},
@@ -526,7 +518,7 @@ func framingTeam(t *testing.T) (*frontDoor, func() []string) {
 		mu.Lock()
 		paths = append(paths, r.URL.Path)
 		mu.Unlock()
-		htmlTeam("<h1>main</h1>")(w, r)
+		teamtest.Fragment("<h1>main</h1>", "")(w, r)
 	})
 	fc.gateway = "  - prefix: /basket/\n    service: team"
 	fd := startFrontDoor(t, fc)

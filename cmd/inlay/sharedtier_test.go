@@ -29,18 +29,6 @@ import (
 // count. Tests about failures keep the default.
 const exactSharedTimeout = "500ms"
 
-// box answers body with the given Cache-Control and extra headers.
-func box(body, cacheControl string, extra ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		w.Header().Set("Cache-Control", cacheControl)
-		for i := 0; i+1 < len(extra); i += 2 {
-			w.Header().Set(extra[i], extra[i+1])
-		}
-		io.WriteString(w, body)
-	}
-}
-
 // replica is one inlay serve process: the test binary re-executed.
 type replica struct {
 	addr, admin, config string
@@ -153,7 +141,7 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 	rs := redistest.Start(t)
 	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond) // the box's own latency
-		box("<p>cold box</p>", "max-age=60")(w, r)
+		teamtest.Fragment("<p>cold box</p>", "max-age=60")(w, r)
 	})
 	for _, tc := range []struct {
 		name     string
@@ -209,7 +197,7 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 // outlives A: once the service fails, a fresh replica B serves it.
 func TestSharedTierStaleCopyOutlivesReplicas(t *testing.T) {
 	rs := redistest.Start(t)
-	team := teamtest.New(t, box("<p>warm copy</p>", "max-age=1, stale-if-error=600"))
+	team := teamtest.New(t, teamtest.Fragment("<p>warm copy</p>", "max-age=1, stale-if-error=600"))
 	a := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
 	client := &http.Client{Timeout: 10 * time.Second}
 	p, err := loadPage(client, "http://"+a.addr+"/p/1")
@@ -237,7 +225,7 @@ func TestSharedTierStaleCopyOutlivesReplicas(t *testing.T) {
 // both replicas show the new body within 2s.
 func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 	rs := redistest.Start(t)
-	team := teamtest.New(t, box("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
+	team := teamtest.New(t, teamtest.Fragment("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
 	a := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
 	b := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -263,7 +251,7 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 		}
 	}
 
-	team.Set(box("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
+	team.Set(teamtest.Fragment("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
 	resp, err := client.Post("http://"+a.admin+"/-/purge?tag=sku-1&tag=unused", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +264,7 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 	}
 	waitBoth("<p>v2</p>")
 
-	team.Set(box("<p>v3</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
+	team.Set(teamtest.Fragment("<p>v3</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"purge", "--config", b.config, "--tag", "shelf"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("inlay purge: exit %d: %s", code, stderr.String())
@@ -299,11 +287,11 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 // Without a shared tier, inlay purge asks the replica at the config's
 // admin address, which purges its own memory.
 func TestPurgeCommandWithoutSharedTier(t *testing.T) {
-	team := teamtest.New(t, box("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1"))
+	team := teamtest.New(t, teamtest.Fragment("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1"))
 	a := startReplica(t, team.URL, "", "")
 	client := &http.Client{Timeout: 10 * time.Second}
 	loadPage(client, "http://"+a.addr+"/p/1")
-	team.Set(box("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1"))
+	team.Set(teamtest.Fragment("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1"))
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"purge", "--config", a.config, "--tag", "sku-1"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("inlay purge: exit %d: %s", code, stderr.String())
@@ -328,7 +316,7 @@ func TestPurgeCommandWithoutSharedTier(t *testing.T) {
 func TestSharedTierKeepsCredentialedResponsesOutOfRedis(t *testing.T) {
 	rs := redistest.Start(t)
 	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
-		box("<p>canary-"+strings.TrimPrefix(r.URL.Path, "/box/")+"</p>", "max-age=60")(w, r)
+		teamtest.Fragment("<p>canary-"+strings.TrimPrefix(r.URL.Path, "/box/")+"</p>", "max-age=60")(w, r)
 	})
 	a := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -362,7 +350,7 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 		t.Skip("times pages of 2 processes: make test runs it without -race")
 	}
 	rs := redistest.Start(t)
-	team := teamtest.New(t, box("<p>box</p>", "max-age=60"))
+	team := teamtest.New(t, teamtest.Fragment("<p>box</p>", "max-age=60"))
 	a := startReplica(t, team.URL, rs.URL(""), "")
 	b := startReplica(t, team.URL, rs.URL(""), "")
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}, Timeout: 10 * time.Second}

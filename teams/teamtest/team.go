@@ -239,3 +239,17 @@ func (route Route) reportCancel(r *http.Request) {
 		route.Cancelled <- r.URL.Path
 	}
 }
+
+// Fragment answers body as text/html with the given Cache-Control (none
+// when empty) and more headers, given as name, value pairs: a team's
+// fragment in one line.
+func Fragment(body, cacheControl string, header ...string) http.HandlerFunc {
+	route := Route{Body: body, Header: map[string]string{}}
+	if cacheControl != "" {
+		route.Header["Cache-Control"] = cacheControl
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		route.Header[header[i]] = header[i+1]
+	}
+	return route.ServeHTTP
+}

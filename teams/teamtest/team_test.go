@@ -236,3 +236,27 @@ func TestSpeakOnlyH2C(t *testing.T) {
 		t.Errorf("over h2c: got %d %q, want 200 HTTP/2", resp.StatusCode, body)
 	}
 }
+
+func TestFragmentAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name, cacheControl string
+		header             []string
+		want               map[string]string
+	}{
+		{"cacheable, tagged", "max-age=60", []string{"Surrogate-Key", "sku-1"}, map[string]string{"Cache-Control": "max-age=60", "Surrogate-Key": "sku-1", "Content-Type": "text/html; charset=utf-8"}},
+		{"no Cache-Control", "", nil, map[string]string{"Cache-Control": "", "Content-Type": "text/html; charset=utf-8"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			team := teamtest.New(t, teamtest.Fragment("<p>box</p>", tc.cacheControl, tc.header...))
+			resp, body := teamtest.Get(t, team.URL+"/box")
+			if resp.StatusCode != http.StatusOK || body != "<p>box</p>" {
+				t.Errorf("got %d %q, want 200 <p>box</p>", resp.StatusCode, body)
+			}
+			for name, want := range tc.want {
+				if got := resp.Header.Get(name); got != want {
+					t.Errorf("%s: got %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+}
