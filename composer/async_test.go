@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 const asyncLayout = pageHead +

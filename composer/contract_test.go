@@ -26,11 +26,10 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/static"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"go.uber.org/goleak"
 	"golang.org/x/net/html"
 )

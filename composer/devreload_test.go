@@ -10,9 +10,8 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // readEvent reads the next data event of a server-sent-events stream.

@@ -91,7 +91,7 @@ func TestGatewayTimesOutWaitingForHeaders(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("the team's request was never cancelled")
 	}
-	waitUntil(t, "the gateway request is observed", func() bool { return len(obs.seen()) == 1 })
+	teamtest.WaitUntil(t, "the gateway request is observed", func() bool { return len(obs.seen()) == 1 })
 	if got := obs.seen(); len(got) != 1 || got[0] != "/gw/ 504" {
 		t.Errorf("observer got %v, want [/gw/ 504]", got)
 	}
@@ -129,7 +129,7 @@ func TestGatewayStreamHasNoTotalCap(t *testing.T) {
 		t.Errorf("got %d events, want %d", got, events)
 	}
 	resp.Body.Close()
-	waitUntil(t, "the gateway request is observed", func() bool { return len(obs.seen()) == 1 })
+	teamtest.WaitUntil(t, "the gateway request is observed", func() bool { return len(obs.seen()) == 1 })
 	if got := obs.seen(); len(got) != 1 || got[0] != "/gw/ 200" {
 		t.Errorf("observer got %v", got)
 	}
@@ -372,7 +372,7 @@ func TestGatewayLogsAndCountsEveryRequest(t *testing.T) {
 	sendRaw(t, url, "GET", "/gw/../x")
 	sendRaw(t, url, "TRACE", "/gw/x")
 	want := []string{"/gw/ 200", "/gw/ 400", "/gw/ 405"}
-	waitUntil(t, "the gateway requests are observed", func() bool { return len(obs.seen()) == len(want) })
+	teamtest.WaitUntil(t, "the gateway requests are observed", func() bool { return len(obs.seen()) == len(want) })
 	if got := obs.seen(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("observer got %v, want %v", got, want)
 	}
@@ -449,7 +449,7 @@ func TestGatewayPassesUpgrades(t *testing.T) {
 		t.Errorf("through the upgraded connection: got %q, %v", got, err)
 	}
 	conn.Close()
-	waitUntil(t, "the upgraded request is observed", func() bool { return len(obs.seen()) == 1 })
+	teamtest.WaitUntil(t, "the upgraded request is observed", func() bool { return len(obs.seen()) == 1 })
 	if got := obs.seen(); got[0] != "/gw/ 101" {
 		t.Errorf("observer got %v, want [/gw/ 101]", got)
 	}

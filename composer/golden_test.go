@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"golang.org/x/tools/txtar"
 )
 

@@ -18,9 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // fourBoxes is a page of four no-store fragments of one service, the

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // rawTeam answers every request with the verbatim response resp, then

@@ -24,9 +24,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"golang.org/x/net/html"
 )
 
@@ -193,20 +192,6 @@ func wantLog(t *testing.T, logs string, pairs ...string) {
 		}
 	}
 	t.Errorf("no log record with %q; logs:\n%s", pairs, logs)
-}
-
-// waitUntil polls cond until it holds, failing the test after 10s. It
-// waits for a state the test cannot be told of (a counter reaching a
-// value), never for time to pass.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // newGate returns a gate for stub routes and a function that opens it,
@@ -638,7 +623,7 @@ func TestShopperLeavingAfterFirstByteCancelsUpstream(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the upstream request was not cancelled after the shopper left")
 	}
-	waitUntil(t, "the cancelled fetch is accounted for", func() bool {
+	teamtest.WaitUntil(t, "the cancelled fetch is accounted for", func() bool {
 		return s.inlay.Guards().Counts("team").TotalExclusions > before.TotalExclusions
 	})
 	after := s.inlay.Guards().Counts("team")
@@ -1290,7 +1275,7 @@ func TestStampedeOfPagesMakesOneUpstreamFetch(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the fragment was never fetched")
 	}
-	waitUntil(t, "every page has asked the cache", func() bool { return s.inlay.FetchStats().CacheMisses.Load() == n })
+	teamtest.WaitUntil(t, "every page has asked the cache", func() bool { return s.inlay.FetchStats().CacheMisses.Load() == n })
 	openGate()
 	for i, resp := range wait() {
 		if body := bodyOf(resp); resp.StatusCode != http.StatusOK || body != stampedePage("<p>popular</p>") {
@@ -1424,10 +1409,10 @@ func TestUpstreamCancelledWhenEveryPageLeaves(t *testing.T) {
 		})
 	}
 	receive(t, arrived, "the fragment request")
-	waitUntil(t, "every page has asked the cache", func() bool { return s.inlay.FetchStats().CacheMisses.Load() == n })
+	teamtest.WaitUntil(t, "every page has asked the cache", func() bool { return s.inlay.FetchStats().CacheMisses.Load() == n })
 	leave()
 	wg.Wait()
-	waitUntil(t, "the service has no request left", func() bool { return box.InFlight() == 0 })
+	teamtest.WaitUntil(t, "the service has no request left", func() bool { return box.InFlight() == 0 })
 	if hits, got := box.Hits(), int64(len(cancelled)); got != hits {
 		t.Errorf("upstream requests cancelled: got %d of %d, want all", got, hits)
 	}
@@ -1504,7 +1489,7 @@ func TestNoStoreFragmentIsFetchedForEveryPage(t *testing.T) {
 	}
 	receive(t, arrived, "the first fragment request")
 	stats := s.inlay.FetchStats()
-	waitUntil(t, "every page has asked the cache", func() bool { return stats.CacheMisses.Load()+stats.Passes.Load() == n })
+	teamtest.WaitUntil(t, "every page has asked the cache", func() bool { return stats.CacheMisses.Load()+stats.Passes.Load() == n })
 	openGate()
 	wg.Wait()
 	seen := map[string]int{}
@@ -1562,7 +1547,7 @@ func TestConcurrencyLimitQueuesWithinTheDeadline(t *testing.T) {
 		receive(t, arrived, "the fragment requests within the limit")
 	}
 	// Every other fetch is queued, not refused: wait until all are.
-	waitUntil(t, "every fetch over the limit to wait in its queue", func() bool {
+	teamtest.WaitUntil(t, "every fetch over the limit to wait in its queue", func() bool {
 		return s.inlay.Guards().Waiting("box") >= n-limit
 	})
 	select {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/teams/teamtest"
-
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )

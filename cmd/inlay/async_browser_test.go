@@ -12,13 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // asyncShop serves a page whose async box is held until release is closed,

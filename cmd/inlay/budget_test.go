@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,9 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // Thirty-two shoppers at once on a page of eight boxes of just under
@@ -66,7 +64,7 @@ func TestLoadBodiesInFlightStayWithinTheBudget(t *testing.T) {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 	}()
-	waitListening(t, addr)
+	teamtest.WaitUntil(t, addr+" accepting connections", func() bool { return teamtest.Accepting(addr) })
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}, Timeout: 30 * time.Second}
 	var wg sync.WaitGroup
@@ -105,23 +103,6 @@ func TestLoadBodiesInFlightStayWithinTheBudget(t *testing.T) {
 	}
 	if whole == 0 {
 		t.Error("no page was whole: the budget refused everything")
-	}
-}
-
-// waitListening waits up to 10s for addr to accept connections.
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not listening after 10s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

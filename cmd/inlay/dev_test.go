@@ -9,12 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/teams/basket"
 	"github.com/inlayhq/inlay/teams/demo"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // stagingConfig writes a config of the demo shop whose shell and basket

@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/chromedp/chromedp"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 const devBase = `<!DOCTYPE html>

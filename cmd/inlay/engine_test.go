@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
@@ -84,21 +83,9 @@ func TestReloadKeepsCacheAndBreakers(t *testing.T) {
 	for i := range 20 {
 		reload(fmt.Sprintf("reload %d", i+1), func() { write("inlay.yaml", cfgText+strings.Repeat("#\n", i+2)) })
 	}
-	waitUntil(t, "goroutines and open files back at their level", func() bool {
+	teamtest.WaitUntil(t, "goroutines and open files back at their level", func() bool {
 		return runtime.NumGoroutine() <= goroutines+5 && openFiles(t) <= fds+5
 	})
-}
-
-// waitUntil polls cond for up to 5s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 5s for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // openFiles counts the process's open file descriptors.

@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/chromedp/chromedp"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // issueBodies are the fragment bodies of issue 14, finding 2: the first

@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // I3: the context serve runs under is the one SIGTERM cancels (main uses

@@ -17,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // exactSharedTimeout is cache.shared.timeout in tests that count origin
@@ -73,8 +72,8 @@ func startReplica(t *testing.T, team, redisURL, timeout string) *replica {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.stop)
-	waitListening(t, addr)
-	waitListening(t, admin)
+	teamtest.WaitUntil(t, addr+" accepting connections", func() bool { return teamtest.Accepting(addr) })
+	teamtest.WaitUntil(t, admin+" accepting connections", func() bool { return teamtest.Accepting(admin) })
 	return r
 }
 

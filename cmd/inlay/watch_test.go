@@ -17,11 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/teamtest"
-
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/watch"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // waitTimeout bounds every wait for a reload to show.
