@@ -31,9 +31,7 @@ func (pg *page) serverTiming() string {
 	var b strings.Builder
 	b.Grow(48 * len(pg.layout.Slots))
 	for i, slot := range pg.layout.Slots {
-		select {
-		case <-pg.done[i]:
-		default:
+		if !isDone(pg.done[i]) {
 			continue
 		}
 		o := &pg.outcomes[i]

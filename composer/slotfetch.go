@@ -44,8 +44,9 @@ func (pg *page) startSpan(ctx context.Context, slot *layout.Slot) (context.Conte
 }
 
 // safeFetchSlot is fetchSlot with a panic turned into that slot's failure:
-// it runs on a goroutine of its own, where a panic would otherwise end the
-// whole process. It ends span, if there is one.
+// on a slot's own goroutine a panic would otherwise end the whole process,
+// and on the page's (the primary's fetch) the whole page. It ends span, if
+// there is one.
 func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request, span trace.Span) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
