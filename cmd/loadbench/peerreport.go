@@ -113,20 +113,7 @@ func renderPeers(cfg benchConfig, pc peerConfig, nginx string, results []*peerRe
 		"Inlay runs its default config. %s. CPU and RSS are the server's own: Inlay's process, or nginx's master and workers summed.\n\n",
 		cfg.Duration, cfg.Warmup, peerConns[0], fmtInt(int64(pc.Burst)), nginx)
 
-	b.WriteString("| |")
-	for _, r := range results {
-		b.WriteString(" " + r.Column.Title + " |")
-	}
-	b.WriteString("\n|---|")
-	b.WriteString(strings.Repeat("---:|", len(results)))
-	b.WriteString("\n")
-	row := func(name string, cell func(r *peerResult) string) {
-		b.WriteString("| " + name + " |")
-		for _, r := range results {
-			b.WriteString(" " + cell(r) + " |")
-		}
-		b.WriteString("\n")
-	}
+	row := newColumns(&b, results, func(r *peerResult) string { return r.Column.Title }).row
 	loop := func(c int, f func(l *peerLoop) string) func(r *peerResult) string {
 		return func(r *peerResult) string {
 			l := r.Loops[c]

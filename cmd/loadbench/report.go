@@ -112,20 +112,7 @@ func renderMarkdown(m machine, cfg benchConfig, results []*result, checks []chec
 		"Peak: closed loop, %d connections for %s. CPU and RSS are the `inlay serve` process's own. Inlay fetches the fragments over %s.\n\n",
 		cfg.Rate, cfg.Duration, cfg.Warmup, cfg.TTFBRequests, cfg.Conns, cfg.Duration, upstreamProtocol(cfg))
 
-	b.WriteString("| |")
-	for _, r := range results {
-		b.WriteString(" " + r.Scenario.Title + " |")
-	}
-	b.WriteString("\n|---|")
-	b.WriteString(strings.Repeat("---:|", len(results)))
-	b.WriteString("\n")
-	row := func(name string, cell func(r *result) string) {
-		b.WriteString("| " + name + " |")
-		for _, r := range results {
-			b.WriteString(" " + cell(r) + " |")
-		}
-		b.WriteString("\n")
-	}
+	row := newColumns(&b, results, func(r *result) string { return r.Scenario.Title }).row
 	proc := func(f func(r *result) string) func(r *result) string {
 		return func(r *result) string {
 			if !r.HasProc {
