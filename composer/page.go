@@ -315,10 +315,7 @@ const maxHeldPage = 256 << 10
 // size is the page's size before async boxes and assets: its layout and
 // its boxes' bodies.
 func (pg *page) size() int {
-	n := 0
-	for _, c := range pg.layout.Chunks() {
-		n += len(c)
-	}
+	n := pg.layout.StaticBytes()
 	for i := range pg.outcomes {
 		if r := pg.outcomes[i].resp; r != nil {
 			n += len(r.Body)

@@ -38,6 +38,8 @@ type Layout struct {
 	// tailAt is where the last chunk's closing </body> starts (or its
 	// length when there is none): async content is streamed before it.
 	tailAt int
+	// static is the length of all chunks together.
+	static int
 
 	// chunks[i] is the markup before Slots[i]; the last chunk follows the
 	// last slot, so len(chunks) == len(Slots)+1.
@@ -85,6 +87,9 @@ func (l *Layout) AsyncSlots() int { return l.async }
 // before Slots[i], and the last chunk follows the last slot, so there is
 // one chunk more than there are slots. The caller must not modify them.
 func (l *Layout) Chunks() [][]byte { return l.chunks }
+
+// StaticBytes is the length of the layout's own markup: all its chunks.
+func (l *Layout) StaticBytes() int { return l.static }
 
 // TailAt is where the last chunk's closing </body> starts, or the last
 // chunk's length when there is none: async content is streamed before it.
@@ -309,6 +314,9 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 	if len(p.problems) > 0 {
 		p.problems.Sort()
 		return nil, p.problems
+	}
+	for _, c := range l.chunks {
+		l.static += len(c)
 	}
 	for _, s := range l.Slots {
 		s.idHeader = []string{s.ID}

@@ -90,6 +90,9 @@ func TestParseLayoutSlots(t *testing.T) {
 					t.Errorf("chunk %d: got %q, want %q", i, l.chunks[i], tc.chunks[i])
 				}
 			}
+			if want := len(strings.Join(tc.chunks, "")); l.StaticBytes() != want {
+				t.Errorf("StaticBytes: got %d, want %d (the chunks' length)", l.StaticBytes(), want)
+			}
 			if len(l.Slots) != len(tc.slots) {
 				t.Fatalf("got %d slots, want %d", len(l.Slots), len(tc.slots))
 			}
