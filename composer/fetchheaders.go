@@ -13,6 +13,7 @@ import (
 	"github.com/inlayhq/inlay/fragments"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Headers Inlay sets on every fragment request.
@@ -103,9 +104,11 @@ func (pc *pageContext) withSpan(ctx context.Context) pageContext {
 // Connection.
 func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service, pc *pageContext, slot *layout.Slot) []fragments.Field {
 	dst = append(dst, fragments.Field{Name: "Accept", Values: acceptHTML})
+	// A header the shopper names in Connection is hop-by-hop for that
+	// connection only and never passed on (RFC 9110 §7.6.1).
 	connection := r.Header["Connection"]
 	for _, name := range svc.ForwardedHeaders() {
-		if v := r.Header[name]; len(v) > 0 && v[0] != "" && len(v[0]) <= maxForwardedValue && !namedIn(connection, name) {
+		if v := r.Header[name]; len(v) > 0 && v[0] != "" && len(v[0]) <= maxForwardedValue && !httpguts.HeaderValuesContainsToken(connection, name) {
 			dst = append(dst, fragments.Field{Name: name, Values: v[:1:1]})
 		}
 	}
@@ -144,20 +147,6 @@ func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service,
 func maxFields(svc *config.Service) int { return 12 + len(svc.ForwardedHeaders()) }
 
 var acceptHTML = []string{"text/html"}
-
-// namedIn reports whether a Connection header names a header: such a header
-// is hop-by-hop for this connection only and never passed on (RFC 9110
-// §7.6.1).
-func namedIn(connection []string, name string) bool {
-	for _, line := range connection {
-		for _, token := range strings.Split(line, ",") {
-			if strings.EqualFold(strings.TrimSpace(token), name) {
-				return true
-			}
-		}
-	}
-	return false
-}
 
 // shopperTrace returns the shopper's W3C trace context as OpenTelemetry's
 // propagator reads it: a valid traceparent (re-encoded), and the
