@@ -37,7 +37,8 @@ type page struct {
 	errDetail *errorDetail
 
 	outcomes []outcome
-	done     []chan struct{} // done[i] is closed when outcomes[i] is set
+	done     []chan struct{} // done[i] is closed when outcomes[i] is set; nil while sent[i] waits
+	sent     []sentFetch     // sent[i].p is slot i's request sent with the others, its answer not read yet
 }
 
 // outcome is what one slot will show.
@@ -93,6 +94,12 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	defer func() {
 		cancel()
 		wg.Wait()
+		// Answers the page did not come to: their fetches end at once.
+		for i := range pg.sent {
+			if pg.sent[i].p != nil {
+				pg.await(i)
+			}
+		}
 		// The bodies are written: their memory leaves the in-flight budget.
 		for i := range pg.outcomes {
 			pg.outcomes[i].resp.Release()
@@ -112,6 +119,10 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	reqs := make([]fragments.Request, n)
 	fields := make([]fragments.Field, 0, fieldRoom(l))
 	var fetchPrimary func() // set when the primary is fetched on this goroutine
+	// Boxes no cache holds are sent all at once and read in document
+	// order on this goroutine (fragments.Engine.Start), unless async
+	// boxes stream as they come: then every box has its goroutine.
+	sendAll := asyncDone == nil
 	for i, slot := range l.Slots {
 		if head && !slot.Primary {
 			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
@@ -137,9 +148,21 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			ctx, cancel = withDeadline(pg.r.Context(), pageTimeout)
 			fctx = ctx
 		}
+		if sendAll {
+			if p := pg.eng.fetch.Start(fctx, req); p != nil {
+				if pg.sent == nil {
+					pg.sent = make([]sentFetch, n)
+				}
+				pg.sent[i] = sentFetch{p: p, ctx: fctx, span: span, start: time.Now()}
+				if i == l.Primary && pg.errStatus == 0 {
+					fetchPrimary = func() { pg.await(l.Primary) }
+				}
+				continue
+			}
+		}
 		pg.done[i] = make(chan struct{})
 		fetch := func() {
-			pg.outcomes[i] = pg.safeFetchSlot(fctx, slot, req, span)
+			pg.outcomes[i] = pg.safeFetchSlot(fctx, slot, req, span, nil)
 			close(pg.done[i])
 			if slot.Async && asyncDone != nil {
 				asyncDone <- i
@@ -246,8 +269,20 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			pending--
 		}
 	}
+	blocked := false
+	onBlock := func() {
+		blocked = true
+		s.flush() // the next box's answer is not here: let the shopper have what we have
+	}
 	for i, slot := range l.Slots {
 		s.write(pg.errorChunk(l.Chunks()[i]))
+		if pg.sent != nil && pg.sent[i].p != nil {
+			pg.sent[i].onBlock = onBlock
+			if pg.await(i); blocked {
+				blocked = false
+				s.extendDeadline() // the wait was ours, not the shopper's
+			}
+		}
 		if slot.Async && asyncDone != nil && !isDone(pg.done[i]) {
 			s.placeholder(i, slot, pg.placeholderContent(slot))
 			state[i] = placeholderShown
@@ -299,6 +334,16 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	if held.Active() && s.flusher != nil {
 		s.flusher.Flush()
 	}
+}
+
+// await reads the answer of slot i, whose request was sent with the
+// others, on the page's goroutine.
+func (pg *page) await(i int) {
+	sent := &pg.sent[i]
+	slot := pg.layout.Slots[i]
+	pg.outcomes[i] = pg.safeFetchSlot(sent.ctx, slot, sent.p.Request(), sent.span, sent)
+	sent.p = nil
+	pg.done[i] = closedChan
 }
 
 // withDeadline is context.WithTimeout; compose calls its cancel in a

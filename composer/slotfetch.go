@@ -47,7 +47,7 @@ func (pg *page) startSpan(ctx context.Context, slot *layout.Slot) (context.Conte
 // on a slot's own goroutine a panic would otherwise end the whole process,
 // and on the page's (the primary's fetch) the whole page. It ends span, if
 // there is one.
-func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request, span trace.Span) (o outcome) {
+func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request, span trace.Span, sent *sentFetch) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
@@ -64,17 +64,36 @@ func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragm
 			span.End()
 		}
 	}()
-	o = pg.fetchSlot(ctx, slot, req)
+	o = pg.fetchSlot(ctx, slot, req, sent)
 	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
 	return o
 }
 
+// sentFetch is a slot's fetch whose request went out with the page's
+// others (see fragments.Engine.Start), and whose answer the page reads on
+// its own goroutine when it comes to the slot.
+type sentFetch struct {
+	p       *fragments.Pending
+	ctx     context.Context
+	span    trace.Span
+	start   time.Time
+	onBlock func() // called once if the answer is not here yet, before the page waits for it
+}
+
 // fetchSlot fetches a slot's src (req, whose Report is o's) and, if that
-// fails, its fallback-src.
-func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request) outcome {
+// fails, its fallback-src. When sent is not nil, the src's request is
+// already out, and its answer is read.
+func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request, sent *sentFetch) outcome {
 	start := time.Now()
 	var o outcome
-	resp, err := pg.eng.fetch.Fetch(ctx, req)
+	var resp *fragments.Response
+	var err error
+	if sent != nil {
+		start = sent.start
+		resp, err = sent.p.Wait(sent.onBlock)
+	} else {
+		resp, err = pg.eng.fetch.Fetch(ctx, req)
+	}
 	if req.Report != nil {
 		o.report = *req.Report
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -92,11 +93,11 @@ var _ Fetcher = (*Guards)(nil)
 // guard is the breaker and limit of one service.
 type guard struct {
 	cfg     GuardConfig
-	breaker *gobreaker.CircuitBreaker[*Response]
+	breaker *breaker
 	limiter *Limiter
 
 	mu        sync.Mutex // protects endpoints
-	endpoints map[string]*gobreaker.CircuitBreaker[*Response]
+	endpoints map[string]*breaker
 }
 
 // NewGuards returns Guards in front of next. config gives each service's
@@ -176,17 +177,53 @@ func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 // execute runs the fetch through the endpoint's breaker, if the service
 // has them, and the service's.
 func (g *Guards) execute(gd *guard, ctx context.Context, req *Request) (*Response, error) {
-	fetch := func() (*Response, error) { return g.next.Fetch(ctx, req) }
-	if ep := gd.endpoint(req, g); ep != nil {
-		inner := fetch
-		fetch = func() (*Response, error) { return ep.Execute(inner) }
+	done, err := g.allow(gd, req)
+	if err != nil {
+		return nil, err
 	}
-	resp, err := gd.breaker.Execute(fetch)
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		g.stats.BreakerOpen.Add(1)
-		return nil, &Error{Kind: KindBreakerOpen, ID: req.ID, Service: req.Service, Err: err}
+	return run(done, func() (*Response, error) { return g.next.Fetch(ctx, req) })
+}
+
+// allow is the first step of a fetch through the service's breaker and,
+// if the service has them, its endpoint's: it fails with a
+// [KindBreakerOpen] error when one of them refuses. done is the second
+// step, given the fetch's error once it is known, on any goroutine: a
+// fetch sent by [Engine.Start] is read later than it was allowed.
+func (g *Guards) allow(gd *guard, req *Request) (done func(error), err error) {
+	service, err := gd.breaker.Allow()
+	if err != nil {
+		return nil, g.refused(req, err)
 	}
-	return resp, err
+	ep := gd.endpoint(req, g)
+	if ep == nil {
+		return service, nil
+	}
+	endpoint, err := ep.Allow()
+	if err != nil {
+		service(err) // the endpoint's refusal is the service's failed fetch, as a nested Execute would count it
+		return nil, g.refused(req, err)
+	}
+	return func(err error) { endpoint(err); service(err) }, nil
+}
+
+// refused is the error of a fetch a breaker would not let through.
+func (g *Guards) refused(req *Request, err error) error {
+	g.stats.BreakerOpen.Add(1)
+	return &Error{Kind: KindBreakerOpen, ID: req.ID, Service: req.Service, Err: err}
+}
+
+// run calls fetch and gives its error to done, as gobreaker's Execute
+// does: a panic in fetch is a failure, and panics on.
+func run[T any](done func(error), fetch func() (T, error)) (v T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			done(fmt.Errorf("%v", p))
+			panic(p)
+		}
+	}()
+	v, err = fetch()
+	done(err)
+	return v, err
 }
 
 // ctxFailure is the error of a fetch whose context ended before it was
@@ -244,7 +281,7 @@ func (g *Guards) guard(service string) *guard {
 
 // endpoint returns the breaker of req's endpoint, or nil when the service
 // has none.
-func (gd *guard) endpoint(req *Request, g *Guards) *gobreaker.CircuitBreaker[*Response] {
+func (gd *guard) endpoint(req *Request, g *Guards) *breaker {
 	if !gd.cfg.PerEndpoint {
 		return nil
 	}
@@ -258,7 +295,7 @@ func (gd *guard) endpoint(req *Request, g *Guards) *gobreaker.CircuitBreaker[*Re
 		return nil
 	}
 	if gd.endpoints == nil {
-		gd.endpoints = map[string]*gobreaker.CircuitBreaker[*Response]{}
+		gd.endpoints = map[string]*breaker{}
 	}
 	b := g.newBreaker(req.Service+" "+name, gd.cfg)
 	gd.endpoints[name] = b
@@ -267,11 +304,11 @@ func (gd *guard) endpoint(req *Request, g *Guards) *gobreaker.CircuitBreaker[*Re
 
 // newBreaker makes a breaker that opens on the failure rate over a
 // rolling window, or on Failures in a row when that is set.
-func (g *Guards) newBreaker(name string, cfg GuardConfig) *gobreaker.CircuitBreaker[*Response] {
+func (g *Guards) newBreaker(name string, cfg GuardConfig) *breaker {
 	rate := cmp.Or(cfg.FailureRate, DefaultBreakerFailureRate)
 	minRequests := cmp.Or(cfg.MinRequests, DefaultBreakerMinRequests)
 	window := cmp.Or(cfg.Window, DefaultBreakerWindow)
-	return gobreaker.NewCircuitBreaker[*Response](gobreaker.Settings{
+	return gobreaker.NewTwoStepCircuitBreaker[*Response](gobreaker.Settings{
 		Name:         name,
 		MaxRequests:  cmp.Or(cfg.Probes, DefaultBreakerProbes),
 		Interval:     window,
@@ -309,6 +346,11 @@ func countsAsSuccess(err error) bool {
 	}
 	return err == nil || KindOf(err) != 0
 }
+
+// breaker is a circuit breaker in two steps: a fetch is allowed, then
+// its outcome told, so that one sent now and read later is counted as
+// one run whole.
+type breaker = gobreaker.TwoStepCircuitBreaker[*Response]
 
 // cmpOr is cmp.Or for the config's zero-means-default fields.
 func cmpOr[T comparable](v, def T) T { return cmp.Or(v, def) }

@@ -228,6 +228,22 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	return resp, err
 }
 
+// passes reports whether req's key is marked hit-for-miss: its fetches
+// go to the service, each on its own, with nothing stored.
+func (c *Cache) passes(req *Request) bool {
+	_, e := c.lookup(req)
+	return e != nil && e.pass
+}
+
+// countPass counts a fetch of a hit-for-miss key that went to the
+// service without Fetch: see [Engine.Start].
+func (c *Cache) countPass(req *Request) {
+	c.stats.Fetches.Add(1)
+	c.stats.Passes.Add(1)
+	c.stats.UpstreamGets.Add(1)
+	report(req, func(r *Report) { r.Cache, r.Tier = CachePass, TierOrigin })
+}
+
 // Fresh returns req's stored response when it is fresh, counted as a hit,
 // so that a caller can serve it without starting a fetch. Otherwise it
 // returns false and counts nothing: the caller fetches as usual.

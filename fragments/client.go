@@ -79,13 +79,7 @@ func newTransport(policy *DialPolicy) *http.Transport {
 
 // Fetch performs one GET within req.Timeout and returns the complete response.
 func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
-	deadline, _ := ctx.Deadline()
-	own := false // the fragment's own timeout ends first
-	if req.Timeout > 0 {
-		if d := time.Now().Add(req.Timeout); deadline.IsZero() || d.Before(deadline) {
-			deadline, own = d, true
-		}
-	}
+	deadline, own := fetchDeadline(ctx, req, time.Now())
 	if c.Conns != nil && strings.HasPrefix(req.URL, "http://") {
 		return c.Conns.fetch(ctx, c, req, deadline)
 	}
@@ -121,6 +115,19 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		return nil, c.bodyFailure(ctx, req, deadline, err)
 	}
 	return c.finish(req, resp.StatusCode, resp.Header, body, reserved)
+}
+
+// fetchDeadline is when a fetch of req starting at now must end: its
+// own timeout's end or ctx's deadline, whichever comes first; zero for
+// none. own reports that the fragment's own timeout ends first.
+func fetchDeadline(ctx context.Context, req *Request, now time.Time) (deadline time.Time, own bool) {
+	deadline, _ = ctx.Deadline()
+	if req.Timeout > 0 {
+		if d := now.Add(req.Timeout); deadline.IsZero() || d.Before(deadline) {
+			deadline, own = d, true
+		}
+	}
+	return deadline, own
 }
 
 // readBody reads a body whole within the size cap, reserving it from the

@@ -56,7 +56,13 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	// The breaker is typed for fragment responses: the gateway's answer
 	// goes past it in resp.
 	var resp *http.Response
-	_, err = gd.breaker.Execute(func() (*Response, error) {
+	done, err := gd.breaker.Allow()
+	if err != nil {
+		gd.limiter.Release(0, false, true)
+		t.guards.stats.BreakerOpen.Add(1)
+		return nil, fmt.Errorf("service %s: %w", t.service, ErrBreakerOpen)
+	}
+	_, err = run(done, func() (*Response, error) {
 		var err error
 		resp, err = t.next.RoundTrip(r)
 		if err != nil {
@@ -87,10 +93,6 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		kind := KindOf(err)
 		gd.limiter.Release(rtt, kind == KindTimeout, kind != KindConnect && kind != KindTimeout)
-		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-			t.guards.stats.BreakerOpen.Add(1)
-			return nil, fmt.Errorf("service %s: %w", t.service, ErrBreakerOpen)
-		}
 		return nil, err
 	}
 	gd.limiter.Release(rtt, false, false)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,6 +53,87 @@ type h1Conn struct {
 	idleAt time.Time
 	reused bool
 	gz     *gzip.Reader // kept for the next gzip body on this connection
+
+	// raw is conn's, when it has one: reads through it can tell when
+	// they are about to wait for the service.
+	raw syscall.RawConn
+	// onBlock, when set, is called once, when a read of the fetch is
+	// about to wait for the service: a page streams what it has then.
+	onBlock func()
+	// blocked reports that a read of the fetch waited for the service,
+	// so that the time the fetch took is the service's.
+	blocked bool
+	// late makes reads take what is here and fail rather than wait: the
+	// fetch's deadline passed before its answer was read.
+	late bool
+
+	rawRead func(fd uintptr) bool // readFD, bound once
+	rb      []byte                // the buffer of the raw read in progress
+	rn      int                   // what it read
+	rerr    error                 // and its error
+}
+
+// newH1Conn wraps a dialled connection.
+func newH1Conn(addr string, nc net.Conn) *h1Conn {
+	c := &h1Conn{addr: addr, conn: nc}
+	c.limit = headerLimit{r: c, n: -1}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.rawRead = c.readFD
+		}
+	}
+	return c
+}
+
+// Read reads from the connection. Through the raw connection, a read
+// that finds nothing tells onBlock and then waits for the service as
+// net.Conn.Read would, deadlines included; a late read does not wait.
+func (c *h1Conn) Read(b []byte) (int, error) {
+	if c.raw == nil {
+		return c.conn.Read(b)
+	}
+	c.rb = b
+	var err error
+	if c.late {
+		err = c.raw.Control(func(fd uintptr) { c.readFD(fd) })
+	} else {
+		err = c.raw.Read(c.rawRead)
+	}
+	n, rerr := c.rn, c.rerr
+	c.rb, c.rn, c.rerr = nil, 0, nil
+	if err != nil {
+		return 0, &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: err}
+	}
+	return n, rerr
+}
+
+// readFD is one read(2) of the raw connection: false when it would
+// block, so that RawConn.Read waits and calls it again.
+func (c *h1Conn) readFD(fd uintptr) bool {
+	for {
+		n, err := syscall.Read(int(fd), c.rb)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN && c.late:
+			c.rn, c.rerr = 0, &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: os.ErrDeadlineExceeded}
+		case err == syscall.EAGAIN:
+			c.blocked = true
+			if f := c.onBlock; f != nil {
+				c.onBlock = nil
+				f()
+			}
+			return false
+		case err != nil:
+			c.rn, c.rerr = 0, &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+		case n == 0 && len(c.rb) > 0:
+			c.rn, c.rerr = 0, io.EOF
+		default:
+			c.rn, c.rerr = n, nil
+		}
+		return true
+	}
 }
 
 // h1ReadBufferSize is a connection's read buffer during a fetch: a
@@ -128,37 +210,62 @@ func (p *H1Conns) fetch(ctx context.Context, c *Client, req *Request, deadline t
 // roundTrip sends req on conn and reads the answer. The connection goes
 // back to the pool only when the answer was read whole and the service
 // keeps it alive.
-func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u target, req *Request, deadline time.Time) (resp *Response, err error) {
-	keep := false
-	conn.takeReader()
-	defer func() {
-		if clean := conn.releaseReader(); keep && clean {
-			p.put(conn)
-		} else {
-			conn.conn.Close()
-		}
-	}()
-	conn.conn.SetDeadline(deadline)
-	// The shopper leaving (or the page's deadline) cuts the connection's
-	// deadline short, which ends a read or write at once.
-	stop := context.AfterFunc(ctx, func() { conn.conn.SetDeadline(aLongTimeAgo) })
-	defer func() {
-		if !stop() {
-			keep = false // the deadline was cut: the connection is spent
-		}
-	}()
+func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u target, req *Request, deadline time.Time) (*Response, error) {
+	x := &h1Exchange{p: p, c: c, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
+	defer x.close()
+	if err := x.send(); err != nil {
+		return nil, err
+	}
+	return x.receive()
+}
 
+// h1Exchange is one GET on one connection: sent, then received, then
+// closed. roundTrip runs the three in a row; a [Pending] fetch runs them
+// apart, so that a page sends all its requests before it reads an answer.
+type h1Exchange struct {
+	p        *H1Conns
+	c        *Client
+	conn     *h1Conn
+	u        target
+	req      *Request
+	ctx      context.Context
+	deadline time.Time
+	stop     func() bool // stops the context's cut of the connection
+	keep     bool        // the answer was read whole: the connection may serve another fetch
+}
+
+// send writes the request under the fetch's deadline. The shopper leaving
+// (or the page's deadline) cuts the connection's deadline short from
+// then on, which ends a read or write at once.
+func (x *h1Exchange) send() error {
+	conn := x.conn
+	conn.blocked = false
+	conn.conn.SetDeadline(x.deadline)
+	x.stop = context.AfterFunc(x.ctx, func() { conn.conn.SetDeadline(aLongTimeAgo) })
 	bw := h1Writers.Get().(*bufio.Writer)
 	bw.Reset(conn.conn)
-	err = writeRequest(bw, u, req)
+	err := writeRequest(bw, x.u, x.req)
 	bw.Reset(nil)
 	h1Writers.Put(bw)
 	if err != nil {
 		if conn.reused {
-			return nil, errRetry
+			return errRetry
 		}
-		return nil, c.fail(ctx, req, deadline, KindConnect, err)
+		return x.c.fail(x.ctx, x.req, x.deadline, KindConnect, err)
 	}
+	return nil
+}
+
+// receive reads the answer whole, with the client's checks. An answer
+// read after its deadline passed is taken as far as it is already here,
+// and nothing more is waited for.
+func (x *h1Exchange) receive() (resp *Response, err error) {
+	conn, c, req, ctx, deadline := x.conn, x.c, x.req, x.ctx, x.deadline
+	if ctx.Err() != nil {
+		return nil, c.fail(ctx, req, deadline, KindConnect, ctx.Err())
+	}
+	conn.late = !deadline.IsZero() && !time.Now().Before(deadline)
+	conn.takeReader()
 	conn.limit.n = h1MaxHeaderBytes + int64(conn.br.Size())
 	hresp, err := http.ReadResponse(conn.br, nil)
 	for err == nil && hresp.StatusCode >= 100 && hresp.StatusCode < 200 && hresp.StatusCode != http.StatusSwitchingProtocols {
@@ -175,11 +282,11 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u targ
 		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: hresp.StatusCode, Err: errors.New("the service switched protocols")}
 	}
 	if contract.Failed(hresp.StatusCode) {
-		keep = drain(hresp)
+		x.keep = drain(hresp)
 		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: hresp.StatusCode}
 	}
 	if hresp.StatusCode == http.StatusOK && !contract.IsHTML(hresp.Header.Get("Content-Type")) {
-		keep = drain(hresp)
+		x.keep = drain(hresp)
 		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
 			Err: fmt.Errorf("content type %q, want text/html", hresp.Header.Get("Content-Type"))}
 	}
@@ -206,8 +313,23 @@ func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u targ
 	// The body was read to its end: the connection is reusable unless the
 	// service or the protocol version says otherwise. A gzip stream can
 	// end before the body that carries it does: what follows is drained.
-	keep = !hresp.Close && hresp.ProtoAtLeast(1, 1) && (!gzipped || drain(hresp))
+	x.keep = !hresp.Close && hresp.ProtoAtLeast(1, 1) && (!gzipped || drain(hresp))
 	return c.finish(req, hresp.StatusCode, hresp.Header, b, reserved)
+}
+
+// close ends the exchange: the connection goes back to the pool when its
+// answer was read whole, nothing follows it, its deadline was not cut and
+// the service keeps it alive; otherwise it is closed.
+func (x *h1Exchange) close() {
+	if x.stop != nil && !x.stop() {
+		x.keep = false // the deadline was cut: the connection is spent
+	}
+	x.conn.onBlock, x.conn.late = nil, false
+	if clean := x.conn.releaseReader(); x.keep && clean {
+		x.p.put(x.conn)
+	} else {
+		x.conn.conn.Close()
+	}
 }
 
 // target is where a GET goes: the address to connect to, the Host
@@ -357,19 +479,9 @@ func drain(resp *http.Response) bool {
 
 // get returns an idle connection to addr, or dials a new one.
 func (p *H1Conns) get(ctx context.Context, addr string, deadline time.Time) (*h1Conn, error) {
-	now := time.Now()
-	p.mu.Lock()
-	for idle := p.idle[addr]; len(idle) > 0; idle = p.idle[addr] {
-		c := idle[len(idle)-1]
-		p.idle[addr] = idle[:len(idle)-1]
-		if now.Sub(c.idleAt) < h1IdleTimeout {
-			p.mu.Unlock()
-			c.reused = true
-			return c, nil
-		}
-		c.conn.Close()
+	if c := p.idleConn(addr); c != nil {
+		return c, nil
 	}
-	p.mu.Unlock()
 	dctx := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc
@@ -380,7 +492,25 @@ func (p *H1Conns) get(ctx context.Context, addr string, deadline time.Time) (*h1
 	if err != nil {
 		return nil, err
 	}
-	return &h1Conn{addr: addr, conn: nc, limit: headerLimit{Conn: nc, n: -1}}, nil
+	return newH1Conn(addr, nc), nil
+}
+
+// idleConn returns an idle connection to addr, or nil when there is
+// none.
+func (p *H1Conns) idleConn(addr string) *h1Conn {
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for idle := p.idle[addr]; len(idle) > 0; idle = p.idle[addr] {
+		c := idle[len(idle)-1]
+		p.idle[addr] = idle[:len(idle)-1]
+		if now.Sub(c.idleAt) < h1IdleTimeout {
+			c.reused = true
+			return c
+		}
+		c.conn.Close()
+	}
+	return nil
 }
 
 // put keeps a connection for the next fetch, or closes it when the pool is
@@ -416,13 +546,13 @@ func (p *H1Conns) CloseIdleConnections() {
 // headerLimit fails reads past n bytes while n is not negative: the
 // response headers' cap.
 type headerLimit struct {
-	net.Conn
+	r io.Reader
 	n int64
 }
 
 func (l *headerLimit) Read(b []byte) (int, error) {
 	if l.n < 0 {
-		return l.Conn.Read(b)
+		return l.r.Read(b)
 	}
 	if l.n == 0 {
 		return 0, fmt.Errorf("response headers over %d bytes", h1MaxHeaderBytes)
@@ -430,7 +560,7 @@ func (l *headerLimit) Read(b []byte) (int, error) {
 	if int64(len(b)) > l.n {
 		b = b[:l.n]
 	}
-	n, err := l.Conn.Read(b)
+	n, err := l.r.Read(b)
 	l.n -= int64(n)
 	return n, err
 }

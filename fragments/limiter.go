@@ -126,6 +126,12 @@ func (l *Limiter) take() bool {
 	}
 }
 
+// tryAcquire takes a slot if one is free and nobody waits for one: a
+// fetch that would have to queue gets false and goes the way that can.
+func (l *Limiter) tryAcquire() bool {
+	return l.waiting.Load() == 0 && l.take()
+}
+
 // Limit returns the current limit.
 func (l *Limiter) Limit() int {
 	l.mu.Lock()

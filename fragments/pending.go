@@ -1,0 +1,148 @@
+package fragments
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Pending is a fragment fetch whose request is sent and whose answer is
+// not read yet: see [Engine.Start].
+type Pending struct {
+	e    *Engine
+	gd   *guard
+	done func(error) // the breakers' second step
+	x    *h1Exchange
+	sent time.Time
+	err  error // the fetch failed before it was sent
+}
+
+// errNotSent is what the breakers are told of a fetch that Start allowed
+// and then did not send: nothing, as for a shopper who left.
+var errNotSent = &Error{Kind: KindCanceled, Err: errors.New("request not sent")}
+
+// Start sends req now, on the calling goroutine, and returns the fetch
+// with its answer still to read, when nothing stands in the way: the
+// cache knows the fragment is never stored (a hit-for-miss key) or is
+// off, the service is reached over the lean HTTP/1.1 client, it has a
+// slot under its concurrency limit with nobody waiting, and an idle
+// connection. Anything else returns nil, and the caller fetches with
+// [Engine.Fetch] as usual: a possible hit, a miss to coalesce, a queue,
+// a dial.
+//
+// This is how a page fetches the boxes no cache can hold: it sends every
+// request at once, then reads the answers in the order it writes them.
+// No goroutine per fetch, and no read buffer until an answer is read.
+// The fetch counts as Fetch would count it: cache, breakers, limit and
+// in-flight budget alike.
+//
+// The caller must call [Pending.Wait] once, also when it no longer wants
+// the answer: the fetch's slot and connection are freed there, at once
+// when ctx has ended.
+func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
+	svc := (*e.services.Load())[req.Service]
+	if svc == nil || svc.h1 == nil || !strings.HasPrefix(req.URL, "http://") {
+		return nil
+	}
+	cacheOff := e.cacheOff.Load()
+	if !cacheOff && !e.cache.passes(req) {
+		return nil
+	}
+	u, ok := parseTarget(req.URL)
+	if !ok {
+		return nil
+	}
+	gd := e.guards.guard(req.Service)
+	if !gd.limiter.tryAcquire() {
+		return nil
+	}
+	conn := svc.h1.idleConn(u.addr)
+	if conn == nil {
+		gd.limiter.Release(0, false, true)
+		return nil
+	}
+	now := time.Now()
+	deadline, _ := fetchDeadline(ctx, req, now)
+	x := &h1Exchange{p: svc.h1, c: svc.client, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
+	p := &Pending{e: e, gd: gd, x: x, sent: now}
+	var err error
+	if p.done, err = e.guards.allow(gd, req); err != nil {
+		svc.h1.put(conn)
+		gd.limiter.Release(0, false, true)
+		p.count(cacheOff)
+		p.err = err
+		return p
+	}
+	if err := x.send(); err != nil {
+		x.keep = false
+		x.close()
+		p.done(errNotSent)
+		gd.limiter.Release(0, false, true)
+		if errors.Is(err, errRetry) {
+			return nil // the service closed the kept-alive connection: Fetch's way dials anew
+		}
+		p.count(cacheOff)
+		p.err = err
+		return p
+	}
+	p.count(cacheOff)
+	e.upstreamCount(req.Service).Add(1)
+	return p
+}
+
+// Request returns the request the fetch sent.
+func (p *Pending) Request() *Request { return p.x.req }
+
+// count counts the fetch as the cache (or, with the cache off, the
+// engine) counts one that goes to the service.
+func (p *Pending) count(cacheOff bool) {
+	if cacheOff {
+		p.e.stats.UpstreamGets.Add(1)
+		report(p.x.req, func(r *Report) { r.Tier = TierOrigin })
+		return
+	}
+	p.e.cache.countPass(p.x.req)
+}
+
+// Wait reads the answer and returns it as [Engine.Fetch] would have.
+// onBlock, when not nil, is called once if the answer is not here yet,
+// just before Wait waits for it. An answer whose deadline passed before
+// Wait was called is taken as far as it is already here, with nothing
+// waited for: the time was spent on the caller's earlier waits, and a
+// complete answer costs nothing more to show.
+func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
+	if p.err != nil {
+		return nil, p.err
+	}
+	x := p.x
+	blocked := false
+	defer func() {
+		if v := recover(); v != nil {
+			resp, err = nil, panicked(p.e.stats, p.e.logger, x.req, v)
+		}
+		p.done(err)
+		// A round-trip time is the service's only when Wait waited for
+		// the answer: one that was already here says how long the caller
+		// took to come for it.
+		kind := KindOf(err)
+		p.gd.limiter.Release(time.Since(p.sent), kind == KindTimeout,
+			kind == KindCanceled || kind == KindPanic || !blocked && kind != KindTimeout)
+		report(x.req, func(r *Report) { r.Breaker = p.gd.breaker.State().String() })
+	}()
+	func() {
+		defer func() {
+			blocked = x.conn.blocked
+			x.close()
+		}()
+		x.conn.onBlock = onBlock
+		resp, err = x.receive()
+	}()
+	if errors.Is(err, errRetry) && x.ctx.Err() == nil {
+		// The service had closed the kept-alive connection before it
+		// read the request: once more, on another, as Fetch does.
+		blocked = true
+		resp, err = x.p.fetch(x.ctx, x.c, x.req, x.deadline)
+	}
+	return resp, err
+}
