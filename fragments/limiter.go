@@ -18,8 +18,13 @@ const (
 	// DefaultMinLimit is the lowest the limit goes, however slow the
 	// service.
 	DefaultMinLimit = 8
-	// DefaultMaxConcurrent is the hard ceiling of the limit.
-	DefaultMaxConcurrent = 1024
+	// DefaultMaxConcurrent is the hard ceiling of the limit, and of the
+	// service's open connections. A page's boxes that no cache holds are
+	// sent at once and read in document order (see [Engine.Start]), so
+	// each holds its slot and its connection until the page reads it:
+	// the ceiling is sized for 512 pages in flight at once with four
+	// such boxes from one service.
+	DefaultMaxConcurrent = 2048
 	// DefaultMaxQueue is how many fetches may wait for the limit; beyond
 	// it a fetch is refused at once. A waiting fetch is a parked
 	// goroutine, so the queue is sized for a burst of a thousand pages
