@@ -67,7 +67,13 @@ type h1Conn struct {
 	// fetch's deadline passed before its answer was read.
 	late bool
 
+	// ctx is the fetch's context; stop, once a read had to wait, stops
+	// the context's cut of the connection.
+	ctx  context.Context
+	stop func() bool
+
 	rawRead func(fd uintptr) bool // readFD, bound once
+	cut     func()                // cuts the connection's deadline short, bound once
 	rb      []byte                // the buffer of the raw read in progress
 	rn      int                   // what it read
 	rerr    error                 // and its error
@@ -76,6 +82,7 @@ type h1Conn struct {
 // newH1Conn wraps a dialled connection.
 func newH1Conn(addr string, nc net.Conn) *h1Conn {
 	c := &h1Conn{addr: addr, conn: nc}
+	c.cut = func() { nc.SetDeadline(aLongTimeAgo) }
 	c.limit = headerLimit{r: c, n: -1}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
@@ -108,6 +115,16 @@ func (c *h1Conn) Read(b []byte) (int, error) {
 	return n, rerr
 }
 
+// watch makes the fetch's context ending cut the connection's deadline
+// short, from now until the fetch ends. It is called once a read has to
+// wait: an answer already here needs no watch, and a page reads most of
+// its answers after they came.
+func (c *h1Conn) watch() {
+	if c.stop == nil && c.ctx != nil {
+		c.stop = context.AfterFunc(c.ctx, c.cut)
+	}
+}
+
 // readFD is one read(2) of the raw connection: false when it would
 // block, so that RawConn.Read waits and calls it again.
 func (c *h1Conn) readFD(fd uintptr) bool {
@@ -120,6 +137,7 @@ func (c *h1Conn) readFD(fd uintptr) bool {
 			c.rn, c.rerr = 0, &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: os.ErrDeadlineExceeded}
 		case err == syscall.EAGAIN:
 			c.blocked = true
+			c.watch()
 			if f := c.onBlock; f != nil {
 				c.onBlock = nil
 				f()
@@ -230,18 +248,20 @@ type h1Exchange struct {
 	req      *Request
 	ctx      context.Context
 	deadline time.Time
-	stop     func() bool // stops the context's cut of the connection
-	keep     bool        // the answer was read whole: the connection may serve another fetch
+	keep     bool // the answer was read whole: the connection may serve another fetch
 }
 
 // send writes the request under the fetch's deadline. The shopper leaving
-// (or the page's deadline) cuts the connection's deadline short from
-// then on, which ends a read or write at once.
+// (or the page's deadline) cuts the connection's deadline short, which
+// ends a wait for the answer at once: see [h1Conn.watch].
 func (x *h1Exchange) send() error {
 	conn := x.conn
 	conn.blocked = false
 	conn.conn.SetDeadline(x.deadline)
-	x.stop = context.AfterFunc(x.ctx, func() { conn.conn.SetDeadline(aLongTimeAgo) })
+	conn.ctx = x.ctx
+	if conn.raw == nil {
+		conn.watch()
+	}
 	bw := h1Writers.Get().(*bufio.Writer)
 	bw.Reset(conn.conn)
 	err := writeRequest(bw, x.u, x.req)
@@ -321,10 +341,10 @@ func (x *h1Exchange) receive() (resp *Response, err error) {
 // answer was read whole, nothing follows it, its deadline was not cut and
 // the service keeps it alive; otherwise it is closed.
 func (x *h1Exchange) close() {
-	if x.stop != nil && !x.stop() {
+	if stop := x.conn.stop; stop != nil && !stop() {
 		x.keep = false // the deadline was cut: the connection is spent
 	}
-	x.conn.onBlock, x.conn.late = nil, false
+	x.conn.ctx, x.conn.stop, x.conn.onBlock, x.conn.late = nil, nil, nil, false
 	if clean := x.conn.releaseReader(); x.keep && clean {
 		x.p.put(x.conn)
 	} else {
@@ -516,7 +536,8 @@ func (p *H1Conns) idleConn(addr string) *h1Conn {
 // put keeps a connection for the next fetch, or closes it when the pool is
 // full or retired.
 func (p *H1Conns) put(c *h1Conn) {
-	c.conn.SetDeadline(time.Time{})
+	// The deadline stays: nothing reads an idle connection, and the next
+	// fetch sets its own.
 	c.idleAt = time.Now()
 	p.mu.Lock()
 	if p.retired || len(p.idle[c.addr]) >= p.maxIdle {
