@@ -269,17 +269,16 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			pending--
 		}
 	}
-	blocked := false
-	onBlock := func() {
-		blocked = true
-		s.flush() // the next box's answer is not here: let the shopper have what we have
+	var onBlock func()
+	if pg.sent != nil {
+		onBlock = s.flushBeforeWait
 	}
 	for i, slot := range l.Slots {
 		s.write(pg.errorChunk(l.Chunks()[i]))
 		if pg.sent != nil && pg.sent[i].p != nil {
 			pg.sent[i].onBlock = onBlock
-			if pg.await(i); blocked {
-				blocked = false
+			if pg.await(i); s.waited {
+				s.waited = false
 				s.extendDeadline() // the wait was ours, not the shopper's
 			}
 		}

@@ -32,6 +32,7 @@ type stream struct {
 
 	rc        *http.ResponseController
 	writeIdle time.Duration
+	waited    bool // the page waited for a box since the deadline was set
 
 	debug      bool        // outline and label every box
 	debugBoxes []debugInfo // what the debug view says about each box so far
@@ -120,6 +121,13 @@ func (s *stream) flush() {
 	if s.err = s.buf.Flush(); s.err == nil && s.flusher != nil {
 		s.flusher.Flush()
 	}
+}
+
+// flushBeforeWait is flush, for a page about to wait for the next box's
+// answer: it notes the wait, after which the writes get a new deadline.
+func (s *stream) flushBeforeWait() {
+	s.waited = true
+	s.flush()
 }
 
 // slot writes what one slot shows: the fragment's assets not yet on the

@@ -13,7 +13,7 @@ type Pending struct {
 	e    *Engine
 	gd   *guard
 	done func(error) // the breakers' second step
-	x    *h1Exchange
+	x    h1Exchange
 	sent time.Time
 	err  error // the fetch failed before it was sent
 }
@@ -64,8 +64,9 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	}
 	now := time.Now()
 	deadline, _ := fetchDeadline(ctx, req, now)
-	x := &h1Exchange{p: svc.h1, c: svc.client, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
-	p := &Pending{e: e, gd: gd, x: x, sent: now}
+	p := &Pending{e: e, gd: gd, sent: now}
+	p.x = h1Exchange{p: svc.h1, c: svc.client, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
+	x := &p.x
 	var err error
 	if p.done, err = e.guards.allow(gd, req); err != nil {
 		svc.h1.put(conn)
@@ -115,7 +116,7 @@ func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	x := p.x
+	x := &p.x
 	blocked := false
 	defer func() {
 		if v := recover(); v != nil {
