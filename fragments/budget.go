@@ -78,7 +78,8 @@ func (b *Budget) release(n int64) {
 // flight was spent.
 var errBudget = errors.New("memory budget for fragment bodies in flight is spent")
 
-// hold is what one response has reserved from a budget.
+// hold is what one response has reserved from a budget: nothing when
+// budget is nil.
 type hold struct {
 	budget *Budget
 	n      atomic.Int64
@@ -91,7 +92,7 @@ type hold struct {
 // its body: releasing it again, or a response that reserved nothing (a
 // cache hit), does nothing.
 func (r *Response) Release() {
-	if r != nil && r.hold != nil {
+	if r != nil && r.hold.budget != nil {
 		if n := r.hold.n.Swap(0); n > 0 {
 			r.hold.budget.release(n)
 			putBody(r.Body)
@@ -102,7 +103,7 @@ func (r *Response) Release() {
 // keep gives back what the response reserved from the budget, but leaves
 // its body to a new owner (the cache).
 func (r *Response) keep() {
-	if r != nil && r.hold != nil {
+	if r != nil && r.hold.budget != nil {
 		r.hold.budget.release(r.hold.n.Swap(0))
 	}
 }

@@ -172,7 +172,7 @@ func (c *Client) finish(req *Request, status int, header http.Header, body []byt
 		Assets: ParseAssets(header),
 	}
 	if reserved > 0 {
-		resp.hold = &hold{budget: c.Budget}
+		resp.hold.budget = c.Budget
 		resp.hold.n.Store(reserved)
 	}
 	return resp, nil

@@ -103,7 +103,7 @@ type Response struct {
 	// Link headers, in the order it declared them.
 	Assets []Asset
 
-	hold *hold // what the body reserved from the in-flight budget; see Release
+	hold hold // what the body reserved from the in-flight budget; see Release
 }
 
 // Fetcher fetches fragments. Implementations are safe for concurrent use.
