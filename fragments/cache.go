@@ -95,6 +95,9 @@ type entry struct {
 	freshness
 	size int64
 	pass bool // hit-for-miss marker: fetch without coalescing
+	// passBody is, on a hit-for-miss marker, the body length of the
+	// answer that made it: what the next answer is likely to weigh.
+	passBody int
 }
 
 // variants is what the cache stores under a primary key whose response
@@ -228,11 +231,12 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	return resp, err
 }
 
-// passes reports whether req's key is marked hit-for-miss: its fetches
-// go to the service, each on its own, with nothing stored.
-func (c *Cache) passes(req *Request) bool {
+// passesSmall reports whether req's key is marked hit-for-miss (its
+// fetches go to the service, each on its own, with nothing stored) by an
+// answer whose body was at most maxBody bytes.
+func (c *Cache) passesSmall(req *Request, maxBody int) bool {
 	_, e := c.lookup(req)
-	return e != nil && e.pass
+	return e != nil && e.pass && e.passBody <= maxBody
 }
 
 // countPass counts a fetch of a hit-for-miss key that went to the

@@ -18,18 +18,29 @@ type Pending struct {
 	err  error // the fetch failed before it was sent
 }
 
+// sentTogetherMaxBody is the largest last answer of a fragment that
+// [Engine.Start] sends: one that fits, headers and all, in what a
+// connection takes in before the service has to wait for it to be read
+// (Linux's default TCP receive buffer is 128 KiB). A page reads its
+// answers in order, so a later answer must be able to arrive whole
+// while the page waits for an earlier one: its service is never held
+// up, and the answer is there when the page comes to it, even after a
+// slow box used up its deadline.
+const sentTogetherMaxBody = 32 << 10
+
 // errNotSent is what the breakers are told of a fetch that Start allowed
 // and then did not send: nothing, as for a shopper who left.
 var errNotSent = &Error{Kind: KindCanceled, Err: errors.New("request not sent")}
 
 // Start sends req now, on the calling goroutine, and returns the fetch
 // with its answer still to read, when nothing stands in the way: the
-// cache knows the fragment is never stored (a hit-for-miss key) or is
-// off, the service is reached over the lean HTTP/1.1 client, it has a
-// slot under its concurrency limit with nobody waiting, and an idle
-// connection. Anything else returns nil, and the caller fetches with
-// [Engine.Fetch] as usual: a possible hit, a miss to coalesce, a queue,
-// a dial.
+// cache knows the fragment is never stored (a hit-for-miss key) and its
+// last answer was small (see sentTogetherMaxBody), the service is
+// reached over the lean HTTP/1.1 client, it has a slot under its
+// concurrency limit with nobody waiting, and an idle connection.
+// Anything else returns nil, and the caller fetches with [Engine.Fetch]
+// as usual: a possible hit, a miss to coalesce, a large answer, a queue,
+// a dial, or the cache turned off, which keeps no marks.
 //
 // This is how a page fetches the boxes no cache can hold: it sends every
 // request at once, then reads the answers in the order it writes them.
@@ -45,8 +56,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	if svc == nil || svc.h1 == nil || !strings.HasPrefix(req.URL, "http://") {
 		return nil
 	}
-	cacheOff := e.cacheOff.Load()
-	if !cacheOff && !e.cache.passes(req) {
+	if e.cacheOff.Load() || !e.cache.passesSmall(req, sentTogetherMaxBody) {
 		return nil
 	}
 	u, ok := parseTarget(req.URL)
@@ -71,7 +81,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	if p.done, err = e.guards.allow(gd, req); err != nil {
 		svc.h1.put(conn)
 		gd.limiter.Release(0, false, true)
-		p.count(cacheOff)
+		p.count()
 		p.err = err
 		return p
 	}
@@ -83,11 +93,11 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 		if errors.Is(err, errRetry) {
 			return nil // the service closed the kept-alive connection: Fetch's way dials anew
 		}
-		p.count(cacheOff)
+		p.count()
 		p.err = err
 		return p
 	}
-	p.count(cacheOff)
+	p.count()
 	e.upstreamCount(req.Service).Add(1)
 	return p
 }
@@ -95,16 +105,9 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 // Request returns the request the fetch sent.
 func (p *Pending) Request() *Request { return p.x.req }
 
-// count counts the fetch as the cache (or, with the cache off, the
-// engine) counts one that goes to the service.
-func (p *Pending) count(cacheOff bool) {
-	if cacheOff {
-		p.e.stats.UpstreamGets.Add(1)
-		report(p.x.req, func(r *Report) { r.Tier = TierOrigin })
-		return
-	}
-	p.e.cache.countPass(p.x.req)
-}
+// count counts the fetch as the cache counts one that goes to the
+// service.
+func (p *Pending) count() { p.e.cache.countPass(p.x.req) }
 
 // Wait reads the answer and returns it as [Engine.Fetch] would have.
 // onBlock, when not nil, is called once if the answer is not here yet,

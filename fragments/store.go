@@ -14,7 +14,7 @@ func (c *Cache) put(req *Request, resp *Response) (stored *entry, vary []string)
 	pk := primaryKey(req)
 	if !ok {
 		if pass {
-			c.set(pk, &entry{pass: true, size: int64(len(pk)) + entryOverhead}, c.hitForMiss)
+			c.set(pk, &entry{pass: true, passBody: len(resp.Body), size: int64(len(pk)) + entryOverhead}, c.hitForMiss)
 		}
 		return nil, nil
 	}
