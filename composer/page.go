@@ -224,7 +224,6 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			}
 		}
 	}
-	pg.passCookies(h)
 	// Shared, capacity-capped values: a later Add copies, never writes them.
 	h["Content-Type"] = htmlContentType
 	h["Cache-Control"] = privateNoCache
@@ -232,30 +231,41 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	if pg.errStatus != 0 {
 		status = pg.errStatus
 		h.Set("Cache-Control", "no-store")
-		h.Del("Set-Cookie")
-	}
-	if timing := pg.serverTiming(); timing != "" {
-		h["Server-Timing"] = []string{timing}
 	}
 	if pg.debug {
 		h.Set("Cache-Control", "no-store")
 	}
-	if head {
+	// The boxes' cookies and timings go with the headers, from every box
+	// read by the time they leave: for a page sent whole, all of them.
+	start := func() {
+		pg.passCookies(h)
+		if pg.errStatus != 0 {
+			h.Del("Set-Cookie")
+		}
+		if timing := pg.serverTiming(); timing != "" {
+			h["Server-Timing"] = []string{timing}
+		}
 		pg.headerAt = time.Now()
 		w.WriteHeader(status)
+	}
+	if head {
+		start()
 		return
 	}
+	// A page whose boxes are all known is held whole, and so is one whose
+	// other boxes were sent together: their answers are small and most
+	// often here by now. Should one of them keep the page waiting after
+	// all, or the page grow past maxHeldPage, it streams from there on.
 	whole := pg.allDone() && pg.size() <= maxHeldPage
-	s := newStream(w, pg.eng.writeIdle, whole)
+	s := newStream(w, pg.eng.writeIdle, whole || pg.allSent() && pg.size() <= maxHeldPage, start)
 	defer s.release()
 	s.debug = pg.debug
 	if asyncDone != nil && !whole {
 		s.nonce = newNonce()
 		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
 	}
-	if !whole {
-		pg.headerAt = time.Now()
-		w.WriteHeader(status)
+	if s.held == nil {
+		start()
 	}
 
 	// state[i] tracks async slots: 0 not reached yet, placeholderShown
@@ -317,18 +327,17 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		pg.eng.overlay(s)
 	}
 	s.write(pg.errorChunk(last[l.TailAt():]))
-	if !whole {
+	if s.held == nil {
 		s.end()
 		return
 	}
 	h["Content-Length"] = []string{strconv.Itoa(s.held.Len())}
-	pg.headerAt = time.Now()
 	// Headers and body in one write to the shopper's connection, where
 	// the front door allows it: Go's server would make two of a page over
 	// 4 KiB.
 	held := frontdoor.Hold(pg.r)
 	defer held.Release()
-	w.WriteHeader(status)
+	start()
 	_, _ = w.Write(s.held.Bytes())
 	if held.Active() && s.flusher != nil {
 		s.flusher.Flush()
@@ -366,6 +375,17 @@ func (pg *page) size() int {
 		}
 	}
 	return n
+}
+
+// allSent reports whether every slot's outcome is known or its request
+// was sent with the others and is still to read.
+func (pg *page) allSent() bool {
+	for i, d := range pg.done {
+		if !isDone(d) && (pg.sent == nil || pg.sent[i].p == nil) {
+			return false
+		}
+	}
+	return true
 }
 
 // allDone reports whether every slot's outcome is known.

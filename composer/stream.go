@@ -21,11 +21,14 @@ import (
 // A page whose boxes are all known when its headers are due is held whole
 // and sent with a Content-Length in one write. Otherwise it goes through a
 // buffer that is flushed to the shopper only before a wait, so that the
-// many small pieces of a page leave in few writes.
+// many small pieces of a page leave in few writes. A held page that has
+// to wait after all, or grows past maxHeldPage, streams from there on.
 type stream struct {
 	w       io.Writer     // where page bytes go: held or buf
 	held    *bytes.Buffer // the whole page, when held
 	buf     *bufio.Writer // over the response, when streaming
+	rw      http.ResponseWriter
+	start   func() // sends the page's headers, when it streams
 	flusher http.Flusher  // nil when the response cannot flush
 	assets  []string      // URLs of the assets already on the page
 	err     error
@@ -56,19 +59,43 @@ var (
 )
 
 // newStream starts a page for w, held whole or streamed.
-func newStream(w http.ResponseWriter, writeIdle time.Duration, whole bool) *stream {
+// start sends the page's headers: it is called before the first byte of
+// a streamed page, not for a page sent whole.
+func newStream(w http.ResponseWriter, writeIdle time.Duration, whole bool, start func()) *stream {
 	f, _ := w.(http.Flusher)
-	s := &stream{flusher: f, rc: http.NewResponseController(w), writeIdle: writeIdle}
+	s := &stream{flusher: f, rc: http.NewResponseController(w), writeIdle: writeIdle, rw: w, start: start}
 	if whole {
 		s.held = heldPages.Get().(*bytes.Buffer)
 		s.w = s.held
 	} else {
-		s.buf = bufWriters.Get().(*bufio.Writer)
-		s.buf.Reset(w)
-		s.w = s.buf
+		s.streaming()
 	}
 	s.extendDeadline()
 	return s
+}
+
+// streaming sends the page through the stream's buffer from now on.
+func (s *stream) streaming() {
+	s.buf = bufWriters.Get().(*bufio.Writer)
+	s.buf.Reset(s.rw)
+	s.w = s.buf
+}
+
+// unhold makes a held page a streamed one: its headers go, and what it
+// held so far is written to the stream's buffer.
+func (s *stream) unhold() {
+	held := s.held
+	if held == nil {
+		return
+	}
+	s.held = nil
+	s.start()
+	s.streaming()
+	s.write(held.Bytes())
+	if held.Cap() <= 1<<20 {
+		held.Reset()
+		heldPages.Put(held)
+	}
 }
 
 // end sends what is still buffered of a streamed page; net/http ends the
@@ -103,12 +130,21 @@ func (s *stream) extendDeadline() {
 func (s *stream) write(b []byte) {
 	if s.err == nil && len(b) > 0 {
 		_, s.err = s.w.Write(b)
+		s.overflow()
 	}
 }
 
 func (s *stream) writeString(str string) {
 	if s.err == nil {
 		_, s.err = io.WriteString(s.w, str)
+		s.overflow()
+	}
+}
+
+// overflow streams a held page that grew past maxHeldPage.
+func (s *stream) overflow() {
+	if s.held != nil && s.held.Len() > maxHeldPage {
+		s.unhold()
 	}
 }
 
@@ -127,6 +163,7 @@ func (s *stream) flush() {
 // answer: it notes the wait, after which the writes get a new deadline.
 func (s *stream) flushBeforeWait() {
 	s.waited = true
+	s.unhold()
 	s.flush()
 }
 
