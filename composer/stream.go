@@ -28,9 +28,9 @@ type stream struct {
 	held    *bytes.Buffer // the whole page, when held
 	buf     *bufio.Writer // over the response, when streaming
 	rw      http.ResponseWriter
-	start   func() // sends the page's headers, when it streams
-	flusher http.Flusher  // nil when the response cannot flush
-	assets  []string      // URLs of the assets already on the page
+	start   func()       // sends the page's headers, when it streams
+	flusher http.Flusher // nil when the response cannot flush
+	assets  []string     // URLs of the assets already on the page
 	err     error
 
 	rc        *http.ResponseController
