@@ -19,16 +19,23 @@ import (
 // pendingTeam is a stand-in team that counts the connections made to it.
 type pendingTeam struct {
 	*teamtest.Team
-	conns atomic.Int64 // connections opened
+	conns  atomic.Int64  // connections opened
+	closed chan struct{} // told of each connection the team closed (up to its buffer)
 }
 
 // newPendingTeam starts a team answering routes, counting connections.
 func newPendingTeam(t *testing.T, routes map[string]teamtest.Route) *pendingTeam {
 	t.Helper()
-	pt := &pendingTeam{Team: teamtest.NewUnstarted(t, routes)}
+	pt := &pendingTeam{Team: teamtest.NewUnstarted(t, routes), closed: make(chan struct{}, 16)}
 	pt.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+		switch st {
+		case http.StateNew:
 			pt.conns.Add(1)
+		case http.StateClosed:
+			select {
+			case pt.closed <- struct{}{}:
+			default:
+			}
 		}
 	}
 	pt.Start()
@@ -191,6 +198,7 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 			if string(resp.Body) != "<p>ns</p>" {
 				t.Errorf("Wait body: got %q, want %q", resp.Body, "<p>ns</p>")
 			}
+			wantNoSlotHeld(t, e)
 		})
 	}
 }
@@ -316,6 +324,10 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 			if calls != tc.want {
 				t.Errorf("onBlock calls: got %d, want %d", calls, tc.want)
 			}
+			wantNoSlotHeld(t, e)
+			if n := idleConns(e, team); n != 1 {
+				t.Errorf("idle connections after Wait: got %d, want 1 (kept for the next fetch)", n)
+			}
 		})
 	}
 }
@@ -335,29 +347,49 @@ func writeWhole(w http.ResponseWriter, body string) {
 // it is already here, and fails at once as a timeout when it is not.
 func TestPendingWaitAfterTheDeadline(t *testing.T) {
 	cases := []struct {
-		name     string
-		answered bool // the service answers before the deadline passes
+		name string
+		// here is how much of the answer the service sends before the
+		// deadline passes: all, the headers and half the body, nothing.
+		here string
 	}{
-		{name: "answer already here", answered: true},
-		{name: "no answer yet"},
+		{name: "answer already here", here: "all"},
+		{name: "part of the answer here", here: "part"},
+		{name: "no answer yet", here: "none"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
-			e := newPendingEngine(t, team, GuardConfig{}, false)
+			e := newPendingEngine(t, team, GuardConfig{Failures: 1}, false)
 			mustFetch(t, e, team, "/ns")
 			gate, written := make(chan struct{}), make(chan struct{}, 1)
 			defer close(gate)
 			team.Route("/ns", teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
-				if !tc.answered {
+				held := func() bool {
 					select {
 					case <-gate:
+						return true
 					case <-r.Context().Done():
-						return
+						return false
 					}
 				}
-				writeWhole(w, "<p>ns</p>")
-				written <- struct{}{}
+				switch tc.here {
+				case "all":
+					writeWhole(w, "<p>ns</p>")
+					written <- struct{}{}
+				case "part":
+					w.Header().Set("Content-Type", "text/html")
+					w.Header().Set("Content-Length", "9")
+					io.WriteString(w, "<p>n")
+					w.(http.Flusher).Flush()
+					written <- struct{}{}
+					if held() {
+						io.WriteString(w, "s</p>")
+					}
+				case "none":
+					if held() {
+						writeWhole(w, "<p>ns</p>")
+					}
+				}
 			}})
 
 			req := boxReq(team, "/ns")
@@ -367,7 +399,7 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 			if p == nil {
 				t.Fatal("Start: got nil, want a Pending")
 			}
-			if tc.answered {
+			if tc.here != "none" {
 				select {
 				case <-written:
 				case <-time.After(teamtest.WaitLimit):
@@ -381,59 +413,149 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 			if blocked {
 				t.Error("onBlock was called: a late Wait must not wait for the service")
 			}
-			if tc.answered {
+			wantNoSlotHeld(t, e)
+			if tc.here == "all" {
 				if err != nil {
 					t.Fatalf("Wait after the deadline with the answer here: got %v, want the answer", err)
 				}
 				if string(resp.Body) != "<p>ns</p>" {
 					t.Errorf("body: got %q, want %q", resp.Body, "<p>ns</p>")
 				}
+				if got := e.Guards().State("box"); got != "closed" {
+					t.Errorf("breaker after a late answer taken: got %q, want closed", got)
+				}
 				return
 			}
 			if KindOf(err) != KindTimeout {
-				t.Fatalf("Wait after the deadline with no answer: got %v (kind %v), want KindTimeout", err, KindOf(err))
+				t.Fatalf("Wait after the deadline with %s of the answer: got %v (kind %v), want KindTimeout", tc.here, err, KindOf(err))
+			}
+			// A timeout is the service's failure, as for a Fetch.
+			if got := e.Guards().State("box"); got != "open" {
+				t.Errorf("breaker after a timeout with Failures 1: got %q, want open", got)
+			}
+			if n := idleConns(e, team); n != 0 {
+				t.Errorf("idle connections after a timeout: got %d, want 0 (the half-read one closed)", n)
 			}
 		})
 	}
 }
 
-// The caller's context ending after Start makes Wait fail at once as
-// canceled, and the connection is closed, not kept: the next fetch dials.
+// The caller's context ending after Start, before Wait or while Wait
+// waits for the service, makes Wait fail at once as canceled; the
+// connection is closed, not kept (the next fetch dials), and the breaker
+// counts nothing.
 func TestPendingWaitAfterCancelClosesTheConnection(t *testing.T) {
-	gate := make(chan struct{})
-	defer close(gate)
+	cases := []struct {
+		name        string
+		whileWaits  bool // cancel from onBlock rather than before Wait
+		wantOnBlock bool
+	}{
+		{name: "cancelled before Wait"},
+		{name: "cancelled while Wait waits", whileWaits: true, wantOnBlock: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			gate := make(chan struct{})
+			defer close(gate)
+			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+			e := newPendingEngine(t, team, GuardConfig{Failures: 1}, false)
+			mustFetch(t, e, team, "/ns")
+			if got := team.conns.Load(); got != 1 {
+				t.Fatalf("connections after the first fetch: got %d, want 1", got)
+			}
+			cancelled := make(chan string, 1)
+			held := noStore("<p>ns</p>")
+			held.Gate, held.Cancelled = gate, cancelled
+			team.Route("/ns", held)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p := e.Start(ctx, boxReq(team, "/ns"))
+			if p == nil {
+				t.Fatal("Start: got nil, want a Pending")
+			}
+			if !tc.whileWaits {
+				cancel()
+			}
+			blocked := false
+			_, err := waitWithin(t, p, func() {
+				blocked = true
+				if tc.whileWaits {
+					cancel()
+				}
+			})
+			if KindOf(err) != KindCanceled {
+				t.Fatalf("Wait: got %v (kind %v), want KindCanceled", err, KindOf(err))
+			}
+			if blocked != tc.wantOnBlock {
+				t.Errorf("onBlock called: got %v, want %v", blocked, tc.wantOnBlock)
+			}
+			if n := idleConns(e, team); n != 0 {
+				t.Errorf("idle connections after a cancelled Wait: got %d, want 0 (closed, not kept)", n)
+			}
+			wantNoSlotHeld(t, e)
+			if got := e.Guards().State("box"); got != "closed" {
+				t.Errorf("breaker after a cancelled fetch with Failures 1: got %q, want closed (not counted)", got)
+			}
+			// The service sees its request end with the connection.
+			receive(t, cancelled)
+			team.Route("/ns", noStore("<p>ns</p>"))
+			mustFetch(t, e, team, "/ns")
+			if got := team.conns.Load(); got != 2 {
+				t.Errorf("connections after the next fetch: got %d, want 2 (the cancelled one was not reused)", got)
+			}
+		})
+	}
+}
+
+// wantNoSlotHeld fails the test unless no fetch holds a slot of service
+// "box"'s concurrency limit: every Wait gave its slot back.
+func wantNoSlotHeld(t *testing.T, e *Engine) {
+	t.Helper()
+	if n := e.guards.guard("box").limiter.InFlight(); n != 0 {
+		t.Errorf("slots held after Wait returned: got %d, want 0", n)
+	}
+}
+
+// A kept-alive connection that the service closed while it was idle is
+// no loss: Start either finds it closed and leaves the fetch to Fetch, or
+// sends on it and Wait fetches once more on a new connection. Either
+// way the service answers the request once, and it counts once.
+func TestStartOnAConnectionTheServiceClosed(t *testing.T) {
 	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
 	e := newPendingEngine(t, team, GuardConfig{}, false)
 	mustFetch(t, e, team, "/ns")
-	if got := team.conns.Load(); got != 1 {
-		t.Fatalf("connections after the first fetch: got %d, want 1", got)
+	team.CloseClientConnections()
+	select {
+	case <-team.closed:
+	case <-time.After(teamtest.WaitLimit):
+		t.Fatal("the service did not close its idle connection")
 	}
-	held := noStore("<p>ns</p>")
-	held.Gate = gate
-	team.Route("/ns", held)
-
-	ctx, cancel := context.WithCancel(context.Background())
-	p := e.Start(ctx, boxReq(team, "/ns"))
-	if p == nil {
-		t.Fatal("Start: got nil, want a Pending")
+	hits := team.Hits()
+	var resp *Response
+	var err error
+	moved := measure(e, func() {
+		if p := e.Start(context.Background(), boxReq(team, "/ns")); p != nil {
+			t.Log("Start sent on the closed connection; Wait fetched anew")
+			resp, err = waitWithin(t, p, nil)
+		} else {
+			t.Log("Start found the connection closed and returned nil")
+			resp, err = e.Fetch(context.Background(), boxReq(team, "/ns"))
+		}
+	})
+	if err != nil {
+		t.Fatalf("fetch after the service closed the idle connection: %v", err)
 	}
-	cancel()
-	blocked := false
-	_, err := waitWithin(t, p, func() { blocked = true })
-	if KindOf(err) != KindCanceled {
-		t.Fatalf("Wait after cancel: got %v (kind %v), want KindCanceled", err, KindOf(err))
+	if string(resp.Body) != "<p>ns</p>" {
+		t.Errorf("body: got %q, want %q", resp.Body, "<p>ns</p>")
 	}
-	if blocked {
-		t.Error("onBlock was called: a cancelled Wait must not wait for the service")
+	if got := team.Hits() - hits; got != 1 {
+		t.Errorf("requests answered: got %d, want 1", got)
 	}
-	if n := idleConns(e, team); n != 0 {
-		t.Errorf("idle connections after a cancelled Wait: got %d, want 0 (closed, not kept)", n)
+	if moved.upstream != 1 || moved.stats["UpstreamGets"] != 1 || moved.stats["Fetches"] != 1 {
+		t.Errorf("counters moved: %+v, want one fetch, one upstream request", moved)
 	}
-	team.Route("/ns", noStore("<p>ns</p>"))
-	mustFetch(t, e, team, "/ns")
-	if got := team.conns.Load(); got != 2 {
-		t.Errorf("connections after the next fetch: got %d, want 2 (the cancelled one was not reused)", got)
-	}
+	wantNoSlotHeld(t, e)
 }
 
 // A service at its concurrency ceiling gets no request from Start, even
@@ -494,6 +616,7 @@ func TestStartLeavesAServiceAtItsCeilingToFetch(t *testing.T) {
 	if _, err := waitWithin(t, p, nil); err != nil {
 		t.Errorf("Wait: %v", err)
 	}
+	wantNoSlotHeld(t, e)
 }
 
 // fetchInBackground fetches path through e on a goroutine of its own,
@@ -562,4 +685,5 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 	if n := idleConns(e, team); n != 1 {
 		t.Errorf("idle connections after the refusal: got %d, want 1 (kept)", n)
 	}
+	wantNoSlotHeld(t, e)
 }
