@@ -19,14 +19,15 @@ import (
 // for every page load, and that counts the connections made to it.
 type noStoreTeam struct {
 	*teamtest.Team
-	conns   atomic.Int64 // connections opened
-	arrived chan string
+	conns     atomic.Int64 // connections opened
+	arrived   chan string  // the paths of requests as they arrive
+	cancelled chan string  // the paths of held requests that ended before their answer
 }
 
 // newNoStoreTeam starts a team with no routes yet: see gate.
 func newNoStoreTeam(t *testing.T) *noStoreTeam {
 	t.Helper()
-	nt := &noStoreTeam{arrived: make(chan string, 16)}
+	nt := &noStoreTeam{arrived: make(chan string, 16), cancelled: make(chan string, 16)}
 	nt.Team = teamtest.NewUnstarted(t, nil)
 	nt.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
@@ -53,7 +54,7 @@ func (nt *noStoreTeam) gate(paths []string) (open func(path string)) {
 	for _, p := range paths {
 		g := make(chan struct{})
 		gates[p] = g
-		nt.Route(p, teamtest.Route{Body: "<p>" + p + "</p>", Header: map[string]string{"Cache-Control": "no-store"}, Gate: g, Arrived: nt.arrived})
+		nt.Route(p, teamtest.Route{Body: "<p>" + p + "</p>", Header: map[string]string{"Cache-Control": "no-store"}, Gate: g, Arrived: nt.arrived, Cancelled: nt.cancelled})
 	}
 	return open
 }
@@ -184,60 +185,122 @@ func mustRequest(t *testing.T, url string) *http.Request {
 	return req
 }
 
+// warm loads the shop's page once with every path held until all are at
+// the team, so that each box leaves a kept-alive connection and its key
+// is known to be uncacheable, and returns the page.
+func warm(t *testing.T, s *shop, team *noStoreTeam, paths []string) loaded {
+	t.Helper()
+	open := team.gate(paths)
+	page := loadPage(pageClient(t), mustRequest(t, s.URL+"/"))
+	team.arrivals(t, len(paths))
+	for _, p := range paths {
+		open(p)
+	}
+	return receive(t, page, "the first page")
+}
+
 // With every box sent together, the shopper still gets the page up to a
 // slow box before that box answers: the page flushes when the answer it
-// comes to is not there yet.
+// comes to is not there yet. A shopper who leaves then ends the slow
+// box's request at once.
 func TestSentBoxesStreamUpToASlowBox(t *testing.T) {
+	cases := []struct {
+		name   string
+		leaves bool // the shopper leaves once the head is read
+	}{
+		{name: "the slow box answers"},
+		{name: "the shopper leaves", leaves: true},
+	}
 	paths := []string{"/fast", "/slow"}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			team := newNoStoreTeam(t)
+			s := newShop(t, shopConfig{
+				services: map[string]*teamtest.Team{"team": team.Team},
+				layouts: map[string]string{"p.html": pageHead +
+					`<fragment src="team:/fast" timeout="10s"></fragment><main>static</main><fragment src="team:/slow" timeout="10s"></fragment>` + pageTail},
+				pages: "  - path: /\n    layout: p.html",
+				extra: patientPage,
+			})
+			if got, want := warm(t, s, team, paths), pageHead+"<p>/fast</p><main>static</main><p>/slow</p>"+pageTail; got.err != nil || got.body != want {
+				t.Fatalf("first load page: %v\ngot  %q\nwant %q", got.err, got.body, want)
+			}
+
+			open := team.gate(paths)
+			defer open("/slow")
+			open("/fast") // answers at once
+			resp, err := pageClient(t).Do(mustRequest(t, s.URL+"/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			br := bufio.NewReader(resp.Body)
+			head := pageHead + "<p>/fast</p><main>static</main>"
+			got := make([]byte, len(head))
+			if _, err := io.ReadFull(br, got); err != nil {
+				t.Fatalf("reading the page up to the slow box: %v", err)
+			}
+			if string(got) != head {
+				t.Fatalf("page up to the slow box: got %q, want %q", got, head)
+			}
+			if n := goroutinesIn(engineFetch); n != 0 {
+				t.Errorf("%d boxes fetched on goroutines of their own, want none (both sent by the page)", n)
+			}
+			if n := goroutinesIn(pendingWait); n != 1 {
+				t.Errorf("goroutines reading a sent box: got %d, want 1 (the page, at the slow box)", n)
+			}
+			team.arrivals(t, len(paths))
+			if tc.leaves {
+				resp.Body.Close() // before the end: the connection is closed
+				if path := receive(t, team.cancelled, "the slow box's request to end"); path != "/slow" {
+					t.Errorf("request ended: got %s, want /slow", path)
+				}
+				return
+			}
+			open("/slow") // released only once the head was read
+			rest, err := io.ReadAll(br)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "<p>/slow</p>" + pageTail; string(rest) != want {
+				t.Errorf("rest of the page: got %q, want %q", rest, want)
+			}
+		})
+	}
+}
+
+// A page whose primary fails after its boxes were sent answers at once,
+// and ends the boxes' requests rather than waiting for their answers.
+func TestFailedPrimaryEndsTheSentBoxes(t *testing.T) {
+	paths := []string{"/a", "/main", "/b"}
 	team := newNoStoreTeam(t)
 	s := newShop(t, shopConfig{
 		services: map[string]*teamtest.Team{"team": team.Team},
 		layouts: map[string]string{"p.html": pageHead +
-			`<fragment src="team:/fast" timeout="10s"></fragment><main>static</main><fragment src="team:/slow" timeout="10s"></fragment>` + pageTail},
+			`<fragment src="team:/a" timeout="10s"></fragment><fragment src="team:/main" timeout="10s" primary></fragment><fragment src="team:/b" timeout="10s"></fragment>` + pageTail},
 		pages: "  - path: /\n    layout: p.html",
 		extra: patientPage,
 	})
-	// The first load marks both keys uncacheable and leaves a connection
-	// for each.
-	open := team.gate(paths)
-	page := loadPage(pageClient(t), mustRequest(t, s.URL+"/"))
-	team.arrivals(t, len(paths))
-	open("/fast")
-	open("/slow")
-	if got, want := receive(t, page, "the first page"), pageHead+"<p>/fast</p><main>static</main><p>/slow</p>"+pageTail; got.err != nil || got.body != want {
+	if got, want := warm(t, s, team, paths), pageHead+"<p>/a</p><p>/main</p><p>/b</p>"+pageTail; got.err != nil || got.body != want {
 		t.Fatalf("first load page: %v\ngot  %q\nwant %q", got.err, got.body, want)
 	}
 
-	open = team.gate(paths)
-	defer open("/slow")
-	open("/fast") // answers at once
-	resp, err := pageClient(t).Do(mustRequest(t, s.URL+"/"))
-	if err != nil {
-		t.Fatal(err)
+	open := team.gate([]string{"/a", "/b"})
+	defer open("/a")
+	defer open("/b")
+	team.Route("/main", teamtest.Route{Status: http.StatusInternalServerError, Header: map[string]string{"Cache-Control": "no-store"}, Arrived: team.arrived})
+	resp, body := teamtest.Get(t, s.URL+"/")
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("page with a failed primary: got status %d, want 502; body %q", resp.StatusCode, body)
 	}
-	defer resp.Body.Close()
-	br := bufio.NewReader(resp.Body)
-	head := pageHead + "<p>/fast</p><main>static</main>"
-	got := make([]byte, len(head))
-	if _, err := io.ReadFull(br, got); err != nil {
-		t.Fatalf("reading the page up to the slow box: %v", err)
+	ended := map[string]bool{}
+	for range 2 {
+		ended[receive(t, team.cancelled, "a box's request to end")] = true
 	}
-	if string(got) != head {
-		t.Fatalf("page up to the slow box: got %q, want %q", got, head)
+	if !ended["/a"] || !ended["/b"] {
+		t.Errorf("requests ended: got %v, want /a and /b", ended)
 	}
-	if n := goroutinesIn(engineFetch); n != 0 {
-		t.Errorf("%d boxes fetched on goroutines of their own, want none (both sent by the page)", n)
-	}
-	if n := goroutinesIn(pendingWait); n != 1 {
-		t.Errorf("goroutines reading a sent box: got %d, want 1 (the page, at the slow box)", n)
-	}
-	team.arrivals(t, len(paths))
-	open("/slow") // released only once the head was read
-	rest, err := io.ReadAll(br)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "<p>/slow</p>" + pageTail; string(rest) != want {
-		t.Errorf("rest of the page: got %q, want %q", rest, want)
+	if n := len(team.arrivals(t, len(paths))); n != len(paths) {
+		t.Errorf("requests of the second load: got %d, want %d", n, len(paths))
 	}
 }
