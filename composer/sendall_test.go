@@ -304,3 +304,47 @@ func TestFailedPrimaryEndsTheSentBoxes(t *testing.T) {
 		t.Errorf("requests of the second load: got %d, want %d", n, len(paths))
 	}
 }
+
+// The page reads the primary's answer first, whatever its place: the
+// shopper has the status, the primary's headers and the page up to an
+// earlier box that is still held.
+func TestSentPrimaryIsReadFirst(t *testing.T) {
+	paths := []string{"/a", "/main"}
+	team := newNoStoreTeam(t)
+	s := newShop(t, shopConfig{
+		services: map[string]*teamtest.Team{"team": team.Team},
+		layouts: map[string]string{"p.html": pageHead +
+			`<fragment src="team:/a" timeout="10s"></fragment><main><fragment src="team:/main" timeout="10s" primary></fragment></main>` + pageTail},
+		pages: "  - path: /\n    layout: p.html",
+		extra: patientPage,
+	})
+	if got := warm(t, s, team, paths); got.err != nil {
+		t.Fatalf("first load: %v", got.err)
+	}
+	open := team.gate([]string{"/a"})
+	defer open("/a")
+	team.Route("/main", teamtest.Route{Body: "<p>/main</p>", Arrived: team.arrived,
+		Header: map[string]string{"Cache-Control": "no-store", "Set-Cookie": "basket=1; Path=/"}})
+	resp, err := pageClient(t).Do(mustRequest(t, s.URL+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Set-Cookie") != "basket=1; Path=/" {
+		t.Errorf("head while /a is held: got %d, Set-Cookie %q; want 200 and the primary's cookie", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	}
+	br := bufio.NewReader(resp.Body)
+	got := make([]byte, len(pageHead))
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != pageHead {
+		t.Fatalf("page up to the held box: got %q, %v; want %q", got, err, pageHead)
+	}
+	team.arrivals(t, len(paths))
+	open("/a")
+	rest, err := io.ReadAll(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "<p>/a</p><main><p>/main</p></main>" + pageTail; string(rest) != want {
+		t.Errorf("rest of the page: got %q, want %q", rest, want)
+	}
+}

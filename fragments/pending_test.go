@@ -661,13 +661,14 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 	}
 	hits := team.Hits()
 	var fetchErr error
-	byFetch := measure(e, func() { _, fetchErr = e.Fetch(context.Background(), boxReq(team, "/ns")) })
+	fetchReq, startReq := boxReq(team, "/ns"), boxReq(team, "/ns")
+	byFetch := measure(e, func() { _, fetchErr = e.Fetch(context.Background(), fetchReq) })
 	if KindOf(fetchErr) != KindBreakerOpen {
 		t.Fatalf("Fetch with the breaker open: got %v, want KindBreakerOpen", fetchErr)
 	}
 	var waitErr error
 	byStart := measure(e, func() {
-		p := e.Start(context.Background(), boxReq(team, "/ns"))
+		p := e.Start(context.Background(), startReq)
 		if p == nil {
 			t.Fatal("Start with the breaker open: got nil, want a Pending that fails")
 		}
@@ -678,6 +679,12 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 	}
 	if !reflect.DeepEqual(byStart, byFetch) {
 		t.Errorf("counters moved by a refused Start+Wait:\n got  %+v\n want %+v (as by Fetch)", byStart, byFetch)
+	}
+	if *startReq.Report != *fetchReq.Report {
+		// Report.Breaker is what Server-Timing and the debug view show of
+		// the box: a refusal by Start must say "open" there too.
+		t.Errorf("report of a refused Start+Wait: got %+v, want %+v as Fetch's (Breaker %q, want %q)",
+			*startReq.Report, *fetchReq.Report, startReq.Report.Breaker, fetchReq.Report.Breaker)
 	}
 	if got := team.Hits(); got != hits {
 		t.Errorf("requests sent with the breaker open: got %d, want none", got-hits)
