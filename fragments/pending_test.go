@@ -424,6 +424,18 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 				if got := e.Guards().State("box"); got != "closed" {
 					t.Errorf("breaker after a late answer taken: got %q, want closed", got)
 				}
+				// The connection is kept, its deadline no longer set.
+				if n := idleConns(e, team); n != 1 {
+					t.Errorf("idle connections after a late answer taken: got %d, want 1", n)
+				}
+				conns := team.conns.Load()
+				team.Route("/ns", noStore("<p>again</p>"))
+				if resp := mustFetch(t, e, team, "/ns"); string(resp.Body) != "<p>again</p>" {
+					t.Errorf("next fetch: got %q, want %q", resp.Body, "<p>again</p>")
+				}
+				if got := team.conns.Load(); got != conns {
+					t.Errorf("next fetch dialled %d connections, want none (the kept one)", got-conns)
+				}
 				return
 			}
 			if KindOf(err) != KindTimeout {
@@ -438,6 +450,37 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A deadline that passes while Wait waits for the service ends the
+// fetch then, as a timeout, after onBlock was called once.
+func TestPendingWaitUntilTheDeadline(t *testing.T) {
+	gate := make(chan struct{})
+	defer close(gate)
+	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+	e := newPendingEngine(t, team, GuardConfig{}, false)
+	mustFetch(t, e, team, "/ns")
+	held := noStore("<p>ns</p>")
+	held.Gate = gate
+	team.Route("/ns", held)
+	req := boxReq(team, "/ns")
+	req.Timeout = 50 * time.Millisecond
+	p := e.Start(context.Background(), req)
+	if p == nil {
+		t.Fatal("Start: got nil, want a Pending")
+	}
+	calls := 0
+	_, err := waitWithin(t, p, func() { calls++ })
+	if KindOf(err) != KindTimeout {
+		t.Fatalf("Wait past the deadline: got %v (kind %v), want KindTimeout", err, KindOf(err))
+	}
+	if calls != 1 {
+		t.Errorf("onBlock calls: got %d, want 1", calls)
+	}
+	if n := idleConns(e, team); n != 0 {
+		t.Errorf("idle connections after a timeout: got %d, want 0", n)
+	}
+	wantNoSlotHeld(t, e)
 }
 
 // The caller's context ending after Start, before Wait or while Wait
