@@ -189,6 +189,7 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 				if got := team.Hits(); got != hits {
 					t.Errorf("Start returned nil yet sent a request: team hits %d, want %d", got, hits)
 				}
+				wantNoSlotHeld(t, e)
 				return
 			}
 			resp, err := waitWithin(t, p, nil)
@@ -734,6 +735,70 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 	}
 	if n := idleConns(e, team); n != 1 {
 		t.Errorf("idle connections after the refusal: got %d, want 1 (kept)", n)
+	}
+	wantNoSlotHeld(t, e)
+}
+
+// A half-open breaker lets a started fetch through as its probe, counts
+// the probe's outcome when Wait reads it, and refuses a second fetch
+// while the one probe it allows is out, as it refuses a second Fetch.
+func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
+	const openFor = 200 * time.Millisecond
+	gates := map[string]chan struct{}{"/g1": make(chan struct{}), "/g2": make(chan struct{})}
+	arrived := make(chan string, 2)
+	routes := map[string]teamtest.Route{"/ns": noStore("<p>ns</p>"), "/fail": {Status: http.StatusInternalServerError}}
+	for path, gate := range gates {
+		routes[path] = teamtest.Route{Body: "<p>g</p>", Gate: gate, Arrived: arrived}
+	}
+	team := newPendingTeam(t, routes)
+	e := newPendingEngine(t, team, GuardConfig{Failures: 1, OpenFor: openFor, Probes: 1}, false)
+	var wg sync.WaitGroup
+	for path, gate := range gates {
+		wg.Go(func() { fetchInBackground(t, e, team, path) })
+		defer func() {
+			select {
+			case <-gate:
+			default:
+				close(gate)
+			}
+		}()
+	}
+	receive(t, arrived)
+	receive(t, arrived)
+	for _, gate := range gates {
+		close(gate)
+	}
+	wg.Wait()
+	mustFetch(t, e, team, "/ns")
+	e.Fetch(context.Background(), boxReq(team, "/fail"))
+	opened := time.Now()
+	if got := e.Guards().State("box"); got != "open" {
+		t.Fatalf("breaker after a 500: got %q, want open", got)
+	}
+	// Past the breaker's known open time: a wait for a deadline.
+	time.Sleep(time.Until(opened.Add(openFor)) + 5*time.Millisecond)
+	if got := e.Guards().State("box"); got != "half-open" {
+		t.Fatalf("breaker after OpenFor: got %q, want half-open", got)
+	}
+	if n := idleConns(e, team); n != 2 {
+		t.Fatalf("idle connections: got %d, want 2", n)
+	}
+	probe := e.Start(context.Background(), boxReq(team, "/ns"))
+	if probe == nil {
+		t.Fatal("Start of the probe: got nil, want a Pending")
+	}
+	second := e.Start(context.Background(), boxReq(team, "/ns"))
+	if second == nil {
+		t.Fatal("Start of a second fetch while the probe is out: got nil, want a Pending that fails")
+	}
+	if _, err := waitWithin(t, second, nil); KindOf(err) != KindBreakerOpen {
+		t.Errorf("Wait of a second fetch while the probe is out: got %v, want KindBreakerOpen", err)
+	}
+	if _, err := waitWithin(t, probe, nil); err != nil {
+		t.Fatalf("Wait of the probe: %v", err)
+	}
+	if got := e.Guards().State("box"); got != "closed" {
+		t.Errorf("breaker after the probe answered: got %q, want closed", got)
 	}
 	wantNoSlotHeld(t, e)
 }
