@@ -1,6 +1,8 @@
 package fragments
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net"
@@ -8,6 +10,7 @@ import (
 	"net/url"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -261,13 +264,19 @@ func TestStartCountsAsFetch(t *testing.T) {
 // onBlock is called once, just before Wait waits for the service, and
 // never when the answer is already in the socket.
 func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
+	big := "<p>" + strings.Repeat("x", 16<<10) + "</p>" // more than the read buffer
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	io.WriteString(zw, "<p>ns</p>")
+	zw.Close()
 	cases := []struct {
 		name string
 		// route answers the started request: held by gate, which onBlock
 		// opens, or telling written once the whole answer is sent.
 		route     func(gate <-chan struct{}, written chan<- struct{}) teamtest.Route
-		waitFirst bool // Wait is called once written has told
-		want      int  // onBlock calls
+		waitFirst bool   // Wait is called once written has told
+		body      string // the answer's body as Wait gives it
+		want      int    // onBlock calls
 	}{
 		{
 			name: "answer after Wait started",
@@ -276,6 +285,7 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 				r.Gate = gate
 				return r
 			},
+			body: "<p>ns</p>",
 			want: 1,
 		},
 		{
@@ -287,7 +297,39 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 				}}
 			},
 			waitFirst: true,
-			want:      0,
+			body:      "<p>ns</p>",
+		},
+		{
+			name: "answer larger than the read buffer already in the socket",
+			route: func(_ <-chan struct{}, written chan<- struct{}) teamtest.Route {
+				return teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
+					writeWhole(w, big)
+					written <- struct{}{}
+				}}
+			},
+			waitFirst: true,
+			body:      big,
+		},
+		{
+			name: "gzip answer already in the socket",
+			route: func(_ <-chan struct{}, written chan<- struct{}) teamtest.Route {
+				return teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Encoding", "gzip")
+					writeWhole(w, gz.String())
+					written <- struct{}{}
+				}}
+			},
+			waitFirst: true,
+			body:      "<p>ns</p>",
+		},
+		{
+			name: "chunked answer already in the socket",
+			route: func(_ <-chan struct{}, written chan<- struct{}) teamtest.Route {
+				return teamtest.Route{Handler: rawAnswer("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nCache-Control: no-store\r\n"+
+					"Transfer-Encoding: chunked\r\n\r\n4\r\n<p>n\r\n5\r\ns</p>\r\n0\r\n\r\n", written)}
+			},
+			waitFirst: true,
+			body:      "<p>ns</p>",
 		},
 	}
 	for _, tc := range cases {
@@ -319,8 +361,8 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Wait: %v", err)
 			}
-			if string(resp.Body) != "<p>ns</p>" {
-				t.Errorf("body: got %q, want %q", resp.Body, "<p>ns</p>")
+			if string(resp.Body) != tc.body {
+				t.Errorf("body: got %d bytes %.40q..., want %d bytes %.40q...", len(resp.Body), resp.Body, len(tc.body), tc.body)
 			}
 			if calls != tc.want {
 				t.Errorf("onBlock calls: got %d, want %d", calls, tc.want)
@@ -330,6 +372,22 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 				t.Errorf("idle connections after Wait: got %d, want 1 (kept for the next fetch)", n)
 			}
 		})
+	}
+}
+
+// rawAnswer is a handler that writes raw, a whole HTTP/1.1 answer, on the
+// connection itself, tells written, and keeps the connection open until
+// the client closes it.
+func rawAnswer(raw string, written chan<- struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		defer conn.Close()
+		io.WriteString(conn, raw)
+		written <- struct{}{}
+		io.Copy(io.Discard, brw) // until the client closes it
 	}
 }
 
