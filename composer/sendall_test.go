@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -346,5 +347,62 @@ func TestSentPrimaryIsReadFirst(t *testing.T) {
 	}
 	if want := "<p>/a</p><main><p>/main</p></main>" + pageTail; string(rest) != want {
 		t.Errorf("rest of the page: got %q, want %q", rest, want)
+	}
+}
+
+// A box of a set_cookies service that answered before the page's headers
+// left gets its cookie to the shopper (fault matrix C1), on every load:
+// also once its key is known to be uncacheable (a Set-Cookie answer may
+// not be shared) and its request is sent with the page's others.
+func TestSetCookiesBoxThatAnsweredFirstKeepsItsCookieWhenSent(t *testing.T) {
+	sess := teamtest.NewRoutes(t, nil)
+	shell := teamtest.NewRoutes(t, nil)
+	s := newShop(t, shopConfig{
+		services:    map[string]*teamtest.Team{"sess": sess, "shell": shell},
+		serviceYAML: map[string]string{"sess": "    set_cookies: true\n"},
+		layouts: map[string]string{"p.html": pageHead +
+			`<fragment id="sess" src="sess:/f" timeout="10s"></fragment><fragment id="main" src="shell:/main" timeout="10s" primary></fragment>` + pageTail},
+		pages: "  - path: /\n    layout: p.html",
+		extra: patientPage,
+	})
+	for load := 1; load <= 2; load++ {
+		written := make(chan struct{}, 1)
+		sess.Route("/f", teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Set-Cookie", "sess=1; Path=/")
+			w.Header().Set("Content-Type", "text/html")
+			w.Header().Set("Content-Length", "11")
+			io.WriteString(w, "<p>sess</p>")
+			w.(http.Flusher).Flush()
+			written <- struct{}{}
+		}})
+		gate, openGate := newGate()
+		defer openGate()
+		shell.Route("/main", teamtest.Route{Body: "<h1>main</h1>", Gate: gate,
+			Header: map[string]string{"Cache-Control": "no-store", "Set-Cookie": "primary=1; Path=/"}})
+		resp := make(chan *http.Response, 1)
+		client, req := pageClient(t), mustRequest(t, s.URL+"/")
+		go func() {
+			r, err := client.Do(req)
+			if err != nil {
+				r = nil
+			}
+			resp <- r
+		}()
+		receive(t, written, "the sess box's answer")
+		openGate() // the primary answers only after the sess box did
+		r := receive(t, resp, "the page's headers")
+		if r == nil {
+			t.Fatalf("load %d: the page failed", load)
+		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if want := pageHead + "<p>sess</p><h1>main</h1>" + pageTail; string(body) != want {
+			t.Errorf("load %d page:\ngot  %q\nwant %q", load, body, want)
+		}
+		if got, want := r.Header.Values("Set-Cookie"), []string{"primary=1; Path=/", "sess=1; Path=/"}; !slices.Equal(got, want) {
+			// On the second load the sess box is sent with the others
+			// (Engine.Start) and read only after the headers left.
+			t.Errorf("load %d: Set-Cookie: got %q, want %q: the sess box answered before the headers left", load, got, want)
+		}
 	}
 }
