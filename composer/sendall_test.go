@@ -351,10 +351,11 @@ func TestSentPrimaryIsReadFirst(t *testing.T) {
 }
 
 // A box of a set_cookies service that answered before the page's headers
-// left gets its cookie to the shopper (fault matrix C1), also once its
+// left gets its cookie to the shopper (fault matrix C1) and its
+// Server-Timing entry, also once its
 // key is known to be uncacheable (a Set-Cookie answer may not be shared)
 // and its request is sent with the page's others.
-func TestSetCookiesBoxThatAnsweredFirstKeepsItsCookieWhenSent(t *testing.T) {
+func TestSentBoxThatAnsweredFirstReachesTheHeaders(t *testing.T) {
 	sess := teamtest.NewRoutes(t, nil)
 	shell := teamtest.NewRoutes(t, nil)
 	s := newShop(t, shopConfig{
@@ -410,6 +411,11 @@ func TestSetCookiesBoxThatAnsweredFirstKeepsItsCookieWhenSent(t *testing.T) {
 		// the primary answered.
 		if got, want := r.Header.Values("Set-Cookie"), []string{"primary=1; Path=/", "sess=1; Path=/"}; !slices.Equal(got, want) {
 			t.Errorf("load %d: Set-Cookie: got %q, want %q: the sess box answered before the headers left", load, got, want)
+		}
+		// So does Server-Timing, for every box that finished before the
+		// headers left (README, "Server-Timing").
+		if timing := r.Header.Get("Server-Timing"); !strings.Contains(timing, "sess;dur=") {
+			t.Errorf("load %d: Server-Timing %q has no entry for the sess box, which answered before the headers left", load, timing)
 		}
 	}
 }
