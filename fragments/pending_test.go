@@ -1,0 +1,862 @@
+package fragments
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/inlayhq/inlay/teams/teamtest"
+)
+
+// pendingTeam is a stand-in team that counts the connections made to it.
+type pendingTeam struct {
+	*teamtest.Team
+	conns  atomic.Int64  // connections opened
+	closed chan struct{} // told of each connection the team closed (up to its buffer)
+}
+
+// newPendingTeam starts a team answering routes, counting connections.
+func newPendingTeam(t *testing.T, routes map[string]teamtest.Route) *pendingTeam {
+	t.Helper()
+	pt := &pendingTeam{Team: teamtest.NewUnstarted(t, routes), closed: make(chan struct{}, 16)}
+	pt.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			pt.conns.Add(1)
+		case http.StateClosed:
+			select {
+			case pt.closed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	pt.Start()
+	return pt
+}
+
+// newPendingEngine returns an engine whose one service, "box", is team,
+// with guard and cacheOff as its settings.
+func newPendingEngine(t *testing.T, team *pendingTeam, guard GuardConfig, cacheOff bool) *Engine {
+	t.Helper()
+	e := NewEngine(EngineOptions{Logger: discardLogger(), CleanupInterval: -1}, boxSettings(team, guard, cacheOff))
+	t.Cleanup(e.Close)
+	return e
+}
+
+// boxSettings are the settings of an engine whose one service, "box", is
+// team.
+func boxSettings(team *pendingTeam, guard GuardConfig, cacheOff bool) Settings {
+	u, _ := url.Parse(team.URL)
+	return Settings{Services: []ServiceConfig{{Name: "box", URL: u, Guard: guard}}, CacheDisabled: cacheOff}
+}
+
+// boxReq is a request for path of the team behind service "box".
+func boxReq(team *pendingTeam, path string) *Request {
+	return &Request{ID: "box", Service: "box", URL: team.URL + path, Timeout: 5 * time.Second, Report: &Report{}}
+}
+
+// noStore is a route whose answer no cache may keep.
+func noStore(body string) teamtest.Route {
+	return teamtest.Route{Body: body, Header: map[string]string{"Cache-Control": "no-store"}}
+}
+
+// mustFetch fetches path through e, failing the test on an error.
+func mustFetch(t *testing.T, e *Engine, team *pendingTeam, path string) *Response {
+	t.Helper()
+	resp, err := e.Fetch(context.Background(), boxReq(team, path))
+	if err != nil {
+		t.Fatalf("Fetch %s: %v", path, err)
+	}
+	return resp
+}
+
+// idleConns returns how many idle connections the engine's lean client
+// keeps for service "box".
+func idleConns(e *Engine, team *pendingTeam) int {
+	svc := (*e.services.Load())["box"]
+	u, _ := url.Parse(team.URL)
+	svc.h1.mu.Lock()
+	defer svc.h1.mu.Unlock()
+	return len(svc.h1.idle[u.Host])
+}
+
+// statsSnapshot returns every counter of s by name.
+func statsSnapshot(s *Stats) map[string]int64 {
+	out := map[string]int64{}
+	v := reflect.ValueOf(s).Elem()
+	for i := range v.NumField() {
+		if c, ok := v.Field(i).Addr().Interface().(*atomic.Int64); ok {
+			out[v.Type().Field(i).Name] = c.Load()
+		}
+	}
+	return out
+}
+
+// counts is what one fetch moved: the engine's counters and the
+// service's upstream requests.
+type counts struct {
+	stats    map[string]int64
+	upstream int64
+}
+
+// measure returns what fn moved of e's counters.
+func measure(e *Engine, fn func()) counts {
+	before, up := statsSnapshot(e.Stats()), e.UpstreamRequests()["box"]
+	fn()
+	after := statsSnapshot(e.Stats())
+	moved := map[string]int64{}
+	for name, n := range after {
+		if d := n - before[name]; d != 0 {
+			moved[name] = d
+		}
+	}
+	return counts{stats: moved, upstream: e.UpstreamRequests()["box"] - up}
+}
+
+// waitWithin runs p.Wait(onBlock) and returns its result, failing the
+// test if it has not returned within teamtest.WaitLimit: a guard against
+// a hang, never a timing the test relies on.
+func waitWithin(t *testing.T, p *Pending, onBlock func()) (*Response, error) {
+	t.Helper()
+	type result struct {
+		resp *Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := p.Wait(onBlock)
+		done <- result{resp, err}
+	}()
+	select {
+	case r := <-done:
+		return r.resp, r.err
+	case <-time.After(teamtest.WaitLimit):
+		t.Fatalf("Pending.Wait did not return within %v", teamtest.WaitLimit)
+		return nil, nil
+	}
+}
+
+// Start sends at once only what no cache can answer (a key marked
+// hit-for-miss, or any key with the cache off), and only over an idle
+// kept-alive connection; anything else is Fetch's, and Start returning
+// nil has done nothing: no request, no count.
+func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
+	cases := []struct {
+		name     string
+		cacheOff bool
+		prime    []string // fetched first, in order
+		path     string   // then started
+		want     bool     // a Pending
+	}{
+		{name: "key the cache does not know yet", prime: []string{"/other"}, path: "/ns"},
+		{name: "cacheable fragment once stored", prime: []string{"/cached"}, path: "/cached"},
+		{name: "no-store fragment once marked", prime: []string{"/ns"}, path: "/ns", want: true},
+		{name: "cache disabled, first fetch of the key", cacheOff: true, prime: []string{"/other"}, path: "/ns", want: true},
+		{name: "no idle connection", cacheOff: true, path: "/ns"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			team := newPendingTeam(t, map[string]teamtest.Route{
+				"/ns":     noStore("<p>ns</p>"),
+				"/other":  noStore("<p>other</p>"),
+				"/cached": {Body: "<p>cached</p>", Header: map[string]string{"Cache-Control": "max-age=60"}},
+			})
+			e := newPendingEngine(t, team, GuardConfig{}, tc.cacheOff)
+			for _, path := range tc.prime {
+				mustFetch(t, e, team, path)
+			}
+			if len(tc.prime) > 0 && idleConns(e, team) != 1 {
+				t.Fatalf("idle connections after priming: got %d, want 1", idleConns(e, team))
+			}
+			hits := team.Hits()
+			var p *Pending
+			moved := measure(e, func() { p = e.Start(context.Background(), boxReq(team, tc.path)) })
+			if got := p != nil; got != tc.want {
+				t.Fatalf("Start(%s): got a Pending %v, want %v", tc.path, got, tc.want)
+			}
+			if !tc.want {
+				if len(moved.stats) != 0 || moved.upstream != 0 {
+					t.Errorf("Start returned nil yet counted %v, upstream %d", moved.stats, moved.upstream)
+				}
+				if got := team.Hits(); got != hits {
+					t.Errorf("Start returned nil yet sent a request: team hits %d, want %d", got, hits)
+				}
+				wantNoSlotHeld(t, e)
+				return
+			}
+			resp, err := waitWithin(t, p, nil)
+			if err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+			if string(resp.Body) != "<p>ns</p>" {
+				t.Errorf("Wait body: got %q, want %q", resp.Body, "<p>ns</p>")
+			}
+			wantNoSlotHeld(t, e)
+		})
+	}
+}
+
+// A started fetch answers and counts as a Fetch of the same fragment
+// would: the same body, the same counters moved by the same amounts, the
+// same report; and over the kept-alive connection, with no dial.
+func TestStartCountsAsFetch(t *testing.T) {
+	for _, cacheOff := range []bool{false, true} {
+		t.Run("cacheOff="+strconv.FormatBool(cacheOff), func(t *testing.T) {
+			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+			e := newPendingEngine(t, team, GuardConfig{}, cacheOff)
+			mustFetch(t, e, team, "/ns") // marks the key hit-for-miss
+
+			fetchReq := boxReq(team, "/ns")
+			var fetched *Response
+			byFetch := measure(e, func() {
+				var err error
+				if fetched, err = e.Fetch(context.Background(), fetchReq); err != nil {
+					t.Fatalf("Fetch: %v", err)
+				}
+			})
+
+			startReq := boxReq(team, "/ns")
+			conns := team.conns.Load()
+			var started *Response
+			byStart := measure(e, func() {
+				p := e.Start(context.Background(), startReq)
+				if p == nil {
+					t.Fatal("Start: got nil, want a Pending")
+				}
+				if p.Request() != startReq {
+					t.Errorf("Pending.Request: got %p, want the request started (%p)", p.Request(), startReq)
+				}
+				var err error
+				if started, err = waitWithin(t, p, nil); err != nil {
+					t.Fatalf("Wait: %v", err)
+				}
+			})
+			if string(started.Body) != string(fetched.Body) || started.Status != fetched.Status {
+				t.Errorf("Wait: got %d %q, want %d %q as Fetch", started.Status, started.Body, fetched.Status, fetched.Body)
+			}
+			if !reflect.DeepEqual(byStart, byFetch) {
+				t.Errorf("counters moved by Start+Wait:\n got  %+v\n want %+v (as by Fetch)", byStart, byFetch)
+			}
+			if byFetch.upstream != 1 || byFetch.stats["UpstreamGets"] != 1 {
+				t.Errorf("a Fetch moved %+v: want one upstream request and one UpstreamGets", byFetch)
+			}
+			if *startReq.Report != *fetchReq.Report {
+				t.Errorf("report: got %+v, want %+v as Fetch", *startReq.Report, *fetchReq.Report)
+			}
+			if got := team.conns.Load(); got != conns {
+				t.Errorf("connections: Start dialled %d, want none (the idle one is used)", got-conns)
+			}
+		})
+	}
+}
+
+// onBlock is called once, just before Wait waits for the service, and
+// never when the answer is already in the socket.
+func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
+	big := "<p>" + strings.Repeat("x", 16<<10) + "</p>" // more than the read buffer
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	io.WriteString(zw, "<p>ns</p>")
+	zw.Close()
+	cases := []struct {
+		name string
+		// route answers the started request: held by gate, which onBlock
+		// opens, or telling written once the whole answer is sent.
+		route     func(gate <-chan struct{}, written chan<- struct{}) teamtest.Route
+		waitFirst bool   // Wait is called once written has told
+		body      string // the answer's body as Wait gives it
+		want      int    // onBlock calls
+	}{
+		{
+			name: "answer after Wait started",
+			route: func(gate <-chan struct{}, _ chan<- struct{}) teamtest.Route {
+				r := noStore("<p>ns</p>")
+				r.Gate = gate
+				return r
+			},
+			body: "<p>ns</p>",
+			want: 1,
+		},
+		{
+			name: "answer already in the socket",
+			route: func(_ <-chan struct{}, written chan<- struct{}) teamtest.Route {
+				return teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
+					writeWhole(w, "<p>ns</p>")
+					written <- struct{}{}
+				}}
+			},
+			waitFirst: true,
+			body:      "<p>ns</p>",
+		},
+		{
+			name: "answer larger than the read buffer already in the socket",
+			route: func(_ <-chan struct{}, written chan<- struct{}) teamtest.Route {
+				return teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
+					writeWhole(w, big)
+					written <- struct{}{}
+				}}
+			},
+			waitFirst: true,
+			body:      big,
+		},
+		{
+			name: "gzip answer already in the socket",
+			route: func(_ <-chan struct{}, written chan<- struct{}) teamtest.Route {
+				return teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Encoding", "gzip")
+					writeWhole(w, gz.String())
+					written <- struct{}{}
+				}}
+			},
+			waitFirst: true,
+			body:      "<p>ns</p>",
+		},
+		{
+			name: "chunked answer already in the socket",
+			route: func(_ <-chan struct{}, written chan<- struct{}) teamtest.Route {
+				return teamtest.Route{Handler: rawAnswer("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nCache-Control: no-store\r\n"+
+					"Transfer-Encoding: chunked\r\n\r\n4\r\n<p>n\r\n5\r\ns</p>\r\n0\r\n\r\n", written)}
+			},
+			waitFirst: true,
+			body:      "<p>ns</p>",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+			e := newPendingEngine(t, team, GuardConfig{}, false)
+			mustFetch(t, e, team, "/ns")
+			gate, written := make(chan struct{}), make(chan struct{}, 1)
+			var openGate sync.Once
+			defer openGate.Do(func() { close(gate) })
+			team.Route("/ns", tc.route(gate, written))
+
+			p := e.Start(context.Background(), boxReq(team, "/ns"))
+			if p == nil {
+				t.Fatal("Start: got nil, want a Pending")
+			}
+			if tc.waitFirst {
+				select {
+				case <-written:
+				case <-time.After(teamtest.WaitLimit):
+					t.Fatal("the service never wrote its answer")
+				}
+			}
+			calls := 0
+			resp, err := waitWithin(t, p, func() {
+				calls++
+				openGate.Do(func() { close(gate) }) // the service answers only now
+			})
+			if err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+			if string(resp.Body) != tc.body {
+				t.Errorf("body: got %d bytes %.40q..., want %d bytes %.40q...", len(resp.Body), resp.Body, len(tc.body), tc.body)
+			}
+			if calls != tc.want {
+				t.Errorf("onBlock calls: got %d, want %d", calls, tc.want)
+			}
+			wantNoSlotHeld(t, e)
+			if n := idleConns(e, team); n != 1 {
+				t.Errorf("idle connections after Wait: got %d, want 1 (kept for the next fetch)", n)
+			}
+		})
+	}
+}
+
+// rawAnswer is a handler that writes raw, a whole HTTP/1.1 answer, on the
+// connection itself, tells written, and keeps the connection open until
+// the client closes it.
+func rawAnswer(raw string, written chan<- struct{}) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		defer conn.Close()
+		io.WriteString(conn, raw)
+		written <- struct{}{}
+		io.Copy(io.Discard, brw) // until the client closes it
+	}
+}
+
+// writeWhole writes a whole no-store answer, Content-Length included, and
+// flushes it: when it returns, the answer is in the client's socket on
+// loopback.
+func writeWhole(w http.ResponseWriter, body string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	io.WriteString(w, body)
+	w.(http.Flusher).Flush()
+}
+
+// An answer whose deadline passed before Wait was called is taken when
+// it is already here, and fails at once as a timeout when it is not.
+func TestPendingWaitAfterTheDeadline(t *testing.T) {
+	cases := []struct {
+		name string
+		// here is how much of the answer the service sends before the
+		// deadline passes: all, the headers and half the body, nothing.
+		here string
+	}{
+		{name: "answer already here", here: "all"},
+		{name: "part of the answer here", here: "part"},
+		{name: "no answer yet", here: "none"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+			e := newPendingEngine(t, team, GuardConfig{Failures: 1}, false)
+			mustFetch(t, e, team, "/ns")
+			gate, written := make(chan struct{}), make(chan struct{}, 1)
+			defer close(gate)
+			team.Route("/ns", teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
+				held := func() bool {
+					select {
+					case <-gate:
+						return true
+					case <-r.Context().Done():
+						return false
+					}
+				}
+				switch tc.here {
+				case "all":
+					writeWhole(w, "<p>ns</p>")
+					written <- struct{}{}
+				case "part":
+					w.Header().Set("Content-Type", "text/html")
+					w.Header().Set("Content-Length", "9")
+					io.WriteString(w, "<p>n")
+					w.(http.Flusher).Flush()
+					written <- struct{}{}
+					if held() {
+						io.WriteString(w, "s</p>")
+					}
+				case "none":
+					if held() {
+						writeWhole(w, "<p>ns</p>")
+					}
+				}
+			}})
+
+			req := boxReq(team, "/ns")
+			req.Timeout = time.Millisecond
+			sent := time.Now()
+			p := e.Start(context.Background(), req)
+			if p == nil {
+				t.Fatal("Start: got nil, want a Pending")
+			}
+			if tc.here != "none" {
+				select {
+				case <-written:
+				case <-time.After(teamtest.WaitLimit):
+					t.Fatal("the service never wrote its answer")
+				}
+			}
+			// Past the deadline, which is known: this waits for it, not for luck.
+			time.Sleep(time.Until(sent.Add(req.Timeout)) + time.Millisecond)
+			blocked := false
+			resp, err := waitWithin(t, p, func() { blocked = true })
+			if blocked {
+				t.Error("onBlock was called: a late Wait must not wait for the service")
+			}
+			wantNoSlotHeld(t, e)
+			if tc.here == "all" {
+				if err != nil {
+					t.Fatalf("Wait after the deadline with the answer here: got %v, want the answer", err)
+				}
+				if string(resp.Body) != "<p>ns</p>" {
+					t.Errorf("body: got %q, want %q", resp.Body, "<p>ns</p>")
+				}
+				if got := e.Guards().State("box"); got != "closed" {
+					t.Errorf("breaker after a late answer taken: got %q, want closed", got)
+				}
+				// The connection is kept, its deadline no longer set.
+				if n := idleConns(e, team); n != 1 {
+					t.Errorf("idle connections after a late answer taken: got %d, want 1", n)
+				}
+				conns := team.conns.Load()
+				team.Route("/ns", noStore("<p>again</p>"))
+				if resp := mustFetch(t, e, team, "/ns"); string(resp.Body) != "<p>again</p>" {
+					t.Errorf("next fetch: got %q, want %q", resp.Body, "<p>again</p>")
+				}
+				if got := team.conns.Load(); got != conns {
+					t.Errorf("next fetch dialled %d connections, want none (the kept one)", got-conns)
+				}
+				return
+			}
+			if KindOf(err) != KindTimeout {
+				t.Fatalf("Wait after the deadline with %s of the answer: got %v (kind %v), want KindTimeout", tc.here, err, KindOf(err))
+			}
+			// A timeout is the service's failure, as for a Fetch.
+			if got := e.Guards().State("box"); got != "open" {
+				t.Errorf("breaker after a timeout with Failures 1: got %q, want open", got)
+			}
+			if n := idleConns(e, team); n != 0 {
+				t.Errorf("idle connections after a timeout: got %d, want 0 (the half-read one closed)", n)
+			}
+		})
+	}
+}
+
+// A deadline that passes while Wait waits for the service ends the
+// fetch then, as a timeout, after onBlock was called once.
+func TestPendingWaitUntilTheDeadline(t *testing.T) {
+	gate := make(chan struct{})
+	defer close(gate)
+	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+	e := newPendingEngine(t, team, GuardConfig{}, false)
+	mustFetch(t, e, team, "/ns")
+	held := noStore("<p>ns</p>")
+	held.Gate = gate
+	team.Route("/ns", held)
+	req := boxReq(team, "/ns")
+	req.Timeout = 50 * time.Millisecond
+	p := e.Start(context.Background(), req)
+	if p == nil {
+		t.Fatal("Start: got nil, want a Pending")
+	}
+	calls := 0
+	_, err := waitWithin(t, p, func() { calls++ })
+	if KindOf(err) != KindTimeout {
+		t.Fatalf("Wait past the deadline: got %v (kind %v), want KindTimeout", err, KindOf(err))
+	}
+	if calls != 1 {
+		t.Errorf("onBlock calls: got %d, want 1", calls)
+	}
+	if n := idleConns(e, team); n != 0 {
+		t.Errorf("idle connections after a timeout: got %d, want 0", n)
+	}
+	wantNoSlotHeld(t, e)
+}
+
+// The caller's context ending after Start, before Wait or while Wait
+// waits for the service, makes Wait fail at once as canceled; the
+// connection is closed, not kept (the next fetch dials), and the breaker
+// counts nothing.
+func TestPendingWaitAfterCancelClosesTheConnection(t *testing.T) {
+	cases := []struct {
+		name        string
+		whileWaits  bool // cancel from onBlock rather than before Wait
+		wantOnBlock bool
+	}{
+		{name: "cancelled before Wait"},
+		{name: "cancelled while Wait waits", whileWaits: true, wantOnBlock: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			gate := make(chan struct{})
+			defer close(gate)
+			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+			e := newPendingEngine(t, team, GuardConfig{Failures: 1}, false)
+			mustFetch(t, e, team, "/ns")
+			if got := team.conns.Load(); got != 1 {
+				t.Fatalf("connections after the first fetch: got %d, want 1", got)
+			}
+			cancelled := make(chan string, 1)
+			held := noStore("<p>ns</p>")
+			held.Gate, held.Cancelled = gate, cancelled
+			team.Route("/ns", held)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p := e.Start(ctx, boxReq(team, "/ns"))
+			if p == nil {
+				t.Fatal("Start: got nil, want a Pending")
+			}
+			if !tc.whileWaits {
+				cancel()
+			}
+			blocked := false
+			_, err := waitWithin(t, p, func() {
+				blocked = true
+				if tc.whileWaits {
+					cancel()
+				}
+			})
+			if KindOf(err) != KindCanceled {
+				t.Fatalf("Wait: got %v (kind %v), want KindCanceled", err, KindOf(err))
+			}
+			if blocked != tc.wantOnBlock {
+				t.Errorf("onBlock called: got %v, want %v", blocked, tc.wantOnBlock)
+			}
+			if n := idleConns(e, team); n != 0 {
+				t.Errorf("idle connections after a cancelled Wait: got %d, want 0 (closed, not kept)", n)
+			}
+			wantNoSlotHeld(t, e)
+			if got := e.Guards().State("box"); got != "closed" {
+				t.Errorf("breaker after a cancelled fetch with Failures 1: got %q, want closed (not counted)", got)
+			}
+			// The service sees its request end with the connection.
+			receive(t, cancelled)
+			team.Route("/ns", noStore("<p>ns</p>"))
+			mustFetch(t, e, team, "/ns")
+			if got := team.conns.Load(); got != 2 {
+				t.Errorf("connections after the next fetch: got %d, want 2 (the cancelled one was not reused)", got)
+			}
+		})
+	}
+}
+
+// wantNoSlotHeld fails the test unless no fetch holds a slot of service
+// "box"'s concurrency limit: every Wait gave its slot back.
+func wantNoSlotHeld(t *testing.T, e *Engine) {
+	t.Helper()
+	if n := e.guards.guard("box").limiter.InFlight(); n != 0 {
+		t.Errorf("slots held after Wait returned: got %d, want 0", n)
+	}
+}
+
+// A kept-alive connection that the service closed while it was idle is
+// no loss: Start either finds it closed and leaves the fetch to Fetch, or
+// sends on it and Wait fetches once more on a new connection. Either
+// way the service answers the request once, and it counts once.
+func TestStartOnAConnectionTheServiceClosed(t *testing.T) {
+	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+	e := newPendingEngine(t, team, GuardConfig{}, false)
+	mustFetch(t, e, team, "/ns")
+	team.CloseClientConnections()
+	select {
+	case <-team.closed:
+	case <-time.After(teamtest.WaitLimit):
+		t.Fatal("the service did not close its idle connection")
+	}
+	hits := team.Hits()
+	var resp *Response
+	var err error
+	moved := measure(e, func() {
+		if p := e.Start(context.Background(), boxReq(team, "/ns")); p != nil {
+			t.Log("Start sent on the closed connection; Wait fetched anew")
+			resp, err = waitWithin(t, p, nil)
+		} else {
+			t.Log("Start found the connection closed and returned nil")
+			resp, err = e.Fetch(context.Background(), boxReq(team, "/ns"))
+		}
+	})
+	if err != nil {
+		t.Fatalf("fetch after the service closed the idle connection: %v", err)
+	}
+	if string(resp.Body) != "<p>ns</p>" {
+		t.Errorf("body: got %q, want %q", resp.Body, "<p>ns</p>")
+	}
+	if got := team.Hits() - hits; got != 1 {
+		t.Errorf("requests answered: got %d, want 1", got)
+	}
+	if moved.upstream != 1 || moved.stats["UpstreamGets"] != 1 || moved.stats["Fetches"] != 1 {
+		t.Errorf("counters moved: %+v, want one fetch, one upstream request", moved)
+	}
+	wantNoSlotHeld(t, e)
+}
+
+// A service at its concurrency ceiling gets no request from Start, even
+// with an idle connection to send it on: the caller's Fetch queues.
+func TestStartLeavesAServiceAtItsCeilingToFetch(t *testing.T) {
+	gates := map[string]chan struct{}{"/g1": make(chan struct{}), "/g2": make(chan struct{}), "/hold": make(chan struct{})}
+	arrived := make(chan string, 3)
+	routes := map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")}
+	for path, gate := range gates {
+		defer func() {
+			select {
+			case <-gate:
+			default:
+				close(gate)
+			}
+		}()
+		routes[path] = teamtest.Route{Body: "<p>g</p>", Gate: gate, Arrived: arrived}
+	}
+	team := newPendingTeam(t, routes)
+	e := newPendingEngine(t, team, GuardConfig{MaxConcurrent: 4}, false)
+
+	// Two connections are kept: two fetches at once, then the no-store
+	// fragment that marks its key.
+	var wg sync.WaitGroup
+	for _, path := range []string{"/g1", "/g2"} {
+		wg.Go(func() { fetchInBackground(t, e, team, path) })
+	}
+	for range 2 {
+		receive(t, arrived)
+	}
+	close(gates["/g1"])
+	close(gates["/g2"])
+	wg.Wait()
+	mustFetch(t, e, team, "/ns")
+
+	// A reload lowers the ceiling to one; a fetch takes that slot.
+	e.Configure(boxSettings(team, GuardConfig{MaxConcurrent: 1}, false))
+	wg.Go(func() { fetchInBackground(t, e, team, "/hold") })
+	receive(t, arrived)
+	if n := idleConns(e, team); n != 1 {
+		t.Fatalf("idle connections while the slot is held: got %d, want 1", n)
+	}
+	hits := team.Hits()
+	if p := e.Start(context.Background(), boxReq(team, "/ns")); p != nil {
+		p.Wait(nil)
+		t.Fatal("Start at the ceiling: got a Pending, want nil")
+	}
+	if got := team.Hits(); got != hits {
+		t.Errorf("Start at the ceiling sent a request: team hits %d, want %d", got, hits)
+	}
+
+	close(gates["/hold"])
+	wg.Wait()
+	p := e.Start(context.Background(), boxReq(team, "/ns"))
+	if p == nil {
+		t.Fatal("Start with the slot free again: got nil, want a Pending")
+	}
+	if _, err := waitWithin(t, p, nil); err != nil {
+		t.Errorf("Wait: %v", err)
+	}
+	wantNoSlotHeld(t, e)
+}
+
+// fetchInBackground fetches path through e on a goroutine of its own,
+// failing the test (without stopping it) on an error.
+func fetchInBackground(t *testing.T, e *Engine, team *pendingTeam, path string) {
+	if _, err := e.Fetch(context.Background(), boxReq(team, path)); err != nil {
+		t.Errorf("Fetch %s: %v", path, err)
+	}
+}
+
+// receive returns the next value of ch, failing the test after
+// teamtest.WaitLimit.
+func receive(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(teamtest.WaitLimit):
+		t.Fatal("timed out waiting for a request to arrive")
+		return ""
+	}
+}
+
+// A breaker that is open refuses a started fetch as it refuses a Fetch:
+// Wait gives KindBreakerOpen, nothing is sent, and the counters move as
+// for a Fetch.
+func TestStartWithTheBreakerOpen(t *testing.T) {
+	team := newPendingTeam(t, map[string]teamtest.Route{
+		"/ns":   noStore("<p>ns</p>"),
+		"/fail": {Status: http.StatusInternalServerError},
+	})
+	e := newPendingEngine(t, team, GuardConfig{Failures: 1}, false)
+	mustFetch(t, e, team, "/ns")
+	if _, err := e.Fetch(context.Background(), boxReq(team, "/fail")); KindOf(err) != KindStatus {
+		t.Fatalf("Fetch /fail: got %v, want a status error", err)
+	}
+	if got := e.Guards().State("box"); got != "open" {
+		t.Fatalf("breaker after one 500 with Failures 1: got %q, want open", got)
+	}
+	if n := idleConns(e, team); n != 1 {
+		t.Fatalf("idle connections: got %d, want 1", n)
+	}
+	hits := team.Hits()
+	var fetchErr error
+	fetchReq, startReq := boxReq(team, "/ns"), boxReq(team, "/ns")
+	byFetch := measure(e, func() { _, fetchErr = e.Fetch(context.Background(), fetchReq) })
+	if KindOf(fetchErr) != KindBreakerOpen {
+		t.Fatalf("Fetch with the breaker open: got %v, want KindBreakerOpen", fetchErr)
+	}
+	var waitErr error
+	byStart := measure(e, func() {
+		p := e.Start(context.Background(), startReq)
+		if p == nil {
+			t.Fatal("Start with the breaker open: got nil, want a Pending that fails")
+		}
+		_, waitErr = waitWithin(t, p, func() { t.Error("onBlock called for a refused fetch") })
+	})
+	if KindOf(waitErr) != KindBreakerOpen {
+		t.Errorf("Wait with the breaker open: got %v (kind %v), want KindBreakerOpen", waitErr, KindOf(waitErr))
+	}
+	if !reflect.DeepEqual(byStart, byFetch) {
+		t.Errorf("counters moved by a refused Start+Wait:\n got  %+v\n want %+v (as by Fetch)", byStart, byFetch)
+	}
+	if *startReq.Report != *fetchReq.Report {
+		// Report.Breaker is what Server-Timing and the debug view show of
+		// the box: a refusal by Start must say "open" there too.
+		t.Errorf("report of a refused Start+Wait: got %+v, want %+v as Fetch's (Breaker %q, want %q)",
+			*startReq.Report, *fetchReq.Report, startReq.Report.Breaker, fetchReq.Report.Breaker)
+	}
+	if got := team.Hits(); got != hits {
+		t.Errorf("requests sent with the breaker open: got %d, want none", got-hits)
+	}
+	if n := idleConns(e, team); n != 1 {
+		t.Errorf("idle connections after the refusal: got %d, want 1 (kept)", n)
+	}
+	wantNoSlotHeld(t, e)
+}
+
+// A half-open breaker lets a started fetch through as its probe, counts
+// the probe's outcome when Wait reads it, and refuses a second fetch
+// while the one probe it allows is out, as it refuses a second Fetch.
+func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
+	const openFor = 200 * time.Millisecond
+	gates := map[string]chan struct{}{"/g1": make(chan struct{}), "/g2": make(chan struct{})}
+	arrived := make(chan string, 2)
+	routes := map[string]teamtest.Route{"/ns": noStore("<p>ns</p>"), "/fail": {Status: http.StatusInternalServerError}}
+	for path, gate := range gates {
+		routes[path] = teamtest.Route{Body: "<p>g</p>", Gate: gate, Arrived: arrived}
+	}
+	team := newPendingTeam(t, routes)
+	e := newPendingEngine(t, team, GuardConfig{Failures: 1, OpenFor: openFor, Probes: 1}, false)
+	var wg sync.WaitGroup
+	for path, gate := range gates {
+		wg.Go(func() { fetchInBackground(t, e, team, path) })
+		defer func() {
+			select {
+			case <-gate:
+			default:
+				close(gate)
+			}
+		}()
+	}
+	receive(t, arrived)
+	receive(t, arrived)
+	for _, gate := range gates {
+		close(gate)
+	}
+	wg.Wait()
+	mustFetch(t, e, team, "/ns")
+	e.Fetch(context.Background(), boxReq(team, "/fail"))
+	opened := time.Now()
+	if got := e.Guards().State("box"); got != "open" {
+		t.Fatalf("breaker after a 500: got %q, want open", got)
+	}
+	// Past the breaker's known open time: a wait for a deadline.
+	time.Sleep(time.Until(opened.Add(openFor)) + 5*time.Millisecond)
+	if got := e.Guards().State("box"); got != "half-open" {
+		t.Fatalf("breaker after OpenFor: got %q, want half-open", got)
+	}
+	if n := idleConns(e, team); n != 2 {
+		t.Fatalf("idle connections: got %d, want 2", n)
+	}
+	probe := e.Start(context.Background(), boxReq(team, "/ns"))
+	if probe == nil {
+		t.Fatal("Start of the probe: got nil, want a Pending")
+	}
+	second := e.Start(context.Background(), boxReq(team, "/ns"))
+	if second == nil {
+		t.Fatal("Start of a second fetch while the probe is out: got nil, want a Pending that fails")
+	}
+	if _, err := waitWithin(t, second, nil); KindOf(err) != KindBreakerOpen {
+		t.Errorf("Wait of a second fetch while the probe is out: got %v, want KindBreakerOpen", err)
+	}
+	if _, err := waitWithin(t, probe, nil); err != nil {
+		t.Fatalf("Wait of the probe: %v", err)
+	}
+	if got := e.Guards().State("box"); got != "closed" {
+		t.Errorf("breaker after the probe answered: got %q, want closed", got)
+	}
+	wantNoSlotHeld(t, e)
+}
