@@ -117,6 +117,7 @@ func (p *Pending) count() { p.e.cache.countPass(p.x.req) }
 // complete answer costs nothing more to show.
 func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
 	if p.err != nil {
+		report(p.x.req, func(r *Report) { r.Breaker = p.gd.breaker.State().String() })
 		return nil, p.err
 	}
 	x := &p.x

@@ -148,22 +148,25 @@ func waitWithin(t *testing.T, p *Pending, onBlock func()) (*Response, error) {
 }
 
 // Start sends at once only what no cache can answer (a key marked
-// hit-for-miss, or any key with the cache off), and only over an idle
-// kept-alive connection; anything else is Fetch's, and Start returning
-// nil has done nothing: no request, no count.
+// hit-for-miss by a small answer), and only over an idle kept-alive
+// connection; anything else is Fetch's, the cache turned off included
+// (it keeps no marks), and Start returning nil has done nothing: no
+// request, no count.
 func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 	cases := []struct {
 		name     string
 		cacheOff bool
 		prime    []string // fetched first, in order
+		busy     bool     // a first Start takes the idle connection
 		path     string   // then started
 		want     bool     // a Pending
 	}{
 		{name: "key the cache does not know yet", prime: []string{"/other"}, path: "/ns"},
 		{name: "cacheable fragment once stored", prime: []string{"/cached"}, path: "/cached"},
 		{name: "no-store fragment once marked", prime: []string{"/ns"}, path: "/ns", want: true},
-		{name: "cache disabled, first fetch of the key", cacheOff: true, prime: []string{"/other"}, path: "/ns", want: true},
-		{name: "no idle connection", cacheOff: true, path: "/ns"},
+		{name: "no-store fragment whose last answer was large", prime: []string{"/large"}, path: "/large"},
+		{name: "cache disabled", cacheOff: true, prime: []string{"/ns"}, path: "/ns"},
+		{name: "no idle connection", prime: []string{"/ns"}, busy: true, path: "/ns"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,6 +174,7 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 				"/ns":     noStore("<p>ns</p>"),
 				"/other":  noStore("<p>other</p>"),
 				"/cached": {Body: "<p>cached</p>", Header: map[string]string{"Cache-Control": "max-age=60"}},
+				"/large":  noStore("<p>" + strings.Repeat("x", sentTogetherMaxBody) + "</p>"),
 			})
 			e := newPendingEngine(t, team, GuardConfig{}, tc.cacheOff)
 			for _, path := range tc.prime {
@@ -178,6 +182,14 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 			}
 			if len(tc.prime) > 0 && idleConns(e, team) != 1 {
 				t.Fatalf("idle connections after priming: got %d, want 1", idleConns(e, team))
+			}
+			var first *Pending
+			if tc.busy {
+				before := team.Hits()
+				if first = e.Start(context.Background(), boxReq(team, tc.path)); first == nil {
+					t.Fatal("the first Start: got nil, want a Pending")
+				}
+				teamtest.WaitUntil(t, "the first request at the team", func() bool { return team.Hits() == before+1 })
 			}
 			hits := team.Hits()
 			var p *Pending
@@ -191,6 +203,11 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 				}
 				if got := team.Hits(); got != hits {
 					t.Errorf("Start returned nil yet sent a request: team hits %d, want %d", got, hits)
+				}
+				if first != nil {
+					if _, err := waitWithin(t, first, nil); err != nil {
+						t.Errorf("the first Start's Wait: %v", err)
+					}
 				}
 				wantNoSlotHeld(t, e)
 				return
@@ -211,53 +228,49 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 // would: the same body, the same counters moved by the same amounts, the
 // same report; and over the kept-alive connection, with no dial.
 func TestStartCountsAsFetch(t *testing.T) {
-	for _, cacheOff := range []bool{false, true} {
-		t.Run("cacheOff="+strconv.FormatBool(cacheOff), func(t *testing.T) {
-			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
-			e := newPendingEngine(t, team, GuardConfig{}, cacheOff)
-			mustFetch(t, e, team, "/ns") // marks the key hit-for-miss
+	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+	e := newPendingEngine(t, team, GuardConfig{}, false)
+	mustFetch(t, e, team, "/ns") // marks the key hit-for-miss
 
-			fetchReq := boxReq(team, "/ns")
-			var fetched *Response
-			byFetch := measure(e, func() {
-				var err error
-				if fetched, err = e.Fetch(context.Background(), fetchReq); err != nil {
-					t.Fatalf("Fetch: %v", err)
-				}
-			})
+	fetchReq := boxReq(team, "/ns")
+	var fetched *Response
+	byFetch := measure(e, func() {
+		var err error
+		if fetched, err = e.Fetch(context.Background(), fetchReq); err != nil {
+			t.Fatalf("Fetch: %v", err)
+		}
+	})
 
-			startReq := boxReq(team, "/ns")
-			conns := team.conns.Load()
-			var started *Response
-			byStart := measure(e, func() {
-				p := e.Start(context.Background(), startReq)
-				if p == nil {
-					t.Fatal("Start: got nil, want a Pending")
-				}
-				if p.Request() != startReq {
-					t.Errorf("Pending.Request: got %p, want the request started (%p)", p.Request(), startReq)
-				}
-				var err error
-				if started, err = waitWithin(t, p, nil); err != nil {
-					t.Fatalf("Wait: %v", err)
-				}
-			})
-			if string(started.Body) != string(fetched.Body) || started.Status != fetched.Status {
-				t.Errorf("Wait: got %d %q, want %d %q as Fetch", started.Status, started.Body, fetched.Status, fetched.Body)
-			}
-			if !reflect.DeepEqual(byStart, byFetch) {
-				t.Errorf("counters moved by Start+Wait:\n got  %+v\n want %+v (as by Fetch)", byStart, byFetch)
-			}
-			if byFetch.upstream != 1 || byFetch.stats["UpstreamGets"] != 1 {
-				t.Errorf("a Fetch moved %+v: want one upstream request and one UpstreamGets", byFetch)
-			}
-			if *startReq.Report != *fetchReq.Report {
-				t.Errorf("report: got %+v, want %+v as Fetch", *startReq.Report, *fetchReq.Report)
-			}
-			if got := team.conns.Load(); got != conns {
-				t.Errorf("connections: Start dialled %d, want none (the idle one is used)", got-conns)
-			}
-		})
+	startReq := boxReq(team, "/ns")
+	conns := team.conns.Load()
+	var started *Response
+	byStart := measure(e, func() {
+		p := e.Start(context.Background(), startReq)
+		if p == nil {
+			t.Fatal("Start: got nil, want a Pending")
+		}
+		if p.Request() != startReq {
+			t.Errorf("Pending.Request: got %p, want the request started (%p)", p.Request(), startReq)
+		}
+		var err error
+		if started, err = waitWithin(t, p, nil); err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+	})
+	if string(started.Body) != string(fetched.Body) || started.Status != fetched.Status {
+		t.Errorf("Wait: got %d %q, want %d %q as Fetch", started.Status, started.Body, fetched.Status, fetched.Body)
+	}
+	if !reflect.DeepEqual(byStart, byFetch) {
+		t.Errorf("counters moved by Start+Wait:\n got  %+v\n want %+v (as by Fetch)", byStart, byFetch)
+	}
+	if byFetch.upstream != 1 || byFetch.stats["UpstreamGets"] != 1 {
+		t.Errorf("a Fetch moved %+v: want one upstream request and one UpstreamGets", byFetch)
+	}
+	if *startReq.Report != *fetchReq.Report {
+		t.Errorf("report: got %+v, want %+v as Fetch", *startReq.Report, *fetchReq.Report)
+	}
+	if got := team.conns.Load(); got != conns {
+		t.Errorf("connections: Start dialled %d, want none (the idle one is used)", got-conns)
 	}
 }
 
