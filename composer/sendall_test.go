@@ -417,5 +417,10 @@ func TestSentBoxThatAnsweredFirstReachesTheHeaders(t *testing.T) {
 		if timing := r.Header.Get("Server-Timing"); !strings.Contains(timing, "sess;dur=") {
 			t.Errorf("load %d: Server-Timing %q has no entry for the sess box, which answered before the headers left", load, timing)
 		}
+		// Nothing kept the page waiting once the primary answered: it
+		// was held whole and left with its length, not in chunks.
+		if r.ContentLength != int64(len(body)) || len(r.TransferEncoding) > 0 {
+			t.Errorf("load %d: Content-Length %d, Transfer-Encoding %q: want the page sent whole (%d bytes)", load, r.ContentLength, r.TransferEncoding, len(body))
+		}
 	}
 }
