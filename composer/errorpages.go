@@ -139,7 +139,7 @@ func (pg *page) writeErrorDetail(st *stream) {
 	if pg.errDetail == nil || st.err != nil {
 		return
 	}
-	st.err = errorDetailBox(*pg.errDetail).Render(context.Background(), st.w)
+	st.err = errorDetailBox(*pg.errDetail).Render(context.Background(), st.page)
 }
 
 func (s *Server) logPanic(c echo.Context, err error, stack []byte) error {

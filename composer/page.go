@@ -264,7 +264,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		s.nonce = newNonce()
 		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
 	}
-	if s.held == nil {
+	if s.streaming {
 		start()
 	}
 
@@ -327,18 +327,18 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		pg.eng.overlay(s)
 	}
 	s.write(pg.errorChunk(last[l.TailAt():]))
-	if s.held == nil {
+	if s.streaming {
 		s.end()
 		return
 	}
-	h["Content-Length"] = []string{strconv.Itoa(s.held.Len())}
+	h["Content-Length"] = []string{strconv.Itoa(s.page.Len())}
 	// Headers and body in one write to the shopper's connection, where
 	// the front door allows it: Go's server would make two of a page over
 	// 4 KiB.
 	held := frontdoor.Hold(pg.r)
 	defer held.Release()
 	start()
-	_, _ = w.Write(s.held.Bytes())
+	_, _ = w.Write(s.page.Bytes())
 	if held.Active() && s.flusher != nil {
 		s.flusher.Flush()
 	}

@@ -278,9 +278,9 @@ func (s *Server) writeOverlay(st *stream) {
 	}
 	st.asset(fragments.Asset{Kind: fragments.Stylesheet, URL: static.Path("inlay.css")})
 	if problems, _ := s.devProblems(); len(problems) > 0 {
-		st.err = devOverlay(s.overlayProblems(problems)).Render(context.Background(), st.w)
+		st.err = devOverlay(s.overlayProblems(problems)).Render(context.Background(), st.page)
 	}
 	if st.err == nil {
-		st.err = devScript(s.devVersion()).Render(context.Background(), st.w)
+		st.err = devScript(s.devVersion()).Render(context.Background(), st.page)
 	}
 }

@@ -1,11 +1,9 @@
 package composer
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"html"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -18,20 +16,21 @@ import (
 // stream writes a page in document order. It stops writing at the first
 // error, which means the shopper has gone.
 //
-// A page whose boxes are all known when its headers are due is held whole
-// and sent with a Content-Length in one write. Otherwise it goes through a
-// buffer that is flushed to the shopper only before a wait, so that the
-// many small pieces of a page leave in few writes. A held page that has
-// to wait after all, or grows past maxHeldPage, streams from there on.
+// The page gathers in one buffer. A page whose boxes are all known, or
+// sent together and likely here, when its headers are due is held whole
+// and sent with a Content-Length in one write. Otherwise it streams: the
+// buffer goes to the shopper, in one write, only before a wait (or once
+// streamSendAt bytes wait), so that the many small pieces of a page leave
+// in few writes. A held page that has to wait after all, or grows past
+// maxHeldPage, streams from there on.
 type stream struct {
-	w       io.Writer     // where page bytes go: held or buf
-	held    *bytes.Buffer // the whole page, when held
-	buf     *bufio.Writer // over the response, when streaming
-	rw      http.ResponseWriter
-	start   func()       // sends the page's headers, when it streams
-	flusher http.Flusher // nil when the response cannot flush
-	assets  []string     // URLs of the assets already on the page
-	err     error
+	page      *bytes.Buffer // what the page has that the shopper does not have yet
+	streaming bool          // the headers went: the page leaves at each flush
+	rw        http.ResponseWriter
+	start     func()       // sends the page's headers, when it streams
+	flusher   http.Flusher // nil when the response cannot flush
+	assets    []string     // URLs of the assets already on the page
+	err       error
 
 	rc        *http.ResponseController
 	writeIdle time.Duration
@@ -49,74 +48,60 @@ type stream struct {
 // reader slower than that is cut off rather than holding a page open.
 const DefaultWriteIdleTimeout = 10 * time.Second
 
-// streamBufferSize is the write buffer of a streamed page: most pages'
-// pieces between two waits fit.
-const streamBufferSize = 16 << 10
+// streamSendAt is how much of a streamed page may wait in its buffer for
+// the next flush: a page with more between two waits sends it as it goes.
+const streamSendAt = 32 << 10
 
-var (
-	heldPages  = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-	bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, streamBufferSize) }}
-)
+// pageBuffers are the pages' buffers. A page's buffer holds what it has
+// between two waits, or the whole page when it is held: a buffer grown
+// past 1 MiB is left to the garbage collector.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// newStream starts a page for w, held whole or streamed.
-// start sends the page's headers: it is called before the first byte of
-// a streamed page, not for a page sent whole.
+// newStream starts a page for w, held whole or streamed. start sends the
+// page's headers: the caller calls it at once for a streamed page, and
+// the stream when a held one starts streaming.
 func newStream(w http.ResponseWriter, writeIdle time.Duration, whole bool, start func()) *stream {
 	f, _ := w.(http.Flusher)
-	s := &stream{flusher: f, rc: http.NewResponseController(w), writeIdle: writeIdle, rw: w, start: start}
-	if whole {
-		s.held = heldPages.Get().(*bytes.Buffer)
-		s.w = s.held
-	} else {
-		s.streaming()
+	s := &stream{
+		page: pageBuffers.Get().(*bytes.Buffer), streaming: !whole,
+		flusher: f, rc: http.NewResponseController(w), writeIdle: writeIdle, rw: w, start: start,
 	}
 	s.extendDeadline()
 	return s
 }
 
-// streaming sends the page through the stream's buffer from now on.
-func (s *stream) streaming() {
-	s.buf = bufWriters.Get().(*bufio.Writer)
-	s.buf.Reset(s.rw)
-	s.w = s.buf
+// unhold makes a held page a streamed one: its headers go now, and what
+// it has so far with its next flush.
+func (s *stream) unhold() {
+	if !s.streaming {
+		s.streaming = true
+		s.start()
+	}
 }
 
-// unhold makes a held page a streamed one: its headers go, and what it
-// held so far is written to the stream's buffer.
-func (s *stream) unhold() {
-	held := s.held
-	if held == nil {
-		return
+// send writes what the buffer has to the shopper, in one write.
+func (s *stream) send() {
+	if s.err == nil && s.page.Len() > 0 {
+		_, s.err = s.rw.Write(s.page.Bytes())
 	}
-	s.held = nil
-	s.start()
-	s.streaming()
-	s.write(held.Bytes())
-	if held.Cap() <= 1<<20 {
-		held.Reset()
-		heldPages.Put(held)
-	}
+	s.page.Reset()
 }
 
 // end sends what is still buffered of a streamed page; net/http ends the
 // response with it.
 func (s *stream) end() {
-	if s.buf != nil && s.err == nil {
-		s.err = s.buf.Flush()
+	if s.streaming {
+		s.send()
 	}
 }
 
-// release returns the stream's buffers for other pages.
+// release returns the stream's buffer for other pages.
 func (s *stream) release() {
-	if s.held != nil && s.held.Cap() <= 1<<20 {
-		s.held.Reset()
-		heldPages.Put(s.held)
+	if s.page != nil && s.page.Cap() <= 1<<20 {
+		s.page.Reset()
+		pageBuffers.Put(s.page)
 	}
-	if s.buf != nil {
-		s.buf.Reset(nil)
-		bufWriters.Put(s.buf)
-	}
-	s.held, s.buf, s.w = nil, nil, nil
+	s.page = nil
 }
 
 // extendDeadline gives the next writes writeIdle to complete. Writers that
@@ -129,32 +114,36 @@ func (s *stream) extendDeadline() {
 
 func (s *stream) write(b []byte) {
 	if s.err == nil && len(b) > 0 {
-		_, s.err = s.w.Write(b)
-		s.overflow()
+		s.page.Write(b)
+		s.spill()
 	}
 }
 
 func (s *stream) writeString(str string) {
 	if s.err == nil {
-		_, s.err = io.WriteString(s.w, str)
-		s.overflow()
+		s.page.WriteString(str)
+		s.spill()
 	}
 }
 
-// overflow streams a held page that grew past maxHeldPage.
-func (s *stream) overflow() {
-	if s.held != nil && s.held.Len() > maxHeldPage {
+// spill sends a streamed page's buffer once it holds streamSendAt bytes,
+// and streams a held page that grew past maxHeldPage.
+func (s *stream) spill() {
+	switch n := s.page.Len(); {
+	case s.streaming && n >= streamSendAt:
+		s.send()
+	case !s.streaming && n > maxHeldPage:
 		s.unhold()
 	}
 }
 
 // flush sends what the page has so far: called before a wait.
 func (s *stream) flush() {
-	if s.err != nil || s.buf == nil {
+	if s.err != nil || !s.streaming {
 		return
 	}
 	s.extendDeadline()
-	if s.err = s.buf.Flush(); s.err == nil && s.flusher != nil {
+	if s.send(); s.err == nil && s.flusher != nil {
 		s.flusher.Flush()
 	}
 }
@@ -203,7 +192,7 @@ func (s *stream) debugClose() {
 // nothing.
 func (s *stream) debugEnd() {
 	if s.debug && s.err == nil {
-		s.err = debugTail(s.debugBoxes).Render(context.Background(), s.w)
+		s.err = debugTail(s.debugBoxes).Render(context.Background(), s.page)
 	}
 }
 
