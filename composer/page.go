@@ -235,21 +235,8 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	if pg.debug {
 		h.Set("Cache-Control", "no-store")
 	}
-	// The boxes' cookies and timings go with the headers, from every box
-	// read by the time they leave: for a page sent whole, all of them.
-	start := func() {
-		pg.passCookies(h)
-		if pg.errStatus != 0 {
-			h.Del("Set-Cookie")
-		}
-		if timing := pg.serverTiming(); timing != "" {
-			h["Server-Timing"] = []string{timing}
-		}
-		pg.headerAt = time.Now()
-		w.WriteHeader(status)
-	}
 	if head {
-		start()
+		pg.sendHeaders(w, status)
 		return
 	}
 	// A page whose boxes are all known is held whole, and so is one whose
@@ -257,7 +244,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	// often here by now. Should one of them keep the page waiting after
 	// all, or the page grow past maxHeldPage, it streams from there on.
 	whole := pg.allDone() && pg.size() <= maxHeldPage
-	s := newStream(w, pg.eng.writeIdle, whole || pg.allSent() && pg.size() <= maxHeldPage, start)
+	s := newStream(pg, w, status, whole || pg.allSent() && pg.size() <= maxHeldPage)
 	defer s.release()
 	s.debug = pg.debug
 	if asyncDone != nil && !whole {
@@ -265,7 +252,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
 	}
 	if s.streaming {
-		start()
+		pg.sendHeaders(w, status)
 	}
 
 	// state[i] tracks async slots: 0 not reached yet, placeholderShown
@@ -337,7 +324,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	// 4 KiB.
 	held := frontdoor.Hold(pg.r)
 	defer held.Release()
-	start()
+	pg.sendHeaders(w, status)
 	_, _ = w.Write(s.page.Bytes())
 	if held.Active() && s.flusher != nil {
 		s.flusher.Flush()
@@ -352,6 +339,22 @@ func (pg *page) await(i int) {
 	pg.outcomes[i] = pg.safeFetchSlot(sent.ctx, slot, sent.p.Request(), sent.span, sent)
 	sent.p = nil
 	pg.done[i] = closedChan
+}
+
+// sendHeaders sends the page's headers with status. The boxes' cookies
+// and timings go with them, from every box read by the time they leave:
+// for a page sent whole, all of them.
+func (pg *page) sendHeaders(w http.ResponseWriter, status int) {
+	h := w.Header()
+	pg.passCookies(h)
+	if pg.errStatus != 0 {
+		h.Del("Set-Cookie")
+	}
+	if timing := pg.serverTiming(); timing != "" {
+		h["Server-Timing"] = []string{timing}
+	}
+	pg.headerAt = time.Now()
+	w.WriteHeader(status)
 }
 
 // withDeadline is context.WithTimeout; compose calls its cancel in a

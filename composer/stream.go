@@ -27,7 +27,8 @@ type stream struct {
 	page      *bytes.Buffer // what the page has that the shopper does not have yet
 	streaming bool          // the headers went: the page leaves at each flush
 	rw        http.ResponseWriter
-	start     func()       // sends the page's headers, when it streams
+	pg        *page // whose headers go when the page starts streaming
+	status    int   // with this status
 	flusher   http.Flusher // nil when the response cannot flush
 	assets    []string     // URLs of the assets already on the page
 	err       error
@@ -57,14 +58,14 @@ const streamSendAt = 32 << 10
 // past 1 MiB is left to the garbage collector.
 var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// newStream starts a page for w, held whole or streamed. start sends the
-// page's headers: the caller calls it at once for a streamed page, and
-// the stream when a held one starts streaming.
-func newStream(w http.ResponseWriter, writeIdle time.Duration, whole bool, start func()) *stream {
+// newStream starts pg's page for w, held whole or streamed. The caller
+// sends the headers of a streamed page; the stream sends them (with
+// status) when a held one starts streaming.
+func newStream(pg *page, w http.ResponseWriter, status int, whole bool) *stream {
 	f, _ := w.(http.Flusher)
 	s := &stream{
-		page: pageBuffers.Get().(*bytes.Buffer), streaming: !whole,
-		flusher: f, rc: http.NewResponseController(w), writeIdle: writeIdle, rw: w, start: start,
+		page: pageBuffers.Get().(*bytes.Buffer), streaming: !whole, rw: w, pg: pg, status: status,
+		flusher: f, rc: http.NewResponseController(w), writeIdle: pg.eng.writeIdle,
 	}
 	s.extendDeadline()
 	return s
@@ -75,7 +76,7 @@ func newStream(w http.ResponseWriter, writeIdle time.Duration, whole bool, start
 func (s *stream) unhold() {
 	if !s.streaming {
 		s.streaming = true
-		s.start()
+		s.pg.sendHeaders(s.rw, s.status)
 	}
 }
 
