@@ -424,3 +424,40 @@ func TestSentBoxThatAnsweredFirstReachesTheHeaders(t *testing.T) {
 		}
 	}
 }
+
+// A box that never answers, ahead of a box sent with it, costs only its
+// own box (fault matrix A1): the page reads the later box's answer,
+// which came while it waited, once the hanging box's deadline has passed,
+// and the page is whole and a 200. Both requests were sent by the page,
+// with no goroutine per box.
+func TestHangingBoxAheadOfSentBoxesCostsOnlyItsOwnBox(t *testing.T) {
+	paths := []string{"/hang", "/fast"}
+	team := newNoStoreTeam(t)
+	s := newShop(t, shopConfig{
+		services: map[string]*teamtest.Team{"team": team.Team},
+		layouts: map[string]string{"p.html": pageHead +
+			`<fragment src="team:/hang" timeout="300ms"><em>inline</em></fragment><hr><fragment src="team:/fast" timeout="10s"></fragment>` + pageTail},
+		pages: "  - path: /\n    layout: p.html",
+		extra: patientPage,
+	})
+	if got, want := warm(t, s, team, paths), pageHead+"<p>/hang</p><hr><p>/fast</p>"+pageTail; got.err != nil || got.body != want {
+		t.Fatalf("first load page: %v\ngot  %q\nwant %q", got.err, got.body, want)
+	}
+
+	open := team.gate(paths)
+	defer open("/hang")
+	open("/fast") // answers at once; /hang never does
+	page := loadPage(pageClient(t), mustRequest(t, s.URL+"/"))
+	team.arrivals(t, len(paths))
+	teamtest.WaitUntil(t, "the page waits for the hanging box", func() bool { return goroutinesIn(pendingWait) == 1 })
+	if n := goroutinesIn(engineFetch); n != 0 {
+		t.Errorf("%d boxes fetched on goroutines of their own, want none (both sent by the page)", n)
+	}
+	want := pageHead + "<em>inline</em><hr><p>/fast</p>" + pageTail
+	if got := receive(t, page, "the page"); got.err != nil || got.body != want {
+		t.Errorf("page: %v\ngot  %q\nwant %q", got.err, got.body, want)
+	}
+	if path := receive(t, team.cancelled, "the hanging box's request to end"); path != "/hang" {
+		t.Errorf("request ended: got %s, want /hang", path)
+	}
+}
