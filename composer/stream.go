@@ -27,8 +27,8 @@ type stream struct {
 	page      *bytes.Buffer // what the page has that the shopper does not have yet
 	streaming bool          // the headers went: the page leaves at each flush
 	rw        http.ResponseWriter
-	pg        *page // whose headers go when the page starts streaming
-	status    int   // with this status
+	pg        *page        // whose headers go when the page starts streaming
+	status    int          // with this status
 	flusher   http.Flusher // nil when the response cannot flush
 	assets    []string     // URLs of the assets already on the page
 	err       error
