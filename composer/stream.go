@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"html"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -114,28 +115,39 @@ func (s *stream) extendDeadline() {
 }
 
 func (s *stream) write(b []byte) {
-	if s.err == nil && len(b) > 0 {
+	switch {
+	case s.err != nil || len(b) == 0:
+	case s.through(len(b)):
+		_, s.err = s.rw.Write(b)
+	default:
 		s.page.Write(b)
-		s.spill()
 	}
 }
 
 func (s *stream) writeString(str string) {
-	if s.err == nil {
+	switch {
+	case s.err != nil || len(str) == 0:
+	case s.through(len(str)):
+		_, s.err = io.WriteString(s.rw, str)
+	default:
 		s.page.WriteString(str)
-		s.spill()
 	}
 }
 
-// spill sends a streamed page's buffer once it holds streamSendAt bytes,
-// and streams a held page that grew past maxHeldPage.
-func (s *stream) spill() {
-	switch n := s.page.Len(); {
-	case s.streaming && n >= streamSendAt:
-		s.send()
-	case !s.streaming && n > maxHeldPage:
+// through makes room for n more bytes of the page. A held page that
+// would grow past maxHeldPage streams from here. A streamed page sends
+// what waits once it would hold streamSendAt bytes; through reports
+// that the n bytes must then go straight to the shopper, not be copied:
+// a large piece, such as a fragment body of a megabyte, leaves as it is.
+func (s *stream) through(n int) bool {
+	if !s.streaming && s.page.Len()+n > maxHeldPage {
 		s.unhold()
 	}
+	if !s.streaming || s.page.Len()+n < streamSendAt {
+		return false
+	}
+	s.send()
+	return n >= streamSendAt
 }
 
 // flush sends what the page has so far: called before a wait.
