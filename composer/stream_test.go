@@ -72,6 +72,7 @@ func TestStreamWritesThePageInFewWritesAndCopiesNoLargePiece(t *testing.T) {
 			pg := &page{layout: l, eng: &pageEngine{writeIdle: time.Second}}
 			s := newStream(pg, w, http.StatusOK, tc.whole)
 			defer s.release()
+			pooled := s.page.Cap() // a buffer from an earlier page may come grown
 			for _, p := range tc.pieces {
 				if p == "" {
 					s.flush()
@@ -92,7 +93,7 @@ func TestStreamWritesThePageInFewWritesAndCopiesNoLargePiece(t *testing.T) {
 			if w.status != tc.wantStatus {
 				t.Errorf("status sent: got %d, want %d (0: the headers have not left)", w.status, tc.wantStatus)
 			}
-			if c := s.page.Cap(); c > tc.maxBufBytes*2 {
+			if c := s.page.Cap(); c > max(pooled, tc.maxBufBytes*2) {
 				t.Errorf("buffer capacity %d, want at most about %d: a large piece went through it", c, tc.maxBufBytes)
 			}
 		})
