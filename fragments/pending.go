@@ -109,6 +109,12 @@ func (p *Pending) Request() *Request { return p.x.req }
 // service.
 func (p *Pending) count() { p.e.cache.countPass(p.x.req) }
 
+// reportBreaker notes the service's breaker state in the fetch's report,
+// as Fetch does.
+func (p *Pending) reportBreaker() {
+	report(p.x.req, func(r *Report) { r.Breaker = p.gd.breaker.State().String() })
+}
+
 // Wait reads the answer and returns it as [Engine.Fetch] would have.
 // onBlock, when not nil, is called once if the answer is not here yet,
 // just before Wait waits for it. An answer whose deadline passed before
@@ -117,7 +123,7 @@ func (p *Pending) count() { p.e.cache.countPass(p.x.req) }
 // complete answer costs nothing more to show.
 func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
 	if p.err != nil {
-		report(p.x.req, func(r *Report) { r.Breaker = p.gd.breaker.State().String() })
+		p.reportBreaker()
 		return nil, p.err
 	}
 	x := &p.x
@@ -133,7 +139,7 @@ func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
 		kind := KindOf(err)
 		p.gd.limiter.Release(time.Since(p.sent), kind == KindTimeout,
 			kind == KindCanceled || kind == KindPanic || !blocked && kind != KindTimeout)
-		report(x.req, func(r *Report) { r.Breaker = p.gd.breaker.State().String() })
+		p.reportBreaker()
 	}()
 	func() {
 		defer func() {
