@@ -134,6 +134,7 @@ func TestNoStoreBoxesAreSentTogether(t *testing.T) {
 					}
 				}()
 				conns := team.conns.Load()
+				sent := s.inlay.FetchStats().SentTogether.Load()
 				page := loadPage(pageClient(t), mustRequest(t, s.URL+"/"))
 				team.arrivals(t, len(paths)) // every box is at the service, none answered
 				if load == 2 {
@@ -150,6 +151,13 @@ func TestNoStoreBoxesAreSentTogether(t *testing.T) {
 				}
 				if got := receive(t, page, "the page"); got.err != nil || got.body != want {
 					t.Errorf("load %d page: %v\ngot  %q\nwant %q", load, got.err, got.body, want)
+				}
+				wantSent := int64(0) // the first load marks the keys uncacheable
+				if load == 2 {
+					wantSent = int64(len(paths))
+				}
+				if got := s.inlay.FetchStats().SentTogether.Load() - sent; got != wantSent {
+					t.Errorf("load %d: SentTogether moved by %d, want %d", load, got, wantSent)
 				}
 			}
 		})

@@ -98,6 +98,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 		return p
 	}
 	p.count()
+	e.stats.SentTogether.Add(1)
 	e.upstreamCount(req.Service).Add(1)
 	return p
 }

@@ -260,6 +260,11 @@ func TestStartCountsAsFetch(t *testing.T) {
 	if string(started.Body) != string(fetched.Body) || started.Status != fetched.Status {
 		t.Errorf("Wait: got %d %q, want %d %q as Fetch", started.Status, started.Body, fetched.Status, fetched.Body)
 	}
+	// The one count of its own: the fetch was sent together.
+	if n := byStart.stats["SentTogether"]; n != 1 {
+		t.Errorf("SentTogether moved by %d, want 1", n)
+	}
+	delete(byStart.stats, "SentTogether")
 	if !reflect.DeepEqual(byStart, byFetch) {
 		t.Errorf("counters moved by Start+Wait:\n got  %+v\n want %+v (as by Fetch)", byStart, byFetch)
 	}

@@ -92,6 +92,7 @@ type Stats struct {
 	Queued       atomic.Int64 // fetches that waited for a service's concurrency limit
 	Panics       atomic.Int64 // fetches failed by a panic in the fetch code
 	UpstreamGets atomic.Int64 // requests that reached the upstream fetcher (the origin)
+	SentTogether atomic.Int64 // of those, sent by a page with its others and read on the page's goroutine (Engine.Start)
 
 	// The shared tier's counts; all zero without one.
 	SharedHits    atomic.Int64 // fetches answered by the shared tier (fresh, or stale after an origin failure)

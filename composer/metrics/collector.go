@@ -21,6 +21,7 @@ var (
 	descLimit        = prometheus.NewDesc("inlay_concurrency_limit", "Adaptive concurrency limit per service: fetches it lets be in flight.", []string{"service"}, nil)
 	descWaiting      = prometheus.NewDesc("inlay_fetches_waiting", "Fetches waiting for a service's concurrency limit.", []string{"service"}, nil)
 	descQueued       = prometheus.NewDesc("inlay_fetches_queued_total", "Fetches that waited for a service's concurrency limit before they were sent.", nil, nil)
+	descSent         = prometheus.NewDesc("inlay_fetches_sent_together_total", "Fragment requests a page sent with its others and whose answers it read in document order on its own goroutine, rather than each on a goroutine of its own.", nil, nil)
 	descPanics       = prometheus.NewDesc("inlay_fetch_panics_total", "Fetches failed by a panic in the fetch code (each logged with its stack).", nil, nil)
 	descTierHits     = prometheus.NewDesc("inlay_cache_tier_hits_total", "Fragment fetches answered by each cache tier: local (in-process), shared (Valkey/Redis), origin (the team's service).", []string{"tier"}, nil)
 	descSharedErrors = prometheus.NewDesc("inlay_shared_cache_errors_total", "Shared cache tier calls that failed or were refused; the fetch went on without the tier.", nil, nil)
@@ -32,7 +33,7 @@ var (
 )
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descReloadErrors, descLimit, descWaiting, descQueued, descPanics,
+	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descReloadErrors, descLimit, descWaiting, descQueued, descSent, descPanics,
 		descTierHits, descSharedErrors, descLeaseWaits, descLeaseTimeout, descPurges, descPurged, descSharedUp} {
 		ch <- d
 	}
@@ -60,6 +61,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRefused, fs.BreakerOpen.Load(), "breaker_open")
 	counter(descRefused, fs.Overflows.Load(), "overflow")
 	counter(descQueued, fs.Queued.Load())
+	counter(descSent, fs.SentTogether.Load())
 	counter(descPanics, fs.Panics.Load())
 	counter(descTierHits, fs.CacheHits.Load(), "local")
 	counter(descTierHits, fs.SharedHits.Load(), "shared")
