@@ -10,9 +10,11 @@
 // built by the Server with only what composing needs: the fetch engine,
 // an observer, the limits, and hooks for error pages and dev mode's
 // overlay; it never sees the Server. A page brings its layout, its
-// request and its deadline. What a box shows and why a fetch failed are
-// named once, in outcome.go, for the logs, the metrics, the debug view
-// and Server-Timing alike.
+// request and its deadline. Boxes that no cache holds are sent together
+// and read in document order on the page's goroutine; the others are
+// fetched each on a goroutine of its own. What a box shows and why a
+// fetch failed are named once, in outcome.go, for the logs, the
+// metrics, the debug view and Server-Timing alike.
 //
 // The layout language is package layout; a [layout.Folder] hot-reloads
 // the layouts, keeping the last good version of a broken file.
