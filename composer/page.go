@@ -243,11 +243,10 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	// other boxes were sent together: their answers are small and most
 	// often here by now. Should one of them keep the page waiting after
 	// all, or the page grow past maxHeldPage, it streams from there on.
-	whole := pg.allDone() && pg.size() <= maxHeldPage
-	s := newStream(pg, w, status, whole || pg.allSent() && pg.size() <= maxHeldPage)
+	s := newStream(pg, w, status, pg.allSent() && pg.size() <= maxHeldPage)
 	defer s.release()
 	s.debug = pg.debug
-	if asyncDone != nil && !whole {
+	if asyncDone != nil && s.streaming { // async boxes are never sent together
 		s.nonce = newNonce()
 		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
 	}
@@ -385,16 +384,6 @@ func (pg *page) size() int {
 func (pg *page) allSent() bool {
 	for i, d := range pg.done {
 		if !isDone(d) && (pg.sent == nil || pg.sent[i].p == nil) {
-			return false
-		}
-	}
-	return true
-}
-
-// allDone reports whether every slot's outcome is known.
-func (pg *page) allDone() bool {
-	for _, d := range pg.done {
-		if !isDone(d) {
 			return false
 		}
 	}
