@@ -502,6 +502,11 @@ func (p *H1Conns) get(ctx context.Context, addr string, deadline time.Time) (*h1
 	if c := p.idleConn(addr); c != nil {
 		return c, nil
 	}
+	return p.dialConn(ctx, addr, deadline)
+}
+
+// dialConn dials a new connection to addr before deadline.
+func (p *H1Conns) dialConn(ctx context.Context, addr string, deadline time.Time) (*h1Conn, error) {
 	dctx := ctx
 	if !deadline.IsZero() {
 		var cancel context.CancelFunc

@@ -15,7 +15,13 @@ type Pending struct {
 	done func(error) // the breakers' second step
 	x    h1Exchange
 	sent time.Time
-	err  error // the fetch failed before it was sent
+	err  error // the fetch was refused before it was sent: nothing is held
+
+	// dialled, when not nil, is closed once the goroutine that dials a
+	// connection for the fetch and sends its request is done; sendErr
+	// is then why it could not, if it could not.
+	dialled chan struct{}
+	sendErr error
 }
 
 // sentTogetherMaxBody is the largest last answer of a fragment that
@@ -36,11 +42,13 @@ var errNotSent = &Error{Kind: KindCanceled, Err: errors.New("request not sent")}
 // with its answer still to read, when nothing stands in the way: the
 // cache knows the fragment is never stored (a hit-for-miss key) and its
 // last answer was small (see sentTogetherMaxBody), the service is
-// reached over the lean HTTP/1.1 client, it has a slot under its
-// concurrency limit with nobody waiting, and an idle connection.
-// Anything else returns nil, and the caller fetches with [Engine.Fetch]
-// as usual: a possible hit, a miss to coalesce, a large answer, a queue,
-// a dial, or the cache turned off, which keeps no marks.
+// reached over the lean HTTP/1.1 client, and it has a slot under its
+// concurrency limit with nobody waiting. The request goes out on an idle
+// kept-alive connection, or on one dialled for it on a goroutine that
+// ends once the request is out. Anything else returns nil, and the
+// caller fetches with [Engine.Fetch] as usual: a possible hit, a miss to
+// coalesce, a large answer, a queue, or the cache turned off, which
+// keeps no marks.
 //
 // This is how a page fetches the boxes no cache can hold: it sends every
 // request at once, then reads the answers in the order it writes them.
@@ -67,11 +75,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	if !gd.limiter.tryAcquire() {
 		return nil
 	}
-	conn := svc.h1.idleConn(u.addr)
-	if conn == nil {
-		gd.limiter.Release(0, false, true)
-		return nil
-	}
+	conn := svc.h1.idleConn(u.addr) // nil: one is dialled below
 	now := time.Now()
 	deadline, _ := fetchDeadline(ctx, req, now)
 	p := &Pending{e: e, gd: gd, sent: now}
@@ -79,10 +83,19 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	x := &p.x
 	var err error
 	if p.done, err = e.guards.allow(gd, req); err != nil {
-		svc.h1.put(conn)
+		if conn != nil {
+			svc.h1.put(conn)
+		}
 		gd.limiter.Release(0, false, true)
 		p.count()
 		p.err = err
+		return p
+	}
+	if conn == nil {
+		p.dial(svc.h1)
+		p.count()
+		e.stats.SentTogether.Add(1)
+		e.upstreamCount(req.Service).Add(1)
 		return p
 	}
 	if err := x.send(); err != nil {
@@ -101,6 +114,30 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	e.stats.SentTogether.Add(1)
 	e.upstreamCount(req.Service).Add(1)
 	return p
+}
+
+// dial dials a connection for the fetch and sends its request on a
+// goroutine of its own, which ends as soon as the request is out: the
+// page's boxes that find no idle connection dial at once, side by side,
+// as they would on goroutines of their own, and the page still reads
+// their answers itself.
+func (p *Pending) dial(h1 *H1Conns) {
+	p.dialled = make(chan struct{})
+	x := &p.x
+	go func() {
+		defer close(p.dialled)
+		conn, err := h1.dialConn(x.ctx, x.u.addr, x.deadline)
+		if err != nil {
+			p.sendErr = x.c.fail(x.ctx, x.req, x.deadline, KindConnect, err)
+			return
+		}
+		x.conn = conn
+		if err := x.send(); err != nil {
+			x.keep = false
+			x.close()
+			p.sendErr = err
+		}
+	}()
 }
 
 // Request returns the request the fetch sent.
@@ -129,6 +166,18 @@ func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
 	}
 	x := &p.x
 	blocked := false
+	if p.dialled != nil {
+		select {
+		case <-p.dialled:
+		default:
+			blocked = true // the page waits for the service's connection
+			if onBlock != nil {
+				onBlock()
+				onBlock = nil
+			}
+			<-p.dialled
+		}
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			resp, err = nil, panicked(p.e.stats, p.e.logger, x.req, v)
@@ -142,9 +191,12 @@ func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
 			kind == KindCanceled || kind == KindPanic || !blocked && kind != KindTimeout)
 		p.reportBreaker()
 	}()
+	if p.sendErr != nil {
+		return nil, p.sendErr
+	}
 	func() {
 		defer func() {
-			blocked = x.conn.blocked
+			blocked = blocked || x.conn.blocked
 			x.close()
 		}()
 		x.conn.onBlock = onBlock

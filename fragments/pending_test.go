@@ -148,10 +148,11 @@ func waitWithin(t *testing.T, p *Pending, onBlock func()) (*Response, error) {
 }
 
 // Start sends at once only what no cache can answer (a key marked
-// hit-for-miss by a small answer), and only over an idle kept-alive
-// connection; anything else is Fetch's, the cache turned off included
-// (it keeps no marks), and Start returning nil has done nothing: no
-// request, no count.
+// hit-for-miss by a small answer), over an idle kept-alive connection
+// or, with none idle, over one it dials on a short-lived goroutine;
+// anything else is Fetch's, the cache turned off included (it keeps no
+// marks), and Start returning nil has done nothing: no request, no
+// count.
 func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -166,7 +167,7 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 		{name: "no-store fragment once marked", prime: []string{"/ns"}, path: "/ns", want: true},
 		{name: "no-store fragment whose last answer was large", prime: []string{"/large"}, path: "/large"},
 		{name: "cache disabled", cacheOff: true, prime: []string{"/ns"}, path: "/ns"},
-		{name: "no idle connection", prime: []string{"/ns"}, busy: true, path: "/ns"},
+		{name: "no idle connection: one is dialled", prime: []string{"/ns"}, busy: true, path: "/ns", want: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,6 +219,17 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 			}
 			if string(resp.Body) != "<p>ns</p>" {
 				t.Errorf("Wait body: got %q, want %q", resp.Body, "<p>ns</p>")
+			}
+			if first != nil {
+				if _, err := waitWithin(t, first, nil); err != nil {
+					t.Errorf("the first Start's Wait: %v", err)
+				}
+				if got := team.conns.Load(); got != 2 {
+					t.Errorf("connections: got %d, want 2 (the kept one, and one dialled for the second Start)", got)
+				}
+				if got := idleConns(e, team); got != 2 {
+					t.Errorf("idle connections after both: got %d, want 2", got)
+				}
 			}
 			wantNoSlotHeld(t, e)
 		})
@@ -875,6 +887,39 @@ func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
 	}
 	if got := e.Guards().State("box"); got != "closed" {
 		t.Errorf("breaker after the probe answered: got %q, want closed", got)
+	}
+	wantNoSlotHeld(t, e)
+}
+
+// A sent fetch that finds no idle connection dials one on a goroutine of
+// its own; when the service is gone, Wait gives the connect failure that
+// Fetch would, the breaker counts it, and no slot stays held.
+func TestStartDialFailureIsAConnectFailure(t *testing.T) {
+	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+	e := newPendingEngine(t, team, GuardConfig{}, false)
+	mustFetch(t, e, team, "/ns") // marks the key hit-for-miss
+	svc := (*e.services.Load())["box"]
+	svc.h1.mu.Lock()
+	for _, c := range svc.h1.idle {
+		for _, conn := range c {
+			conn.conn.Close()
+		}
+	}
+	clear(svc.h1.idle)
+	svc.h1.mu.Unlock()
+	team.Close() // nothing listens any more: the dial is refused
+
+	failures := e.Guards().Counts("box").TotalFailures
+	p := e.Start(context.Background(), boxReq(team, "/ns"))
+	if p == nil {
+		t.Fatal("Start: got nil, want a Pending that dials")
+	}
+	_, err := waitWithin(t, p, nil)
+	if KindOf(err) != KindConnect {
+		t.Fatalf("Wait: got %v (kind %v), want a connect failure", err, KindOf(err))
+	}
+	if got := e.Guards().Counts("box").TotalFailures - failures; got != 1 {
+		t.Errorf("breaker failures: got %d more, want 1", got)
 	}
 	wantNoSlotHeld(t, e)
 }
