@@ -162,7 +162,7 @@ func (l *Limiter) Waiting() int {
 // with errQueueTimeout at the deadline, and with ctx's error when ctx ends
 // first.
 func (l *Limiter) Acquire(ctx context.Context, deadline time.Time) (queued bool, err error) {
-	if l.waiting.Load() == 0 && l.take() {
+	if l.tryAcquire() {
 		return false, nil
 	}
 	l.mu.Lock()

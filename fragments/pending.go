@@ -18,9 +18,9 @@ type Pending struct {
 	err  error // the fetch was refused before it was sent: nothing is held
 
 	// dialled, when not nil, is closed once the goroutine that dials a
-	// connection for the fetch and sends its request is done; sendErr
-	// is then why it could not, if it could not.
+	// connection for the fetch and sends its request is done.
 	dialled chan struct{}
+	// sendErr is why the request could not be sent, once it is known.
 	sendErr error
 }
 
@@ -33,10 +33,6 @@ type Pending struct {
 // up, and the answer is there when the page comes to it, even after a
 // slow box used up its deadline.
 const sentTogetherMaxBody = 32 << 10
-
-// errNotSent is what the breakers are told of a fetch that Start allowed
-// and then did not send: nothing, as for a shopper who left.
-var errNotSent = &Error{Kind: KindCanceled, Err: errors.New("request not sent")}
 
 // Start sends req now, on the calling goroutine, and returns the fetch
 // with its answer still to read, when nothing stands in the way: the
@@ -93,22 +89,14 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	}
 	if conn == nil {
 		p.dial(svc.h1)
-		p.count()
-		e.stats.SentTogether.Add(1)
-		e.upstreamCount(req.Service).Add(1)
-		return p
-	}
-	if err := x.send(); err != nil {
+	} else if err := x.send(); err != nil {
 		x.keep = false
 		x.close()
-		p.done(errNotSent)
-		gd.limiter.Release(0, false, true)
 		if errors.Is(err, errRetry) {
-			return nil // the service closed the kept-alive connection: Fetch's way dials anew
+			p.dial(svc.h1) // the service closed the kept-alive connection: a new one
+		} else {
+			p.sendErr = err // Wait ends the fetch with it
 		}
-		p.count()
-		p.err = err
-		return p
 	}
 	p.count()
 	e.stats.SentTogether.Add(1)
