@@ -164,6 +164,18 @@ func TestNoStoreBoxesAreSentTogether(t *testing.T) {
 	}
 }
 
+// wantRest reads what is left of a streamed page and checks it.
+func wantRest(t *testing.T, page io.Reader, want string) {
+	t.Helper()
+	rest, err := io.ReadAll(page)
+	if err != nil {
+		t.Fatalf("reading the rest of the page: %v", err)
+	}
+	if string(rest) != want {
+		t.Errorf("rest of the page: got %q, want %q", rest, want)
+	}
+}
+
 // loaded is a page as a shopper read it.
 type loaded struct {
 	body string
@@ -267,13 +279,7 @@ func TestSentBoxesStreamUpToASlowBox(t *testing.T) {
 				return
 			}
 			open("/slow") // released only once the head was read
-			rest, err := io.ReadAll(br)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := "<p>/slow</p>" + pageTail; string(rest) != want {
-				t.Errorf("rest of the page: got %q, want %q", rest, want)
-			}
+			wantRest(t, br, "<p>/slow</p>"+pageTail)
 		})
 	}
 }
@@ -349,20 +355,14 @@ func TestSentPrimaryIsReadFirst(t *testing.T) {
 	}
 	team.arrivals(t, len(paths))
 	open("/a")
-	rest, err := io.ReadAll(br)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "<p>/a</p><main><p>/main</p></main>" + pageTail; string(rest) != want {
-		t.Errorf("rest of the page: got %q, want %q", rest, want)
-	}
+	wantRest(t, br, "<p>/a</p><main><p>/main</p></main>"+pageTail)
 }
 
 // A box of a set_cookies service that answered before the page's headers
 // left gets its cookie to the shopper (fault matrix C1) and its
-// Server-Timing entry, also once its
-// key is known to be uncacheable (a Set-Cookie answer may not be shared)
-// and its request is sent with the page's others.
+// Server-Timing entry, also once its key is known to be uncacheable (a
+// Set-Cookie answer may not be shared) and its request is sent with the
+// page's others.
 func TestSentBoxThatAnsweredFirstReachesTheHeaders(t *testing.T) {
 	sess := teamtest.NewRoutes(t, nil)
 	shell := teamtest.NewRoutes(t, nil)

@@ -1,7 +1,6 @@
 package composer
 
 import (
-	"bytes"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,27 +10,18 @@ import (
 	"github.com/inlayhq/inlay/composer/layout"
 )
 
-// writesRecorder is a ResponseWriter that keeps every Write apart, to
-// count what reaches the shopper's side and in how many writes.
+// writesRecorder is the benchmarks' discardWriter that also notes the
+// length of every Write and counts the flushes, to count what reaches the
+// shopper's side and in how many writes.
 type writesRecorder struct {
-	header  http.Header
-	status  int
-	writes  [][]byte
+	discardWriter
+	writes  []int
 	flushes int
 }
 
-func (w *writesRecorder) Header() http.Header { return w.header }
-func (w *writesRecorder) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
 func (w *writesRecorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	w.writes = append(w.writes, bytes.Clone(b))
-	return len(b), nil
+	w.writes = append(w.writes, len(b))
+	return w.discardWriter.Write(b)
 }
 func (w *writesRecorder) Flush() { w.flushes++ }
 
@@ -54,13 +44,14 @@ func TestStreamWritesThePageInFewWritesAndCopiesNoLargePiece(t *testing.T) {
 		// wantWrites are the lengths of the writes that reached the
 		// shopper's side before the page's end.
 		wantWrites  []int
+		wantFlushes int // to the shopper: none while the page is held
 		wantStatus  int // the headers went: a streamed page
 		maxBufBytes int // the buffer's capacity stays at most this
 	}{
 		{name: "streamed small pieces leave in one write per flush",
-			pieces: []string{small, small, small, "", small, small, ""}, wantWrites: []int{300, 200}, wantStatus: http.StatusOK, maxBufBytes: streamSendAt},
+			pieces: []string{small, small, small, "", small, small, ""}, wantWrites: []int{300, 200}, wantFlushes: 2, wantStatus: http.StatusOK, maxBufBytes: streamSendAt},
 		{name: "a streamed large piece is not copied",
-			pieces: []string{small, large, small, ""}, wantWrites: []int{100, 1 << 20, 100}, wantStatus: http.StatusOK, maxBufBytes: streamSendAt},
+			pieces: []string{small, large, small, ""}, wantWrites: []int{100, 1 << 20, 100}, wantFlushes: 1, wantStatus: http.StatusOK, maxBufBytes: streamSendAt},
 		{name: "a held page writes nothing before its end",
 			whole: true, pieces: []string{small, small, "", small}, wantWrites: nil, maxBufBytes: maxHeldPage},
 		{name: "a held page past maxHeldPage streams",
@@ -68,7 +59,7 @@ func TestStreamWritesThePageInFewWritesAndCopiesNoLargePiece(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &writesRecorder{header: http.Header{}}
+			w := &writesRecorder{discardWriter: discardWriter{h: http.Header{}}}
 			pg := &page{layout: l, eng: &pageEngine{writeIdle: time.Second}}
 			s := newStream(pg, w, http.StatusOK, tc.whole)
 			defer s.release()
@@ -83,12 +74,11 @@ func TestStreamWritesThePageInFewWritesAndCopiesNoLargePiece(t *testing.T) {
 			if s.err != nil {
 				t.Fatal(s.err)
 			}
-			var got []int
-			for _, b := range w.writes {
-				got = append(got, len(b))
+			if !slices.Equal(w.writes, tc.wantWrites) {
+				t.Errorf("writes: got %v, want %v", w.writes, tc.wantWrites)
 			}
-			if !slices.Equal(got, tc.wantWrites) {
-				t.Errorf("writes: got %v, want %v", got, tc.wantWrites)
+			if w.flushes != tc.wantFlushes {
+				t.Errorf("flushes: got %d, want %d", w.flushes, tc.wantFlushes)
 			}
 			if w.status != tc.wantStatus {
 				t.Errorf("status sent: got %d, want %d (0: the headers have not left)", w.status, tc.wantStatus)
