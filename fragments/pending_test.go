@@ -483,7 +483,6 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 
 			req := boxReq(team, "/ns")
 			req.Timeout = time.Millisecond
-			sent := time.Now()
 			p := e.Start(context.Background(), req)
 			if p == nil {
 				t.Fatal("Start: got nil, want a Pending")
@@ -495,8 +494,11 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 					t.Fatal("the service never wrote its answer")
 				}
 			}
-			// Past the deadline, which is known: this waits for it, not for luck.
-			time.Sleep(time.Until(sent.Add(req.Timeout)) + time.Millisecond)
+			// Past the fetch's own deadline, which Start set: this waits
+			// for it, not for luck.
+			for time.Now().Before(p.x.deadline) {
+				time.Sleep(time.Until(p.x.deadline))
+			}
 			blocked := false
 			resp, err := waitWithin(t, p, func() { blocked = true })
 			if blocked {
