@@ -39,11 +39,12 @@ bench: ## Go benchmarks of the hot paths, then the load benchmark
 loadbench: ## Load benchmark: Inlay against direct fetches and nginx SSI, default config (about 4 minutes)
 	$(GO) run ./cmd/loadbench -out docs/benchmarks.md
 
-fuzz: ## Fuzz the layout parser, the src URL builder, the gateway path normaliser, the fragment markup check and the shared-tier entry format for a minute each
+fuzz: ## Fuzz the layout parser, the src URL builder, the gateway path normaliser, the fragment markup check, the fragment client's answer reader and the shared-tier entry format for a minute each
 	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=60s ./composer/layout/
 	$(GO) test -run=NONE -fuzz=FuzzSourceURL -fuzztime=60s ./composer/layout/
 	$(GO) test -run=NONE -fuzz=FuzzNormalizePath -fuzztime=60s ./composer/
 	$(GO) test -run=NONE -fuzz=FuzzCheckMarkup -fuzztime=60s ./fragments/contract/
+	$(GO) test -run=NONE -fuzz=FuzzReadHead -fuzztime=60s ./fragments/
 	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=60s ./fragments/shared/wire/
 
 clean: ## Remove built binaries

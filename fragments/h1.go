@@ -27,8 +27,9 @@ import (
 // and a write goroutine and every request a context with a timer, which
 // on the miss path cost more CPU than the fetch; this client has neither.
 // Requests are written by hand (a GET has no body, so little can go
-// wrong), and responses are read with the standard library's
-// http.ReadResponse, chunked and gzip bodies included.
+// wrong), and answers are read by readHead, with http.ReadResponse's
+// checks and a few allocations per answer, chunked and gzip bodies
+// included.
 //
 // It speaks HTTP/1.1 over TCP only: https and h2c services keep
 // net/http's transports, and so do gateway routes.
@@ -287,9 +288,9 @@ func (x *h1Exchange) receive() (resp *Response, err error) {
 	conn.late = !deadline.IsZero() && !time.Now().Before(deadline)
 	conn.takeReader()
 	conn.limit.n = h1MaxHeaderBytes + int64(conn.br.Size())
-	hresp, err := http.ReadResponse(conn.br, nil)
-	for err == nil && hresp.StatusCode >= 100 && hresp.StatusCode < 200 && hresp.StatusCode != http.StatusSwitchingProtocols {
-		hresp, err = http.ReadResponse(conn.br, nil) // 103 Early Hints and the like: the answer follows
+	h, err := readHead(conn.br)
+	for err == nil && h.status < 200 && h.status != http.StatusSwitchingProtocols {
+		h, err = readHead(conn.br) // 103 Early Hints and the like: the answer follows
 	}
 	if err != nil {
 		if conn.reused && conn.br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
@@ -298,43 +299,42 @@ func (x *h1Exchange) receive() (resp *Response, err error) {
 		return nil, c.fail(ctx, req, deadline, KindConnect, err)
 	}
 	conn.limit.n = -1
-	if hresp.StatusCode == http.StatusSwitchingProtocols {
-		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: hresp.StatusCode, Err: errors.New("the service switched protocols")}
+	if h.status == http.StatusSwitchingProtocols {
+		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: h.status, Err: errors.New("the service switched protocols")}
 	}
-	if contract.Failed(hresp.StatusCode) {
-		x.keep = drain(hresp)
-		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: hresp.StatusCode}
+	raw := h.body(conn.br)
+	if contract.Failed(h.status) {
+		x.keep = !h.close && drain(raw)
+		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: h.status}
 	}
-	if hresp.StatusCode == http.StatusOK && !contract.IsHTML(hresp.Header.Get("Content-Type")) {
-		x.keep = drain(hresp)
+	if h.status == http.StatusOK && !contract.IsHTML(h.header.Get("Content-Type")) {
+		x.keep = !h.close && drain(raw)
 		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
-			Err: fmt.Errorf("content type %q, want text/html", hresp.Header.Get("Content-Type"))}
+			Err: fmt.Errorf("content type %q, want text/html", h.header.Get("Content-Type"))}
 	}
-	var body io.Reader = hresp.Body
-	length := hresp.ContentLength
-	gzipped := false
-	if strings.EqualFold(hresp.Header.Get("Content-Encoding"), "gzip") {
+	body, length, gzipped := raw, h.length, false
+	if strings.EqualFold(h.header.Get("Content-Encoding"), "gzip") {
 		if conn.gz == nil {
-			conn.gz, err = gzip.NewReader(hresp.Body)
+			conn.gz, err = gzip.NewReader(raw)
 		} else {
-			err = conn.gz.Reset(hresp.Body)
+			err = conn.gz.Reset(raw)
 		}
 		if err != nil {
 			return nil, c.fail(ctx, req, deadline, KindBody, err)
 		}
 		body, length, gzipped = conn.gz, -1, true
-		hresp.Header.Del("Content-Encoding")
-		hresp.Header.Del("Content-Length")
+		h.header.Del("Content-Encoding")
+		h.header.Del("Content-Length")
 	}
 	b, reserved, err := c.readBody(body, length)
 	if err != nil {
 		return nil, c.bodyFailure(ctx, req, deadline, err)
 	}
 	// The body was read to its end: the connection is reusable unless the
-	// service or the protocol version says otherwise. A gzip stream can
+	// service says otherwise or the body ended with it. A gzip stream can
 	// end before the body that carries it does: what follows is drained.
-	x.keep = !hresp.Close && hresp.ProtoAtLeast(1, 1) && (!gzipped || drain(hresp))
-	return c.finish(req, hresp.StatusCode, hresp.Header, b, reserved)
+	x.keep = !h.close && (!gzipped || drain(raw))
+	return c.finish(req, h.status, h.header, b, reserved)
 }
 
 // close ends the exchange: the connection goes back to the pool when its
@@ -492,8 +492,8 @@ func validFieldValue(v string) bool {
 // drain reads what is left of a response body that is no longer wanted,
 // up to a little, so that its connection can be reused, and reports
 // whether it could be.
-func drain(resp *http.Response) bool {
-	_, err := io.CopyN(io.Discard, resp.Body, 4<<10)
+func drain(body io.Reader) bool {
+	_, err := io.CopyN(io.Discard, body, 4<<10)
 	return err == io.EOF
 }
 
