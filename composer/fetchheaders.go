@@ -143,8 +143,22 @@ func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service,
 	return dst
 }
 
-// maxFields bounds the fields fragmentFields adds for one request.
-func maxFields(svc *config.Service) int { return 12 + len(svc.ForwardedHeaders()) }
+// maxFields bounds the fields fragmentFields adds for one request to svc,
+// as it adds them: Accept, the forwarded headers, the trace context, the
+// request and fragment ids, the page context, cookies and authorization.
+func maxFields(svc *config.Service) int {
+	n := 1 + len(svc.ForwardedHeaders()) + 2 + 2
+	if svc.SendsContext() {
+		n += 4
+	}
+	if svc.Cookies.Any() {
+		n++
+	}
+	if svc.Authorization {
+		n++
+	}
+	return n
+}
 
 var acceptHTML = []string{"text/html"}
 
