@@ -790,7 +790,7 @@ func TestDockerfile(t *testing.T) {
 	if !slices.Contains(strings.Fields(env), "CGO_ENABLED=0") {
 		t.Errorf("the build stage's go build does not run with CGO_ENABLED=0: %q", env)
 	}
-	for _, want := range []string{"-trimpath", `-ldflags "-s -w"`, "./cmd/inlay"} {
+	for _, want := range []string{"-trimpath", `-ldflags "-s -w `, "./cmd/inlay"} {
 		if !strings.Contains(goBuild, want) {
 			t.Errorf("the build stage's go build %q lacks %q", goBuild, want)
 		}

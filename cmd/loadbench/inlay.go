@@ -92,11 +92,16 @@ func moduleRoot(ctx context.Context) (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// buildInlay builds the module's cmd/inlay into dir and returns the
-// binary's path.
-func buildInlay(ctx context.Context, root, dir string) (string, error) {
+// defaultLDFlags are the linker flags of make build (the Makefile's
+// INLAY_LDFLAGS), which the load benchmark builds Inlay with: the
+// benchmark measures the binary users run.
+const defaultLDFlags = "-X=runtime.godebugDefault=adaptivestackstart=0"
+
+// buildInlay builds the module's cmd/inlay into dir with ldflags and
+// returns the binary's path.
+func buildInlay(ctx context.Context, root, dir, ldflags string) (string, error) {
 	bin := filepath.Join(dir, "inlay")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/inlay")
+	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", ldflags, "-o", bin, "./cmd/inlay")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd/inlay: %w\n%s", err, out)

@@ -78,6 +78,7 @@ type options struct {
 	scenario   string
 	only       string
 	inlayEnv   string
+	ldflags    string
 	nginx      string
 	peer       peerConfig
 	keep       bool
@@ -101,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.nginx, "nginx", "auto", "nginx binary of the SSI peer in the "+peerKey+" scenario: a path, auto (nginx if on PATH) or off")
 	fs.IntVar(&o.peer.Burst, "burst", 1000, "page `loads` started at once in the "+peerKey+" scenario")
 	fs.DurationVar(&o.peer.Timeout, "burst-timeout", 10*time.Second, "deadline of each page load of the burst")
+	fs.StringVar(&o.ldflags, "ldflags", defaultLDFlags, "the -ldflags Inlay is built with; the default is make build's")
 	fs.StringVar(&o.inlayEnv, "inlay-env", "", "extra environment of the Inlay process, comma-separated `KEY=VALUE`s, such as GOGC=200")
 	fs.BoolVar(&o.bench.H2C, "h2c", false, "Inlay fetches the fragments over h2c (HTTP/2 without TLS), not HTTP/1.1")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (Inlay's config, layout and logs)")
@@ -157,7 +159,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		return err
 	}
 	logger.Info("building inlay", slog.String("module", root), slog.String("dir", dir))
-	bin, err := buildInlay(ctx, root, dir)
+	bin, err := buildInlay(ctx, root, dir, o.ldflags)
 	if err != nil {
 		return err
 	}
