@@ -1,0 +1,146 @@
+// Command floor is the least a Go program on net/http does to compose the
+// load benchmark's one-service page: it sends the four fragment requests
+// on kept-alive connections, one after the other, reads the answers in
+// order with http.ReadResponse, and streams the page as Inlay does: the
+// head before the first wait, the rest at the end. No cache, breakers,
+// limits, deadlines, markup checks, logs or metrics.
+//
+// It measures what Go's runtime and net/http's server cost on their own,
+// beside nginx SSI and Inlay (docs/benchmarks.md, "The no-store page,
+// fifth round"). Run the stub and the composer as two processes, so that
+// the composer's CPU is its own:
+//
+//	go run ./cmd/loadbench/testdata/floor -stub 127.0.0.1:9301 &
+//	go run ./cmd/loadbench/testdata/floor -listen 127.0.0.1:9500 -upstream 127.0.0.1:9301 &
+//	wrk -t2 -c64 -d10s http://127.0.0.1:9500/
+//
+// and read the composer's CPU from /proc/PID/stat before and after.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// fragments are the page's boxes: path, body size and service time, as in
+// the load benchmark's stub.
+var fragments = []struct {
+	path    string
+	size    int
+	latency time.Duration
+}{
+	{"/header", 2 << 10, 5 * time.Millisecond},
+	{"/search", 4 << 10, 20 * time.Millisecond},
+	{"/basket", 1 << 10, 10 * time.Millisecond},
+	{"/footer", 1 << 10, 5 * time.Millisecond},
+}
+
+// around are the page's static parts, before, between and after the boxes.
+var around = []string{
+	"<!DOCTYPE html><html><head><title>bench</title></head><body>\n<header>",
+	"</header>\n<main>", "\n", "</main>\n<footer>", "</footer>\n</body></html>\n",
+}
+
+func main() {
+	stub := flag.String("stub", "", "serve the four fragments on this address")
+	listen := flag.String("listen", "127.0.0.1:9500", "serve the page on this address")
+	upstream := flag.String("upstream", "127.0.0.1:9301", "the fragments' address")
+	flag.Parse()
+	if *stub != "" {
+		log.Fatal(http.ListenAndServe(*stub, stubHandler()))
+	}
+	c := &composer{upstream: *upstream, idle: make(chan *conn, 4096)}
+	for _, f := range fragments {
+		c.requests = append(c.requests, []byte("GET "+f.path+" HTTP/1.1\r\nHost: "+*upstream+"\r\n\r\n"))
+	}
+	log.Fatal(http.ListenAndServe(*listen, c))
+}
+
+func stubHandler() http.Handler {
+	mux := http.NewServeMux()
+	for _, f := range fragments {
+		body := `<div class="fragment">` + strings.Repeat("Lorem ipsum dolor sit amet, consectetur adipiscing elit. ", f.size/57) + "</div>"
+		mux.HandleFunc(f.path, func(w http.ResponseWriter, _ *http.Request) {
+			time.Sleep(f.latency)
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			io.WriteString(w, body)
+		})
+	}
+	return mux
+}
+
+// conn is a kept-alive connection to the stub.
+type conn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+// composer serves the page.
+type composer struct {
+	upstream string
+	requests [][]byte
+	idle     chan *conn
+}
+
+var pages = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (c *composer) get() (*conn, error) {
+	select {
+	case cn := <-c.idle:
+		return cn, nil
+	default:
+	}
+	nc, err := net.Dial("tcp", c.upstream)
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: nc, br: bufio.NewReader(nc)}, nil
+}
+
+func (c *composer) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	var conns [4]*conn
+	for i := range conns {
+		cn, err := c.get()
+		if err == nil {
+			_, err = cn.Write(c.requests[i])
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		conns[i] = cn
+	}
+	page := pages.Get().(*bytes.Buffer)
+	defer pages.Put(page)
+	page.Reset()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	for i, cn := range conns {
+		page.WriteString(around[i])
+		if i == 0 && cn.br.Buffered() == 0 {
+			w.Write(page.Bytes()) // the head goes before the first wait
+			w.(http.Flusher).Flush()
+			page.Reset()
+		}
+		resp, err := http.ReadResponse(cn.br, nil)
+		if err == nil {
+			_, err = page.ReadFrom(resp.Body)
+			resp.Body.Close()
+		}
+		if err != nil {
+			cn.Close()
+			continue
+		}
+		c.idle <- cn
+	}
+	page.WriteString(around[4])
+	w.Write(page.Bytes())
+}
