@@ -90,7 +90,7 @@ func (s *Server) pageDone(pg *page, route string, status int) {
 	}
 	s.observer.PageDone(route, status, total, ttfb, degraded)
 	if s.accessLog {
-		s.logger.LogAttrs(pg.r.Context(), slog.LevelInfo, "page",
+		attrs := [...]slog.Attr{
 			slog.String("request_id", pg.requestID),
 			slog.String("route", route),
 			slog.String("method", pg.r.Method),
@@ -98,7 +98,15 @@ func (s *Server) pageDone(pg *page, route string, status int) {
 			slog.Int("status", status),
 			slog.Float64("duration_ms", durationMS(total)),
 			slog.Float64("ttfb_ms", durationMS(ttfb)),
-			slog.Any("degraded", ids))
+			slog.Any("degraded", ids),
+		}
+		n := len(attrs)
+		if ids == nil {
+			// A whole page's line has no "degraded": a null would cost a
+			// trip through encoding/json on every page.
+			n--
+		}
+		s.logger.LogAttrs(pg.r.Context(), slog.LevelInfo, "page", attrs[:n]...)
 	}
 }
 

@@ -2,6 +2,7 @@ package composer
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,4 +57,43 @@ func TestOperatorLogs(t *testing.T) {
 	if _, ok := page["duration"]; ok {
 		t.Errorf("access log still has a unitless duration: %v", page)
 	}
+	if _, ok := page["degraded"]; ok {
+		t.Errorf("a whole page's access-log line names degraded boxes: %v", page)
+	}
+}
+
+// TestAccessLogNamesDegradedBoxes: a page whose boxes fell back says which,
+// in document order.
+func TestAccessLogNamesDegradedBoxes(t *testing.T) {
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/main": {Body: "<h1>main</h1>"},
+		"/a":    {Status: 500},
+		"/b":    {Body: "<p>b</p>"},
+		"/c":    {Status: 503},
+	})
+	s := newShop(t, shopConfig{
+		services: map[string]*teamtest.Team{"team": team},
+		layouts: map[string]string{"p.html": pageHead + `<fragment id="a" src="team:/a"></fragment>` +
+			`<fragment src="team:/main" primary></fragment><fragment id="b" src="team:/b"></fragment>` +
+			`<fragment id="c" src="team:/c"></fragment>` + pageTail},
+		pages:     "  - path: /\n    layout: p.html",
+		accessLog: true,
+	})
+	s.get(t, "/")
+	for _, line := range strings.Split(strings.TrimSpace(s.logs.String()), "\n") {
+		var rec struct {
+			Msg      string   `json:"msg"`
+			Degraded []string `json:"degraded"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if rec.Msg == "page" {
+			if !slices.Equal(rec.Degraded, []string{"a", "c"}) {
+				t.Errorf("degraded %q, want [a c]", rec.Degraded)
+			}
+			return
+		}
+	}
+	t.Fatal("no access-log line for the page")
 }
