@@ -1050,6 +1050,34 @@ func TestUnusableFragmentAnswersFallBack(t *testing.T) {
 	}
 }
 
+// B12: an answer whose head is malformed or whose framing is ambiguous
+// falls back, and its connection is never used again: nothing after it
+// can be read as the next answer.
+func TestMalformedAnswerHeadsFallBack(t *testing.T) {
+	const ok = "Content-Type: text/html\r\n"
+	for name, raw := range map[string]string{
+		"differing Content-Length":    "HTTP/1.1 200 OK\r\n" + ok + "Content-Length: 8\r\nContent-Length: 9\r\n\r\n<p>x</p>",
+		"Content-Length not a number": "HTTP/1.1 200 OK\r\n" + ok + "Content-Length: 0x8\r\n\r\n<p>x</p>",
+		"gzip transfer encoding":      "HTTP/1.1 200 OK\r\n" + ok + "Transfer-Encoding: gzip, chunked\r\n\r\n8\r\n<p>x</p>\r\n0\r\n\r\n",
+		"folded header line":          "HTTP/1.1 200 OK\r\n" + ok + "X-A: 1\r\n 2\r\nContent-Length: 8\r\n\r\n<p>x</p>",
+		"NUL in a header value":       "HTTP/1.1 200 OK\r\n" + ok + "X-A: a\x00b\r\nContent-Length: 8\r\n\r\n<p>x</p>",
+		"space before the colon":      "HTTP/1.1 200 OK\r\n" + ok + "Content-Length : 8\r\n\r\n<p>x</p>",
+		"not an HTTP/1.x status line": "HTTP/2.0 200 OK\r\n" + ok + "Content-Length: 8\r\n\r\n<p>x</p>",
+		"a second answer smuggled in": "HTTP/1.1 200 OK\r\n" + ok + "Content-Length: 8\r\nTransfer-Encoding: identity\r\n\r\n<p>x</p>HTTP/1.1 200 OK\r\n" + ok + "Content-Length: 13\r\n\r\n<p>evil</p>\r\n",
+		"a header line without colon": "HTTP/1.1 200 OK\r\n" + ok + "X-A 1\r\nContent-Length: 8\r\n\r\n<p>x</p>",
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, _ := faultShop(t, teamtest.Route{Handler: rawResponse(raw, false)}, "")
+			resp, body := s.get(t, "/")
+			if resp.StatusCode != http.StatusOK || body != faultPage {
+				t.Errorf("page: got %d %q, want 200 %q", resp.StatusCode, body, faultPage)
+			}
+			wantLog(t, s.logText(), "fragment", "box", "reason", "body")
+			wantAlive(t, s)
+		})
+	}
+}
+
 // B11: a 204, or a 200 with an empty body, is an answer that says "show
 // nothing": the box is empty, without its fallback and without a degraded
 // log record. (Policy: an empty 200 is not a failure.)

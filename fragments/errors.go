@@ -23,8 +23,8 @@ const (
 	KindTooLarge
 	// KindContentType means the body was not text/html.
 	KindContentType
-	// KindBody means reading the body failed: a reset, a truncated body, a
-	// corrupt compressed stream.
+	// KindBody means reading the answer failed: a malformed or ambiguous
+	// head, a reset, a truncated body, a corrupt compressed stream.
 	KindBody
 	// KindBreakerOpen means the service's circuit breaker is open, or
 	// half-open with its probes already under way: no request was made.

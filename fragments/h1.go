@@ -296,7 +296,11 @@ func (x *h1Exchange) receive() (resp *Response, err error) {
 		if conn.reused && conn.br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
 			return nil, errRetry
 		}
-		return nil, c.fail(ctx, req, deadline, KindConnect, err)
+		kind := KindConnect // the service dropped the connection, or never answered
+		if errors.Is(err, errMalformedHead) {
+			kind = KindBody // it answered, in a way that cannot be read
+		}
+		return nil, c.fail(ctx, req, deadline, kind, err)
 	}
 	conn.limit.n = -1
 	if h.status == http.StatusSwitchingProtocols {

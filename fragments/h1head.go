@@ -35,7 +35,9 @@ type h1Head struct {
 	close   bool // the service closes the connection after this answer
 }
 
-// errMalformedHead is the error of an answer whose head does not parse.
+// errMalformedHead is the error of an answer whose status line or header
+// fields do not parse, or whose framing is ambiguous: a fetch that gets one
+// fails with KindBody.
 var errMalformedHead = errors.New("malformed HTTP response head")
 
 // headScratch holds a head's lines while they are read: lines longer than
