@@ -69,10 +69,7 @@ func readHead(br *bufio.Reader) (h1Head, error) {
 	var h h1Head
 	line, err := readLine(br, nil)
 	if err != nil {
-		if err == io.EOF {
-			return h, io.EOF // nothing of an answer came: the caller may retry
-		}
-		return h, unexpected(err)
+		return h, err // io.EOF when nothing of an answer came: the caller may retry
 	}
 	if h.minor, h.status, err = parseStatusLine(line); err != nil {
 		return h, err
@@ -227,9 +224,9 @@ func (h *h1Head) frame() error {
 		}
 		length = int64(n)
 	}
-	// HTTP/1.0's keep-alive extension is not relied on: such a connection
-	// serves one answer.
 	// "Connection: close" is the connection's, not the answer's: it goes.
+	// HTTP/1.0's keep-alive extension is not relied on: an HTTP/1.0
+	// connection serves one answer.
 	closes := httpguts.HeaderValuesContainsToken(h.header["Connection"], "close")
 	if closes {
 		delete(h.header, "Connection")
