@@ -5,7 +5,8 @@ BENCH   ?= .
 # New goroutines start with Go's smallest stack, 2 KiB, not with the average
 # of the stacks the last GC saw: Inlay's connection goroutines are deep and
 # its helpers shallow, and the average made every helper start at 8 KiB
-# (about 6 MiB more RSS at 256 shoppers). //go:debug cannot set this one.
+# (up to 8 MiB more RSS when 256 shoppers arrive at once, about 2 MiB
+# settled). //go:debug cannot set this one.
 INLAY_LDFLAGS ?= -X=runtime.godebugDefault=adaptivestackstart=0
 
 .DEFAULT_GOAL := help
