@@ -182,13 +182,20 @@ func (c *Client) finish(req *Request, status int, header http.Header, body []byt
 // a passed deadline is a timeout and a caller that left is a
 // cancellation, whatever error the transport reported for them.
 func (c *Client) fail(ctx context.Context, req *Request, deadline time.Time, kind Kind, err error) *Error {
-	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-		err = errors.Join(ctxErr, err) // the lean client reports the cut connection
+	// The context is read once: its timer may fire while this runs, and
+	// the error and its kind must tell the same story.
+	ctxErr := ctx.Err()
+	var cause error
+	if ctxErr != nil {
+		cause = context.Cause(ctx)
+		if !errors.Is(err, ctxErr) {
+			err = errors.Join(ctxErr, err) // the lean client reports the cut connection
+		}
 	}
 	switch {
-	case errors.Is(context.Cause(ctx), errFragmentTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(cause, errFragmentTimeout), errors.Is(ctxErr, context.DeadlineExceeded):
 		kind = KindTimeout
-	case ctx.Err() != nil:
+	case ctxErr != nil:
 		kind = KindCanceled
 	case !deadline.IsZero() && !time.Now().Before(deadline):
 		kind = KindTimeout

@@ -462,6 +462,38 @@ func testFetchCallerDeadlineIsTimeout(t *testing.T, newClient clientMaker) {
 	}
 }
 
+// expiringCtx is a context whose deadline passes between two reads of
+// its error: the first says it is live, every later one that it expired.
+type expiringCtx struct {
+	context.Context
+	deadline time.Time
+	reads    atomic.Int32
+}
+
+func (c *expiringCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *expiringCtx) Err() error {
+	if c.reads.Add(1) == 1 {
+		return nil
+	}
+	return context.DeadlineExceeded
+}
+
+// TestFailReadsTheContextOnce: a fetch that fails just as the caller's
+// deadline passes is a timeout whose error says so, even when the
+// context's timer fires while the failure is classified. The context read
+// once, and the deadline that passed, tell one story.
+func TestFailReadsTheContextOnce(t *testing.T) {
+	deadline := time.Now().Add(-time.Millisecond)
+	ctx := &expiringCtx{Context: context.Background(), deadline: deadline}
+	req := &Request{ID: "box", Service: "svc"}
+	err := new(Client).fail(ctx, req, deadline, KindConnect, errors.New("read: i/o timeout"))
+	if err.Kind != KindTimeout || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("kind %s, errors.Is(err, context.DeadlineExceeded) %t, want timeout and true: %v",
+			err.Kind, errors.Is(err, context.DeadlineExceeded), err)
+	}
+}
+
 func TestFetchCallerCancelIsCanceled(t *testing.T) { forEachClient(t, testFetchCallerCancelIsCanceled) }
 
 func testFetchCallerCancelIsCanceled(t *testing.T, newClient clientMaker) {
