@@ -297,7 +297,7 @@ func (x *h1Exchange) receive() (resp *Response, err error) {
 			return nil, errRetry
 		}
 		kind := KindConnect // the service dropped the connection, or never answered
-		if errors.Is(err, errMalformedHead) {
+		if errors.Is(err, ErrMalformedHead) {
 			kind = KindBody // it answered, in a way that cannot be read
 		}
 		return nil, c.fail(ctx, req, deadline, kind, err)

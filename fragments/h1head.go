@@ -35,10 +35,31 @@ type h1Head struct {
 	close   bool // the service closes the connection after this answer
 }
 
-// errMalformedHead is the error of an answer whose status line or header
+// ErrMalformedHead is the error of an answer whose status line or header
 // fields do not parse, or whose framing is ambiguous: a fetch that gets one
-// fails with KindBody.
-var errMalformedHead = errors.New("malformed HTTP response head")
+// fails with [KindBody].
+var ErrMalformedHead = errors.New("malformed HTTP response head")
+
+// CheckHead reports why the lean HTTP/1.1 client, which reads the answers
+// of plain-http services, refuses the answer whose bytes begin raw, or nil
+// when it reads it. Informational answers (1xx) before it are read past,
+// as the client reads past them; a head cut short in raw is not judged.
+// `inlay check-fragment` uses it, so that a team sees the answer as the
+// server reads it.
+func CheckHead(raw []byte) error {
+	br := bufio.NewReaderSize(bytes.NewReader(raw), h1ReadBufferSize)
+	for {
+		h, err := readHead(br)
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return nil
+		case err != nil:
+			return err
+		case h.status >= 200 || h.status == http.StatusSwitchingProtocols:
+			return nil
+		}
+	}
+}
 
 // headScratch holds a head's lines while they are read: lines longer than
 // the read buffer come in pieces.
@@ -87,7 +108,7 @@ func readHead(br *bufio.Reader) (h1Head, error) {
 			break
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return h, fmt.Errorf("%w: a folded header line", errMalformedHead)
+			return h, fmt.Errorf("%w: a folded header line", ErrMalformedHead)
 		}
 		scratch.WriteByte('\n')
 		fields++
@@ -121,7 +142,7 @@ func readLine(br *bufio.Reader, to *bytes.Buffer) ([]byte, error) {
 		switch {
 		case err == bufio.ErrBufferFull:
 			if to == nil {
-				return nil, fmt.Errorf("%w: status line over %d bytes", errMalformedHead, br.Size())
+				return nil, fmt.Errorf("%w: status line over %d bytes", ErrMalformedHead, br.Size())
 			}
 			to.Write(part)
 			continue
@@ -152,12 +173,12 @@ func readLine(br *bufio.Reader, to *bytes.Buffer) ([]byte, error) {
 func parseStatusLine(line []byte) (minor, status int, err error) {
 	proto, rest, ok := bytes.Cut(line, []byte(" "))
 	if !ok || len(proto) != len("HTTP/1.1") || !bytes.HasPrefix(proto, []byte("HTTP/1.")) || (proto[7] != '0' && proto[7] != '1') {
-		return 0, 0, fmt.Errorf("%w: status line %q", errMalformedHead, truncate(line))
+		return 0, 0, fmt.Errorf("%w: status line %q", ErrMalformedHead, truncate(line))
 	}
 	rest = bytes.TrimLeft(rest, " ")
 	code, _, _ := bytes.Cut(rest, []byte(" "))
 	if len(code) != 3 || code[0] < '1' || code[0] > '9' || code[1] < '0' || code[1] > '9' || code[2] < '0' || code[2] > '9' {
-		return 0, 0, fmt.Errorf("%w: status code in %q", errMalformedHead, truncate(line))
+		return 0, 0, fmt.Errorf("%w: status code in %q", ErrMalformedHead, truncate(line))
 	}
 	return int(proto[7] - '0'), int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0'), nil
 }
@@ -181,10 +202,10 @@ func (h *h1Head) parseFields(block string, n int) error {
 		line, block, _ = strings.Cut(block, "\n")
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || !httpguts.ValidHeaderFieldName(name) {
-			return fmt.Errorf("%w: header line %q", errMalformedHead, truncate([]byte(line)))
+			return fmt.Errorf("%w: header line %q", ErrMalformedHead, truncate([]byte(line)))
 		}
 		if !httpguts.ValidHeaderFieldValue(value) {
-			return fmt.Errorf("%w: the value of %s", errMalformedHead, name)
+			return fmt.Errorf("%w: the value of %s", ErrMalformedHead, name)
 		}
 		value = strings.Trim(value, " \t")
 		key := textproto.CanonicalMIMEHeaderKey(name)
@@ -209,7 +230,7 @@ func (h *h1Head) frame() error {
 		first := textproto.TrimString(cl[0])
 		for _, v := range cl[1:] {
 			if textproto.TrimString(v) != first {
-				return fmt.Errorf("%w: several Content-Length fields: %q", errMalformedHead, cl)
+				return fmt.Errorf("%w: several Content-Length fields: %q", ErrMalformedHead, cl)
 			}
 		}
 		cl = cl[:1]
@@ -220,7 +241,7 @@ func (h *h1Head) frame() error {
 		v := textproto.TrimString(cl[0])
 		n, err := strconv.ParseUint(v, 10, 63)
 		if err != nil {
-			return fmt.Errorf("%w: Content-Length %q", errMalformedHead, v)
+			return fmt.Errorf("%w: Content-Length %q", ErrMalformedHead, v)
 		}
 		length = int64(n)
 	}
@@ -237,7 +258,7 @@ func (h *h1Head) frame() error {
 		delete(h.header, "Transfer-Encoding")
 		if h.minor > 0 {
 			if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
-				return fmt.Errorf("%w: transfer encoding %q", errMalformedHead, te)
+				return fmt.Errorf("%w: transfer encoding %q", ErrMalformedHead, te)
 			}
 			h.chunked = true
 		}
@@ -323,20 +344,20 @@ func (b *chunkedBody) skipTrailer() error {
 		line, err := b.br.ReadSlice('\n')
 		read += len(line)
 		if read > maxTrailerBytes {
-			return fmt.Errorf("%w: trailer over %d bytes", errMalformedHead, maxTrailerBytes)
+			return fmt.Errorf("%w: trailer over %d bytes", ErrMalformedHead, maxTrailerBytes)
 		}
 		if err != nil && err != bufio.ErrBufferFull {
 			return unexpected(err)
 		}
 		if err == nil && !bytes.HasSuffix(line, []byte("\r\n")) {
-			return fmt.Errorf("%w: trailer line without CRLF", errMalformedHead)
+			return fmt.Errorf("%w: trailer line without CRLF", ErrMalformedHead)
 		}
 		if lineStart {
 			if err == nil && len(line) == 2 {
 				return nil
 			}
 			if name, _, ok := bytes.Cut(line, []byte(":")); !ok || !httpguts.ValidHeaderFieldName(string(name)) {
-				return fmt.Errorf("%w: trailer line %q", errMalformedHead, truncate(line))
+				return fmt.Errorf("%w: trailer line %q", ErrMalformedHead, truncate(line))
 			}
 		}
 		lineStart = err == nil // a line longer than the buffer comes in pieces

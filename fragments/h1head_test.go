@@ -190,3 +190,24 @@ func TestReadHeadEOFIsRetryable(t *testing.T) {
 		t.Errorf("cut: %v, want io.ErrUnexpectedEOF", err)
 	}
 }
+
+// TestCheckHead: check-fragment's view of an answer head is the client's.
+func TestCheckHead(t *testing.T) {
+	for _, tc := range []struct {
+		name, raw string
+		refused   bool
+	}{
+		{"good", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false},
+		{"early hints, then the answer", "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false},
+		{"early hints, then a folded answer", "HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\n\r\n", true},
+		{"cut short: not judged", "HTTP/1.1 200 OK\r\nContent-Le", false},
+		{"nothing: not judged", "", false},
+		{"folded", "HTTP/1.1 200 OK\r\nX-A: 1\r\n 2\r\n\r\n", true},
+		{"differing lengths", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx", true},
+	} {
+		err := CheckHead([]byte(tc.raw))
+		if refused := err != nil; refused != tc.refused || refused && !errors.Is(err, ErrMalformedHead) {
+			t.Errorf("%s: %v, want refused %t", tc.name, err, tc.refused)
+		}
+	}
+}

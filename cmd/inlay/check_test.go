@@ -84,6 +84,21 @@ func TestCheckFragment(t *testing.T) {
 			want:    []string{`error: fetch failed: status 200 with content type "application/json": a fragment must be text/html`},
 		},
 		{
+			name:    "ambiguous framing",
+			handler: rawAnswer("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 8\r\nContent-Length: 9\r\n\r\n<p>x</p>"),
+			code:    1,
+			want: []string{`error: fetch failed: Inlay cannot read the response head: malformed HTTP response head: several Content-Length fields: ["8" "9"]: its box would show its fallback`,
+				"with one Content-Length or Transfer-Encoding: chunked"},
+			notWant: []string{"cannot connect"},
+		},
+		{
+			// net/http unfolds the line; the server's client refuses it.
+			name:    "folded header line",
+			handler: rawAnswer("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Note: a\r\n b\r\nContent-Length: 8\r\n\r\n<p>x</p>"),
+			code:    1,
+			want:    []string{"error: fetch failed: Inlay cannot read the response head: malformed HTTP response head: a folded header line: its box would show its fallback"},
+		},
+		{
 			name:    "server error",
 			handler: stub(http.StatusInternalServerError, "oops", "Content-Type", "text/plain"),
 			code:    1,
@@ -337,6 +352,20 @@ func TestCheckFragment(t *testing.T) {
 
 // TestCheckFragmentRequest checks that the fragment is asked for as Inlay
 // asks for it, and the JSON output.
+// rawAnswer is a stub handler that answers with raw bytes on the
+// connection it takes over, then closes it.
+func rawAnswer(raw string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		buf.WriteString(raw)
+		buf.Flush()
+		conn.Close()
+	}
+}
+
 func TestCheckFragmentRequest(t *testing.T) {
 	got := make(chan *http.Request, 1)
 	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {

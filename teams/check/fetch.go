@@ -6,7 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
@@ -35,9 +38,23 @@ type observation struct {
 // of a shopper without cookies. A recording transport keeps the raw
 // response beside what the client makes of it, so that one request shows
 // both: no second GET that could answer differently.
+//
+// The server reads a plain-http service's answers with its own HTTP/1.1
+// client, a little stricter than net/http's (fragments.CheckHead): the
+// bytes the transport reads are kept too, and an answer that client
+// refuses is observed as the server would see it, a failed fetch.
 func fetchFragment(ctx context.Context, opts Options, requestID string, extra http.Header) observation {
 	transport := fragments.NewTransport()
 	defer transport.CloseIdleConnections()
+	var wire headTee
+	dial := transport.DialContext
+	transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &teeConn{Conn: c, tee: &wire}, nil
+	}
 	rec := &recorder{next: transport, limit: opts.MaxBytes + 1}
 	client := &fragments.Client{Transport: rec, MaxBodyBytes: opts.MaxBytes}
 	fields := []fragments.Field{
@@ -57,10 +74,53 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 		Timeout: opts.Timeout,
 	})
 	obs := observation{Resp: resp, Err: err, Duration: time.Since(start), Raw: rec.body.Bytes()}
+	if strings.HasPrefix(opts.URL, "http://") {
+		if herr := fragments.CheckHead(wire.bytes()); herr != nil {
+			return observation{Duration: obs.Duration,
+				Err: &fragments.Error{Kind: fragments.KindBody, ID: opts.ID, Service: "check", Err: herr}}
+		}
+	}
 	if rec.resp != nil {
 		obs.Status, obs.Header = rec.resp.StatusCode, rec.resp.Header
 	}
 	return obs
+}
+
+// headTee keeps the first bytes a fetch reads from its connections: enough
+// for any answer head the client accepts.
+type headTee struct {
+	mu  sync.Mutex // protects buf
+	buf bytes.Buffer
+}
+
+// maxTeeBytes bounds what headTee keeps: the client's 64 KiB of header
+// fields, and a read buffer more.
+const maxTeeBytes = 68 << 10
+
+func (t *headTee) write(p []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if room := maxTeeBytes - t.buf.Len(); room > 0 {
+		t.buf.Write(p[:min(len(p), room)])
+	}
+}
+
+func (t *headTee) bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.Bytes()
+}
+
+// teeConn is a connection whose reads are kept by a headTee.
+type teeConn struct {
+	net.Conn
+	tee *headTee
+}
+
+func (c *teeConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.tee.write(p[:n])
+	return n, err
 }
 
 // recorder is a RoundTripper that keeps the one response it carries and

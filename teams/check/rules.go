@@ -129,6 +129,10 @@ func (r *Report) fetchFailed(obs observation, opts Options) {
 	case fragments.KindContentType:
 		r.addFix(SeverityError, "send Content-Type: text/html; charset=utf-8", "fetch failed: status 200 with content type %q: a fragment must be text/html: %s", obs.Header.Get("Content-Type"), consequence(opts, false))
 	case fragments.KindBody:
+		if errors.Is(fe.Err, fragments.ErrMalformedHead) {
+			r.addFix(SeverityError, "send an HTTP/1.1 status line and header fields of name: value, one per line, with one Content-Length or Transfer-Encoding: chunked", "fetch failed: Inlay cannot read the response head%s: %s", cause, consequence(opts, false))
+			break
+		}
 		r.addFix(SeverityError, "send the whole body, with a correct Content-Length", "fetch failed: reading the body%s: %s", cause, consequence(opts, false))
 	case fragments.KindCanceled:
 		r.addFix(SeverityError, "run the check again", "fetch canceled before the response was complete")
