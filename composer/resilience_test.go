@@ -794,23 +794,6 @@ func TestFragmentRedirectIsNeverFollowed(t *testing.T) {
 	}
 }
 
-// rawResponse is a stub handler that takes over the connection and writes
-// raw bytes, then ends the connection as end says.
-func rawResponse(raw string, reset bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		conn, buf, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			panic(err)
-		}
-		buf.WriteString(raw)
-		buf.Flush()
-		if tcp, ok := conn.(*net.TCPConn); ok && reset {
-			tcp.SetLinger(0) // close with RST, not FIN
-		}
-		conn.Close()
-	}
-}
-
 // B4: a body cut short, however it is cut, never reaches the page and is
 // never stored.
 func TestBrokenBodyNeverReachesPageOrCache(t *testing.T) {
@@ -819,9 +802,9 @@ func TestBrokenBodyNeverReachesPageOrCache(t *testing.T) {
 		name    string
 		handler http.HandlerFunc
 	}{
-		{"reset mid-body", rawResponse(head+"Content-Length: 100\r\n\r\n<p>PARTIAL", true)},
-		{"Content-Length 100, 10 bytes and close", rawResponse(head+"Content-Length: 100\r\n\r\n<p>PARTIAL", false)},
-		{"chunked without the last chunk", rawResponse(head+"Transfer-Encoding: chunked\r\n\r\na\r\n<p>PARTIAL\r\n", false)},
+		{"reset mid-body", teamtest.Raw(head+"Content-Length: 100\r\n\r\n<p>PARTIAL", true)},
+		{"Content-Length 100, 10 bytes and close", teamtest.Raw(head+"Content-Length: 100\r\n\r\n<p>PARTIAL", false)},
+		{"chunked without the last chunk", teamtest.Raw(head+"Transfer-Encoding: chunked\r\n\r\na\r\n<p>PARTIAL\r\n", false)},
 		{"handler aborts after a flush", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.Header().Set("Cache-Control", "max-age=60")
@@ -1067,7 +1050,7 @@ func TestMalformedAnswerHeadsFallBack(t *testing.T) {
 		"a header line without colon": "HTTP/1.1 200 OK\r\n" + ok + "X-A 1\r\nContent-Length: 8\r\n\r\n<p>x</p>",
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, _ := faultShop(t, teamtest.Route{Handler: rawResponse(raw, false)}, "")
+			s, _ := faultShop(t, teamtest.Route{Handler: teamtest.Raw(raw, false)}, "")
 			resp, body := s.get(t, "/")
 			if resp.StatusCode != http.StatusOK || body != faultPage {
 				t.Errorf("page: got %d %q, want 200 %q", resp.StatusCode, body, faultPage)

@@ -85,7 +85,7 @@ func TestCheckFragment(t *testing.T) {
 		},
 		{
 			name:    "ambiguous framing",
-			handler: rawAnswer("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 8\r\nContent-Length: 9\r\n\r\n<p>x</p>"),
+			handler: teamtest.Raw("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 8\r\nContent-Length: 9\r\n\r\n<p>x</p>", false),
 			code:    1,
 			want: []string{`error: fetch failed: Inlay cannot read the response head: malformed HTTP response head: several Content-Length fields: ["8" "9"]: its box would show its fallback`,
 				"with one Content-Length or Transfer-Encoding: chunked"},
@@ -94,7 +94,7 @@ func TestCheckFragment(t *testing.T) {
 		{
 			// net/http unfolds the line; the server's client refuses it.
 			name:    "folded header line",
-			handler: rawAnswer("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Note: a\r\n b\r\nContent-Length: 8\r\n\r\n<p>x</p>"),
+			handler: teamtest.Raw("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Note: a\r\n b\r\nContent-Length: 8\r\n\r\n<p>x</p>", false),
 			code:    1,
 			want:    []string{"error: fetch failed: Inlay cannot read the response head: malformed HTTP response head: a folded header line: its box would show its fallback"},
 		},
@@ -352,20 +352,6 @@ func TestCheckFragment(t *testing.T) {
 
 // TestCheckFragmentRequest checks that the fragment is asked for as Inlay
 // asks for it, and the JSON output.
-// rawAnswer is a stub handler that answers with raw bytes on the
-// connection it takes over, then closes it.
-func rawAnswer(raw string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		conn, buf, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			panic(err)
-		}
-		buf.WriteString(raw)
-		buf.Flush()
-		conn.Close()
-	}
-}
-
 func TestCheckFragmentRequest(t *testing.T) {
 	got := make(chan *http.Request, 1)
 	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {

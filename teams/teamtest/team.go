@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -252,4 +253,22 @@ func Fragment(body, cacheControl string, header ...string) http.HandlerFunc {
 		route.Header[header[i]] = header[i+1]
 	}
 	return route.ServeHTTP
+}
+
+// Raw answers with raw bytes on the connection it takes over, whatever
+// HTTP they break, then closes the connection: with a reset (RST, not FIN)
+// when reset is set. A broken team in one line.
+func Raw(raw string, reset bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		buf.WriteString(raw)
+		buf.Flush()
+		if tcp, ok := conn.(*net.TCPConn); ok && reset {
+			tcp.SetLinger(0)
+		}
+		conn.Close()
+	}
 }
