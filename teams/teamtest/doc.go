@@ -11,6 +11,8 @@
 //     and layout files. It gives the config's YAML, parses it with the
 //     layouts as an in-memory folder ([Parse]), or writes it to a
 //     temporary folder for tests that run the inlay command ([Shop.Write]).
+//   - [Fragment] and [Raw] are handlers of one line: a team's fragment,
+//     and a team that answers raw bytes, broken HTTP on purpose.
 //   - [Get] fetches a page the way the tests read one: without following
 //     redirects, the body read whole, within a bounded time.
 //   - [Logs] is the log sink the servers a test starts write to.
