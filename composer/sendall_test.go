@@ -120,12 +120,7 @@ func TestNoStoreBoxesAreSentTogether(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			team := newNoStoreTeam(t)
-			s := newShop(t, shopConfig{
-				services: map[string]*teamtest.Team{"team": team.Team},
-				layouts:  map[string]string{"p.html": tc.layout},
-				pages:    "  - path: /\n    layout: p.html",
-				extra:    patientPage,
-			})
+			s := noStoreShop(t, team, tc.layout)
 			for load := 1; load <= 2; load++ {
 				open := team.gate(paths)
 				defer func() {
@@ -206,10 +201,23 @@ func mustRequest(t *testing.T, url string) *http.Request {
 	return req
 }
 
+// noStoreShop is a shop of one page, of layout, whose boxes all come from
+// team, with a page deadline the tests never reach.
+func noStoreShop(t *testing.T, team *noStoreTeam, layout string) *shop {
+	t.Helper()
+	return newShop(t, shopConfig{
+		services: map[string]*teamtest.Team{"team": team.Team},
+		layouts:  map[string]string{"p.html": layout},
+		pages:    "  - path: /\n    layout: p.html",
+		extra:    patientPage,
+	})
+}
+
 // warm loads the shop's page once with every path held until all are at
 // the team, so that each box leaves a kept-alive connection and its key
-// is known to be uncacheable, and returns the page.
-func warm(t *testing.T, s *shop, team *noStoreTeam, paths []string) loaded {
+// is known to be uncacheable, and fails the test unless the page loads,
+// as want when it is not empty.
+func warm(t *testing.T, s *shop, team *noStoreTeam, paths []string, want string) {
 	t.Helper()
 	open := team.gate(paths)
 	page := loadPage(pageClient(t), mustRequest(t, s.URL+"/"))
@@ -217,7 +225,9 @@ func warm(t *testing.T, s *shop, team *noStoreTeam, paths []string) loaded {
 	for _, p := range paths {
 		open(p)
 	}
-	return receive(t, page, "the first page")
+	if got := receive(t, page, "the first page"); got.err != nil || want != "" && got.body != want {
+		t.Fatalf("first load page: %v\ngot  %q\nwant %q", got.err, got.body, want)
+	}
 }
 
 // With every box sent together, the shopper still gets the page up to a
@@ -236,16 +246,9 @@ func TestSentBoxesStreamUpToASlowBox(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			team := newNoStoreTeam(t)
-			s := newShop(t, shopConfig{
-				services: map[string]*teamtest.Team{"team": team.Team},
-				layouts: map[string]string{"p.html": pageHead +
-					`<fragment src="team:/fast" timeout="10s"></fragment><main>static</main><fragment src="team:/slow" timeout="10s"></fragment>` + pageTail},
-				pages: "  - path: /\n    layout: p.html",
-				extra: patientPage,
-			})
-			if got, want := warm(t, s, team, paths), pageHead+"<p>/fast</p><main>static</main><p>/slow</p>"+pageTail; got.err != nil || got.body != want {
-				t.Fatalf("first load page: %v\ngot  %q\nwant %q", got.err, got.body, want)
-			}
+			s := noStoreShop(t, team, pageHead+
+				`<fragment src="team:/fast" timeout="10s"></fragment><main>static</main><fragment src="team:/slow" timeout="10s"></fragment>`+pageTail)
+			warm(t, s, team, paths, pageHead+"<p>/fast</p><main>static</main><p>/slow</p>"+pageTail)
 
 			open := team.gate(paths)
 			defer open("/slow")
@@ -289,16 +292,9 @@ func TestSentBoxesStreamUpToASlowBox(t *testing.T) {
 func TestFailedPrimaryEndsTheSentBoxes(t *testing.T) {
 	paths := []string{"/a", "/main", "/b"}
 	team := newNoStoreTeam(t)
-	s := newShop(t, shopConfig{
-		services: map[string]*teamtest.Team{"team": team.Team},
-		layouts: map[string]string{"p.html": pageHead +
-			`<fragment src="team:/a" timeout="10s"></fragment><fragment src="team:/main" timeout="10s" primary></fragment><fragment src="team:/b" timeout="10s"></fragment>` + pageTail},
-		pages: "  - path: /\n    layout: p.html",
-		extra: patientPage,
-	})
-	if got, want := warm(t, s, team, paths), pageHead+"<p>/a</p><p>/main</p><p>/b</p>"+pageTail; got.err != nil || got.body != want {
-		t.Fatalf("first load page: %v\ngot  %q\nwant %q", got.err, got.body, want)
-	}
+	s := noStoreShop(t, team, pageHead+
+		`<fragment src="team:/a" timeout="10s"></fragment><fragment src="team:/main" timeout="10s" primary></fragment><fragment src="team:/b" timeout="10s"></fragment>`+pageTail)
+	warm(t, s, team, paths, pageHead+"<p>/a</p><p>/main</p><p>/b</p>"+pageTail)
 
 	open := team.gate([]string{"/a", "/b"})
 	defer open("/a")
@@ -326,16 +322,9 @@ func TestFailedPrimaryEndsTheSentBoxes(t *testing.T) {
 func TestSentPrimaryIsReadFirst(t *testing.T) {
 	paths := []string{"/a", "/main"}
 	team := newNoStoreTeam(t)
-	s := newShop(t, shopConfig{
-		services: map[string]*teamtest.Team{"team": team.Team},
-		layouts: map[string]string{"p.html": pageHead +
-			`<fragment src="team:/a" timeout="10s"></fragment><main><fragment src="team:/main" timeout="10s" primary></fragment></main>` + pageTail},
-		pages: "  - path: /\n    layout: p.html",
-		extra: patientPage,
-	})
-	if got := warm(t, s, team, paths); got.err != nil {
-		t.Fatalf("first load: %v", got.err)
-	}
+	s := noStoreShop(t, team, pageHead+
+		`<fragment src="team:/a" timeout="10s"></fragment><main><fragment src="team:/main" timeout="10s" primary></fragment></main>`+pageTail)
+	warm(t, s, team, paths, "")
 	open := team.gate([]string{"/a"})
 	defer open("/a")
 	team.Route("/main", teamtest.Route{Body: "<p>/main</p>", Arrived: team.arrived,
@@ -441,16 +430,9 @@ func TestSentBoxThatAnsweredFirstReachesTheHeaders(t *testing.T) {
 func TestHangingBoxAheadOfSentBoxesCostsOnlyItsOwnBox(t *testing.T) {
 	paths := []string{"/hang", "/fast"}
 	team := newNoStoreTeam(t)
-	s := newShop(t, shopConfig{
-		services: map[string]*teamtest.Team{"team": team.Team},
-		layouts: map[string]string{"p.html": pageHead +
-			`<fragment src="team:/hang" timeout="300ms"><em>inline</em></fragment><hr><fragment src="team:/fast" timeout="10s"></fragment>` + pageTail},
-		pages: "  - path: /\n    layout: p.html",
-		extra: patientPage,
-	})
-	if got, want := warm(t, s, team, paths), pageHead+"<p>/hang</p><hr><p>/fast</p>"+pageTail; got.err != nil || got.body != want {
-		t.Fatalf("first load page: %v\ngot  %q\nwant %q", got.err, got.body, want)
-	}
+	s := noStoreShop(t, team, pageHead+
+		`<fragment src="team:/hang" timeout="300ms"><em>inline</em></fragment><hr><fragment src="team:/fast" timeout="10s"></fragment>`+pageTail)
+	warm(t, s, team, paths, pageHead+"<p>/hang</p><hr><p>/fast</p>"+pageTail)
 
 	open := team.gate(paths)
 	defer open("/hang")
