@@ -71,6 +71,17 @@ func noStore(body string) teamtest.Route {
 	return teamtest.Route{Body: body, Header: map[string]string{"Cache-Control": "no-store"}}
 }
 
+// markedEngine is an engine over a team whose one fragment, /ns, is
+// no-store, fetched once: its key is marked hit-for-miss, and its
+// connection is idle for the next fetch.
+func markedEngine(t *testing.T, guards GuardConfig) (*pendingTeam, *Engine) {
+	t.Helper()
+	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
+	e := newPendingEngine(t, team, guards, false)
+	mustFetch(t, e, team, "/ns")
+	return team, e
+}
+
 // mustFetch fetches path through e, failing the test on an error.
 func mustFetch(t *testing.T, e *Engine, team *pendingTeam, path string) *Response {
 	t.Helper()
@@ -240,9 +251,7 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 // would: the same body, the same counters moved by the same amounts, the
 // same report; and over the kept-alive connection, with no dial.
 func TestStartCountsAsFetch(t *testing.T) {
-	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
-	e := newPendingEngine(t, team, GuardConfig{}, false)
-	mustFetch(t, e, team, "/ns") // marks the key hit-for-miss
+	team, e := markedEngine(t, GuardConfig{})
 
 	fetchReq := boxReq(team, "/ns")
 	var fetched *Response
@@ -364,9 +373,7 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
-			e := newPendingEngine(t, team, GuardConfig{}, false)
-			mustFetch(t, e, team, "/ns")
+			team, e := markedEngine(t, GuardConfig{})
 			gate, written := make(chan struct{}), make(chan struct{}, 1)
 			var openGate sync.Once
 			defer openGate.Do(func() { close(gate) })
@@ -447,9 +454,7 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
-			e := newPendingEngine(t, team, GuardConfig{Failures: 1}, false)
-			mustFetch(t, e, team, "/ns")
+			team, e := markedEngine(t, GuardConfig{Failures: 1})
 			gate, written := make(chan struct{}), make(chan struct{}, 1)
 			defer close(gate)
 			team.Route("/ns", teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
@@ -548,9 +553,7 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 func TestPendingWaitUntilTheDeadline(t *testing.T) {
 	gate := make(chan struct{})
 	defer close(gate)
-	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
-	e := newPendingEngine(t, team, GuardConfig{}, false)
-	mustFetch(t, e, team, "/ns")
+	team, e := markedEngine(t, GuardConfig{})
 	held := noStore("<p>ns</p>")
 	held.Gate = gate
 	team.Route("/ns", held)
@@ -591,9 +594,7 @@ func TestPendingWaitAfterCancelClosesTheConnection(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			gate := make(chan struct{})
 			defer close(gate)
-			team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
-			e := newPendingEngine(t, team, GuardConfig{Failures: 1}, false)
-			mustFetch(t, e, team, "/ns")
+			team, e := markedEngine(t, GuardConfig{Failures: 1})
 			if got := team.conns.Load(); got != 1 {
 				t.Fatalf("connections after the first fetch: got %d, want 1", got)
 			}
@@ -656,9 +657,7 @@ func wantNoSlotHeld(t *testing.T, e *Engine) {
 // sends on it and Wait fetches once more on a new connection. Either
 // way the service answers the request once, and it counts once.
 func TestStartOnAConnectionTheServiceClosed(t *testing.T) {
-	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
-	e := newPendingEngine(t, team, GuardConfig{}, false)
-	mustFetch(t, e, team, "/ns")
+	team, e := markedEngine(t, GuardConfig{})
 	team.CloseClientConnections()
 	select {
 	case <-team.closed:
@@ -893,9 +892,7 @@ func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
 // its own; when the service is gone, Wait gives the connect failure that
 // Fetch would, the breaker counts it, and no slot stays held.
 func TestStartDialFailureIsAConnectFailure(t *testing.T) {
-	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
-	e := newPendingEngine(t, team, GuardConfig{}, false)
-	mustFetch(t, e, team, "/ns") // marks the key hit-for-miss
+	team, e := markedEngine(t, GuardConfig{})
 	svc := (*e.services.Load())["box"]
 	svc.h1.mu.Lock()
 	for _, c := range svc.h1.idle {
