@@ -352,8 +352,5 @@ func countsAsSuccess(err error) bool {
 // one run whole.
 type breaker = gobreaker.TwoStepCircuitBreaker[*Response]
 
-// cmpOr is cmp.Or for the config's zero-means-default fields.
-func cmpOr[T comparable](v, def T) T { return cmp.Or(v, def) }
-
 // errQueueFull is why a fetch was refused by a service's limit.
 var errQueueFull = errors.New("concurrency limit reached and wait queue full")

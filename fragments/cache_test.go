@@ -1,6 +1,7 @@
 package fragments
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -602,7 +603,7 @@ func TestCacheNeverStoresUnsafeResponses(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
-				return statusResponse(cmpOr(tc.status, http.StatusOK), fmt.Sprintf("<p>token %d</p>", n), tc.header...), nil
+				return statusResponse(cmp.Or(tc.status, http.StatusOK), fmt.Sprintf("<p>token %d</p>", n), tc.header...), nil
 			}}
 			c := newTestCache(t, up, CacheConfig{})
 			for i := range 2 {
