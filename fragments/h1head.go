@@ -225,11 +225,11 @@ func (h *h1Head) parseFields(block string, n int) error {
 // fields that disagree or are not numbers are refused whatever the rest
 // says.
 func (h *h1Head) frame() error {
+	// parseFields trimmed the values, as http.ReadResponse does here.
 	cl := h.header["Content-Length"]
 	if len(cl) > 1 {
-		first := textproto.TrimString(cl[0])
 		for _, v := range cl[1:] {
-			if textproto.TrimString(v) != first {
+			if v != cl[0] {
 				return fmt.Errorf("%w: several Content-Length fields: %q", ErrMalformedHead, cl)
 			}
 		}
@@ -238,10 +238,9 @@ func (h *h1Head) frame() error {
 	}
 	length := int64(-1)
 	if len(cl) > 0 {
-		v := textproto.TrimString(cl[0])
-		n, err := strconv.ParseUint(v, 10, 63)
+		n, err := strconv.ParseUint(cl[0], 10, 63)
 		if err != nil {
-			return fmt.Errorf("%w: Content-Length %q", ErrMalformedHead, v)
+			return fmt.Errorf("%w: Content-Length %q", ErrMalformedHead, cl[0])
 		}
 		length = int64(n)
 	}
