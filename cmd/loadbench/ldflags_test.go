@@ -50,3 +50,14 @@ func TestLDFlags(t *testing.T) {
 	}
 	t.Logf("without the flags: %s bytes", startingSize(""))
 }
+
+// TestFloorBuilds keeps the floor program of docs/benchmarks.md (fifth
+// round) building: nothing else compiles a testdata folder.
+func TestFloorBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(t.TempDir(), "floor"), "./testdata/floor").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./testdata/floor: %v\n%s", err, out)
+	}
+}
