@@ -46,14 +46,17 @@ type observation struct {
 func fetchFragment(ctx context.Context, opts Options, requestID string, extra http.Header) observation {
 	transport := fragments.NewTransport()
 	defer transport.CloseIdleConnections()
-	var wire headTee
-	dial := transport.DialContext
-	transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
+	var wire *headTee // the bytes read, for a plain-http service only
+	if strings.HasPrefix(opts.URL, "http://") {
+		wire = new(headTee)
+		dial := transport.DialContext
+		transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &teeConn{Conn: c, tee: wire}, nil
 		}
-		return &teeConn{Conn: c, tee: &wire}, nil
 	}
 	rec := &recorder{next: transport, limit: opts.MaxBytes + 1}
 	client := &fragments.Client{Transport: rec, MaxBodyBytes: opts.MaxBytes}
@@ -74,7 +77,7 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 		Timeout: opts.Timeout,
 	})
 	obs := observation{Resp: resp, Err: err, Duration: time.Since(start), Raw: rec.body.Bytes()}
-	if strings.HasPrefix(opts.URL, "http://") {
+	if wire != nil {
 		if herr := fragments.CheckHead(wire.bytes()); herr != nil {
 			return observation{Duration: obs.Duration,
 				Err: &fragments.Error{Kind: fragments.KindBody, ID: opts.ID, Service: "check", Err: herr}}
