@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/lint"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"golang.org/x/tools/txtar"
 )
 
@@ -254,5 +257,75 @@ func TestLintRefusesLinksOut(t *testing.T) {
 	}
 	if strings.Contains(out, "secret-token") {
 		t.Errorf("lint printed the linked file's content:\n%s", out)
+	}
+}
+
+// H6: lint and serve look a page's layout up the same way, inside the
+// layouts folder only: a config that one refuses, the other refuses too,
+// with the same FILE:LINE:COL problem, whatever lies outside the folder.
+func TestLintAndServeAgreeOnLayoutPaths(t *testing.T) {
+	cases := []struct {
+		name, layout string
+		link         bool // cfg.html, beside the config, leads to ../inlay.yaml
+		refused      string
+	}{
+		{name: "a layout of the folder", layout: "home.html"},
+		{name: "a path out of the folder to a file that is there", layout: "../../etc/passwd", refused: `layout "../../etc/passwd" is not a file name inside the layouts folder`},
+		{name: "an absolute path", layout: "/etc/passwd", refused: `layout "/etc/passwd" is not a file name inside the layouts folder`},
+		{name: "a dot path to a layout of the folder", layout: "./home.html", refused: `layout "./home.html" is not a file name inside the layouts folder`},
+		{name: "a file beside the layouts that is no layout", layout: "inlay.yaml", refused: `layout "inlay.yaml" not found in`},
+		{name: "a link out of the folder", layout: "cfg.html", link: true, refused: "the file is a link that leads out of the layouts folder"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "shop", "conf")
+			teamtest.WriteFile(t, filepath.Join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n")
+			teamtest.WriteFile(t, filepath.Join(dir, "home.html"), `<fragment src="shell:/a" primary timeout="100ms"></fragment>`)
+			cfgPath := filepath.Join(dir, "inlay.yaml")
+			teamtest.WriteFile(t, cfgPath, "listen: 127.0.0.1:0\ndrain_delay: 1ms\nlayouts: .\nservices:\n  shell:\n    url: http://127.0.0.1:9101\n    timeout: 300ms\npages:\n  - path: /\n    layout: "+tc.layout+"\n")
+			if tc.link {
+				teamtest.WriteFile(t, filepath.Join(root, "shop", "inlay.yaml"), "<p>outside</p>")
+				if err := os.Symlink("../inlay.yaml", filepath.Join(dir, "cfg.html")); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			var lintOut, lintErr bytes.Buffer
+			lintCode := run(context.Background(), []string{"lint", "--config", cfgPath}, &lintOut, &lintErr)
+
+			cfg, err := config.Load(cfgPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			serveErr := serve(ctx, cfg, nil, slog.New(slog.DiscardHandler), func(string) { cancel() })
+
+			if tc.refused == "" {
+				if lintCode != 0 || serveErr != nil {
+					t.Fatalf("lint exit %d:\n%s\nserve: %v\nwant both to accept the layout", lintCode, lintOut.String(), serveErr)
+				}
+				return
+			}
+			if lintCode != 1 || serveErr == nil {
+				t.Fatalf("lint exit %d:\n%s%s\nserve: %v\nwant both to refuse the layout", lintCode, lintOut.String(), lintErr.String(), serveErr)
+			}
+			var line string
+			for l := range strings.Lines(lintOut.String()) {
+				if strings.Contains(l, tc.refused) {
+					line = strings.TrimSuffix(l, "\n")
+				}
+			}
+			if line == "" {
+				t.Fatalf("lint printed\n%s\nwant a line with %q", lintOut.String(), tc.refused)
+			}
+			if !strings.Contains(serveErr.Error(), line) {
+				t.Errorf("serve refused with\n%v\nlint with\n%s\nwant the same problem", serveErr, line)
+			}
+			if !tc.link && !strings.HasPrefix(line, cfgPath+":10:13: ") {
+				t.Errorf("lint problem %q, want it at %s:10:13, the page's layout ($.pages[0].layout)", line, cfgPath)
+			}
+		})
 	}
 }

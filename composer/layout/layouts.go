@@ -25,6 +25,7 @@ type Folder struct {
 	current  atomic.Pointer[map[string]*Layout]
 	problems atomic.Pointer[config.Problems] // of the last reload
 	sources  atomic.Pointer[sources]         // the files of the last reload, for excerpts
+	files    atomic.Pointer[map[string]bool] // the layout files the last reload read
 	errors   atomic.Int64                    // reloads that found problems
 	mu       sync.Mutex                      // serializes reloads; protects required and changed
 	required map[string]bool                 // layouts pages use: kept if their file goes
@@ -275,6 +276,11 @@ func (l *Folder) parseAll(lastGood map[string]*Layout) (map[string]*Layout, conf
 	}
 	problems.Sort()
 	l.sources.Store(&in.src)
+	files := make(map[string]bool, len(names))
+	for _, name := range names {
+		files[name] = true
+	}
+	l.files.Store(&files)
 	return set, problems
 }
 

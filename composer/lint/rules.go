@@ -9,10 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
@@ -50,17 +47,10 @@ func Check(configPath string) ([]Problem, Summary, error) {
 		return []Problem{{File: dir, Severity: Error, Message: err.Error()}}, Summary{Pages: len(cfg.Pages)}, nil
 	}
 	layouts, ps := layout.Check(layout.Dir(dir), dir, cfg.Services)
-	problems := asErrors(ps)
-	for _, p := range layout.CheckPages(cfg, layouts) {
-		// A page whose layout file is there but broken has its layout's
-		// errors already: "not found" would be wrong.
-		if i := slices.IndexFunc(cfg.Pages, func(pg *config.Page) bool { return strings.Contains(p.Message, strconv.Quote(pg.Layout)) }); i >= 0 {
-			if _, err := os.Stat(filepath.Join(dir, cfg.Pages[i].Layout)); err == nil {
-				continue
-			}
-		}
-		problems = append(problems, asErrors(config.Problems{p})...)
-	}
+	// The pages' layouts are looked up as serve looks them up: inside the
+	// folder only. A layout file that is there but broken has its own
+	// errors already.
+	problems := asErrors(append(ps, layout.CheckPages(cfg, layouts)...))
 	problems = append(problems, layoutWarnings(cfg, layouts)...)
 	return sortProblems(problems), summarize(cfg, layouts), nil
 }
