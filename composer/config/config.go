@@ -22,6 +22,15 @@ type Config struct {
 	// Admin is the address of the admin listener (/metrics and debug
 	// endpoints). Empty means no admin listener.
 	Admin string `yaml:"admin"`
+	// AdminToken, when set, is the bearer token the admin listener asks of
+	// purge, pprof and every route but /metrics and /-/health. Empty means
+	// none, unless AdminTokenFile or $INLAY_ADMIN_TOKEN gives one: prefer
+	// those, a config file is no place for a secret. See ReadAdminToken.
+	AdminToken string `yaml:"admin_token"`
+	// AdminTokenFile names a file that holds the admin token (a mounted
+	// Secret, say), relative to the config file. White space around the
+	// token is dropped.
+	AdminTokenFile string `yaml:"admin_token_file"`
 	// Layouts is the folder of *.html layouts, relative to the config file.
 	// Empty means the config file's own folder.
 	Layouts string `yaml:"layouts"`

@@ -172,6 +172,17 @@ func (c *Config) validate() Problems {
 			}
 		}
 	}
+	if c.Admin != "" {
+		if _, _, err := net.SplitHostPort(c.Admin); err != nil {
+			add("$.admin", "admin %q: write HOST:PORT, like 127.0.0.1:9090", c.Admin)
+		}
+	}
+	switch {
+	case c.AdminToken != "" && c.AdminTokenFile != "":
+		add("$.admin_token_file", "admin_token and admin_token_file are both set: keep admin_token_file, a config file is no place for a secret")
+	case c.AdminToken != "" && len(c.AdminToken) < MinAdminToken:
+		add("$.admin_token", "admin_token: %s", shortToken)
+	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
 			add("$.public_url", "public_url must be scheme://host[:port], got %q", c.PublicURL)
