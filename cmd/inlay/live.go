@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/inlayhq/inlay/cmd/inlay/admin"
 	"github.com/inlayhq/inlay/cmd/inlay/purge"
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
@@ -30,9 +31,10 @@ func (sh *live) build(ctx context.Context, cfg *config.Config) (*composer.Server
 	})
 }
 
-// install makes srv the live composer and watches its layouts folder.
-// The caller holds no lock; install takes it.
-func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.Config) {
+// install makes srv the live composer and watches its layouts folder;
+// token becomes the admin listener's. The caller holds no lock; install
+// takes it.
+func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.Config, token string) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.stopWatch != nil {
@@ -50,6 +52,7 @@ func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.C
 	sh.engine.Configure(composer.EngineSettings(cfg))
 	sh.metrics.Attach(srv)
 	sh.config.Store(cfg)
+	sh.token.Store(&token)
 	for _, w := range srv.Layouts().Warnings() {
 		sh.opts.logger.Warn("layout warning", slog.String("problem", w.Error()))
 	}
@@ -80,10 +83,14 @@ func (sh *live) reload(ctx context.Context, path string) {
 	if err == nil && sh.opts.adjust != nil {
 		err = sh.opts.adjust(cfg)
 	}
+	var token string
+	if err == nil {
+		token, err = cfg.ReadAdminToken()
+	}
 	if err == nil {
 		var srv *composer.Server
 		if srv, err = sh.build(ctx, cfg); err == nil {
-			sh.install(ctx, srv, cfg)
+			sh.install(ctx, srv, cfg, token)
 			logger.Info("config reloaded", slog.String("file", path))
 			return
 		}
@@ -101,8 +108,16 @@ func (sh *live) reload(ctx context.Context, path string) {
 }
 
 // adminHandler serves /metrics, pprof, health and purge on the admin
-// listener, never on the shopper port.
+// listener, never on the shopper port. No browser is answered, and with an
+// admin token every route asks for it but /metrics (Prometheus scrapers
+// send none; the NetworkPolicy keeps the port to monitoring) and
+// /-/health.
 func (sh *live) adminHandler() http.Handler {
+	return admin.Guard(sh.adminRoutes(), func() string { return *sh.token.Load() }, "/metrics", "/-/health")
+}
+
+// adminRoutes are the admin listener's routes, unguarded.
+func (sh *live) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", sh.metrics.Handler())
 	mux.Handle("POST /-/purge", purge.Handler(sh.engine))

@@ -85,6 +85,7 @@ type live struct {
 	engine    *fragments.Engine
 	current   atomic.Pointer[composer.Server]
 	config    atomic.Pointer[config.Config] // the config of current
+	token     atomic.Pointer[string]        // the admin token of config; "" for none
 	mu        sync.Mutex                    // serializes reloads; protects stopWatch
 	stopWatch func()
 }
@@ -97,6 +98,10 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 	}
 	defer tr.shutdown(logger)
 	sh := &live{opts: opts, metrics: metrics.New(), tracing: tr}
+	token, err := cfg.ReadAdminToken()
+	if err != nil {
+		return err
+	}
 	sh.engine = fragments.NewEngine(fragments.EngineOptions{Logger: logger}, composer.EngineSettings(cfg))
 	defer sh.engine.Close()
 	srv, err := sh.build(ctx, cfg)
@@ -111,7 +116,7 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 		}
 		sh.current.Load().Close()
 	}()
-	sh.install(ctx, srv, cfg)
+	sh.install(ctx, srv, cfg, token)
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr())
 	if err != nil {
@@ -134,7 +139,12 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 		}
 		admin = &http.Server{Handler: sh.adminHandler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
 		go func() { errc <- admin.Serve(aln) }()
-		logger.Info("admin listening", slog.String("addr", "http://"+aln.Addr().String()))
+		logger.Info("admin listening", slog.String("addr", "http://"+aln.Addr().String()), slog.Bool("token", token != ""))
+		if token == "" && cfg.AdminExposed() {
+			logger.Warn("the admin listener is open to the network without a token: whoever reaches it can purge the cache and profile the process",
+				slog.String("addr", cfg.Admin),
+				slog.String("fix", "set admin_token_file or "+config.AdminTokenEnv+" (at least 16 characters), or bind admin to 127.0.0.1"))
+		}
 	}
 	// The config is watched before anyone is told the server is up, so
 	// that no edit made after that is missed.

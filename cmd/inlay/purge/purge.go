@@ -91,10 +91,16 @@ func Shared(ctx context.Context, sc config.SharedCache, tags []string) (int, err
 }
 
 // Admin asks the replica at the config's admin address to purge tags
-// from its in-process tier.
+// from its in-process tier, with the config's admin token (see
+// config.ReadAdminToken: $INLAY_ADMIN_TOKEN, admin_token_file or
+// admin_token) when there is one.
 func Admin(ctx context.Context, cfg *config.Config, tags []string) (int, error) {
 	if cfg.Admin == "" {
 		return 0, fmt.Errorf("%s has neither cache.shared.url nor admin: there is nothing to purge through", cfg.File)
+	}
+	token, err := cfg.ReadAdminToken()
+	if err != nil {
+		return 0, err
 	}
 	host, port, err := net.SplitHostPort(cfg.Admin)
 	if err != nil {
@@ -109,6 +115,9 @@ func Admin(ctx context.Context, cfg *config.Config, tags []string) (int, error) 
 	if err != nil {
 		return 0, err
 	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("asking the replica at %s: %w", cfg.Admin, err)
@@ -117,6 +126,9 @@ func Admin(ctx context.Context, cfg *config.Config, tags []string) (int, error) 
 	var res Result
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&res); err != nil {
 		return 0, fmt.Errorf("asking the replica at %s: status %d, answer not JSON: %w", cfg.Admin, resp.StatusCode, err)
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		return 0, fmt.Errorf("asking the replica at %s: status 401: the admin token is missing or wrong; give it in $%s or the config's admin_token_file", cfg.Admin, config.AdminTokenEnv)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return res.Purged, fmt.Errorf("asking the replica at %s: status %d: %s", cfg.Admin, resp.StatusCode, strings.TrimSpace(res.Error))
