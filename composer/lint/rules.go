@@ -52,7 +52,21 @@ func Check(configPath string) ([]Problem, Summary, error) {
 	// errors already.
 	problems := asErrors(append(ps, layout.CheckPages(cfg, layouts)...))
 	problems = append(problems, layoutWarnings(cfg, layouts)...)
+	problems = append(problems, configWarnings(cfg)...)
 	return sortProblems(problems), summarize(cfg, layouts), nil
+}
+
+// configWarnings warns about what the config leaves open:
+//   - an admin listener that other machines reach, with no admin token
+//     (admin_token_file, $INLAY_ADMIN_TOKEN or admin_token): whoever
+//     reaches the port can purge the cache and profile the process.
+func configWarnings(cfg *config.Config) []Problem {
+	var out []Problem
+	if cfg.AdminExposed() && !cfg.HasAdminToken() {
+		p := cfg.ProblemAt("$.admin", fmt.Sprintf("admin %q is open to the network without a token: whoever reaches it can purge the cache and profile the process; set admin_token_file or $%s, or bind admin to 127.0.0.1", cfg.Admin, config.AdminTokenEnv))
+		out = append(out, Problem{File: p.File, Line: p.Line, Col: p.Col, Severity: Warning, Message: p.Message})
+	}
+	return out
 }
 
 // summarize counts what a lint run checked: every layout file, every
