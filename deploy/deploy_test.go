@@ -157,6 +157,13 @@ type deployment struct {
 							} `yaml:"configMap"`
 						} `yaml:"sources"`
 					} `yaml:"projected"`
+					Secret *struct {
+						SecretName string `yaml:"secretName"`
+						Items      []struct {
+							Key  string `yaml:"key"`
+							Path string `yaml:"path"`
+						} `yaml:"items"`
+					} `yaml:"secret"`
 				} `yaml:"volumes"`
 			} `yaml:"spec"`
 		} `yaml:"template"`
@@ -396,6 +403,7 @@ func TestManifestsHaveKindAndName(t *testing.T) {
 		"Service":                 "v1",
 		"HorizontalPodAutoscaler": "autoscaling/v2",
 		"PodDisruptionBudget":     "policy/v1",
+		"NetworkPolicy":           "networking.k8s.io/v1",
 	}
 	for kind, apiVersion := range want {
 		o, ok := d.byName[kind+"/inlay"]
@@ -922,7 +930,9 @@ type networkPolicy struct {
 		PolicyTypes []string      `yaml:"policyTypes"`
 		Ingress     []struct {
 			From []struct {
-				PodSelector *labelSelector `yaml:"podSelector"`
+				PodSelector       *labelSelector `yaml:"podSelector"`
+				NamespaceSelector *labelSelector `yaml:"namespaceSelector"`
+				IPBlock           any            `yaml:"ipBlock"`
 			} `yaml:"from"`
 			Ports []struct {
 				Port any `yaml:"port"`
@@ -1058,4 +1068,91 @@ func mountedConfig(t *testing.T, d *deployFiles) *config.Config {
 	}
 	t.Fatal("no inlay.yaml in the inlay-config ConfigMap")
 	return nil
+}
+
+// TestAdminPortOnlyFromMonitoring (I4): Inlay's NetworkPolicy lets anyone reach
+// the shopper port and only Prometheus pods of a monitoring namespace
+// reach the admin port, where purge and pprof also ask for the admin
+// token, which the pods read from a Secret that no manifest holds.
+func TestAdminPortOnlyFromMonitoring(t *testing.T) {
+	d := readDeployFiles(t)
+	var np networkPolicy
+	d.get(t, "NetworkPolicy", &np)
+	dep, c := d.inlayContainer(t)
+	inlayPods := dep.Spec.Template.Metadata.Labels
+	var vd valkeyDeployment
+	d.getNamed(t, "Deployment", "valkey", &vd)
+
+	if !selects(np.Spec.PodSelector.MatchLabels, inlayPods) || selects(np.Spec.PodSelector.MatchLabels, vd.Spec.Template.Metadata.Labels) {
+		t.Errorf("the NetworkPolicy's podSelector %v: want Inlay's pods %v and not Valkey's", np.Spec.PodSelector.MatchLabels, inlayPods)
+	}
+	if !slices.Contains(np.Spec.PolicyTypes, "Ingress") {
+		t.Errorf("policyTypes %v: without Ingress the policy limits nothing coming in", np.Spec.PolicyTypes)
+	}
+	shopperPort, adminPort := c.port("http"), c.port("admin")
+	shoppersIn, monitoringIn := false, false
+	for i, in := range np.Spec.Ingress {
+		ports := map[int]bool{}
+		for _, p := range in.Ports {
+			ports[c.port(p.Port)] = true
+		}
+		all := len(in.Ports) == 0 // a rule without ports opens every port
+		if (all || ports[shopperPort]) && len(in.From) == 0 {
+			shoppersIn = true
+		}
+		if !all && !ports[adminPort] {
+			continue
+		}
+		if len(in.From) == 0 {
+			t.Errorf("ingress[%d] opens the admin port %d to everyone", i, adminPort)
+			continue
+		}
+		for _, f := range in.From {
+			prometheus := f.PodSelector != nil && f.PodSelector.MatchLabels["app.kubernetes.io/name"] == "prometheus"
+			if f.IPBlock != nil || !prometheus || f.NamespaceSelector == nil || len(f.NamespaceSelector.MatchLabels) == 0 {
+				t.Errorf("ingress[%d] opens the admin port %d to more than Prometheus pods of a monitoring namespace: %+v", i, adminPort, f)
+				continue
+			}
+			monitoringIn = true
+		}
+	}
+	if !shoppersIn {
+		t.Errorf("no ingress rule lets everyone reach the shopper port %d: shoppers and probes would be cut off", shopperPort)
+	}
+	if !monitoringIn {
+		t.Errorf("no ingress rule lets Prometheus reach the admin port %d: /metrics would not be scraped", adminPort)
+	}
+
+	// The admin token: a file of a Secret volume, mounted read-only where
+	// the config's admin_token_file points.
+	cfg := mountedConfig(t, d)
+	if cfg.AdminToken != "" {
+		t.Error("inlay.yaml holds admin_token in a ConfigMap: use admin_token_file")
+	}
+	if !cfg.AdminExposed() || cfg.AdminTokenFile == "" || !path.IsAbs(cfg.AdminTokenFile) {
+		t.Fatalf("inlay.yaml: admin %q with admin_token_file %q; want an absolute file for the admin port every interface binds", cfg.Admin, cfg.AdminTokenFile)
+	}
+	dir, file := path.Split(cfg.AdminTokenFile)
+	found := false
+	for _, m := range c.VolumeMounts {
+		if path.Clean(m.MountPath) != path.Clean(dir) {
+			continue
+		}
+		for _, v := range dep.Spec.Template.Spec.Volumes {
+			if v.Name != m.Name || v.Secret == nil {
+				continue
+			}
+			for _, it := range v.Secret.Items {
+				found = found || it.Path == file && m.ReadOnly
+			}
+		}
+	}
+	if !found {
+		t.Errorf("admin_token_file %s is not a file of a Secret volume mounted read-only at %s", cfg.AdminTokenFile, dir)
+	}
+	for _, o := range d.objects {
+		if o.kind() == "Secret" {
+			t.Errorf("%s: a Secret in the manifests puts its value in git; make it with kubectl create secret (deploy/README.md)", o.file)
+		}
+	}
 }
