@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/inlayhq/inlay/composer/config"
 )
 
 // writeFiles writes name → content under dir, making folders as needed.
@@ -111,6 +113,53 @@ func TestEmptyLayoutNamesItsFile(t *testing.T) {
 		want := filepath.Join(dir, name) + ":1:1: layout is empty"
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q…", name, err, want)
+		}
+	}
+}
+
+// H6: a page's layout is looked up inside the folder only. A name that
+// leads out of it is refused whatever lies there; a file of the folder
+// that is no layout is not found; a broken layout is left to its own
+// problems.
+func TestCheckPagesLooksInsideTheFolderOnly(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "shop", "layouts")
+	writeFiles(t, root, map[string]string{
+		"etc/passwd":               "root:x:0:0:root:/root:/bin/sh\n",
+		"shop/layouts/ok.html":     `<p>ok</p>`,
+		"shop/layouts/bad.html":    `<fragment src="nowhere:/x"></fragment>`,
+		"shop/layouts/sub/in.html": `<p>in</p>`,
+		"shop/layouts/notes.txt":   "not a layout",
+	})
+	folder, problems := Check(Dir(dir), dir, nil)
+	if len(problems) != 1 || !strings.Contains(problems[0].Error(), "bad.html") {
+		t.Fatalf("Check: %v, want bad.html's problem alone", problems)
+	}
+	cases := []struct{ layout, want string }{
+		{"ok.html", ""},
+		{"sub/in.html", ""},
+		{"bad.html", ""},
+		{"../../etc/passwd", `layout "../../etc/passwd" is not a file name inside the layouts folder ` + dir},
+		{"/etc/passwd", `layout "/etc/passwd" is not a file name inside the layouts folder`},
+		{"./ok.html", `layout "./ok.html" is not a file name inside the layouts folder`},
+		{"sub/../ok.html", `layout "sub/../ok.html" is not a file name inside the layouts folder`},
+		{"notes.txt", `layout "notes.txt" not found in ` + dir},
+		{"gone.html", `layout "gone.html" not found in ` + dir},
+	}
+	for _, tc := range cases {
+		cfg, err := config.Parse(filepath.Join(root, "shop", "inlay.yaml"), []byte("layouts: layouts\nservices:\n  a:\n    url: http://127.0.0.1:9\npages:\n  - path: /\n    layout: "+tc.layout+"\nerror_pages:\n  \"404\": "+tc.layout+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps := CheckPages(cfg, folder)
+		if tc.want == "" {
+			if len(ps) != 0 {
+				t.Errorf("layout %q: %v, want no problem", tc.layout, ps)
+			}
+			continue
+		}
+		if len(ps) != 2 || !strings.Contains(ps[0].Error(), ":7:13: page \"/\": "+tc.want) || !strings.Contains(ps[1].Error(), ":9:10: error page \"404\": "+tc.want) {
+			t.Errorf("layout %q: %v, want %q for the page at 7:13 and the error page at 9:10", tc.layout, ps, tc.want)
 		}
 	}
 }
