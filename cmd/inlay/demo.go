@@ -24,6 +24,11 @@ func demoCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	configPath := fs.String("config", "", "demo config `file` (default: layouts/inlay.yaml, or the embedded copy)")
 	listen := fs.String("listen", "", "shopper-facing `address` (default: the config's listen, 127.0.0.1:8080)")
 	teamLogs := fs.Bool("team-logs", false, "log every request the demo teams serve (default: only their errors)")
+	var down []string
+	fs.Func("down", "start with demo team `NAME` stopped, to see its boxes' fallbacks and stale copies (repeatable, or comma-separated)", func(v string) error {
+		down = append(down, strings.Split(v, ",")...)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -38,8 +43,8 @@ func demoCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	if *teamLogs {
 		teamLevel = slog.LevelInfo
 	}
-	opts := demoOptions{ConfigPath: *configPath, Listen: *listen, Logger: newLogger(slog.LevelInfo), TeamLogger: newLogger(teamLevel)}
-	opts.Ready = func(addr string) { printBanner(stderr, addr, opts.teamURLs) }
+	opts := demoOptions{ConfigPath: *configPath, Listen: *listen, Down: down, Logger: newLogger(slog.LevelInfo), TeamLogger: newLogger(teamLevel)}
+	opts.Ready = func(addr string) { printBanner(stderr, addr, opts.teamURLs, down) }
 	if err := runDemo(ctx, &opts); err != nil {
 		fmt.Fprintf(stderr, "inlay demo: %v\n", err)
 		return 1
@@ -54,6 +59,9 @@ type demoOptions struct {
 	ConfigPath string
 	// Listen overrides the config's listen address.
 	Listen string
+	// Down names demo teams that are not started, as if their services
+	// were down.
+	Down []string
 	// Logger receives Inlay's logs.
 	Logger *slog.Logger
 	// TeamLogger receives the demo teams' logs. Nil means Logger.
@@ -81,7 +89,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	if teamLogger == nil {
 		teamLogger = opts.Logger
 	}
-	started, stop, err := demo.StartTeams(cfg, teamLogger)
+	started, stop, err := demo.StartTeams(cfg, teamLogger, opts.Down...)
 	if err != nil {
 		return err
 	}
@@ -106,7 +114,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 
 // printBanner tells the person who ran the demo where the shop is and what
 // to try, once it accepts requests: the last thing printed at start.
-func printBanner(w io.Writer, addr string, teams map[string]string) {
+func printBanner(w io.Writer, addr string, teams map[string]string, down []string) {
 	shop := "http://" + addr
 	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "127.0.0.1" || host == "::1") {
 		shop = "http://localhost:" + port
@@ -126,7 +134,11 @@ func printBanner(w io.Writer, addr string, teams map[string]string) {
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "  Teams:\n")
 	for _, name := range slices.Sorted(maps.Keys(teams)) {
-		fmt.Fprintf(&b, "    %-8s %s\n", name, teams[name])
+		state := ""
+		if slices.Contains(down, name) {
+			state = "  (kept down: its boxes show their fallbacks)"
+		}
+		fmt.Fprintf(&b, "    %-8s %s%s\n", name, teams[name], state)
 	}
 	fmt.Fprintf(&b, "\n  Their request logs are quiet: inlay demo --team-logs shows them. Ctrl-C stops the shop.\n\n")
 	io.WriteString(w, b.String())

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -96,5 +97,58 @@ func TestDemoTakenPortSaysWhatToDo(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestDemoWithATeamDown starts the demo with the search team stopped, as
+// designers do to see fallbacks: the home page stays up with its featured
+// box's fallback, and the banner says which team is down.
+func TestDemoWithATeamDown(t *testing.T) {
+	out := &bannerWriter{banner: make(chan string, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- demoCommand(ctx, []string{"--config", "../../layouts/inlay.yaml", "--listen", "127.0.0.1:0", "--down", "search"}, out)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("inlay demo exited %d: %s", code, out.String())
+		}
+	})
+	var banner string
+	select {
+	case banner = <-out.banner:
+	case code := <-done:
+		done <- code
+		t.Fatalf("inlay demo exited %d before its banner: %s", code, out.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no banner within 30s: %s", out.String())
+	}
+	if !regexp.MustCompile(`(?m)^\s+search\s+http://\S+\s+\(kept down`).MatchString(banner) {
+		t.Errorf("banner does not say the search team is down:\n%s", banner)
+	}
+	shop := regexp.MustCompile(`http://localhost:\d+`).FindString(banner)
+	resp, err := http.Get(shop + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("home page with search down: status %d, want 200", resp.StatusCode)
+	}
+	if !strings.Contains(string(body), `data-testid="featured-fallback"`) {
+		t.Errorf("home page with search down lacks the featured box's fallback:\n%s", body)
+	}
+}
+
+// TestDemoDownNamesAnUnknownTeam refuses --down for a team the demo does
+// not have, naming the ones it has.
+func TestDemoDownNamesAnUnknownTeam(t *testing.T) {
+	var out teamtest.Logs
+	code := demoCommand(context.Background(), []string{"--config", "../../layouts/inlay.yaml", "--listen", "127.0.0.1:0", "--down", "serach"}, &out)
+	if code != 1 || !strings.Contains(out.String(), `no demo team "serach"`) || !strings.Contains(out.String(), "search, shell, basket") {
+		t.Errorf("exit %d, output:\n%s\nwant exit 1 naming the unknown team and the teams", code, out.String())
 	}
 }
