@@ -53,6 +53,24 @@ func (s *Server) devRoutes(e *echo.Echo) {
 	}
 	s.live = newLiveReload()
 	e.GET(DevEventsPath, s.devEvents)
+	e.GET(DevErrorPath, s.devErrorPreview)
+}
+
+// DevErrorPath previews the error page of a status, as in
+// /-/dev/error?status=502, so that designers see the pages shoppers get
+// when something fails without making it fail. It exists in dev mode only.
+const DevErrorPath = "/-/dev/error"
+
+// devErrorPreview answers with the error page of the status its query
+// names (400 to 599), composed from the error_pages layouts like a real
+// one, with that status.
+func (s *Server) devErrorPreview(c echo.Context) error {
+	status, err := strconv.Atoi(c.QueryParam("status"))
+	if err != nil || status < 400 || status > 599 {
+		return c.String(http.StatusBadRequest, "want ?status= followed by an error status from 400 to 599, like ?status=502\n")
+	}
+	s.renderError(c.Response(), c.Request(), status)
+	return nil
 }
 
 // SetConfigProblems tells dev mode's open pages that the config file was
