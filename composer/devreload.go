@@ -34,9 +34,20 @@ type liveReload struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu             sync.Mutex // protects configProblems and changed
+	mu             sync.Mutex // protects configProblems, changed and reloads
 	configProblems config.Problems
-	changed        chan struct{} // closed and replaced when configProblems change
+	changed        chan struct{} // closed and replaced when configProblems or reloads change
+	reloads        int64         // how many times a local service's fragment changed
+}
+
+// reload tells the open pages to reload: a fragment of a local service
+// changed.
+func (lr *liveReload) reload() {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	lr.reloads++
+	close(lr.changed)
+	lr.changed = make(chan struct{})
 }
 
 func newLiveReload() *liveReload {
@@ -52,6 +63,11 @@ func (s *Server) devRoutes(e *echo.Echo) {
 		return
 	}
 	s.live = newLiveReload()
+	if s.hasLocalService() {
+		lw := newLocalWatch()
+		s.pages.watchLocal = lw.seen
+		go s.watchLocal(s.live.ctx, lw)
+	}
 	e.GET(DevEventsPath, s.devEvents)
 	e.GET(DevErrorPath, s.devErrorPreview)
 }
@@ -111,9 +127,13 @@ func (s *Server) devProblems() (config.Problems, <-chan struct{}) {
 }
 
 // devVersion names what a page was composed from: this server (its
-// config) and the layouts' reload count.
+// config), the layouts' reload count and how often a local service's
+// fragment changed.
 func (s *Server) devVersion() string {
-	return s.live.id + "." + strconv.FormatInt(s.layouts.Version(), 10)
+	s.live.mu.Lock()
+	reloads := s.live.reloads
+	s.live.mu.Unlock()
+	return s.live.id + "." + strconv.FormatInt(s.layouts.Version(), 10) + "." + strconv.FormatInt(reloads, 10)
 }
 
 // devMessage is one event of the live-reload stream.

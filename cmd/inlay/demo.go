@@ -103,7 +103,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		if opts.Listen != "" {
 			cfg.Listen = opts.Listen
 		}
-		return urls.apply(cfg)
+		return urls.apply(cfg, false)
 	}
 	err = serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready, reloadConfig: layoutFS == nil, adjust: adjust})
 	if errors.Is(err, syscall.EADDRINUSE) {

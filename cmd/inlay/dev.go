@@ -70,8 +70,9 @@ func (o serviceOverrides) probe(ctx context.Context, logger *slog.Logger) {
 	}
 }
 
-// apply points the named services of cfg at their local URLs.
-func (o serviceOverrides) apply(cfg *config.Config) error {
+// apply points the named services of cfg at their URLs. With local, they
+// are marked as served from the developer's machine (config.Service.Local).
+func (o serviceOverrides) apply(cfg *config.Config, local bool) error {
 	for name, u := range o {
 		if _, ok := cfg.Services[name]; !ok {
 			known := make([]string, 0, len(cfg.Services))
@@ -84,6 +85,7 @@ func (o serviceOverrides) apply(cfg *config.Config) error {
 		if err := cfg.SetServiceURL(name, u); err != nil {
 			return fmt.Errorf("--service %s: %w", name, err)
 		}
+		cfg.Services[name].Local = local
 	}
 	return nil
 }
@@ -134,7 +136,7 @@ func runDev(ctx context.Context, opts devOptions) error {
 		if opts.Listen != "" {
 			cfg.Listen = opts.Listen
 		}
-		return opts.Services.apply(cfg)
+		return opts.Services.apply(cfg, true)
 	}
 	if err := adjust(cfg); err != nil {
 		return err
