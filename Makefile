@@ -14,9 +14,12 @@ INLAY_LDFLAGS ?= -X=runtime.godebugDefault=adaptivestackstart=0
 help: ## Display this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: ## Build and start the demo shop on http://localhost:8080
-	$(GO) build -ldflags '$(INLAY_LDFLAGS)' -o bin/inlay ./cmd/inlay
-	./bin/inlay demo
+LISTEN  ?=
+
+run: ## Build and start the demo shop on http://localhost:8080 (LISTEN=127.0.0.1:8081 to move it)
+	@echo 'Building Inlay (first build takes 1-2 minutes)...'
+	@$(GO) build -ldflags '$(INLAY_LDFLAGS)' -o bin/inlay ./cmd/inlay
+	@./bin/inlay demo $(if $(LISTEN),--listen '$(LISTEN)')
 
 build: ## Build the inlay and team binaries into bin/
 	$(GO) build -ldflags '$(INLAY_LDFLAGS)' -o bin/ ./cmd/...

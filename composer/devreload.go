@@ -34,9 +34,20 @@ type liveReload struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu             sync.Mutex // protects configProblems and changed
+	mu             sync.Mutex // protects configProblems, changed and reloads
 	configProblems config.Problems
-	changed        chan struct{} // closed and replaced when configProblems change
+	changed        chan struct{} // closed and replaced when configProblems or reloads change
+	reloads        int64         // how many times a local service's fragment changed
+}
+
+// reload tells the open pages to reload: a fragment of a local service
+// changed.
+func (lr *liveReload) reload() {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	lr.reloads++
+	close(lr.changed)
+	lr.changed = make(chan struct{})
 }
 
 func newLiveReload() *liveReload {
@@ -52,7 +63,30 @@ func (s *Server) devRoutes(e *echo.Echo) {
 		return
 	}
 	s.live = newLiveReload()
+	if s.hasLocalService() {
+		lw := newLocalWatch()
+		s.pages.watchLocal = lw.seen
+		go s.watchLocal(s.live.ctx, lw)
+	}
 	e.GET(DevEventsPath, s.devEvents)
+	e.GET(DevErrorPath, s.devErrorPreview)
+}
+
+// DevErrorPath previews the error page of a status, as in
+// /-/dev/error?status=502, so that designers see the pages shoppers get
+// when something fails without making it fail. It exists in dev mode only.
+const DevErrorPath = "/-/dev/error"
+
+// devErrorPreview answers with the error page of the status its query
+// names (400 to 599), composed from the error_pages layouts like a real
+// one, with that status.
+func (s *Server) devErrorPreview(c echo.Context) error {
+	status, err := strconv.Atoi(c.QueryParam("status"))
+	if err != nil || status < 400 || status > 599 {
+		return c.String(http.StatusBadRequest, "want ?status= followed by an error status from 400 to 599, like ?status=502\n")
+	}
+	s.renderError(c.Response(), c.Request(), status)
+	return nil
 }
 
 // SetConfigProblems tells dev mode's open pages that the config file was
@@ -93,9 +127,13 @@ func (s *Server) devProblems() (config.Problems, <-chan struct{}) {
 }
 
 // devVersion names what a page was composed from: this server (its
-// config) and the layouts' reload count.
+// config), the layouts' reload count and how often a local service's
+// fragment changed.
 func (s *Server) devVersion() string {
-	return s.live.id + "." + strconv.FormatInt(s.layouts.Version(), 10)
+	s.live.mu.Lock()
+	reloads := s.live.reloads
+	s.live.mu.Unlock()
+	return s.live.id + "." + strconv.FormatInt(s.layouts.Version(), 10) + "." + strconv.FormatInt(reloads, 10)
 }
 
 // devMessage is one event of the live-reload stream.

@@ -121,7 +121,9 @@ func errorPage(status int, title, detail, requestID string, d *errorDetail) temp
 }
 
 // errorDetailBox tells a developer why the page failed: the fragment, its
-// service and the reason. Dev mode only: it names internals.
+// service and the reason. Dev mode only: it names internals. It sits at
+// the top of the window in the style of the error overlay, wherever in
+// the page it is written, until it is closed.
 func errorDetailBox(d errorDetail) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -139,14 +141,14 @@ func errorDetailBox(d errorDetail) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<aside class=\"inlay-error-detail\" data-inlay-error-detail style=\"margin:2rem auto;max-width:48rem;padding:1rem 1.25rem;border:2px solid #dc2626;border-radius:8px;background:#fef2f2;color:#7f1d1d;font:14px/1.5 ui-monospace,SFMono-Regular,Menlo,monospace\"><strong>Dev mode:</strong> fragment <code>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<aside class=\"inlay-error-detail\" data-inlay-error-detail role=\"alert\" style=\"position:fixed;top:0;left:0;right:0;z-index:2147483646;display:flex;gap:1rem;align-items:baseline;padding:.75rem 1.25rem;background:rgba(17,24,39,.92);color:#f9fafb;border-bottom:3px solid #dc2626;font:14px/1.5 ui-monospace,SFMono-Regular,Menlo,monospace\"><span style=\"flex:1\"><strong style=\"color:#fca5a5\">Dev mode:</strong> fragment <code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var8 string
 		templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(d.Fragment)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `composer/errorpage.templ`, Line: 46, Col: 56}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `composer/errorpage.templ`, Line: 48, Col: 99}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 		if templ_7745c5c3_Err != nil {
@@ -159,7 +161,7 @@ func errorDetailBox(d errorDetail) templ.Component {
 		var templ_7745c5c3_Var9 string
 		templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(d.Service)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `composer/errorpage.templ`, Line: 46, Col: 94}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `composer/errorpage.templ`, Line: 48, Col: 137}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 		if templ_7745c5c3_Err != nil {
@@ -172,13 +174,13 @@ func errorDetailBox(d errorDetail) templ.Component {
 		var templ_7745c5c3_Var10 string
 		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(d.Reason)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `composer/errorpage.templ`, Line: 46, Col: 122}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `composer/errorpage.templ`, Line: 48, Col: 165}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</aside>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</span> <button type=\"button\" onclick=\"this.parentNode.remove()\" style=\"font:inherit;color:inherit;background:transparent;border:1px solid #6b7280;border-radius:4px;padding:0 .5rem;cursor:pointer\" aria-label=\"Close\">×</button></aside>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

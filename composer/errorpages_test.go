@@ -121,3 +121,38 @@ func TestErrorPageLayoutChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestDevErrorPreview: in dev mode, /-/dev/error?status=N shows the error
+// page of status N, composed from its layout, without anything failing;
+// a bad status is a 400, and outside dev mode the path is unknown.
+func TestDevErrorPreview(t *testing.T) {
+	dev := errorShop(t, "dev: true\n")
+	cases := []struct {
+		query  string
+		status int
+		want   string
+	}{
+		{"?status=502", 502, `<h1 id="status">Error 502</h1>`},
+		{"?status=503", 503, `<h1 id="status">Error 503</h1>`},
+		{"?status=504", 504, `<h1 id="status">Error 504</h1>`},
+		{"?status=404", 404, `<h1 id="status">Error 404</h1>`},
+		{"?status=200", 400, "want ?status="},
+		{"?status=abc", 400, "want ?status="},
+		{"", 400, "want ?status="},
+	}
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			resp, body := dev.get(t, "/-/dev/error"+tc.query)
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if !strings.Contains(body, tc.want) {
+				t.Errorf("body lacks %q:\n%s", tc.want, body)
+			}
+		})
+	}
+	prod := errorShop(t, "")
+	if resp, body := prod.get(t, "/-/dev/error?status=502"); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "Error 502") {
+		t.Errorf("outside dev mode: status %d, want 404 and no preview:\n%s", resp.StatusCode, body)
+	}
+}

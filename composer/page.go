@@ -27,7 +27,10 @@ type page struct {
 	// crawlers, and for pages configured so.
 	inOrder bool
 	// debug shows the debug view: every box outlined and labelled.
-	debug   bool
+	debug bool
+	// noCache fetches every fragment past the cache: a hard reload in
+	// dev mode.
+	noCache bool
 	context pageContext
 	// started is when the request arrived; headerAt when its headers left.
 	started, headerAt time.Time

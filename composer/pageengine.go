@@ -38,6 +38,10 @@ type pageEngine struct {
 	// overlay, when not nil (dev mode), ends every page with the problems
 	// overlay and the live-reload script.
 	overlay func(st *stream)
+	// watchLocal, when not nil (dev mode with a local service), is given
+	// every fetch of a local service's fragment and its answer, to watch
+	// it for changes.
+	watchLocal func(*fragments.Request, *fragments.Response, error)
 
 	degraded       logFolder    // folds the degraded-box log lines under load
 	lastCookieWarn atomic.Int64 // unix nanoseconds of the last dropped-cookie warning

@@ -53,6 +53,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			params:    newParams(names, values, r, lay),
 			inOrder:   p.InOrder || lay.AsyncSlots() > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
 			debug:     s.debugRequested(r),
+			noCache:   s.cfg.Dev && requestNoCache(r),
 			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
 		}
 		pg.inOrder = pg.inOrder || pg.debug

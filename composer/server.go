@@ -181,6 +181,9 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 			Name: name,
 			URL:  svc.BaseURL,
 			H2C:  svc.H2C,
+			// A developer's own service is never cached: an edit shows on
+			// the next load.
+			NoCache: svc.Local,
 			Guard: fragments.GuardConfig{
 				Failures:      svc.Breaker.Failures,
 				FailureRate:   svc.Breaker.FailureRate,

@@ -94,6 +94,9 @@ func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fragments
 	} else {
 		resp, err = pg.eng.fetch.Fetch(ctx, req)
 	}
+	if pg.eng.watchLocal != nil && slot.Src.Service.Local {
+		pg.eng.watchLocal(req, resp, err)
+	}
 	if req.Report != nil {
 		o.report = *req.Report
 	}
@@ -153,6 +156,7 @@ func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *l
 		Key:      src.Key(),
 		Fields:   fragmentFields(fields, pg.r, src.Service, pc, slot),
 		Timeout:  timeout,
+		NoCache:  pg.noCache,
 		Report:   req.Report,
 	}
 }

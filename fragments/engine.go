@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,7 @@ type Engine struct {
 	budget   *Budget  // bodies in flight across all pages
 	upstream sync.Map // service name → *atomic.Int64: requests sent, across reloads
 	cacheOff atomic.Bool
+	someOff  atomic.Bool                         // some service has NoCache set
 	services atomic.Pointer[map[string]*service] // replaced whole by Configure
 	mu       sync.Mutex                          // serializes Configure and Close
 	closed   bool                                // guarded by mu
@@ -85,6 +87,9 @@ type ServiceConfig struct {
 	URL *url.URL
 	// H2C speaks HTTP/2 without TLS to the service.
 	H2C bool
+	// NoCache sends every fetch of the service to it, past the cache, and
+	// stores none of its answers: for a service a developer is editing.
+	NoCache bool
 	// Guard configures the service's breaker and concurrency limit.
 	Guard GuardConfig
 }
@@ -125,6 +130,7 @@ func (e *Engine) Configure(settings Settings) {
 		return
 	}
 	e.cacheOff.Store(settings.CacheDisabled)
+	e.someOff.Store(slices.ContainsFunc(settings.Services, func(sc ServiceConfig) bool { return sc.NoCache }))
 	e.budget.SetMax(settings.MaxInflightBytes)
 	e.configureShared(settings.Shared)
 	old := *e.services.Load()
@@ -219,7 +225,7 @@ func (e *Engine) Fetch(ctx context.Context, req *Request) (resp *Response, err e
 			resp, err = nil, panicked(e.stats, e.logger, req, v)
 		}
 	}()
-	if e.cacheOff.Load() {
+	if e.bypass(req) {
 		e.stats.UpstreamGets.Add(1)
 		report(req, func(r *Report) { r.Tier = TierOrigin })
 		return e.guards.Fetch(ctx, req)
@@ -230,7 +236,7 @@ func (e *Engine) Fetch(ctx context.Context, req *Request) (resp *Response, err e
 // Fresh returns req's stored response when it is fresh, counted as a hit;
 // see [Cache.Fresh].
 func (e *Engine) Fresh(req *Request) (*Response, bool) {
-	if e.cacheOff.Load() {
+	if e.bypass(req) {
 		return nil, false
 	}
 	return e.cache.Fresh(req)
@@ -239,10 +245,23 @@ func (e *Engine) Fresh(req *Request) (*Response, bool) {
 // Peek returns what the cache holds for req, fresh or stale, without
 // fetching; see [Cache.Peek].
 func (e *Engine) Peek(req *Request) (*Response, bool) {
-	if e.cacheOff.Load() {
+	if e.bypass(req) {
 		return nil, false
 	}
 	return e.cache.Peek(req)
+}
+
+// bypass reports whether req goes past the cache: when the cache is off,
+// when the request says so, or when its service is never cached.
+func (e *Engine) bypass(req *Request) bool {
+	if e.cacheOff.Load() || req.NoCache {
+		return true
+	}
+	if !e.someOff.Load() {
+		return false
+	}
+	svc := (*e.services.Load())[req.Service]
+	return svc != nil && svc.cfg.NoCache
 }
 
 // send is the bottom of the stack: one HTTP fetch over the service's pool.

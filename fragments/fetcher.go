@@ -31,6 +31,9 @@ type Request struct {
 	// modify them. A list rather than a map: a page builds many requests,
 	// and a cache hit never needs a map.
 	Fields []Field
+	// NoCache sends the fetch to the service past the cache, and stores
+	// nothing of its answer: a dev-mode hard reload.
+	NoCache bool
 	// Timeout bounds the whole fetch, from connect to the last body byte.
 	// Zero means no limit beyond the context's own deadline.
 	Timeout time.Duration

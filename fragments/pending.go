@@ -60,7 +60,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	if svc == nil || svc.h1 == nil || !strings.HasPrefix(req.URL, "http://") {
 		return nil
 	}
-	if e.cacheOff.Load() || !e.cache.passesSmall(req, sentTogetherMaxBody) {
+	if e.bypass(req) || !e.cache.passesSmall(req, sentTogetherMaxBody) {
 		return nil
 	}
 	u, ok := parseTarget(req.URL)

@@ -2,10 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net"
+	"slices"
+	"strings"
+	"syscall"
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/teams/demo"
@@ -17,15 +23,29 @@ func demoCommand(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "demo config `file` (default: layouts/inlay.yaml, or the embedded copy)")
 	listen := fs.String("listen", "", "shopper-facing `address` (default: the config's listen, 127.0.0.1:8080)")
+	teamLogs := fs.Bool("team-logs", false, "log every request the demo teams serve (default: only their errors)")
+	var down []string
+	fs.Func("down", "start with demo team `NAME` stopped, to see its boxes' fallbacks and stale copies (repeatable, or comma-separated)", func(v string) error {
+		down = append(down, strings.Split(v, ",")...)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	if !stderrIsTerminal() {
-		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	newLogger := func(level slog.Level) *slog.Logger {
+		opts := &slog.HandlerOptions{Level: level}
+		if !stderrIsTerminal() {
+			return slog.New(slog.NewJSONHandler(stderr, opts))
+		}
+		return slog.New(slog.NewTextHandler(stderr, opts))
 	}
-	err := runDemo(ctx, demoOptions{ConfigPath: *configPath, Listen: *listen, Logger: logger})
-	if err != nil {
+	teamLevel := slog.LevelWarn
+	if *teamLogs {
+		teamLevel = slog.LevelInfo
+	}
+	opts := demoOptions{ConfigPath: *configPath, Listen: *listen, Down: down, Logger: newLogger(slog.LevelInfo), TeamLogger: newLogger(teamLevel)}
+	opts.Ready = func(addr string) { printBanner(stderr, addr, opts.teamURLs, down) }
+	if err := runDemo(ctx, &opts); err != nil {
 		fmt.Fprintf(stderr, "inlay demo: %v\n", err)
 		return 1
 	}
@@ -39,15 +59,24 @@ type demoOptions struct {
 	ConfigPath string
 	// Listen overrides the config's listen address.
 	Listen string
-	// Logger receives all logs.
+	// Down names demo teams that are not started, as if their services
+	// were down.
+	Down []string
+	// Logger receives Inlay's logs.
 	Logger *slog.Logger
+	// TeamLogger receives the demo teams' logs. Nil means Logger.
+	TeamLogger *slog.Logger
 	// Ready, if not nil, is called with Inlay's address once it accepts requests.
 	Ready func(addr string)
+
+	// teamURLs is each started team's base URL by name, set by runDemo
+	// before Ready is called.
+	teamURLs map[string]string
 }
 
 // runDemo starts the three demo team services on free loopback ports and
 // Inlay in front of them, until ctx ends.
-func runDemo(ctx context.Context, opts demoOptions) error {
+func runDemo(ctx context.Context, opts *demoOptions) error {
 	cfg, layoutFS, err := demo.LoadConfig(opts.ConfigPath)
 	if err != nil {
 		return err
@@ -56,11 +85,16 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		cfg.Listen = opts.Listen
 	}
 	cfg.Dev = true // the demo is for people changing things: show them what breaks
-	started, stop, err := demo.StartTeams(cfg, opts.Logger)
+	teamLogger := opts.TeamLogger
+	if teamLogger == nil {
+		teamLogger = opts.Logger
+	}
+	started, stop, err := demo.StartTeams(cfg, teamLogger, opts.Down...)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	opts.teamURLs = started
 	urls := serviceOverrides(started)
 	// A config edit reloads it (from disk only), with the teams' URLs and
 	// dev mode put back as above.
@@ -69,7 +103,43 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		if opts.Listen != "" {
 			cfg.Listen = opts.Listen
 		}
-		return urls.apply(cfg)
+		return urls.apply(cfg, false)
 	}
-	return serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready, reloadConfig: layoutFS == nil, adjust: adjust})
+	err = serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready, reloadConfig: layoutFS == nil, adjust: adjust})
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w\n  another program is using %s: stop it, or pick another address with `make run LISTEN=127.0.0.1:8081` (inlay demo --listen 127.0.0.1:8081)", err, cfg.ListenAddr())
+	}
+	return err
+}
+
+// printBanner tells the person who ran the demo where the shop is and what
+// to try, once it accepts requests: the last thing printed at start.
+func printBanner(w io.Writer, addr string, teams map[string]string, down []string) {
+	shop := "http://" + addr
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "127.0.0.1" || host == "::1") {
+		shop = "http://localhost:" + port
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  Inlay demo shop: %s\n\n", shop)
+	fmt.Fprintf(&b, "  Try:\n")
+	for _, try := range [][2]string{
+		{shop + "/", "the home page, composed from three teams"},
+		{shop + "/search?q=sneaker", "a search page"},
+		{shop + "/product/nope", "the branded error page"},
+		{shop + "/?inlay-debug=1", "the debug view: every box with its team, cache and time"},
+		{"edit layouts/*.html", "the open page reloads itself"},
+	} {
+		fmt.Fprintf(&b, "    %-*s  %s\n", len(shop)+18, try[0], try[1])
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "  Teams:\n")
+	for _, name := range slices.Sorted(maps.Keys(teams)) {
+		state := ""
+		if slices.Contains(down, name) {
+			state = "  (kept down: its boxes show their fallbacks)"
+		}
+		fmt.Fprintf(&b, "    %-8s %s%s\n", name, teams[name], state)
+	}
+	fmt.Fprintf(&b, "\n  Their request logs are quiet: inlay demo --team-logs shows them. Ctrl-C stops the shop.\n\n")
+	io.WriteString(w, b.String())
 }

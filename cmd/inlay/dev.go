@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
 )
@@ -35,12 +38,41 @@ func (o serviceOverrides) Set(v string) error {
 	if _, dup := o[name]; dup {
 		return fmt.Errorf("service %q is given twice", name)
 	}
+	if !strings.Contains(u, "://") {
+		u = "http://" + u // search=127.0.0.1:3000, as developers type it
+	}
 	o[name] = u
 	return nil
 }
 
-// apply points the named services of cfg at their local URLs.
-func (o serviceOverrides) apply(cfg *config.Config) error {
+// probeTimeout bounds the start-up check of a --service URL.
+const probeTimeout = 2 * time.Second
+
+// probe warns about every local service that does not answer HTTP at its
+// URL, so that a developer who forgot to start theirs, or typed the wrong
+// port, hears it at start rather than from a page of fallbacks. Any HTTP
+// answer, whatever its status, counts as answering.
+func (o serviceOverrides) probe(ctx context.Context, logger *slog.Logger) {
+	client := &http.Client{Timeout: probeTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, name := range slices.Sorted(maps.Keys(o)) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, o[name], nil)
+		if err != nil {
+			continue // apply has already refused it
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			logger.Warn("nothing answers at your local service's URL: start it there, or fix --service; until then its boxes show their fallbacks",
+				slog.String("service", name), slog.String("url", o[name]), slog.String("error", err.Error()))
+			continue
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+	}
+}
+
+// apply points the named services of cfg at their URLs. With local, they
+// are marked as served from the developer's machine (config.Service.Local).
+func (o serviceOverrides) apply(cfg *config.Config, local bool) error {
 	for name, u := range o {
 		if _, ok := cfg.Services[name]; !ok {
 			known := make([]string, 0, len(cfg.Services))
@@ -53,6 +85,7 @@ func (o serviceOverrides) apply(cfg *config.Config) error {
 		if err := cfg.SetServiceURL(name, u); err != nil {
 			return fmt.Errorf("--service %s: %w", name, err)
 		}
+		cfg.Services[name].Local = local
 	}
 	return nil
 }
@@ -103,11 +136,12 @@ func runDev(ctx context.Context, opts devOptions) error {
 		if opts.Listen != "" {
 			cfg.Listen = opts.Listen
 		}
-		return opts.Services.apply(cfg)
+		return opts.Services.apply(cfg, true)
 	}
 	if err := adjust(cfg); err != nil {
 		return err
 	}
+	opts.Services.probe(ctx, opts.Logger)
 	names := make([]string, 0, len(cfg.Services))
 	for name := range cfg.Services {
 		names = append(names, name)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -107,5 +108,38 @@ func TestDevCommandLine(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr.String(), tc.wantCode, tc.wantStderr)
 			}
 		})
+	}
+}
+
+// TestDevWarnsWhenALocalServiceIsNotThere starts `inlay dev` with a
+// --service URL where nothing listens, typed without its scheme as
+// developers do: it is taken as http://, and the start-up log says that
+// nothing answers there, naming the service.
+func TestDevWarnsWhenALocalServiceIsNotThere(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	cfgPath := stagingConfig(t, "http://127.0.0.1:1", "http://127.0.0.1:1")
+	overrides := serviceOverrides{}
+	if err := overrides.Set("search=" + dead); err != nil {
+		t.Fatal(err)
+	}
+	var logs teamtest.Logs
+	startInlay(t, "inlay dev", func(ctx context.Context, ready func(string)) error {
+		return runDev(ctx, devOptions{
+			ConfigPath: cfgPath,
+			Listen:     "127.0.0.1:0",
+			Services:   overrides,
+			Logger:     slog.New(slog.NewTextHandler(&logs, nil)),
+			Ready:      ready,
+		})
+	})
+	for _, want := range []string{"level=WARN", "nothing answers at your local service's URL", "service=search", "url=http://" + dead} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, logs.String())
+		}
 	}
 }

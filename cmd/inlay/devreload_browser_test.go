@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -90,4 +91,44 @@ func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
 		t.Fatalf("evaluating %s: %v", expr, err)
 	}
 	return v
+}
+
+// TestLocalServiceEditReloadsInTheBrowser: with `inlay dev --service`, an
+// edit to the developer's own fragment shows in the open page by itself,
+// though the fragment says it may be cached for a minute: the service is
+// never cached, and the page reloads when its fragment changes.
+func TestLocalServiceEditReloadsInTheBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	ctx := newBrowser(t, 60*time.Second)
+	cacheable := map[string]string{"Cache-Control": "public, max-age=60, stale-while-revalidate=60"}
+	mine := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: `<p id="mine">first</p>`, Header: cacheable}})
+	theirs := teamtest.NewRoutes(t, map[string]teamtest.Route{"/footer": {Body: `<p>footer</p>`}})
+	dir := t.TempDir()
+	teamtest.WriteFiles(t, dir, map[string]string{
+		"inlay.yaml": fmt.Sprintf("layouts: .\nservices:\n  team:\n    url: %s\n  mine:\n    url: http://127.0.0.1:1\npages:\n  - path: /\n    layout: home.html\n", theirs.URL),
+		"base.html":  devBase,
+		"home.html":  "<layout base=\"base.html\">\n<fill slot=\"main\">\n<fragment id=\"main\" src=\"mine:/main\" primary></fragment>\n</fill>\n</layout>\n",
+	})
+	base := startInlay(t, "inlay dev", func(ctx context.Context, ready func(string)) error {
+		return runDev(ctx, devOptions{
+			ConfigPath: filepath.Join(dir, "inlay.yaml"),
+			Listen:     "127.0.0.1:0",
+			Services:   serviceOverrides{"mine": mine.URL},
+			Logger:     slog.New(slog.DiscardHandler),
+			Ready:      ready,
+		})
+	})
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.querySelector('#mine')?.textContent === 'first'`)
+	waitFor(t, ctx, `document.querySelector('script[data-inlay-live="listening"]') !== null`)
+	evalJS[int](t, ctx, `window.inlayTestMark = 1`)
+
+	edited := time.Now()
+	mine.Route("/main", teamtest.Route{Body: `<p id="mine">second</p>`, Header: cacheable})
+	waitFor(t, ctx, `document.querySelector('#mine')?.textContent === 'second' && window.inlayTestMark === undefined`)
+	t.Logf("the edit showed %v after it was made, with no manual reload", time.Since(edited).Round(time.Millisecond))
 }

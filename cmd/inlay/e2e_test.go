@@ -33,7 +33,7 @@ func chromiumPath(t *testing.T) string {
 func startDemo(t *testing.T) string {
 	t.Helper()
 	return startInlay(t, "demo", func(ctx context.Context, ready func(string)) error {
-		return runDemo(ctx, demoOptions{
+		return runDemo(ctx, &demoOptions{
 			ConfigPath: "../../layouts/inlay.yaml",
 			Listen:     "127.0.0.1:0",
 			Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -4,7 +4,7 @@
 //
 //	inlay serve --config inlay.yaml   serve the shop described by a config file
 //	inlay lint  --config inlay.yaml   check a config and its layouts, print FILE:LINE:COL problems
-//	inlay demo                        run the demo shop with its three team services in-process
+//	inlay demo [--down TEAM]          run the demo shop with its three team services in-process
 //	inlay dev --config inlay.yaml --service search=http://127.0.0.1:3000
 //	                                  dev mode, with your local service in the whole shop
 //	inlay purge --config inlay.yaml --tag NAME
@@ -25,7 +25,9 @@ const usage = `Inlay composes pages from fragments served by team services.
 Usage:
   inlay serve --config FILE   serve the shop described by a config file
   inlay lint --config FILE    check a config and its layouts; exit 1 on errors (--strict: warnings too)
-  inlay demo [--listen ADDR]  run the demo shop with its team services in-process
+  inlay demo [--listen ADDR] [--down TEAM]
+                              run the demo shop with its team services in-process
+                              (--down: with that team stopped, to see its fallbacks)
   inlay dev --config FILE --service NAME=URL
                               dev mode (live reload, overlay, debug view), with
                               service NAME served from your local URL

@@ -127,6 +127,11 @@ type Service struct {
 	// must accept h2c. By default, HTTP/1.1.
 	H2C bool `yaml:"h2c"`
 
+	// Local marks a service that `inlay dev` serves from the developer's
+	// own machine (--service NAME=URL): never cached, and in dev mode the
+	// open pages reload when one of its fragments changes.
+	Local bool `yaml:"-"`
+
 	// Name is the service's key in Config.Services.
 	Name string `yaml:"-"`
 	// BaseURL is URL, parsed.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
@@ -48,9 +49,17 @@ func LoadConfig(path string) (*config.Config, fs.FS, error) {
 
 // StartTeams starts the three demo team services, each at the loopback
 // address cfg names for it or else on a free loopback port, points cfg's
-// services at them and logs their URLs. It returns each team's base URL by
-// service name and a function that stops them all, the last started first.
-func StartTeams(cfg *config.Config, logger *slog.Logger) (map[string]string, func(), error) {
+// services at them and logs their URLs. A team named in down is not
+// started: its service points at a loopback address where nothing listens,
+// as when a team's service is down, so that its boxes show their
+// fallbacks and stale copies. It returns each team's base URL by service
+// name and a function that stops them all, the last started first.
+func StartTeams(cfg *config.Config, logger *slog.Logger, down ...string) (map[string]string, func(), error) {
+	for _, name := range down {
+		if !slices.Contains(demoTeams, name) {
+			return nil, nil, fmt.Errorf("no demo team %q to keep down (the teams: %s)", name, strings.Join(demoTeams, ", "))
+		}
+	}
 	teams := []struct {
 		name string
 		new  func(searchURL string) http.Handler
@@ -69,22 +78,53 @@ func StartTeams(cfg *config.Config, logger *slog.Logger) (map[string]string, fun
 	}
 	urls := map[string]string{}
 	for _, team := range teams {
-		u, stop, err := StartTeamAt(preferredAddr(cfg, team.name), team.new(urls["search"]))
+		isDown := slices.Contains(down, team.name)
+		var u string
+		var err error
+		if isDown {
+			u, err = deadURL()
+		} else {
+			var stop func()
+			u, stop, err = StartTeamAt(preferredAddr(cfg, team.name), team.new(urls["search"]))
+			if err == nil {
+				stops = append(stops, stop)
+			}
+		}
+		if err == nil {
+			err = cfg.SetServiceURL(team.name, u)
+		}
 		if err != nil {
 			stopAll()
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("demo team %s: %w", team.name, err)
 		}
-		stops = append(stops, stop)
 		urls[team.name] = u
-		if err := cfg.SetServiceURL(team.name, u); err != nil {
-			stopAll()
-			return nil, nil, fmt.Errorf("demo config: %w", err)
-		}
 		// Printed at start, so that a team developer can reach a team
 		// directly (inlay check-fragment URL, say).
-		logger.Info("demo team listening", slog.String("team", team.name), slog.String("url", u))
+		if isDown {
+			logger.Warn("demo team kept down: its boxes show their fallbacks", slog.String("team", team.name), slog.String("url", u))
+		} else {
+			logger.Info("demo team listening", slog.String("team", team.name), slog.String("url", u))
+		}
 	}
 	return urls, stopAll, nil
+}
+
+// demoTeams names the demo's teams, in the order StartTeams starts them.
+var demoTeams = []string{"search", "shell", "basket"}
+
+// deadURL is the base URL of a loopback port where nothing listens: one
+// the system just handed out and that was closed again, so a connection
+// to it is refused.
+func deadURL() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port for a stopped team: %w", err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		return "", fmt.Errorf("finding a free port for a stopped team: %w", err)
+	}
+	return "http://" + addr, nil
 }
 
 // preferredAddr is the loopback address the config names for a demo
