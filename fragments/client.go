@@ -131,9 +131,9 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 				return nil, c.bodyFailure(ctx, req, deadline, err)
 			}
 			length = -1
+			resp.Header.Del("Content-Length") // the coded body's
 		}
 		resp.Header.Del("Content-Encoding")
-		resp.Header.Del("Content-Length")
 	}
 	body, reserved, err := c.readBody(raw, length)
 	if err != nil {

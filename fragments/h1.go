@@ -328,9 +328,9 @@ func (x *h1Exchange) receive() (resp *Response, err error) {
 				return nil, c.bodyFailure(ctx, req, deadline, err)
 			}
 			length, gzipped = -1, true
+			h.header.Del("Content-Length") // the coded body's
 		}
 		h.header.Del("Content-Encoding")
-		h.header.Del("Content-Length")
 	}
 	b, reserved, err := c.readBody(body, length)
 	if err != nil {
