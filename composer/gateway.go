@@ -18,6 +18,11 @@ import (
 // DefaultMaxGatewayBody caps request bodies forwarded by gateway routes.
 const DefaultMaxGatewayBody = 1 << 20
 
+// gatewayAllow is the Allow header of the gateway's 405: methods it lets
+// through to the team. It lets through every method but TRACE and
+// CONNECT, extension methods too, which no list can name.
+const gatewayAllow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
 // gateway is one gateway route: a reverse proxy from a path prefix to a
 // team service, with deadlines, a normalised path and scoped credentials.
 type gateway struct {
@@ -71,8 +76,10 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodTrace || r.Method == http.MethodConnect:
 		// TRACE would echo the request, cookies included; CONNECT would
-		// open a tunnel. Neither is for a team service.
-		rec.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		// open a tunnel. Neither is for a team service. Every other
+		// method, extension methods included, goes to the team; Allow
+		// can only name methods, so it names the standard ones that do.
+		rec.Header().Set("Allow", gatewayAllow)
 		gw.srv.renderError(rec, r, http.StatusMethodNotAllowed)
 		return
 	}
@@ -154,7 +161,11 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 func (gw *gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := failureStatus(r, err)
 	if status == statusClientClosed {
-		w.WriteHeader(statusClientClosed) // the shopper went away: logged, never sent
+		// The shopper went away: logged, never sent. A 499 that the team
+		// sent goes through WriteHeader to the shopper like any status.
+		if rec, ok := w.(*gatewayWriter); ok && rec.status == 0 {
+			rec.status = statusClientClosed
+		}
 		return
 	}
 	gw.srv.logger.LogAttrs(r.Context(), slog.LevelWarn, "gateway error",
@@ -198,13 +209,13 @@ type gatewayWriter struct {
 	written int64
 }
 
+// WriteHeader sends status as it is, whatever it is: the gateway passes
+// the team's answer on unchanged.
 func (w *gatewayWriter) WriteHeader(status int) {
 	if w.status == 0 && status >= 200 {
 		w.status = status
 	}
-	if status != statusClientClosed {
-		w.ResponseWriter.WriteHeader(status)
-	}
+	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *gatewayWriter) Write(p []byte) (int, error) {

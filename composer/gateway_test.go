@@ -349,7 +349,7 @@ func TestGatewayScopesCredentials(t *testing.T) {
 	}
 }
 
-// TRACE and CONNECT are refused with 405 and never forwarded.
+// G3: TRACE and CONNECT are refused with 405 and never forwarded.
 func TestGatewayRefusesTraceAndConnect(t *testing.T) {
 	team := &pathRecorder{}
 	url, _, _ := gatewayShop(t, team, "", "", time.Minute)

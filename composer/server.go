@@ -152,7 +152,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		if transport == nil {
 			transport = s.engine.GatewayTransport(g.Service)
 		}
-		e.Any(g.Prefix+"*", echo.WrapHandler(s.newGateway(g, transport)))
+		// Any names only the methods echo knows; the route's not-found
+		// handler takes every other one (PURGE, M-SEARCH, ...), which
+		// echo would otherwise refuse with a 405. The gateway refuses
+		// TRACE and CONNECT itself.
+		h := echo.WrapHandler(s.newGateway(g, transport))
+		e.Any(g.Prefix+"*", h)
+		e.RouteNotFound(g.Prefix+"*", h)
 	}
 	for _, p := range cfg.Pages {
 		e.Match([]string{http.MethodGet, http.MethodHead}, echoRoute(p.Path), s.pageHandler(p))

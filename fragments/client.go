@@ -74,6 +74,11 @@ func newTransport(policy *DialPolicy) *http.Transport {
 		// per connection keeps memory low with hundreds of connections.
 		WriteBufferSize:       1 << 10,
 		ExpectContinueTimeout: 0,
+		// Never ask for gzip unasked, nor inflate behind the caller's
+		// back: a gateway request carries the shopper's Accept-Encoding
+		// and its answer goes back as the team sent it; a fragment fetch
+		// asks for gzip itself and decodes it under the body cap.
+		DisableCompression: true,
 	}
 }
 
@@ -95,6 +100,11 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	if len(req.Fields) > 0 {
 		hreq.Header = req.header()
 	}
+	if _, ok := hreq.Header["Accept-Encoding"]; !ok {
+		// The one coding Inlay decodes (gzipLayers), asked for here and
+		// decoded below, under the body cap, whatever the transport.
+		hreq.Header["Accept-Encoding"] = acceptGzip
+	}
 	// RoundTrip, not http.Client.Do: no redirects are followed and no cookie
 	// jar is consulted.
 	resp, err := c.transport().RoundTrip(hreq)
@@ -110,7 +120,22 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
 			Err: fmt.Errorf("content type %q, want text/html", resp.Header.Get("Content-Type"))}
 	}
-	body, reserved, err := c.readBody(resp.Body, resp.ContentLength)
+	raw, length := io.Reader(resp.Body), resp.ContentLength
+	if _, coded := resp.Header["Content-Encoding"]; coded && length != 0 {
+		layers, err := gzipLayers(resp.Header)
+		if err != nil {
+			return nil, c.fail(ctx, req, deadline, KindBody, err)
+		}
+		if layers > 0 {
+			if raw, _, err = inflate(raw, layers, c.maxBody(), nil); err != nil {
+				return nil, c.bodyFailure(ctx, req, deadline, err)
+			}
+			length = -1
+			resp.Header.Del("Content-Length") // the coded body's
+		}
+		resp.Header.Del("Content-Encoding")
+	}
+	body, reserved, err := c.readBody(raw, length)
 	if err != nil {
 		return nil, c.bodyFailure(ctx, req, deadline, err)
 	}
@@ -224,3 +249,6 @@ func (c *Client) transport() http.RoundTripper {
 }
 
 var errTooLarge = errors.New("body too large")
+
+// acceptGzip is the Accept-Encoding of a fragment request.
+var acceptGzip = []string{"gzip"}

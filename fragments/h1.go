@@ -317,18 +317,20 @@ func (x *h1Exchange) receive() (resp *Response, err error) {
 			Err: fmt.Errorf("content type %q, want text/html", h.header.Get("Content-Type"))}
 	}
 	body, length, gzipped := raw, h.length, false
-	if strings.EqualFold(h.header.Get("Content-Encoding"), "gzip") {
-		if conn.gz == nil {
-			conn.gz, err = gzip.NewReader(raw)
-		} else {
-			err = conn.gz.Reset(raw)
-		}
+	if _, coded := h.header["Content-Encoding"]; coded && h.length != 0 {
+		layers, err := gzipLayers(h.header)
 		if err != nil {
 			return nil, c.fail(ctx, req, deadline, KindBody, err)
 		}
-		body, length, gzipped = conn.gz, -1, true
+		if layers > 0 {
+			body, conn.gz, err = inflate(raw, layers, c.maxBody(), conn.gz)
+			if err != nil {
+				return nil, c.bodyFailure(ctx, req, deadline, err)
+			}
+			length, gzipped = -1, true
+			h.header.Del("Content-Length") // the coded body's
+		}
 		h.header.Del("Content-Encoding")
-		h.header.Del("Content-Length")
 	}
 	b, reserved, err := c.readBody(body, length)
 	if err != nil {
@@ -475,7 +477,7 @@ func writeRequest(w *bufio.Writer, u target, req *Request) error {
 		w.WriteString("User-Agent: Go-http-client/1.1\r\n")
 	}
 	if !encoding {
-		// Inlay decompresses what it asks to be compressed.
+		// The one coding Inlay decodes (gzipLayers).
 		w.WriteString("Accept-Encoding: gzip\r\n")
 	}
 	w.WriteString("\r\n")

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -36,6 +38,15 @@ var goodHeaders = []string{
 // any further headers.
 func html200(body string, headers ...string) http.HandlerFunc {
 	return stub(http.StatusOK, body, append(append([]string{}, goodHeaders...), headers...)...)
+}
+
+// gzipString returns s compressed with gzip.
+func gzipString(s string) string {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	io.WriteString(zw, s)
+	zw.Close()
+	return b.String()
 }
 
 // TestCheckFragment runs `inlay check-fragment` against stub fragments and
@@ -190,6 +201,19 @@ func TestCheckFragment(t *testing.T) {
 			handler: html200("<div class=\"box\">\n  <p>text\n"),
 			code:    1,
 			want:    []string{"error: body 1:1: <div> is never closed"},
+		},
+		{
+			// B13: the body is judged as Inlay decodes it.
+			name:    "gzip body judged decoded",
+			handler: html200(gzipString("<div class=\"box\">\n  <p>text\n"), "Content-Encoding", "x-gzip"),
+			code:    1,
+			want:    []string{"error: body 1:1: <div> is never closed", "| 28 bytes |"},
+		},
+		{
+			name:    "deflate body",
+			handler: html200("x\x9c\xb3)\xb0\xab\xb0\xd1/\xb0\x03\x00\x0b\x9b\x02\xb1", "Content-Encoding", "deflate"),
+			code:    1,
+			want:    []string{"error: fetch failed:", `content coding "deflate": only gzip is decoded`},
 		},
 		{
 			name:    "mismatched end tag",

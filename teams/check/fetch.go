@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,7 +77,13 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 		Fields:  fields,
 		Timeout: opts.Timeout,
 	})
-	obs := observation{Resp: resp, Err: err, Duration: time.Since(start), Raw: rec.body.Bytes()}
+	raw := rec.body.Bytes()
+	if rec.coding != nil {
+		// The body as the client decoded it, not as it travelled: the
+		// markup and the size Inlay sees.
+		raw, _ = fragments.DecodeBody(rec.coding, raw, rec.limit)
+	}
+	obs := observation{Resp: resp, Err: err, Duration: time.Since(start), Raw: raw}
 	if wire != nil {
 		if herr := fragments.CheckHead(wire.bytes()); herr != nil {
 			return observation{Duration: obs.Duration,
@@ -132,8 +139,9 @@ type recorder struct {
 	next  http.RoundTripper
 	limit int64 // body bytes kept at most
 
-	resp *http.Response
-	body bytes.Buffer
+	resp   *http.Response
+	coding http.Header // the response's Content-Encoding, before the client drops it
+	body   bytes.Buffer
 }
 
 // RoundTrip passes req on and records the response.
@@ -143,6 +151,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	r.resp = resp
+	if ce := resp.Header.Values("Content-Encoding"); len(ce) > 0 {
+		r.coding = http.Header{"Content-Encoding": slices.Clone(ce)}
+	}
 	resp.Body = &recordingBody{ReadCloser: resp.Body, r: r}
 	return resp, nil
 }
