@@ -99,6 +99,7 @@ type Stats struct {
 	SharedMisses  atomic.Int64 // shared tier lookups that found no usable entry
 	SharedStored  atomic.Int64 // entries written to the shared tier
 	SharedErrors  atomic.Int64 // shared tier calls that failed or were refused (the fetch went on without it)
+	SharedPanics  atomic.Int64 // of those, calls that panicked below the tier (each logged with its stack)
 	LeaseWaits    atomic.Int64 // fetches that waited for another replica's lease
 	LeaseTimeouts atomic.Int64 // lease waits that ended with their deadline before a result
 	Purges        atomic.Int64 // purge-by-tag calls

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/inlayhq/inlay/teams/teamtest"
 
+	"github.com/inlayhq/inlay/fragments/shared"
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 )
 
@@ -443,5 +445,67 @@ func TestSharedTierHangingNeverFailsAFetch(t *testing.T) {
 			t.Fatal("the tier did not come back within 5s of the server resuming")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// I5: a panic below the shared tier (in the Redis client, on the
+// goroutine a call runs on) never fails a fetch: whichever call panics,
+// the fetch goes on without the tier and gets the origin's answer; the
+// panic is counted and logged once, at ERROR, with its stack.
+func TestSharedTierPanicNeverFailsAFetch(t *testing.T) {
+	rs := redistest.Start(t)
+	o := teamtest.New(t, teamtest.Fragment("<p>ok</p>", "max-age=60", "Surrogate-Key", "t1 t2"))
+	for i, op := range []string{"get", "lease", "set", "release"} {
+		t.Run(op, func(t *testing.T) {
+			logs := &logRecorder{}
+			u, _ := url.Parse(o.URL)
+			e := NewEngine(EngineOptions{Logger: slog.New(logs), CleanupInterval: -1}, Settings{
+				Services: []ServiceConfig{{Name: "team", URL: u}},
+				Shared:   SharedConfig{URL: rs.URL(""), Timeout: exactTimeout},
+			})
+			t.Cleanup(e.Close)
+			ctx := shared.WithFault(context.Background(), func(got string) {
+				if got == op {
+					panic("client bug in " + got)
+				}
+			})
+			rep := Report{}
+			path := fmt.Sprintf("/p%d", i)
+			resp, err := e.Fetch(ctx, &Request{ID: "box", Service: "team", URL: o.URL + path, Timeout: 5 * time.Second, Report: &rep})
+			if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != TierOrigin {
+				t.Fatalf("fetch with a panic in %s: %+v, %v", op, rep, err)
+			}
+			if n := e.Stats().SharedPanics.Load(); n != 1 {
+				t.Errorf("shared tier panics counted: %d, want 1", n)
+			}
+			if n := e.Stats().Panics.Load(); n != 0 {
+				t.Errorf("fetch panics counted: %d, want 0 (the fetch did not fail)", n)
+			}
+			var logged []slog.Record
+			logs.mu.Lock()
+			for _, r := range logs.records {
+				if strings.Contains(r.Message, "panic") {
+					logged = append(logged, r)
+				}
+			}
+			logs.mu.Unlock()
+			if len(logged) != 1 || logged[0].Level != slog.LevelError {
+				t.Fatalf("panic log records: %v, want one ERROR", logged)
+			}
+			var stack string
+			logged[0].Attrs(func(a slog.Attr) bool {
+				if a.Key == "stack" {
+					stack = a.Value.String()
+				}
+				return true
+			})
+			if !strings.Contains(stack, "TestSharedTierPanicNeverFailsAFetch") {
+				t.Errorf("the log has no stack of the panic: %q", stack)
+			}
+			// The next fetch, without the fault, is whole too.
+			if resp, _, err := fetchReport(t, e, o, path); err != nil || string(resp.Body) != "<p>ok</p>" {
+				t.Errorf("next fetch: %v", err)
+			}
+		})
 	}
 }

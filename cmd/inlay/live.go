@@ -80,6 +80,9 @@ func (sh *live) reload(ctx context.Context, path string) {
 	if err == nil && sh.opts.adjust != nil {
 		err = sh.opts.adjust(cfg)
 	}
+	if err == nil && cfg.Cache.Shared != sh.config.Load().Cache.Shared {
+		err = checkSharedTier(cfg)
+	}
 	if err == nil {
 		var srv *composer.Server
 		if srv, err = sh.build(ctx, cfg); err == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
@@ -414,6 +416,31 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 	for _, want := range []string{"inlay_shared_cache_up 1", `inlay_cache_tier_hits_total{tier="origin"}`, "inlay_shared_cache_errors_total"} {
 		if !bytes.Contains(metrics, []byte(want)) {
 			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// I5: serve refuses a cache.shared.url that names a Redis Cluster node at
+// start, with an error that names the limit, instead of starting a replica
+// whose first tagged write would panic and end the process.
+func TestServeRefusesARedisCluster(t *testing.T) {
+	cl := redistest.StartCluster(t)
+	team := teamtest.New(t, teamtest.Fragment("<p>box</p>", "max-age=60", "Surrogate-Key", "a b"))
+	path, _, _ := sharedConfig(t, team.URL, cl.URL(), "")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := false
+	err = serve(ctx, cfg, nil, slog.New(slog.DiscardHandler), func(string) { started = true; cancel() })
+	if started {
+		t.Fatal("serve started on a Redis Cluster")
+	}
+	for _, want := range []string{"cache.shared", "Redis Cluster is not supported yet", "single primary"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve: %v; want an error saying %q", err, want)
 		}
 	}
 }
