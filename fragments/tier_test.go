@@ -509,3 +509,79 @@ func TestSharedTierPanicNeverFailsAFetch(t *testing.T) {
 		})
 	}
 }
+
+// C11: a response fetched with the shopper's credentials that the service
+// marks shareable (public, s-maxage) but whose body holds a forwarded
+// cookie value or credential of 8 bytes or more is a per-shopper body
+// marked wrongly: neither tier stores it, and it is counted and logged
+// (WARN, without the secret). Shorter values are not looked for, and a
+// body without the credential is stored as the service asked.
+func TestCredentialInPublicBodyIsNeverStored(t *testing.T) {
+	rs := redistest.Start(t)
+	const secret = "s3cr3t-session-0123456789"
+	cases := []struct {
+		name, cacheControl, echo string
+		fields                   []Field
+		stored                   bool
+	}{
+		{"cookie, public", "public, max-age=60", secret, []Field{{Name: "Cookie", Values: []string{"lang=en; session=" + secret}}}, false},
+		{"cookie, s-maxage", "s-maxage=60", secret, []Field{{Name: "Cookie", Values: []string{"session=" + secret}}}, false},
+		{"quoted cookie", "public, max-age=60", secret, []Field{{Name: "Cookie", Values: []string{`session="` + secret + `"`}}}, false},
+		{"bearer token", "public, max-age=60", secret, []Field{{Name: "Authorization", Values: []string{"Bearer " + secret}}}, false},
+		{"eight bytes", "public, max-age=60", "abcdefgh", []Field{{Name: "Cookie", Values: []string{"id=abcdefgh"}}}, false},
+		{"seven bytes", "public, max-age=60", "abcdefg", []Field{{Name: "Cookie", Values: []string{"id=abcdefg"}}}, true},
+		{"not in the body", "public, max-age=60", "nothing", []Field{{Name: "Cookie", Values: []string{"session=" + secret}}}, true},
+	}
+	o := teamtest.New(t, nil)
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &logRecorder{}
+			u, _ := url.Parse(o.URL)
+			e := NewEngine(EngineOptions{Logger: slog.New(logs), CleanupInterval: -1}, Settings{
+				Services: []ServiceConfig{{Name: "team", URL: u}},
+				Shared:   SharedConfig{URL: rs.URL(""), Timeout: exactTimeout},
+			})
+			t.Cleanup(e.Close)
+			canary := fmt.Sprintf("canary-%d", i)
+			o.Set(teamtest.Fragment("<p>"+canary+" "+tc.echo+"</p>", tc.cacheControl))
+			path := fmt.Sprintf("/account-%d", i)
+			if _, _, err := fetchReport(t, e, o, path, tc.fields...); err != nil {
+				t.Fatal(err)
+			}
+			_, rep, _ := fetchReport(t, e, o, path, tc.fields...)
+			if got := rep.Cache == CacheHit; got != tc.stored {
+				t.Errorf("second fetch a hit: %v, want %v (%+v)", got, tc.stored, rep)
+			}
+			inShared := false
+			for _, v := range rs.Values(t) {
+				inShared = inShared || bytes.Contains(v, []byte(canary))
+			}
+			if inShared != tc.stored {
+				t.Errorf("in the shared tier: %v, want %v", inShared, tc.stored)
+			}
+			want := int64(0)
+			if !tc.stored {
+				want = 1
+			}
+			if n := e.Stats().CredentialRefused.Load(); n != want {
+				t.Errorf("refusals counted: %d, want %d", n, want)
+			}
+			logs.mu.Lock()
+			defer logs.mu.Unlock()
+			warned := 0
+			for _, r := range logs.records {
+				text := r.Message
+				r.Attrs(func(a slog.Attr) bool { text += " " + a.Value.String(); return true })
+				if strings.Contains(text, tc.echo) {
+					t.Errorf("a log holds the credential: %s", text)
+				}
+				if r.Level == slog.LevelWarn && strings.Contains(r.Message, "credential") {
+					warned++
+				}
+			}
+			if warned != int(want) {
+				t.Errorf("WARN records about the credential: %d, want %d", warned, want)
+			}
+		})
+	}
+}
