@@ -938,6 +938,35 @@ func TestCacheKeepsOneEntryPerLanguage(t *testing.T) {
 	}
 }
 
+// C12: Vary names a page context header however it spells it, and the
+// cache keys on it: Vary: X-Inlay-Base-URL (canonical form
+// X-Inlay-Base-Url) keeps one entry per base URL, as check-fragment
+// advises for a body built from it.
+func TestCacheVaryOnBaseURL(t *testing.T) {
+	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+		return htmlResponse(`<script src="`+req.Get("X-Inlay-Base-URL")+`/app.js"></script>`,
+			"Cache-Control", "max-age=60", "Vary", "X-Inlay-Base-URL"), nil
+	}}
+	c := newTestCache(t, up, CacheConfig{})
+	for range 2 {
+		for _, base := range []string{"https://shop.example", "https://evil.example"} {
+			// Spelt as the composer sends it (composer.HeaderBaseURL).
+			req := &Request{ID: "box", Service: "svc", URL: "http://svc/box", Timeout: 2 * time.Second,
+				Fields: []Field{{Name: "Accept", Values: []string{"text/html"}}, {Name: "X-Inlay-Base-URL", Values: []string{base}}}}
+			resp, err := c.Fetch(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := `<script src="` + base + `/app.js"></script>`; string(resp.Body) != want {
+				t.Errorf("base %s: got %q, want %q", base, resp.Body, want)
+			}
+		}
+	}
+	if got := up.calls.Load(); got != 2 {
+		t.Errorf("upstream calls: got %d, want 2 (one per base URL)", got)
+	}
+}
+
 // The key is the service and URL plus only what the stored response's
 // Vary names, normalised: headers the team did not vary on never split
 // the cache.
