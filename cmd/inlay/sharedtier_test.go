@@ -444,3 +444,53 @@ func TestServeRefusesARedisCluster(t *testing.T) {
 		}
 	}
 }
+
+// I5: a config reload whose cache.shared.url names a Redis Cluster node is
+// rejected with the limit, and the running config, on its own shared tier,
+// keeps serving.
+func TestReloadRefusesARedisCluster(t *testing.T) {
+	rs := redistest.Start(t)
+	cl := redistest.StartCluster(t)
+	team := teamtest.New(t, teamtest.Fragment("<p>box</p>", "max-age=60", "Surrogate-Key", "a b"))
+	path, _, _ := sharedConfig(t, team.URL, rs.URL(""), exactSharedTimeout)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &teamtest.Logs{}
+	addrc := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(ctx, cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), func(addr string) { addrc <- addr })
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-served:
+		t.Fatalf("serve: %v", err)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, bytes.Replace(text, []byte(rs.URL("")), []byte(cl.URL()), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	teamtest.WaitUntil(t, "the reload is rejected", func() bool {
+		return strings.Contains(logs.String(), "config rejected, the running one is kept")
+	})
+	if text := logs.String(); !strings.Contains(text, "Redis Cluster is not supported yet") {
+		t.Errorf("the rejection does not name the limit:\n%s", text)
+	}
+	resp, body := teamtest.Get(t, "http://"+addr+"/p/1")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<p>box</p>") {
+		t.Errorf("page after the rejected reload: %d %q", resp.StatusCode, body)
+	}
+	teamtest.WaitUntil(t, "the running shared tier stores the page's box", func() bool { return len(rs.Values(t)) > 0 })
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+}
