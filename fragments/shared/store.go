@@ -22,7 +22,8 @@ import (
 // Config configures a Store. Only URL is required.
 type Config struct {
 	// URL locates the server: redis://[user:password@]host[:port][/db], or
-	// rediss:// for TLS. valkey:// and valkeys:// are accepted too.
+	// rediss:// for TLS. valkey:// and valkeys:// are accepted too. A
+	// Redis Cluster node is refused (ErrCluster).
 	URL string
 	// Timeout bounds each call (Get, Set, Lease, Release, and each poll
 	// of Wait). Zero means 20ms: the tier is worth asking only when it
