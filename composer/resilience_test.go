@@ -25,6 +25,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/shared"
+	"github.com/inlayhq/inlay/fragments/shared/redistest"
 	"github.com/inlayhq/inlay/teams/teamtest"
 	"golang.org/x/net/html"
 )
@@ -1671,6 +1673,31 @@ func TestPanicInFetcherIsContained(t *testing.T) {
 	panicking.Store("")
 	if status, body := s.get(t, "/"); status != http.StatusOK || body != boxPage("<p>box</p>") {
 		t.Errorf("next request: got %d %q, want 200", status, body)
+	}
+}
+
+// I5: a panic below the shared cache tier (in the Redis client, on the
+// goroutine its calls run on) leaves the page whole: every box's fetch goes
+// on without the tier, the panic is logged with its stack, and the process
+// serves the next page.
+func TestSharedTierPanicLeavesThePageWhole(t *testing.T) {
+	rs := redistest.Start(t)
+	tagged := teamtest.Route{Body: "<p>box</p>", Header: map[string]string{"Cache-Control": "max-age=60", "Surrogate-Key": "box-tag other-tag"}}
+	s, _ := faultShop(t, tagged, "", func(sc *shopConfig) {
+		sc.extra = "cache:\n  shared:\n    url: " + rs.URL("") + "\n    timeout: 1s\n"
+	})
+	ctx := shared.WithFault(context.Background(), func(op string) { panic("client bug in " + op) })
+	resp := serve(s.inlay, ctx, "/")
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != boxPage("<p>box</p>") {
+		t.Fatalf("page with a panicking tier: got %d %q, want 200 %q", resp.StatusCode, body, boxPage("<p>box</p>"))
+	}
+	wantLog(t, s.logs.String(), "level", "ERROR", "fragment", "box")
+	if text := s.logs.String(); !strings.Contains(text, "panic in the shared cache tier") || !strings.Contains(text, `"stack":"goroutine`) {
+		t.Errorf("the panic is not logged with its stack:\n%s", text)
+	}
+	if resp, body := s.get(t, "/"); resp.StatusCode != http.StatusOK || body != boxPage("<p>box</p>") {
+		t.Errorf("next page: got %d %q", resp.StatusCode, body)
 	}
 }
 

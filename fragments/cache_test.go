@@ -1,6 +1,7 @@
 package fragments
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -937,6 +938,35 @@ func TestCacheKeepsOneEntryPerLanguage(t *testing.T) {
 	}
 }
 
+// C12: Vary names a page context header however it spells it, and the
+// cache keys on it: Vary: X-Inlay-Base-URL (canonical form
+// X-Inlay-Base-Url) keeps one entry per base URL, as check-fragment
+// advises for a body built from it.
+func TestCacheVaryOnBaseURL(t *testing.T) {
+	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+		return htmlResponse(`<script src="`+req.Get("X-Inlay-Base-URL")+`/app.js"></script>`,
+			"Cache-Control", "max-age=60", "Vary", "X-Inlay-Base-URL"), nil
+	}}
+	c := newTestCache(t, up, CacheConfig{})
+	for range 2 {
+		for _, base := range []string{"https://shop.example", "https://evil.example"} {
+			// Spelt as the composer sends it (composer.HeaderBaseURL).
+			req := &Request{ID: "box", Service: "svc", URL: "http://svc/box", Timeout: 2 * time.Second,
+				Fields: []Field{{Name: "Accept", Values: []string{"text/html"}}, {Name: "X-Inlay-Base-URL", Values: []string{base}}}}
+			resp, err := c.Fetch(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := `<script src="` + base + `/app.js"></script>`; string(resp.Body) != want {
+				t.Errorf("base %s: got %q, want %q", base, resp.Body, want)
+			}
+		}
+	}
+	if got := up.calls.Load(); got != 2 {
+		t.Errorf("upstream calls: got %d, want 2 (one per base URL)", got)
+	}
+}
+
 // The key is the service and URL plus only what the stored response's
 // Vary names, normalised: headers the team did not vary on never split
 // the cache.
@@ -1131,4 +1161,57 @@ func TestCachePanicFailsOnlyThatFetch(t *testing.T) {
 			t.Errorf("after the panic: got %v, %v; want the page", resp, err)
 		}
 	})
+}
+
+// BenchmarkCredentialInBody is the store-time tripwire's cost (C11) on a
+// credentialed shareable response: a 64 KiB body without the credential
+// (the whole body is searched) against a Cookie line of three cookies
+// and an Authorization header. Requests without credentials search
+// nothing.
+func BenchmarkCredentialInBody(b *testing.B) {
+	body := bytes.Repeat([]byte("<li class=\"item\"><a href=\"/product/sneaker-01\">Sneaker</a></li>\n"), 1024)[:64<<10]
+	for _, tc := range []struct {
+		name   string
+		fields []Field
+	}{
+		{"credentialed", []Field{
+			{Name: "Accept-Language", Values: []string{"en"}},
+			{Name: "Cookie", Values: []string{"lang=en; session=3f9a1c0b7e2d4a6f8c1e; basket=b-20261207-0042"}},
+			{Name: "Authorization", Values: []string{"Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig"}},
+		}},
+		{"no credentials", []Field{{Name: "Accept-Language", Values: []string{"en"}}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			req := &Request{ID: "box", Service: "team", URL: "http://team/box", Fields: tc.fields}
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if credentialInBody(req, body) != "" {
+					b.Fatal("found a credential that is not there")
+				}
+			}
+		})
+	}
+}
+
+// C11: the tripwire finds a credential wherever it is in a body, whatever
+// byte it looks for first, and never past the body's end.
+func TestContainsCredential(t *testing.T) {
+	for _, tc := range []struct {
+		body, cred string
+		want       bool
+	}{
+		{"<p>eyJhbGciOiJIUzI1NiJ9.e30.sig</p>", "eyJhbGciOiJIUzI1NiJ9.e30.sig", true},
+		{"eyJhbGciOiJIUzI1NiJ9.e30.si", "eyJhbGciOiJIUzI1NiJ9.e30.sig", false},
+		{"abcdefgh", "abcdefgh", true},
+		{"xabcdefgX", "abcdefgh", false},
+		{"Z0000000 Z0000001", "Z0000001", true},
+		{"session-id-session-id-X", "session-id-X", true},
+		{"short", "longer-than-the-body", false},
+		{"", "abcdefgh", false},
+	} {
+		if got := containsCredential([]byte(tc.body), tc.cred); got != tc.want {
+			t.Errorf("containsCredential(%q, %q) = %v, want %v", tc.body, tc.cred, got, tc.want)
+		}
+	}
 }

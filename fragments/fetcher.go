@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -61,10 +62,12 @@ func (r *Request) Get(name string) string {
 	return ""
 }
 
-// values returns every value of the named header (canonical form).
+// values returns every value of the named header, whatever its case: a
+// Vary list's names come in canonical form, and X-Inlay-Base-URL, as the
+// composer spells it, is not (its canonical form is X-Inlay-Base-Url).
 func (r *Request) values(name string) []string {
 	for _, f := range r.Fields {
-		if f.Name == name {
+		if f.Name == name || strings.EqualFold(f.Name, name) {
 			return f.Values
 		}
 	}

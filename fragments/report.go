@@ -78,27 +78,32 @@ type Report struct {
 // Stats counts what the fetch layers did, across all fetches. Every field
 // is safe to read while fetches run.
 type Stats struct {
-	Fetches      atomic.Int64 // fetches asked of the cache
-	CacheHits    atomic.Int64 // fresh hits
-	CacheMisses  atomic.Int64 // fetched from upstream, or joined a fetch in flight
-	StaleServed  atomic.Int64 // stale responses served (revalidate or error)
-	Coalesced    atomic.Int64 // fetches answered by another request's fetch
-	Passes       atomic.Int64 // fetches of keys known to be uncacheable
-	Refreshes    atomic.Int64 // background refreshes started
-	Stored       atomic.Int64 // responses stored
-	Evictions    atomic.Int64 // entries evicted to stay within the byte budget
-	BreakerOpen  atomic.Int64 // fetches refused because a breaker was open
-	Overflows    atomic.Int64 // fetches refused because a service's wait queue was full
-	Queued       atomic.Int64 // fetches that waited for a service's concurrency limit
-	Panics       atomic.Int64 // fetches failed by a panic in the fetch code
-	UpstreamGets atomic.Int64 // requests that reached the upstream fetcher (the origin)
-	SentTogether atomic.Int64 // of those, sent by a page with its others and read on the page's goroutine (Engine.Start)
+	Fetches     atomic.Int64 // fetches asked of the cache
+	CacheHits   atomic.Int64 // fresh hits
+	CacheMisses atomic.Int64 // fetched from upstream, or joined a fetch in flight
+	StaleServed atomic.Int64 // stale responses served (revalidate or error)
+	Coalesced   atomic.Int64 // fetches answered by another request's fetch
+	Passes      atomic.Int64 // fetches of keys known to be uncacheable
+	Refreshes   atomic.Int64 // background refreshes started
+	Stored      atomic.Int64 // responses stored
+	Evictions   atomic.Int64 // entries evicted to stay within the byte budget
+	BreakerOpen atomic.Int64 // fetches refused because a breaker was open
+	Overflows   atomic.Int64 // fetches refused because a service's wait queue was full
+	Queued      atomic.Int64 // fetches that waited for a service's concurrency limit
+	Panics      atomic.Int64 // fetches failed by a panic in the fetch code
+	// CredentialRefused counts responses fetched with the shopper's
+	// credentials and marked shareable that were not stored because
+	// their body held one of those credentials.
+	CredentialRefused atomic.Int64
+	UpstreamGets      atomic.Int64 // requests that reached the upstream fetcher (the origin)
+	SentTogether      atomic.Int64 // of those, sent by a page with its others and read on the page's goroutine (Engine.Start)
 
 	// The shared tier's counts; all zero without one.
 	SharedHits    atomic.Int64 // fetches answered by the shared tier (fresh, or stale after an origin failure)
 	SharedMisses  atomic.Int64 // shared tier lookups that found no usable entry
 	SharedStored  atomic.Int64 // entries written to the shared tier
 	SharedErrors  atomic.Int64 // shared tier calls that failed or were refused (the fetch went on without it)
+	SharedPanics  atomic.Int64 // of those, calls that panicked below the tier (each logged with its stack)
 	LeaseWaits    atomic.Int64 // fetches that waited for another replica's lease
 	LeaseTimeouts atomic.Int64 // lease waits that ended with their deadline before a result
 	Purges        atomic.Int64 // purge-by-tag calls

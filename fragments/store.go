@@ -1,7 +1,11 @@
 package fragments
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -16,6 +20,16 @@ func (c *Cache) put(req *Request, resp *Response) (stored *entry, vary []string)
 		if pass {
 			c.set(pk, &entry{pass: true, passBody: len(resp.Body), size: int64(len(pk)) + entryOverhead}, c.hitForMiss)
 		}
+		return nil, nil
+	}
+	if what := credentialInBody(req, resp.Body); what != "" {
+		// A per-shopper body marked shareable: a mistake of the
+		// service's that would show one shopper's page to the next.
+		c.stats.CredentialRefused.Add(1)
+		c.logger.LogAttrs(context.Background(), slog.LevelWarn, "fragment not cached: its body holds a credential the shopper sent, though it is marked shareable",
+			slog.String("fragment", req.ID), slog.String("service", req.Service), slog.String("credential", what),
+			slog.String("fix", "send Cache-Control: private or no-store on per-shopper responses"))
+		c.set(pk, &entry{pass: true, passBody: len(resp.Body), size: int64(len(pk)) + entryOverhead}, c.hitForMiss)
 		return nil, nil
 	}
 	key := pk
@@ -105,4 +119,83 @@ func (c *Cache) evict(need int64) {
 			return
 		}
 	}
+}
+
+// minCredentialBytes is the shortest credential credentialInBody looks
+// for: a shorter value (lang=en, a flag) is too likely to be in a page
+// by chance, and too short to be a secret.
+const minCredentialBytes = 8
+
+// credentialInBody returns which credential of req's (a cookie, named, or
+// "Authorization") body holds, or "" for none: the store-time tripwire for
+// a per-shopper body that its service marked shareable. Only a request
+// that carried credentials is looked at, so the cost falls on shareable
+// credentialed responses alone; the value itself is never returned.
+func credentialInBody(req *Request, body []byte) string {
+	if len(body) < minCredentialBytes {
+		return ""
+	}
+	for _, line := range req.values("Cookie") {
+		for pair := range strings.SplitSeq(line, ";") {
+			name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
+			value = strings.Trim(value, `"`)
+			if len(value) >= minCredentialBytes && containsCredential(body, value) {
+				return "cookie " + strings.TrimSpace(name)
+			}
+		}
+	}
+	for _, v := range req.values("Authorization") {
+		// The credential after the scheme (Bearer, Basic, ...), or the
+		// whole value when it names none.
+		_, cred, ok := strings.Cut(strings.TrimSpace(v), " ")
+		if !ok {
+			cred = v
+		}
+		cred = strings.TrimSpace(cred)
+		if len(cred) >= minCredentialBytes && containsCredential(body, cred) {
+			return "Authorization"
+		}
+	}
+	return ""
+}
+
+// containsCredential reports whether body holds cred. It looks for cred's
+// least common byte in HTML (a digit or capital before punctuation, and
+// punctuation before lower case and markup) with bytes.IndexByte and
+// compares the whole credential there: a JWT starts with "eyJ", and an 'e'
+// at every few bytes of a page costs bytes.Index about thirty times more.
+func containsCredential(body []byte, cred string) bool {
+	j := credentialAnchor(cred)
+	c := cred[j]
+	end := len(body) - len(cred) + j + 1 // past the anchor's last possible place
+	for i := j; i < end; i++ {
+		k := bytes.IndexByte(body[i:end], c)
+		if k < 0 {
+			return false
+		}
+		i += k
+		if string(body[i-j:i-j+len(cred)]) == cred {
+			return true
+		}
+	}
+	return false
+}
+
+// credentialAnchor returns the index of the byte of cred that
+// containsCredential looks for: the first of the rarest class.
+func credentialAnchor(cred string) int {
+	best, score := 0, 5
+	for i := 0; i < len(cred); i++ {
+		s := 2 // punctuation
+		switch c := cred[i]; {
+		case c >= 'a' && c <= 'z', strings.IndexByte(` <>"=/`, c) >= 0:
+			s = 4
+		case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+			s = 1
+		}
+		if s < score {
+			best, score = i, s
+		}
+	}
+	return best
 }

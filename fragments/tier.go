@@ -223,12 +223,22 @@ func (c *Cache) share(ctx context.Context, st *shared.Store, req *Request, resp 
 }
 
 // sharedFailed counts and logs (at debug level: the Store logs one WARN
-// per change of health) a failed call to the shared tier.
+// per change of health) a failed call to the shared tier. A call that
+// panicked below the tier is a bug: counted apart and logged once, at
+// ERROR, with the stack of the goroutine that panicked; the fetch goes on
+// without the tier all the same.
 func (c *Cache) sharedFailed(req *Request, doing string, err error) {
 	if errors.Is(err, shared.ErrTooLarge) {
 		return // a property of the response, not a failure of the tier
 	}
 	c.stats.SharedErrors.Add(1)
+	if pe, ok := errors.AsType[*shared.PanicError](err); ok {
+		c.stats.SharedPanics.Add(1)
+		c.logger.LogAttrs(context.Background(), slog.LevelError, "panic in the shared cache tier: "+doing+" failed, going on without it",
+			slog.String("fragment", req.ID), slog.String("service", req.Service),
+			slog.String("error", err.Error()), slog.String("stack", string(pe.Stack)))
+		return
+	}
 	c.logger.LogAttrs(context.Background(), slog.LevelDebug, "shared cache tier: "+doing+" failed, going on without it",
 		slog.String("fragment", req.ID), slog.String("service", req.Service), slog.String("error", err.Error()))
 }
@@ -288,8 +298,10 @@ func (e *Engine) configureShared(sc SharedConfig) {
 		var err error
 		st, err = shared.New(shared.Config{URL: sc.URL, Timeout: sc.Timeout, Logger: e.logger})
 		if err != nil {
-			// The config was validated; a URL that still fails to parse
-			// leaves the replica on its in-process tier.
+			// The config was validated; a URL that still fails to parse,
+			// or a server that is a Redis Cluster (shared.ErrCluster,
+			// refused by serve at start), leaves the replica on its
+			// in-process tier.
 			e.logger.Error("shared cache tier not started: running on the in-process tier alone", slog.String("error", err.Error()))
 		}
 	}
@@ -335,6 +347,11 @@ func (e *Engine) Purge(ctx context.Context, tags ...string) (int, error) {
 		m, err := st.Purge(ctx, tags...)
 		if err != nil {
 			e.stats.SharedErrors.Add(1)
+			if pe, ok := errors.AsType[*shared.PanicError](err); ok {
+				e.stats.SharedPanics.Add(1)
+				e.logger.LogAttrs(ctx, slog.LevelError, "panic in the shared cache tier: purging failed",
+					slog.String("error", err.Error()), slog.String("stack", string(pe.Stack)))
+			}
 			e.stats.Purged.Add(int64(n))
 			return n, fmt.Errorf("purging the shared tier (this replica's own tier was purged): %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/inlayhq/inlay/teams/teamtest"
 
+	"github.com/inlayhq/inlay/fragments/shared"
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 )
 
@@ -443,5 +445,143 @@ func TestSharedTierHangingNeverFailsAFetch(t *testing.T) {
 			t.Fatal("the tier did not come back within 5s of the server resuming")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// I5: a panic below the shared tier (in the Redis client, on the
+// goroutine a call runs on) never fails a fetch: whichever call panics,
+// the fetch goes on without the tier and gets the origin's answer; the
+// panic is counted and logged once, at ERROR, with its stack.
+func TestSharedTierPanicNeverFailsAFetch(t *testing.T) {
+	rs := redistest.Start(t)
+	o := teamtest.New(t, teamtest.Fragment("<p>ok</p>", "max-age=60", "Surrogate-Key", "t1 t2"))
+	for i, op := range []string{"get", "lease", "set", "release"} {
+		t.Run(op, func(t *testing.T) {
+			logs := &logRecorder{}
+			u, _ := url.Parse(o.URL)
+			e := NewEngine(EngineOptions{Logger: slog.New(logs), CleanupInterval: -1}, Settings{
+				Services: []ServiceConfig{{Name: "team", URL: u}},
+				Shared:   SharedConfig{URL: rs.URL(""), Timeout: exactTimeout},
+			})
+			t.Cleanup(e.Close)
+			ctx := shared.WithFault(context.Background(), func(got string) {
+				if got == op {
+					panic("client bug in " + got)
+				}
+			})
+			rep := Report{}
+			path := fmt.Sprintf("/p%d", i)
+			resp, err := e.Fetch(ctx, &Request{ID: "box", Service: "team", URL: o.URL + path, Timeout: 5 * time.Second, Report: &rep})
+			if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != TierOrigin {
+				t.Fatalf("fetch with a panic in %s: %+v, %v", op, rep, err)
+			}
+			if n := e.Stats().SharedPanics.Load(); n != 1 {
+				t.Errorf("shared tier panics counted: %d, want 1", n)
+			}
+			if n := e.Stats().Panics.Load(); n != 0 {
+				t.Errorf("fetch panics counted: %d, want 0 (the fetch did not fail)", n)
+			}
+			var logged []slog.Record
+			logs.mu.Lock()
+			for _, r := range logs.records {
+				if strings.Contains(r.Message, "panic") {
+					logged = append(logged, r)
+				}
+			}
+			logs.mu.Unlock()
+			if len(logged) != 1 || logged[0].Level != slog.LevelError {
+				t.Fatalf("panic log records: %v, want one ERROR", logged)
+			}
+			var stack string
+			logged[0].Attrs(func(a slog.Attr) bool {
+				if a.Key == "stack" {
+					stack = a.Value.String()
+				}
+				return true
+			})
+			if !strings.Contains(stack, "TestSharedTierPanicNeverFailsAFetch") {
+				t.Errorf("the log has no stack of the panic: %q", stack)
+			}
+			// The next fetch, without the fault, is whole too.
+			if resp, _, err := fetchReport(t, e, o, path); err != nil || string(resp.Body) != "<p>ok</p>" {
+				t.Errorf("next fetch: %v", err)
+			}
+		})
+	}
+}
+
+// C11: a response fetched with the shopper's credentials that the service
+// marks shareable (public, s-maxage) but whose body holds a forwarded
+// cookie value or credential of 8 bytes or more is a per-shopper body
+// marked wrongly: neither tier stores it, and it is counted and logged
+// (WARN, without the secret). Shorter values are not looked for, and a
+// body without the credential is stored as the service asked.
+func TestCredentialInPublicBodyIsNeverStored(t *testing.T) {
+	rs := redistest.Start(t)
+	const secret = "s3cr3t-session-0123456789"
+	cases := []struct {
+		name, cacheControl, echo string
+		fields                   []Field
+		stored                   bool
+	}{
+		{"cookie, public", "public, max-age=60", secret, []Field{{Name: "Cookie", Values: []string{"lang=en; session=" + secret}}}, false},
+		{"cookie, s-maxage", "s-maxage=60", secret, []Field{{Name: "Cookie", Values: []string{"session=" + secret}}}, false},
+		{"quoted cookie", "public, max-age=60", secret, []Field{{Name: "Cookie", Values: []string{`session="` + secret + `"`}}}, false},
+		{"bearer token", "public, max-age=60", secret, []Field{{Name: "Authorization", Values: []string{"Bearer " + secret}}}, false},
+		{"eight bytes", "public, max-age=60", "abcdefgh", []Field{{Name: "Cookie", Values: []string{"id=abcdefgh"}}}, false},
+		{"seven bytes", "public, max-age=60", "abcdefg", []Field{{Name: "Cookie", Values: []string{"id=abcdefg"}}}, true},
+		{"not in the body", "public, max-age=60", "nothing", []Field{{Name: "Cookie", Values: []string{"session=" + secret}}}, true},
+	}
+	o := teamtest.New(t, nil)
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &logRecorder{}
+			u, _ := url.Parse(o.URL)
+			e := NewEngine(EngineOptions{Logger: slog.New(logs), CleanupInterval: -1}, Settings{
+				Services: []ServiceConfig{{Name: "team", URL: u}},
+				Shared:   SharedConfig{URL: rs.URL(""), Timeout: exactTimeout},
+			})
+			t.Cleanup(e.Close)
+			canary := fmt.Sprintf("canary-%d", i)
+			o.Set(teamtest.Fragment("<p>"+canary+" "+tc.echo+"</p>", tc.cacheControl))
+			path := fmt.Sprintf("/account-%d", i)
+			if _, _, err := fetchReport(t, e, o, path, tc.fields...); err != nil {
+				t.Fatal(err)
+			}
+			_, rep, _ := fetchReport(t, e, o, path, tc.fields...)
+			if got := rep.Cache == CacheHit; got != tc.stored {
+				t.Errorf("second fetch a hit: %v, want %v (%+v)", got, tc.stored, rep)
+			}
+			inShared := false
+			for _, v := range rs.Values(t) {
+				inShared = inShared || bytes.Contains(v, []byte(canary))
+			}
+			if inShared != tc.stored {
+				t.Errorf("in the shared tier: %v, want %v", inShared, tc.stored)
+			}
+			want := int64(0)
+			if !tc.stored {
+				want = 1
+			}
+			if n := e.Stats().CredentialRefused.Load(); n != want {
+				t.Errorf("refusals counted: %d, want %d", n, want)
+			}
+			logs.mu.Lock()
+			defer logs.mu.Unlock()
+			warned := 0
+			for _, r := range logs.records {
+				text := r.Message
+				r.Attrs(func(a slog.Attr) bool { text += " " + a.Value.String(); return true })
+				if strings.Contains(text, tc.echo) {
+					t.Errorf("a log holds the credential: %s", text)
+				}
+				if r.Level == slog.LevelWarn && strings.Contains(r.Message, "credential") {
+					warned++
+				}
+			}
+			if warned != int(want) {
+				t.Errorf("WARN records about the credential: %d, want %d", warned, want)
+			}
+		})
 	}
 }

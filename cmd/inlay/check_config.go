@@ -45,6 +45,8 @@ func applyServiceSettings(opts *check.Options, configPath, service string, set m
 	if !set["cookies"] {
 		opts.Cookies = svc.Cookies.Any() || svc.Authorization
 	}
+	opts.CookieNames, opts.AllCookies, opts.Authorization = svc.Cookies.Names, svc.Cookies.All, svc.Authorization
+	opts.NoContext = !svc.SendsContext()
 	if !set["set-cookies"] {
 		opts.SetCookies = svc.SetCookies
 	}

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -140,6 +143,114 @@ func TestCheckFragmentConfigUsage(t *testing.T) {
 		var stdout, stderr strings.Builder
 		if code := run(context.Background(), tc.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}
+
+// C11: a service that gets the shopper's credentials and marks a
+// per-shopper body shareable is an error: check-fragment fetches the
+// fragment as two synthetic shoppers (two cookie values, two bearer
+// tokens, as the service's config says it gets them) and compares the
+// bodies. A body that differs but is private, or one that is the same for
+// everyone, is fine.
+func TestCheckFragmentPerShopperBodyMarkedPublic(t *testing.T) {
+	// perShopper greets the shopper its credential names: the cookie
+	// named cookie, or the bearer token.
+	perShopper := func(cacheControl, cookie string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			who := "guest"
+			if c, err := r.Cookie(cookie); err == nil {
+				who = c.Value
+			} else if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+				who = tok
+			}
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Cache-Control", cacheControl)
+			// A digest of the credential, not the credential: the check
+			// must not depend on the body echoing it.
+			io.WriteString(w, fmt.Sprintf("<p>Hello, shopper %x</p>", sha256.Sum256([]byte(who))))
+		}
+	}
+	same := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		io.WriteString(w, "<p>Hello</p>")
+	}
+	for _, tc := range []struct {
+		name, serviceYAML string
+		flags             []string
+		handler           http.HandlerFunc
+		wantError         bool
+	}{
+		{"cookie list, public", "    cookies: [basket_id]\n", nil, perShopper("public, max-age=60", "basket_id"), true},
+		{"all cookies, public", "    cookies: true\n", nil, perShopper("public, max-age=60", "session"), true},
+		{"all cookies, s-maxage", "    cookies: true\n", nil, perShopper("s-maxage=60", "sid"), true},
+		{"authorization, public", "    authorization: true\n", nil, perShopper("public, max-age=60", ""), true},
+		{"--cookies flag, public", "", []string{"--cookies"}, perShopper("public, max-age=60", "session"), true},
+		{"all cookies, private", "    cookies: true\n", nil, perShopper("private, max-age=60", "session"), false},
+		{"all cookies, no-store", "    cookies: true\n", nil, perShopper("no-store", "session"), false},
+		{"all cookies, the same body", "    cookies: true\n", nil, same, false},
+		{"no credentials", "", nil, perShopper("public, max-age=60", "session"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			team := teamtest.New(t, tc.handler)
+			cfg := serviceConfig(t, "team", team.URL, tc.serviceYAML)
+			rep, code := checkJSON(t, append([]string{"--config", cfg, "--service", "team", "/hello"}, tc.flags...)...)
+			found := false
+			for _, p := range rep.Problems {
+				if p.Severity == check.SeverityError && strings.Contains(p.Message, "differs between two shoppers") {
+					found = true
+					if !strings.Contains(p.Fix, "private or no-store") {
+						t.Errorf("fix %q does not say private or no-store", p.Fix)
+					}
+				}
+			}
+			if found != tc.wantError || (code == 1) != tc.wantError {
+				t.Errorf("error reported %v, exit %d; want %v; problems %+v", found, code, tc.wantError, rep.Problems)
+			}
+		})
+	}
+}
+
+// C12: the Vary check sends two different values of each page context
+// header Inlay sends (X-Inlay-Page-Path, X-Inlay-Page-Route,
+// X-Inlay-Route-Params, X-Inlay-Base-URL), not one: a body built from one
+// of them without Vary naming it is a warning whose fix names the Vary to
+// send; with that Vary, or with context: false (none is sent), it is not.
+func TestCheckFragmentVaryContext(t *testing.T) {
+	for _, name := range []string{"X-Inlay-Page-Path", "X-Inlay-Page-Route", "X-Inlay-Route-Params", "X-Inlay-Base-URL"} {
+		for _, tc := range []struct {
+			vary, serviceYAML string
+			wantWarning       bool
+		}{
+			{"", "", true},
+			{name, "", false},
+			{"", "    context: false\n", false},
+		} {
+			t.Run(name+"/"+tc.vary+tc.serviceYAML, func(t *testing.T) {
+				team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "text/html; charset=utf-8")
+					w.Header().Set("Cache-Control", "public, max-age=60")
+					if tc.vary != "" {
+						w.Header().Set("Vary", tc.vary)
+					}
+					io.WriteString(w, `<a href="`+html.EscapeString(r.Header.Get(name))+`">more</a>`)
+				})
+				cfg := serviceConfig(t, "team", team.URL, tc.serviceYAML)
+				rep, _ := checkJSON(t, "--config", cfg, "--service", "team", "/links")
+				warned := false
+				for _, p := range rep.Problems {
+					if strings.Contains(p.Message, "changes with "+name+", but Vary does not name it") {
+						warned = true
+						if p.Fix != "send Vary: "+name {
+							t.Errorf("fix %q, want send Vary: %s", p.Fix, name)
+						}
+					}
+				}
+				if warned != tc.wantWarning {
+					t.Errorf("warned %v, want %v; problems %+v", warned, tc.wantWarning, rep.Problems)
+				}
+			})
 		}
 	}
 }

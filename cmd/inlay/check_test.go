@@ -402,6 +402,11 @@ func TestCheckFragmentRequest(t *testing.T) {
 		"X-Inlay-Fragment": "header",
 		"Cookie":           "",
 		"Authorization":    "",
+		// The page context, as Inlay sends it for the page / (C12).
+		"X-Inlay-Page-Path":    "/",
+		"X-Inlay-Page-Route":   "/",
+		"X-Inlay-Base-URL":     "http://127.0.0.1:8080",
+		"X-Inlay-Route-Params": "",
 	} {
 		if v := r.Header.Get(name); v != want {
 			t.Errorf("request header %s = %q, want %q", name, v, want)

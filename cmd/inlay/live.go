@@ -83,6 +83,9 @@ func (sh *live) reload(ctx context.Context, path string) {
 	if err == nil && sh.opts.adjust != nil {
 		err = sh.opts.adjust(cfg)
 	}
+	if err == nil && cfg.Cache.Shared != sh.config.Load().Cache.Shared {
+		err = checkSharedTier(cfg)
+	}
 	var token string
 	if err == nil {
 		token, err = cfg.ReadAdminToken()

@@ -22,6 +22,7 @@ import (
 	"github.com/inlayhq/inlay/composer/metrics"
 	"github.com/inlayhq/inlay/composer/watch"
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/shared"
 )
 
 // drainTimeout bounds how long in-flight pages may take to finish once
@@ -97,6 +98,9 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 		return err
 	}
 	defer tr.shutdown(logger)
+	if err := checkSharedTier(cfg); err != nil {
+		return err
+	}
 	sh := &live{opts: opts, metrics: metrics.New(), tracing: tr}
 	token, err := cfg.ReadAdminToken()
 	if err != nil {
@@ -235,4 +239,22 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 func stderrIsTerminal() bool {
 	fi, err := os.Stderr.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// checkSharedTier refuses a shared tier the tier's client refuses once it
+// reaches the server (a Redis Cluster, shared.ErrCluster), so that serve
+// stops at start, and a reload keeps the running config, rather than
+// running without the tier it was given. A server that cannot be reached
+// is no error: the replica starts on its in-process tier and connects
+// when the server answers.
+func checkSharedTier(cfg *config.Config) error {
+	sc := cfg.Cache.Shared
+	if !sc.Enabled() {
+		return nil
+	}
+	st, err := shared.New(shared.Config{URL: sc.URL, Timeout: sc.CallTimeout(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("cache.shared: %w", err)
+	}
+	return st.Close()
 }

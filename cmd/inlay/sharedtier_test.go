@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
@@ -415,5 +417,80 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 		if !bytes.Contains(metrics, []byte(want)) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// I5: serve refuses a cache.shared.url that names a Redis Cluster node at
+// start, with an error that names the limit, instead of starting a replica
+// whose first tagged write would panic and end the process.
+func TestServeRefusesARedisCluster(t *testing.T) {
+	cl := redistest.StartCluster(t)
+	team := teamtest.New(t, teamtest.Fragment("<p>box</p>", "max-age=60", "Surrogate-Key", "a b"))
+	path, _, _ := sharedConfig(t, team.URL, cl.URL(), "")
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := false
+	err = serve(ctx, cfg, nil, slog.New(slog.DiscardHandler), func(string) { started = true; cancel() })
+	if started {
+		t.Fatal("serve started on a Redis Cluster")
+	}
+	for _, want := range []string{"cache.shared", "Redis Cluster is not supported yet", "single primary"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("serve: %v; want an error saying %q", err, want)
+		}
+	}
+}
+
+// I5: a config reload whose cache.shared.url names a Redis Cluster node is
+// rejected with the limit, and the running config, on its own shared tier,
+// keeps serving.
+func TestReloadRefusesARedisCluster(t *testing.T) {
+	rs := redistest.Start(t)
+	cl := redistest.StartCluster(t)
+	team := teamtest.New(t, teamtest.Fragment("<p>box</p>", "max-age=60", "Surrogate-Key", "a b"))
+	path, _, _ := sharedConfig(t, team.URL, rs.URL(""), exactSharedTimeout)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &teamtest.Logs{}
+	addrc := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(ctx, cfg, nil, slog.New(slog.NewJSONHandler(logs, nil)), func(addr string) { addrc <- addr })
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case err := <-served:
+		t.Fatalf("serve: %v", err)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, bytes.Replace(text, []byte(rs.URL("")), []byte(cl.URL()), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	teamtest.WaitUntil(t, "the reload is rejected", func() bool {
+		return strings.Contains(logs.String(), "config rejected, the running one is kept")
+	})
+	if text := logs.String(); !strings.Contains(text, "Redis Cluster is not supported yet") {
+		t.Errorf("the rejection does not name the limit:\n%s", text)
+	}
+	resp, body := teamtest.Get(t, "http://"+addr+"/p/1")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<p>box</p>") {
+		t.Errorf("page after the rejected reload: %d %q", resp.StatusCode, body)
+	}
+	teamtest.WaitUntil(t, "the running shared tier stores the page's box", func() bool { return len(rs.Values(t)) > 0 })
+	cancel()
+	if err := <-served; err != nil {
+		t.Errorf("serve: %v", err)
 	}
 }

@@ -25,6 +25,8 @@ var (
 	descPanics       = prometheus.NewDesc("inlay_fetch_panics_total", "Fetches failed by a panic in the fetch code (each logged with its stack).", nil, nil)
 	descTierHits     = prometheus.NewDesc("inlay_cache_tier_hits_total", "Fragment fetches answered by each cache tier: local (in-process), shared (Valkey/Redis), origin (the team's service).", []string{"tier"}, nil)
 	descSharedErrors = prometheus.NewDesc("inlay_shared_cache_errors_total", "Shared cache tier calls that failed or were refused; the fetch went on without the tier.", nil, nil)
+	descCacheRefused = prometheus.NewDesc("inlay_cache_refused_total", "Responses marked shareable that the cache did not store, by reason: credential_in_body (fetched with the shopper's credentials, and the body holds one of them).", []string{"reason"}, nil)
+	descSharedPanics = prometheus.NewDesc("inlay_shared_cache_panics_total", "Shared cache tier calls that panicked below the tier (each logged with its stack); the fetch went on without the tier.", nil, nil)
 	descLeaseWaits   = prometheus.NewDesc("inlay_shared_cache_lease_waits_total", "Fetches that waited for another replica's lease on a cold key.", nil, nil)
 	descLeaseTimeout = prometheus.NewDesc("inlay_shared_cache_lease_timeouts_total", "Lease waits that ended with their deadline before a result.", nil, nil)
 	descPurges       = prometheus.NewDesc("inlay_cache_purges_total", "Purge-by-tag calls made on this replica.", nil, nil)
@@ -34,7 +36,7 @@ var (
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descReloadErrors, descLimit, descWaiting, descQueued, descSent, descPanics,
-		descTierHits, descSharedErrors, descLeaseWaits, descLeaseTimeout, descPurges, descPurged, descSharedUp} {
+		descCacheRefused, descTierHits, descSharedErrors, descSharedPanics, descLeaseWaits, descLeaseTimeout, descPurges, descPurged, descSharedUp} {
 		ch <- d
 	}
 }
@@ -55,6 +57,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descCache, fs.Passes.Load(), "pass")
 	counter(descCache, fs.Coalesced.Load(), "coalesced")
 	counter(descCacheEvicted, fs.Evictions.Load())
+	counter(descCacheRefused, fs.CredentialRefused.Load(), "credential_in_body")
 	for service, n := range srv.UpstreamRequests() {
 		counter(descUpstream, n, service)
 	}
@@ -67,6 +70,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descTierHits, fs.SharedHits.Load(), "shared")
 	counter(descTierHits, fs.UpstreamGets.Load(), "origin")
 	counter(descSharedErrors, fs.SharedErrors.Load())
+	counter(descSharedPanics, fs.SharedPanics.Load())
 	counter(descLeaseWaits, fs.LeaseWaits.Load())
 	counter(descLeaseTimeout, fs.LeaseTimeouts.Load())
 	counter(descPurges, fs.Purges.Load())

@@ -67,6 +67,8 @@ func TestMetricsRecordPagesFragmentsCacheAndBreakers(t *testing.T) {
 		`inlay_cache_tier_hits_total{tier="shared"} 0`,
 		`inlay_cache_tier_hits_total{tier="origin"} 5`,
 		`inlay_shared_cache_errors_total 0`,
+		`inlay_shared_cache_panics_total 0`,
+		`inlay_cache_refused_total{reason="credential_in_body"} 0`,
 		`inlay_cache_purges_total 0`,
 		`process_resident_memory_bytes`,
 	} {

@@ -37,6 +37,16 @@
 // [Store.Healthy] reports false. The Store reconnects by itself, and logs
 // one WARN line when it goes and one when it comes back.
 //
+// The server is one primary (with replicas and Sentinel for failover, if
+// need be), not a Redis Cluster: an entry and the sets of its tags are
+// written together, keys a cluster would keep on different nodes. [New]
+// refuses a cluster node with [ErrCluster], and a Store that finds one only
+// once it reaches the server logs the refusal and stays unavailable; the
+// client never runs in cluster mode. A panic below the Store (the Redis
+// client, the codec) fails only its call, with a [*PanicError] carrying
+// the stack, for the caller to log once; the breaker counts it as a
+// failure.
+//
 // Key names hold no caller input: the caller's key (service, URL and
 // variant) is hashed with SHA-256 into names such as inlay:v1:e:<hex>.
 // Reads use RESP3 server-assisted client-side caching (rueidis DoCache): a

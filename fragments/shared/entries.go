@@ -18,9 +18,10 @@ const clientCacheTTL = time.Minute
 // Get returns the entry stored under key. A miss is (Entry{}, false, nil).
 // It is bounded by the Store's Timeout; with the server down it fails at
 // once with ErrUnavailable.
-func (s *Store) Get(ctx context.Context, key string) (Entry, bool, error) {
+func (s *Store) Get(ctx context.Context, key string) (_ Entry, _ bool, err error) {
+	defer contain("get", &err)
 	name := s.names.entry(hash(key))
-	data, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) ([]byte, error) {
+	data, err := do(ctx, s, "get", s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) ([]byte, error) {
 		var r rueidis.RedisResult
 		if s.opt.DisableCache || s.isBypassed(name) {
 			r = c.Do(ctx, c.B().Get().Key(name).Build())
@@ -83,7 +84,8 @@ return 1`)
 // becomes the server's TTL, so that stale copies survive replica restarts
 // until their stale-if-error window ends. An entry already past its last
 // window is not stored. Each of e.Tags indexes the key for Purge.
-func (s *Store) Set(ctx context.Context, key string, e Entry) error {
+func (s *Store) Set(ctx context.Context, key string, e Entry) (err error) {
+	defer contain("set", &err)
 	ttl := time.Until(e.Expires()).Milliseconds()
 	if ttl <= 0 {
 		return nil
@@ -93,7 +95,7 @@ func (s *Store) Set(ctx context.Context, key string, e Entry) error {
 		return fmt.Errorf("setting shared cache entry: %w: %d bytes, the cap is %d", ErrTooLarge, len(value), s.cfg.MaxEntryBytes)
 	}
 	name := s.names.entry(hash(key))
-	_, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (struct{}, error) {
+	_, err = do(ctx, s, "set", s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (struct{}, error) {
 		if len(e.Tags) == 0 {
 			return struct{}{}, c.Do(ctx, c.B().Set().Key(name).Value(rueidis.BinaryString(value)).PxMilliseconds(ttl).Build()).Error()
 		}

@@ -17,12 +17,13 @@ import (
 // holds it: the caller may Wait for its result. A holder that dies frees
 // the key when ttl ends, so ttl should be no longer than the fetch's own
 // timeout.
-func (s *Store) Lease(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+func (s *Store) Lease(ctx context.Context, key string, ttl time.Duration) (_ bool, err error) {
+	defer contain("lease", &err)
 	if ttl < time.Millisecond {
 		return false, fmt.Errorf("taking shared cache lease: ttl %v is under 1ms", ttl)
 	}
 	name := s.names.lease(hash(key))
-	taken, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (bool, error) {
+	taken, err := do(ctx, s, "lease", s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (bool, error) {
 		err := c.Do(ctx, c.B().Set().Key(name).Value(s.token).Nx().PxMilliseconds(ttl.Milliseconds()).Build()).Error()
 		if rueidis.IsRedisNil(err) {
 			return false, nil
@@ -50,9 +51,10 @@ return redis.call('PUBLISH', ARGV[2], ARGV[3])`)
 // Release ends the caller's lease on key, after Set or after a failed
 // fetch, and wakes the replicas waiting for key. A lease that has already
 // passed to another holder is left alone.
-func (s *Store) Release(ctx context.Context, key string) error {
+func (s *Store) Release(ctx context.Context, key string) (err error) {
+	defer contain("release", &err)
 	h := hash(key)
-	_, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (struct{}, error) {
+	_, err = do(ctx, s, "release", s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (struct{}, error) {
 		return struct{}{}, releaseScript.Exec(ctx, c, []string{s.names.lease(h)}, []string{s.token, s.names.done(), h}).Error()
 	})
 	if err != nil {
@@ -68,8 +70,10 @@ func (s *Store) Release(ctx context.Context, key string) error {
 // caller may take the lease itself. Waiters are woken by the holder's
 // Release over pub/sub, and look again every PollInterval in case that
 // message is lost. A look that fails is tried again; the wait ends with
-// ErrUnavailable once the breaker opens, or with the context's error.
-func (s *Store) Wait(ctx context.Context, key string) (Entry, bool, error) {
+// ErrUnavailable once the breaker opens, with ErrPanic when a look
+// panicked, or with the context's error.
+func (s *Store) Wait(ctx context.Context, key string) (_ Entry, _ bool, err error) {
+	defer contain("wait", &err)
 	s.stats.leaseWaits.Add(1)
 	h := hash(key)
 	wake := make(chan struct{}, 1)
@@ -99,7 +103,7 @@ func (s *Store) Wait(ctx context.Context, key string) (Entry, bool, error) {
 		case err != nil && ended(ctx):
 			s.stats.leaseTimeouts.Add(1)
 			return Entry{}, false, fmt.Errorf("waiting for shared cache lease: %w", cmp.Or(ctx.Err(), context.DeadlineExceeded))
-		case errors.Is(err, ErrUnavailable), errors.Is(err, errClosed):
+		case errors.Is(err, ErrUnavailable), errors.Is(err, errClosed), errors.Is(err, ErrPanic):
 			return Entry{}, false, fmt.Errorf("waiting for shared cache lease: %w", err)
 		case err != nil:
 			// One slow or failed look: the holder's message or the next
@@ -125,7 +129,7 @@ func (s *Store) peek(ctx context.Context, h string) (e Entry, found, leased bool
 		data   []byte
 		leased bool
 	}
-	l, err := do(ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (look, error) {
+	l, err := do(ctx, s, "peek", s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (look, error) {
 		rs := c.DoMulti(ctx,
 			c.B().Get().Key(s.names.entry(h)).Build(),
 			c.B().Exists().Key(s.names.lease(h)).Build())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -39,7 +40,8 @@ return out`)
 // keys to every Store on the server (this one included), whose
 // OnInvalidate functions drop them from their in-process tiers. It returns
 // how many entries it dropped.
-func (s *Store) Purge(ctx context.Context, tags ...string) (int, error) {
+func (s *Store) Purge(ctx context.Context, tags ...string) (_ int, err error) {
+	defer contain("purge", &err)
 	if len(tags) == 0 {
 		return 0, nil
 	}
@@ -48,7 +50,7 @@ func (s *Store) Purge(ctx context.Context, tags ...string) (int, error) {
 	for i, tag := range tags {
 		tagKeys[i] = s.names.tag(tag)
 	}
-	dropped, err := do(ctx, s, purgeTimeout, func(ctx context.Context, c rueidis.Client) (int, error) {
+	dropped, err := do(ctx, s, "purge", purgeTimeout, func(ctx context.Context, c rueidis.Client) (int, error) {
 		dropped := 0
 		members, err := popTagsScript.Exec(ctx, c, tagKeys, nil).AsStrSlice()
 		if err != nil {
@@ -126,6 +128,15 @@ func (s *Store) subscribe() {
 
 // receive handles one pub/sub message.
 func (s *Store) receive(m rueidis.PubSubMessage) {
+	// It runs on the client's reading goroutine, where a panic would end
+	// the process.
+	defer func() {
+		if v := recover(); v != nil {
+			s.stats.panics.Add(1)
+			s.log.Error("panic handling a shared cache tier message", slog.String("channel", m.Channel),
+				slog.String("error", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+		}
+	}()
 	switch m.Channel {
 	case s.names.done():
 		s.wake(m.Message)

@@ -18,6 +18,9 @@ type Stats struct {
 	// (timeouts included); Unavailable counts calls refused at once
 	// because the server is unreachable or the breaker open.
 	Errors, Unavailable int64
+	// Panics counts calls that panicked below the Store (counted in
+	// Errors too), each failed with a *PanicError.
+	Panics int64
 	// Purges counts Purge calls, Purged the entries they dropped.
 	Purges, Purged int64
 	// Invalidations counts keys announced by purges (from any replica)
@@ -28,7 +31,7 @@ type Stats struct {
 // counters are the live counts behind Stats.
 type counters struct {
 	hits, clientCacheHits, misses, sets, leases, leaseWaits, leaseTimeouts atomic.Int64
-	errors, unavailable, purges, purged, invalidations                     atomic.Int64
+	errors, unavailable, panics, purges, purged, invalidations             atomic.Int64
 }
 
 // Stats returns a snapshot of the Store's counts.
@@ -37,7 +40,7 @@ func (s *Store) Stats() Stats {
 	return Stats{
 		Hits: c.hits.Load(), ClientCacheHits: c.clientCacheHits.Load(), Misses: c.misses.Load(), Sets: c.sets.Load(),
 		Leases: c.leases.Load(), LeaseWaits: c.leaseWaits.Load(), LeaseTimeouts: c.leaseTimeouts.Load(),
-		Errors: c.errors.Load(), Unavailable: c.unavailable.Load(),
+		Errors: c.errors.Load(), Unavailable: c.unavailable.Load(), Panics: c.panics.Load(),
 		Purges: c.purges.Load(), Purged: c.purged.Load(), Invalidations: c.invalidations.Load(),
 	}
 }

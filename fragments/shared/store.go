@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +22,8 @@ import (
 // Config configures a Store. Only URL is required.
 type Config struct {
 	// URL locates the server: redis://[user:password@]host[:port][/db], or
-	// rediss:// for TLS. valkey:// and valkeys:// are accepted too.
+	// rediss:// for TLS. valkey:// and valkeys:// are accepted too. A
+	// Redis Cluster node is refused (ErrCluster).
 	URL string
 	// Timeout bounds each call (Get, Set, Lease, Release, and each poll
 	// of Wait). Zero means 20ms: the tier is worth asking only when it
@@ -86,7 +89,47 @@ var (
 	ErrUnavailable = errors.New("shared cache tier unavailable")
 	// ErrTooLarge is returned by Set for an entry over MaxEntryBytes.
 	ErrTooLarge = errors.New("shared cache entry too large")
+	// ErrCluster is returned by New, and logged by a Store that finds it
+	// only once it reaches the server, for a server in Redis Cluster
+	// mode: the tier's writes touch several keys at once (an entry and
+	// the sets of its tags), which a cluster keeps on different nodes.
+	ErrCluster = errors.New("Redis Cluster is not supported yet; use a single primary (with replicas and Sentinel for failover), or leave cache.shared.url empty to run on the in-process tier alone")
+	// ErrPanic marks the error of a call that panicked below the Store
+	// (in the Redis client, the codec, or anything else the call ran):
+	// the panic was recovered, the call failed, and the caller goes on
+	// without the tier. The error is a *PanicError.
+	ErrPanic = errors.New("panic in the shared cache tier")
 )
+
+// PanicError is the error of a call that panicked below the Store: the
+// operation, the panic's value, and the stack of the goroutine that
+// panicked, for the caller to log once.
+type PanicError struct {
+	Op    string // get, set, lease, peek, release or purge
+	Value any
+	Stack []byte
+}
+
+// Error says which operation panicked, and with what.
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("%v (%s): %v", ErrPanic, e.Op, e.Value)
+}
+
+// Unwrap returns ErrPanic, and the panic's value when it is an error.
+func (e *PanicError) Unwrap() []error {
+	if err, ok := e.Value.(error); ok {
+		return []error{ErrPanic, err}
+	}
+	return []error{ErrPanic}
+}
+
+// contain turns a panic on the caller's goroutine (the codec, say) into
+// the call's error. Deferred by every exported call.
+func contain(op string, err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("shared cache tier: %w", &PanicError{Op: op, Value: v, Stack: debug.Stack()})
+	}
+}
 
 // errCallerGone marks a call abandoned by its caller, which says nothing
 // about the server's health.
@@ -170,6 +213,11 @@ func New(cfg Config) (*Store, error) {
 		}
 	}
 	opt.ClientName = "inlay"
+	// Never a cluster client, whatever the server: the tier does not
+	// support Redis Cluster (see ErrCluster), and a cluster client panics
+	// on a command whose keys live in different slots. A cluster node is
+	// found and refused by connect.
+	opt.ForceSingleClient = true
 	// Two pipelined connections: the tier sees only in-process misses,
 	// and each connection has its own client-side cache.
 	opt.PipelineMultiplex = 1
@@ -202,7 +250,10 @@ func New(cfg Config) (*Store, error) {
 		IsExcluded:  func(err error) bool { return errors.Is(err, errCallerGone) },
 	})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if err := s.connect(); err != nil {
+	if err := s.connect(); errors.Is(err, ErrCluster) {
+		s.cancel()
+		return nil, fmt.Errorf("shared cache server at %s: %w", Redacted(cfg.URL), err)
+	} else if err != nil {
 		s.log.Warn("shared cache tier unavailable: running on the in-process tier alone", slog.String("error", err.Error()))
 	} else {
 		s.healthy.Store(true)
@@ -237,13 +288,41 @@ func parseURL(raw string) (rueidis.ClientOption, error) {
 	return opt, nil
 }
 
-// connect makes the client, once the server answers.
-func (s *Store) connect() error {
+// connect makes the client, once the server answers and is not a Redis
+// Cluster node (ErrCluster).
+func (s *Store) connect() (err error) {
+	defer contain("connect", &err)
 	c, err := rueidis.NewClient(s.opt)
 	if err != nil {
 		return fmt.Errorf("connecting: %w", err)
 	}
+	if err := refuseCluster(s.ctx, c, s.opt.Dialer.Timeout); err != nil {
+		c.Close()
+		return err
+	}
 	s.client.Store(&c)
+	return nil
+}
+
+// refuseCluster returns ErrCluster when INFO says the server runs with
+// cluster_enabled:1. A server that refuses INFO (an ACL without it) is
+// taken as it is: the client is a single-node one anyway, so a cluster
+// would only answer MOVED errors, which the tier counts as failures.
+func refuseCluster(ctx context.Context, c rueidis.Client, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	info, err := c.Do(ctx, c.B().Info().Section("cluster").Build()).ToString()
+	if _, isRedisErr := rueidis.IsRedisErr(err); isRedisErr {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("connecting: asking whether the server is a cluster node: %w", err)
+	}
+	for line := range strings.Lines(info) {
+		if strings.TrimSpace(line) == "cluster_enabled:1" {
+			return ErrCluster
+		}
+	}
 	return nil
 }
 
@@ -254,6 +333,7 @@ func (s *Store) watch() {
 	defer s.wg.Done()
 	tick := time.NewTicker(s.probeInterval())
 	defer tick.Stop()
+	refused := false // the cluster refusal was logged
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -263,11 +343,17 @@ func (s *Store) watch() {
 		s.forgetBypasses()
 		if s.client.Load() == nil {
 			if err := s.connect(); err != nil {
+				if errors.Is(err, ErrCluster) && !refused {
+					refused = true
+					s.log.Error("shared cache tier refused: running on the in-process tier alone", slog.String("error", err.Error()))
+				} else if pe, ok := errors.AsType[*PanicError](err); ok {
+					s.log.Error("panic connecting to the shared cache tier", slog.String("error", pe.Error()), slog.String("stack", string(pe.Stack)))
+				}
 				continue
 			}
 		}
 		if !s.Healthy() {
-			_, _ = do(s.ctx, s, s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (struct{}, error) {
+			_, _ = do(s.ctx, s, "ping", s.cfg.Timeout, func(ctx context.Context, c rueidis.Client) (struct{}, error) {
 				return struct{}{}, c.Do(ctx, c.B().Ping().Build()).Error()
 			})
 		}
@@ -315,7 +401,7 @@ var errClosed = errors.New("shared cache tier closed")
 // handshake without looking at it), so the round trip runs in a goroutine
 // of its own, which Close waits for; a result that comes too late is
 // dropped.
-func do[T any](ctx context.Context, s *Store, d time.Duration, fn func(ctx context.Context, c rueidis.Client) (T, error)) (T, error) {
+func do[T any](ctx context.Context, s *Store, op string, d time.Duration, fn func(ctx context.Context, c rueidis.Client) (T, error)) (T, error) {
 	var zero T
 	cp := s.client.Load()
 	if cp == nil {
@@ -340,6 +426,16 @@ func do[T any](ctx context.Context, s *Store, d time.Duration, fn func(ctx conte
 		done := make(chan result, 1)
 		go func() {
 			defer s.inflight.Done()
+			defer func() {
+				// A panic here would end the process: no caller's
+				// recover reaches this goroutine.
+				if v := recover(); v != nil {
+					done <- result{err: &PanicError{Op: op, Value: v, Stack: debug.Stack()}}
+				}
+			}()
+			if fault, _ := cctx.Value(faultKey{}).(func(string)); fault != nil {
+				fault(op)
+			}
 			v, err := fn(cctx, *cp)
 			done <- result{v, err}
 		}()
@@ -362,6 +458,9 @@ func do[T any](ctx context.Context, s *Store, d time.Duration, fn func(ctx conte
 		s.stats.unavailable.Add(1)
 		err = ErrUnavailable
 	case errors.Is(err, errCallerGone), errors.Is(err, errClosed):
+	case errors.Is(err, ErrPanic):
+		s.stats.panics.Add(1)
+		s.stats.errors.Add(1)
 	default:
 		s.stats.errors.Add(1)
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments"
 )
 
 // Severities of problems.
@@ -39,8 +41,28 @@ type Options struct {
 	// Cookies checks the fragment as one of a service with cookies: true
 	// or authorization: true: per-shopper caching headers are expected, and
 	// the cache verdict is the one for a request that carried the shopper's
-	// credentials. No credentials are sent.
+	// credentials. The fragment is also fetched as two synthetic shoppers,
+	// with the credentials CookieNames, AllCookies and Authorization say
+	// the service gets (all three unset: both kinds), and a body that
+	// differs between them in a response Inlay would share is an error.
 	Cookies bool
+	// CookieNames are the cookies the service gets (cookies: [names]);
+	// each synthetic shopper sends each of them with its own value.
+	CookieNames []string
+	// AllCookies means the service gets every cookie (cookies: true): the
+	// synthetic shoppers send a few common session cookie names, since
+	// the one the service reads is not known.
+	AllCookies bool
+	// Authorization means the service gets the Authorization header
+	// (authorization: true): each synthetic shopper sends a bearer token
+	// of its own.
+	Authorization bool
+	// NoContext leaves out the page context headers, for a service with
+	// context: false. Otherwise every fetch carries X-Inlay-Page-Path,
+	// X-Inlay-Page-Route and X-Inlay-Base-URL as Inlay sends them, and the
+	// Vary check sends each (and X-Inlay-Route-Params) with two different
+	// values.
+	NoContext bool
 	// SetCookies checks the fragment as one of a service with
 	// set_cookies: true, whose non-primary fragments may set cookies.
 	SetCookies bool
@@ -188,15 +210,31 @@ func formatDuration(d time.Duration) string {
 // Check fetches the fragment once, exactly as Inlay's client does, and
 // judges the response against the fragment contract (package contract).
 // When the response is cacheable, it fetches it again with different
-// values of each forwarded header, to find what Vary should name.
+// values of each forwarded header and page context header, to find what
+// Vary should name. For a service that gets the shopper's credentials, it
+// fetches it as two synthetic shoppers, to find a per-shopper body marked
+// shareable.
 func Check(ctx context.Context, opts Options) *Report {
 	id := newRequestID()
 	obs := fetchFragment(ctx, opts, id, nil)
 	rep := analyze(obs, opts, time.Now())
 	rep.RequestID = id
+	if obs.Err == nil && opts.Cookies {
+		rep.checkShoppers(ctx, opts)
+		rep.count()
+	}
 	if obs.Err == nil && rep.Cacheable {
 		rep.checkVary(ctx, opts, obs)
 		rep.count()
 	}
 	return rep
+}
+
+// negativeTTL is how long Inlay's cache keeps a 404 or 410 without caching
+// headers of its own, as opts says.
+func negativeTTL(opts Options) time.Duration {
+	if opts.NegativeTTL == 0 {
+		return fragments.DefaultNegativeTTL
+	}
+	return opts.NegativeTTL
 }

@@ -66,8 +66,15 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 		{Name: fragments.HeaderRequestID, Values: []string{requestID}},
 		{Name: fragments.HeaderFragmentID, Values: []string{opts.ID}},
 	}
+	if !opts.NoContext {
+		for _, f := range pageContext {
+			if extra.Get(f.Name) == "" {
+				fields = append(fields, f)
+			}
+		}
+	}
 	for name, values := range extra {
-		fields = append(fields, fragments.Field{Name: http.CanonicalHeaderKey(name), Values: values})
+		fields = append(fields, fragments.Field{Name: contextName(name), Values: values})
 	}
 	start := time.Now()
 	resp, err := client.Fetch(ctx, &fragments.Request{
@@ -94,6 +101,32 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 		obs.Status, obs.Header = rec.resp.StatusCode, rec.resp.Header
 	}
 	return obs
+}
+
+// pageContext are the page context headers every fetch sends unless the
+// service has context: false, as Inlay sends them for the page / of a shop
+// at http://127.0.0.1:8080 (a route without parameters, so no
+// X-Inlay-Route-Params). The Vary check replaces each in turn.
+var pageContext = []fragments.Field{
+	{Name: "X-Inlay-Page-Path", Values: []string{"/"}},
+	{Name: "X-Inlay-Page-Route", Values: []string{"/"}},
+	{Name: "X-Inlay-Base-URL", Values: []string{"http://127.0.0.1:8080"}},
+}
+
+// contextNames are the names of the page context headers, spelt as Inlay
+// sends them.
+var contextNames = []string{"X-Inlay-Page-Path", "X-Inlay-Page-Route", "X-Inlay-Route-Params", "X-Inlay-Base-URL"}
+
+// contextName spells a header name as Inlay sends it: a page context
+// header as in contextNames (X-Inlay-Base-URL, which canonical form would
+// spell X-Inlay-Base-Url), any other in canonical form.
+func contextName(name string) string {
+	for _, n := range contextNames {
+		if strings.EqualFold(n, name) {
+			return n
+		}
+	}
+	return http.CanonicalHeaderKey(name)
 }
 
 // headTee keeps the first bytes a fetch reads from its connections: enough

@@ -64,11 +64,7 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 			}
 		}
 	} else {
-		negativeTTL := opts.NegativeTTL
-		if negativeTTL == 0 {
-			negativeTTL = fragments.DefaultNegativeTTL
-		}
-		v := contract.Storability(obs.Status, obs.Header, opts.Cookies, now, negativeTTL)
+		v := contract.Storability(obs.Status, obs.Header, opts.Cookies, now, negativeTTL(opts))
 		rep.Cache, rep.Cacheable = v.String(), v.Store
 		rep.checkStatus(obs.Resp, opts)
 		rep.checkCookies(obs.Resp, opts)
