@@ -195,8 +195,9 @@ func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	if queued {
 		g.stats.Queued.Add(1)
 	}
+	var left time.Duration // of the fetch's time, or ctx's if sooner, once it waited
 	if err == nil && queued {
-		err = gd.inTime(ctx, req, deadline)
+		left, err = gd.inTime(ctx, deadline)
 	}
 	if err != nil {
 		gd.report(req, ep)
@@ -211,13 +212,12 @@ func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	}
 	// A timeout is the service's only with time enough to answer as
 	// usual: a fetch sent at once has its whole deadline.
-	theirs := true
+	theirs := !queued || left < 0 || left >= gd.limiter.tolerated()
 	if queued && req.Timeout > 0 {
 		// What is left of the deadline after the wait.
-		left := *req
-		left.Timeout = max(time.Until(deadline), time.Nanosecond)
-		theirs = left.Timeout >= gd.limiter.tolerated()
-		req = &left
+		cut := *req
+		cut.Timeout = max(time.Until(deadline), time.Nanosecond)
+		req = &cut
 	}
 	start := time.Now()
 	resp, err := g.execute(gd, ep, ctx, req, theirs)
@@ -239,24 +239,24 @@ func (gd *guard) report(req *Request, ep *breaker) {
 	report(req, func(r *Report) { r.Breaker = st.String() })
 }
 
-// inTime checks a fetch that waited in the queue and was given a slot:
-// when what is left of its deadline (or ctx's, if sooner) is less than
-// the service's usual latency, it gives the slot back and fails with
-// errTooLate. Before the first answer of the service, there is nothing to
-// go by, and the fetch goes.
-func (gd *guard) inTime(ctx context.Context, req *Request, deadline time.Time) error {
-	usual := gd.limiter.Latency()
-	if usual <= 0 {
-		return nil
-	}
+// inTime checks a fetch that waited in the queue and was given a slot,
+// and returns what is left of its deadline (or ctx's, if sooner; -1 when
+// it has neither). When that is less than the service's usual latency, it
+// gives the slot back and fails with errTooLate. Before the first answer
+// of the service there is nothing to go by, and the fetch goes.
+func (gd *guard) inTime(ctx context.Context, deadline time.Time) (left time.Duration, err error) {
 	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
 		deadline = d
 	}
-	if deadline.IsZero() || time.Until(deadline) >= usual {
-		return nil
+	if deadline.IsZero() {
+		return -1, nil
 	}
-	gd.limiter.Release(0, false, true)
-	return errTooLate
+	left = time.Until(deadline)
+	if usual := gd.limiter.Latency(); usual > 0 && left < usual {
+		gd.limiter.Release(0, false, true)
+		return left, errTooLate
+	}
+	return left, nil
 }
 
 // errTooLate is why a fetch that waited for the limit was not sent: too
