@@ -273,48 +273,81 @@ func (l *Limiter) tolerated() time.Duration {
 // has them, and the service's. A timeout that is not theirs (see
 // [Guards]) is counted by neither.
 func (g *Guards) execute(gd *guard, ep *breaker, ctx context.Context, req *Request, theirs bool) (*Response, error) {
-	done, err := g.allow(gd, ep)
+	st, err := g.allow(gd, ep)
 	if err != nil {
 		return nil, g.refused(req, err)
 	}
-	if !theirs {
-		count := done
-		done = func(err error) {
-			if KindOf(err) == KindTimeout {
-				err = errors.Join(err, errNotCounted)
-			}
-			count(err)
-		}
-	}
-	return run(done, func() (*Response, error) { return g.next.Fetch(ctx, req) })
+	st.queueTimeout = !theirs
+	return run(st, func() (*Response, error) { return g.next.Fetch(ctx, req) })
 }
 
 // allow is the first step of a fetch through the service's breaker and,
 // if the service has them, its endpoint's (ep, from [guard.endpoint]): it
-// fails with the breaker's error when one of them refuses. done is the
-// second step, given the fetch's error once it is known, on any
+// fails with the breaker's error when one of them refuses. The second
+// step is [steps.done], given the fetch's error once it is known, on any
 // goroutine: a fetch sent by [Engine.Start] is read later than it was
 // allowed.
-func (g *Guards) allow(gd *guard, ep *breaker) (done func(error), err error) {
-	service, err := gd.breaker.Allow()
-	if err != nil {
-		return nil, err
-	}
+//
+// With endpoint breakers, the service's closed breaker is not asked:
+// it would count nothing of the fetch but a failure that spans the
+// service, which done tells it then. Open, it refuses; half-open, the
+// fetch may be its probe.
+func (g *Guards) allow(gd *guard, ep *breaker) (steps, error) {
 	if ep == nil {
-		return service, nil
+		service, err := gd.breaker.Allow()
+		return steps{gd: gd, service: service}, err
+	}
+	var service func(error)
+	if gd.breaker.State() != gobreaker.StateClosed {
+		var err error
+		if service, err = gd.breaker.Allow(); err != nil {
+			return steps{}, err
+		}
 	}
 	own, err := ep.Allow()
 	if err != nil {
-		service(errNotCounted) // the endpoint's refusal is no fetch of the service's
-		return nil, err
-	}
-	return func(err error) {
-		own(err)
-		if failed(err) && !gd.spans() {
-			err = errors.Join(err, errNotCounted) // the endpoint's failure, not the service's
+		if service != nil {
+			service(errNotCounted) // the endpoint's refusal is no fetch of the service's
 		}
-		service(err)
-	}, nil
+		return steps{}, err
+	}
+	return steps{gd: gd, own: own, service: service}, nil
+}
+
+// steps is the second step of a fetch through the breakers: a plain
+// value, so that the fetches of a healthy service make no closure for it.
+type steps struct {
+	gd           *guard
+	own          func(error) // the endpoint's breaker's; nil when the service has none
+	service      func(error) // the service's; nil when allow did not ask it
+	queueTimeout bool        // a timeout of this fetch is the queue's doing, not the service's
+}
+
+// done tells the breakers the fetch's outcome.
+func (st steps) done(err error) {
+	if st.queueTimeout && KindOf(err) == KindTimeout {
+		err = errors.Join(err, errNotCounted)
+	}
+	if st.own == nil {
+		st.service(err)
+		return
+	}
+	st.own(err)
+	switch {
+	case failed(err) && !st.gd.spans():
+		err = errors.Join(err, errNotCounted) // the endpoint's failure, not the service's
+	case failed(err) && st.service == nil:
+		// A failure that spans the service: the service's breaker was
+		// not asked, being closed, and counts it now (unless it opened
+		// meanwhile).
+		if service, e := st.gd.breaker.Allow(); e == nil {
+			service(err)
+		}
+		return
+	}
+	if st.service != nil {
+		st.service(err)
+	}
 }
 
 // errNotCounted marks an outcome the breakers leave out, as they leave
@@ -338,17 +371,17 @@ func (g *Guards) refused(req *Request, err error) error {
 	return &Error{Kind: KindBreakerOpen, ID: req.ID, Service: req.Service, Err: err}
 }
 
-// run calls fetch and gives its error to done, as gobreaker's Execute
+// run calls fetch and gives its error to st, as gobreaker's Execute
 // does: a panic in fetch is a failure, and panics on.
-func run[T any](done func(error), fetch func() (T, error)) (v T, err error) {
+func run[T any](st steps, fetch func() (T, error)) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			done(fmt.Errorf("%v", p))
+			st.done(fmt.Errorf("%v", p))
 			panic(p)
 		}
 	}()
 	v, err = fetch()
-	done(err)
+	st.done(err)
 	return v, err
 }
 

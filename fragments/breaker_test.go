@@ -408,7 +408,7 @@ func TestBreakerIsPerService(t *testing.T) {
 		if got := g.State("basket"); got != "closed" {
 			t.Errorf("basket: got %q, want closed", got)
 		}
-		if c := g.Counts("basket"); c.TotalFailures != 0 || c.TotalSuccesses != 10 {
+		if c := endpointCounts(g, "basket", "/box"); c.TotalFailures != 0 || c.TotalSuccesses != 10 {
 			t.Errorf("basket counts: got %d failures, %d successes; want 0, 10", c.TotalFailures, c.TotalSuccesses)
 		}
 		if searchCalls.Load() != 3 || basketCalls.Load() != 10 {
@@ -469,7 +469,7 @@ func TestConcurrencyLimitWaitEndsAtTheDeadline(t *testing.T) {
 		if r := held()[0]; r.err != nil {
 			t.Fatal(r.err)
 		}
-		if c := g.Counts("search"); c.Requests != 1 || c.TotalFailures != 0 {
+		if c := endpointCounts(g, "search", "/box"); c.Requests != 1 || c.TotalFailures != 0 {
 			t.Errorf("breaker counts: got %d requests, %d failures; want 1, 0", c.Requests, c.TotalFailures)
 		}
 		if _, err := g.Fetch(context.Background(), guardRequest("search")); err != nil {

@@ -57,13 +57,13 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	// The breaker is typed for fragment responses: the gateway's answer
 	// goes past it in resp.
 	var resp *http.Response
-	done, err := t.guards.allow(gd, gd.endpoint(gatewayEndpoint, t.guards))
+	st, err := t.guards.allow(gd, gd.endpoint(gatewayEndpoint, t.guards))
 	if err != nil {
 		gd.limiter.Release(0, false, true)
 		t.guards.stats.BreakerOpen.Add(1)
 		return nil, fmt.Errorf("service %s: %w", t.service, ErrBreakerOpen)
 	}
-	_, err = run(done, func() (*Response, error) {
+	_, err = run(st, func() (*Response, error) {
 		var err error
 		resp, err = t.next.RoundTrip(r)
 		if err != nil {

@@ -10,13 +10,13 @@ import (
 // Pending is a fragment fetch whose request is sent and whose answer is
 // not read yet: see [Engine.Start].
 type Pending struct {
-	e    *Engine
-	gd   *guard
-	ep   *breaker    // the endpoint's breaker; nil when the service has none
-	done func(error) // the breakers' second step
-	x    h1Exchange
-	sent time.Time
-	err  error // the fetch was refused before it was sent: nothing is held
+	e     *Engine
+	gd    *guard
+	ep    *breaker // the endpoint's breaker; nil when the service has none
+	steps steps    // the breakers' second step
+	x     h1Exchange
+	sent  time.Time
+	err   error // the fetch was refused before it was sent: nothing is held
 
 	// dialled, when not nil, is closed once the goroutine that dials a
 	// connection for the fetch and sends its request is done.
@@ -80,7 +80,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	p.x = h1Exchange{p: svc.h1, c: svc.client, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
 	x := &p.x
 	var err error
-	if p.done, err = e.guards.allow(gd, ep); err != nil {
+	if p.steps, err = e.guards.allow(gd, ep); err != nil {
 		if conn != nil {
 			svc.h1.put(conn)
 		}
@@ -170,7 +170,7 @@ func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
 		if v := recover(); v != nil {
 			resp, err = nil, panicked(p.e.stats, p.e.logger, x.req, v)
 		}
-		p.done(err)
+		p.steps.done(err)
 		// A round-trip time is the service's only when Wait waited for
 		// the answer: one that was already here says how long the caller
 		// took to come for it.
