@@ -178,7 +178,7 @@ func (g *Guards) Reconfigure() {
 // open, once the service's concurrency limit gives it a slot in time.
 func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	gd := g.guard(req.Service)
-	ep := gd.endpoint(req.endpoint(), g)
+	ep := gd.endpointOf(req, g)
 	if st := gd.breaker.State(); st == gobreaker.StateOpen {
 		// Fail fast: an open breaker refuses without queueing.
 		g.stats.BreakerOpen.Add(1)
@@ -401,7 +401,10 @@ func (g *Guards) State(service string) string {
 	return g.guard(service).breaker.State().String()
 }
 
-// Counts returns the breaker counts of a service.
+// Counts returns the counts of a service's own breaker. With a breaker per
+// endpoint (the default), it is told only the failures that span the
+// service, and a fetch while it is closed is not counted there: see
+// [Guards.EndpointCounts] for an endpoint's.
 func (g *Guards) Counts(service string) gobreaker.Counts {
 	return g.guard(service).breaker.Counts()
 }
@@ -452,6 +455,14 @@ func (g *Guards) guard(service string) *guard {
 	gd.breaker = g.newBreaker(service, cfg, trip)
 	g.guards[service] = gd
 	return gd
+}
+
+// endpointOf returns the breaker of req's endpoint; see [guard.endpoint].
+func (gd *guard) endpointOf(req *Request, g *Guards) *breaker {
+	if gd.cfg.ServiceOnly {
+		return nil
+	}
+	return gd.endpoint(req.endpoint(), g)
 }
 
 // endpoint returns the breaker of an endpoint, made on its first use, or

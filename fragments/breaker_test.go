@@ -342,8 +342,10 @@ func TestBreakerIgnoresCancellationsNotFoundAndOverflow(t *testing.T) {
 				if got := g.State("search"); got != "closed" {
 					t.Errorf("state: got %q, want closed", got)
 				}
-				if c := g.Counts("search"); c.TotalFailures != 0 || c.ConsecutiveFailures != 0 {
-					t.Errorf("counts: got %d failures (%d consecutive), want 0", c.TotalFailures, c.ConsecutiveFailures)
+				for what, c := range map[string]gobreaker.Counts{"service": g.Counts("search"), "endpoint": endpointCounts(g, "search", "/box")} {
+					if c.TotalFailures != 0 || c.ConsecutiveFailures != 0 {
+						t.Errorf("%s counts: got %d failures (%d consecutive), want 0", what, c.TotalFailures, c.ConsecutiveFailures)
+					}
 				}
 				if got := logs.transitions(); len(got) != 0 {
 					t.Errorf("state changes logged: got %q, want none", got)

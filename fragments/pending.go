@@ -72,7 +72,7 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	if !gd.limiter.tryAcquire() {
 		return nil
 	}
-	ep := gd.endpoint(req.endpoint(), e.guards)
+	ep := gd.endpointOf(req, e.guards)
 	conn := svc.h1.idleConn(u.addr) // nil: one is dialled below
 	now := time.Now()
 	deadline, _ := fetchDeadline(ctx, req, now)
