@@ -538,8 +538,10 @@ func TestControlBytesInThePathCannotBreakFragmentRequests(t *testing.T) {
 			t.Errorf("GET %s: %s got %q, want a non-empty value without control bytes", path, HeaderPagePath, got)
 		}
 	}
-	if c := s.inlay.Guards().Counts("team"); c.TotalFailures != 0 {
-		t.Errorf("team breaker failures: got %d, want 0", c.TotalFailures)
+	for _, endpoint := range []string{"/main", "/box"} {
+		if c := s.inlay.Guards().EndpointCounts("team", endpoint); c.TotalFailures != 0 || c.Requests == 0 {
+			t.Errorf("team %s breaker: got %d failures of %d fetches, want 0 of some", endpoint, c.TotalFailures, c.Requests)
+		}
 	}
 	if resp, body := s.get(t, "/product/shoe-1"); resp.StatusCode != http.StatusOK || body != want {
 		t.Errorf("follow-up page: got %d %q, want 200 %q", resp.StatusCode, body, want)

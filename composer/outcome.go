@@ -63,7 +63,8 @@ func failureReason(err error) string {
 // request alike:
 //   - 504 when a deadline passed before the answer;
 //   - 503 when the service's breaker is open or its concurrency limit's
-//     queue full: nothing was sent, and a retry later may well succeed;
+//     queue full, or the wait in it too long: nothing was sent, and a
+//     retry later may well succeed;
 //   - 413 for a request body over the cap, 408 for one that stalled;
 //   - statusClientClosed (499, logged, never sent) when the shopper left;
 //   - 502 for anything else the service did.

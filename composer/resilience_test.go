@@ -288,7 +288,7 @@ func TestHangingFragmentFallsBackAtExactlyItsDeadline(t *testing.T) {
 			t.Errorf("page:\ngot  %q\nwant %q", body, want)
 		}
 		wantLog(t, s.logText(), "msg", "fragment degraded", "fragment", "search", "reason", "timeout")
-		if c := s.guards.Counts("search"); c.TotalFailures != 1 {
+		if c := s.guards.EndpointCounts("search", "/box"); c.TotalFailures != 1 {
 			t.Errorf("search breaker failures: got %d, want 1", c.TotalFailures)
 		}
 		if c := s.guards.Counts("shell"); c.TotalFailures != 0 {
@@ -323,7 +323,7 @@ func TestHangingFragmentFallsBackAtItsDeadlineOnLoopback(t *testing.T) {
 		t.Error("the hanging request was not cancelled")
 	}
 	wantLog(t, s.logText(), "fragment", "box", "reason", "timeout")
-	if c := s.inlay.Guards().Counts("box"); c.TotalFailures != 1 {
+	if c := s.inlay.Guards().EndpointCounts("box", "/box"); c.TotalFailures != 1 {
 		t.Errorf("box breaker failures: got %d, want 1", c.TotalFailures)
 	}
 	if n := box.Hits(); n != 1 {
@@ -577,7 +577,7 @@ func TestUnreachableServiceFallsBackAtOnce(t *testing.T) {
 				t.Errorf("page: got %d %q, want 200 %q", resp.StatusCode, body, faultPage)
 			}
 			wantLog(t, s.logText(), "fragment", "box", "reason", "connect")
-			if c := s.inlay.Guards().Counts("box"); c.TotalFailures != 1 {
+			if c := s.inlay.Guards().EndpointCounts("box", "/box"); c.TotalFailures != 1 {
 				t.Errorf("box breaker failures: got %d, want 1", c.TotalFailures)
 			}
 			wantAlive(t, s)
@@ -603,7 +603,7 @@ func TestShopperLeavingAfterFirstByteCancelsUpstream(t *testing.T) {
 		},
 		pages: "  - path: /\n    layout: p.html\n  - path: /ok\n    layout: ok.html",
 	})
-	before := s.inlay.Guards().Counts("team")
+	before := s.inlay.Guards().EndpointCounts("team", "/slow")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/", nil)
@@ -626,9 +626,9 @@ func TestShopperLeavingAfterFirstByteCancelsUpstream(t *testing.T) {
 		t.Fatal("the upstream request was not cancelled after the shopper left")
 	}
 	teamtest.WaitUntil(t, "the cancelled fetch is accounted for", func() bool {
-		return s.inlay.Guards().Counts("team").TotalExclusions > before.TotalExclusions
+		return s.inlay.Guards().EndpointCounts("team", "/slow").TotalExclusions > before.TotalExclusions
 	})
-	after := s.inlay.Guards().Counts("team")
+	after := s.inlay.Guards().EndpointCounts("team", "/slow")
 	if after.TotalFailures != before.TotalFailures || after.ConsecutiveFailures != before.ConsecutiveFailures {
 		t.Errorf("breaker failures: got %d (%d consecutive), want %d (%d): a shopper leaving is no service failure",
 			after.TotalFailures, after.ConsecutiveFailures, before.TotalFailures, before.ConsecutiveFailures)
@@ -665,7 +665,7 @@ func TestServerErrorFragmentNeverReachesPageOrCache(t *testing.T) {
 			if n := s.inlay.FetchStats().Stored.Load(); n != 0 {
 				t.Errorf("responses stored: got %d, want 0", n)
 			}
-			if c := s.inlay.Guards().Counts("box"); c.TotalFailures != 2 {
+			if c := s.inlay.Guards().EndpointCounts("box", "/box"); c.TotalFailures != 2 {
 				t.Errorf("box breaker failures: got %d, want 2", c.TotalFailures)
 			}
 			wantLog(t, s.logText(), "fragment", "box", "reason", "status")
@@ -727,7 +727,7 @@ func TestNotFoundFragmentFallsBackAndCountsAsSuccess(t *testing.T) {
 			if n := box.Hits(); n != 1 {
 				t.Errorf("box requests: got %d, want 1 (the answer kept)", n)
 			}
-			if c := s.inlay.Guards().Counts("box"); c.TotalFailures != 0 || c.TotalSuccesses != 1 {
+			if c := s.inlay.Guards().EndpointCounts("box", "/box"); c.TotalFailures != 0 || c.TotalSuccesses != 1 {
 				t.Errorf("box breaker: got %d failures, %d successes; want 0, 1", c.TotalFailures, c.TotalSuccesses)
 			}
 		})
@@ -1340,7 +1340,7 @@ func TestStampedeOfPagesSharesOneFailure(t *testing.T) {
 		if got := calls.Load(); got != 1 {
 			t.Errorf("upstream calls: got %d, want 1", got)
 		}
-		if c := s.guards.Counts("box"); c.TotalFailures != 1 {
+		if c := s.guards.EndpointCounts("box", "/box"); c.TotalFailures != 1 {
 			t.Errorf("breaker failures: got %d, want 1, not one per page", c.TotalFailures)
 		}
 		if st := s.guards.State("box"); st != "closed" {
@@ -1429,7 +1429,7 @@ func TestUpstreamCancelledWhenEveryPageLeaves(t *testing.T) {
 	if hits, got := box.Hits(), int64(len(cancelled)); got != hits {
 		t.Errorf("upstream requests cancelled: got %d of %d, want all", got, hits)
 	}
-	if c := s.inlay.Guards().Counts("box"); c.TotalFailures != 0 {
+	if c := s.inlay.Guards().EndpointCounts("box", "/box"); c.TotalFailures != 0 {
 		t.Errorf("breaker failures: got %d, want 0: shoppers leaving is no service failure", c.TotalFailures)
 	}
 	openGate()
@@ -1583,7 +1583,7 @@ func TestConcurrencyLimitQueuesWithinTheDeadline(t *testing.T) {
 	if got := s.inlay.FetchStats().Overflows.Load(); got != 0 {
 		t.Errorf("overflows: got %d, want 0", got)
 	}
-	if c := s.inlay.Guards().Counts("box"); c.TotalFailures != 0 {
+	if c := s.inlay.Guards().EndpointCounts("box", "/slow"); c.TotalFailures != 0 {
 		t.Errorf("breaker failures: got %d, want 0", c.TotalFailures)
 	}
 }

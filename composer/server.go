@@ -197,7 +197,7 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 				Window:        time.Duration(svc.Breaker.Window),
 				OpenFor:       time.Duration(svc.Breaker.OpenFor),
 				Probes:        svc.Breaker.Probes,
-				PerEndpoint:   svc.Breaker.PerEndpoint,
+				ServiceOnly:   !svc.Breaker.PerEndpointEnabled(),
 				MaxConcurrent: svc.MaxConcurrent,
 			},
 		})

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -31,8 +33,18 @@ const (
 	DefaultBreakerProbes  = 1
 	// maxEndpointBreakers bounds the per-endpoint breakers of one
 	// service. Endpoints come from layouts, so there are few; past the
-	// bound a new endpoint shares the service's breaker only.
+	// bound the new endpoints share one breaker, otherEndpoints.
 	maxEndpointBreakers = 256
+	// otherEndpoints names the breaker of the endpoints past
+	// maxEndpointBreakers. A src path starts with a slash, so it names
+	// no endpoint.
+	otherEndpoints = "(other endpoints)"
+	// gatewayEndpoint names the breaker of a service's gateway requests:
+	// to the breakers they are one endpoint of the service.
+	gatewayEndpoint = "(gateway)"
+	// minSpan is the least number of endpoints whose breakers must be
+	// open at once for the service's breaker to open; see [Guards].
+	minSpan = 2
 )
 
 // GuardConfig configures the circuit breaker and concurrency limit of one
@@ -58,10 +70,13 @@ type GuardConfig struct {
 	// Probes is how many requests a half-open breaker lets through. Zero
 	// means DefaultBreakerProbes.
 	Probes uint32
-	// PerEndpoint gives every endpoint of the service (its src path as the
-	// layout writes it) a breaker of its own as well, so that one broken
-	// endpoint fails fast without blacking out the service's other boxes.
-	PerEndpoint bool
+	// ServiceOnly gives the service its one breaker and no breaker per
+	// endpoint (per_endpoint: false): every fetch's failure counts against
+	// the whole service. By default every endpoint (its src path as the
+	// layout writes it) has a breaker of its own, which alone counts its
+	// failures, and the service's breaker opens only when failures span
+	// the service (see [Guards]).
+	ServiceOnly bool
 	// MaxConcurrent is the hard ceiling of the adaptive concurrency
 	// limit. Zero means DefaultMaxConcurrent.
 	MaxConcurrent int
@@ -78,6 +93,37 @@ type GuardConfig struct {
 // Connect errors, timeouts, broken bodies and 5xx count as failures. A 4xx
 // is an answer, so a success. A caller that went away, and a fetch that
 // never got a slot, are not counted at all.
+//
+// By default every endpoint of a service (a src path as the layout writes
+// it; the gateway's requests are one more) has a breaker of its own, and
+// only it counts the endpoint's fetches and refuses them once it opens. An
+// endpoint's failures, and its breaker's refusals, never count at the
+// service level: the service's breaker opens only when failures span the
+// service, that is when the breakers of at least two of its endpoints, and
+// of at least half of those it has been asked for, are open (or half-open)
+// at once; or, for a service that has been asked for one endpoint only,
+// when that one's is. Until then the service's breaker does not count a
+// failure at all. One broken endpoint, or one URL that an attacker found
+// to fail, takes down its own endpoint and no other; a service that is
+// down breaks every endpoint, and once half of them have opened, its
+// other boxes fail fast too, without each paying min_requests failures.
+// The breakers learn a service's endpoints as they are asked for, before
+// any breaker is consulted; so "one endpoint only" holds only until
+// another box of the service is asked for, which then counts however the
+// service's breaker answers it. A service whose breaker opened that way
+// closes it again with its next probe that succeeds, and from then on the
+// one endpoint's failures do not count. With [GuardConfig.ServiceOnly] the
+// service has its one breaker, which counts every fetch.
+//
+// A timeout caused by Inlay's own queue is not the service's failure. A
+// fetch that waited for the concurrency limit and is left, once it has a
+// slot, less time than the service's usual latency ([Limiter.Latency]) is
+// refused at once as [KindOverflow], never sent. One that is sent and
+// times out counts against the breakers and cuts the limit only if it
+// was sent with at least the healthy tolerance over the usual latency
+// (one and a half times it, as the limit's gradient judges a sample) left:
+// a service slower than that is slower than usual, while a timeout with
+// less left says more of the queue than of the service.
 type Guards struct {
 	next   Fetcher
 	config func(service string) GuardConfig
@@ -96,8 +142,8 @@ type guard struct {
 	breaker *breaker
 	limiter *Limiter
 
-	mu        sync.Mutex // protects endpoints
-	endpoints map[string]*breaker
+	mu        sync.Mutex                          // serializes adding to endpoints
+	endpoints atomic.Pointer[map[string]*breaker] // replaced whole when one is added: every fetch reads it
 }
 
 // NewGuards returns Guards in front of next. config gives each service's
@@ -129,9 +175,10 @@ func (g *Guards) Reconfigure() {
 }
 
 // Fetch passes req on unless its service's (or endpoint's) breaker is
-// open, once the service's concurrency limit gives it a slot.
+// open, once the service's concurrency limit gives it a slot in time.
 func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	gd := g.guard(req.Service)
+	ep := gd.endpointOf(req, g)
 	if st := gd.breaker.State(); st == gobreaker.StateOpen {
 		// Fail fast: an open breaker refuses without queueing.
 		g.stats.BreakerOpen.Add(1)
@@ -148,10 +195,14 @@ func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	if queued {
 		g.stats.Queued.Add(1)
 	}
+	var left time.Duration // of the fetch's time, or ctx's if sooner, once it waited
+	if err == nil && queued {
+		left, err = gd.inTime(ctx, deadline)
+	}
 	if err != nil {
-		report(req, func(r *Report) { r.Breaker = gd.breaker.State().String() })
+		gd.report(req, ep)
 		switch {
-		case errors.Is(err, errQueueFull):
+		case errors.Is(err, errQueueFull), errors.Is(err, errTooLate):
 			g.stats.Overflows.Add(1)
 			return nil, &Error{Kind: KindOverflow, ID: req.ID, Service: req.Service, Err: err}
 		case errors.Is(err, errQueueTimeout):
@@ -159,52 +210,160 @@ func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		}
 		return nil, ctxFailure(ctx, req, err)
 	}
+	// A timeout is the service's only with time enough to answer as
+	// usual: a fetch sent at once has its whole deadline.
+	theirs := !queued || left < 0 || left >= gd.limiter.tolerated()
 	if queued && req.Timeout > 0 {
 		// What is left of the deadline after the wait.
-		left := *req
-		left.Timeout = max(time.Until(deadline), time.Nanosecond)
-		req = &left
+		cut := *req
+		cut.Timeout = max(time.Until(deadline), time.Nanosecond)
+		req = &cut
 	}
 	start := time.Now()
-	resp, err := g.execute(gd, ctx, req)
+	resp, err := g.execute(gd, ep, ctx, req, theirs)
 	kind := KindOf(err)
-	gd.limiter.Release(time.Since(start), kind == KindTimeout,
-		kind == KindCanceled || kind == KindBreakerOpen || kind == KindPanic)
-	report(req, func(r *Report) { r.Breaker = gd.breaker.State().String() })
+	timedOut := kind == KindTimeout && theirs
+	gd.limiter.Release(time.Since(start), timedOut,
+		kind == KindCanceled || kind == KindBreakerOpen || kind == KindPanic || kind == KindTimeout && !timedOut)
+	gd.report(req, ep)
 	return resp, err
 }
 
-// execute runs the fetch through the endpoint's breaker, if the service
-// has them, and the service's.
-func (g *Guards) execute(gd *guard, ctx context.Context, req *Request) (*Response, error) {
-	done, err := g.allow(gd, req)
-	if err != nil {
-		return nil, err
+// report notes in req's report the state of the breakers that guarded
+// it: the endpoint's when it is the more open, else the service's.
+func (gd *guard) report(req *Request, ep *breaker) {
+	st := gd.breaker.State()
+	if ep != nil && st == gobreaker.StateClosed {
+		st = ep.State()
 	}
-	return run(done, func() (*Response, error) { return g.next.Fetch(ctx, req) })
+	report(req, func(r *Report) { r.Breaker = st.String() })
+}
+
+// inTime checks a fetch that waited in the queue and was given a slot,
+// and returns what is left of its deadline (or ctx's, if sooner; -1 when
+// it has neither). When that is less than the service's usual latency, it
+// gives the slot back and fails with errTooLate. Before the first answer
+// of the service there is nothing to go by, and the fetch goes.
+func (gd *guard) inTime(ctx context.Context, deadline time.Time) (left time.Duration, err error) {
+	if d, ok := ctx.Deadline(); ok && (deadline.IsZero() || d.Before(deadline)) {
+		deadline = d
+	}
+	if deadline.IsZero() {
+		return -1, nil
+	}
+	left = time.Until(deadline)
+	if usual := gd.limiter.Latency(); usual > 0 && left < usual {
+		gd.limiter.Release(0, false, true)
+		return left, errTooLate
+	}
+	return left, nil
+}
+
+// errTooLate is why a fetch that waited for the limit was not sent: too
+// little of its deadline was left for the service to answer as usual.
+var errTooLate = errors.New("slot came with less time left than the service usually takes to answer")
+
+// tolerated is the least time left with which a fetch that waited in the
+// queue and then timed out counts it against the service.
+func (l *Limiter) tolerated() time.Duration {
+	return time.Duration(float64(l.Latency()) * rttTolerance)
+}
+
+// execute runs the fetch through the endpoint's breaker, if the service
+// has them, and the service's. A timeout that is not theirs (see
+// [Guards]) is counted by neither.
+func (g *Guards) execute(gd *guard, ep *breaker, ctx context.Context, req *Request, theirs bool) (*Response, error) {
+	st, err := g.allow(gd, ep)
+	if err != nil {
+		return nil, g.refused(req, err)
+	}
+	st.queueTimeout = !theirs
+	return run(st, func() (*Response, error) { return g.next.Fetch(ctx, req) })
 }
 
 // allow is the first step of a fetch through the service's breaker and,
-// if the service has them, its endpoint's: it fails with a
-// [KindBreakerOpen] error when one of them refuses. done is the second
-// step, given the fetch's error once it is known, on any goroutine: a
-// fetch sent by [Engine.Start] is read later than it was allowed.
-func (g *Guards) allow(gd *guard, req *Request) (done func(error), err error) {
-	service, err := gd.breaker.Allow()
-	if err != nil {
-		return nil, g.refused(req, err)
-	}
-	ep := gd.endpoint(req, g)
+// if the service has them, its endpoint's (ep, from [guard.endpoint]): it
+// fails with the breaker's error when one of them refuses. The second
+// step is [steps.done], given the fetch's error once it is known, on any
+// goroutine: a fetch sent by [Engine.Start] is read later than it was
+// allowed.
+//
+// With endpoint breakers, the service's closed breaker is not asked:
+// it would count nothing of the fetch but a failure that spans the
+// service, which done tells it then. Open, it refuses; half-open, the
+// fetch may be its probe.
+func (g *Guards) allow(gd *guard, ep *breaker) (steps, error) {
 	if ep == nil {
-		return service, nil
+		service, err := gd.breaker.Allow()
+		return steps{gd: gd, service: service}, err
 	}
-	endpoint, err := ep.Allow()
+	var service func(error)
+	if gd.breaker.State() != gobreaker.StateClosed {
+		var err error
+		if service, err = gd.breaker.Allow(); err != nil {
+			return steps{}, err
+		}
+	}
+	own, err := ep.Allow()
 	if err != nil {
-		service(err) // the endpoint's refusal is the service's failed fetch, as a nested Execute would count it
-		return nil, g.refused(req, err)
+		if service != nil {
+			service(errNotCounted) // the endpoint's refusal is no fetch of the service's
+		}
+		return steps{}, err
 	}
-	return func(err error) { endpoint(err); service(err) }, nil
+	return steps{gd: gd, own: own, service: service}, nil
 }
+
+// steps is the second step of a fetch through the breakers: a plain
+// value, so that the fetches of a healthy service make no closure for it.
+type steps struct {
+	gd           *guard
+	own          func(error) // the endpoint's breaker's; nil when the service has none
+	service      func(error) // the service's; nil when allow did not ask it
+	queueTimeout bool        // a timeout of this fetch is the queue's doing, not the service's
+}
+
+// done tells the breakers the fetch's outcome.
+func (st steps) done(err error) {
+	if st.queueTimeout && KindOf(err) == KindTimeout {
+		err = errors.Join(err, errNotCounted)
+	}
+	if st.own == nil {
+		st.service(err)
+		return
+	}
+	st.own(err)
+	switch {
+	case failed(err) && !st.gd.spans():
+		err = errors.Join(err, errNotCounted) // the endpoint's failure, not the service's
+	case failed(err) && st.service == nil:
+		// A failure that spans the service: the service's breaker was
+		// not asked, being closed, and counts it now (unless it opened
+		// meanwhile).
+		if service, e := st.gd.breaker.Allow(); e == nil {
+			service(err)
+		}
+		return
+	}
+	if st.service != nil {
+		st.service(err)
+	}
+}
+
+// errNotCounted marks an outcome the breakers leave out, as they leave
+// out a caller that went away: the refusal of an endpoint's breaker, or
+// at the service level a failure that does not span the service, or a
+// timeout that the queue caused.
+var errNotCounted = errors.New("not counted against the service")
+
+// excluded says which outcomes a breaker does not count at all.
+func excluded(err error) bool {
+	k := KindOf(err)
+	return k == KindCanceled || k == KindPanic || errors.Is(err, errNotCounted)
+}
+
+// failed says which outcomes a breaker counts as failures.
+func failed(err error) bool { return !excluded(err) && !countsAsSuccess(err) }
 
 // refused is the error of a fetch a breaker would not let through.
 func (g *Guards) refused(req *Request, err error) error {
@@ -212,17 +371,17 @@ func (g *Guards) refused(req *Request, err error) error {
 	return &Error{Kind: KindBreakerOpen, ID: req.ID, Service: req.Service, Err: err}
 }
 
-// run calls fetch and gives its error to done, as gobreaker's Execute
+// run calls fetch and gives its error to st, as gobreaker's Execute
 // does: a panic in fetch is a failure, and panics on.
-func run[T any](done func(error), fetch func() (T, error)) (v T, err error) {
+func run[T any](st steps, fetch func() (T, error)) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			done(fmt.Errorf("%v", p))
+			st.done(fmt.Errorf("%v", p))
 			panic(p)
 		}
 	}()
 	v, err = fetch()
-	done(err)
+	st.done(err)
 	return v, err
 }
 
@@ -242,9 +401,24 @@ func (g *Guards) State(service string) string {
 	return g.guard(service).breaker.State().String()
 }
 
-// Counts returns the breaker counts of a service.
+// Counts returns the counts of a service's own breaker. With a breaker per
+// endpoint (the default), it is told only the failures that span the
+// service, and a fetch while it is closed is not counted there: see
+// [Guards.EndpointCounts] for an endpoint's.
 func (g *Guards) Counts(service string) gobreaker.Counts {
 	return g.guard(service).breaker.Counts()
+}
+
+// EndpointCounts returns the counts of the breaker of one endpoint of a
+// service: a src path as the layout writes it. They are zero when the
+// endpoint has no breaker (yet, or per_endpoint is off).
+func (g *Guards) EndpointCounts(service, endpoint string) gobreaker.Counts {
+	if m := g.guard(service).endpoints.Load(); m != nil {
+		if b, ok := (*m)[endpoint]; ok {
+			return b.Counts()
+		}
+	}
+	return gobreaker.Counts{}
 }
 
 // Waiting returns how many fetches wait for a service's concurrency limit.
@@ -272,54 +446,100 @@ func (g *Guards) guard(service string) *guard {
 	cfg := g.config(service)
 	gd = &guard{
 		cfg:     cfg,
-		breaker: g.newBreaker(service, cfg),
 		limiter: NewLimiter(LimiterConfig{Max: cfg.MaxConcurrent, MaxQueue: cfg.MaxQueue}),
 	}
+	var trip func(gobreaker.Counts) bool
+	if !cfg.ServiceOnly {
+		trip = func(gobreaker.Counts) bool { return gd.spans() }
+	}
+	gd.breaker = g.newBreaker(service, cfg, trip)
 	g.guards[service] = gd
 	return gd
 }
 
-// endpoint returns the breaker of req's endpoint, or nil when the service
-// has none.
-func (gd *guard) endpoint(req *Request, g *Guards) *breaker {
-	if !gd.cfg.PerEndpoint {
+// endpointOf returns the breaker of req's endpoint; see [guard.endpoint].
+func (gd *guard) endpointOf(req *Request, g *Guards) *breaker {
+	if gd.cfg.ServiceOnly {
 		return nil
 	}
-	name := req.endpoint()
+	return gd.endpoint(req.endpoint(), g)
+}
+
+// endpoint returns the breaker of an endpoint, made on its first use, or
+// nil when the service has none. It takes no lock once the endpoint is
+// known.
+func (gd *guard) endpoint(name string, g *Guards) *breaker {
+	if gd.cfg.ServiceOnly {
+		return nil
+	}
+	if m := gd.endpoints.Load(); m != nil {
+		if b, ok := (*m)[name]; ok {
+			return b
+		}
+	}
 	gd.mu.Lock()
 	defer gd.mu.Unlock()
-	if b, ok := gd.endpoints[name]; ok {
+	var known map[string]*breaker
+	if m := gd.endpoints.Load(); m != nil {
+		known = *m
+	}
+	if b, ok := known[name]; ok {
 		return b
 	}
-	if len(gd.endpoints) >= maxEndpointBreakers {
-		return nil
+	if len(known) >= maxEndpointBreakers {
+		name = otherEndpoints
+		if b, ok := known[name]; ok {
+			return b
+		}
 	}
-	if gd.endpoints == nil {
-		gd.endpoints = map[string]*breaker{}
-	}
-	b := g.newBreaker(req.Service+" "+name, gd.cfg)
-	gd.endpoints[name] = b
+	next := make(map[string]*breaker, len(known)+1)
+	maps.Copy(next, known)
+	b := g.newBreaker(gd.breaker.Name()+" "+name, gd.cfg, nil)
+	next[name] = b
+	gd.endpoints.Store(&next)
 	return b
 }
 
+// spans reports whether failures span the service: the breakers of at
+// least minSpan of its endpoints, and of at least half of them, are not
+// closed; or those of all, when it has fewer than minSpan. See [Guards]
+// for why.
+func (gd *guard) spans() bool {
+	m := gd.endpoints.Load()
+	if m == nil {
+		return false
+	}
+	open := 0
+	for _, b := range *m {
+		if b.State() != gobreaker.StateClosed {
+			open++
+		}
+	}
+	return open > 0 && open >= min(minSpan, len(*m)) && 2*open >= len(*m)
+}
+
 // newBreaker makes a breaker that opens on the failure rate over a
-// rolling window, or on Failures in a row when that is set.
-func (g *Guards) newBreaker(name string, cfg GuardConfig) *breaker {
+// rolling window, or on Failures in a row when that is set; or, when trip
+// is not nil, on trip alone.
+func (g *Guards) newBreaker(name string, cfg GuardConfig, trip func(gobreaker.Counts) bool) *breaker {
 	rate := cmp.Or(cfg.FailureRate, DefaultBreakerFailureRate)
 	minRequests := cmp.Or(cfg.MinRequests, DefaultBreakerMinRequests)
 	window := cmp.Or(cfg.Window, DefaultBreakerWindow)
+	if trip == nil {
+		trip = func(c gobreaker.Counts) bool {
+			if cfg.Failures > 0 && c.ConsecutiveFailures >= cfg.Failures {
+				return true
+			}
+			return c.Requests >= minRequests && float64(c.TotalFailures) >= rate*float64(c.Requests)
+		}
+	}
 	return gobreaker.NewTwoStepCircuitBreaker[*Response](gobreaker.Settings{
 		Name:         name,
 		MaxRequests:  cmp.Or(cfg.Probes, DefaultBreakerProbes),
 		Interval:     window,
 		BucketPeriod: min(DefaultBreakerBucket, window),
 		Timeout:      cmp.Or(cfg.OpenFor, DefaultBreakerOpenFor),
-		ReadyToTrip: func(c gobreaker.Counts) bool {
-			if cfg.Failures > 0 && c.ConsecutiveFailures >= cfg.Failures {
-				return true
-			}
-			return c.Requests >= minRequests && float64(c.TotalFailures) >= rate*float64(c.Requests)
-		},
+		ReadyToTrip:  trip,
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			level := slog.LevelWarn
 			if to == gobreaker.StateClosed {
@@ -329,7 +549,7 @@ func (g *Guards) newBreaker(name string, cfg GuardConfig) *breaker {
 				slog.String("service", name), slog.String("from", from.String()), slog.String("to", to.String()))
 		},
 		IsSuccessful: countsAsSuccess,
-		IsExcluded:   func(err error) bool { k := KindOf(err); return k == KindCanceled || k == KindPanic },
+		IsExcluded:   excluded,
 	})
 }
 

@@ -97,19 +97,26 @@ func newGuarded(o *origin, cfg GuardConfig, stats *Stats, logs *logRecorder) *Gu
 	return NewGuards(&Client{Transport: o}, func(string) GuardConfig { return cfg }, stats, logger)
 }
 
+// endpointCounts returns the counts of an endpoint's breaker.
+func endpointCounts(g *Guards, service, endpoint string) gobreaker.Counts {
+	return g.guard(service).endpoint(endpoint, g).Counts()
+}
+
 func guardRequest(service string) *Request {
 	return &Request{ID: service + "-box", Service: service, URL: "http://" + service + "/box", Timeout: time.Second, Report: &Report{}}
 }
 
 // F1: the breaker opens after exactly Failures consecutive failures, logs
 // the change once, and while open makes no upstream call and adds no time.
+// The service's one breaker (per_endpoint: false) is under test; an
+// endpoint's works the same (TestPerEndpointBreakerIsolatesABrokenEndpoint).
 func TestBreakerOpensAfterExactlyNFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		o := &origin{}
 		o.status.Store(500)
 		logs := &logRecorder{}
 		stats := &Stats{}
-		g := newGuarded(o, GuardConfig{Failures: 3, OpenFor: 10 * time.Second}, stats, logs)
+		g := newGuarded(o, GuardConfig{Failures: 3, OpenFor: 10 * time.Second, ServiceOnly: true}, stats, logs)
 		for i := range 3 {
 			if got := g.State("search"); got != "closed" {
 				t.Fatalf("after %d failures: got %q, want closed", i, got)
@@ -163,7 +170,7 @@ func TestBreakerHalfOpenLetsExactlyProbesThrough(t *testing.T) {
 				o := &origin{}
 				o.status.Store(500)
 				logs := &logRecorder{}
-				g := newGuarded(o, GuardConfig{Failures: 1, OpenFor: 10 * time.Second, Probes: 3}, nil, logs)
+				g := newGuarded(o, GuardConfig{Failures: 1, OpenFor: 10 * time.Second, Probes: 3, ServiceOnly: true}, nil, logs)
 				if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindStatus {
 					t.Fatalf("tripping fetch: got %v", err)
 				}
@@ -335,8 +342,10 @@ func TestBreakerIgnoresCancellationsNotFoundAndOverflow(t *testing.T) {
 				if got := g.State("search"); got != "closed" {
 					t.Errorf("state: got %q, want closed", got)
 				}
-				if c := g.Counts("search"); c.TotalFailures != 0 || c.ConsecutiveFailures != 0 {
-					t.Errorf("counts: got %d failures (%d consecutive), want 0", c.TotalFailures, c.ConsecutiveFailures)
+				for what, c := range map[string]gobreaker.Counts{"service": g.Counts("search"), "endpoint": endpointCounts(g, "search", "/box")} {
+					if c.TotalFailures != 0 || c.ConsecutiveFailures != 0 {
+						t.Errorf("%s counts: got %d failures (%d consecutive), want 0", what, c.TotalFailures, c.ConsecutiveFailures)
+					}
 				}
 				if got := logs.transitions(); len(got) != 0 {
 					t.Errorf("state changes logged: got %q, want none", got)
@@ -401,7 +410,7 @@ func TestBreakerIsPerService(t *testing.T) {
 		if got := g.State("basket"); got != "closed" {
 			t.Errorf("basket: got %q, want closed", got)
 		}
-		if c := g.Counts("basket"); c.TotalFailures != 0 || c.TotalSuccesses != 10 {
+		if c := endpointCounts(g, "basket", "/box"); c.TotalFailures != 0 || c.TotalSuccesses != 10 {
 			t.Errorf("basket counts: got %d failures, %d successes; want 0, 10", c.TotalFailures, c.TotalSuccesses)
 		}
 		if searchCalls.Load() != 3 || basketCalls.Load() != 10 {
@@ -462,7 +471,7 @@ func TestConcurrencyLimitWaitEndsAtTheDeadline(t *testing.T) {
 		if r := held()[0]; r.err != nil {
 			t.Fatal(r.err)
 		}
-		if c := g.Counts("search"); c.Requests != 1 || c.TotalFailures != 0 {
+		if c := endpointCounts(g, "search", "/box"); c.Requests != 1 || c.TotalFailures != 0 {
 			t.Errorf("breaker counts: got %d requests, %d failures; want 1, 0", c.Requests, c.TotalFailures)
 		}
 		if _, err := g.Fetch(context.Background(), guardRequest("search")); err != nil {
@@ -500,9 +509,10 @@ func TestGuardsDefaults(t *testing.T) {
 	})
 }
 
-// The breaker opens on the failure rate over its window: an endpoint that
-// always fails opens it even while another endpoint of the service
-// succeeds, once the failures reach the rate.
+// With one breaker for the service (per_endpoint: false), the breaker
+// opens on the failure rate over its window: an endpoint that always
+// fails opens it even while another endpoint of the service succeeds,
+// once the failures reach the rate.
 func TestBreakerOpensOnTheFailureRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var broken atomic.Bool
@@ -514,7 +524,7 @@ func TestBreakerOpensOnTheFailureRate(t *testing.T) {
 			}
 			return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"text/html"}}, Body: http.NoBody}, nil
 		})}
-		g := NewGuards(client, func(string) GuardConfig { return GuardConfig{FailureRate: 0.5, MinRequests: 10} }, nil, discardLogger())
+		g := NewGuards(client, func(string) GuardConfig { return GuardConfig{FailureRate: 0.5, MinRequests: 10, ServiceOnly: true} }, nil, discardLogger())
 		fetch := func(path string) error {
 			_, err := g.Fetch(context.Background(), &Request{ID: "x", Service: "search", URL: "http://search" + path})
 			return err
@@ -534,9 +544,9 @@ func TestBreakerOpensOnTheFailureRate(t *testing.T) {
 	})
 }
 
-// With per_endpoint, one broken endpoint's own breaker opens and fails it
-// fast, while the service's other endpoint is served and the service's
-// breaker stays closed.
+// F4: one broken endpoint's own breaker (per_endpoint, the default) opens
+// and fails it fast, while the service's other endpoint is served and the
+// service's breaker stays closed.
 func TestPerEndpointBreakerIsolatesABrokenEndpoint(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls sync.Map
@@ -549,7 +559,7 @@ func TestPerEndpointBreakerIsolatesABrokenEndpoint(t *testing.T) {
 			}
 			return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"text/html"}}, Body: http.NoBody}, nil
 		})}
-		g := NewGuards(client, func(string) GuardConfig { return GuardConfig{PerEndpoint: true, Failures: 3} }, nil, discardLogger())
+		g := NewGuards(client, func(string) GuardConfig { return GuardConfig{Failures: 3} }, nil, discardLogger())
 		for i := range 10 {
 			// Interleaved, so the service never sees 3 failures in a row.
 			g.Fetch(context.Background(), &Request{ID: "b", Service: "search", Endpoint: "/broken/{sku}", URL: fmt.Sprintf("http://search/broken/%d", i)})

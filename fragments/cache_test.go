@@ -259,7 +259,7 @@ func TestCacheStampedeSharesOneFailure(t *testing.T) {
 					}
 					return tc.answer(r.Context(), r)
 				})}
-				guards := NewGuards(client, func(string) GuardConfig { return GuardConfig{Failures: 5} }, nil, discardLogger())
+				guards := NewGuards(client, func(string) GuardConfig { return GuardConfig{Failures: 5, ServiceOnly: true} }, nil, discardLogger())
 				c := newTestCache(t, guards, CacheConfig{})
 				const n = 1000
 				start := time.Now()
@@ -438,7 +438,9 @@ func TestCacheServesStaleIfErrorWithinItsWindow(t *testing.T) {
 				if tc.fail == nil {
 					failures = 1
 				}
-				guards := NewGuards(up, func(string) GuardConfig { return GuardConfig{Failures: failures, OpenFor: time.Hour} }, nil, discardLogger())
+				guards := NewGuards(up, func(string) GuardConfig {
+					return GuardConfig{Failures: failures, OpenFor: time.Hour, ServiceOnly: true}
+				}, nil, discardLogger())
 				c := newTestCache(t, guards, CacheConfig{})
 				fetch := func() (*Response, error, Report) {
 					req := cacheRequest("http://svc/box")

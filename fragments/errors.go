@@ -30,7 +30,9 @@ const (
 	// half-open with its probes already under way: no request was made.
 	KindBreakerOpen
 	// KindOverflow means the service's concurrency limit was reached and
-	// its wait queue was full: no request was made.
+	// its wait queue was full, or the fetch's turn in the queue came with
+	// less time left than the service usually takes to answer: no request
+	// was made.
 	KindOverflow
 	// KindMarkup means the body would break the page around it: it ends
 	// inside a comment, <script>, <style> or another raw-text element.

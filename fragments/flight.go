@@ -38,7 +38,11 @@ type flightResult struct {
 // fetched one tries once more under its variant's key, when again is set.
 // refresh marks a stale-while-revalidate refresh, which a stale copy in
 // the shared tier does not answer.
+//
+// A caller that fetches again gets what is left of its own timeout, not
+// a new one: its deadline runs from when it asked, whoever fetched.
 func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again, refresh bool) (*Response, error) {
+	asked := time.Now()
 	f, leader := c.join(ctx, key, req, refresh)
 	defer c.leave(key, f)
 	select {
@@ -77,16 +81,46 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again, r
 	case !res.shareable:
 		// Never hand one shopper's unshareable response to another.
 		report(req, func(r *Report) { r.Tier = TierOrigin })
-		return c.upstream(ctx, req)
+		return c.again(ctx, req, asked)
 	case len(res.vary) > 0 && secondaryKey(req, res.vary) != secondaryKey(f.req, res.vary):
 		// The response is another variant than this caller's.
 		if again {
-			return c.coalesce(ctx, variantKey(primaryKey(req), req, res.vary), req, false, false)
+			left, err := remaining(req, asked)
+			if err != nil {
+				return nil, err
+			}
+			return c.coalesce(ctx, variantKey(primaryKey(req), req, res.vary), left, false, false)
 		}
 		report(req, func(r *Report) { r.Tier = TierOrigin })
-		return c.upstream(ctx, req)
+		return c.again(ctx, req, asked)
 	}
 	return res.resp, nil
+}
+
+// again fetches req from the service for a caller that asked at asked and
+// could not use the flight's answer, within what is left of its timeout.
+func (c *Cache) again(ctx context.Context, req *Request, asked time.Time) (*Response, error) {
+	left, err := remaining(req, asked)
+	if err != nil {
+		return nil, err
+	}
+	return c.upstream(ctx, left)
+}
+
+// remaining returns req with its timeout cut to what is left of it since
+// asked, or a timeout error when nothing is. A request without a timeout
+// is returned as it is.
+func remaining(req *Request, asked time.Time) (*Request, error) {
+	if req.Timeout <= 0 {
+		return req, nil
+	}
+	left := req.Timeout - time.Since(asked)
+	if left <= 0 {
+		return nil, &Error{Kind: KindTimeout, ID: req.ID, Service: req.Service, Err: context.DeadlineExceeded}
+	}
+	cut := *req
+	cut.Timeout = left
+	return &cut, nil
 }
 
 // join registers a caller with the flight for key, starting it with the

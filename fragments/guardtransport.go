@@ -23,7 +23,8 @@ var ErrQueueFull = errQueueFull
 // fragment fetches are: an open breaker refuses at once with
 // [ErrBreakerOpen], a request over the limit waits within its own
 // context, and a connect error, a timeout or a 5xx counts against the
-// service. The slot is held until the response headers arrive: that is
+// service. To the breakers, a service's gateway requests are one
+// endpoint of it (see [Guards]). The slot is held until the response headers arrive: that is
 // the service's work, while a long download or an event stream after them
 // must not keep the service's fragments waiting for the limit.
 func (g *Guards) RoundTripper(service string, next http.RoundTripper) http.RoundTripper {
@@ -56,13 +57,13 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	// The breaker is typed for fragment responses: the gateway's answer
 	// goes past it in resp.
 	var resp *http.Response
-	done, err := gd.breaker.Allow()
+	st, err := t.guards.allow(gd, gd.endpoint(gatewayEndpoint, t.guards))
 	if err != nil {
 		gd.limiter.Release(0, false, true)
 		t.guards.stats.BreakerOpen.Add(1)
 		return nil, fmt.Errorf("service %s: %w", t.service, ErrBreakerOpen)
 	}
-	_, err = run(done, func() (*Response, error) {
+	_, err = run(st, func() (*Response, error) {
 		var err error
 		resp, err = t.next.RoundTrip(r)
 		if err != nil {

@@ -57,8 +57,11 @@ func (c LimiterConfig) withDefaults() LimiterConfig {
 // concurrency-limits (Gradient2) and Envoy's adaptive concurrency filter:
 // while the recent round-trip time stays near the long-run one the limit
 // grows, and when it climbs the limit shrinks in proportion. A fetch that
-// timed out takes a tenth off the limit, as AIMD's backoff does. A fetch over the limit waits in a FIFO queue within its
-// own deadline; only a full queue refuses at once.
+// timed out takes a tenth off the limit, as AIMD's backoff does, unless
+// the wait in the queue spent the time it lacked (see [Guards]). A fetch
+// over the limit waits in a FIFO queue within its own deadline; only a
+// full queue refuses at once, and a fetch whose slot comes too late to be
+// of use is refused then (see [Limiter.Latency]).
 //
 // It is a small algorithm written here rather than a dependency: the Go
 // ports of concurrency-limits are unmaintained and bring metric
@@ -74,6 +77,7 @@ type Limiter struct {
 	inFlight atomic.Int64 // fetches holding a slot
 	ceiling  atomic.Int64 // int(limit), for the paths without the lock
 	waiting  atomic.Int64 // queue.Len(), for the paths without the lock
+	usual    atomic.Int64 // longRTT in nanoseconds, for the paths without the lock
 
 	mu      sync.Mutex // protects everything below
 	limit   float64
@@ -142,6 +146,13 @@ func (l *Limiter) Limit() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return int(l.limit)
+}
+
+// Latency returns the service's usual latency: the long-run average of
+// the round-trip times measured (the same average the gradient compares
+// the recent ones with), or zero before the first. It takes no lock.
+func (l *Limiter) Latency() time.Duration {
+	return time.Duration(l.usual.Load())
 }
 
 // InFlight returns the fetches holding a slot.
@@ -270,6 +281,7 @@ func (l *Limiter) sample(rtt float64, timedOut bool) {
 		// long average follow, so the limit can grow again.
 		l.longRTT *= recoverDecay
 	}
+	l.usual.Store(int64(l.longRTT * float64(time.Second)))
 	if float64(l.inFlight.Load()) < l.limit*appLimitedFrac {
 		return // the limit is not what holds traffic back: leave it
 	}

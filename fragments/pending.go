@@ -10,12 +10,13 @@ import (
 // Pending is a fragment fetch whose request is sent and whose answer is
 // not read yet: see [Engine.Start].
 type Pending struct {
-	e    *Engine
-	gd   *guard
-	done func(error) // the breakers' second step
-	x    h1Exchange
-	sent time.Time
-	err  error // the fetch was refused before it was sent: nothing is held
+	e     *Engine
+	gd    *guard
+	ep    *breaker // the endpoint's breaker; nil when the service has none
+	steps steps    // the breakers' second step
+	x     h1Exchange
+	sent  time.Time
+	err   error // the fetch was refused before it was sent: nothing is held
 
 	// dialled, when not nil, is closed once the goroutine that dials a
 	// connection for the fetch and sends its request is done.
@@ -71,20 +72,21 @@ func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
 	if !gd.limiter.tryAcquire() {
 		return nil
 	}
+	ep := gd.endpointOf(req, e.guards)
 	conn := svc.h1.idleConn(u.addr) // nil: one is dialled below
 	now := time.Now()
 	deadline, _ := fetchDeadline(ctx, req, now)
-	p := &Pending{e: e, gd: gd, sent: now}
+	p := &Pending{e: e, gd: gd, ep: ep, sent: now}
 	p.x = h1Exchange{p: svc.h1, c: svc.client, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
 	x := &p.x
 	var err error
-	if p.done, err = e.guards.allow(gd, req); err != nil {
+	if p.steps, err = e.guards.allow(gd, ep); err != nil {
 		if conn != nil {
 			svc.h1.put(conn)
 		}
 		gd.limiter.Release(0, false, true)
 		p.count()
-		p.err = err
+		p.err = e.guards.refused(req, err)
 		return p
 	}
 	if conn == nil {
@@ -137,9 +139,7 @@ func (p *Pending) count() { p.e.cache.countPass(p.x.req) }
 
 // reportBreaker notes the service's breaker state in the fetch's report,
 // as Fetch does.
-func (p *Pending) reportBreaker() {
-	report(p.x.req, func(r *Report) { r.Breaker = p.gd.breaker.State().String() })
-}
+func (p *Pending) reportBreaker() { p.gd.report(p.x.req, p.ep) }
 
 // Wait reads the answer and returns it as [Engine.Fetch] would have.
 // onBlock, when not nil, is called once if the answer is not here yet,
@@ -170,7 +170,7 @@ func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
 		if v := recover(); v != nil {
 			resp, err = nil, panicked(p.e.stats, p.e.logger, x.req, v)
 		}
-		p.done(err)
+		p.steps.done(err)
 		// A round-trip time is the service's only when Wait waited for
 		// the answer: one that was already here says how long the caller
 		// took to come for it.

@@ -781,7 +781,7 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 		"/ns":   noStore("<p>ns</p>"),
 		"/fail": {Status: http.StatusInternalServerError},
 	})
-	e := newPendingEngine(t, team, GuardConfig{Failures: 1}, false)
+	e := newPendingEngine(t, team, GuardConfig{Failures: 1, ServiceOnly: true}, false)
 	mustFetch(t, e, team, "/ns")
 	if _, err := e.Fetch(context.Background(), boxReq(team, "/fail")); KindOf(err) != KindStatus {
 		t.Fatalf("Fetch /fail: got %v, want a status error", err)
@@ -840,7 +840,7 @@ func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
 		routes[path] = teamtest.Route{Body: "<p>g</p>", Gate: gate, Arrived: arrived}
 	}
 	team := newPendingTeam(t, routes)
-	e := newPendingEngine(t, team, GuardConfig{Failures: 1, OpenFor: openFor, Probes: 1}, false)
+	e := newPendingEngine(t, team, GuardConfig{Failures: 1, OpenFor: openFor, Probes: 1, ServiceOnly: true}, false)
 	var wg sync.WaitGroup
 	for path, gate := range gates {
 		wg.Go(func() { fetchInBackground(t, e, team, path) })
@@ -890,7 +890,7 @@ func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
 
 // A sent fetch that finds no idle connection dials one on a goroutine of
 // its own; when the service is gone, Wait gives the connect failure that
-// Fetch would, the breaker counts it, and no slot stays held.
+// Fetch would, its endpoint's breaker counts it, and no slot stays held.
 func TestStartDialFailureIsAConnectFailure(t *testing.T) {
 	team, e := markedEngine(t, GuardConfig{})
 	svc := (*e.services.Load())["box"]
@@ -904,7 +904,7 @@ func TestStartDialFailureIsAConnectFailure(t *testing.T) {
 	svc.h1.mu.Unlock()
 	team.Close() // nothing listens any more: the dial is refused
 
-	failures := e.Guards().Counts("box").TotalFailures
+	failures := endpointCounts(e.Guards(), "box", "/ns").TotalFailures
 	p := e.Start(context.Background(), boxReq(team, "/ns"))
 	if p == nil {
 		t.Fatal("Start: got nil, want a Pending that dials")
@@ -913,7 +913,7 @@ func TestStartDialFailureIsAConnectFailure(t *testing.T) {
 	if KindOf(err) != KindConnect {
 		t.Fatalf("Wait: got %v (kind %v), want a connect failure", err, KindOf(err))
 	}
-	if got := e.Guards().Counts("box").TotalFailures - failures; got != 1 {
+	if got := endpointCounts(e.Guards(), "box", "/ns").TotalFailures - failures; got != 1 {
 		t.Errorf("breaker failures: got %d more, want 1", got)
 	}
 	wantNoSlotHeld(t, e)

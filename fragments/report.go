@@ -88,7 +88,7 @@ type Stats struct {
 	Stored      atomic.Int64 // responses stored
 	Evictions   atomic.Int64 // entries evicted to stay within the byte budget
 	BreakerOpen atomic.Int64 // fetches refused because a breaker was open
-	Overflows   atomic.Int64 // fetches refused because a service's wait queue was full
+	Overflows   atomic.Int64 // fetches refused by a service's limit: its wait queue was full, or the wait left too little time
 	Queued      atomic.Int64 // fetches that waited for a service's concurrency limit
 	Panics      atomic.Int64 // fetches failed by a panic in the fetch code
 	// CredentialRefused counts responses fetched with the shopper's

@@ -162,9 +162,12 @@ type Breaker struct {
 	Probes uint32 `yaml:"probes"`
 	// PerEndpoint gives every endpoint of the service (a src path as the
 	// layout writes it, like /fragments/product/{sku}) a breaker of its
-	// own too, so that one broken endpoint fails fast while the service's
-	// other boxes are served. Off by default.
-	PerEndpoint bool `yaml:"per_endpoint"`
+	// own, so that one broken endpoint fails fast while the service's
+	// other boxes are served: an endpoint's failures count only against
+	// it, and the service's breaker opens only when the breakers of at
+	// least two endpoints, and of half of them, are open. False gives the
+	// service one breaker that counts every fetch. Nil means true.
+	PerEndpoint *bool `yaml:"per_endpoint"`
 }
 
 // Cache configures the fragment cache, which stores fragments by their own
@@ -312,6 +315,10 @@ func (s *Service) ForwardedHeaders() []string {
 	}
 	return s.Headers
 }
+
+// PerEndpointEnabled reports whether each endpoint of the service has a
+// breaker of its own (the default).
+func (b *Breaker) PerEndpointEnabled() bool { return b.PerEndpoint == nil || *b.PerEndpoint }
 
 // SendsContext reports whether the service gets the page context headers.
 func (s *Service) SendsContext() bool { return s.Context == nil || *s.Context }
