@@ -171,6 +171,7 @@ func TestDebugCookieFollowsLinks(t *testing.T) {
 	}
 	waitFor(t, ctx, `location.pathname.startsWith('/product/') && document.readyState === 'complete'`)
 	waitFor(t, ctx, debugOn)
+	screenshot(t, ctx, "debug-cookie-after-link")
 	if strings.Contains(evalJS[string](t, ctx, `location.search`), "inlay-debug") {
 		t.Fatal("the link carried the parameter: the test proves nothing")
 	}
@@ -182,6 +183,7 @@ func TestDebugCookieFollowsLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, `location.pathname.startsWith('/product/') && document.readyState === 'complete'`)
+	screenshot(t, ctx, "debug-cookie-cleared-after-link")
 	if evalJS[bool](t, ctx, debugOn) {
 		t.Errorf("after ?inlay-debug=0, a link brought the debug view back")
 	}
