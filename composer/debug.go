@@ -2,35 +2,74 @@ package composer
 
 import (
 	"crypto/subtle"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/inlayhq/inlay/composer/layout"
+	"github.com/inlayhq/inlay/fragments"
 )
 
 // DebugParam is the query parameter that asks for the debug view: "1" in
 // dev mode, or the configured debug token.
 const DebugParam = "inlay-debug"
 
+// DebugCookie keeps the debug view on across links in dev mode: set by
+// ?inlay-debug=1, cleared by ?inlay-debug=0. It is ignored outside dev
+// mode, where only the token shows the view.
+const DebugCookie = "inlay-debug"
+
 // debugRequested reports whether r may see the debug view: in dev mode
-// with ?inlay-debug=1, or with the configured token anywhere. Without one
-// of those, the parameter is ignored.
-func (s *Server) debugRequested(r *http.Request) bool {
-	if !strings.Contains(r.URL.RawQuery, DebugParam) {
-		return false
+// with ?inlay-debug=1 or the debug cookie, or with the configured token
+// anywhere. Without one of those, the parameter is ignored. In dev mode
+// it also returns the cookie to set: on for ?inlay-debug=1, cleared for
+// ?inlay-debug=0, nil otherwise.
+func (s *Server) debugRequested(r *http.Request) (bool, *http.Cookie) {
+	var v string
+	if strings.Contains(r.URL.RawQuery, DebugParam) {
+		v = r.URL.Query().Get(DebugParam)
 	}
-	v := r.URL.Query().Get(DebugParam)
-	switch {
-	case v == "":
-		return false
-	case s.cfg.Dev && v == "1":
-		return true
-	case s.cfg.DebugToken != "":
-		return subtle.ConstantTimeCompare([]byte(v), []byte(s.cfg.DebugToken)) == 1
+	if s.cfg.Dev {
+		switch v {
+		case "1":
+			return true, debugCookie(true)
+		case "0":
+			return false, debugCookie(false)
+		}
+		if c, err := r.Cookie(DebugCookie); err == nil && c.Value == "1" {
+			return true, nil
+		}
 	}
-	return false
+	if v != "" && s.cfg.DebugToken != "" {
+		return subtle.ConstantTimeCompare([]byte(v), []byte(s.cfg.DebugToken)) == 1, nil
+	}
+	return false, nil
+}
+
+// debugCookie is the dev-mode cookie that turns the debug view on for
+// the pages that follow, or clears it. It lives as long as the browser
+// session; the page's script never reads it.
+func debugCookie(on bool) *http.Cookie {
+	c := &http.Cookie{Name: DebugCookie, Value: "1", Path: "/", SameSite: http.SameSiteLaxMode}
+	if !on {
+		c.Value, c.MaxAge = "", -1
+	}
+	return c
+}
+
+// debugData is what the debug view knows about a page: the server's own
+// timing, for the page summary, and every box.
+type debugData struct {
+	// Composed is how long the server had worked on the page when it
+	// wrote this, its last part: about the whole composition.
+	Composed string `json:"composed"`
+	// TTFB is how long the page took to send its headers, when it sent
+	// them before this part; empty for a page sent whole.
+	TTFB  string      `json:"ttfb,omitempty"`
+	Boxes []debugInfo `json:"boxes"`
 }
 
 // debugInfo is what the debug view says about one box.
@@ -40,13 +79,15 @@ type debugInfo struct {
 	Status   string `json:"status"`
 	Duration string `json:"duration"`
 	Cache    string `json:"cache,omitempty"`
-	// Tier is the cache tier that served the box: local, shared or
-	// origin.
+	// Tier is the cache tier that served the box: memory (the
+	// replica's in-process cache, "local" in Server-Timing and metrics),
+	// shared or origin.
 	Tier    string `json:"tier,omitempty"`
 	Breaker string `json:"breaker,omitempty"`
 	// Shown says what the box shows instead of the fragment, if it does.
 	Shown string `json:"shown,omitempty"`
-	// Reason is why the fragment failed: bad markup, too large, status 500.
+	// Reason is why the fragment failed: bad markup, too large, status
+	// 500. It leaves out the fragment and service, which the view names.
 	Reason string `json:"reason,omitempty"`
 	// Version is the version the team's service says it is, from one of
 	// versionHeaders.
@@ -65,7 +106,7 @@ func newDebugInfo(slot *layout.Slot, o *outcome) debugInfo {
 		Service:  slot.Src.Service.Name,
 		Duration: o.duration.Round(100 * time.Microsecond).String(),
 		Cache:    o.report.Cache.String(),
-		Tier:     o.report.Tier.String(),
+		Tier:     tierLabel(o.report.Tier),
 		Breaker:  o.report.Breaker,
 		Degraded: o.err != nil,
 	}
@@ -76,7 +117,10 @@ func newDebugInfo(slot *layout.Slot, o *outcome) debugInfo {
 	case o.resp != nil && !o.fromFallback:
 		d.Status = strconv.Itoa(o.resp.Status)
 	case o.err != nil:
-		d.Status, d.Reason = "failed", o.err.Error()
+		d.Status, d.Reason = "failed", failureText(o.err)
+		if fragments.KindOf(o.err) == fragments.KindTimeout {
+			d.Status = "timeout"
+		}
 	}
 	switch {
 	case o.fromFallback:
@@ -93,4 +137,24 @@ func newDebugInfo(slot *layout.Slot, o *outcome) debugInfo {
 		}
 	}
 	return d
+}
+
+// tierLabel names a tier as the debug view shows it: the in-process
+// cache is "memory", which cannot be read as "my local service".
+func tierLabel(t fragments.Tier) string {
+	if t == fragments.TierLocal {
+		return "memory"
+	}
+	return t.String()
+}
+
+// failureText is why a fetch failed, without the fragment and service a
+// [fragments.Error] names first: the debug view shows those already.
+func failureText(err error) string {
+	msg := err.Error()
+	var fe *fragments.Error
+	if errors.As(err, &fe) {
+		msg = strings.TrimPrefix(msg, fmt.Sprintf("fragment %q (service %s): ", fe.ID, fe.Service))
+	}
+	return msg
 }

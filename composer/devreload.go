@@ -170,7 +170,7 @@ func (s *Server) devEvents(c echo.Context) error {
 		msg := devMessage{Version: s.devVersion()}
 		if len(problems) > 0 {
 			var buf bytes.Buffer
-			_ = devOverlay(s.overlayProblems(problems)).Render(r.Context(), &buf)
+			_ = devOverlay(s.overlayList(problems)).Render(r.Context(), &buf)
 			msg.Overlay = buf.String()
 		}
 		data, _ := json.Marshal(msg)
@@ -203,6 +203,53 @@ type overlayProblem struct {
 	Location string
 	Message  string
 	Excerpt  []excerptLine
+	// Warning marks a layout warning, shown with the problems but not
+	// one of them: the layout serves as it is.
+	Warning bool
+}
+
+// severity is "warning" or "error", for the overlay's markup.
+func (p overlayProblem) severity() string {
+	if p.Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// overlayList is what the overlay lists: the problems, then the
+// layouts' warnings (those of a file being fixed included), each with
+// its code frame.
+func (s *Server) overlayList(problems config.Problems) []overlayProblem {
+	out := s.overlayProblems(problems)
+	for _, w := range s.overlayProblems(s.layouts.Warnings()) {
+		w.Warning = true
+		out = append(out, w)
+	}
+	return out
+}
+
+// overlayHeading counts what the overlay lists: "1 problem", or
+// "2 problems and 1 warning".
+func overlayHeading(ps []overlayProblem) string {
+	warnings := 0
+	for _, p := range ps {
+		if p.Warning {
+			warnings++
+		}
+	}
+	h := plural(len(ps)-warnings, "problem")
+	if warnings > 0 {
+		h += " and " + plural(warnings, "warning")
+	}
+	return h
+}
+
+// plural is "1 warning", "2 warnings".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // excerptLine is one source line of an overlay excerpt.

@@ -45,6 +45,10 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 		}
 		names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
 		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
+		debug, cookie := s.debugRequested(r)
+		if cookie != nil {
+			c.Response().Header().Add("Set-Cookie", cookie.String())
+		}
 		pg := &page{
 			eng:       s.pages,
 			layout:    lay,
@@ -52,7 +56,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			requestID: requestID,
 			params:    newParams(names, values, r, lay),
 			inOrder:   p.InOrder || lay.AsyncSlots() > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
-			debug:     s.debugRequested(r),
+			debug:     debug,
 			noCache:   s.cfg.Dev && requestNoCache(r),
 			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
 		}

@@ -279,15 +279,23 @@ func (s *Server) requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// writeOverlay puts the current layout and config problems over the page,
-// and the live-reload script at its end. Dev mode only.
+// writeOverlay puts the current layout and config problems over the page
+// (with the layouts' warnings), or the warnings badge when the page's
+// layout has warnings only, and the live-reload script at its end. Dev
+// mode only.
 func (s *Server) writeOverlay(st *stream) {
 	if st.err != nil {
 		return
 	}
 	st.asset(fragments.Asset{Kind: fragments.Stylesheet, URL: static.Path("inlay.css")})
 	if problems, _ := s.devProblems(); len(problems) > 0 {
-		st.err = devOverlay(s.overlayProblems(problems)).Render(context.Background(), st.page)
+		st.err = devOverlay(s.overlayList(problems)).Render(context.Background(), st.page)
+	} else if ws := st.pg.layout.Warnings; len(ws) > 0 {
+		list := s.overlayProblems(ws)
+		for i := range list {
+			list[i].Warning = true
+		}
+		st.err = devWarnings(list).Render(context.Background(), st.page)
 	}
 	if st.err == nil {
 		st.err = devScript(s.devVersion()).Render(context.Background(), st.page)

@@ -205,7 +205,11 @@ func (s *stream) debugClose() {
 // nothing.
 func (s *stream) debugEnd() {
 	if s.debug && s.err == nil {
-		s.err = debugTail(s.debugBoxes).Render(context.Background(), s.page)
+		data := debugData{Composed: time.Since(s.pg.started).Round(10 * time.Microsecond).String(), Boxes: s.debugBoxes}
+		if !s.pg.headerAt.IsZero() {
+			data.TTFB = s.pg.headerAt.Sub(s.pg.started).Round(10 * time.Microsecond).String()
+		}
+		s.err = debugTail(data).Render(context.Background(), s.page)
 	}
 }
 

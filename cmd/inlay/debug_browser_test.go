@@ -10,7 +10,7 @@ import (
 // size, leaving out what takes no space (scripts, styles, links,
 // templates) and the debug view's own layer.
 const boxRects = `[...document.body.querySelectorAll('*')]
-	.filter(e => !e.closest('[data-inlay-debug-layer], script, style, link, template, noscript'))
+	.filter(e => !e.closest('[data-inlay-debug-layer], [data-inlay-debug-summary], script, style, link, template, noscript'))
 	.map(e => { const r = e.getBoundingClientRect();
 		return e.tagName + (e.id ? '#' + e.id : '') + (e.dataset.testid ? '[' + e.dataset.testid + ']' : '') +
 			' ' + [r.x, r.y + scrollY, r.width, r.height].map(v => v.toFixed(1)).join(','); })`
@@ -53,7 +53,7 @@ func TestDebugViewMovesNoBox(t *testing.T) {
 		if len(cut) > 0 {
 			t.Errorf("%s: labels cut or off the page: %q", path, cut)
 		}
-		facts := evalJS[string](t, ctx, `document.querySelector('.inlay-debug-outline[data-fragment="header"] .inlay-debug-label').textContent`)
+		facts := evalJS[string](t, ctx, `document.querySelector('.inlay-debug-label[data-fragment="header"]').textContent`)
 		for _, want := range []string{"header · shell · 200 · ", " · cache hit"} {
 			if !strings.Contains(facts, want) {
 				t.Errorf("%s: header label %q lacks %q", path, facts, want)

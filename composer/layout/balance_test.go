@@ -3,6 +3,7 @@ package layout
 import (
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestUnclosedElements(t *testing.T) {
@@ -51,5 +52,30 @@ func TestLayoutsWarningsOncePerFile(t *testing.T) {
 	want := "layouts/b.html:1:44: <div> is never closed before </main>: add </div> where it should end\nlayouts/base.html:2:1: <aside> is never closed: add </aside> where it should end"
 	if got != want {
 		t.Errorf("warnings:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestWarningsOfABrokenFile (issue 25, finding 5): after a reload that
+// finds a problem in a file, the warnings of that file as it now reads
+// are listed with it, not the warnings of the last good version that
+// serves meanwhile; a fixed warning goes.
+func TestWarningsOfABrokenFile(t *testing.T) {
+	fsys := fstest.MapFS{"p.html": &fstest.MapFile{Data: []byte("<main>\n<aside>\n</main>")}}
+	l, err := Load(fsys, "layouts", testServices(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Warnings().Error(); !strings.HasPrefix(got, "layouts/p.html:2:1: <aside> is never closed") {
+		t.Fatalf("warnings %q, want the unclosed aside", got)
+	}
+	fsys["p.html"] = &fstest.MapFile{Data: []byte("<main>\n<div>\n<fragment src=\"nope:/x\"></fragment></main>")}
+	if ps := l.Reload(); len(ps) != 1 {
+		t.Fatalf("reload problems %v, want one", ps)
+	}
+	if got := l.Warnings().Error(); !strings.HasPrefix(got, "layouts/p.html:2:1: <div> is never closed") || strings.Contains(got, "aside") {
+		t.Errorf("warnings of the broken file %q, want its unclosed div and no longer the aside", got)
+	}
+	if old := l.Get("p.html"); old == nil || len(old.Warnings) != 1 || !strings.Contains(old.Warnings[0].Message, "<aside>") {
+		t.Errorf("the last good version serving is not the one with the aside")
 	}
 }

@@ -24,6 +24,7 @@ type Folder struct {
 
 	current  atomic.Pointer[map[string]*Layout]
 	problems atomic.Pointer[config.Problems] // of the last reload
+	warnings atomic.Pointer[config.Problems] // of the files as the last reload read them
 	sources  atomic.Pointer[sources]         // the files of the last reload, for excerpts
 	files    atomic.Pointer[map[string]bool] // the layout files the last reload read
 	errors   atomic.Int64                    // reloads that found problems
@@ -123,22 +124,16 @@ func Check(fsys fs.FS, dir string, services map[string]*config.Service) (*Folder
 	return l, problems
 }
 
-// Warnings returns the warnings of the loaded layouts (elements left
-// open, say), each once, sorted: a base layout's are not repeated for
-// every page built on it.
+// Warnings returns the warnings of the layout files as the last reload
+// read them (elements left open, say), each once, sorted: a base
+// layout's are not repeated for every page built on it. A file with
+// problems, whose last good version serves meanwhile, has its warnings
+// listed too, so that they are seen together with its problems.
 func (l *Folder) Warnings() config.Problems {
-	var out config.Problems
-	seen := map[string]bool{}
-	for _, layout := range *l.current.Load() {
-		for _, w := range layout.Warnings {
-			if key := w.Error(); !seen[key] {
-				seen[key] = true
-				out = append(out, w)
-			}
-		}
+	if w := l.warnings.Load(); w != nil {
+		return *w
 	}
-	out.Sort()
-	return out
+	return nil
 }
 
 // Changed returns a channel that is closed at the next reload, whatever
@@ -209,6 +204,16 @@ func (l *Folder) parseAll(lastGood map[string]*Layout) (map[string]*Layout, conf
 	set := map[string]*Layout{}
 	var problems config.Problems
 	in := &inheritance{files: map[string]text{}, src: sources{}, problems: map[string]config.Problems{}, resolved: map[string]text{}}
+	var warnings config.Problems
+	seen := map[string]bool{}
+	warn := func(ws config.Problems) {
+		for _, w := range ws {
+			if key := w.Error(); !seen[key] {
+				seen[key] = true
+				warnings = append(warnings, w)
+			}
+		}
+	}
 	var names []string
 	err := fs.WalkDir(l.fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil && name == "." {
@@ -254,6 +259,11 @@ func (l *Folder) parseAll(lastGood map[string]*Layout) (map[string]*Layout, conf
 		if len(ps) == 0 {
 			if t, ok := in.page(name); ok {
 				layout, ps = parseText(t, in.src, l.services)
+				if layout != nil {
+					warn(layout.Warnings)
+				} else {
+					warn(unclosedElements(t, in.src))
+				}
 			}
 			ps = append(ps, in.problems[name]...)
 		}
@@ -275,12 +285,14 @@ func (l *Folder) parseAll(lastGood map[string]*Layout) (map[string]*Layout, conf
 		}
 	}
 	problems.Sort()
+	warnings.Sort()
 	l.sources.Store(&in.src)
 	files := make(map[string]bool, len(names))
 	for _, name := range names {
 		files[name] = true
 	}
 	l.files.Store(&files)
+	l.warnings.Store(&warnings)
 	return set, problems
 }
 

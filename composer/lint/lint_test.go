@@ -59,6 +59,16 @@ func TestCheck(t *testing.T) {
 			summary: "1 layout, 1 page, 2 fragments checked",
 		},
 		{
+			// Issue 25, finding 5: the warnings of a broken file are not
+			// held back by its errors.
+			name:   "an error and an unclosed div in the same file",
+			config: config,
+			layout: layout(`<div class="promo">
+<fragment id="product" src="nowhere:/p/{sku}" primary></fragment>`),
+			want:    []string{`warning: <div> is never closed`, `error: `},
+			summary: "1 layout, 1 page, 0 fragments checked",
+		},
+		{
 			name:    "unknown service",
 			config:  config,
 			layout:  layout(`<fragment id="product" src="nowhere:/p/{sku}" primary></fragment>`),

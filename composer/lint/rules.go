@@ -132,6 +132,8 @@ func layoutDeadlines(cfg *config.Config) map[string]pageDeadline {
 
 // layoutWarnings walks every slot of the loaded layouts and warns about
 // what will degrade a page without being an error:
+//   - the markup's own warnings (an element never closed, a stray end
+//     tag), those of a file with errors included;
 //   - a non-primary fragment with neither fallback-src nor inline fallback,
 //     whose box is empty whenever its service fails;
 //   - a fragment whose effective timeout (its own, or its service's)
@@ -144,6 +146,12 @@ func layoutWarnings(cfg *config.Config, layouts *layout.Folder) []Problem {
 	slices.Sort(names)
 	var out []Problem
 	seen := map[Problem]bool{} // a base layout's slots appear in every page built on it
+	// The markup's warnings, those of a file with errors included.
+	for _, w := range layouts.Warnings() {
+		p := Problem{File: w.File, Line: w.Line, Col: w.Col, Severity: Warning, Message: w.Message}
+		seen[p] = true
+		out = append(out, p)
+	}
 	for _, name := range names {
 		l := layouts.Get(name)
 		if l == nil {
@@ -152,13 +160,6 @@ func layoutWarnings(cfg *config.Config, layouts *layout.Folder) []Problem {
 		deadline, ok := deadlines[name]
 		if !ok {
 			deadline = pageDeadline{timeout: cfg.PageDeadline(nil)}
-		}
-		for _, w := range l.Warnings {
-			p := Problem{File: w.File, Line: w.Line, Col: w.Col, Severity: Warning, Message: w.Message}
-			if !seen[p] {
-				seen[p] = true
-				out = append(out, p)
-			}
 		}
 		for _, s := range l.Slots {
 			warn := func(format string, args ...any) {
