@@ -184,7 +184,7 @@ func (c *Config) validate() Problems {
 		}
 	}
 	if msg := checkDebugToken(c.DebugToken); msg != "" {
-		add("$.debug_token", "debug_token %s: make one with `openssl rand -hex 16`", msg)
+		add("$.debug_token", "debug_token is too easy to guess: %s; make one with `openssl rand -hex 16`", msg)
 	}
 	if c.Tracing.Endpoint != "" {
 		if u, err := url.Parse(c.Tracing.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -261,7 +261,7 @@ func checkDebugToken(token string) string {
 		return ""
 	}
 	if len(token) < minDebugToken {
-		return fmt.Sprintf("is %d characters long, too easy to guess: use at least %d random ones", len(token), minDebugToken)
+		return fmt.Sprintf("it is shorter than %d characters", minDebugToken)
 	}
 	var seen [256]bool
 	distinct := 0
@@ -272,7 +272,7 @@ func checkDebugToken(token string) string {
 		}
 	}
 	if distinct < minDebugTokenDistinct {
-		return fmt.Sprintf("has only %d different characters, too easy to guess: use at least %d random ones", distinct, minDebugToken)
+		return fmt.Sprintf("it has only %d different characters, fewer than %d", distinct, minDebugTokenDistinct)
 	}
 	return ""
 }

@@ -62,6 +62,7 @@ func Check(configPath string) ([]Problem, Summary, error) {
 		problems = append(problems, asErrors(config.Problems{p})...)
 	}
 	problems = append(problems, layoutWarnings(cfg, layouts)...)
+	problems = append(problems, asWarnings(cfg.Warnings())...)
 	return sortProblems(problems), summarize(cfg, layouts), nil
 }
 
@@ -87,6 +88,15 @@ func asErrors(ps config.Problems) []Problem {
 	out := make([]Problem, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, Problem{File: p.File, Line: p.Line, Col: p.Col, Severity: Error, Message: p.Message})
+	}
+	return out
+}
+
+// asWarnings makes config problems lint warnings.
+func asWarnings(ps config.Problems) []Problem {
+	out := asErrors(ps)
+	for i := range out {
+		out[i].Severity = Warning
 	}
 	return out
 }
