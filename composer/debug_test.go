@@ -23,6 +23,8 @@ func debugShop(t *testing.T, extra string) *shop {
 	})
 }
 
+// S7: in dev mode ?inlay-debug=1 shows the debug view, with no token;
+// outside it, only the configured token does, and 1 never.
 func TestDebugView(t *testing.T) {
 	cases := []struct {
 		name, extra, query string
