@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments/shared/redistest"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -156,5 +160,52 @@ func TestDemoConfigAnswersOnLoopback(t *testing.T) {
 		if a.Allows("evil.example") {
 			t.Errorf("dev %t: Host evil.example allowed", dev)
 		}
+	}
+}
+
+// S5: without public_url or hosts, an attack's Host keys its own entry in
+// the shared tier too: a page through replica A naming evil.example never
+// reaches a shopper of replica B, which starts after it and reads the
+// tier first.
+func TestSharedTierCarriesNoShoppersHost(t *testing.T) {
+	rs := redistest.Start(t)
+	var hits atomic.Int64
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		teamtest.Fragment(`<script src="`+r.Header.Get("X-Inlay-Base-URL")+`/app.js"></script>`, "public, max-age=60")(w, r)
+	})
+	client := &http.Client{Timeout: 10 * time.Second}
+	get := func(addr, host string) pageLoad {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/p/1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return pageLoad{status: resp.StatusCode, body: string(body), timing: resp.Header.Get("Server-Timing")}
+	}
+	a := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
+	if p := get(a.addr, "evil.example"); p.status != http.StatusOK || !strings.Contains(p.body, "http://evil.example/app.js") {
+		t.Fatalf("the attack through A: %d %q", p.status, p.body)
+	}
+	b := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
+	for i := range 2 {
+		p := get(b.addr, "shop.example")
+		if p.status != http.StatusOK || strings.Contains(p.body, "evil") || !strings.Contains(p.body, `<script src="http://shop.example/app.js">`) {
+			t.Fatalf("shopper %d through B: %d %q, want the page with shop.example's link", i+1, p.status, p.body)
+		}
+	}
+	// The shopper's copy is shared as before: A serves it from the tier.
+	if p := get(a.addr, "shop.example"); !strings.Contains(p.body, `<script src="http://shop.example/app.js">`) {
+		t.Errorf("shopper through A: %q", p.body)
+	}
+	if n := hits.Load(); n != 2 {
+		t.Errorf("team fetches: got %d, want 2 (the attack's host and the shop's)", n)
 	}
 }
