@@ -68,12 +68,22 @@ func (a *HostAllowlist) Allows(host string) bool {
 }
 
 // splitHost splits host[:port] into its lower-case name, without brackets
-// around an IPv6 address or a final dot, and its port.
+// around an IPv6 address or a final dot, and its port. A bare IPv6
+// address (two colons or more, no brackets) has no port. Unlike
+// net.SplitHostPort, it allocates nothing for a host without a port: it
+// runs on every request.
 func splitHost(host string) (name, port string) {
-	if n, p, err := net.SplitHostPort(host); err == nil {
-		return normalName(n), p
+	if rest, ok := strings.CutPrefix(host, "["); ok {
+		name, rest, _ = strings.Cut(rest, "]")
+		if rest != "" && rest[0] != ':' {
+			return host, "" // not [address]:port: matches no entry
+		}
+		return normalName(name), strings.TrimPrefix(rest, ":")
 	}
-	return normalName(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")), ""
+	if i := strings.IndexByte(host, ':'); i >= 0 && strings.LastIndexByte(host, ':') == i {
+		return normalName(host[:i]), host[i+1:]
+	}
+	return normalName(host), ""
 }
 
 // normalName lower-cases a host name and drops a final dot. It allocates

@@ -58,7 +58,7 @@ func TestAllowedHosts(t *testing.T) {
 		{"neither: any host", "", []string{"evil.example", "", "10.0.0.1:80"}, nil},
 		{"hosts", "hosts: [shop.example, \"www.shop.example:8443\"]\n",
 			[]string{"shop.example", "SHOP.example:80", "shop.example.", "www.shop.example:8443"},
-			[]string{"evil.example", "", "www.shop.example", "www.shop.example:8080", "shop.example.evil.example", "evil.shop.example", "localhost"}},
+			[]string{"evil.example", "", "www.shop.example", "www.shop.example:8080", "shop.example.evil.example", "evil.shop.example", "localhost", "shop.example:80:80", "[shop.example]x"}},
 		{"public_url's name on any port", "public_url: https://Shop.Example:8443/\n",
 			[]string{"shop.example", "shop.example:8443", "shop.example:80"},
 			[]string{"evil.example", "localhost:8080", "127.0.0.1"}},
@@ -87,6 +87,21 @@ func TestAllowedHosts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The allowlist is asked on every request: a host in lower case, with or
+// without a port, costs no allocation.
+func TestAllowsAllocatesNothing(t *testing.T) {
+	c, err := Parse("c.yaml", []byte(oneService+"hosts: [shop.example, \"[::1]:8080\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.AllowedHosts()
+	for _, host := range []string{"shop.example", "shop.example:8080", "[::1]:8080", "evil.example"} {
+		if n := testing.AllocsPerRun(100, func() { a.Allows(host) }); n != 0 {
+			t.Errorf("Allows(%q): %v allocations, want 0", host, n)
+		}
 	}
 }
 
