@@ -49,6 +49,7 @@ func hostShop(t *testing.T, extra string, hits *atomic.Int64) *shop {
 		services: map[string]*teamtest.Team{"team": contractTeam(t, hits)},
 		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/assets" primary></fragment>` + pageTail},
 		pages:    "  - path: /\n    layout: p.html",
+		gateway:  "  - prefix: /api/\n    service: team",
 		extra:    extra,
 	})
 }
@@ -196,6 +197,8 @@ func TestHostsAllowlist(t *testing.T) {
 		{"page on the pod address", "hosts: [shop.example]\n", "10.1.2.3:8080", "/", 421},
 		{"static file", "hosts: [shop.example]\n", "evil.example", "/-/static/inlay.css", 421},
 		{"unknown path", "hosts: [shop.example]\n", "evil.example", "/nowhere", 421},
+		{"gateway route", "hosts: [shop.example]\n", "evil.example", "/api/cart", 421},
+		{"gateway route, allowed", "hosts: [shop.example]\n", "shop.example", "/api/cart", 200},
 		{"a path under a probe's", "hosts: [shop.example]\n", "evil.example", "/-/health/x", 421},
 		{"allowed, any port", "hosts: [shop.example]\n", "shop.example:8443", "/", 200},
 		{"allowed, case and final dot", "hosts: [Shop.Example]\n", "SHOP.example.", "/", 200},
@@ -230,5 +233,34 @@ func TestHostsAllowlist(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// S5: only a fragment sent X-Inlay-Base-URL is keyed by it: a service with
+// context: false gets no base URL, and its fragment is one entry whatever
+// the host.
+func TestHostKeyOnlyForFragmentsSentTheBaseURL(t *testing.T) {
+	var hits atomic.Int64
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if v := r.Header.Get(HeaderBaseURL); v != "" {
+			t.Errorf("a context: false service got %s: %s", HeaderBaseURL, v)
+		}
+		teamtest.Fragment("<p>same for all</p>", "public, max-age=60")(w, r)
+	})
+	s := newShop(t, shopConfig{
+		services:    map[string]*teamtest.Team{"team": team},
+		serviceYAML: map[string]string{"team": "    context: false\n"},
+		layouts:     map[string]string{"p.html": pageHead + `<fragment src="team:/f" primary></fragment>` + pageTail},
+		pages:       "  - path: /\n    layout: p.html",
+	})
+	for _, host := range []string{"shop.example", "evil.example", "www.shop.example:8080"} {
+		resp, body := rawRequest(t, s.Listener.Addr().String(), "GET / HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n")
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, "<p>same for all</p>") {
+			t.Fatalf("Host %s: got %d %q", host, resp.StatusCode, body)
+		}
+	}
+	if n := hits.Load(); n != 1 {
+		t.Errorf("fragment fetches: got %d, want 1 (one entry for every host)", n)
 	}
 }
