@@ -260,7 +260,7 @@ func (s *Server) hostAllowed(r *http.Request) bool {
 // fetched, and the log gets one line a second at most.
 func (s *Server) refuseMisdirected(w http.ResponseWriter, r *http.Request) {
 	if ok, folded := s.misdirected.allow("421", time.Now()); ok {
-		s.logger.LogAttrs(r.Context(), slog.LevelWarn, "misdirected request: the host is not in hosts",
+		s.logger.LogAttrs(r.Context(), slog.LevelWarn, "misdirected request: a host the shop does not answer for (hosts, or public_url's host)",
 			slog.String("host", r.Host), slog.String("target_host", r.URL.Host), slog.Int("folded", folded))
 	}
 	h := w.Header()

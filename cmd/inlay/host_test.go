@@ -190,11 +190,11 @@ func TestSharedTierCarriesNoShoppersHost(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return pageLoad{status: resp.StatusCode, body: string(body), timing: resp.Header.Get("Server-Timing")}
 	}
-	a := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
+	a := startReplicaWith(t, team.URL, rs.URL(""), exactSharedTimeout, "")
 	if p := get(a.addr, "evil.example"); p.status != http.StatusOK || !strings.Contains(p.body, "http://evil.example/app.js") {
 		t.Fatalf("the attack through A: %d %q", p.status, p.body)
 	}
-	b := startReplica(t, team.URL, rs.URL(""), exactSharedTimeout)
+	b := startReplicaWith(t, team.URL, rs.URL(""), exactSharedTimeout, "")
 	for i := range 2 {
 		p := get(b.addr, "shop.example")
 		if p.status != http.StatusOK || strings.Contains(p.body, "evil") || !strings.Contains(p.body, `<script src="http://shop.example/app.js">`) {
