@@ -68,8 +68,15 @@ func sixFragmentShopWith(b *testing.B, cacheControl, extra string) (*shop, *team
 
 // benchPages serves the page b.N times through Server.ServeHTTP and checks
 // every answer.
-func benchPages(b *testing.B, s *shop) {
+func benchPages(b *testing.B, s *shop) { benchPagesAt(b, s, "") }
+
+// benchPagesAt is benchPages with the requests naming host ("" for
+// httptest's example.com).
+func benchPagesAt(b *testing.B, s *shop, host string) {
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if host != "" {
+		req.Host = host
+	}
 	w := &discardWriter{h: http.Header{}}
 	s.inlay.ServeHTTP(w, req)
 	want := w.n
@@ -104,6 +111,26 @@ func BenchmarkPageCacheHit(b *testing.B) {
 func BenchmarkPageNoStore(b *testing.B) {
 	s, team := sixFragmentShop(b, "no-store")
 	benchPages(b, s)
+	b.ReportMetric(float64(team.Hits()-6)/float64(b.N), "fetches/op")
+}
+
+// BenchmarkPageCacheHitPublicURL is BenchmarkPageCacheHit with public_url
+// set: the fragments' base URL is the same for every shopper, and their
+// cache key is the plain one. The requests name public_url's host, which
+// is then the only one answered.
+func BenchmarkPageCacheHitPublicURL(b *testing.B) {
+	s, team := sixFragmentShopWith(b, "max-age=3600", "public_url: https://shop.example\n")
+	benchPagesAt(b, s, "shop.example")
+	if n := team.Hits(); n != 6 {
+		b.Errorf("fragment requests: got %d, want 6 (all hits after the first page)", n)
+	}
+}
+
+// BenchmarkPageNoStorePublicURL is BenchmarkPageNoStore with public_url
+// set.
+func BenchmarkPageNoStorePublicURL(b *testing.B) {
+	s, team := sixFragmentShopWith(b, "no-store", "public_url: https://shop.example\n")
+	benchPagesAt(b, s, "shop.example")
 	b.ReportMetric(float64(team.Hits()-6)/float64(b.N), "fetches/op")
 }
 

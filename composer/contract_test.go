@@ -271,7 +271,7 @@ func TestFragmentBaseURLComesFromPublicURLOrHost(t *testing.T) {
 		name, extra, host, want string
 	}{
 		{"from the Host", "", "shop.example:8080", "http://shop.example:8080"},
-		{"from public_url", "public_url: https://www.shop.example/\n", "10.0.0.7:8080", "https://www.shop.example"},
+		{"from public_url", "public_url: https://www.shop.example/\n", "WWW.shop.example:8080", "https://www.shop.example"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

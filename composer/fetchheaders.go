@@ -42,10 +42,15 @@ const maxForwardedValue = 1024
 type pageContext struct {
 	requestID, path, route, params, baseURL []string
 	traceparent, tracestate                 []string // nil unless valid
+	// hostKeyed is set when baseURL is made from the request's Host (no
+	// public_url): then it is part of the cache key of every fragment
+	// sent it.
+	hostKeyed bool
 }
 
 func newPageContext(r *http.Request, requestID, route string, names, values []string, publicURL string) pageContext {
-	if publicURL == "" {
+	hostKeyed := publicURL == ""
+	if hostKeyed {
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"
@@ -55,7 +60,7 @@ func newPageContext(r *http.Request, requestID, route string, names, values []st
 	// One backing array for all: the escaped path, since a decoded one may
 	// hold bytes no header may carry.
 	vals := []string{requestID, r.URL.EscapedPath(), route, publicURL, "", "", ""}
-	pc := pageContext{requestID: vals[0:1:1], path: vals[1:2:2], route: vals[2:3:3], baseURL: vals[3:4:4]}
+	pc := pageContext{requestID: vals[0:1:1], path: vals[1:2:2], route: vals[2:3:3], baseURL: vals[3:4:4], hostKeyed: hostKeyed}
 	if tp, ts := shopperTrace(r.Header); tp != "" {
 		vals[4] = tp
 		pc.traceparent = vals[4:5:5]

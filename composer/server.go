@@ -3,6 +3,7 @@ package composer
 import (
 	"cmp"
 	"context"
+	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -75,13 +76,16 @@ type Server struct {
 	ready     atomic.Bool
 	live      *liveReload // dev mode's live reload; nil outside dev mode
 	pages     *pageEngine // composes the pages of every route and error page
+	// hosts are the hosts the shop answers for; nil for any.
+	hosts       *config.HostAllowlist
+	misdirected logFolder // folds the log lines of 421 answers
 }
 
 // New builds a Server from a validated config. It loads every layout and
 // fails, with FILE:LINE:COL problems, if any layout is broken or a page
 // names a layout that does not exist.
 func New(cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, engine: opts.Engine, logger: opts.Logger}
+	s := &Server{cfg: cfg, engine: opts.Engine, logger: opts.Logger, hosts: cfg.AllowedHosts()}
 	s.observer, s.accessLog = opts.Observer, opts.AccessLog
 	if s.observer == nil {
 		s.observer = nopObserver{}
@@ -237,8 +241,43 @@ func (s *Server) Guards() *fragments.Guards { return s.engine.Guards() }
 // Cache returns the fragment cache.
 func (s *Server) Cache() *fragments.Cache { return s.engine.Cache() }
 
-// ServeHTTP serves a shopper's request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+// ServeHTTP serves a shopper's request. A request for a host the shop
+// does not answer for gets 421 before any route sees it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.hosts != nil && !s.hostAllowed(r) && !AnswersAnyHost(r.URL.Path) {
+		s.refuseMisdirected(w, r)
+		return
+	}
+	s.echo.ServeHTTP(w, r)
+}
+
+// AnswersAnyHost reports whether a path is served whatever host the
+// request names: the probes, which load balancers and Kubernetes send to
+// a pod's address.
+func AnswersAnyHost(path string) bool { return path == "/-/health" || path == "/-/ready" }
+
+// hostAllowed reports whether the request names an allowed host: in Host
+// and, for an absolute-form target (GET http://host/ HTTP/1.1), in the
+// target too. Go's server makes r.Host the target's host then (RFC 9112
+// §3.2.2); the target is checked as well, so that nothing depends on it.
+func (s *Server) hostAllowed(r *http.Request) bool {
+	return s.hosts.Allows(r.Host) && (r.URL.Host == "" || s.hosts.Allows(r.URL.Host))
+}
+
+// refuseMisdirected answers 421 Misdirected Request (RFC 9110 §15.5.20):
+// this server does not answer for the host the request names. Nothing is
+// fetched, and the log gets one line a second at most.
+func (s *Server) refuseMisdirected(w http.ResponseWriter, r *http.Request) {
+	if ok, folded := s.misdirected.allow("421", time.Now()); ok {
+		s.logger.LogAttrs(r.Context(), slog.LevelWarn, "misdirected request: a host the shop does not answer for (hosts, or public_url's host)",
+			slog.String("host", r.Host), slog.String("target_host", r.URL.Host), slog.Int("folded", folded))
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusMisdirectedRequest)
+	_, _ = io.WriteString(w, "Misdirected Request: this server does not answer for that host\n")
+}
 
 // Layouts returns the server's layout registry, for reloading.
 func (s *Server) Layouts() *layout.Folder { return s.layouts }

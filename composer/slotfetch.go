@@ -148,12 +148,18 @@ func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *l
 		traced := pc.withSpan(ctx)
 		pc = &traced
 	}
+	srcURL, key := src.URL(pg.params.get), src.Key()
+	if pc.hostKeyed && src.Service.SendsContext() {
+		// The fragment gets a base URL made from the shopper's Host: it
+		// is part of the key, so that no Host reaches another shopper.
+		key = src.HostKey(srcURL, pc.baseURL[0])
+	}
 	*req = fragments.Request{
 		ID:       slot.ID,
 		Service:  src.Service.Name,
 		Endpoint: src.Endpoint(),
-		URL:      src.URL(pg.params.get),
-		Key:      src.Key(),
+		URL:      srcURL,
+		Key:      key,
 		Fields:   fragmentFields(fields, pg.r, src.Service, pc, slot),
 		Timeout:  timeout,
 		NoCache:  pg.noCache,

@@ -18,6 +18,7 @@ import (
 	"testing/fstest"
 
 	"github.com/goccy/go-yaml"
+	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 )
@@ -1046,6 +1047,43 @@ func TestValkeyServesTheSharedTier(t *testing.T) {
 	}
 	if !allowed || !slices.Contains(np.Spec.PolicyTypes, "Ingress") {
 		t.Errorf("the NetworkPolicy does not limit ingress to Inlay's pods on port %d: %+v", port, np.Spec)
+	}
+}
+
+// TestConfigPinsTheShopsHost (S5): the cluster's config sets public_url,
+// so fragments never get a base URL made from a shopper's Host and any
+// other host is answered 421; lint has nothing to warn about. The probes
+// the kubelet sends to the pod's address are among the paths that answer
+// on any host.
+func TestConfigPinsTheShopsHost(t *testing.T) {
+	d := readDeployFiles(t)
+	cfg := mountedConfig(t, d)
+	if cfg.PublicURL == "" {
+		t.Fatal("inlay.yaml sets no public_url: fragments would get each shopper's Host as X-Inlay-Base-URL")
+	}
+	if ws := cfg.Warnings(); len(ws) > 0 {
+		t.Errorf("inlay.yaml: inlay lint would warn: %v", ws)
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := cfg.AllowedHosts()
+	for _, host := range []string{u.Host, net.JoinHostPort(u.Hostname(), "443")} {
+		if !hosts.Allows(host) {
+			t.Errorf("Host %s, public_url's own, is refused", host)
+		}
+	}
+	for _, host := range []string{"evil.example", "10.1.2.3:8080"} {
+		if hosts.Allows(host) {
+			t.Errorf("Host %s is answered: want 421 for any host but public_url's", host)
+		}
+	}
+	_, c := d.inlayContainer(t)
+	for name, p := range map[string]*probe{"readinessProbe": c.ReadinessProbe, "livenessProbe": c.LivenessProbe} {
+		if p == nil || p.HTTPGet == nil || !composer.AnswersAnyHost(p.HTTPGet.Path) {
+			t.Errorf("%s: its path does not answer on the pod's address, which the kubelet sends as the Host", name)
+		}
 	}
 }
 

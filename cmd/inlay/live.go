@@ -56,6 +56,12 @@ func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.C
 	for _, w := range srv.Layouts().Warnings() {
 		sh.opts.logger.Warn("layout warning", slog.String("problem", w.Error()))
 	}
+	if !cfg.Dev {
+		// Dev mode runs on a laptop, where any Host is the developer's.
+		for _, w := range cfg.Warnings() {
+			sh.opts.logger.Warn("config warning", slog.String("problem", w.Error()))
+		}
+	}
 	old := sh.current.Swap(srv)
 	if old != nil {
 		srv.SetReady(true)

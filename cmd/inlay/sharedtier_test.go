@@ -37,11 +37,17 @@ type replica struct {
 	stopped             bool
 }
 
+// replicasPublicURL is the replicas' public_url: behind a load balancer
+// every replica sees the shop's one host, while the tests reach each on
+// its own port. Without it, each port would be a base URL of its own, and
+// part of every fragment's key (row S5).
+const replicasPublicURL = "public_url: http://127.0.0.1\n"
+
 // sharedConfig writes a config for one replica: a page /p/{id} whose
 // primary box comes from the team stub's /box/{id} (cookies forwarded),
-// with the shared tier at redisURL (none when empty) and timeout as
-// cache.shared.timeout (the default when empty).
-func sharedConfig(t *testing.T, team, redisURL, timeout string) (cfgPath, addr, admin string) {
+// with the shared tier at redisURL (none when empty), timeout as
+// cache.shared.timeout (the default when empty) and more top-level YAML.
+func sharedConfig(t *testing.T, team, redisURL, timeout, extra string) (cfgPath, addr, admin string) {
 	t.Helper()
 	layout := `<!doctype html><title>shared</title><main><fragment id="box" src="team:/box/{id}" primary></fragment></main>` + "\n"
 	addr, admin = freeAddr(t), freeAddr(t)
@@ -53,7 +59,7 @@ func sharedConfig(t *testing.T, team, redisURL, timeout string) (cfgPath, addr, 
 		}
 	}
 	cfgPath, _ = teamtest.Shop{
-		Extra:       fmt.Sprintf("listen: %s\nadmin: %s\nlayouts: .\naccess_log: false\ndrain_delay: 10ms\n%s", addr, admin, cache),
+		Extra:       fmt.Sprintf("listen: %s\nadmin: %s\nlayouts: .\naccess_log: false\ndrain_delay: 10ms\n%s%s", addr, admin, cache, extra),
 		Services:    map[string]string{"team": team},
 		ServiceYAML: map[string]string{"team": "    cookies: true\n"},
 		Pages:       "  - path: /p/{id}\n    layout: p.html",
@@ -65,7 +71,14 @@ func sharedConfig(t *testing.T, team, redisURL, timeout string) (cfgPath, addr, 
 // startReplica starts an inlay serve process and waits for it to listen.
 func startReplica(t *testing.T, team, redisURL, timeout string) *replica {
 	t.Helper()
-	cfg, addr, admin := sharedConfig(t, team, redisURL, timeout)
+	return startReplicaWith(t, team, redisURL, timeout, replicasPublicURL)
+}
+
+// startReplicaWith is startReplica with extra as more top-level YAML in
+// place of the replicas' public_url.
+func startReplicaWith(t *testing.T, team, redisURL, timeout, extra string) *replica {
+	t.Helper()
+	cfg, addr, admin := sharedConfig(t, team, redisURL, timeout, extra)
 	r := &replica{addr: addr, admin: admin, config: cfg}
 	r.cmd = exec.Command(os.Args[0], "serve", "--config", cfg)
 	r.cmd.Env = append(os.Environ(), childCommand+"=1")
@@ -426,7 +439,7 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 func TestServeRefusesARedisCluster(t *testing.T) {
 	cl := redistest.StartCluster(t)
 	team := teamtest.New(t, teamtest.Fragment("<p>box</p>", "max-age=60", "Surrogate-Key", "a b"))
-	path, _, _ := sharedConfig(t, team.URL, cl.URL(), "")
+	path, _, _ := sharedConfig(t, team.URL, cl.URL(), "", "")
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -452,7 +465,7 @@ func TestReloadRefusesARedisCluster(t *testing.T) {
 	rs := redistest.Start(t)
 	cl := redistest.StartCluster(t)
 	team := teamtest.New(t, teamtest.Fragment("<p>box</p>", "max-age=60", "Surrogate-Key", "a b"))
-	path, _, _ := sharedConfig(t, team.URL, rs.URL(""), exactSharedTimeout)
+	path, _, _ := sharedConfig(t, team.URL, rs.URL(""), exactSharedTimeout, "")
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)

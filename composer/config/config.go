@@ -40,10 +40,20 @@ type Config struct {
 	Dev bool `yaml:"dev"`
 	// DebugToken, when set, lets ?inlay-debug=TOKEN show the debug view
 	// outside dev mode. Empty means the debug view is for dev mode only.
+	// It must be hard to guess: at least 16 characters, 8 of them
+	// different (`openssl rand -hex 16` makes one).
 	DebugToken string `yaml:"debug_token"`
 	// PublicURL is the shop's public base URL, sent to fragments as
-	// X-Inlay-Base-URL. Empty means the scheme and Host of each request.
+	// X-Inlay-Base-URL. Empty means the scheme and Host of each request,
+	// which then is part of the cache key of every fragment sent it.
 	PublicURL string `yaml:"public_url"`
+	// Hosts lists the host names the shop answers for; a request naming
+	// any other (in Host, or in an absolute-form target) gets 421 before
+	// anything is fetched. /-/health and /-/ready answer on any host. An
+	// entry without a port matches the name on any port; names compare
+	// without regard to case. Empty means the host of PublicURL, or any
+	// host when PublicURL is empty too. See [Config.AllowedHosts].
+	Hosts []string `yaml:"hosts"`
 	// Services maps service names, as used in layout src attributes, to the
 	// team services behind them.
 	Services map[string]*Service `yaml:"services"`

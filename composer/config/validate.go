@@ -189,6 +189,14 @@ func (c *Config) validate() Problems {
 		}
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
+	for i, h := range c.Hosts {
+		if msg := checkHost(h); msg != "" {
+			add(fmt.Sprintf("$.hosts[%d]", i), "hosts: %q %s", h, msg)
+		}
+	}
+	if msg := checkDebugToken(c.DebugToken); msg != "" {
+		add("$.debug_token", "debug_token is too easy to guess: %s; make one with `openssl rand -hex 16`", msg)
+	}
 	if c.Tracing.Endpoint != "" {
 		if u, err := url.Parse(c.Tracing.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			add("$.tracing.endpoint", "tracing endpoint must be an http(s) URL, got %q", c.Tracing.Endpoint)
@@ -246,6 +254,38 @@ func (c *Config) validate() Problems {
 		}
 	}
 	return ps
+}
+
+// Debug token rules: anyone who guesses the token sees the debug view,
+// with the upstream errors of every box.
+const (
+	minDebugToken         = 16
+	minDebugTokenDistinct = 8
+)
+
+// checkDebugToken returns what makes a debug token too easy to guess, or
+// "" when it is empty (no token) or good enough. A short token falls to a
+// guess ("1", "true", "debug"); so does a long one made of a few
+// characters ("changemechangeme", "1111111111111111").
+func checkDebugToken(token string) string {
+	if token == "" {
+		return ""
+	}
+	if len(token) < minDebugToken {
+		return fmt.Sprintf("it is shorter than %d characters", minDebugToken)
+	}
+	var seen [256]bool
+	distinct := 0
+	for i := 0; i < len(token); i++ {
+		if !seen[token[i]] {
+			seen[token[i]] = true
+			distinct++
+		}
+	}
+	if distinct < minDebugTokenDistinct {
+		return fmt.Sprintf("it has only %d different characters, fewer than %d", distinct, minDebugTokenDistinct)
+	}
+	return ""
 }
 
 // errorPageKey matches the keys of error_pages.

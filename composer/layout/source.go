@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments/contract"
@@ -23,11 +24,33 @@ type Source struct {
 	fixed    string // the whole URL, when there are no parameters
 	fixedKey string // its cache key
 	endpoint string // the path as written, parameters unfilled
+	// hostKey is the last key HostKey made for a src without parameters.
+	hostKey atomic.Pointer[hostKey]
 }
+
+// hostKey is a src's cache key for one base URL.
+type hostKey struct{ base, key string }
 
 // Key returns the cache key of a src without parameters, made once; ""
 // for one with parameters.
 func (s *Source) Key() string { return s.fixedKey }
+
+// HostKey returns the cache key of the src's fragment for a page whose
+// base URL (X-Inlay-Base-URL) is made from the shopper's Host: see
+// [contract.HostKey]. url is the src's URL as filled for the page. A src
+// without parameters keeps the last key it made, so that a shop answering
+// under one name makes it once.
+func (s *Source) HostKey(url, base string) string {
+	if s.fixedKey == "" {
+		return contract.HostKey(s.Service.Name, url, base)
+	}
+	if k := s.hostKey.Load(); k != nil && k.base == base {
+		return k.key
+	}
+	k := &hostKey{base: base, key: contract.HostKey(s.Service.Name, s.fixed, base)}
+	s.hostKey.Store(k)
+	return k.key
+}
 
 // Endpoint names the src's endpoint for per-endpoint circuit breakers:
 // its path as the layout writes it, like /fragments/product/{sku}.

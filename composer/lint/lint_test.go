@@ -18,6 +18,7 @@ services:
 pages:
   - path: /product/{sku}
     layout: product.html
+public_url: https://shop.example
 `
 
 // layout wraps fragments in a page.
@@ -67,6 +68,13 @@ func TestCheck(t *testing.T) {
 <fragment id="product" src="nowhere:/p/{sku}" primary></fragment>`),
 			want:    []string{`warning: <div> is never closed`, `error: `},
 			summary: "1 layout, 1 page, 0 fragments checked",
+		},
+		{
+			name:    "neither public_url nor hosts (S5)",
+			config:  strings.Replace(config, "public_url: https://shop.example\n", "", 1),
+			layout:  layout(`<fragment id="product" src="search:/p/{sku}" primary></fragment>`),
+			want:    []string{`warning: neither public_url nor hosts is set`},
+			summary: "1 layout, 1 page, 1 fragment checked",
 		},
 		{
 			name:    "unknown service",

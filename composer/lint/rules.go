@@ -53,6 +53,7 @@ func Check(configPath string) ([]Problem, Summary, error) {
 	problems := asErrors(append(ps, layout.CheckPages(cfg, layouts)...))
 	problems = append(problems, layoutWarnings(cfg, layouts)...)
 	problems = append(problems, configWarnings(cfg)...)
+	problems = append(problems, asWarnings(cfg.Warnings())...)
 	return sortProblems(problems), summarize(cfg, layouts), nil
 }
 
@@ -91,6 +92,15 @@ func asErrors(ps config.Problems) []Problem {
 	out := make([]Problem, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, Problem{File: p.File, Line: p.Line, Col: p.Col, Severity: Error, Message: p.Message})
+	}
+	return out
+}
+
+// asWarnings makes config problems lint warnings.
+func asWarnings(ps config.Problems) []Problem {
+	out := asErrors(ps)
+	for i := range out {
+		out[i].Severity = Warning
 	}
 	return out
 }

@@ -26,9 +26,11 @@ func TestMetricsSharedTier(t *testing.T) {
 		io.WriteString(w, "<p>ok</p>")
 	})
 	// A longer deadline than the 20ms default, so that a busy machine does
-	// not turn the counted shared hit into an origin fetch.
+	// not turn the counted shared hit into an origin fetch. The replicas
+	// share public_url, as behind a load balancer: without it, each one's
+	// own address would be part of the fragment's key.
 	shop := teamtest.Shop{
-		Extra:    "cache:\n  shared:\n    url: " + rs.URL("") + "\n    timeout: 500ms\n",
+		Extra:    "public_url: http://127.0.0.1\ncache:\n  shared:\n    url: " + rs.URL("") + "\n    timeout: 500ms\n",
 		Services: map[string]string{"team": team.URL},
 		Pages:    "  - path: /product/{sku}\n    layout: p.html",
 		Layouts:  map[string]string{"p.html": `<fragment id="main" src="team:/p/{sku}" primary></fragment>`},
