@@ -9,12 +9,23 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments/contract"
 	"github.com/inlayhq/inlay/teams/check"
 )
+
+// withScheme takes a URL typed without its scheme, like
+// 127.0.0.1:3000/search/fragments/featured, as http://; a path or a URL
+// with a scheme is returned as it is.
+func withScheme(u string) string {
+	if u == "" || strings.HasPrefix(u, "/") || strings.Contains(u, "://") {
+		return u
+	}
+	return "http://" + u
+}
 
 func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check-fragment", flag.ContinueOnError)
@@ -35,7 +46,7 @@ func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.
 	format := fs.String("format", "text", "output `format`: text or json")
 	strict := fs.Bool("strict", false, "exit 1 on warnings too")
 	configPath := fs.String("config", "", "judge the fragment by the settings of a service in this config `file` (with --service)")
-	service := fs.String("service", "", "the `name` of the fragment's service in --config; the URL may then be a path, like /search/fragments/featured")
+	service := fs.String("service", "", "the fragment's service: `NAME` in --config, or NAME=URL as in inlay dev (its local URL; with --config, NAME's settings at that URL); the fragment URL may then be a path, like /search/fragments/featured")
 
 	// Flags may come before or after the URL.
 	var positional []string
@@ -64,18 +75,25 @@ func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.
 		fmt.Fprintln(stderr, "inlay check-fragment: --max-bytes must be above 0")
 		return 2
 	}
-	opts.URL = positional[0]
+	opts.URL = withScheme(positional[0])
 	opts.Forwarded = config.DefaultForwardedHeaders
+	name, serviceURL, hasURL := strings.Cut(*service, "=")
 	var originNote string
-	if *configPath != "" || *service != "" {
+	switch {
+	case hasURL && (name == "" || serviceURL == ""):
+		fmt.Fprintf(stderr, "inlay check-fragment: --service wants NAME or NAME=URL, like search=http://127.0.0.1:3000, got %q\n", *service)
+		return 2
+	case *configPath != "" || *service != "" && !hasURL:
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		note, err := applyServiceSettings(&opts, *configPath, *service, set)
+		note, err := applyServiceSettings(&opts, *configPath, name, withScheme(serviceURL), set)
 		if err != nil {
 			fmt.Fprintf(stderr, "inlay check-fragment: %v\n", err)
 			return 2
 		}
 		originNote = note
+	case hasURL && strings.HasPrefix(opts.URL, "/") && !strings.HasPrefix(opts.URL, "//"):
+		opts.URL = strings.TrimSuffix(withScheme(serviceURL), "/") + opts.URL
 	}
 	if u, err := url.Parse(opts.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		fmt.Fprintf(stderr, "inlay check-fragment: %q is not an absolute http(s) URL (or a path, with --config and --service)\n", opts.URL)

@@ -16,15 +16,22 @@ import (
 // a config file, as Inlay would fetch it: the service's timeout, the
 // config's body cap, its credentials and Set-Cookie switches, and the
 // shopper headers it forwards. Flags given on the command line (set) win.
-// A path is resolved against the service's url. It returns a note when an
-// absolute URL is not on the service's url.
-func applyServiceSettings(opts *check.Options, configPath, service string, set map[string]bool) (string, error) {
+// A path is resolved against the service's url, or against serviceURL
+// when that is set (--service NAME=URL, a developer's local copy of the
+// service). It returns a note when an absolute URL is not on the service's
+// url.
+func applyServiceSettings(opts *check.Options, configPath, service, serviceURL string, set map[string]bool) (string, error) {
 	if configPath == "" || service == "" {
-		return "", errors.New("--config and --service go together")
+		return "", errors.New("--config and --service go together (or give --service NAME=URL)")
 	}
 	cfg, err := config.Load(configPath)
 	if err != nil {
 		return "", err
+	}
+	if _, ok := cfg.Services[service]; ok && serviceURL != "" {
+		if err := cfg.SetServiceURL(service, serviceURL); err != nil {
+			return "", fmt.Errorf("--service %s=%s: %w", service, serviceURL, err)
+		}
 	}
 	svc, ok := cfg.Services[service]
 	if !ok || svc.BaseURL == nil {

@@ -464,3 +464,104 @@ func TestCheckFragmentUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckFragmentMisdiagnoses runs check-fragment on the combinations it
+// once got wrong: a body over the cap without a content type (a size
+// warning and a false "never closed" on the part read), an unclosed
+// <script> (reported twice, and called cacheable though Inlay refuses
+// it), and the ways a team names its own service: --service NAME=URL as
+// in inlay dev, and a URL without its scheme.
+func TestCheckFragmentMisdiagnoses(t *testing.T) {
+	noType := func(body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Content-Type"] = nil // no sniffing: no Content-Type at all
+			io.WriteString(w, body)
+		}
+	}
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+		args    func(base string) []string
+		code    int
+		want    []string
+		once    []string // substrings that appear exactly once
+		notWant []string
+	}{
+		{
+			name:    "oversized without a content type",
+			handler: noType("<div>" + strings.Repeat("<p>x</p>", 500) + "</div>"),
+			args:    func(base string) []string { return []string{"--max-bytes", "1000", base + "/f"} },
+			code:    1,
+			want:    []string{"the body is larger than 1000 bytes", `content type ""`, "| over 1000 bytes |"},
+			notWant: []string{"never closed", "a large fragment delays"},
+		},
+		{
+			name:    "unclosed script",
+			handler: html200(`<p>a</p><script>let x = 1;`),
+			args:    func(base string) []string { return []string{"--format", "json", base + "/f"} },
+			code:    1,
+			want:    []string{`"cacheable": false`, `"cache": "not cacheable: Inlay refuses the body"`, "Inlay refuses this body"},
+			once:    []string{"never closed"},
+		},
+		{
+			name:    "service NAME=URL and a path",
+			handler: html200(teamtest.GoodFragment),
+			args:    func(base string) []string { return []string{"--service", "search=" + base, "/f"} },
+			code:    0,
+			want:    []string{"summary: status 200 | text/html"},
+		},
+		{
+			name:    "service NAME=URL without its scheme",
+			handler: html200(teamtest.GoodFragment),
+			args: func(base string) []string {
+				return []string{"--service", "search=" + strings.TrimPrefix(base, "http://"), "/f"}
+			},
+			code: 0,
+			want: []string{"summary: status 200 | text/html"},
+		},
+		{
+			name:    "a URL without its scheme",
+			handler: html200(teamtest.GoodFragment),
+			args:    func(base string) []string { return []string{strings.TrimPrefix(base, "http://") + "/f"} },
+			code:    0,
+			want:    []string{"summary: status 200 | text/html"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			var stdout, stderr strings.Builder
+			code := run(context.Background(), append([]string{"check-fragment"}, tc.args(srv.URL)...), &stdout, &stderr)
+			out := stdout.String()
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.once {
+				if n := strings.Count(out, w); n != 1 {
+					t.Errorf("%q appears %d times, want once:\n%s", w, n, out)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(out, w) {
+					t.Errorf("output has %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckFragmentServiceFlag: --service NAME=URL wants both halves.
+func TestCheckFragmentServiceFlag(t *testing.T) {
+	for _, v := range []string{"=http://127.0.0.1:1", "search="} {
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), []string{"check-fragment", "--service", v, "/f"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "--service wants NAME or NAME=URL") {
+			t.Errorf("--service %q: exit %d, stderr %q; want 2 and the usage", v, code, stderr.String())
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -35,19 +36,25 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 	var refused *fragments.Error
 	if errors.As(obs.Err, &refused) && refused.Kind == fragments.KindMarkup && obs.Header != nil {
 		// The response came whole, and Inlay refuses its body: judge it
-		// like any other, with the refusal as one more error, so that the
-		// body's own problems show where they are.
+		// like any other, so that the body's own problems show where they
+		// are, and say that Inlay refuses it.
 		obs.Resp = &fragments.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw, Assets: fragments.ParseAssets(obs.Header)}
 		obs.Err = nil
-		if bodyPlaced(obs.Status, opts.Primary) {
-			rep.addFix(SeverityError, "make the body close what it opens (comments, raw-text elements, templates, selects, tables, foreign content), so nothing after the box is swallowed", "Inlay refuses this body: %v: %s", refused.Err, consequence(opts, false))
-		}
+	} else {
+		refused = nil
 	}
 	if obs.Err != nil {
 		rep.Cache = "not cacheable: the fetch failed"
 		kind := fragments.KindOf(obs.Err)
-		if kind == fragments.KindTooLarge {
+		truncated := kind == fragments.KindTooLarge || int64(len(obs.Raw)) > opts.MaxBytes
+		if truncated {
+			// The size comes first: a body over the cap is refused
+			// whatever its content type, and what was read of it is only
+			// its start, whose markup means nothing.
 			rep.size = fmt.Sprintf("over %d bytes", opts.MaxBytes)
+			if kind != fragments.KindTooLarge {
+				rep.fetchFailed(observation{Err: &fragments.Error{Kind: fragments.KindTooLarge}, Header: obs.Header}, opts)
+			}
 		}
 		rep.fetchFailed(obs, opts)
 		// A response Inlay rejects may have more wrong with it: report
@@ -58,10 +65,19 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 			if kind == fragments.KindContentType || kind == fragments.KindTooLarge {
 				rep.checkCaching(resp, opts)
 			}
-			if kind == fragments.KindContentType && len(obs.Raw) > 0 {
+			if kind == fragments.KindContentType && len(obs.Raw) > 0 && !truncated {
 				obs.Resp = &fragments.Response{Status: obs.Status, Header: obs.Header, Body: contract.CleanBody(obs.Raw)}
 				rep.checkBody(obs, opts)
 			}
+		}
+	} else if refused != nil {
+		rep.Cache = "not cacheable: Inlay refuses the body"
+		rep.checkStatus(obs.Resp, opts)
+		rep.checkCookies(obs.Resp, opts)
+		rep.checkCaching(obs.Resp, opts)
+		if bodyPlaced(obs.Status, opts.Primary) {
+			rep.checkBody(obs, opts)
+			rep.refusedBody(refused, opts)
 		}
 	} else {
 		v := contract.Storability(obs.Status, obs.Header, opts.Cookies, now, negativeTTL(opts))
@@ -79,6 +95,20 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 	}
 	rep.count()
 	return rep
+}
+
+// refusedBody says that Inlay refuses a body for its markup. When the
+// markup check found the same mistake at its line and column, that
+// finding says so; otherwise the refusal is an error of its own.
+func (r *Report) refusedBody(refused *fragments.Error, opts Options) {
+	why := "Inlay refuses this body: " + consequence(opts, false)
+	for i, p := range r.Problems {
+		if p.Severity == SeverityError && p.Line > 0 && strings.Contains(refused.Err.Error(), p.Message) {
+			r.Problems[i].Message += ": " + why
+			return
+		}
+	}
+	r.addFix(SeverityError, "make the body close what it opens (comments, raw-text elements, templates, selects, tables, foreign content), so nothing after the box is swallowed", "Inlay refuses this body: %v: %s", refused.Err, consequence(opts, false))
 }
 
 // bodyPlaced reports whether a response's body would go on the page: a
@@ -197,7 +227,7 @@ func (r *Report) checkBody(obs observation, opts Options) {
 	if !utf8.Valid(raw) {
 		r.addFix(SeverityWarning, "send UTF-8 text", "the body is not valid UTF-8 (first bad byte at offset %d): Inlay replaces each bad byte with U+FFFD", contract.InvalidUTF8At(raw))
 	}
-	if len(obs.Raw) > largeFragmentBytes {
+	if len(obs.Raw) > largeFragmentBytes && int64(len(obs.Raw)) <= opts.MaxBytes {
 		r.addFix(SeverityWarning, "send less markup, or load the rest with an async fragment", "the body is %d bytes, more than %d: a large fragment delays the page it is on", len(obs.Raw), largeFragmentBytes)
 	}
 	if len(obs.Resp.Body) == 0 {
