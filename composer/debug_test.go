@@ -131,8 +131,8 @@ func TestDebugCookie(t *testing.T) {
 		{"dev: another value of the cookie", "dev: true\n", "", "inlay-debug=yes", false, ""},
 		{"production: the cookie is ignored", "", "", "inlay-debug=1", false, ""},
 		{"production: 1 sets nothing", "", "?inlay-debug=1", "", false, ""},
-		{"production with the token: no cookie", "debug_token: s3cret-token\n", "?inlay-debug=s3cret-token", "", true, ""},
-		{"production with the token: the cookie is ignored", "debug_token: s3cret-token\n", "", "inlay-debug=1", false, ""},
+		{"production with the token: no cookie", "debug_token: 4c1d2e8b9f0a7c6d5e4f3a2b1c0d9e8f\n", "?inlay-debug=4c1d2e8b9f0a7c6d5e4f3a2b1c0d9e8f", "", true, ""},
+		{"production with the token: the cookie is ignored", "debug_token: 4c1d2e8b9f0a7c6d5e4f3a2b1c0d9e8f\n", "", "inlay-debug=1", false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
