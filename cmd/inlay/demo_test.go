@@ -21,10 +21,11 @@ type bannerWriter struct {
 }
 
 func (w *bannerWriter) Write(p []byte) (int, error) {
+	n, err := w.Logs.Write(p)
 	if strings.Contains(string(p), "Inlay demo shop:") {
 		w.banner <- string(p)
 	}
-	return w.Logs.Write(p)
+	return n, err
 }
 
 // TestDemoBannerComesLast runs `inlay demo` as make run does: the banner
