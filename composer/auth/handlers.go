@@ -1,9 +1,11 @@
 package auth
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -151,6 +153,10 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "id token", err)
 		return
 	}
+	if err := a.checkAudience(idt); err != nil {
+		fail(http.StatusUnauthorized, "id token audience", err)
+		return
+	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
 		fail(http.StatusUnauthorized, "nonce mismatch", nil)
 		return
@@ -166,6 +172,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "claims", err)
 		return
 	}
+	a.userinfoClaims(octx, p, tok, idt.Subject, claims)
 	var sid struct {
 		SID string `json:"sid"`
 	}
@@ -188,6 +195,50 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, a.cookie(a.flowCookie, "", -1))
 	http.SetCookie(w, a.cookie(a.sessionCookie, id, int(a.maxAge/time.Second)))
 	http.Redirect(w, r, f.Next, http.StatusFound)
+}
+
+// checkAudience refuses an ID token that names audiences besides Inlay,
+// or another authorized party (OpenID Connect Core §3.1.3.7): go-oidc
+// checks only that Inlay is among them.
+func (a *Auth) checkAudience(idt *oidc.IDToken) error {
+	for _, aud := range idt.Audience {
+		if aud != a.cfg.ClientID {
+			return fmt.Errorf("untrusted audience %q", aud)
+		}
+	}
+	var azp struct {
+		AZP string `json:"azp"`
+	}
+	if err := idt.Claims(&azp); err == nil && azp.AZP != "" && azp.AZP != a.cfg.ClientID {
+		return fmt.Errorf("authorized party %q", azp.AZP)
+	}
+	return nil
+}
+
+// userinfoClaims fills the configured claims the ID token left out from
+// the provider's userinfo endpoint, whose sub must be the ID token's.
+func (a *Auth) userinfoClaims(ctx context.Context, p *provider, tok *oauth2.Token, sub string, claims map[string]any) {
+	if len(claims) == len(a.cfg.Claims) || p.oidc.UserInfoEndpoint() == "" {
+		return
+	}
+	info, err := p.oidc.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil || info.Subject != sub {
+		if err != nil {
+			a.log.LogAttrs(ctx, slog.LevelWarn, "sign-in: userinfo", slog.String("error", err.Error()))
+		}
+		return
+	}
+	var all map[string]any
+	if info.Claims(&all) != nil {
+		return
+	}
+	for _, c := range a.cfg.Claims {
+		if _, ok := claims[c]; !ok {
+			if v, ok := all[c]; ok {
+				claims[c] = v
+			}
+		}
+	}
 }
 
 // logout ends the session everywhere, then sends the shopper to the

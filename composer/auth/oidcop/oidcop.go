@@ -1,6 +1,6 @@
 // Package oidcop is a small OpenID provider for the demo and the tests of
 // sign-in, built on zitadel's OP library (github.com/zitadel/oidc/v3/pkg/op)
-// and its example storage and login form: discovery, the authorization
+// and its example storage, with a login form of its own: discovery, the authorization
 // code flow with PKCE, rotating refresh tokens and end_session, with
 // shoppers whose names and passwords are given. It is not for production:
 // everything lives in memory and the passwords are plain.
@@ -21,7 +21,6 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -80,7 +79,9 @@ func New(cfg Config) (*Provider, error) {
 	st := &countingStorage{Storage: storage.NewStorageWithClients(users, map[string]*storage.Client{cfg.ClientID: client})}
 	p := &Provider{cfg: cfg, storage: st, key: key, kid: newKID()}
 	st.key, st.kid = key, p.kid
-	p.Handler = exampleop.SetupServer(cfg.Issuer, st, nil, false)
+	if p.Handler, err = p.handler(st); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
