@@ -465,7 +465,7 @@ func (a *Auth) redeem(ctx context.Context, s *Session) *Session {
 		return s
 	}
 	next := *s
-	next.AccessToken, next.Expiry = tok.AccessToken, tok.Expiry
+	next.AccessToken, next.Expiry = tok.AccessToken, a.expiry(tok)
 	if tok.RefreshToken != "" {
 		next.RefreshToken = tok.RefreshToken
 	}
@@ -482,6 +482,14 @@ func (a *Auth) redeem(ctx context.Context, s *Session) *Session {
 		a.log.LogAttrs(ctx, slog.LevelWarn, "refreshed session not saved", slog.String("error", err.Error()))
 	}
 	return &next
+}
+
+// expiry is when the access token expires, by Inlay's clock.
+func (a *Auth) expiry(tok *oauth2.Token) time.Time {
+	if tok.ExpiresIn > 0 {
+		return a.now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	return tok.Expiry
 }
 
 // claims picks the configured claims out of an ID token.

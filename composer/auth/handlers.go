@@ -185,7 +185,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	id := newID()
 	s := &Session{
 		Sub: idt.Subject, SID: sid.SID, Claims: claims,
-		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: tok.Expiry, IDToken: raw,
+		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: a.expiry(tok), IDToken: raw,
 		Created: now, Seen: now, hid: hashID(id),
 	}
 	if err := a.save(r.Context(), s, true); err != nil {
