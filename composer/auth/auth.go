@@ -89,7 +89,7 @@ type Auth struct {
 	errorPage func(w http.ResponseWriter, r *http.Request, status int)
 	signer    *signer
 
-	secure                 bool
+	secure                    bool
 	sessionCookie, flowCookie string
 	idle, maxAge, touchEvery  time.Duration
 
@@ -143,7 +143,9 @@ func New(cfg *config.Config, opts Options) (*Auth, error) {
 		a.client = &http.Client{Timeout: ProviderTimeout}
 	}
 	if a.errorPage == nil {
-		a.errorPage = func(w http.ResponseWriter, _ *http.Request, status int) { http.Error(w, http.StatusText(status), status) }
+		a.errorPage = func(w http.ResponseWriter, _ *http.Request, status int) {
+			http.Error(w, http.StatusText(status), status)
+		}
 	}
 	a.touchEvery = min(a.idle/8, time.Minute)
 	u, err := url.Parse(cfg.PublicURL)

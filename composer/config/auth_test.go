@@ -57,7 +57,7 @@ func TestAuthConfigProblems(t *testing.T) {
 	base := "services:\n  basket:\n    url: http://basket:8080\n"
 	for _, tc := range []struct {
 		name, yaml, want string
-		line           int
+		line             int
 	}{
 		{"issuer missing", "public_url: https://shop.example\nauth:\n  client_id: inlay\n" + base, "issuer is missing", 3},
 		{"required without auth", base + "pages:\n  - path: /account\n    layout: a.html\n    auth: required\n", "auth: required needs an auth block", 7},
