@@ -55,8 +55,8 @@ func identityField(dst []fragments.Field, id *auth.Identity, svc *config.Service
 	if id == nil {
 		return dst
 	}
-	if name, value := id.Header(svc); name != "" {
-		dst = append(dst, fragments.Field{Name: name, Values: []string{value}})
+	if name, values := id.Field(svc); name != "" {
+		dst = append(dst, fragments.Field{Name: name, Values: values})
 	}
 	return dst
 }

@@ -2,6 +2,7 @@ package composer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -127,7 +128,7 @@ type idTeam struct {
 	hits atomic.Int64
 }
 
-func newIDTeam(t testing.TB, name string) *idTeam {
+func newIDTeam(t testing.TB, name, cacheControl, body string) *idTeam {
 	it := &idTeam{name: name}
 	it.Team = teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
 		it.hits.Add(1)
@@ -135,8 +136,8 @@ func newIDTeam(t testing.TB, name string) *idTeam {
 		it.seen = append(it.seen, r.Header.Clone())
 		it.mu.Unlock()
 		w.Header().Set("Content-Type", "text/html")
-		w.Header().Set("Cache-Control", "private, no-store")
-		fmt.Fprintf(w, "<p>%s %s</p>", name, r.URL.Path)
+		w.Header().Set("Cache-Control", cacheControl)
+		fmt.Fprintf(w, "<p>%s %s</p>%s", name, r.URL.Path, body)
 	})
 	return it
 }
@@ -170,7 +171,11 @@ type signinOptions struct {
 	clock  *testClock
 	srv    *httptest.Server // an unstarted server for the shop; nil makes one
 	extra  string           // more YAML
-	dirFor func(t testing.TB) string
+	// layout is page.html; empty means signinLayouts.
+	layout string
+	// cacheControl and body are the teams' answers; empty means
+	// "private, no-store" and a one-line box.
+	cacheControl, body string
 }
 
 const signinLayouts = `<!doctype html><title>shop</title><main><fragment id="who" src="search:/who" primary></fragment><fragment id="basket" src="basket:/mini"></fragment></main>`
@@ -190,7 +195,8 @@ func newSigninShop(t testing.TB, o signinOptions) *signinShop {
 	if clock == nil {
 		clock = &testClock{}
 	}
-	search, basket := newIDTeam(t, "search"), newIDTeam(t, "basket")
+	cc := cmp.Or(o.cacheControl, "private, no-store")
+	search, basket := newIDTeam(t, "search", cc, o.body), newIDTeam(t, "basket", cc, o.body)
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "oidc-secret")
 	if err := os.WriteFile(secret, []byte(testClientSecret+"\n"), 0o600); err != nil {
@@ -234,7 +240,7 @@ error_pages:
 	logs := &teamtest.Logs{}
 	logger := newJSONLogger(logs)
 	fsys := mapFS(map[string]string{
-		"page.html": signinLayouts,
+		"page.html": cmp.Or(o.layout, signinLayouts),
 		"oops.html": `<!doctype html><title>oops</title><h1>Sorry, shop trouble</h1>`,
 	})
 	s := &signinShop{Server: srv, op: op, clock: clock, cfg: cfg, logs: logs}

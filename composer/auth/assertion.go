@@ -48,7 +48,7 @@ type signer struct {
 type assertionKey struct{ session, service string }
 
 type cachedAssertion struct {
-	token  string
+	token  []string // the header value, shared by every request: never modified
 	reuse  time.Time // reused until then: half its lifetime
 	expiry time.Time
 }
@@ -104,6 +104,16 @@ func (s *signer) JWKS(now time.Time) []byte {
 // assertion returns the X-Inlay-Identity JWT of a session for a service:
 // a cached one while more than half its lifetime is left, else a new one.
 func (s *signer) assertion(sess *Session, service string, now time.Time) (string, error) {
+	v, err := s.assertionField(sess, service, now)
+	if err != nil {
+		return "", err
+	}
+	return v[0], nil
+}
+
+// assertionField is assertion as a one-element header value, shared by
+// every request that reuses it.
+func (s *signer) assertionField(sess *Session, service string, now time.Time) ([]string, error) {
 	ck := assertionKey{sess.hid, service}
 	s.mu.Lock()
 	if c, ok := s.cached[ck]; ok && now.Before(c.reuse) {
@@ -116,7 +126,7 @@ func (s *signer) assertion(sess *Session, service string, now time.Time) (string
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: k.priv},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", k.kid))
 	if err != nil {
-		return "", fmt.Errorf("identity assertion signer: %w", err)
+		return nil, fmt.Errorf("identity assertion signer: %w", err)
 	}
 	exp := now.Add(AssertionLifetime)
 	std := jwt.Claims{
@@ -128,8 +138,9 @@ func (s *signer) assertion(sess *Session, service string, now time.Time) (string
 	}
 	tok, err := jwt.Signed(sig).Claims(sess.Claims).Claims(std).Serialize()
 	if err != nil {
-		return "", fmt.Errorf("identity assertion: %w", err)
+		return nil, fmt.Errorf("identity assertion: %w", err)
 	}
+	field := []string{tok}
 	s.mu.Lock()
 	if len(s.cached) >= maxCachedAssertions {
 		for k, c := range s.cached {
@@ -141,9 +152,9 @@ func (s *signer) assertion(sess *Session, service string, now time.Time) (string
 			clear(s.cached)
 		}
 	}
-	s.cached[ck] = cachedAssertion{token: tok, reuse: now.Add(AssertionLifetime / 2), expiry: exp}
+	s.cached[ck] = cachedAssertion{token: field, reuse: now.Add(AssertionLifetime / 2), expiry: exp}
 	s.mu.Unlock()
-	return tok, nil
+	return field, nil
 }
 
 // forget drops a session's cached assertions, when it ends.

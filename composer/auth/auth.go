@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,6 +89,7 @@ type Auth struct {
 	log       *slog.Logger
 	errorPage func(w http.ResponseWriter, r *http.Request, status int)
 	signer    *signer
+	local     bool // the store is the process's memory
 
 	secure                    bool
 	sessionCookie, flowCookie string
@@ -102,6 +104,7 @@ type Auth struct {
 
 	cmu    sync.Mutex
 	opened map[string]openedSession // hid → the last session opened
+	names  map[string]string        // session id → hid, so that a page hashes no id
 }
 
 type openedSession struct {
@@ -131,7 +134,7 @@ func New(cfg *config.Config, opts Options) (*Auth, error) {
 	a := &Auth{
 		cfg: ac, publicURL: cfg.PublicURL, now: opts.Now, client: opts.HTTPClient, log: opts.Logger,
 		errorPage: opts.ErrorPage, store: opts.Store, keys: opts.Keys, secret: opts.ClientSecret,
-		idle: ac.Session.IdleTimeout(), maxAge: ac.Session.MaxAge(), opened: map[string]openedSession{},
+		idle: ac.Session.IdleTimeout(), maxAge: ac.Session.MaxAge(), opened: map[string]openedSession{}, names: map[string]string{},
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -186,6 +189,7 @@ func New(cfg *config.Config, opts Options) (*Auth, error) {
 			a.store = NewMemoryStore(a.now)
 		}
 	}
+	_, a.local = a.store.(*MemoryStore)
 	a.signer = newSigner(a.keys, cfg.PublicURL)
 	return a, nil
 }
@@ -258,9 +262,29 @@ func storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), StoreTimeout)
 }
 
+// readContext bounds a read of the store on the page's path: the
+// in-process store never waits, so it needs no timer.
+func (a *Auth) readContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if a.local {
+		return ctx, func() {}
+	}
+	return storeContext(ctx)
+}
+
 // load reads and opens the session named hid; nil when there is none.
 func (a *Auth) load(ctx context.Context, hid string) (*Session, error) {
-	ctx, cancel := storeContext(ctx)
+	if a.local {
+		// Every write of the in-process store goes through save and end,
+		// which keep opened current: what it holds is what the store
+		// holds. The lifetimes are checked by the caller.
+		a.cmu.Lock()
+		o, ok := a.opened[hid]
+		a.cmu.Unlock()
+		if ok {
+			return o.sess, nil
+		}
+	}
+	ctx, cancel := a.readContext(ctx)
 	defer cancel()
 	sealed, err := a.store.Get(ctx, keySession+hid)
 	if err != nil || sealed == nil {
@@ -269,7 +293,7 @@ func (a *Auth) load(ctx context.Context, hid string) (*Session, error) {
 	a.cmu.Lock()
 	o, ok := a.opened[hid]
 	a.cmu.Unlock()
-	if ok && bytes.Equal(o.sealed, sealed) {
+	if ok && len(o.sealed) == len(sealed) && (&o.sealed[0] == &sealed[0] || bytes.Equal(o.sealed, sealed)) {
 		return o.sess, nil // the very bytes opened before: no need to open again
 	}
 	plain, err := a.keys.Open(sealed, []byte(keySession+hid))
@@ -304,8 +328,17 @@ func (a *Auth) save(ctx context.Context, s *Session, index bool) error {
 	}
 	ctx, cancel := storeContext(ctx)
 	defer cancel()
-	if err := a.store.Set(ctx, keySession+s.hid, a.keys.Seal(plain, []byte(keySession+s.hid)), ttl); err != nil {
+	sealed := a.keys.Seal(plain, []byte(keySession+s.hid))
+	if err := a.store.Set(ctx, keySession+s.hid, sealed, ttl); err != nil {
 		return fmt.Errorf("saving session: %w", err)
+	}
+	if a.local {
+		a.cmu.Lock()
+		if len(a.opened) >= maxOpened {
+			clear(a.opened)
+		}
+		a.opened[s.hid] = openedSession{sealed: sealed, sess: s}
+		a.cmu.Unlock()
 	}
 	if index {
 		if err := a.store.Add(ctx, keyBySub+hashID(s.Sub), s.hid, a.maxAge); err != nil {
@@ -344,12 +377,12 @@ func (a *Auth) end(ctx context.Context, hids ...string) error {
 // one. It ends sessions past their lifetimes and refreshes the access
 // token when it is about to expire.
 func (a *Auth) Resolve(r *http.Request) *Identity {
-	c, err := r.Cookie(a.sessionCookie)
-	if err != nil || len(c.Value) != 43 {
+	value := cookieValue(r.Header["Cookie"], a.sessionCookie)
+	if len(value) != 43 {
 		return nil
 	}
 	ctx := r.Context()
-	hid := hashID(c.Value)
+	hid := a.hidOf(value)
 	s, err := a.load(ctx, hid)
 	if err != nil {
 		a.log.LogAttrs(ctx, slog.LevelWarn, "session not read", slog.String("error", err.Error()))
@@ -375,7 +408,42 @@ func (a *Auth) Resolve(r *http.Request) *Identity {
 			s = &touched
 		}
 	}
-	return &Identity{a: a, s: s}
+	return &Identity{a: a, s: s, now: now}
+}
+
+// hidOf returns hashID(id), remembered.
+func (a *Auth) hidOf(id string) string {
+	a.cmu.Lock()
+	hid, ok := a.names[id]
+	a.cmu.Unlock()
+	if ok {
+		return hid
+	}
+	hid = hashID(id)
+	a.cmu.Lock()
+	if len(a.names) >= maxOpened {
+		clear(a.names)
+	}
+	a.names[id] = hid
+	a.cmu.Unlock()
+	return hid
+}
+
+// cookieValue returns the value of the first cookie called name in the
+// Cookie header lines, without parsing the others (the page's path reads
+// one cookie).
+func cookieValue(lines []string, name string) string {
+	for _, line := range lines {
+		for line != "" {
+			var pair string
+			pair, line, _ = strings.Cut(line, ";")
+			pair = strings.TrimLeft(pair, " \t")
+			if k, v, ok := strings.Cut(pair, "="); ok && k == name {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return ""
 }
 
 func (a *Auth) needsRefresh(s *Session, now time.Time) bool {
