@@ -165,12 +165,12 @@ type signinShop struct {
 
 // signinOptions adjust a signin shop.
 type signinOptions struct {
-	op     *testOP       // a provider already started; nil starts one
-	store  auth.Store    // nil: in process
-	keys   *auth.Keyring // nil: random
-	clock  *testClock
-	srv    *httptest.Server // an unstarted server for the shop; nil makes one
-	extra  string           // more YAML
+	op    *testOP       // a provider already started; nil starts one
+	store auth.Store    // nil: in process
+	keys  *auth.Keyring // nil: random
+	clock *testClock
+	srv   *httptest.Server // an unstarted server for the shop; nil makes one
+	extra string           // more YAML
 	// layout is page.html; empty means signinLayouts.
 	layout string
 	// cacheControl and body are the teams' answers; empty means

@@ -48,7 +48,7 @@ type signer struct {
 type assertionKey struct{ session, service string }
 
 type cachedAssertion struct {
-	token  []string // the header value, shared by every request: never modified
+	token  []string  // the header value, shared by every request: never modified
 	reuse  time.Time // reused until then: half its lifetime
 	expiry time.Time
 }
