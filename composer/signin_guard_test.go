@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inlayhq/inlay/composer/auth"
 )
@@ -185,5 +186,50 @@ func TestProviderDown(t *testing.T) {
 	}
 	if resp, _ := s2.get(t, s2.shopper(t), "/"); resp.StatusCode != http.StatusOK {
 		t.Errorf("anonymous page of a shop whose provider is down: %d", resp.StatusCode)
+	}
+}
+
+// A provider that takes a call and never answers costs a sign-in its
+// deadline, then the error page: never a hang.
+func TestProviderCallsHaveDeadlines(t *testing.T) {
+	s := newSigninShop(t, signinOptions{providerClient: &http.Client{Timeout: 200 * time.Millisecond}})
+	c := s.shopper(t)
+	callback := s.submitLogin(t, c, s.startLogin(t, c, "/account"), "ada", "ada-pass")
+	s.op.hang.Store(true)
+	resp, body := s.get(t, c, callback)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "Sorry, shop trouble") || s.sessionCookie(c) != nil {
+		t.Errorf("callback with a provider that never answers: %d %s", resp.StatusCode, body)
+	}
+}
+
+// Idle and absolute lifetimes are enforced on the server, whatever the
+// browser keeps.
+func TestSessionLifetimes(t *testing.T) {
+	s := newSigninShop(t, signinOptions{extra: "" /* idle 30m, max 12h by default */})
+	idle := s.shopper(t)
+	s.signIn(t, idle, "/", "ada", "ada-pass")
+	busy := s.shopper(t)
+	s.signIn(t, busy, "/", "grace", "grace-pass")
+	s.clock.Advance(20 * time.Minute)
+	if resp, _ := s.get(t, busy, "/-/auth/me"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a session used within its idle time ended: %d", resp.StatusCode)
+	}
+	s.clock.Advance(11 * time.Minute)
+	if resp, _ := s.get(t, idle, "/-/auth/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a session idle for 31m still works: %d", resp.StatusCode)
+	}
+	if resp, _ := s.get(t, busy, "/-/auth/me"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a session used 11m ago ended: %d", resp.StatusCode)
+	}
+	// Used every 20 minutes, the session still ends 12h after sign-in.
+	for elapsed := 31 * time.Minute; elapsed < 12*time.Hour-20*time.Minute; elapsed += 20 * time.Minute {
+		s.clock.Advance(20 * time.Minute)
+		if resp, _ := s.get(t, busy, "/-/auth/me"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("the session ended after %v: %d", elapsed+20*time.Minute, resp.StatusCode)
+		}
+	}
+	s.clock.Advance(20 * time.Minute)
+	if resp, _ := s.get(t, busy, "/-/auth/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a session past its 12h maximum still works: %d", resp.StatusCode)
 	}
 }

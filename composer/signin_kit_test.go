@@ -39,6 +39,7 @@ type testOP struct {
 	issuer string
 	tamper atomic.Pointer[func(idToken string) string]
 	tokens atomic.Int64 // token endpoint calls
+	hang   atomic.Bool  // the token endpoint answers only when its caller gives up
 }
 
 var testShoppers = []oidcop.Shopper{
@@ -76,6 +77,12 @@ func (op *testOP) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op.tokens.Add(1)
+	if op.hang.Load() {
+		// Read the body, so that the server notices the caller leave.
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+		return
+	}
 	rec := httptest.NewRecorder()
 	op.Provider.ServeHTTP(rec, r)
 	body := rec.Body.Bytes()
@@ -171,6 +178,9 @@ type signinOptions struct {
 	clock *testClock
 	srv   *httptest.Server // an unstarted server for the shop; nil makes one
 	extra string           // more YAML
+	// providerClient makes the calls to the provider; nil means Inlay's
+	// default.
+	providerClient *http.Client
 	// layout is page.html; empty means signinLayouts.
 	layout string
 	// cacheControl and body are the teams' answers; empty means
@@ -245,7 +255,7 @@ error_pages:
 	})
 	s := &signinShop{Server: srv, op: op, clock: clock, cfg: cfg, logs: logs}
 	var inlay *Server
-	a, err := auth.New(cfg, auth.Options{Store: o.store, Keys: o.keys, Now: clock.Now, Logger: logger,
+	a, err := auth.New(cfg, auth.Options{Store: o.store, Keys: o.keys, Now: clock.Now, Logger: logger, HTTPClient: o.providerClient,
 		ErrorPage: func(w http.ResponseWriter, r *http.Request, status int) { inlay.renderError(w, r, status) }})
 	if err != nil {
 		t.Fatal(err)
