@@ -10,7 +10,7 @@ import (
 	"github.com/inlayhq/inlay/composer/auth"
 )
 
-// A page that requires sign-in sends an anonymous shopper to the login,
+// L9: A page that requires sign-in sends an anonymous shopper to the login,
 // never stored; a signed-in one gets the page.
 func TestRequiredPageRedirects(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
@@ -31,7 +31,7 @@ func TestRequiredPageRedirects(t *testing.T) {
 	}
 }
 
-// A gateway route that requires sign-in answers 401 to an anonymous
+// L9: A gateway route that requires sign-in answers 401 to an anonymous
 // shopper. An unsafe request that would carry cookies or identity must
 // come from the shop's own pages, or it gets 403 and the team is never
 // called.
@@ -73,7 +73,7 @@ func TestGatewayRequiredSignInAndSameOrigin(t *testing.T) {
 	}
 }
 
-// Logout asks for a same-origin request, ends the session, and sends the
+// L10: Logout asks for a same-origin request, ends the session, and sends the
 // shopper to the provider's end_session_endpoint.
 func TestLogout(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
@@ -103,7 +103,7 @@ func TestLogout(t *testing.T) {
 	}
 }
 
-// Back-channel logout: a logout token from the provider ends every
+// L10: Back-channel logout: a logout token from the provider ends every
 // session of its sub; a replayed or forged one is refused.
 func TestBackChannelLogout(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
@@ -150,7 +150,7 @@ func TestBackChannelLogout(t *testing.T) {
 	}
 }
 
-// With the provider down, anonymous pages serve as before, signed-in
+// L11: With the provider down, anonymous pages serve as before, signed-in
 // shoppers keep their sessions, and a sign-in attempt gets the error page
 // from the layouts, not a hang.
 func TestProviderDown(t *testing.T) {
@@ -189,7 +189,7 @@ func TestProviderDown(t *testing.T) {
 	}
 }
 
-// A provider that takes a call and never answers costs a sign-in its
+// L11: A provider that takes a call and never answers costs a sign-in its
 // deadline, then the error page: never a hang.
 func TestProviderCallsHaveDeadlines(t *testing.T) {
 	s := newSigninShop(t, signinOptions{providerClient: &http.Client{Timeout: 200 * time.Millisecond}})
@@ -202,7 +202,7 @@ func TestProviderCallsHaveDeadlines(t *testing.T) {
 	}
 }
 
-// Idle and absolute lifetimes are enforced on the server, whatever the
+// L13: Idle and absolute lifetimes are enforced on the server, whatever the
 // browser keeps.
 func TestSessionLifetimes(t *testing.T) {
 	s := newSigninShop(t, signinOptions{extra: "" /* idle 30m, max 12h by default */})

@@ -14,7 +14,7 @@ import (
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 )
 
-// Three replicas on one real redis-server: any replica serves the
+// L12: Three replicas on one real redis-server: any replica serves the
 // session, 50 parallel requests on the three with an expired access
 // token send the rotating refresh token once, and a logout on one ends
 // the session on all.
@@ -83,7 +83,7 @@ func TestSignInReplicasOnSharedTier(t *testing.T) {
 	}
 }
 
-// In one process, 50 parallel requests refresh once too.
+// L12: In one process, 50 parallel requests refresh once too.
 func TestSignInRefreshOnceInProcess(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
 	c := s.shopper(t)

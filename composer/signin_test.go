@@ -12,7 +12,7 @@ import (
 	"github.com/inlayhq/inlay/composer/auth"
 )
 
-// A shopper signs in with the authorization code flow and PKCE, lands on
+// L1: A shopper signs in with the authorization code flow and PKCE, lands on
 // the page next named, with a __Host- session cookie, and every team
 // configured for it gets an identity assertion it can verify.
 func TestSignInCodeFlowWithPKCE(t *testing.T) {
@@ -73,7 +73,7 @@ func TestSignInCodeFlowWithPKCE(t *testing.T) {
 	}
 }
 
-// The session cookie holds an opaque id and has every attribute the
+// L7: The session cookie holds an opaque id and has every attribute the
 // __Host- prefix and a session need.
 func TestSignInCookieAttributes(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
@@ -106,7 +106,7 @@ func TestSignInCookieAttributes(t *testing.T) {
 	}
 }
 
-// A callback whose state is not the one this browser started is refused,
+// L2: A callback whose state is not the one this browser started is refused,
 // and signs no one in.
 func TestSignInStateMismatch(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
@@ -131,7 +131,7 @@ func TestSignInStateMismatch(t *testing.T) {
 	}
 }
 
-// A callback is used once: the same code and state again are refused.
+// L3: A callback is used once: the same code and state again are refused.
 func TestSignInCodeReuse(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
 	c := s.shopper(t)
@@ -162,7 +162,7 @@ func TestSignInCodeReuse(t *testing.T) {
 	}
 }
 
-// ID tokens that must not sign anyone in: a replayed one (another
+// L4: ID tokens that must not sign anyone in: a replayed one (another
 // flow's nonce), an expired one, one for another audience, and one with
 // alg none.
 func TestSignInRefusesBadIDTokens(t *testing.T) {
@@ -202,7 +202,7 @@ func TestSignInRefusesBadIDTokens(t *testing.T) {
 	}
 }
 
-// next is only ever a path on the shop: every open-redirect form lands on /.
+// L5: next is only ever a path on the shop: every open-redirect form lands on /.
 func TestSignInNextOpenRedirect(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
 	for _, next := range []string{"//evil.example", "/\\evil.example", "https://evil.example", "/\t/evil.example", "/\n/evil.example", "javascript:alert(1)", "/%2F/evil.example"} {
@@ -220,7 +220,7 @@ func TestSignInNextOpenRedirect(t *testing.T) {
 	}
 }
 
-// A session id that existed before sign-in is never kept after it: an
+// L6: A session id that existed before sign-in is never kept after it: an
 // attacker who planted one learns nothing.
 func TestSignInSessionFixation(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
@@ -242,7 +242,7 @@ func TestSignInSessionFixation(t *testing.T) {
 	}
 }
 
-// A shopper cannot pass an identity of their own: X-Inlay-Identity from
+// L8: A shopper cannot pass an identity of their own: X-Inlay-Identity from
 // the shopper never reaches a team.
 func TestSpoofedIdentityStripped(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
@@ -264,7 +264,7 @@ func TestSpoofedIdentityStripped(t *testing.T) {
 	}
 }
 
-// An assertion is for one team: search refuses the one made for basket.
+// L8: An assertion is for one team: search refuses the one made for basket.
 func TestAssertionAudience(t *testing.T) {
 	s := newSigninShop(t, signinOptions{})
 	c := s.shopper(t)

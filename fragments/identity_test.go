@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// A fragment fetched with an identity assertion is credentialed: stored
+// L14: A fragment fetched with an identity assertion is credentialed: stored
 // only when it says public or s-maxage, and never keyed by the assertion
 // (a response that varies on it is not stored at all).
 func TestIdentityAssertionIsCredentialed(t *testing.T) {

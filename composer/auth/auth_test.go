@@ -11,6 +11,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
+// L5: every open-redirect form of next falls back to /.
 func TestSafeNext(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"/account", "/account"},
@@ -35,7 +36,7 @@ func TestSafeNext(t *testing.T) {
 	}
 }
 
-// Keys rotate: the first seals, all open; a value sealed under a key no
+// L12: Keys rotate: the first seals, all open; a value sealed under a key no
 // longer listed, or moved to another store key, does not open.
 func TestKeyringRotation(t *testing.T) {
 	k1, k2 := RandomKeys(), RandomKeys()
@@ -65,7 +66,7 @@ func TestKeyringRotation(t *testing.T) {
 	}
 }
 
-// The JWKS lists the key of the next period before it signs, and the
+// L8: The JWKS lists the key of the next period before it signs, and the
 // previous one after: a team's cached key set verifies across a rotation.
 func TestAssertionKeysRotateWithOverlap(t *testing.T) {
 	s := newSigner(RandomKeys(), "https://shop.example")

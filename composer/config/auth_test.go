@@ -51,7 +51,7 @@ func TestParseAuthConfig(t *testing.T) {
 	}
 }
 
-// Bad auth config is reported with the $.path of what is wrong, as
+// L15: Bad auth config is reported with the $.path of what is wrong, as
 // `inlay lint` prints it.
 func TestAuthConfigProblems(t *testing.T) {
 	base := "services:\n  basket:\n    url: http://basket:8080\n"
