@@ -56,11 +56,12 @@ func startOP(t testing.TB, shopURLs ...string) *testOP {
 	// localhost, not 127.0.0.1: the shopper's cookie jar keeps the
 	// provider's cookies apart from the shop's.
 	issuer := "http://localhost:" + portOf(srv)
-	var redirects []string
+	var redirects, back []string
 	for _, u := range shopURLs {
 		redirects = append(redirects, u+"/-/auth/callback")
+		back = append(back, u+"/")
 	}
-	p, err := oidcop.New(oidcop.Config{Issuer: issuer, ClientID: "inlay", ClientSecret: testClientSecret, RedirectURIs: redirects, Shoppers: testShoppers})
+	p, err := oidcop.New(oidcop.Config{Issuer: issuer, ClientID: "inlay", ClientSecret: testClientSecret, RedirectURIs: redirects, PostLogoutRedirectURIs: back, Shoppers: testShoppers})
 	if err != nil {
 		t.Fatal(err)
 	}

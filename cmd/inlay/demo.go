@@ -56,6 +56,18 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 		cfg.Listen = opts.Listen
 	}
 	cfg.Dev = true // the demo is for people changing things: show them what breaks
+	// The demo signs in with a small OpenID provider of its own.
+	publicURL, addr, err := demo.PublicURL(cfg.ListenAddr())
+	if err != nil {
+		return err
+	}
+	cfg.Listen = addr
+	signIn, err := demo.StartSignIn(publicURL, opts.Logger)
+	if err != nil {
+		return err
+	}
+	defer signIn.Stop()
+	signIn.Apply(cfg)
 	started, stop, err := demo.StartTeams(cfg, opts.Logger)
 	if err != nil {
 		return err
@@ -66,9 +78,8 @@ func runDemo(ctx context.Context, opts demoOptions) error {
 	// dev mode put back as above.
 	adjust := func(cfg *config.Config) error {
 		cfg.Dev = true
-		if opts.Listen != "" {
-			cfg.Listen = opts.Listen
-		}
+		cfg.Listen = addr
+		signIn.Apply(cfg)
 		return urls.apply(cfg)
 	}
 	return serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready, reloadConfig: layoutFS == nil, adjust: adjust})

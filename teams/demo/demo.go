@@ -15,6 +15,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/layouts"
+	"github.com/inlayhq/inlay/teams/internal/teamkit"
 	"github.com/inlayhq/inlay/teams/basket"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
@@ -51,14 +52,22 @@ func LoadConfig(path string) (*config.Config, fs.FS, error) {
 // services at them and logs their URLs. It returns each team's base URL by
 // service name and a function that stops them all, the last started first.
 func StartTeams(cfg *config.Config, logger *slog.Logger) (map[string]string, func(), error) {
+	// With sign-in, the shell and the basket verify X-Inlay-Identity
+	// against the shop's key set.
+	identity := func(string) *teamkit.Identity { return nil }
+	if cfg.Auth != nil && cfg.PublicURL != "" {
+		identity = func(aud string) *teamkit.Identity {
+			return teamkit.NewIdentity(cfg.PublicURL, cfg.PublicURL+"/-/auth/jwks.json", aud)
+		}
+	}
 	teams := []struct {
 		name string
 		new  func(searchURL string) http.Handler
 	}{
 		{"search", func(string) http.Handler { return search.New(search.Config{Logger: logger}) }},
-		{"shell", func(string) http.Handler { return shell.New(shell.Config{Logger: logger}) }},
+		{"shell", func(string) http.Handler { return shell.New(shell.Config{Logger: logger, Identity: identity("shell")}) }},
 		{"basket", func(searchURL string) http.Handler {
-			return basket.New(basket.Config{CatalogURL: searchURL, Logger: logger})
+			return basket.New(basket.Config{CatalogURL: searchURL, Logger: logger, Identity: identity("basket")})
 		}},
 	}
 	var stops []func()

@@ -47,6 +47,9 @@ type Config struct {
 	// RedirectURIs.
 	ClientID, ClientSecret string
 	RedirectURIs           []string
+	// PostLogoutRedirectURIs are where end_session may send the shopper
+	// back to.
+	PostLogoutRedirectURIs []string
 	// Shoppers are the accounts.
 	Shoppers []Shopper
 }
@@ -76,7 +79,7 @@ func New(cfg Config) (*Provider, error) {
 			Email: s.Email, EmailVerified: true, PreferredLanguage: language.English}
 	}
 	client := storage.WebClient(cfg.ClientID, cfg.ClientSecret, cfg.RedirectURIs...)
-	st := &countingStorage{Storage: storage.NewStorageWithClients(users, map[string]*storage.Client{cfg.ClientID: client})}
+	st := &countingStorage{Storage: storage.NewStorageWithClients(users, map[string]*storage.Client{cfg.ClientID: client}), postLogout: cfg.PostLogoutRedirectURIs}
 	p := &Provider{cfg: cfg, storage: st, key: key, kid: newKID()}
 	st.key, st.kid = key, p.kid
 	if p.Handler, err = p.handler(st); err != nil {
@@ -138,7 +141,25 @@ type countingStorage struct {
 	refreshUses atomic.Int64
 	mu          sync.Mutex
 	audience    []string
+	postLogout  []string
 }
+
+// GetClientByClientID is the example's client, with its post-logout
+// redirect URIs (the example has none).
+func (s *countingStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.Storage.GetClientByClientID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return logoutClient{Client: c, uris: s.postLogout}, nil
+}
+
+type logoutClient struct {
+	op.Client
+	uris []string
+}
+
+func (c logoutClient) PostLogoutRedirectURIs() []string { return c.uris }
 
 func (s *countingStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	s.refreshUses.Add(1)
