@@ -15,8 +15,8 @@ import (
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/layouts"
-	"github.com/inlayhq/inlay/teams/internal/teamkit"
 	"github.com/inlayhq/inlay/teams/basket"
+	"github.com/inlayhq/inlay/teams/internal/teamkit"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
 )
