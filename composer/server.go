@@ -59,7 +59,9 @@ type Options struct {
 	// AccessLog logs one line per page. It is on in production setups;
 	// tests and benchmarks may leave it off.
 	AccessLog bool
-	// Auth is the sign-in of a config with an auth block. Nil means New
+	// Auth is the sign-in of a config with an auth block, which may
+	// outlive this server (its sessions survive a config reload); New
+	// makes it answer errors with this server's error pages. Nil means New
 	// makes one, which Close closes.
 	Auth *auth.Auth
 }

@@ -19,6 +19,7 @@ func (s *Server) setupAuth(cfg *config.Config, opts Options) error {
 	}
 	if opts.Auth != nil {
 		s.auth = opts.Auth
+		s.auth.SetErrorPage(s.renderError)
 		return nil
 	}
 	a, err := auth.New(cfg, auth.Options{Logger: s.logger, ErrorPage: s.renderError})

@@ -87,6 +87,7 @@ type live struct {
 	config    atomic.Pointer[config.Config] // the config of current
 	mu        sync.Mutex                    // serializes reloads; protects stopWatch
 	stopWatch func()
+	signIn    liveAuth // the sign-in, kept across reloads that leave it as it is
 }
 
 func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error {
@@ -99,6 +100,7 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 	sh := &live{opts: opts, metrics: metrics.New(), tracing: tr}
 	sh.engine = fragments.NewEngine(fragments.EngineOptions{Logger: logger}, composer.EngineSettings(cfg))
 	defer sh.engine.Close()
+	defer sh.signIn.close()
 	srv, err := sh.build(ctx, cfg)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -71,7 +72,24 @@ type Options struct {
 	Logger *slog.Logger
 	// ErrorPage answers a failed sign-in with the error page of status.
 	// Nil means a plain text answer.
-	ErrorPage func(w http.ResponseWriter, r *http.Request, status int)
+	ErrorPage ErrorPageFunc
+}
+
+// ErrorPageFunc answers a request with the error page of status.
+type ErrorPageFunc func(w http.ResponseWriter, r *http.Request, status int)
+
+// SetErrorPage makes f answer the failures of sign-in from now on: the
+// composer that serves the current config sets its own, as an Auth
+// outlives config reloads. Nil means a plain text answer.
+func (a *Auth) SetErrorPage(f ErrorPageFunc) {
+	if f == nil {
+		f = func(w http.ResponseWriter, _ *http.Request, status int) { http.Error(w, http.StatusText(status), status) }
+	}
+	a.errPage.Store(&f)
+}
+
+func (a *Auth) errorPage(w http.ResponseWriter, r *http.Request, status int) {
+	(*a.errPage.Load())(w, r, status)
 }
 
 // Auth is the sign-in of one shop: its reserved paths, its sessions and
@@ -87,7 +105,7 @@ type Auth struct {
 	now       func() time.Time
 	client    *http.Client
 	log       *slog.Logger
-	errorPage func(w http.ResponseWriter, r *http.Request, status int)
+	errPage   atomic.Pointer[ErrorPageFunc]
 	signer    *signer
 	local     bool // the store is the process's memory
 
@@ -133,7 +151,7 @@ func New(cfg *config.Config, opts Options) (*Auth, error) {
 	}
 	a := &Auth{
 		cfg: ac, publicURL: cfg.PublicURL, now: opts.Now, client: opts.HTTPClient, log: opts.Logger,
-		errorPage: opts.ErrorPage, store: opts.Store, keys: opts.Keys, secret: opts.ClientSecret,
+		store: opts.Store, keys: opts.Keys, secret: opts.ClientSecret,
 		idle: ac.Session.IdleTimeout(), maxAge: ac.Session.MaxAge(), opened: map[string]openedSession{}, names: map[string]string{},
 	}
 	if a.now == nil {
@@ -145,11 +163,7 @@ func New(cfg *config.Config, opts Options) (*Auth, error) {
 	if a.client == nil {
 		a.client = &http.Client{Timeout: ProviderTimeout}
 	}
-	if a.errorPage == nil {
-		a.errorPage = func(w http.ResponseWriter, _ *http.Request, status int) {
-			http.Error(w, http.StatusText(status), status)
-		}
-	}
+	a.SetErrorPage(opts.ErrorPage)
 	a.touchEvery = min(a.idle/8, time.Minute)
 	u, err := url.Parse(cfg.PublicURL)
 	if err != nil || u.Host == "" {
