@@ -83,7 +83,9 @@ type ErrorPageFunc func(w http.ResponseWriter, r *http.Request, status int)
 // outlives config reloads. Nil means a plain text answer.
 func (a *Auth) SetErrorPage(f ErrorPageFunc) {
 	if f == nil {
-		f = func(w http.ResponseWriter, _ *http.Request, status int) { http.Error(w, http.StatusText(status), status) }
+		f = func(w http.ResponseWriter, _ *http.Request, status int) {
+			http.Error(w, http.StatusText(status), status)
+		}
 	}
 	a.errPage.Store(&f)
 }
@@ -108,6 +110,7 @@ type Auth struct {
 	errPage   atomic.Pointer[ErrorPageFunc]
 	signer    *signer
 	local     bool // the store is the process's memory
+	ownClient bool // client made by New, its connections closed by Close
 
 	secure                    bool
 	sessionCookie, flowCookie string
@@ -161,7 +164,8 @@ func New(cfg *config.Config, opts Options) (*Auth, error) {
 		a.log = slog.Default()
 	}
 	if a.client == nil {
-		a.client = &http.Client{Timeout: ProviderTimeout}
+		a.client = &http.Client{Timeout: ProviderTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		a.ownClient = true
 	}
 	a.SetErrorPage(opts.ErrorPage)
 	a.touchEvery = min(a.idle/8, time.Minute)
@@ -220,10 +224,14 @@ func readSecret(file string) (string, error) {
 	return string(bytes.TrimSpace(b)), nil
 }
 
-// Close closes the store New connected.
+// Close closes the store New connected, and the connections to the
+// provider.
 func (a *Auth) Close() {
 	if a.ownStore != nil {
 		a.ownStore.Close()
+	}
+	if a.ownClient {
+		a.client.CloseIdleConnections()
 	}
 }
 

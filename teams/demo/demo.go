@@ -54,10 +54,13 @@ func LoadConfig(path string) (*config.Config, fs.FS, error) {
 func StartTeams(cfg *config.Config, logger *slog.Logger) (map[string]string, func(), error) {
 	// With sign-in, the shell and the basket verify X-Inlay-Identity
 	// against the shop's key set.
+	var stops []func()
 	identity := func(string) *teamkit.Identity { return nil }
 	if cfg.Auth != nil && cfg.PublicURL != "" {
 		identity = func(aud string) *teamkit.Identity {
-			return teamkit.NewIdentity(cfg.PublicURL, cfg.PublicURL+"/-/auth/jwks.json", aud)
+			id := teamkit.NewIdentity(cfg.PublicURL, cfg.PublicURL+"/-/auth/jwks.json", aud)
+			stops = append(stops, id.Close)
+			return id
 		}
 	}
 	teams := []struct {
@@ -70,7 +73,6 @@ func StartTeams(cfg *config.Config, logger *slog.Logger) (map[string]string, fun
 			return basket.New(basket.Config{CatalogURL: searchURL, Logger: logger, Identity: identity("basket")})
 		}},
 	}
-	var stops []func()
 	stopAll := func() {
 		for _, stop := range slices.Backward(stops) {
 			stop()

@@ -3,6 +3,7 @@ package teamkit
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
@@ -18,13 +19,25 @@ type Shopper struct {
 // service, as any team would: with go-oidc, against the shop's JWKS.
 type Identity struct {
 	verifier *oidc.IDTokenVerifier
+	client   *http.Client
 }
 
 // NewIdentity verifies assertions issued by the shop at publicURL for the
 // service named aud, with the keys at jwksURL.
 func NewIdentity(publicURL, jwksURL, aud string) *Identity {
-	keys := oidc.NewRemoteKeySet(context.Background(), jwksURL)
-	return &Identity{verifier: oidc.NewVerifier(publicURL, keys, &oidc.Config{ClientID: aud, SupportedSigningAlgs: []string{oidc.EdDSA}})}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	keys := oidc.NewRemoteKeySet(oidc.ClientContext(context.Background(), client), jwksURL)
+	return &Identity{
+		verifier: oidc.NewVerifier(publicURL, keys, &oidc.Config{ClientID: aud, SupportedSigningAlgs: []string{oidc.EdDSA}}),
+		client:   client,
+	}
+}
+
+// Close closes the connections kept to fetch the key set.
+func (id *Identity) Close() {
+	if id != nil {
+		id.client.CloseIdleConnections()
+	}
 }
 
 // Shopper returns the signed-in shopper of r, or nil for an anonymous one
