@@ -148,6 +148,18 @@ func TestBackChannelLogout(t *testing.T) {
 	if code := backchannel(token); code != http.StatusBadRequest {
 		t.Errorf("replayed logout token: %d", code)
 	}
+	// A token naming a provider session Inlay has no sid for, and a sub,
+	// ends the sessions of that sub.
+	bySID, err := s.op.LogoutToken("sub-grace", "sid-unknown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := backchannel(bySID); code != http.StatusOK {
+		t.Fatalf("logout token with sid: %d", code)
+	}
+	if resp, _ := s.get(t, other, "/-/auth/me"); resp.StatusCode != http.StatusUnauthorized {
+		t.Error("grace is still signed in after a logout token for her sub")
+	}
 }
 
 // L11: With the provider down, anonymous pages serve as before, signed-in

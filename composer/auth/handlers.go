@@ -333,22 +333,20 @@ func (a *Auth) backchannel(w http.ResponseWriter, r *http.Request) {
 		bad("logout token replayed", nil)
 		return
 	}
+	// The sessions of the provider session sid when the token names one
+	// and Inlay knows it, else every session of sub.
 	var hids []string
-	for _, set := range []string{keyBySID + hashID(lt.SessionID), keyBySub + hashID(lt.Subject)} {
-		if set == keyBySID+hashID("") || set == keyBySub+hashID("") {
-			continue
-		}
-		m, err := a.store.Members(ctx, set)
-		if err != nil {
+	if lt.SessionID != "" {
+		if hids, err = a.store.Members(ctx, keyBySID+hashID(lt.SessionID)); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
 		}
-		hids = append(hids, m...)
 	}
-	if lt.SessionID != "" && lt.Subject != "" {
-		// Both named: only the sessions of that provider session.
-		m, _ := a.store.Members(ctx, keyBySID+hashID(lt.SessionID))
-		hids = m
+	if len(hids) == 0 && lt.Subject != "" {
+		if hids, err = a.store.Members(ctx, keyBySub+hashID(lt.Subject)); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 	}
 	if err := a.end(r.Context(), hids...); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
