@@ -99,6 +99,9 @@
       if (t.right > document.documentElement.clientWidth) {
         tag.style.left = "auto";
         tag.style.right = "-1px";
+      } else if (t.left < 0) {
+        // An empty box at the page's left edge.
+        tag.style.left = "0";
       }
     });
   }
