@@ -182,6 +182,9 @@ type signinOptions struct {
 	// providerClient makes the calls to the provider; nil means Inlay's
 	// default.
 	providerClient *http.Client
+	// searchIdentity is the search service's identity; empty means
+	// assertion.
+	searchIdentity string
 	// layout is page.html; empty means signinLayouts.
 	layout string
 	// cacheControl and body are the teams' answers; empty means
@@ -223,7 +226,7 @@ auth:
 services:
   search:
     url: %s
-    identity: assertion
+    identity: %s
   basket:
     url: %s
     identity: assertion
@@ -243,7 +246,7 @@ gateway:
 error_pages:
   5xx: oops.html
   4xx: oops.html
-%s`, shopURL, op.issuer, secret, search.URL, basket.URL, o.extra)
+%s`, shopURL, op.issuer, secret, search.URL, cmp.Or(o.searchIdentity, "assertion"), basket.URL, o.extra)
 	cfg, err := config.Parse(filepath.Join(dir, "inlay.yaml"), []byte(yaml))
 	if err != nil {
 		t.Fatal(err)

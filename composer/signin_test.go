@@ -288,3 +288,32 @@ func TestAssertionAudience(t *testing.T) {
 		t.Error("an assertion past half its life was reused")
 	}
 }
+
+// L1: a service with identity: access_token gets the shopper's access
+// token as a bearer token, which the provider accepts; an anonymous
+// shopper's requests carry none.
+func TestAccessTokenIdentity(t *testing.T) {
+	s := newSigninShop(t, signinOptions{searchIdentity: "access_token"})
+	search, _ := s.teams()
+	s.get(t, s.shopper(t), "/")
+	if got := search.last().Get("Authorization"); got != "" {
+		t.Errorf("anonymous: search got Authorization %q", got)
+	}
+	c := s.shopper(t)
+	s.signIn(t, c, "/", "ada", "ada-pass")
+	bearer := search.last().Get("Authorization")
+	if !strings.HasPrefix(bearer, "Bearer ") || search.last().Get(auth.HeaderIdentity) != "" {
+		t.Fatalf("search got Authorization %q", bearer)
+	}
+	req, _ := http.NewRequest(http.MethodGet, s.op.issuer+"/userinfo", nil)
+	req.Header.Set("Authorization", bearer)
+	resp, body := do(t, s.op.srv.Client(), req)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"sub-ada"`) {
+		t.Errorf("the provider does not accept the token: %d %s", resp.StatusCode, body)
+	}
+	// On the gateway too.
+	s.get(t, c, "/search/q")
+	if got := search.last().Get("Authorization"); got != bearer {
+		t.Errorf("gateway: search got Authorization %q", got)
+	}
+}
