@@ -182,6 +182,8 @@ type signinOptions struct {
 	// providerClient makes the calls to the provider; nil means Inlay's
 	// default.
 	providerClient *http.Client
+	// realClock makes sign-in read time.Now, not the test's clock.
+	realClock bool
 	// searchIdentity is the search service's identity; empty means
 	// assertion.
 	searchIdentity string
@@ -259,7 +261,11 @@ error_pages:
 	})
 	s := &signinShop{Server: srv, op: op, clock: clock, cfg: cfg, logs: logs}
 	var inlay *Server
-	a, err := auth.New(cfg, auth.Options{Store: o.store, Keys: o.keys, Now: clock.Now, Logger: logger, HTTPClient: o.providerClient,
+	now := clock.Now
+	if o.realClock {
+		now = nil // time.Now itself, as in production
+	}
+	a, err := auth.New(cfg, auth.Options{Store: o.store, Keys: o.keys, Now: now, Logger: logger, HTTPClient: o.providerClient,
 		ErrorPage: func(w http.ResponseWriter, r *http.Request, status int) { inlay.renderError(w, r, status) }})
 	if err != nil {
 		t.Fatal(err)

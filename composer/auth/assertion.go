@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -40,21 +41,26 @@ type signer struct {
 
 	mu     sync.Mutex
 	byKey  map[string]*signingKey // kid cache: "index/period"
-	cached map[assertionKey]cachedAssertion
 	jwks   []byte
 	jwksAt int64 // period the jwks was made for
 }
 
-type assertionKey struct{ session, service string }
+// assertionCache holds one session's assertions in this process, one per
+// service: readers take the published list without a lock; a new
+// assertion publishes a new list.
+type assertionCache struct {
+	mu      sync.Mutex
+	entries atomic.Pointer[[]cachedAssertion]
+}
 
 type cachedAssertion struct {
-	token  []string  // the header value, shared by every request: never modified
-	reuse  time.Time // reused until then: half its lifetime
-	expiry time.Time
+	service string
+	token   []string  // the header value, shared by every request: never modified
+	reuse   time.Time // reused until then: half its lifetime
 }
 
 func newSigner(keys *Keyring, issuer string) *signer {
-	return &signer{keys: keys, issuer: issuer, byKey: map[string]*signingKey{}, cached: map[assertionKey]cachedAssertion{}}
+	return &signer{keys: keys, issuer: issuer, byKey: map[string]*signingKey{}}
 }
 
 // key derives the signing key of session key i for a period. Called with
@@ -114,12 +120,17 @@ func (s *signer) assertion(sess *Session, service string, now time.Time) (string
 // assertionField is assertion as a one-element header value, shared by
 // every request that reuses it.
 func (s *signer) assertionField(sess *Session, service string, now time.Time) ([]string, error) {
-	ck := assertionKey{sess.hid, service}
-	s.mu.Lock()
-	if c, ok := s.cached[ck]; ok && now.Before(c.reuse) {
-		s.mu.Unlock()
-		return c.token, nil
+	c := sess.assertions
+	if c != nil {
+		if p := c.entries.Load(); p != nil {
+			for _, e := range *p {
+				if e.service == service && now.Before(e.reuse) {
+					return e.token, nil
+				}
+			}
+		}
 	}
+	s.mu.Lock()
 	k := s.key(0, periodOf(now))
 	s.mu.Unlock()
 
@@ -141,32 +152,19 @@ func (s *signer) assertionField(sess *Session, service string, now time.Time) ([
 		return nil, fmt.Errorf("identity assertion: %w", err)
 	}
 	field := []string{tok}
-	s.mu.Lock()
-	if len(s.cached) >= maxCachedAssertions {
-		for k, c := range s.cached {
-			if !now.Before(c.expiry) {
-				delete(s.cached, k)
+	if c != nil {
+		c.mu.Lock()
+		var next []cachedAssertion
+		if p := c.entries.Load(); p != nil {
+			for _, e := range *p {
+				if e.service != service && now.Before(e.reuse) {
+					next = append(next, e)
+				}
 			}
 		}
-		if len(s.cached) >= maxCachedAssertions {
-			clear(s.cached)
-		}
+		next = append(next, cachedAssertion{service: service, token: field, reuse: now.Add(AssertionLifetime / 2)})
+		c.entries.Store(&next)
+		c.mu.Unlock()
 	}
-	s.cached[ck] = cachedAssertion{token: field, reuse: now.Add(AssertionLifetime / 2), expiry: exp}
-	s.mu.Unlock()
 	return field, nil
 }
-
-// forget drops a session's cached assertions, when it ends.
-func (s *signer) forget(hid string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k := range s.cached {
-		if k.session == hid {
-			delete(s.cached, k)
-		}
-	}
-}
-
-// maxCachedAssertions bounds the assertion cache.
-const maxCachedAssertions = 100_000

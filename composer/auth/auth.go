@@ -326,7 +326,7 @@ func (a *Auth) load(ctx context.Context, hid string) (*Session, error) {
 	if err := json.Unmarshal(plain, s); err != nil {
 		return nil, fmt.Errorf("session record: %w", err)
 	}
-	s.hid = hid
+	s.hid, s.assertions = hid, &assertionCache{}
 	a.cmu.Lock()
 	if len(a.opened) >= maxOpened {
 		clear(a.opened)
@@ -343,6 +343,9 @@ func (a *Auth) save(ctx context.Context, s *Session, index bool) error {
 	ttl := min(a.idle, s.Created.Add(a.maxAge).Sub(now))
 	if ttl <= 0 {
 		return errors.New("session past its lifetime")
+	}
+	if s.assertions == nil {
+		s.assertions = &assertionCache{} // s is new, not yet shared
 	}
 	plain, err := json.Marshal(s)
 	if err != nil {
@@ -387,9 +390,6 @@ func (a *Auth) end(ctx context.Context, hids ...string) error {
 		delete(a.opened, h)
 	}
 	a.cmu.Unlock()
-	for _, h := range hids {
-		a.signer.forget(h)
-	}
 	ctx, cancel := storeContext(ctx)
 	defer cancel()
 	return a.store.Delete(ctx, keys...)

@@ -186,7 +186,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 	s := &Session{
 		Sub: idt.Subject, SID: sid.SID, Claims: claims,
 		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Expiry: a.expiry(tok), IDToken: raw,
-		Created: now, Seen: now, hid: hashID(id),
+		Created: now, Seen: now, hid: hashID(id), assertions: &assertionCache{},
 	}
 	if err := a.save(r.Context(), s, true); err != nil {
 		fail(http.StatusServiceUnavailable, "session not saved", err)

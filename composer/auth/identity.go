@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
@@ -18,14 +19,17 @@ type Identity struct {
 	s   *Session
 	now time.Time // when the request was resolved: one clock read per request
 
+	// values holds the header values of the first services asked: an
+	// entry is written under mu, then published by n, and never changed,
+	// so readers need no lock.
 	mu     sync.Mutex
-	values [4]serviceValue // the header values of the first services asked
-	n      int
+	values [3]serviceValue
+	n      atomic.Int32
 }
 
 type serviceValue struct {
-	service string
-	values  []string // nil: no header
+	svc    *config.Service
+	values []string // nil: no header
 }
 
 // Session returns the shopper's session.
@@ -56,25 +60,41 @@ func (id *Identity) Field(svc *config.Service) (name string, values []string) {
 	default:
 		return "", nil
 	}
-	id.mu.Lock()
-	defer id.mu.Unlock()
-	for _, sv := range id.values[:id.n] {
-		if sv.service == svc.Name {
-			if sv.values == nil {
-				return "", nil
-			}
-			return name, sv.values
-		}
-	}
-	v := id.field(svc)
-	if id.n < len(id.values) {
-		id.values[id.n] = serviceValue{svc.Name, v}
-		id.n++
+	v, ok := id.lookup(svc, int(id.n.Load()))
+	if !ok {
+		v = id.publish(svc)
 	}
 	if v == nil {
 		return "", nil
 	}
 	return name, v
+}
+
+// publish makes svc's header value and keeps it for the next requests
+// of the page.
+func (id *Identity) publish(svc *config.Service) []string {
+	id.mu.Lock()
+	defer id.mu.Unlock()
+	n := int(id.n.Load())
+	if v, ok := id.lookup(svc, n); ok {
+		return v
+	}
+	v := id.field(svc)
+	if n < len(id.values) {
+		id.values[n] = serviceValue{svc, v}
+		id.n.Store(int32(n + 1))
+	}
+	return v
+}
+
+// lookup finds svc's header value among the first n published.
+func (id *Identity) lookup(svc *config.Service, n int) ([]string, bool) {
+	for i := range n {
+		if id.values[i].svc == svc {
+			return id.values[i].values, true
+		}
+	}
+	return nil, false
 }
 
 // field makes the header value for svc, or nil for none.

@@ -103,6 +103,7 @@ func (a *Auth) redeem(ctx context.Context, s *Session) *Session {
 		return s
 	}
 	next := *s
+	next.assertions = &assertionCache{} // the claims may change
 	next.AccessToken, next.Expiry = tok.AccessToken, a.expiry(tok)
 	if tok.RefreshToken != "" {
 		next.RefreshToken = tok.RefreshToken

@@ -30,7 +30,8 @@ type Session struct {
 	// Refreshed counts the refreshes of the access token.
 	Refreshed int `json:"refreshed,omitempty"`
 
-	hid string // the hashed id: the session's name in the store
+	hid        string          // the hashed id: the session's name in the store
+	assertions *assertionCache // this process's assertions for the session; nil: none kept
 }
 
 // newID returns a new random session id or state: 32 bytes, base64url.
