@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
@@ -41,7 +42,8 @@ const maxForwardedValue = 1024
 // request modifies its header values.
 type pageContext struct {
 	requestID, path, route, params, baseURL []string
-	traceparent, tracestate                 []string // nil unless valid
+	traceparent, tracestate                 []string       // nil unless valid
+	identity                                *auth.Identity // the signed-in shopper; nil when anonymous
 	// hostKeyed is set when baseURL is made from the request's Host (no
 	// public_url): then it is part of the cache key of every fragment
 	// sent it.
@@ -145,6 +147,9 @@ func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service,
 			dst = append(dst, fragments.Field{Name: "Authorization", Values: v[:1:1]})
 		}
 	}
+	if pc.identity != nil && svc.Identity != "" {
+		dst = identityField(dst, pc.identity, svc)
+	}
 	return dst
 }
 
@@ -159,7 +164,7 @@ func maxFields(svc *config.Service) int {
 	if svc.Cookies.Any() {
 		n++
 	}
-	if svc.Authorization {
+	if svc.Authorization || svc.Identity != "" {
 		n++
 	}
 	return n

@@ -44,6 +44,9 @@ func (s *Server) newGateway(g *config.Gateway, transport http.RoundTripper) http
 			pr.SetURL(target)
 			pr.SetXForwarded()
 			gw.scopeCredentials(pr.Out.Header, pr.In.Header)
+			if s.auth != nil {
+				gw.identify(pr)
+			}
 		},
 		Transport:    &upstream{next: transport, headerTimeout: g.HeaderTimeout(), idleTimeout: g.BodyIdleTimeout(), uploadTimeout: g.UploadDeadline()},
 		ErrorHandler: gw.fail,
@@ -82,6 +85,12 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Header().Set("Allow", gatewayAllow)
 		gw.srv.renderError(rec, r, http.StatusMethodNotAllowed)
 		return
+	}
+	if gw.srv.auth != nil {
+		var ok bool
+		if r, ok = gw.signin(rec, r); !ok {
+			return
+		}
 	}
 	escaped, ok := normalizePath(r.URL.EscapedPath())
 	if !ok || !strings.HasPrefix(escaped, gw.route.Prefix) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/attribute"
@@ -43,6 +44,13 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			s.renderError(c.Response(), r, http.StatusBadRequest)
 			return nil
 		}
+		var identity *auth.Identity
+		if s.auth != nil {
+			var handled bool
+			if identity, handled = s.pageIdentity(c, p); handled {
+				return nil
+			}
+		}
 		names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
 		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
 		debug, cookie := s.debugRequested(r)
@@ -60,6 +68,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			noCache:   s.cfg.Dev && requestNoCache(r),
 			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
 		}
+		pg.context.identity = identity
 		pg.inOrder = pg.inOrder || pg.debug
 		pg.started = time.Now()
 		s.observer.PageStarted(p.Path)

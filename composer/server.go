@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
@@ -59,6 +60,11 @@ type Options struct {
 	// AccessLog logs one line per page. It is on in production setups;
 	// tests and benchmarks may leave it off.
 	AccessLog bool
+	// Auth is the sign-in of a config with an auth block, which may
+	// outlive this server (its sessions survive a config reload); New
+	// makes it answer errors with this server's error pages. Nil means New
+	// makes one, which Close closes.
+	Auth *auth.Auth
 }
 
 // Server is Inlay's shopper-facing HTTP handler: page routes that compose
@@ -76,6 +82,8 @@ type Server struct {
 	ready     atomic.Bool
 	live      *liveReload // dev mode's live reload; nil outside dev mode
 	pages     *pageEngine // composes the pages of every route and error page
+	auth      *auth.Auth  // sign-in; nil without an auth block
+	ownAuth   bool        // made by New, closed by Close
 	// hosts are the hosts the shop answers for; nil for any.
 	hosts       *config.HostAllowlist
 	misdirected logFolder // folds the log lines of 421 answers
@@ -114,6 +122,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	for _, name := range cfg.ErrorPages {
 		layouts.Require(name)
 	}
+	if err := s.setupAuth(cfg, opts); err != nil {
+		return nil, err
+	}
 	// Only now, with nothing left to fail: the cache starts a goroutine.
 	if s.engine == nil {
 		s.engine = fragments.NewEngine(fragments.EngineOptions{
@@ -149,6 +160,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	e.GET("/-/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/-/ready", s.readyHandler)
 	s.devRoutes(e)
+	s.authRoutes(e)
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.Prefix+"*", echo.WrapHandler(static.Handler()))
 	e.Match([]string{http.MethodGet, http.MethodHead}, static.FaviconPath, echo.WrapHandler(static.FaviconHandler())) // a page route of that path wins
 	for _, g := range cfg.Gateway {
@@ -215,6 +227,9 @@ func (s *Server) Close() {
 	s.CloseStreams()
 	if s.ownEngine {
 		s.engine.Close()
+	}
+	if s.ownAuth {
+		s.auth.Close()
 	}
 }
 

@@ -1194,3 +1194,55 @@ func TestAdminPortOnlyFromMonitoring(t *testing.T) {
 		}
 	}
 }
+
+// Sign-in's secrets reach the pods from the Secret inlay-auth, as the
+// environment variables Inlay reads, and the Secret may be absent.
+func TestDeploymentTakesSignInSecretsFromASecret(t *testing.T) {
+	docs := readDocuments(t, filepath.Join(manifestsDir, "deployment.yaml"))
+	want := map[string]string{config.EnvClientSecret: "client-secret", config.EnvSessionKeys: "session-keys"}
+	found := 0
+	for _, doc := range docs {
+		if doc["kind"] != "Deployment" {
+			continue
+		}
+		data, _ := json.Marshal(doc)
+		var d struct {
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							Env []struct {
+								Name      string `json:"name"`
+								ValueFrom *struct {
+									SecretKeyRef *struct {
+										Name     string `json:"name"`
+										Key      string `json:"key"`
+										Optional bool   `json:"optional"`
+									} `json:"secretKeyRef"`
+								} `json:"valueFrom"`
+							} `json:"env"`
+						} `json:"containers"`
+					} `json:"spec"`
+				} `json:"template"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range d.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				key, ok := want[e.Name]
+				if !ok {
+					continue
+				}
+				if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Name != "inlay-auth" || e.ValueFrom.SecretKeyRef.Key != key || !e.ValueFrom.SecretKeyRef.Optional {
+					t.Errorf("%s does not come from the optional Secret inlay-auth, key %s", e.Name, key)
+				}
+				found++
+			}
+		}
+	}
+	if found != len(want) {
+		t.Errorf("found %d of the %d sign-in variables in the Deployment", found, len(want))
+	}
+}

@@ -19,6 +19,10 @@ const (
 // fills.
 const HeaderFragmentID = "X-Inlay-Fragment"
 
+// HeaderIdentity carries, on a request to a team, the signed-in shopper's
+// identity assertion: such a request is credentialed for the cache.
+const HeaderIdentity = "X-Inlay-Identity"
+
 // primaryKey returns req's primary key: req.Key, or made from its service
 // and URL.
 func primaryKey(req *Request) string {

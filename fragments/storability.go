@@ -1,6 +1,7 @@
 package fragments
 
 import (
+	"slices"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/contract"
@@ -15,7 +16,13 @@ type freshness = contract.Windows
 // and the header names its Vary lists. pass is true when the response is
 // a success that may not be shared (hit-for-miss).
 func storability(req *Request, resp *Response, now time.Time, negativeTTL time.Duration) (f freshness, vary []string, store, pass bool) {
-	v := contract.Storability(resp.Status, resp.Header, credentialed(req), now, negativeTTL)
+	cred := credentialed(req)
+	v := contract.Storability(resp.Status, resp.Header, cred, now, negativeTTL)
+	if v.Store && cred && slices.Contains(v.Vary, HeaderIdentity) {
+		// A variant per identity assertion would be one per minute and
+		// shopper: the assertion never enters a key.
+		return f, nil, false, true
+	}
 	if !v.Store {
 		return f, nil, false, v.Pass
 	}
@@ -25,5 +32,5 @@ func storability(req *Request, resp *Response, now time.Time, negativeTTL time.D
 // credentialed reports whether a request carries the shopper's
 // credentials.
 func credentialed(req *Request) bool {
-	return req.Get("Cookie") != "" || req.Get("Authorization") != ""
+	return req.Get("Cookie") != "" || req.Get("Authorization") != "" || req.Get(HeaderIdentity) != ""
 }

@@ -85,6 +85,18 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		cfg.Listen = opts.Listen
 	}
 	cfg.Dev = true // the demo is for people changing things: show them what breaks
+	// The demo signs in with a small OpenID provider of its own.
+	publicURL, addr, err := demo.PublicURL(cfg.ListenAddr())
+	if err != nil {
+		return err
+	}
+	cfg.Listen = addr
+	signIn, err := demo.StartSignIn(publicURL, opts.Logger)
+	if err != nil {
+		return err
+	}
+	defer signIn.Stop()
+	signIn.Apply(cfg)
 	teamLogger := opts.TeamLogger
 	if teamLogger == nil {
 		teamLogger = opts.Logger
@@ -100,9 +112,8 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	// dev mode put back as above.
 	adjust := func(cfg *config.Config) error {
 		cfg.Dev = true
-		if opts.Listen != "" {
-			cfg.Listen = opts.Listen
-		}
+		cfg.Listen = addr
+		signIn.Apply(cfg)
 		return urls.apply(cfg, false)
 	}
 	err = serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready, reloadConfig: layoutFS == nil, adjust: adjust})
@@ -130,6 +141,11 @@ func printBanner(w io.Writer, addr string, teams map[string]string, down []strin
 		{"edit layouts/*.html", "the open page reloads itself"},
 	} {
 		fmt.Fprintf(&b, "    %-*s  %s\n", len(shop)+18, try[0], try[1])
+	}
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "  Sign in (%s/account) as:\n", shop)
+	for _, s := range demo.Shoppers {
+		fmt.Fprintf(&b, "    %-8s password %-10s %s\n", s.Username, s.Password, s.Name)
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "  Teams:\n")

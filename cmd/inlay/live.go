@@ -21,7 +21,12 @@ import (
 
 // build makes a composer for cfg.
 func (sh *live) build(ctx context.Context, cfg *config.Config) (*composer.Server, error) {
+	a, err := sh.signIn.get(cfg, sh.opts.logger)
+	if err != nil {
+		return nil, err
+	}
 	return composer.New(cfg, composer.Options{
+		Auth:           a,
 		Engine:         sh.engine,
 		LayoutFS:       sh.opts.layoutFS,
 		Logger:         sh.opts.logger,
@@ -67,6 +72,7 @@ func (sh *live) install(ctx context.Context, srv *composer.Server, cfg *config.C
 		srv.SetReady(true)
 		old.Close()
 	}
+	sh.signIn.retire()
 }
 
 // drainDelay is how long /-/ready answers 503 before the listener closes:

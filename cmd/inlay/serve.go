@@ -89,6 +89,7 @@ type live struct {
 	token     atomic.Pointer[string]        // the admin token of config; "" for none
 	mu        sync.Mutex                    // serializes reloads; protects stopWatch
 	stopWatch func()
+	signIn    liveAuth // the sign-in, kept across reloads that leave it as it is
 }
 
 func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error {
@@ -108,6 +109,7 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 	}
 	sh.engine = fragments.NewEngine(fragments.EngineOptions{Logger: logger}, composer.EngineSettings(cfg))
 	defer sh.engine.Close()
+	defer sh.signIn.close()
 	srv, err := sh.build(ctx, cfg)
 	if err != nil {
 		return err

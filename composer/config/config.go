@@ -92,6 +92,8 @@ type Config struct {
 	// requests before it closes (Kubernetes' preStop pattern). Zero means
 	// 5s.
 	DrainDelay Duration `yaml:"drain_delay"`
+	// Auth configures sign-in. Nil means none, exactly as before it.
+	Auth *Auth `yaml:"auth"`
 
 	// File is the path the config was read from, if any.
 	File string `yaml:"-"`
@@ -136,6 +138,10 @@ type Service struct {
 	// H2C: speak HTTP/2 without TLS (prior knowledge) to this service; it
 	// must accept h2c. By default, HTTP/1.1.
 	H2C bool `yaml:"h2c"`
+	// Identity tells this service who the shopper is: none (the
+	// default), assertion (an X-Inlay-Identity JWT Inlay signs) or
+	// access_token (Authorization: Bearer with the shopper's token).
+	Identity string `yaml:"identity"`
 
 	// Local marks a service that `inlay dev` serves from the developer's
 	// own machine (--service NAME=URL): never cached, and in dev mode the
@@ -218,6 +224,9 @@ type Page struct {
 	// InOrder streams async fragments in document order on this page, as
 	// is always done for crawlers. By default they stream out of order.
 	InOrder bool `yaml:"in_order"`
+	// Auth is optional (the default) or required: an anonymous shopper
+	// is sent to sign in first.
+	Auth string `yaml:"auth"`
 }
 
 // Gateway reverse-proxies every request under Prefix to Service, with the
@@ -238,6 +247,9 @@ type Gateway struct {
 	// UploadTimeout is the deadline for reading the shopper's request
 	// body, from the start of the request. Zero means 30s.
 	UploadTimeout Duration `yaml:"upload_timeout"`
+	// Auth is optional (the default) or required: an anonymous shopper
+	// gets 401.
+	Auth string `yaml:"auth"`
 }
 
 // Defaults of a gateway route.

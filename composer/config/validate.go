@@ -253,6 +253,7 @@ func (c *Config) validate() Problems {
 			add(at, "error_pages %q has no layout", key)
 		}
 	}
+	c.validateAuth(add)
 	return ps
 }
 

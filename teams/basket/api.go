@@ -38,8 +38,12 @@ func (h *handlers) add(c echo.Context) error {
 		h.logger.WarnContext(r.Context(), "catalogue lookup failed", slog.String("sku", sku), slog.Any("err", err))
 		return fail(c, http.StatusServiceUnavailable, "catalogue unavailable, try again later")
 	}
-	id, created, total, err := h.store.Add(basketID(c), item, qty)
-	if created {
+	bid, signedIn := h.basketID(c)
+	if signedIn {
+		h.store.Claim(bid)
+	}
+	id, created, total, err := h.store.Add(bid, item, qty)
+	if created && !signedIn {
 		setBasketCookie(c, id)
 	}
 	if errors.Is(err, errBasketFull) {
@@ -54,7 +58,8 @@ func (h *handlers) remove(c echo.Context) error {
 	if !teamkit.ValidSKU(sku) {
 		return fail(c, http.StatusBadRequest, "invalid sku")
 	}
-	total := h.store.Remove(basketID(c), sku)
+	bid, _ := h.basketID(c)
+	total := h.store.Remove(bid, sku)
 	return done(c, total, r.PostFormValue("return"))
 }
 

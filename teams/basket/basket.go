@@ -47,6 +47,11 @@ type Config struct {
 
 	// Logger receives request logs and errors. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Identity verifies the shopper's X-Inlay-Identity, when the shop has
+	// sign-in: a signed-in shopper's basket is keyed by their sub, so it
+	// follows them into any browser. Nil means baskets by cookie only.
+	Identity *teamkit.Identity
 }
 
 // New returns the team's HTTP handler (an *echo.Echo with all routes).
@@ -69,6 +74,7 @@ func New(cfg Config) *echo.Echo {
 		catalog: newCatalogClient(strings.TrimRight(cfg.CatalogURL, "/"), &http.Client{Timeout: catalogTimeout}),
 		frag:    teamkit.Fragments{Link: assets.StylesheetLink("basket.css")},
 		logger:  logger,
+		id:      cfg.Identity,
 	}
 
 	e := teamkit.NewEcho(logger)
@@ -88,6 +94,7 @@ type handlers struct {
 	catalog *catalogClient
 	frag    teamkit.Fragments
 	logger  *slog.Logger
+	id      *teamkit.Identity
 }
 
 // limitBody caps the request body at maxFormBytes.

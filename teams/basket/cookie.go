@@ -1,10 +1,22 @@
 package basket
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 )
+
+// basketID returns the basket of the request: the signed-in shopper's
+// (keyed by their sub, signed in reports true), else the cookie's.
+func (h *handlers) basketID(c echo.Context) (id string, signedIn bool) {
+	if s := h.id.Shopper(c.Request()); s != nil {
+		sum := sha256.Sum256([]byte("sub:" + s.Sub))
+		return hex.EncodeToString(sum[:16]), true
+	}
+	return basketID(c), false
+}
 
 // cookieName names the cookie holding the basket id.
 const cookieName = "inlay_basket"

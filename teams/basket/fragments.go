@@ -9,7 +9,7 @@ import (
 )
 
 func (h *handlers) mini(c echo.Context) error {
-	return h.frag.Render(c, http.StatusOK, cachePrivate, miniView(h.store.Count(basketID(c))))
+	return h.frag.Render(c, http.StatusOK, cachePrivate, miniView(h.store.Count(h.basket(c))))
 }
 
 func (h *handlers) addForm(c echo.Context) error {
@@ -21,7 +21,13 @@ func (h *handlers) addForm(c echo.Context) error {
 }
 
 func (h *handlers) page(c echo.Context) error {
-	return h.frag.Render(c, http.StatusOK, cachePrivate, pageView(newBasketPage(h.store.Lines(basketID(c)))))
+	return h.frag.Render(c, http.StatusOK, cachePrivate, pageView(newBasketPage(h.store.Lines(h.basket(c)))))
+}
+
+// basket is the request's basket id.
+func (h *handlers) basket(c echo.Context) string {
+	id, _ := h.basketID(c)
+	return id
 }
 
 // basketPage is what the basket page shows.

@@ -53,6 +53,21 @@ func (s *store) get(id string) *basketEntry {
 	return el.Value.(*basketEntry)
 }
 
+// Claim makes an empty basket id if there is none: a signed-in shopper's
+// basket has the id their sub gives it.
+func (s *store) Claim(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.get(id) != nil {
+		return
+	}
+	s.byID[id] = s.order.PushFront(&basketEntry{id: id})
+	for s.order.Len() > s.max {
+		old := s.order.Remove(s.order.Back()).(*basketEntry)
+		delete(s.byID, old.id)
+	}
+}
+
 // Lines returns a copy of the lines of basket id, nil if there is none.
 func (s *store) Lines(id string) []line {
 	s.mu.Lock()

@@ -17,6 +17,7 @@ import (
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/layouts"
 	"github.com/inlayhq/inlay/teams/basket"
+	"github.com/inlayhq/inlay/teams/internal/teamkit"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
 )
@@ -52,12 +53,23 @@ func LoadConfig(path string) (*config.Config, fs.FS, error) {
 // services at them and logs their URLs. A team named in down is not
 // started: its service points at a loopback address where nothing listens,
 // as when a team's service is down, so that its boxes show their
-// fallbacks and stale copies. It returns each team's base URL by service
-// name and a function that stops them all, the last started first.
+// fallbacks and stale copies. With sign-in, the shell and the basket
+// verify X-Inlay-Identity against the shop's key set. It returns each
+// team's base URL by service name and a function that stops them all, the
+// last started first.
 func StartTeams(cfg *config.Config, logger *slog.Logger, down ...string) (map[string]string, func(), error) {
 	for _, name := range down {
 		if !slices.Contains(demoTeams, name) {
 			return nil, nil, fmt.Errorf("no demo team %q to keep down (the teams: %s)", name, strings.Join(demoTeams, ", "))
+		}
+	}
+	var stops []func()
+	identity := func(string) *teamkit.Identity { return nil }
+	if cfg.Auth != nil && cfg.PublicURL != "" {
+		identity = func(aud string) *teamkit.Identity {
+			id := teamkit.NewIdentity(cfg.PublicURL, cfg.PublicURL+"/-/auth/jwks.json", aud)
+			stops = append(stops, id.Close)
+			return id
 		}
 	}
 	teams := []struct {
@@ -65,12 +77,11 @@ func StartTeams(cfg *config.Config, logger *slog.Logger, down ...string) (map[st
 		new  func(searchURL string) http.Handler
 	}{
 		{"search", func(string) http.Handler { return search.New(search.Config{Logger: logger}) }},
-		{"shell", func(string) http.Handler { return shell.New(shell.Config{Logger: logger}) }},
+		{"shell", func(string) http.Handler { return shell.New(shell.Config{Logger: logger, Identity: identity("shell")}) }},
 		{"basket", func(searchURL string) http.Handler {
-			return basket.New(basket.Config{CatalogURL: searchURL, Logger: logger})
+			return basket.New(basket.Config{CatalogURL: searchURL, Logger: logger, Identity: identity("basket")})
 		}},
 	}
-	var stops []func()
 	stopAll := func() {
 		for _, stop := range slices.Backward(stops) {
 			stop()

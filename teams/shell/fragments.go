@@ -28,7 +28,37 @@ var navCategories = []category{
 }
 
 type handlers struct {
-	frag teamkit.Fragments
+	frag     teamkit.Fragments
+	identity *teamkit.Identity
+}
+
+// account is the header's personal box; empty without sign-in.
+func (h *handlers) account(c echo.Context) error {
+	if h.identity == nil {
+		c.Response().Header().Set("Cache-Control", cacheFooter)
+		return c.Blob(http.StatusOK, teamkit.HTMLContentType, nil)
+	}
+	next := c.Request().Header.Get("X-Inlay-Page-Path")
+	if !strings.HasPrefix(next, "/") {
+		next = "/"
+	}
+	return h.frag.Render(c, http.StatusOK, cacheAccount, accountBox(h.identity.Shopper(c.Request()), url.QueryEscape(next)))
+}
+
+// accountPage is the main box of the account page.
+func (h *handlers) accountPage(c echo.Context) error {
+	return h.frag.Render(c, http.StatusOK, cacheAccount, accountPage(h.identity.Shopper(c.Request())))
+}
+
+// displayName is the shopper's name, else their address, else "Account".
+func displayName(s *teamkit.Shopper) string {
+	switch {
+	case s.Name != "":
+		return s.Name
+	case s.Email != "":
+		return s.Email
+	}
+	return "Account"
 }
 
 func (h *handlers) header(c echo.Context) error {

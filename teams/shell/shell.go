@@ -16,6 +16,9 @@ const (
 	cacheHeader       = "public, max-age=60, stale-while-revalidate=300, stale-if-error=86400"
 	cacheFooter       = "public, max-age=300, stale-while-revalidate=600, stale-if-error=86400"
 	cacheHeaderStatic = "public, max-age=3600, stale-while-revalidate=3600, stale-if-error=604800"
+	// cacheAccount: the personal box is one shopper's, never stored; the
+	// header beside it stays public.
+	cacheAccount = "private, no-store"
 )
 
 //go:embed static
@@ -25,6 +28,9 @@ var staticFiles embed.FS
 type Config struct {
 	// Logger receives request logs and errors. Nil means slog.Default().
 	Logger *slog.Logger
+	// Identity verifies the shopper's X-Inlay-Identity, when the shop has
+	// sign-in. Nil means none: the account box is empty.
+	Identity *teamkit.Identity
 }
 
 // New returns the team's HTTP handler (an *echo.Echo with all routes).
@@ -34,13 +40,15 @@ func New(cfg Config) *echo.Echo {
 		panic(err)
 	}
 	assets := teamkit.MustLoadAssets(sub, "/shell/static/")
-	h := &handlers{frag: teamkit.Fragments{Link: assets.StylesheetLink("shell.css")}}
+	h := &handlers{frag: teamkit.Fragments{Link: assets.StylesheetLink("shell.css")}, identity: cfg.Identity}
 
 	e := teamkit.NewEcho(cfg.Logger)
 	g := e.Group("/shell")
 	g.GET("/fragments/header", h.header)
 	g.GET("/fragments/header-static", h.headerStatic)
 	g.GET("/fragments/footer", h.footer)
+	g.GET("/fragments/account", h.account)
+	g.GET("/fragments/account-page", h.accountPage)
 	g.GET("/static/*", assets.Handler())
 	return e
 }

@@ -1,0 +1,43 @@
+package fragments
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+)
+
+// L14: A fragment fetched with an identity assertion is credentialed: stored
+// only when it says public or s-maxage, and never keyed by the assertion
+// (a response that varies on it is not stored at all).
+func TestIdentityAssertionIsCredentialed(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		header    http.Header
+		wantFetch int64
+	}{
+		{"private by default", http.Header{"Cache-Control": {"max-age=60"}}, 2},
+		{"public", http.Header{"Cache-Control": {"public, max-age=60"}}, 1},
+		{"s-maxage", http.Header{"Cache-Control": {"s-maxage=60"}}, 1},
+		{"varies on the assertion", http.Header{"Cache-Control": {"public, max-age=60"}, "Vary": {HeaderIdentity}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var upstream atomic.Int64
+			next := FetcherFunc(func(context.Context, *Request) (*Response, error) {
+				upstream.Add(1)
+				return &Response{Status: 200, Header: tc.header.Clone(), Body: []byte("box")}, nil
+			})
+			c := NewCache(next, CacheConfig{CleanupInterval: -1})
+			defer c.Close()
+			for _, assertion := range []string{"eyJ.shopper-a.sig", "eyJ.shopper-b.sig"} {
+				fields := []Field{{Name: HeaderIdentity, Values: []string{assertion}}}
+				if _, err := c.Fetch(context.Background(), &Request{URL: "http://t/x", Fields: fields}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := upstream.Load(); n != tc.wantFetch {
+				t.Errorf("upstream fetches: %d, want %d", n, tc.wantFetch)
+			}
+		})
+	}
+}
