@@ -317,3 +317,22 @@ func TestAccessTokenIdentity(t *testing.T) {
 		t.Errorf("gateway: search got Authorization %q", got)
 	}
 }
+
+// L1: a shop reached by another of its names (localhost for 127.0.0.1)
+// sends a sign-in to the public_url's origin first, so that the flow's
+// cookie is set where the provider sends the shopper back; otherwise the
+// callback would find no state and refuse the sign-in.
+func TestSignInStartsOnThePublicOrigin(t *testing.T) {
+	s := newSigninShop(t, signinOptions{extra: "hosts: [127.0.0.1, localhost]\n"})
+	u, _ := url.Parse(s.URL)
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/-/auth/login?next=/account", nil)
+	req.Host = "localhost:" + u.Port()
+	resp, _ := do(t, noFollow(s.shopper(t)), req)
+	loc := resp.Header.Get("Location")
+	if want := s.URL + "/-/auth/login?next=%2Faccount"; resp.StatusCode != http.StatusFound || loc != want {
+		t.Errorf("login on localhost: %d to %q, want 302 to %q", resp.StatusCode, loc, want)
+	}
+	if len(resp.Cookies()) != 0 {
+		t.Errorf("login on localhost set cookies %v on the wrong origin", resp.Cookies())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -64,6 +65,13 @@ func (a *Auth) cookie(name, value string, maxAge int) *http.Cookie {
 // on the server; the browser keeps the state in a cookie that binds the
 // flow to it.
 func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
+	if pu, err := url.Parse(a.publicURL); err == nil && !strings.EqualFold(r.Host, pu.Host) {
+		// The flow's cookie must be set on the origin the provider sends
+		// the shopper back to: a shop reached by another of its names
+		// (localhost for 127.0.0.1, say) goes there first.
+		http.Redirect(w, r, a.publicURL+Prefix+"login?next="+url.QueryEscape(SafeNext(r.URL.Query().Get("next"))), http.StatusFound)
+		return
+	}
 	p, err := a.provider(r.Context())
 	if err != nil {
 		a.log.LogAttrs(r.Context(), slog.LevelWarn, "sign-in: provider unavailable", slog.String("error", err.Error()))
