@@ -1,4 +1,4 @@
-package check
+package checkfragment
 
 // The markup check of check-fragment: what in a fragment body would break
 // the page around it.

@@ -1,4 +1,4 @@
-package check
+package checkfragment
 
 // The caching check of check-fragment: what Inlay's cache would do with a
 // response, and which caching headers defeat it.
