@@ -14,6 +14,7 @@ import (
 
 	"github.com/inlayhq/inlay/cmd/inlay/checkfragment"
 	"github.com/inlayhq/inlay/cmd/inlay/demo"
+	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
@@ -198,7 +199,7 @@ func TestCheckFragmentPerShopperBodyMarkedPublic(t *testing.T) {
 			rep, code := checkJSON(t, append([]string{"--config", cfg, "--service", "team", "/hello"}, tc.flags...)...)
 			found := false
 			for _, p := range rep.Problems {
-				if p.Severity == checkfragment.SeverityError && strings.Contains(p.Message, "differs between two shoppers") {
+				if p.Severity == config.SeverityError && strings.Contains(p.Message, "differs between two shoppers") {
 					found = true
 					if !strings.Contains(p.Fix, "private or no-store") {
 						t.Errorf("fix %q does not say private or no-store", p.Fix)

@@ -4,6 +4,7 @@ package checkfragment
 // response, and which caching headers defeat it.
 
 import (
+	"github.com/inlayhq/inlay/composer/config"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,9 +23,9 @@ func (r *Report) checkCaching(resp *fragments.Response, opts Options) {
 	cc := contract.ParseCacheControl(h)
 	if len(h.Values("Cache-Control")) == 0 {
 		if r.Cacheable {
-			r.addFix(SeverityWarning, "send Cache-Control: public, max-age=N", "no Cache-Control: only Expires sets the lifetime; send Cache-Control: public, max-age=N")
+			r.addFix(config.SeverityWarning, "send Cache-Control: public, max-age=N", "no Cache-Control: only Expires sets the lifetime; send Cache-Control: public, max-age=N")
 		} else {
-			r.addFix(SeverityWarning, "send Cache-Control: public, max-age=N, stale-while-revalidate=N, stale-if-error=N", "no Cache-Control: Inlay does not store this fragment and fetches it for every page view; send Cache-Control: public, max-age=N")
+			r.addFix(config.SeverityWarning, "send Cache-Control: public, max-age=N, stale-while-revalidate=N, stale-if-error=N", "no Cache-Control: Inlay does not store this fragment and fetches it for every page view; send Cache-Control: public, max-age=N")
 		}
 	}
 	if !opts.Cookies {
@@ -38,21 +39,21 @@ func (r *Report) checkCaching(resp *fragments.Response, opts Options) {
 			}
 		}
 		if len(defeat) > 0 {
-			r.addFix(SeverityWarning, "send Cache-Control: public, max-age=N", "Cache-Control %s defeats caching: Inlay fetches this fragment for every page view; a service without cookies cannot tell shoppers apart, so send public, max-age=N (or check with --cookies if the service has cookies: true or authorization: true)",
+			r.addFix(config.SeverityWarning, "send Cache-Control: public, max-age=N", "Cache-Control %s defeats caching: Inlay fetches this fragment for every page view; a service without cookies cannot tell shoppers apart, so send public, max-age=N (or check with --cookies if the service has cookies: true or authorization: true)",
 				strings.Join(defeat, ", "))
 		}
 	}
 	switch {
 	case cc.SMaxAge == 0:
-		r.addFix(SeverityWarning, "send s-maxage=N with N above 0", "Cache-Control s-maxage=0: the fragment is stale at once, so every page view fetches it again")
+		r.addFix(config.SeverityWarning, "send s-maxage=N with N above 0", "Cache-Control s-maxage=0: the fragment is stale at once, so every page view fetches it again")
 	case cc.SMaxAge < 0 && cc.MaxAge == 0:
-		r.addFix(SeverityWarning, "send max-age=N with N above 0", "Cache-Control max-age=0: the fragment is stale at once, so every page view fetches it again")
+		r.addFix(config.SeverityWarning, "send max-age=N with N above 0", "Cache-Control max-age=0: the fragment is stale at once, so every page view fetches it again")
 	}
 	names, star := contract.VaryNames(h)
 	if star {
-		r.addFix(SeverityWarning, "name the request headers the body depends on in Vary, or none", "Vary: * defeats caching: Inlay never stores a response that varies on everything")
+		r.addFix(config.SeverityWarning, "name the request headers the body depends on in Vary, or none", "Vary: * defeats caching: Inlay never stores a response that varies on everything")
 	}
 	if slices.Contains(names, "Cookie") && !opts.Cookies {
-		r.addFix(SeverityWarning, "drop Cookie from Vary", "Vary: Cookie defeats caching: Inlay never stores it, and it sends this service no cookies anyway")
+		r.addFix(config.SeverityWarning, "drop Cookie from Vary", "Vary: Cookie defeats caching: Inlay never stores it, and it sends this service no cookies anyway")
 	}
 }

@@ -72,7 +72,7 @@ func TestCheckHTML(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
 			for _, p := range checkHTML([]byte(tc.body)).problems {
-				got = append(got, p.String())
+				got = append(got, textLine(p))
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
@@ -110,7 +110,7 @@ func TestCheckPrimaryStatus(t *testing.T) {
 			rep := analyze(obs, Options{URL: "http://t/", Primary: true, Timeout: time.Second, MaxBytes: 1 << 20}, time.Now())
 			var got []string
 			for _, p := range rep.Problems {
-				got = append(got, p.String())
+				got = append(got, textLine(p))
 			}
 			if strings.Join(got, "\n") != tc.want {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), tc.want)

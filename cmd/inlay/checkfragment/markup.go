@@ -6,6 +6,7 @@ package checkfragment
 import (
 	"bytes"
 	"fmt"
+	"github.com/inlayhq/inlay/composer/config"
 	"io"
 	"sort"
 	"strings"
@@ -19,7 +20,7 @@ const maxMarkupProblems = 10
 
 // htmlCheck is what checkHTML found in a fragment body.
 type htmlCheck struct {
-	problems []Problem
+	problems []config.Problem
 	// classAt is where the first class attribute is; zero when none.
 	classAt position
 	// stylesheets is true when the body links or embeds CSS itself.
@@ -119,11 +120,11 @@ func checkHTML(body []byte) htmlCheck {
 		switch tt {
 		case html.ErrorToken:
 			if err := z.Err(); err != io.EOF {
-				c.problem(SeverityError, "send well-formed HTML", start, "reading the markup: %v", err)
+				c.problem(config.SeverityError, "send well-formed HTML", start, "reading the markup: %v", err)
 			}
 			c.finish()
 			if c.suppressed > 0 {
-				c.out.problems = append(c.out.problems, Problem{Severity: SeverityError,
+				c.out.problems = append(c.out.problems, config.Problem{Severity: config.SeverityError,
 					Message: fmt.Sprintf("and %d more markup problems", c.suppressed), Fix: "fix the ones above and check again"})
 			}
 			return c.out
@@ -145,7 +146,7 @@ func (c *markupChecker) problem(severity, fix string, offset int, format string,
 	}
 	c.reported++
 	p := c.position(offset)
-	c.out.problems = append(c.out.problems, Problem{Severity: severity, Message: fmt.Sprintf(format, args...), Line: p.line, Col: p.col, Fix: fix})
+	c.out.problems = append(c.out.problems, config.Problem{Severity: severity, Message: fmt.Sprintf(format, args...), Line: p.line, Col: p.col, Fix: fix})
 }
 
 // inForeign reports whether the checker is inside <svg> or <math>, where
@@ -164,7 +165,7 @@ func (c *markupChecker) fullDocument(offset int) {
 		return
 	}
 	c.document = true
-	c.problem(SeverityError, "send only the box's markup, without <html>, <head> or <body>", offset, "a whole document (<!DOCTYPE>, <html>, <head> or <body>) in a fragment: Inlay places the body inside the page's <body> as it is; send only the box's markup")
+	c.problem(config.SeverityError, "send only the box's markup, without <html>, <head> or <body>", offset, "a whole document (<!DOCTYPE>, <html>, <head> or <body>) in a fragment: Inlay places the body inside the page's <body> as it is; send only the box's markup")
 }
 
 func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool) {
@@ -187,7 +188,7 @@ func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool
 			rel = strings.ToLower(string(v))
 		case len(key) > 2 && strings.HasPrefix(key, "on") && !c.handler:
 			c.handler = true
-			c.problem(SeverityWarning, "attach handlers from a script declared in a Link header", offset, "inline event handler %s= on <%s>: the page's Content-Security-Policy blocks it on pages with async boxes; attach handlers from a script declared in a Link header", key, name)
+			c.problem(config.SeverityWarning, "attach handlers from a script declared in a Link header", offset, "inline event handler %s= on <%s>: the page's Content-Security-Policy blocks it on pages with async boxes; attach handlers from a script declared in a Link header", key, name)
 		}
 	}
 	switch {
@@ -195,27 +196,27 @@ func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool
 		c.fullDocument(offset)
 		return
 	case name == "fragment":
-		c.problem(SeverityError, "ask the designers for a <fragment> slot in the layout", offset, "<fragment> inside a fragment is never processed: Inlay does not scan fragment bodies, so it reaches the browser as an unknown element; ask for a slot in the layout instead")
+		c.problem(config.SeverityError, "ask the designers for a <fragment> slot in the layout", offset, "<fragment> inside a fragment is never processed: Inlay does not scan fragment bodies, so it reaches the browser as an unknown element; ask for a slot in the layout instead")
 		return
 	case strings.HasPrefix(name, "esi:"):
-		c.problem(SeverityError, "ask the designers for a <fragment> slot in the layout", offset, "<%s> is never processed: Inlay does not do ESI and does not scan fragment bodies, so it reaches the browser as it is", name)
+		c.problem(config.SeverityError, "ask the designers for a <fragment> slot in the layout", offset, "<%s> is never processed: Inlay does not do ESI and does not scan fragment bodies, so it reaches the browser as it is", name)
 		return
 	case name == "script" && !hasSrc && !strings.Contains(typ, "json") && !c.inline:
 		c.inline = true
-		c.problem(SeverityWarning, "declare the script in a Link header: </x.js>; rel=script", offset, "inline <script>: the page's Content-Security-Policy blocks it on pages with async boxes; declare scripts in a Link header (rel=script or rel=modulepreload), which Inlay writes with the page's nonce")
+		c.problem(config.SeverityWarning, "declare the script in a Link header: </x.js>; rel=script", offset, "inline <script>: the page's Content-Security-Policy blocks it on pages with async boxes; declare scripts in a Link header (rel=script or rel=modulepreload), which Inlay writes with the page's nonce")
 	case name == "style":
 		c.out.stylesheets = true
 	case name == "link" && strings.Contains(" "+rel+" ", " stylesheet "):
 		c.out.stylesheets = true
 		if !c.linkTag {
 			c.linkTag = true
-			c.problem(SeverityWarning, "send Link: </x.css>; rel=stylesheet", offset, "<link rel=stylesheet> in the body: declare it in a Link response header instead, so that Inlay places it once per page, before the first fragment that needs it")
+			c.problem(config.SeverityWarning, "send Link: </x.css>; rel=stylesheet", offset, "<link rel=stylesheet> in the body: declare it in a Link response header instead, so that Inlay places it once per page, before the first fragment that needs it")
 		}
 	}
 	foreign := c.inForeign()
 	if selfClosing && !voidElements[name] {
 		if !foreign && name != "svg" && name != "math" {
-			c.problem(SeverityError, "write the end tag", offset, `<%s/>: "/>" does not close a <%s> in HTML, so everything after it ends up inside it; write <%s></%s>`, name, name, name, name)
+			c.problem(config.SeverityError, "write the end tag", offset, `<%s/>: "/>" does not close a <%s> in HTML, so everything after it ends up inside it; write <%s></%s>`, name, name, name, name)
 		}
 		return
 	}
@@ -254,7 +255,7 @@ func (c *markupChecker) endTag(name string, offset int) {
 	case name == "fragment" || strings.HasPrefix(name, "esi:"):
 		return // reported at the start tag
 	case voidElements[name]:
-		c.problem(SeverityError, "remove the end tag", offset, "stray </%s>: <%s> is a void element and has no end tag", name, name)
+		c.problem(config.SeverityError, "remove the end tag", offset, "stray </%s>: <%s> is a void element and has no end tag", name, name)
 		return
 	}
 	j := len(c.stack) - 1
@@ -263,16 +264,16 @@ func (c *markupChecker) endTag(name string, offset int) {
 	}
 	if j < 0 {
 		if name == "p" {
-			c.problem(SeverityError, "remove the </p>, or move the block element out of the <p>", offset, "stray </p>: no <p> is open; a block element such as <div> or <ul> inside a <p> closes the <p> before it")
+			c.problem(config.SeverityError, "remove the </p>, or move the block element out of the <p>", offset, "stray </p>: no <p> is open; a block element such as <div> or <ul> inside a <p> closes the <p> before it")
 		} else {
-			c.problem(SeverityError, "remove the end tag, or add its start tag", offset, "stray </%s>: no <%s> is open", name, name)
+			c.problem(config.SeverityError, "remove the end tag, or add its start tag", offset, "stray </%s>: no <%s> is open", name, name)
 		}
 		return
 	}
 	end := c.position(offset)
 	for k := j + 1; k < len(c.stack); k++ {
 		if e := c.stack[k]; !optionalEnd[e.name] {
-			c.problem(SeverityError, "close the element before its parent ends", e.at, "<%s> is not closed before </%s> at %d:%d", e.name, name, end.line, end.col)
+			c.problem(config.SeverityError, "close the element before its parent ends", e.at, "<%s> is not closed before </%s> at %d:%d", e.name, name, end.line, end.col)
 		}
 	}
 	c.stack = c.stack[:j]
@@ -282,7 +283,7 @@ func (c *markupChecker) endTag(name string, offset int) {
 func (c *markupChecker) finish() {
 	for _, e := range c.stack {
 		if !optionalEnd[e.name] {
-			c.problem(SeverityError, "close the element", e.at, "<%s> is never closed", e.name)
+			c.problem(config.SeverityError, "close the element", e.at, "<%s> is never closed", e.name)
 		}
 	}
 	c.stack = nil
