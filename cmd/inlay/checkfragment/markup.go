@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/inlayhq/inlay/fragments/contract/htmlspec"
 	"golang.org/x/net/html"
 )
 
@@ -30,34 +31,22 @@ type htmlCheck struct {
 // position is a 1-based line and column in a body, the column in characters.
 type position struct{ line, col int }
 
-func setOf(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
+// is reports whether the element named name has one of the facts f in
+// the one HTML element table.
+func is(name string, f htmlspec.Flags) bool {
+	_, flags := htmlspec.Lookup([]byte(name))
+	return flags&f != 0
 }
 
-var (
-	// voidElements never have content or an end tag.
-	voidElements = setOf("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr")
-	// optionalEnd are the elements whose end tag may be left out (HTML
-	// §13.1.2.4): the next sibling of certain kinds, or the end of the
-	// parent, closes them. html, head and body are reported separately.
-	optionalEnd = setOf("li", "dt", "dd", "p", "rt", "rp", "optgroup", "option", "colgroup", "thead", "tbody", "tfoot", "tr", "td", "th")
-	// closesP are the start tags that close an open <p>.
-	closesP = setOf("address", "article", "aside", "blockquote", "details", "dialog", "div", "dl", "fieldset",
-		"figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup",
-		"hr", "main", "menu", "nav", "ol", "p", "pre", "search", "section", "table", "ul")
-	tableSections = setOf("thead", "tbody", "tfoot")
-)
+// isTableSection reports whether name is a row group: thead, tbody or tfoot.
+func isTableSection(name string) bool { return name == "thead" || name == "tbody" || name == "tfoot" }
 
 // endsOptional reports whether a start tag named next ends an open element
 // whose end tag is optional.
 func endsOptional(open, next string) bool {
 	switch open {
 	case "p":
-		return closesP[next]
+		return is(next, htmlspec.ClosesP)
 	case "li":
 		return next == "li"
 	case "dt", "dd":
@@ -71,9 +60,9 @@ func endsOptional(open, next string) bool {
 	case "colgroup":
 		return next != "col" && next != "template"
 	case "tr":
-		return next == "tr" || tableSections[next]
+		return next == "tr" || isTableSection(next)
 	case "td", "th":
-		return next == "td" || next == "th" || next == "tr" || tableSections[next]
+		return next == "td" || next == "th" || next == "tr" || isTableSection(next)
 	case "thead", "tbody":
 		return next == "tbody" || next == "tfoot"
 	}
@@ -214,7 +203,7 @@ func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool
 		}
 	}
 	foreign := c.inForeign()
-	if selfClosing && !voidElements[name] {
+	if selfClosing && !is(name, htmlspec.Void) {
 		if !foreign && name != "svg" && name != "math" {
 			c.problem(config.SeverityError, "write the end tag", offset, `<%s/>: "/>" does not close a <%s> in HTML, so everything after it ends up inside it; write <%s></%s>`, name, name, name, name)
 		}
@@ -223,7 +212,7 @@ func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool
 	if !foreign {
 		c.closeImplied(name)
 	}
-	if !voidElements[name] {
+	if !is(name, htmlspec.Void) {
 		c.stack = append(c.stack, openElement{name: name, at: offset})
 	}
 }
@@ -234,7 +223,7 @@ func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool
 func (c *markupChecker) closeImplied(next string) {
 	for {
 		found := -1
-		for j := len(c.stack) - 1; j >= 0 && optionalEnd[c.stack[j].name]; j-- {
+		for j := len(c.stack) - 1; j >= 0 && is(c.stack[j].name, htmlspec.OptionalEnd); j-- {
 			if endsOptional(c.stack[j].name, next) {
 				found = j
 				break
@@ -254,7 +243,7 @@ func (c *markupChecker) endTag(name string, offset int) {
 		return
 	case name == "fragment" || strings.HasPrefix(name, "esi:"):
 		return // reported at the start tag
-	case voidElements[name]:
+	case is(name, htmlspec.Void):
 		c.problem(config.SeverityError, "remove the end tag", offset, "stray </%s>: <%s> is a void element and has no end tag", name, name)
 		return
 	}
@@ -272,7 +261,7 @@ func (c *markupChecker) endTag(name string, offset int) {
 	}
 	end := c.position(offset)
 	for k := j + 1; k < len(c.stack); k++ {
-		if e := c.stack[k]; !optionalEnd[e.name] {
+		if e := c.stack[k]; !is(e.name, htmlspec.OptionalEnd) {
 			c.problem(config.SeverityError, "close the element before its parent ends", e.at, "<%s> is not closed before </%s> at %d:%d", e.name, name, end.line, end.col)
 		}
 	}
@@ -282,7 +271,7 @@ func (c *markupChecker) endTag(name string, offset int) {
 // finish reports the elements still open at the end of the body.
 func (c *markupChecker) finish() {
 	for _, e := range c.stack {
-		if !optionalEnd[e.name] {
+		if !is(e.name, htmlspec.OptionalEnd) {
 			c.problem(config.SeverityError, "close the element", e.at, "<%s> is never closed", e.name)
 		}
 	}
