@@ -1,7 +1,7 @@
 package main
 
 // The check-fragment command: its flags and wiring. The check itself is
-// package check's.
+// package checkfragment's.
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/inlayhq/inlay/cmd/inlay/checkfragment"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments/contract"
-	"github.com/inlayhq/inlay/teams/check"
 )
 
 // withScheme takes a URL typed without its scheme, like
@@ -36,7 +36,7 @@ func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.
 			"Exit status: 0 when fine, 1 on errors (or on warnings with --strict), 2 on bad usage.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	opts := check.Options{}
+	opts := checkfragment.Options{}
 	fs.StringVar(&opts.ID, "id", "check", "fragment `id` sent as X-Inlay-Fragment")
 	fs.BoolVar(&opts.Primary, "primary", false, "check it as the page's primary fragment (any status below 500, Set-Cookie allowed)")
 	fs.BoolVar(&opts.Cookies, "cookies", false, "check it as a fragment of a service that gets the shopper's credentials (cookies: true or authorization: true): per-shopper responses expected")
@@ -100,7 +100,7 @@ func checkFragmentCommand(ctx context.Context, args []string, stdout, stderr io.
 		return 2
 	}
 
-	rep := check.Check(ctx, opts)
+	rep := checkfragment.Check(ctx, opts)
 	if originNote != "" {
 		rep.Warn("check the fragment at the service's own url, or fix the service's url in the config", originNote)
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inlayhq/inlay/cmd/inlay/checkfragment"
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/teams/check"
 )
 
 // applyServiceSettings judges the fragment by the settings of a service in
@@ -20,7 +20,7 @@ import (
 // when that is set (--service NAME=URL, a developer's local copy of the
 // service). It returns a note when an absolute URL is not on the service's
 // url.
-func applyServiceSettings(opts *check.Options, configPath, service, serviceURL string, set map[string]bool) (string, error) {
+func applyServiceSettings(opts *checkfragment.Options, configPath, service, serviceURL string, set map[string]bool) (string, error) {
 	if configPath == "" || service == "" {
 		return "", errors.New("--config and --service go together (or give --service NAME=URL)")
 	}

@@ -12,8 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/teams/check"
-	"github.com/inlayhq/inlay/teams/demo"
+	"github.com/inlayhq/inlay/cmd/inlay/checkfragment"
+	"github.com/inlayhq/inlay/cmd/inlay/demo"
+	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
@@ -33,11 +34,11 @@ func serviceConfig(t *testing.T, name, url, extra string) string {
 }
 
 // checkJSON runs check-fragment with --format json and decodes its report.
-func checkJSON(t *testing.T, args ...string) (check.Report, int) {
+func checkJSON(t *testing.T, args ...string) (checkfragment.Report, int) {
 	t.Helper()
 	var stdout, stderr strings.Builder
 	code := run(context.Background(), append(append([]string{"check-fragment"}, args...), "--format", "json"), &stdout, &stderr)
-	var rep check.Report
+	var rep checkfragment.Report
 	if err := json.Unmarshal([]byte(stdout.String()), &rep); err != nil {
 		t.Fatalf("check-fragment %q: %v\nstdout %s\nstderr %s", args, err, stdout.String(), stderr.String())
 	}
@@ -198,7 +199,7 @@ func TestCheckFragmentPerShopperBodyMarkedPublic(t *testing.T) {
 			rep, code := checkJSON(t, append([]string{"--config", cfg, "--service", "team", "/hello"}, tc.flags...)...)
 			found := false
 			for _, p := range rep.Problems {
-				if p.Severity == check.SeverityError && strings.Contains(p.Message, "differs between two shoppers") {
+				if p.Severity == config.SeverityError && strings.Contains(p.Message, "differs between two shoppers") {
 					found = true
 					if !strings.Contains(p.Fix, "private or no-store") {
 						t.Errorf("fix %q does not say private or no-store", p.Fix)

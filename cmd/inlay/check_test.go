@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inlayhq/inlay/teams/check"
+	"github.com/inlayhq/inlay/cmd/inlay/checkfragment"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -388,7 +388,7 @@ func TestCheckFragmentRequest(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit status %d, want 1 (Set-Cookie)\nstderr: %s", code, stderr.String())
 	}
-	var rep check.Report
+	var rep checkfragment.Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("output is not JSON: %v\n%s", err, stdout.String())
 	}
@@ -421,7 +421,7 @@ func TestCheckFragmentRequest(t *testing.T) {
 	if rep.Cacheable || rep.Cache != "not cacheable: Set-Cookie" {
 		t.Errorf("cache = %v %q, want not cacheable: Set-Cookie", rep.Cacheable, rep.Cache)
 	}
-	if len(rep.Assets) != 1 || rep.Assets[0] != (check.Asset{Kind: "stylesheet", URL: "/team/static/team.css"}) {
+	if len(rep.Assets) != 1 || rep.Assets[0] != (checkfragment.Asset{Kind: "stylesheet", URL: "/team/static/team.css"}) {
 		t.Errorf("assets = %+v", rep.Assets)
 	}
 }

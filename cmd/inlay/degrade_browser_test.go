@@ -10,9 +10,9 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/inlayhq/inlay/cmd/inlay/demo"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/teams/basket"
-	"github.com/inlayhq/inlay/teams/demo"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
 	"github.com/inlayhq/inlay/teams/teamtest"

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/inlayhq/inlay/cmd/inlay/demo"
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/teams/demo"
 )
 
 // demoCommand runs `inlay demo`.

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlayhq/inlay/cmd/inlay/demo"
 	"github.com/inlayhq/inlay/teams/basket"
-	"github.com/inlayhq/inlay/teams/demo"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
 	"github.com/inlayhq/inlay/teams/teamtest"

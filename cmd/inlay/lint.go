@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/lint"
 )
 
@@ -35,7 +36,7 @@ func lintCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "inlay lint: %v\n", err)
 		if *format == "json" {
 			// Editors and CI read stdout: give them the failure too.
-			problems = []lint.Problem{{File: *configPath, Severity: lint.Error, Message: err.Error()}}
+			problems = []config.Problem{{File: *configPath, Severity: config.SeverityError, Message: err.Error()}}
 			_ = writeJSON(stdout, lint.NewReport(problems))
 		}
 		return 1

@@ -120,7 +120,7 @@ func checkLintJSON(t *testing.T, out, text string) {
 	}
 	var lines []string
 	for _, p := range rep.Problems {
-		lines = append(lines, p.String()+"\n")
+		lines = append(lines, p.Error()+"\n")
 	}
 	if strings.Join(lines, "") != text {
 		t.Errorf("--format json and --format text disagree:\n%s\nvs\n%s", out, text)

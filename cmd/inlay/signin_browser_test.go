@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/inlayhq/inlay/teams/demo"
+	"github.com/inlayhq/inlay/cmd/inlay/demo"
 )
 
 // L1, L10: the demo signs in, in a real browser: "Sign in" in the

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/teams/demo"
+	"github.com/inlayhq/inlay/cmd/inlay/demo"
 )
 
 // demoSignIn signs a fresh browser-like client in at the demo shop base,

@@ -7,22 +7,43 @@ import (
 	"strings"
 )
 
-// Problem is one thing wrong with a config or layout file.
+// Severities of a problem. A problem without one is an error.
+const (
+	// SeverityError marks a problem that stops what was asked: the config
+	// does not load, or Inlay refuses the fragment.
+	SeverityError = "error"
+	// SeverityWarning marks advice: everything works, but less well.
+	SeverityWarning = "warning"
+)
+
+// Problem is one thing wrong with a config, a layout or a fragment: the
+// one report type of config loading, `inlay lint` and
+// `inlay check-fragment`. File, Line and Col locate it, when known (Line
+// and Col are 1-based; zero means the whole file or body).
 type Problem struct {
-	File      string
-	Line, Col int
-	Message   string
+	File     string `json:"file,omitempty"`
+	Line     int    `json:"line"`
+	Col      int    `json:"col"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	// Fix says in a few words what makes the problem go away.
+	Fix string `json:"fix,omitempty"`
 }
 
-// Error formats the problem as FILE:LINE:COL: message.
-func (p *Problem) Error() string {
+// Error formats the problem as FILE:LINE:COL: message, with "warning: "
+// before the message of a warning.
+func (p Problem) Error() string {
+	msg := p.Message
+	if p.Severity == SeverityWarning {
+		msg = "warning: " + msg
+	}
 	switch {
 	case p.Line > 0:
-		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Message)
+		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, msg)
 	case p.File != "":
-		return fmt.Sprintf("%s: %s", p.File, p.Message)
+		return fmt.Sprintf("%s: %s", p.File, msg)
 	}
-	return p.Message
+	return msg
 }
 
 // Problems is a list of problems; as an error it prints one per line.

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments/shared"
+	"github.com/inlayhq/inlay/fragments/shared/redisurl"
 )
 
 // SharedCache configures the cache's shared tier, one Valkey or Redis (7+)
@@ -38,7 +38,7 @@ func (s SharedCache) CallTimeout() time.Duration {
 
 // RedactedURL returns URL with its password, if any, replaced by xxxxx,
 // for logs and for showing the config.
-func (s SharedCache) RedactedURL() string { return shared.Redacted(s.URL) }
+func (s SharedCache) RedactedURL() string { return redisurl.Redacted(s.URL) }
 
 // String formats the settings with the URL redacted, so that printing a
 // Config (%v, %+v) never shows the password.

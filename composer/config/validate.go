@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments/shared"
+	"github.com/inlayhq/inlay/fragments/shared/redisurl"
 )
 
 // neverForwarded are request headers a service may not list: hop-by-hop
@@ -212,13 +212,13 @@ func (c *Config) validate() Problems {
 			// url.Parse's message quotes the URL, password and all.
 			add("$.cache.shared.url", "cache shared url does not parse")
 		case u.Scheme != "redis" && u.Scheme != "rediss":
-			add("$.cache.shared.url", "cache shared url must be redis:// or rediss://, got %q", shared.Redacted(sc.URL))
+			add("$.cache.shared.url", "cache shared url must be redis:// or rediss://, got %q", redisurl.Redacted(sc.URL))
 		case u.Host == "" || u.Hostname() == "":
-			add("$.cache.shared.url", "cache shared url %q has no host", shared.Redacted(sc.URL))
+			add("$.cache.shared.url", "cache shared url %q has no host", redisurl.Redacted(sc.URL))
 		case u.Path != "" && u.Path != "/" && !redisDB.MatchString(u.Path):
-			add("$.cache.shared.url", "cache shared url %q: the path names a database number, like /0", shared.Redacted(sc.URL))
+			add("$.cache.shared.url", "cache shared url %q: the path names a database number, like /0", redisurl.Redacted(sc.URL))
 		case u.Fragment != "":
-			add("$.cache.shared.url", "cache shared url %q has a #fragment", shared.Redacted(sc.URL))
+			add("$.cache.shared.url", "cache shared url %q has a #fragment", redisurl.Redacted(sc.URL))
 		}
 	}
 	if msg := c.Cache.Shared.Timeout.check(); msg != "" {

@@ -5,22 +5,8 @@ import (
 	"fmt"
 
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments/contract/htmlspec"
 	"golang.org/x/net/html"
-)
-
-// Elements whose end tag is never written (void elements) or may be left
-// out (HTML's optional end tags): they are not expected to be closed.
-var (
-	voidElements = map[string]bool{
-		"area": true, "base": true, "br": true, "col": true, "embed": true, "hr": true, "img": true,
-		"input": true, "link": true, "meta": true, "param": true, "source": true, "track": true,
-		"wbr": true, "keygen": true,
-	}
-	optionalEnd = map[string]bool{
-		"html": true, "head": true, "body": true, "p": true, "li": true, "dt": true, "dd": true,
-		"option": true, "optgroup": true, "tr": true, "td": true, "th": true, "thead": true,
-		"tbody": true, "tfoot": true, "colgroup": true, "caption": true, "rt": true, "rp": true,
-	}
 )
 
 // openElement is an element whose end tag is still to come.
@@ -61,7 +47,9 @@ func unclosedElements(t text, src sources) config.Problems {
 		}
 		raw, _ := z.TagName()
 		name := string(raw)
-		if voidElements[name] || optionalEnd[name] || name == "fragment" || name == "slot" || bytes.HasPrefix(raw, []byte("esi:")) {
+		// Void elements have no end tag, and those whose end tag is
+		// optional are not expected to be closed.
+		if _, f := htmlspec.Lookup(raw); f&(htmlspec.Void|htmlspec.OptionalEnd) != 0 || name == "fragment" || name == "slot" || bytes.HasPrefix(raw, []byte("esi:")) {
 			continue
 		}
 		if tt == html.StartTagToken {

@@ -17,6 +17,9 @@ func TestUnclosedElements(t *testing.T) {
 		{"stray end tag", "<div></span></div>", []string{"l.html:1:6: </span> closes no open <span>"}},
 		{"raw text is not markup", "<script>if (a<div) {}</script><style>p>div{}</style>", nil},
 		{"svg self-closing", `<svg><path d="M0"/></svg>`, nil},
+		// The void elements are the tree builder's: obsolete ones too.
+		{"obsolete void elements", `<div><basefont><bgsound><image src="x"><keygen><param></div>`, nil},
+		{"optional end tags", `<table><caption>c<colgroup><col><thead><tr><th>a<tbody><tr><td>b<td>c</table>`, nil},
 		{"fragments are the parser's", `<div><fragment src="shell:/a"><p>fallback</p></fragment></div>`, nil},
 	}
 	for _, tc := range cases {

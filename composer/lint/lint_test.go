@@ -5,11 +5,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/lint"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
-const config = `layouts: layouts
+const shopConfig = `layouts: layouts
 page_timeout: 2s
 services:
   search:
@@ -36,13 +37,13 @@ func TestCheck(t *testing.T) {
 	}{
 		{
 			name:    "clean",
-			config:  config,
+			config:  shopConfig,
 			layout:  layout(`<fragment id="product" src="search:/p/{sku}" primary></fragment>`),
 			summary: "1 layout, 1 page, 1 fragment checked",
 		},
 		{
 			name:   "no fallback",
-			config: config,
+			config: shopConfig,
 			layout: layout(`<fragment id="product" src="search:/p/{sku}" primary></fragment>
 <fragment id="related" src="search:/r/{sku}" timeout="250ms"></fragment>`),
 			want:    []string{`warning: fragment "related" has no fallback`},
@@ -50,7 +51,7 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:   "timeout past the page deadline, sorted by line",
-			config: config,
+			config: shopConfig,
 			layout: layout(`<fragment id="product" src="search:/p/{sku}" primary timeout="3s"></fragment>
 <fragment id="related" src="search:/r/{sku}" timeout="250ms"></fragment>`),
 			want: []string{
@@ -63,7 +64,7 @@ func TestCheck(t *testing.T) {
 			// Issue 25, finding 5: the warnings of a broken file are not
 			// held back by its errors.
 			name:   "an error and an unclosed div in the same file",
-			config: config,
+			config: shopConfig,
 			layout: layout(`<div class="promo">
 <fragment id="product" src="nowhere:/p/{sku}" primary></fragment>`),
 			want:    []string{`warning: <div> is never closed`, `error: `},
@@ -71,14 +72,14 @@ func TestCheck(t *testing.T) {
 		},
 		{
 			name:    "neither public_url nor hosts (S5)",
-			config:  strings.Replace(config, "public_url: https://shop.example\n", "", 1),
+			config:  strings.Replace(shopConfig, "public_url: https://shop.example\n", "", 1),
 			layout:  layout(`<fragment id="product" src="search:/p/{sku}" primary></fragment>`),
 			want:    []string{`warning: neither public_url nor hosts is set`},
 			summary: "1 layout, 1 page, 1 fragment checked",
 		},
 		{
 			name:    "unknown service",
-			config:  config,
+			config:  shopConfig,
 			layout:  layout(`<fragment id="product" src="nowhere:/p/{sku}" primary></fragment>`),
 			want:    []string{`error: `},
 			summary: "1 layout, 1 page, 0 fragments checked",
@@ -121,15 +122,15 @@ func TestReport(t *testing.T) {
 	if rep.Problems == nil || rep.Errors != 0 || rep.Warnings != 0 {
 		t.Errorf("NewReport(nil) = %+v, want an empty list and no counts", rep)
 	}
-	rep = lint.NewReport([]lint.Problem{{Severity: lint.Error}, {Severity: lint.Warning}, {Severity: lint.Warning}})
+	rep = lint.NewReport([]config.Problem{{Severity: config.SeverityError}, {Severity: config.SeverityWarning}, {Severity: config.SeverityWarning}})
 	if rep.Errors != 1 || rep.Warnings != 2 {
 		t.Errorf("counts %d errors, %d warnings, want 1 and 2", rep.Errors, rep.Warnings)
 	}
 	if got, want := lint.Tally(1, 2), "1 error, 2 warnings"; got != want {
 		t.Errorf("Tally(1, 2) = %q, want %q", got, want)
 	}
-	p := lint.Problem{File: "a.html", Line: 3, Col: 5, Severity: lint.Warning, Message: "m"}
-	if got, want := p.String(), "a.html:3:5: warning: m"; got != want {
-		t.Errorf("String() = %q, want %q", got, want)
+	p := config.Problem{File: "a.html", Line: 3, Col: 5, Severity: config.SeverityWarning, Message: "m"}
+	if got, want := p.Error(), "a.html:3:5: warning: m"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }

@@ -33,7 +33,7 @@ func (s Summary) String() string {
 // needlessly), sorted by file, line and column. A broken layout does not
 // hide the warnings of the others. The error is for failures that stop the
 // check itself, such as an unreadable config file.
-func Check(configPath string) ([]Problem, Summary, error) {
+func Check(configPath string) ([]config.Problem, Summary, error) {
 	cfg, err := config.Load(configPath)
 	var ps config.Problems
 	if errors.As(err, &ps) {
@@ -44,7 +44,7 @@ func Check(configPath string) ([]Problem, Summary, error) {
 	}
 	dir := cfg.LayoutsDir()
 	if _, err := os.Stat(dir); err != nil {
-		return []Problem{{File: dir, Severity: Error, Message: err.Error()}}, Summary{Pages: len(cfg.Pages)}, nil
+		return []config.Problem{{File: dir, Severity: config.SeverityError, Message: err.Error()}}, Summary{Pages: len(cfg.Pages)}, nil
 	}
 	layouts, ps := layout.Check(layout.Dir(dir), dir, cfg.Services)
 	// The pages' layouts are looked up as serve looks them up: inside the
@@ -61,11 +61,11 @@ func Check(configPath string) ([]Problem, Summary, error) {
 //   - an admin listener that other machines reach, with no admin token
 //     (admin_token_file, $INLAY_ADMIN_TOKEN or admin_token): whoever
 //     reaches the port can purge the cache and profile the process.
-func configWarnings(cfg *config.Config) []Problem {
-	var out []Problem
+func configWarnings(cfg *config.Config) []config.Problem {
+	var out []config.Problem
 	if cfg.AdminExposed() && !cfg.HasAdminToken() {
 		p := cfg.ProblemAt("$.admin", fmt.Sprintf("admin %q is open to the network without a token: whoever reaches it can purge the cache and profile the process; set admin_token_file or $%s, or bind admin to 127.0.0.1", cfg.Admin, config.AdminTokenEnv))
-		out = append(out, Problem{File: p.File, Line: p.Line, Col: p.Col, Severity: Warning, Message: p.Message})
+		out = append(out, config.Problem{File: p.File, Line: p.Line, Col: p.Col, Severity: config.SeverityWarning, Message: p.Message})
 	}
 	return out
 }
@@ -88,27 +88,29 @@ func summarize(cfg *config.Config, layouts *layout.Folder) Summary {
 }
 
 // asErrors makes config problems lint errors.
-func asErrors(ps config.Problems) []Problem {
-	out := make([]Problem, 0, len(ps))
+func asErrors(ps config.Problems) []config.Problem {
+	out := make([]config.Problem, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, Problem{File: p.File, Line: p.Line, Col: p.Col, Severity: Error, Message: p.Message})
+		q := *p
+		q.Severity = config.SeverityError
+		out = append(out, q)
 	}
 	return out
 }
 
 // asWarnings makes config problems lint warnings.
-func asWarnings(ps config.Problems) []Problem {
+func asWarnings(ps config.Problems) []config.Problem {
 	out := asErrors(ps)
 	for i := range out {
-		out[i].Severity = Warning
+		out[i].Severity = config.SeverityWarning
 	}
 	return out
 }
 
 // sortProblems orders problems by file, line and column, errors before
 // warnings at the same place, then by message, so that output is stable.
-func sortProblems(ps []Problem) []Problem {
-	slices.SortStableFunc(ps, func(a, b Problem) int {
+func sortProblems(ps []config.Problem) []config.Problem {
+	slices.SortStableFunc(ps, func(a, b config.Problem) int {
 		return cmp.Or(
 			cmp.Compare(a.File, b.File),
 			cmp.Compare(a.Line, b.Line),
@@ -150,15 +152,15 @@ func layoutDeadlines(cfg *config.Config) map[string]pageDeadline {
 //     exceeds the page timeout, which then always cuts it off first;
 //   - a non-primary fragment without a timeout attribute whose service
 //     timeout is 1s or more, which may hold the page that long.
-func layoutWarnings(cfg *config.Config, layouts *layout.Folder) []Problem {
+func layoutWarnings(cfg *config.Config, layouts *layout.Folder) []config.Problem {
 	deadlines := layoutDeadlines(cfg)
 	names := layouts.Names()
 	slices.Sort(names)
-	var out []Problem
-	seen := map[Problem]bool{} // a base layout's slots appear in every page built on it
+	var out []config.Problem
+	seen := map[config.Problem]bool{} // a base layout's slots appear in every page built on it
 	// The markup's warnings, those of a file with errors included.
 	for _, w := range layouts.Warnings() {
-		p := Problem{File: w.File, Line: w.Line, Col: w.Col, Severity: Warning, Message: w.Message}
+		p := config.Problem{File: w.File, Line: w.Line, Col: w.Col, Severity: config.SeverityWarning, Message: w.Message}
 		seen[p] = true
 		out = append(out, p)
 	}
@@ -173,7 +175,7 @@ func layoutWarnings(cfg *config.Config, layouts *layout.Folder) []Problem {
 		}
 		for _, s := range l.Slots {
 			warn := func(format string, args ...any) {
-				p := Problem{File: s.File, Line: s.Line, Col: s.Col, Severity: Warning, Message: fmt.Sprintf(format, args...)}
+				p := config.Problem{File: s.File, Line: s.Line, Col: s.Col, Severity: config.SeverityWarning, Message: fmt.Sprintf(format, args...)}
 				if !seen[p] {
 					seen[p] = true
 					out = append(out, p)

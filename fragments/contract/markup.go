@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/inlayhq/inlay/fragments/contract/htmlspec"
 )
 
 // CheckMarkup reports a body that could hide or swallow what follows its
@@ -52,25 +54,6 @@ var markupChecks = sync.Pool{New: func() any { return new(markupCheck) }}
 // errMarkup wraps every markup problem.
 var errMarkup = errors.New("the body could hide the rest of the page")
 
-// Element flags, by tag name.
-const (
-	fVoid          = 1 << iota // never has content: no end tag
-	fRawText                   // RAWTEXT or RCDATA content up to its own end tag
-	fScript                    // script data, with its escape states
-	fFormatting                // reopened by the browser when closed out of order
-	fBoundary                  // a scope boundary: end tags outside it do not reach in
-	fOptional                  // end tag optional: implied by its parent's end
-	fClosesP                   // a start tag that closes an open <p>
-	fTablePart                 // closed by the end of its table or row
-	fForbidden                 // a start tag that changes the page outside the box
-	fIntegration               // an SVG element whose content is HTML again
-	fMathText                  // a MathML element whose content is HTML again
-	fBreakout                  // an HTML start tag that ends foreign content
-	fAttrForbidden             // a start tag that is refused when it carries attributes
-	fSpecial                   // the spec's "special" category: other end tags stop at it
-	fScoped                    // an end tag that closes what is open inside it
-)
-
 // Namespaces of open elements.
 const (
 	nsHTML = iota
@@ -82,7 +65,7 @@ const (
 type open struct {
 	name  string // lower case: a known element's name, or "" for others
 	raw   []byte // the name as written, for elements not known by name
-	flags uint16
+	flags htmlspec.Flags
 	ns    uint8
 	attrs bool // carries attributes
 }
@@ -272,9 +255,9 @@ func (m *markupCheck) startTag() error {
 	}
 	flags := el.flags
 	switch {
-	case flags&fForbidden != 0, flags&fAttrForbidden != 0 && attrs:
+	case el.forbidden(), el.documentElement() && attrs:
 		return m.fail("<%s> in a fragment changes the page outside its box", n)
-	case flags&fAttrForbidden != 0:
+	case el.documentElement():
 		return nil // a bare <html>, <head> or <body> is dropped
 	case el.name == "svg" || el.name == "math":
 		if !selfClosing {

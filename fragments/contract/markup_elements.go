@@ -1,6 +1,9 @@
 package contract
 
-import ()
+import (
+	"github.com/inlayhq/inlay/fragments/contract/htmlspec"
+	"golang.org/x/net/html/atom"
+)
 
 func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 
@@ -10,100 +13,62 @@ func isTagEnd(c byte) bool {
 	return c == '>' || c == '/' || isSpace(c)
 }
 
+// The element facts the check reads, from the one HTML element table.
+const (
+	fVoid        = htmlspec.Void           // never has content: no end tag
+	fRawText     = htmlspec.RawText        // RAWTEXT or RCDATA content up to its own end tag
+	fScript      = htmlspec.ScriptData     // script data, with its escape states
+	fPlaintext   = htmlspec.Plaintext      // nothing closes it
+	fFormatting  = htmlspec.Formatting     // reopened by the browser when closed out of order
+	fBoundary    = htmlspec.ScopeBoundary  // a scope boundary: end tags outside it do not reach in
+	fOptional    = htmlspec.ImpliedEnd     // closed by its parent's end
+	fClosesP     = htmlspec.ClosesP        // a start tag that closes an open <p>
+	fTablePart   = htmlspec.TablePart      // closed by the end of its table or row
+	fIntegration = htmlspec.SVGIntegration // an SVG element whose content is HTML again
+	fMathText    = htmlspec.MathMLText     // a MathML element whose content is HTML again
+	fBreakout    = htmlspec.Breakout       // an HTML start tag that ends foreign content
+	fSpecial     = htmlspec.Special        // the spec's "special" category: other end tags stop at it
+	fScoped      = htmlspec.ScopedEnd      // an end tag that closes what is open inside it
+)
+
 // element is what the check knows of an HTML element by name.
 type element struct {
-	name  string
-	flags uint16
+	name  string // lower case, for elements with a fact; "" for others
+	a     atom.Atom
+	flags htmlspec.Flags
 }
 
-// elements classifies the HTML elements whose parsing matters to the
-// check. Any other element is an ordinary one, which must be closed.
-var elements = func() map[string]element {
-	m := map[string]element{}
-	add := func(flags uint16, names ...string) {
-		for _, n := range names {
-			e := m[n]
-			e.name, e.flags = n, e.flags|flags
-			m[n] = e
-		}
-	}
-	add(fVoid, "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr")
-	add(fScript, "script")
-	add(fRawText, "style", "textarea", "title", "iframe", "noembed", "noframes", "noscript", "xmp")
-	add(fForbidden, "plaintext", "frameset")
-	add(fAttrForbidden, "html", "head", "body")
-	add(fFormatting, "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u")
-	add(fBoundary, "applet", "marquee", "object", "template", "table", "td", "th", "caption")
-	add(fTablePart, "td", "th", "caption", "tr", "tbody", "thead", "tfoot", "colgroup", "col")
-	add(fOptional, "li", "dt", "dd", "option", "optgroup", "rb", "rp", "rt", "rtc")
-	add(fClosesP, "address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div", "dl",
-		"fieldset", "figcaption", "figure", "footer", "header", "hgroup", "main", "menu", "nav", "ol", "p", "search",
-		"section", "summary", "ul", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "listing", "form", "table", "hr", "xmp", "plaintext")
-	// The HTML start tags that end foreign content (<font> only with some
-	// attributes; the check refuses it in foreign content either way).
-	add(fBreakout, "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed",
-		"h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta", "nobr", "ol", "p",
-		"pre", "ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var", "font")
-	add(fSpecial, "address", "applet", "area", "article", "aside", "base", "basefont", "bgsound", "blockquote", "body",
-		"br", "button", "caption", "center", "col", "colgroup", "dd", "details", "dir", "div", "dl", "dt", "embed",
-		"fieldset", "figcaption", "figure", "footer", "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6",
-		"head", "header", "hgroup", "hr", "html", "iframe", "img", "input", "keygen", "li", "link", "listing", "main",
-		"marquee", "menu", "meta", "nav", "noembed", "noframes", "noscript", "object", "ol", "p", "param", "plaintext",
-		"pre", "script", "search", "section", "select", "source", "style", "summary", "table", "tbody", "td",
-		"template", "textarea", "tfoot", "th", "thead", "title", "tr", "track", "ul", "wbr", "xmp")
-	// End tags that close what is open inside them (when it is in scope);
-	// any other end tag stops at a special element.
-	add(fScoped, "address", "article", "aside", "blockquote", "button", "center", "details", "dialog", "dir", "div",
-		"dl", "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "listing", "main", "menu", "nav", "ol",
-		"pre", "search", "section", "summary", "ul", "form", "p", "li", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6",
-		"applet", "marquee", "object", "template", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "caption",
-		"colgroup", "select", "option", "optgroup", "rb", "rp", "rt", "rtc")
-	add(0, "svg", "math", "span")
-	return m
-}()
-
-// elementTable holds elements by elementHash, open-addressed: the check
-// looks up every start tag of every fragment, and this costs a third of
-// what a Go map does on the miss path's hottest loop.
-var elementTable = func() (t [512]element) {
-	for name, el := range elements {
-		i := elementHash([]byte(name)) & (len(t) - 1)
-		for t[i].name != "" {
-			i = (i + 1) & (len(t) - 1)
-		}
-		t[i] = el
-	}
-	return t
-}()
-
-// elementHash is FNV-1a over a tag name.
-func elementHash(n []byte) int {
-	h := uint32(2166136261)
-	for _, c := range n {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	return int(h)
-}
-
-// lookupElement returns what the check knows of the element named n
+// lookupElement returns what the check knows of the HTML element named n
 // (lower case), or the zero element for an ordinary one.
 func lookupElement(n []byte) element {
-	t := &elementTable
-	for i := elementHash(n) & (len(t) - 1); t[i].name != ""; i = (i + 1) & (len(t) - 1) {
-		if t[i].name == string(n) {
-			return t[i]
-		}
+	a, flags := htmlspec.Lookup(n)
+	// The integration points are facts of SVG and MathML elements.
+	flags &^= fIntegration | fMathText
+	if flags == 0 {
+		return element{}
 	}
-	return element{}
+	return element{name: a.String(), a: a, flags: flags}
+}
+
+// forbidden reports whether a start tag changes the page outside the box:
+// <plaintext>, which nothing closes, and <frameset>.
+func (e element) forbidden() bool { return e.flags&fPlaintext != 0 || e.a == atom.Frameset }
+
+// documentElement reports whether the element is <html>, <head> or
+// <body>: bare, the browser drops it; with attributes, it puts them on the
+// page's own element.
+func (e element) documentElement() bool {
+	return e.a == atom.Html || e.a == atom.Head || e.a == atom.Body
 }
 
 // foreignFlags classifies an element inside SVG or MathML.
-func foreignFlags(ns uint8, n []byte) uint16 {
-	switch {
-	case ns == nsSVG && (string(n) == "foreignobject" || string(n) == "desc" || string(n) == "title"):
-		return fIntegration
-	case ns == nsMath && (string(n) == "mi" || string(n) == "mo" || string(n) == "mn" || string(n) == "ms" || string(n) == "mtext"):
-		return fMathText
+func foreignFlags(ns uint8, n []byte) htmlspec.Flags {
+	_, flags := htmlspec.Lookup(n)
+	switch ns {
+	case nsSVG:
+		return flags & fIntegration
+	case nsMath:
+		return flags & fMathText
 	}
 	return 0
 }

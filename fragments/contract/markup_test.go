@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inlayhq/inlay/fragments/contract/htmlspec"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 )
@@ -306,16 +307,35 @@ func BenchmarkBalanceMarkup(b *testing.B) {
 	}
 }
 
-// The element table finds every element the map knows, and nothing else.
-func TestLookupElementMatchesTheMap(t *testing.T) {
-	for name, want := range elements {
-		if got := lookupElement([]byte(name)); got != want {
-			t.Errorf("lookupElement(%q) = %+v, want %+v", name, got, want)
+// The check knows an HTML element by the table's facts, and the
+// integration points only inside SVG or MathML.
+func TestLookupElement(t *testing.T) {
+	cases := []struct {
+		name string
+		want element
+	}{
+		{"div", element{name: "div", a: atom.Div, flags: fSpecial | fClosesP | fBreakout | fScoped}},
+		{"li", element{name: "li", a: atom.Li, flags: fSpecial | fOptional | fBreakout | fScoped | htmlspec.OptionalEnd}},
+		{"title", element{name: "title", a: atom.Title, flags: fRawText | fSpecial}},
+		{"svg", element{name: "svg", a: atom.Svg, flags: htmlspec.Foreign}},
+		{"mi", element{}},
+		{"desc", element{}},
+		{"label", element{}},
+		{"custom-element", element{}},
+		{"", element{}},
+	}
+	for _, tc := range cases {
+		if got := lookupElement([]byte(tc.name)); got != tc.want {
+			t.Errorf("lookupElement(%q) = %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
-	for _, name := range []string{"", "x", "custom-element", "divv", "scrip", "tabletable"} {
-		if got := lookupElement([]byte(name)); got != (element{}) {
-			t.Errorf("lookupElement(%q) = %+v, want the zero element", name, got)
-		}
+	if got := foreignFlags(nsSVG, []byte("title")); got != fIntegration {
+		t.Errorf("<title> in SVG: %b, want an integration point", got)
+	}
+	if got := foreignFlags(nsMath, []byte("title")); got != 0 {
+		t.Errorf("<title> in MathML: %b, want none", got)
+	}
+	if got := foreignFlags(nsMath, []byte("mi")); got != fMathText {
+		t.Errorf("<mi> in MathML: %b, want a text integration point", got)
 	}
 }

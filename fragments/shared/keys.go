@@ -3,7 +3,8 @@ package shared
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"net/url"
+
+	"github.com/inlayhq/inlay/fragments/shared/redisurl"
 )
 
 // keyVersion is part of every key name; it changes with the entry format.
@@ -38,21 +39,5 @@ func (n names) done() string { return n.prefix + "done" }
 // purged is the channel on which purges announce the keys they dropped.
 func (n names) purged() string { return n.prefix + "purged" }
 
-// Redacted returns a Redis URL fit for logs: its password, if any, is
-// replaced by xxxxx. A URL that does not parse is replaced whole, since
-// its text may hold a password.
-func Redacted(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); !ok && u.User.Username() != "" {
-			// redis://secret@host names the password in the user part
-			// (Redis before ACLs had no user names): redact it too.
-			u.User = url.User("xxxxx")
-			return u.String()
-		}
-	}
-	return u.Redacted()
-}
+// Redacted returns a Redis URL fit for logs, as redisurl.Redacted does.
+func Redacted(rawURL string) string { return redisurl.Redacted(rawURL) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inlayhq/inlay/teams/identity"
 	"github.com/inlayhq/inlay/teams/internal/teamkit"
 	"github.com/labstack/echo/v4"
 )
@@ -51,7 +52,7 @@ type Config struct {
 	// Identity verifies the shopper's X-Inlay-Identity, when the shop has
 	// sign-in: a signed-in shopper's basket is keyed by their sub, so it
 	// follows them into any browser. Nil means baskets by cookie only.
-	Identity *teamkit.Identity
+	Identity *identity.Verifier
 }
 
 // New returns the team's HTTP handler (an *echo.Echo with all routes).
@@ -94,7 +95,7 @@ type handlers struct {
 	catalog *catalogClient
 	frag    teamkit.Fragments
 	logger  *slog.Logger
-	id      *teamkit.Identity
+	id      *identity.Verifier
 }
 
 // limitBody caps the request body at maxFormBytes.

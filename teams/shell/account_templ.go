@@ -9,11 +9,11 @@ package shell
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-import "github.com/inlayhq/inlay/teams/internal/teamkit"
+import "github.com/inlayhq/inlay/teams/identity"
 
 // accountBox is the header's personal box: "Sign in", or the signed-in
 // shopper's name with a link to the account and a logout button.
-func accountBox(s *teamkit.Shopper, next string) templ.Component {
+func accountBox(s *identity.Shopper, next string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -80,7 +80,7 @@ func accountBox(s *teamkit.Shopper, next string) templ.Component {
 }
 
 // accountPage is the main box of /account.
-func accountPage(s *teamkit.Shopper) templ.Component {
+func accountPage(s *identity.Shopper) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {

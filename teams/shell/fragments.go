@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/inlayhq/inlay/teams/identity"
 	"github.com/inlayhq/inlay/teams/internal/teamkit"
 	"github.com/labstack/echo/v4"
 )
@@ -29,7 +30,7 @@ var navCategories = []category{
 
 type handlers struct {
 	frag     teamkit.Fragments
-	identity *teamkit.Identity
+	identity *identity.Verifier
 }
 
 // account is the header's personal box; empty without sign-in.
@@ -51,7 +52,7 @@ func (h *handlers) accountPage(c echo.Context) error {
 }
 
 // displayName is the shopper's name, else their address, else "Account".
-func displayName(s *teamkit.Shopper) string {
+func displayName(s *identity.Shopper) string {
 	switch {
 	case s.Name != "":
 		return s.Name

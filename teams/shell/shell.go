@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 
+	"github.com/inlayhq/inlay/teams/identity"
 	"github.com/inlayhq/inlay/teams/internal/teamkit"
 	"github.com/labstack/echo/v4"
 )
@@ -30,7 +31,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Identity verifies the shopper's X-Inlay-Identity, when the shop has
 	// sign-in. Nil means none: the account box is empty.
-	Identity *teamkit.Identity
+	Identity *identity.Verifier
 }
 
 // New returns the team's HTTP handler (an *echo.Echo with all routes).

@@ -17,7 +17,7 @@ import (
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/layouts"
 	"github.com/inlayhq/inlay/teams/basket"
-	"github.com/inlayhq/inlay/teams/internal/teamkit"
+	"github.com/inlayhq/inlay/teams/identity"
 	"github.com/inlayhq/inlay/teams/search"
 	"github.com/inlayhq/inlay/teams/shell"
 )
@@ -64,10 +64,10 @@ func StartTeams(cfg *config.Config, logger *slog.Logger, down ...string) (map[st
 		}
 	}
 	var stops []func()
-	identity := func(string) *teamkit.Identity { return nil }
+	verifier := func(string) *identity.Verifier { return nil }
 	if cfg.Auth != nil && cfg.PublicURL != "" {
-		identity = func(aud string) *teamkit.Identity {
-			id := teamkit.NewIdentity(cfg.PublicURL, cfg.PublicURL+"/-/auth/jwks.json", aud)
+		verifier = func(aud string) *identity.Verifier {
+			id := identity.New(cfg.PublicURL, cfg.PublicURL+"/-/auth/jwks.json", aud)
 			stops = append(stops, id.Close)
 			return id
 		}
@@ -77,9 +77,9 @@ func StartTeams(cfg *config.Config, logger *slog.Logger, down ...string) (map[st
 		new  func(searchURL string) http.Handler
 	}{
 		{"search", func(string) http.Handler { return search.New(search.Config{Logger: logger}) }},
-		{"shell", func(string) http.Handler { return shell.New(shell.Config{Logger: logger, Identity: identity("shell")}) }},
+		{"shell", func(string) http.Handler { return shell.New(shell.Config{Logger: logger, Identity: verifier("shell")}) }},
 		{"basket", func(searchURL string) http.Handler {
-			return basket.New(basket.Config{CatalogURL: searchURL, Logger: logger, Identity: identity("basket")})
+			return basket.New(basket.Config{CatalogURL: searchURL, Logger: logger, Identity: verifier("basket")})
 		}},
 	}
 	stopAll := func() {

@@ -1,4 +1,4 @@
-package check
+package checkfragment
 
 // The markup check of check-fragment: what in a fragment body would break
 // the page around it.
@@ -6,11 +6,13 @@ package check
 import (
 	"bytes"
 	"fmt"
+	"github.com/inlayhq/inlay/composer/config"
 	"io"
 	"sort"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/inlayhq/inlay/fragments/contract/htmlspec"
 	"golang.org/x/net/html"
 )
 
@@ -19,7 +21,7 @@ const maxMarkupProblems = 10
 
 // htmlCheck is what checkHTML found in a fragment body.
 type htmlCheck struct {
-	problems []Problem
+	problems []config.Problem
 	// classAt is where the first class attribute is; zero when none.
 	classAt position
 	// stylesheets is true when the body links or embeds CSS itself.
@@ -29,34 +31,22 @@ type htmlCheck struct {
 // position is a 1-based line and column in a body, the column in characters.
 type position struct{ line, col int }
 
-func setOf(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
+// is reports whether the element named name has one of the facts f in
+// the one HTML element table.
+func is(name string, f htmlspec.Flags) bool {
+	_, flags := htmlspec.Lookup([]byte(name))
+	return flags&f != 0
 }
 
-var (
-	// voidElements never have content or an end tag.
-	voidElements = setOf("area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr")
-	// optionalEnd are the elements whose end tag may be left out (HTML
-	// §13.1.2.4): the next sibling of certain kinds, or the end of the
-	// parent, closes them. html, head and body are reported separately.
-	optionalEnd = setOf("li", "dt", "dd", "p", "rt", "rp", "optgroup", "option", "colgroup", "thead", "tbody", "tfoot", "tr", "td", "th")
-	// closesP are the start tags that close an open <p>.
-	closesP = setOf("address", "article", "aside", "blockquote", "details", "dialog", "div", "dl", "fieldset",
-		"figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup",
-		"hr", "main", "menu", "nav", "ol", "p", "pre", "search", "section", "table", "ul")
-	tableSections = setOf("thead", "tbody", "tfoot")
-)
+// isTableSection reports whether name is a row group: thead, tbody or tfoot.
+func isTableSection(name string) bool { return name == "thead" || name == "tbody" || name == "tfoot" }
 
 // endsOptional reports whether a start tag named next ends an open element
 // whose end tag is optional.
 func endsOptional(open, next string) bool {
 	switch open {
 	case "p":
-		return closesP[next]
+		return is(next, htmlspec.ClosesP)
 	case "li":
 		return next == "li"
 	case "dt", "dd":
@@ -70,9 +60,9 @@ func endsOptional(open, next string) bool {
 	case "colgroup":
 		return next != "col" && next != "template"
 	case "tr":
-		return next == "tr" || tableSections[next]
+		return next == "tr" || isTableSection(next)
 	case "td", "th":
-		return next == "td" || next == "th" || next == "tr" || tableSections[next]
+		return next == "td" || next == "th" || next == "tr" || isTableSection(next)
 	case "thead", "tbody":
 		return next == "tbody" || next == "tfoot"
 	}
@@ -119,11 +109,11 @@ func checkHTML(body []byte) htmlCheck {
 		switch tt {
 		case html.ErrorToken:
 			if err := z.Err(); err != io.EOF {
-				c.problem(SeverityError, "send well-formed HTML", start, "reading the markup: %v", err)
+				c.problem(config.SeverityError, "send well-formed HTML", start, "reading the markup: %v", err)
 			}
 			c.finish()
 			if c.suppressed > 0 {
-				c.out.problems = append(c.out.problems, Problem{Severity: SeverityError,
+				c.out.problems = append(c.out.problems, config.Problem{Severity: config.SeverityError,
 					Message: fmt.Sprintf("and %d more markup problems", c.suppressed), Fix: "fix the ones above and check again"})
 			}
 			return c.out
@@ -145,7 +135,7 @@ func (c *markupChecker) problem(severity, fix string, offset int, format string,
 	}
 	c.reported++
 	p := c.position(offset)
-	c.out.problems = append(c.out.problems, Problem{Severity: severity, Message: fmt.Sprintf(format, args...), Line: p.line, Col: p.col, Fix: fix})
+	c.out.problems = append(c.out.problems, config.Problem{Severity: severity, Message: fmt.Sprintf(format, args...), Line: p.line, Col: p.col, Fix: fix})
 }
 
 // inForeign reports whether the checker is inside <svg> or <math>, where
@@ -164,7 +154,7 @@ func (c *markupChecker) fullDocument(offset int) {
 		return
 	}
 	c.document = true
-	c.problem(SeverityError, "send only the box's markup, without <html>, <head> or <body>", offset, "a whole document (<!DOCTYPE>, <html>, <head> or <body>) in a fragment: Inlay places the body inside the page's <body> as it is; send only the box's markup")
+	c.problem(config.SeverityError, "send only the box's markup, without <html>, <head> or <body>", offset, "a whole document (<!DOCTYPE>, <html>, <head> or <body>) in a fragment: Inlay places the body inside the page's <body> as it is; send only the box's markup")
 }
 
 func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool) {
@@ -187,7 +177,7 @@ func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool
 			rel = strings.ToLower(string(v))
 		case len(key) > 2 && strings.HasPrefix(key, "on") && !c.handler:
 			c.handler = true
-			c.problem(SeverityWarning, "attach handlers from a script declared in a Link header", offset, "inline event handler %s= on <%s>: the page's Content-Security-Policy blocks it on pages with async boxes; attach handlers from a script declared in a Link header", key, name)
+			c.problem(config.SeverityWarning, "attach handlers from a script declared in a Link header", offset, "inline event handler %s= on <%s>: the page's Content-Security-Policy blocks it on pages with async boxes; attach handlers from a script declared in a Link header", key, name)
 		}
 	}
 	switch {
@@ -195,34 +185,34 @@ func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool
 		c.fullDocument(offset)
 		return
 	case name == "fragment":
-		c.problem(SeverityError, "ask the designers for a <fragment> slot in the layout", offset, "<fragment> inside a fragment is never processed: Inlay does not scan fragment bodies, so it reaches the browser as an unknown element; ask for a slot in the layout instead")
+		c.problem(config.SeverityError, "ask the designers for a <fragment> slot in the layout", offset, "<fragment> inside a fragment is never processed: Inlay does not scan fragment bodies, so it reaches the browser as an unknown element; ask for a slot in the layout instead")
 		return
 	case strings.HasPrefix(name, "esi:"):
-		c.problem(SeverityError, "ask the designers for a <fragment> slot in the layout", offset, "<%s> is never processed: Inlay does not do ESI and does not scan fragment bodies, so it reaches the browser as it is", name)
+		c.problem(config.SeverityError, "ask the designers for a <fragment> slot in the layout", offset, "<%s> is never processed: Inlay does not do ESI and does not scan fragment bodies, so it reaches the browser as it is", name)
 		return
 	case name == "script" && !hasSrc && !strings.Contains(typ, "json") && !c.inline:
 		c.inline = true
-		c.problem(SeverityWarning, "declare the script in a Link header: </x.js>; rel=script", offset, "inline <script>: the page's Content-Security-Policy blocks it on pages with async boxes; declare scripts in a Link header (rel=script or rel=modulepreload), which Inlay writes with the page's nonce")
+		c.problem(config.SeverityWarning, "declare the script in a Link header: </x.js>; rel=script", offset, "inline <script>: the page's Content-Security-Policy blocks it on pages with async boxes; declare scripts in a Link header (rel=script or rel=modulepreload), which Inlay writes with the page's nonce")
 	case name == "style":
 		c.out.stylesheets = true
 	case name == "link" && strings.Contains(" "+rel+" ", " stylesheet "):
 		c.out.stylesheets = true
 		if !c.linkTag {
 			c.linkTag = true
-			c.problem(SeverityWarning, "send Link: </x.css>; rel=stylesheet", offset, "<link rel=stylesheet> in the body: declare it in a Link response header instead, so that Inlay places it once per page, before the first fragment that needs it")
+			c.problem(config.SeverityWarning, "send Link: </x.css>; rel=stylesheet", offset, "<link rel=stylesheet> in the body: declare it in a Link response header instead, so that Inlay places it once per page, before the first fragment that needs it")
 		}
 	}
 	foreign := c.inForeign()
-	if selfClosing && !voidElements[name] {
+	if selfClosing && !is(name, htmlspec.Void) {
 		if !foreign && name != "svg" && name != "math" {
-			c.problem(SeverityError, "write the end tag", offset, `<%s/>: "/>" does not close a <%s> in HTML, so everything after it ends up inside it; write <%s></%s>`, name, name, name, name)
+			c.problem(config.SeverityError, "write the end tag", offset, `<%s/>: "/>" does not close a <%s> in HTML, so everything after it ends up inside it; write <%s></%s>`, name, name, name, name)
 		}
 		return
 	}
 	if !foreign {
 		c.closeImplied(name)
 	}
-	if !voidElements[name] {
+	if !is(name, htmlspec.Void) {
 		c.stack = append(c.stack, openElement{name: name, at: offset})
 	}
 }
@@ -233,7 +223,7 @@ func (c *markupChecker) startTag(z *html.Tokenizer, offset int, selfClosing bool
 func (c *markupChecker) closeImplied(next string) {
 	for {
 		found := -1
-		for j := len(c.stack) - 1; j >= 0 && optionalEnd[c.stack[j].name]; j-- {
+		for j := len(c.stack) - 1; j >= 0 && is(c.stack[j].name, htmlspec.OptionalEnd); j-- {
 			if endsOptional(c.stack[j].name, next) {
 				found = j
 				break
@@ -253,8 +243,8 @@ func (c *markupChecker) endTag(name string, offset int) {
 		return
 	case name == "fragment" || strings.HasPrefix(name, "esi:"):
 		return // reported at the start tag
-	case voidElements[name]:
-		c.problem(SeverityError, "remove the end tag", offset, "stray </%s>: <%s> is a void element and has no end tag", name, name)
+	case is(name, htmlspec.Void):
+		c.problem(config.SeverityError, "remove the end tag", offset, "stray </%s>: <%s> is a void element and has no end tag", name, name)
 		return
 	}
 	j := len(c.stack) - 1
@@ -263,16 +253,16 @@ func (c *markupChecker) endTag(name string, offset int) {
 	}
 	if j < 0 {
 		if name == "p" {
-			c.problem(SeverityError, "remove the </p>, or move the block element out of the <p>", offset, "stray </p>: no <p> is open; a block element such as <div> or <ul> inside a <p> closes the <p> before it")
+			c.problem(config.SeverityError, "remove the </p>, or move the block element out of the <p>", offset, "stray </p>: no <p> is open; a block element such as <div> or <ul> inside a <p> closes the <p> before it")
 		} else {
-			c.problem(SeverityError, "remove the end tag, or add its start tag", offset, "stray </%s>: no <%s> is open", name, name)
+			c.problem(config.SeverityError, "remove the end tag, or add its start tag", offset, "stray </%s>: no <%s> is open", name, name)
 		}
 		return
 	}
 	end := c.position(offset)
 	for k := j + 1; k < len(c.stack); k++ {
-		if e := c.stack[k]; !optionalEnd[e.name] {
-			c.problem(SeverityError, "close the element before its parent ends", e.at, "<%s> is not closed before </%s> at %d:%d", e.name, name, end.line, end.col)
+		if e := c.stack[k]; !is(e.name, htmlspec.OptionalEnd) {
+			c.problem(config.SeverityError, "close the element before its parent ends", e.at, "<%s> is not closed before </%s> at %d:%d", e.name, name, end.line, end.col)
 		}
 	}
 	c.stack = c.stack[:j]
@@ -281,8 +271,8 @@ func (c *markupChecker) endTag(name string, offset int) {
 // finish reports the elements still open at the end of the body.
 func (c *markupChecker) finish() {
 	for _, e := range c.stack {
-		if !optionalEnd[e.name] {
-			c.problem(SeverityError, "close the element", e.at, "<%s> is never closed", e.name)
+		if !is(e.name, htmlspec.OptionalEnd) {
+			c.problem(config.SeverityError, "close the element", e.at, "<%s> is never closed", e.name)
 		}
 	}
 	c.stack = nil

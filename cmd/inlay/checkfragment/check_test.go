@@ -1,4 +1,4 @@
-package check
+package checkfragment
 
 import (
 	"net/http"
@@ -51,6 +51,11 @@ func TestCheckHTML(t *testing.T) {
 		{name: "p closed by its parent", body: "<div><p>text</div>"},
 		{name: "p closed by a void hr", body: "<p>a<hr></p>", want: []string{"error: body 1:9: stray </p>: no <p> is open; a block element such as <div> or <ul> inside a <p> closes the <p> before it"}},
 		{name: "li closed by the next li through a p", body: "<ul><li><p>a<li>b</ul>"},
+		// The element facts are the one table's (fragments/contract/htmlspec).
+		{name: "obsolete void elements", body: "<div><keygen><bgsound><image src=x><basefont></div>"},
+		{name: "keygen end tag", body: "<keygen></keygen>", want: []string{"error: body 1:9: stray </keygen>: <keygen> is a void element and has no end tag"}},
+		{name: "caption end tag optional", body: "<table><caption>c<tr><td>x</table>"},
+		{name: "p closed by summary", body: "<details><p>a<summary>s</summary></p></details>", want: []string{"error: body 1:34: stray </p>: no <p> is open; a block element such as <div> or <ul> inside a <p> closes the <p> before it"}},
 		{name: "raw text is not markup", body: "<script src=\"/x.js\"></script><style>.a{}</style><textarea></div></textarea>"},
 		{name: "custom elements", body: "<my-widget data-x=1><span>x</span></my-widget>"},
 		{name: "mathml closes itself", body: "<math><mi/></math>"},
@@ -72,7 +77,7 @@ func TestCheckHTML(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
 			for _, p := range checkHTML([]byte(tc.body)).problems {
-				got = append(got, p.String())
+				got = append(got, textLine(p))
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
@@ -110,7 +115,7 @@ func TestCheckPrimaryStatus(t *testing.T) {
 			rep := analyze(obs, Options{URL: "http://t/", Primary: true, Timeout: time.Second, MaxBytes: 1 << 20}, time.Now())
 			var got []string
 			for _, p := range rep.Problems {
-				got = append(got, p.String())
+				got = append(got, textLine(p))
 			}
 			if strings.Join(got, "\n") != tc.want {
 				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), tc.want)

@@ -1,9 +1,10 @@
-package check
+package checkfragment
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/inlayhq/inlay/composer/config"
 	"net/http"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 		DurationMS: float64(obs.Duration.Microseconds()) / 1000,
 		TimeoutMS:  float64(opts.Timeout.Microseconds()) / 1000,
 		Assets:     []Asset{},
-		Problems:   []Problem{},
+		Problems:   []config.Problem{},
 		duration:   obs.Duration,
 		timeout:    opts.Timeout,
 		size:       fmt.Sprintf("%d bytes", len(obs.Raw)),
@@ -89,7 +90,7 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 			rep.checkBody(obs, opts)
 		}
 		if float64(obs.Duration) > slowFraction*float64(opts.Timeout) {
-			rep.addFix(SeverityWarning, "answer faster, cache it (Cache-Control), or raise its timeout", "took %s, more than half its %s timeout: under load it will time out and show its fallback",
+			rep.addFix(config.SeverityWarning, "answer faster, cache it (Cache-Control), or raise its timeout", "took %s, more than half its %s timeout: under load it will time out and show its fallback",
 				formatDuration(obs.Duration), opts.Timeout)
 		}
 	}
@@ -103,12 +104,12 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 func (r *Report) refusedBody(refused *fragments.Error, opts Options) {
 	why := "Inlay refuses this body: " + consequence(opts, false)
 	for i, p := range r.Problems {
-		if p.Severity == SeverityError && p.Line > 0 && strings.Contains(refused.Err.Error(), p.Message) {
+		if p.Severity == config.SeverityError && p.Line > 0 && strings.Contains(refused.Err.Error(), p.Message) {
 			r.Problems[i].Message += ": " + why
 			return
 		}
 	}
-	r.addFix(SeverityError, "make the body close what it opens (comments, raw-text elements, templates, selects, tables, foreign content), so nothing after the box is swallowed", "Inlay refuses this body: %v: %s", refused.Err, consequence(opts, false))
+	r.addFix(config.SeverityError, "make the body close what it opens (comments, raw-text elements, templates, selects, tables, foreign content), so nothing after the box is swallowed", "Inlay refuses this body: %v: %s", refused.Err, consequence(opts, false))
 }
 
 // bodyPlaced reports whether a response's body would go on the page: a
@@ -136,7 +137,7 @@ func consequence(opts Options, timeout bool) string {
 func (r *Report) fetchFailed(obs observation, opts Options) {
 	var fe *fragments.Error
 	if !errors.As(obs.Err, &fe) {
-		r.addFix(SeverityError, "make the URL answer a GET with status 200 and text/html", "fetch failed: %v", obs.Err)
+		r.addFix(config.SeverityError, "make the URL answer a GET with status 200 and text/html", "fetch failed: %v", obs.Err)
 		return
 	}
 	cause := ""
@@ -145,25 +146,25 @@ func (r *Report) fetchFailed(obs observation, opts Options) {
 	}
 	switch fe.Kind {
 	case fragments.KindTimeout:
-		r.addFix(SeverityError, "answer faster, or raise the fragment's timeout attribute or the service's timeout", "fetch failed: no complete response within the %s timeout: %s", opts.Timeout, consequence(opts, true))
+		r.addFix(config.SeverityError, "answer faster, or raise the fragment's timeout attribute or the service's timeout", "fetch failed: no complete response within the %s timeout: %s", opts.Timeout, consequence(opts, true))
 	case fragments.KindConnect:
-		r.addFix(SeverityError, "check the service is running and that the URL's host and port are right", "fetch failed: cannot connect%s: %s", cause, consequence(opts, false))
+		r.addFix(config.SeverityError, "check the service is running and that the URL's host and port are right", "fetch failed: cannot connect%s: %s", cause, consequence(opts, false))
 	case fragments.KindStatus:
-		r.addFix(SeverityError, "fix the error in the service; answer 200 with text/html", "fetch failed: status %d: a 5xx is a failure and counts against the service's circuit breaker: %s", fe.Status, consequence(opts, false))
+		r.addFix(config.SeverityError, "fix the error in the service; answer 200 with text/html", "fetch failed: status %d: a 5xx is a failure and counts against the service's circuit breaker: %s", fe.Status, consequence(opts, false))
 	case fragments.KindTooLarge:
-		r.addFix(SeverityError, "send less markup, or split the box into several fragments", "fetch failed: the body is larger than %d bytes (max_fragment_bytes, --max-bytes): %s", opts.MaxBytes, consequence(opts, false))
+		r.addFix(config.SeverityError, "send less markup, or split the box into several fragments", "fetch failed: the body is larger than %d bytes (max_fragment_bytes, --max-bytes): %s", opts.MaxBytes, consequence(opts, false))
 	case fragments.KindContentType:
-		r.addFix(SeverityError, "send Content-Type: text/html; charset=utf-8", "fetch failed: status 200 with content type %q: a fragment must be text/html: %s", obs.Header.Get("Content-Type"), consequence(opts, false))
+		r.addFix(config.SeverityError, "send Content-Type: text/html; charset=utf-8", "fetch failed: status 200 with content type %q: a fragment must be text/html: %s", obs.Header.Get("Content-Type"), consequence(opts, false))
 	case fragments.KindBody:
 		if errors.Is(fe.Err, fragments.ErrMalformedHead) {
-			r.addFix(SeverityError, "send an HTTP/1.1 status line and header fields of name: value, one per line, with one Content-Length or Transfer-Encoding: chunked", "fetch failed: Inlay cannot read the response head%s: %s", cause, consequence(opts, false))
+			r.addFix(config.SeverityError, "send an HTTP/1.1 status line and header fields of name: value, one per line, with one Content-Length or Transfer-Encoding: chunked", "fetch failed: Inlay cannot read the response head%s: %s", cause, consequence(opts, false))
 			break
 		}
-		r.addFix(SeverityError, "send the whole body, with a correct Content-Length", "fetch failed: reading the body%s: %s", cause, consequence(opts, false))
+		r.addFix(config.SeverityError, "send the whole body, with a correct Content-Length", "fetch failed: reading the body%s: %s", cause, consequence(opts, false))
 	case fragments.KindCanceled:
-		r.addFix(SeverityError, "run the check again", "fetch canceled before the response was complete")
+		r.addFix(config.SeverityError, "run the check again", "fetch canceled before the response was complete")
 	default:
-		r.addFix(SeverityError, "make the URL answer a GET with status 200 and text/html", "fetch failed: %v", obs.Err)
+		r.addFix(config.SeverityError, "make the URL answer a GET with status 200 and text/html", "fetch failed: %v", obs.Err)
 	}
 }
 
@@ -175,33 +176,33 @@ func (r *Report) checkStatus(resp *fragments.Response, opts Options) {
 		switch {
 		case contract.FillsBox(status):
 		case contract.IsRedirect(status):
-			r.addFix(SeverityError, "answer the fragment's own URL with 200; only a primary may redirect", "status %d: redirects are never followed, and a non-primary fragment must answer 200 or 204: %s", status, consequence(opts, false))
+			r.addFix(config.SeverityError, "answer the fragment's own URL with 200; only a primary may redirect", "status %d: redirects are never followed, and a non-primary fragment must answer 200 or 204: %s", status, consequence(opts, false))
 		default:
-			r.addFix(SeverityError, "answer 200 with the markup, or 204 for an empty box", "status %d: a non-primary fragment must answer 200 or 204: %s", status, consequence(opts, false))
+			r.addFix(config.SeverityError, "answer 200 with the markup, or 204 for an empty box", "status %d: a non-primary fragment must answer 200 or 204: %s", status, consequence(opts, false))
 		}
 		return
 	}
 	page, ok := contract.PageStatus(status)
 	switch {
 	case !ok:
-		r.addFix(SeverityError, "answer 200 with the page's main markup", "status %d on a primary is no answer to a page: the page would be a 502 error page", status)
+		r.addFix(config.SeverityError, "answer 200 with the page's main markup", "status %d on a primary is no answer to a page: the page would be a 502 error page", status)
 	case contract.IsRedirect(status):
 		loc := resp.Header.Get("Location")
 		_, host, ok := contract.ParseLocation(loc)
 		switch {
 		case loc == "":
-			r.addFix(SeverityError, "add a Location header", "status %d without a Location header: the page would be a 502 error page", status)
+			r.addFix(config.SeverityError, "add a Location header", "status %d without a Location header: the page would be a 502 error page", status)
 		case ok && host == "":
 			// A local path: passed on as it is.
 		case ok:
-			r.addFix(SeverityWarning, "send a local path, like Location: /basket", "status %d with absolute Location %q: it passes only when its host is the shop's own host, else the page is a 502 error page; prefer a local path", status, loc)
+			r.addFix(config.SeverityWarning, "send a local path, like Location: /basket", "status %d with absolute Location %q: it passes only when its host is the shop's own host, else the page is a 502 error page; prefer a local path", status, loc)
 		default:
-			r.addFix(SeverityError, "send a local path, like Location: /basket", "status %d with Location %q: only a local path or an http(s) URL on the shop's own host passes; the page would be a 502 error page", status, loc)
+			r.addFix(config.SeverityError, "send a local path, like Location: /basket", "status %d with Location %q: only a local path or an http(s) URL on the shop's own host passes; the page would be a 502 error page", status, loc)
 		}
 	case page != status:
-		r.addFix(SeverityWarning, "answer 200 with the page's main markup", "status %d on a primary: the page would be a %d with an empty main box", status, page)
+		r.addFix(config.SeverityWarning, "answer 200 with the page's main markup", "status %d on a primary: the page would be a %d with an empty main box", status, page)
 	case status != http.StatusOK && !contract.IsHTML(resp.Header.Get("Content-Type")):
-		r.addFix(SeverityWarning, "send Content-Type: text/html; charset=utf-8", "status %d with content type %q: a primary's body is placed on the page as HTML", status, resp.Header.Get("Content-Type"))
+		r.addFix(config.SeverityWarning, "send Content-Type: text/html; charset=utf-8", "status %d with content type %q: a primary's body is placed on the page as HTML", status, resp.Header.Get("Content-Type"))
 	}
 }
 
@@ -211,9 +212,9 @@ func (r *Report) checkCookies(resp *fragments.Response, opts Options) {
 	switch {
 	case len(resp.Header.Values("Set-Cookie")) == 0 || opts.Primary:
 	case opts.SetCookies:
-		r.addFix(SeverityWarning, "set cookies from the primary fragment or a gateway route", "Set-Cookie on a non-primary fragment reaches the shopper only when the fragment has answered before the page's headers leave, and it makes the fragment uncacheable")
+		r.addFix(config.SeverityWarning, "set cookies from the primary fragment or a gateway route", "Set-Cookie on a non-primary fragment reaches the shopper only when the fragment has answered before the page's headers leave, and it makes the fragment uncacheable")
 	default:
-		r.addFix(SeverityError, "set cookies from the primary fragment or a gateway route", "Set-Cookie on a non-primary fragment: Inlay drops it (only the primary's cookies reach the shopper, unless the service has set_cookies: true), and it makes the fragment uncacheable; set cookies from the primary or a gateway route")
+		r.addFix(config.SeverityError, "set cookies from the primary fragment or a gateway route", "Set-Cookie on a non-primary fragment: Inlay drops it (only the primary's cookies reach the shopper, unless the service has set_cookies: true), and it makes the fragment uncacheable; set cookies from the primary or a gateway route")
 	}
 }
 
@@ -221,14 +222,14 @@ func (r *Report) checkCookies(resp *fragments.Response, opts Options) {
 func (r *Report) checkBody(obs observation, opts Options) {
 	raw := obs.Raw
 	if bytes.HasPrefix(raw, []byte("\uFEFF")) {
-		r.addFix(SeverityWarning, "save the template without a byte order mark", "the body starts with a byte order mark: Inlay drops it; save the template without one")
+		r.addFix(config.SeverityWarning, "save the template without a byte order mark", "the body starts with a byte order mark: Inlay drops it; save the template without one")
 		raw = raw[3:]
 	}
 	if !utf8.Valid(raw) {
-		r.addFix(SeverityWarning, "send UTF-8 text", "the body is not valid UTF-8 (first bad byte at offset %d): Inlay replaces each bad byte with U+FFFD", contract.InvalidUTF8At(raw))
+		r.addFix(config.SeverityWarning, "send UTF-8 text", "the body is not valid UTF-8 (first bad byte at offset %d): Inlay replaces each bad byte with U+FFFD", contract.InvalidUTF8At(raw))
 	}
 	if len(obs.Raw) > largeFragmentBytes && int64(len(obs.Raw)) <= opts.MaxBytes {
-		r.addFix(SeverityWarning, "send less markup, or load the rest with an async fragment", "the body is %d bytes, more than %d: a large fragment delays the page it is on", len(obs.Raw), largeFragmentBytes)
+		r.addFix(config.SeverityWarning, "send less markup, or load the rest with an async fragment", "the body is %d bytes, more than %d: a large fragment delays the page it is on", len(obs.Raw), largeFragmentBytes)
 	}
 	if len(obs.Resp.Body) == 0 {
 		return
@@ -242,7 +243,7 @@ func (r *Report) checkBody(obs observation, opts Options) {
 		}
 	}
 	if hc.classAt.line > 0 && !stylesheets {
-		r.Problems = append(r.Problems, Problem{Severity: SeverityWarning, Line: hc.classAt.line, Col: hc.classAt.col,
+		r.Problems = append(r.Problems, config.Problem{Severity: config.SeverityWarning, Line: hc.classAt.line, Col: hc.classAt.col,
 			Message: "the markup uses class attributes but no Link header declares a stylesheet (ignore this if the page's own CSS styles it)",
 			Fix:     "send Link: </path/to.css>; rel=stylesheet"})
 	}

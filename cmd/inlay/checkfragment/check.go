@@ -1,23 +1,15 @@
-package check
+package checkfragment
 
 import (
 	"context"
 	"fmt"
+	"github.com/inlayhq/inlay/composer/config"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
-)
-
-// Severities of problems.
-const (
-	// SeverityError marks a problem that breaks the contract: Inlay
-	// refuses the response, or the page suffers.
-	SeverityError = "error"
-	// SeverityWarning marks advice: the fragment works, but less well.
-	SeverityWarning = "warning"
 )
 
 // Limits check-fragment warns about. They are advice, not Inlay's limits.
@@ -79,19 +71,9 @@ type Options struct {
 	Forwarded []string
 }
 
-// Problem is one thing wrong with a fragment. Line and Col locate
-// problems in the body, when they are about markup.
-type Problem struct {
-	Severity string `json:"severity"`
-	Message  string `json:"message"`
-	Line     int    `json:"line,omitempty"`
-	Col      int    `json:"col,omitempty"`
-	// Fix says in a few words what makes the problem go away.
-	Fix string `json:"fix"`
-}
-
-// String formats the problem as one "error: ..." or "warning: ..." line.
-func (p Problem) String() string {
+// textLine formats a problem as one "error: ..." or "warning: ..." line;
+// Line and Col, when set, locate it in the body.
+func textLine(p config.Problem) string {
 	if p.Line > 0 {
 		return fmt.Sprintf("%s: body %d:%d: %s", p.Severity, p.Line, p.Col, p.Message)
 	}
@@ -107,19 +89,19 @@ type Asset struct {
 // Report is the outcome of a check: the JSON output, and the source
 // of the text output.
 type Report struct {
-	URL         string    `json:"url"`
-	RequestID   string    `json:"request_id"`
-	Status      int       `json:"status"` // 0 when no response came
-	ContentType string    `json:"content_type"`
-	Bytes       int       `json:"bytes"` // body bytes read, before any repair; at most max-bytes+1
-	DurationMS  float64   `json:"duration_ms"`
-	TimeoutMS   float64   `json:"timeout_ms"`
-	Cacheable   bool      `json:"cacheable"`
-	Cache       string    `json:"cache"` // the cache verdict, as in the summary line
-	Assets      []Asset   `json:"assets"`
-	Problems    []Problem `json:"problems"`
-	Errors      int       `json:"errors"`
-	Warnings    int       `json:"warnings"`
+	URL         string           `json:"url"`
+	RequestID   string           `json:"request_id"`
+	Status      int              `json:"status"` // 0 when no response came
+	ContentType string           `json:"content_type"`
+	Bytes       int              `json:"bytes"` // body bytes read, before any repair; at most max-bytes+1
+	DurationMS  float64          `json:"duration_ms"`
+	TimeoutMS   float64          `json:"timeout_ms"`
+	Cacheable   bool             `json:"cacheable"`
+	Cache       string           `json:"cache"` // the cache verdict, as in the summary line
+	Assets      []Asset          `json:"assets"`
+	Problems    []config.Problem `json:"problems"`
+	Errors      int              `json:"errors"`
+	Warnings    int              `json:"warnings"`
 
 	duration time.Duration
 	timeout  time.Duration
@@ -129,7 +111,7 @@ type Report struct {
 // Warn adds a warning with its short fix, for what the caller knows
 // beyond the fetch (such as a URL off its service's url).
 func (r *Report) Warn(fix, message string) {
-	r.addFix(SeverityWarning, fix, "%s", message)
+	r.addFix(config.SeverityWarning, fix, "%s", message)
 	r.count()
 }
 
@@ -137,7 +119,7 @@ func (r *Report) Warn(fix, message string) {
 func (r *Report) count() {
 	r.Errors, r.Warnings = 0, 0
 	for _, p := range r.Problems {
-		if p.Severity == SeverityError {
+		if p.Severity == config.SeverityError {
 			r.Errors++
 		} else {
 			r.Warnings++
@@ -150,7 +132,7 @@ func (r *Report) count() {
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, p := range r.Problems {
-		b.WriteString(p.String() + "\n")
+		b.WriteString(textLine(p) + "\n")
 		if p.Fix != "" {
 			b.WriteString("    fix: " + p.Fix + "\n")
 		}
@@ -164,7 +146,7 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // addFix adds a problem with its short fix.
 func (r *Report) addFix(severity, fix string, format string, args ...any) {
-	r.Problems = append(r.Problems, Problem{Severity: severity, Message: fmt.Sprintf(format, args...), Fix: fix})
+	r.Problems = append(r.Problems, config.Problem{Severity: severity, Message: fmt.Sprintf(format, args...), Fix: fix})
 }
 
 // summary is the last line of the text output.

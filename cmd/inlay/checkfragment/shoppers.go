@@ -1,8 +1,9 @@
-package check
+package checkfragment
 
 import (
 	"bytes"
 	"context"
+	"github.com/inlayhq/inlay/composer/config"
 	"net/http"
 	"slices"
 	"strings"
@@ -81,7 +82,7 @@ func (r *Report) checkShoppers(ctx context.Context, opts Options) {
 	if again := fetchFragment(ctx, opts, newRequestID(), ha); again.Err != nil || !sameAnswer(again, obsA) {
 		return
 	}
-	r.addFix(SeverityError, "send Cache-Control: private or no-store on per-shopper responses (or make the body the same for every shopper)",
+	r.addFix(config.SeverityError, "send Cache-Control: private or no-store on per-shopper responses (or make the body the same for every shopper)",
 		"the body differs between two shoppers (two different %s), yet the response is marked shareable (Cache-Control: %s): Inlay's cache would store one shopper's body and show it to every other shopper",
 		what, strings.Join(shared.Header.Values("Cache-Control"), ", "))
 }

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/inlayhq/inlay/teams/demo"
+	"github.com/inlayhq/inlay/cmd/inlay/demo"
 )
 
 // TestStartTeams starts the demo teams from the embedded config (there is

@@ -1,4 +1,4 @@
-// Package check is the library behind `inlay check-fragment`: it fetches a
+// Package checkfragment is the library behind `inlay check-fragment`: it fetches a
 // fragment once, exactly as Inlay's client does, and judges the response
 // against the fragment contract, reporting each problem with a short fix.
 //
@@ -10,6 +10,6 @@
 // repair, a Vary that misses a header the body depends on) and the report,
 // as text or JSON.
 //
-//	rep := check.Check(ctx, check.Options{URL: u, ID: "box", Timeout: time.Second, MaxBytes: contract.DefaultMaxBodyBytes})
+//	rep := checkfragment.Check(ctx, checkfragment.Options{URL: u, ID: "box", Timeout: time.Second, MaxBytes: contract.DefaultMaxBodyBytes})
 //	_ = rep.WriteText(os.Stdout)
-package check
+package checkfragment

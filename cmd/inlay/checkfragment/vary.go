@@ -1,8 +1,9 @@
-package check
+package checkfragment
 
 import (
 	"bytes"
 	"context"
+	"github.com/inlayhq/inlay/composer/config"
 	"net/http"
 	"slices"
 	"strings"
@@ -48,7 +49,7 @@ func (r *Report) checkVary(ctx context.Context, opts Options, first observation)
 		return
 	}
 	if again.Status != first.Status || !bytes.Equal(again.Raw, first.Raw) {
-		r.addFix(SeverityWarning, "make the body the same for the same request, or the cache may store any version",
+		r.addFix(config.SeverityWarning, "make the body the same for the same request, or the cache may store any version",
 			"the body differs between two identical requests, so check-fragment cannot tell which headers it depends on (a timestamp or random content?)")
 		return
 	}
@@ -79,10 +80,10 @@ func (r *Report) checkVary(ctx context.Context, opts Options, first observation)
 			if obs[0].Status != obs[1].Status {
 				what = "status"
 			}
-			r.addFix(SeverityWarning, "send Vary: "+strings.Join(append(sortedKeys(vary), name), ", "),
+			r.addFix(config.SeverityWarning, "send Vary: "+strings.Join(append(sortedKeys(vary), name), ", "),
 				"the %s changes with %s, but Vary does not name it: Inlay's cache keys on the URL and the headers Vary names only, so every shopper would get the version cached first", what, name)
 		case !changed && named && name == "User-Agent":
-			r.addFix(SeverityWarning, "drop User-Agent from Vary",
+			r.addFix(config.SeverityWarning, "drop User-Agent from Vary",
 				"Vary names User-Agent, but the body does not change with it: nearly every shopper's User-Agent differs, so the fragment is hardly ever served from the cache")
 		}
 	}
