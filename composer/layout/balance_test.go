@@ -82,3 +82,26 @@ func TestWarningsOfABrokenFile(t *testing.T) {
 		t.Errorf("the last good version serving is not the one with the aside")
 	}
 }
+
+// TestNoWarningsOfAnUnreadableFile: a file that cannot be read as markup
+// at all (binary garbage, over the size cap) has its one problem and no
+// warnings, not one "never closed" per byte run that looks like a tag.
+func TestNoWarningsOfAnUnreadableFile(t *testing.T) {
+	fsys := fstest.MapFS{"p.html": &fstest.MapFile{Data: []byte("<main></main>")}}
+	l, err := Load(fsys, "layouts", testServices(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"not UTF-8": []byte("<main>\n<ab\xff\xfe>\n<cd\xfe>"),
+		"too large": append([]byte("<main>\n<aside>\n"), make([]byte, MaxBytes)...),
+	} {
+		fsys["p.html"] = &fstest.MapFile{Data: data}
+		if ps := l.Reload(); len(ps) != 1 {
+			t.Errorf("%s: reload problems %v, want one", name, ps)
+		}
+		if ws := l.Warnings(); len(ws) != 0 {
+			t.Errorf("%s: warnings %v, want none", name, ws)
+		}
+	}
+}

@@ -172,22 +172,28 @@ func (c *chunkBuilder) take(data []byte, end, next int) []byte {
 	return chunk
 }
 
+// unreadable says why data cannot be read as markup at all, and where:
+// too large, empty, not UTF-8 or with a NUL byte. It returns "" for a
+// file that can be parsed, whatever its mistakes.
+func unreadable(data []byte) (at int, why string) {
+	switch {
+	case len(data) > MaxBytes:
+		return 0, fmt.Sprintf("layout is %d bytes, more than the %d allowed", len(data), MaxBytes)
+	case len(bytes.TrimSpace(data)) == 0:
+		return 0, "layout is empty: is the file being written?"
+	case !utf8.Valid(data):
+		return contract.InvalidUTF8At(data), "layout is not UTF-8 text"
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return i, "layout contains a NUL byte"
+	}
+	return 0, ""
+}
+
 func (p *layoutParser) parse() (*Layout, config.Problems) {
 	l := &Layout{Primary: -1}
-	if len(p.data) > MaxBytes {
-		p.problem(0, "layout is %d bytes, more than the %d allowed", len(p.data), MaxBytes)
-		return nil, p.problems
-	}
-	if len(bytes.TrimSpace(p.data)) == 0 {
-		p.problem(0, "layout is empty: is the file being written?")
-		return nil, p.problems
-	}
-	if !utf8.Valid(p.data) {
-		p.problem(contract.InvalidUTF8At(p.data), "layout is not UTF-8 text")
-		return nil, p.problems
-	}
-	if i := bytes.IndexByte(p.data, 0); i >= 0 {
-		p.problem(i, "layout contains a NUL byte")
+	if at, why := unreadable(p.data); why != "" {
+		p.problem(at, "%s", why)
 		return nil, p.problems
 	}
 

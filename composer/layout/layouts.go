@@ -261,7 +261,10 @@ func (l *Folder) parseAll(lastGood map[string]*Layout) (map[string]*Layout, conf
 				layout, ps = parseText(t, in.src, l.services)
 				if layout != nil {
 					warn(layout.Warnings)
-				} else {
+				} else if _, why := unreadable(t.data); why == "" {
+					// A file that parses, with mistakes: its warnings are
+					// listed with its errors. One that cannot be read as
+					// markup at all has none worth reading.
 					warn(unclosedElements(t, in.src))
 				}
 			}
