@@ -8,6 +8,7 @@
 // below it and inside its bottom, and goes where it covers none. Where
 // every place covers one, it shrinks to a compact badge that opens on
 // hover or focus. A failed box's label starts with what failed and why.
+// A box that shows nothing, and did not fail, is in the summary only.
 (function () {
   var data = JSON.parse(document.getElementById("inlay-debug-data").textContent);
   var boxes = data.boxes || [];
@@ -293,6 +294,9 @@
     var refocus = null;
     order.forEach(function (b) {
       var rect = rectOf(b);
+      // A box that shows nothing has nothing to outline: the summary
+      // lists it. A failed one is labelled all the same.
+      if (rect.width === 0 && rect.height === 0 && !b.info.degraded) return;
       // Never wider than the page: an outline must not make it scroll.
       var left = Math.max(rect.left, 0);
       var right = Math.min(rect.left + rect.width, vw);
