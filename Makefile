@@ -37,7 +37,13 @@ lint: ## gofmt, go vet, and inlay lint on the demo config
 	$(GO) vet $(PKGS)
 	$(GO) run ./cmd/inlay lint --config layouts/inlay.yaml
 
-test: check-generated lint ## The whole test suite, with the race detector, then the load tests without it
+cross: ## Build and vet everything, tests included, for Windows, macOS and Linux
+	@for os in windows darwin linux; do \
+	  echo "GOOS=$$os go build ./... && go vet ./..."; \
+	  GOOS=$$os $(GO) build $(PKGS) && GOOS=$$os $(GO) vet $(PKGS) || exit 1; \
+	done
+
+test: check-generated lint cross ## The whole test suite, with the race detector, then the load tests without it
 	$(GO) test -race -count=1 $(PKGS)
 	$(GO) test -count=1 -p 1 -run '^TestLoad' ./composer/ ./cmd/inlay/
 
@@ -59,4 +65,4 @@ fuzz: ## Fuzz the layout parser, the src URL builder, the gateway path normalise
 clean: ## Remove built binaries
 	rm -rf bin/
 
-.PHONY: help run build generate check-generated lint test bench loadbench fuzz clean
+.PHONY: help run build generate check-generated lint cross test bench loadbench fuzz clean
