@@ -1,54 +1,88 @@
 package main
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// TestLDFlags keeps the one build of Inlay that users run: make build
-// (the Makefile's INLAY_LDFLAGS), the server image and the load benchmark
-// link it with the same flags, and with them new goroutines start with
-// 2 KiB stacks even after the GC saw deep ones. A Go release that
-// renamed what the flag sets would fail here, not quietly cost RSS.
-func TestLDFlags(t *testing.T) {
-	makefile, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+// TestStackStartSetting keeps the one way users run Inlay: a binary from a
+// plain go build, with the Makefile's INLAY_GODEBUG in its environment
+// (make run, and the load benchmark, which runs it with inlayGODEBUG),
+// and with it new goroutines start with 2 KiB stacks even after the GC
+// saw deep ones. A Go release that renamed the setting would fail here,
+// not quietly cost RSS. deploy's tests hold the server image and the
+// Kubernetes manifest to the same INLAY_GODEBUG.
+func TestStackStartSetting(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^INLAY_LDFLAGS \?= (.+)$`).FindSubmatch(makefile)
-	if m == nil || string(m[1]) != defaultLDFlags {
-		t.Errorf("the Makefile's INLAY_LDFLAGS is %q, loadbench builds with %q", m, defaultLDFlags)
+	makefile := string(data)
+	m := regexp.MustCompile(`(?m)^INLAY_GODEBUG \?= (.+)$`).FindStringSubmatch(makefile)
+	if m == nil || m[1] != inlayGODEBUG {
+		t.Errorf("the Makefile's INLAY_GODEBUG is %q, loadbench runs Inlay with GODEBUG=%s", m, inlayGODEBUG)
 	}
-	dockerfile, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
-	if err != nil {
-		t.Fatal(err)
+	for _, want := range []string{
+		`GODEBUG='$(INLAY_GODEBUG)' ./bin/inlay demo`,                         // make run
+		`./cmd/loadbench -out docs/benchmarks.md -godebug '$(INLAY_GODEBUG)'`, // make loadbench
+	} {
+		if !strings.Contains(makefile, want) {
+			t.Errorf("the Makefile lacks %s", want)
+		}
 	}
-	if !strings.Contains(string(dockerfile), defaultLDFlags) {
-		t.Errorf("the Dockerfile's go build lacks %s", defaultLDFlags)
+	if strings.Contains(makefile, "-ldflags") {
+		t.Error("the Makefile links with -ldflags: make build would not be a plain go build")
 	}
 
 	if testing.Short() {
 		t.Skip("builds a program")
 	}
-	startingSize := func(ldflags string) string {
-		bin := filepath.Join(t.TempDir(), "stackstart")
-		if out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, "./testdata/stackstart").CombinedOutput(); err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
-		out, err := exec.Command(bin).Output()
+	bin := filepath.Join(t.TempDir(), "stackstart")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/stackstart").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	startingSize := func(godebug string) string {
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "GODEBUG="+godebug)
+		out, err := cmd.Output()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return strings.TrimSpace(string(out))
 	}
-	if got := startingSize(defaultLDFlags); got != "2048" {
-		t.Errorf("built with %s, new goroutines start with %s-byte stacks, want 2048", defaultLDFlags, got)
+	if got := startingSize(inlayGODEBUG); got != "2048" {
+		t.Errorf("with GODEBUG=%s, new goroutines start with %s-byte stacks, want 2048", inlayGODEBUG, got)
 	}
-	t.Logf("without the flags: %s bytes", startingSize(""))
+	t.Logf("without it: %s bytes", startingSize(""))
+}
+
+// TestInlayEnv: the Inlay process gets -godebug's GODEBUG, by default
+// inlayGODEBUG, and -inlay-env on top, which may set GODEBUG itself (a
+// process's environment takes the last of a key).
+func TestInlayEnv(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"GODEBUG=" + inlayGODEBUG}},
+		{[]string{"-godebug", ""}, nil},
+		{[]string{"-godebug", "adaptivestackstart=1"}, []string{"GODEBUG=adaptivestackstart=1"}},
+		{[]string{"-inlay-env", "GOGC=200,GODEBUG=gctrace=1"}, []string{"GODEBUG=" + inlayGODEBUG, "GOGC=200", "GODEBUG=gctrace=1"}},
+	} {
+		o, err := parseFlags(tc.args, io.Discard)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if got := inlayEnv(o); !slices.Equal(got, tc.want) {
+			t.Errorf("%q: Inlay's environment adds %q, want %q", tc.args, got, tc.want)
+		}
+	}
 }
 
 // TestFloorBuilds keeps the floor program of docs/benchmarks.md (fifth
