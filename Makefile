@@ -2,6 +2,7 @@
 GO      ?= go
 PKGS    ?= ./...
 BENCH   ?= .
+FUZZTIME ?= 60s
 # The GODEBUG Inlay runs with, here as in the server image and the
 # Kubernetes manifest: new goroutines start with Go's smallest stack,
 # 2 KiB, not with the average of the stacks the last GC saw. Inlay's
@@ -56,13 +57,15 @@ bench: ## Go benchmarks of the hot paths, then the load benchmark
 loadbench: ## Load benchmark: Inlay against direct fetches and nginx SSI, default config (about 4 minutes)
 	$(GO) run ./cmd/loadbench -out docs/benchmarks.md -godebug '$(INLAY_GODEBUG)'
 
-fuzz: ## Fuzz the layout parser, the src URL builder, the gateway path normaliser, the fragment markup check, the fragment client's answer reader and the shared-tier entry format for a minute each
-	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=60s ./composer/layout/
-	$(GO) test -run=NONE -fuzz=FuzzSourceURL -fuzztime=60s ./composer/layout/
-	$(GO) test -run=NONE -fuzz=FuzzNormalizePath -fuzztime=60s ./composer/
-	$(GO) test -run=NONE -fuzz=FuzzCheckMarkup -fuzztime=60s ./fragments/contract/
-	$(GO) test -run=NONE -fuzz=FuzzReadHead -fuzztime=60s ./fragments/
-	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=60s ./fragments/shared/wire/
+fuzz: ## Run every fuzz target in the repository (every func Fuzz in a _test.go file), FUZZTIME each (default 60s)
+	@targets=$$(grep -rE --include='*_test.go' --exclude-dir=testdata --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]*\(' . \
+	  | sed -E 's#^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]*)\(.*#\1:\2#' | sort); \
+	[ -n "$$targets" ] || { echo 'no fuzz targets found'; exit 1; }; \
+	for t in $$targets; do \
+	  dir=$${t%%:*}; name=$${t#*:}; \
+	  echo "$$dir $$name"; \
+	  $(GO) test -run=NONE -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) "$$dir/" || exit 1; \
+	done
 
 clean: ## Remove built binaries
 	rm -rf bin/
