@@ -15,15 +15,17 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
-# The -X flag is make build's INLAY_LDFLAGS: new goroutines start with 2 KiB
-# stacks (see the Makefile).
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X=runtime.godebugDefault=adaptivestackstart=0" -o /out/inlay ./cmd/inlay
+    go build -trimpath -ldflags "-s -w" -o /out/inlay ./cmd/inlay
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/inlay /inlay
 USER nonroot
+# The Makefile's INLAY_GODEBUG: new goroutines start with 2 KiB stacks.
+# A GODEBUG set when the container runs replaces this one: keep
+# adaptivestackstart=0 in it.
+ENV GODEBUG=adaptivestackstart=0
 # 8080: shoppers and the /-/ready, /-/health probes; 9090: the admin listener.
 EXPOSE 8080 9090
 ENTRYPOINT ["/inlay","serve","--config","/etc/inlay/inlay.yaml"]

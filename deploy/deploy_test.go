@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -611,10 +612,20 @@ func TestDeployment(t *testing.T) {
 	if reqMem < measuredRSS || limMem < reqMem {
 		t.Errorf("memory request %s and limit %s: want request ≥ the measured %d MiB RSS and limit ≥ request", requests["memory"], limits["memory"], measuredRSS>>20)
 	}
+	godebug := ""
 	for _, e := range c.Env {
 		if e.Name == "GOMEMLIMIT" && bytesOf(t, strings.TrimSuffix(e.Value, "B")) >= limMem {
 			t.Errorf("GOMEMLIMIT %s is not below the memory limit %s", e.Value, limits["memory"])
 		}
+		if e.Name == "GODEBUG" {
+			godebug = e.Value
+		}
+	}
+	// A GODEBUG in the manifest would replace the image's: it has to
+	// hold Inlay's settings, and the manifest sets it so that nobody
+	// adds one without them.
+	if missing := missingSettings(godebug, inlayGODEBUG(t)); len(missing) > 0 {
+		t.Errorf("the container's GODEBUG %q lacks %q (the Makefile's INLAY_GODEBUG)", godebug, missing)
 	}
 
 	if len(spec.TopologySpreadConstraints) == 0 {
@@ -799,10 +810,27 @@ func TestDockerfile(t *testing.T) {
 	if !slices.Contains(strings.Fields(env), "CGO_ENABLED=0") {
 		t.Errorf("the build stage's go build does not run with CGO_ENABLED=0: %q", env)
 	}
-	for _, want := range []string{"-trimpath", `-ldflags "-s -w `, "./cmd/inlay"} {
+	for _, want := range []string{"-trimpath", `-ldflags "-s -w"`, "./cmd/inlay"} {
 		if !strings.Contains(goBuild, want) {
 			t.Errorf("the build stage's go build %q lacks %q", goBuild, want)
 		}
+	}
+	// The settings go in the environment, not into the binary: -X of
+	// runtime.godebugDefault would replace the GODEBUG defaults go build
+	// sets from go.mod.
+	if strings.Contains(goBuild, "-X") {
+		t.Errorf("the build stage's go build %q sets a variable at link time: put settings in ENV", goBuild)
+	}
+	godebug := ""
+	for _, l := range final.find("ENV") {
+		for _, kv := range strings.Fields(l.args) {
+			if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
+				godebug = v
+			}
+		}
+	}
+	if missing := missingSettings(godebug, inlayGODEBUG(t)); len(missing) > 0 {
+		t.Errorf("the final stage's ENV GODEBUG=%q lacks %q (the Makefile's INLAY_GODEBUG)", godebug, missing)
 	}
 	if final.from != "gcr.io/distroless/static-debian12:nonroot" {
 		t.Errorf("final stage FROM %s, want gcr.io/distroless/static-debian12:nonroot", final.from)
@@ -866,6 +894,34 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf(".dockerignore does not keep %s out of the build context", want)
 		}
 	}
+}
+
+// inlayGODEBUG returns the GODEBUG Inlay runs with: the Makefile's
+// INLAY_GODEBUG, which make run and the load benchmark use.
+func inlayGODEBUG(t *testing.T) string {
+	t.Helper()
+	makefile, err := os.ReadFile(filepath.Join("..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^INLAY_GODEBUG \?= (\S+)$`).FindSubmatch(makefile)
+	if m == nil {
+		t.Fatal("the Makefile sets no INLAY_GODEBUG")
+	}
+	return string(m[1])
+}
+
+// missingSettings returns the settings of want (comma-separated
+// key=value, as in GODEBUG) that got does not hold.
+func missingSettings(got, want string) []string {
+	have := strings.Split(got, ",")
+	var missing []string
+	for _, kv := range strings.Split(want, ",") {
+		if !slices.Contains(have, kv) {
+			missing = append(missing, kv)
+		}
+	}
+	return missing
 }
 
 // selects reports whether a non-empty label selector matches labels.

@@ -4,6 +4,8 @@ import (
 	"io"
 	"math/bits"
 	"sync"
+
+	"github.com/inlayhq/inlay/internal/poison"
 )
 
 // Body buffers are pooled by size class, powers of two from 1 KiB to
@@ -53,8 +55,13 @@ func getBody(n int) []byte {
 }
 
 // putBody gives a buffer from getBody back for reuse. Buffers of other
-// sizes are left to the garbage collector.
+// sizes are left to the garbage collector. In tests, the buffer is
+// poisoned first (see package poison): whatever reads it after this
+// reads the poison, not the body.
 func putBody(b []byte) {
+	if poison.Enabled() {
+		poison.Fill(b[:cap(b)])
+	}
 	i, size, ok := bodyClass(cap(b))
 	if !ok || cap(b) != size {
 		return

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http"
 	"testing"
 	"testing/iotest"
+
+	"github.com/inlayhq/inlay/internal/poison"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // readBody reads a body whole into a buffer of the smallest class that
@@ -61,5 +65,34 @@ func TestReadBodyErrorAfterLength(t *testing.T) {
 	r := io.MultiReader(bytes.NewReader(make([]byte, 1024)), iotest.ErrReader(boom))
 	if _, err := readBody(r, 1024, 1<<20); !errors.Is(err, boom) {
 		t.Fatalf("error: got %v, want %v", err, boom)
+	}
+}
+
+// A body read after its response was released reads the poison (the
+// tests run with package poison on, see TestMain), not the bytes the
+// service sent: a page that wrote a body after giving it back would fail
+// its test rather than pass by luck until the buffer was reused.
+func TestReleasedBodyIsPoisoned(t *testing.T) { forEachClient(t, testReleasedBodyIsPoisoned) }
+
+func testReleasedBodyIsPoisoned(t *testing.T, newClient clientMaker) {
+	const sent = "<p>hello</p>"
+	srv := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, sent)
+	})
+	c := newClient(t, 0)
+	c.Budget = NewBudget(1 << 20)
+	resp, err := c.Fetch(t.Context(), fragmentRequest(srv.URL, safetyTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := resp.Body
+	if string(body) != sent {
+		t.Fatalf("body before release: %q, want %q", body, sent)
+	}
+	resp.Release()
+	if want := bytes.Repeat([]byte{poison.Byte}, len(sent)); !bytes.Equal(body, want) {
+		t.Errorf("body after release: %q, want the poison %q", body, want)
 	}
 }

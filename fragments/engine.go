@@ -171,10 +171,12 @@ func (s *service) retire() {
 }
 
 // newH1 makes the lean HTTP/1.1 client of a plain-http service, or
-// returns nil for a service that speaks https or h2c, or when a transport
-// was given for every request.
+// returns nil for a service that speaks https or h2c, when a transport
+// was given for every request, or on a platform where the lean client
+// cannot read raw connections (see rawReads): net/http's transport then
+// carries the service's fetches.
 func (e *Engine) newH1(sc ServiceConfig) *H1Conns {
-	if e.opts.Transport != nil || sc.H2C || sc.URL == nil || sc.URL.Scheme != "http" {
+	if !rawReads || e.opts.Transport != nil || sc.H2C || sc.URL == nil || sc.URL.Scheme != "http" {
 		return nil
 	}
 	return NewH1Conns(servicePolicy(sc), sc.Guard.MaxConcurrent)

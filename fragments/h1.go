@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,7 +31,9 @@ import (
 // included.
 //
 // It speaks HTTP/1.1 over TCP only: https and h2c services keep
-// net/http's transports, and so do gateway routes.
+// net/http's transports, and so do gateway routes. The engine uses it on
+// Unix, where it reads raw connections (h1_unix.go); elsewhere every
+// service goes through net/http.
 type H1Conns struct {
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
 	maxIdle int // per host
@@ -85,7 +86,7 @@ func newH1Conn(addr string, nc net.Conn) *h1Conn {
 	c := &h1Conn{addr: addr, conn: nc}
 	c.cut = func() { nc.SetDeadline(aLongTimeAgo) }
 	c.limit = headerLimit{r: c, n: -1}
-	if sc, ok := nc.(syscall.Conn); ok {
+	if sc, ok := nc.(syscall.Conn); ok && rawReads {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 			c.rawRead = c.readFD
@@ -123,35 +124,6 @@ func (c *h1Conn) Read(b []byte) (int, error) {
 func (c *h1Conn) watch() {
 	if c.stop == nil && c.ctx != nil {
 		c.stop = context.AfterFunc(c.ctx, c.cut)
-	}
-}
-
-// readFD is one read(2) of the raw connection: false when it would
-// block, so that RawConn.Read waits and calls it again.
-func (c *h1Conn) readFD(fd uintptr) bool {
-	for {
-		n, err := syscall.Read(int(fd), c.rb)
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN && c.late:
-			c.rn, c.rerr = 0, &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: os.ErrDeadlineExceeded}
-		case err == syscall.EAGAIN:
-			c.blocked = true
-			c.watch()
-			if f := c.onBlock; f != nil {
-				c.onBlock = nil
-				f()
-			}
-			return false
-		case err != nil:
-			c.rn, c.rerr = 0, &net.OpError{Op: "read", Net: "tcp", Addr: c.conn.RemoteAddr(), Err: os.NewSyscallError("read", err)}
-		case n == 0 && len(c.rb) > 0:
-			c.rn, c.rerr = 0, io.EOF
-		default:
-			c.rn, c.rerr = n, nil
-		}
-		return true
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/inlayhq/inlay/cmd/inlay/demo"
 	"github.com/inlayhq/inlay/composer/config"
@@ -117,7 +115,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		return urls.apply(cfg, false)
 	}
 	err = serveWith(ctx, cfg, serveOptions{layoutFS: layoutFS, logger: opts.Logger, ready: opts.Ready, reloadConfig: layoutFS == nil, adjust: adjust})
-	if errors.Is(err, syscall.EADDRINUSE) {
+	if addrInUse(err) {
 		return fmt.Errorf("%w\n  another program is using %s: stop it, or pick another address with `make run LISTEN=127.0.0.1:8081` (inlay demo --listen 127.0.0.1:8081)", err, cfg.ListenAddr())
 	}
 	return err

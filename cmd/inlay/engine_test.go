@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 
 	"github.com/inlayhq/inlay/teams/teamtest"
@@ -76,7 +75,9 @@ func TestReloadKeepsCacheAndBreakers(t *testing.T) {
 		}
 	}
 	reload("a save of the config file", func() { write("inlay.yaml", cfgText+"# saved\n") })
-	reload("a SIGHUP", func() { syscall.Kill(os.Getpid(), syscall.SIGHUP) })
+	if reloadSignal != nil {
+		reload("a SIGHUP", func() { raiseReload(t) })
+	}
 
 	// Twenty more reloads leave goroutines and open files where they were.
 	goroutines, fds := runtime.NumGoroutine(), openFiles(t)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -90,10 +89,25 @@ func TestServeOperations(t *testing.T) {
 		t.Errorf("ready after reload: %d", code)
 	}
 	// SIGHUP reloads the file as it stands, unchanged.
-	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	if reloadSignal == nil {
+		return
+	}
+	raiseReload(t)
 	waitLog(t, logs, "config reloaded", 2)
 	if _, body := get(t, base+"/"); body != "<p>from /two</p>" {
 		t.Errorf("after SIGHUP: %q", body)
+	}
+}
+
+// raiseReload sends the test process its own reloadSignal.
+func raiseReload(t *testing.T) {
+	t.Helper()
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := self.Signal(reloadSignal); err != nil {
+		t.Fatalf("sending %v: %v", reloadSignal, err)
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/inlayhq/inlay/composer"
@@ -156,18 +155,24 @@ func serveWith(ctx context.Context, cfg *config.Config, opts serveOptions) error
 	// that no edit made after that is missed.
 	hup := make(chan os.Signal, 1)
 	if opts.reloadConfig {
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
+		if reloadSignal != nil {
+			signal.Notify(hup, reloadSignal)
+			defer signal.Stop(hup)
+		}
 		// A change to the file reloads as SIGHUP does; a reload already
 		// due covers it.
 		stop, err := watch.File(ctx, cfg.File, "config", func() {
 			select {
-			case hup <- syscall.SIGHUP:
+			case hup <- reloadSignal:
 			default:
 			}
 		}, logger)
 		if err != nil {
-			logger.Warn("the config will reload on SIGHUP only", slog.String("error", err.Error()))
+			msg := "the config will reload on SIGHUP only"
+			if reloadSignal == nil {
+				msg = "the config will not reload: restart Inlay to apply an edit"
+			}
+			logger.Warn(msg, slog.String("error", err.Error()))
 		} else {
 			defer stop()
 		}

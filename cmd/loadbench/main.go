@@ -78,7 +78,7 @@ type options struct {
 	scenario   string
 	only       string
 	inlayEnv   string
-	ldflags    string
+	godebug    string
 	nginx      string
 	peer       peerConfig
 	keep       bool
@@ -102,7 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.nginx, "nginx", "auto", "nginx binary of the SSI peer in the "+peerKey+" scenario: a path, auto (nginx if on PATH) or off")
 	fs.IntVar(&o.peer.Burst, "burst", 1000, "page `loads` started at once in the "+peerKey+" scenario")
 	fs.DurationVar(&o.peer.Timeout, "burst-timeout", 10*time.Second, "deadline of each page load of the burst")
-	fs.StringVar(&o.ldflags, "ldflags", defaultLDFlags, "the -ldflags Inlay is built with; the default is make build's")
+	fs.StringVar(&o.godebug, "godebug", inlayGODEBUG, "the GODEBUG `settings` of the Inlay process (built by a plain go build); the default is make run's and the server image's")
 	fs.StringVar(&o.inlayEnv, "inlay-env", "", "extra environment of the Inlay process, comma-separated `KEY=VALUE`s, such as GOGC=200")
 	fs.BoolVar(&o.bench.H2C, "h2c", false, "Inlay fetches the fragments over h2c (HTTP/2 without TLS), not HTTP/1.1")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (Inlay's config, layout and logs)")
@@ -117,6 +117,20 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("-rate, -duration, -conns, -ttfb and -burst-timeout must be positive, -warmup and -burst not negative")
 	}
 	return o, nil
+}
+
+// inlayEnv is what the Inlay process gets in its environment on top of
+// the benchmark's own: GODEBUG, then -inlay-env, whose GODEBUG, if it
+// has one, wins.
+func inlayEnv(o options) []string {
+	var env []string
+	if o.godebug != "" {
+		env = append(env, "GODEBUG="+o.godebug)
+	}
+	if o.inlayEnv != "" {
+		env = append(env, strings.Split(o.inlayEnv, ",")...)
+	}
+	return env
 }
 
 // run executes one loadbench invocation.
@@ -159,7 +173,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		return err
 	}
 	logger.Info("building inlay", slog.String("module", root), slog.String("dir", dir))
-	bin, err := buildInlay(ctx, root, dir, o.ldflags)
+	bin, err := buildInlay(ctx, root, dir)
 	if err != nil {
 		return err
 	}
@@ -168,10 +182,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 	if l, err := strconv.ParseFloat(one, 64); err == nil && l > 0.5 {
 		logger.Warn("the machine is busy: figures will be skewed", slog.String("load_average", load))
 	}
-	b := &bench{cfg: o.bench, bin: bin, dir: dir, proc: newProcReader(ctx), logger: logger}
-	if o.inlayEnv != "" {
-		b.env = strings.Split(o.inlayEnv, ",")
-	}
+	b := &bench{cfg: o.bench, bin: bin, dir: dir, proc: newProcReader(ctx), logger: logger, env: inlayEnv(o)}
 	var results []*result
 	byKey := map[string]*result{}
 	selected, peers, err := selectScenarios(o.only)

@@ -157,7 +157,7 @@ func startNginx(ctx context.Context, bin, dir string, s nginxSettings) (*nginxPr
 	defer logFile.Close() // the child holds its own descriptors
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its workers can be stopped with it
+	ownGroup(cmd) // its workers can be stopped with it
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting nginx: %w", err)
 	}
@@ -195,7 +195,7 @@ func (p *nginxProc) stop() {
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
+		_ = killGroup(p.pid())
 		<-p.done
 	}
 }

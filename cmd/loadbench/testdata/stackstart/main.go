@@ -1,7 +1,7 @@
 // Command stackstart prints the stack size new goroutines start with once
 // two GCs have seen many goroutines parked deep in their stacks, as
-// Inlay's connection goroutines are under load. TestLDFlags builds it with
-// the flags Inlay is built with.
+// Inlay's connection goroutines are under load. TestStackStartSetting runs
+// it with the GODEBUG Inlay runs with.
 package main
 
 import (
