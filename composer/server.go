@@ -34,7 +34,7 @@ type Options struct {
 	// policy. Tests use it to reach in-memory services.
 	FetchTransport http.RoundTripper
 	// Transport, when not nil, carries every gateway request instead of
-	// the engine's gateway pools.
+	// the engine's gateway pools, and no gateway answer is cached.
 	Transport http.RoundTripper
 	// CacheCleanup is the cache cleanup interval of the engine New makes;
 	// see [fragments.CacheConfig.CleanupInterval]. Negative means none, as
@@ -75,6 +75,8 @@ type Server struct {
 	ready     atomic.Bool
 	live      *liveReload // dev mode's live reload; nil outside dev mode
 	pages     *pageEngine // composes the pages of every route and error page
+	gateways  []*gateway  // the gateway routes, for the assets fragments declare
+	preloads  preloader   // fetches of those assets into the cache
 }
 
 // New builds a Server from a validated config. It loads every layout and
@@ -156,7 +158,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		// handler takes every other one (PURGE, M-SEARCH, ...), which
 		// echo would otherwise refuse with a 405. The gateway refuses
 		// TRACE and CONNECT itself.
-		h := echo.WrapHandler(s.newGateway(g, transport))
+		gw := s.newGateway(g, transport, opts.Transport == nil)
+		s.gateways = append(s.gateways, gw)
+		h := echo.WrapHandler(gw)
 		e.Any(g.Prefix+"*", h)
 		e.RouteNotFound(g.Prefix+"*", h)
 	}
@@ -164,6 +168,11 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		e.Match([]string{http.MethodGet, http.MethodHead}, echoRoute(p.Path), s.pageHandler(p))
 	}
 	s.echo = e
+	if len(s.gateways) > 0 && opts.Transport == nil {
+		// The latest config's routes preload the assets of the fragments
+		// the engine stores, across reloads.
+		s.engine.OnStored(s.preloadAssets)
+	}
 	return s, nil
 }
 
@@ -209,6 +218,7 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 // New made it. The HTTP listener is the caller's to shut down first.
 func (s *Server) Close() {
 	s.CloseStreams()
+	s.preloads.close()
 	if s.ownEngine {
 		s.engine.Close()
 	}

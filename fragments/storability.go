@@ -1,6 +1,7 @@
 package fragments
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/contract"
@@ -19,7 +20,11 @@ func storability(req *Request, resp *Response, now time.Time, negativeTTL time.D
 	if !v.Store {
 		return f, nil, false, v.Pass
 	}
-	return v.Windows, v.Vary, true, false
+	f = v.Windows
+	if req.Asset && resp.Status == http.StatusOK {
+		assetGrace(&f, resp.Header)
+	}
+	return f, v.Vary, true, false
 }
 
 // credentialed reports whether a request carries the shopper's
