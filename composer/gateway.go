@@ -3,6 +3,7 @@ package composer
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -104,11 +105,17 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !gw.readBody(rec, r) {
 		return
 	}
+	// The proxy hands its error handler the outgoing request; fail
+	// answers the shopper's.
+	r = r.WithContext(context.WithValue(r.Context(), shopperKey{}, r))
 	if gw.cached && gw.serveCached(rec, r) {
 		return
 	}
 	gw.proxy.ServeHTTP(rec, r)
 }
+
+// shopperKey carries the shopper's request to the proxy's error handler.
+type shopperKey struct{}
 
 // readBody caps the request body and gives it its deadline. A body of
 // unknown length is read whole first, so an oversized one never reaches
@@ -166,6 +173,9 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 // otherwise; and a navigation the team answered with a bare error, with
 // the team's status. See gatewayError for what the shopper gets.
 func (gw *gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if in, ok := r.Context().Value(shopperKey{}).(*http.Request); ok {
+		r = in
+	}
 	status, ok := teamStatus(err)
 	if !ok {
 		status = failureStatus(r, err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -61,7 +62,7 @@ func fetchAsset(ctx context.Context, rt http.RoundTripper, req *Request, limit i
 	body := &liveBody{rc: resp.Body, cancel: cancel}
 	resp.Body = body
 	failed := contract.Failed(resp.StatusCode)
-	v := contract.Storability(resp.StatusCode, resp.Header, credentialed(req), time.Now(), DefaultNegativeTTL)
+	v := contract.Storability(resp.StatusCode, graceHeader(resp.StatusCode, resp.Header), credentialed(req), time.Now(), DefaultNegativeTTL)
 	if !failed && (!v.Store || resp.ContentLength > limit) {
 		return &Response{Status: resp.StatusCode, Header: resp.Header, Live: resp}, nil
 	}
@@ -145,16 +146,21 @@ func (b *liveBody) Close() error {
 	return b.rc.Close()
 }
 
-// assetGrace gives an asset without a stale-if-error of its own the
-// default grace: see [DefaultAssetGrace].
-func assetGrace(f *freshness, h http.Header) {
+// graceHeader returns the header a stored asset's windows are read from:
+// h itself, or, for a 200 without a stale-if-error of its own that does
+// not forbid stale copies (must-revalidate, proxy-revalidate, s-maxage),
+// a copy that adds the default grace: see [DefaultAssetGrace].
+func graceHeader(status int, h http.Header) http.Header {
+	if status != http.StatusOK {
+		return h
+	}
 	cc := contract.ParseCacheControl(h)
 	if cc.MustRevalidate || cc.SMaxAge >= 0 || cc.StaleIfError > 0 {
-		return
+		return h
 	}
-	if until := f.FreshUntil.Add(DefaultAssetGrace); until.After(f.SIEUntil) {
-		f.SIEUntil = until
-	}
+	g := h.Clone()
+	g.Add("Cache-Control", "stale-if-error="+strconv.Itoa(int(DefaultAssetGrace/time.Second)))
+	return g
 }
 
 // MaxAssetBytes is the largest asset body the engine stores: the cache's

@@ -1,7 +1,6 @@
 package fragments
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/contract"
@@ -16,15 +15,15 @@ type freshness = contract.Windows
 // and the header names its Vary lists. pass is true when the response is
 // a success that may not be shared (hit-for-miss).
 func storability(req *Request, resp *Response, now time.Time, negativeTTL time.Duration) (f freshness, vary []string, store, pass bool) {
-	v := contract.Storability(resp.Status, resp.Header, credentialed(req), now, negativeTTL)
+	h := resp.Header
+	if req.Asset {
+		h = graceHeader(resp.Status, h)
+	}
+	v := contract.Storability(resp.Status, h, credentialed(req), now, negativeTTL)
 	if !v.Store {
 		return f, nil, false, v.Pass
 	}
-	f = v.Windows
-	if req.Asset && resp.Status == http.StatusOK {
-		assetGrace(&f, resp.Header)
-	}
-	return f, v.Vary, true, false
+	return v.Windows, v.Vary, true, false
 }
 
 // credentialed reports whether a request carries the shopper's
