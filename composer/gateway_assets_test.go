@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/inlayhq/inlay/fragments/shared/redistest"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -40,7 +41,7 @@ func (o *assetObserver) staleOf(service string) int {
 
 // assetShop starts a shop with a page / whose header fragment comes from
 // team, a gateway route /gw/ to team, and the shop's error pages.
-func assetShop(t *testing.T, team *teamtest.Team, serviceYAML string) (*shop, *assetObserver) {
+func assetShop(t *testing.T, team *teamtest.Team, serviceYAML string, extra ...string) (*shop, *assetObserver) {
 	t.Helper()
 	obs := &assetObserver{}
 	s := newShop(t, shopConfig{
@@ -52,7 +53,7 @@ func assetShop(t *testing.T, team *teamtest.Team, serviceYAML string) (*shop, *a
 		},
 		pages:    "  - path: /\n    layout: p.html",
 		gateway:  "  - prefix: /gw/\n    service: team\n",
-		extra:    "error_pages:\n  \"4xx\": error.html\n  \"5xx\": error.html\n",
+		extra:    "error_pages:\n  \"4xx\": error.html\n  \"5xx\": error.html\n" + strings.Join(extra, ""),
 		observer: obs,
 	})
 	return s, obs
@@ -386,5 +387,53 @@ func TestBackLinkIsOnlyEverAPathOfTheShop(t *testing.T) {
 	_, body := do(t, "GET", s.URL+"/gw/x", nil, "Sec-Fetch-Mode", "navigate", "Referer", s.URL+`/p?q="><script>alert(1)</script>`)
 	if strings.Contains(body, "<script>alert") || !strings.Contains(body, `href="/p?q=&#34;&gt;&lt;script&gt;`) {
 		t.Errorf("the way back is not escaped: %q", body)
+	}
+}
+
+// E11: a stored asset goes to the shared tier too: a replica that never
+// fetched it serves it while the team is down.
+func TestGatewayAssetsReachTheSharedTier(t *testing.T) {
+	rs := redistest.Start(t)
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/gw/app.css": {Body: "a{}", Header: map[string]string{"Content-Type": "text/css", "Cache-Control": "public, max-age=0, stale-if-error=600"}},
+	})
+	tier := "cache:\n  shared:\n    url: " + rs.URL("") + "\n    timeout: 1s\n"
+	a, _ := assetShop(t, team, "", tier)
+	b, obs := assetShop(t, team, "", tier)
+	if resp, body := do(t, "GET", a.URL+"/gw/app.css", nil); resp.StatusCode != http.StatusOK || body != "a{}" {
+		t.Fatalf("replica a, team up: %d %q", resp.StatusCode, body)
+	}
+	team.Close()
+	resp, body := do(t, "GET", b.URL+"/gw/app.css", nil)
+	if resp.StatusCode != http.StatusOK || body != "a{}" || resp.Header.Get("Content-Type") != "text/css" {
+		t.Errorf("replica b, team down: %d %q %q, want the copy replica a stored", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if got := obs.staleOf("team"); got != 1 {
+		t.Errorf("replica b counted %d stale answers, want 1", got)
+	}
+}
+
+// E11: an answer over the cache's entry cap (a tenth of cache.max_bytes)
+// is not kept: it streams to the shopper whole, and the next request for
+// it goes to the team past the cache.
+func TestGatewayStreamsAnswersOverTheEntryCap(t *testing.T) {
+	big := strings.Repeat("x", 300<<10) // over a tenth of 2 MiB
+	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+		"/gw/big.js":   {Body: big, Header: map[string]string{"Content-Type": "text/javascript", "Cache-Control": "public, max-age=600"}},
+		"/gw/small.js": {Body: "ok()", Header: map[string]string{"Content-Type": "text/javascript", "Cache-Control": "public, max-age=600"}},
+	})
+	s, _ := assetShop(t, team, "", "cache:\n  max_bytes: 2097152\n")
+	for range 2 {
+		for path, want := range map[string]string{"/gw/big.js": big, "/gw/small.js": "ok()"} {
+			if resp, body := do(t, "GET", s.URL+path, nil); resp.StatusCode != http.StatusOK || body != want {
+				t.Fatalf("%s: %d, %d bytes, want the team's %d", path, resp.StatusCode, len(body), len(want))
+			}
+		}
+	}
+	if n := len(team.RequestsTo("/gw/big.js")); n != 2 {
+		t.Errorf("the team was asked for the big answer %d times, want 2 (never kept)", n)
+	}
+	if n := len(team.RequestsTo("/gw/small.js")); n != 1 {
+		t.Errorf("the team was asked for the small answer %d times, want 1 (kept)", n)
 	}
 }
