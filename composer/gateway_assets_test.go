@@ -121,6 +121,10 @@ func TestGatewayCachesWhatASharedCacheMayStore(t *testing.T) {
 				if ct := resp.Header.Get("Content-Type"); ct != "text/css" {
 					t.Errorf("request %d: Content-Type %q", i, ct)
 				}
+				// A stored answer served without asking the team says its Age.
+				if stored := i > 0 && tc.wantHits == 1; (resp.Header.Get("Age") != "") != stored {
+					t.Errorf("request %d: Age %q, want one only on a stored answer", i, resp.Header.Get("Age"))
+				}
 			}
 			if got := int64(len(team.RequestsTo("/gw/app.css"))); got != tc.wantHits {
 				t.Errorf("the team was asked %d times, want %d", got, tc.wantHits)

@@ -161,8 +161,26 @@ func (gw *gateway) serveCached(w *gatewayWriter, r *http.Request) bool {
 		gw.fail(w, r, &teamError{status: resp.Status})
 		return true
 	}
+	if rep := req.Report; rep.Cache == fragments.CacheHit || rep.Cache == fragments.CacheStale || rep.Coalesced {
+		setAge(w.Header(), resp.Header, time.Now())
+	}
 	writeAsset(w, r, resp)
 	return true
+}
+
+// setAge gives a stored answer served without asking the team its Age
+// (RFC 9111 §5.1): the seconds since its Date, or since the team's own
+// Age was sent, whichever is more.
+func setAge(out, stored http.Header, now time.Time) {
+	date, err := http.ParseTime(stored.Get("Date"))
+	if err != nil {
+		return
+	}
+	age := max(int64(now.Sub(date)/time.Second), 0)
+	if prior, err := strconv.ParseInt(stored.Get("Age"), 10, 64); err == nil && prior > age {
+		age = prior
+	}
+	out.Set("Age", strconv.FormatInt(age, 10))
 }
 
 // liveKey carries to the proxy's transport an answer already fetched.
@@ -189,7 +207,7 @@ func (t liveTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func writeAsset(w http.ResponseWriter, r *http.Request, resp *fragments.Response) {
 	h := w.Header()
 	for k, vs := range resp.Header {
-		if slices.Contains(hopByHop, k) || k == "Content-Length" {
+		if slices.Contains(hopByHop, k) || k == "Content-Length" || k == "Age" && len(h["Age"]) > 0 {
 			continue
 		}
 		h[k] = slices.Clone(vs)

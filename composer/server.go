@@ -172,6 +172,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		// The latest config's routes preload the assets of the fragments
 		// the engine stores, across reloads.
 		s.engine.OnStored(s.preloadAssets)
+	} else {
+		s.engine.OnStored(nil)
 	}
 	return s, nil
 }
