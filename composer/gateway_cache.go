@@ -130,7 +130,8 @@ func (gw *gateway) serveCached(w *gatewayWriter, r *http.Request) bool {
 		return false
 	}
 	var resp *fragments.Response
-	if r.Method == http.MethodHead {
+	head := r.Method == http.MethodHead
+	if head {
 		// A HEAD is answered from what is stored, or by the team.
 		var ok bool
 		if resp, ok = eng.Peek(req); !ok {
@@ -161,7 +162,7 @@ func (gw *gateway) serveCached(w *gatewayWriter, r *http.Request) bool {
 		gw.fail(w, r, &teamError{status: resp.Status})
 		return true
 	}
-	if rep := req.Report; rep.Cache == fragments.CacheHit || rep.Cache == fragments.CacheStale || rep.Coalesced {
+	if rep := req.Report; head || rep.Cache == fragments.CacheHit || rep.Cache == fragments.CacheStale || rep.Coalesced {
 		setAge(w.Header(), resp.Header, time.Now())
 	}
 	writeAsset(w, r, resp)
