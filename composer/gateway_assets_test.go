@@ -441,3 +441,38 @@ func TestGatewayStreamsAnswersOverTheEntryCap(t *testing.T) {
 		t.Errorf("the team was asked for the small answer %d times, want 1 (kept)", n)
 	}
 }
+
+// E11: a stored answer is kept per variant of the request headers its
+// Vary names; Vary: Cookie is never stored.
+func TestGatewayHonoursVary(t *testing.T) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		if r.URL.Path == "/gw/cookie.css" {
+			w.Header().Set("Vary", "Cookie")
+		} else {
+			w.Header().Set("Vary", "Accept-Language")
+		}
+		io.WriteString(w, "/* "+r.Header.Get("Accept-Language")+" */")
+	})
+	s, _ := assetShop(t, team, "")
+	for i, tc := range []struct{ path, lang, want string }{
+		{"/gw/lang.css", "de", "/* de */"},
+		{"/gw/lang.css", "fr", "/* fr */"},
+		{"/gw/lang.css", "de", "/* de */"},
+		{"/gw/lang.css", "fr", "/* fr */"},
+	} {
+		if _, body := do(t, "GET", s.URL+tc.path, nil, "Accept-Language", tc.lang); body != tc.want {
+			t.Errorf("request %d (%s): body %q, want %q", i, tc.lang, body, tc.want)
+		}
+	}
+	if n := len(team.RequestsTo("/gw/lang.css")); n != 2 {
+		t.Errorf("the team was asked %d times for two variants, want 2", n)
+	}
+	for range 2 {
+		do(t, "GET", s.URL+"/gw/cookie.css", nil)
+	}
+	if n := len(team.RequestsTo("/gw/cookie.css")); n != 2 {
+		t.Errorf("an answer that varies on Cookie was kept: the team was asked %d times, want 2", n)
+	}
+}
