@@ -176,8 +176,11 @@ func (gw *gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if in, ok := r.Context().Value(shopperKey{}).(*http.Request); ok {
 		r = in
 	}
+	level := slog.LevelWarn
 	status, ok := teamStatus(err)
-	if !ok {
+	if ok {
+		level = slog.LevelInfo // the team answered: not a failure of Inlay's
+	} else {
 		status = failureStatus(r, err)
 	}
 	if status == statusClientClosed {
@@ -188,7 +191,7 @@ func (gw *gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		return
 	}
-	gw.srv.logger.LogAttrs(r.Context(), slog.LevelWarn, "gateway error",
+	gw.srv.logger.LogAttrs(r.Context(), level, "gateway error",
 		slog.String("request_id", r.Header.Get(HeaderRequestID)),
 		slog.String("service", gw.svc.Name),
 		slog.String("path", r.URL.Path),
