@@ -2,13 +2,16 @@ package composer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"html"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -22,8 +25,10 @@ import (
 //
 // an error is answered with that layout, composed like any page: with its
 // fragments, its base layout and its fallbacks. The layout reads the
-// status and the request id as {status} and {request_id}, in a fragment's
-// src and in its own markup. If the layout cannot be composed, Inlay's
+// status, the request id and a way back as {status}, {request_id} and
+// {back}, in a fragment's src and in its own markup. {back} is the path of
+// the same-site page the shopper came from (its Referer), or / when there
+// is none: see [backLink]. If the layout cannot be composed, Inlay's
 // built-in error page is the answer.
 
 // errorDetail says why a page failed, for dev mode's error pages.
@@ -32,7 +37,7 @@ type errorDetail struct {
 }
 
 // errorParams are the parameters an error page layout may use.
-var errorParams = []string{"status", "request_id"}
+var errorParams = []string{"status", "request_id", "back"}
 
 // renderError answers with the error page for status.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int) {
@@ -79,7 +84,7 @@ func (s *Server) builtinError(w http.ResponseWriter, r *http.Request, status int
 	if r.Method == http.MethodHead {
 		return
 	}
-	_ = errorPage(status, text[0], text[1], r.Header.Get(HeaderRequestID), d).Render(r.Context(), w)
+	_ = errorPage(status, text[0], text[1], r.Header.Get(HeaderRequestID), backLink(r, s.cfg.PublicURL), d).Render(r.Context(), w)
 }
 
 // composeErrorPage composes the error page layout name for status. It
@@ -107,7 +112,8 @@ func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status
 		}
 	}()
 	requestID := r.Header.Get(HeaderRequestID)
-	values := []string{strconv.Itoa(status), requestID}
+	back := backLink(r, s.cfg.PublicURL)
+	values := []string{strconv.Itoa(status), requestID, back}
 	pg := &page{
 		eng:       s.pages,
 		layout:    lay,
@@ -117,6 +123,7 @@ func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status
 		inOrder:   true, // an error page is small: no streaming out of order
 		context:   newPageContext(r, requestID, "error:"+strconv.Itoa(status), errorParams, values, s.cfg.PublicURL),
 		errStatus: status,
+		errBack:   back,
 		errDetail: d,
 	}
 	pg.started = time.Now()
@@ -124,14 +131,47 @@ func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status
 	return true
 }
 
-// errorChunk returns a chunk of an error page with {status} and
-// {request_id} filled in; other pages' chunks are returned as they are.
+// errorChunk returns a chunk of an error page with {status},
+// {request_id} and {back} filled in; other pages' chunks are returned as
+// they are.
 func (pg *page) errorChunk(chunk []byte) []byte {
 	if pg.errStatus == 0 || bytes.IndexByte(chunk, '{') < 0 {
 		return chunk
 	}
 	chunk = bytes.ReplaceAll(chunk, []byte("{status}"), []byte(strconv.Itoa(pg.errStatus)))
+	chunk = bytes.ReplaceAll(chunk, []byte("{back}"), []byte(html.EscapeString(cmp.Or(pg.errBack, "/"))))
 	return bytes.ReplaceAll(chunk, []byte("{request_id}"), []byte(html.EscapeString(pg.requestID)))
+}
+
+// backLink returns the way back of an error page: the path and query of
+// the shopper's Referer when it is a page of this shop (the request's own
+// host, or the public URL's), else "/". It is only ever a path of this
+// origin, never an address elsewhere: a Referer of another host, a
+// scheme-relative //host or a /\host (which browsers read as //host), or
+// one with control characters, gives "/". The caller escapes it for HTML.
+func backLink(r *http.Request, publicURL string) string {
+	ref := r.Header.Get("Referer")
+	if ref == "" || strings.ContainsFunc(ref, func(c rune) bool { return c < ' ' || c == 0x7f || c == '\\' }) {
+		return "/"
+	}
+	u, err := url.Parse(ref)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return "/"
+	}
+	same := strings.EqualFold(u.Host, r.Host)
+	if !same && publicURL != "" {
+		if pu, err := url.Parse(publicURL); err == nil && pu.Host != "" {
+			same = strings.EqualFold(u.Host, pu.Host)
+		}
+	}
+	p := u.EscapedPath()
+	if !same || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return "/"
+	}
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return p
 }
 
 // writeErrorDetail puts why the page failed on a dev-mode error page.

@@ -3,6 +3,7 @@ package composer
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -26,17 +27,18 @@ const gatewayAllow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 // gateway is one gateway route: a reverse proxy from a path prefix to a
 // team service, with deadlines, a normalised path and scoped credentials.
 type gateway struct {
-	srv   *Server
-	route *config.Gateway
-	svc   *config.Service
-	proxy *httputil.ReverseProxy
+	srv    *Server
+	route  *config.Gateway
+	svc    *config.Service
+	proxy  *httputil.ReverseProxy
+	cached bool // GETs may be answered from the cache: see serveCached
 }
 
 // newGateway returns the handler of route g. Every upstream call goes
 // through transport wrapped by [upstream], the one place where the call to
 // the team is made.
-func (s *Server) newGateway(g *config.Gateway, transport http.RoundTripper) http.Handler {
-	gw := &gateway{srv: s, route: g, svc: s.cfg.Services[g.Service]}
+func (s *Server) newGateway(g *config.Gateway, transport http.RoundTripper, cached bool) *gateway {
+	gw := &gateway{srv: s, route: g, svc: s.cfg.Services[g.Service], cached: cached}
 	target := gw.svc.BaseURL
 	gw.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -48,9 +50,10 @@ func (s *Server) newGateway(g *config.Gateway, transport http.RoundTripper) http
 				gw.identify(pr)
 			}
 		},
-		Transport:    &upstream{next: transport, headerTimeout: g.HeaderTimeout(), idleTimeout: g.BodyIdleTimeout(), uploadTimeout: g.UploadDeadline()},
-		ErrorHandler: gw.fail,
-		ErrorLog:     slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		Transport:      &upstream{next: liveTransport{next: transport}, headerTimeout: g.HeaderTimeout(), idleTimeout: g.BodyIdleTimeout(), uploadTimeout: g.UploadDeadline()},
+		ModifyResponse: gw.checkAnswer,
+		ErrorHandler:   gw.fail,
+		ErrorLog:       slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	return gw
 }
@@ -83,7 +86,7 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// method, extension methods included, goes to the team; Allow
 		// can only name methods, so it names the standard ones that do.
 		rec.Header().Set("Allow", gatewayAllow)
-		gw.srv.renderError(rec, r, http.StatusMethodNotAllowed)
+		gw.gatewayError(rec, r, http.StatusMethodNotAllowed)
 		return
 	}
 	if gw.srv.auth != nil {
@@ -96,11 +99,11 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok || !strings.HasPrefix(escaped, gw.route.Prefix) {
 		// After resolving dot segments and encoded dots and slashes, the
 		// path leaves the route: the team would answer from elsewhere.
-		gw.srv.renderError(rec, r, http.StatusBadRequest)
+		gw.gatewayError(rec, r, http.StatusBadRequest)
 		return
 	}
 	if err := setPath(r, escaped); err != nil {
-		gw.srv.renderError(rec, r, http.StatusBadRequest)
+		gw.gatewayError(rec, r, http.StatusBadRequest)
 		return
 	}
 
@@ -111,8 +114,17 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !gw.readBody(rec, r) {
 		return
 	}
+	// The proxy hands its error handler the outgoing request; fail
+	// answers the shopper's.
+	r = r.WithContext(context.WithValue(r.Context(), shopperKey{}, r))
+	if gw.cached && gw.serveCached(rec, r) {
+		return
+	}
 	gw.proxy.ServeHTTP(rec, r)
 }
+
+// shopperKey carries the shopper's request to the proxy's error handler.
+type shopperKey struct{}
 
 // readBody caps the request body and gives it its deadline. A body of
 // unknown length is read whole first, so an oversized one never reaches
@@ -123,7 +135,7 @@ func (gw *gateway) readBody(w *gatewayWriter, r *http.Request) bool {
 		return true
 	}
 	if r.ContentLength > DefaultMaxGatewayBody {
-		gw.srv.renderError(w, r, http.StatusRequestEntityTooLarge)
+		gw.gatewayError(w, r, http.StatusRequestEntityTooLarge)
 		return false
 	}
 	_ = w.rc.SetReadDeadline(time.Now().Add(gw.route.UploadDeadline()))
@@ -141,7 +153,7 @@ func (gw *gateway) readBody(w *gatewayWriter, r *http.Request) bool {
 		case isTimeout(err):
 			status = http.StatusRequestTimeout
 		}
-		gw.srv.renderError(w, r, status)
+		gw.gatewayError(w, r, status)
 		return false
 	}
 	_ = w.rc.SetReadDeadline(time.Time{})
@@ -165,10 +177,21 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 }
 
 // fail answers a request the proxy could not serve: 504 when the team did
-// not answer in time, 413 for an oversized body, 408 for a body that did
-// not arrive in time, 502 otherwise.
+// not answer in time, 503 when its breaker or limit refused, 413 for an
+// oversized body, 408 for a body that did not arrive in time, 502
+// otherwise; and a navigation the team answered with a bare error, with
+// the team's status. See gatewayError for what the shopper gets.
 func (gw *gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := failureStatus(r, err)
+	if in, ok := r.Context().Value(shopperKey{}).(*http.Request); ok {
+		r = in
+	}
+	level := slog.LevelWarn
+	status, ok := teamStatus(err)
+	if ok {
+		level = slog.LevelInfo // the team answered: not a failure of Inlay's
+	} else {
+		status = failureStatus(r, err)
+	}
 	if status == statusClientClosed {
 		// The shopper went away: logged, never sent. A 499 that the team
 		// sent goes through WriteHeader to the shopper like any status.
@@ -177,13 +200,13 @@ func (gw *gateway) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		return
 	}
-	gw.srv.logger.LogAttrs(r.Context(), slog.LevelWarn, "gateway error",
+	gw.srv.logger.LogAttrs(r.Context(), level, "gateway error",
 		slog.String("request_id", r.Header.Get(HeaderRequestID)),
 		slog.String("service", gw.svc.Name),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", status),
 		slog.String("error", err.Error()))
-	gw.srv.renderError(w, r, status)
+	gw.gatewayError(w, r, status)
 }
 
 // done writes the request's access log line and tells the observer.

@@ -23,6 +23,10 @@ type Observer interface {
 	// GatewayDone is called when a gateway request has been answered (or
 	// abandoned, as status 499): its route's prefix, status and duration.
 	GatewayDone(route string, status int, d time.Duration)
+	// GatewayStale is called when a gateway request of service was
+	// answered with a stale stored copy: the team failed, or the copy was
+	// within its stale-while-revalidate window.
+	GatewayStale(service string)
 	// PrimaryFailed is called when a page is answered with an error page
 	// because its primary fragment, from service, failed: its status.
 	PrimaryFailed(service string, status int)
@@ -40,6 +44,7 @@ func (nopObserver) PageStarted(string)                                       {}
 func (nopObserver) PageDone(string, int, time.Duration, time.Duration, int)  {}
 func (nopObserver) FragmentDone(string, string, string, bool, time.Duration) {}
 func (nopObserver) GatewayDone(string, int, time.Duration)                   {}
+func (nopObserver) GatewayStale(string)                                      {}
 func (nopObserver) PrimaryFailed(string, int)                                {}
 func (nopObserver) CookieDropped(string)                                     {}
 func (nopObserver) UnknownPath()                                             {}

@@ -37,6 +37,8 @@ type page struct {
 	// errStatus is the status of an error page composed from a layout;
 	// zero on other pages. errDetail says why, in dev mode.
 	errStatus int
+	// errBack is the error page's way back, for {back}: see backLink.
+	errBack   string
 	errDetail *errorDetail
 
 	outcomes []outcome

@@ -36,7 +36,7 @@ type Options struct {
 	// policy. Tests use it to reach in-memory services.
 	FetchTransport http.RoundTripper
 	// Transport, when not nil, carries every gateway request instead of
-	// the engine's gateway pools.
+	// the engine's gateway pools, and no gateway answer is cached.
 	Transport http.RoundTripper
 	// CacheCleanup is the cache cleanup interval of the engine New makes;
 	// see [fragments.CacheConfig.CleanupInterval]. Negative means none, as
@@ -86,7 +86,9 @@ type Server struct {
 	ownAuth   bool        // made by New, closed by Close
 	// hosts are the hosts the shop answers for; nil for any.
 	hosts       *config.HostAllowlist
-	misdirected logFolder // folds the log lines of 421 answers
+	misdirected logFolder  // folds the log lines of 421 answers
+	gateways    []*gateway // the gateway routes, for the assets fragments declare
+	preloads    preloader  // fetches of those assets into the cache
 }
 
 // New builds a Server from a validated config. It loads every layout and
@@ -172,7 +174,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		// handler takes every other one (PURGE, M-SEARCH, ...), which
 		// echo would otherwise refuse with a 405. The gateway refuses
 		// TRACE and CONNECT itself.
-		h := echo.WrapHandler(s.newGateway(g, transport))
+		gw := s.newGateway(g, transport, opts.Transport == nil)
+		s.gateways = append(s.gateways, gw)
+		h := echo.WrapHandler(gw)
 		e.Any(g.Prefix+"*", h)
 		e.RouteNotFound(g.Prefix+"*", h)
 	}
@@ -180,6 +184,13 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		e.Match([]string{http.MethodGet, http.MethodHead}, echoRoute(p.Path), s.pageHandler(p))
 	}
 	s.echo = e
+	if len(s.gateways) > 0 && opts.Transport == nil {
+		// The latest config's routes preload the assets of the fragments
+		// the engine stores, across reloads.
+		s.engine.OnStored(s.preloadAssets)
+	} else {
+		s.engine.OnStored(nil)
+	}
 	return s, nil
 }
 
@@ -225,6 +236,7 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 // New made it. The HTTP listener is the caller's to shut down first.
 func (s *Server) Close() {
 	s.CloseStreams()
+	s.preloads.close()
 	if s.ownEngine {
 		s.engine.Close()
 	}

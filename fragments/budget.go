@@ -92,6 +92,9 @@ type hold struct {
 // its body: releasing it again, or a response that reserved nothing (a
 // cache hit), does nothing.
 func (r *Response) Release() {
+	if r != nil && r.Live != nil {
+		r.Live.Body.Close()
+	}
 	if r != nil && r.hold.budget != nil {
 		if n := r.hold.n.Swap(0); n > 0 {
 			r.hold.budget.release(n)

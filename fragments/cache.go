@@ -85,6 +85,8 @@ type Cache struct {
 	closed     chan struct{}
 
 	tier atomic.Pointer[shared.Store] // the shared tier beneath; nil for none
+
+	onStored atomic.Pointer[func(*Request, *Response)] // see Engine.OnStored
 }
 
 var _ Fetcher = (*Cache)(nil)

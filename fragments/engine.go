@@ -273,6 +273,9 @@ func (e *Engine) send(ctx context.Context, req *Request) (*Response, error) {
 		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("no service %q is configured", req.Service)}
 	}
 	e.upstreamCount(req.Service).Add(1)
+	if req.Asset {
+		return fetchAsset(ctx, svc.gatePool, req, e.cache.maxEntry)
+	}
 	return svc.client.Fetch(ctx, req)
 }
 

@@ -79,6 +79,9 @@ type Error struct {
 	Status int
 	// Err is the underlying error, if any.
 	Err error
+	// Answer is, for an asset fetch (Request.Asset) that failed with a
+	// 5xx, the team's answer, body whole, for the gateway to pass on.
+	Answer *Response
 }
 
 // Error returns a message such as `fragment "search" (service search): timeout: context deadline exceeded`.

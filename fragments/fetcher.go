@@ -35,6 +35,20 @@ type Request struct {
 	// NoCache sends the fetch to the service past the cache, and stores
 	// nothing of its answer: a dev-mode hard reload.
 	NoCache bool
+	// Asset marks a gateway fetch: a file (CSS, JS, a font, an image) a
+	// team serves through a gateway route, cached like a fragment. It goes
+	// over the service's gateway pool with its fields as they are, and
+	// any status is returned. An answer a shared cache may store, within
+	// the cache's entry cap ([Engine.MaxAssetBytes]), is read whole and
+	// kept as the team sent it, coded or not; a 5xx is an [*Error] that
+	// carries the answer; anything else is handed on live
+	// (Response.Live), and its key marked so that its next requests
+	// stream past the cache ([Engine.Passes]). Timeout bounds the wait
+	// for the answer's headers, IdleTimeout each pause of its body.
+	Asset bool
+	// IdleTimeout bounds each pause of an asset's body (Asset). Zero
+	// means none.
+	IdleTimeout time.Duration
 	// Timeout bounds the whole fetch, from connect to the last body byte.
 	// Zero means no limit beyond the context's own deadline.
 	Timeout time.Duration
@@ -85,6 +99,9 @@ func (r *Request) header() http.Header {
 
 // endpoint returns the name of the request's endpoint.
 func (r *Request) endpoint() string {
+	if r.Asset {
+		return gatewayEndpoint // one breaker with the route's streamed requests
+	}
 	if r.Endpoint != "" {
 		return r.Endpoint
 	}
@@ -108,6 +125,11 @@ type Response struct {
 	// Assets lists the stylesheets and scripts the fragment declared in its
 	// Link headers, in the order it declared them.
 	Assets []Asset
+	// Live is, for an asset answer that is not stored (Request.Asset),
+	// the team's answer with its body unread: Body is empty. Only the
+	// caller that got it reads it, and closes its body; Release closes
+	// it too.
+	Live *http.Response
 
 	hold hold // what the body reserved from the in-flight budget; see Release
 }

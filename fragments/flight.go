@@ -189,6 +189,9 @@ func (c *Cache) origin(f *flight, up *Request, st *shared.Store, stale *shared.E
 		if e != nil && st != nil {
 			c.share(f.ctx, st, up, resp, e.freshness, vary)
 		}
+		if fn := c.onStored.Load(); e != nil && fn != nil && !up.Asset {
+			(*fn)(up, resp)
+		}
 		return
 	}
 	if stale != nil && KindOf(err) != KindCanceled && time.Now().Before(stale.SIEUntil) {

@@ -16,8 +16,12 @@ type freshness = contract.Windows
 // and the header names its Vary lists. pass is true when the response is
 // a success that may not be shared (hit-for-miss).
 func storability(req *Request, resp *Response, now time.Time, negativeTTL time.Duration) (f freshness, vary []string, store, pass bool) {
+	h := resp.Header
+	if req.Asset {
+		h = graceHeader(resp.Status, h)
+	}
 	cred := credentialed(req)
-	v := contract.Storability(resp.Status, resp.Header, cred, now, negativeTTL)
+	v := contract.Storability(resp.Status, h, cred, now, negativeTTL)
 	if v.Store && cred && slices.Contains(v.Vary, HeaderIdentity) {
 		// A variant per identity assertion would be one per minute and
 		// shopper: the assertion never enters a key.

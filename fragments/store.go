@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -14,8 +15,16 @@ import (
 // not be shared leaves a hit-for-miss marker instead.
 func (c *Cache) put(req *Request, resp *Response) (stored *entry, vary []string) {
 	now := time.Now()
-	f, vary, ok, pass := storability(req, resp, now, c.negative)
 	pk := primaryKey(req)
+	if resp.Live != nil {
+		// An asset answer that may not be stored, or too large to be:
+		// its next requests stream past the cache.
+		if resp.Status == http.StatusOK {
+			c.set(pk, &entry{pass: true, passBody: int(c.maxEntry), size: int64(len(pk)) + entryOverhead}, c.hitForMiss)
+		}
+		return nil, nil
+	}
+	f, vary, ok, pass := storability(req, resp, now, c.negative)
 	if !ok {
 		if pass {
 			c.set(pk, &entry{pass: true, passBody: len(resp.Body), size: int64(len(pk)) + entryOverhead}, c.hitForMiss)

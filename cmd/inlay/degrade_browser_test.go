@@ -23,23 +23,36 @@ import (
 // teams' stop functions.
 func demoTeams(t *testing.T) (base string, stop map[string]func()) {
 	t.Helper()
+	return demoTeamsWrapped(t, nil, true)
+}
+
+// demoTeamsWrapped is demoTeams with the handlers of the teams named in
+// wrap wrapped, in dev mode or not.
+func demoTeamsWrapped(t *testing.T, wrap map[string]func(http.Handler) http.Handler, dev bool) (base string, stop map[string]func()) {
+	t.Helper()
+	w := func(name string, h http.Handler) http.Handler {
+		if fn := wrap[name]; fn != nil {
+			return fn(h)
+		}
+		return h
+	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg, err := config.Load("../../layouts/inlay.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Listen = "127.0.0.1:0"
-	cfg.Dev = true
+	cfg.Dev = dev
 	stop = map[string]func(){}
-	searchURL, stopSearch, err := demo.StartTeam(search.New(search.Config{Logger: logger}))
+	searchURL, stopSearch, err := demo.StartTeam(w("search", search.New(search.Config{Logger: logger})))
 	if err != nil {
 		t.Fatal(err)
 	}
-	shellURL, stopShell, err := demo.StartTeam(shell.New(shell.Config{Logger: logger}))
+	shellURL, stopShell, err := demo.StartTeam(w("shell", shell.New(shell.Config{Logger: logger})))
 	if err != nil {
 		t.Fatal(err)
 	}
-	basketURL, stopBasket, err := demo.StartTeam(basket.New(basket.Config{CatalogURL: searchURL, Logger: logger}))
+	basketURL, stopBasket, err := demo.StartTeam(w("basket", basket.New(basket.Config{CatalogURL: searchURL, Logger: logger})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ type Metrics struct {
 	gatewayDuration  *prometheus.HistogramVec
 	primaryFailures  *prometheus.CounterVec
 	droppedCookies   *prometheus.CounterVec
+	gatewayStale     *prometheus.CounterVec
 	unknownPaths     prometheus.Counter
 
 	hot hotChildren // the children recorded into on every page
@@ -90,6 +91,9 @@ func New() *Metrics {
 	m.droppedCookies = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "inlay_dropped_cookies_total", Help: "Set-Cookie headers of non-primary fragments kept from shoppers, by service.",
 	}, []string{"service"})
+	m.gatewayStale = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "inlay_gateway_stale_served_total", Help: "Gateway requests answered with a stale stored copy (a team's asset while the team is down, or within stale-while-revalidate), by service.",
+	}, []string{"service"})
 	m.unknownPaths = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "inlay_unknown_path_requests_total", Help: "Requests for paths no page, gateway or Inlay route serves (answered 404).",
 	})
@@ -98,7 +102,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.pagesInFlight, m.pageDuration, m.pageTTFB, m.pageDegraded,
 		m.fragmentDuration, m.fragmentOutcomes, m.fragmentFallback, m.gatewayDuration,
-		m.primaryFailures, m.droppedCookies, m.unknownPaths,
+		m.primaryFailures, m.droppedCookies, m.gatewayStale, m.unknownPaths,
 		&serverCollector{m: m},
 	)
 	m.initChildren()
@@ -161,6 +165,10 @@ func (m *Metrics) PrimaryFailed(service string, status int) {
 // CookieDropped counts a non-primary fragment's Set-Cookie kept from the
 // shopper.
 func (m *Metrics) CookieDropped(service string) { m.droppedCookies.WithLabelValues(service).Inc() }
+
+// GatewayStale counts a gateway request answered with a stale stored
+// copy.
+func (m *Metrics) GatewayStale(service string) { m.gatewayStale.WithLabelValues(service).Inc() }
 
 // UnknownPath counts a request for a path nothing serves.
 func (m *Metrics) UnknownPath() { m.unknownPaths.Inc() }

@@ -115,3 +115,37 @@ func TestMetricsCountGatewayRequests(t *testing.T) {
 		}
 	}
 }
+
+// E11: a gateway answer served from a stale copy while its team is down
+// is counted by service.
+func TestMetricsCountStaleGatewayAnswers(t *testing.T) {
+	team := teamtest.New(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		w.Header().Set("Cache-Control", "public, max-age=0, stale-if-error=600")
+		io.WriteString(w, "a{}")
+	})
+	cfg, fsys := teamtest.Parse(t, teamtest.Shop{
+		Services: map[string]string{"team": team.URL},
+		Gateway:  "  - prefix: /api/\n    service: team",
+	}, config.Parse)
+	m := New()
+	srv, err := composer.New(cfg, composer.Options{Observer: m, Logger: slog.New(slog.DiscardHandler), LayoutFS: fsys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	shop := httptest.NewServer(srv)
+	defer shop.Close()
+	teamtest.Get(t, shop.URL+"/api/a.css")
+	team.Close()
+	for range 2 {
+		if resp, body := teamtest.Get(t, shop.URL+"/api/a.css"); resp.StatusCode != http.StatusOK || body != "a{}" {
+			t.Fatalf("team down: %d %q, want the stale copy", resp.StatusCode, body)
+		}
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if want := `inlay_gateway_stale_served_total{service="team"} 2`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("metrics lack %s", want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -20,23 +21,23 @@ func (h *handlers) add(c echo.Context) error {
 	r := c.Request()
 	sku := r.PostFormValue("sku")
 	if !teamkit.ValidSKU(sku) {
-		return fail(c, http.StatusBadRequest, "invalid sku")
+		return fail(c, http.StatusBadRequest, errInvalidSKU)
 	}
 	qty := 1
 	if s := r.PostFormValue("qty"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxQty {
-			return fail(c, http.StatusBadRequest, "invalid qty: want 1 to 99")
+			return fail(c, http.StatusBadRequest, errInvalidQty)
 		}
 		qty = n
 	}
 	item, err := h.catalog.Lookup(r.Context(), sku)
 	switch {
 	case errors.Is(err, errUnknownProduct):
-		return fail(c, http.StatusBadRequest, "unknown product")
+		return fail(c, http.StatusBadRequest, errUnknown)
 	case err != nil:
 		h.logger.WarnContext(r.Context(), "catalogue lookup failed", slog.String("sku", sku), slog.Any("err", err))
-		return fail(c, http.StatusServiceUnavailable, "catalogue unavailable, try again later")
+		return fail(c, http.StatusServiceUnavailable, errCatalogue)
 	}
 	bid, signedIn := h.basketID(c)
 	if signedIn {
@@ -47,7 +48,7 @@ func (h *handlers) add(c echo.Context) error {
 		setBasketCookie(c, id)
 	}
 	if errors.Is(err, errBasketFull) {
-		return fail(c, http.StatusConflict, "basket is full: at most 50 different products")
+		return fail(c, http.StatusConflict, errFull)
 	}
 	return done(c, total, r.PostFormValue("return"))
 }
@@ -56,7 +57,7 @@ func (h *handlers) remove(c echo.Context) error {
 	r := c.Request()
 	sku := r.PostFormValue("sku")
 	if !teamkit.ValidSKU(sku) {
-		return fail(c, http.StatusBadRequest, "invalid sku")
+		return fail(c, http.StatusBadRequest, errInvalidSKU)
 	}
 	bid, _ := h.basketID(c)
 	total := h.store.Remove(bid, sku)
@@ -73,14 +74,64 @@ func done(c echo.Context, total int, ret string) error {
 	return c.Redirect(http.StatusSeeOther, safeReturn(ret))
 }
 
-// fail answers a failed POST with a short message, in JSON for JSON
-// clients, else as plain text.
-func fail(c echo.Context, code int, msg string) error {
+// fail answers a failed POST: in JSON for JSON clients, with the code and
+// its message; a browser's form post is sent back (303) to where it came
+// from (the return field, else the Referer's path when it is this site's,
+// else /basket) with the code in its basket_error query parameter, which
+// the add-to-basket box shows as a message.
+func fail(c echo.Context, code int, e failure) error {
 	c.Response().Header().Set("Cache-Control", cachePrivate)
 	if wantsJSON(c) {
-		return c.JSON(code, map[string]string{"error": msg})
+		return c.JSON(code, map[string]string{"error": failures[e]})
 	}
-	return c.Blob(code, "text/plain; charset=utf-8", []byte(msg+"\n"))
+	return c.Redirect(http.StatusSeeOther, withFailure(backTo(c), e))
+}
+
+// failure is why a POST failed: a short code, safe in a URL.
+type failure string
+
+// The failures of the POST endpoints.
+const (
+	errInvalidSKU failure = "invalid-sku"
+	errInvalidQty failure = "invalid-qty"
+	errUnknown    failure = "unknown-product"
+	errCatalogue  failure = "catalogue-unavailable"
+	errFull       failure = "basket-full"
+)
+
+// failures are the messages of the failures, as the JSON answer and the
+// add-to-basket box give them.
+var failures = map[failure]string{
+	errInvalidSKU: "invalid sku",
+	errInvalidQty: "invalid qty: want 1 to 99",
+	errUnknown:    "unknown product",
+	errCatalogue:  "catalogue unavailable, try again later",
+	errFull:       "basket is full: at most 50 different products",
+}
+
+// backTo is where a failed form post goes back to: its return field, or
+// the path of its Referer when that is a page of this site, or /basket.
+func backTo(c echo.Context) string {
+	r := c.Request()
+	if ret := r.PostFormValue("return"); isLocalPath(ret) {
+		return ret
+	}
+	if u, err := url.Parse(r.Referer()); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) && isLocalPath(u.RequestURI()) {
+		return u.RequestURI()
+	}
+	return "/basket"
+}
+
+// withFailure sets the basket_error query parameter of a local path.
+func withFailure(path string, e failure) string {
+	u, err := url.Parse(path)
+	if err != nil {
+		return "/basket?basket_error=" + string(e)
+	}
+	q := u.Query()
+	q.Set("basket_error", string(e))
+	u.RawQuery = q.Encode()
+	return u.RequestURI()
 }
 
 // wantsJSON reports whether the client asked for JSON in its Accept header.

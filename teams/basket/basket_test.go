@@ -194,6 +194,9 @@ func TestBasketsAreSeparate(t *testing.T) {
 	}
 }
 
+// TestBadRequests: a JSON client gets the status and the message; a
+// browser's form post is sent back (303) to the page it came from, with
+// the failure's code for the add-to-basket box to show, never elsewhere.
 func TestBadRequests(t *testing.T) {
 	catalog, _ := newCatalog(t)
 	base := newBasket(t, basket.Config{CatalogURL: catalog})
@@ -201,36 +204,70 @@ func TestBadRequests(t *testing.T) {
 		name string
 		path string
 		form url.Values
-		want string
+		want string // in the JSON answer
+		code string // in the Location of the form post
 	}{
-		{"missing sku", "/basket/api/add", url.Values{}, "invalid sku"},
-		{"uppercase sku", "/basket/api/add", url.Values{"sku": {"Sneaker-01"}}, "invalid sku"},
-		{"sku with slash", "/basket/api/add", url.Values{"sku": {"../admin"}}, "invalid sku"},
-		{"sku too long", "/basket/api/add", url.Values{"sku": {strings.Repeat("a", 33)}}, "invalid sku"},
-		{"unknown product", "/basket/api/add", url.Values{"sku": {"no-such-product"}}, "unknown product"},
-		{"qty zero", "/basket/api/add", url.Values{"sku": {"tote-01"}, "qty": {"0"}}, "invalid qty"},
-		{"qty too big", "/basket/api/add", url.Values{"sku": {"tote-01"}, "qty": {"100"}}, "invalid qty"},
-		{"qty not a number", "/basket/api/add", url.Values{"sku": {"tote-01"}, "qty": {"two"}}, "invalid qty"},
-		{"remove without sku", "/basket/api/remove", url.Values{}, "invalid sku"},
-		{"remove bad sku", "/basket/api/remove", url.Values{"sku": {"a b"}}, "invalid sku"},
+		{"missing sku", "/basket/api/add", url.Values{}, "invalid sku", "invalid-sku"},
+		{"uppercase sku", "/basket/api/add", url.Values{"sku": {"Sneaker-01"}}, "invalid sku", "invalid-sku"},
+		{"sku with slash", "/basket/api/add", url.Values{"sku": {"../admin"}}, "invalid sku", "invalid-sku"},
+		{"sku too long", "/basket/api/add", url.Values{"sku": {strings.Repeat("a", 33)}}, "invalid sku", "invalid-sku"},
+		{"unknown product", "/basket/api/add", url.Values{"sku": {"no-such-product"}}, "unknown product", "unknown-product"},
+		{"qty zero", "/basket/api/add", url.Values{"sku": {"tote-01"}, "qty": {"0"}}, "invalid qty", "invalid-qty"},
+		{"qty too big", "/basket/api/add", url.Values{"sku": {"tote-01"}, "qty": {"100"}}, "invalid qty", "invalid-qty"},
+		{"qty not a number", "/basket/api/add", url.Values{"sku": {"tote-01"}, "qty": {"two"}}, "invalid qty", "invalid-qty"},
+		{"remove without sku", "/basket/api/remove", url.Values{}, "invalid sku", "invalid-sku"},
+		{"remove bad sku", "/basket/api/remove", url.Values{"sku": {"a b"}}, "invalid sku", "invalid-sku"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newShopper(t, base)
-			r := s.post(tt.path, tt.form, false)
+			r := s.post(tt.path, tt.form, true)
 			if r.StatusCode != http.StatusBadRequest {
-				t.Errorf("status = %d, want 400", r.StatusCode)
-			}
-			if got := r.Header.Get("Content-Type"); got != "text/plain; charset=utf-8" {
-				t.Errorf("Content-Type = %q, want text/plain", got)
+				t.Errorf("JSON: status = %d, want 400", r.StatusCode)
 			}
 			if !strings.Contains(r.Body, tt.want) {
-				t.Errorf("body = %q, want it to mention %q", r.Body, tt.want)
+				t.Errorf("JSON: body = %q, want it to mention %q", r.Body, tt.want)
+			}
+			form := url.Values{"return": {"/product/tote-01?colour=red"}}
+			for k, v := range tt.form {
+				form[k] = v
+			}
+			r = s.post(tt.path, form, false)
+			if r.StatusCode != http.StatusSeeOther {
+				t.Errorf("form: status = %d, want 303", r.StatusCode)
+			}
+			if got, want := r.Header.Get("Location"), "/product/tote-01?basket_error="+tt.code+"&colour=red"; got != want {
+				t.Errorf("form: Location = %q, want %q", got, want)
 			}
 			if c := r.Header.Get("Set-Cookie"); c != "" {
 				t.Errorf("a failed request set a cookie: %q", c)
 			}
 		})
+	}
+}
+
+// TestBadRequestGoesBackToTheReferer: without a return field, a failed
+// form post goes back to its Referer when that is this site's page, and
+// to /basket otherwise.
+func TestBadRequestGoesBackToTheReferer(t *testing.T) {
+	base := newBasket(t, basket.Config{})
+	for _, tc := range []struct{ referer, want string }{
+		{base + "/product/tote-01", "/product/tote-01?basket_error=invalid-sku"},
+		{"https://evil.test/product/tote-01", "/basket?basket_error=invalid-sku"},
+		{base + "//evil.test/x", "/basket?basket_error=invalid-sku"},
+		{"", "/basket?basket_error=invalid-sku"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, base+"/basket/api/add", strings.NewReader("sku=Bad"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Referer", tc.referer)
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || got != tc.want {
+			t.Errorf("Referer %q: %d %q, want 303 %q", tc.referer, resp.StatusCode, got, tc.want)
+		}
 	}
 }
 
@@ -395,7 +432,7 @@ func TestWithoutCatalog(t *testing.T) {
 	if strings.Contains(page, "€") || strings.Contains(page, "<img") {
 		t.Errorf("page shows a price or an image without a catalogue:\n%s", page)
 	}
-	if r := s.post("/basket/api/add", url.Values{"sku": {"Not-Valid"}}, false); r.StatusCode != http.StatusBadRequest {
+	if r := s.post("/basket/api/add", url.Values{"sku": {"Not-Valid"}}, true); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("malformed sku without catalogue: status = %d, want 400", r.StatusCode)
 	}
 }
@@ -404,7 +441,7 @@ func TestCatalogUnavailable(t *testing.T) {
 	down := httptest.NewServer(http.NotFoundHandler())
 	down.Close() // nothing listens on its address any more
 	s := newShopper(t, newBasket(t, basket.Config{CatalogURL: down.URL}))
-	r := s.post("/basket/api/add", url.Values{"sku": {"tote-01"}}, false)
+	r := s.post("/basket/api/add", url.Values{"sku": {"tote-01"}}, true)
 	if r.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("status = %d, want 503", r.StatusCode)
 	}
@@ -463,6 +500,27 @@ func TestStylesheet(t *testing.T) {
 	for _, sel := range []string{".basket-mini", ".basket-add__button", ".basket-line", ".basket-empty"} {
 		if !strings.Contains(r.Body, sel) {
 			t.Errorf("basket.css does not style %s", sel)
+		}
+	}
+}
+
+// TestAddFormShowsTheFailure: the add-to-basket box says why the last add
+// failed, for the codes the API sends back, and nothing for any other.
+func TestAddFormShowsTheFailure(t *testing.T) {
+	base := newBasket(t, basket.Config{})
+	for _, tc := range []struct{ code, want string }{
+		{"unknown-product", "Could not add to the basket: unknown product."},
+		{"basket-full", "Could not add to the basket: basket is full"},
+		{"<script>", ""},
+		{"", ""},
+	} {
+		r := fragtest.Get(t, nil, base+"/basket/fragments/add?sku=tote-01&error="+url.QueryEscape(tc.code))
+		has := strings.Contains(r.Body, `data-testid="basket-message"`)
+		if has != (tc.want != "") || !strings.Contains(r.Body, tc.want) {
+			t.Errorf("error=%q: body %q, want message %q", tc.code, r.Body, tc.want)
+		}
+		if !strings.Contains(r.Body, `data-testid="add-to-basket"`) {
+			t.Errorf("error=%q: no add button", tc.code)
 		}
 	}
 }

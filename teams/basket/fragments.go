@@ -17,7 +17,10 @@ func (h *handlers) addForm(c echo.Context) error {
 	if !teamkit.ValidSKU(sku) {
 		return h.frag.Render(c, http.StatusBadRequest, cacheAddForm, fragmentError("Cannot add this product: invalid article number."))
 	}
-	return h.frag.Render(c, http.StatusOK, cacheAddForm, addFormView(sku))
+	// The message of a failed add (basket_error, passed on by the
+	// layout): one of a few known codes, so the box has a few variants.
+	msg := failures[failure(c.QueryParam("error"))]
+	return h.frag.Render(c, http.StatusOK, cacheAddForm, addFormView(sku, msg))
 }
 
 func (h *handlers) page(c echo.Context) error {

@@ -11,11 +11,11 @@ import (
 
 // Cache-Control values of the search team's responses. Fragments may be
 // served stale for a minute while Inlay refreshes them, and for an hour
-// while the search team is down.
+// while the search team is down; product images for a week.
 const (
 	cacheFragment = "public, max-age=60, stale-while-revalidate=60, stale-if-error=3600"
 	cacheAPI      = "public, max-age=60"
-	cacheImage    = "public, max-age=86400"
+	cacheImage    = "public, max-age=86400, stale-if-error=604800"
 )
 
 //go:embed static

@@ -221,8 +221,8 @@ func TestImages(t *testing.T) {
 			if got := r.Header.Get("Content-Type"); got != "image/svg+xml" {
 				t.Errorf("Content-Type = %q, want image/svg+xml", got)
 			}
-			if got := r.Header.Get("Cache-Control"); got != "public, max-age=86400" {
-				t.Errorf("Cache-Control = %q, want public, max-age=86400", got)
+			if got := r.Header.Get("Cache-Control"); got != "public, max-age=86400, stale-if-error=604800" {
+				t.Errorf("Cache-Control = %q, want public, max-age=86400, stale-if-error=604800", got)
 			}
 			if !strings.HasPrefix(r.Body, "<svg ") || !strings.HasSuffix(strings.TrimSpace(r.Body), "</svg>") {
 				t.Errorf("not an SVG document:\n%s", r.Body)
@@ -242,8 +242,8 @@ func TestStylesheet(t *testing.T) {
 	if r.StatusCode != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") {
 		t.Fatalf("status = %d, Content-Type = %q", r.StatusCode, r.Header.Get("Content-Type"))
 	}
-	if got := r.Header.Get("Cache-Control"); got != "public, max-age=300" {
-		t.Errorf("Cache-Control without v = %q, want public, max-age=300", got)
+	if got := r.Header.Get("Cache-Control"); got != "public, max-age=300, stale-if-error=86400" {
+		t.Errorf("Cache-Control without v = %q, want public, max-age=300, stale-if-error=86400", got)
 	}
 	for _, sel := range []string{".search-grid", ".search-tile", ".search-product", ".search-empty"} {
 		if !strings.Contains(r.Body, sel) {

@@ -147,8 +147,8 @@ func TestStylesheet(t *testing.T) {
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d", r.StatusCode)
 	}
-	if got := r.Header.Get("Cache-Control"); got != "public, max-age=300" {
-		t.Errorf("Cache-Control without v = %q, want public, max-age=300", got)
+	if got := r.Header.Get("Cache-Control"); got != "public, max-age=300, stale-if-error=86400" {
+		t.Errorf("Cache-Control without v = %q, want public, max-age=300, stale-if-error=86400", got)
 	}
 	// The frame and base styles are the shop's (Inlay's static/shop.css):
 	// the shell's own stylesheet adds the polish of its header and footer.

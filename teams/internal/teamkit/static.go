@@ -16,10 +16,13 @@ import (
 )
 
 // Cache-Control values for static files: immutable when the request names
-// the current content hash in its v query, short-lived otherwise.
+// the current content hash in its v query, short-lived otherwise. Both are
+// public, so that Inlay's gateway keeps them; the short-lived one may be
+// served stale for a day while the team is down (a year-long immutable
+// copy needs no grace).
 const (
 	CacheImmutable = "public, max-age=31536000, immutable"
-	CacheStatic    = "public, max-age=300"
+	CacheStatic    = "public, max-age=300, stale-if-error=86400"
 )
 
 // Assets are a team's static files, read once at start-up and each named by
