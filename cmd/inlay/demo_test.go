@@ -28,16 +28,15 @@ func (w *bannerWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// TestDemoBannerComesLast runs `inlay demo` as make run does: the banner
-// with the shop's URL, what to try and every team's URL is the last thing
-// printed at start, and the teams' request logs stay quiet while shoppers
-// browse.
-func TestDemoBannerComesLast(t *testing.T) {
+// runDemoCommand runs `inlay demo` with args on a free port until the
+// test ends, and returns its output and its banner once it printed it.
+func runDemoCommand(t *testing.T, args ...string) (*bannerWriter, string) {
+	t.Helper()
 	out := &bannerWriter{banner: make(chan string, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- demoCommand(ctx, []string{"--config", "../../layouts/inlay.yaml", "--listen", "127.0.0.1:0"}, out)
+		done <- demoCommand(ctx, append([]string{"--config", "../../layouts/inlay.yaml", "--listen", "127.0.0.1:0"}, args...), out)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -45,15 +44,24 @@ func TestDemoBannerComesLast(t *testing.T) {
 			t.Errorf("inlay demo exited %d: %s", code, out.String())
 		}
 	})
-	var banner string
 	select {
-	case banner = <-out.banner:
+	case banner := <-out.banner:
+		return out, banner
 	case code := <-done:
 		done <- code
 		t.Fatalf("inlay demo exited %d before its banner: %s", code, out.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no banner within 30s: %s", out.String())
 	}
+	return nil, ""
+}
+
+// TestDemoBannerComesLast runs `inlay demo` as make run does: the banner
+// with the shop's URL, what to try and every team's URL is the last thing
+// printed at start, and the teams' request logs stay quiet while shoppers
+// browse.
+func TestDemoBannerComesLast(t *testing.T) {
+	out, banner := runDemoCommand(t)
 	if !strings.HasSuffix(out.String(), banner) {
 		t.Errorf("something was printed after the banner:\n%s", strings.TrimPrefix(out.String()[strings.Index(out.String(), banner):], banner))
 	}
@@ -105,27 +113,7 @@ func TestDemoTakenPortSaysWhatToDo(t *testing.T) {
 // designers do to see fallbacks: the home page stays up with its featured
 // box's fallback, and the banner says which team is down.
 func TestDemoWithATeamDown(t *testing.T) {
-	out := &bannerWriter{banner: make(chan string, 1)}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() {
-		done <- demoCommand(ctx, []string{"--config", "../../layouts/inlay.yaml", "--listen", "127.0.0.1:0", "--down", "search"}, out)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("inlay demo exited %d: %s", code, out.String())
-		}
-	})
-	var banner string
-	select {
-	case banner = <-out.banner:
-	case code := <-done:
-		done <- code
-		t.Fatalf("inlay demo exited %d before its banner: %s", code, out.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no banner within 30s: %s", out.String())
-	}
+	_, banner := runDemoCommand(t, "--down", "search")
 	if !regexp.MustCompile(`(?m)^\s+search\s+http://\S+\s+\(kept down`).MatchString(banner) {
 		t.Errorf("banner does not say the search team is down:\n%s", banner)
 	}
