@@ -10,8 +10,8 @@ package composer
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,21 +131,59 @@ func TestLoadHealthyServiceIsNeverRefused(t *testing.T) {
 	}
 }
 
+// outcomeObserver counts pages as countingObserver does, and every
+// fragment fetch by service, fragment and outcome.
+type outcomeObserver struct {
+	countingObserver
+	omu      sync.Mutex // protects outcomes
+	outcomes map[string]int
+}
+
+func (o *outcomeObserver) FragmentDone(service, fragment, outcome string, _ bool, _ time.Duration) {
+	o.omu.Lock()
+	defer o.omu.Unlock()
+	if o.outcomes == nil {
+		o.outcomes = map[string]int{}
+	}
+	o.outcomes[fmt.Sprintf("%s %s %s", service, fragment, outcome)]++
+}
+
+// counts returns the fetch outcomes counted so far.
+func (o *outcomeObserver) counts() map[string]int {
+	o.omu.Lock()
+	defer o.omu.Unlock()
+	return maps.Clone(o.outcomes)
+}
+
 // A hanging service under 1,000 concurrent pages holds only its own
 // boxes: every page has the other service's boxes and the hanging box's
-// fallback, no page waits past the box's timeout by more than the slack,
-// and the hanging service never holds more connections than its limit.
+// fallback, every page is done while the hanging service still holds its
+// answer, and the hanging service never holds more connections than its
+// limit.
+//
+// It asserts counts, not times: how long a page takes under a thousand
+// connections on a shared machine measures the machine. That a page in
+// Inlay takes the box's timeout and little more is measured by make
+// loadbench, in its hanging-service scenario (docs/benchmarks.md).
+// I6: no wall-clock bound here.
 func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	skipUnderRace(t)
 	shell := teamtest.NewRoutes(t, map[string]teamtest.Route{
 		"/main":   {Body: "<h1>main</h1>", Header: map[string]string{"Cache-Control": "no-store"}},
 		"/header": {Body: "<p>header</p>", Header: map[string]string{"Cache-Control": "no-store"}},
 	})
-	slow := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": {Hang: true}})
+	// The hanging service answers only once the test releases it, after
+	// every page is done: a page that waited for it would hang the test
+	// (the client's 30s guard), and its late answer would show.
+	release := make(chan struct{})
+	released := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(released)
+	slow := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": {Body: "<p>late</p>", Gate: release,
+		Header: map[string]string{"Cache-Control": "no-store"}}})
 	const timeout = 300 * time.Millisecond
-	pagesDone := &countingObserver{}
+	obs := &outcomeObserver{}
 	s := newShop(t, shopConfig{
-		observer: pagesDone,
+		observer: obs,
 		services: map[string]*teamtest.Team{"shell": shell, "slow": slow},
 		layouts: map[string]string{"p.html": pageHead +
 			`<fragment id="header" src="shell:/header"></fragment>` +
@@ -154,31 +192,18 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 		pages: "  - path: /\n    layout: p.html",
 	})
 	want := pageHead + "<p>header</p><h1>main</h1>[<em>fallback</em>]" + pageTail
-	var slowest atomic.Int64
 	const n = 1000
-	var mu sync.Mutex
-	took := make([]time.Duration, 0, n)
 	start := make(chan struct{})
 	tr := &http.Transport{MaxIdleConnsPerHost: n}
 	t.Cleanup(tr.CloseIdleConnections)
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second} // a hang guard, not a bound
 	var wg sync.WaitGroup
 	var bad atomic.Int64
 	for range n {
 		wg.Go(func() {
 			<-start
 			req, _ := http.NewRequest(http.MethodGet, s.URL+"/", nil)
-			began := time.Now()
 			resp, body, err := readAll(client, req)
-			d := time.Since(began)
-			mu.Lock()
-			took = append(took, d)
-			mu.Unlock()
-			for {
-				if m := slowest.Load(); int64(d) <= m || slowest.CompareAndSwap(m, int64(d)) {
-					break
-				}
-			}
 			if err != nil || resp.StatusCode != http.StatusOK || body != want {
 				if bad.Add(1) == 1 {
 					t.Errorf("page: %v %v %.300q", resp, err, body)
@@ -188,22 +213,36 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
+	// Every page is done (and none has the late answer) while the hanging
+	// service still holds every fetch: no page waited for it.
+	if got := slow.Hits(); got == 0 {
+		t.Error("the hanging service saw no request: the test proves nothing")
+	}
+	released()
 	if b := bad.Load(); b != 0 {
 		t.Errorf("pages without the other boxes or the fallback: got %d of %d, want 0", b, n)
 	}
-	// Inlay's own time per page, from the request to the last byte, holds
-	// the box's timeout and little more; what the shopper sees adds the
-	// queue of a thousand connections opened at once on two cores.
-	slices.Sort(took)
-	inlay := pagesDone.pageTimes()
-	p99 := inlay[len(inlay)*99/100]
-	t.Logf("pages in Inlay: p50 %v, p99 %v; at the shopper: p50 %v, p99 %v, slowest %v (the box's timeout %v)",
-		inlay[len(inlay)/2], p99, took[len(took)/2], took[len(took)*99/100], time.Duration(slowest.Load()), timeout)
-	if p99 > timeout+50*time.Millisecond {
-		t.Errorf("p99 page in Inlay: %v, want at most the box's %v and 50ms", p99, timeout)
+	// Each page degraded exactly one box, the hanging one, and every
+	// other box was whole.
+	if got := obs.degraded.Load(); got != n {
+		t.Errorf("degraded boxes: got %d, want %d, the hanging box of each page", got, n)
 	}
-	if d := time.Duration(slowest.Load()); d > timeout+loopbackSlack*2 {
-		t.Errorf("slowest page: %v, want at most the box's %v and the slack", d, timeout)
+	var boxes, others int
+	for k, c := range obs.counts() {
+		switch {
+		case strings.HasPrefix(k, "slow box "):
+			boxes += c
+			if outcome := strings.Fields(k)[2]; outcome != "timeout" && outcome != "overflow" && outcome != "breaker_open" {
+				t.Errorf("the hanging box: %d fetches ended %q, want timeout, overflow or breaker_open", c, outcome)
+			}
+		case strings.HasPrefix(k, "shell ") && strings.HasSuffix(k, " ok"):
+			others += c
+		default:
+			t.Errorf("unexpected fetch outcome %q: %d", k, c)
+		}
+	}
+	if boxes != n || others != 2*n {
+		t.Errorf("fetch outcomes: %d hanging boxes fell back, %d other boxes whole; want %d and %d: %v", boxes, others, n, 2*n, obs.counts())
 	}
 	// The limit starts at its initial value and only shrinks as fetches
 	// time out.
@@ -219,6 +258,9 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	if !strings.Contains(s.logText(), `"folded"`) {
 		t.Errorf("no degraded-box log line: %.500s", s.logText())
 	}
+	inlay := obs.pageTimes()
+	t.Logf("pages in Inlay (not asserted; see make loadbench): p50 %v, p99 %v (the box's timeout %v)",
+		inlay[len(inlay)/2], inlay[len(inlay)*99/100], timeout)
 }
 
 // skipUnderRace skips a load test in a race-detector build.
