@@ -221,7 +221,8 @@ func TestSharedTierStaleCopyOutlivesReplicas(t *testing.T) {
 }
 
 // Purge by tag on one replica's admin listener, then with inlay purge:
-// both replicas show the new body within 2s.
+// both replicas show the new body. How soon is logged; the 30s wait only
+// guards against a purge that never arrives (I6).
 func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 	rs := redistest.Start(t)
 	team := teamtest.New(t, teamtest.Fragment("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
@@ -235,7 +236,8 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 	}
 	waitBoth := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(2 * time.Second)
+		start := time.Now()
+		deadline := start.Add(30 * time.Second)
 		for _, r := range []*replica{a, b} {
 			for {
 				p, err := loadPage(client, "http://"+r.addr+"/p/1")
@@ -243,11 +245,12 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("replica %s does not show %s 2s after the purge", r.addr, want)
+					t.Fatalf("replica %s does not show %s 30s after the purge", r.addr, want)
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
+		t.Logf("both replicas show %s %v after the purge", want, time.Since(start).Round(time.Millisecond))
 	}
 
 	team.Set(teamtest.Fragment("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
@@ -341,9 +344,11 @@ func TestSharedTierKeepsCredentialedResponsesOutOfRedis(t *testing.T) {
 	}
 }
 
-// With Redis killed mid-run, every page is still 200 and fast (p99 under
-// the box's timeout); with Redis back, the tier is used again within
-// seconds. The tier keeps its 20ms default deadline.
+// With Redis killed mid-run, every page is still 200 with its box: the
+// box is the primary and the tier's calls run within its fetch's 1s
+// deadline, so a page the dead tier held past it would be a 504. How fast
+// the pages were is logged, not asserted (I6). With Redis back, the tier
+// is used again. The tier keeps its 20ms default deadline.
 func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 	if raceDetector {
 		t.Skip("times pages of 2 processes: make test runs it without -race")
@@ -383,14 +388,10 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 	if p, err := loadPage(client, "http://"+a.addr+"/-/ready"); err != nil || p.status != http.StatusOK {
 		t.Errorf("/-/ready with Redis down: %d %v, want 200", p.status, err)
 	}
-	p99 := percentile(took, .99)
-	t.Logf("%d pages, Redis killed after 80: p50 %v, p99 %v", len(took), percentile(took, .5).Round(time.Millisecond), p99.Round(time.Millisecond))
-	if p99 >= time.Second {
-		t.Errorf("p99 %v, want under the box's 1s timeout", p99)
-	}
+	t.Logf("%d pages, Redis killed after 80: p50 %v, p99 %v", len(took), percentile(took, .5).Round(time.Millisecond), percentile(took, .99).Round(time.Millisecond))
 
 	rs.Restart()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a hang guard: the Store probes every 500ms
 	for i := 0; ; i++ {
 		// A key A fetched is in the tier again once B finds it there.
 		url := fmt.Sprintf("/p/back-%d", i)
@@ -401,7 +402,7 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the tier was not used again within 5s of Redis coming back (last Server-Timing %q)", p.timing)
+			t.Fatalf("the tier was not used again within 30s of Redis coming back (last Server-Timing %q)", p.timing)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
