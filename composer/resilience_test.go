@@ -319,7 +319,7 @@ func TestHangingFragmentFallsBackAtExactlyItsDeadline(t *testing.T) {
 
 // A1 over loopback: a service that accepts the request and never sends
 // headers costs the page its box's deadline, no more: every other deadline
-// is a minute away, and the page comes back.
+// is a minute away, and the page comes back (I6: no upper bound).
 func TestHangingFragmentFallsBackAtItsDeadlineOnLoopback(t *testing.T) {
 	cancelled := make(chan string, 1)
 	s, box := faultShop(t, teamtest.Route{Hang: true, Cancelled: cancelled}, ` timeout="300ms"`, longDeadlines)
@@ -346,7 +346,8 @@ func TestHangingFragmentFallsBackAtItsDeadlineOnLoopback(t *testing.T) {
 
 // A2: headers, then a body that drips a byte at a time forever, beats any
 // idle timeout but not the total one: the box falls back at its deadline
-// and not one dripped byte reaches the page.
+// and not one dripped byte reaches the page. Every other deadline is a
+// minute away (I6: no upper bound).
 func TestDripFeedingFragmentIsCutAtItsTotalDeadline(t *testing.T) {
 	stopped := make(chan struct{}, 2)
 	drip := func(w http.ResponseWriter, r *http.Request) {
@@ -527,7 +528,8 @@ func TestPageDeadlineBoundsManySlowFragments(t *testing.T) {
 }
 
 // A5 over loopback: 20 hanging fragments cost one page deadline, not 20:
-// the service's deadline is a minute away, and the page comes back.
+// the service's deadline is a minute away, and the page comes back (I6: no
+// upper bound).
 func TestPageDeadlineBoundsManySlowFragmentsOnLoopback(t *testing.T) {
 	layout, want := twentySlowBoxes()
 	routes := map[string]teamtest.Route{}
