@@ -175,8 +175,10 @@ func (o *outcomeObserver) counts() map[string]int {
 // It asserts counts, not times: how long a page takes under a thousand
 // connections on a shared machine measures the machine (I6). So the
 // healthy service's deadline and the page's are a minute: only the
-// hanging box's 300ms can cut a box, and a healthy box that is not whole
-// was held by the hanging one, not by a busy machine. That a page in Inlay
+// hanging box's 300ms can cut a box, and every other box must be whole,
+// however busy the machine. That the hanging service's queue holds none
+// of the other service's fetches is asserted by order in
+// TestLoadHangingServiceQueueHoldsOnlyItsOwnFetches; that a page in Inlay
 // takes the box's timeout and little more is measured by make loadbench,
 // in its hanging-service scenario (docs/benchmarks.md).
 func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
