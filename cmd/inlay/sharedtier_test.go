@@ -38,8 +38,9 @@ type replica struct {
 // sharedConfig writes a config for one replica: a page /p/{id} whose
 // primary box comes from the team stub's /box/{id} (cookies forwarded),
 // with the shared tier at redisURL (none when empty) and timeout as
-// cache.shared.timeout (the default when empty).
-func sharedConfig(t *testing.T, team, redisURL, timeout string) (cfgPath, addr, admin string) {
+// cache.shared.timeout (the default when empty). A deadline, if given, is
+// the team's fragments' and the page's.
+func sharedConfig(t *testing.T, team, redisURL, timeout string, deadline ...string) (cfgPath, addr, admin string) {
 	t.Helper()
 	layout := `<!doctype html><title>shared</title><main><fragment id="box" src="team:/box/{id}" primary></fragment></main>` + "\n"
 	addr, admin = freeAddr(t), freeAddr(t)
@@ -50,10 +51,14 @@ func sharedConfig(t *testing.T, team, redisURL, timeout string) (cfgPath, addr, 
 			cache += "    timeout: " + timeout + "\n"
 		}
 	}
+	service, page := "", ""
+	for _, d := range deadline {
+		service, page = "    timeout: "+d+"\n", "page_timeout: "+d+"\n"
+	}
 	cfgPath, _ = teamtest.Shop{
-		Extra:       fmt.Sprintf("listen: %s\nadmin: %s\nlayouts: .\naccess_log: false\ndrain_delay: 10ms\n%s", addr, admin, cache),
+		Extra:       fmt.Sprintf("listen: %s\nadmin: %s\nlayouts: .\naccess_log: false\ndrain_delay: 10ms\n%s%s", addr, admin, page, cache),
 		Services:    map[string]string{"team": team},
-		ServiceYAML: map[string]string{"team": "    cookies: true\n"},
+		ServiceYAML: map[string]string{"team": "    cookies: true\n" + service},
 		Pages:       "  - path: /p/{id}\n    layout: p.html",
 		Layouts:     map[string]string{"p.html": layout},
 	}.Write(t)
@@ -61,9 +66,10 @@ func sharedConfig(t *testing.T, team, redisURL, timeout string) (cfgPath, addr, 
 }
 
 // startReplica starts an inlay serve process and waits for it to listen.
-func startReplica(t *testing.T, team, redisURL, timeout string) *replica {
+// A deadline, if given, is the team's fragments' and the page's.
+func startReplica(t *testing.T, team, redisURL, timeout string, deadline ...string) *replica {
 	t.Helper()
-	cfg, addr, admin := sharedConfig(t, team, redisURL, timeout)
+	cfg, addr, admin := sharedConfig(t, team, redisURL, timeout, deadline...)
 	r := &replica{addr: addr, admin: admin, config: cfg}
 	r.cmd = exec.Command(os.Args[0], "serve", "--config", cfg)
 	r.cmd.Env = append(os.Environ(), childCommand+"=1")
@@ -151,12 +157,17 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 		{"in-process only", "", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The box's and the page's deadline is a minute: the count
+			// of origin fetches is the subject, and 300 loads on three
+			// processes of a busy machine can take longer than the
+			// defaults (I6).
+			const longDeadline = "1m"
 			replicas := []*replica{
-				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout),
-				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout),
-				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout),
+				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout, longDeadline),
+				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout, longDeadline),
+				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout, longDeadline),
 			}
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 10 * time.Second}
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 2 * time.Minute} // a hang guard
 			defer client.CloseIdleConnections()
 			// Each replica serves a page first, so that what is timed is
 			// the cold key, not a process's first request.
