@@ -1163,11 +1163,16 @@ func TestCredentialedFragmentNeverCrossesShoppers(t *testing.T) {
 				w.Header().Set("Vary", "Cookie")
 				io.WriteString(w, "<b>canary-"+session+"</b>")
 			}}})
-			s := newShop(t, shopConfig{
+			// A minute for the box and the page: a box that a loaded
+			// machine let time out would lack its canary and count as
+			// crossed (I6).
+			sc := shopConfig{
 				services: map[string]*teamtest.Team{"basket-cookies": basket},
 				layouts:  map[string]string{"p.html": pageHead + `<fragment id="mini" src="basket-cookies:/mini"></fragment>` + pageTail},
 				pages:    "  - path: /\n    layout: p.html",
-			})
+			}
+			longDeadlines(&sc)
+			s := newShop(t, sc)
 			users := [2]string{fmt.Sprintf("alice-%d", time.Now().UnixNano()), fmt.Sprintf("bob-%d", time.Now().UnixNano())}
 			client := pageClient(t)
 			jobs := make(chan int)
