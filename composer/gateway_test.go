@@ -103,7 +103,7 @@ func TestGatewayTimesOutWaitingForHeaders(t *testing.T) {
 // An event stream outlives the server's total read and write
 // cuts and the route's idle_timeout, as long as it keeps moving.
 func TestGatewayStreamHasNoTotalCap(t *testing.T) {
-	const events = 12
+	const events = 30
 	team := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		tick := time.NewTicker(50 * time.Millisecond) // the team's pace: a fixed stub latency
@@ -114,8 +114,10 @@ func TestGatewayStreamHasNoTotalCap(t *testing.T) {
 			<-tick.C
 		}
 	})
-	// 12 events 50ms apart: 600ms, past the 200ms cuts; no gap near them.
-	url, obs, _ := gatewayShop(t, team, "", "    idle_timeout: 200ms\n", 200*time.Millisecond)
+	// 30 events 50ms apart: 1.5s, past the 200ms cuts and the 1s
+	// idle_timeout. A gap is a twentieth of the idle_timeout, so that no
+	// pause of a busy machine makes one look idle (I6).
+	url, obs, _ := gatewayShop(t, team, "", "    idle_timeout: 1s\n", 200*time.Millisecond)
 	resp, err := http.Get(url + "/gw/events")
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
@@ -50,9 +49,10 @@ func TestFragmentsArriveInDocumentOrder(t *testing.T) {
 }
 
 func TestFragmentsAreFetchedInParallel(t *testing.T) {
-	// Four fragments that each answer 150ms after all four have arrived:
-	// fetched one after the other, the stub would never see all four and
-	// the page would time out.
+	// Four fragments that each answer only once all four have arrived:
+	// fetched one after the other, the stub would never see all four, the
+	// first box would wait out its deadline and the page would lack them.
+	// The order is the assertion, not a time (I6).
 	const n = 4
 	arrived := make(chan string, n)
 	gate := make(chan struct{})
@@ -72,19 +72,13 @@ func TestFragmentsAreFetchedInParallel(t *testing.T) {
 		for range n {
 			<-arrived
 		}
-		time.Sleep(150 * time.Millisecond) // the fragments' latency, not a wait for luck
 		close(gate)
 	}()
-	start := time.Now()
 	_, body := s.get(t, "/")
-	elapsed := time.Since(start)
 	for _, id := range []string{"f1", "f2", "f3", "f4"} {
 		if !strings.Contains(body, "<i>"+id+"</i>") {
 			t.Errorf("page lacks fragment %s: %q", id, body)
 		}
-	}
-	if elapsed >= 300*time.Millisecond {
-		t.Errorf("four parallel 150ms fragments took %v, want well under 300ms", elapsed)
 	}
 }
 

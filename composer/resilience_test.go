@@ -236,18 +236,31 @@ func readAll(c *http.Client, req *http.Request) (*http.Response, string, error) 
 	return resp, string(body), err
 }
 
-// within fails the test unless elapsed lies in [lo, lo+slack).
-func within(t *testing.T, what string, elapsed, lo, slack time.Duration) {
+// notBefore fails the test if elapsed is under lo. It is the only
+// wall-clock check of the loopback twins of the synctest tests: a busy
+// machine makes a page later, never earlier. How much later says nothing
+// but the machine's load, so they assert no upper bound (I6). Instead,
+// longDeadlines moves every deadline but the one under test a minute away,
+// past teamtest.GetTimeout, the hang guard: a page that comes back at all
+// was cut by the deadline under test.
+func notBefore(t *testing.T, what string, elapsed, lo time.Duration) {
 	t.Helper()
-	if elapsed < lo || elapsed >= lo+slack {
-		t.Errorf("%s took %v, want %v to %v", what, elapsed, lo, lo+slack)
+	if elapsed < lo {
+		t.Errorf("%s took %v, want at least %v", what, elapsed, lo)
 	}
 }
 
-// loopbackSlack is how late a loopback page may finish after its deadline:
-// generous, for -race on a shared two-core machine, yet far below the
-// deadlines the tests tell apart.
-const loopbackSlack = 400 * time.Millisecond
+// longDeadlines sets the timeout of every service of sc, and the page's,
+// to a minute.
+func longDeadlines(sc *shopConfig) {
+	if sc.serviceYAML == nil {
+		sc.serviceYAML = map[string]string{}
+	}
+	for name := range sc.services {
+		sc.serviceYAML[name] += "    timeout: 1m\n"
+	}
+	sc.extra += "page_timeout: 1m\n"
+}
 
 // ---- A. Timing faults ----
 
@@ -307,13 +320,14 @@ func TestHangingFragmentFallsBackAtExactlyItsDeadline(t *testing.T) {
 }
 
 // A1 over loopback: a service that accepts the request and never sends
-// headers costs the page its box's deadline, no more.
+// headers costs the page its box's deadline, no more: every other deadline
+// is a minute away, and the page comes back (I6: no upper bound).
 func TestHangingFragmentFallsBackAtItsDeadlineOnLoopback(t *testing.T) {
 	cancelled := make(chan string, 1)
-	s, box := faultShop(t, teamtest.Route{Hang: true, Cancelled: cancelled}, ` timeout="300ms"`)
+	s, box := faultShop(t, teamtest.Route{Hang: true, Cancelled: cancelled}, ` timeout="300ms"`, longDeadlines)
 	start := time.Now()
 	resp, body := s.get(t, "/")
-	within(t, "the page", time.Since(start), 300*time.Millisecond, loopbackSlack)
+	notBefore(t, "the page", time.Since(start), 300*time.Millisecond)
 	if resp.StatusCode != http.StatusOK || body != faultPage {
 		t.Errorf("page: got %d %q, want 200 %q", resp.StatusCode, body, faultPage)
 	}
@@ -334,7 +348,8 @@ func TestHangingFragmentFallsBackAtItsDeadlineOnLoopback(t *testing.T) {
 
 // A2: headers, then a body that drips a byte at a time forever, beats any
 // idle timeout but not the total one: the box falls back at its deadline
-// and not one dripped byte reaches the page.
+// and not one dripped byte reaches the page. Every other deadline is a
+// minute away (I6: no upper bound).
 func TestDripFeedingFragmentIsCutAtItsTotalDeadline(t *testing.T) {
 	stopped := make(chan struct{}, 2)
 	drip := func(w http.ResponseWriter, r *http.Request) {
@@ -356,10 +371,10 @@ func TestDripFeedingFragmentIsCutAtItsTotalDeadline(t *testing.T) {
 			w.(http.Flusher).Flush()
 		}
 	}
-	s, _ := faultShop(t, teamtest.Route{Handler: drip}, ` timeout="300ms"`)
+	s, _ := faultShop(t, teamtest.Route{Handler: drip}, ` timeout="300ms"`, longDeadlines)
 	start := time.Now()
 	resp, body := s.get(t, "/")
-	within(t, "the page", time.Since(start), 300*time.Millisecond, loopbackSlack)
+	notBefore(t, "the page", time.Since(start), 300*time.Millisecond)
 	if resp.StatusCode != http.StatusOK || body != faultPage {
 		t.Errorf("page: got %d %q, want 200 %q", resp.StatusCode, body, faultPage)
 	}
@@ -514,7 +529,9 @@ func TestPageDeadlineBoundsManySlowFragments(t *testing.T) {
 	})
 }
 
-// A5 over loopback: 20 hanging fragments cost one page deadline, not 20.
+// A5 over loopback: 20 hanging fragments cost one page deadline, not 20:
+// the service's deadline is a minute away, and the page comes back (I6: no
+// upper bound).
 func TestPageDeadlineBoundsManySlowFragmentsOnLoopback(t *testing.T) {
 	layout, want := twentySlowBoxes()
 	routes := map[string]teamtest.Route{}
@@ -523,14 +540,15 @@ func TestPageDeadlineBoundsManySlowFragmentsOnLoopback(t *testing.T) {
 	}
 	slow := teamtest.NewRoutes(t, routes)
 	s := newShop(t, shopConfig{
-		services: map[string]*teamtest.Team{"slow": slow},
-		layouts:  map[string]string{"p.html": layout},
-		pages:    "  - path: /\n    layout: p.html",
-		extra:    "page_timeout: 300ms\n",
+		services:    map[string]*teamtest.Team{"slow": slow},
+		serviceYAML: map[string]string{"slow": "    timeout: 1m\n"},
+		layouts:     map[string]string{"p.html": layout},
+		pages:       "  - path: /\n    layout: p.html",
+		extra:       "page_timeout: 300ms\n",
 	})
 	start := time.Now()
 	resp, body := s.get(t, "/")
-	within(t, "the page", time.Since(start), 300*time.Millisecond, loopbackSlack)
+	notBefore(t, "the page", time.Since(start), 300*time.Millisecond)
 	if resp.StatusCode != http.StatusOK || body != want {
 		t.Errorf("page: got %d %q, want 200 %q", resp.StatusCode, body, want)
 	}
@@ -541,7 +559,9 @@ func TestPageDeadlineBoundsManySlowFragmentsOnLoopback(t *testing.T) {
 
 // A6: a service that cannot be reached (connection refused, no such host)
 // falls back at once, without waiting for the deadline, and counts as a
-// failure of that service.
+// failure of that service. The deadline is a minute away, past
+// teamtest.GetTimeout: a page that comes back at all did not wait for it,
+// and no wall-clock bound is asserted (I6).
 func TestUnreachableServiceFallsBackAtOnce(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -565,14 +585,10 @@ func TestUnreachableServiceFallsBackAtOnce(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s, _ := faultShop(t, teamtest.Route{Body: "<p>box</p>"}, ` timeout="2s"`, func(sc *shopConfig) {
+			s, _ := faultShop(t, teamtest.Route{Body: "<p>box</p>"}, ` timeout="1m"`, longDeadlines, func(sc *shopConfig) {
 				tc.setup(t, sc.services["box"], sc)
 			})
-			start := time.Now()
 			resp, body := s.get(t, "/")
-			if elapsed := time.Since(start); elapsed > time.Second {
-				t.Errorf("page took %v, want a fallback at once, well before the 2s deadline", elapsed)
-			}
 			if resp.StatusCode != http.StatusOK || body != faultPage {
 				t.Errorf("page: got %d %q, want 200 %q", resp.StatusCode, body, faultPage)
 			}
@@ -1149,11 +1165,16 @@ func TestCredentialedFragmentNeverCrossesShoppers(t *testing.T) {
 				w.Header().Set("Vary", "Cookie")
 				io.WriteString(w, "<b>canary-"+session+"</b>")
 			}}})
-			s := newShop(t, shopConfig{
+			// A minute for the box and the page: a box that a loaded
+			// machine let time out would lack its canary and count as
+			// crossed (I6).
+			sc := shopConfig{
 				services: map[string]*teamtest.Team{"basket-cookies": basket},
 				layouts:  map[string]string{"p.html": pageHead + `<fragment id="mini" src="basket-cookies:/mini"></fragment>` + pageTail},
 				pages:    "  - path: /\n    layout: p.html",
-			})
+			}
+			longDeadlines(&sc)
+			s := newShop(t, sc)
 			users := [2]string{fmt.Sprintf("alice-%d", time.Now().UnixNano()), fmt.Sprintf("bob-%d", time.Now().UnixNano())}
 			client := pageClient(t)
 			jobs := make(chan int)

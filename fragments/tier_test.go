@@ -280,11 +280,18 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 	rs := redistest.Start(t)
 	o := teamtest.New(t, teamtest.Fragment("<p>ok</p>", "max-age=60"))
 	e := newReplica(t, o, rs.URL(""), 0)
-	if _, rep, err := fetchReport(t, e, o, "/before"); err != nil || rep.Tier != TierOrigin {
-		t.Fatalf("before: %+v, %v", rep, err)
-	}
-	if e.Stats().SharedStored.Load() != 1 {
-		t.Fatal("the tier stored nothing while up")
+	// While Redis is up, a fetch is stored in the tier. Its calls keep the
+	// 20ms default, which a busy machine misses now and then, as designed
+	// (the fetch goes on without the tier): new keys are fetched until one
+	// is stored, within a hang guard (I6).
+	guard := time.Now().Add(30 * time.Second)
+	for i := 0; e.Stats().SharedStored.Load() == 0; i++ {
+		if _, rep, err := fetchReport(t, e, o, fmt.Sprintf("/before-%d", i)); err != nil || rep.Tier != TierOrigin {
+			t.Fatalf("before: %+v, %v", rep, err)
+		}
+		if time.Now().After(guard) {
+			t.Fatal("the tier stored nothing in 30s while up")
+		}
 	}
 	rs.Kill()
 	for i := range 20 {
@@ -312,7 +319,7 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 		t.Error("the tier says it is healthy with Redis down")
 	}
 	rs.Restart()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a hang guard (I6)
 	stored := e.Stats().SharedStored.Load()
 	for i := 0; ; i++ {
 		fetchReport(t, e, o, fmt.Sprintf("/back-%d", i))
@@ -320,7 +327,7 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the tier was not used again within 5s of Redis coming back")
+			t.Fatal("the tier was not used again within 30s of Redis coming back")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -436,13 +443,13 @@ func TestSharedTierHangingNeverFailsAFetch(t *testing.T) {
 		t.Error("the tier says it is healthy while it hangs")
 	}
 	rs.Resume()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a hang guard (I6)
 	for {
 		if _, healthy := e.SharedStatus(); healthy {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the tier did not come back within 5s of the server resuming")
+			t.Fatal("the tier did not come back within 30s of the server resuming")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

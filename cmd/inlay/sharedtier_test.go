@@ -47,7 +47,8 @@ const replicasPublicURL = "public_url: http://127.0.0.1\n"
 // primary box comes from the team stub's /box/{id} (cookies forwarded),
 // with the shared tier at redisURL (none when empty), timeout as
 // cache.shared.timeout (the default when empty) and more top-level YAML.
-func sharedConfig(t *testing.T, team, redisURL, timeout, extra string) (cfgPath, addr, admin string) {
+// A deadline, if given, is the team's fragments' and the page's.
+func sharedConfig(t *testing.T, team, redisURL, timeout, extra string, deadline ...string) (cfgPath, addr, admin string) {
 	t.Helper()
 	layout := `<!doctype html><title>shared</title><main><fragment id="box" src="team:/box/{id}" primary></fragment></main>` + "\n"
 	addr, admin = freeAddr(t), freeAddr(t)
@@ -58,10 +59,14 @@ func sharedConfig(t *testing.T, team, redisURL, timeout, extra string) (cfgPath,
 			cache += "    timeout: " + timeout + "\n"
 		}
 	}
+	service, page := "", ""
+	for _, d := range deadline {
+		service, page = "    timeout: "+d+"\n", "page_timeout: "+d+"\n"
+	}
 	cfgPath, _ = teamtest.Shop{
-		Extra:       fmt.Sprintf("listen: %s\nadmin: %s\nlayouts: .\naccess_log: false\ndrain_delay: 10ms\n%s%s", addr, admin, cache, extra),
+		Extra:       fmt.Sprintf("listen: %s\nadmin: %s\nlayouts: .\naccess_log: false\ndrain_delay: 10ms\n%s%s%s", addr, admin, page, cache, extra),
 		Services:    map[string]string{"team": team},
-		ServiceYAML: map[string]string{"team": "    cookies: true\n"},
+		ServiceYAML: map[string]string{"team": "    cookies: true\n" + service},
 		Pages:       "  - path: /p/{id}\n    layout: p.html",
 		Layouts:     map[string]string{"p.html": layout},
 	}.Write(t)
@@ -69,16 +74,17 @@ func sharedConfig(t *testing.T, team, redisURL, timeout, extra string) (cfgPath,
 }
 
 // startReplica starts an inlay serve process and waits for it to listen.
-func startReplica(t *testing.T, team, redisURL, timeout string) *replica {
+// A deadline, if given, is the team's fragments' and the page's.
+func startReplica(t *testing.T, team, redisURL, timeout string, deadline ...string) *replica {
 	t.Helper()
-	return startReplicaWith(t, team, redisURL, timeout, replicasPublicURL)
+	return startReplicaWith(t, team, redisURL, timeout, replicasPublicURL, deadline...)
 }
 
 // startReplicaWith is startReplica with extra as more top-level YAML in
 // place of the replicas' public_url.
-func startReplicaWith(t *testing.T, team, redisURL, timeout, extra string) *replica {
+func startReplicaWith(t *testing.T, team, redisURL, timeout, extra string, deadline ...string) *replica {
 	t.Helper()
-	cfg, addr, admin := sharedConfig(t, team, redisURL, timeout, extra)
+	cfg, addr, admin := sharedConfig(t, team, redisURL, timeout, extra, deadline...)
 	r := &replica{addr: addr, admin: admin, config: cfg}
 	r.cmd = exec.Command(os.Args[0], "serve", "--config", cfg)
 	r.cmd.Env = append(os.Environ(), childCommand+"=1")
@@ -166,12 +172,17 @@ func TestLoadSharedTierColdPageAcrossReplicas(t *testing.T) {
 		{"in-process only", "", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The box's and the page's deadline is a minute: the count
+			// of origin fetches is the subject, and 300 loads on three
+			// processes of a busy machine can take longer than the
+			// defaults (I6).
+			const longDeadline = "1m"
 			replicas := []*replica{
-				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout),
-				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout),
-				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout),
+				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout, longDeadline),
+				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout, longDeadline),
+				startReplica(t, team.URL, tc.redisURL, exactSharedTimeout, longDeadline),
 			}
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 10 * time.Second}
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 100}, Timeout: 2 * time.Minute} // a hang guard
 			defer client.CloseIdleConnections()
 			// Each replica serves a page first, so that what is timed is
 			// the cold key, not a process's first request.
@@ -236,7 +247,8 @@ func TestSharedTierStaleCopyOutlivesReplicas(t *testing.T) {
 }
 
 // Purge by tag on one replica's admin listener, then with inlay purge:
-// both replicas show the new body within 2s.
+// both replicas show the new body. How soon is logged; the 30s wait only
+// guards against a purge that never arrives (I6).
 func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 	rs := redistest.Start(t)
 	team := teamtest.New(t, teamtest.Fragment("<p>v1</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
@@ -250,7 +262,8 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 	}
 	waitBoth := func(want string) {
 		t.Helper()
-		deadline := time.Now().Add(2 * time.Second)
+		start := time.Now()
+		deadline := start.Add(30 * time.Second)
 		for _, r := range []*replica{a, b} {
 			for {
 				p, err := loadPage(client, "http://"+r.addr+"/p/1")
@@ -258,11 +271,12 @@ func TestSharedTierPurgeAcrossReplicas(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("replica %s does not show %s 2s after the purge", r.addr, want)
+					t.Fatalf("replica %s does not show %s 30s after the purge", r.addr, want)
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
+		t.Logf("both replicas show %s %v after the purge", want, time.Since(start).Round(time.Millisecond))
 	}
 
 	team.Set(teamtest.Fragment("<p>v2</p>", "max-age=600", "Surrogate-Key", "sku-1 shelf"))
@@ -356,9 +370,11 @@ func TestSharedTierKeepsCredentialedResponsesOutOfRedis(t *testing.T) {
 	}
 }
 
-// With Redis killed mid-run, every page is still 200 and fast (p99 under
-// the box's timeout); with Redis back, the tier is used again within
-// seconds. The tier keeps its 20ms default deadline.
+// With Redis killed mid-run, every page is still 200 with its box: the
+// box is the primary and the tier's calls run within its fetch's 1s
+// deadline, so a page the dead tier held past it would be a 504. How fast
+// the pages were is logged, not asserted (I6). With Redis back, the tier
+// is used again. The tier keeps its 20ms default deadline.
 func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 	if raceDetector {
 		t.Skip("times pages of 2 processes: make test runs it without -race")
@@ -398,14 +414,10 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 	if p, err := loadPage(client, "http://"+a.addr+"/-/ready"); err != nil || p.status != http.StatusOK {
 		t.Errorf("/-/ready with Redis down: %d %v, want 200", p.status, err)
 	}
-	p99 := percentile(took, .99)
-	t.Logf("%d pages, Redis killed after 80: p50 %v, p99 %v", len(took), percentile(took, .5).Round(time.Millisecond), p99.Round(time.Millisecond))
-	if p99 >= time.Second {
-		t.Errorf("p99 %v, want under the box's 1s timeout", p99)
-	}
+	t.Logf("%d pages, Redis killed after 80: p50 %v, p99 %v", len(took), percentile(took, .5).Round(time.Millisecond), percentile(took, .99).Round(time.Millisecond))
 
 	rs.Restart()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a hang guard: the Store probes every 500ms
 	for i := 0; ; i++ {
 		// A key A fetched is in the tier again once B finds it there.
 		url := fmt.Sprintf("/p/back-%d", i)
@@ -416,7 +428,7 @@ func TestLoadSharedTierRedisKilledMidRun(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the tier was not used again within 5s of Redis coming back (last Server-Timing %q)", p.timing)
+			t.Fatalf("the tier was not used again within 30s of Redis coming back (last Server-Timing %q)", p.timing)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -23,8 +23,10 @@ import (
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
-// waitTimeout bounds every wait for a reload to show.
-const waitTimeout = 5 * time.Second
+// waitTimeout bounds every wait for a reload to show. It guards against a
+// hang, no more: a reload that shows at all shows long before it, even on a
+// busy machine under -race (I6).
+const waitTimeout = 30 * time.Second
 
 // teamFragment is what the stub team service answers for every fragment.
 const teamFragment = `<p class="team">from the team</p>`
@@ -331,8 +333,16 @@ func (l *load) waitForMore(t *testing.T, n int) {
 
 // checkLoad fails the test if any request under load failed, or if too
 // few were sent for the test to mean anything.
+//
+// It first waits until atLeast requests have been answered, so that the
+// count is the test's and not the machine's speed (I6).
 func checkLoad(t *testing.T, l *load, atLeast int) {
 	t.Helper()
+	pollUntil(t, fmt.Sprintf("%d requests under load", atLeast), func() (bool, string) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.total >= atLeast, fmt.Sprintf("%d", l.total)
+	})
 	total, failures := l.finish()
 	if len(failures) > 0 {
 		t.Errorf("%d of %d requests under load failed; first: %s", len(failures), total, strings.Join(failures[:min(3, len(failures))], "\n"))
@@ -433,25 +443,24 @@ func TestWatchReloadsEditorSaves(t *testing.T) {
 
 // TestWatchReloadsDuringSteadyChurn changes a layout while another file in
 // the folder is rewritten every 20 ms, more often than the quiet period:
-// the reload must not wait for the churn to stop.
+// the reload must not wait for the churn to stop. The churn goes on until
+// v2 is served (or waitTimeout, a hang guard), so what is asserted is the
+// order, v2 while the folder is never quiet, not how soon: within about
+// watch.MaxDelay on an idle machine, logged here (I6).
 func TestWatchReloadsDuringSteadyChurn(t *testing.T) {
 	s := newShop(t)
 	teamtest.WriteFile(t, filepath.Join(s.dir, "home.html"), layoutV(2))
 	start := time.Now()
-	const churnFor = 3 * time.Second
-	for i := 0; time.Since(start) < churnFor; i++ {
+	for i := 0; time.Since(start) < waitTimeout; i++ {
 		teamtest.WriteFile(t, filepath.Join(s.dir, "notes.txt"), strconv.Itoa(i))
 		if v, err := s.home(); err == nil && v == 2 {
-			took := time.Since(start)
-			t.Logf("v2 served %s after the change, with a write every 20ms", took.Round(time.Millisecond))
-			if took > 2*time.Second {
-				t.Errorf("v2 served %s after the change, want within about %s", took, watch.MaxDelay)
-			}
+			t.Logf("v2 served %s after the change, after %d writes of another file every 20ms (watch.MaxDelay %s)",
+				time.Since(start).Round(time.Millisecond), i+1, watch.MaxDelay)
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("v2 not served while another file changed every 20ms for %s: the reload waits for a quiet folder", churnFor)
+	t.Fatalf("v2 not served while another file changed every 20ms for %s: the reload waits for a quiet folder", waitTimeout)
 }
 
 // slotIDOf returns the id of the first slot of a loaded layout, or "".

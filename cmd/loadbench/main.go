@@ -14,6 +14,12 @@
 // generator), Inlay's CPU time per page and peak RSS from /proc, and the
 // upstream fetches per page. Inlay runs its default config throughout.
 //
+// A sixth scenario (hanging) adds to the page of a service per fragment a
+// fifth box from a service that never answers, with a 300 ms deadline and
+// an inline fallback: a closed loop with every page checked, and a burst,
+// measure that the hanging box costs the page its deadline and no more.
+// These are latency promises make test leaves to the benchmark.
+//
 // A fifth scenario (one-service) serves the four fragments from one team
 // service and composes the page with Inlay and, when nginx is installed,
 // with nginx's SSI module, side by side: closed loops at 64 and 256
@@ -98,7 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cpuProfile, "profile", "", "profile mode: write a CPU profile of the composer to `file`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "profile mode: write an allocation profile of the composer to `file`")
 	fs.StringVar(&o.scenario, "scenario", "cacheable", "profile mode: no-store or cacheable")
-	fs.StringVar(&o.only, "scenarios", "", "comma-separated `keys` of the scenarios to run (direct, direct-primary, no-store, cacheable, "+peerKey+"); empty means all")
+	fs.StringVar(&o.only, "scenarios", "", "comma-separated `keys` of the scenarios to run (direct, direct-primary, no-store, cacheable, "+peerKey+", "+hangingKey+"); empty means all")
 	fs.StringVar(&o.nginx, "nginx", "auto", "nginx binary of the SSI peer in the "+peerKey+" scenario: a path, auto (nginx if on PATH) or off")
 	fs.IntVar(&o.peer.Burst, "burst", 1000, "page `loads` started at once in the "+peerKey+" scenario")
 	fs.DurationVar(&o.peer.Timeout, "burst-timeout", 10*time.Second, "deadline of each page load of the burst")
@@ -148,7 +154,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 	// Bound the whole run: four scenarios of a warm-up, two timed runs
 	// and a TTFB run, the side-by-side runs, plus building Inlay.
 	perScenario := o.bench.Warmup + 2*o.bench.Duration + 30*time.Second
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute+time.Duration(len(scenarios))*perScenario+peerBudget(o.bench, o.peer))
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute+time.Duration(len(scenarios))*perScenario+peerBudget(o.bench, o.peer)+hangingBudget(o.bench, o.peer))
 	defer cancel()
 
 	if o.cpuProfile != "" || o.memProfile != "" {
@@ -221,6 +227,14 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		}
 		report += "\n" + renderPeers(o.bench, o.peer, nginx, peerResults, checkPeers(peerResults))
 	}
+	if wantsHanging(o.only) {
+		hr, err := b.runHanging(ctx, o.peer)
+		if err != nil {
+			keep = true
+			return fmt.Errorf("scenario %s: %w", hangingKey, err)
+		}
+		report += "\n" + renderHanging(o.bench, o.peer, hr)
+	}
 	fmt.Fprint(stdout, report)
 	if o.out != "" {
 		if err := writeReport(o.out, report); err != nil {
@@ -264,6 +278,7 @@ func selectScenarios(only string) ([]scenario, bool, error) {
 	}
 	peers := want[peerKey]
 	delete(want, peerKey)
+	delete(want, hangingKey) // see wantsHanging
 	var out []scenario
 	for _, sc := range scenarios {
 		if want[sc.Key] {
@@ -275,4 +290,18 @@ func selectScenarios(only string) ([]scenario, bool, error) {
 		return nil, false, fmt.Errorf("-scenarios: unknown scenario %q", k)
 	}
 	return out, peers, nil
+}
+
+// wantsHanging reports whether a comma-separated list of scenarios names
+// the hanging-service scenario; an empty list means all of them.
+func wantsHanging(only string) bool {
+	if only == "" {
+		return true
+	}
+	for _, k := range strings.Split(only, ",") {
+		if strings.TrimSpace(k) == hangingKey {
+			return true
+		}
+	}
+	return false
 }

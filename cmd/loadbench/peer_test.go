@@ -126,7 +126,9 @@ func TestBurst(t *testing.T) {
 		k.ServeHTTP(w, r)
 	})
 	defer close(hang)
-	res := burst(context.Background(), srv.URL, 63, 500*time.Millisecond, fragmentMarkers())
+	// The three hung loads fail at the burst's deadline; it is 5s so
+	// that no answered load of a busy machine reaches it (I6).
+	res := burst(context.Background(), srv.URL, 63, 5*time.Second, fragmentMarkers())
 	// 60 answered: 20 complete, 20 500s, 20 incomplete.
 	want := burstResult{N: 63, OK: 20, Non200: 20, Incomplete: 20, Failed: 3}
 	got := res
@@ -194,6 +196,15 @@ func TestSelectScenarios(t *testing.T) {
 	}
 	if _, _, err := selectScenarios("nope"); err == nil {
 		t.Error("an unknown scenario was accepted")
+	}
+	hanging, peers, err := selectScenarios(hangingKey + ",direct")
+	if err != nil || len(hanging) != 1 || peers {
+		t.Errorf("%s: %+v, peers %t, %v", hangingKey, hanging, peers, err)
+	}
+	for only, want := range map[string]bool{"": true, hangingKey: true, "direct, " + hangingKey: true, "direct": false, peerKey: false} {
+		if got := wantsHanging(only); got != want {
+			t.Errorf("wantsHanging(%q) = %t, want %t", only, got, want)
+		}
 	}
 }
 

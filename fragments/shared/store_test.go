@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -433,17 +432,17 @@ func TestPurgeByTagDropsAndNotifies(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("Purge: %d, %v; want 2 entries dropped", n, err)
 	}
+	// How soon b hears is logged, not asserted (I6); 10s guards against
+	// a purge never heard.
 	select {
 	case keys := <-got:
-		if d := time.Since(start); d > time.Second {
-			t.Errorf("b heard of the purge after %v, want under 1s", d)
-		}
+		t.Logf("b heard of the purge after %v", time.Since(start))
 		want := map[string]bool{"basket /mini?sku=1": true, "basket /mini?sku=2": true}
 		if len(keys) != 2 || !want[keys[0]] || !want[keys[1]] {
 			t.Errorf("invalidated keys %q, want the two basket keys", keys)
 		}
-	case <-time.After(time.Second):
-		t.Fatal("b did not hear of the purge within 1s")
+	case <-time.After(10 * time.Second):
+		t.Fatal("b did not hear of the purge within 10s")
 	}
 	for key := range entries {
 		_, found, err := b.Get(ctx, key)
@@ -508,7 +507,7 @@ func TestRedisDownFailsFastAndRecovers(t *testing.T) {
 	}
 
 	srv.Kill()
-	took := failFast(t, 20, func() error { _, _, err := s.Get(ctx, "k"); return err })
+	took := failFast(t, 20, func(ctx context.Context) error { _, _, err := s.Get(ctx, "k"); return err })
 	t.Logf("failing Gets took %v", took)
 	if s.Healthy() {
 		t.Error("healthy with the server killed")
@@ -580,30 +579,34 @@ func TestRedisDownFailsFastAndRecovers(t *testing.T) {
 	}
 }
 
-// failFast makes n calls that must fail, and checks how long they took:
-// the median within the Timeout and a margin, and every one far below the
-// client's 1s dial timeout and any fragment's timeout, which is what a
-// call waiting on a dead server would cost. (A strict bound on every call
-// would measure the CI machine's scheduler under -race, not the Store.)
-func failFast(t *testing.T, n int, call func() error) []time.Duration {
+// failFast makes n calls that must fail, each under a context of its own
+// that only guards against a hang, and checks that the Store's own
+// deadline or breaker ended every one of them: the caller's context is
+// still alive when the call returns. A call waiting on a dead server would
+// instead cost the client's 1s dial timeout, or run into the guard; each
+// must stay under that second, 50 times the Store's Timeout. No bound near
+// the Timeout is asserted: that would measure the machine's scheduler
+// under -race, not the Store (I6).
+func failFast(t *testing.T, n int, call func(ctx context.Context) error) []time.Duration {
 	t.Helper()
-	const margin, ceiling = 30 * time.Millisecond, 250 * time.Millisecond
+	const hangGuard, dialTimeout = 30 * time.Second, time.Second
 	took := make([]time.Duration, n)
 	for i := range n {
+		ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 		start := time.Now()
-		err := call()
+		err := call(ctx)
 		took[i] = time.Since(start)
+		guarded := ctx.Err()
+		cancel()
 		if err == nil {
 			t.Fatalf("call %d succeeded with the server gone", i)
 		}
-		if took[i] > ceiling {
-			t.Errorf("call %d took %v, want under %v", i, took[i], ceiling)
+		if guarded != nil {
+			t.Fatalf("call %d ran into the test's %v hang guard: the Store's own deadline never ended it", i, hangGuard)
 		}
-	}
-	sorted := slices.Clone(took)
-	slices.Sort(sorted)
-	if median := sorted[n/2]; median > DefaultTimeout+margin {
-		t.Errorf("median failing call took %v, want under %v", median, DefaultTimeout+margin)
+		if took[i] >= dialTimeout {
+			t.Errorf("call %d took %v, want under the client's %v dial timeout (the Store's own deadline is %v)", i, took[i], dialTimeout, DefaultTimeout)
+		}
 	}
 	return took
 }
@@ -611,13 +614,12 @@ func failFast(t *testing.T, n int, call func() error) []time.Duration {
 func TestRedisPausedFailsFast(t *testing.T) {
 	srv := redistest.Start(t)
 	s, _ := newStore(t, Config{URL: srv.URL(""), Timeout: DefaultTimeout})
-	ctx := context.Background()
 	if !s.Healthy() {
 		t.Fatal("not healthy at start")
 	}
 	srv.Pause()
 	defer srv.Resume()
-	took := failFast(t, 20, func() error { _, err := s.Lease(ctx, "other", time.Second); return err })
+	took := failFast(t, 20, func(ctx context.Context) error { _, err := s.Lease(ctx, "other", time.Second); return err })
 	t.Logf("failing Leases took %v", took)
 	if s.Healthy() {
 		t.Error("healthy with the server stuck")
@@ -841,8 +843,8 @@ func TestPurgeNotifiesItsOwnReplicaToo(t *testing.T) {
 		if len(keys) != 1 || keys[0] != "k" {
 			t.Errorf("invalidated %q, want [k]", keys)
 		}
-	case <-time.After(time.Second):
-		t.Fatal("no invalidation within 1s")
+	case <-time.After(10 * time.Second): // a hang guard (I6)
+		t.Fatal("no invalidation within 10s")
 	}
 	if st := s.Stats(); st.Invalidations != 1 {
 		t.Errorf("stats %+v: want 1 invalidation", st)
@@ -867,7 +869,12 @@ func TestTLS(t *testing.T) {
 	const password = "tls-s3cret"
 	srv := redistest.StartTLS(t, "--requirepass", password)
 	ctx := context.Background()
-	s, _ := newStore(t, Config{URL: srv.URL(password), TLS: &tls.Config{RootCAs: srv.CA}})
+	// The TLS handshake, not the dial deadline, is under test: on a busy
+	// machine under -race a handshake can take longer than the 1s default,
+	// and the Store would then say "deadline exceeded", as designed, instead
+	// of why the certificate failed (I6).
+	patient := srv.URL(password) + "?dial_timeout=30s"
+	s, _ := newStore(t, Config{URL: patient, TLS: &tls.Config{RootCAs: srv.CA}})
 	if !s.Healthy() {
 		t.Fatal("not connected over TLS")
 	}
@@ -879,7 +886,7 @@ func TestTLS(t *testing.T) {
 	}
 	// Without the CA, the system's roots refuse the certificate: the Store
 	// starts unhealthy, and says why without the password.
-	untrusted, logs := newStore(t, Config{URL: srv.URL(password)})
+	untrusted, logs := newStore(t, Config{URL: patient})
 	if untrusted.Healthy() {
 		t.Error("connected to a server whose certificate no trusted CA signed")
 	}
