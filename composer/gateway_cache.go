@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/auth"
+	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
 )
@@ -50,7 +52,18 @@ func (gw *gateway) cacheable(r *http.Request) bool {
 			return false
 		}
 	}
+	if gw.identified(r) {
+		return false // the team learns who the shopper is: its answer is theirs
+	}
 	return gw.srv.engine.CachesAssets(gw.svc.Name)
+}
+
+// identified reports whether r reaches the team with the signed-in
+// shopper's identity (the service's identity is an assertion or the
+// access token). Such a request goes through the proxy, which adds it,
+// and never through the cache.
+func (gw *gateway) identified(r *http.Request) bool {
+	return gw.srv.auth != nil && gw.svc.IdentityMode() != config.IdentityNone && auth.FromContext(r.Context()) != nil
 }
 
 // assetRequest is the cache's fetch of what r asks the route for: the
