@@ -61,8 +61,15 @@ func TestServeOperations(t *testing.T) {
 	if code, _ := get(t, base+"/metrics"); code != 404 {
 		t.Errorf("metrics on the shopper port: %d, want 404", code)
 	}
+	// The page is counted once its handler returns, which may be just
+	// after the shopper has the last byte: wait for it, under a hang guard.
+	const counted = `inlay_page_duration_seconds_count{route="/",status="200"} 1`
 	code, metrics := get(t, "http://"+admin+"/metrics")
-	if code != 200 || !strings.Contains(metrics, `inlay_page_duration_seconds_count{route="/",status="200"} 1`) {
+	for deadline := time.Now().Add(10 * time.Second); code == 200 && !strings.Contains(metrics, counted) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		code, metrics = get(t, "http://"+admin+"/metrics")
+	}
+	if code != 200 || !strings.Contains(metrics, counted) {
 		t.Errorf("admin metrics: %d, lacks the page: %.300s", code, metrics)
 	}
 	if code, _ := get(t, "http://"+admin+"/debug/pprof/"); code != 200 {
