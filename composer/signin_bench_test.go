@@ -87,6 +87,9 @@ func signedInPageShop(b *testing.B) (s *signinShop, anon, signed *http.Request) 
 	anon.Header.Set("Cookie", "inlay_basket="+strings.Repeat("0", len(cookie.Name)+len(cookie.Value)-len("inlay_basket")))
 	signed = httptest.NewRequest(http.MethodGet, "/", nil)
 	signed.Header.Set("Cookie", cookie.Name+"="+cookie.Value)
+	// The shop's own host: any other is a 421 (hosts, from public_url).
+	anon.Host = strings.TrimPrefix(s.URL, "https://")
+	signed.Host = anon.Host
 	return s, anon, signed
 }
 
