@@ -1,6 +1,7 @@
 package fragments
 
 import (
+	"flag"
 	"testing"
 
 	"github.com/inlayhq/inlay/internal/poison"
@@ -11,8 +12,10 @@ import (
 // handler, a transport connection nobody closed, a fetch that never returned.
 //
 // Body buffers given back are poisoned (see package poison), so that a
-// test that reads a body after its release fails.
+// test that reads a body after its release fails; benchmarks run
+// without it.
 func TestMain(m *testing.M) {
-	poison.Enable()
+	flag.Parse()
+	poison.EnableUnlessBenchmarking()
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*call).DelayDo.func1")) // the shared tier's reconnection backoff, which ends by itself
 }

@@ -5,7 +5,10 @@
 // fails its assertions. It is off in Inlay itself.
 package poison
 
-import "sync/atomic"
+import (
+	"flag"
+	"sync/atomic"
+)
 
 // Byte is the pattern's byte: 0xDB ("dead buffer"), not valid UTF-8 on
 // its own and in no HTML a test sends.
@@ -15,6 +18,16 @@ var on atomic.Bool
 
 // Enable turns poisoning on for the whole process.
 func Enable() { on.Store(true) }
+
+// EnableUnlessBenchmarking turns poisoning on, unless the test binary
+// runs benchmarks (-test.bench): they measure Inlay as it runs, without
+// the pattern's writes. A TestMain calls it after flag.Parse.
+func EnableUnlessBenchmarking() {
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		return
+	}
+	Enable()
+}
 
 // Enabled reports whether poisoning is on.
 func Enabled() bool { return on.Load() }
