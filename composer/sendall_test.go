@@ -410,7 +410,7 @@ func TestSentBoxThatAnsweredFirstReachesTheHeaders(t *testing.T) {
 			t.Errorf("load %d: Set-Cookie: got %q, want %q: the sess box answered before the headers left", load, got, want)
 		}
 		// So does Server-Timing, for every box that finished before the
-		// headers left (README, "Server-Timing").
+		// headers left (docs/fragment-contract.md, "Server-Timing").
 		if timing := r.Header.Get("Server-Timing"); !strings.Contains(timing, "sess;dur=") {
 			t.Errorf("load %d: Server-Timing %q has no entry for the sess box, which answered before the headers left", load, timing)
 		}

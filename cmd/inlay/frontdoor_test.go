@@ -143,7 +143,7 @@ func (fd *frontDoor) wantServing(t *testing.T, want string) {
 }
 
 // C8, finding 9: the cap on a request head, from the request line to the
-// blank line, is frontdoor.MaxRequestHead (32 KiB), as the README says, to the byte:
+// blank line, is frontdoor.MaxRequestHead (32 KiB), as docs/operators.md says, to the byte:
 // a head of exactly 32 KiB is a page, one byte more is answered 431 by the
 // server before any handler runs, and no fragment is fetched.
 func TestFrontDoorRefusesOversizedHeadersBeforeComposing(t *testing.T) {
