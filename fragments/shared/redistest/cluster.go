@@ -25,9 +25,9 @@ func StartCluster(tb testing.TB) *Cluster {
 	cli, err := exec.LookPath("redis-cli")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			tb.Fatalf("redis-cli not found (apt-get install redis-server): %v", err)
+			tb.Fatalf("redis-cli not found (apt-get install redis-tools): %v", err)
 		}
-		tb.Skipf("redis-cli not found (apt-get install redis-server): %v", err)
+		tb.Skipf("redis-cli not found (apt-get install redis-tools): %v", err)
 	}
 	c := &Cluster{}
 	for range 3 {
