@@ -3,7 +3,6 @@ package composer
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -97,24 +96,12 @@ func (lw *localWatch) poll(ctx context.Context, f fragments.Fetcher) (changed bo
 func sumOf(resp *fragments.Response, err error) [sha256.Size]byte {
 	h := sha256.New()
 	if err != nil {
-		h.Write([]byte("failed: " + errorKind(err)))
+		h.Write([]byte("failed: " + fragments.KindOf(err).String())) // the page shows the fallback, whatever the failure
 	} else {
 		h.Write([]byte(strconv.Itoa(resp.Status) + "\n"))
 		h.Write(resp.Body)
 	}
 	return [sha256.Size]byte(h.Sum(nil))
-}
-
-// errorKind names a fetch failure's kind, or "error".
-func errorKind(err error) string {
-	var fe *fragments.Error
-	if errors.As(err, &fe) {
-		if fe.Kind == fragments.KindStatus {
-			return "status " + strconv.Itoa(fe.Status)
-		}
-		return fe.Kind.String()
-	}
-	return "error"
 }
 
 // watchLocal fetches the local services' fragments every localPollEvery
