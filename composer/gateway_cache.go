@@ -18,6 +18,7 @@ import (
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Gateway answers a shared cache may store (RFC 9111: public, s-maxage or
@@ -47,10 +48,8 @@ func (gw *gateway) cacheable(r *http.Request) bool {
 	if r.ContentLength != 0 || len(r.TransferEncoding) > 0 || r.Header.Get("Upgrade") != "" || r.Header.Get("Range") != "" {
 		return false
 	}
-	for _, v := range r.Header.Values("Cache-Control") {
-		if strings.Contains(strings.ToLower(v), "no-store") {
-			return false
-		}
+	if httpguts.HeaderValuesContainsToken(r.Header["Cache-Control"], "no-store") {
+		return false
 	}
 	if gw.identified(r) {
 		return false // the team learns who the shopper is: its answer is theirs
