@@ -89,41 +89,68 @@ func (p *params) get(name string) string {
 	return p.query.Get(name)
 }
 
-// compose fetches every slot at once and streams the page.
+// compose fetches every slot at once and streams the page: it starts the
+// fetches, then writes the head (early hints, the primary's status, the
+// headers), then the body in document order and the async tail.
 func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
+	f := pageFetches{cancel: func() {}}
+	var wg sync.WaitGroup
+	defer pg.settle(&f, &wg)
+
+	var asyncDone chan int // indexes of async slots as they finish
+	if l := pg.layout; l.AsyncSlots() > 0 && !pg.inOrder {
+		asyncDone = make(chan int, l.AsyncSlots())
+	}
+	fetchPrimary := pg.startFetches(&f, &wg, pageTimeout, asyncDone)
+	status, ok := pg.head(w, &f, fetchPrimary)
+	if !ok {
+		return
+	}
+	pg.write(w, status, asyncDone)
+}
+
+// pageFetches is what starting a page's fetches leaves to the rest of
+// compose.
+type pageFetches struct {
+	// cancel ends the page deadline's context; a no-op while it has none.
+	cancel context.CancelFunc
+	// reqs holds every slot's request, for the early hints.
+	reqs []fragments.Request
+}
+
+// settle ends what compose leaves behind once the page is written: the
+// fetches it did not wait for, and the bodies' hold on the in-flight
+// budget.
+func (pg *page) settle(f *pageFetches, wg *sync.WaitGroup) {
+	f.cancel()
+	wg.Wait()
+	// Answers the page did not come to: their fetches end at once.
+	for i := range pg.sent {
+		if pg.sent[i].p != nil {
+			pg.await(i)
+		}
+	}
+	// The bodies are written: their memory leaves the in-flight budget.
+	for i := range pg.outcomes {
+		pg.outcomes[i].resp.Release()
+	}
+}
+
+// startFetches starts every slot's fetch: fresh cache entries fill their
+// slot at once, and the others are sent together or get a goroutine each.
+// It returns the primary's fetch when this goroutine is to run it.
+func (pg *page) startFetches(f *pageFetches, wg *sync.WaitGroup, pageTimeout time.Duration, asyncDone chan int) (fetchPrimary func()) {
 	// The page deadline's context is made for the first fetch that needs
 	// one: a page served from fresh cache entries has none and no timer.
 	var ctx context.Context
-	cancel := context.CancelFunc(func() {})
-	var wg sync.WaitGroup
-	defer func() {
-		cancel()
-		wg.Wait()
-		// Answers the page did not come to: their fetches end at once.
-		for i := range pg.sent {
-			if pg.sent[i].p != nil {
-				pg.await(i)
-			}
-		}
-		// The bodies are written: their memory leaves the in-flight budget.
-		for i := range pg.outcomes {
-			pg.outcomes[i].resp.Release()
-		}
-	}()
-
 	l := pg.layout
 	n := len(l.Slots)
 	pg.outcomes = make([]outcome, n)
 	pg.done = make([]chan struct{}, n)
-	var asyncDone chan int // indexes of async slots as they finish
-	if l.AsyncSlots() > 0 && !pg.inOrder {
-		asyncDone = make(chan int, l.AsyncSlots())
-	}
 	head := pg.r.Method == http.MethodHead
 	// One allocation for every slot's request and header fields.
-	reqs := make([]fragments.Request, n)
+	f.reqs = make([]fragments.Request, n)
 	fields := make([]fragments.Field, 0, fieldRoom(l))
-	var fetchPrimary func() // set when the primary is fetched on this goroutine
 	// Boxes no cache holds are sent all at once and read in document
 	// order on this goroutine (fragments.Engine.Start), unless async
 	// boxes stream as they come: then every box has its goroutine.
@@ -134,12 +161,12 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			continue
 		}
 		if ctx == nil && pg.eng.tracer != nil {
-			ctx, cancel = withDeadline(pg.r.Context(), pageTimeout)
+			ctx, f.cancel = withDeadline(pg.r.Context(), pageTimeout)
 		}
 		fctx, span := pg.startSpan(ctx, slot)
 		// The request is whole before any goroutine sees it: its key,
 		// headers and trace context never change after.
-		req := &reqs[i]
+		req := &f.reqs[i]
 		req.Report = &pg.outcomes[i].report
 		pg.fillRequest(fctx, req, slot, slot.Src, slot.Timeout, fields[len(fields):len(fields):cap(fields)])
 		if end := len(fields) + len(req.Fields); end <= cap(fields) {
@@ -150,7 +177,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 			continue
 		}
 		if ctx == nil {
-			ctx, cancel = withDeadline(pg.r.Context(), pageTimeout)
+			ctx, f.cancel = withDeadline(pg.r.Context(), pageTimeout)
 			fctx = ctx
 		}
 		if sendAll {
@@ -158,10 +185,8 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 				if pg.sent == nil {
 					pg.sent = make([]sentFetch, n)
 				}
+				// primaryStatus reads the primary's answer before all others.
 				pg.sent[i] = sentFetch{p: p, ctx: fctx, span: span, start: time.Now()}
-				if i == l.Primary && pg.errStatus == 0 {
-					fetchPrimary = func() { pg.await(l.Primary) }
-				}
 				continue
 			}
 		}
@@ -182,53 +207,21 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		}
 		wg.Go(fetch)
 	}
+	return fetchPrimary
+}
 
-	status := http.StatusOK
-	h := w.Header()
-	if p := l.Primary; p >= 0 && pg.errStatus == 0 { // an error page has no primary: its status is the error's
-		pg.earlyHints(w, reqs)
-		if fetchPrimary != nil {
-			fetchPrimary()
-		}
-		<-pg.done[p]
-		o := &pg.outcomes[p]
-		if o.resp == nil {
-			pg.headerAt = time.Now()
-			pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], o.err)
-			return
-		}
-		status = o.resp.Status
-		if !o.fromFallback {
-			var ok bool
-			if status, ok = contract.PageStatus(status); !ok {
-				pg.headerAt = time.Now()
-				pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], fmt.Errorf("status %d is no answer to a page", o.resp.Status))
-				return
-			}
-			if ok := primaryHeaders(h, pg.r, o.resp); !ok {
-				pg.headerAt = time.Now()
-				pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], errors.New("invalid Location header"))
-				return
-			}
-		} else {
-			status = http.StatusOK
-		}
-		if contract.IsRedirect(status) {
-			pg.headerAt = time.Now()
-			w.WriteHeader(status)
-			return
-		}
-		if (status == http.StatusNotFound || status == http.StatusGone) && !o.fromFallback {
-			if pg.eng.hasErrorPage(status) {
-				// The designers' page for it: the layout's other boxes
-				// (add to basket, say) make no sense for what is not there.
-				pg.headerAt = time.Now()
-				cancel()
-				pg.eng.errorPage(w, pg.r, status, nil)
-				return
-			}
+// head waits for the primary, settles the page's status and sets its
+// headers. It reports false when the response is already whole: the
+// primary failed or redirects, an error page answered for it, or the
+// request is a HEAD.
+func (pg *page) head(w http.ResponseWriter, f *pageFetches, fetchPrimary func()) (status int, ok bool) {
+	status = http.StatusOK
+	if p := pg.layout.Primary; p >= 0 && pg.errStatus == 0 { // an error page has no primary: its status is the error's
+		if status, ok = pg.primaryStatus(w, f, fetchPrimary); !ok {
+			return 0, false
 		}
 	}
+	h := w.Header()
 	// Shared, capacity-capped values: a later Add copies, never writes them.
 	h["Content-Type"] = htmlContentType
 	h["Cache-Control"] = privateNoCache
@@ -240,10 +233,69 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	if pg.debug {
 		h.Set("Cache-Control", "no-store")
 	}
-	if head {
+	if pg.r.Method == http.MethodHead {
 		pg.sendHeaders(w, status)
-		return
+		return 0, false
 	}
+	return status, true
+}
+
+// primaryStatus sends the early hints, waits for the primary and gives
+// the page's status from its answer, with the primary's headers set. It
+// reports false when it has answered the request itself.
+func (pg *page) primaryStatus(w http.ResponseWriter, f *pageFetches, fetchPrimary func()) (status int, ok bool) {
+	l := pg.layout
+	p := l.Primary
+	pg.earlyHints(w, f.reqs)
+	if pg.sent != nil && pg.sent[p].p != nil {
+		pg.await(p) // sent with the others: its answer is read here
+	} else if fetchPrimary != nil {
+		fetchPrimary()
+	}
+	<-pg.done[p]
+	o := &pg.outcomes[p]
+	if o.resp == nil {
+		pg.headerAt = time.Now()
+		pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], o.err)
+		return 0, false
+	}
+	status = o.resp.Status
+	if !o.fromFallback {
+		if status, ok = contract.PageStatus(status); !ok {
+			pg.headerAt = time.Now()
+			pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], fmt.Errorf("status %d is no answer to a page", o.resp.Status))
+			return 0, false
+		}
+		if ok := primaryHeaders(w.Header(), pg.r, o.resp); !ok {
+			pg.headerAt = time.Now()
+			pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], errors.New("invalid Location header"))
+			return 0, false
+		}
+	} else {
+		status = http.StatusOK
+	}
+	if contract.IsRedirect(status) {
+		pg.headerAt = time.Now()
+		w.WriteHeader(status)
+		return 0, false
+	}
+	if (status == http.StatusNotFound || status == http.StatusGone) && !o.fromFallback {
+		if pg.eng.hasErrorPage(status) {
+			// The designers' page for it: the layout's other boxes
+			// (add to basket, say) make no sense for what is not there.
+			pg.headerAt = time.Now()
+			f.cancel()
+			pg.eng.errorPage(w, pg.r, status, nil)
+			return 0, false
+		}
+	}
+	return status, true
+}
+
+// write writes the page's body: its slots in document order, then the
+// async boxes still to come, then the layout's tail. The page streams,
+// or is held whole and sent in one write.
+func (pg *page) write(w http.ResponseWriter, status int, asyncDone chan int) {
 	// A page whose boxes are all known is held whole, and so is one whose
 	// other boxes were sent together: their answers are small and most
 	// often here by now. Should one of them keep the page waiting after
@@ -253,23 +305,51 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 	s.debug = pg.debug
 	if asyncDone != nil && s.streaming { // async boxes are never sent together
 		s.nonce = newNonce()
-		h.Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
+		w.Header().Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
 	}
 	if s.streaming {
 		pg.sendHeaders(w, status)
 	}
 
-	// state[i] tracks async slots: 0 not reached yet, placeholderShown
-	// while its content is to follow, contentShown once it is on the page.
-	state := make([]uint8, n)
-	pending := 0
-	showAsync := func(j int) {
-		if state[j] == placeholderShown {
-			s.asyncContent(j, l.Slots[j], &pg.outcomes[j])
-			state[j] = contentShown
-			pending--
-		}
+	a := asyncBoxes{state: make([]uint8, len(pg.layout.Slots)), done: asyncDone}
+	if !pg.writeSlots(s, &a) {
+		return // the shopper went away
 	}
+	pg.writeTail(s, &a)
+	if s.streaming {
+		s.end()
+		return
+	}
+	pg.sendHeld(w, s, status)
+}
+
+// asyncBoxes tracks a page's async slots as they are written.
+type asyncBoxes struct {
+	// state[i] is 0 while slot i is not reached yet, placeholderShown
+	// while its content is to follow, contentShown once it is on the page.
+	state []uint8
+	// pending counts the placeholders whose content is to follow.
+	pending int
+	// done gives the indexes of async slots as they finish; nil when the
+	// page is written in document order.
+	done chan int
+}
+
+// showAsync writes async slot j's content in place of its placeholder, if it
+// has one.
+func (pg *page) showAsync(s *stream, a *asyncBoxes, j int) {
+	if a.state[j] == placeholderShown {
+		s.asyncContent(j, pg.layout.Slots[j], &pg.outcomes[j])
+		a.state[j] = contentShown
+		a.pending--
+	}
+}
+
+// writeSlots writes the layout's chunks and slots in document order: an
+// async slot not answered yet gets its placeholder, and any other slot is
+// waited for. It reports false when the shopper went away.
+func (pg *page) writeSlots(s *stream, a *asyncBoxes) bool {
+	l := pg.layout
 	var onBlock func()
 	if pg.sent != nil {
 		onBlock = s.flushBeforeWait
@@ -283,34 +363,41 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 				s.extendDeadline() // the wait was ours, not the shopper's
 			}
 		}
-		if slot.Async && asyncDone != nil && !isDone(pg.done[i]) {
+		if slot.Async && a.done != nil && !isDone(pg.done[i]) {
 			s.placeholder(i, slot, pg.placeholderContent(slot))
-			state[i] = placeholderShown
-			pending++
+			a.state[i] = placeholderShown
+			a.pending++
 			continue
 		}
 		for !isDone(pg.done[i]) {
 			s.flush() // the next slot is not ready: let the shopper have what we have
 			select {
 			case <-pg.done[i]:
-			case j := <-asyncDone:
-				showAsync(j) // an earlier async box answered first
+			case j := <-a.done:
+				pg.showAsync(s, a, j) // an earlier async box answered first
 			}
 			s.extendDeadline() // the wait was ours, not the shopper's
 		}
 		s.slot(slot, &pg.outcomes[i])
-		state[i] = contentShown
+		a.state[i] = contentShown
 		if s.err != nil {
-			return // the shopper went away
+			return false
 		}
 	}
-	last := l.Chunks()[n]
+	return true
+}
+
+// writeTail writes the async boxes still to come as they answer, then the
+// debug view's end, the dev overlay and the layout's last chunk.
+func (pg *page) writeTail(s *stream, a *asyncBoxes) {
+	l := pg.layout
+	last := l.Chunks()[len(l.Slots)]
 	s.write(pg.errorChunk(last[:l.TailAt()]))
-	for pending > 0 && s.err == nil {
+	for a.pending > 0 && s.err == nil {
 		s.flush()
-		j := <-asyncDone
+		j := <-a.done
 		s.extendDeadline()
-		showAsync(j)
+		pg.showAsync(s, a, j)
 	}
 	s.debugEnd()
 	if pg.eng.overlay != nil {
@@ -318,14 +405,13 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 		pg.eng.overlay(s)
 	}
 	s.write(pg.errorChunk(last[l.TailAt():]))
-	if s.streaming {
-		s.end()
-		return
-	}
-	h["Content-Length"] = []string{strconv.Itoa(s.page.Len())}
-	// Headers and body in one write to the shopper's connection, where
-	// the front door allows it: Go's server would make two of a page over
-	// 4 KiB.
+}
+
+// sendHeld sends a page held whole: headers and body in one write to the
+// shopper's connection, where the front door allows it: Go's server would
+// make two of a page over 4 KiB.
+func (pg *page) sendHeld(w http.ResponseWriter, s *stream, status int) {
+	w.Header()["Content-Length"] = []string{strconv.Itoa(s.page.Len())}
 	held := frontdoor.Hold(pg.r)
 	defer held.Release()
 	pg.sendHeaders(w, status)
