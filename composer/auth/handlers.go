@@ -97,29 +97,62 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 // token must verify and carry the flow's nonce. The shopper gets a new
 // session id: any id from before sign-in is dropped (no fixation).
 func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	fail := func(status int, why string, err error) {
-		attrs := []slog.Attr{slog.String("why", why)}
-		if err != nil {
-			attrs = append(attrs, slog.String("error", err.Error()))
-		}
-		a.log.LogAttrs(r.Context(), slog.LevelWarn, "sign-in refused", attrs...)
-		http.SetCookie(w, a.cookie(a.flowCookie, "", -1))
-		a.errorPage(w, r, status)
+	f, ok := a.takeFlow(w, r)
+	if !ok {
+		return
 	}
-	state := q.Get("state")
+	if e := r.URL.Query().Get("error"); e != "" {
+		a.refuse(w, r, http.StatusUnauthorized, "provider: "+e, nil)
+		return
+	}
+	p, err := a.provider(r.Context())
+	if err != nil {
+		a.refuse(w, r, http.StatusBadGateway, "provider unavailable", err)
+		return
+	}
+	octx, ocancel := a.oauthContext(r.Context())
+	defer ocancel()
+	tok, ok := a.exchangeCode(octx, w, r, p, f)
+	if !ok {
+		return
+	}
+	idt, raw, claims, ok := a.verifyIDToken(octx, w, r, p, tok, f)
+	if !ok {
+		return
+	}
+	a.userinfoClaims(octx, p, tok, idt.Subject, claims)
+	a.startSession(w, r, f, tok, idt, raw, claims)
+}
+
+// refuse ends a sign-in that cannot go on: it logs why, drops the
+// flow's cookie and answers with the error page for status.
+func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, status int, why string, err error) {
+	attrs := []slog.Attr{slog.String("why", why)}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelWarn, "sign-in refused", attrs...)
+	http.SetCookie(w, a.cookie(a.flowCookie, "", -1))
+	a.errorPage(w, r, status)
+}
+
+// takeFlow checks that the callback's state is the one in the browser's
+// flow cookie and takes the flow from the store, so that it is used once.
+// When it reports false, the shopper has been refused.
+func (a *Auth) takeFlow(w http.ResponseWriter, r *http.Request) (*flow, bool) {
+	state := r.URL.Query().Get("state")
 	c, err := r.Cookie(a.flowCookie)
 	if err != nil || state == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(state)) != 1 {
-		fail(http.StatusBadRequest, "state mismatch", nil)
-		return
+		a.refuse(w, r, http.StatusBadRequest, "state mismatch", nil)
+		return nil, false
 	}
 	ctx, cancel := storeContext(r.Context())
 	key := keyFlow + hashID(state)
 	sealed, err := a.store.Take(ctx, key)
 	cancel()
 	if err != nil || sealed == nil {
-		fail(http.StatusBadRequest, "no such sign-in (used or expired)", err)
-		return
+		a.refuse(w, r, http.StatusBadRequest, "no such sign-in (used or expired)", err)
+		return nil, false
 	}
 	plain, err := a.keys.Open(sealed, []byte(key))
 	var f flow
@@ -127,60 +160,71 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		err = json.Unmarshal(plain, &f)
 	}
 	if err != nil {
-		fail(http.StatusBadRequest, "flow record", err)
-		return
+		a.refuse(w, r, http.StatusBadRequest, "flow record", err)
+		return nil, false
 	}
-	if e := q.Get("error"); e != "" {
-		fail(http.StatusUnauthorized, "provider: "+e, nil)
-		return
-	}
-	p, err := a.provider(r.Context())
-	if err != nil {
-		fail(http.StatusBadGateway, "provider unavailable", err)
-		return
-	}
-	octx, ocancel := a.oauthContext(r.Context())
-	defer ocancel()
-	tok, err := p.oauth.Exchange(octx, q.Get("code"), oauth2.VerifierOption(f.Verifier))
+	return &f, true
+}
+
+// exchangeCode redeems the callback's code for tokens with the flow's PKCE
+// verifier. A provider that turns the code down (a 4xx) is the
+// request's fault; one that fails otherwise is a bad gateway. When it
+// reports false, the shopper has been refused.
+func (a *Auth) exchangeCode(octx context.Context, w http.ResponseWriter, r *http.Request, p *provider, f *flow) (*oauth2.Token, bool) {
+	tok, err := p.oauth.Exchange(octx, r.URL.Query().Get("code"), oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		status := http.StatusBadGateway
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
 			status = http.StatusBadRequest
 		}
-		fail(status, "code exchange", err)
-		return
+		a.refuse(w, r, status, "code exchange", err)
+		return nil, false
 	}
+	return tok, true
+}
+
+// verifyIDToken checks the ID token that came with tok: its signature
+// and audience, the flow's nonce and, when present, the access token's
+// hash. It returns the token, its raw form and its claims; when it
+// reports false, the shopper has been refused.
+func (a *Auth) verifyIDToken(octx context.Context, w http.ResponseWriter, r *http.Request, p *provider, tok *oauth2.Token, f *flow) (*oidc.IDToken, string, map[string]any, bool) {
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		fail(http.StatusBadGateway, "no id_token", nil)
-		return
+		a.refuse(w, r, http.StatusBadGateway, "no id_token", nil)
+		return nil, "", nil, false
 	}
 	idt, err := p.verifier.Verify(octx, raw)
 	if err != nil {
-		fail(http.StatusUnauthorized, "id token", err)
-		return
+		a.refuse(w, r, http.StatusUnauthorized, "id token", err)
+		return nil, "", nil, false
 	}
 	if err := a.checkAudience(idt); err != nil {
-		fail(http.StatusUnauthorized, "id token audience", err)
-		return
+		a.refuse(w, r, http.StatusUnauthorized, "id token audience", err)
+		return nil, "", nil, false
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
-		fail(http.StatusUnauthorized, "nonce mismatch", nil)
-		return
+		a.refuse(w, r, http.StatusUnauthorized, "nonce mismatch", nil)
+		return nil, "", nil, false
 	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-			fail(http.StatusUnauthorized, "at_hash", err)
-			return
+			a.refuse(w, r, http.StatusUnauthorized, "at_hash", err)
+			return nil, "", nil, false
 		}
 	}
 	claims, err := a.claims(idt)
 	if err != nil {
-		fail(http.StatusUnauthorized, "claims", err)
-		return
+		a.refuse(w, r, http.StatusUnauthorized, "claims", err)
+		return nil, "", nil, false
 	}
-	a.userinfoClaims(octx, p, tok, idt.Subject, claims)
+	return idt, raw, claims, true
+}
+
+// startSession ends any session from before sign-in, saves a new one
+// under a new id, sets its cookie, drops the flow's and sends the
+// shopper on to the flow's next page.
+func (a *Auth) startSession(w http.ResponseWriter, r *http.Request, f *flow, tok *oauth2.Token, idt *oidc.IDToken, raw string, claims map[string]any) {
 	var sid struct {
 		SID string `json:"sid"`
 	}
@@ -197,7 +241,7 @@ func (a *Auth) callback(w http.ResponseWriter, r *http.Request) {
 		Created: now, Seen: now, hid: hashID(id), assertions: &assertionCache{},
 	}
 	if err := a.save(r.Context(), s, true); err != nil {
-		fail(http.StatusServiceUnavailable, "session not saved", err)
+		a.refuse(w, r, http.StatusServiceUnavailable, "session not saved", err)
 		return
 	}
 	http.SetCookie(w, a.cookie(a.flowCookie, "", -1))

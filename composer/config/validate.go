@@ -37,6 +37,20 @@ func (c *Config) validate() Problems {
 		line, col := c.positions(path)
 		ps = append(ps, &Problem{File: c.File, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
 	}
+	c.validateServices(add)
+	c.validateH2C(add)
+	c.validatePages(add)
+	c.validateGateway(add)
+	c.validateServer(add)
+	c.validateCache(add)
+	c.validateLimits(add)
+	c.validateAuth(add)
+	return ps
+}
+
+// validateServices checks each team service: its name, url, timeouts,
+// breaker, forwarded headers and cookies, filling in Name and BaseURL.
+func (c *Config) validateServices(add func(path, format string, args ...any)) {
 	if len(c.Services) == 0 {
 		add("$.services", "no services: at least one team service is needed")
 	}
@@ -102,6 +116,10 @@ func (c *Config) validate() Problems {
 			add(at+".max_concurrent", "service %q: max_concurrent must not be negative", name)
 		}
 	}
+}
+
+// validateH2C checks that services sharing an address agree on h2c.
+func (c *Config) validateH2C(add func(path, format string, args ...any)) {
 	// h2c is a property of the connection, so of the address: services
 	// sharing one must agree on it.
 	names := make([]string, 0, len(c.Services))
@@ -127,6 +145,10 @@ func (c *Config) validate() Problems {
 				name, s.H2C, other.Name, addr, other.H2C)
 		}
 	}
+}
+
+// validatePages checks each page: its path, layout and timeout.
+func (c *Config) validatePages(add func(path, format string, args ...any)) {
 	seen := map[string]bool{}
 	for i, p := range c.Pages {
 		at := fmt.Sprintf("$.pages[%d]", i)
@@ -151,6 +173,11 @@ func (c *Config) validate() Problems {
 			add(at+".timeout", "page %q: timeout: %s", p.Path, msg)
 		}
 	}
+}
+
+// validateGateway checks each gateway route: its prefix, service and
+// timeouts.
+func (c *Config) validateGateway(add func(path, format string, args ...any)) {
 	for i, g := range c.Gateway {
 		at := fmt.Sprintf("$.gateway[%d]", i)
 		if g == nil {
@@ -172,6 +199,12 @@ func (c *Config) validate() Problems {
 			}
 		}
 	}
+}
+
+// validateServer checks the top-level keys about the server itself: the
+// admin listener and its token, public_url, hosts, debug_token and
+// tracing. It trims a trailing / from public_url.
+func (c *Config) validateServer(add func(path, format string, args ...any)) {
 	if c.Admin != "" {
 		if _, _, err := net.SplitHostPort(c.Admin); err != nil {
 			add("$.admin", "admin %q: write HOST:PORT, like 127.0.0.1:9090", c.Admin)
@@ -205,6 +238,10 @@ func (c *Config) validate() Problems {
 	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
 		add("$.tracing.sample_ratio", "tracing sample_ratio must be between 0 and 1")
 	}
+}
+
+// validateCache checks the cache keys, the shared tier among them.
+func (c *Config) validateCache(add func(path, format string, args ...any)) {
 	if sc := c.Cache.Shared; sc.URL != "" {
 		u, err := url.Parse(sc.URL)
 		switch {
@@ -232,6 +269,10 @@ func (c *Config) validate() Problems {
 	if msg := c.Cache.NegativeTTL.check(); msg != "" {
 		add("$.cache.negative_ttl", "cache negative_ttl: %s", msg)
 	}
+}
+
+// validateLimits checks the size and time limits and the error pages.
+func (c *Config) validateLimits(add func(path, format string, args ...any)) {
 	if c.MaxFragmentBytes < 0 {
 		add("$.max_fragment_bytes", "max_fragment_bytes must not be negative")
 	}
@@ -253,8 +294,6 @@ func (c *Config) validate() Problems {
 			add(at, "error_pages %q has no layout", key)
 		}
 	}
-	c.validateAuth(add)
-	return ps
 }
 
 // Debug token rules: anyone who guesses the token sees the debug view,
