@@ -171,114 +171,161 @@ func fillPlaces(t text, places []place, fills map[string]text) text {
 	return concat(parts...)
 }
 
+// childScanner is the state of scanChild as it walks a layout's tokens.
+type childScanner struct {
+	in        *inheritance
+	name      string
+	t         text
+	z         *html.Tokenizer
+	c         child
+	offset    int
+	inLayout  bool
+	ok        bool
+	fillName  string
+	fillStart int // offset of the open fill's content, -1 outside a fill
+	fillAt    int // offset of the open <fill> tag
+}
+
 // scanChild finds a leading <layout base="..."> and its fills. Anything but
 // fills, white space and comments inside it is a problem, as it would be
 // lost.
 func (in *inheritance) scanChild(name string, t text) (child, bool, bool) {
-	c := child{fills: map[string]text{}, fillAt: map[string]int{}}
-	z := html.NewTokenizer(bytes.NewReader(t.data))
-	offset, inLayout, ok := 0, false, true
-	lost := func(start int, what string) {
-		if ok { // one such problem is enough to point at the spot
-			in.problem(name, t, start, "%s outside <fill> in a layout with a base would be lost: put it in a <fill slot=...>", what)
-		}
-		ok = false
+	s := &childScanner{
+		in: in, name: name, t: t,
+		z:  html.NewTokenizer(bytes.NewReader(t.data)),
+		c:  child{fills: map[string]text{}, fillAt: map[string]int{}},
+		ok: true, fillStart: -1,
 	}
-	fillName, fillStart, fillAt := "", -1, 0
 	for {
-		tt := z.Next()
-		start := offset
-		offset += len(z.Raw())
+		tt, start := s.next()
 		switch tt {
 		case html.ErrorToken:
-			if fillStart >= 0 {
-				in.problem(name, t, fillAt, "<fill> is never closed")
-				ok = false
+			if s.fillStart >= 0 {
+				in.problem(name, t, s.fillAt, "<fill> is never closed")
+				s.ok = false
 			}
-			return c, inLayout, ok
+			return s.c, s.inLayout, s.ok
 		case html.CommentToken, html.DoctypeToken:
 			continue
 		case html.TextToken:
-			if fillStart < 0 && len(bytes.TrimSpace(z.Raw())) > 0 && inLayout {
-				lost(start, "text")
+			blank := len(bytes.TrimSpace(s.z.Raw())) == 0
+			if s.fillStart < 0 && !blank && s.inLayout {
+				s.lost(start, "text")
 			}
-			if !inLayout && len(bytes.TrimSpace(z.Raw())) > 0 {
-				return c, false, ok
+			if !s.inLayout && !blank {
+				return s.c, false, s.ok
 			}
 			continue
 		}
-		raw, _ := z.TagName()
+		raw, _ := s.z.TagName()
 		tag := string(raw)
-		if !inLayout {
+		if !s.inLayout {
 			if tag != "layout" || tt == html.EndTagToken {
-				return c, false, ok // an ordinary layout
+				return s.c, false, s.ok // an ordinary layout
 			}
-			inLayout = true
-			c.baseAt = start
-			for k, v := range attrs(z) {
-				if k != "base" {
-					in.problem(name, t, start, "unknown attribute %q on <layout> (allowed: base)", k)
-					ok = false
-					continue
-				}
-				c.base = v
-			}
-			if c.base == "" {
-				in.problem(name, t, start, `<layout> without base: write <layout base="base.html">`)
-				ok = false
-			}
+			s.openLayout(start)
 			continue
 		}
-		if fillStart >= 0 {
-			if tag == "fill" {
-				if tt == html.EndTagToken {
-					c.fills[fillName] = t.slice(fillStart, start)
-					fillStart = -1
-				} else {
-					in.problem(name, t, start, "<fill> inside <fill>")
-					ok = false
-				}
-			}
+		if s.fillStart >= 0 {
+			s.tagInFill(tag, tt, start)
 			continue
 		}
 		switch {
 		case tag == "fill" && tt == html.StartTagToken:
-			fillName, fillAt = "", start
-			for k, v := range attrs(z) {
-				if k == "slot" {
-					fillName = v
-				} else {
-					in.problem(name, t, start, "unknown attribute %q on <fill> (allowed: slot)", k)
-					ok = false
-				}
-			}
-			if fillName == "" {
-				in.problem(name, t, start, `<fill> without slot: write <fill slot="main">`)
-				ok = false
-			}
-			if _, dup := c.fills[fillName]; dup {
-				in.problem(name, t, start, "slot %q is filled twice", fillName)
-				ok = false
-			}
-			c.fillAt[fillName] = start
-			fillStart = offset
+			s.openFill(start)
 		case tag == "layout" && tt == html.EndTagToken:
-			inLayout = false
-			// Only white space and comments may follow.
-			for {
-				tt := z.Next()
-				start := offset
-				offset += len(z.Raw())
-				if tt == html.ErrorToken {
-					return c, true, ok
-				}
-				if tt != html.CommentToken && !(tt == html.TextToken && len(bytes.TrimSpace(z.Raw())) == 0) {
-					in.problem(name, t, start, "content after </layout> would be lost")
-					return c, true, false
-				}
-			}
+			s.inLayout = false
+			return s.c, true, s.onlyBlankAfterLayout()
 		default:
-			lost(start, "<"+tag+">")
+			s.lost(start, "<"+tag+">")
+		}
+	}
+}
+
+// next reads the next token and returns it with its start offset.
+func (s *childScanner) next() (html.TokenType, int) {
+	tt := s.z.Next()
+	start := s.offset
+	s.offset += len(s.z.Raw())
+	return tt, start
+}
+
+// lost reports content that would be lost; one such problem is enough to
+// point at the spot.
+func (s *childScanner) lost(start int, what string) {
+	if s.ok {
+		s.in.problem(s.name, s.t, start, "%s outside <fill> in a layout with a base would be lost: put it in a <fill slot=...>", what)
+	}
+	s.ok = false
+}
+
+// openLayout reads the attributes of the <layout> tag at start.
+func (s *childScanner) openLayout(start int) {
+	s.inLayout = true
+	s.c.baseAt = start
+	for k, v := range attrs(s.z) {
+		if k != "base" {
+			s.in.problem(s.name, s.t, start, "unknown attribute %q on <layout> (allowed: base)", k)
+			s.ok = false
+			continue
+		}
+		s.c.base = v
+	}
+	if s.c.base == "" {
+		s.in.problem(s.name, s.t, start, `<layout> without base: write <layout base="base.html">`)
+		s.ok = false
+	}
+}
+
+// tagInFill handles a tag inside an open fill: </fill> closes it, <fill>
+// is a problem, anything else is the fill's content.
+func (s *childScanner) tagInFill(tag string, tt html.TokenType, start int) {
+	if tag != "fill" {
+		return
+	}
+	if tt == html.EndTagToken {
+		s.c.fills[s.fillName] = s.t.slice(s.fillStart, start)
+		s.fillStart = -1
+		return
+	}
+	s.in.problem(s.name, s.t, start, "<fill> inside <fill>")
+	s.ok = false
+}
+
+// openFill reads the attributes of the <fill> tag at start and opens it.
+func (s *childScanner) openFill(start int) {
+	s.fillName, s.fillAt = "", start
+	for k, v := range attrs(s.z) {
+		if k == "slot" {
+			s.fillName = v
+		} else {
+			s.in.problem(s.name, s.t, start, "unknown attribute %q on <fill> (allowed: slot)", k)
+			s.ok = false
+		}
+	}
+	if s.fillName == "" {
+		s.in.problem(s.name, s.t, start, `<fill> without slot: write <fill slot="main">`)
+		s.ok = false
+	}
+	if _, dup := s.c.fills[s.fillName]; dup {
+		s.in.problem(s.name, s.t, start, "slot %q is filled twice", s.fillName)
+		s.ok = false
+	}
+	s.c.fillAt[s.fillName] = start
+	s.fillStart = s.offset
+}
+
+// onlyBlankAfterLayout checks that only white space and comments follow
+// </layout>, and returns whether the layout is still fine.
+func (s *childScanner) onlyBlankAfterLayout() bool {
+	for {
+		tt, start := s.next()
+		if tt == html.ErrorToken {
+			return s.ok
+		}
+		if tt != html.CommentToken && !(tt == html.TextToken && len(bytes.TrimSpace(s.z.Raw())) == 0) {
+			s.in.problem(s.name, s.t, start, "content after </layout> would be lost")
+			return false
 		}
 	}
 }
@@ -286,97 +333,110 @@ func (in *inheritance) scanChild(name string, t text) (child, bool, bool) {
 // titleSlot matches a slot written inside <title>.
 var titleSlot = regexp.MustCompile(`<slot\s+name="([^"<>]+)"\s*(?:/>|>([^<]*)</slot>)`)
 
+// placeScanner is the state of places as it walks a layout's tokens.
+type placeScanner struct {
+	in       *inheritance
+	name     string
+	t        text
+	z        *html.Tokenizer
+	out      []place
+	offset   int
+	template int // depth of <template> elements
+	inTitle  bool
+	open     *place
+	ok       bool
+}
+
 // places finds the <slot name=...> elements of a layout's markup, outside
 // <template>.
 func (in *inheritance) places(name string, t text) ([]place, bool) {
-	z := html.NewTokenizer(bytes.NewReader(t.data))
-	var (
-		out      []place
-		offset   int
-		template int // depth of <template> elements
-		inTitle  bool
-		open     *place
-		ok       = true
-	)
+	s := &placeScanner{in: in, name: name, t: t, z: html.NewTokenizer(bytes.NewReader(t.data)), ok: true}
 	for {
-		tt := z.Next()
-		start := offset
-		offset += len(z.Raw())
+		tt := s.z.Next()
+		start := s.offset
+		s.offset += len(s.z.Raw())
 		if tt == html.ErrorToken {
-			if z.Err() != io.EOF {
+			if s.z.Err() != io.EOF {
 				return nil, false
 			}
 			break
 		}
-		if tt == html.TextToken && inTitle && template == 0 {
-			// <title> holds text only, so its slots are found by pattern.
-			for _, m := range titleSlot.FindAllSubmatchIndex(z.Raw(), -1) {
-				p := place{name: string(z.Raw()[m[2]:m[3]]), start: start + m[0], end: start + m[1], innerStart: start + m[1], innerEnd: start + m[1]}
-				if m[4] >= 0 {
-					p.innerStart, p.innerEnd = start+m[4], start+m[5]
-				}
-				out = append(out, p)
-			}
+		if tt == html.TextToken && s.inTitle && s.template == 0 {
+			s.titleSlots(start)
 		}
 		if tt != html.StartTagToken && tt != html.EndTagToken && tt != html.SelfClosingTagToken {
 			continue
 		}
-		raw, _ := z.TagName()
-		inTitle = string(raw) == "title" && tt == html.StartTagToken
+		raw, _ := s.z.TagName()
+		s.inTitle = string(raw) == "title" && tt == html.StartTagToken
 		switch string(raw) {
 		case "template":
 			if tt == html.StartTagToken {
-				template++
-			} else if tt == html.EndTagToken && template > 0 {
-				template--
+				s.template++
+			} else if tt == html.EndTagToken && s.template > 0 {
+				s.template--
 			}
-			continue
 		case "slot":
-		default:
-			continue
-		}
-		if template > 0 {
-			continue
-		}
-		if tt == html.EndTagToken {
-			if open != nil {
-				open.innerEnd, open.end = start, offset
-				out = append(out, *open)
-				open = nil
+			if s.template == 0 {
+				s.slotTag(tt, start)
 			}
-			continue
-		}
-		if open != nil {
-			in.problem(name, t, start, "<slot> inside <slot %q>", open.name)
-			ok = false
-			continue
-		}
-		p := place{start: start, innerStart: offset, innerEnd: offset, end: offset}
-		for k, v := range attrs(z) {
-			if k == "name" {
-				p.name = v
-			}
-		}
-		if p.name == "" {
-			in.problem(name, t, start, `<slot> without name: write <slot name="main">`)
-			ok = false
-			continue
-		}
-		for _, q := range out {
-			if q.name == p.name {
-				in.problem(name, t, start, "slot %q is declared twice", p.name)
-				ok = false
-			}
-		}
-		if tt == html.SelfClosingTagToken {
-			out = append(out, p)
-		} else {
-			open = &p
 		}
 	}
-	if open != nil {
-		in.problem(name, t, open.start, "<slot %q> is never closed", open.name)
-		ok = false
+	if s.open != nil {
+		in.problem(name, t, s.open.start, "<slot %q> is never closed", s.open.name)
+		s.ok = false
 	}
-	return out, ok
+	return s.out, s.ok
+}
+
+// titleSlots finds the slots in the text of a <title> starting at start:
+// <title> holds text only, so its slots are found by pattern.
+func (s *placeScanner) titleSlots(start int) {
+	for _, m := range titleSlot.FindAllSubmatchIndex(s.z.Raw(), -1) {
+		p := place{name: string(s.z.Raw()[m[2]:m[3]]), start: start + m[0], end: start + m[1], innerStart: start + m[1], innerEnd: start + m[1]}
+		if m[4] >= 0 {
+			p.innerStart, p.innerEnd = start+m[4], start+m[5]
+		}
+		s.out = append(s.out, p)
+	}
+}
+
+// slotTag handles a <slot> tag outside <template> starting at start: an end
+// tag closes the open slot, a start tag declares one.
+func (s *placeScanner) slotTag(tt html.TokenType, start int) {
+	if tt == html.EndTagToken {
+		if s.open != nil {
+			s.open.innerEnd, s.open.end = start, s.offset
+			s.out = append(s.out, *s.open)
+			s.open = nil
+		}
+		return
+	}
+	if s.open != nil {
+		s.in.problem(s.name, s.t, start, "<slot> inside <slot %q>", s.open.name)
+		s.ok = false
+		return
+	}
+	p := place{start: start, innerStart: s.offset, innerEnd: s.offset, end: s.offset}
+	for k, v := range attrs(s.z) {
+		if k == "name" {
+			p.name = v
+		}
+	}
+	if p.name == "" {
+		s.in.problem(s.name, s.t, start, `<slot> without name: write <slot name="main">`)
+		s.ok = false
+		return
+	}
+	for _, q := range s.out {
+		if q.name == p.name {
+			s.in.problem(s.name, s.t, start, "slot %q is declared twice", p.name)
+			s.ok = false
+		}
+	}
+	if tt == html.SelfClosingTagToken {
+		s.out = append(s.out, p)
+	} else {
+		s.open = &p
+	}
 }

@@ -190,137 +190,199 @@ func unreadable(data []byte) (at int, why string) {
 	return 0, ""
 }
 
+// layoutScan is the state of parse as it walks a layout's tokens.
+type layoutScan struct {
+	p                  *layoutParser
+	l                  *Layout
+	z                  *html.Tokenizer
+	offset             int
+	chunks             chunkBuilder
+	bodyEnd            int   // offset of the last </body>, -1 before one
+	open               *Slot // a <fragment> whose end tag is still to come
+	openAt, innerStart int
+	removeAt           int // offset of an open <esi:remove>, -1 outside one
+	ids                map[string]*Slot
+}
+
 func (p *layoutParser) parse() (*Layout, config.Problems) {
-	l := &Layout{Primary: -1}
 	if at, why := unreadable(p.data); why != "" {
 		p.problem(at, "%s", why)
 		return nil, p.problems
 	}
-
-	z := html.NewTokenizer(bytes.NewReader(p.data))
-	var (
-		offset             int
-		chunks             chunkBuilder
-		bodyEnd            = -1  // offset of the last </body>
-		open               *Slot // a <fragment> whose end tag is still to come
-		openAt, innerStart int
-		removeAt           = -1 // offset of an open <esi:remove>
-		ids                = map[string]*Slot{}
-	)
-	for {
-		tt := z.Next()
-		start := offset
-		offset += len(z.Raw())
-		if tt == html.ErrorToken {
-			if err := z.Err(); err != io.EOF {
-				p.problem(start, "reading layout: %v", err)
-			} else if len(z.Raw()) > 0 {
-				p.problem(start, "the file ends inside a tag: is it cut off?")
-			}
-			break
-		}
-		if tt != html.StartTagToken && tt != html.SelfClosingTagToken && tt != html.EndTagToken {
-			continue
-		}
-		raw, _ := z.TagName()
-		name := string(raw)
-		if removeAt >= 0 {
-			if tt == html.EndTagToken && name == "esi:remove" {
-				chunks.cut(p.data, removeAt, offset)
-				removeAt = -1
-			}
-			continue // what <esi:remove> holds is for pages served without ESI
-		}
-		switch {
-		case tt == html.EndTagToken && name == "body":
-			bodyEnd = start
-			continue
-		case name == "esi:remove" && tt == html.StartTagToken:
-			removeAt = start
-			continue
-		case name == "esi:remove":
-			if tt == html.EndTagToken {
-				p.problem(start, "</esi:remove> without an opening <esi:remove>")
-			}
-			chunks.cut(p.data, start, offset)
-			continue
-		case name == "esi:include" && tt == html.EndTagToken:
-			chunks.cut(p.data, start, offset) // <esi:include> is empty: drop its end tag
-			continue
-		case strings.HasPrefix(name, "esi:") && name != "esi:include":
-			p.problem(start, "<%s> is not supported: Inlay supports <esi:include>, <esi:remove> and <!--esi ... -->", name)
-			continue
-		case name != "fragment" && name != "esi:include":
-			continue
-		}
-		if tt == html.EndTagToken {
-			if open == nil {
-				p.problem(start, "</fragment> without an opening <fragment>")
-				continue
-			}
-			if p.fileOf(start) != p.fileOf(openAt) {
-				// The end tag was written in another file (a base layout
-				// around a fill): the mistake is the <fragment> left open.
-				p.problem(openAt, "<fragment> is never closed in its file: add </fragment> or write <fragment ... />")
-			}
-			open.Inline = p.data[innerStart:start]
-			open, chunks.start = nil, offset
-			continue
-		}
-		if open != nil {
-			// Fragments do not nest, so the <fragment> still open is the
-			// mistake: it is reported where it was written, which may be
-			// another file than the tag that runs into it.
-			file, line, col := p.position(start)
-			if file == p.fileOf(openAt) {
-				p.problem(openAt, "<fragment> is never closed: <%s> at %d:%d would be inside it; add </fragment> or write <fragment ... />", name, line, col)
-			} else {
-				p.problem(openAt, "<fragment> is never closed in its file: add </fragment> or write <fragment ... /> (<%s> at %s:%d:%d would be inside it)", name, file, line, col)
-			}
-			open = nil // report it once; the tag that ran into it is read as its own
-		}
-		var slot *Slot
-		if name == "esi:include" {
-			slot = p.esiSlot(z, start, len(l.Slots))
-		} else {
-			slot = p.slot(z, start, len(l.Slots))
-		}
-		if slot.ID != "" {
-			if prev, dup := ids[slot.ID]; dup {
-				p.problem(start, "fragment id %q is used twice (first at %d:%d)", slot.ID, prev.Line, prev.Col)
-			}
-			ids[slot.ID] = slot
-		}
-		if slot.Primary {
-			if l.Primary >= 0 {
-				first := l.Slots[l.Primary]
-				p.problem(start, "second primary fragment %q (the first, %q, is at %d:%d): a page has at most one", slot.ID, first.ID, first.Line, first.Col)
-			} else {
-				l.Primary = len(l.Slots)
-			}
-		}
-		l.chunks = append(l.chunks, chunks.take(p.data, start, offset))
-		l.Slots = append(l.Slots, slot)
-		if tt == html.StartTagToken && name == "fragment" {
-			open, openAt, innerStart = slot, start, offset
-		}
+	s := &layoutScan{
+		p:        p,
+		l:        &Layout{Primary: -1},
+		z:        html.NewTokenizer(bytes.NewReader(p.data)),
+		bodyEnd:  -1,
+		removeAt: -1,
+		ids:      map[string]*Slot{},
 	}
-	if open != nil {
-		p.problem(openAt, "<fragment> is never closed: add </fragment> or write <fragment ... />")
+	for s.step() {
 	}
-	if removeAt >= 0 {
-		p.problem(removeAt, "<esi:remove> is never closed")
-	}
-	last := chunks.start
-	l.chunks = append(l.chunks, chunks.take(p.data, len(p.data), len(p.data)))
-	l.tailAt = len(l.chunks[len(l.chunks)-1])
-	if bodyEnd >= last {
-		l.tailAt = len(l.chunks[len(l.chunks)-1]) - (len(p.data) - bodyEnd)
-	}
+	s.finish()
 	if len(p.problems) > 0 {
 		p.problems.Sort()
 		return nil, p.problems
 	}
+	s.l.summarize()
+	return s.l, nil
+}
+
+// step reads one token and acts on it; it returns false at the end of the
+// layout.
+func (s *layoutScan) step() bool {
+	p := s.p
+	tt := s.z.Next()
+	start := s.offset
+	s.offset += len(s.z.Raw())
+	if tt == html.ErrorToken {
+		if err := s.z.Err(); err != io.EOF {
+			p.problem(start, "reading layout: %v", err)
+		} else if len(s.z.Raw()) > 0 {
+			p.problem(start, "the file ends inside a tag: is it cut off?")
+		}
+		return false
+	}
+	if tt != html.StartTagToken && tt != html.SelfClosingTagToken && tt != html.EndTagToken {
+		return true
+	}
+	raw, _ := s.z.TagName()
+	name := string(raw)
+	if s.removeAt >= 0 {
+		if tt == html.EndTagToken && name == "esi:remove" {
+			s.chunks.cut(p.data, s.removeAt, s.offset)
+			s.removeAt = -1
+		}
+		return true // what <esi:remove> holds is for pages served without ESI
+	}
+	if !s.isSlotTag(tt, name, start) {
+		return true
+	}
+	if tt == html.EndTagToken {
+		s.closeFragment(start)
+		return true
+	}
+	if s.open != nil {
+		s.reportRunInto(name, start)
+	}
+	s.addSlot(tt, name, start)
+	return true
+}
+
+// isSlotTag handles </body> and the ESI tags other than a start
+// <esi:include>, and says whether the tag is a <fragment> or <esi:include>
+// for the caller to handle.
+func (s *layoutScan) isSlotTag(tt html.TokenType, name string, start int) bool {
+	p := s.p
+	switch {
+	case tt == html.EndTagToken && name == "body":
+		s.bodyEnd = start
+		return false
+	case name == "esi:remove" && tt == html.StartTagToken:
+		s.removeAt = start
+		return false
+	case name == "esi:remove":
+		if tt == html.EndTagToken {
+			p.problem(start, "</esi:remove> without an opening <esi:remove>")
+		}
+		s.chunks.cut(p.data, start, s.offset)
+		return false
+	case name == "esi:include" && tt == html.EndTagToken:
+		s.chunks.cut(p.data, start, s.offset) // <esi:include> is empty: drop its end tag
+		return false
+	case strings.HasPrefix(name, "esi:") && name != "esi:include":
+		p.problem(start, "<%s> is not supported: Inlay supports <esi:include>, <esi:remove> and <!--esi ... -->", name)
+		return false
+	case name != "fragment" && name != "esi:include":
+		return false
+	}
+	return true
+}
+
+// closeFragment handles a </fragment> at start.
+func (s *layoutScan) closeFragment(start int) {
+	p := s.p
+	if s.open == nil {
+		p.problem(start, "</fragment> without an opening <fragment>")
+		return
+	}
+	if p.fileOf(start) != p.fileOf(s.openAt) {
+		// The end tag was written in another file (a base layout
+		// around a fill): the mistake is the <fragment> left open.
+		p.problem(s.openAt, "<fragment> is never closed in its file: add </fragment> or write <fragment ... />")
+	}
+	s.open.Inline = p.data[s.innerStart:start]
+	s.open, s.chunks.start = nil, s.offset
+}
+
+// reportRunInto reports the open <fragment> that the tag name at start runs
+// into. Fragments do not nest, so the <fragment> still open is the mistake:
+// it is reported where it was written, which may be another file than the
+// tag that runs into it.
+func (s *layoutScan) reportRunInto(name string, start int) {
+	p := s.p
+	file, line, col := p.position(start)
+	if file == p.fileOf(s.openAt) {
+		p.problem(s.openAt, "<fragment> is never closed: <%s> at %d:%d would be inside it; add </fragment> or write <fragment ... />", name, line, col)
+	} else {
+		p.problem(s.openAt, "<fragment> is never closed in its file: add </fragment> or write <fragment ... /> (<%s> at %s:%d:%d would be inside it)", name, file, line, col)
+	}
+	s.open = nil // report it once; the tag that ran into it is read as its own
+}
+
+// addSlot reads the <fragment> or <esi:include> start tag at start into a
+// slot, checks its id and primary flag against the slots before it, and
+// appends it with the static markup before it.
+func (s *layoutScan) addSlot(tt html.TokenType, name string, start int) {
+	p, l := s.p, s.l
+	var slot *Slot
+	if name == "esi:include" {
+		slot = p.esiSlot(s.z, start, len(l.Slots))
+	} else {
+		slot = p.slot(s.z, start, len(l.Slots))
+	}
+	if slot.ID != "" {
+		if prev, dup := s.ids[slot.ID]; dup {
+			p.problem(start, "fragment id %q is used twice (first at %d:%d)", slot.ID, prev.Line, prev.Col)
+		}
+		s.ids[slot.ID] = slot
+	}
+	if slot.Primary {
+		if l.Primary >= 0 {
+			first := l.Slots[l.Primary]
+			p.problem(start, "second primary fragment %q (the first, %q, is at %d:%d): a page has at most one", slot.ID, first.ID, first.Line, first.Col)
+		} else {
+			l.Primary = len(l.Slots)
+		}
+	}
+	l.chunks = append(l.chunks, s.chunks.take(p.data, start, s.offset))
+	l.Slots = append(l.Slots, slot)
+	if tt == html.StartTagToken && name == "fragment" {
+		s.open, s.openAt, s.innerStart = slot, start, s.offset
+	}
+}
+
+// finish reports elements left open at the end of the layout and takes
+// the last chunk, noting where the markup after </body> starts in it.
+func (s *layoutScan) finish() {
+	p, l := s.p, s.l
+	if s.open != nil {
+		p.problem(s.openAt, "<fragment> is never closed: add </fragment> or write <fragment ... />")
+	}
+	if s.removeAt >= 0 {
+		p.problem(s.removeAt, "<esi:remove> is never closed")
+	}
+	last := s.chunks.start
+	l.chunks = append(l.chunks, s.chunks.take(p.data, len(p.data), len(p.data)))
+	l.tailAt = len(l.chunks[len(l.chunks)-1])
+	if s.bodyEnd >= last {
+		l.tailAt = len(l.chunks[len(l.chunks)-1]) - (len(p.data) - s.bodyEnd)
+	}
+}
+
+// summarize computes what a parsed layout tells about itself: its static
+// bytes, its slots' id headers, whether it uses params, its async slots.
+func (l *Layout) summarize() {
 	for _, c := range l.chunks {
 		l.static += len(c)
 	}
@@ -331,5 +393,4 @@ func (p *layoutParser) parse() (*Layout, config.Problems) {
 			l.async++
 		}
 	}
-	return l, nil
 }

@@ -202,19 +202,72 @@ func (l *Folder) Problems() config.Problems {
 // lastGood, if any, is kept.
 func (l *Folder) parseAll(lastGood map[string]*Layout) (map[string]*Layout, config.Problems) {
 	set := map[string]*Layout{}
-	var problems config.Problems
 	in := &inheritance{files: map[string]text{}, src: sources{}, problems: map[string]config.Problems{}, resolved: map[string]text{}}
-	var warnings config.Problems
-	seen := map[string]bool{}
-	warn := func(ws config.Problems) {
-		for _, w := range ws {
-			if key := w.Error(); !seen[key] {
-				seen[key] = true
-				warnings = append(warnings, w)
+	var warnings warningList
+	names, problems, err := l.readAll(in)
+	if err != nil {
+		problems = append(problems, &config.Problem{File: l.dir, Message: err.Error()})
+		maps.Copy(set, lastGood)
+	}
+	for _, name := range names {
+		layout, ps := l.parsePage(in, name, &warnings)
+		if len(ps) > 0 || layout == nil {
+			problems = append(problems, ps...)
+			if old, ok := lastGood[name]; ok {
+				set[name] = old
 			}
+			continue
+		}
+		layout.Name = name
+		set[name] = layout
+	}
+	for name := range l.required {
+		if _, ok := set[name]; !ok && lastGood[name] != nil {
+			set[name] = lastGood[name]
+			problems = append(problems, &config.Problem{File: l.file(name),
+				Message: "layout file is missing: its pages keep the last good version until it is back"})
 		}
 	}
-	var names []string
+	problems.Sort()
+	warnings.list.Sort()
+	l.sources.Store(&in.src)
+	files := make(map[string]bool, len(names))
+	for _, name := range names {
+		files[name] = true
+	}
+	l.files.Store(&files)
+	l.warnings.Store(&warnings.list)
+	return set, problems
+}
+
+// warningList collects warnings, each once.
+type warningList struct {
+	list config.Problems
+	seen map[string]bool
+}
+
+// add appends the warnings in ws not seen before.
+func (w *warningList) add(ws config.Problems) {
+	for _, p := range ws {
+		if w.seen == nil {
+			w.seen = map[string]bool{}
+		}
+		if key := p.Error(); !w.seen[key] {
+			w.seen[key] = true
+			w.list = append(w.list, p)
+		}
+	}
+}
+
+// readAll reads every layout file of the folder into in, with its ESI
+// comments unwrapped, and returns their names in walk order and the files
+// it could not read. The error is set when the folder itself cannot be
+// walked.
+func (l *Folder) readAll(in *inheritance) ([]string, config.Problems, error) {
+	var (
+		names    []string
+		problems config.Problems
+	)
 	err := fs.WalkDir(l.fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil && name == "." {
 			return err // the folder itself is gone: keep everything as it was
@@ -249,54 +302,31 @@ func (l *Folder) parseAll(lastGood map[string]*Layout) (map[string]*Layout, conf
 		names = append(names, name)
 		return nil
 	})
-	if err != nil {
-		problems = append(problems, &config.Problem{File: l.dir, Message: err.Error()})
-		maps.Copy(set, lastGood)
+	return names, problems, err
+}
+
+// parsePage resolves the layout file name against its bases and parses it,
+// adding its warnings to warnings. It returns the layout's problems; the
+// layout is nil or must not be used when there are any.
+func (l *Folder) parsePage(in *inheritance, name string, warnings *warningList) (*Layout, config.Problems) {
+	var layout *Layout
+	ps := in.problems[name]
+	if len(ps) > 0 {
+		return nil, ps
 	}
-	for _, name := range names {
-		var layout *Layout
-		ps := in.problems[name]
-		if len(ps) == 0 {
-			if t, ok := in.page(name); ok {
-				layout, ps = parseText(t, in.src, l.services)
-				if layout != nil {
-					warn(layout.Warnings)
-				} else if _, why := unreadable(t.data); why == "" {
-					// A file that parses, with mistakes: its warnings are
-					// listed with its errors. One that cannot be read as
-					// markup at all has none worth reading.
-					warn(unclosedElements(t, in.src))
-				}
-			}
-			ps = append(ps, in.problems[name]...)
-		}
-		if len(ps) > 0 || layout == nil {
-			problems = append(problems, ps...)
-			if old, ok := lastGood[name]; ok {
-				set[name] = old
-			}
-			continue
-		}
-		layout.Name = name
-		set[name] = layout
-	}
-	for name := range l.required {
-		if _, ok := set[name]; !ok && lastGood[name] != nil {
-			set[name] = lastGood[name]
-			problems = append(problems, &config.Problem{File: l.file(name),
-				Message: "layout file is missing: its pages keep the last good version until it is back"})
+	if t, ok := in.page(name); ok {
+		layout, ps = parseText(t, in.src, l.services)
+		if layout != nil {
+			warnings.add(layout.Warnings)
+		} else if _, why := unreadable(t.data); why == "" {
+			// A file that parses, with mistakes: its warnings are
+			// listed with its errors. One that cannot be read as
+			// markup at all has none worth reading.
+			warnings.add(unclosedElements(t, in.src))
 		}
 	}
-	problems.Sort()
-	warnings.Sort()
-	l.sources.Store(&in.src)
-	files := make(map[string]bool, len(names))
-	for _, name := range names {
-		files[name] = true
-	}
-	l.files.Store(&files)
-	l.warnings.Store(&warnings)
-	return set, problems
+	ps = append(ps, in.problems[name]...)
+	return layout, ps
 }
 
 func (l *Folder) file(name string) string {

@@ -73,14 +73,20 @@ func (p *layoutParser) esiSlot(z *html.Tokenizer, offset, index int) *Slot {
 	return s
 }
 
+// slotRefs holds the sources a <fragment> names, read before they are
+// parsed.
+type slotRefs struct {
+	src, fallback string
+	hasSrc        bool
+}
+
 // slot reads the attributes of the <fragment> tag at offset into a Slot.
 func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
 	s := &Slot{}
 	s.File, s.Line, s.Col = p.position(offset)
 	raw := z.Raw()
 	seen := map[string]bool{}
-	var src, fallback string
-	var hasSrc bool
+	var refs slotRefs
 	for key, val := range attrs(z) {
 		at := offset + max(0, bytes.Index(bytes.ToLower(raw), []byte(key)))
 		if !fragmentAttrs[key] {
@@ -92,54 +98,17 @@ func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
 			continue
 		}
 		seen[key] = true
-		switch key {
-		case "id":
-			if !slotID.MatchString(val) {
-				p.problem(at, "fragment id %q: use a letter, then letters, digits, '.', '-' or '_' (at most 64)", val)
-			}
-			s.ID = val
-		case "src":
-			src, hasSrc = val, true
-		case "fallback-src":
-			fallback = val
-			if val == "" {
-				p.problem(at, "fallback-src is empty")
-			}
-		case "timeout":
-			d, err := time.ParseDuration(val)
-			switch {
-			case err != nil:
-				p.problem(at, "bad timeout %q: write it like 300ms or 2s", val)
-			case d <= 0 || d > MaxFragmentTimeout:
-				p.problem(at, "timeout %q must be above 0 and at most %s", val, MaxFragmentTimeout)
-			default:
-				s.Timeout = d
-			}
-		case "placeholder-height":
-			if !cssLength.MatchString(val) {
-				p.problem(at, "placeholder-height %q: write a CSS length like 240px, 12rem or 30vh", val)
-			}
-			s.PlaceholderHeight = val
-		case "primary", "async":
-			if val != "" && val != key && val != "true" {
-				p.problem(at, "%s is a flag: write it without a value", key)
-			}
-			if key == "primary" {
-				s.Primary = true
-			} else {
-				s.Async = true
-			}
-		}
+		p.fragmentAttr(s, &refs, key, val, at)
 	}
-	if !hasSrc {
+	if !refs.hasSrc {
 		p.problem(offset, "<fragment> without src")
-	} else if source, err := parseSource(src, p.services); err != nil {
+	} else if source, err := parseSource(refs.src, p.services); err != nil {
 		p.problem(offset, "%v", err)
 	} else {
 		s.Src = source
 	}
-	if fallback != "" {
-		if source, err := parseSource(fallback, p.services); err != nil {
+	if refs.fallback != "" {
+		if source, err := parseSource(refs.fallback, p.services); err != nil {
 			p.problem(offset, "fallback-src: %v", err)
 		} else {
 			s.Fallback = source
@@ -155,4 +124,47 @@ func (p *layoutParser) slot(z *html.Tokenizer, offset, index int) *Slot {
 		s.ID = fmt.Sprintf("%s-%d", s.Src.Service.Name, index+1)
 	}
 	return s
+}
+
+// fragmentAttr reads one known attribute of a <fragment>, written at at,
+// into s, or into refs for the sources.
+func (p *layoutParser) fragmentAttr(s *Slot, refs *slotRefs, key, val string, at int) {
+	switch key {
+	case "id":
+		if !slotID.MatchString(val) {
+			p.problem(at, "fragment id %q: use a letter, then letters, digits, '.', '-' or '_' (at most 64)", val)
+		}
+		s.ID = val
+	case "src":
+		refs.src, refs.hasSrc = val, true
+	case "fallback-src":
+		refs.fallback = val
+		if val == "" {
+			p.problem(at, "fallback-src is empty")
+		}
+	case "timeout":
+		d, err := time.ParseDuration(val)
+		switch {
+		case err != nil:
+			p.problem(at, "bad timeout %q: write it like 300ms or 2s", val)
+		case d <= 0 || d > MaxFragmentTimeout:
+			p.problem(at, "timeout %q must be above 0 and at most %s", val, MaxFragmentTimeout)
+		default:
+			s.Timeout = d
+		}
+	case "placeholder-height":
+		if !cssLength.MatchString(val) {
+			p.problem(at, "placeholder-height %q: write a CSS length like 240px, 12rem or 30vh", val)
+		}
+		s.PlaceholderHeight = val
+	case "primary", "async":
+		if val != "" && val != key && val != "true" {
+			p.problem(at, "%s is a flag: write it without a value", key)
+		}
+		if key == "primary" {
+			s.Primary = true
+		} else {
+			s.Async = true
+		}
+	}
 }
