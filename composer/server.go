@@ -106,23 +106,8 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
-	fsys := opts.LayoutFS
-	if fsys == nil {
-		fsys = layout.Dir(cfg.LayoutsDir())
-	}
-	layouts, err := layout.Load(fsys, cfg.LayoutsDir(), cfg.Services)
-	if err != nil {
+	if err := s.loadLayouts(cfg, opts.LayoutFS); err != nil {
 		return nil, err
-	}
-	s.layouts = layouts
-	if ps := layout.CheckPages(cfg, layouts); len(ps) > 0 {
-		return nil, ps
-	}
-	for _, p := range cfg.Pages {
-		layouts.Require(p.Layout)
-	}
-	for _, name := range cfg.ErrorPages {
-		layouts.Require(name)
 	}
 	if err := s.setupAuth(cfg, opts); err != nil {
 		return nil, err
@@ -136,8 +121,45 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		}, EngineSettings(cfg))
 		s.ownEngine = true
 	}
+	s.pages = s.newPageEngine(cfg, opts)
+	s.echo = s.router(cfg, opts)
+	if len(s.gateways) > 0 && opts.Transport == nil {
+		// The latest config's routes preload the assets of the fragments
+		// the engine stores, across reloads.
+		s.engine.OnStored(s.preloadAssets)
+	} else {
+		s.engine.OnStored(nil)
+	}
+	return s, nil
+}
 
-	s.pages = &pageEngine{
+// loadLayouts loads the layouts folder (fsys, else the config's folder on
+// disk), checks that every page's layout is there, and keeps the pages'
+// and error pages' layouts through reloads that lose their files.
+func (s *Server) loadLayouts(cfg *config.Config, fsys fs.FS) error {
+	if fsys == nil {
+		fsys = layout.Dir(cfg.LayoutsDir())
+	}
+	layouts, err := layout.Load(fsys, cfg.LayoutsDir(), cfg.Services)
+	if err != nil {
+		return err
+	}
+	s.layouts = layouts
+	if ps := layout.CheckPages(cfg, layouts); len(ps) > 0 {
+		return ps
+	}
+	for _, p := range cfg.Pages {
+		layouts.Require(p.Layout)
+	}
+	for _, name := range cfg.ErrorPages {
+		layouts.Require(name)
+	}
+	return nil
+}
+
+// newPageEngine is what composes the pages of every route and error page.
+func (s *Server) newPageEngine(cfg *config.Config, opts Options) *pageEngine {
+	pe := &pageEngine{
 		fetch:      s.engine,
 		observer:   s.observer,
 		logger:     s.logger,
@@ -151,9 +173,14 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 		},
 	}
 	if cfg.Dev {
-		s.pages.overlay = s.writeOverlay
+		pe.overlay = s.writeOverlay
 	}
+	return pe
+}
 
+// router is the echo app of the public listener: probes, dev mode's and
+// sign-in's reserved paths, static files, gateway routes and pages.
+func (s *Server) router(cfg *config.Config, opts Options) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleEchoError
@@ -183,15 +210,7 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 	for _, p := range cfg.Pages {
 		e.Match([]string{http.MethodGet, http.MethodHead}, echoRoute(p.Path), s.pageHandler(p))
 	}
-	s.echo = e
-	if len(s.gateways) > 0 && opts.Transport == nil {
-		// The latest config's routes preload the assets of the fragments
-		// the engine stores, across reloads.
-		s.engine.OnStored(s.preloadAssets)
-	} else {
-		s.engine.OnStored(nil)
-	}
-	return s, nil
+	return e
 }
 
 // EngineSettings are the fetch engine's settings that cfg describes.
