@@ -174,62 +174,13 @@ type Store struct {
 // server that cannot be reached is not: the Store starts unhealthy, logs
 // one WARN and connects as soon as the server answers.
 func New(cfg Config) (*Store, error) {
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
-	if cfg.MaxEntryBytes <= 0 {
-		cfg.MaxEntryBytes = DefaultMaxEntryBytes
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = DefaultPollInterval
-	}
-	if cfg.ClientCacheBytes == 0 {
-		cfg.ClientCacheBytes = DefaultClientCacheBytes
-	}
-	if cfg.Namespace == "" {
-		cfg.Namespace = DefaultNamespace
-	}
-	if !namespacePattern.MatchString(cfg.Namespace) {
-		return nil, fmt.Errorf("shared cache namespace %q: use 1 to 32 letters, digits, '_', '.' or '-'", cfg.Namespace)
-	}
-	if cfg.Failures == 0 {
-		cfg.Failures = DefaultFailures
-	}
-	if cfg.OpenFor <= 0 {
-		cfg.OpenFor = DefaultOpenFor
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	opt, err := parseURL(cfg.URL)
+	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if cfg.TLS != nil && opt.TLSConfig != nil {
-		serverName := opt.TLSConfig.ServerName
-		opt.TLSConfig = cfg.TLS.Clone()
-		if opt.TLSConfig.ServerName == "" {
-			opt.TLSConfig.ServerName = serverName
-		}
-	}
-	opt.ClientName = "inlay"
-	// Never a cluster client, whatever the server: the tier does not
-	// support Redis Cluster (see ErrCluster), and a cluster client panics
-	// on a command whose keys live in different slots. A cluster node is
-	// found and refused by connect.
-	opt.ForceSingleClient = true
-	// Two pipelined connections: the tier sees only in-process misses,
-	// and each connection has its own client-side cache.
-	opt.PipelineMultiplex = 1
-	if cfg.ClientCacheBytes < 0 {
-		opt.DisableCache = true
-	} else {
-		opt.CacheSizeEachConn = max(cfg.ClientCacheBytes/(1<<opt.PipelineMultiplex), 1)
-	}
-	if opt.Dialer.Timeout == 0 {
-		// Bounds New and each reconnection attempt; calls are bounded by
-		// their own deadline anyway.
-		opt.Dialer.Timeout = time.Second
+	opt, err := clientOptions(cfg)
+	if err != nil {
+		return nil, err
 	}
 
 	s := &Store{
@@ -262,6 +213,75 @@ func New(cfg Config) (*Store, error) {
 	go s.watch()
 	go s.subscribe()
 	return s, nil
+}
+
+// withDefaults fills in cfg's zero fields and checks its namespace.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxEntryBytes <= 0 {
+		cfg.MaxEntryBytes = DefaultMaxEntryBytes
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.ClientCacheBytes == 0 {
+		cfg.ClientCacheBytes = DefaultClientCacheBytes
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = DefaultNamespace
+	}
+	if !namespacePattern.MatchString(cfg.Namespace) {
+		return cfg, fmt.Errorf("shared cache namespace %q: use 1 to 32 letters, digits, '_', '.' or '-'", cfg.Namespace)
+	}
+	if cfg.Failures == 0 {
+		cfg.Failures = DefaultFailures
+	}
+	if cfg.OpenFor <= 0 {
+		cfg.OpenFor = DefaultOpenFor
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, nil
+}
+
+// clientOptions are the Redis client's options for cfg: its URL, TLS,
+// one single-node client with two pipelined connections, and their
+// client-side caches.
+func clientOptions(cfg Config) (rueidis.ClientOption, error) {
+	opt, err := parseURL(cfg.URL)
+	if err != nil {
+		return opt, err
+	}
+	if cfg.TLS != nil && opt.TLSConfig != nil {
+		serverName := opt.TLSConfig.ServerName
+		opt.TLSConfig = cfg.TLS.Clone()
+		if opt.TLSConfig.ServerName == "" {
+			opt.TLSConfig.ServerName = serverName
+		}
+	}
+	opt.ClientName = "inlay"
+	// Never a cluster client, whatever the server: the tier does not
+	// support Redis Cluster (see ErrCluster), and a cluster client panics
+	// on a command whose keys live in different slots. A cluster node is
+	// found and refused by connect.
+	opt.ForceSingleClient = true
+	// Two pipelined connections: the tier sees only in-process misses,
+	// and each connection has its own client-side cache.
+	opt.PipelineMultiplex = 1
+	if cfg.ClientCacheBytes < 0 {
+		opt.DisableCache = true
+	} else {
+		opt.CacheSizeEachConn = max(cfg.ClientCacheBytes/(1<<opt.PipelineMultiplex), 1)
+	}
+	if opt.Dialer.Timeout == 0 {
+		// Bounds New and each reconnection attempt; calls are bounded by
+		// their own deadline anyway.
+		opt.Dialer.Timeout = time.Second
+	}
+	return opt, nil
 }
 
 // parseURL checks the URL's scheme and parses it without ever putting its
