@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/layout"
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // DebugParam is the query parameter that asks for the debug view: "1" in
@@ -118,7 +118,7 @@ func newDebugInfo(slot *layout.Slot, o *outcome) debugInfo {
 		d.Status = strconv.Itoa(o.resp.Status)
 	case o.err != nil:
 		d.Status, d.Reason = "failed", failureText(o.err)
-		if fragments.KindOf(o.err) == fragments.KindTimeout {
+		if fetch.KindOf(o.err) == fetch.KindTimeout {
 			d.Status = "timeout"
 		}
 	}
@@ -141,18 +141,18 @@ func newDebugInfo(slot *layout.Slot, o *outcome) debugInfo {
 
 // tierLabel names a tier as the debug view shows it: the in-process
 // cache is "memory", which cannot be read as "my local service".
-func tierLabel(t fragments.Tier) string {
-	if t == fragments.TierLocal {
+func tierLabel(t fetch.Tier) string {
+	if t == fetch.TierLocal {
 		return "memory"
 	}
 	return t.String()
 }
 
 // failureText is why a fetch failed, without the fragment and service a
-// [fragments.Error] names first: the debug view shows those already.
+// [fetch.Error] names first: the debug view shows those already.
 func failureText(err error) string {
 	msg := err.Error()
-	var fe *fragments.Error
+	var fe *fetch.Error
 	if errors.As(err, &fe) {
 		msg = strings.TrimPrefix(msg, fmt.Sprintf("fragment %q (service %s): ", fe.ID, fe.Service))
 	}

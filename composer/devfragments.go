@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -34,19 +34,19 @@ const (
 // and what each answered last.
 type localWatch struct {
 	mu   sync.Mutex // protects reqs and last
-	reqs map[string]*fragments.Request
+	reqs map[string]*fetch.Request
 	last map[string][sha256.Size]byte
 }
 
 func newLocalWatch() *localWatch {
-	return &localWatch{reqs: map[string]*fragments.Request{}, last: map[string][sha256.Size]byte{}}
+	return &localWatch{reqs: map[string]*fetch.Request{}, last: map[string][sha256.Size]byte{}}
 }
 
 // seen is told of every page's fetch of a local service's fragment and
 // what it answered: it remembers the fetch, to make it again later, and
 // that answer, as what the open pages show. The copy of req it keeps
 // shares nothing with req.
-func (lw *localWatch) seen(req *fragments.Request, resp *fragments.Response, err error) {
+func (lw *localWatch) seen(req *fetch.Request, resp *fetch.Response, err error) {
 	key := req.Service + " " + req.URL
 	sum := sumOf(resp, err)
 	lw.mu.Lock()
@@ -55,10 +55,10 @@ func (lw *localWatch) seen(req *fragments.Request, resp *fragments.Response, err
 		if len(lw.reqs) >= localPollMax {
 			return
 		}
-		c := &fragments.Request{ID: req.ID, Service: req.Service, Endpoint: req.Endpoint, URL: req.URL, Key: req.Key, NoCache: true, Timeout: localPollTimeout}
-		c.Fields = make([]fragments.Field, len(req.Fields))
+		c := &fetch.Request{ID: req.ID, Service: req.Service, Endpoint: req.Endpoint, URL: req.URL, Key: req.Key, NoCache: true, Timeout: localPollTimeout}
+		c.Fields = make([]fetch.Field, len(req.Fields))
 		for i, f := range req.Fields {
-			c.Fields[i] = fragments.Field{Name: f.Name, Values: slices.Clone(f.Values)}
+			c.Fields[i] = fetch.Field{Name: f.Name, Values: slices.Clone(f.Values)}
 		}
 		lw.reqs[key] = c
 	}
@@ -67,9 +67,9 @@ func (lw *localWatch) seen(req *fragments.Request, resp *fragments.Response, err
 
 // poll fetches every recorded fragment once and reports whether any of
 // them answered differently from what the open pages show.
-func (lw *localWatch) poll(ctx context.Context, f fragments.Fetcher) (changed bool) {
+func (lw *localWatch) poll(ctx context.Context, f fetch.Fetcher) (changed bool) {
 	lw.mu.Lock()
-	reqs := make(map[string]*fragments.Request, len(lw.reqs))
+	reqs := make(map[string]*fetch.Request, len(lw.reqs))
 	for k, r := range lw.reqs {
 		reqs[k] = r
 	}
@@ -93,10 +93,10 @@ func (lw *localWatch) poll(ctx context.Context, f fragments.Fetcher) (changed bo
 
 // sumOf sums what a page shows of a fetch: the status and body of an
 // answer, or the kind of failure.
-func sumOf(resp *fragments.Response, err error) [sha256.Size]byte {
+func sumOf(resp *fetch.Response, err error) [sha256.Size]byte {
 	h := sha256.New()
 	if err != nil {
-		h.Write([]byte("failed: " + fragments.KindOf(err).String())) // the page shows the fallback, whatever the failure
+		h.Write([]byte("failed: " + fetch.KindOf(err).String())) // the page shows the fallback, whatever the failure
 	} else {
 		h.Write([]byte(strconv.Itoa(resp.Status) + "\n"))
 		h.Write(resp.Body)

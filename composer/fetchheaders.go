@@ -11,7 +11,7 @@ import (
 	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/net/http/httpguts"
@@ -20,9 +20,9 @@ import (
 // Headers Inlay sets on every fragment request.
 const (
 	// HeaderRequestID carries the page request's id to every fragment.
-	HeaderRequestID = fragments.HeaderRequestID
+	HeaderRequestID = fetch.HeaderRequestID
 	// HeaderFragmentID names the slot the fragment fills.
-	HeaderFragmentID = fragments.HeaderFragmentID
+	HeaderFragmentID = fetch.HeaderFragmentID
 	// HeaderPagePath is the path of the page the fragment is for.
 	HeaderPagePath = "X-Inlay-Page-Path"
 	// HeaderPageRoute is the page's route pattern, like /product/{sku}.
@@ -109,42 +109,42 @@ func (pc *pageContext) withSpan(ctx context.Context) pageContext {
 // where the service is configured for them. Hop-by-hop, conditional and
 // range headers never pass, and neither does anything the shopper names in
 // Connection.
-func fragmentFields(dst []fragments.Field, r *http.Request, svc *config.Service, pc *pageContext, slot *layout.Slot) []fragments.Field {
-	dst = append(dst, fragments.Field{Name: "Accept", Values: acceptHTML})
+func fragmentFields(dst []fetch.Field, r *http.Request, svc *config.Service, pc *pageContext, slot *layout.Slot) []fetch.Field {
+	dst = append(dst, fetch.Field{Name: "Accept", Values: acceptHTML})
 	// A header the shopper names in Connection is hop-by-hop for that
 	// connection only and never passed on (RFC 9110 §7.6.1).
 	connection := r.Header["Connection"]
 	for _, name := range svc.ForwardedHeaders() {
 		if v := r.Header[name]; len(v) > 0 && v[0] != "" && len(v[0]) <= maxForwardedValue && !httpguts.HeaderValuesContainsToken(connection, name) {
-			dst = append(dst, fragments.Field{Name: name, Values: v[:1:1]})
+			dst = append(dst, fetch.Field{Name: name, Values: v[:1:1]})
 		}
 	}
 	if pc.traceparent != nil {
-		dst = append(dst, fragments.Field{Name: "Traceparent", Values: pc.traceparent})
+		dst = append(dst, fetch.Field{Name: "Traceparent", Values: pc.traceparent})
 		if pc.tracestate != nil {
-			dst = append(dst, fragments.Field{Name: "Tracestate", Values: pc.tracestate})
+			dst = append(dst, fetch.Field{Name: "Tracestate", Values: pc.tracestate})
 		}
 	}
 	dst = append(dst,
-		fragments.Field{Name: HeaderRequestID, Values: pc.requestID},
-		fragments.Field{Name: HeaderFragmentID, Values: slot.IDHeader()})
+		fetch.Field{Name: HeaderRequestID, Values: pc.requestID},
+		fetch.Field{Name: HeaderFragmentID, Values: slot.IDHeader()})
 	if svc.SendsContext() {
 		dst = append(dst,
-			fragments.Field{Name: HeaderPagePath, Values: pc.path},
-			fragments.Field{Name: HeaderPageRoute, Values: pc.route},
-			fragments.Field{Name: HeaderBaseURL, Values: pc.baseURL})
+			fetch.Field{Name: HeaderPagePath, Values: pc.path},
+			fetch.Field{Name: HeaderPageRoute, Values: pc.route},
+			fetch.Field{Name: HeaderBaseURL, Values: pc.baseURL})
 		if pc.params != nil {
-			dst = append(dst, fragments.Field{Name: HeaderRouteParams, Values: pc.params})
+			dst = append(dst, fetch.Field{Name: HeaderRouteParams, Values: pc.params})
 		}
 	}
 	if svc.Cookies.Any() {
 		if v := svc.Cookies.Filter(r.Header["Cookie"]); len(v) > 0 {
-			dst = append(dst, fragments.Field{Name: "Cookie", Values: v})
+			dst = append(dst, fetch.Field{Name: "Cookie", Values: v})
 		}
 	}
 	if svc.Authorization {
 		if v := r.Header["Authorization"]; len(v) > 0 && v[0] != "" {
-			dst = append(dst, fragments.Field{Name: "Authorization", Values: v[:1:1]})
+			dst = append(dst, fetch.Field{Name: "Authorization", Values: v[:1:1]})
 		}
 	}
 	if pc.identity != nil && svc.Identity != "" {

@@ -16,8 +16,8 @@ import (
 
 	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -71,7 +71,7 @@ func (gw *gateway) identified(r *http.Request) bool {
 // holds the codings the shopper takes, so that a coded body (gzip, br)
 // is only ever served to a shopper who takes the same codings, whether
 // or not the team sent Vary: Accept-Encoding.
-func (gw *gateway) assetRequest(r *http.Request) *fragments.Request {
+func (gw *gateway) assetRequest(r *http.Request) *fetch.Request {
 	out := r.Clone(context.Background())
 	pr := &httputil.ProxyRequest{In: r, Out: out}
 	pr.SetURL(gw.svc.BaseURL)
@@ -86,12 +86,12 @@ func (gw *gateway) assetRequest(r *http.Request) *fragments.Request {
 		h.Del(k)
 	}
 	gw.scopeCredentials(h, r.Header)
-	fields := make([]fragments.Field, 0, len(h))
+	fields := make([]fetch.Field, 0, len(h))
 	for _, k := range slices.Sorted(maps.Keys(h)) {
-		fields = append(fields, fragments.Field{Name: k, Values: h[k]})
+		fields = append(fields, fetch.Field{Name: k, Values: h[k]})
 	}
 	u := out.URL.String()
-	return &fragments.Request{
+	return &fetch.Request{
 		ID:          r.URL.Path,
 		Service:     gw.svc.Name,
 		URL:         u,
@@ -100,7 +100,7 @@ func (gw *gateway) assetRequest(r *http.Request) *fragments.Request {
 		Asset:       true,
 		Timeout:     gw.route.HeaderTimeout(),
 		IdleTimeout: gw.route.BodyIdleTimeout(),
-		Report:      &fragments.Report{},
+		Report:      &fetch.Report{},
 	}
 }
 
@@ -141,7 +141,7 @@ func (gw *gateway) serveCached(w *gatewayWriter, r *http.Request) bool {
 	if eng.Passes(req) {
 		return false
 	}
-	var resp *fragments.Response
+	var resp *fetch.Response
 	head := r.Method == http.MethodHead
 	if head {
 		// A HEAD is answered from what is stored, or by the team.
@@ -153,7 +153,7 @@ func (gw *gateway) serveCached(w *gatewayWriter, r *http.Request) bool {
 		var err error
 		resp, err = eng.Fetch(r.Context(), req)
 		if err != nil {
-			fe, _ := errors.AsType[*fragments.Error](err)
+			fe, _ := errors.AsType[*fetch.Error](err)
 			if fe == nil || fe.Answer == nil {
 				gw.fail(w, r, err)
 				return true
@@ -167,14 +167,14 @@ func (gw *gateway) serveCached(w *gatewayWriter, r *http.Request) bool {
 		gw.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), liveKey{}, resp.Live)))
 		return true
 	}
-	if req.Report.Cache == fragments.CacheStale {
+	if req.Report.Cache == fetch.CacheStale {
 		gw.srv.observer.GatewayStale(gw.svc.Name)
 	}
 	if bareError(r, resp.Status, resp.Header) {
 		gw.fail(w, r, &teamError{status: resp.Status})
 		return true
 	}
-	if rep := req.Report; head || rep.Cache == fragments.CacheHit || rep.Cache == fragments.CacheStale || rep.Coalesced {
+	if rep := req.Report; head || rep.Cache == fetch.CacheHit || rep.Cache == fetch.CacheStale || rep.Coalesced {
 		setAge(w.Header(), resp.Header, time.Now())
 	}
 	writeAsset(w, r, resp)
@@ -217,7 +217,7 @@ func (t liveTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // writeAsset writes a stored (or fetched) answer: a 200 through
 // http.ServeContent, which answers conditional and range requests from it,
 // any other status as it is.
-func writeAsset(w http.ResponseWriter, r *http.Request, resp *fragments.Response) {
+func writeAsset(w http.ResponseWriter, r *http.Request, resp *fetch.Response) {
 	h := w.Header()
 	for k, vs := range resp.Header {
 		if slices.Contains(hopByHop, k) || k == "Content-Length" || k == "Age" && len(h["Age"]) > 0 {
@@ -265,7 +265,7 @@ const maxPreloads = 4
 // through a gateway route of this shop (a path on this origin) that the
 // cache does not hold fresh is fetched and stored, as a browser would
 // ask for it (preloadCodings), so that it is there when its team goes down.
-func (s *Server) preloadAssets(_ *fragments.Request, resp *fragments.Response) {
+func (s *Server) preloadAssets(_ *fetch.Request, resp *fetch.Response) {
 	for _, a := range resp.Assets {
 		gw, path := s.assetRoute(a.URL)
 		if gw == nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // This file is the composer's one vocabulary of outcomes: what a box
@@ -35,7 +36,7 @@ func (o *outcome) shown() string {
 // the reason it failed (see failureReason).
 func fragmentOutcome(o *outcome) string {
 	if o.err == nil {
-		if o.report.Cache == fragments.CacheStale {
+		if o.report.Cache == fetch.CacheStale {
 			return "stale"
 		}
 		return "ok"
@@ -44,11 +45,11 @@ func fragmentOutcome(o *outcome) string {
 }
 
 // failureReason names why a fetch failed, from a bounded set: the
-// [fragments.Kind] names (timeout, connect, status, breaker_open,
+// [fetch.Kind] names (timeout, connect, status, breaker_open,
 // overflow, markup, panic, budget, canceled, …), "status" for a status the
 // box cannot show, or "error".
 func failureReason(err error) string {
-	if k := fragments.KindOf(err); k != 0 {
+	if k := fetch.KindOf(err); k != 0 {
 		return k.String()
 	}
 	var es errStatus
@@ -70,12 +71,12 @@ func failureReason(err error) string {
 //   - 502 for anything else the service did.
 func failureStatus(r *http.Request, err error) int {
 	var tooLarge *http.MaxBytesError
-	switch kind := fragments.KindOf(err); {
-	case kind == fragments.KindCanceled:
+	switch kind := fetch.KindOf(err); {
+	case kind == fetch.KindCanceled:
 		return statusClientClosed
-	case kind == fragments.KindTimeout, errors.Is(err, errHeaderTimeout), errors.Is(err, context.DeadlineExceeded):
+	case kind == fetch.KindTimeout, errors.Is(err, errHeaderTimeout), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
-	case kind == fragments.KindBreakerOpen, kind == fragments.KindOverflow,
+	case kind == fetch.KindBreakerOpen, kind == fetch.KindOverflow,
 		errors.Is(err, fragments.ErrBreakerOpen), errors.Is(err, fragments.ErrQueueFull):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &tooLarge):

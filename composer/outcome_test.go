@@ -10,30 +10,31 @@ import (
 	"testing"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // One mapping from a failure to the shopper's status, for pages and the
 // gateway alike.
 func TestFailureStatus(t *testing.T) {
-	fe := func(k fragments.Kind) error { return &fragments.Error{Kind: k, ID: "box", Service: "team"} }
+	fe := func(k fetch.Kind) error { return &fetch.Error{Kind: k, ID: "box", Service: "team"} }
 	cases := []struct {
 		name string
 		err  error
 		gone bool // the shopper's request ended
 		want int
 	}{
-		{"fragment timeout", fe(fragments.KindTimeout), false, http.StatusGatewayTimeout},
+		{"fragment timeout", fe(fetch.KindTimeout), false, http.StatusGatewayTimeout},
 		{"route's header timeout", errHeaderTimeout, false, http.StatusGatewayTimeout},
 		{"deadline", fmt.Errorf("proxy: %w", context.DeadlineExceeded), false, http.StatusGatewayTimeout},
-		{"breaker open", fe(fragments.KindBreakerOpen), false, http.StatusServiceUnavailable},
-		{"queue full", fe(fragments.KindOverflow), false, http.StatusServiceUnavailable},
+		{"breaker open", fe(fetch.KindBreakerOpen), false, http.StatusServiceUnavailable},
+		{"queue full", fe(fetch.KindOverflow), false, http.StatusServiceUnavailable},
 		{"gateway breaker open", fmt.Errorf("service basket: %w", fragments.ErrBreakerOpen), false, http.StatusServiceUnavailable},
 		{"body too large", &http.MaxBytesError{Limit: 1}, false, http.StatusRequestEntityTooLarge},
 		{"upload stalled", fmt.Errorf("reading body: %w", os.ErrDeadlineExceeded), false, http.StatusRequestTimeout},
-		{"shopper left", fe(fragments.KindCanceled), true, statusClientClosed},
+		{"shopper left", fe(fetch.KindCanceled), true, statusClientClosed},
 		{"shopper left, any error", errors.New("read: connection reset"), true, statusClientClosed},
-		{"5xx", fe(fragments.KindStatus), false, http.StatusBadGateway},
-		{"connect", fe(fragments.KindConnect), false, http.StatusBadGateway},
+		{"5xx", fe(fetch.KindStatus), false, http.StatusBadGateway},
+		{"connect", fe(fetch.KindConnect), false, http.StatusBadGateway},
 		{"anything else", errors.New("boom"), false, http.StatusBadGateway},
 	}
 	for _, tc := range cases {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/inlayhq/inlay/composer/frontdoor"
 	"github.com/inlayhq/inlay/composer/layout"
-	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // page composes one layout for one shopper request.
@@ -50,13 +50,13 @@ type page struct {
 type outcome struct {
 	// resp is the response whose body fills the slot: from the src, or from
 	// fallback-src when fromFallback. Nil means the inline fallback.
-	resp         *fragments.Response
+	resp         *fetch.Response
 	fromFallback bool
 	// err is why the src failed, if it did.
 	err      error
 	duration time.Duration
 	// report is what the fetch layers said about the src fetch.
-	report fragments.Report
+	report fetch.Report
 }
 
 // errStatus is the failure of a fragment whose status cannot fill its slot.
@@ -115,7 +115,7 @@ type pageFetches struct {
 	// cancel ends the page deadline's context; a no-op while it has none.
 	cancel context.CancelFunc
 	// reqs holds every slot's request, for the early hints.
-	reqs []fragments.Request
+	reqs []fetch.Request
 }
 
 // settle ends what compose leaves behind once the page is written: the
@@ -149,8 +149,8 @@ func (pg *page) startFetches(f *pageFetches, wg *sync.WaitGroup, pageTimeout tim
 	pg.done = make([]chan struct{}, n)
 	head := pg.r.Method == http.MethodHead
 	// One allocation for every slot's request and header fields.
-	f.reqs = make([]fragments.Request, n)
-	fields := make([]fragments.Field, 0, fieldRoom(l))
+	f.reqs = make([]fetch.Request, n)
+	fields := make([]fetch.Field, 0, fieldRoom(l))
 	// Boxes no cache holds are sent all at once and read in document
 	// order on this goroutine (fragments.Engine.Start), unless async
 	// boxes stream as they come: then every box has its goroutine.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -41,7 +42,7 @@ type pageEngine struct {
 	// watchLocal, when not nil (dev mode with a local service), is given
 	// every fetch of a local service's fragment and its answer, to watch
 	// it for changes.
-	watchLocal func(*fragments.Request, *fragments.Response, error)
+	watchLocal func(*fetch.Request, *fetch.Response, error)
 
 	degraded       logFolder    // folds the degraded-box log lines under load
 	lastCookieWarn atomic.Int64 // unix nanoseconds of the last dropped-cookie warning

@@ -10,6 +10,7 @@ import (
 
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // passCookies adds the Set-Cookie headers of fragments whose services may
@@ -46,7 +47,7 @@ func (pg *page) serverTiming() string {
 		b.WriteString(strconv.FormatFloat(float64(o.duration.Microseconds())/1000, 'f', -1, 64))
 		b.WriteString(`;desc="`)
 		b.WriteString(o.report.Cache.String())
-		if o.report.Tier != fragments.TierNone {
+		if o.report.Tier != fetch.TierNone {
 			b.WriteByte(' ')
 			b.WriteString(o.report.Tier.String())
 		}
@@ -68,14 +69,14 @@ func (pg *page) serverTiming() string {
 //
 // reqs are the slots' requests as compose built them, their cache keys
 // already computed (by the fresh-hit check), so nothing is built twice.
-func (pg *page) earlyHints(w http.ResponseWriter, reqs []fragments.Request) {
+func (pg *page) earlyHints(w http.ResponseWriter, reqs []fetch.Request) {
 	if !pg.eng.earlyHints || isDone(pg.done[pg.layout.Primary]) {
 		return
 	}
 	h := w.Header()
 	var seen []string
 	for i := range pg.layout.Slots {
-		var resp *fragments.Response
+		var resp *fetch.Response
 		if isDone(pg.done[i]) {
 			resp = pg.outcomes[i].resp
 		} else {
@@ -112,7 +113,7 @@ func newNonce() string {
 // primaryHeaders copies what the primary fragment may say about the page:
 // its redirect target and its cookies. It reports false when the Location
 // is not a safe, same-site target.
-func primaryHeaders(h http.Header, r *http.Request, resp *fragments.Response) bool {
+func primaryHeaders(h http.Header, r *http.Request, resp *fetch.Response) bool {
 	if contract.IsRedirect(resp.Status) {
 		loc, ok := contract.SafeLocation(resp.Header.Get("Location"), r.Host)
 		if !ok {

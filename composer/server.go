@@ -17,6 +17,7 @@ import (
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/static"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -279,7 +280,7 @@ func (s *Server) Engine() *fragments.Engine { return s.engine }
 
 // FetchStats returns the counters of the fetch engine (cache, coalescing,
 // breakers, limits).
-func (s *Server) FetchStats() *fragments.Stats { return s.engine.Stats() }
+func (s *Server) FetchStats() *fetch.Stats { return s.engine.Stats() }
 
 // Guards returns the per-service breakers and concurrency limits.
 func (s *Server) Guards() *fragments.Guards { return s.engine.Guards() }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/labstack/echo/v4"
 )
 
@@ -52,12 +52,12 @@ func (s *Server) pageIdentity(c echo.Context, p *config.Page) (id *auth.Identity
 
 // identityField appends the header that tells svc who the shopper is, if
 // the service is configured for one and the shopper is signed in.
-func identityField(dst []fragments.Field, id *auth.Identity, svc *config.Service) []fragments.Field {
+func identityField(dst []fetch.Field, id *auth.Identity, svc *config.Service) []fetch.Field {
 	if id == nil {
 		return dst
 	}
 	if name, values := id.Field(svc); name != "" {
-		dst = append(dst, fragments.Field{Name: name, Values: values})
+		dst = append(dst, fetch.Field{Name: name, Values: values})
 	}
 	return dst
 }

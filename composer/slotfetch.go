@@ -11,6 +11,7 @@ import (
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -19,7 +20,7 @@ import (
 // freshHit fills o from the cache when it holds the slot's fragment fresh:
 // the common case on a busy page, served without a goroutine or a fetch.
 // With tracing on, every fragment takes the traced path instead.
-func (pg *page) freshHit(slot *layout.Slot, req *fragments.Request, o *outcome) bool {
+func (pg *page) freshHit(slot *layout.Slot, req *fetch.Request, o *outcome) bool {
 	if pg.eng.tracer != nil {
 		return false
 	}
@@ -47,7 +48,7 @@ func (pg *page) startSpan(ctx context.Context, slot *layout.Slot) (context.Conte
 // on a slot's own goroutine a panic would otherwise end the whole process,
 // and on the page's (the primary's fetch) the whole page. It ends span, if
 // there is one.
-func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request, span trace.Span, sent *sentFetch) (o outcome) {
+func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fetch.Request, span trace.Span, sent *sentFetch) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
@@ -83,10 +84,10 @@ type sentFetch struct {
 // fetchSlot fetches a slot's src (req, whose Report is o's) and, if that
 // fails, its fallback-src. When sent is not nil, the src's request is
 // already out, and its answer is read.
-func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fragments.Request, sent *sentFetch) outcome {
+func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fetch.Request, sent *sentFetch) outcome {
 	start := time.Now()
 	var o outcome
-	var resp *fragments.Response
+	var resp *fetch.Response
 	var err error
 	if sent != nil {
 		start = sent.start
@@ -128,8 +129,8 @@ func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fragments
 }
 
 // request builds the fetch of src for a slot, under ctx's span.
-func (pg *page) request(ctx context.Context, slot *layout.Slot, src *layout.Source, timeout time.Duration) *fragments.Request {
-	req := &fragments.Request{}
+func (pg *page) request(ctx context.Context, slot *layout.Slot, src *layout.Source, timeout time.Duration) *fetch.Request {
+	req := &fetch.Request{}
 	pg.fillRequest(ctx, req, slot, src, timeout, nil)
 	return req
 }
@@ -139,7 +140,7 @@ func (pg *page) request(ctx context.Context, slot *layout.Slot, src *layout.Sour
 // tracing on, ctx holds the slot's span, which the request names as its
 // parent. The request is complete once this returns: nothing changes it
 // after, as the fetch layers read it from several goroutines.
-func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *layout.Slot, src *layout.Source, timeout time.Duration, fields []fragments.Field) {
+func (pg *page) fillRequest(ctx context.Context, req *fetch.Request, slot *layout.Slot, src *layout.Source, timeout time.Duration, fields []fetch.Field) {
 	if timeout == 0 {
 		timeout = src.Service.FragmentTimeout()
 	}
@@ -154,7 +155,7 @@ func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *l
 		// is part of the key, so that no Host reaches another shopper.
 		key = src.HostKey(srcURL, pc.baseURL[0])
 	}
-	*req = fragments.Request{
+	*req = fetch.Request{
 		ID:       slot.ID,
 		Service:  src.Service.Name,
 		Endpoint: src.Endpoint(),
@@ -168,7 +169,7 @@ func (pg *page) fillRequest(ctx context.Context, req *fragments.Request, slot *l
 }
 
 // cached returns what the cache holds for src, or nil.
-func (pg *page) cached(slot *layout.Slot, src *layout.Source) *fragments.Response {
+func (pg *page) cached(slot *layout.Slot, src *layout.Source) *fetch.Response {
 	if src == nil {
 		return nil
 	}
@@ -178,7 +179,7 @@ func (pg *page) cached(slot *layout.Slot, src *layout.Source) *fragments.Respons
 
 // placeholderContent is what an async box shows until its content comes:
 // its fallback-src if the cache has it; else nil, for the inline fallback.
-func (pg *page) placeholderContent(slot *layout.Slot) *fragments.Response {
+func (pg *page) placeholderContent(slot *layout.Slot) *fetch.Response {
 	if resp := pg.cached(slot, slot.Fallback); resp != nil && resp.Status == http.StatusOK {
 		return resp
 	}
@@ -187,7 +188,7 @@ func (pg *page) placeholderContent(slot *layout.Slot) *fragments.Response {
 
 // acceptable says whether a response may fill the slot. The primary passes
 // any status below 500 on to the page; other fragments need 200 or 204.
-func acceptable(slot *layout.Slot, resp *fragments.Response) error {
+func acceptable(slot *layout.Slot, resp *fetch.Response) error {
 	if slot.Primary || contract.FillsBox(resp.Status) {
 		return nil
 	}

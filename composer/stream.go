@@ -12,6 +12,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // stream writes a page in document order. It stops writing at the first
@@ -250,7 +251,7 @@ func (s *stream) tag(t tag, value string) {
 // placeholder writes the box an async slot shows until its content
 // arrives: a <inlay-slot> holding the placeholder markup, sized by the
 // layout's placeholder-height so that the page does not jump.
-func (s *stream) placeholder(i int, slot *layout.Slot, content *fragments.Response) {
+func (s *stream) placeholder(i int, slot *layout.Slot, content *fetch.Response) {
 	s.tag(placeholderTag, strconv.Itoa(i))
 	s.writeString(html.EscapeString(slot.ID))
 	if slot.PlaceholderHeight == "" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // DefaultAssetGrace is how long after it stops being fresh a stored asset
@@ -30,7 +31,7 @@ const DefaultAssetGrace = 24 * time.Hour
 // a 5xx is an [*Error] of kind [KindStatus] carrying the answer; any other
 // answer is returned live (Response.Live), its body unread, for the one
 // caller that gets it to pass on.
-func fetchAsset(ctx context.Context, rt http.RoundTripper, req *Request, limit int64) (*Response, error) {
+func fetchAsset(ctx context.Context, rt http.RoundTripper, req *fetch.Request, limit int64) (*fetch.Response, error) {
 	deadline, own := fetchDeadline(ctx, req, time.Now())
 	if own {
 		var cancel context.CancelFunc
@@ -44,9 +45,9 @@ func fetchAsset(ctx context.Context, rt http.RoundTripper, req *Request, limit i
 	hreq, err := http.NewRequestWithContext(rctx, http.MethodGet, req.URL, nil)
 	if err != nil {
 		cancel(nil)
-		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: err}
+		return nil, &fetch.Error{Kind: fetch.KindConnect, ID: req.ID, Service: req.Service, Err: err}
 	}
-	hreq.Header = req.header()
+	hreq.Header = req.Header()
 	c := &Client{}
 	resp, err := rt.RoundTrip(hreq)
 	if !stop() {
@@ -57,23 +58,23 @@ func fetchAsset(ctx context.Context, rt http.RoundTripper, req *Request, limit i
 	}
 	if err != nil {
 		cancel(nil)
-		return nil, c.fail(ctx, req, deadline, KindConnect, err)
+		return nil, c.fail(ctx, req, deadline, fetch.KindConnect, err)
 	}
 	body := &liveBody{rc: resp.Body, cancel: cancel}
 	resp.Body = body
 	failed := contract.Failed(resp.StatusCode)
 	v := contract.Storability(resp.StatusCode, graceHeader(resp.StatusCode, resp.Header), credentialed(req), time.Now(), DefaultNegativeTTL)
 	if !failed && (!v.Store || resp.ContentLength > limit) {
-		return &Response{Status: resp.StatusCode, Header: resp.Header, Live: resp}, nil
+		return &fetch.Response{Status: resp.StatusCode, Header: resp.Header, Live: resp}, nil
 	}
 	read, err := readIdle(body, req.IdleTimeout, cancel, limit)
 	switch {
 	case err != nil:
 		body.Close()
-		return nil, c.fail(ctx, req, deadline, KindBody, err)
+		return nil, c.fail(ctx, req, deadline, fetch.KindBody, err)
 	case int64(len(read)) > limit && failed:
 		body.Close()
-		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: resp.StatusCode}
+		return nil, &fetch.Error{Kind: fetch.KindStatus, ID: req.ID, Service: req.Service, Status: resp.StatusCode}
 	case int64(len(read)) > limit:
 		// Longer than it said, or it said nothing: passed on live, what
 		// was read first.
@@ -81,12 +82,12 @@ func fetchAsset(ctx context.Context, rt http.RoundTripper, req *Request, limit i
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(read), body.rc), body.rc}
-		return &Response{Status: resp.StatusCode, Header: resp.Header, Live: resp}, nil
+		return &fetch.Response{Status: resp.StatusCode, Header: resp.Header, Live: resp}, nil
 	}
 	body.Close()
-	answer := &Response{Status: resp.StatusCode, Header: resp.Header, Body: read}
+	answer := &fetch.Response{Status: resp.StatusCode, Header: resp.Header, Body: read}
 	if failed {
-		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: resp.StatusCode, Answer: answer}
+		return nil, &fetch.Error{Kind: fetch.KindStatus, ID: req.ID, Service: req.Service, Status: resp.StatusCode, Answer: answer}
 	}
 	return answer, nil
 }
@@ -172,7 +173,7 @@ func (e *Engine) MaxAssetBytes() int64 { return e.cache.maxEntry }
 // Passes reports whether req's key is known not to be stored (a
 // hit-for-miss marker: an answer that may not be shared, or an asset over
 // the entry cap), so that a gateway streams it past the cache.
-func (e *Engine) Passes(req *Request) bool {
+func (e *Engine) Passes(req *fetch.Request) bool {
 	if e.bypass(req) {
 		return true
 	}
@@ -182,7 +183,7 @@ func (e *Engine) Passes(req *Request) bool {
 
 // HasFresh reports whether the cache holds a fresh response for req,
 // counting nothing.
-func (e *Engine) HasFresh(req *Request) bool {
+func (e *Engine) HasFresh(req *fetch.Request) bool {
 	if e.bypass(req) {
 		return false
 	}
@@ -193,14 +194,14 @@ func (e *Engine) HasFresh(req *Request) bool {
 // CachesAssets reports whether the engine caches the gateway answers of
 // service: not when the cache is off or the service is never cached.
 func (e *Engine) CachesAssets(service string) bool {
-	return !e.bypass(&Request{Service: service})
+	return !e.bypass(&fetch.Request{Service: service})
 }
 
 // OnStored sets fn to be called, on the fetch's goroutine, with each
 // fragment response the cache stores after fetching it from its service
 // (never an asset's): the gateway preloads the assets it declares. fn
 // must return quickly. nil removes it.
-func (e *Engine) OnStored(fn func(req *Request, resp *Response)) {
+func (e *Engine) OnStored(fn func(req *fetch.Request, resp *fetch.Response)) {
 	if fn == nil {
 		e.cache.onStored.Store(nil)
 		return

@@ -9,13 +9,15 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // slowService is a service that answers <p>ok</p> after latency, within
 // the fetch's own timeout as the Client keeps it: a fetch whose timeout
 // ends first is a timeout.
 func slowService(latency time.Duration, header ...string) *upstream {
-	return &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+	return &upstream{answer: func(ctx context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 		if req.Timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, req.Timeout)
@@ -47,21 +49,21 @@ func TestQueueWaitIsNotTheServicesFailure(t *testing.T) {
 			waves   = 10
 		)
 		up := slowService(latency)
-		stats := &Stats{}
+		stats := &fetch.Stats{}
 		g := NewGuards(up, nil, stats, discardLogger())
 		var served, overflowed int
 		var last []result
 		for range waves {
-			last = fetchAll(context.Background(), g, burst, func(i int) *Request {
+			last = fetchAll(context.Background(), g, burst, func(i int) *fetch.Request {
 				req := guardRequest("search")
 				req.Timeout = timeout
 				return req
 			})()
 			for i, r := range last {
-				switch KindOf(r.err) {
+				switch fetch.KindOf(r.err) {
 				case 0:
 					served++
-				case KindOverflow:
+				case fetch.KindOverflow:
 					overflowed++
 				default:
 					t.Errorf("fetch %d: %v, want its fragment or a refusal at once (overflow)", i, r.err)
@@ -109,7 +111,7 @@ func TestQueuedTimeoutCountsOnlyWithTimeEnough(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				const usual, timeout = 100 * time.Millisecond, 600 * time.Millisecond
 				var hang atomic.Bool
-				up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+				up := &upstream{answer: func(ctx context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 					ctx, cancel := context.WithTimeout(ctx, req.Timeout)
 					defer cancel()
 					wait := usual
@@ -126,7 +128,7 @@ func TestQueuedTimeoutCountsOnlyWithTimeEnough(t *testing.T) {
 				// One breaker for the service, so that its counts are the
 				// fetch's.
 				g := NewGuards(up, func(string) GuardConfig { return GuardConfig{MaxConcurrent: 1, ServiceOnly: true} }, nil, discardLogger())
-				req := func() *Request { r := guardRequest("search"); r.Timeout = timeout; return r }
+				req := func() *fetch.Request { r := guardRequest("search"); r.Timeout = timeout; return r }
 				if _, err := g.Fetch(context.Background(), req()); err != nil {
 					t.Fatal(err) // the usual latency is measured: 100ms
 				}
@@ -135,16 +137,16 @@ func TestQueuedTimeoutCountsOnlyWithTimeEnough(t *testing.T) {
 				// the service hangs.
 				hang.Store(true)
 				ctx, leave := context.WithCancel(context.Background())
-				holder := fetchAll(ctx, g, 1, func(int) *Request { return req() })
+				holder := fetchAll(ctx, g, 1, func(int) *fetch.Request { return req() })
 				synctest.Wait()
-				queued := fetchAll(context.Background(), g, 1, func(int) *Request { return req() })
+				queued := fetchAll(context.Background(), g, 1, func(int) *fetch.Request { return req() })
 				synctest.Wait()
 				time.Sleep(timeout - tc.left)
 				leave()
-				if r := holder()[0]; KindOf(r.err) != KindCanceled {
+				if r := holder()[0]; fetch.KindOf(r.err) != fetch.KindCanceled {
 					t.Fatalf("holder: got %v, want canceled", r.err)
 				}
-				if r := queued()[0]; KindOf(r.err) != KindTimeout {
+				if r := queued()[0]; fetch.KindOf(r.err) != fetch.KindTimeout {
 					t.Fatalf("queued fetch: got %v, want a timeout", r.err)
 				}
 				failures := g.Counts("search").TotalFailures
@@ -191,19 +193,19 @@ func TestOneEndpointNeverOpensTheService(t *testing.T) {
 					return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"text/html"}}, Body: http.NoBody}, nil
 				})}
 				g := NewGuards(client, nil, nil, discardLogger())
-				fetch := func(path string) error {
-					_, err := g.Fetch(context.Background(), &Request{ID: "box", Service: "search", URL: "http://search" + path})
+				get := func(path string) error {
+					_, err := g.Fetch(context.Background(), &fetch.Request{ID: "box", Service: "search", URL: "http://search" + path})
 					return err
 				}
 				for _, path := range tc.before {
-					if err := fetch(path); err != nil {
+					if err := get(path); err != nil {
 						t.Fatal(err)
 					}
 				}
 				okServed := true
 				for range tc.rounds {
 					for _, path := range tc.paths {
-						if err := fetch(path); path == "/ok" && err != nil {
+						if err := get(path); path == "/ok" && err != nil {
 							okServed = false
 						}
 					}
@@ -224,7 +226,7 @@ func TestOneEndpointNeverOpensTheService(t *testing.T) {
 						t.Errorf("requests to the broken endpoint: got %d, want %d", got, DefaultBreakerMinRequests)
 					}
 				}
-				if err := fetch("/ok"); (err == nil) != tc.wantOK {
+				if err := get("/ok"); (err == nil) != tc.wantOK {
 					t.Errorf("the healthy endpoint, after: got %v, want served: %v", err, tc.wantOK)
 				}
 			})
@@ -243,21 +245,21 @@ func TestCoalescedFollowerRefetchKeepsItsTimeout(t *testing.T) {
 		c := newTestCache(t, up, CacheConfig{})
 		start := time.Now()
 		var took [n]time.Duration
-		results := fetchAll(context.Background(), FetcherFunc(func(ctx context.Context, req *Request) (*Response, error) {
+		results := fetchAll(context.Background(), fetch.FetcherFunc(func(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
 			resp, err := c.Fetch(ctx, req)
 			var i int
 			fmt.Sscan(req.ID, &i)
 			took[i] = time.Since(start)
 			return resp, err
-		}), n, func(i int) *Request {
-			return &Request{ID: fmt.Sprint(i), Service: "search", URL: "http://search/ns", Timeout: timeout}
+		}), n, func(i int) *fetch.Request {
+			return &fetch.Request{ID: fmt.Sprint(i), Service: "search", URL: "http://search/ns", Timeout: timeout}
 		})()
 		var served, timedOut int
 		for i, r := range results {
 			switch {
 			case r.err == nil && !r.report.Coalesced && took[i] == latency:
 				served++ // the leader
-			case KindOf(r.err) == KindTimeout && r.report.Coalesced && took[i] == timeout:
+			case fetch.KindOf(r.err) == fetch.KindTimeout && r.report.Coalesced && took[i] == timeout:
 				timedOut++
 			default:
 				t.Errorf("fetch %d: got %v after %v (coalesced %v), want the leader's answer at %v or a follower's timeout at %v",

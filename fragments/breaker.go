@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -125,16 +127,16 @@ type GuardConfig struct {
 // a service slower than that is slower than usual, while a timeout with
 // less left says more of the queue than of the service.
 type Guards struct {
-	next   Fetcher
+	next   fetch.Fetcher
 	config func(service string) GuardConfig
-	stats  *Stats
+	stats  *fetch.Stats
 	logger *slog.Logger
 
 	mu     sync.RWMutex // protects guards; every fetch reads them
 	guards map[string]*guard
 }
 
-var _ Fetcher = (*Guards)(nil)
+var _ fetch.Fetcher = (*Guards)(nil)
 
 // guard is the breaker and limit of one service.
 type guard struct {
@@ -148,12 +150,12 @@ type guard struct {
 
 // NewGuards returns Guards in front of next. config gives each service's
 // settings; nil means the defaults for all. stats and logger may be nil.
-func NewGuards(next Fetcher, config func(service string) GuardConfig, stats *Stats, logger *slog.Logger) *Guards {
+func NewGuards(next fetch.Fetcher, config func(service string) GuardConfig, stats *fetch.Stats, logger *slog.Logger) *Guards {
 	if config == nil {
 		config = func(string) GuardConfig { return GuardConfig{} }
 	}
 	if stats == nil {
-		stats = &Stats{}
+		stats = &fetch.Stats{}
 	}
 	if logger == nil {
 		logger = slog.Default()
@@ -176,14 +178,14 @@ func (g *Guards) Reconfigure() {
 
 // Fetch passes req on unless its service's (or endpoint's) breaker is
 // open, once the service's concurrency limit gives it a slot in time.
-func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
+func (g *Guards) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
 	gd := g.guard(req.Service)
 	ep := gd.endpointOf(req, g)
 	if st := gd.breaker.State(); st == gobreaker.StateOpen {
 		// Fail fast: an open breaker refuses without queueing.
 		g.stats.BreakerOpen.Add(1)
-		report(req, func(r *Report) { r.Breaker = st.String() })
-		return nil, &Error{Kind: KindBreakerOpen, ID: req.ID, Service: req.Service, Err: gobreaker.ErrOpenState}
+		report(req, func(r *fetch.Report) { r.Breaker = st.String() })
+		return nil, &fetch.Error{Kind: fetch.KindBreakerOpen, ID: req.ID, Service: req.Service, Err: gobreaker.ErrOpenState}
 	}
 	// The fetch's own deadline runs from now: a wait for the limit is part
 	// of it.
@@ -204,9 +206,9 @@ func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		switch {
 		case errors.Is(err, errQueueFull), errors.Is(err, errTooLate):
 			g.stats.Overflows.Add(1)
-			return nil, &Error{Kind: KindOverflow, ID: req.ID, Service: req.Service, Err: err}
+			return nil, &fetch.Error{Kind: fetch.KindOverflow, ID: req.ID, Service: req.Service, Err: err}
 		case errors.Is(err, errQueueTimeout):
-			return nil, &Error{Kind: KindTimeout, ID: req.ID, Service: req.Service, Err: err}
+			return nil, &fetch.Error{Kind: fetch.KindTimeout, ID: req.ID, Service: req.Service, Err: err}
 		}
 		return nil, ctxFailure(ctx, req, err)
 	}
@@ -221,22 +223,22 @@ func (g *Guards) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	}
 	start := time.Now()
 	resp, err := g.execute(gd, ep, ctx, req, theirs)
-	kind := KindOf(err)
-	timedOut := kind == KindTimeout && theirs
+	kind := fetch.KindOf(err)
+	timedOut := kind == fetch.KindTimeout && theirs
 	gd.limiter.Release(time.Since(start), timedOut,
-		kind == KindCanceled || kind == KindBreakerOpen || kind == KindPanic || kind == KindTimeout && !timedOut)
+		kind == fetch.KindCanceled || kind == fetch.KindBreakerOpen || kind == fetch.KindPanic || kind == fetch.KindTimeout && !timedOut)
 	gd.report(req, ep)
 	return resp, err
 }
 
 // report notes in req's report the state of the breakers that guarded
 // it: the endpoint's when it is the more open, else the service's.
-func (gd *guard) report(req *Request, ep *breaker) {
+func (gd *guard) report(req *fetch.Request, ep *breaker) {
 	st := gd.breaker.State()
 	if ep != nil && st == gobreaker.StateClosed {
 		st = ep.State()
 	}
-	report(req, func(r *Report) { r.Breaker = st.String() })
+	report(req, func(r *fetch.Report) { r.Breaker = st.String() })
 }
 
 // inTime checks a fetch that waited in the queue and was given a slot,
@@ -272,13 +274,13 @@ func (l *Limiter) tolerated() time.Duration {
 // execute runs the fetch through the endpoint's breaker, if the service
 // has them, and the service's. A timeout that is not theirs (see
 // [Guards]) is counted by neither.
-func (g *Guards) execute(gd *guard, ep *breaker, ctx context.Context, req *Request, theirs bool) (*Response, error) {
+func (g *Guards) execute(gd *guard, ep *breaker, ctx context.Context, req *fetch.Request, theirs bool) (*fetch.Response, error) {
 	st, err := g.allow(gd, ep)
 	if err != nil {
 		return nil, g.refused(req, err)
 	}
 	st.queueTimeout = !theirs
-	return run(st, func() (*Response, error) { return g.next.Fetch(ctx, req) })
+	return run(st, func() (*fetch.Response, error) { return g.next.Fetch(ctx, req) })
 }
 
 // allow is the first step of a fetch through the service's breaker and,
@@ -325,7 +327,7 @@ type steps struct {
 
 // done tells the breakers the fetch's outcome.
 func (st steps) done(err error) {
-	if st.queueTimeout && KindOf(err) == KindTimeout {
+	if st.queueTimeout && fetch.KindOf(err) == fetch.KindTimeout {
 		err = errors.Join(err, errNotCounted)
 	}
 	if st.own == nil {
@@ -358,17 +360,17 @@ var errNotCounted = errors.New("not counted against the service")
 
 // excluded says which outcomes a breaker does not count at all.
 func excluded(err error) bool {
-	k := KindOf(err)
-	return k == KindCanceled || k == KindPanic || errors.Is(err, errNotCounted)
+	k := fetch.KindOf(err)
+	return k == fetch.KindCanceled || k == fetch.KindPanic || errors.Is(err, errNotCounted)
 }
 
 // failed says which outcomes a breaker counts as failures.
 func failed(err error) bool { return !excluded(err) && !countsAsSuccess(err) }
 
 // refused is the error of a fetch a breaker would not let through.
-func (g *Guards) refused(req *Request, err error) error {
+func (g *Guards) refused(req *fetch.Request, err error) error {
 	g.stats.BreakerOpen.Add(1)
-	return &Error{Kind: KindBreakerOpen, ID: req.ID, Service: req.Service, Err: err}
+	return &fetch.Error{Kind: fetch.KindBreakerOpen, ID: req.ID, Service: req.Service, Err: err}
 }
 
 // run calls fetch and gives its error to st, as gobreaker's Execute
@@ -387,12 +389,12 @@ func run[T any](st steps, fetch func() (T, error)) (v T, err error) {
 
 // ctxFailure is the error of a fetch whose context ended before it was
 // sent: a timeout if its deadline passed, else a cancellation.
-func ctxFailure(ctx context.Context, req *Request, err error) *Error {
-	kind := KindCanceled
+func ctxFailure(ctx context.Context, req *fetch.Request, err error) *fetch.Error {
+	kind := fetch.KindCanceled
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		kind = KindTimeout
+		kind = fetch.KindTimeout
 	}
-	return &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: err}
+	return &fetch.Error{Kind: kind, ID: req.ID, Service: req.Service, Err: err}
 }
 
 // State returns the breaker state of a service: "closed", "half-open" or
@@ -458,11 +460,11 @@ func (g *Guards) guard(service string) *guard {
 }
 
 // endpointOf returns the breaker of req's endpoint; see [guard.endpoint].
-func (gd *guard) endpointOf(req *Request, g *Guards) *breaker {
+func (gd *guard) endpointOf(req *fetch.Request, g *Guards) *breaker {
 	if gd.cfg.ServiceOnly {
 		return nil
 	}
-	return gd.endpoint(req.endpoint(), g)
+	return gd.endpoint(endpointName(req), g)
 }
 
 // endpoint returns the breaker of an endpoint, made on its first use, or
@@ -533,7 +535,7 @@ func (g *Guards) newBreaker(name string, cfg GuardConfig, trip func(gobreaker.Co
 			return c.Requests >= minRequests && float64(c.TotalFailures) >= rate*float64(c.Requests)
 		}
 	}
-	return gobreaker.NewTwoStepCircuitBreaker[*Response](gobreaker.Settings{
+	return gobreaker.NewTwoStepCircuitBreaker[*fetch.Response](gobreaker.Settings{
 		Name:         name,
 		MaxRequests:  cmp.Or(cfg.Probes, DefaultBreakerProbes),
 		Interval:     window,
@@ -557,20 +559,34 @@ func (g *Guards) newBreaker(name string, cfg GuardConfig, trip func(gobreaker.Co
 // answer, even a 4xx, and contract slips such as a wrong content type or an
 // oversized body, which say nothing of the service's health.
 func countsAsSuccess(err error) bool {
-	switch KindOf(err) {
-	case KindConnect, KindTimeout, KindBody:
+	switch fetch.KindOf(err) {
+	case fetch.KindConnect, fetch.KindTimeout, fetch.KindBody:
 		return false
-	case KindStatus:
-		var fe *Error
+	case fetch.KindStatus:
+		var fe *fetch.Error
 		return errors.As(err, &fe) && fe.Status < http.StatusInternalServerError
 	}
-	return err == nil || KindOf(err) != 0
+	return err == nil || fetch.KindOf(err) != 0
 }
 
 // breaker is a circuit breaker in two steps: a fetch is allowed, then
 // its outcome told, so that one sent now and read later is counted as
 // one run whole.
-type breaker = gobreaker.TwoStepCircuitBreaker[*Response]
+type breaker = gobreaker.TwoStepCircuitBreaker[*fetch.Response]
 
 // errQueueFull is why a fetch was refused by a service's limit.
 var errQueueFull = errors.New("concurrency limit reached and wait queue full")
+
+// endpointName returns the name of req's endpoint.
+func endpointName(r *fetch.Request) string {
+	if r.Asset {
+		return gatewayEndpoint // one breaker with the route's streamed requests
+	}
+	if r.Endpoint != "" {
+		return r.Endpoint
+	}
+	if u, err := url.Parse(r.URL); err == nil {
+		return u.Path
+	}
+	return r.URL
+}

@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -87,7 +88,7 @@ func (o *origin) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // newGuarded returns Guards over a Client that sends its requests to o.
-func newGuarded(o *origin, cfg GuardConfig, stats *Stats, logs *logRecorder) *Guards {
+func newGuarded(o *origin, cfg GuardConfig, stats *fetch.Stats, logs *logRecorder) *Guards {
 	var logger *slog.Logger
 	if logs != nil {
 		logger = slog.New(logs)
@@ -102,8 +103,8 @@ func endpointCounts(g *Guards, service, endpoint string) gobreaker.Counts {
 	return g.guard(service).endpoint(endpoint, g).Counts()
 }
 
-func guardRequest(service string) *Request {
-	return &Request{ID: service + "-box", Service: service, URL: "http://" + service + "/box", Timeout: time.Second, Report: &Report{}}
+func guardRequest(service string) *fetch.Request {
+	return &fetch.Request{ID: service + "-box", Service: service, URL: "http://" + service + "/box", Timeout: time.Second, Report: &fetch.Report{}}
 }
 
 // F1: the breaker opens after exactly Failures consecutive failures, logs
@@ -115,13 +116,13 @@ func TestBreakerOpensAfterExactlyNFailures(t *testing.T) {
 		o := &origin{}
 		o.status.Store(500)
 		logs := &logRecorder{}
-		stats := &Stats{}
+		stats := &fetch.Stats{}
 		g := newGuarded(o, GuardConfig{Failures: 3, OpenFor: 10 * time.Second, ServiceOnly: true}, stats, logs)
 		for i := range 3 {
 			if got := g.State("search"); got != "closed" {
 				t.Fatalf("after %d failures: got %q, want closed", i, got)
 			}
-			if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindStatus {
+			if _, err := g.Fetch(context.Background(), guardRequest("search")); fetch.KindOf(err) != fetch.KindStatus {
 				t.Fatalf("failure %d: got %v, want a 500 status error", i+1, err)
 			}
 		}
@@ -136,8 +137,8 @@ func TestBreakerOpensAfterExactlyNFailures(t *testing.T) {
 		for i := range 100 {
 			req := guardRequest("search")
 			_, err := g.Fetch(context.Background(), req)
-			if KindOf(err) != KindBreakerOpen || !errors.Is(err, gobreaker.ErrOpenState) {
-				t.Fatalf("fetch %d while open: got %v, want %q wrapping gobreaker.ErrOpenState", i, err, KindBreakerOpen)
+			if fetch.KindOf(err) != fetch.KindBreakerOpen || !errors.Is(err, gobreaker.ErrOpenState) {
+				t.Fatalf("fetch %d while open: got %v, want %q wrapping gobreaker.ErrOpenState", i, err, fetch.KindBreakerOpen)
 			}
 			if req.Report.Breaker != "open" {
 				t.Errorf("report: got breaker %q, want open", req.Report.Breaker)
@@ -171,7 +172,7 @@ func TestBreakerHalfOpenLetsExactlyProbesThrough(t *testing.T) {
 				o.status.Store(500)
 				logs := &logRecorder{}
 				g := newGuarded(o, GuardConfig{Failures: 1, OpenFor: 10 * time.Second, Probes: 3, ServiceOnly: true}, nil, logs)
-				if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindStatus {
+				if _, err := g.Fetch(context.Background(), guardRequest("search")); fetch.KindOf(err) != fetch.KindStatus {
 					t.Fatalf("tripping fetch: got %v", err)
 				}
 				time.Sleep(10 * time.Second)
@@ -186,12 +187,12 @@ func TestBreakerHalfOpenLetsExactlyProbesThrough(t *testing.T) {
 				o.gate = make(chan struct{})
 				o.status.Store(int64(tc.probeStatus))
 				var finished atomic.Int64
-				counted := FetcherFunc(func(ctx context.Context, req *Request) (*Response, error) {
+				counted := fetch.FetcherFunc(func(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
 					defer finished.Add(1)
 					return g.Fetch(ctx, req)
 				})
 				const n = 10
-				wait := fetchAll(context.Background(), counted, n, func(int) *Request { return guardRequest("search") })
+				wait := fetchAll(context.Background(), counted, n, func(int) *fetch.Request { return guardRequest("search") })
 				synctest.Wait()
 				if got := o.calls.Load() - 1; got != 3 {
 					t.Errorf("probes that reached the upstream: got %d, want 3", got)
@@ -202,7 +203,7 @@ func TestBreakerHalfOpenLetsExactlyProbesThrough(t *testing.T) {
 				close(o.gate)
 				refused := 0
 				for _, r := range wait() {
-					if KindOf(r.err) == KindBreakerOpen {
+					if fetch.KindOf(r.err) == fetch.KindBreakerOpen {
 						refused++
 						if !errors.Is(r.err, gobreaker.ErrTooManyRequests) {
 							t.Errorf("refused probe: got %v, want gobreaker.ErrTooManyRequests", r.err)
@@ -227,7 +228,7 @@ func TestBreakerHalfOpenLetsExactlyProbesThrough(t *testing.T) {
 					if err != nil || o.calls.Load() != calls+1 {
 						t.Errorf("closed again: got %v after %d calls, want a fetch that reaches the upstream", err, o.calls.Load()-calls)
 					}
-				} else if KindOf(err) != KindBreakerOpen || o.calls.Load() != calls {
+				} else if fetch.KindOf(err) != fetch.KindBreakerOpen || o.calls.Load() != calls {
 					t.Errorf("reopened: got %v after %d calls, want a refusal without a call", err, o.calls.Load()-calls)
 				}
 			})
@@ -247,11 +248,11 @@ func TestBreakerCancelledProbeLeavesRoomForAnother(t *testing.T) {
 		o.status.Store(200)
 		o.gate = make(chan struct{})
 		ctx, cancel := context.WithCancel(context.Background())
-		wait := fetchAll(ctx, g, 1, func(int) *Request { return guardRequest("search") })
+		wait := fetchAll(ctx, g, 1, func(int) *fetch.Request { return guardRequest("search") })
 		synctest.Wait()
 		cancel()
-		if got := KindOf(wait()[0].err); got != KindCanceled {
-			t.Fatalf("cancelled probe: got kind %q, want %q", got, KindCanceled)
+		if got := fetch.KindOf(wait()[0].err); got != fetch.KindCanceled {
+			t.Fatalf("cancelled probe: got kind %q, want %q", got, fetch.KindCanceled)
 		}
 		o.gate = nil
 		if _, err := g.Fetch(context.Background(), guardRequest("search")); err != nil {
@@ -277,19 +278,19 @@ func TestBreakerIgnoresCancellationsNotFoundAndOverflow(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			for i := range n {
-				if _, err := g.Fetch(ctx, guardRequest("search")); KindOf(err) != KindCanceled {
-					t.Fatalf("fetch %d: got %v, want kind %q", i, err, KindCanceled)
+				if _, err := g.Fetch(ctx, guardRequest("search")); fetch.KindOf(err) != fetch.KindCanceled {
+					t.Fatalf("fetch %d: got %v, want kind %q", i, err, fetch.KindCanceled)
 				}
 			}
 			// And some that leave while their request is in flight.
 			o.gate = make(chan struct{})
 			ctx, cancel = context.WithCancel(context.Background())
-			wait := fetchAll(ctx, g, 20, func(int) *Request { return guardRequest("search") })
+			wait := fetchAll(ctx, g, 20, func(int) *fetch.Request { return guardRequest("search") })
 			synctest.Wait()
 			cancel()
 			for _, r := range wait() {
-				if KindOf(r.err) != KindCanceled {
-					t.Fatalf("in-flight cancellation: got %v, want kind %q", r.err, KindCanceled)
+				if fetch.KindOf(r.err) != fetch.KindCanceled {
+					t.Fatalf("in-flight cancellation: got %v, want kind %q", r.err, fetch.KindCanceled)
 				}
 			}
 			o.gate = nil
@@ -308,19 +309,19 @@ func TestBreakerIgnoresCancellationsNotFoundAndOverflow(t *testing.T) {
 				return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: http.NoBody}, nil
 			})}
 			for i := range n {
-				if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindContentType {
-					t.Fatalf("fetch %d: got %v, want kind %q", i, err, KindContentType)
+				if _, err := g.Fetch(context.Background(), guardRequest("search")); fetch.KindOf(err) != fetch.KindContentType {
+					t.Fatalf("fetch %d: got %v, want kind %q", i, err, fetch.KindContentType)
 				}
 			}
 			g.next = &Client{Transport: o}
 		}},
 		{"queue full", 1, func(t *testing.T, o *origin, g *Guards) {
 			o.gate = make(chan struct{})
-			wait := fetchAll(context.Background(), g, 1+DefaultMaxQueue, func(int) *Request { return guardRequest("search") })
+			wait := fetchAll(context.Background(), g, 1+DefaultMaxQueue, func(int) *fetch.Request { return guardRequest("search") })
 			synctest.Wait()
 			for i := range n {
-				if _, err := g.Fetch(context.Background(), guardRequest("search")); KindOf(err) != KindOverflow {
-					t.Fatalf("fetch %d: got %v, want kind %q", i, err, KindOverflow)
+				if _, err := g.Fetch(context.Background(), guardRequest("search")); fetch.KindOf(err) != fetch.KindOverflow {
+					t.Fatalf("fetch %d: got %v, want kind %q", i, err, fetch.KindOverflow)
 				}
 			}
 			close(o.gate)
@@ -365,14 +366,14 @@ func TestBreakerCountsOnlyUpstreamFaultsAsFailures(t *testing.T) {
 		wantSuccess bool
 	}{
 		{nil, true},
-		{&Error{Kind: KindConnect}, false},
-		{&Error{Kind: KindTimeout}, false},
-		{&Error{Kind: KindBody}, false},
-		{&Error{Kind: KindStatus, Status: 500}, false},
-		{&Error{Kind: KindStatus, Status: 503}, false},
-		{&Error{Kind: KindStatus, Status: 404}, true},
-		{&Error{Kind: KindTooLarge}, true},
-		{&Error{Kind: KindContentType}, true},
+		{&fetch.Error{Kind: fetch.KindConnect}, false},
+		{&fetch.Error{Kind: fetch.KindTimeout}, false},
+		{&fetch.Error{Kind: fetch.KindBody}, false},
+		{&fetch.Error{Kind: fetch.KindStatus, Status: 500}, false},
+		{&fetch.Error{Kind: fetch.KindStatus, Status: 503}, false},
+		{&fetch.Error{Kind: fetch.KindStatus, Status: 404}, true},
+		{&fetch.Error{Kind: fetch.KindTooLarge}, true},
+		{&fetch.Error{Kind: fetch.KindContentType}, true},
 		{errors.New("not a fetch error"), false},
 	}
 	for _, tc := range cases {
@@ -426,10 +427,10 @@ func TestConcurrencyLimitQueuesOverflow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
 		up := gatedUpstream(gate)
-		stats := &Stats{}
+		stats := &fetch.Stats{}
 		g := NewGuards(up, func(string) GuardConfig { return GuardConfig{MaxConcurrent: 4} }, stats, discardLogger())
 		const n = 50
-		wait := fetchAll(context.Background(), g, n, func(int) *Request { return guardRequest("search") })
+		wait := fetchAll(context.Background(), g, n, func(int) *fetch.Request { return guardRequest("search") })
 		synctest.Wait()
 		if got := up.maxInFlight.Load(); got != 4 {
 			t.Errorf("upstream max in flight: got %d, want 4", got)
@@ -455,14 +456,14 @@ func TestConcurrencyLimitWaitEndsAtTheDeadline(t *testing.T) {
 		gate := make(chan struct{})
 		up := gatedUpstream(gate)
 		g := NewGuards(up, func(string) GuardConfig { return GuardConfig{MaxConcurrent: 1} }, nil, discardLogger())
-		held := fetchAll(context.Background(), g, 1, func(int) *Request { return guardRequest("search") })
+		held := fetchAll(context.Background(), g, 1, func(int) *fetch.Request { return guardRequest("search") })
 		synctest.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		start := time.Now()
 		_, err := g.Fetch(ctx, guardRequest("search"))
-		if KindOf(err) != KindTimeout {
-			t.Errorf("queued fetch: got %v, want kind %q", err, KindTimeout)
+		if fetch.KindOf(err) != fetch.KindTimeout {
+			t.Errorf("queued fetch: got %v, want kind %q", err, fetch.KindTimeout)
 		}
 		if waited := time.Since(start); waited != 300*time.Millisecond {
 			t.Errorf("waited %v, want the 300ms deadline", waited)
@@ -525,19 +526,19 @@ func TestBreakerOpensOnTheFailureRate(t *testing.T) {
 			return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"text/html"}}, Body: http.NoBody}, nil
 		})}
 		g := NewGuards(client, func(string) GuardConfig { return GuardConfig{FailureRate: 0.5, MinRequests: 10, ServiceOnly: true} }, nil, discardLogger())
-		fetch := func(path string) error {
-			_, err := g.Fetch(context.Background(), &Request{ID: "x", Service: "search", URL: "http://search" + path})
+		get := func(path string) error {
+			_, err := g.Fetch(context.Background(), &fetch.Request{ID: "x", Service: "search", URL: "http://search" + path})
 			return err
 		}
 		for range 4 { // 4 of 8: below the minimum count
-			fetch("/ok")
-			fetch("/broken")
+			get("/ok")
+			get("/broken")
 		}
 		if got := g.State("search"); got != "closed" {
 			t.Fatalf("after 8 fetches: got %q, want closed", got)
 		}
-		fetch("/ok")
-		fetch("/broken") // 5 of 10 failed: the rate is reached
+		get("/ok")
+		get("/broken") // 5 of 10 failed: the rate is reached
 		if got := g.State("search"); got != "open" {
 			t.Fatalf("after 5 of 10 failed: got %q, want open", got)
 		}
@@ -562,8 +563,8 @@ func TestPerEndpointBreakerIsolatesABrokenEndpoint(t *testing.T) {
 		g := NewGuards(client, func(string) GuardConfig { return GuardConfig{Failures: 3} }, nil, discardLogger())
 		for i := range 10 {
 			// Interleaved, so the service never sees 3 failures in a row.
-			g.Fetch(context.Background(), &Request{ID: "b", Service: "search", Endpoint: "/broken/{sku}", URL: fmt.Sprintf("http://search/broken/%d", i)})
-			g.Fetch(context.Background(), &Request{ID: "o", Service: "search", Endpoint: "/ok", URL: "http://search/ok"})
+			g.Fetch(context.Background(), &fetch.Request{ID: "b", Service: "search", Endpoint: "/broken/{sku}", URL: fmt.Sprintf("http://search/broken/%d", i)})
+			g.Fetch(context.Background(), &fetch.Request{ID: "o", Service: "search", Endpoint: "/ok", URL: "http://search/ok"})
 		}
 		if got := g.State("search"); got != "closed" {
 			t.Errorf("service breaker: got %q, want closed", got)
@@ -578,7 +579,7 @@ func TestPerEndpointBreakerIsolatesABrokenEndpoint(t *testing.T) {
 		if brokenCalls != 3 {
 			t.Errorf("calls to the broken endpoint: got %d, want 3 (then its breaker is open)", brokenCalls)
 		}
-		if _, err := g.Fetch(context.Background(), &Request{ID: "o", Service: "search", Endpoint: "/ok", URL: "http://search/ok"}); err != nil {
+		if _, err := g.Fetch(context.Background(), &fetch.Request{ID: "o", Service: "search", Endpoint: "/ok", URL: "http://search/ok"}); err != nil {
 			t.Errorf("the healthy endpoint: %v", err)
 		}
 	})
@@ -586,7 +587,7 @@ func TestPerEndpointBreakerIsolatesABrokenEndpoint(t *testing.T) {
 
 // gatedUpstream answers <p>ok</p> once gate is closed.
 func gatedUpstream(gate <-chan struct{}) *upstream {
-	return &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+	return &upstream{answer: func(ctx context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 		if err := waitGate(ctx, req, gate); err != nil {
 			return nil, err
 		}

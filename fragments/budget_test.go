@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -30,7 +31,7 @@ func TestBudgetComesBackWhenNobodyTakesTheResponse(t *testing.T) {
 		}
 		w.Write([]byte("<p>a body of some size</p>"))
 	})
-	budget := NewBudget(1 << 20)
+	budget := fetch.NewBudget(1 << 20)
 	client := &Client{Transport: NewTransport(), Budget: budget}
 	c := NewCache(client, CacheConfig{CleanupInterval: -1, Logger: discardLogger()})
 
@@ -38,7 +39,7 @@ func TestBudgetComesBackWhenNobodyTakesTheResponse(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Fetch(ctx, &Request{ID: "x", Service: "s", URL: srv.URL + "/held", Timeout: 10 * time.Second})
+		_, err := c.Fetch(ctx, &fetch.Request{ID: "x", Service: "s", URL: srv.URL + "/held", Timeout: 10 * time.Second})
 		done <- err
 	}()
 	<-held // the flight's request is at the service
@@ -48,11 +49,11 @@ func TestBudgetComesBackWhenNobodyTakesTheResponse(t *testing.T) {
 
 	// A stale copy within stale-while-revalidate starts a refresh, whose
 	// answer is no-store now.
-	if _, err := c.Fetch(context.Background(), &Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}); err != nil {
+	if _, err := c.Fetch(context.Background(), &fetch.Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	noStore.Store(true)
-	if _, err := c.Fetch(context.Background(), &Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}); err != nil {
+	if _, err := c.Fetch(context.Background(), &fetch.Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	c.Close() // waits for the refresh

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/shared"
 	gocache "github.com/patrickmn/go-cache"
 )
@@ -43,7 +44,7 @@ type CacheConfig struct {
 	// responses are not kept.
 	NegativeTTL time.Duration
 	// Stats receives counts. If nil, the cache keeps its own.
-	Stats *Stats
+	Stats *fetch.Stats
 	// Logger receives the cache's logs. If nil, slog.Default() is used.
 	Logger *slog.Logger
 }
@@ -55,7 +56,7 @@ type CacheConfig struct {
 //
 // Keys follow RFC 9111 §4.1: the primary key is the service and the URL;
 // a response whose Vary names request headers is stored as one variant
-// per normalised value of those headers (see [secondaryKey]), as Varnish
+// per normalised value of those headers (see [SecondaryKey]), as Varnish
 // does. Headers the response does not vary on never split the cache.
 //
 // The fetch a miss starts belongs to no single caller: it runs on a
@@ -66,13 +67,13 @@ type CacheConfig struct {
 // for themselves. A panic below the cache fails that fetch, never the
 // process.
 type Cache struct {
-	next       Fetcher
+	next       fetch.Fetcher
 	store      *gocache.Cache
 	maxBytes   int64
 	maxEntry   int64
 	hitForMiss time.Duration
 	negative   time.Duration
-	stats      *Stats
+	stats      *fetch.Stats
 	logger     *slog.Logger
 
 	bytes   atomic.Int64 // accounted size of the stored entries
@@ -86,14 +87,14 @@ type Cache struct {
 
 	tier atomic.Pointer[shared.Store] // the shared tier beneath; nil for none
 
-	onStored atomic.Pointer[func(*Request, *Response)] // see Engine.OnStored
+	onStored atomic.Pointer[func(*fetch.Request, *fetch.Response)] // see Engine.OnStored
 }
 
-var _ Fetcher = (*Cache)(nil)
+var _ fetch.Fetcher = (*Cache)(nil)
 
 // entry is what the cache stores for a key.
 type entry struct {
-	resp *Response
+	resp *fetch.Response
 	freshness
 	size int64
 	pass bool // hit-for-miss marker: fetch without coalescing
@@ -112,7 +113,7 @@ type variants struct {
 }
 
 // NewCache returns a Cache in front of next.
-func NewCache(next Fetcher, cfg CacheConfig) *Cache {
+func NewCache(next fetch.Fetcher, cfg CacheConfig) *Cache {
 	c := &Cache{
 		next:       next,
 		maxBytes:   cfg.MaxBytes,
@@ -137,7 +138,7 @@ func NewCache(next Fetcher, cfg CacheConfig) *Cache {
 		c.negative = 0
 	}
 	if c.stats == nil {
-		c.stats = &Stats{}
+		c.stats = &fetch.Stats{}
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()
@@ -189,7 +190,7 @@ func (c *Cache) Close() {
 }
 
 // Stats returns the cache's counters.
-func (c *Cache) Stats() *Stats { return c.stats }
+func (c *Cache) Stats() *fetch.Stats { return c.stats }
 
 // Bytes returns the accounted size of the stored entries.
 func (c *Cache) Bytes() int64 { return c.bytes.Load() }
@@ -199,7 +200,7 @@ func (c *Cache) Len() int { return c.store.ItemCount() }
 
 // Fetch serves req from the cache when it may, and otherwise fetches it
 // once for every caller asking for the same key at the same time.
-func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
+func (c *Cache) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
 	c.stats.Fetches.Add(1)
 	key, e := c.lookup(req)
 	now := time.Now()
@@ -208,26 +209,26 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		switch {
 		case e.pass:
 			c.stats.Passes.Add(1)
-			report(req, func(r *Report) { r.Cache, r.Tier = CachePass, TierOrigin })
+			report(req, func(r *fetch.Report) { r.Cache, r.Tier = fetch.CachePass, fetch.TierOrigin })
 			return c.upstream(ctx, req)
 		case now.Before(e.FreshUntil):
 			c.stats.CacheHits.Add(1)
-			report(req, func(r *Report) { r.Cache, r.Tier = CacheHit, TierLocal })
+			report(req, func(r *fetch.Report) { r.Cache, r.Tier = fetch.CacheHit, fetch.TierLocal })
 			return e.resp, nil
 		case now.Before(e.SWRUntil):
 			c.stats.StaleServed.Add(1)
-			report(req, func(r *Report) { r.Cache, r.Tier = CacheStale, TierLocal })
+			report(req, func(r *fetch.Report) { r.Cache, r.Tier = fetch.CacheStale, fetch.TierLocal })
 			c.refresh(key, req)
 			return e.resp, nil
 		}
 		stale = e
 	}
 	c.stats.CacheMisses.Add(1)
-	report(req, func(r *Report) { r.Cache = CacheMiss })
+	report(req, func(r *fetch.Report) { r.Cache = fetch.CacheMiss })
 	resp, err := c.coalesce(ctx, key, req, true, false)
-	if err != nil && stale != nil && KindOf(err) != KindCanceled && time.Now().Before(stale.SIEUntil) {
+	if err != nil && stale != nil && fetch.KindOf(err) != fetch.KindCanceled && time.Now().Before(stale.SIEUntil) {
 		c.stats.StaleServed.Add(1)
-		report(req, func(r *Report) { r.Cache, r.Tier = CacheStale, TierLocal })
+		report(req, func(r *fetch.Report) { r.Cache, r.Tier = fetch.CacheStale, fetch.TierLocal })
 		return stale.resp, nil
 	}
 	return resp, err
@@ -236,38 +237,38 @@ func (c *Cache) Fetch(ctx context.Context, req *Request) (*Response, error) {
 // passesSmall reports whether req's key is marked hit-for-miss (its
 // fetches go to the service, each on its own, with nothing stored) by an
 // answer whose body was at most maxBody bytes.
-func (c *Cache) passesSmall(req *Request, maxBody int) bool {
+func (c *Cache) passesSmall(req *fetch.Request, maxBody int) bool {
 	_, e := c.lookup(req)
 	return e != nil && e.pass && e.passBody <= maxBody
 }
 
 // countPass counts a fetch of a hit-for-miss key that went to the
 // service without Fetch: see [Engine.Start].
-func (c *Cache) countPass(req *Request) {
+func (c *Cache) countPass(req *fetch.Request) {
 	c.stats.Fetches.Add(1)
 	c.stats.Passes.Add(1)
 	c.stats.UpstreamGets.Add(1)
-	report(req, func(r *Report) { r.Cache, r.Tier = CachePass, TierOrigin })
+	report(req, func(r *fetch.Report) { r.Cache, r.Tier = fetch.CachePass, fetch.TierOrigin })
 }
 
 // Fresh returns req's stored response when it is fresh, counted as a hit,
 // so that a caller can serve it without starting a fetch. Otherwise it
 // returns false and counts nothing: the caller fetches as usual.
-func (c *Cache) Fresh(req *Request) (*Response, bool) {
+func (c *Cache) Fresh(req *fetch.Request) (*fetch.Response, bool) {
 	_, e := c.lookup(req)
 	if e == nil || e.pass || !time.Now().Before(e.FreshUntil) {
 		return nil, false
 	}
 	c.stats.Fetches.Add(1)
 	c.stats.CacheHits.Add(1)
-	report(req, func(r *Report) { r.Cache, r.Tier = CacheHit, TierLocal })
+	report(req, func(r *fetch.Report) { r.Cache, r.Tier = fetch.CacheHit, fetch.TierLocal })
 	return e.resp, true
 }
 
 // Peek returns the stored response for req, fresh or still within a stale
 // window, without fetching and without counting a hit. It serves
 // placeholders and early hints, which want what is known now or nothing.
-func (c *Cache) Peek(req *Request) (*Response, bool) {
+func (c *Cache) Peek(req *fetch.Request) (*fetch.Response, bool) {
 	_, e := c.lookup(req)
 	if e == nil || e.pass || !time.Now().Before(e.Expires()) {
 		return nil, false
@@ -278,8 +279,8 @@ func (c *Cache) Peek(req *Request) (*Response, bool) {
 // lookup finds what the cache holds for req. key is the key its flight
 // goes under: the variant's key when the cache knows what the fragment
 // varies on, else the primary key.
-func (c *Cache) lookup(req *Request) (key string, e *entry) {
-	key = primaryKey(req)
+func (c *Cache) lookup(req *fetch.Request) (key string, e *entry) {
+	key = fetch.PrimaryKey(req)
 	v, ok := c.store.Get(key)
 	if !ok {
 		return key, nil
@@ -299,11 +300,11 @@ func (c *Cache) lookup(req *Request) (key string, e *entry) {
 }
 
 // variantKey is the key of one variant of a primary key.
-func variantKey(primary string, req *Request, names []string) string {
-	return primary + "\n" + secondaryKey(req, names)
+func variantKey(primary string, req *fetch.Request, names []string) string {
+	return primary + "\n" + fetch.SecondaryKey(req, names)
 }
 
-func report(req *Request, fill func(*Report)) {
+func report(req *fetch.Request, fill func(*fetch.Report)) {
 	if req.Report != nil {
 		fill(req.Report)
 	}
@@ -311,7 +312,7 @@ func report(req *Request, fill func(*Report)) {
 
 // upstream fetches req from the next layer, with a panic there turned
 // into this fetch's failure.
-func (c *Cache) upstream(ctx context.Context, req *Request) (resp *Response, err error) {
+func (c *Cache) upstream(ctx context.Context, req *fetch.Request) (resp *fetch.Response, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			resp, err = nil, c.panicked(req, v)
@@ -323,4 +324,4 @@ func (c *Cache) upstream(ctx context.Context, req *Request) (resp *Response, err
 
 // panicked logs and counts a panic below the cache and returns it as the
 // fetch's error.
-func (c *Cache) panicked(req *Request, v any) error { return panicked(c.stats, c.logger, req, v) }
+func (c *Cache) panicked(req *fetch.Request, v any) error { return panicked(c.stats, c.logger, req, v) }

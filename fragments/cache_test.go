@@ -13,6 +13,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // upstream is an in-memory origin for the cache and guard tests: a Fetcher
@@ -24,10 +26,10 @@ type upstream struct {
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
 	// answer is called with the 1-based number of the call.
-	answer func(ctx context.Context, req *Request, n int64) (*Response, error)
+	answer func(ctx context.Context, req *fetch.Request, n int64) (*fetch.Response, error)
 }
 
-func (u *upstream) Fetch(ctx context.Context, req *Request) (*Response, error) {
+func (u *upstream) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
 	n := u.calls.Add(1)
 	cur := u.inFlight.Add(1)
 	defer u.inFlight.Add(-1)
@@ -42,30 +44,30 @@ func (u *upstream) Fetch(ctx context.Context, req *Request) (*Response, error) {
 
 // htmlResponse is a 200 text/html response with header given as name,
 // value pairs.
-func htmlResponse(body string, header ...string) *Response {
+func htmlResponse(body string, header ...string) *fetch.Response {
 	return statusResponse(http.StatusOK, body, header...)
 }
 
-func statusResponse(status int, body string, header ...string) *Response {
+func statusResponse(status int, body string, header ...string) *fetch.Response {
 	h := http.Header{"Content-Type": {"text/html; charset=utf-8"}}
 	for i := 0; i+1 < len(header); i += 2 {
 		h.Add(header[i], header[i+1])
 	}
-	return &Response{Status: status, Header: h, Body: []byte(body)}
+	return &fetch.Response{Status: status, Header: h, Body: []byte(body)}
 }
 
 // ctxError is what a fetcher returns when ctx ends first: a timeout if its
 // deadline passed, else a cancellation, as the Client classifies them.
-func ctxError(ctx context.Context, req *Request) error {
-	kind := KindCanceled
+func ctxError(ctx context.Context, req *fetch.Request) error {
+	kind := fetch.KindCanceled
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		kind = KindTimeout
+		kind = fetch.KindTimeout
 	}
-	return &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: ctx.Err()}
+	return &fetch.Error{Kind: kind, ID: req.ID, Service: req.Service, Err: ctx.Err()}
 }
 
 // waitGate blocks until gate is closed or ctx ends.
-func waitGate(ctx context.Context, req *Request, gate <-chan struct{}) error {
+func waitGate(ctx context.Context, req *fetch.Request, gate <-chan struct{}) error {
 	select {
 	case <-gate:
 		return nil
@@ -76,7 +78,7 @@ func waitGate(ctx context.Context, req *Request, gate <-chan struct{}) error {
 
 // newTestCache returns a Cache in front of next with no cleanup goroutine,
 // as synctest bubbles want, closed when the test ends.
-func newTestCache(tb testing.TB, next Fetcher, cfg CacheConfig) *Cache {
+func newTestCache(tb testing.TB, next fetch.Fetcher, cfg CacheConfig) *Cache {
 	tb.Helper()
 	if cfg.CleanupInterval == 0 {
 		cfg.CleanupInterval = -1
@@ -87,19 +89,19 @@ func newTestCache(tb testing.TB, next Fetcher, cfg CacheConfig) *Cache {
 }
 
 // cacheRequest is a fragment request with header given as name, value pairs.
-func cacheRequest(url string, header ...string) *Request {
+func cacheRequest(url string, header ...string) *fetch.Request {
 	h := http.Header{"Accept": {"text/html"}}
 	for i := 0; i+1 < len(header); i += 2 {
 		h.Add(header[i], header[i+1])
 	}
-	return &Request{ID: "box", Service: "svc", URL: url, Fields: fieldsOf(h), Timeout: 2 * time.Second}
+	return &fetch.Request{ID: "box", Service: "svc", URL: url, Fields: fieldsOf(h), Timeout: 2 * time.Second}
 }
 
 // result is what one concurrent caller got.
 type result struct {
-	resp   *Response
+	resp   *fetch.Response
 	err    error
-	report Report
+	report fetch.Report
 }
 
 func (r result) body() string {
@@ -112,7 +114,7 @@ func (r result) body() string {
 // fetchAll starts n fetches of the request mk(i) makes, each in its own
 // goroutine, and returns a function that waits for them and returns what
 // each got.
-func fetchAll(ctx context.Context, f Fetcher, n int, mk func(i int) *Request) func() []result {
+func fetchAll(ctx context.Context, f fetch.Fetcher, n int, mk func(i int) *fetch.Request) func() []result {
 	results := make([]result, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -140,7 +142,7 @@ func wantStat(t *testing.T, name string, got *atomic.Int64, want int64) {
 func TestCacheStampedeMakesOneUpstreamFetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+		up := &upstream{answer: func(ctx context.Context, req *fetch.Request, n int64) (*fetch.Response, error) {
 			if err := waitGate(ctx, req, gate); err != nil {
 				return nil, err
 			}
@@ -148,7 +150,7 @@ func TestCacheStampedeMakesOneUpstreamFetch(t *testing.T) {
 		}}
 		c := newTestCache(t, up, CacheConfig{})
 		const n = 1000
-		wait := fetchAll(context.Background(), c, n, func(int) *Request { return cacheRequest("http://svc/box") })
+		wait := fetchAll(context.Background(), c, n, func(int) *fetch.Request { return cacheRequest("http://svc/box") })
 		synctest.Wait() // every caller is blocked: on the fetch, or waiting for it
 		if got := up.calls.Load(); got != 1 {
 			t.Fatalf("upstream calls while %d callers wait: got %d, want 1", n, got)
@@ -180,9 +182,9 @@ func TestCacheStampedeMakesOneUpstreamFetch(t *testing.T) {
 
 		// Still alive, and now a hit.
 		req := cacheRequest("http://svc/box")
-		req.Report = &Report{}
+		req.Report = &fetch.Report{}
 		resp, err := c.Fetch(context.Background(), req)
-		if err != nil || string(resp.Body) != "<p>answer 1</p>" || req.Report.Cache != CacheHit {
+		if err != nil || string(resp.Body) != "<p>answer 1</p>" || req.Report.Cache != fetch.CacheHit {
 			t.Errorf("follow-up fetch: got %v, %v, cache %q; want the stored answer as a hit", resp, err, req.Report.Cache)
 		}
 		if got := up.calls.Load(); got != 1 {
@@ -199,7 +201,7 @@ func TestCacheStampedeMakesOneUpstreamFetch(t *testing.T) {
 func TestCacheStampedeArrivingAcrossTheFetchMakesOneUpstreamFetch(t *testing.T) {
 	const rounds, callers = 100, 64
 	for round := range rounds {
-		up := &upstream{answer: func(context.Context, *Request, int64) (*Response, error) {
+		up := &upstream{answer: func(context.Context, *fetch.Request, int64) (*fetch.Response, error) {
 			return htmlResponse("<p>x</p>", "Cache-Control", "max-age=60"), nil
 		}}
 		c := newTestCache(t, up, CacheConfig{})
@@ -231,19 +233,19 @@ func TestCacheStampedeSharesOneFailure(t *testing.T) {
 	cases := []struct {
 		name     string
 		answer   func(ctx context.Context, req *http.Request) (*http.Response, error)
-		wantKind Kind
+		wantKind fetch.Kind
 	}{
 		{"500", func(context.Context, *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: 500, Header: http.Header{}, Body: http.NoBody}, nil
-		}, KindStatus},
+		}, fetch.KindStatus},
 		{"timeout", func(ctx context.Context, _ *http.Request) (*http.Response, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
-		}, KindTimeout},
+		}, fetch.KindTimeout},
 		{"garbage body", func(context.Context, *http.Request) (*http.Response, error) {
 			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/html"}},
 				Body: errorReader{errors.New("connection reset by peer")}}, nil
-		}, KindBody},
+		}, fetch.KindBody},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,7 +265,7 @@ func TestCacheStampedeSharesOneFailure(t *testing.T) {
 				c := newTestCache(t, guards, CacheConfig{})
 				const n = 1000
 				start := time.Now()
-				wait := fetchAll(context.Background(), c, n, func(int) *Request {
+				wait := fetchAll(context.Background(), c, n, func(int) *fetch.Request {
 					req := cacheRequest("http://svc/box")
 					req.Timeout = 300 * time.Millisecond
 					return req
@@ -271,7 +273,7 @@ func TestCacheStampedeSharesOneFailure(t *testing.T) {
 				synctest.Wait()
 				close(gate)
 				for i, r := range wait() {
-					if got := KindOf(r.err); got != tc.wantKind {
+					if got := fetch.KindOf(r.err); got != tc.wantKind {
 						t.Fatalf("caller %d: got kind %q (%v), want %q", i, got, r.err, tc.wantKind)
 					}
 				}
@@ -285,7 +287,7 @@ func TestCacheStampedeSharesOneFailure(t *testing.T) {
 				if got := guards.State("svc"); got != "closed" {
 					t.Errorf("breaker: got %q, want closed after one failure", got)
 				}
-				if tc.wantKind == KindTimeout {
+				if tc.wantKind == fetch.KindTimeout {
 					if got, want := time.Since(start), 300*time.Millisecond; got != want {
 						t.Errorf("waiters gave up after %v, want the fetch's deadline %v", got, want)
 					}
@@ -311,7 +313,7 @@ func TestCacheLeaderLeavingDoesNotPoisonWaiters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
 		var upstreamCancelled atomic.Bool
-		up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+		up := &upstream{answer: func(ctx context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 			if err := waitGate(ctx, req, gate); err != nil {
 				upstreamCancelled.Store(true)
 				return nil, err
@@ -321,15 +323,15 @@ func TestCacheLeaderLeavingDoesNotPoisonWaiters(t *testing.T) {
 		c := newTestCache(t, up, CacheConfig{})
 
 		leaderCtx, cancelLeader := context.WithCancel(context.Background())
-		waitLeader := fetchAll(leaderCtx, c, 1, func(int) *Request { return cacheRequest("http://svc/box") })
+		waitLeader := fetchAll(leaderCtx, c, 1, func(int) *fetch.Request { return cacheRequest("http://svc/box") })
 		synctest.Wait() // the leader's fetch has started
 		const n = 99
-		waitOthers := fetchAll(context.Background(), c, n, func(int) *Request { return cacheRequest("http://svc/box") })
+		waitOthers := fetchAll(context.Background(), c, n, func(int) *fetch.Request { return cacheRequest("http://svc/box") })
 		synctest.Wait() // the others wait on it
 		cancelLeader()
 		leader := waitLeader()[0]
-		if got := KindOf(leader.err); got != KindCanceled {
-			t.Errorf("leader: got kind %q (%v), want %q", got, leader.err, KindCanceled)
+		if got := fetch.KindOf(leader.err); got != fetch.KindCanceled {
+			t.Errorf("leader: got kind %q (%v), want %q", got, leader.err, fetch.KindCanceled)
 		}
 		synctest.Wait()
 		if upstreamCancelled.Load() {
@@ -355,7 +357,7 @@ func TestCacheLeaderLeavingDoesNotPoisonWaiters(t *testing.T) {
 func TestCacheLastCallerLeavingCancelsUpstream(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var cancelled atomic.Int64
-		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+		up := &upstream{answer: func(ctx context.Context, req *fetch.Request, n int64) (*fetch.Response, error) {
 			if n == 1 {
 				<-ctx.Done() // the first fetch never answers
 				cancelled.Add(1)
@@ -370,7 +372,7 @@ func TestCacheLastCallerLeavingCancelsUpstream(t *testing.T) {
 		for i := range n {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancels[i] = cancel
-			waits[i] = fetchAll(ctx, c, 1, func(int) *Request { return cacheRequest("http://svc/box") })
+			waits[i] = fetchAll(ctx, c, 1, func(int) *fetch.Request { return cacheRequest("http://svc/box") })
 			synctest.Wait()
 		}
 		for i := range n - 1 {
@@ -386,8 +388,8 @@ func TestCacheLastCallerLeavingCancelsUpstream(t *testing.T) {
 			t.Fatalf("upstream cancellations after every caller left: got %d, want 1", got)
 		}
 		for i, w := range waits {
-			if got := KindOf(w()[0].err); got != KindCanceled {
-				t.Errorf("caller %d: got kind %q, want %q", i, got, KindCanceled)
+			if got := fetch.KindOf(w()[0].err); got != fetch.KindCanceled {
+				t.Errorf("caller %d: got kind %q, want %q", i, got, fetch.KindCanceled)
 			}
 		}
 		resp, err := c.Fetch(context.Background(), cacheRequest("http://svc/box"))
@@ -405,29 +407,29 @@ func TestCacheLastCallerLeavingCancelsUpstream(t *testing.T) {
 func TestCacheServesStaleIfErrorWithinItsWindow(t *testing.T) {
 	cases := []struct {
 		name     string
-		fail     func(ctx context.Context, req *Request) error // nil for "breaker open"
-		wantKind Kind
+		fail     func(ctx context.Context, req *fetch.Request) error // nil for "breaker open"
+		wantKind fetch.Kind
 	}{
-		{"500", func(_ context.Context, req *Request) error {
-			return &Error{Kind: KindStatus, Status: 500, ID: req.ID, Service: req.Service}
-		}, KindStatus},
-		{"reset", func(_ context.Context, req *Request) error {
-			return &Error{Kind: KindBody, ID: req.ID, Service: req.Service, Err: errors.New("connection reset by peer")}
-		}, KindBody},
-		{"timeout", func(ctx context.Context, req *Request) error {
+		{"500", func(_ context.Context, req *fetch.Request) error {
+			return &fetch.Error{Kind: fetch.KindStatus, Status: 500, ID: req.ID, Service: req.Service}
+		}, fetch.KindStatus},
+		{"reset", func(_ context.Context, req *fetch.Request) error {
+			return &fetch.Error{Kind: fetch.KindBody, ID: req.ID, Service: req.Service, Err: errors.New("connection reset by peer")}
+		}, fetch.KindBody},
+		{"timeout", func(ctx context.Context, req *fetch.Request) error {
 			<-ctx.Done()
 			return ctxError(ctx, req)
-		}, KindTimeout},
-		{"breaker open", nil, KindBreakerOpen},
+		}, fetch.KindTimeout},
+		{"breaker open", nil, fetch.KindBreakerOpen},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var failing atomic.Bool
-				up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+				up := &upstream{answer: func(ctx context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 					if failing.Load() {
 						if tc.fail == nil {
-							return nil, &Error{Kind: KindStatus, Status: 503, ID: req.ID, Service: req.Service}
+							return nil, &fetch.Error{Kind: fetch.KindStatus, Status: 503, ID: req.ID, Service: req.Service}
 						}
 						return nil, tc.fail(ctx, req)
 					}
@@ -442,21 +444,21 @@ func TestCacheServesStaleIfErrorWithinItsWindow(t *testing.T) {
 					return GuardConfig{Failures: failures, OpenFor: time.Hour, ServiceOnly: true}
 				}, nil, discardLogger())
 				c := newTestCache(t, guards, CacheConfig{})
-				fetch := func() (*Response, error, Report) {
+				get := func() (*fetch.Response, error, fetch.Report) {
 					req := cacheRequest("http://svc/box")
 					req.Timeout = 300 * time.Millisecond
-					req.Report = &Report{}
+					req.Report = &fetch.Report{}
 					resp, err := c.Fetch(context.Background(), req)
 					return resp, err, *req.Report
 				}
-				if _, err, _ := fetch(); err != nil {
+				if _, err, _ := get(); err != nil {
 					t.Fatalf("first fetch: %v", err)
 				}
 				time.Sleep(2 * time.Second)
 				failing.Store(true)
 				if tc.fail == nil {
 					// Another fragment of the service fails and opens its breaker.
-					if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/other")); KindOf(err) != KindStatus {
+					if _, err := c.Fetch(context.Background(), cacheRequest("http://svc/other")); fetch.KindOf(err) != fetch.KindStatus {
 						t.Fatalf("tripping fetch: got %v, want a 503", err)
 					}
 					if got := guards.State("svc"); got != "open" {
@@ -464,12 +466,12 @@ func TestCacheServesStaleIfErrorWithinItsWindow(t *testing.T) {
 					}
 				}
 				callsBefore := up.calls.Load()
-				resp, err, rep := fetch()
+				resp, err, rep := get()
 				if err != nil || string(resp.Body) != "<p>v1</p>" {
 					t.Fatalf("at +2s with the upstream failing: got %v, %v; want the stale <p>v1</p>", resp, err)
 				}
-				if rep.Cache != CacheStale {
-					t.Errorf("report: got cache %q, want %q", rep.Cache, CacheStale)
+				if rep.Cache != fetch.CacheStale {
+					t.Errorf("report: got cache %q, want %q", rep.Cache, fetch.CacheStale)
 				}
 				if tc.fail == nil && up.calls.Load() != callsBefore {
 					t.Errorf("upstream called while the breaker is open")
@@ -477,11 +479,11 @@ func TestCacheServesStaleIfErrorWithinItsWindow(t *testing.T) {
 				wantStat(t, "StaleServed", &c.Stats().StaleServed, 1)
 
 				time.Sleep(60 * time.Second) // +62s: past max-age + stale-if-error
-				resp, err, rep = fetch()
-				if resp != nil || KindOf(err) != tc.wantKind {
+				resp, err, rep = get()
+				if resp != nil || fetch.KindOf(err) != tc.wantKind {
 					t.Fatalf("at +62s: got %v, %v; want no stale copy and a %q error", resp, err, tc.wantKind)
 				}
-				if rep.Cache == CacheStale {
+				if rep.Cache == fetch.CacheStale {
 					t.Errorf("report at +62s: got cache %q, want no stale", rep.Cache)
 				}
 				wantStat(t, "StaleServed", &c.Stats().StaleServed, 1)
@@ -496,7 +498,7 @@ func TestCacheServesStaleIfErrorWithinItsWindow(t *testing.T) {
 func TestCacheStaleWhileRevalidateRefreshesOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+		up := &upstream{answer: func(ctx context.Context, req *fetch.Request, n int64) (*fetch.Response, error) {
 			if n > 1 {
 				if err := waitGate(ctx, req, gate); err != nil {
 					return nil, err
@@ -512,12 +514,12 @@ func TestCacheStaleWhileRevalidateRefreshesOnce(t *testing.T) {
 
 		const n = 100
 		start := time.Now()
-		results := fetchAll(context.Background(), c, n, func(int) *Request { return cacheRequest("http://svc/box") })()
+		results := fetchAll(context.Background(), c, n, func(int) *fetch.Request { return cacheRequest("http://svc/box") })()
 		if elapsed := time.Since(start); elapsed != 0 {
 			t.Errorf("stale callers waited %v, want 0: the refresh runs in the background", elapsed)
 		}
 		for i, r := range results {
-			if r.err != nil || r.body() != "<p>v1</p>" || r.report.Cache != CacheStale {
+			if r.err != nil || r.body() != "<p>v1</p>" || r.report.Cache != fetch.CacheStale {
 				t.Fatalf("caller %d: got %q, %v, cache %q; want the stale <p>v1</p>", i, r.body(), r.err, r.report.Cache)
 			}
 		}
@@ -530,9 +532,9 @@ func TestCacheStaleWhileRevalidateRefreshesOnce(t *testing.T) {
 		synctest.Wait() // the refresh has stored v2
 
 		req := cacheRequest("http://svc/box")
-		req.Report = &Report{}
+		req.Report = &fetch.Report{}
 		resp, err := c.Fetch(context.Background(), req)
-		if err != nil || string(resp.Body) != "<p>v2</p>" || req.Report.Cache != CacheHit {
+		if err != nil || string(resp.Body) != "<p>v2</p>" || req.Report.Cache != fetch.CacheHit {
 			t.Errorf("after the refresh: got %v, %v, cache %q; want <p>v2</p> as a hit", resp, err, req.Report.Cache)
 		}
 		if got := up.calls.Load(); got != 2 {
@@ -544,9 +546,9 @@ func TestCacheStaleWhileRevalidateRefreshesOnce(t *testing.T) {
 // E5: a refresh that fails leaves the stale copy in place.
 func TestCacheFailedRefreshKeepsStaleCopy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		up := &upstream{answer: func(_ context.Context, req *Request, n int64) (*Response, error) {
+		up := &upstream{answer: func(_ context.Context, req *fetch.Request, n int64) (*fetch.Response, error) {
 			if n > 1 {
-				return nil, &Error{Kind: KindStatus, Status: 503, ID: req.ID, Service: req.Service}
+				return nil, &fetch.Error{Kind: fetch.KindStatus, Status: 503, ID: req.ID, Service: req.Service}
 			}
 			return htmlResponse("<p>v1</p>", "Cache-Control", "max-age=1, stale-while-revalidate=30"), nil
 		}}
@@ -557,9 +559,9 @@ func TestCacheFailedRefreshKeepsStaleCopy(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		for i := range 3 {
 			req := cacheRequest("http://svc/box")
-			req.Report = &Report{}
+			req.Report = &fetch.Report{}
 			resp, err := c.Fetch(context.Background(), req)
-			if err != nil || string(resp.Body) != "<p>v1</p>" || req.Report.Cache != CacheStale {
+			if err != nil || string(resp.Body) != "<p>v1</p>" || req.Report.Cache != fetch.CacheStale {
 				t.Fatalf("fetch %d after a failed refresh: got %v, %v, cache %q; want the stale <p>v1</p>", i, resp, err, req.Report.Cache)
 			}
 			synctest.Wait() // the refresh has failed
@@ -605,13 +607,13 @@ func TestCacheNeverStoresUnsafeResponses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+			up := &upstream{answer: func(_ context.Context, _ *fetch.Request, n int64) (*fetch.Response, error) {
 				return statusResponse(cmp.Or(tc.status, http.StatusOK), fmt.Sprintf("<p>token %d</p>", n), tc.header...), nil
 			}}
 			c := newTestCache(t, up, CacheConfig{})
 			for i := range 2 {
 				req := cacheRequest("http://svc/box", tc.reqHeader...)
-				req.Report = &Report{}
+				req.Report = &fetch.Report{}
 				resp, err := c.Fetch(context.Background(), req)
 				if err != nil {
 					t.Fatalf("fetch %d: %v", i+1, err)
@@ -619,8 +621,8 @@ func TestCacheNeverStoresUnsafeResponses(t *testing.T) {
 				if got, want := string(resp.Body), fmt.Sprintf("<p>token %d</p>", i+1); got != want {
 					t.Errorf("fetch %d: got %q, want %q (a fresh upstream answer, not a stored one)", i+1, got, want)
 				}
-				if i == 1 && tc.wantPass && req.Report.Cache != CachePass {
-					t.Errorf("second fetch: got cache %q, want %q (hit-for-miss)", req.Report.Cache, CachePass)
+				if i == 1 && tc.wantPass && req.Report.Cache != fetch.CachePass {
+					t.Errorf("second fetch: got cache %q, want %q (hit-for-miss)", req.Report.Cache, fetch.CachePass)
 				}
 			}
 			wantStat(t, "Stored", &c.Stats().Stored, 0)
@@ -654,7 +656,7 @@ func TestCacheStoresExplicitlyFreshResponses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+			up := &upstream{answer: func(_ context.Context, _ *fetch.Request, n int64) (*fetch.Response, error) {
 				return htmlResponse(fmt.Sprintf("<p>token %d</p>", n), tc.header...), nil
 			}}
 			c := newTestCache(t, up, CacheConfig{})
@@ -684,9 +686,9 @@ func TestCacheNeverServesStaleWhereForbidden(t *testing.T) {
 		t.Run(cc, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var failing atomic.Bool
-				up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+				up := &upstream{answer: func(_ context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 					if failing.Load() {
-						return nil, &Error{Kind: KindStatus, Status: 503, ID: req.ID, Service: req.Service}
+						return nil, &fetch.Error{Kind: fetch.KindStatus, Status: 503, ID: req.ID, Service: req.Service}
 					}
 					return htmlResponse("<p>v1</p>", "Cache-Control", cc), nil
 				}}
@@ -697,12 +699,12 @@ func TestCacheNeverServesStaleWhereForbidden(t *testing.T) {
 				time.Sleep(2 * time.Second)
 				failing.Store(true)
 				req := cacheRequest("http://svc/box")
-				req.Report = &Report{}
+				req.Report = &fetch.Report{}
 				resp, err := c.Fetch(context.Background(), req)
-				if resp != nil || KindOf(err) != KindStatus {
+				if resp != nil || fetch.KindOf(err) != fetch.KindStatus {
 					t.Errorf("past max-age with the upstream failing: got %v, %v; want the 503 and no stale copy", resp, err)
 				}
-				if req.Report.Cache == CacheStale {
+				if req.Report.Cache == fetch.CacheStale {
 					t.Errorf("report: got cache %q, want no stale", req.Report.Cache)
 				}
 				wantStat(t, "StaleServed", &c.Stats().StaleServed, 0)
@@ -715,26 +717,26 @@ func TestCacheNeverServesStaleWhereForbidden(t *testing.T) {
 // out, and the next request fetches it again.
 func TestCacheFreshnessEndsAtMaxAge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+		up := &upstream{answer: func(_ context.Context, _ *fetch.Request, n int64) (*fetch.Response, error) {
 			return htmlResponse(fmt.Sprintf("<p>v%d</p>", n), "Cache-Control", "max-age=10"), nil
 		}}
 		c := newTestCache(t, up, CacheConfig{})
-		fetch := func() (string, CacheStatus) {
+		get := func() (string, fetch.CacheStatus) {
 			req := cacheRequest("http://svc/box")
-			req.Report = &Report{}
+			req.Report = &fetch.Report{}
 			resp, err := c.Fetch(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return string(resp.Body), req.Report.Cache
 		}
-		fetch()
+		get()
 		time.Sleep(10*time.Second - time.Nanosecond)
-		if body, status := fetch(); body != "<p>v1</p>" || status != CacheHit {
+		if body, status := get(); body != "<p>v1</p>" || status != fetch.CacheHit {
 			t.Errorf("just before max-age: got %q (%s), want <p>v1</p> (hit)", body, status)
 		}
 		time.Sleep(time.Nanosecond)
-		if body, status := fetch(); body != "<p>v2</p>" || status != CacheMiss {
+		if body, status := get(); body != "<p>v2</p>" || status != fetch.CacheMiss {
 			t.Errorf("at max-age: got %q (%s), want <p>v2</p> (miss)", body, status)
 		}
 	})
@@ -744,7 +746,7 @@ func TestCacheFreshnessEndsAtMaxAge(t *testing.T) {
 // are evicted, and the accounting matches what is stored.
 func TestCacheStaysWithinByteBudgetUnderKeyExplosion(t *testing.T) {
 	const maxBytes = 64 << 10
-	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+	up := &upstream{answer: func(_ context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 		return htmlResponse("<p>"+req.URL+"</p>", "Cache-Control", "max-age=3600"), nil
 	}}
 	c := newTestCache(t, up, CacheConfig{MaxBytes: maxBytes})
@@ -771,7 +773,7 @@ func TestCacheStaysWithinByteBudgetUnderKeyExplosion(t *testing.T) {
 // E7 with concurrent writers: the accounting stays exact.
 func TestCacheByteAccountingIsExactUnderConcurrency(t *testing.T) {
 	const maxBytes = 32 << 10
-	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+	up := &upstream{answer: func(_ context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 		return htmlResponse(strings.Repeat("x", len(req.URL)%200), "Cache-Control", "max-age=3600"), nil
 	}}
 	c := newTestCache(t, up, CacheConfig{MaxBytes: maxBytes})
@@ -806,7 +808,7 @@ func storedBytes(c *Cache) int64 {
 
 // A response larger than a tenth of the budget is served but not stored.
 func TestCacheDoesNotStoreEntriesOverATenthOfTheBudget(t *testing.T) {
-	up := &upstream{answer: func(context.Context, *Request, int64) (*Response, error) {
+	up := &upstream{answer: func(context.Context, *fetch.Request, int64) (*fetch.Response, error) {
 		return htmlResponse(strings.Repeat("x", 2000), "Cache-Control", "max-age=60"), nil
 	}}
 	c := newTestCache(t, up, CacheConfig{MaxBytes: 10_000})
@@ -829,18 +831,18 @@ func TestCacheDoesNotStoreEntriesOverATenthOfTheBudget(t *testing.T) {
 func TestCacheHandsUnstorableResponseOnlyToItsOwnCaller(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+		up := &upstream{answer: func(ctx context.Context, req *fetch.Request, n int64) (*fetch.Response, error) {
 			if err := waitGate(ctx, req, gate); err != nil {
 				return nil, err
 			}
 			// The token names the request it was made for, as a CSRF field would.
-			return htmlResponse(fmt.Sprintf("token-%d-for-%s", n, req.Get(HeaderRequestID)), "Cache-Control", "no-store"), nil
+			return htmlResponse(fmt.Sprintf("token-%d-for-%s", n, req.Get(fetch.HeaderRequestID)), "Cache-Control", "no-store"), nil
 		}}
 		c := newTestCache(t, up, CacheConfig{})
 		const n = 40
-		wait := fetchAll(context.Background(), c, n, func(i int) *Request {
+		wait := fetchAll(context.Background(), c, n, func(i int) *fetch.Request {
 			// The request id is not part of the key: all 40 share one.
-			return cacheRequest("http://svc/csrf", HeaderRequestID, fmt.Sprintf("page-%d", i))
+			return cacheRequest("http://svc/csrf", fetch.HeaderRequestID, fmt.Sprintf("page-%d", i))
 		})
 		synctest.Wait()
 		close(gate)
@@ -871,7 +873,7 @@ func TestCacheHandsUnstorableResponseOnlyToItsOwnCaller(t *testing.T) {
 func TestCacheHitForMissExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var cacheable atomic.Bool
-		up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+		up := &upstream{answer: func(_ context.Context, _ *fetch.Request, n int64) (*fetch.Response, error) {
 			cc := "no-store"
 			if cacheable.Load() {
 				cc = "max-age=60"
@@ -879,26 +881,26 @@ func TestCacheHitForMissExpires(t *testing.T) {
 			return htmlResponse(fmt.Sprintf("<p>%d</p>", n), "Cache-Control", cc), nil
 		}}
 		c := newTestCache(t, up, CacheConfig{HitForMiss: 30 * time.Second})
-		fetch := func() CacheStatus {
+		get := func() fetch.CacheStatus {
 			req := cacheRequest("http://svc/box")
-			req.Report = &Report{}
+			req.Report = &fetch.Report{}
 			if _, err := c.Fetch(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
 			return req.Report.Cache
 		}
-		fetch()
+		get()
 		cacheable.Store(true) // the service changes its mind
 		time.Sleep(29 * time.Second)
-		if got := fetch(); got != CachePass {
-			t.Errorf("within hit-for-miss: got %q, want %q", got, CachePass)
+		if got := get(); got != fetch.CachePass {
+			t.Errorf("within hit-for-miss: got %q, want %q", got, fetch.CachePass)
 		}
 		time.Sleep(2 * time.Second)
-		if got := fetch(); got != CacheMiss {
-			t.Errorf("after hit-for-miss: got %q, want %q", got, CacheMiss)
+		if got := get(); got != fetch.CacheMiss {
+			t.Errorf("after hit-for-miss: got %q, want %q", got, fetch.CacheMiss)
 		}
-		if got := fetch(); got != CacheHit {
-			t.Errorf("next: got %q, want %q", got, CacheHit)
+		if got := get(); got != fetch.CacheHit {
+			t.Errorf("next: got %q, want %q", got, fetch.CacheHit)
 		}
 		wantStat(t, "Passes", &c.Stats().Passes, 1)
 	})
@@ -907,7 +909,7 @@ func TestCacheHitForMissExpires(t *testing.T) {
 // C5: a fragment that varies on Accept-Language gets one entry per
 // language, and each language its own.
 func TestCacheKeepsOneEntryPerLanguage(t *testing.T) {
-	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+	up := &upstream{answer: func(_ context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 		return htmlResponse("<p lang="+req.Get("Accept-Language")+">hello</p>",
 			"Cache-Control", "max-age=60", "Vary", "Accept-Language"), nil
 	}}
@@ -915,7 +917,7 @@ func TestCacheKeepsOneEntryPerLanguage(t *testing.T) {
 	for round := range 3 {
 		for _, lang := range []string{"de", "fr"} {
 			req := cacheRequest("http://svc/box", "Accept-Language", lang)
-			req.Report = &Report{}
+			req.Report = &fetch.Report{}
 			resp, err := c.Fetch(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -923,9 +925,9 @@ func TestCacheKeepsOneEntryPerLanguage(t *testing.T) {
 			if got, want := string(resp.Body), "<p lang="+lang+">hello</p>"; got != want {
 				t.Errorf("round %d, %s: got %q, want %q", round, lang, got, want)
 			}
-			wantStatus := CacheHit
+			wantStatus := fetch.CacheHit
 			if round == 0 {
-				wantStatus = CacheMiss
+				wantStatus = fetch.CacheMiss
 			}
 			if req.Report.Cache != wantStatus {
 				t.Errorf("round %d, %s: got cache %q, want %q", round, lang, req.Report.Cache, wantStatus)
@@ -945,7 +947,7 @@ func TestCacheKeepsOneEntryPerLanguage(t *testing.T) {
 // X-Inlay-Base-Url) keeps one entry per base URL, as check-fragment
 // advises for a body built from it.
 func TestCacheVaryOnBaseURL(t *testing.T) {
-	up := &upstream{answer: func(_ context.Context, req *Request, _ int64) (*Response, error) {
+	up := &upstream{answer: func(_ context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 		return htmlResponse(`<script src="`+req.Get("X-Inlay-Base-URL")+`/app.js"></script>`,
 			"Cache-Control", "max-age=60", "Vary", "X-Inlay-Base-URL"), nil
 	}}
@@ -953,8 +955,8 @@ func TestCacheVaryOnBaseURL(t *testing.T) {
 	for range 2 {
 		for _, base := range []string{"https://shop.example", "https://evil.example"} {
 			// Spelt as the composer sends it (composer.HeaderBaseURL).
-			req := &Request{ID: "box", Service: "svc", URL: "http://svc/box", Timeout: 2 * time.Second,
-				Fields: []Field{{Name: "Accept", Values: []string{"text/html"}}, {Name: "X-Inlay-Base-URL", Values: []string{base}}}}
+			req := &fetch.Request{ID: "box", Service: "svc", URL: "http://svc/box", Timeout: 2 * time.Second,
+				Fields: []fetch.Field{{Name: "Accept", Values: []string{"text/html"}}, {Name: "X-Inlay-Base-URL", Values: []string{base}}}}
 			resp, err := c.Fetch(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -977,7 +979,7 @@ func TestSecondaryKeyNormalisesOnlyVariedHeaders(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		vary  []string
-		other *Request
+		other *fetch.Request
 		same  bool
 	}{
 		{"no vary, other agent", nil, cacheRequest("http://svc/box", "User-Agent", "other"), true},
@@ -986,19 +988,19 @@ func TestSecondaryKeyNormalisesOnlyVariedHeaders(t *testing.T) {
 		{"encoding gzip or not", []string{"Accept-Encoding"}, cacheRequest("http://svc/box", "Accept-Encoding", "deflate, gzip"), true},
 		{"encoding without gzip", []string{"Accept-Encoding"}, cacheRequest("http://svc/box", "Accept-Encoding", "br"), false},
 		{"varied agent", []string{"User-Agent"}, cacheRequest("http://svc/box", "User-Agent", "other"), false},
-		{"tracing never keyed", nil, cacheRequest("http://svc/box", HeaderRequestID, "r1", HeaderTraceparent, "00-1-2-01"), true},
+		{"tracing never keyed", nil, cacheRequest("http://svc/box", fetch.HeaderRequestID, "r1", fetch.HeaderTraceparent, "00-1-2-01"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if primaryKey(tc.other) != primaryKey(base) {
-				t.Fatalf("primary keys differ: %q, %q", primaryKey(tc.other), primaryKey(base))
+			if fetch.PrimaryKey(tc.other) != fetch.PrimaryKey(base) {
+				t.Fatalf("primary keys differ: %q, %q", fetch.PrimaryKey(tc.other), fetch.PrimaryKey(base))
 			}
-			got := secondaryKey(tc.other, tc.vary) == secondaryKey(base, tc.vary)
+			got := fetch.SecondaryKey(tc.other, tc.vary) == fetch.SecondaryKey(base, tc.vary)
 			if got != tc.same {
-				t.Errorf("same variant: got %v, want %v (%q vs %q)", got, tc.same, secondaryKey(tc.other, tc.vary), secondaryKey(base, tc.vary))
+				t.Errorf("same variant: got %v, want %v (%q vs %q)", got, tc.same, fetch.SecondaryKey(tc.other, tc.vary), fetch.SecondaryKey(base, tc.vary))
 			}
 		})
 	}
-	if primaryKey(cacheRequest("http://svc/box?x")) == primaryKey(base) {
+	if fetch.PrimaryKey(cacheRequest("http://svc/box?x")) == fetch.PrimaryKey(base) {
 		t.Error("another URL shares the primary key")
 	}
 }
@@ -1008,7 +1010,7 @@ func TestSecondaryKeyNormalisesOnlyVariedHeaders(t *testing.T) {
 // fail the test.
 func TestCacheCleanupDropsExpiredEntriesUntilClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		up := &upstream{answer: func(context.Context, *Request, int64) (*Response, error) {
+		up := &upstream{answer: func(context.Context, *fetch.Request, int64) (*fetch.Response, error) {
 			return htmlResponse("<p>x</p>", "Cache-Control", "max-age=1"), nil
 		}}
 		c := NewCache(up, CacheConfig{CleanupInterval: time.Minute})
@@ -1030,7 +1032,7 @@ func TestCacheCleanupDropsExpiredEntriesUntilClosed(t *testing.T) {
 // A cache that is closed starts no more refreshes but still serves.
 func TestCacheClosedStillServesWithoutRefreshing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		up := &upstream{answer: func(_ context.Context, _ *Request, n int64) (*Response, error) {
+		up := &upstream{answer: func(_ context.Context, _ *fetch.Request, n int64) (*fetch.Response, error) {
 			return htmlResponse(fmt.Sprintf("<p>v%d</p>", n), "Cache-Control", "max-age=1, stale-while-revalidate=30"), nil
 		}}
 		c := NewCache(up, CacheConfig{CleanupInterval: -1})
@@ -1052,10 +1054,10 @@ func TestCacheClosedStillServesWithoutRefreshing(t *testing.T) {
 }
 
 // fieldsOf turns a header map into request fields.
-func fieldsOf(h http.Header) []Field {
-	fields := make([]Field, 0, len(h))
+func fieldsOf(h http.Header) []fetch.Field {
+	fields := make([]fetch.Field, 0, len(h))
 	for name, values := range h {
-		fields = append(fields, Field{Name: name, Values: values})
+		fields = append(fields, fetch.Field{Name: name, Values: values})
 	}
 	return fields
 }
@@ -1067,14 +1069,14 @@ func TestCacheKeepsMissingFragmentsBriefly(t *testing.T) {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				gate := make(chan struct{})
-				up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+				up := &upstream{answer: func(ctx context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 					if err := waitGate(ctx, req, gate); err != nil {
 						return nil, err
 					}
 					return statusResponse(status, "<p>gone</p>"), nil
 				}}
 				c := newTestCache(t, up, CacheConfig{NegativeTTL: 3 * time.Second})
-				wait := fetchAll(context.Background(), c, 100, func(int) *Request { return cacheRequest("http://svc/missing") })
+				wait := fetchAll(context.Background(), c, 100, func(int) *fetch.Request { return cacheRequest("http://svc/missing") })
 				synctest.Wait()
 				close(gate)
 				for _, r := range wait() {
@@ -1106,7 +1108,7 @@ func TestCacheKeepsMissingFragmentsBriefly(t *testing.T) {
 func TestCacheCoalescedFollowerGetsItsOwnVariant(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		up := &upstream{answer: func(ctx context.Context, req *Request, _ int64) (*Response, error) {
+		up := &upstream{answer: func(ctx context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
 			if err := waitGate(ctx, req, gate); err != nil {
 				return nil, err
 			}
@@ -1114,7 +1116,7 @@ func TestCacheCoalescedFollowerGetsItsOwnVariant(t *testing.T) {
 		}}
 		c := newTestCache(t, up, CacheConfig{})
 		langs := []string{"de", "fr", "de", "fr"}
-		wait := fetchAll(context.Background(), c, len(langs), func(i int) *Request {
+		wait := fetchAll(context.Background(), c, len(langs), func(i int) *fetch.Request {
 			return cacheRequest("http://svc/box", "Accept-Language", langs[i])
 		})
 		synctest.Wait()
@@ -1138,7 +1140,7 @@ func TestCacheCoalescedFollowerGetsItsOwnVariant(t *testing.T) {
 func TestCachePanicFailsOnlyThatFetch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gate := make(chan struct{})
-		up := &upstream{answer: func(ctx context.Context, req *Request, n int64) (*Response, error) {
+		up := &upstream{answer: func(ctx context.Context, req *fetch.Request, n int64) (*fetch.Response, error) {
 			if err := waitGate(ctx, req, gate); err != nil {
 				return nil, err
 			}
@@ -1147,14 +1149,14 @@ func TestCachePanicFailsOnlyThatFetch(t *testing.T) {
 			}
 			return htmlResponse("<p>ok</p>", "Cache-Control", "max-age=60"), nil
 		}}
-		stats := &Stats{}
+		stats := &fetch.Stats{}
 		c := newTestCache(t, up, CacheConfig{Stats: stats, Logger: discardLogger()})
-		wait := fetchAll(context.Background(), c, 10, func(int) *Request { return cacheRequest("http://svc/box") })
+		wait := fetchAll(context.Background(), c, 10, func(int) *fetch.Request { return cacheRequest("http://svc/box") })
 		synctest.Wait()
 		close(gate)
 		for _, r := range wait() {
-			if KindOf(r.err) != KindPanic {
-				t.Errorf("got %v, want kind %q", r.err, KindPanic)
+			if fetch.KindOf(r.err) != fetch.KindPanic {
+				t.Errorf("got %v, want kind %q", r.err, fetch.KindPanic)
 			}
 		}
 		wantStat(t, "Panics", &stats.Panics, 1)
@@ -1174,17 +1176,17 @@ func BenchmarkCredentialInBody(b *testing.B) {
 	body := bytes.Repeat([]byte("<li class=\"item\"><a href=\"/product/sneaker-01\">Sneaker</a></li>\n"), 1024)[:64<<10]
 	for _, tc := range []struct {
 		name   string
-		fields []Field
+		fields []fetch.Field
 	}{
-		{"credentialed", []Field{
+		{"credentialed", []fetch.Field{
 			{Name: "Accept-Language", Values: []string{"en"}},
 			{Name: "Cookie", Values: []string{"lang=en; session=3f9a1c0b7e2d4a6f8c1e; basket=b-20261207-0042"}},
 			{Name: "Authorization", Values: []string{"Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig"}},
 		}},
-		{"no credentials", []Field{{Name: "Accept-Language", Values: []string{"en"}}}},
+		{"no credentials", []fetch.Field{{Name: "Accept-Language", Values: []string{"en"}}}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			req := &Request{ID: "box", Service: "team", URL: "http://team/box", Fields: tc.fields}
+			req := &fetch.Request{ID: "box", Service: "team", URL: "http://team/box", Fields: tc.fields}
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // DefaultMaxBodyBytes is the body cap used when [Client.MaxBodyBytes] is
@@ -38,10 +39,10 @@ type Client struct {
 	Conns *H1Conns
 	// Budget, when not nil, bounds the bodies in flight across every
 	// client that shares it: see [Budget].
-	Budget *Budget
+	Budget *fetch.Budget
 }
 
-var _ Fetcher = (*Client)(nil)
+var _ fetch.Fetcher = (*Client)(nil)
 
 // NewTransport returns an http.Transport tuned for fragment fetches: no
 // proxy from the environment, many idle connections per service, a bounded
@@ -83,7 +84,7 @@ func newTransport(policy *DialPolicy) *http.Transport {
 }
 
 // Fetch performs one GET within req.Timeout and returns the complete response.
-func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
+func (c *Client) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
 	deadline, own := fetchDeadline(ctx, req, time.Now())
 	if c.Conns != nil && strings.HasPrefix(req.URL, "http://") {
 		return c.Conns.fetch(ctx, c, req, deadline)
@@ -95,10 +96,10 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, req.URL, nil)
 	if err != nil {
-		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: err}
+		return nil, &fetch.Error{Kind: fetch.KindConnect, ID: req.ID, Service: req.Service, Err: err}
 	}
 	if len(req.Fields) > 0 {
-		hreq.Header = req.header()
+		hreq.Header = req.Header()
 	}
 	if _, ok := hreq.Header["Accept-Encoding"]; !ok {
 		// The one coding Inlay decodes (gzipLayers), asked for here and
@@ -109,22 +110,22 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 	// jar is consulted.
 	resp, err := c.transport().RoundTrip(hreq)
 	if err != nil {
-		return nil, c.fail(ctx, req, deadline, KindConnect, err)
+		return nil, c.fail(ctx, req, deadline, fetch.KindConnect, err)
 	}
 	defer resp.Body.Close()
 
 	if contract.Failed(resp.StatusCode) {
-		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: resp.StatusCode}
+		return nil, &fetch.Error{Kind: fetch.KindStatus, ID: req.ID, Service: req.Service, Status: resp.StatusCode}
 	}
 	if resp.StatusCode == http.StatusOK && !contract.IsHTML(resp.Header.Get("Content-Type")) {
-		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
+		return nil, &fetch.Error{Kind: fetch.KindContentType, ID: req.ID, Service: req.Service,
 			Err: fmt.Errorf("content type %q, want text/html", resp.Header.Get("Content-Type"))}
 	}
 	raw, length := io.Reader(resp.Body), resp.ContentLength
 	if _, coded := resp.Header["Content-Encoding"]; coded && length != 0 {
 		layers, err := gzipLayers(resp.Header)
 		if err != nil {
-			return nil, c.fail(ctx, req, deadline, KindBody, err)
+			return nil, c.fail(ctx, req, deadline, fetch.KindBody, err)
 		}
 		if layers > 0 {
 			if raw, _, err = inflate(raw, layers, c.maxBody(), nil); err != nil {
@@ -135,7 +136,7 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 		}
 		resp.Header.Del("Content-Encoding")
 	}
-	body, reserved, err := c.readBody(raw, length)
+	body, reserved, err := c.Budget.Read(raw, length, c.maxBody())
 	if err != nil {
 		return nil, c.bodyFailure(ctx, req, deadline, err)
 	}
@@ -145,7 +146,7 @@ func (c *Client) Fetch(ctx context.Context, req *Request) (*Response, error) {
 // fetchDeadline is when a fetch of req starting at now must end: its
 // own timeout's end or ctx's deadline, whichever comes first; zero for
 // none. own reports that the fragment's own timeout ends first.
-func fetchDeadline(ctx context.Context, req *Request, now time.Time) (deadline time.Time, own bool) {
+func fetchDeadline(ctx context.Context, req *fetch.Request, now time.Time) (deadline time.Time, own bool) {
 	deadline, _ = ctx.Deadline()
 	if req.Timeout > 0 {
 		if d := now.Add(req.Timeout); deadline.IsZero() || d.Before(deadline) {
@@ -155,58 +156,39 @@ func fetchDeadline(ctx context.Context, req *Request, now time.Time) (deadline t
 	return deadline, own
 }
 
-// readBody reads a body whole within the size cap, reserving it from the
-// budget of bodies in flight.
-func (c *Client) readBody(r io.Reader, contentLength int64) (body []byte, reserved int64, err error) {
-	if c.Budget == nil {
-		body, err = readBody(r, contentLength, c.maxBody())
-		return body, 0, err
-	}
-	br := &budgetReader{r: r, budget: c.Budget}
-	body, err = readBody(br, contentLength, c.maxBody())
-	if err != nil {
-		c.Budget.release(br.reserved)
-		return nil, 0, err
-	}
-	return body, br.reserved, nil
-}
-
 // bodyFailure classifies a failure to read a body.
-func (c *Client) bodyFailure(ctx context.Context, req *Request, deadline time.Time, err error) *Error {
+func (c *Client) bodyFailure(ctx context.Context, req *fetch.Request, deadline time.Time, err error) *fetch.Error {
 	switch {
-	case errors.Is(err, errTooLarge):
-		return &Error{Kind: KindTooLarge, ID: req.ID, Service: req.Service, Err: fmt.Errorf("body over %d bytes", c.maxBody())}
-	case errors.Is(err, errBudget):
-		return &Error{Kind: KindBudget, ID: req.ID, Service: req.Service, Err: err}
+	case errors.Is(err, fetch.ErrTooLarge):
+		return &fetch.Error{Kind: fetch.KindTooLarge, ID: req.ID, Service: req.Service, Err: fmt.Errorf("body over %d bytes", c.maxBody())}
+	case errors.Is(err, fetch.ErrBudget):
+		return &fetch.Error{Kind: fetch.KindBudget, ID: req.ID, Service: req.Service, Err: err}
 	}
-	return c.fail(ctx, req, deadline, KindBody, err)
+	return c.fail(ctx, req, deadline, fetch.KindBody, err)
 }
 
 // finish checks and cleans a body read whole and makes the response,
 // which holds the bytes the body reserved from the budget.
-func (c *Client) finish(req *Request, status int, header http.Header, body []byte, reserved int64) (*Response, error) {
+func (c *Client) finish(req *fetch.Request, status int, header http.Header, body []byte, reserved int64) (*fetch.Response, error) {
 	body = contract.CleanBody(body)
 	if err := contract.CheckMarkup(body); err != nil {
-		c.Budget.release(reserved)
-		return nil, &Error{Kind: KindMarkup, ID: req.ID, Service: req.Service, Err: err}
+		c.Budget.Release(reserved)
+		return nil, &fetch.Error{Kind: fetch.KindMarkup, ID: req.ID, Service: req.Service, Err: err}
 	}
-	resp := &Response{
+	resp := &fetch.Response{
 		Status: status,
 		Header: header,
 		Body:   body,
 		Assets: ParseAssets(header),
 	}
-	if reserved > 0 {
-		resp.hold.budget = c.Budget
-		resp.hold.n.Store(reserved)
-	}
+	resp.Hold(c.Budget, reserved)
 	return resp, nil
 }
 
 // fail classifies err, preferring what the context and the deadline say:
 // a passed deadline is a timeout and a caller that left is a
 // cancellation, whatever error the transport reported for them.
-func (c *Client) fail(ctx context.Context, req *Request, deadline time.Time, kind Kind, err error) *Error {
+func (c *Client) fail(ctx context.Context, req *fetch.Request, deadline time.Time, kind fetch.Kind, err error) *fetch.Error {
 	// The context is read once: its timer may fire while this runs, and
 	// the error and its kind must tell the same story.
 	ctxErr := ctx.Err()
@@ -219,17 +201,17 @@ func (c *Client) fail(ctx context.Context, req *Request, deadline time.Time, kin
 	}
 	switch {
 	case errors.Is(cause, errFragmentTimeout), errors.Is(ctxErr, context.DeadlineExceeded):
-		kind = KindTimeout
+		kind = fetch.KindTimeout
 	case ctxErr != nil:
-		kind = KindCanceled
+		kind = fetch.KindCanceled
 	case !deadline.IsZero() && !time.Now().Before(deadline):
-		kind = KindTimeout
+		kind = fetch.KindTimeout
 		if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
 			// The caller's deadline, which its context is about to report.
 			err = errors.Join(context.DeadlineExceeded, err)
 		}
 	}
-	return &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: err}
+	return &fetch.Error{Kind: kind, ID: req.ID, Service: req.Service, Err: err}
 }
 
 func (c *Client) maxBody() int64 {
@@ -247,8 +229,6 @@ func (c *Client) transport() http.RoundTripper {
 	}
 	return defaultTransport
 }
-
-var errTooLarge = errors.New("body too large")
 
 // acceptGzip is the Accept-Encoding of a fragment request.
 var acceptGzip = []string{"gzip"}

@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -69,12 +70,12 @@ func release(tb testing.TB) <-chan struct{} {
 	return ch
 }
 
-func fragmentRequest(url string, timeout time.Duration) *Request {
-	return &Request{ID: "search", Service: "search-svc", URL: url, Timeout: timeout}
+func fragmentRequest(url string, timeout time.Duration) *fetch.Request {
+	return &fetch.Request{ID: "search", Service: "search-svc", URL: url, Timeout: timeout}
 }
 
 // fetchTimed fetches and reports how long the fetch took.
-func fetchTimed(ctx context.Context, c *Client, req *Request) (*Response, error, time.Duration) {
+func fetchTimed(ctx context.Context, c *Client, req *fetch.Request) (*fetch.Response, error, time.Duration) {
 	start := time.Now()
 	resp, err := c.Fetch(ctx, req)
 	return resp, err, time.Since(start)
@@ -82,9 +83,9 @@ func fetchTimed(ctx context.Context, c *Client, req *Request) (*Response, error,
 
 // wantKind fails the test unless err is an *Error of kind want that names
 // the request's fragment and service.
-func wantKind(tb testing.TB, resp *Response, err error, req *Request, want Kind) *Error {
+func wantKind(tb testing.TB, resp *fetch.Response, err error, req *fetch.Request, want fetch.Kind) *fetch.Error {
 	tb.Helper()
-	var fe *Error
+	var fe *fetch.Error
 	if !errors.As(err, &fe) {
 		tb.Fatalf("got error %v (%T), want an *Error of kind %q", err, err, want)
 	}
@@ -326,7 +327,7 @@ func testFetchWithZeroClientCapsBodyAtDefault(t *testing.T, newClient clientMake
 
 	req := fragmentRequest(srv.URL+"/over", safetyTimeout)
 	resp, err = c.Fetch(t.Context(), req)
-	wantKind(t, resp, err, req, KindTooLarge)
+	wantKind(t, resp, err, req, fetch.KindTooLarge)
 }
 
 func TestFetchParsesLinkHeadersIntoAssets(t *testing.T) {
@@ -365,7 +366,7 @@ func testFetchTimesOutWhenServerNeverSendsHeaders(t *testing.T, newClient client
 	req := fragmentRequest(srv.URL, fragmentTimeout)
 
 	resp, err, elapsed := fetchTimed(t.Context(), c, req)
-	fe := wantKind(t, resp, err, req, KindTimeout)
+	fe := wantKind(t, resp, err, req, fetch.KindTimeout)
 	if !fe.Timeout() {
 		t.Errorf("Timeout(): got false, want true")
 	}
@@ -420,7 +421,7 @@ func testFetchTimesOutWhenBodyDrips(t *testing.T, newClient clientMaker) {
 	req := fragmentRequest(srv.URL, fragmentTimeout)
 
 	resp, err, elapsed := fetchTimed(t.Context(), c, req)
-	wantKind(t, resp, err, req, KindTimeout)
+	wantKind(t, resp, err, req, fetch.KindTimeout)
 	if !gotHeaders.Load() {
 		t.Errorf("the response headers never arrived: the timeout did not cut the body")
 	}
@@ -453,7 +454,7 @@ func testFetchCallerDeadlineIsTimeout(t *testing.T, newClient clientMaker) {
 			defer cancel()
 
 			resp, err, elapsed := fetchTimed(ctx, c, req)
-			wantKind(t, resp, err, req, KindTimeout)
+			wantKind(t, resp, err, req, fetch.KindTimeout)
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("errors.Is(err, context.DeadlineExceeded): got false, want true (error: %v)", err)
 			}
@@ -486,9 +487,9 @@ func (c *expiringCtx) Err() error {
 func TestFailReadsTheContextOnce(t *testing.T) {
 	deadline := time.Now().Add(-time.Millisecond)
 	ctx := &expiringCtx{Context: context.Background(), deadline: deadline}
-	req := &Request{ID: "box", Service: "svc"}
-	err := new(Client).fail(ctx, req, deadline, KindConnect, errors.New("read: i/o timeout"))
-	if err.Kind != KindTimeout || !errors.Is(err, context.DeadlineExceeded) {
+	req := &fetch.Request{ID: "box", Service: "svc"}
+	err := new(Client).fail(ctx, req, deadline, fetch.KindConnect, errors.New("read: i/o timeout"))
+	if err.Kind != fetch.KindTimeout || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("kind %s, errors.Is(err, context.DeadlineExceeded) %t, want timeout and true: %v",
 			err.Kind, errors.Is(err, context.DeadlineExceeded), err)
 	}
@@ -514,7 +515,7 @@ func testFetchCallerCancelIsCanceled(t *testing.T, newClient clientMaker) {
 	}()
 
 	resp, err, elapsed := fetchTimed(ctx, c, req)
-	fe := wantKind(t, resp, err, req, KindCanceled)
+	fe := wantKind(t, resp, err, req, fetch.KindCanceled)
 	if fe.Timeout() {
 		t.Errorf("Timeout(): got true, want false")
 	}
@@ -537,7 +538,7 @@ func testFetchConnectionRefusedIsConnect(t *testing.T, newClient clientMaker) {
 	req := fragmentRequest("http://"+addr+"/", safetyTimeout)
 
 	resp, err, elapsed := fetchTimed(t.Context(), c, req)
-	wantKind(t, resp, err, req, KindConnect)
+	wantKind(t, resp, err, req, fetch.KindConnect)
 	wantFast(t, elapsed)
 }
 
@@ -549,7 +550,7 @@ func testFetchInvalidURLIsConnect(t *testing.T, newClient clientMaker) {
 	req := fragmentRequest("http://[::1/broken", safetyTimeout)
 
 	resp, err := c.Fetch(t.Context(), req)
-	wantKind(t, resp, err, req, KindConnect)
+	wantKind(t, resp, err, req, fetch.KindConnect)
 }
 
 func TestFetch5xxIsStatusError(t *testing.T) { forEachClient(t, testFetch5xxIsStatusError) }
@@ -568,7 +569,7 @@ func testFetch5xxIsStatusError(t *testing.T, newClient clientMaker) {
 			req := fragmentRequest(srv.URL, safetyTimeout)
 
 			resp, err := c.Fetch(t.Context(), req)
-			fe := wantKind(t, resp, err, req, KindStatus)
+			fe := wantKind(t, resp, err, req, fetch.KindStatus)
 			if fe.Status != status {
 				t.Errorf("Status: got %d, want %d", fe.Status, status)
 			}
@@ -667,7 +668,7 @@ func testFetchBodyOverCapIsTooLarge(t *testing.T, newClient clientMaker) {
 	tests := []struct {
 		name    string
 		handler func(w http.ResponseWriter, r *http.Request, done <-chan struct{})
-		wantErr Kind // zero means the body is returned
+		wantErr fetch.Kind // zero means the body is returned
 		wantLen int
 	}{
 		{
@@ -686,7 +687,7 @@ func testFetchBodyOverCapIsTooLarge(t *testing.T, newClient clientMaker) {
 				w.Header().Set("Content-Length", fmt.Sprint(maxBody+1))
 				w.Write(bytes.Repeat([]byte("a"), maxBody+1))
 			},
-			wantErr: KindTooLarge,
+			wantErr: fetch.KindTooLarge,
 		},
 		{
 			// The declared length alone is enough: the client must not wait
@@ -702,7 +703,7 @@ func testFetchBodyOverCapIsTooLarge(t *testing.T, newClient clientMaker) {
 				case <-done:
 				}
 			},
-			wantErr: KindTooLarge,
+			wantErr: fetch.KindTooLarge,
 		},
 		{
 			name: "chunked at the cap",
@@ -716,14 +717,14 @@ func testFetchBodyOverCapIsTooLarge(t *testing.T, newClient clientMaker) {
 			handler: func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
 				writeInChunks(w, r, done, maxBody+1)
 			},
-			wantErr: KindTooLarge,
+			wantErr: fetch.KindTooLarge,
 		},
 		{
 			name: "never-ending body",
 			handler: func(w http.ResponseWriter, r *http.Request, done <-chan struct{}) {
 				writeInChunks(w, r, done, -1)
 			},
-			wantErr: KindTooLarge,
+			wantErr: fetch.KindTooLarge,
 		},
 	}
 	for _, tc := range tests {
@@ -773,7 +774,7 @@ func testFetchGzipBombIsTooLarge(t *testing.T, newClient clientMaker) {
 	req := fragmentRequest(srv.URL, safetyTimeout)
 
 	resp, err, elapsed := fetchTimed(t.Context(), c, req)
-	wantKind(t, resp, err, req, KindTooLarge)
+	wantKind(t, resp, err, req, fetch.KindTooLarge)
 	if len(bomb) > 1<<20 {
 		t.Fatalf("the bomb is %d bytes compressed: the test no longer shows the cap applies after decompression", len(bomb))
 	}
@@ -829,7 +830,7 @@ func testFetchCorruptGzipIsBodyError(t *testing.T, newClient clientMaker) {
 			req := fragmentRequest(srv.URL, safetyTimeout)
 
 			resp, err := c.Fetch(t.Context(), req)
-			wantKind(t, resp, err, req, KindBody)
+			wantKind(t, resp, err, req, fetch.KindBody)
 		})
 	}
 }
@@ -848,7 +849,7 @@ func testFetchTruncatedBodyIsBodyError(t *testing.T, newClient clientMaker) {
 	req := fragmentRequest(srv.URL, safetyTimeout)
 
 	resp, err, elapsed := fetchTimed(t.Context(), c, req)
-	wantKind(t, resp, err, req, KindBody)
+	wantKind(t, resp, err, req, fetch.KindBody)
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("errors.Is(err, io.ErrUnexpectedEOF): got false, want true (error: %v)", err)
 	}
@@ -869,7 +870,7 @@ func testFetchConnectionResetMidBodyIsBodyError(t *testing.T, newClient clientMa
 	req := fragmentRequest(srv.URL, safetyTimeout)
 
 	resp, err, elapsed := fetchTimed(t.Context(), c, req)
-	wantKind(t, resp, err, req, KindBody)
+	wantKind(t, resp, err, req, fetch.KindBody)
 	wantFast(t, elapsed)
 }
 
@@ -902,7 +903,7 @@ func testFetchRejectsNonHTMLContentType(t *testing.T, newClient clientMaker) {
 			req := fragmentRequest(srv.URL, safetyTimeout)
 
 			resp, err := c.Fetch(t.Context(), req)
-			wantKind(t, resp, err, req, KindContentType)
+			wantKind(t, resp, err, req, fetch.KindContentType)
 		})
 	}
 }
@@ -1046,7 +1047,7 @@ func testFetchHugeResponseHeaderFails(t *testing.T, newClient clientMaker) {
 	req := fragmentRequest(srv.URL, safetyTimeout)
 
 	resp, err, elapsed := fetchTimed(t.Context(), c, req)
-	wantKind(t, resp, err, req, KindConnect)
+	wantKind(t, resp, err, req, fetch.KindConnect)
 	if !strings.Contains(err.Error(), "header") {
 		t.Errorf("message: got %q, want it to mention the header", err.Error())
 	}
@@ -1056,32 +1057,32 @@ func testFetchHugeResponseHeaderFails(t *testing.T, newClient clientMaker) {
 func TestErrorMessageNamesFragmentServiceAndKind(t *testing.T) {
 	tests := []struct {
 		name string
-		err  *Error
+		err  *fetch.Error
 		want string
 	}{
 		{
 			name: "timeout with cause",
-			err:  &Error{Kind: KindTimeout, ID: "search", Service: "search", Err: context.DeadlineExceeded},
+			err:  &fetch.Error{Kind: fetch.KindTimeout, ID: "search", Service: "search", Err: context.DeadlineExceeded},
 			want: `fragment "search" (service search): timeout: context deadline exceeded`,
 		},
 		{
 			name: "status",
-			err:  &Error{Kind: KindStatus, ID: "basket", Service: "checkout", Status: 503},
+			err:  &fetch.Error{Kind: fetch.KindStatus, ID: "basket", Service: "checkout", Status: 503},
 			want: `fragment "basket" (service checkout): status 503`,
 		},
 		{
 			name: "body with cause",
-			err:  &Error{Kind: KindBody, ID: "reco", Service: "inspire", Err: io.ErrUnexpectedEOF},
+			err:  &fetch.Error{Kind: fetch.KindBody, ID: "reco", Service: "inspire", Err: io.ErrUnexpectedEOF},
 			want: `fragment "reco" (service inspire): body: unexpected EOF`,
 		},
 		{
 			name: "id that needs quoting",
-			err:  &Error{Kind: KindConnect, ID: `a "b"`, Service: "svc"},
+			err:  &fetch.Error{Kind: fetch.KindConnect, ID: `a "b"`, Service: "svc"},
 			want: `fragment "a \"b\"" (service svc): connect`,
 		},
 		{
 			name: "unknown kind",
-			err:  &Error{Kind: 99, ID: "x", Service: "y"},
+			err:  &fetch.Error{Kind: 99, ID: "x", Service: "y"},
 			want: `fragment "x" (service y): kind(99)`,
 		},
 	}
@@ -1096,23 +1097,23 @@ func TestErrorMessageNamesFragmentServiceAndKind(t *testing.T) {
 
 func TestKindString(t *testing.T) {
 	tests := []struct {
-		kind Kind
+		kind fetch.Kind
 		want string
 	}{
-		{KindConnect, "connect"},
-		{KindTimeout, "timeout"},
-		{KindCanceled, "canceled"},
-		{KindStatus, "status"},
-		{KindTooLarge, "too_large"},
-		{KindContentType, "content_type"},
-		{KindBody, "body"},
-		{KindBreakerOpen, "breaker_open"},
-		{KindOverflow, "overflow"},
-		{KindMarkup, "markup"},
-		{KindPanic, "panic"},
-		{KindBudget, "budget"},
+		{fetch.KindConnect, "connect"},
+		{fetch.KindTimeout, "timeout"},
+		{fetch.KindCanceled, "canceled"},
+		{fetch.KindStatus, "status"},
+		{fetch.KindTooLarge, "too_large"},
+		{fetch.KindContentType, "content_type"},
+		{fetch.KindBody, "body"},
+		{fetch.KindBreakerOpen, "breaker_open"},
+		{fetch.KindOverflow, "overflow"},
+		{fetch.KindMarkup, "markup"},
+		{fetch.KindPanic, "panic"},
+		{fetch.KindBudget, "budget"},
 		{0, "kind(0)"},
-		{KindBudget + 1, fmt.Sprintf("kind(%d)", KindBudget+1)},
+		{fetch.KindBudget + 1, fmt.Sprintf("kind(%d)", fetch.KindBudget+1)},
 	}
 	for _, tc := range tests {
 		if got := tc.kind.String(); got != tc.want {
@@ -1122,23 +1123,23 @@ func TestKindString(t *testing.T) {
 }
 
 func TestKindOfSeesThroughWrapping(t *testing.T) {
-	base := &Error{Kind: KindTooLarge, ID: "x", Service: "y"}
+	base := &fetch.Error{Kind: fetch.KindTooLarge, ID: "x", Service: "y"}
 	tests := []struct {
 		name string
 		err  error
-		want Kind
+		want fetch.Kind
 	}{
-		{"the error itself", base, KindTooLarge},
-		{"wrapped once", fmt.Errorf("slot x: %w", base), KindTooLarge},
-		{"wrapped twice", fmt.Errorf("page: %w", fmt.Errorf("slot x: %w", base)), KindTooLarge},
-		{"joined", errors.Join(errors.New("other"), base), KindTooLarge},
+		{"the error itself", base, fetch.KindTooLarge},
+		{"wrapped once", fmt.Errorf("slot x: %w", base), fetch.KindTooLarge},
+		{"wrapped twice", fmt.Errorf("page: %w", fmt.Errorf("slot x: %w", base)), fetch.KindTooLarge},
+		{"joined", errors.Join(errors.New("other"), base), fetch.KindTooLarge},
 		{"not wrapped", fmt.Errorf("slot x: %v", base), 0},
 		{"plain error", errors.New("boom"), 0},
 		{"nil", nil, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := KindOf(tc.err); got != tc.want {
+			if got := fetch.KindOf(tc.err); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -1146,26 +1147,26 @@ func TestKindOfSeesThroughWrapping(t *testing.T) {
 }
 
 func TestErrorTimeoutOnlyForKindTimeout(t *testing.T) {
-	for k := Kind(0); k <= KindBody+1; k++ {
-		e := &Error{Kind: k}
-		if got, want := e.Timeout(), k == KindTimeout; got != want {
+	for k := fetch.Kind(0); k <= fetch.KindBody+1; k++ {
+		e := &fetch.Error{Kind: k}
+		if got, want := e.Timeout(), k == fetch.KindTimeout; got != want {
 			t.Errorf("(&Error{Kind: %s}).Timeout(): got %t, want %t", k, got, want)
 		}
 	}
 	// A wrapped *Error still answers net.Error-style timeout checks.
 	var te interface{ Timeout() bool }
-	if err := fmt.Errorf("slot: %w", &Error{Kind: KindTimeout}); !errors.As(err, &te) || !te.Timeout() {
+	if err := fmt.Errorf("slot: %w", &fetch.Error{Kind: fetch.KindTimeout}); !errors.As(err, &te) || !te.Timeout() {
 		t.Errorf("wrapped timeout error: errors.As to Timeout() bool did not report a timeout")
 	}
 }
 
 func TestErrorUnwrapsToCause(t *testing.T) {
 	cause := errors.New("cause")
-	err := fmt.Errorf("page: %w", &Error{Kind: KindBody, Err: cause})
+	err := fmt.Errorf("page: %w", &fetch.Error{Kind: fetch.KindBody, Err: cause})
 	if !errors.Is(err, cause) {
 		t.Errorf("errors.Is(err, cause): got false, want true")
 	}
-	if got := (&Error{Kind: KindStatus}).Unwrap(); got != nil {
+	if got := (&fetch.Error{Kind: fetch.KindStatus}).Unwrap(); got != nil {
 		t.Errorf("Unwrap without a cause: got %v, want nil", got)
 	}
 }
@@ -1183,9 +1184,9 @@ func BenchmarkClientFetch(b *testing.B) {
 	}{{"net-http", newClient}, {"lean", newLeanClient}} {
 		b.Run(bc.name, func(b *testing.B) {
 			c := bc.newClient(b, 0)
-			req := &Request{
+			req := &fetch.Request{
 				ID: "search", Service: "search", URL: srv.URL + "/fragment?q=shoes", Timeout: safetyTimeout,
-				Fields: []Field{{Name: "X-Request-Id", Values: []string{"bench"}}, {Name: "Accept-Language", Values: []string{"en"}}},
+				Fields: []fetch.Field{{Name: "X-Request-Id", Values: []string{"bench"}}, {Name: "Accept-Language", Values: []string{"en"}}},
 			}
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -1215,7 +1216,7 @@ func testBudgetBoundsBodiesInFlight(t *testing.T, newClient clientMaker) {
 		w.Write(body)
 	})
 	c := newClient(t, 0)
-	c.Budget = NewBudget(1 << 20)
+	c.Budget = fetch.NewBudget(1 << 20)
 	first, err := c.Fetch(t.Context(), fragmentRequest(srv.URL, safetyTimeout))
 	if err != nil {
 		t.Fatal(err)
@@ -1224,8 +1225,8 @@ func testBudgetBoundsBodiesInFlight(t *testing.T, newClient clientMaker) {
 		t.Errorf("budget used by one body: got %d, want %d", got, len(body))
 	}
 	_, err = c.Fetch(t.Context(), fragmentRequest(srv.URL, safetyTimeout))
-	if KindOf(err) != KindBudget {
-		t.Fatalf("second body over the budget: got %v, want kind %q", err, KindBudget)
+	if fetch.KindOf(err) != fetch.KindBudget {
+		t.Fatalf("second body over the budget: got %v, want kind %q", err, fetch.KindBudget)
 	}
 	if got := c.Budget.Used(); got != int64(len(body)) {
 		t.Errorf("budget used after the refused body: got %d, want %d (its part given back)", got, len(body))

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // maxGzipLayers is how many gzip codings a fragment body may carry, one
@@ -49,7 +51,7 @@ func gzipLayers(h http.Header) (int, error) {
 // that layer, to keep for the next body. Under more than one layer, the
 // bytes every layer produces count against one budget of limit bytes, so
 // the work of a stack is bounded as one layer's is by the body cap; a
-// body over it fails with errTooLarge.
+// body over it fails with ErrTooLarge.
 func inflate(raw io.Reader, layers int, limit int64, pooled *gzip.Reader) (body io.Reader, outer *gzip.Reader, err error) {
 	outer = pooled
 	if outer == nil {
@@ -85,7 +87,7 @@ type layerBudget struct {
 func (l *layerBudget) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	if *l.left -= int64(n); *l.left < 0 {
-		return n, errTooLarge
+		return n, fetch.ErrTooLarge
 	}
 	return n, err
 }

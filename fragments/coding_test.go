@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // B13: which Content-Encoding values a fetch decodes, and how deep.
@@ -66,12 +68,12 @@ func TestInflateCountsEveryLayer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := readBody(r, -1, tc.limit)
+		got, err := fetch.ReadBody(r, -1, tc.limit)
 		if tc.fits && (err != nil || !bytes.Equal(got, body)) {
 			t.Errorf("limit %d: got %d bytes, %v; want the body", tc.limit, len(got), err)
 		}
-		if !tc.fits && !errors.Is(err, errTooLarge) {
-			t.Errorf("limit %d: got %d bytes, %v; want errTooLarge", tc.limit, len(got), err)
+		if !tc.fits && !errors.Is(err, fetch.ErrTooLarge) {
+			t.Errorf("limit %d: got %d bytes, %v; want ErrTooLarge", tc.limit, len(got), err)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -142,7 +143,7 @@ func TestDialPolicyTransportRefusesLoopbackUnlessConfigured(t *testing.T) {
 				}
 				return
 			}
-			fe := wantKind(t, resp, err, req, KindConnect)
+			fe := wantKind(t, resp, err, req, fetch.KindConnect)
 			if !strings.Contains(fe.Error(), "dial policy") {
 				t.Errorf("error: got %q, want it to name the dial policy", fe)
 			}

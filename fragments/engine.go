@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // Engine is Inlay's fetch engine: made once per process and kept for as
@@ -28,13 +30,13 @@ import (
 // in it survive. Counters are the engine's, so they never go back to zero.
 type Engine struct {
 	opts   EngineOptions
-	stats  *Stats
+	stats  *fetch.Stats
 	logger *slog.Logger
 	cache  *Cache
 	guards *Guards
 
-	budget   *Budget  // bodies in flight across all pages
-	upstream sync.Map // service name → *atomic.Int64: requests sent, across reloads
+	budget   *fetch.Budget // bodies in flight across all pages
+	upstream sync.Map      // service name → *atomic.Int64: requests sent, across reloads
 	cacheOff atomic.Bool
 	someOff  atomic.Bool                         // some service has NoCache set
 	services atomic.Pointer[map[string]*service] // replaced whole by Configure
@@ -43,7 +45,7 @@ type Engine struct {
 	shared   SharedConfig                        // the shared tier's settings in use; guarded by mu
 }
 
-var _ Fetcher = (*Engine)(nil)
+var _ fetch.Fetcher = (*Engine)(nil)
 
 // EngineOptions are what an Engine keeps for its whole life.
 type EngineOptions struct {
@@ -105,15 +107,15 @@ type service struct {
 
 // NewEngine returns an engine with the given settings. Close stops it.
 func NewEngine(opts EngineOptions, settings Settings) *Engine {
-	e := &Engine{opts: opts, stats: settings.Cache.Stats, logger: opts.Logger, budget: NewBudget(settings.MaxInflightBytes)}
+	e := &Engine{opts: opts, stats: settings.Cache.Stats, logger: opts.Logger, budget: fetch.NewBudget(settings.MaxInflightBytes)}
 	if e.stats == nil {
-		e.stats = &Stats{}
+		e.stats = &fetch.Stats{}
 	}
 	if e.logger == nil {
 		e.logger = slog.Default()
 	}
 	e.services.Store(&map[string]*service{})
-	e.guards = NewGuards(FetcherFunc(e.send), e.guardConfig, e.stats, e.logger)
+	e.guards = NewGuards(fetch.FetcherFunc(e.send), e.guardConfig, e.stats, e.logger)
 	cc := settings.Cache
 	cc.Stats, cc.Logger, cc.CleanupInterval = e.stats, e.logger, opts.CleanupInterval
 	e.cache = NewCache(e.guards, cc)
@@ -221,7 +223,7 @@ func (e *Engine) newPool(sc ServiceConfig) *pool {
 
 // Fetch fetches a fragment through the cache, the service's guard and its
 // pool. A panic anywhere below fails only this fetch.
-func (e *Engine) Fetch(ctx context.Context, req *Request) (resp *Response, err error) {
+func (e *Engine) Fetch(ctx context.Context, req *fetch.Request) (resp *fetch.Response, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			resp, err = nil, panicked(e.stats, e.logger, req, v)
@@ -229,7 +231,7 @@ func (e *Engine) Fetch(ctx context.Context, req *Request) (resp *Response, err e
 	}()
 	if e.bypass(req) {
 		e.stats.UpstreamGets.Add(1)
-		report(req, func(r *Report) { r.Tier = TierOrigin })
+		report(req, func(r *fetch.Report) { r.Tier = fetch.TierOrigin })
 		return e.guards.Fetch(ctx, req)
 	}
 	return e.cache.Fetch(ctx, req)
@@ -237,7 +239,7 @@ func (e *Engine) Fetch(ctx context.Context, req *Request) (resp *Response, err e
 
 // Fresh returns req's stored response when it is fresh, counted as a hit;
 // see [Cache.Fresh].
-func (e *Engine) Fresh(req *Request) (*Response, bool) {
+func (e *Engine) Fresh(req *fetch.Request) (*fetch.Response, bool) {
 	if e.bypass(req) {
 		return nil, false
 	}
@@ -246,7 +248,7 @@ func (e *Engine) Fresh(req *Request) (*Response, bool) {
 
 // Peek returns what the cache holds for req, fresh or stale, without
 // fetching; see [Cache.Peek].
-func (e *Engine) Peek(req *Request) (*Response, bool) {
+func (e *Engine) Peek(req *fetch.Request) (*fetch.Response, bool) {
 	if e.bypass(req) {
 		return nil, false
 	}
@@ -255,7 +257,7 @@ func (e *Engine) Peek(req *Request) (*Response, bool) {
 
 // bypass reports whether req goes past the cache: when the cache is off,
 // when the request says so, or when its service is never cached.
-func (e *Engine) bypass(req *Request) bool {
+func (e *Engine) bypass(req *fetch.Request) bool {
 	if e.cacheOff.Load() || req.NoCache {
 		return true
 	}
@@ -267,10 +269,10 @@ func (e *Engine) bypass(req *Request) bool {
 }
 
 // send is the bottom of the stack: one HTTP fetch over the service's pool.
-func (e *Engine) send(ctx context.Context, req *Request) (*Response, error) {
+func (e *Engine) send(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
 	svc := (*e.services.Load())[req.Service]
 	if svc == nil {
-		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("no service %q is configured", req.Service)}
+		return nil, &fetch.Error{Kind: fetch.KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("no service %q is configured", req.Service)}
 	}
 	e.upstreamCount(req.Service).Add(1)
 	if req.Asset {
@@ -332,7 +334,7 @@ func (p gatewayPool) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // Stats returns the engine's counters.
-func (e *Engine) Stats() *Stats { return e.stats }
+func (e *Engine) Stats() *fetch.Stats { return e.stats }
 
 // Guards returns the per-service breakers and limits.
 func (e *Engine) Guards() *Guards { return e.guards }
@@ -420,11 +422,11 @@ func (b *countedBody) Close() error {
 
 // panicked is the error of a fetch whose code panicked, logged with its
 // stack and counted.
-func panicked(stats *Stats, logger *slog.Logger, req *Request, v any) error {
+func panicked(stats *fetch.Stats, logger *slog.Logger, req *fetch.Request, v any) error {
 	stats.Panics.Add(1)
 	err := fmt.Errorf("panic: %v", v)
 	logger.LogAttrs(context.Background(), slog.LevelError, "panic fetching fragment",
 		slog.String("fragment", req.ID), slog.String("service", req.Service),
 		slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
-	return &Error{Kind: KindPanic, ID: req.ID, Service: req.Service, Err: err}
+	return &fetch.Error{Kind: fetch.KindPanic, ID: req.ID, Service: req.Service, Err: err}
 }

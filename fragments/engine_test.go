@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -51,27 +52,27 @@ func TestEngineConfigureKeepsWhatDidNotChange(t *testing.T) {
 	settings := Settings{Services: []ServiceConfig{svc("sick", sick), svc("healthy", healthy)}}
 	e := NewEngine(EngineOptions{Logger: discardLogger(), CleanupInterval: -1}, settings)
 	t.Cleanup(e.Close)
-	fetch := func(service, path string) (*Response, error) {
+	get := func(service, path string) (*fetch.Response, error) {
 		u := map[string]*server{"sick": sick, "healthy": healthy}[service].URL
-		return e.Fetch(context.Background(), &Request{ID: "x", Service: service, URL: u + path})
+		return e.Fetch(context.Background(), &fetch.Request{ID: "x", Service: service, URL: u + path})
 	}
 	for range 2 {
-		fetch("sick", "/a")
+		get("sick", "/a")
 	}
 	if got := e.Guards().State("sick"); got != "open" {
 		t.Fatalf("sick breaker: got %q, want open", got)
 	}
-	if _, err := fetch("healthy", "/cached"); err != nil {
+	if _, err := get("healthy", "/cached"); err != nil {
 		t.Fatal(err)
 	}
 	e.Configure(settings) // a reload with nothing changed
 	if got := e.Guards().State("sick"); got != "open" {
 		t.Errorf("sick breaker after a reload: got %q, want still open", got)
 	}
-	if resp, ok := e.Fresh(&Request{ID: "x", Service: "healthy", URL: healthy.URL + "/cached"}); !ok || string(resp.Body) != "<p>/cached</p>" {
+	if resp, ok := e.Fresh(&fetch.Request{ID: "x", Service: "healthy", URL: healthy.URL + "/cached"}); !ok || string(resp.Body) != "<p>/cached</p>" {
 		t.Errorf("cache after a reload: got %v, %v; want the stored response", resp, ok)
 	}
-	if _, err := fetch("healthy", "/again"); err != nil {
+	if _, err := get("healthy", "/again"); err != nil {
 		t.Fatal(err)
 	}
 	if n := healthy.conns.Load(); n != 1 {
@@ -86,7 +87,7 @@ func TestEngineConfigureKeepsWhatDidNotChange(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("the replaced pool's idle connection was not closed")
 	}
-	if _, err := e.Fetch(context.Background(), &Request{ID: "x", Service: "healthy", URL: moved.URL + "/x"}); err != nil {
+	if _, err := e.Fetch(context.Background(), &fetch.Request{ID: "x", Service: "healthy", URL: moved.URL + "/x"}); err != nil {
 		t.Errorf("fetch from the moved service: %v", err)
 	}
 }

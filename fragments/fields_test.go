@@ -5,22 +5,24 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // A response fetched with the shopper's cookie and not marked public is
 // never stored, whatever the fetcher below does with the request.
 func TestCredentialedResponsesAreNotShared(t *testing.T) {
-	fields := []Field{{Name: "Accept-Language", Values: []string{"de"}}, {Name: "Cookie", Values: []string{"s=1"}}, {Name: HeaderRequestID, Values: []string{"r1"}}}
+	fields := []fetch.Field{{Name: "Accept-Language", Values: []string{"de"}}, {Name: "Cookie", Values: []string{"s=1"}}, {Name: fetch.HeaderRequestID, Values: []string{"r1"}}}
 	var upstream atomic.Int64
 	// This fetcher never looks at the request's headers.
-	next := FetcherFunc(func(context.Context, *Request) (*Response, error) {
+	next := fetch.FetcherFunc(func(context.Context, *fetch.Request) (*fetch.Response, error) {
 		upstream.Add(1)
-		return &Response{Status: 200, Header: http.Header{"Cache-Control": {"max-age=60"}}, Body: []byte("per user")}, nil
+		return &fetch.Response{Status: 200, Header: http.Header{"Cache-Control": {"max-age=60"}}, Body: []byte("per user")}, nil
 	})
 	c := NewCache(next, CacheConfig{CleanupInterval: -1})
 	defer c.Close()
 	for range 2 {
-		if _, err := c.Fetch(context.Background(), &Request{URL: "http://t/x", Fields: fields}); err != nil {
+		if _, err := c.Fetch(context.Background(), &fetch.Request{URL: "http://t/x", Fields: fields}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/shared"
 )
 
@@ -14,22 +15,22 @@ type flight struct {
 	refresh bool   // a stale-while-revalidate refresh: never answered stale
 	ctx     context.Context
 	cancel  context.CancelFunc
-	req     *Request      // the request of the caller that started it
-	waiters int           // callers still waiting; guarded by Cache.mu
-	taken   bool          // the leader took res.resp; guarded by Cache.mu
-	done    chan struct{} // closed once res is set
+	req     *fetch.Request // the request of the caller that started it
+	waiters int            // callers still waiting; guarded by Cache.mu
+	taken   bool           // the leader took res.resp; guarded by Cache.mu
+	done    chan struct{}  // closed once res is set
 	res     flightResult
 }
 
 // flightResult is what a shared fetch hands to its callers.
 type flightResult struct {
-	resp      *Response
+	resp      *fetch.Response
 	err       error
-	shareable bool     // stored, so safe to hand to every caller it fits
-	vary      []string // the header names the stored response varies on
-	breaker   string   // the breaker state the fetch left behind
-	tier      Tier     // the tier that answered
-	stale     bool     // a stale copy from the shared tier
+	shareable bool       // stored, so safe to hand to every caller it fits
+	vary      []string   // the header names the stored response varies on
+	breaker   string     // the breaker state the fetch left behind
+	tier      fetch.Tier // the tier that answered
+	stale     bool       // a stale copy from the shared tier
 }
 
 // coalesce makes one upstream fetch for all concurrent callers of a key.
@@ -41,27 +42,27 @@ type flightResult struct {
 //
 // A caller that fetches again gets what is left of its own timeout, not
 // a new one: its deadline runs from when it asked, whoever fetched.
-func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again, refresh bool) (*Response, error) {
+func (c *Cache) coalesce(ctx context.Context, key string, req *fetch.Request, again, refresh bool) (*fetch.Response, error) {
 	asked := time.Now()
 	f, leader := c.join(ctx, key, req, refresh)
 	defer c.leave(key, f)
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		kind := KindCanceled
+		kind := fetch.KindCanceled
 		if ctx.Err() == context.DeadlineExceeded {
-			kind = KindTimeout
+			kind = fetch.KindTimeout
 		}
-		return nil, &Error{Kind: kind, ID: req.ID, Service: req.Service, Err: context.Cause(ctx)}
+		return nil, &fetch.Error{Kind: kind, ID: req.ID, Service: req.Service, Err: context.Cause(ctx)}
 	}
 	res := &f.res
-	report(req, func(r *Report) {
+	report(req, func(r *fetch.Report) {
 		r.Breaker = res.breaker
 		if res.err == nil {
 			r.Tier = res.tier
 		}
 		if res.stale {
-			r.Cache = CacheStale
+			r.Cache = fetch.CacheStale
 		}
 	})
 	if res.stale {
@@ -74,24 +75,24 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again, r
 		return res.resp, res.err
 	}
 	c.stats.Coalesced.Add(1)
-	report(req, func(r *Report) { r.Coalesced = true })
+	report(req, func(r *fetch.Report) { r.Coalesced = true })
 	switch {
 	case res.err != nil:
 		return nil, res.err
 	case !res.shareable:
 		// Never hand one shopper's unshareable response to another.
-		report(req, func(r *Report) { r.Tier = TierOrigin })
+		report(req, func(r *fetch.Report) { r.Tier = fetch.TierOrigin })
 		return c.again(ctx, req, asked)
-	case len(res.vary) > 0 && secondaryKey(req, res.vary) != secondaryKey(f.req, res.vary):
+	case len(res.vary) > 0 && fetch.SecondaryKey(req, res.vary) != fetch.SecondaryKey(f.req, res.vary):
 		// The response is another variant than this caller's.
 		if again {
 			left, err := remaining(req, asked)
 			if err != nil {
 				return nil, err
 			}
-			return c.coalesce(ctx, variantKey(primaryKey(req), req, res.vary), left, false, false)
+			return c.coalesce(ctx, variantKey(fetch.PrimaryKey(req), req, res.vary), left, false, false)
 		}
-		report(req, func(r *Report) { r.Tier = TierOrigin })
+		report(req, func(r *fetch.Report) { r.Tier = fetch.TierOrigin })
 		return c.again(ctx, req, asked)
 	}
 	return res.resp, nil
@@ -99,7 +100,7 @@ func (c *Cache) coalesce(ctx context.Context, key string, req *Request, again, r
 
 // again fetches req from the service for a caller that asked at asked and
 // could not use the flight's answer, within what is left of its timeout.
-func (c *Cache) again(ctx context.Context, req *Request, asked time.Time) (*Response, error) {
+func (c *Cache) again(ctx context.Context, req *fetch.Request, asked time.Time) (*fetch.Response, error) {
 	left, err := remaining(req, asked)
 	if err != nil {
 		return nil, err
@@ -110,13 +111,13 @@ func (c *Cache) again(ctx context.Context, req *Request, asked time.Time) (*Resp
 // remaining returns req with its timeout cut to what is left of it since
 // asked, or a timeout error when nothing is. A request without a timeout
 // is returned as it is.
-func remaining(req *Request, asked time.Time) (*Request, error) {
+func remaining(req *fetch.Request, asked time.Time) (*fetch.Request, error) {
 	if req.Timeout <= 0 {
 		return req, nil
 	}
 	left := req.Timeout - time.Since(asked)
 	if left <= 0 {
-		return nil, &Error{Kind: KindTimeout, ID: req.ID, Service: req.Service, Err: context.DeadlineExceeded}
+		return nil, &fetch.Error{Kind: fetch.KindTimeout, ID: req.ID, Service: req.Service, Err: context.DeadlineExceeded}
 	}
 	cut := *req
 	cut.Timeout = left
@@ -125,7 +126,7 @@ func remaining(req *Request, asked time.Time) (*Request, error) {
 
 // join registers a caller with the flight for key, starting it with the
 // caller's deadline if there is none. leader reports that it started it.
-func (c *Cache) join(ctx context.Context, key string, req *Request, refresh bool) (f *flight, leader bool) {
+func (c *Cache) join(ctx context.Context, key string, req *fetch.Request, refresh bool) (f *flight, leader bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f = c.flights[key]
@@ -162,13 +163,13 @@ func (c *Cache) fly(f *flight) {
 	// joined after that flight ended, finds the stored response here
 	// instead of fetching it again.
 	if _, e := c.lookup(f.req); e != nil && !e.pass && time.Now().Before(e.FreshUntil) {
-		f.res = flightResult{resp: e.resp, shareable: true, tier: TierLocal}
+		f.res = flightResult{resp: e.resp, shareable: true, tier: fetch.TierLocal}
 		return
 	}
 	// The upstream request runs under the flight's context, not the
 	// caller's, and reports into no caller's Report.
 	up := *f.req
-	up.Report = &Report{}
+	up.Report = &fetch.Report{}
 	if st := c.tier.Load(); st != nil {
 		c.flyShared(f, st, &up)
 		return
@@ -180,9 +181,9 @@ func (c *Cache) fly(f *flight) {
 // be stored, in both tiers when st is not nil. When the fetch fails and
 // the shared tier had a copy still within its stale-if-error window
 // (stale), that copy answers instead.
-func (c *Cache) origin(f *flight, up *Request, st *shared.Store, stale *shared.Entry) {
+func (c *Cache) origin(f *flight, up *fetch.Request, st *shared.Store, stale *shared.Entry) {
 	resp, err := c.upstream(f.ctx, up)
-	f.res = flightResult{resp: resp, err: err, breaker: up.Report.Breaker, tier: TierOrigin}
+	f.res = flightResult{resp: resp, err: err, breaker: up.Report.Breaker, tier: fetch.TierOrigin}
 	if err == nil {
 		e, vary := c.put(up, resp)
 		f.res.shareable, f.res.vary = e != nil, vary
@@ -194,7 +195,7 @@ func (c *Cache) origin(f *flight, up *Request, st *shared.Store, stale *shared.E
 		}
 		return
 	}
-	if stale != nil && KindOf(err) != KindCanceled && time.Now().Before(stale.SIEUntil) {
+	if stale != nil && fetch.KindOf(err) != fetch.KindCanceled && time.Now().Before(stale.SIEUntil) {
 		c.fromShared(f, up, stale, true)
 		f.res.breaker = up.Report.Breaker
 	}
@@ -241,7 +242,7 @@ func isClosed(ch chan struct{}) bool {
 }
 
 // refresh starts one background fetch of key, unless one is running.
-func (c *Cache) refresh(key string, req *Request) {
+func (c *Cache) refresh(key string, req *fetch.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	select {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -63,7 +64,7 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.guards.stats.BreakerOpen.Add(1)
 		return nil, fmt.Errorf("service %s: %w", t.service, ErrBreakerOpen)
 	}
-	_, err = run(st, func() (*Response, error) {
+	_, err = run(st, func() (*fetch.Response, error) {
 		var err error
 		resp, err = t.next.RoundTrip(r)
 		if err != nil {
@@ -73,14 +74,14 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			// A context cancelled with a cause of its own (a route's header
 			// timeout) is a timeout too; a plain cancellation is the
 			// shopper leaving.
-			kind := KindConnect
+			kind := fetch.KindConnect
 			switch ctxErr, cause := r.Context().Err(), context.Cause(r.Context()); {
 			case errors.Is(ctxErr, context.DeadlineExceeded), ctxErr != nil && !errors.Is(cause, context.Canceled):
-				kind = KindTimeout
+				kind = fetch.KindTimeout
 			case ctxErr != nil:
-				kind = KindCanceled
+				kind = fetch.KindCanceled
 			}
-			return nil, &Error{Kind: kind, ID: "gateway", Service: t.service, Err: errors.Join(err, r.Context().Err())}
+			return nil, &fetch.Error{Kind: kind, ID: "gateway", Service: t.service, Err: errors.Join(err, r.Context().Err())}
 		}
 		if resp.StatusCode >= http.StatusInternalServerError {
 			return nil, errGatewayStatus // counted as a failure, passed on as it is
@@ -92,8 +93,8 @@ func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		err = nil
 	}
 	if err != nil {
-		kind := KindOf(err)
-		gd.limiter.Release(rtt, kind == KindTimeout, kind != KindConnect && kind != KindTimeout)
+		kind := fetch.KindOf(err)
+		gd.limiter.Release(rtt, kind == fetch.KindTimeout, kind != fetch.KindConnect && kind != fetch.KindTimeout)
 		return nil, err
 	}
 	gd.limiter.Release(rtt, false, false)

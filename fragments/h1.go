@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // H1Conns is a lean HTTP/1.1 client for the fragments of one plain-http
@@ -179,16 +180,16 @@ var errRetry = errors.New("kept-alive connection closed by the service")
 
 // fetch performs one GET of req before deadline and reads the whole answer
 // with the client's checks (see Client.Fetch). ctx ending aborts it.
-func (p *H1Conns) fetch(ctx context.Context, c *Client, req *Request, deadline time.Time) (*Response, error) {
+func (p *H1Conns) fetch(ctx context.Context, c *Client, req *fetch.Request, deadline time.Time) (*fetch.Response, error) {
 	u, ok := parseTarget(req.URL)
 	if !ok {
-		return nil, &Error{Kind: KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("fragment URL %q: not an http:// URL", req.URL)}
+		return nil, &fetch.Error{Kind: fetch.KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("fragment URL %q: not an http:// URL", req.URL)}
 	}
 	addr := u.addr
 	for attempt := 0; ; attempt++ {
 		conn, err := p.get(ctx, addr, deadline)
 		if err != nil {
-			return nil, c.fail(ctx, req, deadline, KindConnect, err)
+			return nil, c.fail(ctx, req, deadline, fetch.KindConnect, err)
 		}
 		resp, err := p.roundTrip(ctx, c, conn, u, req, deadline)
 		if errors.Is(err, errRetry) && attempt == 0 && ctx.Err() == nil {
@@ -201,7 +202,7 @@ func (p *H1Conns) fetch(ctx context.Context, c *Client, req *Request, deadline t
 // roundTrip sends req on conn and reads the answer. The connection goes
 // back to the pool only when the answer was read whole and the service
 // keeps it alive.
-func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u target, req *Request, deadline time.Time) (*Response, error) {
+func (p *H1Conns) roundTrip(ctx context.Context, c *Client, conn *h1Conn, u target, req *fetch.Request, deadline time.Time) (*fetch.Response, error) {
 	x := &h1Exchange{p: p, c: c, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
 	defer x.close()
 	if err := x.send(); err != nil {
@@ -218,7 +219,7 @@ type h1Exchange struct {
 	c        *Client
 	conn     *h1Conn
 	u        target
-	req      *Request
+	req      *fetch.Request
 	ctx      context.Context
 	deadline time.Time
 	keep     bool // the answer was read whole: the connection may serve another fetch
@@ -244,7 +245,7 @@ func (x *h1Exchange) send() error {
 		if conn.reused {
 			return errRetry
 		}
-		return x.c.fail(x.ctx, x.req, x.deadline, KindConnect, err)
+		return x.c.fail(x.ctx, x.req, x.deadline, fetch.KindConnect, err)
 	}
 	return nil
 }
@@ -252,10 +253,10 @@ func (x *h1Exchange) send() error {
 // receive reads the answer whole, with the client's checks. An answer
 // read after its deadline passed is taken as far as it is already here,
 // and nothing more is waited for.
-func (x *h1Exchange) receive() (resp *Response, err error) {
+func (x *h1Exchange) receive() (resp *fetch.Response, err error) {
 	conn, c, req, ctx, deadline := x.conn, x.c, x.req, x.ctx, x.deadline
 	if ctx.Err() != nil {
-		return nil, c.fail(ctx, req, deadline, KindConnect, ctx.Err())
+		return nil, c.fail(ctx, req, deadline, fetch.KindConnect, ctx.Err())
 	}
 	conn.late = !deadline.IsZero() && !time.Now().Before(deadline)
 	conn.takeReader()
@@ -268,31 +269,31 @@ func (x *h1Exchange) receive() (resp *Response, err error) {
 		if conn.reused && conn.br.Buffered() == 0 && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || isReset(err)) {
 			return nil, errRetry
 		}
-		kind := KindConnect // the service dropped the connection, or never answered
+		kind := fetch.KindConnect // the service dropped the connection, or never answered
 		if errors.Is(err, ErrMalformedHead) {
-			kind = KindBody // it answered, in a way that cannot be read
+			kind = fetch.KindBody // it answered, in a way that cannot be read
 		}
 		return nil, c.fail(ctx, req, deadline, kind, err)
 	}
 	conn.limit.n = -1
 	if h.status == http.StatusSwitchingProtocols {
-		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: h.status, Err: errors.New("the service switched protocols")}
+		return nil, &fetch.Error{Kind: fetch.KindStatus, ID: req.ID, Service: req.Service, Status: h.status, Err: errors.New("the service switched protocols")}
 	}
 	raw := h.body(conn.br)
 	if contract.Failed(h.status) {
 		x.keep = !h.close && drain(raw)
-		return nil, &Error{Kind: KindStatus, ID: req.ID, Service: req.Service, Status: h.status}
+		return nil, &fetch.Error{Kind: fetch.KindStatus, ID: req.ID, Service: req.Service, Status: h.status}
 	}
 	if h.status == http.StatusOK && !contract.IsHTML(h.header.Get("Content-Type")) {
 		x.keep = !h.close && drain(raw)
-		return nil, &Error{Kind: KindContentType, ID: req.ID, Service: req.Service,
+		return nil, &fetch.Error{Kind: fetch.KindContentType, ID: req.ID, Service: req.Service,
 			Err: fmt.Errorf("content type %q, want text/html", h.header.Get("Content-Type"))}
 	}
 	body, length, gzipped := raw, h.length, false
 	if _, coded := h.header["Content-Encoding"]; coded && h.length != 0 {
 		layers, err := gzipLayers(h.header)
 		if err != nil {
-			return nil, c.fail(ctx, req, deadline, KindBody, err)
+			return nil, c.fail(ctx, req, deadline, fetch.KindBody, err)
 		}
 		if layers > 0 {
 			body, conn.gz, err = inflate(raw, layers, c.maxBody(), conn.gz)
@@ -304,7 +305,7 @@ func (x *h1Exchange) receive() (resp *Response, err error) {
 		}
 		h.header.Del("Content-Encoding")
 	}
-	b, reserved, err := c.readBody(body, length)
+	b, reserved, err := c.Budget.Read(body, length, c.maxBody())
 	if err != nil {
 		return nil, c.bodyFailure(ctx, req, deadline, err)
 	}
@@ -419,7 +420,7 @@ func quickTarget(raw string) (t target, ok bool) {
 }
 
 // writeRequest writes a GET of u for req.
-func writeRequest(w *bufio.Writer, u target, req *Request) error {
+func writeRequest(w *bufio.Writer, u target, req *fetch.Request) error {
 	w.WriteString("GET ")
 	w.WriteString(u.uri)
 	w.WriteString(" HTTP/1.1\r\nHost: ")

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -74,7 +75,7 @@ func TestH2CTransportFetchesOverHTTP2(t *testing.T) {
 
 	req := fragmentRequest(srv.URL+"/f", safetyTimeout)
 	resp, err := newClient(t, 0).Fetch(context.Background(), req)
-	wantKind(t, resp, err, req, KindConnect)
+	wantKind(t, resp, err, req, fetch.KindConnect)
 }
 
 // The policy's h2c transport applies the policy as the HTTP/1.1 one does.
@@ -87,7 +88,7 @@ func TestDialPolicyH2CTransport(t *testing.T) {
 	t.Cleanup(refused.CloseIdleConnections)
 	req := fragmentRequest(srv.URL+"/f", safetyTimeout)
 	resp, err := (&Client{Transport: refused}).Fetch(context.Background(), req)
-	if fe := wantKind(t, resp, err, req, KindConnect); !strings.Contains(fe.Error(), "dial policy") {
+	if fe := wantKind(t, resp, err, req, fetch.KindConnect); !strings.Contains(fe.Error(), "dial policy") {
 		t.Errorf("error: got %q, want it to name the dial policy", fe)
 	}
 

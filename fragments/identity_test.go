@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // L14: A fragment fetched with an identity assertion is credentialed: stored
@@ -19,19 +21,19 @@ func TestIdentityAssertionIsCredentialed(t *testing.T) {
 		{"private by default", http.Header{"Cache-Control": {"max-age=60"}}, 2},
 		{"public", http.Header{"Cache-Control": {"public, max-age=60"}}, 1},
 		{"s-maxage", http.Header{"Cache-Control": {"s-maxage=60"}}, 1},
-		{"varies on the assertion", http.Header{"Cache-Control": {"public, max-age=60"}, "Vary": {HeaderIdentity}}, 2},
+		{"varies on the assertion", http.Header{"Cache-Control": {"public, max-age=60"}, "Vary": {fetch.HeaderIdentity}}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var upstream atomic.Int64
-			next := FetcherFunc(func(context.Context, *Request) (*Response, error) {
+			next := fetch.FetcherFunc(func(context.Context, *fetch.Request) (*fetch.Response, error) {
 				upstream.Add(1)
-				return &Response{Status: 200, Header: tc.header.Clone(), Body: []byte("box")}, nil
+				return &fetch.Response{Status: 200, Header: tc.header.Clone(), Body: []byte("box")}, nil
 			})
 			c := NewCache(next, CacheConfig{CleanupInterval: -1})
 			defer c.Close()
 			for _, assertion := range []string{"eyJ.shopper-a.sig", "eyJ.shopper-b.sig"} {
-				fields := []Field{{Name: HeaderIdentity, Values: []string{assertion}}}
-				if _, err := c.Fetch(context.Background(), &Request{URL: "http://t/x", Fields: fields}); err != nil {
+				fields := []fetch.Field{{Name: fetch.HeaderIdentity, Values: []string{assertion}}}
+				if _, err := c.Fetch(context.Background(), &fetch.Request{URL: "http://t/x", Fields: fields}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // Pending is a fragment fetch whose request is sent and whose answer is
@@ -56,7 +58,7 @@ const sentTogetherMaxBody = 32 << 10
 // The caller must call [Pending.Wait] once, also when it no longer wants
 // the answer: the fetch's slot and connection are freed there, at once
 // when ctx has ended.
-func (e *Engine) Start(ctx context.Context, req *Request) *Pending {
+func (e *Engine) Start(ctx context.Context, req *fetch.Request) *Pending {
 	svc := (*e.services.Load())[req.Service]
 	if svc == nil || svc.h1 == nil || !strings.HasPrefix(req.URL, "http://") {
 		return nil
@@ -118,7 +120,7 @@ func (p *Pending) dial(h1 *H1Conns) {
 		defer close(p.dialled)
 		conn, err := h1.dialConn(x.ctx, x.u.addr, x.deadline)
 		if err != nil {
-			p.sendErr = x.c.fail(x.ctx, x.req, x.deadline, KindConnect, err)
+			p.sendErr = x.c.fail(x.ctx, x.req, x.deadline, fetch.KindConnect, err)
 			return
 		}
 		x.conn = conn
@@ -131,7 +133,7 @@ func (p *Pending) dial(h1 *H1Conns) {
 }
 
 // Request returns the request the fetch sent.
-func (p *Pending) Request() *Request { return p.x.req }
+func (p *Pending) Request() *fetch.Request { return p.x.req }
 
 // count counts the fetch as the cache counts one that goes to the
 // service.
@@ -147,7 +149,7 @@ func (p *Pending) reportBreaker() { p.gd.report(p.x.req, p.ep) }
 // Wait was called is taken as far as it is already here, with nothing
 // waited for: the time was spent on the caller's earlier waits, and a
 // complete answer costs nothing more to show.
-func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
+func (p *Pending) Wait(onBlock func()) (resp *fetch.Response, err error) {
 	if p.err != nil {
 		p.reportBreaker()
 		return nil, p.err
@@ -174,9 +176,9 @@ func (p *Pending) Wait(onBlock func()) (resp *Response, err error) {
 		// A round-trip time is the service's only when Wait waited for
 		// the answer: one that was already here says how long the caller
 		// took to come for it.
-		kind := KindOf(err)
-		p.gd.limiter.Release(time.Since(p.sent), kind == KindTimeout,
-			kind == KindCanceled || kind == KindPanic || !blocked && kind != KindTimeout)
+		kind := fetch.KindOf(err)
+		p.gd.limiter.Release(time.Since(p.sent), kind == fetch.KindTimeout,
+			kind == fetch.KindCanceled || kind == fetch.KindPanic || !blocked && kind != fetch.KindTimeout)
 		p.reportBreaker()
 	}()
 	if p.sendErr != nil {

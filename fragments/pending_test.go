@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -62,8 +63,8 @@ func boxSettings(team *pendingTeam, guard GuardConfig, cacheOff bool) Settings {
 }
 
 // boxReq is a request for path of the team behind service "box".
-func boxReq(team *pendingTeam, path string) *Request {
-	return &Request{ID: "box", Service: "box", URL: team.URL + path, Timeout: 5 * time.Second, Report: &Report{}}
+func boxReq(team *pendingTeam, path string) *fetch.Request {
+	return &fetch.Request{ID: "box", Service: "box", URL: team.URL + path, Timeout: 5 * time.Second, Report: &fetch.Report{}}
 }
 
 // noStore is a route whose answer no cache may keep.
@@ -83,7 +84,7 @@ func markedEngine(t *testing.T, guards GuardConfig) (*pendingTeam, *Engine) {
 }
 
 // mustFetch fetches path through e, failing the test on an error.
-func mustFetch(t *testing.T, e *Engine, team *pendingTeam, path string) *Response {
+func mustFetch(t *testing.T, e *Engine, team *pendingTeam, path string) *fetch.Response {
 	t.Helper()
 	resp, err := e.Fetch(context.Background(), boxReq(team, path))
 	if err != nil {
@@ -103,7 +104,7 @@ func idleConns(e *Engine, team *pendingTeam) int {
 }
 
 // statsSnapshot returns every counter of s by name.
-func statsSnapshot(s *Stats) map[string]int64 {
+func statsSnapshot(s *fetch.Stats) map[string]int64 {
 	out := map[string]int64{}
 	v := reflect.ValueOf(s).Elem()
 	for i := range v.NumField() {
@@ -138,10 +139,10 @@ func measure(e *Engine, fn func()) counts {
 // waitWithin runs p.Wait(onBlock) and returns its result, failing the
 // test if it has not returned within teamtest.WaitLimit: a guard against
 // a hang, never a timing the test relies on.
-func waitWithin(t *testing.T, p *Pending, onBlock func()) (*Response, error) {
+func waitWithin(t *testing.T, p *Pending, onBlock func()) (*fetch.Response, error) {
 	t.Helper()
 	type result struct {
-		resp *Response
+		resp *fetch.Response
 		err  error
 	}
 	done := make(chan result, 1)
@@ -254,7 +255,7 @@ func TestStartCountsAsFetch(t *testing.T) {
 	team, e := markedEngine(t, GuardConfig{})
 
 	fetchReq := boxReq(team, "/ns")
-	var fetched *Response
+	var fetched *fetch.Response
 	byFetch := measure(e, func() {
 		var err error
 		if fetched, err = e.Fetch(context.Background(), fetchReq); err != nil {
@@ -264,7 +265,7 @@ func TestStartCountsAsFetch(t *testing.T) {
 
 	startReq := boxReq(team, "/ns")
 	conns := team.conns.Load()
-	var started *Response
+	var started *fetch.Response
 	byStart := measure(e, func() {
 		p := e.Start(context.Background(), startReq)
 		if p == nil {
@@ -534,8 +535,8 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 				}
 				return
 			}
-			if KindOf(err) != KindTimeout {
-				t.Fatalf("Wait after the deadline with %s of the answer: got %v (kind %v), want KindTimeout", tc.here, err, KindOf(err))
+			if fetch.KindOf(err) != fetch.KindTimeout {
+				t.Fatalf("Wait after the deadline with %s of the answer: got %v (kind %v), want KindTimeout", tc.here, err, fetch.KindOf(err))
 			}
 			// A timeout is the service's failure, as for a Fetch.
 			if got := e.Guards().State("box"); got != "open" {
@@ -565,8 +566,8 @@ func TestPendingWaitUntilTheDeadline(t *testing.T) {
 	}
 	calls := 0
 	_, err := waitWithin(t, p, func() { calls++ })
-	if KindOf(err) != KindTimeout {
-		t.Fatalf("Wait past the deadline: got %v (kind %v), want KindTimeout", err, KindOf(err))
+	if fetch.KindOf(err) != fetch.KindTimeout {
+		t.Fatalf("Wait past the deadline: got %v (kind %v), want KindTimeout", err, fetch.KindOf(err))
 	}
 	if calls != 1 {
 		t.Errorf("onBlock calls: got %d, want 1", calls)
@@ -619,8 +620,8 @@ func TestPendingWaitAfterCancelClosesTheConnection(t *testing.T) {
 					cancel()
 				}
 			})
-			if KindOf(err) != KindCanceled {
-				t.Fatalf("Wait: got %v (kind %v), want KindCanceled", err, KindOf(err))
+			if fetch.KindOf(err) != fetch.KindCanceled {
+				t.Fatalf("Wait: got %v (kind %v), want KindCanceled", err, fetch.KindOf(err))
 			}
 			if blocked != tc.wantOnBlock {
 				t.Errorf("onBlock called: got %v, want %v", blocked, tc.wantOnBlock)
@@ -665,7 +666,7 @@ func TestStartOnAConnectionTheServiceClosed(t *testing.T) {
 		t.Fatal("the service did not close its idle connection")
 	}
 	hits := team.Hits()
-	var resp *Response
+	var resp *fetch.Response
 	var err error
 	moved := measure(e, func() {
 		if p := e.Start(context.Background(), boxReq(team, "/ns")); p != nil {
@@ -783,7 +784,7 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 	})
 	e := newPendingEngine(t, team, GuardConfig{Failures: 1, ServiceOnly: true}, false)
 	mustFetch(t, e, team, "/ns")
-	if _, err := e.Fetch(context.Background(), boxReq(team, "/fail")); KindOf(err) != KindStatus {
+	if _, err := e.Fetch(context.Background(), boxReq(team, "/fail")); fetch.KindOf(err) != fetch.KindStatus {
 		t.Fatalf("Fetch /fail: got %v, want a status error", err)
 	}
 	if got := e.Guards().State("box"); got != "open" {
@@ -796,7 +797,7 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 	var fetchErr error
 	fetchReq, startReq := boxReq(team, "/ns"), boxReq(team, "/ns")
 	byFetch := measure(e, func() { _, fetchErr = e.Fetch(context.Background(), fetchReq) })
-	if KindOf(fetchErr) != KindBreakerOpen {
+	if fetch.KindOf(fetchErr) != fetch.KindBreakerOpen {
 		t.Fatalf("Fetch with the breaker open: got %v, want KindBreakerOpen", fetchErr)
 	}
 	var waitErr error
@@ -807,8 +808,8 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 		}
 		_, waitErr = waitWithin(t, p, func() { t.Error("onBlock called for a refused fetch") })
 	})
-	if KindOf(waitErr) != KindBreakerOpen {
-		t.Errorf("Wait with the breaker open: got %v (kind %v), want KindBreakerOpen", waitErr, KindOf(waitErr))
+	if fetch.KindOf(waitErr) != fetch.KindBreakerOpen {
+		t.Errorf("Wait with the breaker open: got %v (kind %v), want KindBreakerOpen", waitErr, fetch.KindOf(waitErr))
 	}
 	if !reflect.DeepEqual(byStart, byFetch) {
 		t.Errorf("counters moved by a refused Start+Wait:\n got  %+v\n want %+v (as by Fetch)", byStart, byFetch)
@@ -876,7 +877,7 @@ func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
 	if second == nil {
 		t.Fatal("Start of a second fetch while the probe is out: got nil, want a Pending that fails")
 	}
-	if _, err := waitWithin(t, second, nil); KindOf(err) != KindBreakerOpen {
+	if _, err := waitWithin(t, second, nil); fetch.KindOf(err) != fetch.KindBreakerOpen {
 		t.Errorf("Wait of a second fetch while the probe is out: got %v, want KindBreakerOpen", err)
 	}
 	if _, err := waitWithin(t, probe, nil); err != nil {
@@ -910,8 +911,8 @@ func TestStartDialFailureIsAConnectFailure(t *testing.T) {
 		t.Fatal("Start: got nil, want a Pending that dials")
 	}
 	_, err := waitWithin(t, p, nil)
-	if KindOf(err) != KindConnect {
-		t.Fatalf("Wait: got %v (kind %v), want a connect failure", err, KindOf(err))
+	if fetch.KindOf(err) != fetch.KindConnect {
+		t.Fatalf("Wait: got %v (kind %v), want a connect failure", err, fetch.KindOf(err))
 	}
 	if got := endpointCounts(e.Guards(), "box", "/ns").TotalFailures - failures; got != 1 {
 		t.Errorf("breaker failures: got %d more, want 1", got)

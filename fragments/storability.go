@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // freshness is when a stored response stops being fresh, and how long
@@ -15,14 +16,14 @@ type freshness = contract.Windows
 // and the request it answers: whether it may be stored, its freshness,
 // and the header names its Vary lists. pass is true when the response is
 // a success that may not be shared (hit-for-miss).
-func storability(req *Request, resp *Response, now time.Time, negativeTTL time.Duration) (f freshness, vary []string, store, pass bool) {
+func storability(req *fetch.Request, resp *fetch.Response, now time.Time, negativeTTL time.Duration) (f freshness, vary []string, store, pass bool) {
 	h := resp.Header
 	if req.Asset {
 		h = graceHeader(resp.Status, h)
 	}
 	cred := credentialed(req)
 	v := contract.Storability(resp.Status, h, cred, now, negativeTTL)
-	if v.Store && cred && slices.Contains(v.Vary, HeaderIdentity) {
+	if v.Store && cred && slices.Contains(v.Vary, fetch.HeaderIdentity) {
 		// A variant per identity assertion would be one per minute and
 		// shopper: the assertion never enters a key.
 		return f, nil, false, true
@@ -35,6 +36,6 @@ func storability(req *Request, resp *Response, now time.Time, negativeTTL time.D
 
 // credentialed reports whether a request carries the shopper's
 // credentials.
-func credentialed(req *Request) bool {
-	return req.Get("Cookie") != "" || req.Get("Authorization") != "" || req.Get(HeaderIdentity) != ""
+func credentialed(req *fetch.Request) bool {
+	return req.Get("Cookie") != "" || req.Get("Authorization") != "" || req.Get(fetch.HeaderIdentity) != ""
 }

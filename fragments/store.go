@@ -8,14 +8,16 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // put stores resp if its headers allow, and returns the entry it stored
 // (nil for none), with the header names it varies on. A success that may
 // not be shared leaves a hit-for-miss marker instead.
-func (c *Cache) put(req *Request, resp *Response) (stored *entry, vary []string) {
+func (c *Cache) put(req *fetch.Request, resp *fetch.Response) (stored *entry, vary []string) {
 	now := time.Now()
-	pk := primaryKey(req)
+	pk := fetch.PrimaryKey(req)
 	if resp.Live != nil {
 		// An asset answer that may not be stored, or too large to be:
 		// its next requests stream past the cache.
@@ -54,7 +56,7 @@ func (c *Cache) put(req *Request, resp *Response) (stored *entry, vary []string)
 		c.index(pk, vary, f.Expires(), now)
 	}
 	c.set(key, e, ttl)
-	resp.keep() // the cache's own budget holds it now
+	resp.Keep() // the cache's own budget holds it now
 	c.stats.Stored.Add(1)
 	return e, vary
 }
@@ -77,7 +79,7 @@ func (c *Cache) index(pk string, names []string, until, now time.Time) {
 // entryOverhead approximates the bookkeeping bytes of one entry.
 const entryOverhead = 256
 
-func responseSize(key string, resp *Response) int64 {
+func responseSize(key string, resp *fetch.Response) int64 {
 	n := int64(len(key)+len(resp.Body)) + entryOverhead
 	for k, vs := range resp.Header {
 		n += int64(len(k))
@@ -140,11 +142,11 @@ const minCredentialBytes = 8
 // a per-shopper body that its service marked shareable. Only a request
 // that carried credentials is looked at, so the cost falls on shareable
 // credentialed responses alone; the value itself is never returned.
-func credentialInBody(req *Request, body []byte) string {
+func credentialInBody(req *fetch.Request, body []byte) string {
 	if len(body) < minCredentialBytes {
 		return ""
 	}
-	for _, line := range req.values("Cookie") {
+	for _, line := range req.Values("Cookie") {
 		for pair := range strings.SplitSeq(line, ";") {
 			name, value, _ := strings.Cut(strings.TrimSpace(pair), "=")
 			value = strings.Trim(value, `"`)
@@ -153,7 +155,7 @@ func credentialInBody(req *Request, body []byte) string {
 			}
 		}
 	}
-	for _, v := range req.values("Authorization") {
+	for _, v := range req.Values("Authorization") {
 		// The credential after the scheme (Bearer, Basic, ...), or the
 		// whole value when it names none.
 		_, cred, ok := strings.Cut(strings.TrimSpace(v), " ")

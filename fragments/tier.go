@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/shared"
 )
 
@@ -54,7 +55,7 @@ func surrogateKeys(h http.Header) []string {
 // (not a refresh) at once; one within its stale-if-error window answers
 // when the origin fails. Any failure of the tier is counted and the flight
 // goes on to the origin.
-func (c *Cache) flyShared(f *flight, st *shared.Store, up *Request) {
+func (c *Cache) flyShared(f *flight, st *shared.Store, up *fetch.Request) {
 	ctx := f.ctx
 	key, se, found, err := c.sharedLookup(ctx, st, up, f.key)
 	if err != nil {
@@ -113,7 +114,7 @@ func (c *Cache) flyShared(f *flight, st *shared.Store, up *Request) {
 			}
 		}
 		if ctx.Err() != nil {
-			f.res = flightResult{err: &Error{Kind: KindTimeout, ID: up.ID, Service: up.Service, Err: fmt.Errorf("waiting for another replica's fetch: %w", context.Cause(ctx))}}
+			f.res = flightResult{err: &fetch.Error{Kind: fetch.KindTimeout, ID: up.ID, Service: up.Service, Err: fmt.Errorf("waiting for another replica's fetch: %w", context.Cause(ctx))}}
 			if stale != nil && time.Now().Before(stale.SIEUntil) {
 				c.fromShared(f, up, stale, true)
 			}
@@ -141,8 +142,8 @@ func leaseTTL(f *flight) time.Duration {
 // flight's key): a response, or a Vary index that points at the variant
 // req wants. It returns the key the response is (or would be) stored
 // under.
-func (c *Cache) sharedLookup(ctx context.Context, st *shared.Store, req *Request, key string) (string, shared.Entry, bool, error) {
-	pk := primaryKey(req)
+func (c *Cache) sharedLookup(ctx context.Context, st *shared.Store, req *fetch.Request, key string) (string, shared.Entry, bool, error) {
+	pk := fetch.PrimaryKey(req)
 	e, ok, err := st.Get(ctx, pk)
 	if err != nil || !ok {
 		return key, e, false, err
@@ -152,14 +153,14 @@ func (c *Cache) sharedLookup(ctx context.Context, st *shared.Store, req *Request
 
 // resolve follows a Vary index entry (no status, only the header names
 // the responses vary on) to the variant req wants.
-func (c *Cache) resolve(ctx context.Context, st *shared.Store, req *Request, key string, e shared.Entry) (string, shared.Entry, bool, error) {
+func (c *Cache) resolve(ctx context.Context, st *shared.Store, req *fetch.Request, key string, e shared.Entry) (string, shared.Entry, bool, error) {
 	if e.Status != 0 {
 		return key, e, true, nil
 	}
 	if len(e.Vary) == 0 {
 		return key, shared.Entry{}, false, nil
 	}
-	vk := variantKey(primaryKey(req), req, e.Vary)
+	vk := variantKey(fetch.PrimaryKey(req), req, e.Vary)
 	v, ok, err := st.Get(ctx, vk)
 	if err != nil || !ok || v.Status == 0 {
 		return vk, shared.Entry{}, false, err
@@ -169,15 +170,15 @@ func (c *Cache) resolve(ctx context.Context, st *shared.Store, req *Request, key
 
 // fromShared answers a flight with an entry of the shared tier, and keeps
 // an in-process copy that lives no longer than the entry's own windows.
-func (c *Cache) fromShared(f *flight, req *Request, se *shared.Entry, stale bool) {
+func (c *Cache) fromShared(f *flight, req *fetch.Request, se *shared.Entry, stale bool) {
 	h := se.Header
 	if h == nil {
 		h = http.Header{}
 	}
-	resp := &Response{Status: se.Status, Header: h, Body: se.Body, Assets: ParseAssets(h)}
+	resp := &fetch.Response{Status: se.Status, Header: h, Body: se.Body, Assets: ParseAssets(h)}
 	fr := freshness{FreshUntil: se.FreshUntil, SWRUntil: se.SWRUntil, SIEUntil: se.SIEUntil}
 	now := time.Now()
-	pk := primaryKey(req)
+	pk := fetch.PrimaryKey(req)
 	key := pk
 	if len(se.Vary) > 0 {
 		key = variantKey(pk, req, se.Vary)
@@ -189,17 +190,17 @@ func (c *Cache) fromShared(f *flight, req *Request, se *shared.Entry, stale bool
 		c.set(key, e, fr.Expires().Sub(now))
 	}
 	c.stats.SharedHits.Add(1)
-	f.res = flightResult{resp: resp, shareable: true, vary: se.Vary, tier: TierShared, stale: stale}
+	f.res = flightResult{resp: resp, shareable: true, vary: se.Vary, tier: fetch.TierShared, stale: stale}
 }
 
 // share writes a response stored in-process to the shared tier too, with
 // its windows and tags, and with a Vary index under the primary key when
 // the response varies. It runs before the lease is released, so that the
 // replicas waiting for it find it.
-func (c *Cache) share(ctx context.Context, st *shared.Store, req *Request, resp *Response, fr freshness, vary []string) {
+func (c *Cache) share(ctx context.Context, st *shared.Store, req *fetch.Request, resp *fetch.Response, fr freshness, vary []string) {
 	ctx = context.WithoutCancel(ctx) // bounded by the tier's own deadline
 	now := time.Now()
-	pk := primaryKey(req)
+	pk := fetch.PrimaryKey(req)
 	key := pk
 	if len(vary) > 0 {
 		key = variantKey(pk, req, vary)
@@ -227,7 +228,7 @@ func (c *Cache) share(ctx context.Context, st *shared.Store, req *Request, resp 
 // panicked below the tier is a bug: counted apart and logged once, at
 // ERROR, with the stack of the goroutine that panicked; the fetch goes on
 // without the tier all the same.
-func (c *Cache) sharedFailed(req *Request, doing string, err error) {
+func (c *Cache) sharedFailed(req *fetch.Request, doing string, err error) {
 	if errors.Is(err, shared.ErrTooLarge) {
 		return // a property of the response, not a failure of the tier
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/inlayhq/inlay/teams/teamtest"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/shared"
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 )
@@ -42,10 +43,10 @@ func newReplica(t *testing.T, o *teamtest.Team, redisURL string, timeout time.Du
 }
 
 // fetchReport fetches path from the team service through e.
-func fetchReport(t *testing.T, e *Engine, o *teamtest.Team, path string, fields ...Field) (*Response, Report, error) {
+func fetchReport(t *testing.T, e *Engine, o *teamtest.Team, path string, fields ...fetch.Field) (*fetch.Response, fetch.Report, error) {
 	t.Helper()
-	rep := Report{}
-	resp, err := e.Fetch(context.Background(), &Request{ID: "box", Service: "team", URL: o.URL + path, Fields: fields, Timeout: 5 * time.Second, Report: &rep})
+	rep := fetch.Report{}
+	resp, err := e.Fetch(context.Background(), &fetch.Request{ID: "box", Service: "team", URL: o.URL + path, Fields: fields, Timeout: 5 * time.Second, Report: &rep})
 	return resp, rep, err
 }
 
@@ -64,7 +65,7 @@ func TestSharedTierOneOriginFetchAcrossReplicas(t *testing.T) {
 	const perReplica = 10
 	type result struct {
 		body string
-		rep  Report
+		rep  fetch.Report
 		err  error
 	}
 	results := make(chan result, perReplica*len(replicas))
@@ -93,7 +94,7 @@ func TestSharedTierOneOriginFetchAcrossReplicas(t *testing.T) {
 	close(release)
 	wg.Wait()
 	close(results)
-	tiers := map[Tier]int{}
+	tiers := map[fetch.Tier]int{}
 	for r := range results {
 		if r.err != nil || r.body != "<p>cold</p>" {
 			t.Fatalf("fetch: %q, %v", r.body, r.err)
@@ -103,12 +104,12 @@ func TestSharedTierOneOriginFetchAcrossReplicas(t *testing.T) {
 	if got := o.Hits(); got != 1 {
 		t.Errorf("origin fetches: got %d, want 1", got)
 	}
-	if tiers[TierOrigin] != perReplica || tiers[TierShared] != 2*perReplica {
+	if tiers[fetch.TierOrigin] != perReplica || tiers[fetch.TierShared] != 2*perReplica {
 		t.Errorf("tiers: got %v, want %d origin (one replica's flight) and %d shared", tiers, perReplica, 2*perReplica)
 	}
 	// Then every replica answers from memory.
 	for _, e := range replicas {
-		if _, rep, err := fetchReport(t, e, o, "/cold"); err != nil || rep.Tier != TierLocal || rep.Cache != CacheHit {
+		if _, rep, err := fetchReport(t, e, o, "/cold"); err != nil || rep.Tier != fetch.TierLocal || rep.Cache != fetch.CacheHit {
 			t.Errorf("warm fetch: %+v, %v; want a local hit", rep, err)
 		}
 	}
@@ -119,18 +120,18 @@ func TestSharedTierOneOriginFetchAcrossReplicas(t *testing.T) {
 // marks it public or gives s-maxage; key names never hold the URL.
 func TestSharedTierNeverHoldsCredentialedPrivateResponses(t *testing.T) {
 	rs := redistest.Start(t)
-	cookie := Field{Name: "Cookie", Values: []string{"session=shopper-1"}}
-	auth := Field{Name: "Authorization", Values: []string{"Bearer shopper-2"}}
+	cookie := fetch.Field{Name: "Cookie", Values: []string{"session=shopper-1"}}
+	auth := fetch.Field{Name: "Authorization", Values: []string{"Bearer shopper-2"}}
 	cases := []struct {
 		name, cacheControl string
-		fields             []Field
+		fields             []fetch.Field
 		stored             bool
 	}{
-		{"cookie, max-age", "max-age=60", []Field{cookie}, false},
-		{"authorization, max-age", "max-age=60", []Field{auth}, false},
-		{"cookie, private", "private, max-age=60", []Field{cookie}, false},
-		{"cookie, public", "public, max-age=60", []Field{cookie}, true},
-		{"cookie, s-maxage", "s-maxage=60", []Field{cookie}, true},
+		{"cookie, max-age", "max-age=60", []fetch.Field{cookie}, false},
+		{"authorization, max-age", "max-age=60", []fetch.Field{auth}, false},
+		{"cookie, private", "private, max-age=60", []fetch.Field{cookie}, false},
+		{"cookie, public", "public, max-age=60", []fetch.Field{cookie}, true},
+		{"cookie, s-maxage", "s-maxage=60", []fetch.Field{cookie}, true},
 		{"no credentials, max-age", "max-age=60", nil, true},
 	}
 	o := teamtest.New(t, nil)
@@ -166,7 +167,7 @@ func TestSharedTierStaleCopySurvivesReplicas(t *testing.T) {
 	rs := redistest.Start(t)
 	o := teamtest.New(t, teamtest.Fragment("<p>warm</p>", "max-age=1, stale-if-error=600"))
 	a := newReplica(t, o, rs.URL(""), exactTimeout)
-	if _, rep, err := fetchReport(t, a, o, "/sie"); err != nil || rep.Tier != TierOrigin {
+	if _, rep, err := fetchReport(t, a, o, "/sie"); err != nil || rep.Tier != fetch.TierOrigin {
 		t.Fatalf("warming: %+v, %v", rep, err)
 	}
 	warmed := time.Now()
@@ -181,7 +182,7 @@ func TestSharedTierStaleCopySurvivesReplicas(t *testing.T) {
 	if err != nil || string(resp.Body) != "<p>warm</p>" {
 		t.Fatalf("fresh replica: %v", err)
 	}
-	if rep.Tier != TierShared || rep.Cache != CacheStale {
+	if rep.Tier != fetch.TierShared || rep.Cache != fetch.CacheStale {
 		t.Errorf("report: %+v, want a stale copy from the shared tier", rep)
 	}
 	if got := o.Hits(); got != 2 {
@@ -222,7 +223,7 @@ func TestSharedTierPurgeByTag(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	if _, rep, _ := fetchReport(t, a, o, "/other"); rep.Tier != TierLocal {
+	if _, rep, _ := fetchReport(t, a, o, "/other"); rep.Tier != fetch.TierLocal {
 		t.Errorf("untagged entry: %+v, want a local hit", rep)
 	}
 	if got := a.Stats().Purges.Load(); got != 1 {
@@ -242,7 +243,7 @@ func TestPurgeByTagInProcessOnly(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("purge: %d, %v; want 1", n, err)
 	}
-	if _, rep, _ := fetchReport(t, e, o, "/x"); rep.Tier != TierOrigin {
+	if _, rep, _ := fetchReport(t, e, o, "/x"); rep.Tier != fetch.TierOrigin {
 		t.Errorf("after the purge: %+v, want an origin fetch", rep)
 	}
 	if n, _ := e.Purge(context.Background(), "c"); n != 0 {
@@ -258,14 +259,14 @@ func TestSharedTierVariants(t *testing.T) {
 		teamtest.Fragment("<p>"+r.Header.Get("Accept-Language")+"</p>", "max-age=60", "Vary", "Accept-Language")(w, r)
 	})
 	a, b := newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)
-	de := Field{Name: "Accept-Language", Values: []string{"de"}}
-	fr := Field{Name: "Accept-Language", Values: []string{"fr"}}
+	de := fetch.Field{Name: "Accept-Language", Values: []string{"de"}}
+	fr := fetch.Field{Name: "Accept-Language", Values: []string{"fr"}}
 	fetchReport(t, a, o, "/v", de)
 	for _, tc := range []struct {
-		field Field
+		field fetch.Field
 		body  string
-		tier  Tier
-	}{{de, "<p>de</p>", TierShared}, {fr, "<p>fr</p>", TierOrigin}, {de, "<p>de</p>", TierLocal}} {
+		tier  fetch.Tier
+	}{{de, "<p>de</p>", fetch.TierShared}, {fr, "<p>fr</p>", fetch.TierOrigin}, {de, "<p>de</p>", fetch.TierLocal}} {
 		resp, rep, err := fetchReport(t, b, o, "/v", tc.field)
 		if err != nil || string(resp.Body) != tc.body || rep.Tier != tc.tier {
 			t.Errorf("%v: %q from %v, %v; want %q from %v", tc.field.Values, resp.Body, rep.Tier, err, tc.body, tc.tier)
@@ -286,7 +287,7 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 	// is stored, within a hang guard (I6).
 	guard := time.Now().Add(30 * time.Second)
 	for i := 0; e.Stats().SharedStored.Load() == 0; i++ {
-		if _, rep, err := fetchReport(t, e, o, fmt.Sprintf("/before-%d", i)); err != nil || rep.Tier != TierOrigin {
+		if _, rep, err := fetchReport(t, e, o, fmt.Sprintf("/before-%d", i)); err != nil || rep.Tier != fetch.TierOrigin {
 			t.Fatalf("before: %+v, %v", rep, err)
 		}
 		if time.Now().After(guard) {
@@ -297,7 +298,7 @@ func TestSharedTierDownNeverFailsAFetch(t *testing.T) {
 	for i := range 20 {
 		start := time.Now()
 		resp, rep, err := fetchReport(t, e, o, fmt.Sprintf("/down-%d", i))
-		if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != TierOrigin {
+		if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != fetch.TierOrigin {
 			t.Fatalf("with Redis down: %+v, %v", rep, err)
 		}
 		if d := time.Since(start); d > time.Second {
@@ -358,7 +359,7 @@ func TestSharedTierFollowsReload(t *testing.T) {
 	if configured, _ := e.SharedStatus(); configured {
 		t.Error("a tier is still configured")
 	}
-	if _, rep, err := fetchReport(t, e, o, "/alone"); err != nil || rep.Tier != TierOrigin {
+	if _, rep, err := fetchReport(t, e, o, "/alone"); err != nil || rep.Tier != fetch.TierOrigin {
 		t.Errorf("without a tier: %+v, %v", rep, err)
 	}
 }
@@ -372,10 +373,10 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 	// stale-while-revalidate window.
 	o := teamtest.New(t, teamtest.Fragment("<p>v1</p>", "max-age=1, stale-while-revalidate=600", "Age", "1"))
 	a, b := newReplica(t, o, rs.URL(""), exactTimeout), newReplica(t, o, rs.URL(""), exactTimeout)
-	if _, rep, err := fetchReport(t, a, o, "/swr"); err != nil || rep.Tier != TierOrigin {
+	if _, rep, err := fetchReport(t, a, o, "/swr"); err != nil || rep.Tier != fetch.TierOrigin {
 		t.Fatalf("warming A: %+v, %v", rep, err)
 	}
-	if resp, rep, err := fetchReport(t, b, o, "/swr"); err != nil || rep.Tier != TierShared || rep.Cache != CacheStale || string(resp.Body) != "<p>v1</p>" {
+	if resp, rep, err := fetchReport(t, b, o, "/swr"); err != nil || rep.Tier != fetch.TierShared || rep.Cache != fetch.CacheStale || string(resp.Body) != "<p>v1</p>" {
 		t.Fatalf("warming B: %+v, %v; want the stale copy from the shared tier", rep, err)
 	}
 
@@ -386,7 +387,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 	})
 	for _, e := range []*Engine{a, b} {
 		resp, rep, err := fetchReport(t, e, o, "/swr")
-		if err != nil || rep.Tier != TierLocal || rep.Cache != CacheStale || string(resp.Body) != "<p>v1</p>" {
+		if err != nil || rep.Tier != fetch.TierLocal || rep.Cache != fetch.CacheStale || string(resp.Body) != "<p>v1</p>" {
 			t.Fatalf("stale fetch: %+v, %v; want the local stale copy at once", rep, err)
 		}
 	}
@@ -401,7 +402,7 @@ func TestSharedTierRefreshOnceAcrossReplicas(t *testing.T) {
 	for _, e := range []*Engine{a, b} {
 		for {
 			resp, rep, err := fetchReport(t, e, o, "/swr")
-			if err == nil && string(resp.Body) == "<p>v2</p>" && rep.Tier == TierLocal && rep.Cache == CacheHit {
+			if err == nil && string(resp.Body) == "<p>v2</p>" && rep.Tier == fetch.TierLocal && rep.Cache == fetch.CacheHit {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -430,7 +431,7 @@ func TestSharedTierHangingNeverFailsAFetch(t *testing.T) {
 	for i := range 20 {
 		start := time.Now()
 		resp, rep, err := fetchReport(t, e, o, fmt.Sprintf("/hang-%d", i))
-		if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != TierOrigin {
+		if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != fetch.TierOrigin {
 			t.Fatalf("with Redis hanging: %+v, %v", rep, err)
 		}
 		slowest = max(slowest, time.Since(start))
@@ -476,10 +477,10 @@ func TestSharedTierPanicNeverFailsAFetch(t *testing.T) {
 					panic("client bug in " + got)
 				}
 			})
-			rep := Report{}
+			rep := fetch.Report{}
 			path := fmt.Sprintf("/p%d", i)
-			resp, err := e.Fetch(ctx, &Request{ID: "box", Service: "team", URL: o.URL + path, Timeout: 5 * time.Second, Report: &rep})
-			if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != TierOrigin {
+			resp, err := e.Fetch(ctx, &fetch.Request{ID: "box", Service: "team", URL: o.URL + path, Timeout: 5 * time.Second, Report: &rep})
+			if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != fetch.TierOrigin {
 				t.Fatalf("fetch with a panic in %s: %+v, %v", op, rep, err)
 			}
 			if n := e.Stats().SharedPanics.Load(); n != 1 {
@@ -528,16 +529,16 @@ func TestCredentialInPublicBodyIsNeverStored(t *testing.T) {
 	const secret = "s3cr3t-session-0123456789"
 	cases := []struct {
 		name, cacheControl, echo string
-		fields                   []Field
+		fields                   []fetch.Field
 		stored                   bool
 	}{
-		{"cookie, public", "public, max-age=60", secret, []Field{{Name: "Cookie", Values: []string{"lang=en; session=" + secret}}}, false},
-		{"cookie, s-maxage", "s-maxage=60", secret, []Field{{Name: "Cookie", Values: []string{"session=" + secret}}}, false},
-		{"quoted cookie", "public, max-age=60", secret, []Field{{Name: "Cookie", Values: []string{`session="` + secret + `"`}}}, false},
-		{"bearer token", "public, max-age=60", secret, []Field{{Name: "Authorization", Values: []string{"Bearer " + secret}}}, false},
-		{"eight bytes", "public, max-age=60", "abcdefgh", []Field{{Name: "Cookie", Values: []string{"id=abcdefgh"}}}, false},
-		{"seven bytes", "public, max-age=60", "abcdefg", []Field{{Name: "Cookie", Values: []string{"id=abcdefg"}}}, true},
-		{"not in the body", "public, max-age=60", "nothing", []Field{{Name: "Cookie", Values: []string{"session=" + secret}}}, true},
+		{"cookie, public", "public, max-age=60", secret, []fetch.Field{{Name: "Cookie", Values: []string{"lang=en; session=" + secret}}}, false},
+		{"cookie, s-maxage", "s-maxage=60", secret, []fetch.Field{{Name: "Cookie", Values: []string{"session=" + secret}}}, false},
+		{"quoted cookie", "public, max-age=60", secret, []fetch.Field{{Name: "Cookie", Values: []string{`session="` + secret + `"`}}}, false},
+		{"bearer token", "public, max-age=60", secret, []fetch.Field{{Name: "Authorization", Values: []string{"Bearer " + secret}}}, false},
+		{"eight bytes", "public, max-age=60", "abcdefgh", []fetch.Field{{Name: "Cookie", Values: []string{"id=abcdefgh"}}}, false},
+		{"seven bytes", "public, max-age=60", "abcdefg", []fetch.Field{{Name: "Cookie", Values: []string{"id=abcdefg"}}}, true},
+		{"not in the body", "public, max-age=60", "nothing", []fetch.Field{{Name: "Cookie", Values: []string{"session=" + secret}}}, true},
 	}
 	o := teamtest.New(t, nil)
 	for i, tc := range cases {
@@ -556,7 +557,7 @@ func TestCredentialInPublicBodyIsNeverStored(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, rep, _ := fetchReport(t, e, o, path, tc.fields...)
-			if got := rep.Cache == CacheHit; got != tc.stored {
+			if got := rep.Cache == fetch.CacheHit; got != tc.stored {
 				t.Errorf("second fetch a hit: %v, want %v (%+v)", got, tc.stored, rep)
 			}
 			inShared := false

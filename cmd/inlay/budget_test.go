@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -96,7 +96,7 @@ func TestLoadBodiesInFlightStayWithinTheBudget(t *testing.T) {
 	}
 	wg.Wait()
 	peak := peakRSS(t, cmd.Process.Pid)
-	limit := int64(fragments.DefaultMaxInflightBytes + 64<<20)
+	limit := int64(fetch.DefaultMaxInflightBytes + 64<<20)
 	t.Logf("%d pages (%d whole, %d with degraded boxes); peak RSS %d MiB, limit %d MiB", pages, whole, degraded, peak>>20, limit>>20)
 	if peak > limit {
 		t.Errorf("peak RSS: got %d MiB, want at most the budget and 64 MiB (%d MiB)", peak>>20, limit>>20)

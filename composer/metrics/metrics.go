@@ -14,6 +14,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -44,7 +45,7 @@ type Metrics struct {
 // Source is what the metrics read at each scrape: a composer.Server, its
 // fetch engine's counters and its layouts.
 type Source interface {
-	FetchStats() *fragments.Stats
+	FetchStats() *fetch.Stats
 	UpstreamRequests() map[string]int64
 	SharedTier() (configured, healthy bool)
 	Layouts() *layout.Folder

@@ -4,18 +4,19 @@ package checkfragment
 // response, and which caching headers defeat it.
 
 import (
-	"github.com/inlayhq/inlay/composer/config"
 	"net/http"
 	"slices"
 	"strings"
 
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/composer/config"
+
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // checkCaching warns about caching headers that defeat Inlay's cache.
 // Only a 200's are judged: it is the response a box shows.
-func (r *Report) checkCaching(resp *fragments.Response, opts Options) {
+func (r *Report) checkCaching(resp *fetch.Response, opts Options) {
 	if resp.Status != http.StatusOK {
 		return
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -25,7 +25,7 @@ func TestCheckSlowWarning(t *testing.T) {
 		{took: 600 * time.Millisecond, want: true},
 	} {
 		obs := observation{
-			Resp:     &fragments.Response{Status: 200, Header: h, Body: body},
+			Resp:     &fetch.Response{Status: 200, Header: h, Body: body},
 			Status:   200,
 			Header:   h,
 			Raw:      body,
@@ -111,7 +111,7 @@ func TestCheckPrimaryStatus(t *testing.T) {
 				h.Set("Location", tc.location)
 			}
 			body := []byte("<p>x</p>")
-			obs := observation{Resp: &fragments.Response{Status: tc.status, Header: h, Body: body}, Status: tc.status, Header: h, Raw: body}
+			obs := observation{Resp: &fetch.Response{Status: tc.status, Header: h, Body: body}, Status: tc.status, Header: h, Raw: body}
 			rep := analyze(obs, Options{URL: "http://t/", Primary: true, Timeout: time.Second, MaxBytes: 1 << 20}, time.Now())
 			var got []string
 			for _, p := range rep.Problems {
@@ -137,7 +137,7 @@ func TestCheckNegativeTTL(t *testing.T) {
 		{30 * time.Second, "cacheable for 30s"},
 		{-1, "not cacheable: no max-age, s-maxage or Expires"},
 	} {
-		obs := observation{Resp: &fragments.Response{Status: 404, Header: h, Body: body}, Status: 404, Header: h, Raw: body}
+		obs := observation{Resp: &fetch.Response{Status: 404, Header: h, Body: body}, Status: 404, Header: h, Raw: body}
 		rep := analyze(obs, Options{URL: "http://t/", Primary: true, Timeout: time.Second, MaxBytes: 1 << 20, NegativeTTL: tc.ttl}, time.Now())
 		if rep.Cache != tc.want {
 			t.Errorf("negative TTL %v: cache %q, want %q", tc.ttl, rep.Cache, tc.want)

@@ -14,12 +14,13 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // observation is what one fetch of a fragment showed.
 type observation struct {
 	// Resp is what the fragments.Client returned; nil when it failed.
-	Resp *fragments.Response
+	Resp *fetch.Response
 	// Err is the client's error, if any.
 	Err error
 	// Status and Header are the response's as received, also when the
@@ -61,10 +62,10 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 	}
 	rec := &recorder{next: transport, limit: opts.MaxBytes + 1}
 	client := &fragments.Client{Transport: rec, MaxBodyBytes: opts.MaxBytes}
-	fields := []fragments.Field{
+	fields := []fetch.Field{
 		{Name: "Accept", Values: []string{"text/html"}},
-		{Name: fragments.HeaderRequestID, Values: []string{requestID}},
-		{Name: fragments.HeaderFragmentID, Values: []string{opts.ID}},
+		{Name: fetch.HeaderRequestID, Values: []string{requestID}},
+		{Name: fetch.HeaderFragmentID, Values: []string{opts.ID}},
 	}
 	if !opts.NoContext {
 		for _, f := range pageContext {
@@ -74,10 +75,10 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 		}
 	}
 	for name, values := range extra {
-		fields = append(fields, fragments.Field{Name: contextName(name), Values: values})
+		fields = append(fields, fetch.Field{Name: contextName(name), Values: values})
 	}
 	start := time.Now()
-	resp, err := client.Fetch(ctx, &fragments.Request{
+	resp, err := client.Fetch(ctx, &fetch.Request{
 		ID:      opts.ID,
 		Service: "check",
 		URL:     opts.URL,
@@ -94,7 +95,7 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 	if wire != nil {
 		if herr := fragments.CheckHead(wire.bytes()); herr != nil {
 			return observation{Duration: obs.Duration,
-				Err: &fragments.Error{Kind: fragments.KindBody, ID: opts.ID, Service: "check", Err: herr}}
+				Err: &fetch.Error{Kind: fetch.KindBody, ID: opts.ID, Service: "check", Err: herr}}
 		}
 	}
 	if rec.resp != nil {
@@ -107,7 +108,7 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 // service has context: false, as Inlay sends them for the page / of a shop
 // at http://127.0.0.1:8080 (a route without parameters, so no
 // X-Inlay-Route-Params). The Vary check replaces each in turn.
-var pageContext = []fragments.Field{
+var pageContext = []fetch.Field{
 	{Name: "X-Inlay-Page-Path", Values: []string{"/"}},
 	{Name: "X-Inlay-Page-Route", Values: []string{"/"}},
 	{Name: "X-Inlay-Base-URL", Values: []string{"http://127.0.0.1:8080"}},

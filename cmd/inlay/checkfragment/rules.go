@@ -4,14 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/inlayhq/inlay/composer/config"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/inlayhq/inlay/composer/config"
+
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
 // analyze judges one observation against the fragment contract.
@@ -34,40 +36,40 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 			rep.Assets = append(rep.Assets, Asset{Kind: assetKindName(a.Kind), URL: a.URL})
 		}
 	}
-	var refused *fragments.Error
-	if errors.As(obs.Err, &refused) && refused.Kind == fragments.KindMarkup && obs.Header != nil {
+	var refused *fetch.Error
+	if errors.As(obs.Err, &refused) && refused.Kind == fetch.KindMarkup && obs.Header != nil {
 		// The response came whole, and Inlay refuses its body: judge it
 		// like any other, so that the body's own problems show where they
 		// are, and say that Inlay refuses it.
-		obs.Resp = &fragments.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw, Assets: fragments.ParseAssets(obs.Header)}
+		obs.Resp = &fetch.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw, Assets: fragments.ParseAssets(obs.Header)}
 		obs.Err = nil
 	} else {
 		refused = nil
 	}
 	if obs.Err != nil {
 		rep.Cache = "not cacheable: the fetch failed"
-		kind := fragments.KindOf(obs.Err)
-		truncated := kind == fragments.KindTooLarge || int64(len(obs.Raw)) > opts.MaxBytes
+		kind := fetch.KindOf(obs.Err)
+		truncated := kind == fetch.KindTooLarge || int64(len(obs.Raw)) > opts.MaxBytes
 		if truncated {
 			// The size comes first: a body over the cap is refused
 			// whatever its content type, and what was read of it is only
 			// its start, whose markup means nothing.
 			rep.size = fmt.Sprintf("over %d bytes", opts.MaxBytes)
-			if kind != fragments.KindTooLarge {
-				rep.fetchFailed(observation{Err: &fragments.Error{Kind: fragments.KindTooLarge}, Header: obs.Header}, opts)
+			if kind != fetch.KindTooLarge {
+				rep.fetchFailed(observation{Err: &fetch.Error{Kind: fetch.KindTooLarge}, Header: obs.Header}, opts)
 			}
 		}
 		rep.fetchFailed(obs, opts)
 		// A response Inlay rejects may have more wrong with it: report
 		// everything it shows, so that one round of fixes is enough.
 		if obs.Header != nil {
-			resp := &fragments.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw}
+			resp := &fetch.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw}
 			rep.checkCookies(resp, opts)
-			if kind == fragments.KindContentType || kind == fragments.KindTooLarge {
+			if kind == fetch.KindContentType || kind == fetch.KindTooLarge {
 				rep.checkCaching(resp, opts)
 			}
-			if kind == fragments.KindContentType && len(obs.Raw) > 0 && !truncated {
-				obs.Resp = &fragments.Response{Status: obs.Status, Header: obs.Header, Body: contract.CleanBody(obs.Raw)}
+			if kind == fetch.KindContentType && len(obs.Raw) > 0 && !truncated {
+				obs.Resp = &fetch.Response{Status: obs.Status, Header: obs.Header, Body: contract.CleanBody(obs.Raw)}
 				rep.checkBody(obs, opts)
 			}
 		}
@@ -101,7 +103,7 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 // refusedBody says that Inlay refuses a body for its markup. When the
 // markup check found the same mistake at its line and column, that
 // finding says so; otherwise the refusal is an error of its own.
-func (r *Report) refusedBody(refused *fragments.Error, opts Options) {
+func (r *Report) refusedBody(refused *fetch.Error, opts Options) {
 	why := "Inlay refuses this body: " + consequence(opts, false)
 	for i, p := range r.Problems {
 		if p.Severity == config.SeverityError && p.Line > 0 && strings.Contains(refused.Err.Error(), p.Message) {
@@ -135,7 +137,7 @@ func consequence(opts Options, timeout bool) string {
 
 // fetchFailed reports a fetch the client rejected.
 func (r *Report) fetchFailed(obs observation, opts Options) {
-	var fe *fragments.Error
+	var fe *fetch.Error
 	if !errors.As(obs.Err, &fe) {
 		r.addFix(config.SeverityError, "make the URL answer a GET with status 200 and text/html", "fetch failed: %v", obs.Err)
 		return
@@ -145,23 +147,23 @@ func (r *Report) fetchFailed(obs observation, opts Options) {
 		cause = ": " + fe.Err.Error()
 	}
 	switch fe.Kind {
-	case fragments.KindTimeout:
+	case fetch.KindTimeout:
 		r.addFix(config.SeverityError, "answer faster, or raise the fragment's timeout attribute or the service's timeout", "fetch failed: no complete response within the %s timeout: %s", opts.Timeout, consequence(opts, true))
-	case fragments.KindConnect:
+	case fetch.KindConnect:
 		r.addFix(config.SeverityError, "check the service is running and that the URL's host and port are right", "fetch failed: cannot connect%s: %s", cause, consequence(opts, false))
-	case fragments.KindStatus:
+	case fetch.KindStatus:
 		r.addFix(config.SeverityError, "fix the error in the service; answer 200 with text/html", "fetch failed: status %d: a 5xx is a failure and counts against the service's circuit breaker: %s", fe.Status, consequence(opts, false))
-	case fragments.KindTooLarge:
+	case fetch.KindTooLarge:
 		r.addFix(config.SeverityError, "send less markup, or split the box into several fragments", "fetch failed: the body is larger than %d bytes (max_fragment_bytes, --max-bytes): %s", opts.MaxBytes, consequence(opts, false))
-	case fragments.KindContentType:
+	case fetch.KindContentType:
 		r.addFix(config.SeverityError, "send Content-Type: text/html; charset=utf-8", "fetch failed: status 200 with content type %q: a fragment must be text/html: %s", obs.Header.Get("Content-Type"), consequence(opts, false))
-	case fragments.KindBody:
+	case fetch.KindBody:
 		if errors.Is(fe.Err, fragments.ErrMalformedHead) {
 			r.addFix(config.SeverityError, "send an HTTP/1.1 status line and header fields of name: value, one per line, with one Content-Length or Transfer-Encoding: chunked", "fetch failed: Inlay cannot read the response head%s: %s", cause, consequence(opts, false))
 			break
 		}
 		r.addFix(config.SeverityError, "send the whole body, with a correct Content-Length", "fetch failed: reading the body%s: %s", cause, consequence(opts, false))
-	case fragments.KindCanceled:
+	case fetch.KindCanceled:
 		r.addFix(config.SeverityError, "run the check again", "fetch canceled before the response was complete")
 	default:
 		r.addFix(config.SeverityError, "make the URL answer a GET with status 200 and text/html", "fetch failed: %v", obs.Err)
@@ -170,7 +172,7 @@ func (r *Report) fetchFailed(obs observation, opts Options) {
 
 // checkStatus applies the status rules: a non-primary must answer 200 or
 // 204; a primary passes any status below 500 to the page.
-func (r *Report) checkStatus(resp *fragments.Response, opts Options) {
+func (r *Report) checkStatus(resp *fetch.Response, opts Options) {
 	status := resp.Status
 	if !opts.Primary {
 		switch {
@@ -208,7 +210,7 @@ func (r *Report) checkStatus(resp *fragments.Response, opts Options) {
 
 // checkCookies reports Set-Cookie, which only the primary may send, unless
 // its service has set_cookies: true.
-func (r *Report) checkCookies(resp *fragments.Response, opts Options) {
+func (r *Report) checkCookies(resp *fetch.Response, opts Options) {
 	switch {
 	case len(resp.Header.Values("Set-Cookie")) == 0 || opts.Primary:
 	case opts.SetCookies:

@@ -1,11 +1,12 @@
-package fragments
+package fetch
 
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/contract"
 )
 
 // Request describes one fragment fetch. A Request is immutable once it is
@@ -76,10 +77,10 @@ func (r *Request) Get(name string) string {
 	return ""
 }
 
-// values returns every value of the named header, whatever its case: a
+// Values returns every value of the named header, whatever its case: a
 // Vary list's names come in canonical form, and X-Inlay-Base-URL, as the
 // composer spells it, is not (its canonical form is X-Inlay-Base-Url).
-func (r *Request) values(name string) []string {
+func (r *Request) Values(name string) []string {
 	for _, f := range r.Fields {
 		if f.Name == name || strings.EqualFold(f.Name, name) {
 			return f.Values
@@ -88,27 +89,13 @@ func (r *Request) values(name string) []string {
 	return nil
 }
 
-// header returns the request's headers as a new map, for sending.
-func (r *Request) header() http.Header {
+// Header returns the request's headers as a new map, for sending.
+func (r *Request) Header() http.Header {
 	h := make(http.Header, len(r.Fields))
 	for _, f := range r.Fields {
 		h[f.Name] = f.Values
 	}
 	return h
-}
-
-// endpoint returns the name of the request's endpoint.
-func (r *Request) endpoint() string {
-	if r.Asset {
-		return gatewayEndpoint // one breaker with the route's streamed requests
-	}
-	if r.Endpoint != "" {
-		return r.Endpoint
-	}
-	if u, err := url.Parse(r.URL); err == nil {
-		return u.Path
-	}
-	return r.URL
 }
 
 // Response is a complete fragment response: the body has been read whole.
@@ -124,7 +111,7 @@ type Response struct {
 	Body []byte
 	// Assets lists the stylesheets and scripts the fragment declared in its
 	// Link headers, in the order it declared them.
-	Assets []Asset
+	Assets []contract.Asset
 	// Live is, for an asset answer that is not stored (Request.Asset),
 	// the team's answer with its body unread: Body is empty. Only the
 	// caller that got it reads it, and closes its body; Release closes

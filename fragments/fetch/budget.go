@@ -1,4 +1,4 @@
-package fragments
+package fetch
 
 import (
 	"errors"
@@ -67,16 +67,16 @@ func (b *Budget) reserve(n int64) bool {
 	}
 }
 
-// release gives n bytes back.
-func (b *Budget) release(n int64) {
+// Release gives n bytes back.
+func (b *Budget) Release(n int64) {
 	if b != nil && n > 0 {
 		b.used.Add(-n)
 	}
 }
 
-// errBudget is why a body was not read: the memory budget of bodies in
+// ErrBudget is why a body was not read: the memory budget of bodies in
 // flight was spent.
-var errBudget = errors.New("memory budget for fragment bodies in flight is spent")
+var ErrBudget = errors.New("memory budget for fragment bodies in flight is spent")
 
 // hold is what one response has reserved from a budget: nothing when
 // budget is nil.
@@ -97,17 +97,17 @@ func (r *Response) Release() {
 	}
 	if r != nil && r.hold.budget != nil {
 		if n := r.hold.n.Swap(0); n > 0 {
-			r.hold.budget.release(n)
+			r.hold.budget.Release(n)
 			putBody(r.Body)
 		}
 	}
 }
 
-// keep gives back what the response reserved from the budget, but leaves
+// Keep gives back what the response reserved from the budget, but leaves
 // its body to a new owner (the cache).
-func (r *Response) keep() {
+func (r *Response) Keep() {
 	if r != nil && r.hold.budget != nil {
-		r.hold.budget.release(r.hold.n.Swap(0))
+		r.hold.budget.Release(r.hold.n.Swap(0))
 	}
 }
 
@@ -123,9 +123,35 @@ func (br *budgetReader) Read(p []byte) (int, error) {
 	n, err := br.r.Read(p)
 	if n > 0 {
 		if !br.budget.reserve(int64(n)) {
-			return 0, fmt.Errorf("reading a body: %w", errBudget)
+			return 0, fmt.Errorf("reading a body: %w", ErrBudget)
 		}
 		br.reserved += int64(n)
 	}
 	return n, err
+}
+
+// Hold records that the response's body reserved n bytes of b, which
+// [Response.Release] or [Response.Keep] gives back.
+func (r *Response) Hold(b *Budget, n int64) {
+	if b != nil && n > 0 {
+		r.hold.budget = b
+		r.hold.n.Store(n)
+	}
+}
+
+// Read reads a body whole within limit, reserving every byte from the
+// budget (none when b is nil). It returns what it reserved; on an error
+// nothing stays reserved.
+func (b *Budget) Read(r io.Reader, contentLength, limit int64) (body []byte, reserved int64, err error) {
+	if b == nil {
+		body, err = ReadBody(r, contentLength, limit)
+		return body, 0, err
+	}
+	br := &budgetReader{r: r, budget: b}
+	body, err = ReadBody(br, contentLength, limit)
+	if err != nil {
+		b.Release(br.reserved)
+		return nil, 0, err
+	}
+	return body, br.reserved, nil
 }

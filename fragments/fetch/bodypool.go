@@ -1,6 +1,7 @@
-package fragments
+package fetch
 
 import (
+	"errors"
 	"io"
 	"math/bits"
 	"sync"
@@ -71,11 +72,11 @@ func putBody(b []byte) {
 	bodyPools[i].Put(box)
 }
 
-// readBody reads r whole into a pooled buffer, failing once more than
+// ReadBody reads r whole into a pooled buffer, failing once more than
 // limit bytes arrive.
-func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+func ReadBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 	if contentLength > limit {
-		return nil, errTooLarge
+		return nil, ErrTooLarge
 	}
 	size := 4 << 10
 	if contentLength > 0 {
@@ -107,7 +108,7 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 			}
 			if int64(len(buf)) > limit {
 				putBody(buf)
-				return nil, errTooLarge
+				return nil, ErrTooLarge
 			}
 			grown := getBody(2 * cap(buf))
 			grown = append(grown, buf...)
@@ -118,7 +119,7 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
 			putBody(buf)
-			return nil, errTooLarge
+			return nil, ErrTooLarge
 		}
 		if err == io.EOF {
 			return buf, nil
@@ -129,3 +130,6 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 		}
 	}
 }
+
+// ErrTooLarge is why a body was not read whole: it was over its limit.
+var ErrTooLarge = errors.New("body too large")

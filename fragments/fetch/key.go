@@ -1,4 +1,4 @@
-package fragments
+package fetch
 
 import (
 	"strings"
@@ -23,25 +23,25 @@ const HeaderFragmentID = "X-Inlay-Fragment"
 // identity assertion: such a request is credentialed for the cache.
 const HeaderIdentity = "X-Inlay-Identity"
 
-// primaryKey returns req's primary key: req.Key, or made from its service
+// PrimaryKey returns req's primary key: req.Key, or made from its service
 // and URL.
-func primaryKey(req *Request) string {
+func PrimaryKey(req *Request) string {
 	if req.Key != "" {
 		return req.Key
 	}
 	return contract.PrimaryKey(req.Service, req.URL)
 }
 
-// secondaryKey is what tells apart the variants of one primary key: the
+// SecondaryKey is what tells apart the variants of one primary key: the
 // normalised values of the request headers that the response's Vary
 // names, as Varnish's secondary keys do. Two requests with the same
 // secondary key may share one stored response.
-func secondaryKey(req *Request, names []string) string {
+func SecondaryKey(req *Request, names []string) string {
 	var b strings.Builder
 	for _, name := range names {
 		b.WriteString(name)
 		b.WriteByte(':')
-		b.WriteString(normalizeVaried(name, req.values(name)))
+		b.WriteString(normalizeVaried(name, req.Values(name)))
 		b.WriteByte('\n')
 	}
 	return b.String()

@@ -1,4 +1,4 @@
-package fragments
+package fetch
 
 import "sync/atomic"
 
