@@ -13,7 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/guard"
 )
 
 // F6 (synctest): a healthy service that answers in 250ms, with a 300ms
@@ -30,7 +30,7 @@ func TestQueueWaitIsNotTheServicesFailureForPages(t *testing.T) {
 			// One key per page, so that no page waits on another's fetch.
 			layouts: map[string]string{"p.html": stampedePage(`<fragment id="box" src="box:/slow?u={u}" timeout="300ms"><em>fallback</em></fragment>`)},
 			pages:   "  - path: /p/{u}\n    layout: p.html",
-		}, map[string]http.HandlerFunc{"box": htmlHandler(250*time.Millisecond, "<p>slow</p>")}, fragments.GuardConfig{})
+		}, map[string]http.HandlerFunc{"box": htmlHandler(250*time.Millisecond, "<p>slow</p>")}, guard.Config{})
 		var whole, fellBack, allFellBack int
 		for wave := range waves {
 			bodies := make([]string, burst)
@@ -51,8 +51,8 @@ func TestQueueWaitIsNotTheServicesFailureForPages(t *testing.T) {
 				}
 			}
 			allFellBack += fellBack
-			if limit := s.guards.Limit("box"); limit < fragments.DefaultInitialLimit {
-				t.Fatalf("wave %d: limit cut to %d, want at least %d", wave, limit, fragments.DefaultInitialLimit)
+			if limit := s.guards.Limit("box"); limit < guard.DefaultInitialLimit {
+				t.Fatalf("wave %d: limit cut to %d, want at least %d", wave, limit, guard.DefaultInitialLimit)
 			}
 			t.Logf("wave %d: %d whole, %d fell back; limit %d", wave, whole, fellBack, s.guards.Limit("box"))
 		}

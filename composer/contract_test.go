@@ -27,7 +27,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/guard"
 	"github.com/inlayhq/inlay/static"
 	"github.com/inlayhq/inlay/teams/teamtest"
 	"go.uber.org/goleak"
@@ -807,7 +807,7 @@ func TestSetCookiesServiceCookieReachesTheShopperWhenItAnsweredFirst(t *testing.
 			"side":  htmlHandler(0, "<p>side</p>", "Set-Cookie", "side=1; Path=/"),
 			"shell": gated(primaryGate, "<h1>main</h1>", "primary=1; Path=/"),
 			"late":  gated(lateGate, "<p>late</p>", "late=1; Path=/"),
-		}, fragments.GuardConfig{})
+		}, guard.Config{})
 		var resp *http.Response
 		done := make(chan struct{})
 		go func() {

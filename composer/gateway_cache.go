@@ -26,7 +26,7 @@ import (
 // the request unless public or s-maxage, Vary honoured) go through the
 // fragment cache and its tiers: a team's CSS, JS, fonts and images, so
 // that a shopper still gets the last good copy when the team is down
-// (stale-if-error, or fragments.DefaultAssetGrace when the team gave
+// (stale-if-error, or fetch.DefaultAssetGrace when the team gave
 // none). A GET or HEAD without a body takes that way; everything else,
 // and a key known to be unshareable or over the cache's entry cap
 // (fragments.Engine.MaxAssetBytes), streams through the proxy as it
@@ -100,7 +100,6 @@ func (gw *gateway) assetRequest(r *http.Request) *fetch.Request {
 		Asset:       true,
 		Timeout:     gw.route.HeaderTimeout(),
 		IdleTimeout: gw.route.BodyIdleTimeout(),
-		Report:      &fetch.Report{},
 	}
 }
 
@@ -142,6 +141,7 @@ func (gw *gateway) serveCached(w *gatewayWriter, r *http.Request) bool {
 		return false
 	}
 	var resp *fetch.Response
+	var rep fetch.Report
 	head := r.Method == http.MethodHead
 	if head {
 		// A HEAD is answered from what is stored, or by the team.
@@ -151,7 +151,7 @@ func (gw *gateway) serveCached(w *gatewayWriter, r *http.Request) bool {
 		}
 	} else {
 		var err error
-		resp, err = eng.Fetch(r.Context(), req)
+		resp, rep, err = eng.Start(r.Context(), req, nil).Wait()
 		if err != nil {
 			fe, _ := errors.AsType[*fetch.Error](err)
 			if fe == nil || fe.Answer == nil {
@@ -167,14 +167,14 @@ func (gw *gateway) serveCached(w *gatewayWriter, r *http.Request) bool {
 		gw.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), liveKey{}, resp.Live)))
 		return true
 	}
-	if req.Report.Cache == fetch.CacheStale {
+	if rep.Cache == fetch.CacheStale {
 		gw.srv.observer.GatewayStale(gw.svc.Name)
 	}
 	if bareError(r, resp.Status, resp.Header) {
 		gw.fail(w, r, &teamError{status: resp.Status})
 		return true
 	}
-	if rep := req.Report; head || rep.Cache == fetch.CacheHit || rep.Cache == fetch.CacheStale || rep.Coalesced {
+	if head || rep.Cache == fetch.CacheHit || rep.Cache == fetch.CacheStale || rep.Coalesced {
 		setAge(w.Header(), resp.Header, time.Now())
 	}
 	writeAsset(w, r, resp)

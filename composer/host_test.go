@@ -15,7 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/guard"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -154,7 +154,7 @@ func TestStaleWhileRevalidateRefreshCannotCarryAHost(t *testing.T) {
 		s := newMemShop(t, shopConfig{
 			layouts: map[string]string{"p.html": fmt.Sprintf(faultLayout, "")},
 			pages:   "  - path: /\n    layout: p.html",
-		}, map[string]http.HandlerFunc{"shell": htmlHandler(0, "<h1>main</h1>"), "box": box}, fragments.GuardConfig{Failures: 100})
+		}, map[string]http.HandlerFunc{"shell": htmlHandler(0, "<h1>main</h1>"), "box": box}, guard.Config{Failures: 100})
 		get := func(host string) string {
 			req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/", nil)
 			req.Host = host

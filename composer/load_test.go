@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/guard"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -292,11 +292,11 @@ func TestLoadHangingServiceHoldsOnlyItsOwnBoxes(t *testing.T) {
 	}
 	// The limit starts at its initial value and only shrinks as fetches
 	// time out.
-	if got := slow.PeakInFlight(); got > fragments.DefaultInitialLimit {
-		t.Errorf("requests held by the hanging service at once: got %d, want at most its limit %d", got, fragments.DefaultInitialLimit)
+	if got := slow.PeakInFlight(); got > guard.DefaultInitialLimit {
+		t.Errorf("requests held by the hanging service at once: got %d, want at most its limit %d", got, guard.DefaultInitialLimit)
 	}
-	if got := s.inlay.Guards().Limit("slow"); got >= fragments.DefaultInitialLimit {
-		t.Errorf("the hanging service's limit: got %d, want it below the initial %d after its timeouts", got, fragments.DefaultInitialLimit)
+	if got := s.inlay.Guards().Limit("slow"); got >= guard.DefaultInitialLimit {
+		t.Errorf("the hanging service's limit: got %d, want it below the initial %d after its timeouts", got, guard.DefaultInitialLimit)
 	}
 	if got := s.inlay.Guards().State("shell"); got != "closed" {
 		t.Errorf("the healthy service's breaker: got %q, want closed", got)
@@ -349,7 +349,7 @@ func TestLoadHangingServiceQueueHoldsOnlyItsOwnFetches(t *testing.T) {
 			`[<fragment id="box" src="slow:/box?p={id}"><em>fallback</em></fragment>]` + pageTail},
 		pages: "  - path: /p/{id}\n    layout: p.html",
 	})
-	const n = 3 * fragments.DefaultInitialLimit
+	const n = 3 * guard.DefaultInitialLimit
 	tr := &http.Transport{MaxIdleConnsPerHost: n}
 	t.Cleanup(tr.CloseIdleConnections)
 	client := &http.Client{Transport: tr, Timeout: 2 * time.Minute} // a hang guard, not a bound
@@ -372,9 +372,9 @@ func TestLoadHangingServiceQueueHoldsOnlyItsOwnFetches(t *testing.T) {
 	}
 	// Every page's two shell boxes are fetched while the hanging service
 	// has answered nothing.
-	guard := time.Now().Add(2 * time.Minute)
+	until := time.Now().Add(2 * time.Minute)
 	for shell.Hits() < 2*n {
-		if time.Now().After(guard) {
+		if time.Now().After(until) {
 			released()
 			t.Fatalf("shell fetches: %d of %d after 2 minutes, with the hanging service holding %d: its queue holds other services' fetches",
 				shell.Hits(), 2*n, slow.Hits())
@@ -384,8 +384,8 @@ func TestLoadHangingServiceQueueHoldsOnlyItsOwnFetches(t *testing.T) {
 	if got := done.Load(); got != 0 {
 		t.Errorf("pages done before the hanging service answered: %d, want 0", got)
 	}
-	if got := slow.Hits(); got > fragments.DefaultInitialLimit || got == 0 {
-		t.Errorf("fetches the hanging service holds: %d, want 1 to its limit %d, the rest of the %d in its queue", got, fragments.DefaultInitialLimit, n)
+	if got := slow.Hits(); got > guard.DefaultInitialLimit || got == 0 {
+		t.Errorf("fetches the hanging service holds: %d, want 1 to its limit %d, the rest of the %d in its queue", got, guard.DefaultInitialLimit, n)
 	}
 	released()
 	wg.Wait()
@@ -395,8 +395,8 @@ func TestLoadHangingServiceQueueHoldsOnlyItsOwnFetches(t *testing.T) {
 	if got := slow.Hits(); got != n {
 		t.Errorf("fetches of the hanging service: got %d, want %d, one per page", got, n)
 	}
-	if got := slow.PeakInFlight(); got > fragments.DefaultInitialLimit {
-		t.Errorf("requests held by the hanging service at once: got %d, want at most its limit %d", got, fragments.DefaultInitialLimit)
+	if got := slow.PeakInFlight(); got > guard.DefaultInitialLimit {
+		t.Errorf("requests held by the hanging service at once: got %d, want at most its limit %d", got, guard.DefaultInitialLimit)
 	}
 	if got := s.inlay.Guards().State("shell"); got != "closed" {
 		t.Errorf("the other service's breaker: got %q, want closed", got)

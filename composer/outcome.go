@@ -5,8 +5,8 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/guard"
 )
 
 // This file is the composer's one vocabulary of outcomes: what a box
@@ -77,7 +77,7 @@ func failureStatus(r *http.Request, err error) int {
 	case kind == fetch.KindTimeout, errors.Is(err, errHeaderTimeout), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	case kind == fetch.KindBreakerOpen, kind == fetch.KindOverflow,
-		errors.Is(err, fragments.ErrBreakerOpen), errors.Is(err, fragments.ErrQueueFull):
+		errors.Is(err, guard.ErrBreakerOpen), errors.Is(err, guard.ErrQueueFull):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge

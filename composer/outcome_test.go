@@ -9,8 +9,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/guard"
 )
 
 // One mapping from a failure to the shopper's status, for pages and the
@@ -28,7 +28,7 @@ func TestFailureStatus(t *testing.T) {
 		{"deadline", fmt.Errorf("proxy: %w", context.DeadlineExceeded), false, http.StatusGatewayTimeout},
 		{"breaker open", fe(fetch.KindBreakerOpen), false, http.StatusServiceUnavailable},
 		{"queue full", fe(fetch.KindOverflow), false, http.StatusServiceUnavailable},
-		{"gateway breaker open", fmt.Errorf("service basket: %w", fragments.ErrBreakerOpen), false, http.StatusServiceUnavailable},
+		{"gateway breaker open", fmt.Errorf("service basket: %w", guard.ErrBreakerOpen), false, http.StatusServiceUnavailable},
 		{"body too large", &http.MaxBytesError{Limit: 1}, false, http.StatusRequestEntityTooLarge},
 		{"upload stalled", fmt.Errorf("reading body: %w", os.ErrDeadlineExceeded), false, http.StatusRequestTimeout},
 		{"shopper left", fe(fetch.KindCanceled), true, statusClientClosed},

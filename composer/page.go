@@ -42,8 +42,15 @@ type page struct {
 	errDetail *errorDetail
 
 	outcomes []outcome
-	done     []chan struct{} // done[i] is closed when outcomes[i] is set; nil while sent[i] waits
-	sent     []sentFetch     // sent[i].p is slot i's request sent with the others, its answer not read yet
+	done     []chan struct{} // done[i] is closed once outcomes[i] is set; nil while the page reads slot i itself
+	fetches  []slotFetch     // fetches[i] is slot i's fetch, begun by start
+	reqs     []fetch.Request // reqs[i] is slot i's request, for the early hints
+	cancel   context.CancelFunc
+	// asyncDone gives the indexes of async slots as they finish, when
+	// they stream as they come; nil when the page is written in document
+	// order.
+	asyncDone chan int
+	boxes     sync.WaitGroup // the goroutines that read slots of a page with async boxes
 }
 
 // outcome is what one slot will show.
@@ -89,45 +96,31 @@ func (p *params) get(name string) string {
 	return p.query.Get(name)
 }
 
-// compose fetches every slot at once and streams the page: it starts the
-// fetches, then writes the head (early hints, the primary's status, the
-// headers), then the body in document order and the async tail.
+// compose fetches every slot at once and streams the page, in three
+// steps over the page's fetches: start begins them all, head writes the
+// head (early hints, the primary's status, the headers), and write the
+// body in document order and then the async tail.
 func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
-	f := pageFetches{cancel: func() {}}
-	var wg sync.WaitGroup
-	defer pg.settle(&f, &wg)
-
-	var asyncDone chan int // indexes of async slots as they finish
-	if l := pg.layout; l.AsyncSlots() > 0 && !pg.inOrder {
-		asyncDone = make(chan int, l.AsyncSlots())
-	}
-	fetchPrimary := pg.startFetches(&f, &wg, pageTimeout, asyncDone)
-	status, ok := pg.head(w, &f, fetchPrimary)
+	defer pg.settle()
+	pg.start(pageTimeout)
+	status, ok := pg.head(w)
 	if !ok {
 		return
 	}
-	pg.write(w, status, asyncDone)
-}
-
-// pageFetches is what starting a page's fetches leaves to the rest of
-// compose.
-type pageFetches struct {
-	// cancel ends the page deadline's context; a no-op while it has none.
-	cancel context.CancelFunc
-	// reqs holds every slot's request, for the early hints.
-	reqs []fetch.Request
+	pg.write(w, status)
 }
 
 // settle ends what compose leaves behind once the page is written: the
-// fetches it did not wait for, and the bodies' hold on the in-flight
-// budget.
-func (pg *page) settle(f *pageFetches, wg *sync.WaitGroup) {
-	f.cancel()
-	wg.Wait()
+// fetches it did not read, and the bodies' hold on the in-flight budget.
+func (pg *page) settle() {
+	if pg.cancel != nil {
+		pg.cancel()
+	}
+	pg.boxes.Wait()
 	// Answers the page did not come to: their fetches end at once.
-	for i := range pg.sent {
-		if pg.sent[i].p != nil {
-			pg.await(i)
+	for i := range pg.fetches {
+		if pg.fetches[i].begun && pg.done[i] == nil {
+			pg.read(i)
 		}
 	}
 	// The bodies are written: their memory leaves the in-flight budget.
@@ -136,88 +129,71 @@ func (pg *page) settle(f *pageFetches, wg *sync.WaitGroup) {
 	}
 }
 
-// startFetches starts every slot's fetch: fresh cache entries fill their
-// slot at once, and the others are sent together or get a goroutine each.
-// It returns the primary's fetch when this goroutine is to run it.
-func (pg *page) startFetches(f *pageFetches, wg *sync.WaitGroup, pageTimeout time.Duration, asyncDone chan int) (fetchPrimary func()) {
-	// The page deadline's context is made for the first fetch that needs
-	// one: a page served from fresh cache entries has none and no timer.
-	var ctx context.Context
+// start begins every slot's fetch (fragments.Engine.Start): a fresh cache
+// entry is read at once; every other answer is read in document order on
+// the page's goroutine, or, when async boxes stream as they come, on a
+// goroutine per box.
+func (pg *page) start(pageTimeout time.Duration) {
 	l := pg.layout
 	n := len(l.Slots)
 	pg.outcomes = make([]outcome, n)
 	pg.done = make([]chan struct{}, n)
-	head := pg.r.Method == http.MethodHead
+	pg.fetches = make([]slotFetch, n)
+	if l.AsyncSlots() > 0 && !pg.inOrder {
+		pg.asyncDone = make(chan int, l.AsyncSlots())
+	}
 	// One allocation for every slot's request and header fields.
-	f.reqs = make([]fetch.Request, n)
+	pg.reqs = make([]fetch.Request, n)
 	fields := make([]fetch.Field, 0, fieldRoom(l))
-	// Boxes no cache holds are sent all at once and read in document
-	// order on this goroutine (fragments.Engine.Start), unless async
-	// boxes stream as they come: then every box has its goroutine.
-	sendAll := asyncDone == nil
+	ctx, cancel := withDeadline(pg.r.Context(), pageTimeout)
+	pg.cancel = cancel
+	head := pg.r.Method == http.MethodHead
 	for i, slot := range l.Slots {
 		if head && !slot.Primary {
 			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
 			continue
 		}
-		if ctx == nil && pg.eng.tracer != nil {
-			ctx, f.cancel = withDeadline(pg.r.Context(), pageTimeout)
-		}
-		fctx, span := pg.startSpan(ctx, slot)
+		sf := &pg.fetches[i]
+		sf.ctx, sf.span = pg.startSpan(ctx, slot)
 		// The request is whole before any goroutine sees it: its key,
 		// headers and trace context never change after.
-		req := &f.reqs[i]
-		req.Report = &pg.outcomes[i].report
-		pg.fillRequest(fctx, req, slot, slot.Src, slot.Timeout, fields[len(fields):len(fields):cap(fields)])
+		req := &pg.reqs[i]
+		pg.fillRequest(sf.ctx, req, slot, slot.Src, slot.Timeout, fields[len(fields):len(fields):cap(fields)])
 		if end := len(fields) + len(req.Fields); end <= cap(fields) {
 			fields = fields[:end]
 		}
-		if pg.freshHit(slot, req, &pg.outcomes[i]) {
-			pg.done[i] = closedChan
-			continue
-		}
-		if ctx == nil {
-			ctx, f.cancel = withDeadline(pg.r.Context(), pageTimeout)
-			fctx = ctx
-		}
-		if sendAll {
-			if p := pg.eng.fetch.Start(fctx, req); p != nil {
-				if pg.sent == nil {
-					pg.sent = make([]sentFetch, n)
+		sf.begun, sf.start = true, time.Now()
+		pg.eng.fetch.Start(sf.ctx, req, &sf.p)
+		switch {
+		case sf.p.Ready():
+			pg.read(i) // a fresh cache entry, or an answer already failed
+		case pg.asyncDone != nil:
+			pg.done[i] = make(chan struct{})
+			pg.boxes.Go(func() {
+				pg.outcomes[i] = pg.safeFetchSlot(slot, sf)
+				close(pg.done[i])
+				if slot.Async {
+					pg.asyncDone <- i
 				}
-				// primaryStatus reads the primary's answer before all others.
-				pg.sent[i] = sentFetch{p: p, ctx: fctx, span: span, start: time.Now()}
-				continue
-			}
+			})
 		}
-		pg.done[i] = make(chan struct{})
-		fetch := func() {
-			pg.outcomes[i] = pg.safeFetchSlot(fctx, slot, req, span, nil)
-			close(pg.done[i])
-			if slot.Async && asyncDone != nil {
-				asyncDone <- i
-			}
-		}
-		if i == l.Primary && pg.errStatus == 0 {
-			// This goroutine waits for the primary before anything is
-			// written, so it fetches the primary itself: one goroutine
-			// (and its stack) less per page.
-			fetchPrimary = fetch
-			continue
-		}
-		wg.Go(fetch)
 	}
-	return fetchPrimary
+}
+
+// read reads slot i's answer on the page's goroutine.
+func (pg *page) read(i int) {
+	pg.outcomes[i] = pg.safeFetchSlot(pg.layout.Slots[i], &pg.fetches[i])
+	pg.done[i] = closedChan
 }
 
 // head waits for the primary, settles the page's status and sets its
 // headers. It reports false when the response is already whole: the
 // primary failed or redirects, an error page answered for it, or the
 // request is a HEAD.
-func (pg *page) head(w http.ResponseWriter, f *pageFetches, fetchPrimary func()) (status int, ok bool) {
+func (pg *page) head(w http.ResponseWriter) (status int, ok bool) {
 	status = http.StatusOK
 	if p := pg.layout.Primary; p >= 0 && pg.errStatus == 0 { // an error page has no primary: its status is the error's
-		if status, ok = pg.primaryStatus(w, f, fetchPrimary); !ok {
+		if status, ok = pg.primaryStatus(w); !ok {
 			return 0, false
 		}
 	}
@@ -243,14 +219,12 @@ func (pg *page) head(w http.ResponseWriter, f *pageFetches, fetchPrimary func())
 // primaryStatus sends the early hints, waits for the primary and gives
 // the page's status from its answer, with the primary's headers set. It
 // reports false when it has answered the request itself.
-func (pg *page) primaryStatus(w http.ResponseWriter, f *pageFetches, fetchPrimary func()) (status int, ok bool) {
+func (pg *page) primaryStatus(w http.ResponseWriter) (status int, ok bool) {
 	l := pg.layout
 	p := l.Primary
-	pg.earlyHints(w, f.reqs)
-	if pg.sent != nil && pg.sent[p].p != nil {
-		pg.await(p) // sent with the others: its answer is read here
-	} else if fetchPrimary != nil {
-		fetchPrimary()
+	pg.earlyHints(w, pg.reqs)
+	if pg.done[p] == nil {
+		pg.read(p)
 	}
 	<-pg.done[p]
 	o := &pg.outcomes[p]
@@ -284,7 +258,7 @@ func (pg *page) primaryStatus(w http.ResponseWriter, f *pageFetches, fetchPrimar
 			// The designers' page for it: the layout's other boxes
 			// (add to basket, say) make no sense for what is not there.
 			pg.headerAt = time.Now()
-			f.cancel()
+			pg.cancel()
 			pg.eng.errorPage(w, pg.r, status, nil)
 			return 0, false
 		}
@@ -295,7 +269,8 @@ func (pg *page) primaryStatus(w http.ResponseWriter, f *pageFetches, fetchPrimar
 // write writes the page's body: its slots in document order, then the
 // async boxes still to come, then the layout's tail. The page streams,
 // or is held whole and sent in one write.
-func (pg *page) write(w http.ResponseWriter, status int, asyncDone chan int) {
+func (pg *page) write(w http.ResponseWriter, status int) {
+	asyncDone := pg.asyncDone
 	// A page whose boxes are all known is held whole, and so is one whose
 	// other boxes were sent together: their answers are small and most
 	// often here by now. Should one of them keep the page waiting after
@@ -303,7 +278,7 @@ func (pg *page) write(w http.ResponseWriter, status int, asyncDone chan int) {
 	s := newStream(pg, w, status, pg.allSent() && pg.size() <= maxHeldPage)
 	defer s.release()
 	s.debug = pg.debug
-	if asyncDone != nil && s.streaming { // async boxes are never sent together
+	if asyncDone != nil && s.streaming {
 		s.nonce = newNonce()
 		w.Header().Set("Content-Security-Policy", "script-src 'self' 'nonce-"+s.nonce+"'; object-src 'none'; base-uri 'self'")
 	}
@@ -350,15 +325,15 @@ func (pg *page) showAsync(s *stream, a *asyncBoxes, j int) {
 // waited for. It reports false when the shopper went away.
 func (pg *page) writeSlots(s *stream, a *asyncBoxes) bool {
 	l := pg.layout
-	var onBlock func()
-	if pg.sent != nil {
-		onBlock = s.flushBeforeWait
-	}
 	for i, slot := range l.Slots {
 		s.write(pg.errorChunk(l.Chunks()[i]))
-		if pg.sent != nil && pg.sent[i].p != nil {
-			pg.sent[i].onBlock = onBlock
-			if pg.await(i); s.waited {
+		if pg.done[i] == nil {
+			// Read on the page's goroutine: when the answer is not here
+			// yet, the shopper gets what the page has first.
+			if !pg.fetches[i].p.Ready() {
+				s.flushBeforeWait()
+			}
+			if pg.read(i); s.waited {
 				s.waited = false
 				s.extendDeadline() // the wait was ours, not the shopper's
 			}
@@ -421,16 +396,6 @@ func (pg *page) sendHeld(w http.ResponseWriter, s *stream, status int) {
 	}
 }
 
-// await reads the answer of slot i, whose request was sent with the
-// others, on the page's goroutine.
-func (pg *page) await(i int) {
-	sent := &pg.sent[i]
-	slot := pg.layout.Slots[i]
-	pg.outcomes[i] = pg.safeFetchSlot(sent.ctx, slot, sent.p.Request(), sent.span, sent)
-	sent.p = nil
-	pg.done[i] = closedChan
-}
-
 // sendHeaders sends the page's headers with status. The boxes' cookies
 // and timings go with them, from every box read by the time they leave:
 // for a page sent whole, all of them.
@@ -474,7 +439,7 @@ func (pg *page) size() int {
 // was sent with the others and is still to read.
 func (pg *page) allSent() bool {
 	for i, d := range pg.done {
-		if !isDone(d) && (pg.sent == nil || pg.sent[i].p == nil) {
+		if !isDone(d) && (d != nil || !pg.fetches[i].p.SentTogether()) {
 			return false
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
 	"github.com/inlayhq/inlay/fragments/fetch"
 )
@@ -86,7 +85,7 @@ func (pg *page) earlyHints(w http.ResponseWriter, reqs []fetch.Request) {
 			continue
 		}
 		for _, a := range resp.Assets {
-			if a.Kind == fragments.Stylesheet && !slices.Contains(seen, a.URL) {
+			if a.Kind == contract.Stylesheet && !slices.Contains(seen, a.URL) {
 				seen = append(seen, a.URL)
 				h.Add("Link", "<"+a.URL+">; rel=preload; as=style")
 			}
@@ -132,11 +131,11 @@ func primaryHeaders(h http.Header, r *http.Request, resp *fetch.Response) bool {
 
 // preloadLink announces an asset in a Link header so the browser fetches
 // it before it meets the tag.
-func preloadLink(a fragments.Asset) string {
+func preloadLink(a contract.Asset) string {
 	switch a.Kind {
-	case fragments.ModuleScript:
+	case contract.ModuleScript:
 		return "<" + a.URL + ">; rel=modulepreload"
-	case fragments.Script:
+	case contract.Script:
 		return "<" + a.URL + ">; rel=preload; as=script"
 	}
 	return "<" + a.URL + ">; rel=preload; as=style"

@@ -25,6 +25,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/cache"
+	"github.com/inlayhq/inlay/fragments/guard"
 	"github.com/inlayhq/inlay/fragments/shared"
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 	"github.com/inlayhq/inlay/teams/teamtest"
@@ -37,8 +39,8 @@ import (
 // inspect.
 type memShop struct {
 	inlay  *Server
-	cache  *fragments.Cache
-	guards *fragments.Guards
+	cache  *cache.Cache
+	guards *guard.Guards
 	logs   *teamtest.Logs
 }
 
@@ -60,7 +62,7 @@ func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rec.Result(), nil
 }
 
-func newMemShop(t *testing.T, sc shopConfig, services map[string]http.HandlerFunc, guard fragments.GuardConfig) *memShop {
+func newMemShop(t *testing.T, sc shopConfig, services map[string]http.HandlerFunc, guard guard.Config) *memShop {
 	t.Helper()
 	urls := map[string]string{}
 	for name := range services {
@@ -287,7 +289,7 @@ func TestHangingFragmentFallsBackAtExactlyItsDeadline(t *testing.T) {
 				`[<fragment id="search" src="search:/box" timeout="300ms"><em>search is resting</em></fragment>]` +
 				`<fragment src="shell:/footer"></fragment>` + pageTail},
 			pages: "  - path: /\n    layout: p.html",
-		}, map[string]http.HandlerFunc{"shell": shell, "search": search}, fragments.GuardConfig{})
+		}, map[string]http.HandlerFunc{"shell": shell, "search": search}, guard.Config{})
 
 		start := time.Now()
 		status, body := s.get(t, "/")
@@ -412,7 +414,7 @@ func TestSlowPrimaryIsA504StaticPageAtItsDeadline(t *testing.T) {
 		}, map[string]http.HandlerFunc{
 			"shell":   htmlHandler(0, "<p>header</p>", "Set-Cookie", "tracking=1"),
 			"product": product,
-		}, fragments.GuardConfig{})
+		}, guard.Config{})
 
 		start := time.Now()
 		resp := serve(s.inlay, context.Background(), "/")
@@ -475,7 +477,7 @@ func TestFragmentDeadlineBoundary(t *testing.T) {
 				}, map[string]http.HandlerFunc{
 					"shell": htmlHandler(0, "<h1>main</h1>"),
 					"box":   htmlHandler(tc.delay, "<p>in time</p>"),
-				}, fragments.GuardConfig{})
+				}, guard.Config{})
 				start := time.Now()
 				status, body := s.get(t, "/")
 				if elapsed, want := time.Since(start), min(tc.delay, 300*time.Millisecond); elapsed != want {
@@ -513,7 +515,7 @@ func TestPageDeadlineBoundsManySlowFragments(t *testing.T) {
 			layouts: map[string]string{"p.html": layout},
 			pages:   "  - path: /\n    layout: p.html",
 			extra:   "page_timeout: 300ms\n",
-		}, map[string]http.HandlerFunc{"slow": hangHandler(&cancelled)}, fragments.GuardConfig{})
+		}, map[string]http.HandlerFunc{"slow": hangHandler(&cancelled)}, guard.Config{})
 		start := time.Now()
 		status, body := s.get(t, "/")
 		if elapsed := time.Since(start); elapsed != 300*time.Millisecond {
@@ -706,7 +708,7 @@ func TestStaleFragmentStandsInForAFailingService(t *testing.T) {
 		s := newMemShop(t, shopConfig{
 			layouts: map[string]string{"p.html": fmt.Sprintf(faultLayout, "")},
 			pages:   "  - path: /\n    layout: p.html",
-		}, map[string]http.HandlerFunc{"shell": htmlHandler(0, "<h1>main</h1>"), "box": box}, fragments.GuardConfig{Failures: 100})
+		}, map[string]http.HandlerFunc{"shell": htmlHandler(0, "<h1>main</h1>"), "box": box}, guard.Config{Failures: 100})
 		if _, body := s.get(t, "/"); body != boxPage("<p>v1</p>") {
 			t.Fatalf("first page: got %q", body)
 		}
@@ -1345,7 +1347,7 @@ func TestStampedeOfPagesSharesOneFailure(t *testing.T) {
 			http.Error(w, "<b>oops</b>", http.StatusInternalServerError)
 		}
 		s := newMemShop(t, shopConfig{layouts: map[string]string{"p.html": stampedeLayout}, pages: "  - path: /\n    layout: p.html"},
-			map[string]http.HandlerFunc{"box": box}, fragments.GuardConfig{Failures: 5})
+			map[string]http.HandlerFunc{"box": box}, guard.Config{Failures: 5})
 		const n = 1000
 		wait := servePages(s.inlay, n, nil, nil)
 		synctest.Wait()
@@ -1387,7 +1389,7 @@ func TestLeaderPageLeavingDoesNotPoisonOtherPages(t *testing.T) {
 			htmlHandler(0, "<p>shared</p>", "Cache-Control", "max-age=60")(w, r)
 		}
 		s := newMemShop(t, shopConfig{layouts: map[string]string{"p.html": stampedeLayout}, pages: "  - path: /\n    layout: p.html"},
-			map[string]http.HandlerFunc{"box": box}, fragments.GuardConfig{})
+			map[string]http.HandlerFunc{"box": box}, guard.Config{})
 		leaderCtx, leaderLeaves := context.WithCancel(context.Background())
 		waitLeader := servePages(s.inlay, 1, func(int) context.Context { return leaderCtx }, nil)
 		synctest.Wait()

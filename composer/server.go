@@ -17,7 +17,10 @@ import (
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/cache"
+	"github.com/inlayhq/inlay/fragments/contract"
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/guard"
 	"github.com/inlayhq/inlay/static"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -40,7 +43,7 @@ type Options struct {
 	// the engine's gateway pools, and no gateway answer is cached.
 	Transport http.RoundTripper
 	// CacheCleanup is the cache cleanup interval of the engine New makes;
-	// see [fragments.CacheConfig.CleanupInterval]. Negative means none, as
+	// see [cache.Config.CleanupInterval]. Negative means none, as
 	// synctest bubbles want.
 	CacheCleanup time.Duration
 	// LayoutFS holds the layout files. If nil, the config's layouts folder
@@ -219,7 +222,7 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 	st := fragments.Settings{
 		MaxBodyBytes:     cfg.MaxFragmentBytes,
 		MaxInflightBytes: cfg.MaxInflightBytes,
-		Cache: fragments.CacheConfig{
+		Cache: cache.Config{
 			MaxBytes:    cfg.Cache.MaxBytes,
 			NegativeTTL: time.Duration(cfg.Cache.NegativeTTL),
 		},
@@ -237,7 +240,7 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 			// A developer's own service is never cached: an edit shows on
 			// the next load.
 			NoCache: svc.Local,
-			Guard: fragments.GuardConfig{
+			Guard: guard.Config{
 				Failures:      svc.Breaker.Failures,
 				FailureRate:   svc.Breaker.FailureRate,
 				MinRequests:   svc.Breaker.MinRequests,
@@ -283,10 +286,10 @@ func (s *Server) Engine() *fragments.Engine { return s.engine }
 func (s *Server) FetchStats() *fetch.Stats { return s.engine.Stats() }
 
 // Guards returns the per-service breakers and concurrency limits.
-func (s *Server) Guards() *fragments.Guards { return s.engine.Guards() }
+func (s *Server) Guards() *guard.Guards { return s.engine.Guards() }
 
 // Cache returns the fragment cache.
-func (s *Server) Cache() *fragments.Cache { return s.engine.Cache() }
+func (s *Server) Cache() *cache.Cache { return s.engine.Cache() }
 
 // ServeHTTP serves a shopper's request. A request for a host the shop
 // does not answer for gets 421 before any route sees it.
@@ -373,7 +376,7 @@ func (s *Server) writeOverlay(st *stream) {
 	if st.err != nil {
 		return
 	}
-	st.asset(fragments.Asset{Kind: fragments.Stylesheet, URL: static.Path("inlay.css")})
+	st.asset(contract.Asset{Kind: contract.Stylesheet, URL: static.Path("inlay.css")})
 	if problems, _ := s.devProblems(); len(problems) > 0 {
 		st.err = devOverlay(s.overlayList(problems)).Render(context.Background(), st.page)
 	} else if ws := st.pg.layout.Warnings; len(ws) > 0 {

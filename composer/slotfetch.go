@@ -17,22 +17,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// freshHit fills o from the cache when it holds the slot's fragment fresh:
-// the common case on a busy page, served without a goroutine or a fetch.
-// With tracing on, every fragment takes the traced path instead.
-func (pg *page) freshHit(slot *layout.Slot, req *fetch.Request, o *outcome) bool {
-	if pg.eng.tracer != nil {
-		return false
-	}
-	resp, ok := pg.eng.fetch.Fresh(req)
-	if !ok || acceptable(slot, resp) != nil {
-		return false
-	}
-	o.resp = resp
-	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
-	return true
-}
-
 // startSpan starts a slot's span when tracing is on. Its context is the
 // parent the slot's requests name in their trace context, so it is made
 // before they are built.
@@ -44,62 +28,50 @@ func (pg *page) startSpan(ctx context.Context, slot *layout.Slot) (context.Conte
 		trace.WithAttributes(attribute.String("inlay.fragment", slot.ID), attribute.String("inlay.service", slot.Src.Service.Name)))
 }
 
+// slotFetch is a slot's fetch, begun by the page's start.
+type slotFetch struct {
+	p     fragments.Pending
+	ctx   context.Context // the page's, with the slot's span when tracing
+	span  trace.Span
+	start time.Time
+	begun bool
+}
+
 // safeFetchSlot is fetchSlot with a panic turned into that slot's failure:
 // on a slot's own goroutine a panic would otherwise end the whole process,
-// and on the page's (the primary's fetch) the whole page. It ends span, if
-// there is one.
-func (pg *page) safeFetchSlot(ctx context.Context, slot *layout.Slot, req *fetch.Request, span trace.Span, sent *sentFetch) (o outcome) {
+// and on the page's the whole page. It ends the slot's span, if there is
+// one.
+func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
-			pg.eng.logger.LogAttrs(ctx, slog.LevelError, "panic fetching fragment",
+			pg.eng.logger.LogAttrs(sf.ctx, slog.LevelError, "panic fetching fragment",
 				slog.String("request_id", pg.requestID), slog.String("fragment", slot.ID),
 				slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
 			o = outcome{err: err}
 		}
-		if span != nil {
-			span.SetAttributes(attribute.String("inlay.outcome", fragmentOutcome(&o)), attribute.String("inlay.cache", o.report.Cache.String()))
+		if sf.span != nil {
+			sf.span.SetAttributes(attribute.String("inlay.outcome", fragmentOutcome(&o)), attribute.String("inlay.cache", o.report.Cache.String()))
 			if o.err != nil {
-				span.SetStatus(codes.Error, o.err.Error())
+				sf.span.SetStatus(codes.Error, o.err.Error())
 			}
-			span.End()
+			sf.span.End()
 		}
 	}()
-	o = pg.fetchSlot(ctx, slot, req, sent)
+	o = pg.fetchSlot(slot, sf)
 	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
 	return o
 }
 
-// sentFetch is a slot's fetch whose request went out with the page's
-// others (see fragments.Engine.Start), and whose answer the page reads on
-// its own goroutine when it comes to the slot.
-type sentFetch struct {
-	p       *fragments.Pending
-	ctx     context.Context
-	span    trace.Span
-	start   time.Time
-	onBlock func() // called once if the answer is not here yet, before the page waits for it
-}
-
-// fetchSlot fetches a slot's src (req, whose Report is o's) and, if that
-// fails, its fallback-src. When sent is not nil, the src's request is
-// already out, and its answer is read.
-func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fetch.Request, sent *sentFetch) outcome {
-	start := time.Now()
+// fetchSlot reads the answer of a slot's src and, if that failed, fetches
+// its fallback-src.
+func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch) outcome {
 	var o outcome
-	var resp *fetch.Response
-	var err error
-	if sent != nil {
-		start = sent.start
-		resp, err = sent.p.Wait(sent.onBlock)
-	} else {
-		resp, err = pg.eng.fetch.Fetch(ctx, req)
-	}
+	ctx, req := sf.ctx, sf.p.Request()
+	resp, rep, err := sf.p.Wait()
+	o.report = rep
 	if pg.eng.watchLocal != nil && slot.Src.Service.Local {
 		pg.eng.watchLocal(req, resp, err)
-	}
-	if req.Report != nil {
-		o.report = *req.Report
 	}
 	if err == nil {
 		if err = acceptable(slot, resp); err != nil {
@@ -107,7 +79,7 @@ func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fetch.Req
 		}
 	}
 	if err == nil {
-		o.resp, o.duration = resp, time.Since(start)
+		o.resp, o.duration = resp, time.Since(sf.start)
 		if !slot.Primary && !slot.Src.Service.SetCookies && len(resp.Header["Set-Cookie"]) > 0 {
 			pg.eng.droppedCookie(pg.r.Context(), pg.requestID, slot)
 		}
@@ -123,7 +95,7 @@ func (pg *page) fetchSlot(ctx context.Context, slot *layout.Slot, req *fetch.Req
 			fresp.Release()
 		}
 	}
-	o.duration = time.Since(start)
+	o.duration = time.Since(sf.start)
 	pg.logDegraded(slot, &o)
 	return o
 }
@@ -164,7 +136,6 @@ func (pg *page) fillRequest(ctx context.Context, req *fetch.Request, slot *layou
 		Fields:   fragmentFields(fields, pg.r, src.Service, pc, slot),
 		Timeout:  timeout,
 		NoCache:  pg.noCache,
-		Report:   req.Report,
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/layout"
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/contract"
 	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
@@ -217,7 +217,7 @@ func (s *stream) debugEnd() {
 // asset writes the tag for an asset unless the page already has it. Links
 // go in the body just before the fragment that needs them, which browsers
 // treat as render-blocking for the content that follows.
-func (s *stream) asset(a fragments.Asset) {
+func (s *stream) asset(a contract.Asset) {
 	for _, seen := range s.assets {
 		if seen == a.URL {
 			return
@@ -225,11 +225,11 @@ func (s *stream) asset(a fragments.Asset) {
 	}
 	s.assets = append(s.assets, a.URL)
 	switch a.Kind {
-	case fragments.Stylesheet:
+	case contract.Stylesheet:
 		s.tag(stylesheetTag, html.EscapeString(a.URL))
-	case fragments.ModuleScript:
+	case contract.ModuleScript:
 		s.tag(moduleScriptTag, html.EscapeString(a.URL))
-	case fragments.Script:
+	case contract.Script:
 		s.tag(scriptTag, html.EscapeString(a.URL))
 	}
 }

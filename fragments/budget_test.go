@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/internal/stagetest"
+	"github.com/inlayhq/inlay/fragments/transport"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -32,14 +35,14 @@ func TestBudgetComesBackWhenNobodyTakesTheResponse(t *testing.T) {
 		w.Write([]byte("<p>a body of some size</p>"))
 	})
 	budget := fetch.NewBudget(1 << 20)
-	client := &Client{Transport: NewTransport(), Budget: budget}
-	c := NewCache(client, CacheConfig{CleanupInterval: -1, Logger: discardLogger()})
+	client := &transport.Client{Transport: transport.NewTransport(), Budget: budget}
+	c := cache.New(client, cache.Config{CleanupInterval: -1, Logger: stagetest.DiscardLogger()})
 
 	// The caller leaves; the answer comes after.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Fetch(ctx, &fetch.Request{ID: "x", Service: "s", URL: srv.URL + "/held", Timeout: 10 * time.Second})
+		_, err := c.Fetch(ctx, &fetch.Request{ID: "x", Service: "s", URL: srv.URL + "/held", Timeout: 10 * time.Second}, nil)
 		done <- err
 	}()
 	<-held // the flight's request is at the service
@@ -49,11 +52,11 @@ func TestBudgetComesBackWhenNobodyTakesTheResponse(t *testing.T) {
 
 	// A stale copy within stale-while-revalidate starts a refresh, whose
 	// answer is no-store now.
-	if _, err := c.Fetch(context.Background(), &fetch.Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}); err != nil {
+	if _, err := c.Fetch(context.Background(), &fetch.Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}, nil); err != nil {
 		t.Fatal(err)
 	}
 	noStore.Store(true)
-	if _, err := c.Fetch(context.Background(), &fetch.Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}); err != nil {
+	if _, err := c.Fetch(context.Background(), &fetch.Request{ID: "y", Service: "s", URL: srv.URL + "/swr", Timeout: 10 * time.Second}, nil); err != nil {
 		t.Fatal(err)
 	}
 	c.Close() // waits for the refresh

@@ -4,18 +4,18 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/guard"
+	"github.com/inlayhq/inlay/fragments/transport"
 )
 
 // Engine is Inlay's fetch engine: made once per process and kept for as
@@ -32,11 +32,12 @@ type Engine struct {
 	opts   EngineOptions
 	stats  *fetch.Stats
 	logger *slog.Logger
-	cache  *Cache
-	guards *Guards
+	cache  *cache.Cache
+	guards *guard.Guards
 
 	budget   *fetch.Budget // bodies in flight across all pages
 	upstream sync.Map      // service name → *atomic.Int64: requests sent, across reloads
+	maxBody  int64         // the body cap the pools were made with; guarded by mu
 	cacheOff atomic.Bool
 	someOff  atomic.Bool                         // some service has NoCache set
 	services atomic.Pointer[map[string]*service] // replaced whole by Configure
@@ -56,7 +57,7 @@ type EngineOptions struct {
 	// the dial policy. Tests use it to reach in-memory services.
 	Transport http.RoundTripper
 	// CleanupInterval is how often the cache drops expired entries; see
-	// [CacheConfig.CleanupInterval].
+	// [cache.Config.CleanupInterval].
 	CleanupInterval time.Duration
 }
 
@@ -71,7 +72,7 @@ type Settings struct {
 	MaxInflightBytes int64
 	// Cache configures the cache. Its MaxBytes, HitForMiss and NegativeTTL
 	// are read when the engine is made; later changes need a restart.
-	Cache CacheConfig
+	Cache cache.Config
 	// CacheDisabled sends every fetch to the service.
 	CacheDisabled bool
 	// Shared configures the shared tier beneath the in-process cache.
@@ -93,16 +94,14 @@ type ServiceConfig struct {
 	// stores none of its answers: for a service a developer is editing.
 	NoCache bool
 	// Guard configures the service's breaker and concurrency limit.
-	Guard GuardConfig
+	Guard guard.Config
 }
 
 // service is the engine's state for one team service.
 type service struct {
-	cfg      ServiceConfig
-	client   *Client
-	fragPool *pool    // fragment fetches over net/http (https, h2c)
-	h1       *H1Conns // fragment fetches of a plain-http service; nil otherwise
-	gatePool *pool    // gateway requests: a burst of them never takes the fragments' connections
+	cfg  ServiceConfig
+	frag transport.Transport // fragment fetches
+	gate *transport.Pool     // gateway requests: a burst of them never takes the fragments' connections
 }
 
 // NewEngine returns an engine with the given settings. Close stops it.
@@ -115,10 +114,10 @@ func NewEngine(opts EngineOptions, settings Settings) *Engine {
 		e.logger = slog.Default()
 	}
 	e.services.Store(&map[string]*service{})
-	e.guards = NewGuards(fetch.FetcherFunc(e.send), e.guardConfig, e.stats, e.logger)
+	e.guards = guard.New(e.guardConfig, e.stats, e.logger)
 	cc := settings.Cache
 	cc.Stats, cc.Logger, cc.CleanupInterval = e.stats, e.logger, opts.CleanupInterval
-	e.cache = NewCache(e.guards, cc)
+	e.cache = cache.New(fetch.FetcherFunc(e.origin), cc)
 	e.Configure(settings)
 	return e
 }
@@ -138,18 +137,22 @@ func (e *Engine) Configure(settings Settings) {
 	old := *e.services.Load()
 	next := make(map[string]*service, len(settings.Services))
 	for _, sc := range settings.Services {
-		svc := &service{cfg: sc, client: &Client{MaxBodyBytes: settings.MaxBodyBytes, Budget: e.budget}}
-		if o := old[sc.Name]; o != nil && samePool(o.cfg, sc) {
-			svc.fragPool, svc.gatePool, svc.h1 = o.fragPool, o.gatePool, o.h1
+		svc := &service{cfg: sc}
+		if o := old[sc.Name]; o != nil && samePool(o.cfg, sc) && e.maxBody == settings.MaxBodyBytes {
+			svc.frag, svc.gate = o.frag, o.gate
 		} else {
-			svc.fragPool, svc.gatePool, svc.h1 = e.newPool(sc), e.newPool(sc), e.newH1(sc)
+			tc := transport.Config{
+				URL: sc.URL, H2C: sc.H2C, MaxConns: cmp.Or(sc.Guard.MaxConcurrent, guard.DefaultMaxConcurrent),
+				MaxBodyBytes: settings.MaxBodyBytes, Budget: e.budget, RoundTripper: e.opts.Transport,
+			}
+			svc.frag, svc.gate = transport.New(tc), transport.NewPool(tc)
 		}
-		svc.client.Transport, svc.client.Conns = svc.fragPool, svc.h1
 		next[sc.Name] = svc
 	}
+	e.maxBody = settings.MaxBodyBytes
 	e.services.Store(&next)
 	for name, o := range old {
-		if n := next[name]; n == nil || n.fragPool != o.fragPool {
+		if n := next[name]; n == nil || n.frag != o.frag {
 			o.retire()
 		}
 	}
@@ -165,76 +168,17 @@ func samePool(a, b ServiceConfig) bool {
 
 // retire closes the service's pools once their requests have ended.
 func (s *service) retire() {
-	s.fragPool.retire()
-	s.gatePool.retire()
-	if s.h1 != nil {
-		s.h1.CloseIdleConnections()
-	}
+	s.frag.Retire()
+	s.gate.Retire()
 }
 
-// newH1 makes the lean HTTP/1.1 client of a plain-http service, or
-// returns nil for a service that speaks https or h2c, when a transport
-// was given for every request, or on a platform where the lean client
-// cannot read raw connections (see rawReads): net/http's transport then
-// carries the service's fetches.
-func (e *Engine) newH1(sc ServiceConfig) *H1Conns {
-	if !rawReads || e.opts.Transport != nil || sc.H2C || sc.URL == nil || sc.URL.Scheme != "http" {
-		return nil
-	}
-	return NewH1Conns(servicePolicy(sc), sc.Guard.MaxConcurrent)
-}
-
-// servicePolicy is the dial policy of one service: internal addresses
-// are refused, except the service's own.
-func servicePolicy(sc ServiceConfig) *DialPolicy {
-	var allow []string
-	if sc.URL != nil {
-		port := sc.URL.Port()
-		if port == "" {
-			port = map[string]string{"http": "80", "https": "443"}[sc.URL.Scheme]
-		}
-		allow = append(allow, net.JoinHostPort(sc.URL.Hostname(), port))
-	}
-	return NewDialPolicy(allow)
-}
-
-// newPool makes the connection pool of one service: HTTP/1.1 or h2c,
-// under a dial policy that refuses internal addresses other than the
-// service's own.
-func (e *Engine) newPool(sc ServiceConfig) *pool {
-	if e.opts.Transport != nil {
-		return &pool{rt: e.opts.Transport}
-	}
-	policy := servicePolicy(sc)
-	var t *http.Transport
-	if sc.H2C {
-		t = policy.NewH2CTransport()
-	} else {
-		t = policy.NewTransport()
-	}
-	// The pool holds as many connections as the concurrency limit lets
-	// requests run, so that a burst reuses them instead of dialling anew,
-	// and never more, so that a hanging service holds no more than that.
-	ceiling := cmp.Or(sc.Guard.MaxConcurrent, DefaultMaxConcurrent)
-	t.MaxIdleConnsPerHost = ceiling
-	t.MaxConnsPerHost = ceiling
-	return &pool{rt: t}
-}
-
-// Fetch fetches a fragment through the cache, the service's guard and its
-// pool. A panic anywhere below fails only this fetch.
-func (e *Engine) Fetch(ctx context.Context, req *fetch.Request) (resp *fetch.Response, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			resp, err = nil, panicked(e.stats, e.logger, req, v)
-		}
-	}()
-	if e.bypass(req) {
-		e.stats.UpstreamGets.Add(1)
-		report(req, func(r *fetch.Report) { r.Tier = fetch.TierOrigin })
-		return e.guards.Fetch(ctx, req)
-	}
-	return e.cache.Fetch(ctx, req)
+// Fetch fetches a fragment through the cache, the service's guard and
+// its pool: [Engine.Start], then [Pending.Wait]. A panic anywhere below
+// fails only this fetch.
+func (e *Engine) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
+	var p Pending
+	resp, _, err := e.start(ctx, req, false, &p).Wait()
+	return resp, err
 }
 
 // Fresh returns req's stored response when it is fresh, counted as a hit;
@@ -268,6 +212,12 @@ func (e *Engine) bypass(req *fetch.Request) bool {
 	return svc != nil && svc.cfg.NoCache
 }
 
+// origin fetches req from its service, under the service's guards.
+func (e *Engine) origin(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
+	resp, _, err := e.guards.Fetch(ctx, req, fetch.FetcherFunc(e.send))
+	return resp, err
+}
+
 // send is the bottom of the stack: one HTTP fetch over the service's pool.
 func (e *Engine) send(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
 	svc := (*e.services.Load())[req.Service]
@@ -276,9 +226,9 @@ func (e *Engine) send(ctx context.Context, req *fetch.Request) (*fetch.Response,
 	}
 	e.upstreamCount(req.Service).Add(1)
 	if req.Asset {
-		return fetchAsset(ctx, svc.gatePool, req, e.cache.maxEntry)
+		return transport.FetchAsset(ctx, svc.gate, req, e.cache.MaxEntry(), cache.DefaultNegativeTTL)
 	}
-	return svc.client.Fetch(ctx, req)
+	return svc.frag.Fetch(ctx, req)
 }
 
 func (e *Engine) upstreamCount(service string) *atomic.Int64 {
@@ -301,11 +251,11 @@ func (e *Engine) UpstreamRequests() map[string]int64 {
 	return out
 }
 
-func (e *Engine) guardConfig(name string) GuardConfig {
+func (e *Engine) guardConfig(name string) guard.Config {
 	if svc := (*e.services.Load())[name]; svc != nil {
 		return svc.cfg.Guard
 	}
-	return GuardConfig{}
+	return guard.Config{}
 }
 
 // GatewayTransport returns the transport of a service's gateway requests:
@@ -330,17 +280,17 @@ func (p gatewayPool) RoundTrip(r *http.Request) (*http.Response, error) {
 	if svc == nil {
 		return nil, fmt.Errorf("gateway: no service %q is configured", p.service)
 	}
-	return svc.gatePool.RoundTrip(r)
+	return svc.gate.RoundTrip(r)
 }
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() *fetch.Stats { return e.stats }
 
 // Guards returns the per-service breakers and limits.
-func (e *Engine) Guards() *Guards { return e.guards }
+func (e *Engine) Guards() *guard.Guards { return e.guards }
 
 // Cache returns the fragment cache.
-func (e *Engine) Cache() *Cache { return e.cache }
+func (e *Engine) Cache() *cache.Cache { return e.cache }
 
 // Close stops the cache's background work and closes every pool once its
 // requests have ended. The engine serves no fetch after it.
@@ -360,73 +310,4 @@ func (e *Engine) Close() {
 	for _, svc := range services {
 		svc.retire()
 	}
-}
-
-// pool is one connection pool that can be retired: once it is, its idle
-// connections are closed as soon as no request through it is running, so
-// a replaced pool leaves no connection behind.
-type pool struct {
-	rt       http.RoundTripper
-	inFlight atomic.Int64 // requests whose response body is not closed yet
-	retired  atomic.Bool
-}
-
-// RoundTrip sends r and counts it until its response body is closed.
-func (p *pool) RoundTrip(r *http.Request) (*http.Response, error) {
-	p.inFlight.Add(1)
-	resp, err := p.rt.RoundTrip(r)
-	if err != nil {
-		p.done()
-		return nil, err
-	}
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		// An upgraded connection leaves the pool for good, and its body
-		// must stay the connection itself for the proxy to use it.
-		p.done()
-		return resp, nil
-	}
-	resp.Body = &countedBody{ReadCloser: resp.Body, pool: p}
-	return resp, nil
-}
-
-func (p *pool) done() {
-	if p.inFlight.Add(-1) == 0 && p.retired.Load() {
-		p.closeIdle()
-	}
-}
-
-// retire marks the pool as replaced and closes what is idle now.
-func (p *pool) retire() {
-	p.retired.Store(true)
-	p.closeIdle()
-}
-
-func (p *pool) closeIdle() {
-	if c, ok := p.rt.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
-// countedBody tells its pool when the response it belongs to is done.
-type countedBody struct {
-	io.ReadCloser
-	pool *pool
-	once sync.Once
-}
-
-func (b *countedBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(b.pool.done)
-	return err
-}
-
-// panicked is the error of a fetch whose code panicked, logged with its
-// stack and counted.
-func panicked(stats *fetch.Stats, logger *slog.Logger, req *fetch.Request, v any) error {
-	stats.Panics.Add(1)
-	err := fmt.Errorf("panic: %v", v)
-	logger.LogAttrs(context.Background(), slog.LevelError, "panic fetching fragment",
-		slog.String("fragment", req.ID), slog.String("service", req.Service),
-		slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
-	return &fetch.Error{Kind: fetch.KindPanic, ID: req.ID, Service: req.Service, Err: err}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/guard"
+	"github.com/inlayhq/inlay/fragments/internal/stagetest"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -47,10 +49,10 @@ func TestEngineConfigureKeepsWhatDidNotChange(t *testing.T) {
 	sick, healthy, moved := start(500), start(200), start(200)
 	svc := func(name string, s *server) ServiceConfig {
 		u, _ := url.Parse(s.URL)
-		return ServiceConfig{Name: name, URL: u, Guard: GuardConfig{Failures: 2}}
+		return ServiceConfig{Name: name, URL: u, Guard: guard.Config{Failures: 2}}
 	}
 	settings := Settings{Services: []ServiceConfig{svc("sick", sick), svc("healthy", healthy)}}
-	e := NewEngine(EngineOptions{Logger: discardLogger(), CleanupInterval: -1}, settings)
+	e := NewEngine(EngineOptions{Logger: stagetest.DiscardLogger(), CleanupInterval: -1}, settings)
 	t.Cleanup(e.Close)
 	get := func(service, path string) (*fetch.Response, error) {
 		u := map[string]*server{"sick": sick, "healthy": healthy}[service].URL

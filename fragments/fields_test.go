@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
@@ -19,10 +20,10 @@ func TestCredentialedResponsesAreNotShared(t *testing.T) {
 		upstream.Add(1)
 		return &fetch.Response{Status: 200, Header: http.Header{"Cache-Control": {"max-age=60"}}, Body: []byte("per user")}, nil
 	})
-	c := NewCache(next, CacheConfig{CleanupInterval: -1})
+	c := cache.New(next, cache.Config{CleanupInterval: -1})
 	defer c.Close()
 	for range 2 {
-		if _, err := c.Fetch(context.Background(), &fetch.Request{URL: "http://t/x", Fields: fields}); err != nil {
+		if _, err := c.Fetch(context.Background(), &fetch.Request{URL: "http://t/x", Fields: fields}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

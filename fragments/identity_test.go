@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
@@ -29,11 +30,11 @@ func TestIdentityAssertionIsCredentialed(t *testing.T) {
 				upstream.Add(1)
 				return &fetch.Response{Status: 200, Header: tc.header.Clone(), Body: []byte("box")}, nil
 			})
-			c := NewCache(next, CacheConfig{CleanupInterval: -1})
+			c := cache.New(next, cache.Config{CleanupInterval: -1})
 			defer c.Close()
 			for _, assertion := range []string{"eyJ.shopper-a.sig", "eyJ.shopper-b.sig"} {
 				fields := []fetch.Field{{Name: fetch.HeaderIdentity, Values: []string{assertion}}}
-				if _, err := c.Fetch(context.Background(), &fetch.Request{URL: "http://t/x", Fields: fields}); err != nil {
+				if _, err := c.Fetch(context.Background(), &fetch.Request{URL: "http://t/x", Fields: fields}, nil); err != nil {
 					t.Fatal(err)
 				}
 			}

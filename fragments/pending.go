@@ -2,34 +2,59 @@ package fragments
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/guard"
+	"github.com/inlayhq/inlay/fragments/transport"
 )
 
-// Pending is a fragment fetch whose request is sent and whose answer is
-// not read yet: see [Engine.Start].
+// Pending is a fetch begun by [Engine.Start] whose answer is not read
+// yet. How it was begun decides what [Pending.Wait] waits on:
+//   - a fresh hit, or a stale copy, is resolved: nothing to wait on;
+//   - a miss waits on its flight, the one fetch of its key that every
+//     caller asking for it at once shares;
+//   - a hit-for-miss key whose last answer was small, of a service the
+//     lean client reaches with a slot free under its limit, waits on its
+//     exchange: the request went out at Start, and Wait reads the answer
+//     on the caller's goroutine;
+//   - anything else waits on a goroutine of its own that fetches from
+//     the service under its guards.
 type Pending struct {
-	e     *Engine
-	gd    *guard
-	ep    *breaker // the endpoint's breaker; nil when the service has none
-	steps steps    // the breakers' second step
-	x     h1Exchange
-	sent  time.Time
-	err   error // the fetch was refused before it was sent: nothing is held
+	e   *Engine
+	ctx context.Context
+	req *fetch.Request
+	rep fetch.Report
+	how how
 
-	// dialled, when not nil, is closed once the goroutine that dials a
-	// connection for the fetch and sends its request is done.
-	dialled chan struct{}
-	// sendErr is why the request could not be sent, once it is known.
-	sendErr error
+	resp *fetch.Response // resolved
+	err  error
+
+	look   cache.Lookup // waitFlight
+	flight cache.Flight
+
+	ticket guard.Ticket       // waitExchange
+	x      transport.Exchange // its request, sent
+	waited bool               // Wait waited for the service's answer
+
+	done chan struct{} // waitGoroutine: closed once resp and err are set
 }
 
-// sentTogetherMaxBody is the largest last answer of a fragment that
-// [Engine.Start] sends: one that fits, headers and all, in what a
-// connection takes in before the service has to wait for it to be read
+// how is what a Pending waits on.
+type how uint8
+
+const (
+	resolved      how = iota // nothing: resp and err are set
+	waitFlight               // its flight
+	waitExchange             // its exchange, read on the caller's goroutine
+	waitGoroutine            // the goroutine that fetches it
+	waitCall                 // nothing yet: Wait fetches it, on the caller's goroutine
+)
+
+// sentTogetherMaxBody is the largest last answer of a fragment that is
+// sent at Start and read at Wait: one that fits, headers and all, in what
+// a connection takes in before the service has to wait for it to be read
 // (Linux's default TCP receive buffer is 128 KiB). A page reads its
 // answers in order, so a later answer must be able to arrive whole
 // while the page waits for an earlier one: its service is never held
@@ -37,166 +62,190 @@ type Pending struct {
 // slow box used up its deadline.
 const sentTogetherMaxBody = 32 << 10
 
-// Start sends req now, on the calling goroutine, and returns the fetch
-// with its answer still to read, when nothing stands in the way: the
-// cache knows the fragment is never stored (a hit-for-miss key) and its
-// last answer was small (see sentTogetherMaxBody), the service is
-// reached over the lean HTTP/1.1 client, and it has a slot under its
-// concurrency limit with nobody waiting. The request goes out on an idle
-// kept-alive connection, or on one dialled for it on a goroutine that
-// ends once the request is out. Anything else returns nil, and the
-// caller fetches with [Engine.Fetch] as usual: a possible hit, a miss to
-// coalesce, a large answer, a queue, or the cache turned off, which
-// keeps no marks.
-//
-// This is how a page fetches the boxes no cache can hold: it sends every
-// request at once, then reads the answers in the order it writes them.
-// No goroutine per fetch, and no read buffer until an answer is read.
-// The fetch counts as Fetch would count it: cache, breakers, limit and
-// in-flight budget alike.
+// Start begins fetching req and returns at once, with the fetch's answer
+// still to read: see [Pending] for what it waits on. This is how a page
+// fetches its boxes: it starts them all, then reads their answers in the
+// order it writes them. Every fetch of the engine comes in this way;
+// [Engine.Fetch] is Start, then Wait.
 //
 // The caller must call [Pending.Wait] once, also when it no longer wants
 // the answer: the fetch's slot and connection are freed there, at once
 // when ctx has ended.
-func (e *Engine) Start(ctx context.Context, req *fetch.Request) *Pending {
-	svc := (*e.services.Load())[req.Service]
-	if svc == nil || svc.h1 == nil || !strings.HasPrefix(req.URL, "http://") {
-		return nil
+//
+// into, when not nil, is where the fetch is kept: a page keeps all of its
+// fetches in one slice. It must be a zero Pending.
+func (e *Engine) Start(ctx context.Context, req *fetch.Request, into *Pending) *Pending {
+	return e.start(ctx, req, true, into)
+}
+
+// start begins the fetch. With async unset, the caller waits at once on
+// its own goroutine, and a fetch that would need a goroutine of its own
+// runs in Wait instead.
+func (e *Engine) start(ctx context.Context, req *fetch.Request, async bool, p *Pending) *Pending {
+	if p == nil {
+		p = &Pending{}
 	}
-	if e.bypass(req) || !e.cache.passesSmall(req, sentTogetherMaxBody) {
-		return nil
-	}
-	u, ok := parseTarget(req.URL)
-	if !ok {
-		return nil
-	}
-	gd := e.guards.guard(req.Service)
-	if !gd.limiter.tryAcquire() {
-		return nil
-	}
-	ep := gd.endpointOf(req, e.guards)
-	conn := svc.h1.idleConn(u.addr) // nil: one is dialled below
-	now := time.Now()
-	deadline, _ := fetchDeadline(ctx, req, now)
-	p := &Pending{e: e, gd: gd, ep: ep, sent: now}
-	p.x = h1Exchange{p: svc.h1, c: svc.client, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
-	x := &p.x
-	var err error
-	if p.steps, err = e.guards.allow(gd, ep); err != nil {
-		if conn != nil {
-			svc.h1.put(conn)
-		}
-		gd.limiter.Release(0, false, true)
-		p.count()
-		p.err = e.guards.refused(req, err)
+	p.e, p.ctx, p.req = e, ctx, req
+	if e.bypass(req) {
+		p.rep.Tier = fetch.TierOrigin
+		p.toOrigin(async, false)
 		return p
 	}
-	if conn == nil {
-		p.dial(svc.h1)
-	} else if err := x.send(); err != nil {
-		x.keep = false
-		x.close()
-		if errors.Is(err, errRetry) {
-			p.dial(svc.h1) // the service closed the kept-alive connection: a new one
-		} else {
-			p.sendErr = err // Wait ends the fetch with it
-		}
+	p.look = e.cache.Lookup(req)
+	p.look.Report(&p.rep)
+	switch p.look.Status {
+	case fetch.CacheHit, fetch.CacheStale:
+		p.resp = p.look.Resp
+	case fetch.CachePass:
+		p.toOrigin(async, p.look.PassBody <= sentTogetherMaxBody)
+	default:
+		p.how, p.flight = waitFlight, e.cache.Join(ctx, req, p.look)
 	}
-	p.count()
-	e.stats.SentTogether.Add(1)
-	e.upstreamCount(req.Service).Add(1)
 	return p
 }
 
-// dial dials a connection for the fetch and sends its request on a
-// goroutine of its own, which ends as soon as the request is out: the
-// page's boxes that find no idle connection dial at once, side by side,
-// as they would on goroutines of their own, and the page still reads
-// their answers itself.
-func (p *Pending) dial(h1 *H1Conns) {
-	p.dialled = make(chan struct{})
-	x := &p.x
+// toOrigin begins a fetch from the service, past the cache. small says
+// the answer is likely to fit in the connection's buffers, so that it can
+// wait there until the caller reads it.
+func (p *Pending) toOrigin(async, small bool) {
+	e := p.e
+	e.stats.UpstreamGets.Add(1)
+	if async && small && p.send() {
+		return
+	}
+	if !async {
+		p.how = waitCall
+		return
+	}
+	p.how, p.done = waitGoroutine, make(chan struct{})
 	go func() {
-		defer close(p.dialled)
-		conn, err := h1.dialConn(x.ctx, x.u.addr, x.deadline)
-		if err != nil {
-			p.sendErr = x.c.fail(x.ctx, x.req, x.deadline, fetch.KindConnect, err)
-			return
-		}
-		x.conn = conn
-		if err := x.send(); err != nil {
-			x.keep = false
-			x.close()
-			p.sendErr = err
+		defer close(p.done)
+		p.resp, p.err = p.fetch()
+	}()
+}
+
+// send sends the request now, for Wait to read its answer, when the
+// service's transport can and its limit has a slot free with nobody
+// waiting. It reports false, holding nothing, when it did not send.
+func (p *Pending) send() bool {
+	e, req := p.e, p.req
+	svc := (*e.services.Load())[req.Service]
+	if svc == nil {
+		return false
+	}
+	t, err := e.guards.Admit(p.ctx, req, false)
+	switch {
+	case err == guard.ErrWouldWait:
+		return false
+	case err != nil:
+		p.err = err
+		return true
+	}
+	if !svc.frag.Start(p.ctx, req, &p.x) {
+		t.Abandon() // nothing was sent
+		return false
+	}
+	p.ticket, p.how = t, waitExchange
+	e.stats.SentTogether.Add(1)
+	e.upstreamCount(req.Service).Add(1)
+	return true
+}
+
+// fetch fetches the request from the service under its guards, with a
+// panic turned into the fetch's failure.
+func (p *Pending) fetch() (resp *fetch.Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			resp, err = nil, fetch.Panicked(p.e.stats, p.e.logger, p.req, v)
 		}
 	}()
+	return p.e.origin(p.ctx, p.req)
 }
 
 // Request returns the request the fetch sent.
-func (p *Pending) Request() *fetch.Request { return p.x.req }
+func (p *Pending) Request() *fetch.Request { return p.req }
 
-// count counts the fetch as the cache counts one that goes to the
-// service.
-func (p *Pending) count() { p.e.cache.countPass(p.x.req) }
-
-// reportBreaker notes the service's breaker state in the fetch's report,
-// as Fetch does.
-func (p *Pending) reportBreaker() { p.gd.report(p.x.req, p.ep) }
-
-// Wait reads the answer and returns it as [Engine.Fetch] would have.
-// onBlock, when not nil, is called once if the answer is not here yet,
-// just before Wait waits for it. An answer whose deadline passed before
-// Wait was called is taken as far as it is already here, with nothing
-// waited for: the time was spent on the caller's earlier waits, and a
-// complete answer costs nothing more to show.
-func (p *Pending) Wait(onBlock func()) (resp *fetch.Response, err error) {
-	if p.err != nil {
-		p.reportBreaker()
-		return nil, p.err
+// Ready reports whether Wait would return without waiting for a
+// service: the answer, or the first of it, is here. It waits for
+// nothing. A page that sees false writes out what it has before it
+// waits.
+func (p *Pending) Ready() bool {
+	switch p.how {
+	case waitFlight:
+		return p.flight.Ready()
+	case waitExchange:
+		return p.x.Ready()
+	case waitGoroutine:
+		return isDone(p.done)
+	case waitCall:
+		return false
 	}
-	x := &p.x
-	blocked := false
-	if p.dialled != nil {
-		select {
-		case <-p.dialled:
-		default:
-			blocked = true // the page waits for the service's connection
-			if onBlock != nil {
-				onBlock()
-				onBlock = nil
-			}
-			<-p.dialled
-		}
-	}
+	return true
+}
+
+// Wait returns the fetch's answer, and the report of how it was served:
+// which cache tier answered, whether it was coalesced, and the state of
+// the service's breaker after it. A panic anywhere below fails only this
+// fetch.
+func (p *Pending) Wait() (resp *fetch.Response, rep fetch.Report, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			resp, err = nil, panicked(p.e.stats, p.e.logger, x.req, v)
+			resp, err = nil, fetch.Panicked(p.e.stats, p.e.logger, p.req, v)
 		}
-		p.steps.done(err)
+		rep = p.rep
+	}()
+	switch p.how {
+	case resolved:
+		resp, err = p.resp, p.err
+	case waitFlight:
+		resp, err = p.e.cache.Await(p.ctx, p.req, p.flight, p.look, &p.rep)
+	case waitExchange:
+		resp, err = p.waitExchange()
+	case waitGoroutine:
+		<-p.done
+		resp, err = p.resp, p.err
+	case waitCall:
+		resp, err = p.fetch()
+	}
+	if p.look.Status != fetch.CacheHit && p.look.Status != fetch.CacheStale {
+		p.rep.Breaker = p.e.guards.Breaker(p.req)
+	}
+	return resp, p.rep, err
+}
+
+// waitExchange reads the exchange's answer, and ends the fetch's ticket.
+func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
+	waited := false
+	defer func() {
+		if v := recover(); v != nil {
+			err = &fetch.Error{Kind: fetch.KindPanic, ID: p.req.ID, Service: p.req.Service}
+			p.ticket.Done(err, waited)
+			panic(v)
+		}
 		// A round-trip time is the service's only when Wait waited for
 		// the answer: one that was already here says how long the caller
 		// took to come for it.
-		kind := fetch.KindOf(err)
-		p.gd.limiter.Release(time.Since(p.sent), kind == fetch.KindTimeout,
-			kind == fetch.KindCanceled || kind == fetch.KindPanic || !blocked && kind != fetch.KindTimeout)
-		p.reportBreaker()
+		p.ticket.Done(err, waited)
 	}()
-	if p.sendErr != nil {
-		return nil, p.sendErr
-	}
-	func() {
-		defer func() {
-			blocked = blocked || x.conn.blocked
-			x.close()
-		}()
-		x.conn.onBlock = onBlock
-		resp, err = x.receive()
-	}()
-	if errors.Is(err, errRetry) && x.ctx.Err() == nil {
-		// The service had closed the kept-alive connection before it
-		// read the request: once more, on another, as Fetch does.
-		blocked = true
-		resp, err = x.p.fetch(x.ctx, x.c, x.req, x.deadline)
-	}
+	resp, err, waited = p.x.Wait()
+	p.waited = waited
 	return resp, err
 }
+
+// isDone reports whether ch is closed.
+func isDone(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// since is time.Since, for the fetches' own clocks.
+var _ = time.Since
+
+// SentTogether reports whether the fetch's request went out at Start, for
+// Wait to read its answer on the caller's goroutine: an answer that is
+// small, and most often here by the time it is read.
+func (p *Pending) SentTogether() bool { return p.how == waitExchange }

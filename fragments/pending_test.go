@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/guard"
+	"github.com/inlayhq/inlay/fragments/internal/stagetest"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -48,23 +50,23 @@ func newPendingTeam(t *testing.T, routes map[string]teamtest.Route) *pendingTeam
 
 // newPendingEngine returns an engine whose one service, "box", is team,
 // with guard and cacheOff as its settings.
-func newPendingEngine(t *testing.T, team *pendingTeam, guard GuardConfig, cacheOff bool) *Engine {
+func newPendingEngine(t *testing.T, team *pendingTeam, guard guard.Config, cacheOff bool) *Engine {
 	t.Helper()
-	e := NewEngine(EngineOptions{Logger: discardLogger(), CleanupInterval: -1}, boxSettings(team, guard, cacheOff))
+	e := NewEngine(EngineOptions{Logger: stagetest.DiscardLogger(), CleanupInterval: -1}, boxSettings(team, guard, cacheOff))
 	t.Cleanup(e.Close)
 	return e
 }
 
 // boxSettings are the settings of an engine whose one service, "box", is
 // team.
-func boxSettings(team *pendingTeam, guard GuardConfig, cacheOff bool) Settings {
+func boxSettings(team *pendingTeam, guard guard.Config, cacheOff bool) Settings {
 	u, _ := url.Parse(team.URL)
 	return Settings{Services: []ServiceConfig{{Name: "box", URL: u, Guard: guard}}, CacheDisabled: cacheOff}
 }
 
 // boxReq is a request for path of the team behind service "box".
 func boxReq(team *pendingTeam, path string) *fetch.Request {
-	return &fetch.Request{ID: "box", Service: "box", URL: team.URL + path, Timeout: 5 * time.Second, Report: &fetch.Report{}}
+	return &fetch.Request{ID: "box", Service: "box", URL: team.URL + path, Timeout: 5 * time.Second}
 }
 
 // noStore is a route whose answer no cache may keep.
@@ -75,7 +77,7 @@ func noStore(body string) teamtest.Route {
 // markedEngine is an engine over a team whose one fragment, /ns, is
 // no-store, fetched once: its key is marked hit-for-miss, and its
 // connection is idle for the next fetch.
-func markedEngine(t *testing.T, guards GuardConfig) (*pendingTeam, *Engine) {
+func markedEngine(t *testing.T, guards guard.Config) (*pendingTeam, *Engine) {
 	t.Helper()
 	team := newPendingTeam(t, map[string]teamtest.Route{"/ns": noStore("<p>ns</p>")})
 	e := newPendingEngine(t, team, guards, false)
@@ -96,11 +98,7 @@ func mustFetch(t *testing.T, e *Engine, team *pendingTeam, path string) *fetch.R
 // idleConns returns how many idle connections the engine's lean client
 // keeps for service "box".
 func idleConns(e *Engine, team *pendingTeam) int {
-	svc := (*e.services.Load())["box"]
-	u, _ := url.Parse(team.URL)
-	svc.h1.mu.Lock()
-	defer svc.h1.mu.Unlock()
-	return len(svc.h1.idle[u.Host])
+	return (*e.services.Load())["box"].frag.Idle()
 }
 
 // statsSnapshot returns every counter of s by name.
@@ -136,35 +134,46 @@ func measure(e *Engine, fn func()) counts {
 	return counts{stats: moved, upstream: e.UpstreamRequests()["box"] - up}
 }
 
-// waitWithin runs p.Wait(onBlock) and returns its result, failing the
-// test if it has not returned within teamtest.WaitLimit: a guard against
-// a hang, never a timing the test relies on.
-func waitWithin(t *testing.T, p *Pending, onBlock func()) (*fetch.Response, error) {
+// sentTogether reports whether p's request went out at Start, for Wait
+// to read its answer on the caller's goroutine.
+func sentTogether(p *Pending) bool { return p.how == waitExchange }
+
+// waitWithin runs p.Wait() and returns its result, failing the test if it
+// has not returned within teamtest.WaitLimit: a guard against a hang,
+// never a timing the test relies on.
+func waitWithin(t *testing.T, p *Pending) (*fetch.Response, error) {
+	resp, _, err := waitReport(t, p)
+	return resp, err
+}
+
+// waitReport is waitWithin with the fetch's report.
+func waitReport(t *testing.T, p *Pending) (*fetch.Response, fetch.Report, error) {
 	t.Helper()
 	type result struct {
 		resp *fetch.Response
+		rep  fetch.Report
 		err  error
 	}
 	done := make(chan result, 1)
 	go func() {
-		resp, err := p.Wait(onBlock)
-		done <- result{resp, err}
+		resp, rep, err := p.Wait()
+		done <- result{resp, rep, err}
 	}()
 	select {
 	case r := <-done:
-		return r.resp, r.err
+		return r.resp, r.rep, r.err
 	case <-time.After(teamtest.WaitLimit):
 		t.Fatalf("Pending.Wait did not return within %v", teamtest.WaitLimit)
-		return nil, nil
+		return nil, fetch.Report{}, nil
 	}
 }
 
-// Start sends at once only what no cache can answer (a key marked
-// hit-for-miss by a small answer), over an idle kept-alive connection
-// or, with none idle, over one it dials on a short-lived goroutine;
-// anything else is Fetch's, the cache turned off included (it keeps no
-// marks), and Start returning nil has done nothing: no request, no
-// count.
+// Start sends at once, to be read later on the caller's goroutine, only
+// what no cache can answer (a key marked hit-for-miss by a small
+// answer), over an idle kept-alive connection or, with none idle, over
+// one it dials on a short-lived goroutine; anything else waits on the
+// cache's flight or on a goroutine of its own, the cache turned off
+// included (it keeps no marks), and answers as Fetch would.
 func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -189,7 +198,7 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 				"/cached": {Body: "<p>cached</p>", Header: map[string]string{"Cache-Control": "max-age=60"}},
 				"/large":  noStore("<p>" + strings.Repeat("x", sentTogetherMaxBody) + "</p>"),
 			})
-			e := newPendingEngine(t, team, GuardConfig{}, tc.cacheOff)
+			e := newPendingEngine(t, team, guard.Config{}, tc.cacheOff)
 			for _, path := range tc.prime {
 				mustFetch(t, e, team, path)
 			}
@@ -199,33 +208,36 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 			var first *Pending
 			if tc.busy {
 				before := team.Hits()
-				if first = e.Start(context.Background(), boxReq(team, tc.path)); first == nil {
-					t.Fatal("the first Start: got nil, want a Pending")
+				if first = e.Start(context.Background(), boxReq(team, tc.path), nil); !sentTogether(first) {
+					t.Fatal("the first Start: not sent together, want it sent")
 				}
 				teamtest.WaitUntil(t, "the first request at the team", func() bool { return team.Hits() == before+1 })
 			}
 			hits := team.Hits()
 			var p *Pending
-			moved := measure(e, func() { p = e.Start(context.Background(), boxReq(team, tc.path)) })
-			if got := p != nil; got != tc.want {
-				t.Fatalf("Start(%s): got a Pending %v, want %v", tc.path, got, tc.want)
+			moved := measure(e, func() { p = e.Start(context.Background(), boxReq(team, tc.path), nil) })
+			if got := sentTogether(p); got != tc.want {
+				t.Fatalf("Start(%s): sent together %v, want %v", tc.path, got, tc.want)
 			}
 			if !tc.want {
-				if len(moved.stats) != 0 || moved.upstream != 0 {
-					t.Errorf("Start returned nil yet counted %v, upstream %d", moved.stats, moved.upstream)
+				if n := moved.stats["SentTogether"]; n != 0 {
+					t.Errorf("Start not sent together yet counted SentTogether %d", n)
 				}
-				if got := team.Hits(); got != hits {
-					t.Errorf("Start returned nil yet sent a request: team hits %d, want %d", got, hits)
+				if _, err := waitWithin(t, p); err != nil {
+					t.Errorf("Wait: %v", err)
+				}
+				if tc.path == "/cached" && team.Hits() != hits {
+					t.Errorf("a stored fragment went to the team: hits %d, want %d", team.Hits(), hits)
 				}
 				if first != nil {
-					if _, err := waitWithin(t, first, nil); err != nil {
+					if _, err := waitWithin(t, first); err != nil {
 						t.Errorf("the first Start's Wait: %v", err)
 					}
 				}
 				wantNoSlotHeld(t, e)
 				return
 			}
-			resp, err := waitWithin(t, p, nil)
+			resp, err := waitWithin(t, p)
 			if err != nil {
 				t.Fatalf("Wait: %v", err)
 			}
@@ -233,7 +245,7 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 				t.Errorf("Wait body: got %q, want %q", resp.Body, "<p>ns</p>")
 			}
 			if first != nil {
-				if _, err := waitWithin(t, first, nil); err != nil {
+				if _, err := waitWithin(t, first); err != nil {
 					t.Errorf("the first Start's Wait: %v", err)
 				}
 				if got := team.conns.Load(); got != 2 {
@@ -252,13 +264,14 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 // would: the same body, the same counters moved by the same amounts, the
 // same report; and over the kept-alive connection, with no dial.
 func TestStartCountsAsFetch(t *testing.T) {
-	team, e := markedEngine(t, GuardConfig{})
+	team, e := markedEngine(t, guard.Config{})
 
 	fetchReq := boxReq(team, "/ns")
 	var fetched *fetch.Response
+	var fetchRep, startRep fetch.Report
 	byFetch := measure(e, func() {
 		var err error
-		if fetched, err = e.Fetch(context.Background(), fetchReq); err != nil {
+		if fetched, fetchRep, err = e.start(context.Background(), fetchReq, false, nil).Wait(); err != nil {
 			t.Fatalf("Fetch: %v", err)
 		}
 	})
@@ -267,15 +280,15 @@ func TestStartCountsAsFetch(t *testing.T) {
 	conns := team.conns.Load()
 	var started *fetch.Response
 	byStart := measure(e, func() {
-		p := e.Start(context.Background(), startReq)
-		if p == nil {
-			t.Fatal("Start: got nil, want a Pending")
+		p := e.Start(context.Background(), startReq, nil)
+		if !sentTogether(p) {
+			t.Fatal("Start: not sent together, want it sent")
 		}
 		if p.Request() != startReq {
 			t.Errorf("Pending.Request: got %p, want the request started (%p)", p.Request(), startReq)
 		}
 		var err error
-		if started, err = waitWithin(t, p, nil); err != nil {
+		if started, startRep, err = waitReport(t, p); err != nil {
 			t.Fatalf("Wait: %v", err)
 		}
 	})
@@ -293,17 +306,18 @@ func TestStartCountsAsFetch(t *testing.T) {
 	if byFetch.upstream != 1 || byFetch.stats["UpstreamGets"] != 1 {
 		t.Errorf("a Fetch moved %+v: want one upstream request and one UpstreamGets", byFetch)
 	}
-	if *startReq.Report != *fetchReq.Report {
-		t.Errorf("report: got %+v, want %+v as Fetch", *startReq.Report, *fetchReq.Report)
+	if startRep != fetchRep {
+		t.Errorf("report: got %+v, want %+v as Fetch", startRep, fetchRep)
 	}
 	if got := team.conns.Load(); got != conns {
 		t.Errorf("connections: Start dialled %d, want none (the idle one is used)", got-conns)
 	}
 }
 
-// onBlock is called once, just before Wait waits for the service, and
-// never when the answer is already in the socket.
-func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
+// Ready is false while the service has not answered, and true once the
+// answer is in the socket, whole or not, coded or chunked: a page writes
+// out what it has before it waits, and only then.
+func TestPendingReadyOnlyWhenTheAnswerIsHere(t *testing.T) {
 	big := "<p>" + strings.Repeat("x", 16<<10) + "</p>" // more than the read buffer
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -311,12 +325,13 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 	zw.Close()
 	cases := []struct {
 		name string
-		// route answers the started request: held by gate, which onBlock
-		// opens, or telling written once the whole answer is sent.
+		// route answers the started request: held by gate, opened once
+		// Ready said false, or telling written once the whole answer is
+		// sent.
 		route     func(gate <-chan struct{}, written chan<- struct{}) teamtest.Route
 		waitFirst bool   // Wait is called once written has told
 		body      string // the answer's body as Wait gives it
-		want      int    // onBlock calls
+		want      int    // 1: not ready before Wait
 	}{
 		{
 			name: "answer after Wait started",
@@ -374,15 +389,15 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			team, e := markedEngine(t, GuardConfig{})
+			team, e := markedEngine(t, guard.Config{})
 			gate, written := make(chan struct{}), make(chan struct{}, 1)
 			var openGate sync.Once
 			defer openGate.Do(func() { close(gate) })
 			team.Route("/ns", tc.route(gate, written))
 
-			p := e.Start(context.Background(), boxReq(team, "/ns"))
-			if p == nil {
-				t.Fatal("Start: got nil, want a Pending")
+			p := e.Start(context.Background(), boxReq(team, "/ns"), nil)
+			if !sentTogether(p) {
+				t.Fatal("Start: not sent together, want it sent")
 			}
 			if tc.waitFirst {
 				select {
@@ -392,10 +407,11 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 				}
 			}
 			calls := 0
-			resp, err := waitWithin(t, p, func() {
+			if !p.Ready() {
 				calls++
 				openGate.Do(func() { close(gate) }) // the service answers only now
-			})
+			}
+			resp, err := waitWithin(t, p)
 			if err != nil {
 				t.Fatalf("Wait: %v", err)
 			}
@@ -403,7 +419,7 @@ func TestPendingWaitCallsOnBlockOnlyBeforeAWait(t *testing.T) {
 				t.Errorf("body: got %d bytes %.40q..., want %d bytes %.40q...", len(resp.Body), resp.Body, len(tc.body), tc.body)
 			}
 			if calls != tc.want {
-				t.Errorf("onBlock calls: got %d, want %d", calls, tc.want)
+				t.Errorf("not ready before Wait: got %d, want %d", calls, tc.want)
 			}
 			wantNoSlotHeld(t, e)
 			if n := idleConns(e, team); n != 1 {
@@ -455,7 +471,7 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			team, e := markedEngine(t, GuardConfig{Failures: 1})
+			team, e := markedEngine(t, guard.Config{Failures: 1})
 			gate, written := make(chan struct{}), make(chan struct{}, 1)
 			defer close(gate)
 			team.Route("/ns", teamtest.Route{Handler: func(w http.ResponseWriter, r *http.Request) {
@@ -489,9 +505,9 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 
 			req := boxReq(team, "/ns")
 			req.Timeout = time.Millisecond
-			p := e.Start(context.Background(), req)
-			if p == nil {
-				t.Fatal("Start: got nil, want a Pending")
+			p := e.Start(context.Background(), req, nil)
+			if !sentTogether(p) {
+				t.Fatal("Start: not sent together, want it sent")
 			}
 			if tc.here != "none" {
 				select {
@@ -502,13 +518,12 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 			}
 			// Past the fetch's own deadline, which Start set: this waits
 			// for it, not for luck.
-			for time.Now().Before(p.x.deadline) {
-				time.Sleep(time.Until(p.x.deadline))
+			for time.Now().Before(p.x.Deadline()) {
+				time.Sleep(time.Until(p.x.Deadline()))
 			}
-			blocked := false
-			resp, err := waitWithin(t, p, func() { blocked = true })
-			if blocked {
-				t.Error("onBlock was called: a late Wait must not wait for the service")
+			resp, err := waitWithin(t, p)
+			if p.waited {
+				t.Error("Wait waited: a late Wait must not wait for the service")
 			}
 			wantNoSlotHeld(t, e)
 			if tc.here == "all" {
@@ -550,27 +565,29 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 }
 
 // A deadline that passes while Wait waits for the service ends the
-// fetch then, as a timeout, after onBlock was called once.
+// fetch then, as a timeout; the fetch was not ready before Wait.
 func TestPendingWaitUntilTheDeadline(t *testing.T) {
 	gate := make(chan struct{})
 	defer close(gate)
-	team, e := markedEngine(t, GuardConfig{})
+	team, e := markedEngine(t, guard.Config{})
 	held := noStore("<p>ns</p>")
 	held.Gate = gate
 	team.Route("/ns", held)
 	req := boxReq(team, "/ns")
 	req.Timeout = 50 * time.Millisecond
-	p := e.Start(context.Background(), req)
-	if p == nil {
-		t.Fatal("Start: got nil, want a Pending")
+	p := e.Start(context.Background(), req, nil)
+	if !sentTogether(p) {
+		t.Fatal("Start: not sent together, want it sent")
 	}
-	calls := 0
-	_, err := waitWithin(t, p, func() { calls++ })
+	if p.Ready() {
+		t.Error("Ready before the service answered: got true, want false")
+	}
+	_, err := waitWithin(t, p)
 	if fetch.KindOf(err) != fetch.KindTimeout {
 		t.Fatalf("Wait past the deadline: got %v (kind %v), want KindTimeout", err, fetch.KindOf(err))
 	}
-	if calls != 1 {
-		t.Errorf("onBlock calls: got %d, want 1", calls)
+	if !p.waited {
+		t.Error("Wait did not wait for the service, want it to")
 	}
 	if n := idleConns(e, team); n != 0 {
 		t.Errorf("idle connections after a timeout: got %d, want 0", n)
@@ -584,18 +601,17 @@ func TestPendingWaitUntilTheDeadline(t *testing.T) {
 // counts nothing.
 func TestPendingWaitAfterCancelClosesTheConnection(t *testing.T) {
 	cases := []struct {
-		name        string
-		whileWaits  bool // cancel from onBlock rather than before Wait
-		wantOnBlock bool
+		name       string
+		whileWaits bool // cancel once the service holds the request, while Wait runs
 	}{
 		{name: "cancelled before Wait"},
-		{name: "cancelled while Wait waits", whileWaits: true, wantOnBlock: true},
+		{name: "cancelled while Wait waits", whileWaits: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			gate := make(chan struct{})
 			defer close(gate)
-			team, e := markedEngine(t, GuardConfig{Failures: 1})
+			team, e := markedEngine(t, guard.Config{Failures: 1})
 			if got := team.conns.Load(); got != 1 {
 				t.Fatalf("connections after the first fetch: got %d, want 1", got)
 			}
@@ -606,25 +622,21 @@ func TestPendingWaitAfterCancelClosesTheConnection(t *testing.T) {
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			p := e.Start(ctx, boxReq(team, "/ns"))
-			if p == nil {
-				t.Fatal("Start: got nil, want a Pending")
+			p := e.Start(ctx, boxReq(team, "/ns"), nil)
+			if !sentTogether(p) {
+				t.Fatal("Start: not sent together, want it sent")
 			}
 			if !tc.whileWaits {
 				cancel()
+			} else {
+				// The service holds the request behind its gate: Wait
+				// has nothing to read, and the cancel comes while it runs.
+				teamtest.WaitUntil(t, "the request at the team", func() bool { return team.Hits() > 0 && !p.Ready() })
+				go cancel()
 			}
-			blocked := false
-			_, err := waitWithin(t, p, func() {
-				blocked = true
-				if tc.whileWaits {
-					cancel()
-				}
-			})
+			_, err := waitWithin(t, p)
 			if fetch.KindOf(err) != fetch.KindCanceled {
 				t.Fatalf("Wait: got %v (kind %v), want KindCanceled", err, fetch.KindOf(err))
-			}
-			if blocked != tc.wantOnBlock {
-				t.Errorf("onBlock called: got %v, want %v", blocked, tc.wantOnBlock)
 			}
 			if n := idleConns(e, team); n != 0 {
 				t.Errorf("idle connections after a cancelled Wait: got %d, want 0 (closed, not kept)", n)
@@ -648,7 +660,7 @@ func TestPendingWaitAfterCancelClosesTheConnection(t *testing.T) {
 // "box"'s concurrency limit: every Wait gave its slot back.
 func wantNoSlotHeld(t *testing.T, e *Engine) {
 	t.Helper()
-	if n := e.guards.guard("box").limiter.InFlight(); n != 0 {
+	if n := e.guards.InFlight("box"); n != 0 {
 		t.Errorf("slots held after Wait returned: got %d, want 0", n)
 	}
 }
@@ -658,7 +670,7 @@ func wantNoSlotHeld(t *testing.T, e *Engine) {
 // sends on it and Wait fetches once more on a new connection. Either
 // way the service answers the request once, and it counts once.
 func TestStartOnAConnectionTheServiceClosed(t *testing.T) {
-	team, e := markedEngine(t, GuardConfig{})
+	team, e := markedEngine(t, guard.Config{})
 	team.CloseClientConnections()
 	select {
 	case <-team.closed:
@@ -669,13 +681,13 @@ func TestStartOnAConnectionTheServiceClosed(t *testing.T) {
 	var resp *fetch.Response
 	var err error
 	moved := measure(e, func() {
-		if p := e.Start(context.Background(), boxReq(team, "/ns")); p != nil {
+		p := e.Start(context.Background(), boxReq(team, "/ns"), nil)
+		if sentTogether(p) {
 			t.Log("Start sent on the closed connection; Wait fetched anew")
-			resp, err = waitWithin(t, p, nil)
 		} else {
-			t.Log("Start found the connection closed and returned nil")
-			resp, err = e.Fetch(context.Background(), boxReq(team, "/ns"))
+			t.Log("Start found the connection closed and fetched on a goroutine")
 		}
+		resp, err = waitWithin(t, p)
 	})
 	if err != nil {
 		t.Fatalf("fetch after the service closed the idle connection: %v", err)
@@ -692,8 +704,9 @@ func TestStartOnAConnectionTheServiceClosed(t *testing.T) {
 	wantNoSlotHeld(t, e)
 }
 
-// A service at its concurrency ceiling gets no request from Start, even
-// with an idle connection to send it on: the caller's Fetch queues.
+// A service at its concurrency ceiling gets no request sent together by
+// Start, even with an idle connection to send it on: the fetch queues on
+// a goroutine of its own.
 func TestStartLeavesAServiceAtItsCeilingToFetch(t *testing.T) {
 	gates := map[string]chan struct{}{"/g1": make(chan struct{}), "/g2": make(chan struct{}), "/hold": make(chan struct{})}
 	arrived := make(chan string, 3)
@@ -709,7 +722,7 @@ func TestStartLeavesAServiceAtItsCeilingToFetch(t *testing.T) {
 		routes[path] = teamtest.Route{Body: "<p>g</p>", Gate: gate, Arrived: arrived}
 	}
 	team := newPendingTeam(t, routes)
-	e := newPendingEngine(t, team, GuardConfig{MaxConcurrent: 4}, false)
+	e := newPendingEngine(t, team, guard.Config{MaxConcurrent: 4}, false)
 
 	// Two connections are kept: two fetches at once, then the no-store
 	// fragment that marks its key.
@@ -726,28 +739,32 @@ func TestStartLeavesAServiceAtItsCeilingToFetch(t *testing.T) {
 	mustFetch(t, e, team, "/ns")
 
 	// A reload lowers the ceiling to one; a fetch takes that slot.
-	e.Configure(boxSettings(team, GuardConfig{MaxConcurrent: 1}, false))
+	e.Configure(boxSettings(team, guard.Config{MaxConcurrent: 1}, false))
 	wg.Go(func() { fetchInBackground(t, e, team, "/hold") })
 	receive(t, arrived)
 	if n := idleConns(e, team); n != 1 {
 		t.Fatalf("idle connections while the slot is held: got %d, want 1", n)
 	}
 	hits := team.Hits()
-	if p := e.Start(context.Background(), boxReq(team, "/ns")); p != nil {
-		p.Wait(nil)
-		t.Fatal("Start at the ceiling: got a Pending, want nil")
+	queued := e.Start(context.Background(), boxReq(team, "/ns"), nil)
+	if sentTogether(queued) {
+		t.Fatal("Start at the ceiling: sent together, want it queued")
 	}
+	teamtest.WaitUntil(t, "the fetch queued for the limit", func() bool { return e.Guards().Waiting("box") == 1 })
 	if got := team.Hits(); got != hits {
 		t.Errorf("Start at the ceiling sent a request: team hits %d, want %d", got, hits)
 	}
 
 	close(gates["/hold"])
 	wg.Wait()
-	p := e.Start(context.Background(), boxReq(team, "/ns"))
-	if p == nil {
-		t.Fatal("Start with the slot free again: got nil, want a Pending")
+	if _, err := waitWithin(t, queued); err != nil {
+		t.Errorf("Wait of the queued fetch: %v", err)
 	}
-	if _, err := waitWithin(t, p, nil); err != nil {
+	p := e.Start(context.Background(), boxReq(team, "/ns"), nil)
+	if !sentTogether(p) {
+		t.Fatal("Start with the slot free again: not sent together, want it sent")
+	}
+	if _, err := waitWithin(t, p); err != nil {
 		t.Errorf("Wait: %v", err)
 	}
 	wantNoSlotHeld(t, e)
@@ -782,7 +799,7 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 		"/ns":   noStore("<p>ns</p>"),
 		"/fail": {Status: http.StatusInternalServerError},
 	})
-	e := newPendingEngine(t, team, GuardConfig{Failures: 1, ServiceOnly: true}, false)
+	e := newPendingEngine(t, team, guard.Config{Failures: 1, ServiceOnly: true}, false)
 	mustFetch(t, e, team, "/ns")
 	if _, err := e.Fetch(context.Background(), boxReq(team, "/fail")); fetch.KindOf(err) != fetch.KindStatus {
 		t.Fatalf("Fetch /fail: got %v, want a status error", err)
@@ -795,18 +812,19 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 	}
 	hits := team.Hits()
 	var fetchErr error
+	var fetchRep, startRep fetch.Report
 	fetchReq, startReq := boxReq(team, "/ns"), boxReq(team, "/ns")
-	byFetch := measure(e, func() { _, fetchErr = e.Fetch(context.Background(), fetchReq) })
+	byFetch := measure(e, func() { _, fetchRep, fetchErr = e.start(context.Background(), fetchReq, false, nil).Wait() })
 	if fetch.KindOf(fetchErr) != fetch.KindBreakerOpen {
 		t.Fatalf("Fetch with the breaker open: got %v, want KindBreakerOpen", fetchErr)
 	}
 	var waitErr error
 	byStart := measure(e, func() {
-		p := e.Start(context.Background(), startReq)
-		if p == nil {
-			t.Fatal("Start with the breaker open: got nil, want a Pending that fails")
+		p := e.Start(context.Background(), startReq, nil)
+		if !p.Ready() {
+			t.Error("Ready of a refused fetch: got false, want true")
 		}
-		_, waitErr = waitWithin(t, p, func() { t.Error("onBlock called for a refused fetch") })
+		_, startRep, waitErr = waitReport(t, p)
 	})
 	if fetch.KindOf(waitErr) != fetch.KindBreakerOpen {
 		t.Errorf("Wait with the breaker open: got %v (kind %v), want KindBreakerOpen", waitErr, fetch.KindOf(waitErr))
@@ -814,11 +832,10 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 	if !reflect.DeepEqual(byStart, byFetch) {
 		t.Errorf("counters moved by a refused Start+Wait:\n got  %+v\n want %+v (as by Fetch)", byStart, byFetch)
 	}
-	if *startReq.Report != *fetchReq.Report {
+	if startRep != fetchRep || startRep.Breaker != "open" {
 		// Report.Breaker is what Server-Timing and the debug view show of
 		// the box: a refusal by Start must say "open" there too.
-		t.Errorf("report of a refused Start+Wait: got %+v, want %+v as Fetch's (Breaker %q, want %q)",
-			*startReq.Report, *fetchReq.Report, startReq.Report.Breaker, fetchReq.Report.Breaker)
+		t.Errorf("report of a refused Start+Wait: got %+v, want %+v as Fetch's, breaker open", startRep, fetchRep)
 	}
 	if got := team.Hits(); got != hits {
 		t.Errorf("requests sent with the breaker open: got %d, want none", got-hits)
@@ -841,7 +858,7 @@ func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
 		routes[path] = teamtest.Route{Body: "<p>g</p>", Gate: gate, Arrived: arrived}
 	}
 	team := newPendingTeam(t, routes)
-	e := newPendingEngine(t, team, GuardConfig{Failures: 1, OpenFor: openFor, Probes: 1, ServiceOnly: true}, false)
+	e := newPendingEngine(t, team, guard.Config{Failures: 1, OpenFor: openFor, Probes: 1, ServiceOnly: true}, false)
 	var wg sync.WaitGroup
 	for path, gate := range gates {
 		wg.Go(func() { fetchInBackground(t, e, team, path) })
@@ -869,18 +886,15 @@ func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
 	if n := idleConns(e, team); n != 2 {
 		t.Fatalf("idle connections: got %d, want 2", n)
 	}
-	probe := e.Start(context.Background(), boxReq(team, "/ns"))
-	if probe == nil {
-		t.Fatal("Start of the probe: got nil, want a Pending")
+	probe := e.Start(context.Background(), boxReq(team, "/ns"), nil)
+	if !sentTogether(probe) {
+		t.Fatal("Start of the probe: not sent together, want it sent")
 	}
-	second := e.Start(context.Background(), boxReq(team, "/ns"))
-	if second == nil {
-		t.Fatal("Start of a second fetch while the probe is out: got nil, want a Pending that fails")
-	}
-	if _, err := waitWithin(t, second, nil); fetch.KindOf(err) != fetch.KindBreakerOpen {
+	second := e.Start(context.Background(), boxReq(team, "/ns"), nil)
+	if _, err := waitWithin(t, second); fetch.KindOf(err) != fetch.KindBreakerOpen {
 		t.Errorf("Wait of a second fetch while the probe is out: got %v, want KindBreakerOpen", err)
 	}
-	if _, err := waitWithin(t, probe, nil); err != nil {
+	if _, err := waitWithin(t, probe); err != nil {
 		t.Fatalf("Wait of the probe: %v", err)
 	}
 	if got := e.Guards().State("box"); got != "closed" {
@@ -893,28 +907,20 @@ func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
 // its own; when the service is gone, Wait gives the connect failure that
 // Fetch would, its endpoint's breaker counts it, and no slot stays held.
 func TestStartDialFailureIsAConnectFailure(t *testing.T) {
-	team, e := markedEngine(t, GuardConfig{})
-	svc := (*e.services.Load())["box"]
-	svc.h1.mu.Lock()
-	for _, c := range svc.h1.idle {
-		for _, conn := range c {
-			conn.conn.Close()
-		}
-	}
-	clear(svc.h1.idle)
-	svc.h1.mu.Unlock()
-	team.Close() // nothing listens any more: the dial is refused
+	team, e := markedEngine(t, guard.Config{})
+	(*e.services.Load())["box"].frag.Retire() // its idle connections closed: the fetch dials
+	team.Close()                              // nothing listens any more: the dial is refused
 
-	failures := endpointCounts(e.Guards(), "box", "/ns").TotalFailures
-	p := e.Start(context.Background(), boxReq(team, "/ns"))
-	if p == nil {
-		t.Fatal("Start: got nil, want a Pending that dials")
+	failures := e.Guards().EndpointCounts("box", "/ns").TotalFailures
+	p := e.Start(context.Background(), boxReq(team, "/ns"), nil)
+	if !sentTogether(p) {
+		t.Fatal("Start: not sent together, want it sent on a dialled connection")
 	}
-	_, err := waitWithin(t, p, nil)
+	_, err := waitWithin(t, p)
 	if fetch.KindOf(err) != fetch.KindConnect {
 		t.Fatalf("Wait: got %v (kind %v), want a connect failure", err, fetch.KindOf(err))
 	}
-	if got := endpointCounts(e.Guards(), "box", "/ns").TotalFailures - failures; got != 1 {
+	if got := e.Guards().EndpointCounts("box", "/ns").TotalFailures - failures; got != 1 {
 		t.Errorf("breaker failures: got %d more, want 1", got)
 	}
 	wantNoSlotHeld(t, e)

@@ -15,6 +15,7 @@ import (
 	"github.com/inlayhq/inlay/teams/teamtest"
 
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/internal/stagetest"
 	"github.com/inlayhq/inlay/fragments/shared"
 	"github.com/inlayhq/inlay/fragments/shared/redistest"
 )
@@ -31,7 +32,7 @@ const exactTimeout = time.Second
 func newReplica(t *testing.T, o *teamtest.Team, redisURL string, timeout time.Duration) *Engine {
 	t.Helper()
 	u, _ := url.Parse(o.URL)
-	e := NewEngine(EngineOptions{Logger: discardLogger(), CleanupInterval: -1}, Settings{
+	e := NewEngine(EngineOptions{Logger: stagetest.DiscardLogger(), CleanupInterval: -1}, Settings{
 		Services: []ServiceConfig{{Name: "team", URL: u}},
 		Shared:   SharedConfig{URL: redisURL, Timeout: timeout},
 	})
@@ -45,9 +46,7 @@ func newReplica(t *testing.T, o *teamtest.Team, redisURL string, timeout time.Du
 // fetchReport fetches path from the team service through e.
 func fetchReport(t *testing.T, e *Engine, o *teamtest.Team, path string, fields ...fetch.Field) (*fetch.Response, fetch.Report, error) {
 	t.Helper()
-	rep := fetch.Report{}
-	resp, err := e.Fetch(context.Background(), &fetch.Request{ID: "box", Service: "team", URL: o.URL + path, Fields: fields, Timeout: 5 * time.Second, Report: &rep})
-	return resp, rep, err
+	return e.Start(context.Background(), &fetch.Request{ID: "box", Service: "team", URL: o.URL + path, Fields: fields, Timeout: 5 * time.Second}, nil).Wait()
 }
 
 // A cold key costs one origin fetch across replicas: the first to miss
@@ -465,7 +464,7 @@ func TestSharedTierPanicNeverFailsAFetch(t *testing.T) {
 	o := teamtest.New(t, teamtest.Fragment("<p>ok</p>", "max-age=60", "Surrogate-Key", "t1 t2"))
 	for i, op := range []string{"get", "lease", "set", "release"} {
 		t.Run(op, func(t *testing.T) {
-			logs := &logRecorder{}
+			logs := &stagetest.LogRecorder{}
 			u, _ := url.Parse(o.URL)
 			e := NewEngine(EngineOptions{Logger: slog.New(logs), CleanupInterval: -1}, Settings{
 				Services: []ServiceConfig{{Name: "team", URL: u}},
@@ -477,9 +476,8 @@ func TestSharedTierPanicNeverFailsAFetch(t *testing.T) {
 					panic("client bug in " + got)
 				}
 			})
-			rep := fetch.Report{}
 			path := fmt.Sprintf("/p%d", i)
-			resp, err := e.Fetch(ctx, &fetch.Request{ID: "box", Service: "team", URL: o.URL + path, Timeout: 5 * time.Second, Report: &rep})
+			resp, rep, err := e.Start(ctx, &fetch.Request{ID: "box", Service: "team", URL: o.URL + path, Timeout: 5 * time.Second}, nil).Wait()
 			if err != nil || string(resp.Body) != "<p>ok</p>" || rep.Tier != fetch.TierOrigin {
 				t.Fatalf("fetch with a panic in %s: %+v, %v", op, rep, err)
 			}
@@ -490,13 +488,11 @@ func TestSharedTierPanicNeverFailsAFetch(t *testing.T) {
 				t.Errorf("fetch panics counted: %d, want 0 (the fetch did not fail)", n)
 			}
 			var logged []slog.Record
-			logs.mu.Lock()
-			for _, r := range logs.records {
+			for _, r := range logs.Records() {
 				if strings.Contains(r.Message, "panic") {
 					logged = append(logged, r)
 				}
 			}
-			logs.mu.Unlock()
 			if len(logged) != 1 || logged[0].Level != slog.LevelError {
 				t.Fatalf("panic log records: %v, want one ERROR", logged)
 			}
@@ -543,7 +539,7 @@ func TestCredentialInPublicBodyIsNeverStored(t *testing.T) {
 	o := teamtest.New(t, nil)
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			logs := &logRecorder{}
+			logs := &stagetest.LogRecorder{}
 			u, _ := url.Parse(o.URL)
 			e := NewEngine(EngineOptions{Logger: slog.New(logs), CleanupInterval: -1}, Settings{
 				Services: []ServiceConfig{{Name: "team", URL: u}},
@@ -574,10 +570,8 @@ func TestCredentialInPublicBodyIsNeverStored(t *testing.T) {
 			if n := e.Stats().CredentialRefused.Load(); n != want {
 				t.Errorf("refusals counted: %d, want %d", n, want)
 			}
-			logs.mu.Lock()
-			defer logs.mu.Unlock()
 			warned := 0
-			for _, r := range logs.records {
+			for _, r := range logs.Records() {
 				text := r.Message
 				r.Attrs(func(a slog.Attr) bool { text += " " + a.Value.String(); return true })
 				if strings.Contains(text, tc.echo) {

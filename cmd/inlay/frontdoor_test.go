@@ -33,7 +33,7 @@ import (
 	"github.com/inlayhq/inlay/composer"
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/frontdoor"
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/transport"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -469,7 +469,7 @@ func TestFrontDoorSurvivesAPanicInAFetch(t *testing.T) {
 	whole := fdHead + "<h1>main</h1>[<p>box</p>]" + fdTail
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := fragments.NewTransport()
+			tr := transport.NewTransport()
 			t.Cleanup(tr.CloseIdleConnections)
 			var panics atomic.Int64
 			fd := startFrontDoor(t, frontDoorConfig{

@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/layout"
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/guard"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -49,8 +50,8 @@ type Source interface {
 	UpstreamRequests() map[string]int64
 	SharedTier() (configured, healthy bool)
 	Layouts() *layout.Folder
-	Cache() *fragments.Cache
-	Guards() *fragments.Guards
+	Cache() *cache.Cache
+	Guards() *guard.Guards
 	ServiceNames() []string
 }
 

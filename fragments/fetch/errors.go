@@ -1,8 +1,11 @@
 package fetch
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 )
 
 // Kind classifies why a fetch failed.
@@ -117,4 +120,15 @@ func KindOf(err error) Kind {
 		return fe.Kind
 	}
 	return 0
+}
+
+// Panicked is the error of a fetch whose code panicked, logged with its
+// stack and counted.
+func Panicked(stats *Stats, logger *slog.Logger, req *Request, v any) error {
+	stats.Panics.Add(1)
+	err := fmt.Errorf("panic: %v", v)
+	logger.LogAttrs(context.Background(), slog.LevelError, "panic fetching fragment",
+		slog.String("fragment", req.ID), slog.String("service", req.Service),
+		slog.String("error", err.Error()), slog.String("stack", string(debug.Stack())))
+	return &Error{Kind: KindPanic, ID: req.ID, Service: req.Service, Err: err}
 }

@@ -53,9 +53,6 @@ type Request struct {
 	// Timeout bounds the whole fetch, from connect to the last body byte.
 	// Zero means no limit beyond the context's own deadline.
 	Timeout time.Duration
-	// Report, when not nil, is filled in by the fetch layers. It belongs to
-	// this one fetch and is read by the caller once the fetch returned.
-	Report *Report
 }
 
 // Field is one request header.

@@ -3,13 +3,13 @@ package checkfragment
 import (
 	"context"
 	"fmt"
-	"github.com/inlayhq/inlay/composer/config"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments/cache"
 )
 
 // Limits check-fragment warns about. They are advice, not Inlay's limits.
@@ -64,7 +64,7 @@ type Options struct {
 	MaxBytes int64
 	// NegativeTTL is how long Inlay's cache keeps a 404 or 410 without
 	// caching headers of its own (cache.negative_ttl). Zero means
-	// fragments.DefaultNegativeTTL; negative means it is not kept.
+	// cache.DefaultNegativeTTL; negative means it is not kept.
 	NegativeTTL time.Duration
 	// Forwarded are the shopper headers Inlay forwards to the service:
 	// the Vary check sends each with different values.
@@ -216,7 +216,7 @@ func Check(ctx context.Context, opts Options) *Report {
 // headers of its own, as opts says.
 func negativeTTL(opts Options) time.Duration {
 	if opts.NegativeTTL == 0 {
-		return fragments.DefaultNegativeTTL
+		return cache.DefaultNegativeTTL
 	}
 	return opts.NegativeTTL
 }

@@ -13,13 +13,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/transport"
 )
 
 // observation is what one fetch of a fragment showed.
 type observation struct {
-	// Resp is what the fragments.Client returned; nil when it failed.
+	// Resp is what the transport.Client returned; nil when it failed.
 	Resp *fetch.Response
 	// Err is the client's error, if any.
 	Err error
@@ -35,24 +35,24 @@ type observation struct {
 	Duration time.Duration
 }
 
-// fetchFragment GETs the fragment with a fragments.Client over
-// fragments.NewTransport, with the headers Inlay sends to every fragment
+// fetchFragment GETs the fragment with a transport.Client over
+// transport.NewTransport, with the headers Inlay sends to every fragment
 // of a shopper without cookies. A recording transport keeps the raw
 // response beside what the client makes of it, so that one request shows
 // both: no second GET that could answer differently.
 //
 // The server reads a plain-http service's answers with its own HTTP/1.1
-// client, a little stricter than net/http's (fragments.CheckHead): the
+// client, a little stricter than net/http's (transport.CheckHead): the
 // bytes the transport reads are kept too, and an answer that client
 // refuses is observed as the server would see it, a failed fetch.
 func fetchFragment(ctx context.Context, opts Options, requestID string, extra http.Header) observation {
-	transport := fragments.NewTransport()
-	defer transport.CloseIdleConnections()
+	rt := transport.NewTransport()
+	defer rt.CloseIdleConnections()
 	var wire *headTee // the bytes read, for a plain-http service only
 	if strings.HasPrefix(opts.URL, "http://") {
 		wire = new(headTee)
-		dial := transport.DialContext
-		transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dial := rt.DialContext
+		rt.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
@@ -60,8 +60,8 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 			return &teeConn{Conn: c, tee: wire}, nil
 		}
 	}
-	rec := &recorder{next: transport, limit: opts.MaxBytes + 1}
-	client := &fragments.Client{Transport: rec, MaxBodyBytes: opts.MaxBytes}
+	rec := &recorder{next: rt, limit: opts.MaxBytes + 1}
+	client := &transport.Client{Transport: rec, MaxBodyBytes: opts.MaxBytes}
 	fields := []fetch.Field{
 		{Name: "Accept", Values: []string{"text/html"}},
 		{Name: fetch.HeaderRequestID, Values: []string{requestID}},
@@ -89,11 +89,11 @@ func fetchFragment(ctx context.Context, opts Options, requestID string, extra ht
 	if rec.coding != nil {
 		// The body as the client decoded it, not as it travelled: the
 		// markup and the size Inlay sees.
-		raw, _ = fragments.DecodeBody(rec.coding, raw, rec.limit)
+		raw, _ = transport.DecodeBody(rec.coding, raw, rec.limit)
 	}
 	obs := observation{Resp: resp, Err: err, Duration: time.Since(start), Raw: raw}
 	if wire != nil {
-		if herr := fragments.CheckHead(wire.bytes()); herr != nil {
+		if herr := transport.CheckHead(wire.bytes()); herr != nil {
 			return observation{Duration: obs.Duration,
 				Err: &fetch.Error{Kind: fetch.KindBody, ID: opts.ID, Service: "check", Err: herr}}
 		}

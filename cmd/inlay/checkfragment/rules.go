@@ -11,9 +11,9 @@ import (
 
 	"github.com/inlayhq/inlay/composer/config"
 
-	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/transport"
 )
 
 // analyze judges one observation against the fragment contract.
@@ -32,7 +32,7 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 	}
 	if obs.Header != nil {
 		rep.ContentType = obs.Header.Get("Content-Type")
-		for _, a := range fragments.ParseAssets(obs.Header) {
+		for _, a := range contract.ParseAssets(obs.Header) {
 			rep.Assets = append(rep.Assets, Asset{Kind: assetKindName(a.Kind), URL: a.URL})
 		}
 	}
@@ -41,7 +41,7 @@ func analyze(obs observation, opts Options, now time.Time) *Report {
 		// The response came whole, and Inlay refuses its body: judge it
 		// like any other, so that the body's own problems show where they
 		// are, and say that Inlay refuses it.
-		obs.Resp = &fetch.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw, Assets: fragments.ParseAssets(obs.Header)}
+		obs.Resp = &fetch.Response{Status: obs.Status, Header: obs.Header, Body: obs.Raw, Assets: contract.ParseAssets(obs.Header)}
 		obs.Err = nil
 	} else {
 		refused = nil
@@ -158,7 +158,7 @@ func (r *Report) fetchFailed(obs observation, opts Options) {
 	case fetch.KindContentType:
 		r.addFix(config.SeverityError, "send Content-Type: text/html; charset=utf-8", "fetch failed: status 200 with content type %q: a fragment must be text/html: %s", obs.Header.Get("Content-Type"), consequence(opts, false))
 	case fetch.KindBody:
-		if errors.Is(fe.Err, fragments.ErrMalformedHead) {
+		if errors.Is(fe.Err, transport.ErrMalformedHead) {
 			r.addFix(config.SeverityError, "send an HTTP/1.1 status line and header fields of name: value, one per line, with one Content-Length or Transfer-Encoding: chunked", "fetch failed: Inlay cannot read the response head%s: %s", cause, consequence(opts, false))
 			break
 		}
@@ -240,7 +240,7 @@ func (r *Report) checkBody(obs observation, opts Options) {
 	r.Problems = append(r.Problems, hc.problems...)
 	stylesheets := hc.stylesheets
 	for _, a := range obs.Resp.Assets {
-		if a.Kind == fragments.Stylesheet {
+		if a.Kind == contract.Stylesheet {
 			stylesheets = true
 		}
 	}
@@ -251,13 +251,13 @@ func (r *Report) checkBody(obs observation, opts Options) {
 	}
 }
 
-func assetKindName(k fragments.AssetKind) string {
+func assetKindName(k contract.AssetKind) string {
 	switch k {
-	case fragments.Stylesheet:
+	case contract.Stylesheet:
 		return "stylesheet"
-	case fragments.ModuleScript:
+	case contract.ModuleScript:
 		return "modulepreload"
-	case fragments.Script:
+	case contract.Script:
 		return "script"
 	}
 	return "unknown"

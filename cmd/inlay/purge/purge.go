@@ -15,6 +15,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/fragments"
+	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/shared"
 )
 
@@ -46,7 +47,7 @@ func Handler(engine *fragments.Engine) http.Handler {
 		defer cancel()
 		n, err := engine.Purge(ctx, tags...)
 		switch {
-		case errors.Is(err, fragments.ErrBadTag):
+		case errors.Is(err, cache.ErrBadTag):
 			w.WriteHeader(http.StatusBadRequest)
 		case err != nil:
 			w.WriteHeader(http.StatusServiceUnavailable)

@@ -1,0 +1,137 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
+)
+
+// Exchange is a fetch of the lean client whose request is sent and whose
+// answer is not read yet: see [Transport.Start]. Its zero value is ready
+// for Start; it is used once.
+//
+// The request goes out on an idle kept-alive connection, or on one
+// dialled for it on a goroutine that ends once the request is out. The
+// answer waits in the connection's buffers until Wait reads it, on the
+// caller's goroutine: no goroutine per fetch, and no read buffer until an
+// answer is read.
+type Exchange struct {
+	x     h1Exchange
+	conns *H1Conns
+
+	// dialled, when not nil, is closed once the goroutine that dials a
+	// connection for the fetch and sends its request is done.
+	dialled chan struct{}
+	// sendErr is why the request could not be sent, once it is known.
+	sendErr error
+}
+
+// start sends req over c's lean connections, and reports false when it
+// cannot: req is not a plain http:// URL.
+func (x *Exchange) start(ctx context.Context, c *Client, req *fetch.Request) bool {
+	if !strings.HasPrefix(req.URL, "http://") {
+		return false
+	}
+	u, ok := parseTarget(req.URL)
+	if !ok {
+		return false
+	}
+	p := c.Conns
+	conn := p.idleConn(u.addr) // nil: one is dialled below
+	deadline, _ := fetchDeadline(ctx, req, time.Now())
+	x.conns = p
+	x.x = h1Exchange{p: p, c: c, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
+	if conn == nil {
+		x.dial()
+	} else if err := x.x.send(); err != nil {
+		x.x.keep = false
+		x.x.close()
+		if errors.Is(err, errRetry) {
+			x.dial() // the service closed the kept-alive connection: a new one
+		} else {
+			x.sendErr = err // Wait ends the fetch with it
+		}
+	}
+	return true
+}
+
+// dial dials a connection for the fetch and sends its request on a
+// goroutine of its own, which ends as soon as the request is out: the
+// page's boxes that find no idle connection dial at once, side by side,
+// as they would on goroutines of their own, and the page still reads
+// their answers itself.
+func (x *Exchange) dial() {
+	x.dialled = make(chan struct{})
+	h := &x.x
+	go func() {
+		defer close(x.dialled)
+		conn, err := x.conns.dialConn(h.ctx, h.u.addr, h.deadline)
+		if err != nil {
+			x.sendErr = h.c.fail(h.ctx, h.req, h.deadline, fetch.KindConnect, err)
+			return
+		}
+		h.conn = conn
+		if err := h.send(); err != nil {
+			h.keep = false
+			h.close()
+			x.sendErr = err
+		}
+	}()
+}
+
+// Ready reports whether Wait would find something to read at once: the
+// request is out and the service has begun to answer (or failed). It
+// waits for nothing. A page that sees false writes out what it has
+// before it waits.
+func (x *Exchange) Ready() bool {
+	if x.dialled != nil {
+		select {
+		case <-x.dialled:
+		default:
+			return false
+		}
+	}
+	return x.sendErr != nil || x.x.conn.readable()
+}
+
+// Wait reads the answer whole and returns it as [Transport.Fetch] would
+// have. waited reports whether it had to wait for the service: when it
+// did not, the time since the request was sent says more of the caller
+// than of the service. An answer whose deadline passed before Wait was
+// called is taken as far as it is already here, with nothing waited
+// for: the time was spent on the caller's earlier waits, and a complete
+// answer costs nothing more to show.
+func (x *Exchange) Wait() (resp *fetch.Response, err error, waited bool) {
+	h := &x.x
+	if x.dialled != nil {
+		select {
+		case <-x.dialled:
+		default:
+			waited = true // the caller waits for the service's connection
+			<-x.dialled
+		}
+	}
+	if x.sendErr != nil {
+		return nil, x.sendErr, waited
+	}
+	func() {
+		defer func() {
+			waited = waited || h.conn.blocked
+			h.close()
+		}()
+		resp, err = h.receive()
+	}()
+	if errors.Is(err, errRetry) && h.ctx.Err() == nil {
+		// The service had closed the kept-alive connection before it
+		// read the request: once more, on another, as Fetch does.
+		waited = true
+		resp, err = x.conns.fetch(h.ctx, h.c, h.req, h.deadline)
+	}
+	return resp, err, waited
+}
+
+// Deadline is when the exchange's fetch must have ended.
+func (x *Exchange) Deadline() time.Time { return x.x.deadline }

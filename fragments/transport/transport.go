@@ -1,0 +1,213 @@
+package transport
+
+import (
+	"cmp"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
+)
+
+// Transport carries the fragment fetches of one service over
+// connections of its own.
+//
+// [New] picks the implementation: the lean HTTP/1.1 client ([H1Conns])
+// for a plain-http service where the platform lets it read raw
+// connections (Unix), and net/http's transport everywhere else (https,
+// h2c, Windows, or a RoundTripper given for tests).
+type Transport interface {
+	// Fetch sends req and reads its whole answer on the caller's
+	// goroutine.
+	Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error)
+	// Start sends req now, on the caller's goroutine, and leaves its
+	// answer to x's Wait, also on the caller's goroutine. It reports
+	// false, and sends nothing, when this transport cannot read an answer
+	// later on the caller's goroutine: net/http reads its answers on
+	// goroutines of its own.
+	Start(ctx context.Context, req *fetch.Request, x *Exchange) bool
+	// Retire closes the transport's idle connections now, and the others
+	// once their fetches have ended: the service moved or is gone.
+	Retire()
+	// Idle returns how many kept-alive connections wait for a fetch, when
+	// the transport knows: net/http's does not say, and gives 0.
+	Idle() int
+}
+
+// Config is what a [Transport] is made from.
+type Config struct {
+	// URL is the base URL of the service (or of one of its endpoints):
+	// its host:port is the one internal address the dial policy lets the
+	// transport reach.
+	URL *url.URL
+	// H2C speaks HTTP/2 without TLS to the service.
+	H2C bool
+	// MaxConns caps the connections to the service, idle or busy: the
+	// service's concurrency limit. Zero means [DefaultMaxConns].
+	MaxConns int
+	// MaxBodyBytes caps a fragment body. Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Budget bounds the bodies in flight across every transport that
+	// shares it. Nil means no bound.
+	Budget *fetch.Budget
+	// RoundTripper, when not nil, carries every request instead of
+	// connections of the transport's own. Tests use it to reach in-memory
+	// services.
+	RoundTripper http.RoundTripper
+}
+
+// DefaultMaxConns is the connection cap of a transport whose Config gives
+// none: the concurrency limit's default ceiling.
+const DefaultMaxConns = 2048
+
+// New returns the transport of cfg's service.
+func New(cfg Config) Transport {
+	client := Client{MaxBodyBytes: cfg.MaxBodyBytes, Budget: cfg.Budget}
+	if rawReads && cfg.RoundTripper == nil && !cfg.H2C && cfg.URL != nil && cfg.URL.Scheme == "http" {
+		l := &lean{client: client, pool: NewPool(cfg)}
+		l.client.Transport = l.pool // a URL that is not http://, which the lean client does not speak
+		l.client.Conns = NewH1Conns(Policy(cfg.URL), cmp.Or(cfg.MaxConns, DefaultMaxConns))
+		return l
+	}
+	s := &std{client: client, pool: NewPool(cfg)}
+	s.client.Transport = s.pool
+	return s
+}
+
+// Policy is the dial policy of a service at u: internal addresses are
+// refused, except the service's own.
+func Policy(u *url.URL) *DialPolicy {
+	var allow []string
+	if u != nil {
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		allow = append(allow, net.JoinHostPort(u.Hostname(), port))
+	}
+	return NewDialPolicy(allow)
+}
+
+// std is net/http's transport: portable, and the one https and h2c
+// services use.
+type std struct {
+	client Client
+	pool   *Pool
+}
+
+func (s *std) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
+	return s.client.Fetch(ctx, req)
+}
+
+func (s *std) Start(context.Context, *fetch.Request, *Exchange) bool { return false }
+
+func (s *std) Retire() { s.pool.Retire() }
+
+func (s *std) Idle() int { return 0 }
+
+// lean is the lean HTTP/1.1 client of a plain-http service.
+type lean struct {
+	client Client
+	pool   *Pool
+}
+
+func (l *lean) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
+	return l.client.Fetch(ctx, req)
+}
+
+func (l *lean) Start(ctx context.Context, req *fetch.Request, x *Exchange) bool {
+	return x.start(ctx, &l.client, req)
+}
+
+func (l *lean) Idle() int { return l.client.Conns.Idle() }
+
+func (l *lean) Retire() {
+	l.pool.Retire()
+	l.client.Conns.CloseIdleConnections()
+}
+
+// Pool is a net/http connection pool that can be retired: once it is,
+// its idle connections are closed as soon as no request through it is
+// running, so that a replaced pool leaves no connection behind. The
+// gateway's requests to a service go through one.
+type Pool struct {
+	rt       http.RoundTripper
+	inFlight atomic.Int64 // requests whose response body is not closed yet
+	retired  atomic.Bool
+}
+
+// NewPool returns the pool of cfg's service: HTTP/1.1 or h2c, under a
+// dial policy that refuses internal addresses other than the service's
+// own, holding as many connections as the service's concurrency limit
+// lets requests run, so that a burst reuses them instead of dialling
+// anew, and never more, so that a hanging service holds no more than
+// that.
+func NewPool(cfg Config) *Pool {
+	if cfg.RoundTripper != nil {
+		return &Pool{rt: cfg.RoundTripper}
+	}
+	policy := Policy(cfg.URL)
+	var t *http.Transport
+	if cfg.H2C {
+		t = policy.NewH2CTransport()
+	} else {
+		t = policy.NewTransport()
+	}
+	ceiling := cmp.Or(cfg.MaxConns, DefaultMaxConns)
+	t.MaxIdleConnsPerHost = ceiling
+	t.MaxConnsPerHost = ceiling
+	return &Pool{rt: t}
+}
+
+// RoundTrip sends r and counts it until its response body is closed.
+func (p *Pool) RoundTrip(r *http.Request) (*http.Response, error) {
+	p.inFlight.Add(1)
+	resp, err := p.rt.RoundTrip(r)
+	if err != nil {
+		p.done()
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection leaves the pool for good, and its body
+		// must stay the connection itself for the proxy to use it.
+		p.done()
+		return resp, nil
+	}
+	resp.Body = &countedBody{ReadCloser: resp.Body, pool: p}
+	return resp, nil
+}
+
+func (p *Pool) done() {
+	if p.inFlight.Add(-1) == 0 && p.retired.Load() {
+		p.closeIdle()
+	}
+}
+
+// Retire marks the pool as replaced and closes what is idle now.
+func (p *Pool) Retire() {
+	p.retired.Store(true)
+	p.closeIdle()
+}
+
+func (p *Pool) closeIdle() {
+	if c, ok := p.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// countedBody tells its pool when the response it belongs to is done.
+type countedBody struct {
+	io.ReadCloser
+	pool *Pool
+	once sync.Once
+}
+
+func (b *countedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.pool.done)
+	return err
+}
