@@ -129,10 +129,12 @@ func (pg *page) settle() {
 	}
 }
 
-// start begins every slot's fetch (fragments.Engine.Start): a fresh cache
-// entry is read at once; every other answer is read in document order on
-// the page's goroutine, or, when async boxes stream as they come, on a
-// goroutine per box.
+// start begins every slot's fetch (fragments.Engine.Start). A fresh cache
+// entry is read at once. An answer sent together with the others is read
+// in document order on the page's goroutine, unless async boxes stream as
+// they come. Any other answer is taken in on a goroutine of its own as
+// soon as it comes, so that a box that answers before the primary has its
+// cookies and its timing in the page's headers.
 func (pg *page) start(pageTimeout time.Duration) {
 	l := pg.layout
 	n := len(l.Slots)
@@ -167,12 +169,12 @@ func (pg *page) start(pageTimeout time.Duration) {
 		switch {
 		case sf.p.Ready():
 			pg.read(i) // a fresh cache entry, or an answer already failed
-		case pg.asyncDone != nil:
+		case pg.asyncDone != nil || !sf.p.SentTogether():
 			pg.done[i] = make(chan struct{})
 			pg.boxes.Go(func() {
 				pg.outcomes[i] = pg.safeFetchSlot(slot, sf)
 				close(pg.done[i])
-				if slot.Async {
+				if slot.Async && pg.asyncDone != nil {
 					pg.asyncDone <- i
 				}
 			})

@@ -130,7 +130,7 @@ func (p *Pending) toOrigin(async, small bool) {
 func (p *Pending) send() bool {
 	e, req := p.e, p.req
 	svc := (*e.services.Load())[req.Service]
-	if svc == nil {
+	if svc == nil || !svc.frag.CanStart(req) {
 		return false
 	}
 	t, err := e.guards.Admit(p.ctx, req, false)
@@ -142,7 +142,7 @@ func (p *Pending) send() bool {
 		return true
 	}
 	if !svc.frag.Start(p.ctx, req, &p.x) {
-		t.Abandon() // nothing was sent
+		t.Abandon() // nothing was sent (CanStart said it would be)
 		return false
 	}
 	p.ticket, p.how = t, waitExchange

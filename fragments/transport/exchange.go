@@ -32,10 +32,7 @@ type Exchange struct {
 // start sends req over c's lean connections, and reports false when it
 // cannot: req is not a plain http:// URL.
 func (x *Exchange) start(ctx context.Context, c *Client, req *fetch.Request) bool {
-	if !strings.HasPrefix(req.URL, "http://") {
-		return false
-	}
-	u, ok := parseTarget(req.URL)
+	u, ok := startTarget(req)
 	if !ok {
 		return false
 	}
@@ -135,3 +132,11 @@ func (x *Exchange) Wait() (resp *fetch.Response, err error, waited bool) {
 
 // Deadline is when the exchange's fetch must have ended.
 func (x *Exchange) Deadline() time.Time { return x.x.deadline }
+
+// startTarget is where an exchange sends req: a plain http:// URL only.
+func startTarget(req *fetch.Request) (target, bool) {
+	if !strings.HasPrefix(req.URL, "http://") {
+		return target{}, false
+	}
+	return parseTarget(req.URL)
+}

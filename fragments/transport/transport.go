@@ -30,6 +30,9 @@ type Transport interface {
 	// later on the caller's goroutine: net/http reads its answers on
 	// goroutines of its own.
 	Start(ctx context.Context, req *fetch.Request, x *Exchange) bool
+	// CanStart reports whether Start would send req: a caller asks before
+	// it takes a slot for the fetch.
+	CanStart(req *fetch.Request) bool
 	// Retire closes the transport's idle connections now, and the others
 	// once their fetches have ended: the service moved or is gone.
 	Retire()
@@ -105,6 +108,8 @@ func (s *std) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, e
 
 func (s *std) Start(context.Context, *fetch.Request, *Exchange) bool { return false }
 
+func (s *std) CanStart(*fetch.Request) bool { return false }
+
 func (s *std) Retire() { s.pool.Retire() }
 
 func (s *std) Idle() int { return 0 }
@@ -121,6 +126,11 @@ func (l *lean) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, 
 
 func (l *lean) Start(ctx context.Context, req *fetch.Request, x *Exchange) bool {
 	return x.start(ctx, &l.client, req)
+}
+
+func (l *lean) CanStart(req *fetch.Request) bool {
+	_, ok := startTarget(req)
+	return ok
 }
 
 func (l *lean) Idle() int { return l.client.Conns.Idle() }
