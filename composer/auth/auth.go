@@ -105,6 +105,7 @@ type Auth struct {
 	ownStore  *RedisStore
 	keys      *Keyring
 	now       func() time.Time
+	ownClock  bool // now is time.Now: a caller's reading of it may serve
 	client    *http.Client
 	log       *slog.Logger
 	errPage   atomic.Pointer[ErrorPageFunc]
@@ -158,7 +159,7 @@ func New(cfg *config.Config, opts Options) (*Auth, error) {
 		idle: ac.Session.IdleTimeout(), maxAge: ac.Session.MaxAge(), opened: map[string]openedSession{}, names: map[string]string{},
 	}
 	if a.now == nil {
-		a.now = time.Now
+		a.now, a.ownClock = time.Now, true
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -398,7 +399,14 @@ func (a *Auth) end(ctx context.Context, hids ...string) error {
 // Resolve returns the signed-in shopper of r, or nil for an anonymous
 // one. It ends sessions past their lifetimes and refreshes the access
 // token when it is about to expire.
-func (a *Auth) Resolve(r *http.Request) *Identity {
+func (a *Auth) Resolve(r *http.Request) *Identity { return a.resolve(r, time.Time{}) }
+
+// ResolveAt is Resolve for a caller that has just read time.Now: now
+// serves as the request's time, so a page reads the clock once. An Auth
+// on a clock of its own (Options.Now) reads that instead.
+func (a *Auth) ResolveAt(r *http.Request, now time.Time) *Identity { return a.resolve(r, now) }
+
+func (a *Auth) resolve(r *http.Request, now time.Time) *Identity {
 	value := cookieValue(r.Header["Cookie"], a.sessionCookie)
 	if len(value) != 43 {
 		return nil
@@ -415,7 +423,9 @@ func (a *Auth) Resolve(r *http.Request) *Identity {
 			return nil
 		}
 	}
-	now := a.now()
+	if now.IsZero() || !a.ownClock {
+		now = a.now()
+	}
 	if id := a.current(s, now); id != nil {
 		return id // nothing due: the lifetimes were checked when it was made
 	}

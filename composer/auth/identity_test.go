@@ -18,6 +18,7 @@ import (
 // it counts the calls it refuses.
 type identityKit struct {
 	calls  atomic.Int64 // to the provider
+	cfg    *config.Config
 	a      *Auth
 	clock  *time.Time
 	req    *http.Request
@@ -42,7 +43,7 @@ func newIdentityKit(t testing.TB, refreshToken string) *identityKit {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
-	k.clock, k.search, k.basket, k.orders = &now, cfg.Services["search"], cfg.Services["basket"], cfg.Services["orders"]
+	k.cfg, k.clock, k.search, k.basket, k.orders = cfg, &now, cfg.Services["search"], cfg.Services["basket"], cfg.Services["orders"]
 	k.a, err = New(cfg, Options{Now: func() time.Time { return *k.clock }})
 	if err != nil {
 		t.Fatal(err)
@@ -83,11 +84,11 @@ func TestSignedInRequestAllocatesNothing(t *testing.T) {
 	}
 }
 
-// L8, L1: TestIdentityFollowsItsSession holds the rules an Identity shared by a
-// session's requests must keep: an assertion is given while more than
-// half its life is left and then replaced, an expired access token is
-// given to nobody, a refreshed one is given at once, and a session ended
-// resolves to no one.
+// L8, L1: TestIdentityFollowsItsSession holds the rules an Identity
+// shared by a session's requests must keep: an assertion is given while
+// more than half its life is left and then replaced, an expired access
+// token is given to nobody, a refreshed one is given at once, and a
+// session ended resolves to no one.
 func TestIdentityFollowsItsSession(t *testing.T) {
 	k := newIdentityKit(t, "") // the access token expires, and stays expired
 	header := func(svc *config.Service) string {
@@ -303,5 +304,35 @@ func TestIdentityRefreshesOnTime(t *testing.T) {
 	}
 	if k.calls.Load() == 0 {
 		t.Error("no refresh tried once it was due")
+	}
+}
+
+// L13: TestResolveAtTakesTheCallersTime holds ResolveAt to its word: the
+// caller's reading of time.Now is the request's time, so a session past
+// its lifetime by it is over; an Auth on a clock of its own reads that.
+func TestResolveAtTakesTheCallersTime(t *testing.T) {
+	later := config.DefaultSessionMax + time.Minute
+	k := newIdentityKit(t, "") // its own clock
+	if k.a.ResolveAt(k.req, k.clock.Add(later)) == nil {
+		t.Error("an Auth on its own clock took the caller's time")
+	}
+	// On time.Now, as in production.
+	a, err := New(k.cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	id, now := newID(), time.Now()
+	s := &Session{Sub: "sub-ada", Created: now, Seen: now, hid: hashID(id)}
+	if err := a.save(context.Background(), s, true); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Cookie", CookieSession+"="+id)
+	if a.ResolveAt(req, time.Now()) == nil {
+		t.Fatal("no shopper")
+	}
+	if a.ResolveAt(req, now.Add(later)) != nil {
+		t.Error("a session past its lifetime by the caller's time resolved")
 	}
 }
