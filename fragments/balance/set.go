@@ -53,9 +53,11 @@ const (
 	// minWeight is a fading-in endpoint's weight when it starts: a tenth
 	// of a full one, as Envoy's slow start.
 	minWeight = 0.1
-	// fallbackLatency stands for an endpoint's latency before the service
-	// has answered anything.
-	fallbackLatency = 30 * time.Millisecond
+	// unmeasured is the cost of an endpoint with no latency estimate and
+	// fetches in flight: above any measured cost (11 days times 100,000
+	// fetches in flight), and small enough that adding the fetches in
+	// flight still counts.
+	unmeasured = 1e15
 	// p95Refresh is how long the service's p95 is reused before it is
 	// read from its tracker again.
 	p95Refresh = 100 * time.Millisecond
@@ -354,16 +356,21 @@ func (s *Set) draw(eps []*Endpoint, not, other *Endpoint, now int64, must bool) 
 }
 
 // cost is the load of e: its fetches in flight plus one times its latency
-// estimate, or, before it has one, the service's p95.
+// estimate. An endpoint with no estimate yet (new, or back from an
+// ejection) costs nothing while nothing is in flight to it, so that it is
+// tried at once, and more than any measured one while its first fetch is
+// in flight, so that it is tried once before it is loaded; as Finagle's
+// peak EWMA does.
 func (s *Set) cost(e *Endpoint, now int64) float64 {
+	in := e.inflight.Load()
 	est := e.estimate(now, s.cfg.Decay)
 	if est == 0 {
-		est = float64(s.p95(now))
-		if est == 0 {
-			est = float64(fallbackLatency)
+		if in == 0 {
+			return 0
 		}
+		return unmeasured + float64(in)
 	}
-	return est * float64(e.inflight.Load()+1)
+	return est * float64(in+1)
 }
 
 // weight is e's fade-in weight at now, from minWeight to 1.
