@@ -22,7 +22,8 @@
 // quantiles, such as the p95 after which a fetch is hedged.
 //
 // Everything here is safe for concurrent use. Picking and ending a fetch
-// allocate nothing and take no lock shared by the whole service. Time is
-// read with time.Now and there is no background goroutine: windows turn
-// and ejections end when they are next looked at.
+// allocate nothing and take no lock shared by the whole service (unless
+// Config.Source is set, for tests). Time is read with time.Now and there
+// is no background goroutine: windows turn and ejections end when they
+// are next looked at.
 package balance

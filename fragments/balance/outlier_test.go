@@ -69,7 +69,7 @@ func TestFailureRateEjects(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		fails  func(addr string, i int) bool // whether addr's i-th fetch fails
-		within time.Duration // 0: never ejected in 30 s
+		within time.Duration                 // 0: never ejected in 30 s
 	}{
 		{"one answers only 500s", func(a string, i int) bool { return a == "127.0.0.1:8001" }, 5 * time.Second},
 		{"one fails half its fetches", func(a string, i int) bool { return a == "127.0.0.1:8001" && i%2 == 0 }, 5 * time.Second},
