@@ -143,8 +143,9 @@ type result struct {
 
 // simulate sends perSecond requests a second for d, each from the next of
 // a few thousand shoppers, to the version c chooses, and tells c how
-// each went. It runs in a synctest bubble: the clock is fake.
-func simulate(c *Canary, d time.Duration, perSecond int, stable, canary traffic) result {
+// each went; it stops at a rollback when untilRollback. It runs in a
+// synctest bubble: the clock is fake.
+func simulate(c *Canary, d time.Duration, perSecond int, stable, canary traffic, untilRollback bool) result {
 	ids := shoppers(5000)
 	var res result
 	var n [2]int
@@ -166,6 +167,9 @@ func simulate(c *Canary, d time.Duration, perSecond int, stable, canary traffic)
 		c.Observe(v, lat, failed)
 		if res.rolledBackAt == 0 && c.Weight() == 0 {
 			res.rolledBackAt = time.Since(start)
+			if untilRollback {
+				break
+			}
 		}
 		time.Sleep(every)
 	}
@@ -210,7 +214,7 @@ func TestAnalysis(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var logs bytes.Buffer
 				c := mustNew(t, Config{Service: "basket", Weight: 10, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-				res := simulate(c, time.Minute, tc.perSecond, tc.stable, tc.canary)
+				res := simulate(c, time.Minute, tc.perSecond, tc.stable, tc.canary, false)
 				st := c.State()
 				if tc.want == "" {
 					if st.RolledBack || c.Rollbacks() != 0 || c.Weight() != 10 {
@@ -256,11 +260,11 @@ func TestSetWeightBringsBack(t *testing.T) {
 		c := mustNew(t, Config{Service: "basket", Weight: 10})
 		failing := traffic{failEvery: 2, latency: 20 * time.Millisecond}
 		healthy := traffic{latency: 20 * time.Millisecond}
-		if res := simulate(c, 10*time.Second, 100, healthy, failing); res.rolledBackAt == 0 {
+		if res := simulate(c, 10*time.Second, 100, healthy, failing, true); res.rolledBackAt == 0 {
 			t.Fatal("not rolled back")
 		}
 		rolled := c.State().Since
-		time.Sleep(time.Second)
+		time.Sleep(100 * time.Millisecond)
 		if err := c.SetWeight(20); err != nil {
 			t.Fatal(err)
 		}
@@ -270,12 +274,12 @@ func TestSetWeightBringsBack(t *testing.T) {
 		}
 		// One good canary answer later, past the analysis interval: with
 		// the old window it would be judged on the old failures.
-		time.Sleep(time.Second)
+		time.Sleep(judgeEvery)
 		c.Observe(true, 20*time.Millisecond, false)
 		if c.Weight() != 20 {
 			t.Fatalf("rolled back again on the old window: %+v", c.State())
 		}
-		if res := simulate(c, 10*time.Second, 100, healthy, failing); res.rolledBackAt == 0 || c.Rollbacks() != 2 {
+		if res := simulate(c, 10*time.Second, 100, healthy, failing, true); res.rolledBackAt == 0 || c.Rollbacks() != 2 {
 			t.Fatalf("failing again: rolled back after %s, %d rollbacks, want a second one", res.rolledBackAt, c.Rollbacks())
 		}
 	})
