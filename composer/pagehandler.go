@@ -44,10 +44,11 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			s.renderError(c.Response(), r, http.StatusBadRequest)
 			return nil
 		}
+		started := time.Now()
 		var identity *auth.Identity
 		if s.auth != nil {
 			var handled bool
-			if identity, handled = s.pageIdentity(c, p); handled {
+			if identity, handled = s.pageIdentity(c, p, started); handled {
 				return nil
 			}
 		}
@@ -70,7 +71,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 		}
 		pg.context.identity = identity
 		pg.inOrder = pg.inOrder || pg.debug
-		pg.started = time.Now()
+		pg.started = started
 		s.observer.PageStarted(p.Path)
 		if s.tracer != nil {
 			ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))

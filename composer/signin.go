@@ -3,6 +3,7 @@ package composer
 import (
 	"net/http"
 	"net/http/httputil"
+	"time"
 
 	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
@@ -38,11 +39,11 @@ func (s *Server) authRoutes(e *echo.Echo) {
 	e.Any(auth.Prefix+"*", echo.WrapHandler(s.auth))
 }
 
-// pageIdentity resolves the shopper of a page request. A page that
-// requires sign-in sends an anonymous shopper to the login (handled is
-// then true: the answer is written).
-func (s *Server) pageIdentity(c echo.Context, p *config.Page) (id *auth.Identity, handled bool) {
-	id = s.auth.Resolve(c.Request())
+// pageIdentity resolves the shopper of a page request that started at
+// now. A page that requires sign-in sends an anonymous shopper to the
+// login (handled is then true: the answer is written).
+func (s *Server) pageIdentity(c echo.Context, p *config.Page, now time.Time) (id *auth.Identity, handled bool) {
+	id = s.auth.ResolveAt(c.Request(), now)
 	if id == nil && p.RequiresAuth() {
 		auth.RequireLogin(c.Response(), c.Request())
 		return nil, true

@@ -47,10 +47,12 @@ type signer struct {
 
 // assertionCache holds one session's assertions in this process, one per
 // service: readers take the published list without a lock; a new
-// assertion publishes a new list.
+// assertion publishes a new list. It also keeps the last Identity made
+// from them, which the session's requests share.
 type assertionCache struct {
-	mu      sync.Mutex
-	entries atomic.Pointer[[]cachedAssertion]
+	mu       sync.Mutex
+	entries  atomic.Pointer[[]cachedAssertion]
+	identity atomic.Pointer[Identity]
 }
 
 type cachedAssertion struct {

@@ -105,6 +105,7 @@ type Auth struct {
 	ownStore  *RedisStore
 	keys      *Keyring
 	now       func() time.Time
+	ownClock  bool // now is time.Now: a caller's reading of it may serve
 	client    *http.Client
 	log       *slog.Logger
 	errPage   atomic.Pointer[ErrorPageFunc]
@@ -158,7 +159,7 @@ func New(cfg *config.Config, opts Options) (*Auth, error) {
 		idle: ac.Session.IdleTimeout(), maxAge: ac.Session.MaxAge(), opened: map[string]openedSession{}, names: map[string]string{},
 	}
 	if a.now == nil {
-		a.now = time.Now
+		a.now, a.ownClock = time.Now, true
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -398,22 +399,36 @@ func (a *Auth) end(ctx context.Context, hids ...string) error {
 // Resolve returns the signed-in shopper of r, or nil for an anonymous
 // one. It ends sessions past their lifetimes and refreshes the access
 // token when it is about to expire.
-func (a *Auth) Resolve(r *http.Request) *Identity {
+func (a *Auth) Resolve(r *http.Request) *Identity { return a.resolve(r, time.Time{}) }
+
+// ResolveAt is Resolve for a caller that has just read time.Now: now
+// serves as the request's time, so a page reads the clock once. An Auth
+// on a clock of its own (Options.Now) reads that instead.
+func (a *Auth) ResolveAt(r *http.Request, now time.Time) *Identity { return a.resolve(r, now) }
+
+func (a *Auth) resolve(r *http.Request, now time.Time) *Identity {
 	value := cookieValue(r.Header["Cookie"], a.sessionCookie)
 	if len(value) != 43 {
 		return nil
 	}
 	ctx := r.Context()
-	hid := a.hidOf(value)
-	s, err := a.load(ctx, hid)
-	if err != nil {
-		a.log.LogAttrs(ctx, slog.LevelWarn, "session not read", slog.String("error", err.Error()))
-		return nil
-	}
+	hid, s := a.session(value)
 	if s == nil {
-		return nil
+		var err error
+		if s, err = a.load(ctx, hid); err != nil {
+			a.log.LogAttrs(ctx, slog.LevelWarn, "session not read", slog.String("error", err.Error()))
+			return nil
+		}
+		if s == nil {
+			return nil
+		}
 	}
-	now := a.now()
+	if now.IsZero() || !a.ownClock {
+		now = a.now()
+	}
+	if id := a.current(s, now); id != nil {
+		return id // nothing due: the lifetimes were checked when it was made
+	}
 	if !now.Before(s.Created.Add(a.maxAge)) || !now.Before(s.Seen.Add(a.idle)) {
 		_ = a.end(ctx, hid)
 		return nil
@@ -430,16 +445,21 @@ func (a *Auth) Resolve(r *http.Request) *Identity {
 			s = &touched
 		}
 	}
-	return &Identity{a: a, s: s, now: now}
+	return a.identity(s, now)
 }
 
-// hidOf returns hashID(id), remembered.
-func (a *Auth) hidOf(id string) string {
+// session returns hashID(id), remembered, and with the in-process store
+// the session it names, as save left it (nil: none opened): one lock for
+// both, on every page of a signed-in shopper.
+func (a *Auth) session(id string) (hid string, s *Session) {
 	a.cmu.Lock()
 	hid, ok := a.names[id]
+	if ok && a.local {
+		s = a.opened[hid].sess
+	}
 	a.cmu.Unlock()
 	if ok {
-		return hid
+		return hid, s
 	}
 	hid = hashID(id)
 	a.cmu.Lock()
@@ -448,24 +468,49 @@ func (a *Auth) hidOf(id string) string {
 	}
 	a.names[id] = hid
 	a.cmu.Unlock()
-	return hid
+	return hid, nil
 }
 
 // cookieValue returns the value of the first cookie called name in the
 // Cookie header lines, without parsing the others (the page's path reads
-// one cookie).
+// one cookie): it looks for name itself, and takes the first place where
+// it is a pair's whole name.
 func cookieValue(lines []string, name string) string {
 	for _, line := range lines {
-		for line != "" {
-			var pair string
-			pair, line, _ = strings.Cut(line, ";")
-			pair = strings.TrimLeft(pair, " \t")
-			if k, v, ok := strings.Cut(pair, "="); ok && k == name {
+		for from := 0; ; {
+			i := strings.Index(line[from:], name)
+			if i < 0 {
+				break
+			}
+			i += from
+			end := i + len(name)
+			if end < len(line) && line[end] == '=' && pairStart(line, i) {
+				v := line[end+1:]
+				if j := strings.IndexByte(v, ';'); j >= 0 {
+					v = v[:j]
+				}
 				return strings.TrimSpace(v)
 			}
+			from = i + 1
 		}
 	}
 	return ""
+}
+
+// pairStart reports whether a cookie pair's name starts at i in line:
+// nothing but spaces and tabs between the line's start or the last ';'
+// and i.
+func pairStart(line string, i int) bool {
+	for i--; i >= 0; i-- {
+		switch line[i] {
+		case ';':
+			return true
+		case ' ', '\t':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // claims picks the configured claims out of an ID token.

@@ -7,6 +7,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -94,6 +95,13 @@ type Config struct {
 	DrainDelay Duration `yaml:"drain_delay"`
 	// Auth configures sign-in. Nil means none, exactly as before it.
 	Auth *Auth `yaml:"auth"`
+	// Resolver is the IP:PORT of the one DNS server that every lookup of
+	// a service's name goes to, like 127.0.0.1:5353. Empty means Go's
+	// resolver with the system's usual sources (/etc/hosts,
+	// /etc/resolv.conf).
+	Resolver string `yaml:"resolver"`
+	// ResolverAddr is Resolver, parsed; the zero value when it is empty.
+	ResolverAddr netip.AddrPort `yaml:"-"`
 
 	// File is the path the config was read from, if any.
 	File string `yaml:"-"`
@@ -104,8 +112,36 @@ type Config struct {
 // Service is one team service.
 type Service struct {
 	// URL is the base URL, http or https. Fragment src paths are appended
-	// to its path.
+	// to its path. A host name with several addresses (a Kubernetes
+	// headless Service, DNS round robin) stands for that many instances.
+	// Exactly one of URL and Endpoints is set.
 	URL string `yaml:"url"`
+	// Endpoints lists the base URLs of the service's instances, instead of
+	// URL: a fixed list, all with the same scheme and path.
+	Endpoints []string `yaml:"endpoints"`
+	// ResolveEvery is how often the host name of URL (or of each of
+	// Endpoints) is looked up again: addresses that appear are eased in,
+	// those that go are drained. Zero means 5s; at least 100ms.
+	ResolveEvery Duration `yaml:"resolve_every"`
+	// FadeIn is how long a new instance's share of the fetches takes to
+	// grow from little to full. Zero means 30s.
+	FadeIn Duration `yaml:"fade_in"`
+	// MaxConnectionAge retires a kept-alive connection this long after it
+	// was made, so that the fetches behind one virtual IP (a ClusterIP)
+	// spread again over the instances behind it. Zero means 5m; from
+	// 100ms to 24h.
+	MaxConnectionAge Duration `yaml:"max_connection_age"`
+	// RetryBudget is the share of extra fetches, retries and hedges
+	// together, allowed on top of the service's fetches, written like
+	// 10%. Unset means 10%; 0% means no retry and no hedge.
+	RetryBudget Percent `yaml:"retry_budget"`
+	// Hedge, when on, sends a second request to another instance once a
+	// fetch is still unanswered at the service's recent p95; the first
+	// answer wins. Off by default.
+	Hedge OnOff `yaml:"hedge"`
+	// Canary, when set, sends a stable Weight percent of the shoppers to
+	// another version of the service. Nil means none.
+	Canary *Canary `yaml:"canary"`
 	// Timeout is the default deadline of this service's fragments, from
 	// connect to the last body byte. Zero means 1s.
 	Timeout Duration `yaml:"timeout"`
@@ -150,8 +186,11 @@ type Service struct {
 
 	// Name is the service's key in Config.Services.
 	Name string `yaml:"-"`
-	// BaseURL is URL, parsed.
+	// BaseURL is URL, parsed, or the first of EndpointURLs.
 	BaseURL *url.URL `yaml:"-"`
+	// EndpointURLs is Endpoints, parsed, in their order. Nil when the
+	// service has a URL.
+	EndpointURLs []*url.URL `yaml:"-"`
 }
 
 // Breaker configures the circuit breaker of one service. By default it
@@ -390,7 +429,8 @@ func (c *Config) ErrorPage(status int) (layout, key string) {
 }
 
 // SetServiceURL points an existing service at a new base URL, as the demo
-// does for the team services it starts on free ports.
+// does for the team services it starts on free ports; it replaces the
+// service's endpoints, if it had a list.
 func (c *Config) SetServiceURL(name, rawURL string) error {
 	s, ok := c.Services[name]
 	if !ok {
@@ -405,5 +445,6 @@ func (c *Config) SetServiceURL(name, rawURL string) error {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	s.URL, s.BaseURL = rawURL, u
+	s.Endpoints, s.EndpointURLs = nil, nil
 	return nil
 }

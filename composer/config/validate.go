@@ -48,8 +48,10 @@ func (c *Config) validate() Problems {
 	return ps
 }
 
-// validateServices checks each team service: its name, url, timeouts,
-// breaker, forwarded headers and cookies, filling in Name and BaseURL.
+// validateServices checks each team service: its name, url or
+// endpoints, timeouts, breaker, forwarded headers and cookies, and the keys
+// that spread its fetches over its instances, filling in Name, BaseURL,
+// EndpointURLs and the canary's BaseURL.
 func (c *Config) validateServices(add func(path, format string, args ...any)) {
 	if len(c.Services) == 0 {
 		add("$.services", "no services: at least one team service is needed")
@@ -64,24 +66,11 @@ func (c *Config) validateServices(add func(path, format string, args ...any)) {
 			continue
 		}
 		s.Name = name
-		u, err := url.Parse(s.URL)
-		switch {
-		case s.URL == "":
-			add(at, "service %q has no url", name)
-		case err != nil:
-			add(at+".url", "service %q: bad url: %v", name, err)
-		case u.Scheme != "http" && u.Scheme != "https":
-			add(at+".url", "service %q: url must be http or https, got %q", name, s.URL)
-		case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
-			add(at+".url", "service %q: url must be scheme://host[:port][/path], got %q", name, s.URL)
-		default:
-			u.Path = strings.TrimSuffix(u.Path, "/")
-			u.RawPath = ""
-			s.BaseURL = u
-		}
+		s.validateURLs(at, add)
 		if s.H2C && s.BaseURL != nil && s.BaseURL.Scheme != "http" {
 			add(at+".h2c", "service %q: h2c is HTTP/2 without TLS, for an http:// url only", name)
 		}
+		s.validateBalancing(at, add)
 		if msg := s.Timeout.check(); msg != "" {
 			add(at+".timeout", "service %q: timeout: %s", name, msg)
 		}
@@ -118,7 +107,8 @@ func (c *Config) validateServices(add func(path, format string, args ...any)) {
 	}
 }
 
-// validateH2C checks that services sharing an address agree on h2c.
+// validateH2C checks that services sharing an address (of their url, an
+// endpoint or a canary) agree on h2c.
 func (c *Config) validateH2C(add func(path, format string, args ...any)) {
 	// h2c is a property of the connection, so of the address: services
 	// sharing one must agree on it.
@@ -130,19 +120,37 @@ func (c *Config) validateH2C(add func(path, format string, args ...any)) {
 	h2cAt := map[string]*Service{}
 	for _, name := range names {
 		s := c.Services[name]
-		if s == nil || s.BaseURL == nil || s.BaseURL.Scheme != "http" {
+		if s == nil {
 			continue
 		}
-		port := s.BaseURL.Port()
-		if port == "" {
-			port = "80"
+		type dialled struct {
+			key string
+			u   *url.URL
 		}
-		addr := net.JoinHostPort(strings.ToLower(s.BaseURL.Hostname()), port)
-		if other, ok := h2cAt[addr]; !ok {
-			h2cAt[addr] = s
-		} else if other.H2C != s.H2C {
-			add("$.services."+name+".url", "service %q: h2c is %t, but service %q at the same address %s has %t: they share connections, so they must agree",
-				name, s.H2C, other.Name, addr, other.H2C)
+		var urls []dialled
+		for _, u := range s.Instances() {
+			key := "url"
+			if len(s.EndpointURLs) > 0 {
+				key = "endpoints"
+			}
+			urls = append(urls, dialled{key, u})
+		}
+		if s.Canary != nil && s.Canary.BaseURL != nil {
+			urls = append(urls, dialled{"canary.url", s.Canary.BaseURL})
+		}
+		for _, d := range urls {
+			key, u := d.key, d.u
+			if u.Scheme != "http" {
+				continue
+			}
+			addr := addressOf(u)
+			if other, ok := h2cAt[addr]; !ok {
+				h2cAt[addr] = s
+			} else if other.H2C != s.H2C {
+				add("$.services."+name+"."+key, "service %q: h2c is %t, but service %q at the same address %s has %t: they share connections, so they must agree",
+					name, s.H2C, other.Name, addr, other.H2C)
+				break
+			}
 		}
 	}
 }
@@ -202,8 +210,8 @@ func (c *Config) validateGateway(add func(path, format string, args ...any)) {
 }
 
 // validateServer checks the top-level keys about the server itself: the
-// admin listener and its token, public_url, hosts, debug_token and
-// tracing. It trims a trailing / from public_url.
+// admin listener and its token, public_url, hosts, debug_token, tracing
+// and resolver. It trims a trailing / from public_url.
 func (c *Config) validateServer(add func(path, format string, args ...any)) {
 	if c.Admin != "" {
 		if _, _, err := net.SplitHostPort(c.Admin); err != nil {
@@ -238,6 +246,7 @@ func (c *Config) validateServer(add func(path, format string, args ...any)) {
 	if c.Tracing.SampleRatio < 0 || c.Tracing.SampleRatio > 1 {
 		add("$.tracing.sample_ratio", "tracing sample_ratio must be between 0 and 1")
 	}
+	c.validateResolver(add)
 }
 
 // validateCache checks the cache keys, the shared tier among them.
