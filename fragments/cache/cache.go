@@ -9,7 +9,6 @@ import (
 
 	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/shared"
-	gocache "github.com/patrickmn/go-cache"
 )
 
 // Defaults of a Cache.
@@ -43,6 +42,9 @@ type Config struct {
 	// costs one fetch. Zero means DefaultNegativeTTL; negative means such
 	// responses are not kept.
 	NegativeTTL time.Duration
+	// Storage keeps the in-process tier's items. If nil, a go-cache
+	// ([NewGoCache]).
+	Storage Storage
 	// Stats receives counts. If nil, the cache keeps its own.
 	Stats *fetch.Stats
 	// Logger receives the cache's logs. If nil, slog.Default() is used.
@@ -68,7 +70,7 @@ type Config struct {
 // process.
 type Cache struct {
 	next       fetch.Fetcher
-	store      *gocache.Cache
+	store      Storage
 	maxBytes   int64
 	maxEntry   int64
 	hitForMiss time.Duration
@@ -150,8 +152,11 @@ func New(next fetch.Fetcher, cfg Config) *Cache {
 	}
 	// go-cache's own janitor can only be stopped by the garbage collector,
 	// so the cache runs its own, which Close stops.
-	c.store = gocache.New(gocache.NoExpiration, 0)
-	c.store.OnEvicted(func(_ string, v any) { c.bytes.Add(-itemSize(v)) })
+	c.store = cfg.Storage
+	if c.store == nil {
+		c.store = NewGoCache()
+	}
+	c.store.OnRemoved(func(_ string, v any) { c.bytes.Add(-itemSize(v)) })
 	if cleanup > 0 {
 		c.background.Go(func() { c.cleanup(cleanup) })
 	}
@@ -194,7 +199,7 @@ func (c *Cache) Stats() *fetch.Stats { return c.stats }
 func (c *Cache) Bytes() int64 { return c.bytes.Load() }
 
 // Len returns the number of stored entries, hit-for-miss markers included.
-func (c *Cache) Len() int { return c.store.ItemCount() }
+func (c *Cache) Len() int { return c.store.Len() }
 
 // Lookup is what the cache holds for one request, found by
 // [Cache.Lookup] before any fetch.

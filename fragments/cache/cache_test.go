@@ -705,9 +705,10 @@ func storedBytes(c *Cache) int64 {
 	c.storeMu.Lock()
 	defer c.storeMu.Unlock()
 	var n int64
-	for _, item := range c.store.Items() {
-		n += item.Object.(*entry).size
-	}
+	c.store.Range(func(_ string, v any) bool {
+		n += itemSize(v)
+		return true
+	})
 	return n
 }
 
@@ -1132,4 +1133,45 @@ type guarded struct {
 func (g guarded) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
 	resp, _, err := g.Guards.Fetch(ctx, req, g.next)
 	return resp, err
+}
+
+// Eviction drops the oldest stored entries first, and an entry stored
+// again counts from its last store: a hot key refreshed now is kept,
+// while one stored once long ago goes.
+func TestCacheEvictsTheOldestStoredFirst(t *testing.T) {
+	up := &stagetest.Upstream{Answer: func(_ context.Context, req *fetch.Request, _ int64) (*fetch.Response, error) {
+		return stagetest.HTMLResponse(strings.Repeat("x", 900), "Cache-Control", "max-age=60"), nil
+	}}
+	// Room for about ten entries of ~1.3 KB each.
+	c := newTestCache(t, up, Config{MaxBytes: 13_000})
+	get := func(path string) {
+		t.Helper()
+		resp, err := c.Fetch(context.Background(), cacheRequest("http://svc"+path), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Release()
+	}
+	for i := range 8 {
+		get(fmt.Sprintf("/%d", i))
+	}
+	// /0 is stored again, after the others: it is now the newest.
+	c.drop([]string{fetch.PrimaryKey(cacheRequest("http://svc/0"))})
+	get("/0")
+	for i := 8; i < 12; i++ {
+		get(fmt.Sprintf("/%d", i))
+	}
+	if c.Stats().Evictions.Load() == 0 {
+		t.Fatal("no eviction: the test stores too little")
+	}
+	has := func(path string) bool { return c.HasFresh(cacheRequest("http://svc" + path)) }
+	if !has("/0") {
+		t.Error("/0, stored last of the first ones, was evicted before older entries")
+	}
+	if has("/1") {
+		t.Error("/1, the oldest stored, was kept while newer entries were evicted")
+	}
+	if got, want := c.Bytes(), storedBytes(c); got != want {
+		t.Errorf("accounted bytes: got %d, want %d (the stored entries)", got, want)
+	}
 }

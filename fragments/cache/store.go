@@ -114,8 +114,8 @@ func (c *Cache) set(key string, v any, ttl time.Duration) {
 	c.bytes.Add(size)
 }
 
-// evict drops expired entries and then, if need be, others until the new
-// entry fits with a tenth of the budget to spare, so that a full cache does
+// evict drops expired entries and then, if need be, the oldest stored
+// others until the new entry fits with a tenth of the budget to spare, so that a full cache does
 // not evict on every store.
 func (c *Cache) evict(need int64) {
 	c.store.DeleteExpired()
@@ -123,13 +123,11 @@ func (c *Cache) evict(need int64) {
 	if c.bytes.Load() <= target {
 		return
 	}
-	for k := range c.store.Items() {
+	c.store.Oldest(func(k string) bool {
 		c.store.Delete(k)
 		c.stats.Evictions.Add(1)
-		if c.bytes.Load() <= target {
-			return
-		}
-	}
+		return c.bytes.Load() > target
+	})
 }
 
 // minCredentialBytes is the shortest credential credentialInBody looks

@@ -264,16 +264,14 @@ func (c *Cache) purgeLocal(tags []string) int {
 	c.storeMu.Lock()
 	defer c.storeMu.Unlock()
 	n := 0
-	for k, it := range c.store.Items() {
-		e, ok := it.Object.(*entry)
-		if !ok || e.resp == nil {
-			continue
-		}
-		if slices.ContainsFunc(surrogateKeys(e.resp.Header), func(t string) bool { return slices.Contains(tags, t) }) {
+	c.store.Range(func(k string, v any) bool {
+		e, ok := v.(*entry)
+		if ok && e.resp != nil && slices.ContainsFunc(surrogateKeys(e.resp.Header), func(t string) bool { return slices.Contains(tags, t) }) {
 			c.store.Delete(k)
 			n++
 		}
-	}
+		return true
+	})
 	return n
 }
 
