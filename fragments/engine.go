@@ -181,14 +181,6 @@ func (e *Engine) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response
 	return resp, err
 }
 
-// Fresh returns req's stored response when it is fresh, counted as a hit;
-// see [Cache.Fresh].
-func (e *Engine) Fresh(req *fetch.Request) (*fetch.Response, bool) {
-	if e.bypass(req) {
-		return nil, false
-	}
-	return e.cache.Fresh(req)
-}
 
 // Peek returns what the cache holds for req, fresh or stale, without
 // fetching; see [Cache.Peek].

@@ -71,8 +71,8 @@ func TestEngineConfigureKeepsWhatDidNotChange(t *testing.T) {
 	if got := e.Guards().State("sick"); got != "open" {
 		t.Errorf("sick breaker after a reload: got %q, want still open", got)
 	}
-	if resp, ok := e.Fresh(&fetch.Request{ID: "x", Service: "healthy", URL: healthy.URL + "/cached"}); !ok || string(resp.Body) != "<p>/cached</p>" {
-		t.Errorf("cache after a reload: got %v, %v; want the stored response", resp, ok)
+	if resp, rep, err := e.Start(context.Background(), &fetch.Request{ID: "x", Service: "healthy", URL: healthy.URL + "/cached"}, nil).Wait(); err != nil || rep.Cache != fetch.CacheHit || string(resp.Body) != "<p>/cached</p>" {
+		t.Errorf("cache after a reload: got %v, %+v, %v; want the stored response, a hit", resp, rep, err)
 	}
 	if _, err := get("healthy", "/again"); err != nil {
 		t.Fatal(err)

@@ -318,18 +318,6 @@ func (c *Cache) Fetch(ctx context.Context, req *fetch.Request, rep *fetch.Report
 	return c.Await(ctx, req, c.Join(ctx, req, l), l, rep)
 }
 
-// Fresh returns req's stored response when it is fresh, counted as a hit,
-// so that a caller can serve it without starting a fetch. Otherwise it
-// returns false and counts nothing: the caller fetches as usual.
-func (c *Cache) Fresh(req *fetch.Request) (*fetch.Response, bool) {
-	_, e := c.lookup(req)
-	if e == nil || e.pass || !time.Now().Before(e.FreshUntil) {
-		return nil, false
-	}
-	c.stats.Fetches.Add(1)
-	c.stats.CacheHits.Add(1)
-	return e.resp, true
-}
 
 // Peek returns the stored response for req, fresh or still within a stale
 // window, without fetching and without counting a hit. It serves
