@@ -43,9 +43,9 @@ type page struct {
 
 	outcomes []outcome
 	done     []chan struct{} // done[i] is closed once outcomes[i] is set; nil while the page reads slot i itself
-	fetches  []slotFetch     // fetches[i] is slot i's fetch, begun by start
+	fetches  []slotFetch     // fetches[i] is slot i's fetch, begun by start and not answered at once; nil while none is
 	reqs     []fetch.Request // reqs[i] is slot i's request, for the early hints
-	cancel   context.CancelFunc
+	deadline pageDeadline
 	// asyncDone gives the indexes of async slots as they finish, when
 	// they stream as they come; nil when the page is written in document
 	// order.
@@ -113,9 +113,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 // settle ends what compose leaves behind once the page is written: the
 // fetches it did not read, and the bodies' hold on the in-flight budget.
 func (pg *page) settle() {
-	if pg.cancel != nil {
-		pg.cancel()
-	}
+	pg.deadline.cancel()
 	pg.boxes.Wait()
 	// Answers the page did not come to: their fetches end at once.
 	for i := range pg.fetches {
@@ -140,22 +138,25 @@ func (pg *page) start(pageTimeout time.Duration) {
 	n := len(l.Slots)
 	pg.outcomes = make([]outcome, n)
 	pg.done = make([]chan struct{}, n)
-	pg.fetches = make([]slotFetch, n)
 	if l.AsyncSlots() > 0 && !pg.inOrder {
 		pg.asyncDone = make(chan int, l.AsyncSlots())
 	}
 	// One allocation for every slot's request and header fields.
 	pg.reqs = make([]fetch.Request, n)
 	fields := make([]fetch.Field, 0, fieldRoom(l))
-	ctx, cancel := withDeadline(pg.r.Context(), pageTimeout)
-	pg.cancel = cancel
+	// The page's time runs from when its request arrived.
+	now := pg.started
+	pg.deadline.parent, pg.deadline.deadline = pg.r.Context(), now.Add(pageTimeout)
+	var ctx context.Context = &pg.deadline
 	head := pg.r.Method == http.MethodHead
+	var scratch slotFetch // where each fetch begins: one answered at once is read from here
 	for i, slot := range l.Slots {
 		if head && !slot.Primary {
 			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
 			continue
 		}
-		sf := &pg.fetches[i]
+		sf := &scratch
+		*sf = slotFetch{}
 		sf.ctx, sf.span = pg.startSpan(ctx, slot)
 		// The request is whole before any goroutine sees it: its key,
 		// headers and trace context never change after.
@@ -164,15 +165,24 @@ func (pg *page) start(pageTimeout time.Duration) {
 		if end := len(fields) + len(req.Fields); end <= cap(fields) {
 			fields = fields[:end]
 		}
-		sf.begun, sf.start = true, time.Now()
 		pg.eng.fetch.Start(sf.ctx, req, &sf.p)
+		if sf.p.Ready() {
+			// A fresh cache entry, or an answer already failed: read at
+			// once, in no time.
+			pg.readAtOnce(i, slot, sf)
+			continue
+		}
+		if pg.fetches == nil {
+			pg.fetches = make([]slotFetch, n)
+		}
+		pg.fetches[i] = *sf // a Pending may move before its Wait
+		held := &pg.fetches[i]
+		held.begun, held.start = true, now
 		switch {
-		case sf.p.Ready():
-			pg.read(i) // a fresh cache entry, or an answer already failed
-		case pg.asyncDone != nil || !sf.p.SentTogether():
+		case pg.asyncDone != nil || !held.p.SentTogether():
 			pg.done[i] = make(chan struct{})
 			pg.boxes.Go(func() {
-				pg.outcomes[i] = pg.safeFetchSlot(slot, sf)
+				pg.outcomes[i] = pg.safeFetchSlot(slot, held, nil)
 				close(pg.done[i])
 				if slot.Async && pg.asyncDone != nil {
 					pg.asyncDone <- i
@@ -182,9 +192,27 @@ func (pg *page) start(pageTimeout time.Duration) {
 	}
 }
 
+// readAtOnce reads the answer of slot i that start found here at once:
+// most often a fresh cache entry that may fill the box, taken as it is.
+func (pg *page) readAtOnce(i int, slot *layout.Slot, sf *slotFetch) {
+	pg.done[i] = closedChan
+	if sf.span == nil {
+		var got answer
+		got.resp, got.rep, got.err = sf.p.Wait()
+		if got.err == nil && acceptable(slot, got.resp) == nil {
+			pg.outcomes[i] = outcome{resp: got.resp, report: got.rep}
+			pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
+			return
+		}
+		pg.outcomes[i] = pg.safeFetchSlot(slot, sf, &got) // the answer, taken the usual way
+		return
+	}
+	pg.outcomes[i] = pg.safeFetchSlot(slot, sf, nil)
+}
+
 // read reads slot i's answer on the page's goroutine.
 func (pg *page) read(i int) {
-	pg.outcomes[i] = pg.safeFetchSlot(pg.layout.Slots[i], &pg.fetches[i])
+	pg.outcomes[i] = pg.safeFetchSlot(pg.layout.Slots[i], &pg.fetches[i], nil)
 	pg.done[i] = closedChan
 }
 
@@ -260,7 +288,7 @@ func (pg *page) primaryStatus(w http.ResponseWriter) (status int, ok bool) {
 			// The designers' page for it: the layout's other boxes
 			// (add to basket, say) make no sense for what is not there.
 			pg.headerAt = time.Now()
-			pg.cancel()
+			pg.deadline.cancel()
 			pg.eng.errorPage(w, pg.r, status, nil)
 			return 0, false
 		}

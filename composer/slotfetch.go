@@ -37,11 +37,19 @@ type slotFetch struct {
 	begun bool
 }
 
+// since is how long the fetch has taken: zero for one answered at once.
+func (sf *slotFetch) since() time.Duration {
+	if sf.start.IsZero() {
+		return 0
+	}
+	return time.Since(sf.start)
+}
+
 // safeFetchSlot is fetchSlot with a panic turned into that slot's failure:
 // on a slot's own goroutine a panic would otherwise end the whole process,
 // and on the page's the whole page. It ends the slot's span, if there is
 // one.
-func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch) (o outcome) {
+func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch, got *answer) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
@@ -58,18 +66,29 @@ func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch) (o outcome) {
 			sf.span.End()
 		}
 	}()
-	o = pg.fetchSlot(slot, sf)
+	o = pg.fetchSlot(slot, sf, got)
 	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
 	return o
 }
 
-// fetchSlot reads the answer of a slot's src and, if that failed, fetches
-// its fallback-src.
-func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch) outcome {
+// answer is what a fetch's Wait gave.
+type answer struct {
+	resp *fetch.Response
+	rep  fetch.Report
+	err  error
+}
+
+// fetchSlot reads the answer of a slot's src (got, when it was read
+// already) and, if that failed, fetches its fallback-src.
+func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch, got *answer) outcome {
 	var o outcome
 	ctx, req := sf.ctx, sf.p.Request()
-	resp, rep, err := sf.p.Wait()
-	o.report = rep
+	if got == nil {
+		got = new(answer)
+		got.resp, got.rep, got.err = sf.p.Wait()
+	}
+	resp, err := got.resp, got.err
+	o.report = got.rep
 	if pg.eng.watchLocal != nil && slot.Src.Service.Local {
 		pg.eng.watchLocal(req, resp, err)
 	}
@@ -79,7 +98,7 @@ func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch) outcome {
 		}
 	}
 	if err == nil {
-		o.resp, o.duration = resp, time.Since(sf.start)
+		o.resp, o.duration = resp, sf.since()
 		if !slot.Primary && !slot.Src.Service.SetCookies && len(resp.Header["Set-Cookie"]) > 0 {
 			pg.eng.droppedCookie(pg.r.Context(), pg.requestID, slot)
 		}
@@ -95,7 +114,7 @@ func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch) outcome {
 			fresp.Release()
 		}
 	}
-	o.duration = time.Since(sf.start)
+	o.duration = sf.since()
 	pg.logDegraded(slot, &o)
 	return o
 }

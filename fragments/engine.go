@@ -181,7 +181,6 @@ func (e *Engine) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response
 	return resp, err
 }
 
-
 // Peek returns what the cache holds for req, fresh or stale, without
 // fetching; see [Cache.Peek].
 func (e *Engine) Peek(req *fetch.Request) (*fetch.Response, bool) {

@@ -21,6 +21,9 @@ import (
 //     on the caller's goroutine;
 //   - anything else waits on a goroutine of its own that fetches from
 //     the service under its guards.
+//
+// A Pending may be copied before its Wait, and the copy waited for
+// instead: what runs on other goroutines is held by pointer.
 type Pending struct {
 	e   *Engine
 	ctx context.Context
@@ -34,11 +37,23 @@ type Pending struct {
 	look   cache.Lookup // waitFlight
 	flight cache.Flight
 
-	ticket guard.Ticket       // waitExchange
-	x      transport.Exchange // its request, sent
-	waited bool               // Wait waited for the service's answer
+	ex *exchange // waitExchange
+	g  *goFetch  // waitGoroutine
+}
 
-	done chan struct{} // waitGoroutine: closed once resp and err are set
+// goFetch is a fetch on a goroutine of its own, which a Pending waits on.
+type goFetch struct {
+	done chan struct{} // closed once resp and err are set
+	resp *fetch.Response
+	err  error
+}
+
+// exchange is a fetch sent at Start, for Wait to read: made only for
+// those, so that a Pending stays small.
+type exchange struct {
+	ticket guard.Ticket       // the guards' slot, ended in Wait
+	x      transport.Exchange // the request, sent
+	waited bool               // Wait waited for the service's answer
 }
 
 // how is what a Pending waits on.
@@ -117,10 +132,12 @@ func (p *Pending) toOrigin(async, small bool) {
 		p.how = waitCall
 		return
 	}
-	p.how, p.done = waitGoroutine, make(chan struct{})
+	g := &goFetch{done: make(chan struct{})}
+	p.how, p.g = waitGoroutine, g
+	e, ctx, req := p.e, p.ctx, p.req
 	go func() {
-		defer close(p.done)
-		p.resp, p.err = p.fetch()
+		defer close(g.done)
+		g.resp, g.err = e.fetchOrigin(ctx, req)
 	}()
 }
 
@@ -141,25 +158,26 @@ func (p *Pending) send() bool {
 		p.err = err
 		return true
 	}
-	if !svc.frag.Start(p.ctx, req, &p.x) {
+	ex := &exchange{ticket: t}
+	if !svc.frag.Start(p.ctx, req, &ex.x) {
 		t.Abandon() // nothing was sent (CanStart said it would be)
 		return false
 	}
-	p.ticket, p.how = t, waitExchange
+	p.ex, p.how = ex, waitExchange
 	e.stats.SentTogether.Add(1)
 	e.upstreamCount(req.Service).Add(1)
 	return true
 }
 
-// fetch fetches the request from the service under its guards, with a
+// fetchOrigin fetches req from its service under its guards, with a
 // panic turned into the fetch's failure.
-func (p *Pending) fetch() (resp *fetch.Response, err error) {
+func (e *Engine) fetchOrigin(ctx context.Context, req *fetch.Request) (resp *fetch.Response, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			resp, err = nil, fetch.Panicked(p.e.stats, p.e.logger, p.req, v)
+			resp, err = nil, fetch.Panicked(e.stats, e.logger, req, v)
 		}
 	}()
-	return p.e.origin(p.ctx, p.req)
+	return e.origin(ctx, req)
 }
 
 // Request returns the request the fetch sent.
@@ -174,9 +192,9 @@ func (p *Pending) Ready() bool {
 	case waitFlight:
 		return p.flight.Ready()
 	case waitExchange:
-		return p.x.Ready()
+		return p.ex.x.Ready()
 	case waitGoroutine:
-		return isDone(p.done)
+		return isDone(p.g.done)
 	case waitCall:
 		return false
 	}
@@ -202,10 +220,10 @@ func (p *Pending) Wait() (resp *fetch.Response, rep fetch.Report, err error) {
 	case waitExchange:
 		resp, err = p.waitExchange()
 	case waitGoroutine:
-		<-p.done
-		resp, err = p.resp, p.err
+		<-p.g.done
+		resp, err = p.g.resp, p.g.err
 	case waitCall:
-		resp, err = p.fetch()
+		resp, err = p.e.fetchOrigin(p.ctx, p.req)
 	}
 	if p.look.Status != fetch.CacheHit && p.look.Status != fetch.CacheStale {
 		p.rep.Breaker = p.e.guards.Breaker(p.req)
@@ -215,20 +233,19 @@ func (p *Pending) Wait() (resp *fetch.Response, rep fetch.Report, err error) {
 
 // waitExchange reads the exchange's answer, and ends the fetch's ticket.
 func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
-	waited := false
+	ex := p.ex
 	defer func() {
 		if v := recover(); v != nil {
 			err = &fetch.Error{Kind: fetch.KindPanic, ID: p.req.ID, Service: p.req.Service}
-			p.ticket.Done(err, waited)
+			ex.ticket.Done(err, ex.waited)
 			panic(v)
 		}
 		// A round-trip time is the service's only when Wait waited for
 		// the answer: one that was already here says how long the caller
 		// took to come for it.
-		p.ticket.Done(err, waited)
+		ex.ticket.Done(err, ex.waited)
 	}()
-	resp, err, waited = p.x.Wait()
-	p.waited = waited
+	resp, err, ex.waited = ex.x.Wait()
 	return resp, err
 }
 

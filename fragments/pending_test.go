@@ -518,11 +518,11 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 			}
 			// Past the fetch's own deadline, which Start set: this waits
 			// for it, not for luck.
-			for time.Now().Before(p.x.Deadline()) {
-				time.Sleep(time.Until(p.x.Deadline()))
+			for time.Now().Before(p.ex.x.Deadline()) {
+				time.Sleep(time.Until(p.ex.x.Deadline()))
 			}
 			resp, err := waitWithin(t, p)
-			if p.waited {
+			if p.ex.waited {
 				t.Error("Wait waited: a late Wait must not wait for the service")
 			}
 			wantNoSlotHeld(t, e)
@@ -586,7 +586,7 @@ func TestPendingWaitUntilTheDeadline(t *testing.T) {
 	if fetch.KindOf(err) != fetch.KindTimeout {
 		t.Fatalf("Wait past the deadline: got %v (kind %v), want KindTimeout", err, fetch.KindOf(err))
 	}
-	if !p.waited {
+	if !p.ex.waited {
 		t.Error("Wait did not wait for the service, want it to")
 	}
 	if n := idleConns(e, team); n != 0 {

@@ -318,7 +318,6 @@ func (c *Cache) Fetch(ctx context.Context, req *fetch.Request, rep *fetch.Report
 	return c.Await(ctx, req, c.Join(ctx, req, l), l, rep)
 }
 
-
 // Peek returns the stored response for req, fresh or still within a stale
 // window, without fetching and without counting a hit. It serves
 // placeholders and early hints, which want what is known now or nothing.

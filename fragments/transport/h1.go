@@ -73,6 +73,9 @@ type h1Conn struct {
 	stop func() bool
 
 	rawRead func(fd uintptr) bool // readFD, bound once
+	peekFD  func(fd uintptr)      // peek, bound once
+	peekBuf [1]byte               // what peek reads into
+	ready   bool                  // what peek found
 	cut     func()                // cuts the connection's deadline short, bound once
 	rb      []byte                // the buffer of the raw read in progress
 	rn      int                   // what it read
@@ -87,7 +90,7 @@ func newH1Conn(addr string, nc net.Conn) *h1Conn {
 	if sc, ok := nc.(syscall.Conn); ok && rawReads {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
-			c.rawRead = c.readFD
+			c.rawRead, c.peekFD = c.readFD, c.peek
 		}
 	}
 	return c

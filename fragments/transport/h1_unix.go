@@ -49,17 +49,21 @@ func (c *h1Conn) readable() bool {
 	if c.raw == nil {
 		return false
 	}
-	ready := false
-	c.raw.Control(func(fd uintptr) {
-		var b [1]byte
-		for {
-			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK) // the socket does not block: Go made it so
-			if err == syscall.EINTR {
-				continue
-			}
-			ready = err != syscall.EAGAIN
-			return
+	c.ready = false
+	c.raw.Control(c.peekFD)
+	return c.ready
+}
+
+// peek is one recv(2) with MSG_PEEK of the raw connection, which does not
+// block (Go made the socket so): it notes in c.ready whether there is
+// something to read, or an end or a failure to learn of.
+func (c *h1Conn) peek(fd uintptr) {
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK)
+		if err == syscall.EINTR {
+			continue
 		}
-	})
-	return ready
+		c.ready = err != syscall.EAGAIN
+		return
+	}
 }
