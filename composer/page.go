@@ -199,7 +199,7 @@ func (pg *page) readAtOnce(i int, slot *layout.Slot, sf *slotFetch) {
 	if sf.span == nil {
 		var got answer
 		got.resp, got.rep, got.err = sf.p.Wait()
-		if got.err == nil && acceptable(slot, got.resp) == nil {
+		if got.err == nil && acceptable(slot, got.resp) == nil && pg.eng.watchLocal == nil {
 			pg.outcomes[i] = outcome{resp: got.resp, report: got.rep}
 			pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
 			return
