@@ -6,12 +6,10 @@ package composer
 
 //lint:file-ignore SA4006 This context is only used if a nested component is present.
 
-import (
-	"strconv"
+import "github.com/a-h/templ"
+import templruntime "github.com/a-h/templ/runtime"
 
-	"github.com/a-h/templ"
-	templruntime "github.com/a-h/templ/runtime"
-)
+import "strconv"
 
 // errorPage is the page Inlay shows when it cannot compose one: the primary
 // fragment failed, or the route does not exist. It never includes anything
