@@ -1,18 +1,20 @@
 package fragments
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/balance"
 	"github.com/inlayhq/inlay/fragments/cache"
+	"github.com/inlayhq/inlay/fragments/canary"
 	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/guard"
 	"github.com/inlayhq/inlay/fragments/transport"
@@ -35,15 +37,15 @@ type Engine struct {
 	cache  *cache.Cache
 	guards *guard.Guards
 
-	budget   *fetch.Budget // bodies in flight across all pages
-	upstream sync.Map      // service name → *atomic.Int64: requests sent, across reloads
-	maxBody  int64         // the body cap the pools were made with; guarded by mu
-	cacheOff atomic.Bool
-	someOff  atomic.Bool                         // some service has NoCache set
-	services atomic.Pointer[map[string]*service] // replaced whole by Configure
-	mu       sync.Mutex                          // serializes Configure and Close
-	closed   bool                                // guarded by mu
-	shared   SharedConfig                        // the shared tier's settings in use; guarded by mu
+	budget     *fetch.Budget // bodies in flight across all pages
+	upstream   sync.Map      // service name → *atomic.Int64: requests sent, across reloads
+	cacheOff   atomic.Bool
+	someOff    atomic.Bool                         // some service has NoCache set
+	someCanary atomic.Bool                         // some service has a canary
+	services   atomic.Pointer[map[string]*service] // replaced whole by Configure
+	mu         sync.Mutex                          // serializes Configure and Close
+	closed     bool                                // guarded by mu
+	shared     SharedConfig                        // the shared tier's settings in use; guarded by mu
 }
 
 var _ fetch.Fetcher = (*Engine)(nil)
@@ -79,6 +81,9 @@ type Settings struct {
 	// The zero value means none. A change on reload replaces the tier's
 	// client.
 	Shared SharedConfig
+	// Resolver, when valid, is the one DNS server every lookup of a
+	// service's name goes to; the zero value means the system's.
+	Resolver netip.AddrPort
 }
 
 // ServiceConfig is one team service as the engine sees it.
@@ -95,13 +100,48 @@ type ServiceConfig struct {
 	NoCache bool
 	// Guard configures the service's breaker and concurrency limit.
 	Guard guard.Config
+	// Endpoints are the base URLs of the service's instances when the
+	// config lists them (endpoints:); requests are still made for URL,
+	// the first of them. Empty means URL alone. A host that is a name is
+	// looked up again every ResolveEvery, and each of its addresses is an
+	// instance.
+	Endpoints []*url.URL
+	// ResolveEvery is how often the names of the service's URLs are
+	// looked up again. Zero means resolve.DefaultEvery.
+	ResolveEvery time.Duration
+	// FadeIn is how long a new instance's share of the fetches takes to
+	// grow to full. Zero means balance.DefaultFadeIn; negative, none.
+	FadeIn time.Duration
+	// MaxConnAge retires a kept-alive connection once it is this old.
+	// Zero means never.
+	MaxConnAge time.Duration
+	// RetryBudget is the share of extra fetches (retries and hedges)
+	// allowed per request. Zero means balance.DefaultRetryRatio;
+	// negative, none.
+	RetryBudget float64
+	// Hedge sends a second request to another instance once the first is
+	// slower than the service's recent p95.
+	Hedge bool
+	// Canary, when not nil, is another version of the service that a
+	// stable share of the shoppers get.
+	Canary *CanaryConfig
+}
+
+// CanaryConfig is a service's canary: another version of it, at URL,
+// that Weight percent of the shoppers get for all of that service's boxes
+// and gateway routes, rolled back (its weight set to 0) when it does
+// worse than the stable version.
+type CanaryConfig struct {
+	URL    *url.URL
+	Weight int
 }
 
 // service is the engine's state for one team service.
 type service struct {
-	cfg  ServiceConfig
-	frag transport.Transport // fragment fetches
-	gate *transport.Pool     // gateway requests: a burst of them never takes the fragments' connections
+	cfg    ServiceConfig
+	stable *group
+	canary *group         // nil without a canary
+	can    *canary.Canary // nil without a canary
 }
 
 // NewEngine returns an engine with the given settings. Close stops it.
@@ -136,40 +176,72 @@ func (e *Engine) Configure(settings Settings) {
 	e.configureShared(settings.Shared)
 	old := *e.services.Load()
 	next := make(map[string]*service, len(settings.Services))
+	someCanary := false
 	for _, sc := range settings.Services {
-		svc := &service{cfg: sc}
-		if o := old[sc.Name]; o != nil && samePool(o.cfg, sc) && e.maxBody == settings.MaxBodyBytes {
-			svc.frag, svc.gate = o.frag, o.gate
-		} else {
-			tc := transport.Config{
-				URL: sc.URL, H2C: sc.H2C, MaxConns: cmp.Or(sc.Guard.MaxConcurrent, guard.DefaultMaxConcurrent),
-				MaxBodyBytes: settings.MaxBodyBytes, Budget: e.budget, RoundTripper: e.opts.Transport,
-			}
-			svc.frag, svc.gate = transport.New(tc), transport.NewPool(tc)
-		}
-		next[sc.Name] = svc
+		next[sc.Name] = e.configureService(old[sc.Name], sc, settings)
+		someCanary = someCanary || sc.Canary != nil
 	}
-	e.maxBody = settings.MaxBodyBytes
+	e.someCanary.Store(someCanary)
 	e.services.Store(&next)
 	for name, o := range old {
-		if n := next[name]; n == nil || n.frag != o.frag {
-			o.retire()
+		n := next[name]
+		if n == nil || n.stable != o.stable {
+			o.stable.close()
+		}
+		if o.canary != nil && (n == nil || n.canary != o.canary) {
+			o.canary.close()
 		}
 	}
 	e.guards.Reconfigure()
 }
 
-// samePool reports whether a service's connections can be kept across a
-// change of its settings from a to b.
-func samePool(a, b ServiceConfig) bool {
-	return a.H2C == b.H2C && a.URL != nil && b.URL != nil &&
-		a.URL.Scheme == b.URL.Scheme && a.URL.Host == b.URL.Host
+// configureService makes a service's state from its settings, keeping
+// what o (its state before, or nil) had that the change leaves as it was:
+// its instances and their connections, its canary's analysis.
+func (e *Engine) configureService(o *service, sc ServiceConfig, settings Settings) *service {
+	svc := &service{cfg: sc}
+	urls := sc.Endpoints
+	if len(urls) == 0 && sc.URL != nil {
+		urls = []*url.URL{sc.URL}
+	}
+	svc.stable = e.newGroup(sc.Name, urls, sc, settings)
+	if o != nil && o.stable.key == svc.stable.key {
+		svc.stable.close()
+		svc.stable = o.stable
+	}
+	if sc.Canary == nil {
+		return svc
+	}
+	svc.canary = e.newGroup(sc.Name+" canary", []*url.URL{sc.Canary.URL}, sc, settings)
+	if o != nil && o.canary != nil && o.canary.key == svc.canary.key {
+		svc.canary.close()
+		svc.canary = o.canary
+	}
+	if o != nil && o.can != nil {
+		svc.can = o.can // its rollback count and window go on; a reload sets the weight again
+		if err := svc.can.SetWeight(sc.Canary.Weight); err != nil {
+			e.logger.Warn("canary weight refused", slog.String("service", sc.Name), slog.String("error", err.Error()))
+		}
+		return svc
+	}
+	can, err := canary.New(canary.Config{Service: sc.Name, Weight: sc.Canary.Weight, Logger: e.logger})
+	if err != nil {
+		e.logger.Warn("canary not started", slog.String("service", sc.Name), slog.String("error", err.Error()))
+		svc.canary.close()
+		svc.canary = nil
+		return svc
+	}
+	svc.can = can
+	return svc
 }
 
-// retire closes the service's pools once their requests have ended.
-func (s *service) retire() {
-	s.frag.Retire()
-	s.gate.Retire()
+// group returns the group a request goes to: the canary's when the
+// engine chose it for the request.
+func (s *service) group(canaried bool) *group {
+	if canaried && s.canary != nil {
+		return s.canary
+	}
+	return s.stable
 }
 
 // Fetch fetches a fragment through the cache, the service's guard and
@@ -216,10 +288,21 @@ func (e *Engine) send(ctx context.Context, req *fetch.Request) (*fetch.Response,
 		return nil, &fetch.Error{Kind: fetch.KindConnect, ID: req.ID, Service: req.Service, Err: fmt.Errorf("no service %q is configured", req.Service)}
 	}
 	e.upstreamCount(req.Service).Add(1)
+	g := svc.group(req.Canary)
+	start := time.Now()
+	var resp *fetch.Response
+	var err error
 	if req.Asset {
-		return transport.FetchAsset(ctx, svc.gate, req, e.cache.MaxEntry(), cache.DefaultNegativeTTL)
+		in, ep := g.pick(nil)
+		resp, err = transport.FetchAsset(ctx, in.gate, req, e.cache.MaxEntry(), cache.DefaultNegativeTTL)
+		g.done(in, ep, start, nil, err)
+	} else {
+		resp, err = g.fetch(ctx, req)
 	}
-	return svc.frag.Fetch(ctx, req)
+	if svc.can != nil {
+		svc.can.Observe(req.Canary, time.Since(start), outcomeOf(err) != balance.Success && outcomeOf(err) != balance.Canceled)
+	}
+	return resp, err
 }
 
 func (e *Engine) upstreamCount(service string) *atomic.Int64 {
@@ -271,7 +354,14 @@ func (p gatewayPool) RoundTrip(r *http.Request) (*http.Response, error) {
 	if svc == nil {
 		return nil, fmt.Errorf("gateway: no service %q is configured", p.service)
 	}
-	return svc.gate.RoundTrip(r)
+	g := svc.group(svc.can != nil && svc.can.Chooses(ShopperOf(r.Context())))
+	start := time.Now()
+	resp, err := g.gatewayRoundTrip(r)
+	if svc.can != nil {
+		failed := err != nil && r.Context().Err() == nil || resp != nil && resp.StatusCode >= http.StatusInternalServerError
+		svc.can.Observe(g == svc.canary, time.Since(start), failed)
+	}
+	return resp, err
 }
 
 // Stats returns the engine's counters.
@@ -299,6 +389,9 @@ func (e *Engine) Close() {
 		st.Close()
 	}
 	for _, svc := range services {
-		svc.retire()
+		svc.stable.close()
+		if svc.canary != nil {
+			svc.canary.close()
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/balance"
 	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/guard"
@@ -54,6 +55,10 @@ type exchange struct {
 	ticket guard.Ticket       // the guards' slot, ended in Wait
 	x      transport.Exchange // the request, sent
 	waited bool               // Wait waited for the service's answer
+	g      *group             // the service's version it went to
+	in     *instance          // and the instance
+	ep     *balance.Endpoint  // the instance in the group's set; nil for none
+	sent   time.Time
 }
 
 // how is what a Pending waits on.
@@ -100,7 +105,11 @@ func (e *Engine) start(ctx context.Context, req *fetch.Request, async bool, p *P
 	if p == nil {
 		p = &Pending{}
 	}
+	if e.someCanary.Load() {
+		req = e.canaried(req)
+	}
 	p.e, p.ctx, p.req = e, ctx, req
+	p.rep.Canary = req.Canary
 	if e.bypass(req) {
 		p.rep.Tier = fetch.TierOrigin
 		p.toOrigin(async, false)
@@ -147,20 +156,39 @@ func (p *Pending) toOrigin(async, small bool) {
 func (p *Pending) send() bool {
 	e, req := p.e, p.req
 	svc := (*e.services.Load())[req.Service]
-	if svc == nil || !svc.frag.CanStart(req) {
+	if svc == nil || svc.can != nil {
+		return false // a service with a canary is observed on the goroutine path
+	}
+	g := svc.group(req.Canary)
+	if g.key.hedge {
+		return false // a hedge races on goroutines
+	}
+	in, ep := g.pick(nil)
+	if !in.frag.CanStart(req) {
+		if ep != nil {
+			ep.Done(0, balance.Canceled)
+		}
 		return false
 	}
 	t, err := e.guards.Admit(p.ctx, req, false)
 	switch {
-	case err == guard.ErrWouldWait:
-		return false
-	case err != nil:
+	case err == guard.ErrWouldWait, err != nil:
+		if ep != nil {
+			ep.Done(0, balance.Canceled)
+		}
+		if err == guard.ErrWouldWait {
+			return false
+		}
 		p.err = err
 		return true
 	}
-	ex := &exchange{ticket: t}
-	if !svc.frag.Start(p.ctx, req, &ex.x) {
+	g.retry.Deposit()
+	ex := &exchange{ticket: t, g: g, in: in, ep: ep, sent: time.Now()}
+	if !in.frag.Start(p.ctx, req, &ex.x) {
 		t.Abandon() // nothing was sent (CanStart said it would be)
+		if ep != nil {
+			ep.Done(0, balance.Canceled)
+		}
 		return false
 	}
 	p.ex, p.how = ex, waitExchange
@@ -246,6 +274,10 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 		ex.ticket.Done(err, ex.waited)
 	}()
 	resp, err, ex.waited = ex.x.Wait()
+	ex.g.done(ex.in, ex.ep, ex.sent, resp, err)
+	if ex.ep != nil && retryable(p.ctx, err) {
+		resp, err = ex.g.again(p.ctx, p.req, ex.ep, ex.sent, resp, err)
+	}
 	return resp, err
 }
 

@@ -98,7 +98,12 @@ func mustFetch(t *testing.T, e *Engine, team *pendingTeam, path string) *fetch.R
 // idleConns returns how many idle connections the engine's lean client
 // keeps for service "box".
 func idleConns(e *Engine, team *pendingTeam) int {
-	return (*e.services.Load())["box"].frag.Idle()
+	g := (*e.services.Load())["box"].stable
+	n := g.fallback.frag.Idle()
+	for _, in := range *g.insts.Load() {
+		n += in.frag.Idle()
+	}
+	return n
 }
 
 // statsSnapshot returns every counter of s by name.
@@ -908,8 +913,10 @@ func TestStartAsTheHalfOpenBreakersProbe(t *testing.T) {
 // Fetch would, its endpoint's breaker counts it, and no slot stays held.
 func TestStartDialFailureIsAConnectFailure(t *testing.T) {
 	team, e := markedEngine(t, guard.Config{})
-	(*e.services.Load())["box"].frag.Retire() // its idle connections closed: the fetch dials
-	team.Close()                              // nothing listens any more: the dial is refused
+	for _, in := range *(*e.services.Load())["box"].stable.insts.Load() {
+		in.frag.Retire() // its idle connections closed: the fetch dials
+	}
+	team.Close() // nothing listens any more: the dial is refused
 
 	failures := e.Guards().EndpointCounts("box", "/ns").TotalFailures
 	p := e.Start(context.Background(), boxReq(team, "/ns"), nil)

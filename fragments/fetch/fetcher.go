@@ -50,6 +50,14 @@ type Request struct {
 	// IdleTimeout bounds each pause of an asset's body (Asset). Zero
 	// means none.
 	IdleTimeout time.Duration
+	// Shopper is the stable, anonymous id of the shopper the fetch is
+	// for: which version of a service with a canary they get. Empty for
+	// none.
+	Shopper string
+	// Canary is set by the engine, never by a caller: the fetch goes to
+	// its service's canary, and is cached apart from the stable version's
+	// answers.
+	Canary bool
 	// Timeout bounds the whole fetch, from connect to the last body byte.
 	// Zero means no limit beyond the context's own deadline.
 	Timeout time.Duration
@@ -109,6 +117,9 @@ type Response struct {
 	// Assets lists the stylesheets and scripts the fragment declared in its
 	// Link headers, in the order it declared them.
 	Assets []contract.Asset
+	// Instance is the address (ip:port) of the instance of the service
+	// that answered, when the service has several; empty otherwise.
+	Instance string
 	// Live is, for an asset answer that is not stored (Request.Asset),
 	// the team's answer with its body unread: Body is empty. Only the
 	// caller that got it reads it, and closes its body; Release closes

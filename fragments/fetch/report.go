@@ -73,6 +73,9 @@ type Report struct {
 	Coalesced bool
 	// Tier is the cache tier that served the response.
 	Tier Tier
+	// Canary is true when the fetch went to the service's canary (see
+	// [Request.Shopper]).
+	Canary bool
 }
 
 // Stats counts what the fetch layers did, across all fetches. Every field
@@ -97,6 +100,8 @@ type Stats struct {
 	CredentialRefused atomic.Int64
 	UpstreamGets      atomic.Int64 // requests that reached the upstream fetcher (the origin)
 	SentTogether      atomic.Int64 // of those, sent by a page with its others and read on the page's goroutine (Engine.Start)
+	Retries           atomic.Int64 // fetches sent once more, to another instance, after failing before any answer
+	Hedges            atomic.Int64 // second requests sent to another instance while the first was slower than the service's p95
 
 	// The shared tier's counts; all zero without one.
 	SharedHits    atomic.Int64 // fetches answered by the shared tier (fresh, or stale after an origin failure)

@@ -37,7 +37,8 @@ import (
 // service goes through net/http.
 type H1Conns struct {
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
-	maxIdle int // per host
+	maxIdle int           // per host
+	maxAge  time.Duration // a connection this old is not kept; zero: no limit
 
 	mu      sync.Mutex           // protects idle and retired
 	idle    map[string][]*h1Conn // by host:port, most recently used last
@@ -54,6 +55,7 @@ type h1Conn struct {
 	limit  headerLimit
 	br     *bufio.Reader // during a fetch
 	idleAt time.Time
+	born   time.Time // when it was dialled
 	reused bool
 	gz     *gzip.Reader // kept for the next gzip body on this connection
 
@@ -84,7 +86,7 @@ type h1Conn struct {
 
 // newH1Conn wraps a dialled connection.
 func newH1Conn(addr string, nc net.Conn) *h1Conn {
-	c := &h1Conn{addr: addr, conn: nc}
+	c := &h1Conn{addr: addr, conn: nc, born: time.Now()}
 	c.cut = func() { nc.SetDeadline(aLongTimeAgo) }
 	c.limit = headerLimit{r: c, n: -1}
 	if sc, ok := nc.(syscall.Conn); ok && rawReads {
@@ -508,7 +510,7 @@ func (p *H1Conns) idleConn(addr string) *h1Conn {
 	for idle := p.idle[addr]; len(idle) > 0; idle = p.idle[addr] {
 		c := idle[len(idle)-1]
 		p.idle[addr] = idle[:len(idle)-1]
-		if now.Sub(c.idleAt) < h1IdleTimeout {
+		if now.Sub(c.idleAt) < h1IdleTimeout && (p.maxAge <= 0 || now.Sub(c.born) < p.maxAge) {
 			c.reused = true
 			return c
 		}
@@ -524,7 +526,7 @@ func (p *H1Conns) put(c *h1Conn) {
 	// fetch sets its own.
 	c.idleAt = time.Now()
 	p.mu.Lock()
-	if p.retired || len(p.idle[c.addr]) >= p.maxIdle {
+	if p.retired || len(p.idle[c.addr]) >= p.maxIdle || p.maxAge > 0 && c.idleAt.Sub(c.born) >= p.maxAge {
 		p.mu.Unlock()
 		c.conn.Close()
 		return

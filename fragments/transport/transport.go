@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/inlayhq/inlay/fragments/fetch"
 )
@@ -57,6 +58,16 @@ type Config struct {
 	// Budget bounds the bodies in flight across every transport that
 	// shares it. Nil means no bound.
 	Budget *fetch.Budget
+	// Addr, when set, is the one address (ip:port) the transport
+	// connects to, whatever the host of a request's URL, which stays its
+	// Host header: one instance of a service whose name has several.
+	// The dial policy lets it, and only it, through.
+	Addr string
+	// MaxConnAge retires a kept-alive connection of the lean client once
+	// it is this old: it is closed when its fetch ends instead of kept,
+	// so that a service behind one virtual IP rebalances. Zero means
+	// never.
+	MaxConnAge time.Duration
 	// RoundTripper, when not nil, carries every request instead of
 	// connections of the transport's own. Tests use it to reach in-memory
 	// services.
@@ -73,7 +84,11 @@ func New(cfg Config) Transport {
 	if rawReads && cfg.RoundTripper == nil && !cfg.H2C && cfg.URL != nil && cfg.URL.Scheme == "http" {
 		l := &lean{client: client, pool: NewPool(cfg)}
 		l.client.Transport = l.pool // a URL that is not http://, which the lean client does not speak
-		l.client.Conns = NewH1Conns(Policy(cfg.URL), cmp.Or(cfg.MaxConns, DefaultMaxConns))
+		l.client.Conns = NewH1Conns(cfg.policy(), cmp.Or(cfg.MaxConns, DefaultMaxConns))
+		l.client.Conns.maxAge = cfg.MaxConnAge
+		if cfg.Addr != "" {
+			l.client.Conns.dial = toAddr(l.client.Conns.dial, cfg.Addr)
+		}
 		return l
 	}
 	s := &std{client: client, pool: NewPool(cfg)}
@@ -93,6 +108,22 @@ func Policy(u *url.URL) *DialPolicy {
 		allow = append(allow, net.JoinHostPort(u.Hostname(), port))
 	}
 	return NewDialPolicy(allow)
+}
+
+// policy is the dial policy of cfg's transport: the instance's address
+// when it has one, else the service's own.
+func (cfg *Config) policy() *DialPolicy {
+	if cfg.Addr != "" {
+		return NewDialPolicy([]string{cfg.Addr})
+	}
+	return Policy(cfg.URL)
+}
+
+// toAddr makes dial connect to addr whatever address it is asked for.
+func toAddr(dial func(ctx context.Context, network, addr string) (net.Conn, error), addr string) func(ctx context.Context, network, _ string) (net.Conn, error) {
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dial(ctx, network, addr)
+	}
 }
 
 // std is net/http's transport: portable, and the one https and h2c
@@ -160,12 +191,15 @@ func NewPool(cfg Config) *Pool {
 	if cfg.RoundTripper != nil {
 		return &Pool{rt: cfg.RoundTripper}
 	}
-	policy := Policy(cfg.URL)
+	policy := cfg.policy()
 	var t *http.Transport
 	if cfg.H2C {
 		t = policy.NewH2CTransport()
 	} else {
 		t = policy.NewTransport()
+	}
+	if cfg.Addr != "" {
+		t.DialContext = toAddr(t.DialContext, cfg.Addr)
 	}
 	ceiling := cmp.Or(cfg.MaxConns, DefaultMaxConns)
 	t.MaxIdleConnsPerHost = ceiling
