@@ -84,6 +84,11 @@ type debugInfo struct {
 	// shared or origin.
 	Tier    string `json:"tier,omitempty"`
 	Breaker string `json:"breaker,omitempty"`
+	// Instance is the address of the service's instance that answered,
+	// when the service has several.
+	Instance string `json:"instance,omitempty"`
+	// Canary is true when the box came from the service's canary.
+	Canary bool `json:"canary,omitempty"`
 	// Shown says what the box shows instead of the fragment, if it does.
 	Shown string `json:"shown,omitempty"`
 	// Reason is why the fragment failed: bad markup, too large, status
@@ -108,7 +113,11 @@ func newDebugInfo(slot *layout.Slot, o *outcome) debugInfo {
 		Cache:    o.report.Cache.String(),
 		Tier:     tierLabel(o.report.Tier),
 		Breaker:  o.report.Breaker,
+		Canary:   o.report.Canary,
 		Degraded: o.err != nil,
+	}
+	if o.resp != nil {
+		d.Instance = o.resp.Instance
 	}
 	if o.report.Cache == 0 {
 		d.Cache = ""

@@ -44,6 +44,7 @@ type pageContext struct {
 	requestID, path, route, params, baseURL []string
 	traceparent, tracestate                 []string       // nil unless valid
 	identity                                *auth.Identity // the signed-in shopper; nil when anonymous
+	shopper                                 string         // the shopper's anonymous id, for canaries; empty while no service has one
 	// hostKeyed is set when baseURL is made from the request's Host (no
 	// public_url): then it is part of the cache key of every fragment
 	// sent it.

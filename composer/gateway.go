@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments"
 )
 
 // DefaultMaxGatewayBody caps request bodies forwarded by gateway routes.
@@ -94,6 +96,9 @@ func (gw *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r, ok = gw.signin(rec, r); !ok {
 			return
 		}
+	}
+	if id := gw.srv.shopperID(rec.Header(), r, auth.FromContext(r.Context())); id != "" {
+		r = r.WithContext(fragments.WithShopper(r.Context(), id))
 	}
 	escaped, ok := normalizePath(r.URL.EscapedPath())
 	if !ok || !strings.HasPrefix(escaped, gw.route.Prefix) {

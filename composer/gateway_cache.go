@@ -16,6 +16,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
 	"github.com/inlayhq/inlay/fragments/fetch"
 	"golang.org/x/net/http/httpguts"
@@ -100,6 +101,7 @@ func (gw *gateway) assetRequest(r *http.Request) *fetch.Request {
 		Asset:       true,
 		Timeout:     gw.route.HeaderTimeout(),
 		IdleTimeout: gw.route.BodyIdleTimeout(),
+		Shopper:     fragments.ShopperOf(r.Context()),
 	}
 }
 

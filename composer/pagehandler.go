@@ -70,6 +70,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
 		}
 		pg.context.identity = identity
+		pg.context.shopper = s.shopperID(c.Response().Header(), r, identity)
 		pg.inOrder = pg.inOrder || pg.debug
 		pg.started = started
 		s.observer.PageStarted(p.Path)
@@ -121,8 +122,39 @@ func (s *Server) pageDone(pg *page, route string, status int) {
 			// trip through encoding/json on every page.
 			n--
 		}
+		if at := pg.versions(); at != nil {
+			// Which instance, or canary, each box came from, on a page
+			// of a service that has several or runs a canary.
+			s.logger.LogAttrs(pg.r.Context(), slog.LevelInfo, "page", append(attrs[:n:n], slog.Any("from", at))...)
+			return
+		}
 		s.logger.LogAttrs(pg.r.Context(), slog.LevelInfo, "page", attrs[:n]...)
 	}
+}
+
+// versions returns, by box id, the instance that answered each box of a
+// service with several, and "canary" for a box its service's canary
+// answered; nil when no box says either.
+func (pg *page) versions() map[string]string {
+	var at map[string]string
+	for i := range pg.outcomes {
+		o := &pg.outcomes[i]
+		v := ""
+		if o.resp != nil && !o.fromFallback {
+			v = o.resp.Instance
+		}
+		if o.report.Canary {
+			v = strings.TrimSpace(v + " canary")
+		}
+		if v == "" {
+			continue
+		}
+		if at == nil {
+			at = map[string]string{}
+		}
+		at[pg.layout.Slots[i].ID] = v
+	}
+	return at
 }
 
 // crawlerUA matches the user agents of crawlers and link previewers,

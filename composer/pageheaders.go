@@ -54,6 +54,13 @@ func (pg *page) serverTiming() string {
 			b.WriteByte(' ')
 			b.WriteString(o.report.Breaker)
 		}
+		if o.resp != nil && o.resp.Instance != "" {
+			b.WriteString(" at ")
+			b.WriteString(o.resp.Instance)
+		}
+		if o.report.Canary {
+			b.WriteString(" canary")
+		}
 		if o.err != nil {
 			b.WriteString(" degraded")
 		}

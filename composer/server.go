@@ -231,6 +231,7 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 	if sc := cfg.Cache.Shared; sc.Enabled() {
 		st.Shared = fragments.SharedConfig{URL: sc.URL, Timeout: sc.CallTimeout()}
 	}
+	st.Resolver = cfg.ResolverAddr
 	for _, name := range slices.Sorted(maps.Keys(cfg.Services)) {
 		svc := cfg.Services[name]
 		st.Services = append(st.Services, fragments.ServiceConfig{
@@ -251,8 +252,27 @@ func EngineSettings(cfg *config.Config) fragments.Settings {
 				MaxConcurrent: svc.MaxConcurrent,
 			},
 		})
+		instancesOf(&st.Services[len(st.Services)-1], svc)
 	}
 	return st
+}
+
+// instancesOf sets how a service's instances are found and chosen.
+func instancesOf(sc *fragments.ServiceConfig, svc *config.Service) {
+	if len(svc.EndpointURLs) > 1 {
+		sc.Endpoints = svc.EndpointURLs
+	}
+	sc.ResolveEvery = svc.ResolveInterval()
+	sc.FadeIn = svc.FadeInPeriod()
+	sc.MaxConnAge = svc.ConnectionLifetime()
+	sc.RetryBudget = svc.RetryShare()
+	if sc.RetryBudget == 0 {
+		sc.RetryBudget = -1 // retry_budget: 0%
+	}
+	sc.Hedge = svc.Hedge.On
+	if c := svc.Canary; c != nil && c.BaseURL != nil {
+		sc.Canary = &fragments.CanaryConfig{URL: c.BaseURL, Weight: c.Weight}
+	}
 }
 
 // Close stops the server's background work. The engine is closed only if

@@ -155,6 +155,7 @@ func (pg *page) fillRequest(ctx context.Context, req *fetch.Request, slot *layou
 		Fields:   fragmentFields(fields, pg.r, src.Service, pc, slot),
 		Timeout:  timeout,
 		NoCache:  pg.noCache,
+		Shopper:  pc.shopper,
 	}
 }
 

@@ -41,6 +41,7 @@ type group struct {
 	maxConns int
 
 	fallback *instance                            // dials the URLs' host as given; used while no address is known
+	only     atomic.Pointer[instance]             // the one instance, while the group has one: no choice to make
 	set      atomic.Pointer[balance.Set]          // nil while no address is known
 	insts    atomic.Pointer[map[string]*instance] // by address, replaced whole on change
 
@@ -154,6 +155,11 @@ func (g *group) update(i int, addrs []string) {
 		}
 	}
 	g.insts.Store(&next)
+	if len(all) == 1 {
+		g.only.Store(next[all[0]])
+	} else {
+		g.only.Store(nil)
+	}
 	set := g.set.Load()
 	if set == nil {
 		s, err := balance.NewSet(all, balance.Config{FadeIn: g.key.fadeIn, OnDrained: g.drained, Logger: g.e.logger})
@@ -219,6 +225,12 @@ func (g *group) close() {
 // Done; nil for the fallback. A retry or hedge that finds no other
 // instance gets nil.
 func (g *group) pick(not *balance.Endpoint) (*instance, *balance.Endpoint) {
+	if in := g.only.Load(); in != nil {
+		if not != nil {
+			return nil, nil
+		}
+		return in, nil
+	}
 	set := g.set.Load()
 	if set == nil {
 		if not != nil {

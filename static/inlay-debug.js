@@ -79,6 +79,8 @@
     if (info.cache) parts.push("cache " + info.cache);
     if (info.tier) parts.push("from " + info.tier);
     if (info.breaker) parts.push("breaker " + info.breaker);
+    if (info.instance) parts.push("at " + info.instance);
+    if (info.canary) parts.push("canary");
     if (info.version) parts.push("v " + info.version);
     if (!info.degraded && info.shown) parts.push("shows " + info.shown);
     return parts.join(" · ");
@@ -99,6 +101,8 @@
     if (info.cache) out.push(["cache", info.cache]);
     if (info.tier) out.push(["tier", info.tier]);
     if (info.breaker) out.push(["breaker", info.breaker]);
+    if (info.instance) out.push(["instance", info.instance]);
+    if (info.canary) out.push(["version", "canary"]);
     if (info.version) out.push(["version", info.version]);
     return out;
   }

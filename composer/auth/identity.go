@@ -162,3 +162,6 @@ var (
 	getenv   = os.Getenv
 	readFile = os.ReadFile
 )
+
+// Sub returns the signed-in shopper's subject, as the provider names them.
+func (id *Identity) Sub() string { return id.s.Sub }
