@@ -18,6 +18,7 @@ import (
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/cache"
+	"github.com/inlayhq/inlay/fragments/canary"
 	"github.com/inlayhq/inlay/fragments/contract"
 	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/guard"
@@ -358,10 +359,19 @@ func (s *Server) Layouts() *layout.Folder { return s.layouts }
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
 func (s *Server) readyHandler(c echo.Context) error {
+	status, text := http.StatusOK, "ready\n"
 	if !s.ready.Load() {
-		return c.String(http.StatusServiceUnavailable, "not ready\n")
+		status, text = http.StatusServiceUnavailable, "not ready\n"
 	}
-	return c.String(http.StatusOK, "ready\n")
+	if s.engine == nil || !s.engine.HasCanary() {
+		return c.String(status, text)
+	}
+	// With canaries, the answer says how each stands: its weight, and
+	// whether and why it was rolled back.
+	return c.JSON(status, struct {
+		Ready    bool                    `json:"ready"`
+		Canaries map[string]canary.State `json:"canaries"`
+	}{status == http.StatusOK, s.engine.Canaries()})
 }
 
 // stripInlayHeaders drops X-Inlay-* headers the shopper sent: those names

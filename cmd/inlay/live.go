@@ -5,10 +5,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"time"
 
 	"github.com/inlayhq/inlay/cmd/inlay/admin"
@@ -17,6 +19,7 @@ import (
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/composer/watch"
+	"github.com/inlayhq/inlay/fragments"
 )
 
 // build makes a composer for cfg.
@@ -136,6 +139,7 @@ func (sh *live) adminRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", sh.metrics.Handler())
 	mux.Handle("POST /-/purge", purge.Handler(sh.engine))
+	mux.HandleFunc("POST /-/canary", canaryHandler(sh.engine))
 	mux.HandleFunc("GET /-/health", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -162,4 +166,24 @@ func watchLayouts(ctx context.Context, dir string, layouts *layout.Folder, logge
 			logger.Warn("layout warning", slog.String("problem", w.Error()))
 		}
 	}, watch.Options{Name: "layouts", Tree: true, Logger: logger})
+}
+
+// canaryHandler sets the weight of a service's canary:
+// POST /-/canary?service=basket&weight=N, 0 to 100. It brings back a
+// canary that was rolled back, or takes one out, until the next config
+// reload sets the configured weight again.
+func canaryHandler(e *fragments.Engine) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		service := r.URL.Query().Get("service")
+		weight, err := strconv.Atoi(r.URL.Query().Get("weight"))
+		if service == "" || err != nil {
+			http.Error(w, "canary: want ?service=NAME&weight=0..100", http.StatusBadRequest)
+			return
+		}
+		if err := e.SetCanaryWeight(service, weight); err != nil {
+			http.Error(w, "canary: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "canary of %s at weight %d\n", service, weight)
+	}
 }

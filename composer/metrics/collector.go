@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"github.com/inlayhq/inlay/fragments"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -31,12 +32,22 @@ var (
 	descLeaseTimeout = prometheus.NewDesc("inlay_shared_cache_lease_timeouts_total", "Lease waits that ended with their deadline before a result.", nil, nil)
 	descPurges       = prometheus.NewDesc("inlay_cache_purges_total", "Purge-by-tag calls made on this replica.", nil, nil)
 	descPurged       = prometheus.NewDesc("inlay_cache_purged_entries_total", "Entries dropped by purges made on this replica.", nil, nil)
+	descInstReqs     = prometheus.NewDesc("inlay_instance_requests_total", "Fetches a service's instance answered or failed, by service (a canary's is SERVICE canary), instance and result: ok, failed.", []string{"service", "instance", "result"}, nil)
+	descInstLatency  = prometheus.NewDesc("inlay_instance_latency_seconds", "An instance's peak-EWMA latency estimate, on which each fetch's choice of instance weighs.", []string{"service", "instance"}, nil)
+	descInstWeight   = prometheus.NewDesc("inlay_instance_weight", "An instance's share weight: from 0.1 while it is eased in to 1; 0 while it is ejected.", []string{"service", "instance"}, nil)
+	descInstEjected  = prometheus.NewDesc("inlay_instance_ejections_total", "Times an instance was left out of the choice for failing.", []string{"service", "instance"}, nil)
+	descInstInFlight = prometheus.NewDesc("inlay_instance_in_flight", "Fetches in flight to an instance.", []string{"service", "instance"}, nil)
+	descRetries      = prometheus.NewDesc("inlay_retries_total", "Extra fetches sent to another instance, by kind (retry: after a failure before any answer; hedge: while the first was slow), across services.", []string{"kind"}, nil)
+	descBudget       = prometheus.NewDesc("inlay_retry_budget_total", "A service's fetches against its retry budget, by what: requests (first tries), spent (retries and hedges sent), refused (wanted, over the budget).", []string{"service", "what"}, nil)
+	descRollbacks    = prometheus.NewDesc("inlay_canary_rollbacks_total", "Times a service's canary was rolled back for doing worse than the stable version.", []string{"service"}, nil)
+	descCanaryWeight = prometheus.NewDesc("inlay_canary_weight", "The percent of shoppers a service's canary takes now.", []string{"service"}, nil)
 	descSharedUp     = prometheus.NewDesc("inlay_shared_cache_up", "1 while the shared cache tier is connected and its breaker closed; 0 while the replica runs on its in-process tier alone. Absent without a shared tier.", nil, nil)
 )
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCache, descCacheBytes, descCacheEntries, descCacheEvicted, descUpstream, descRefused, descBreaker, descReloadErrors, descLimit, descWaiting, descQueued, descSent, descPanics,
-		descCacheRefused, descTierHits, descSharedErrors, descSharedPanics, descLeaseWaits, descLeaseTimeout, descPurges, descPurged, descSharedUp} {
+		descCacheRefused, descTierHits, descSharedErrors, descSharedPanics, descLeaseWaits, descLeaseTimeout, descPurges, descPurged, descSharedUp,
+		descInstReqs, descInstLatency, descInstWeight, descInstEjected, descInstInFlight, descRetries, descBudget, descRollbacks, descCanaryWeight} {
 		ch <- d
 	}
 }
@@ -83,6 +94,11 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSharedUp, prometheus.GaugeValue, up)
 	}
 	counter(descReloadErrors, srv.Layouts().ReloadErrors())
+	counter(descRetries, fs.Retries.Load(), "retry")
+	counter(descRetries, fs.Hedges.Load(), "hedge")
+	if e := srv.Engine(); e != nil {
+		collectInstances(ch, e)
+	}
 	if cache := srv.Cache(); cache != nil {
 		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(cache.Bytes()))
 		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(cache.Len()))
@@ -100,5 +116,37 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descLimit, prometheus.GaugeValue, float64(guards.Limit(service)), service)
 			ch <- prometheus.MustNewConstMetric(descWaiting, prometheus.GaugeValue, float64(guards.Waiting(service)), service)
 		}
+	}
+}
+
+// collectInstances reports each service's instances, retry budget and
+// canary.
+func collectInstances(ch chan<- prometheus.Metric, e *fragments.Engine) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for service, insts := range e.Instances() {
+		for _, in := range insts {
+			counter(descInstReqs, in.Requests-in.Failures, service, in.Addr, "ok")
+			counter(descInstReqs, in.Failures, service, in.Addr, "failed")
+			gauge(descInstLatency, in.EWMA.Seconds(), service, in.Addr)
+			gauge(descInstWeight, in.Weight, service, in.Addr)
+			counter(descInstEjected, in.Ejections, service, in.Addr)
+			gauge(descInstInFlight, float64(in.InFlight), service, in.Addr)
+		}
+	}
+	for service, b := range e.RetryBudgets() {
+		counter(descBudget, b.Requests, service, "requests")
+		counter(descBudget, b.Withdrawn, service, "spent")
+		counter(descBudget, b.Refused, service, "refused")
+	}
+	for service, n := range e.CanaryRollbacks() {
+		counter(descRollbacks, n, service)
+	}
+	for service, st := range e.Canaries() {
+		gauge(descCanaryWeight, float64(st.Weight), service)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/composer/layout"
+	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/guard"
@@ -53,6 +54,7 @@ type Source interface {
 	Cache() *cache.Cache
 	Guards() *guard.Guards
 	ServiceNames() []string
+	Engine() *fragments.Engine
 }
 
 // latencyBuckets cover fragment and page times from sub-millisecond cache
