@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -56,6 +57,15 @@ type EngineOptions struct {
 	// fragments and gateway alike, instead of a pool per service under
 	// the dial policy. Tests use it to reach in-memory services.
 	Transport http.RoundTripper
+	// Dial, when not nil, makes every connection to every service,
+	// fragments and gateway alike, instead of a net.Dialer; Transport
+	// takes precedence over it. Unlike Transport, it keeps the transport
+	// each service would have without it (the lean HTTP/1.1 client for a
+	// plain-http service on Unix, net/http's otherwise), and the dial
+	// policy still applies: to the address dialled when it is an IP
+	// address, and to the address the connection reached when it has one.
+	// Tests use it to reach in-memory services over connections.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// CleanupInterval is how often the cache drops expired entries; see
 	// [cache.Config.CleanupInterval].
 	CleanupInterval time.Duration
@@ -144,6 +154,7 @@ func (e *Engine) Configure(settings Settings) {
 			tc := transport.Config{
 				URL: sc.URL, H2C: sc.H2C, MaxConns: cmp.Or(sc.Guard.MaxConcurrent, guard.DefaultMaxConcurrent),
 				MaxBodyBytes: settings.MaxBodyBytes, Budget: e.budget, RoundTripper: e.opts.Transport,
+				Dial: e.opts.Dial,
 			}
 			svc.frag, svc.gate = transport.New(tc), transport.NewPool(tc)
 		}

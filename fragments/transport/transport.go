@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,12 @@ type Config struct {
 	// connections of the transport's own. Tests use it to reach in-memory
 	// services.
 	RoundTripper http.RoundTripper
+	// Dial, when not nil, makes the transport's connections instead of a
+	// net.Dialer, for the lean client and net/http's transport alike: the
+	// transport is the one it would be without it. The dial policy still
+	// applies (see [checkedDial]). Tests use it to reach in-memory
+	// services over the default transport.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // DefaultMaxConns is the connection cap of a transport whose Config gives
@@ -73,7 +80,11 @@ func New(cfg Config) Transport {
 	if rawReads && cfg.RoundTripper == nil && !cfg.H2C && cfg.URL != nil && cfg.URL.Scheme == "http" {
 		l := &lean{client: client, pool: NewPool(cfg)}
 		l.client.Transport = l.pool // a URL that is not http://, which the lean client does not speak
-		l.client.Conns = NewH1Conns(Policy(cfg.URL), cmp.Or(cfg.MaxConns, DefaultMaxConns))
+		policy := Policy(cfg.URL)
+		l.client.Conns = NewH1Conns(policy, cmp.Or(cfg.MaxConns, DefaultMaxConns))
+		if cfg.Dial != nil {
+			l.client.Conns.dial = checkedDial(cfg.Dial, policy)
+		}
 		return l
 	}
 	s := &std{client: client, pool: NewPool(cfg)}
@@ -93,6 +104,33 @@ func Policy(u *url.URL) *DialPolicy {
 		allow = append(allow, net.JoinHostPort(u.Hostname(), port))
 	}
 	return NewDialPolicy(allow)
+}
+
+// checkedDial returns dial under policy. An address given as ip:port is
+// checked before it is dialled; a connection that reached an IP address
+// is checked on that address, after dial resolved the name, as a
+// net.Dialer's Control is, and closed when the policy refuses it. A
+// connection with no IP address (an in-memory pipe, a Unix socket)
+// reached no address the policy guards.
+func checkedDial(dial func(ctx context.Context, network, addr string) (net.Conn, error), policy *DialPolicy) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if _, err := netip.ParseAddrPort(addr); err == nil {
+			if err := policy.Check(addr); err != nil {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+			}
+		}
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+			if err := policy.Check(a.String()); err != nil {
+				conn.Close()
+				return nil, &net.OpError{Op: "dial", Net: network, Addr: a, Err: err}
+			}
+		}
+		return conn, nil
+	}
 }
 
 // std is net/http's transport: portable, and the one https and h2c
@@ -166,6 +204,9 @@ func NewPool(cfg Config) *Pool {
 		t = policy.NewH2CTransport()
 	} else {
 		t = policy.NewTransport()
+	}
+	if cfg.Dial != nil {
+		t.DialContext = checkedDial(cfg.Dial, policy)
 	}
 	ceiling := cmp.Or(cfg.MaxConns, DefaultMaxConns)
 	t.MaxIdleConnsPerHost = ceiling
