@@ -325,6 +325,60 @@ func TestHangingFragmentFallsBackAtExactlyItsDeadline(t *testing.T) {
 	})
 }
 
+// A1 (synctest): a box sent together with a box that never answers, whose
+// own deadline passes while the page waits for the hanging one, is shown
+// when its answer came in time: the page reads it once the hanging box's
+// deadline has passed and takes it whole, waiting for nothing more. Over
+// in-memory connections both boxes are sent by the page (the lean client's
+// exchanges); over the RoundTripper, on goroutines of their own.
+func TestSentBoxReadAfterItsDeadlineIsShownWhenItAnswered(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
+		var hanging atomic.Bool
+		var cancelled atomic.Int64
+		team := routes(map[string]http.HandlerFunc{
+			"/hang": func(w http.ResponseWriter, r *http.Request) {
+				if hanging.Load() {
+					hangHandler(&cancelled)(w, r)
+					return
+				}
+				htmlHandler(0, "<p>hang</p>", "Cache-Control", "no-store")(w, r)
+			},
+			"/fast": htmlHandler(0, "<p>fast</p>", "Cache-Control", "no-store"),
+		})
+		s := newMemShop(t, way, shopConfig{
+			layouts: map[string]string{"p.html": pageHead + `<fragment src="team:/hang" timeout="300ms"><em>inline</em></fragment>` +
+				`<hr><fragment src="team:/fast" timeout="200ms"><em>late</em></fragment>` + pageTail},
+			pages: "  - path: /\n    layout: p.html",
+		}, map[string]http.HandlerFunc{"team": team}, guard.Config{})
+		// The first page learns that both answers are not to be stored.
+		if status, body := s.get(t, "/"); status != http.StatusOK || body != pageHead+"<p>hang</p><hr><p>fast</p>"+pageTail {
+			t.Fatalf("first page: got %d %q", status, body)
+		}
+
+		hanging.Store(true)
+		sent := s.inlay.FetchStats().SentTogether.Load()
+		start := time.Now()
+		status, body := s.get(t, "/")
+		if elapsed := time.Since(start); elapsed != 300*time.Millisecond {
+			t.Errorf("page took %v, want exactly the hanging box's 300ms", elapsed)
+		}
+		if want := pageHead + "<em>inline</em><hr><p>fast</p>" + pageTail; status != http.StatusOK || body != want {
+			t.Errorf("page:\ngot  %d %q\nwant 200 %q", status, body, want)
+		}
+		sentNow, wantSent := s.inlay.FetchStats().SentTogether.Load()-sent, int64(0)
+		if way.conns {
+			wantSent = 2
+		}
+		if sentNow != wantSent {
+			t.Errorf("boxes sent together: got %d, want %d", sentNow, wantSent)
+		}
+		synctest.Wait()
+		if got := cancelled.Load(); got != 1 {
+			t.Errorf("hanging requests cancelled: got %d, want 1", got)
+		}
+	})
+}
+
 // A1 over loopback: a service that accepts the request and never sends
 // headers costs the page its box's deadline, no more: every other deadline
 // is a minute away, and the page comes back (I6: no upper bound).
