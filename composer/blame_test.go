@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/guard"
@@ -24,9 +23,9 @@ import (
 // limit is never cut, every box that degrades is such an overflow, and
 // once the limit has grown to the burst, the burst is served whole.
 func TestQueueWaitIsNotTheServicesFailureForPages(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
 		const burst, waves = 150, 5
-		s := newMemShop(t, shopConfig{
+		s := newMemShop(t, way, shopConfig{
 			// One key per page, so that no page waits on another's fetch.
 			layouts: map[string]string{"p.html": stampedePage(`<fragment id="box" src="box:/slow?u={u}" timeout="300ms"><em>fallback</em></fragment>`)},
 			pages:   "  - path: /p/{u}\n    layout: p.html",
@@ -103,8 +102,8 @@ func TestBrokenEndpointLeavesTheServicesOtherBoxes(t *testing.T) {
 			}
 			cfg, _ := sc.parse(t, map[string]string{"box": "http://box.test"})
 			guard := EngineSettings(cfg).Services[0].Guard
-			synctest.Test(t, func(t *testing.T) {
-				s := newMemShop(t, sc, map[string]http.HandlerFunc{"box": routes(map[string]http.HandlerFunc{
+			memTest(t, func(t *testing.T, way memWay) {
+				s := newMemShop(t, way, sc, map[string]http.HandlerFunc{"box": routes(map[string]http.HandlerFunc{
 					"/broken": func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusInternalServerError) },
 					"/ok":     htmlHandler(0, "<p>ok</p>"),
 				})}, guard)

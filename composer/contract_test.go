@@ -783,7 +783,7 @@ func injectedBody(teamHost string) string {
 // non-primary cookie of another service is dropped and counted, and a
 // set_cookies fragment that answers after the headers cannot add one.
 func TestSetCookiesServiceCookieReachesTheShopperWhenItAnsweredFirst(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
 		primaryGate, lateGate := make(chan struct{}), make(chan struct{})
 		gated := func(gate chan struct{}, body, cookie string) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
@@ -796,7 +796,7 @@ func TestSetCookiesServiceCookieReachesTheShopperWhenItAnsweredFirst(t *testing.
 			}
 		}
 		obs := &countingObserver{}
-		s := newMemShop(t, shopConfig{
+		s := newMemShop(t, way, shopConfig{
 			observer:    obs,
 			serviceYAML: map[string]string{"sess": "    set_cookies: true\n", "late": "    set_cookies: true\n"},
 			layouts: map[string]string{"p.html": pageHead + `<fragment id="sess" src="sess:/f"></fragment><fragment id="side" src="side:/f"></fragment>` +

@@ -144,14 +144,14 @@ func TestPublicURLKeepsOneCacheEntryWhateverTheHost(t *testing.T) {
 // attack's host keys its own entry: it never finds the shoppers' stale
 // copy, so it never refreshes it with its base URL.
 func TestStaleWhileRevalidateRefreshCannotCarryAHost(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
 		var hits atomic.Int64
 		box := func(w http.ResponseWriter, r *http.Request) {
 			hits.Add(1)
 			htmlHandler(0, fmt.Sprintf(`<script src="%s/app.js"></script>`, baseURLOf(r)),
 				"Cache-Control", "public, max-age=1, stale-while-revalidate=600")(w, r)
 		}
-		s := newMemShop(t, shopConfig{
+		s := newMemShop(t, way, shopConfig{
 			layouts: map[string]string{"p.html": fmt.Sprintf(faultLayout, "")},
 			pages:   "  - path: /\n    layout: p.html",
 		}, map[string]http.HandlerFunc{"shell": htmlHandler(0, "<h1>main</h1>"), "box": box}, guard.Config{Failures: 100})

@@ -62,7 +62,9 @@ func (m memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rec.Result(), nil
 }
 
-func newMemShop(t *testing.T, sc shopConfig, services map[string]http.HandlerFunc, guard guard.Config) *memShop {
+// newMemShop returns a memShop whose engine reaches services the way way
+// says.
+func newMemShop(t *testing.T, way memWay, sc shopConfig, services map[string]http.HandlerFunc, guard guard.Config) *memShop {
 	t.Helper()
 	urls := map[string]string{}
 	for name := range services {
@@ -76,7 +78,9 @@ func newMemShop(t *testing.T, sc shopConfig, services map[string]http.HandlerFun
 	for i := range settings.Services {
 		settings.Services[i].Guard = guard
 	}
-	engine := fragments.NewEngine(fragments.EngineOptions{Logger: logger, Transport: memTransport(services), CleanupInterval: -1}, settings)
+	opts := way.options(t, services)
+	opts.Logger, opts.CleanupInterval = logger, -1
+	engine := fragments.NewEngine(opts, settings)
 	t.Cleanup(engine.Close)
 	srv, err := New(cfg, Options{Engine: engine, LayoutFS: fsys, Logger: logger, Observer: sc.observer})
 	if err != nil {
@@ -270,7 +274,7 @@ func longDeadlines(sc *shopConfig) {
 // deadline; its box shows the fallback, the others are intact, the failure
 // is logged and counted by its service's breaker.
 func TestHangingFragmentFallsBackAtExactlyItsDeadline(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
 		var cancelled atomic.Int64
 		var answering atomic.Bool
 		shell := routes(map[string]http.HandlerFunc{
@@ -284,7 +288,7 @@ func TestHangingFragmentFallsBackAtExactlyItsDeadline(t *testing.T) {
 			}
 			hangHandler(&cancelled)(w, r)
 		}
-		s := newMemShop(t, shopConfig{
+		s := newMemShop(t, way, shopConfig{
 			layouts: map[string]string{"p.html": pageHead + `<fragment src="shell:/main" primary></fragment>` +
 				`[<fragment id="search" src="search:/box" timeout="300ms"><em>search is resting</em></fragment>]` +
 				`<fragment src="shell:/footer"></fragment>` + pageTail},
@@ -317,6 +321,60 @@ func TestHangingFragmentFallsBackAtExactlyItsDeadline(t *testing.T) {
 		answering.Store(true)
 		if status, body := s.get(t, "/"); status != http.StatusOK || !strings.Contains(body, "<ul>results</ul>") {
 			t.Errorf("follow-up page: got %d %q, want 200 with the results", status, body)
+		}
+	})
+}
+
+// A1 (synctest): a box sent together with a box that never answers, whose
+// own deadline passes while the page waits for the hanging one, is shown
+// when its answer came in time: the page reads it once the hanging box's
+// deadline has passed and takes it whole, waiting for nothing more. Over
+// in-memory connections both boxes are sent by the page (the lean client's
+// exchanges); over the RoundTripper, on goroutines of their own.
+func TestSentBoxReadAfterItsDeadlineIsShownWhenItAnswered(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
+		var hanging atomic.Bool
+		var cancelled atomic.Int64
+		team := routes(map[string]http.HandlerFunc{
+			"/hang": func(w http.ResponseWriter, r *http.Request) {
+				if hanging.Load() {
+					hangHandler(&cancelled)(w, r)
+					return
+				}
+				htmlHandler(0, "<p>hang</p>", "Cache-Control", "no-store")(w, r)
+			},
+			"/fast": htmlHandler(0, "<p>fast</p>", "Cache-Control", "no-store"),
+		})
+		s := newMemShop(t, way, shopConfig{
+			layouts: map[string]string{"p.html": pageHead + `<fragment src="team:/hang" timeout="300ms"><em>inline</em></fragment>` +
+				`<hr><fragment src="team:/fast" timeout="200ms"><em>late</em></fragment>` + pageTail},
+			pages: "  - path: /\n    layout: p.html",
+		}, map[string]http.HandlerFunc{"team": team}, guard.Config{})
+		// The first page learns that both answers are not to be stored.
+		if status, body := s.get(t, "/"); status != http.StatusOK || body != pageHead+"<p>hang</p><hr><p>fast</p>"+pageTail {
+			t.Fatalf("first page: got %d %q", status, body)
+		}
+
+		hanging.Store(true)
+		sent := s.inlay.FetchStats().SentTogether.Load()
+		start := time.Now()
+		status, body := s.get(t, "/")
+		if elapsed := time.Since(start); elapsed != 300*time.Millisecond {
+			t.Errorf("page took %v, want exactly the hanging box's 300ms", elapsed)
+		}
+		if want := pageHead + "<em>inline</em><hr><p>fast</p>" + pageTail; status != http.StatusOK || body != want {
+			t.Errorf("page:\ngot  %d %q\nwant 200 %q", status, body, want)
+		}
+		sentNow, wantSent := s.inlay.FetchStats().SentTogether.Load()-sent, int64(0)
+		if way.conns {
+			wantSent = 2
+		}
+		if sentNow != wantSent {
+			t.Errorf("boxes sent together: got %d, want %d", sentNow, wantSent)
+		}
+		synctest.Wait()
+		if got := cancelled.Load(); got != 1 {
+			t.Errorf("hanging requests cancelled: got %d, want 1", got)
 		}
 	})
 }
@@ -397,7 +455,7 @@ func TestDripFeedingFragmentIsCutAtItsTotalDeadline(t *testing.T) {
 // A3 (synctest): a primary slower than its deadline makes a 504 static
 // page at exactly that deadline, with nothing of the layout or fragments.
 func TestSlowPrimaryIsA504StaticPageAtItsDeadline(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
 		var cancelled atomic.Int64
 		var answering atomic.Bool
 		product := func(w http.ResponseWriter, r *http.Request) {
@@ -407,7 +465,7 @@ func TestSlowPrimaryIsA504StaticPageAtItsDeadline(t *testing.T) {
 			}
 			hangHandler(&cancelled)(w, r)
 		}
-		s := newMemShop(t, shopConfig{
+		s := newMemShop(t, way, shopConfig{
 			layouts: map[string]string{"p.html": pageHead + `<fragment src="shell:/header"></fragment>` +
 				`<fragment id="product" src="product:/p" timeout="1s" primary></fragment>` + pageTail},
 			pages: "  - path: /\n    layout: p.html",
@@ -470,8 +528,8 @@ func TestFragmentDeadlineBoundary(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				s := newMemShop(t, shopConfig{
+			memTest(t, func(t *testing.T, way memWay) {
+				s := newMemShop(t, way, shopConfig{
 					layouts: map[string]string{"p.html": fmt.Sprintf(faultLayout, ` timeout="300ms"`)},
 					pages:   "  - path: /\n    layout: p.html",
 				}, map[string]http.HandlerFunc{
@@ -508,10 +566,10 @@ func twentySlowBoxes() (layout, want string) {
 // A5 (synctest): when every fragment takes longer than the page may, the
 // page is done at exactly its deadline, however many fragments it has.
 func TestPageDeadlineBoundsManySlowFragments(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
 		layout, want := twentySlowBoxes()
 		var cancelled atomic.Int64
-		s := newMemShop(t, shopConfig{
+		s := newMemShop(t, way, shopConfig{
 			layouts: map[string]string{"p.html": layout},
 			pages:   "  - path: /\n    layout: p.html",
 			extra:   "page_timeout: 300ms\n",
@@ -694,7 +752,7 @@ func TestServerErrorFragmentNeverReachesPageOrCache(t *testing.T) {
 // B1/E4 (synctest): within stale-if-error the stored copy stands in for a
 // failing service; past it, the fallback shows.
 func TestStaleFragmentStandsInForAFailingService(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
 		var failing atomic.Bool
 		var calls atomic.Int64
 		box := func(w http.ResponseWriter, r *http.Request) {
@@ -705,7 +763,7 @@ func TestStaleFragmentStandsInForAFailingService(t *testing.T) {
 			}
 			htmlHandler(0, "<p>v1</p>", "Cache-Control", "max-age=1, stale-if-error=60")(w, r)
 		}
-		s := newMemShop(t, shopConfig{
+		s := newMemShop(t, way, shopConfig{
 			layouts: map[string]string{"p.html": fmt.Sprintf(faultLayout, "")},
 			pages:   "  - path: /\n    layout: p.html",
 		}, map[string]http.HandlerFunc{"shell": htmlHandler(0, "<h1>main</h1>"), "box": box}, guard.Config{Failures: 100})
@@ -1334,7 +1392,7 @@ func TestStampedeOfPagesMakesOneUpstreamFetch(t *testing.T) {
 // E2 (synctest): when that one fetch fails, all 1000 pages show the
 // fallback from that one failure: one upstream call, one breaker failure.
 func TestStampedeOfPagesSharesOneFailure(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
 		gate := make(chan struct{})
 		var calls atomic.Int64
 		box := func(w http.ResponseWriter, r *http.Request) {
@@ -1346,7 +1404,7 @@ func TestStampedeOfPagesSharesOneFailure(t *testing.T) {
 			}
 			http.Error(w, "<b>oops</b>", http.StatusInternalServerError)
 		}
-		s := newMemShop(t, shopConfig{layouts: map[string]string{"p.html": stampedeLayout}, pages: "  - path: /\n    layout: p.html"},
+		s := newMemShop(t, way, shopConfig{layouts: map[string]string{"p.html": stampedeLayout}, pages: "  - path: /\n    layout: p.html"},
 			map[string]http.HandlerFunc{"box": box}, guard.Config{Failures: 5})
 		const n = 1000
 		wait := servePages(s.inlay, n, nil, nil)
@@ -1375,7 +1433,7 @@ func TestStampedeOfPagesSharesOneFailure(t *testing.T) {
 // E3 (synctest): the page whose request started the shared fetch goes
 // away; the fetch goes on, and the other pages get the fragment.
 func TestLeaderPageLeavingDoesNotPoisonOtherPages(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
 		gate := make(chan struct{})
 		var calls, cancelled atomic.Int64
 		box := func(w http.ResponseWriter, r *http.Request) {
@@ -1388,7 +1446,7 @@ func TestLeaderPageLeavingDoesNotPoisonOtherPages(t *testing.T) {
 			}
 			htmlHandler(0, "<p>shared</p>", "Cache-Control", "max-age=60")(w, r)
 		}
-		s := newMemShop(t, shopConfig{layouts: map[string]string{"p.html": stampedeLayout}, pages: "  - path: /\n    layout: p.html"},
+		s := newMemShop(t, way, shopConfig{layouts: map[string]string{"p.html": stampedeLayout}, pages: "  - path: /\n    layout: p.html"},
 			map[string]http.HandlerFunc{"box": box}, guard.Config{})
 		leaderCtx, leaderLeaves := context.WithCancel(context.Background())
 		waitLeader := servePages(s.inlay, 1, func(int) context.Context { return leaderCtx }, nil)

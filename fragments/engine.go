@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -58,6 +59,15 @@ type EngineOptions struct {
 	// fragments and gateway alike, instead of a pool per service under
 	// the dial policy. Tests use it to reach in-memory services.
 	Transport http.RoundTripper
+	// Dial, when not nil, makes every connection to every service,
+	// fragments and gateway alike, instead of a net.Dialer; Transport
+	// takes precedence over it. Unlike Transport, it keeps the transport
+	// each service would have without it (the lean HTTP/1.1 client for a
+	// plain-http service on Unix, net/http's otherwise), and the dial
+	// policy still applies: to the address dialled when it is an IP
+	// address, and to the address the connection reached when it has one.
+	// Tests use it to reach in-memory services over connections.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// CleanupInterval is how often the cache drops expired entries; see
 	// [cache.Config.CleanupInterval].
 	CleanupInterval time.Duration

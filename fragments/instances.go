@@ -100,8 +100,8 @@ func (e *Engine) newGroup(name string, urls []*url.URL, sc ServiceConfig, settin
 	}
 	g.fallback = g.newInstance(first, "")
 	g.insts.Store(&map[string]*instance{})
-	if e.opts.Transport != nil {
-		return g // every request goes over the engine's own RoundTripper
+	if e.opts.Transport != nil || e.opts.Dial != nil {
+		return g // the engine's own RoundTripper or dial decides where requests go
 	}
 	opts := resolve.Options{Every: sc.ResolveEvery, Logger: e.logger}
 	if settings.Resolver.IsValid() {
@@ -125,7 +125,7 @@ func (g *group) newInstance(u *url.URL, addr string) *instance {
 	k, e := g.key, g.e
 	tc := transport.Config{
 		URL: u, H2C: k.h2c, MaxConns: g.maxConns, MaxBodyBytes: k.maxBody, Budget: e.budget,
-		RoundTripper: e.opts.Transport, Addr: addr, MaxConnAge: k.maxAge,
+		RoundTripper: e.opts.Transport, Dial: e.opts.Dial, Addr: addr, MaxConnAge: k.maxAge,
 	}
 	return &instance{addr: addr, frag: transport.New(tc), gate: transport.NewPool(tc)}
 }

@@ -18,15 +18,26 @@ import (
 // answer waits in the connection's buffers until Wait reads it, on the
 // caller's goroutine: no goroutine per fetch, and no read buffer until an
 // answer is read.
+//
+// A connection without raw reads (one that a [Config.Dial] made, such as
+// an in-memory pipe) cannot tell what is here from what is not, nor read
+// without waiting: an answer left in it could not be taken once its
+// deadline has passed. Its answer is read as it comes, on a goroutine of
+// the exchange's own, as net/http's transport would.
 type Exchange struct {
 	x     h1Exchange
 	conns *H1Conns
 
-	// dialled, when not nil, is closed once the goroutine that dials a
-	// connection for the fetch and sends its request is done.
+	// dialled, when not nil, is closed once the goroutine of the fetch is
+	// done: the one that dials a connection for it and sends its request,
+	// and, over a connection without raw reads, reads its answer.
 	dialled chan struct{}
 	// sendErr is why the request could not be sent, once it is known.
 	sendErr error
+	// read reports that the goroutine read the answer: resp and err.
+	read bool
+	resp *fetch.Response
+	err  error
 }
 
 // start sends req over c's lean connections, and reports false when it
@@ -51,8 +62,23 @@ func (x *Exchange) start(ctx context.Context, c *Client, req *fetch.Request) boo
 		} else {
 			x.sendErr = err // Wait ends the fetch with it
 		}
+	} else if conn.raw == nil {
+		x.dialled = make(chan struct{})
+		go func() {
+			defer close(x.dialled)
+			x.receive()
+		}()
 	}
 	return true
+}
+
+// receive reads the answer and ends the exchange: on the goroutine of a
+// connection without raw reads, which reads the answer as it comes.
+func (x *Exchange) receive() {
+	h := &x.x
+	defer h.close()
+	x.resp, x.err = h.receive()
+	x.read = true
 }
 
 // dial dials a connection for the fetch and sends its request on a
@@ -75,6 +101,10 @@ func (x *Exchange) dial() {
 			h.keep = false
 			h.close()
 			x.sendErr = err
+			return
+		}
+		if conn.raw == nil {
+			x.receive()
 		}
 	}()
 }
@@ -91,7 +121,7 @@ func (x *Exchange) Ready() bool {
 			return false
 		}
 	}
-	return x.sendErr != nil || x.x.conn.readable()
+	return x.sendErr != nil || x.read || x.x.conn.readable()
 }
 
 // Wait reads the answer whole and returns it as [Transport.Fetch] would
@@ -111,16 +141,20 @@ func (x *Exchange) Wait() (resp *fetch.Response, err error, waited bool) {
 			<-x.dialled
 		}
 	}
-	if x.sendErr != nil {
+	switch {
+	case x.sendErr != nil:
 		return nil, x.sendErr, waited
-	}
-	func() {
-		defer func() {
-			waited = waited || h.conn.blocked
-			h.close()
+	case x.read:
+		resp, err = x.resp, x.err
+	default:
+		func() {
+			defer func() {
+				waited = waited || h.conn.blocked
+				h.close()
+			}()
+			resp, err = h.receive()
 		}()
-		resp, err = h.receive()
-	}()
+	}
 	if errors.Is(err, errRetry) && h.ctx.Err() == nil {
 		// The service had closed the kept-alive connection before it
 		// read the request: once more, on another, as Fetch does.

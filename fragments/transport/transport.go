@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,12 @@ type Config struct {
 	// connections of the transport's own. Tests use it to reach in-memory
 	// services.
 	RoundTripper http.RoundTripper
+	// Dial, when not nil, makes the transport's connections instead of a
+	// net.Dialer, for the lean client and net/http's transport alike: the
+	// transport is the one it would be without it. The dial policy still
+	// applies (see [checkedDial]). Tests use it to reach in-memory
+	// services over the default transport.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // DefaultMaxConns is the connection cap of a transport whose Config gives
@@ -84,11 +91,16 @@ func New(cfg Config) Transport {
 	if rawReads && cfg.RoundTripper == nil && !cfg.H2C && cfg.URL != nil && cfg.URL.Scheme == "http" {
 		l := &lean{client: client, pool: NewPool(cfg)}
 		l.client.Transport = l.pool // a URL that is not http://, which the lean client does not speak
-		l.client.Conns = NewH1Conns(cfg.policy(), cmp.Or(cfg.MaxConns, DefaultMaxConns))
-		l.client.Conns.maxAge = cfg.MaxConnAge
-		if cfg.Addr != "" {
-			l.client.Conns.dial = toAddr(l.client.Conns.dial, cfg.Addr)
+		policy := cfg.policy()
+		conns := NewH1Conns(policy, cmp.Or(cfg.MaxConns, DefaultMaxConns))
+		conns.maxAge = cfg.MaxConnAge
+		if cfg.Dial != nil {
+			conns.dial = checkedDial(cfg.Dial, policy)
 		}
+		if cfg.Addr != "" {
+			conns.dial = toAddr(conns.dial, cfg.Addr)
+		}
+		l.client.Conns = conns
 		return l
 	}
 	s := &std{client: client, pool: NewPool(cfg)}
@@ -123,6 +135,33 @@ func (cfg *Config) policy() *DialPolicy {
 func toAddr(dial func(ctx context.Context, network, addr string) (net.Conn, error), addr string) func(ctx context.Context, network, _ string) (net.Conn, error) {
 	return func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return dial(ctx, network, addr)
+	}
+}
+
+// checkedDial returns dial under policy. An address given as ip:port is
+// checked before it is dialled; a connection that reached an IP address
+// is checked on that address, after dial resolved the name, as a
+// net.Dialer's Control is, and closed when the policy refuses it. A
+// connection with no IP address (an in-memory pipe, a Unix socket)
+// reached no address the policy guards.
+func checkedDial(dial func(ctx context.Context, network, addr string) (net.Conn, error), policy *DialPolicy) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if _, err := netip.ParseAddrPort(addr); err == nil {
+			if err := policy.Check(addr); err != nil {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+			}
+		}
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if a, ok := conn.RemoteAddr().(*net.TCPAddr); ok {
+			if err := policy.Check(a.String()); err != nil {
+				conn.Close()
+				return nil, &net.OpError{Op: "dial", Net: network, Addr: a, Err: err}
+			}
+		}
+		return conn, nil
 	}
 }
 
@@ -197,6 +236,9 @@ func NewPool(cfg Config) *Pool {
 		t = policy.NewH2CTransport()
 	} else {
 		t = policy.NewTransport()
+	}
+	if cfg.Dial != nil {
+		t.DialContext = checkedDial(cfg.Dial, policy)
 	}
 	if cfg.Addr != "" {
 		t.DialContext = toAddr(t.DialContext, cfg.Addr)
