@@ -18,6 +18,7 @@ import (
 	"github.com/inlayhq/inlay/fragments/canary"
 	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/guard"
+	"github.com/inlayhq/inlay/fragments/resolve"
 	"github.com/inlayhq/inlay/fragments/transport"
 )
 
@@ -68,6 +69,10 @@ type EngineOptions struct {
 	// address, and to the address the connection reached when it has one.
 	// Tests use it to reach in-memory services over connections.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Lookup, when not nil, looks up the names of the services' URLs
+	// instead of Go's resolver, and Settings.Resolver is not used: a shop
+	// that finds its instances its own way, or a test.
+	Lookup resolve.Lookuper
 	// CleanupInterval is how often the cache drops expired entries; see
 	// [cache.Config.CleanupInterval].
 	CleanupInterval time.Duration

@@ -65,6 +65,12 @@ type groupKey struct {
 	hedge        bool
 }
 
+// minInstanceRequests is how many fetches an instance, and its siblings
+// together, must have had within the window before their failure rates
+// are compared: an instance answering only errors draws few fetches (its
+// failures weigh as slow answers), and is still ejected within seconds.
+const minInstanceRequests = 10
+
 // instance is one running copy of a service, at one address.
 type instance struct {
 	addr string // ip:port; empty for the fallback, which dials the URL's host
@@ -100,11 +106,19 @@ func (e *Engine) newGroup(name string, urls []*url.URL, sc ServiceConfig, settin
 	}
 	g.fallback = g.newInstance(first, "")
 	g.insts.Store(&map[string]*instance{})
-	if e.opts.Transport != nil || e.opts.Dial != nil {
-		return g // the engine's own RoundTripper or dial decides where requests go
+	if e.opts.Transport != nil || e.opts.Dial != nil && e.opts.Lookup == nil {
+		// The engine's own RoundTripper carries every request, or its
+		// own dial decides where each connection goes: no name is
+		// looked up, and IP literals only are instances of their own.
+		for i, u := range urls {
+			if _, err := netip.ParseAddr(u.Hostname()); err == nil && e.opts.Transport == nil {
+				g.update(i, []string{resolve.HostPort(u)})
+			}
+		}
+		return g
 	}
-	opts := resolve.Options{Every: sc.ResolveEvery, Logger: e.logger}
-	if settings.Resolver.IsValid() {
+	opts := resolve.Options{Every: sc.ResolveEvery, Logger: e.logger, Resolver: e.opts.Lookup}
+	if opts.Resolver == nil && settings.Resolver.IsValid() {
 		opts.Resolver = resolve.New(settings.Resolver)
 	}
 	for i, u := range urls {
@@ -162,7 +176,7 @@ func (g *group) update(i int, addrs []string) {
 	}
 	set := g.set.Load()
 	if set == nil {
-		s, err := balance.NewSet(all, balance.Config{FadeIn: g.key.fadeIn, OnDrained: g.drained, Logger: g.e.logger})
+		s, err := balance.NewSet(all, balance.Config{FadeIn: g.key.fadeIn, MinRequests: minInstanceRequests, OnDrained: g.drained, Logger: g.e.logger})
 		if err != nil {
 			g.e.logger.Warn("service instances refused", slog.String("service", g.name), slog.String("error", err.Error()))
 			return

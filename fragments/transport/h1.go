@@ -189,15 +189,25 @@ func (p *H1Conns) fetch(ctx context.Context, c *Client, req *fetch.Request, dead
 	}
 	addr := u.addr
 	for attempt := 0; ; attempt++ {
-		conn, err := p.get(ctx, addr, deadline)
+		// Once a kept-alive connection was found closed, the others kept
+		// with it may be too: the second attempt dials a new one.
+		var conn *h1Conn
+		var err error
+		if attempt == 0 {
+			conn, err = p.get(ctx, addr, deadline)
+		} else {
+			conn, err = p.dialConn(ctx, addr, deadline)
+		}
 		if err != nil {
 			return nil, c.fail(ctx, req, deadline, fetch.KindConnect, err)
 		}
 		resp, err := p.roundTrip(ctx, c, conn, u, req, deadline)
-		if errors.Is(err, errRetry) && attempt == 0 && ctx.Err() == nil {
-			continue
+		switch {
+		case !errors.Is(err, errRetry):
+			return resp, err
+		case attempt > 0 || ctx.Err() != nil:
+			return nil, c.fail(ctx, req, deadline, fetch.KindConnect, err)
 		}
-		return resp, err
 	}
 }
 
