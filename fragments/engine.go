@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/inlayhq/inlay/fragments/balance"
 	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/canary"
 	"github.com/inlayhq/inlay/fragments/fetch"
@@ -315,7 +314,7 @@ func (e *Engine) send(ctx context.Context, req *fetch.Request) (*fetch.Response,
 		resp, err = g.fetch(ctx, req)
 	}
 	if svc.can != nil {
-		svc.can.Observe(req.Canary, time.Since(start), outcomeOf(err) != balance.Success && outcomeOf(err) != balance.Canceled)
+		svc.can.Observe(req.Canary, time.Since(start), canaryFailed(err))
 	}
 	return resp, err
 }
@@ -409,4 +408,19 @@ func (e *Engine) Close() {
 			svc.canary.close()
 		}
 	}
+}
+
+// canaryFailed says which outcomes count as failures when a canary is
+// compared with its stable version: what degrades a box (an error, a
+// timeout, a 5xx, a broken contract), not a 4xx answer, nor a fetch the
+// shopper or Inlay itself gave up on.
+func canaryFailed(err error) bool {
+	switch fetch.KindOf(err) {
+	case 0, fetch.KindCanceled, fetch.KindPanic, fetch.KindBreakerOpen, fetch.KindOverflow, fetch.KindBudget:
+		return false
+	case fetch.KindStatus:
+		fe, ok := err.(*fetch.Error)
+		return !ok || fe.Status >= http.StatusInternalServerError
+	}
+	return true
 }

@@ -147,7 +147,7 @@ func (f *fakeLookup) LookupNetIP(context.Context, string, string) ([]netip.Addr,
 	return slices.Clone(f.addrs), nil
 }
 
-// An instance ten times slower than its three siblings gets at most 5%
+// N1: An instance ten times slower than its three siblings gets at most 5%
 // of the fetches: each fetch goes to the less loaded and faster of two
 // instances drawn at random.
 func TestSlowInstanceGetsFewFetches(t *testing.T) {
@@ -180,7 +180,7 @@ func TestSlowInstanceGetsFewFetches(t *testing.T) {
 	})
 }
 
-// When the service's name answers 4 addresses instead of 2, each new
+// N2: When the service's name answers 4 addresses instead of 2, each new
 // instance gets at least 20% of the fetches within resolve_every plus
 // fade_in, and its share ramps up rather than jumping at once.
 func TestNewInstancesAreEasedIn(t *testing.T) {
@@ -253,7 +253,7 @@ func TestNewInstancesAreEasedIn(t *testing.T) {
 	})
 }
 
-// One instance killed in the middle of 1,000 pages of four boxes costs no
+// N3: One instance killed in the middle of 1,000 pages of four boxes costs no
 // box: a fetch that fails before any answer is sent once more to another
 // instance, and the dead one is soon left out.
 func TestKilledInstanceCostsNoBox(t *testing.T) {
@@ -302,7 +302,7 @@ func TestKilledInstanceCostsNoBox(t *testing.T) {
 	})
 }
 
-// An instance that answers only 500s is ejected within 5 s; after that
+// N4: An instance that answers only 500s is ejected within 5 s; after that
 // no fetch of the service fails, and its breaker stays closed.
 func TestFailingInstanceIsEjected(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -346,7 +346,7 @@ func TestFailingInstanceIsEjected(t *testing.T) {
 	})
 }
 
-// With one address only (a virtual IP balancing connections between two
+// N5: With one address only (a virtual IP balancing connections between two
 // backends, as kube-proxy does), kept-alive connections older than
 // max_connection_age are retired, so the second backend gets traffic; with
 // no age limit, the one kept connection goes to the first backend only.
@@ -395,7 +395,7 @@ func TestConnectionAgeRebalancesAVirtualIP(t *testing.T) {
 	}
 }
 
-// A canary at weight 10 that fails half its fetches is rolled back within
+// N6: A canary at weight 10 that fails half its fetches is rolled back within
 // 10 s. Until then every page of a shopper takes one version for all its
 // boxes; after it, no fetch goes to the canary.
 func TestCanaryRollsBack(t *testing.T) {
@@ -444,7 +444,7 @@ func TestCanaryRollsBack(t *testing.T) {
 	})
 }
 
-// With hedging on, an instance that stalls one request in twenty for
+// N7: With hedging on, an instance that stalls one request in twenty for
 // 500 ms costs the service's p99 nothing past 100 ms: a fetch still
 // unanswered at the service's p95 is sent to another instance as well,
 // within the retry budget.
