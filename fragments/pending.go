@@ -35,8 +35,7 @@ type Pending struct {
 	resp *fetch.Response // resolved
 	err  error
 
-	look   cache.Lookup // waitFlight
-	flight cache.Flight
+	miss *miss // waitFlight
 
 	ex *exchange // waitExchange
 	g  *goFetch  // waitGoroutine
@@ -47,6 +46,13 @@ type goFetch struct {
 	done chan struct{} // closed once resp and err are set
 	resp *fetch.Response
 	err  error
+}
+
+// miss is a fetch that joined its key's flight: made only for those, so
+// that a Pending stays small.
+type miss struct {
+	look   cache.Lookup
+	flight cache.Flight
 }
 
 // exchange is a fetch sent at Start, for Wait to read: made only for
@@ -115,15 +121,15 @@ func (e *Engine) start(ctx context.Context, req *fetch.Request, async bool, p *P
 		p.toOrigin(async, false)
 		return p
 	}
-	p.look = e.cache.Lookup(req)
-	p.look.Report(&p.rep)
-	switch p.look.Status {
+	look := e.cache.Lookup(req)
+	look.Report(&p.rep)
+	switch look.Status {
 	case fetch.CacheHit, fetch.CacheStale:
-		p.resp = p.look.Resp
+		p.resp = look.Resp
 	case fetch.CachePass:
-		p.toOrigin(async, p.look.PassBody <= sentTogetherMaxBody)
+		p.toOrigin(async, look.PassBody <= sentTogetherMaxBody)
 	default:
-		p.how, p.flight = waitFlight, e.cache.Join(ctx, req, p.look)
+		p.how, p.miss = waitFlight, &miss{look: look, flight: e.cache.Join(ctx, req, look)}
 	}
 	return p
 }
@@ -218,7 +224,7 @@ func (p *Pending) Request() *fetch.Request { return p.req }
 func (p *Pending) Ready() bool {
 	switch p.how {
 	case waitFlight:
-		return p.flight.Ready()
+		return p.miss.flight.Ready()
 	case waitExchange:
 		return p.ex.x.Ready()
 	case waitGoroutine:
@@ -234,6 +240,15 @@ func (p *Pending) Ready() bool {
 // the service's breaker after it. A panic anywhere below fails only this
 // fetch.
 func (p *Pending) Wait() (resp *fetch.Response, rep fetch.Report, err error) {
+	if p.how == resolved && p.err == nil {
+		return p.resp, p.rep, nil // a hit: nothing below to guard
+	}
+	return p.wait()
+}
+
+// wait is Wait for a fetch that waits on something, with a panic below
+// turned into the fetch's failure.
+func (p *Pending) wait() (resp *fetch.Response, rep fetch.Report, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			resp, err = nil, fetch.Panicked(p.e.stats, p.e.logger, p.req, v)
@@ -244,7 +259,7 @@ func (p *Pending) Wait() (resp *fetch.Response, rep fetch.Report, err error) {
 	case resolved:
 		resp, err = p.resp, p.err
 	case waitFlight:
-		resp, err = p.e.cache.Await(p.ctx, p.req, p.flight, p.look, &p.rep)
+		resp, err = p.e.cache.Await(p.ctx, p.req, p.miss.flight, p.miss.look, &p.rep)
 	case waitExchange:
 		resp, err = p.waitExchange()
 	case waitGoroutine:
@@ -253,7 +268,7 @@ func (p *Pending) Wait() (resp *fetch.Response, rep fetch.Report, err error) {
 	case waitCall:
 		resp, err = p.e.fetchOrigin(p.ctx, p.req)
 	}
-	if p.look.Status != fetch.CacheHit && p.look.Status != fetch.CacheStale {
+	if c := p.rep.Cache; c != fetch.CacheHit && c != fetch.CacheStale {
 		p.rep.Breaker = p.e.guards.Breaker(p.req)
 	}
 	return resp, p.rep, err
