@@ -64,8 +64,9 @@ type Config struct {
 	// Host header: one instance of a service whose name has several.
 	// The dial policy lets it, and only it, through.
 	Addr string
-	// MaxConnAge retires a kept-alive connection of the lean client once
-	// it is this old: it is closed when its fetch ends instead of kept,
+	// MaxConnAge retires a kept-alive connection once it is this old:
+	// the lean client closes it when its fetch ends instead of keeping
+	// it, and net/http's idle connections are closed every half of it,
 	// so that a service behind one virtual IP rebalances. Zero means
 	// never.
 	MaxConnAge time.Duration
@@ -89,7 +90,9 @@ const DefaultMaxConns = 2048
 func New(cfg Config) Transport {
 	client := Client{MaxBodyBytes: cfg.MaxBodyBytes, Budget: cfg.Budget}
 	if rawReads && cfg.RoundTripper == nil && !cfg.H2C && cfg.URL != nil && cfg.URL.Scheme == "http" {
-		l := &lean{client: client, pool: NewPool(cfg)}
+		other := cfg
+		other.MaxConnAge = 0 // the lean client ages its own connections; this pool is seldom used
+		l := &lean{client: client, pool: NewPool(other)}
 		l.client.Transport = l.pool // a URL that is not http://, which the lean client does not speak
 		policy := cfg.policy()
 		conns := NewH1Conns(policy, cmp.Or(cfg.MaxConns, DefaultMaxConns))
@@ -218,6 +221,7 @@ type Pool struct {
 	rt       http.RoundTripper
 	inFlight atomic.Int64 // requests whose response body is not closed yet
 	retired  atomic.Bool
+	stop     chan struct{} // closed by Retire; nil without an age limit
 }
 
 // NewPool returns the pool of cfg's service: HTTP/1.1 or h2c, under a
@@ -246,7 +250,30 @@ func NewPool(cfg Config) *Pool {
 	ceiling := cmp.Or(cfg.MaxConns, DefaultMaxConns)
 	t.MaxIdleConnsPerHost = ceiling
 	t.MaxConnsPerHost = ceiling
-	return &Pool{rt: t}
+	p := &Pool{rt: t}
+	if cfg.MaxConnAge > 0 {
+		p.stop = make(chan struct{})
+		go p.retireOld(t, cfg.MaxConnAge)
+	}
+	return p
+}
+
+// retireOld closes the pool's idle connections every half of maxAge until
+// the pool is retired: net/http keeps no connection's age, so a
+// kept-alive connection lives at most about maxAge and a half before the
+// next request dials anew, and a service behind one virtual IP
+// rebalances.
+func (p *Pool) retireOld(t *http.Transport, maxAge time.Duration) {
+	tick := time.NewTicker(maxAge / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			t.CloseIdleConnections()
+		case <-p.stop:
+			return
+		}
+	}
 }
 
 // RoundTrip sends r and counts it until its response body is closed.
@@ -275,7 +302,12 @@ func (p *Pool) done() {
 
 // Retire marks the pool as replaced and closes what is idle now.
 func (p *Pool) Retire() {
-	p.retired.Store(true)
+	if p.retired.Swap(true) {
+		return
+	}
+	if p.stop != nil {
+		close(p.stop)
+	}
 	p.closeIdle()
 }
 
