@@ -26,7 +26,12 @@
 // connections and a burst of 1,000 page loads started at once, with every
 // page checked for a 200 and all four fragments, no-store and cacheable
 // (nginx with proxy_cache). nginx's CPU and RSS are its master's and
-// workers' summed.
+// workers' summed. The floor program (testdata/floor), the least a Go
+// program on net/http does to compose the page, runs beside them,
+// no-store, as a process of its own. The server columns run -runs times
+// (3), one after the other, and the targets (CPU per page against
+// the floor's, p99 and cached throughput against nginx's, peak RSS) are
+// checked on the medians of the runs.
 //
 // It prints Markdown tables with the targets and whether each is met, and
 // with -out splices them into a file.
@@ -38,7 +43,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c] [-nginx auto] [-burst 1000]
+//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c] [-nginx auto] [-burst 1000] [-runs 3] [-floor=true]
 //	go run ./cmd/loadbench -profile cpu.out -memprofile mem.out [-scenario cacheable]
 package main
 
