@@ -61,7 +61,8 @@ type peerResult struct {
 	HasProc   bool              // Inlay, the floor or nginx: CPU and RSS are theirs
 	RSSPeak   int64             // VmHWM after the closed loops, bytes
 	Burst     *burstResult
-	RSSBurst  int64 // VmHWM after the burst, bytes
+	RSSBurst  int64  // VmHWM after the burst, bytes
+	Load      string // the 1-minute load average as the run started
 }
 
 // peerConfig holds the side-by-side run's parameters.
@@ -121,7 +122,8 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 		return nil, err
 	}
 	defer st.Close()
-	res := &peerResult{Column: col, Run: run, Loops: map[int]*peerLoop{}}
+	load, _, _ := strings.Cut(loadAvg(), ",")
+	res := &peerResult{Column: col, Run: run, Loops: map[int]*peerLoop{}, Load: load}
 	markers := fragmentMarkers()
 	target := st.FragmentURL(slowest().Name)
 	sample := func() (procSample, error) { return procSample{}, nil }

@@ -157,6 +157,7 @@ func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []che
 	fmt.Fprintf(&b, "The server columns of the table above ran %d times, a run of each after the other (Inlay, the floor, nginx, then the cached pair, "+
 		"and again), each run with a fresh stub service and a fresh server process, the same warm-up and closed loops; "+
 		"the cached columns' later runs measure %d connections only, and only the first run has the burst. "+
+		"Load is the machine's 1-minute load average as the run started, the benchmark's own earlier runs included. "+
 		"%s. The targets are checked on the medians of the runs.\n\n", runs, peerConns[len(peerConns)-1], floor)
 
 	var cols []peerColumn
@@ -169,8 +170,8 @@ func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []che
 	for _, c := range peerConns {
 		fmt.Fprintf(&b, " req/s, %d | p50 / p99, %d | CPU per page, %d |", c, c, c)
 	}
-	b.WriteString(" peak RSS |\n|---|---:|")
-	b.WriteString(strings.Repeat("---:|", 3*len(peerConns)+1))
+	b.WriteString(" peak RSS | load |\n|---|---:|")
+	b.WriteString(strings.Repeat("---:|", 3*len(peerConns)+2))
 	b.WriteString("\n")
 	med := medians(results)
 	for _, col := range cols {
@@ -185,7 +186,7 @@ func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []che
 					b.WriteString(" – | – | – |")
 				}
 			}
-			fmt.Fprintf(&b, " %s |\n", fmtMiB(r.RSSPeak))
+			fmt.Fprintf(&b, " %s | %s |\n", fmtMiB(r.RSSPeak), r.Load)
 		}
 		m := med[col.Key]
 		fmt.Fprintf(&b, "| **%s** | **median** |", col.Title)
@@ -196,7 +197,7 @@ func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []che
 			}
 			fmt.Fprintf(&b, " **%s** | **%s / %s** | **%s** |", fmtInt(int64(m.RPS[c])), fmtMs(m.P50[c]), fmtMs(m.P99[c]), fmtCPU(m.CPUPerPage[c]))
 		}
-		fmt.Fprintf(&b, " **%s** |\n", fmtMiB(m.RSSPeak))
+		fmt.Fprintf(&b, " **%s** | |\n", fmtMiB(m.RSSPeak))
 	}
 
 	b.WriteString("\n#### Ratios, run by run\n\n")

@@ -46,7 +46,7 @@ func runsFixture(columns map[string][]runFigures) []*peerResult {
 	var out []*peerResult
 	for _, col := range peerColumns {
 		for i, f := range columns[col.Key] {
-			r := &peerResult{Column: col, Run: i + 1, Loops: map[int]*peerLoop{}, HasProc: true, RSSPeak: f.rss}
+			r := &peerResult{Column: col, Run: i + 1, Loops: map[int]*peerLoop{}, HasProc: true, RSSPeak: f.rss, Load: "0.50"}
 			for c, rps := range f.rps {
 				r.Loops[c] = &peerLoop{peakResult: peakResult{Conns: c, RPS: rps, P50: f.p99[c] / 2, P99: f.p99[c], Requests: int64(rps) * 10, Checked: true},
 					CPUPerPage: f.cpu[c]}
@@ -187,7 +187,7 @@ func TestRenderRuns(t *testing.T) {
 	md := renderRuns(peerConfig{Runs: 2}, "the floor ran", results, checkRuns(results))
 	for _, s := range []string{
 		"ran 2 times",
-		"| Inlay, no-store | 1 | 2,900 | 13.00 ms / 26.00 ms | 0.130 ms | 6,000 | 40.00 ms / 80.00 ms | 0.140 ms | 62.0 MiB |",
+		"| Inlay, no-store | 1 | 2,900 | 13.00 ms / 26.00 ms | 0.130 ms | 6,000 | 40.00 ms / 80.00 ms | 0.140 ms | 62.0 MiB | 0.50 |",
 		"| **Inlay, no-store** | **median** | **2,850** | **12.50 ms / 25.00 ms** | **0.165 ms** |",
 		"| Inlay, max-age=60 | 2 | – | – | – | 44,000 |",
 		"| no-store CPU per page, Inlay / floor, 64 | 1.30 × | 2.00 × |",
