@@ -26,7 +26,12 @@
 // connections and a burst of 1,000 page loads started at once, with every
 // page checked for a 200 and all four fragments, no-store and cacheable
 // (nginx with proxy_cache). nginx's CPU and RSS are its master's and
-// workers' summed.
+// workers' summed. The floor program (testdata/floor), the least a Go
+// program on net/http does to compose the page, runs beside them,
+// no-store, as a process of its own. The server columns run -runs times
+// (3), one after the other, and the issue's targets (CPU per page against
+// the floor's, p99 and cached throughput against nginx's, peak RSS) are
+// checked on the medians of the runs.
 //
 // It prints Markdown tables with the targets and whether each is met, and
 // with -out splices them into a file.
@@ -38,7 +43,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c] [-nginx auto] [-burst 1000]
+//	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c] [-nginx auto] [-burst 1000] [-runs 3] [-floor=true]
 //	go run ./cmd/loadbench -profile cpu.out -memprofile mem.out [-scenario cacheable]
 package main
 
@@ -87,6 +92,7 @@ type options struct {
 	godebug    string
 	nginx      string
 	peer       peerConfig
+	floor      bool
 	keep       bool
 }
 
@@ -107,6 +113,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.only, "scenarios", "", "comma-separated `keys` of the scenarios to run (direct, direct-primary, no-store, cacheable, "+peerKey+", "+hangingKey+"); empty means all")
 	fs.StringVar(&o.nginx, "nginx", "auto", "nginx binary of the SSI peer in the "+peerKey+" scenario: a path, auto (nginx if on PATH) or off")
 	fs.IntVar(&o.peer.Burst, "burst", 1000, "page `loads` started at once in the "+peerKey+" scenario")
+	fs.IntVar(&o.peer.Runs, "runs", 3, "`runs` of each server in the "+peerKey+" scenario, one after the other; its later targets are checked on the medians")
+	fs.BoolVar(&o.floor, "floor", true, "run the floor program ("+floorPackage+") as a peer in the "+peerKey+" scenario")
 	fs.DurationVar(&o.peer.Timeout, "burst-timeout", 10*time.Second, "deadline of each page load of the burst")
 	fs.StringVar(&o.godebug, "godebug", inlayGODEBUG, "the GODEBUG `settings` of the Inlay process (built by a plain go build); the default is make run's and the server image's")
 	fs.StringVar(&o.inlayEnv, "inlay-env", "", "extra environment of the Inlay process, comma-separated `KEY=VALUE`s, such as GOGC=200")
@@ -119,8 +127,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	b := o.bench
-	if b.Rate <= 0 || b.Duration <= 0 || b.Warmup < 0 || b.Conns <= 0 || b.TTFBRequests <= 0 || o.peer.Burst < 0 || o.peer.Timeout <= 0 {
-		return o, errors.New("-rate, -duration, -conns, -ttfb and -burst-timeout must be positive, -warmup and -burst not negative")
+	if b.Rate <= 0 || b.Duration <= 0 || b.Warmup < 0 || b.Conns <= 0 || b.TTFBRequests <= 0 || o.peer.Burst < 0 || o.peer.Timeout <= 0 || o.peer.Runs <= 0 {
+		return o, errors.New("-rate, -duration, -conns, -ttfb, -runs and -burst-timeout must be positive, -warmup and -burst not negative")
 	}
 	return o, nil
 }
@@ -183,6 +191,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 	if err != nil {
 		return err
 	}
+	if err := plainBuild(bin); err != nil {
+		return err
+	}
 	load := loadAvg()
 	one, _, _ := strings.Cut(load, ",")
 	if l, err := strconv.ParseFloat(one, 64); err == nil && l > 0.5 {
@@ -209,6 +220,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		if o.peer.Nginx == "" {
 			logger.Warn("nginx not found: the side-by-side runs leave nginx out (apt-get install nginx)")
 		}
+		if o.floor {
+			logger.Info("building the floor program", slog.String("package", floorPackage))
+			if o.peer.Floor, err = buildFloor(ctx, root, dir); err != nil {
+				return err
+			}
+			o.peer.Env = godebugOnly(inlayEnv(o))
+		}
 		if peerResults, err = b.runPeers(ctx, o.peer); err != nil {
 			keep = true
 			return fmt.Errorf("scenario %s: %w", peerKey, err)
@@ -225,7 +243,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		if o.peer.Nginx != "" {
 			nginx = "nginx " + nginxVersion(ctx, o.peer.Nginx) + ", configured as `nginxConfig` in cmd/loadbench/nginx.go says"
 		}
-		report += "\n" + renderPeers(o.bench, o.peer, nginx, peerResults, checkPeers(peerResults))
+		first := firstRun(peerResults)
+		report += "\n" + renderPeers(o.bench, o.peer, nginx, first, checkPeers(first))
+		report += "\n" + renderRuns(o.peer, floorText(o), peerResults, checkRuns(peerResults))
 	}
 	if wantsHanging(o.only) {
 		hr, err := b.runHanging(ctx, o.peer)
@@ -243,6 +263,20 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		logger.Info("results written", slog.String("file", o.out))
 	}
 	return nil
+}
+
+// floorText says how the floor program and Inlay ran, for the report.
+func floorText(o options) string {
+	godebug := "an empty GODEBUG"
+	if env := godebugOnly(inlayEnv(o)); len(env) > 0 {
+		godebug = "`" + env[len(env)-1] + "` in the environment"
+	}
+	inlay := "Inlay is a plain `go build` of ./cmd/inlay (no -ldflags or -gcflags, checked in its build info), run with " + godebug
+	if !o.floor {
+		return inlay + "; the floor program did not run (-floor=false)"
+	}
+	return inlay + "; the floor program (`" + floorPackage + "`, read its doc comment) is a plain `go build` too, run with the same GODEBUG, " +
+		"as its own process in front of the same stub service as Inlay and nginx (in the benchmark's process), so that its CPU from /proc is the composer's alone"
 }
 
 // findWrk resolves the -generator flag to a wrk path, or "" for the Go

@@ -22,6 +22,7 @@ var peerConns = []int{64, 256}
 const (
 	serverDirect = "direct"
 	serverInlay  = "inlay"
+	serverFloor  = "floor"
 	serverNginx  = "nginx"
 )
 
@@ -29,15 +30,16 @@ const (
 type peerColumn struct {
 	Key          string
 	Title        string
-	Server       string // serverDirect, serverInlay or serverNginx
+	Server       string // serverDirect, serverInlay, serverFloor or serverNginx
 	CacheControl string
 }
 
 // peerColumns are the side-by-side runs, in order; nginx's are left out
-// when it is not installed.
+// when it is not installed, the floor's when it was not built.
 var peerColumns = []peerColumn{
 	{Key: "direct", Title: "direct: " + slowest().Name + " (slowest)", Server: serverDirect, CacheControl: cacheNoStore},
 	{Key: "inlay-no-store", Title: "Inlay, no-store", Server: serverInlay, CacheControl: cacheNoStore},
+	{Key: "floor-no-store", Title: "floor program, no-store", Server: serverFloor, CacheControl: cacheNoStore},
 	{Key: "nginx-no-store", Title: "nginx SSI, no-store", Server: serverNginx, CacheControl: cacheNoStore},
 	{Key: "inlay-cached", Title: "Inlay, max-age=60", Server: serverInlay, CacheControl: cacheCacheable},
 	{Key: "nginx-cached", Title: "nginx SSI + proxy_cache, max-age=60", Server: serverNginx, CacheControl: cacheCacheable},
@@ -50,58 +52,83 @@ type peerLoop struct {
 	UpstreamPerPage float64
 }
 
-// peerResult holds every figure of one side-by-side column.
+// peerResult holds every figure of one side-by-side column in one run.
 type peerResult struct {
 	Column    peerColumn
+	Run       int // 1 to peerConfig.Runs; the direct column runs once
 	PageBytes int
 	Loops     map[int]*peerLoop // by connections
-	HasProc   bool              // Inlay or nginx: CPU and RSS are theirs
+	HasProc   bool              // Inlay, the floor or nginx: CPU and RSS are theirs
 	RSSPeak   int64             // VmHWM after the closed loops, bytes
 	Burst     *burstResult
-	RSSBurst  int64 // VmHWM after the burst, bytes
+	RSSBurst  int64  // VmHWM after the burst, bytes
+	Load      string // the 1-minute load average as the run started
 }
 
 // peerConfig holds the side-by-side run's parameters.
 type peerConfig struct {
 	Nginx   string        // nginx binary; empty leaves nginx out
+	Floor   string        // floor program's binary; empty leaves it out
+	Runs    int           // runs of each server column, one after the other
+	Env     []string      // extra environment of the floor process
 	Burst   int           // page loads started at once
 	Timeout time.Duration // of each page load of the burst
 }
 
 // runPeers runs the side-by-side comparison: one team service serving the
 // four fragments from one listener; the slowest fragment straight from
-// it, then the page through Inlay and through nginx SSI, no-store and
-// cacheable.
+// it, then the page through Inlay, the floor program and nginx SSI,
+// no-store, and through Inlay and nginx cacheable. The server columns run
+// pc.Runs times, a run of each column after the other (Inlay, the floor,
+// nginx, Inlay, the floor, nginx, ...), so that a drift of the machine's
+// load reaches them all alike; the direct column runs once.
 func (b *bench) runPeers(ctx context.Context, pc peerConfig) ([]*peerResult, error) {
 	var out []*peerResult
-	for _, col := range peerColumns {
-		if col.Server == serverNginx && pc.Nginx == "" {
-			continue
+	for run := 1; run <= max(pc.Runs, 1); run++ {
+		for _, col := range peerColumns {
+			if (col.Server == serverNginx && pc.Nginx == "") || (col.Server == serverFloor && pc.Floor == "") ||
+				(col.Server == serverDirect && run > 1) {
+				continue
+			}
+			r, err := b.runPeer(ctx, pc, col, run)
+			if err != nil {
+				return out, fmt.Errorf("%s, run %d: %w", col.Key, run, err)
+			}
+			out = append(out, r)
 		}
-		r, err := b.runPeer(ctx, pc, col)
-		if err != nil {
-			return out, fmt.Errorf("%s: %w", col.Key, err)
-		}
-		out = append(out, r)
 	}
 	return out, nil
 }
 
-// runPeer measures one column: a check of the page, a warm-up, the closed
-// loops, and for Inlay and nginx the burst.
-func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn) (*peerResult, error) {
-	log := b.logger.With(slog.String("scenario", peerKey), slog.String("column", col.Key))
+// peerLoopConns are the closed loops of a column's run: the direct
+// column's is the first only (the floor of the latency target); a cached
+// column's later runs, the last only (where the cached targets are).
+func peerLoopConns(col peerColumn, run int) []int {
+	switch {
+	case col.Server == serverDirect:
+		return peerConns[:1]
+	case col.CacheControl != cacheNoStore && run > 1:
+		return peerConns[len(peerConns)-1:]
+	}
+	return peerConns
+}
+
+// runPeer measures one column's run: a check of the page, a warm-up, the
+// closed loops, and in the first run, for Inlay and nginx, the burst.
+func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run int) (*peerResult, error) {
+	log := b.logger.With(slog.String("scenario", peerKey), slog.String("column", col.Key), slog.Int("run", run))
 	st, err := startStub(col.CacheControl, false, true, b.logger)
 	if err != nil {
 		return nil, err
 	}
 	defer st.Close()
-	res := &peerResult{Column: col, Loops: map[int]*peerLoop{}}
+	load, _, _ := strings.Cut(loadAvg(), ",")
+	res := &peerResult{Column: col, Run: run, Loops: map[int]*peerLoop{}, Load: load}
 	markers := fragmentMarkers()
 	target := st.FragmentURL(slowest().Name)
 	sample := func() (procSample, error) { return procSample{}, nil }
 	if col.Server != serverDirect {
-		dir := filepath.Join(b.dir, peerKey+"-"+col.Key)
+		dir := filepath.Join(b.dir, fmt.Sprintf("%s-%s-%d", peerKey, col.Key, run))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("scenario dir: %w", err)
 		}
@@ -113,6 +140,14 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn) (*pe
 		switch col.Server {
 		case serverInlay:
 			p, err := b.launchInlay(ctx, dir, addr, st, false)
+			if err != nil {
+				return nil, err
+			}
+			defer p.stop()
+			pid, target = p.pid(), p.url(pagePath)
+		case serverFloor:
+			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
+			p, err := startFloor(ctx, pc.Floor, addr, upstream, filepath.Join(dir, "floor.log"), pc.Env)
 			if err != nil {
 				return nil, err
 			}
@@ -142,10 +177,7 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn) (*pe
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	conns := peerConns
-	if col.Server == serverDirect {
-		conns = peerConns[:1] // the floor of the latency target
-	}
+	conns := peerLoopConns(col, run)
 	for _, c := range conns {
 		log.Info("closed loop", slog.Int("conns", c), slog.Duration("for", b.cfg.Duration))
 		s0, err := sample()
@@ -174,7 +206,7 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn) (*pe
 				slog.Int64("non200", pr.Non200), slog.Int64("incomplete", pr.Incomplete))
 		}
 	}
-	if col.Server != serverDirect && pc.Burst > 0 {
+	if run == 1 && (col.Server == serverInlay || col.Server == serverNginx) && pc.Burst > 0 {
 		log.Info("burst", slog.Int("loads", pc.Burst))
 		br := burst(ctx, target, pc.Burst, pc.Timeout, markers)
 		res.Burst = &br

@@ -110,8 +110,12 @@ func renderPeers(cfg benchConfig, pc peerConfig, nginx string, results []*peerRe
 	b.WriteString("### One service: Inlay and nginx SSI side by side\n\n")
 	fmt.Fprintf(&b, "One team service serves the four fragments from one listener. Closed loops of %s each, after a %s warm-up at %d connections, "+
 		"every page checked for a 200 and the four fragments in order; then a burst of %s page loads started at once, each on its own connection. "+
-		"Inlay runs its default config. %s. CPU and RSS are the server's own: Inlay's process, or nginx's master and workers summed.\n\n",
+		"Inlay runs its default config. %s. CPU and RSS are the server's own: Inlay's process, the floor program's, or nginx's master and workers summed.",
 		cfg.Duration, cfg.Warmup, peerConns[0], fmtInt(int64(pc.Burst)), nginx)
+	if pc.Runs > 1 {
+		fmt.Fprintf(&b, " These are the first of %d runs; the next section has them all.", pc.Runs)
+	}
+	b.WriteString("\n\n")
 
 	row := newColumns(&b, results, func(r *peerResult) string { return r.Column.Title }).row
 	loop := func(c int, f func(l *peerLoop) string) func(r *peerResult) string {
@@ -186,7 +190,7 @@ func writeChecks(b *strings.Builder, checks []check) {
 }
 
 // peerBudget bounds the side-by-side run: each column's warm-up, loops,
-// burst and process start.
+// burst and process start, in every run.
 func peerBudget(cfg benchConfig, pc peerConfig) time.Duration {
-	return time.Duration(len(peerColumns)) * (cfg.Warmup + time.Duration(len(peerConns))*cfg.Duration + pc.Timeout + 30*time.Second)
+	return time.Duration(len(peerColumns)*max(pc.Runs, 1)) * (cfg.Warmup + time.Duration(len(peerConns))*cfg.Duration + pc.Timeout + 30*time.Second)
 }

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Targets of the repeated side-by-side runs, each checked on the medians
+// of the runs: a single run on a shared machine moves by more than the
+// margins.
+const (
+	targetRunsCPUFloor   = 1.15 // no-store CPU per page ≤ this × the floor program's, every loop
+	targetRunsP99NoStore = 1.1  // no-store p99 ≤ this × nginx SSI's, every loop
+	targetRunsRPSCached  = 1.5  // cached req/s ≥ this × nginx's, last loop
+	targetRunsP99Cached  = 1.0  // cached p99 ≤ this × nginx's, last loop
+)
+
+// runMedians are the medians of one column's runs, loop by loop: a loop
+// a run did not measure does not count.
+type runMedians struct {
+	Runs       int
+	Loops      map[int]int // runs that measured each loop, by connections
+	CPUPerPage map[int]time.Duration
+	P50, P99   map[int]time.Duration
+	RPS        map[int]float64
+	RSSPeak    int64 // VmHWM after the closed loops
+}
+
+// median returns the median of xs, the mean of the middle two when their
+// number is even, or zero for none. xs is sorted in place.
+func median[T int64 | float64 | time.Duration](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
+
+// medians returns each column's medians over its runs, by column key.
+func medians(results []*peerResult) map[string]*runMedians {
+	byKey := map[string][]*peerResult{}
+	for _, r := range results {
+		byKey[r.Column.Key] = append(byKey[r.Column.Key], r)
+	}
+	out := map[string]*runMedians{}
+	for key, rs := range byKey {
+		m := &runMedians{Runs: len(rs), Loops: map[int]int{}, CPUPerPage: map[int]time.Duration{},
+			P50: map[int]time.Duration{}, P99: map[int]time.Duration{}, RPS: map[int]float64{}}
+		var rss []int64
+		for _, r := range rs {
+			rss = append(rss, r.RSSPeak)
+		}
+		m.RSSPeak = median(rss)
+		for _, c := range peerConns {
+			var cpu, p50, p99 []time.Duration
+			var rps []float64
+			for _, r := range rs {
+				if l := r.Loops[c]; l != nil {
+					cpu, rps = append(cpu, l.CPUPerPage), append(rps, l.RPS)
+					p50, p99 = append(p50, l.P50), append(p99, l.P99)
+				}
+			}
+			if len(rps) == 0 {
+				continue
+			}
+			m.Loops[c] = len(rps)
+			m.CPUPerPage[c], m.RPS[c] = median(cpu), median(rps)
+			m.P50[c], m.P99[c] = median(p50), median(p99)
+		}
+		out[key] = m
+	}
+	return out
+}
+
+// checkRuns compares the medians of the repeated runs with their targets.
+// A target whose peer (the floor, or nginx) did not run is reported as
+// not measured.
+func checkRuns(results []*peerResult) []check {
+	m := medians(results)
+	last := peerConns[len(peerConns)-1]
+	var cs []check
+	ratio := func(target, peer string, a, p *runMedians, c int, value func(*runMedians, int) float64, text func(float64) string,
+		pass func(a, p float64) bool) {
+		if a == nil || a.Loops[c] == 0 {
+			return
+		}
+		if p == nil || p.Loops[c] == 0 {
+			cs = append(cs, check{Target: target, Measured: peer + " did not run", Skipped: true})
+			return
+		}
+		x, y := value(a, c), value(p, c)
+		cs = append(cs, check{
+			Target:   target,
+			Measured: fmt.Sprintf("%s (medians of %d and %d runs)", ratioText(text(x), text(y), x, y), a.Loops[c], p.Loops[c]),
+			Pass:     y > 0 && pass(x, y),
+		})
+	}
+	cpu := func(r *runMedians, c int) float64 { return float64(r.CPUPerPage[c]) }
+	p99 := func(r *runMedians, c int) float64 { return float64(r.P99[c]) }
+	rps := func(r *runMedians, c int) float64 { return r.RPS[c] }
+	cpuText := func(x float64) string { return fmtCPU(time.Duration(x)) }
+	msText := func(x float64) string { return fmtMs(time.Duration(x)) }
+	rpsText := func(x float64) string { return fmtInt(int64(x)) }
+
+	inlayNS, floorNS, nginxNS := m["inlay-no-store"], m["floor-no-store"], m["nginx-no-store"]
+	inlayC, nginxC := m["inlay-cached"], m["nginx-cached"]
+	for _, c := range peerConns {
+		ratio(fmt.Sprintf("no-store: CPU per page ≤ %.2f × the floor program's, %d connections", targetRunsCPUFloor, c),
+			"the floor program", inlayNS, floorNS, c, cpu, cpuText, func(a, p float64) bool { return a <= targetRunsCPUFloor*p })
+	}
+	for _, c := range peerConns {
+		ratio(fmt.Sprintf("no-store: p99 ≤ %.1f × nginx SSI's, %d connections", targetRunsP99NoStore, c),
+			"nginx", inlayNS, nginxNS, c, p99, msText, func(a, p float64) bool { return a <= targetRunsP99NoStore*p })
+	}
+	ratio(fmt.Sprintf("cached: req/s ≥ %.1f × nginx SSI's, %d connections", targetRunsRPSCached, last),
+		"nginx", inlayC, nginxC, last, rps, rpsText, func(a, p float64) bool { return a >= targetRunsRPSCached*p })
+	ratio(fmt.Sprintf("cached: p99 ≤ nginx SSI's, %d connections", last),
+		"nginx", inlayC, nginxC, last, p99, msText, func(a, p float64) bool { return a <= targetRunsP99Cached*p })
+	if inlayNS != nil {
+		cs = append(cs, check{
+			Target:   fmt.Sprintf("no-store: peak RSS ≤ %s, %d connections", fmtMiB(targetRSS), last),
+			Measured: fmt.Sprintf("%s (%d runs)", fmtMiB(inlayNS.RSSPeak), inlayNS.Runs),
+			Pass:     inlayNS.RSSPeak <= targetRSS,
+		})
+	}
+	return cs
+}
+
+// firstRun returns the results of the first run, the side-by-side table's.
+func firstRun(results []*peerResult) []*peerResult {
+	var out []*peerResult
+	for _, r := range results {
+		if r.Run <= 1 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// renderRuns returns the section of the repeated runs: every run's
+// figures, column by column, with the medians, then each run's ratios,
+// then the targets checked on the medians.
+func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []check) string {
+	var b strings.Builder
+	runs := 0
+	for _, r := range results {
+		runs = max(runs, r.Run)
+	}
+	b.WriteString("### One service, run after run: Inlay, the floor program and nginx SSI\n\n")
+	fmt.Fprintf(&b, "The server columns of the table above ran %d times, a run of each after the other (Inlay, the floor, nginx, then the cached pair, "+
+		"and again), each run with a fresh stub service and a fresh server process, the same warm-up and closed loops; "+
+		"the cached columns' later runs measure %d connections only, and only the first run has the burst. "+
+		"Load is the machine's 1-minute load average as the run started, the benchmark's own earlier runs included. "+
+		"%s. The targets are checked on the medians of the runs.\n\n", runs, peerConns[len(peerConns)-1], floor)
+
+	var cols []peerColumn
+	for _, col := range peerColumns {
+		if col.Server != serverDirect && slices.ContainsFunc(results, func(r *peerResult) bool { return r.Column.Key == col.Key }) {
+			cols = append(cols, col)
+		}
+	}
+	b.WriteString("| | run |")
+	for _, c := range peerConns {
+		fmt.Fprintf(&b, " req/s, %d | p50 / p99, %d | CPU per page, %d |", c, c, c)
+	}
+	b.WriteString(" peak RSS | load |\n|---|---:|")
+	b.WriteString(strings.Repeat("---:|", 3*len(peerConns)+2))
+	b.WriteString("\n")
+	med := medians(results)
+	for _, col := range cols {
+		rs := slices.DeleteFunc(slices.Clone(results), func(r *peerResult) bool { return r.Column.Key != col.Key })
+		slices.SortFunc(rs, func(x, y *peerResult) int { return cmp.Compare(x.Run, y.Run) })
+		for _, r := range rs {
+			fmt.Fprintf(&b, "| %s | %d |", col.Title, r.Run)
+			for _, c := range peerConns {
+				if l := r.Loops[c]; l != nil {
+					fmt.Fprintf(&b, " %s | %s / %s | %s |", fmtInt(int64(l.RPS)), fmtMs(l.P50), fmtMs(l.P99), fmtCPU(l.CPUPerPage))
+				} else {
+					b.WriteString(" – | – | – |")
+				}
+			}
+			fmt.Fprintf(&b, " %s | %s |\n", fmtMiB(r.RSSPeak), r.Load)
+		}
+		m := med[col.Key]
+		fmt.Fprintf(&b, "| **%s** | **median** |", col.Title)
+		for _, c := range peerConns {
+			if m.Loops[c] == 0 {
+				b.WriteString(" – | – | – |")
+				continue
+			}
+			fmt.Fprintf(&b, " **%s** | **%s / %s** | **%s** |", fmtInt(int64(m.RPS[c])), fmtMs(m.P50[c]), fmtMs(m.P99[c]), fmtCPU(m.CPUPerPage[c]))
+		}
+		fmt.Fprintf(&b, " **%s** | |\n", fmtMiB(m.RSSPeak))
+	}
+
+	b.WriteString("\n#### Ratios, run by run\n\n")
+	writeRunRatios(&b, results, runs)
+	fmt.Fprintf(&b, "\n#### Targets, medians of %d runs\n\n", runs)
+	writeChecks(&b, checks)
+	return b.String()
+}
+
+// writeRunRatios writes a table of each run's ratios: Inlay's no-store
+// CPU per page to the floor's, its no-store p99 to nginx's, and its cached
+// req/s and p99 to nginx's, each within the run.
+func writeRunRatios(b *strings.Builder, results []*peerResult, runs int) {
+	at := func(key string, run, conns int) *peerLoop {
+		for _, r := range results {
+			if r.Column.Key == key && r.Run == run {
+				return r.Loops[conns]
+			}
+		}
+		return nil
+	}
+	type ratio struct {
+		title    string
+		a, p     string
+		conns    int
+		quantity func(*peerLoop) float64
+	}
+	cpu := func(l *peerLoop) float64 { return float64(l.CPUPerPage) }
+	p99 := func(l *peerLoop) float64 { return float64(l.P99) }
+	last := peerConns[len(peerConns)-1]
+	var ratios []ratio
+	for _, c := range peerConns {
+		ratios = append(ratios, ratio{fmt.Sprintf("no-store CPU per page, Inlay / floor, %d", c), "inlay-no-store", "floor-no-store", c, cpu})
+	}
+	for _, c := range peerConns {
+		ratios = append(ratios, ratio{fmt.Sprintf("no-store p99, Inlay / nginx, %d", c), "inlay-no-store", "nginx-no-store", c, p99})
+	}
+	ratios = append(ratios,
+		ratio{fmt.Sprintf("cached req/s, Inlay / nginx, %d", last), "inlay-cached", "nginx-cached", last, func(l *peerLoop) float64 { return l.RPS }},
+		ratio{fmt.Sprintf("cached p99, Inlay / nginx, %d", last), "inlay-cached", "nginx-cached", last, p99})
+
+	b.WriteString("| |")
+	for run := 1; run <= runs; run++ {
+		fmt.Fprintf(b, " run %d |", run)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", runs) + "\n")
+	for _, q := range ratios {
+		fmt.Fprintf(b, "| %s |", q.title)
+		for run := 1; run <= runs; run++ {
+			a, p := at(q.a, run, q.conns), at(q.p, run, q.conns)
+			if a == nil || p == nil || q.quantity(p) == 0 {
+				b.WriteString(" – |")
+				continue
+			}
+			fmt.Fprintf(b, " %.2f × |", q.quantity(a)/q.quantity(p))
+		}
+		b.WriteString("\n")
+	}
+}

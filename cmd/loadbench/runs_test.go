@@ -1,0 +1,271 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   []time.Duration
+		want time.Duration
+	}{
+		{"none", nil, 0},
+		{"one", []time.Duration{7}, 7},
+		{"odd, unsorted", []time.Duration{30, 10, 20}, 20},
+		{"odd, an outlier", []time.Duration{100, 1, 2}, 2},
+		{"even: the mean of the middle two", []time.Duration{40, 10, 30, 20}, 25},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := median(slices.Clone(tc.in)); got != tc.want {
+				t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+			}
+		})
+	}
+	if got := median([]float64{1, 2}); got != 1.5 {
+		t.Errorf("median of 1 and 2 = %v, want 1.5", got)
+	}
+}
+
+// runFigures are one column's figures in one run: by connections, CPU
+// per page, p99 and req/s.
+type runFigures struct {
+	cpu, p99 map[int]time.Duration
+	rps      map[int]float64
+	rss      int64
+}
+
+// runsFixture builds the results of runs of the side-by-side columns,
+// each given run by run.
+func runsFixture(columns map[string][]runFigures) []*peerResult {
+	var out []*peerResult
+	for _, col := range peerColumns {
+		for i, f := range columns[col.Key] {
+			r := &peerResult{Column: col, Run: i + 1, Loops: map[int]*peerLoop{}, HasProc: true, RSSPeak: f.rss, Load: "0.50"}
+			for c, rps := range f.rps {
+				r.Loops[c] = &peerLoop{peakResult: peakResult{Conns: c, RPS: rps, P50: f.p99[c] / 2, P99: f.p99[c], Requests: int64(rps) * 10, Checked: true},
+					CPUPerPage: f.cpu[c]}
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// fig is a run's figures at 64 and at 256 connections; a zero req/s
+// leaves the loop out.
+func fig(cpu64, cpu256 time.Duration, p99At64, p99At256 time.Duration, rps64, rps256 float64, rss int64) runFigures {
+	f := runFigures{cpu: map[int]time.Duration{}, p99: map[int]time.Duration{}, rps: map[int]float64{}, rss: rss}
+	for _, l := range []struct {
+		c   int
+		cpu time.Duration
+		p99 time.Duration
+		rps float64
+	}{{64, cpu64, p99At64, rps64}, {256, cpu256, p99At256, rps256}} {
+		if l.rps > 0 {
+			f.cpu[l.c], f.p99[l.c], f.rps[l.c] = l.cpu, l.p99, l.rps
+		}
+	}
+	return f
+}
+
+func TestCheckRuns(t *testing.T) {
+	us, ms := time.Microsecond, time.Millisecond
+	// Three runs each. Inlay's no-store medians: CPU 130 µs at 64 (the
+	// floor's 120: 1.083 ×, pass) and 160 µs at 256 (the floor's 125:
+	// 1.28 ×, fail, though one run alone was within 1.15 ×); p99 26 ms
+	// at 64 (nginx's 25: 1.04 ×, pass), 80 ms at 256 (nginx's 66: 1.21 ×,
+	// fail); RSS 62 MiB (pass, though one run was 70). Cached, at 256:
+	// req/s 45,000 against 29,000 (1.55 ×, pass), p99 30 ms against 27
+	// (fail); the cached later runs measure 256 only.
+	inlayNS := []runFigures{
+		fig(130*us, 140*us, 26*ms, 80*ms, 2900, 6000, 62<<20),
+		fig(200*us, 160*us, 24*ms, 90*ms, 2800, 5900, 70<<20),
+		fig(120*us, 170*us, 27*ms, 70*ms, 2950, 6100, 60<<20),
+	}
+	floorNS := []runFigures{
+		fig(120*us, 125*us, 0, 0, 3000, 7000, 10<<20),
+		fig(110*us, 130*us, 0, 0, 3000, 7000, 10<<20),
+		fig(125*us, 120*us, 0, 0, 3000, 7000, 10<<20),
+	}
+	nginxNS := []runFigures{
+		fig(100*us, 95*us, 25*ms, 66*ms, 3000, 8000, 30<<20),
+		fig(100*us, 95*us, 24*ms, 60*ms, 3000, 8000, 30<<20),
+		fig(100*us, 95*us, 26*ms, 70*ms, 3000, 8000, 30<<20),
+	}
+	inlayC := []runFigures{
+		fig(35*us, 35*us, 10*ms, 30*ms, 42000, 45000, 45<<20),
+		fig(0, 35*us, 0, 28*ms, 0, 44000, 45<<20),
+		fig(0, 35*us, 0, 40*ms, 0, 46000, 45<<20),
+	}
+	nginxC := []runFigures{
+		fig(40*us, 40*us, 7*ms, 27*ms, 29000, 29000, 30<<20),
+		fig(0, 40*us, 0, 26*ms, 0, 30000, 30<<20),
+		fig(0, 40*us, 0, 28*ms, 0, 28000, 30<<20),
+	}
+	all := map[string][]runFigures{
+		"inlay-no-store": inlayNS, "floor-no-store": floorNS, "nginx-no-store": nginxNS,
+		"inlay-cached": inlayC, "nginx-cached": nginxC,
+	}
+	withoutPeers := map[string][]runFigures{"inlay-no-store": inlayNS, "inlay-cached": inlayC}
+
+	type verdict struct{ result, measured string }
+	for _, tc := range []struct {
+		name    string
+		columns map[string][]runFigures
+		want    map[string]verdict // by target; measured "" is not compared
+	}{
+		{"every peer", all, map[string]verdict{
+			"no-store: CPU per page ≤ 1.15 × the floor program's, 64 connections":  {"pass", "0.130 ms / 0.120 ms = 1.08 × (medians of 3 and 3 runs)"},
+			"no-store: CPU per page ≤ 1.15 × the floor program's, 256 connections": {"fail", "0.160 ms / 0.125 ms = 1.28 × (medians of 3 and 3 runs)"},
+			"no-store: p99 ≤ 1.1 × nginx SSI's, 64 connections":                    {"pass", "26.00 ms / 25.00 ms = 1.04 × (medians of 3 and 3 runs)"},
+			"no-store: p99 ≤ 1.1 × nginx SSI's, 256 connections":                   {"fail", ""},
+			"cached: req/s ≥ 1.5 × nginx SSI's, 256 connections":                   {"pass", "45,000 / 29,000 = 1.55 × (medians of 3 and 3 runs)"},
+			"cached: p99 ≤ nginx SSI's, 256 connections":                           {"fail", "30.00 ms / 27.00 ms = 1.11 × (medians of 3 and 3 runs)"},
+			"no-store: peak RSS ≤ 64.0 MiB, 256 connections":                       {"pass", "62.0 MiB (3 runs)"},
+		}},
+		{"no floor, no nginx", withoutPeers, map[string]verdict{
+			"no-store: CPU per page ≤ 1.15 × the floor program's, 64 connections":  {"skipped", "the floor program did not run"},
+			"no-store: CPU per page ≤ 1.15 × the floor program's, 256 connections": {"skipped", ""},
+			"no-store: p99 ≤ 1.1 × nginx SSI's, 64 connections":                    {"skipped", "nginx did not run"},
+			"no-store: p99 ≤ 1.1 × nginx SSI's, 256 connections":                   {"skipped", ""},
+			"cached: req/s ≥ 1.5 × nginx SSI's, 256 connections":                   {"skipped", ""},
+			"cached: p99 ≤ nginx SSI's, 256 connections":                           {"skipped", ""},
+			"no-store: peak RSS ≤ 64.0 MiB, 256 connections":                       {"pass", ""},
+		}},
+		{"one run each: its figures are the medians", map[string][]runFigures{
+			"inlay-no-store": inlayNS[1:2], "floor-no-store": floorNS[1:2],
+		}, map[string]verdict{
+			"no-store: CPU per page ≤ 1.15 × the floor program's, 64 connections":  {"fail", "0.200 ms / 0.110 ms = 1.82 × (medians of 1 and 1 runs)"},
+			"no-store: CPU per page ≤ 1.15 × the floor program's, 256 connections": {"fail", ""},
+			"no-store: p99 ≤ 1.1 × nginx SSI's, 64 connections":                    {"skipped", ""},
+			"no-store: p99 ≤ 1.1 × nginx SSI's, 256 connections":                   {"skipped", ""},
+			"no-store: peak RSS ≤ 64.0 MiB, 256 connections":                       {"fail", "70.0 MiB (1 runs)"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[string]verdict{}
+			for _, c := range checkRuns(runsFixture(tc.columns)) {
+				v := "fail"
+				switch {
+				case c.Skipped:
+					v = "skipped"
+				case c.Pass:
+					v = "pass"
+				}
+				got[c.Target] = verdict{v, c.Measured}
+			}
+			for target, want := range tc.want {
+				g, ok := got[target]
+				if !ok {
+					t.Errorf("no check %q", target)
+					continue
+				}
+				if g.result != want.result || (want.measured != "" && g.measured != want.measured) {
+					t.Errorf("%s: got %s, %q; want %s, %q", target, g.result, g.measured, want.result, want.measured)
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Errorf("%d checks, want %d: %v", len(got), len(tc.want), got)
+			}
+		})
+	}
+}
+
+func TestRenderRuns(t *testing.T) {
+	us, ms := time.Microsecond, time.Millisecond
+	results := runsFixture(map[string][]runFigures{
+		"inlay-no-store": {fig(130*us, 140*us, 26*ms, 80*ms, 2900, 6000, 62<<20), fig(200*us, 160*us, 24*ms, 90*ms, 2800, 5900, 70<<20)},
+		"floor-no-store": {fig(100*us, 125*us, 20*ms, 60*ms, 3000, 7000, 10<<20), fig(100*us, 130*us, 20*ms, 60*ms, 3000, 7000, 10<<20)},
+		"inlay-cached":   {fig(35*us, 35*us, 10*ms, 30*ms, 42000, 45000, 45<<20), fig(0, 35*us, 0, 28*ms, 0, 44000, 45<<20)},
+	})
+	md := renderRuns(peerConfig{Runs: 2}, "the floor ran", results, checkRuns(results))
+	for _, s := range []string{
+		"ran 2 times",
+		"| Inlay, no-store | 1 | 2,900 | 13.00 ms / 26.00 ms | 0.130 ms | 6,000 | 40.00 ms / 80.00 ms | 0.140 ms | 62.0 MiB | 0.50 |",
+		"| **Inlay, no-store** | **median** | **2,850** | **12.50 ms / 25.00 ms** | **0.165 ms** |",
+		"| Inlay, max-age=60 | 2 | – | – | – | 44,000 |",
+		"| no-store CPU per page, Inlay / floor, 64 | 1.30 × | 2.00 × |",
+		"| cached req/s, Inlay / nginx, 256 | – | – |",
+		"#### Targets, medians of 2 runs",
+		"| no-store: CPU per page ≤ 1.15 × the floor program's, 64 connections | 0.165 ms / 0.100 ms = 1.65 × (medians of 2 and 2 runs) | **fail** |",
+	} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
+	if strings.Contains(md, "direct") {
+		t.Errorf("the direct column has no runs of its own:\n%s", md)
+	}
+}
+
+func TestPeerLoopConns(t *testing.T) {
+	col := func(key string) peerColumn {
+		for _, c := range peerColumns {
+			if c.Key == key {
+				return c
+			}
+		}
+		t.Fatalf("no column %s", key)
+		return peerColumn{}
+	}
+	for _, tc := range []struct {
+		key  string
+		run  int
+		want []int
+	}{
+		{"direct", 1, []int{64}},
+		{"inlay-no-store", 1, []int{64, 256}},
+		{"floor-no-store", 3, []int{64, 256}},
+		{"nginx-no-store", 2, []int{64, 256}},
+		{"inlay-cached", 1, []int{64, 256}},
+		{"nginx-cached", 2, []int{256}},
+	} {
+		if got := peerLoopConns(col(tc.key), tc.run); !slices.Equal(got, tc.want) {
+			t.Errorf("%s, run %d: loops %v, want %v", tc.key, tc.run, got, tc.want)
+		}
+	}
+}
+
+func TestFirstRun(t *testing.T) {
+	results := runsFixture(map[string][]runFigures{
+		"direct":         {fig(0, 0, time.Millisecond, 0, 3000, 0, 0)},
+		"inlay-no-store": {fig(1, 1, 1, 1, 1, 1, 1), fig(1, 1, 1, 1, 1, 1, 1), fig(1, 1, 1, 1, 1, 1, 1)},
+	})
+	first := firstRun(results)
+	if len(first) != 2 || first[0].Column.Key != "direct" || first[1].Run != 1 {
+		t.Errorf("first run: %d results", len(first))
+	}
+}
+
+// TestPlainBuild: the benchmark refuses an Inlay binary linked with
+// -ldflags (a -X of runtime.godebugDefault overwrites the GODEBUG
+// defaults go build sets) and takes a plain go build's.
+func TestPlainBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		plain bool
+	}{
+		{"plain", nil, true},
+		{"ldflags", []string{"-ldflags=-X=runtime.godebugDefault=adaptivestackstart=0"}, false},
+	} {
+		bin := filepath.Join(dir, tc.name)
+		args := append(append([]string{"build", "-o", bin}, tc.flags...), "./testdata/stackstart")
+		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+			t.Fatalf("go %v: %v\n%s", args, err, out)
+		}
+		if err := plainBuild(bin); (err == nil) != tc.plain {
+			t.Errorf("%s: plainBuild = %v, want plain %t", tc.name, err, tc.plain)
+		}
+	}
+}
