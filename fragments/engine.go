@@ -303,7 +303,10 @@ func (e *Engine) send(ctx context.Context, req *fetch.Request) (*fetch.Response,
 	}
 	e.upstreamCount(req.Service).Add(1)
 	g := svc.group(req.Canary)
-	start := time.Now()
+	var start time.Time // read only when something weighs the fetch's time here
+	if req.Asset || svc.can != nil {
+		start = time.Now()
+	}
 	var resp *fetch.Response
 	var err error
 	if req.Asset {

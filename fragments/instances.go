@@ -315,6 +315,9 @@ func retryable(ctx context.Context, err error) bool {
 // allows; with hedging on, a second request races the first once it is
 // slower than the service's recent p95.
 func (g *group) fetch(ctx context.Context, req *fetch.Request) (*fetch.Response, error) {
+	if in := g.only.Load(); in != nil {
+		return in.frag.Fetch(ctx, req) // one instance: nothing to choose, nowhere to retry
+	}
 	g.retry.Deposit()
 	if g.key.hedge {
 		if set := g.set.Load(); set != nil && set.Len() > 1 {
@@ -324,10 +327,13 @@ func (g *group) fetch(ctx context.Context, req *fetch.Request) (*fetch.Response,
 		}
 	}
 	in, ep := g.pick(nil)
+	if ep == nil {
+		return in.frag.Fetch(ctx, req) // no address known yet: the host as given
+	}
 	start := time.Now()
 	resp, err := in.frag.Fetch(ctx, req)
 	g.done(in, ep, start, resp, err)
-	if ep != nil && retryable(ctx, err) {
+	if retryable(ctx, err) {
 		return g.again(ctx, req, ep, start, resp, err)
 	}
 	return resp, err
@@ -340,7 +346,7 @@ func (g *group) done(in *instance, ep *balance.Endpoint, start time.Time, resp *
 	if ep != nil {
 		ep.Done(time.Since(start), outcomeOf(err))
 	}
-	if resp != nil && in.addr != "" && g.several() {
+	if resp != nil && in.addr != "" && g.only.Load() == nil && g.several() {
 		resp.Instance = in.addr
 	}
 }

@@ -188,8 +188,11 @@ func (p *Pending) send() bool {
 		p.err = err
 		return true
 	}
-	g.retry.Deposit()
-	ex := &exchange{ticket: t, g: g, in: in, ep: ep, sent: time.Now()}
+	ex := &exchange{ticket: t, g: g, in: in, ep: ep}
+	if ep != nil {
+		g.retry.Deposit()
+		ex.sent = time.Now()
+	}
 	if !in.frag.Start(p.ctx, req, &ex.x) {
 		t.Abandon() // nothing was sent (CanStart said it would be)
 		if ep != nil {
@@ -289,9 +292,11 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 		ex.ticket.Done(err, ex.waited)
 	}()
 	resp, err, ex.waited = ex.x.Wait()
-	ex.g.done(ex.in, ex.ep, ex.sent, resp, err)
-	if ex.ep != nil && retryable(p.ctx, err) {
-		resp, err = ex.g.again(p.ctx, p.req, ex.ep, ex.sent, resp, err)
+	if ex.ep != nil {
+		ex.g.done(ex.in, ex.ep, ex.sent, resp, err)
+		if retryable(p.ctx, err) {
+			resp, err = ex.g.again(p.ctx, p.req, ex.ep, ex.sent, resp, err)
+		}
 	}
 	return resp, err
 }
