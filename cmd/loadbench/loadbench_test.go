@@ -38,7 +38,7 @@ func TestParseWrk(t *testing.T) {
 	}
 	want := peakResult{Tool: "wrk", Requests: 168534, Duration: 10040 * time.Millisecond, RPS: 16786.25, Errors: 7,
 		P50: 14850 * time.Microsecond, P99: 53040 * time.Microsecond}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("parseWrk:\n got %+v\nwant %+v", got, want)
 	}
 	if got.Checked {
@@ -189,20 +189,34 @@ func TestCheckTargets(t *testing.T) {
 }
 
 // TestConfigYAML checks that the generated config is Inlay's default but
-// for the services' URLs (and h2c when asked): no raised limit, no
-// changed timeout.
+// for the services' URLs, or their instances' endpoints (and h2c when
+// asked): no raised limit, no changed timeout.
 func TestConfigYAML(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		services map[string]string
+		services map[string][]string
 		h2c      bool
 	}{
-		{"a service per fragment", map[string]string{"header": "http://127.0.0.1:1", "search": "http://127.0.0.1:2"}, false},
-		{"h2c", map[string]string{"header": "http://127.0.0.1:1"}, true},
-		{"one service", map[string]string{oneServiceName: "http://127.0.0.1:3"}, false},
+		{"a service per fragment", map[string][]string{"header": {"http://127.0.0.1:1"}, "search": {"http://127.0.0.1:2"}}, false},
+		{"h2c", map[string][]string{"header": {"http://127.0.0.1:1"}}, true},
+		{"one service", map[string][]string{oneServiceName: {"http://127.0.0.1:3"}}, false},
+		{"one service, four instances", map[string][]string{oneServiceName: {
+			"http://127.0.0.2:4", "http://127.0.0.3:5", "http://127.0.0.4:6", "http://127.0.0.5:7"}}, false},
+		{"instances and h2c", map[string][]string{"header": {"http://127.0.0.1:1"}, oneServiceName: {"http://127.0.0.2:4", "http://127.0.0.3:4"}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			text := configYAML("127.0.0.1:0", tc.services, tc.h2c)
+			text := instancesConfigYAML("127.0.0.1:0", tc.services, tc.h2c)
+			single := map[string]string{}
+			for name, urls := range tc.services {
+				if len(urls) == 1 {
+					single[name] = urls[0]
+				}
+			}
+			if len(single) == len(tc.services) {
+				if got := configYAML("127.0.0.1:0", single, tc.h2c); got != text {
+					t.Errorf("configYAML differs from instancesConfigYAML:\n%s\nwant:\n%s", got, text)
+				}
+			}
 			var top map[string]any
 			if err := yaml.Unmarshal([]byte(text), &top); err != nil {
 				t.Fatal(err)
@@ -217,18 +231,22 @@ func TestConfigYAML(t *testing.T) {
 			if len(cfg.Services) != len(tc.services) {
 				t.Errorf("%d services, want %d", len(cfg.Services), len(tc.services))
 			}
-			for name, u := range tc.services {
+			for name, urls := range tc.services {
 				svc := cfg.Services[name]
 				if svc == nil {
 					t.Fatalf("no service %s", name)
 				}
-				if svc.URL != u || svc.H2C != tc.h2c {
-					t.Errorf("service %s: url %q h2c %t, want %q %t", name, svc.URL, svc.H2C, u, tc.h2c)
+				wantURL, wantEndpoints := "", urls
+				if len(urls) == 1 {
+					wantURL, wantEndpoints = urls[0], nil
+				}
+				if svc.URL != wantURL || !slices.Equal(svc.Endpoints, wantEndpoints) || svc.H2C != tc.h2c {
+					t.Errorf("service %s: url %q endpoints %q h2c %t, want %q %q %t", name, svc.URL, svc.Endpoints, svc.H2C, wantURL, wantEndpoints, tc.h2c)
 				}
 				rest := *svc
-				rest.URL, rest.H2C, rest.Name, rest.BaseURL = "", false, "", nil
+				rest.URL, rest.Endpoints, rest.H2C, rest.Name, rest.BaseURL, rest.EndpointURLs = "", nil, false, "", nil, nil
 				if !reflect.DeepEqual(rest, config.Service{}) {
-					t.Errorf("service %s sets more than url and h2c: %+v", name, rest)
+					t.Errorf("service %s sets more than url or endpoints and h2c: %+v", name, rest)
 				}
 			}
 		})

@@ -20,6 +20,16 @@
 // measure that the hanging box costs the page its deadline and no more.
 // These are latency promises make test leaves to the benchmark.
 //
+// A seventh scenario (slow-instance) serves the four fragments, no-store,
+// from one team service running as four instances on their own loopback
+// addresses (127.0.0.2 to .5), one ten times slower than the others:
+// Inlay with the four as the service's endpoints, and nginx SSI with them
+// in an upstream block (round robin), each in a closed loop of 64
+// connections with every page checked. It reports both p99s, their ratio
+// against the issue's target, and the fetches each instance answered.
+// With -scenarios slow-instance and -out it rewrites that section of the
+// file alone.
+//
 // A fifth scenario (one-service) serves the four fragments from one team
 // service and composes the page with Inlay and, when nginx is installed,
 // with nginx's SSI module, side by side: closed loops at 64 and 256
@@ -44,6 +54,7 @@
 // Usage:
 //
 //	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c] [-nginx auto] [-burst 1000] [-runs 3] [-floor=true]
+//	go run ./cmd/loadbench -scenarios slow-instance [-out docs/benchmarks.md]
 //	go run ./cmd/loadbench -profile cpu.out -memprofile mem.out [-scenario cacheable]
 package main
 
@@ -110,8 +121,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cpuProfile, "profile", "", "profile mode: write a CPU profile of the composer to `file`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "profile mode: write an allocation profile of the composer to `file`")
 	fs.StringVar(&o.scenario, "scenario", "cacheable", "profile mode: no-store or cacheable")
-	fs.StringVar(&o.only, "scenarios", "", "comma-separated `keys` of the scenarios to run (direct, direct-primary, no-store, cacheable, "+peerKey+", "+hangingKey+"); empty means all")
-	fs.StringVar(&o.nginx, "nginx", "auto", "nginx binary of the SSI peer in the "+peerKey+" scenario: a path, auto (nginx if on PATH) or off")
+	fs.StringVar(&o.only, "scenarios", "", "comma-separated `keys` of the scenarios to run (direct, direct-primary, no-store, cacheable, "+peerKey+", "+hangingKey+", "+slowKey+"); empty means all")
+	fs.StringVar(&o.nginx, "nginx", "auto", "nginx binary of the SSI peer in the "+peerKey+" and "+slowKey+" scenarios: a path, auto (nginx if on PATH) or off")
 	fs.IntVar(&o.peer.Burst, "burst", 1000, "page `loads` started at once in the "+peerKey+" scenario")
 	fs.IntVar(&o.peer.Runs, "runs", 3, "`runs` of each server in the "+peerKey+" scenario, one after the other; its later targets are checked on the medians")
 	fs.BoolVar(&o.floor, "floor", true, "run the floor program ("+floorPackage+") as a peer in the "+peerKey+" scenario")
@@ -162,7 +173,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 	// Bound the whole run: four scenarios of a warm-up, two timed runs
 	// and a TTFB run, the side-by-side runs, plus building Inlay.
 	perScenario := o.bench.Warmup + 2*o.bench.Duration + 30*time.Second
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute+time.Duration(len(scenarios))*perScenario+peerBudget(o.bench, o.peer)+hangingBudget(o.bench, o.peer))
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute+time.Duration(len(scenarios))*perScenario+peerBudget(o.bench, o.peer)+hangingBudget(o.bench, o.peer)+slowBudget(o.bench))
 	defer cancel()
 
 	if o.cpuProfile != "" || o.memProfile != "" {
@@ -247,7 +258,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		report += "\n" + renderPeers(o.bench, o.peer, nginx, first, checkPeers(first))
 		report += "\n" + renderRuns(o.peer, floorText(o), peerResults, checkRuns(peerResults))
 	}
-	if wantsHanging(o.only) {
+	if wants(o.only, hangingKey) {
 		hr, err := b.runHanging(ctx, o.peer)
 		if err != nil {
 			keep = true
@@ -255,9 +266,28 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		}
 		report += "\n" + renderHanging(o.bench, o.peer, hr)
 	}
+	var slowSection string
+	if wants(o.only, slowKey) {
+		sr, err := b.runSlowInstance(ctx, o.peer.Nginx)
+		if err != nil {
+			keep = true
+			return fmt.Errorf("scenario %s: %w", slowKey, err)
+		}
+		nginx := ""
+		if o.peer.Nginx != "" {
+			nginx = "nginx " + nginxVersion(ctx, o.peer.Nginx)
+		}
+		slowSection = renderSlow(m, o.bench, nginx, sr, checkSlow(sr))
+		report += "\n" + slowSection
+	}
 	fmt.Fprint(stdout, report)
 	if o.out != "" {
-		if err := writeReport(o.out, report); err != nil {
+		write := func() error { return writeReport(o.out, report) }
+		if strings.TrimSpace(o.only) == slowKey {
+			// The other scenarios' figures in the file stay as they are.
+			write = func() error { return writeSection(o.out, slowKey, slowSection) }
+		}
+		if err := write(); err != nil {
 			return err
 		}
 		logger.Info("results written", slog.String("file", o.out))
@@ -312,7 +342,8 @@ func selectScenarios(only string) ([]scenario, bool, error) {
 	}
 	peers := want[peerKey]
 	delete(want, peerKey)
-	delete(want, hangingKey) // see wantsHanging
+	delete(want, hangingKey) // see wants
+	delete(want, slowKey)
 	var out []scenario
 	for _, sc := range scenarios {
 		if want[sc.Key] {
@@ -326,14 +357,15 @@ func selectScenarios(only string) ([]scenario, bool, error) {
 	return out, peers, nil
 }
 
-// wantsHanging reports whether a comma-separated list of scenarios names
-// the hanging-service scenario; an empty list means all of them.
-func wantsHanging(only string) bool {
+// wants reports whether a comma-separated list of scenarios names the
+// scenario key (hangingKey or slowKey, which run after the others); an
+// empty list means all of them.
+func wants(only, key string) bool {
 	if only == "" {
 		return true
 	}
 	for _, k := range strings.Split(only, ",") {
-		if strings.TrimSpace(k) == hangingKey {
+		if strings.TrimSpace(k) == key {
 			return true
 		}
 	}

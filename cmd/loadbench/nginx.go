@@ -27,12 +27,14 @@ func nginxPageHTML() string {
 
 // nginxSettings is what the generated nginx.conf depends on.
 type nginxSettings struct {
-	Prefix   string // the work folder: config, page, logs, temp files, cache
-	Listen   string // host:port of the page
-	Upstream string // host:port of the fragment service
-	Cached   bool   // proxy_cache the fragments, as their Cache-Control allows
-	User     string // worker user when run as root; empty otherwise
-	Backlog  int    // listen backlog; zero means nginx's default (511)
+	Prefix string // the work folder: config, page, logs, temp files, cache
+	Listen string // host:port of the page
+	// Upstreams are the host:ports of the fragment service's instances,
+	// balanced by nginx's default round robin.
+	Upstreams []string
+	Cached    bool   // proxy_cache the fragments, as their Cache-Control allows
+	User      string // worker user when run as root; empty otherwise
+	Backlog   int    // listen backlog; zero means nginx's default (511)
 }
 
 // nginxConfig returns the nginx.conf of the SSI peer. The settings follow
@@ -75,7 +77,11 @@ func nginxConfig(s nginxSettings) string {
 	if s.Cached {
 		fmt.Fprintf(&b, "    proxy_cache_path %s levels=1:2 keys_zone=fragments:1m max_size=64m inactive=10m;\n", p("cache"))
 	}
-	fmt.Fprintf(&b, "    upstream team {\n        server %s;\n        keepalive 1024;\n    }\n", s.Upstream)
+	b.WriteString("    upstream team {\n")
+	for _, u := range s.Upstreams {
+		fmt.Fprintf(&b, "        server %s;\n", u)
+	}
+	b.WriteString("        keepalive 1024;\n    }\n")
 	b.WriteString("    server {\n")
 	if s.Backlog > 0 {
 		fmt.Fprintf(&b, "        listen %s backlog=%d;\n", s.Listen, s.Backlog)

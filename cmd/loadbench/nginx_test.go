@@ -15,8 +15,34 @@ import (
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
+// TestNginxConfigUpstreams checks the upstream block: a server line per
+// instance, in order, nginx's default round robin (no balancing method),
+// and the keep-alive pool.
+func TestNginxConfigUpstreams(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		upstreams []string
+		want      string
+	}{
+		{"one instance", []string{"127.0.0.1:2"}, "    upstream team {\n        server 127.0.0.1:2;\n        keepalive 1024;\n    }\n"},
+		{"four instances", []string{"127.0.0.2:9", "127.0.0.3:9", "127.0.0.4:9", "127.0.0.5:9"},
+			"    upstream team {\n        server 127.0.0.2:9;\n        server 127.0.0.3:9;\n        server 127.0.0.4:9;\n        server 127.0.0.5:9;\n" +
+				"        keepalive 1024;\n    }\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conf := nginxConfig(nginxSettings{Prefix: "/tmp/x", Listen: "127.0.0.1:1", Upstreams: tc.upstreams})
+			if !strings.Contains(conf, tc.want) {
+				t.Errorf("config lacks the upstream block\n%s\nin:\n%s", tc.want, conf)
+			}
+			if n := strings.Count(conf, "upstream "); n != 1 {
+				t.Errorf("%d upstream blocks, want 1", n)
+			}
+		})
+	}
+}
+
 func TestNginxConfig(t *testing.T) {
-	s := nginxSettings{Prefix: "/tmp/x", Listen: "127.0.0.1:1", Upstream: "127.0.0.1:2", Backlog: 4096}
+	s := nginxSettings{Prefix: "/tmp/x", Listen: "127.0.0.1:1", Upstreams: []string{"127.0.0.1:2"}, Backlog: 4096}
 	plain := nginxConfig(s)
 	s.Cached = true
 	cached := nginxConfig(s)
@@ -82,7 +108,7 @@ func TestNginxPeer(t *testing.T) {
 			}
 			dir := t.TempDir()
 			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
-			p, err := startNginx(ctx, bin, dir, nginxSettings{Listen: addr, Upstream: upstream, Cached: tc.cached})
+			p, err := startNginx(ctx, bin, dir, nginxSettings{Listen: addr, Upstreams: []string{upstream}, Cached: tc.cached})
 			if err != nil {
 				t.Fatal(err)
 			}

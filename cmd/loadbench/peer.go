@@ -155,7 +155,7 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 			pid, target = p.pid(), p.url(pagePath)
 		case serverNginx:
 			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
-			p, err := startNginx(ctx, pc.Nginx, dir, nginxSettings{Listen: addr, Upstream: upstream, Cached: col.CacheControl == cacheCacheable})
+			p, err := startNginx(ctx, pc.Nginx, dir, nginxSettings{Listen: addr, Upstreams: []string{upstream}, Cached: col.CacheControl == cacheCacheable})
 			if err != nil {
 				return nil, err
 			}

@@ -107,6 +107,14 @@ func TestClosedLoopChecksPages(t *testing.T) {
 				answered += res.Errors // vegeta's closed loop counts 5xx apart
 			}
 			within("answers", answered, k.n.Load())
+			if len(res.Ladder) != len(ladderQuantiles) {
+				t.Fatalf("a ladder of %d rungs, want %d", len(res.Ladder), len(ladderQuantiles))
+			}
+			for i, p := range res.Ladder {
+				if p.Q != ladderQuantiles[i] || p.V <= 0 || i > 0 && p.V < res.Ladder[i-1].V {
+					t.Fatalf("rung %d: %+v after %+v", i, p, res.Ladder[max(i-1, 0)])
+				}
+			}
 		})
 	}
 }
@@ -201,9 +209,28 @@ func TestSelectScenarios(t *testing.T) {
 	if err != nil || len(hanging) != 1 || peers {
 		t.Errorf("%s: %+v, peers %t, %v", hangingKey, hanging, peers, err)
 	}
-	for only, want := range map[string]bool{"": true, hangingKey: true, "direct, " + hangingKey: true, "direct": false, peerKey: false} {
-		if got := wantsHanging(only); got != want {
-			t.Errorf("wantsHanging(%q) = %t, want %t", only, got, want)
+	slow, peers, err := selectScenarios(slowKey)
+	if err != nil || len(slow) != 0 || peers {
+		t.Errorf("%s: %+v, peers %t, %v", slowKey, slow, peers, err)
+	}
+	for _, tc := range []struct {
+		only, key string
+		want      bool
+	}{
+		{"", hangingKey, true},
+		{hangingKey, hangingKey, true},
+		{"direct, " + hangingKey, hangingKey, true},
+		{"direct", hangingKey, false},
+		{peerKey, hangingKey, false},
+		{slowKey, hangingKey, false},
+		{"", slowKey, true},
+		{slowKey, slowKey, true},
+		{hangingKey + ", " + slowKey, slowKey, true},
+		{hangingKey, slowKey, false},
+		{peerKey, slowKey, false},
+	} {
+		if got := wants(tc.only, tc.key); got != tc.want {
+			t.Errorf("wants(%q, %q) = %t, want %t", tc.only, tc.key, got, tc.want)
 		}
 	}
 }

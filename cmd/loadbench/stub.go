@@ -81,14 +81,23 @@ type stub struct {
 	Services map[string]string
 	service  map[string]string // fragment name → service name
 	fetches  atomic.Int64
-	servers  []*http.Server
+	// byFragment counts the fetches of each fragment; the map is
+	// written only before the listeners start.
+	byFragment map[string]*atomic.Int64
+	servers    []*http.Server
 }
 
 // startStub starts the fragment services, answering with cacheControl,
 // over HTTP/1.1 and, with h2c, over HTTP/2 without TLS too. With
 // oneService, one listener serves every fragment.
 func startStub(cacheControl string, h2c, oneService bool, logger *slog.Logger) (*stub, error) {
-	s := &stub{Services: map[string]string{}, service: map[string]string{}}
+	return startStubOn("127.0.0.1", 1, cacheControl, h2c, oneService, logger)
+}
+
+// startStubOn is startStub with its listeners on the loopback address
+// host, and every fragment's service time multiplied by slowdown.
+func startStubOn(host string, slowdown int, cacheControl string, h2c, oneService bool, logger *slog.Logger) (*stub, error) {
+	s := &stub{Services: map[string]string{}, service: map[string]string{}, byFragment: map[string]*atomic.Int64{}}
 	groups := map[string][]fragmentSpec{}
 	var names []string
 	for _, spec := range fragmentSpecs {
@@ -101,18 +110,20 @@ func startStub(cacheControl string, h2c, oneService bool, logger *slog.Logger) (
 		}
 		groups[svc] = append(groups[svc], spec)
 		s.service[spec.Name] = svc
+		s.byFragment[spec.Name] = new(atomic.Int64)
 	}
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(h2c)
 	for _, svc := range names {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("stub %s: listening: %w", svc, err)
 		}
 		mux := http.NewServeMux()
 		for _, spec := range groups[svc] {
+			spec.Latency *= time.Duration(slowdown)
 			mux.Handle("GET /"+spec.Name, s.handler(spec, cacheControl))
 		}
 		srv := &http.Server{
@@ -145,8 +156,10 @@ func (s *stub) FragmentURL(fragment string) string {
 func (s *stub) handler(spec fragmentSpec, cacheControl string) http.Handler {
 	body := fragmentBody(spec.Name, spec.Size)
 	size := strconv.Itoa(len(body))
+	count := s.byFragment[spec.Name]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.fetches.Add(1)
+		count.Add(1)
 		time.Sleep(spec.Latency) // the simulated service time
 		h := w.Header()
 		h["Content-Type"] = []string{"text/html; charset=utf-8"}
@@ -158,6 +171,16 @@ func (s *stub) handler(spec fragmentSpec, cacheControl string) http.Handler {
 
 // Fetches returns how many fragment requests the services have answered.
 func (s *stub) Fetches() int64 { return s.fetches.Load() }
+
+// FragmentFetches returns how many requests of each fragment the
+// services have answered, by fragment name.
+func (s *stub) FragmentFetches() map[string]int64 {
+	out := make(map[string]int64, len(s.byFragment))
+	for name, n := range s.byFragment {
+		out[name] = n.Load()
+	}
+	return out
+}
 
 // Close stops the services at once.
 func (s *stub) Close() {
