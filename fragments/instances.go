@@ -45,10 +45,11 @@ type group struct {
 	set      atomic.Pointer[balance.Set]          // nil while no address is known
 	insts    atomic.Pointer[map[string]*instance] // by address, replaced whole on change
 
-	mu      sync.Mutex // serializes address changes
-	lists   [][]string // each watched URL's last addresses
-	watches []*resolve.Watch
-	closed  bool
+	mu       sync.Mutex // serializes address changes
+	lists    [][]string // each watched URL's last addresses
+	starting bool       // the group is being made: addresses are only noted
+	watches  []*resolve.Watch
+	closed   bool
 }
 
 // groupKey is what a group's connections and choices are made from: a
@@ -110,13 +111,19 @@ func (e *Engine) newGroup(name string, urls []*url.URL, sc ServiceConfig, settin
 		// The engine's own RoundTripper carries every request, or its
 		// own dial decides where each connection goes: no name is
 		// looked up, and IP literals only are instances of their own.
+		g.mu.Lock()
 		for i, u := range urls {
 			if _, err := netip.ParseAddr(u.Hostname()); err == nil && e.opts.Transport == nil {
-				g.update(i, []string{resolve.HostPort(u)})
+				g.lists[i] = []string{resolve.HostPort(u)}
 			}
 		}
+		g.apply()
+		g.mu.Unlock()
 		return g
 	}
+	// IP literals are reported while their watch is made: taken together
+	// once all are, so that none is eased in.
+	g.starting = true
 	opts := resolve.Options{Every: sc.ResolveEvery, Logger: e.logger, Resolver: e.opts.Lookup}
 	if opts.Resolver == nil && settings.Resolver.IsValid() {
 		opts.Resolver = resolve.New(settings.Resolver)
@@ -130,6 +137,10 @@ func (e *Engine) newGroup(name string, urls []*url.URL, sc ServiceConfig, settin
 		}
 		g.watches = append(g.watches, w)
 	}
+	g.mu.Lock()
+	g.starting = false
+	g.apply()
+	g.mu.Unlock()
 	return g
 }
 
@@ -152,6 +163,15 @@ func (g *group) update(i int, addrs []string) {
 		return
 	}
 	g.lists[i] = addrs
+	if g.starting {
+		return // the group's first addresses are taken together, at full weight
+	}
+	g.apply()
+}
+
+// apply makes the union of the group's lists its instances. The caller
+// holds g.mu.
+func (g *group) apply() {
 	var all []string
 	for _, l := range g.lists {
 		all = append(all, l...)
@@ -346,6 +366,15 @@ func (g *group) done(in *instance, ep *balance.Endpoint, start time.Time, resp *
 	if ep != nil {
 		ep.Done(time.Since(start), outcomeOf(err))
 	}
+	if resp != nil && in.addr != "" && g.only.Load() == nil && g.several() {
+		resp.Instance = in.addr
+	}
+}
+
+// doneLate ends a fetch whose answer was read after it came: its outcome
+// counts, its time does not (see balance.Endpoint.DoneLate).
+func (g *group) doneLate(in *instance, ep *balance.Endpoint, resp *fetch.Response, err error) {
+	ep.DoneLate(outcomeOf(err))
 	if resp != nil && in.addr != "" && g.only.Load() == nil && g.several() {
 		resp.Instance = in.addr
 	}

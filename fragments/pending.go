@@ -293,7 +293,13 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 	}()
 	resp, err, ex.waited = ex.x.Wait()
 	if ex.ep != nil {
-		ex.g.done(ex.in, ex.ep, ex.sent, resp, err)
+		if ex.waited {
+			ex.g.done(ex.in, ex.ep, ex.sent, resp, err)
+		} else {
+			// The answer was here before the page came to it: the time
+			// since it was sent is the page's, not the instance's.
+			ex.g.doneLate(ex.in, ex.ep, resp, err)
+		}
 		if retryable(p.ctx, err) {
 			resp, err = ex.g.again(p.ctx, p.req, ex.ep, ex.sent, resp, err)
 		}

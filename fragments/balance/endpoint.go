@@ -101,6 +101,34 @@ func (e *Endpoint) Done(latency time.Duration, o Outcome) {
 	e.release()
 }
 
+// DoneLate ends a fetch whose answer was read some time after it came
+// (a page reads its boxes in document order): how it ended counts, as
+// Done counts it, but its time is unknown and feeds no latency estimate.
+// It must be called instead of Done, exactly once per pick.
+func (e *Endpoint) DoneLate(o Outcome) {
+	s := e.set
+	e.requests.Add(1)
+	switch o {
+	case Failure:
+		e.failures.Add(1)
+	case ConnFailure:
+		e.failures.Add(1)
+		e.connFailures.Add(1)
+	}
+	if o != Canceled {
+		now := s.now()
+		if !e.ejectedAt(now) && !e.draining.Load() {
+			if o == Success {
+				e.win.add(now, cellRequests, 1)
+				e.consecutive.Store(0)
+			} else {
+				e.learn(now, 0, o) // a failure weighs as the service's p95, whatever its time
+			}
+		}
+	}
+	e.release()
+}
+
 // release ends one fetch in flight, reporting a draining endpoint once it
 // has none.
 func (e *Endpoint) release() {
