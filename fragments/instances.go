@@ -366,15 +366,12 @@ func (g *group) done(in *instance, ep *balance.Endpoint, start time.Time, resp *
 	if ep != nil {
 		ep.Done(time.Since(start), outcomeOf(err))
 	}
-	if resp != nil && in.addr != "" && g.only.Load() == nil && g.several() {
-		resp.Instance = in.addr
-	}
+	g.mark(in, resp)
 }
 
-// doneLate ends a fetch whose answer was read after it came: its outcome
-// counts, its time does not (see balance.Endpoint.DoneLate).
-func (g *group) doneLate(in *instance, ep *balance.Endpoint, resp *fetch.Response, err error) {
-	ep.DoneLate(outcomeOf(err))
+// mark names on resp the instance that answered, when the group has
+// several.
+func (g *group) mark(in *instance, resp *fetch.Response) {
 	if resp != nil && in.addr != "" && g.only.Load() == nil && g.several() {
 		resp.Instance = in.addr
 	}

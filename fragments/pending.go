@@ -200,6 +200,11 @@ func (p *Pending) send() bool {
 		}
 		return false
 	}
+	if ep != nil {
+		// Its answer waits in the connection until the caller reads it:
+		// past that time the request no longer loads the instance.
+		ep.Unload()
+	}
 	p.ex, p.how = ex, waitExchange
 	e.stats.SentTogether.Add(1)
 	e.upstreamCount(req.Service).Add(1)
@@ -293,13 +298,10 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 	}()
 	resp, err, ex.waited = ex.x.Wait()
 	if ex.ep != nil {
-		if ex.waited {
-			ex.g.done(ex.in, ex.ep, ex.sent, resp, err)
-		} else {
-			// The answer was here before the page came to it: the time
-			// since it was sent is the page's, not the instance's.
-			ex.g.doneLate(ex.in, ex.ep, resp, err)
-		}
+		// When the answer was here before the page came to it, the time
+		// since it was sent is the page's, not the instance's.
+		ex.ep.Outcome(time.Since(ex.sent), outcomeOf(err), ex.waited)
+		ex.g.mark(ex.in, resp)
 		if retryable(p.ctx, err) {
 			resp, err = ex.g.again(p.ctx, p.req, ex.ep, ex.sent, resp, err)
 		}

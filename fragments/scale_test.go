@@ -148,36 +148,61 @@ func (f *fakeLookup) LookupNetIP(context.Context, string, string) ([]netip.Addr,
 }
 
 // N1: An instance ten times slower than its three siblings gets at most 5%
-// of the fetches: each fetch goes to the less loaded and faster of two
-// instances drawn at random.
+// of the fetches (each fetch goes to the less loaded and faster of two
+// instances drawn at random), and the fetches' p99 stays within 1.1 times
+// what it is with four healthy instances. Durations are the bubble's
+// clock: deterministic.
 func TestSlowInstanceGetsFewFetches(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		addrs := instanceAddrs(4)
-		handlers := map[string]http.Handler{}
-		insts := map[string]*counted{}
-		for i, a := range addrs {
-			c := &counted{latency: fixed(10 * time.Millisecond)}
-			if i == 3 {
-				c.latency = fixed(100 * time.Millisecond)
+	run := func(t *testing.T, slowFactor time.Duration) (slowShare float64, p99 time.Duration) {
+		var took []time.Duration
+		synctest.Test(t, func(t *testing.T) {
+			addrs := instanceAddrs(4)
+			handlers := map[string]http.Handler{}
+			insts := map[string]*counted{}
+			for i, a := range addrs {
+				c := &counted{latency: fixed(10 * time.Millisecond)}
+				if i == 3 {
+					c.latency = fixed(slowFactor * 10 * time.Millisecond)
+				}
+				insts[a], handlers[a] = c, c
 			}
-			insts[a], handlers[a] = c, c
-		}
-		n := memnet.New(t, handlers)
-		e := scaleEngine(t, n, ServiceConfig{Name: "s", URL: urls(t, addrs[0])[0], Endpoints: urls(t, addrs...)}, nil)
-		fetches := atomic.Int64{}
-		if bad := load(e, 8, func() bool { return fetches.Add(1) > 2000 }); bad != 0 {
-			t.Fatalf("%d fetches failed", bad)
-		}
-		var total int64
-		for _, c := range insts {
-			total += c.hits.Load()
-		}
-		slow := insts[addrs[3]].hits.Load()
-		t.Logf("the slow instance answered %d of %d fetches", slow, total)
-		if share := float64(slow) / float64(total); share > 0.05 {
-			t.Errorf("the slow instance got %.1f%% of the fetches, want at most 5%%", 100*share)
-		}
-	})
+			n := memnet.New(t, handlers)
+			e := scaleEngine(t, n, ServiceConfig{Name: "s", URL: urls(t, addrs[0])[0], Endpoints: urls(t, addrs...)}, nil)
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			var fetches atomic.Int64
+			for range 8 {
+				wg.Go(func() {
+					for fetches.Add(1) <= 2000 {
+						start := time.Now()
+						if _, _, err := boxFetch(e, "/box", ""); err != nil {
+							t.Errorf("fetch: %v", err)
+						}
+						mu.Lock()
+						took = append(took, time.Since(start))
+						mu.Unlock()
+					}
+				})
+			}
+			wg.Wait()
+			var total int64
+			for _, c := range insts {
+				total += c.hits.Load()
+			}
+			slowShare = float64(insts[addrs[3]].hits.Load()) / float64(total)
+		})
+		slices.Sort(took)
+		return slowShare, took[len(took)*99/100]
+	}
+	_, healthy := run(t, 1)
+	share, slow := run(t, 10)
+	t.Logf("the slow instance answered %.2f%% of the fetches; p99 %v, against %v with four healthy instances", 100*share, slow, healthy)
+	if share > 0.05 {
+		t.Errorf("the slow instance got %.1f%% of the fetches, want at most 5%%", 100*share)
+	}
+	if limit := healthy * 11 / 10; slow > limit {
+		t.Errorf("p99 with a slow instance: %v, want at most %v (1.1 × %v with four healthy)", slow, limit, healthy)
+	}
 }
 
 // N2: When the service's name answers 4 addresses instead of 2, each new

@@ -79,25 +79,11 @@ type Endpoint struct {
 // Addr returns the endpoint's address, host:port.
 func (e *Endpoint) Addr() string { return e.addr }
 
-// Done ends a fetch that [Set.Pick] or [Set.PickOther] chose e for, with
-// the time it took (to its answer's headers, or to the failure) and how it
-// ended. It must be called exactly once per pick.
+// Done ends a fetch that Set.Pick or Set.PickOther chose e for, with the time
+// it took (to its answer's headers, or to the failure) and how it ended.
+// It must be called exactly once per pick.
 func (e *Endpoint) Done(latency time.Duration, o Outcome) {
-	s := e.set
-	e.requests.Add(1)
-	switch o {
-	case Failure:
-		e.failures.Add(1)
-	case ConnFailure:
-		e.failures.Add(1)
-		e.connFailures.Add(1)
-	}
-	if o != Canceled {
-		now := s.now()
-		if !e.ejectedAt(now) && !e.draining.Load() {
-			e.learn(now, latency, o)
-		}
-	}
+	e.end(latency, o, true)
 	e.release()
 }
 
@@ -106,6 +92,25 @@ func (e *Endpoint) Done(latency time.Duration, o Outcome) {
 // Done counts it, but its time is unknown and feeds no latency estimate.
 // It must be called instead of Done, exactly once per pick.
 func (e *Endpoint) DoneLate(o Outcome) {
+	e.end(0, o, false)
+	e.release()
+}
+
+// Unload ends a picked fetch's count in flight before its outcome is
+// known: a request sent whose answer waits for its caller to read it, in
+// the connection's buffers, loads the endpoint no more than its answer
+// takes to come, which the caller cannot tell. Such a fetch is then
+// ended with Outcome, not Done.
+func (e *Endpoint) Unload() { e.release() }
+
+// Outcome ends a fetch that was unloaded: like Done, or like DoneLate
+// when timed is false, without its count in flight.
+func (e *Endpoint) Outcome(latency time.Duration, o Outcome, timed bool) {
+	e.end(latency, o, timed)
+}
+
+// end counts a fetch's outcome and, when timed, learns its latency.
+func (e *Endpoint) end(latency time.Duration, o Outcome, timed bool) {
 	s := e.set
 	e.requests.Add(1)
 	switch o {
@@ -115,18 +120,22 @@ func (e *Endpoint) DoneLate(o Outcome) {
 		e.failures.Add(1)
 		e.connFailures.Add(1)
 	}
-	if o != Canceled {
-		now := s.now()
-		if !e.ejectedAt(now) && !e.draining.Load() {
-			if o == Success {
-				e.win.add(now, cellRequests, 1)
-				e.consecutive.Store(0)
-			} else {
-				e.learn(now, 0, o) // a failure weighs as the service's p95, whatever its time
-			}
-		}
+	if o == Canceled {
+		return
 	}
-	e.release()
+	now := s.now()
+	if e.ejectedAt(now) || e.draining.Load() {
+		return
+	}
+	switch {
+	case timed:
+		e.learn(now, latency, o)
+	case o == Success:
+		e.win.add(now, cellRequests, 1)
+		e.consecutive.Store(0)
+	default:
+		e.learn(now, 0, o) // a failure weighs as the service's p95, whatever its time
+	}
 }
 
 // release ends one fetch in flight, reporting a draining endpoint once it
