@@ -218,18 +218,19 @@ func (e *Engine) configureService(o *service, sc ServiceConfig, settings Setting
 	if len(urls) == 0 && sc.URL != nil {
 		urls = []*url.URL{sc.URL}
 	}
-	svc.stable = e.newGroup(sc.Name, urls, sc, settings)
-	if o != nil && o.stable.key == svc.stable.key {
-		svc.stable.close()
-		svc.stable = o.stable
+	if o != nil && o.stable.key == groupKeyOf(urls, sc, settings) {
+		svc.stable = o.stable // its instances, connections and choices go on
+	} else {
+		svc.stable = e.newGroup(sc.Name, urls, sc, settings)
 	}
 	if sc.Canary == nil {
 		return svc
 	}
-	svc.canary = e.newGroup(sc.Name+" canary", []*url.URL{sc.Canary.URL}, sc, settings)
-	if o != nil && o.canary != nil && o.canary.key == svc.canary.key {
-		svc.canary.close()
+	curls := []*url.URL{sc.Canary.URL}
+	if o != nil && o.canary != nil && o.canary.key == groupKeyOf(curls, sc, settings) {
 		svc.canary = o.canary
+	} else {
+		svc.canary = e.newGroup(sc.Name+" canary", curls, sc, settings)
 	}
 	if o != nil && o.can != nil {
 		svc.can = o.can // its rollback count and window go on; a reload sets the weight again

@@ -84,9 +84,8 @@ func (in *instance) retire() {
 	in.gate.Retire()
 }
 
-// newGroup makes the group of urls (the service's own, or its canary's)
-// and starts following their addresses.
-func (e *Engine) newGroup(name string, urls []*url.URL, sc ServiceConfig, settings Settings) *group {
+// groupKeyOf is the key of the group newGroup would make.
+func groupKeyOf(urls []*url.URL, sc ServiceConfig, settings Settings) groupKey {
 	k := groupKey{
 		h2c: sc.H2C, maxBody: settings.MaxBodyBytes, maxAge: sc.MaxConnAge, fadeIn: sc.FadeIn,
 		resolveEvery: sc.ResolveEvery, resolver: settings.Resolver, retryRatio: sc.RetryBudget, hedge: sc.Hedge,
@@ -99,6 +98,13 @@ func (e *Engine) newGroup(name string, urls []*url.URL, sc ServiceConfig, settin
 	if len(urls) > 0 {
 		k.scheme = urls[0].Scheme
 	}
+	return k
+}
+
+// newGroup makes the group of urls (the service's own, or its canary's)
+// and starts following their addresses.
+func (e *Engine) newGroup(name string, urls []*url.URL, sc ServiceConfig, settings Settings) *group {
+	k := groupKeyOf(urls, sc, settings)
 	g := &group{e: e, name: name, key: k, lists: make([][]string, len(urls)), maxConns: cmp.Or(sc.Guard.MaxConcurrent, guard.DefaultMaxConcurrent)}
 	g.retry = balance.NewRetryBudget(balance.RetryBudgetConfig{Ratio: sc.RetryBudget})
 	var first *url.URL
