@@ -74,14 +74,12 @@ type h1Conn struct {
 	ctx  context.Context
 	stop func() bool
 
-	rawRead func(fd uintptr) bool // readFD, bound once
-	peekFD  func(fd uintptr)      // peek, bound once
-	peekBuf [1]byte               // what peek reads into
-	ready   bool                  // what peek found
-	cut     func()                // cuts the connection's deadline short, bound once
-	rb      []byte                // the buffer of the raw read in progress
-	rn      int                   // what it read
-	rerr    error                 // and its error
+	rawRead  func(fd uintptr) bool // readFD, bound once
+	lateRead func(fd uintptr)      // readFD for a read that must not wait, bound once
+	cut      func()                // cuts the connection's deadline short, bound once
+	rb       []byte                // the buffer of the raw read in progress
+	rn       int                   // what it read
+	rerr     error                 // and its error
 }
 
 // newH1Conn wraps a dialled connection.
@@ -92,7 +90,8 @@ func newH1Conn(addr string, nc net.Conn) *h1Conn {
 	if sc, ok := nc.(syscall.Conn); ok && rawReads {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
-			c.rawRead, c.peekFD = c.readFD, c.peek
+			c.rawRead = c.readFD
+			c.lateRead = func(fd uintptr) { c.readFD(fd) }
 		}
 	}
 	return c
@@ -108,7 +107,7 @@ func (c *h1Conn) Read(b []byte) (int, error) {
 	c.rb = b
 	var err error
 	if c.late {
-		err = c.raw.Control(func(fd uintptr) { c.readFD(fd) })
+		err = c.raw.Control(c.lateRead)
 	} else {
 		err = c.raw.Read(c.rawRead)
 	}
@@ -271,8 +270,10 @@ func (x *h1Exchange) receive() (resp *fetch.Response, err error) {
 		return nil, c.fail(ctx, req, deadline, fetch.KindConnect, ctx.Err())
 	}
 	conn.late = !deadline.IsZero() && !time.Now().Before(deadline)
-	conn.takeReader()
-	conn.limit.n = h1MaxHeaderBytes + int64(conn.br.Size())
+	if conn.br == nil { // Ready may have taken it, and read the first of the answer
+		conn.takeReader()
+		conn.limit.n = h1MaxHeaderBytes + int64(conn.br.Size())
+	}
 	h, err := readHead(conn.br)
 	for err == nil && h.status < 200 && h.status != http.StatusSwitchingProtocols {
 		h, err = readHead(conn.br) // 103 Early Hints and the like: the answer follows

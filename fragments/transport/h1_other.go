@@ -20,6 +20,3 @@ func (c *h1Conn) readFD(uintptr) bool {
 
 // readable is never asked here: no [Exchange] runs without raw reads.
 func (c *h1Conn) readable() bool { return false }
-
-// peek is never called here.
-func (c *h1Conn) peek(uintptr) {}

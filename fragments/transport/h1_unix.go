@@ -3,6 +3,7 @@
 package transport
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -40,8 +41,10 @@ func (c *h1Conn) readFD(fd uintptr) bool {
 }
 
 // readable reports whether a read of the connection would return at
-// once: the service has sent something, closed it, or failed. It reads
-// nothing and waits for nothing.
+// once: the service has sent something, closed it, or failed. It waits
+// for nothing: it makes the read the answer needs anyway, without
+// waiting, into the fetch's read buffer, which the answer is then read
+// from.
 func (c *h1Conn) readable() bool {
 	if c.br != nil && c.br.Buffered() > 0 {
 		return true
@@ -49,21 +52,13 @@ func (c *h1Conn) readable() bool {
 	if c.raw == nil {
 		return false
 	}
-	c.ready = false
-	c.raw.Control(c.peekFD)
-	return c.ready
-}
-
-// peek is one recv(2) with MSG_PEEK of the raw connection, which does not
-// block (Go made the socket so): it notes in c.ready whether there is
-// something to read, or an end or a failure to learn of.
-func (c *h1Conn) peek(fd uintptr) {
-	for {
-		_, _, err := syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK)
-		if err == syscall.EINTR {
-			continue
-		}
-		c.ready = err != syscall.EAGAIN
-		return
+	if c.br == nil {
+		c.takeReader()
+		c.limit.n = h1MaxHeaderBytes + int64(c.br.Size())
 	}
+	late := c.late
+	c.late = true // a read that finds nothing fails at once rather than wait
+	_, err := c.br.Peek(1)
+	c.late = late
+	return err == nil || !errors.Is(err, os.ErrDeadlineExceeded)
 }
