@@ -193,13 +193,17 @@ func (pg *page) start(pageTimeout time.Duration) {
 }
 
 // readAtOnce reads the answer of slot i that start found here at once:
-// most often a fresh cache entry that may fill the box, taken as it is.
+// most often a fresh cache entry that may fill the box, taken as it is;
+// anything else (an answer that came that fast, a refusal) is taken the
+// usual way.
 func (pg *page) readAtOnce(i int, slot *layout.Slot, sf *slotFetch) {
 	pg.done[i] = closedChan
 	if sf.span == nil {
 		var got answer
 		got.resp, got.rep, got.err = sf.p.Wait()
-		if got.err == nil && acceptable(slot, got.resp) == nil && pg.eng.watchLocal == nil {
+		if hit := got.rep.Cache == fetch.CacheHit || got.rep.Cache == fetch.CacheStale; hit && got.err == nil &&
+			acceptable(slot, got.resp) == nil && pg.eng.watchLocal == nil {
+			// A stored answer: it sets no cookie, and took no time.
 			pg.outcomes[i] = outcome{resp: got.resp, report: got.rep}
 			pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
 			return
