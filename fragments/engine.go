@@ -2,6 +2,7 @@ package fragments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/balance"
 	"github.com/inlayhq/inlay/fragments/cache"
 	"github.com/inlayhq/inlay/fragments/canary"
 	"github.com/inlayhq/inlay/fragments/fetch"
@@ -374,10 +376,9 @@ func (p gatewayPool) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	g := svc.group(svc.can != nil && svc.can.Chooses(ShopperOf(r.Context())))
 	start := time.Now()
-	resp, err := g.gatewayRoundTrip(r)
+	resp, o, err := g.gatewayRoundTrip(r)
 	if svc.can != nil {
-		failed := err != nil && r.Context().Err() == nil || resp != nil && resp.StatusCode >= http.StatusInternalServerError
-		svc.can.Observe(g == svc.canary, time.Since(start), failed)
+		svc.can.Observe(g == svc.canary, time.Since(start), o == balance.Failure || o == balance.ConnFailure)
 	}
 	return resp, err
 }
@@ -423,7 +424,7 @@ func canaryFailed(err error) bool {
 	case 0, fetch.KindCanceled, fetch.KindPanic, fetch.KindBreakerOpen, fetch.KindOverflow, fetch.KindBudget:
 		return false
 	case fetch.KindStatus:
-		fe, ok := err.(*fetch.Error)
+		fe, ok := errors.AsType[*fetch.Error](err)
 		return !ok || fe.Status >= http.StatusInternalServerError
 	}
 	return true

@@ -3,6 +3,7 @@ package fragments
 import (
 	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -304,6 +305,9 @@ func (g *group) pick(not *balance.Endpoint) (*instance, *balance.Endpoint) {
 // several reports whether the group has more than one instance: then the
 // debug view and Server-Timing name the one that answered.
 func (g *group) several() bool {
+	if g.only.Load() != nil {
+		return false
+	}
 	set := g.set.Load()
 	return set != nil && set.Len() > 1
 }
@@ -318,7 +322,7 @@ func outcomeOf(err error) balance.Outcome {
 	case fetch.KindTimeout, fetch.KindBody:
 		return balance.Failure
 	case fetch.KindStatus:
-		if fe, ok := err.(*fetch.Error); ok && fe.Status >= http.StatusInternalServerError {
+		if fe, ok := errors.AsType[*fetch.Error](err); ok && fe.Status >= http.StatusInternalServerError {
 			return balance.Failure
 		}
 		return balance.Success
@@ -378,7 +382,7 @@ func (g *group) done(in *instance, ep *balance.Endpoint, start time.Time, resp *
 // mark names on resp the instance that answered, when the group has
 // several.
 func (g *group) mark(in *instance, resp *fetch.Response) {
-	if resp != nil && in.addr != "" && g.only.Load() == nil && g.several() {
+	if resp != nil && in.addr != "" && g.several() {
 		resp.Instance = in.addr
 	}
 }
@@ -475,22 +479,22 @@ func (g *group) hedged(ctx context.Context, req *fetch.Request, p95 time.Duratio
 }
 
 // gatewayRoundTrip sends a gateway request to one of the group's
-// instances.
-func (g *group) gatewayRoundTrip(r *http.Request) (*http.Response, error) {
+// instances, and returns how it went for the instance too.
+func (g *group) gatewayRoundTrip(r *http.Request) (*http.Response, balance.Outcome, error) {
 	in, ep := g.pick(nil)
 	start := time.Now()
 	resp, err := in.gate.RoundTrip(r)
+	o := balance.Success
+	switch {
+	case err != nil && r.Context().Err() != nil:
+		o = balance.Canceled
+	case err != nil:
+		o = balance.ConnFailure
+	case resp.StatusCode >= http.StatusInternalServerError:
+		o = balance.Failure
+	}
 	if ep != nil {
-		o := balance.Success
-		switch {
-		case err != nil && r.Context().Err() != nil:
-			o = balance.Canceled
-		case err != nil:
-			o = balance.ConnFailure
-		case resp.StatusCode >= http.StatusInternalServerError:
-			o = balance.Failure
-		}
 		ep.Done(time.Since(start), o)
 	}
-	return resp, err
+	return resp, o, err
 }

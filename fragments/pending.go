@@ -319,9 +319,6 @@ func isDone(ch chan struct{}) bool {
 	}
 }
 
-// since is time.Since, for the fetches' own clocks.
-var _ = time.Since
-
 // SentTogether reports whether the fetch's request went out at Start, for
 // Wait to read its answer on the caller's goroutine: an answer that is
 // small, and most often here by the time it is read.

@@ -87,15 +87,6 @@ func (e *Endpoint) Done(latency time.Duration, o Outcome) {
 	e.release()
 }
 
-// DoneLate ends a fetch whose answer was read some time after it came
-// (a page reads its boxes in document order): how it ended counts, as
-// Done counts it, but its time is unknown and feeds no latency estimate.
-// It must be called instead of Done, exactly once per pick.
-func (e *Endpoint) DoneLate(o Outcome) {
-	e.end(0, o, false)
-	e.release()
-}
-
 // Unload ends a picked fetch's count in flight before its outcome is
 // known: a request sent whose answer waits for its caller to read it, in
 // the connection's buffers, loads the endpoint no more than its answer
@@ -103,8 +94,10 @@ func (e *Endpoint) DoneLate(o Outcome) {
 // ended with Outcome, not Done.
 func (e *Endpoint) Unload() { e.release() }
 
-// Outcome ends a fetch that was unloaded: like Done, or like DoneLate
-// when timed is false, without its count in flight.
+// Outcome ends a fetch that was unloaded: like Done, without its count
+// in flight. When timed is false (an answer read some time after it
+// came, as a page reads its boxes in document order), how it ended
+// counts but its time is unknown and feeds no latency estimate.
 func (e *Endpoint) Outcome(latency time.Duration, o Outcome, timed bool) {
 	e.end(latency, o, timed)
 }
