@@ -165,7 +165,7 @@ func watchLayouts(ctx context.Context, dir string, layouts *layout.Folder, logge
 		for _, w := range layouts.Warnings() {
 			logger.Warn("layout warning", slog.String("problem", w.Error()))
 		}
-	}, watch.Options{Name: "layouts", Tree: true, Logger: logger})
+	}, watch.Options{Name: "layouts", Tree: true, Match: layout.IsLayoutFile, Logger: logger})
 }
 
 // canaryHandler sets the weight of a service's canary:

@@ -102,6 +102,13 @@ func readProblem(err error) string {
 	return fmt.Sprintf("reading layout: %v", err)
 }
 
+// IsLayoutFile reports whether a file of this base name is one the
+// folder reads: a *.html file that is not hidden. Other files (an
+// editor's backup, a log written beside the layouts) are no layout.
+func IsLayoutFile(base string) bool {
+	return path.Ext(base) == ".html" && !strings.HasPrefix(base, ".")
+}
+
 // Load parses every *.html file of fsys. dir names the folder in
 // problems. Unlike a reload, loading fails on any problem: Inlay refuses to
 // start on a broken layout.
@@ -284,7 +291,7 @@ func (l *Folder) readAll(in *inheritance) ([]string, config.Problems, error) {
 			}
 			return nil
 		}
-		if path.Ext(name) != ".html" || strings.HasPrefix(d.Name(), ".") {
+		if !IsLayoutFile(d.Name()) {
 			return nil
 		}
 		data, err := fs.ReadFile(l.fsys, name)

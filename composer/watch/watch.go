@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,7 +47,8 @@ type Options struct {
 	Tree bool
 	// Match, if not nil, reports whether a change to the entry with this
 	// base name concerns the watch. Hidden names never do, but for the
-	// ..data link a ConfigMap swaps, which always does.
+	// ..data link a ConfigMap swaps, which always does. With Tree, a
+	// subfolder made or removed concerns it whatever its name.
 	Match func(base string) bool
 	// Logger receives the watch's warnings. Nil means slog.Default().
 	Logger *slog.Logger
@@ -226,13 +228,16 @@ func (lw *watcher) handle(ev fsnotify.Event) bool {
 		// under the file's own name, or as ..data.
 		return false
 	}
-	if lw.opts.Match != nil && base != configMapData && !lw.opts.Match(base) {
-		return false
-	}
 	if lw.opts.Tree && ev.Has(fsnotify.Create) {
 		if fi, err := os.Lstat(name); err == nil && fi.IsDir() {
 			lw.watchTree(name)
+			return true // it may have come with files in it
 		}
+	}
+	if lw.opts.Match != nil && base != configMapData && !lw.opts.Match(base) {
+		// Not a file of the watch's (a log written into the folder, an
+		// editor's backup): unless it is a watched subfolder going away.
+		return slices.Contains(lw.watched, name)
 	}
 	return true
 }
