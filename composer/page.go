@@ -166,9 +166,10 @@ func (pg *page) start(pageTimeout time.Duration) {
 			fields = fields[:end]
 		}
 		pg.eng.fetch.Start(sf.ctx, req, &sf.p)
-		if sf.p.Ready() {
+		if sf.p.Answered() {
 			// A fresh cache entry, or an answer already failed: read at
-			// once, in no time.
+			// once, in no time. A request just sent is not asked whether
+			// its answer came: it has not, and asking costs a read.
 			pg.readAtOnce(i, slot, sf)
 			continue
 		}

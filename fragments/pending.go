@@ -243,6 +243,20 @@ func (p *Pending) Ready() bool {
 	return true
 }
 
+// Answered is Ready without reading any connection: true for a cache
+// hit, a fetch that failed before its request went out, and a flight or
+// goroutine that ended. A page asks it of every fetch as it starts them:
+// a service has not answered a request sent a moment ago, and a read to
+// find that out would cost a system call and a read buffer per fetch.
+func (p *Pending) Answered() bool {
+	switch p.how {
+	case waitExchange:
+		return p.ex.x.Answered()
+	default:
+		return p.Ready()
+	}
+}
+
 // Wait returns the fetch's answer, and the report of how it was served:
 // which cache tier answered, whether it was coalesced, and the state of
 // the service's breaker after it. A panic anywhere below fails only this

@@ -411,6 +411,10 @@ func TestPendingReadyOnlyWhenTheAnswerIsHere(t *testing.T) {
 					t.Fatal("the service never wrote its answer")
 				}
 			}
+			if p.Answered() {
+				// Answered reads nothing: an answer in the socket is found by Ready alone.
+				t.Error("Answered of an exchange not read yet: got true, want false")
+			}
 			calls := 0
 			if !p.Ready() {
 				calls++
@@ -826,8 +830,8 @@ func TestStartWithTheBreakerOpen(t *testing.T) {
 	var waitErr error
 	byStart := measure(e, func() {
 		p := e.Start(context.Background(), startReq, nil)
-		if !p.Ready() {
-			t.Error("Ready of a refused fetch: got false, want true")
+		if !p.Ready() || !p.Answered() {
+			t.Errorf("Ready, Answered of a refused fetch: got %v, %v; want true, true", p.Ready(), p.Answered())
 		}
 		_, startRep, waitErr = waitReport(t, p)
 	})

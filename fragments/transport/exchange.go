@@ -114,14 +114,31 @@ func (x *Exchange) dial() {
 // waits for nothing. A page that sees false writes out what it has
 // before it waits.
 func (x *Exchange) Ready() bool {
-	if x.dialled != nil {
-		select {
-		case <-x.dialled:
-		default:
-			return false
-		}
+	return !x.dialling() && (x.sendErr != nil || x.read || x.x.conn.readable())
+}
+
+// Answered reports, without reading the connection, whether Wait would
+// return at once: the request could not be sent, or the answer was read.
+// Right after [Exchange.Start] a service has not answered yet, so a
+// caller that starts many fetches asks this and saves a read per fetch
+// (and the read buffer it takes); [Exchange.Ready] is for the moment
+// before a wait.
+func (x *Exchange) Answered() bool {
+	return !x.dialling() && (x.sendErr != nil || x.read)
+}
+
+// dialling reports that the exchange's connection is still being dialled
+// (and its request not yet sent).
+func (x *Exchange) dialling() bool {
+	if x.dialled == nil {
+		return false
 	}
-	return x.sendErr != nil || x.read || x.x.conn.readable()
+	select {
+	case <-x.dialled:
+		return false
+	default:
+		return true
+	}
 }
 
 // Wait reads the answer whole and returns it as [Transport.Fetch] would
