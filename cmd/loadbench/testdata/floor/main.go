@@ -15,6 +15,33 @@
 //	wrk -t2 -c64 -d10s http://127.0.0.1:9500/
 //
 // and read the composer's CPU from /proc/PID/stat before and after.
+//
+// With -defaults, the composer also does per page what Inlay does by
+// default and the floor skips, each as cheaply as a careful programmer
+// would, with the libraries Inlay uses (defaults.go):
+//
+//   - a request id (12 random bytes in hex), sent to every fragment as
+//     X-Request-Id and set on the page;
+//   - the page's deadline (context.WithTimeout, 2 s) and each fetch's
+//     (SetDeadline on the connection, 1 s or the page's if sooner);
+//   - a lookup per fragment in a go-cache by service and URL: a miss, as
+//     the answers are no-store;
+//   - gobreaker v2 two-step breakers: the service's state read, and its
+//     endpoint's Allow and done around every fetch;
+//   - the answer's status (200) and Content-Type (text/html) checked, and
+//     its body by contract.CheckMarkup;
+//   - Prometheus histograms of the page's duration (route, status) and of
+//     each fetch's (service, outcome), on a registry of their own;
+//   - a JSON access-log line per page (slog's JSONHandler, to stdout
+//     buffered and written every 200 ms as inlay serve does);
+//   - the headers Inlay sets on a page: X-Request-Id, Cache-Control:
+//     private, no-cache, and Server-Timing for the boxes read before the
+//     headers leave. Inlay sets no X-Content-Type-Options, Referrer-Policy
+//     or Vary on a page, and a Content-Security-Policy only on one that
+//     streams async boxes.
+//
+// -cpuprofile writes the composer's CPU profile when it is stopped by
+// SIGINT or SIGTERM.
 package main
 
 import (
@@ -53,13 +80,22 @@ func main() {
 	stub := flag.String("stub", "", "serve the four fragments on this address")
 	listen := flag.String("listen", "127.0.0.1:9500", "serve the page on this address")
 	upstream := flag.String("upstream", "127.0.0.1:9301", "the fragments' address")
+	defaults := flag.Bool("defaults", false, "also do Inlay's default per-page work: request id, page and fetch deadlines, a cache lookup, "+
+		"breakers, status, Content-Type and markup checks, metrics, an access-log line to stdout, Inlay's page headers")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this `file` on SIGINT or SIGTERM")
 	flag.Parse()
+	if *cpuprofile != "" {
+		profileUntilSignal(*cpuprofile)
+	}
 	if *stub != "" {
 		log.Fatal(http.ListenAndServe(*stub, stubHandler()))
 	}
 	c := &composer{upstream: *upstream, idle: make(chan *conn, 4096)}
 	for _, f := range fragments {
 		c.requests = append(c.requests, []byte("GET "+f.path+" HTTP/1.1\r\nHost: "+*upstream+"\r\n\r\n"))
+	}
+	if *defaults {
+		log.Fatal(http.ListenAndServe(*listen, newWithDefaults(c, *upstream)))
 	}
 	log.Fatal(http.ListenAndServe(*listen, c))
 }
