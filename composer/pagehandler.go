@@ -89,7 +89,8 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 
 // pageDone reports a finished page to the observer and the access log.
 func (s *Server) pageDone(pg *page, route string, status int) {
-	total := time.Since(pg.started)
+	now := time.Now()
+	total := now.Sub(pg.started)
 	var ttfb time.Duration
 	if !pg.headerAt.IsZero() {
 		ttfb = pg.headerAt.Sub(pg.started)
@@ -122,13 +123,21 @@ func (s *Server) pageDone(pg *page, route string, status int) {
 			// trip through encoding/json on every page.
 			n--
 		}
+		ctx, h := pg.r.Context(), s.logger.Handler()
+		if !h.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		// The record is made here, as slog's own methods make it but
+		// without the caller's program counter: an access line names no
+		// source line, and finding it would walk the stack every page.
+		r := slog.NewRecord(now, slog.LevelInfo, "page", 0)
+		r.AddAttrs(attrs[:n]...)
 		if at := pg.versions(); at != nil {
 			// Which instance, or canary, each box came from, on a page
 			// of a service that has several or runs a canary.
-			s.logger.LogAttrs(pg.r.Context(), slog.LevelInfo, "page", append(attrs[:n:n], slog.Any("from", at))...)
-			return
+			r.AddAttrs(slog.Any("from", at))
 		}
-		s.logger.LogAttrs(pg.r.Context(), slog.LevelInfo, "page", attrs[:n]...)
+		_ = h.Handle(ctx, r)
 	}
 }
 
