@@ -154,18 +154,27 @@ func fragmentFields(dst []fetch.Field, r *http.Request, svc *config.Service, pc 
 	return dst
 }
 
-// maxFields bounds the fields fragmentFields adds for one request to svc,
-// as it adds them: Accept, the forwarded headers, the trace context, the
-// request and fragment ids, the page context, cookies and authorization.
-func maxFields(svc *config.Service) int {
-	n := 1 + len(svc.ForwardedHeaders()) + 2 + 2
+// maxFields bounds the fields fragmentFields adds for one request of r's
+// to svc, as it adds them: Accept, the forwarded headers r has, the trace
+// context, the request and fragment ids, the page context, and the
+// cookies and authorization when r has them.
+func maxFields(svc *config.Service, r *http.Request, pc *pageContext) int {
+	n := 1 + 2
+	for _, name := range svc.ForwardedHeaders() {
+		if len(r.Header[name]) > 0 {
+			n++
+		}
+	}
+	if pc.traceparent != nil {
+		n += 2
+	}
 	if svc.SendsContext() {
 		n += 4
 	}
-	if svc.Cookies.Any() {
+	if svc.Cookies.Any() && len(r.Header["Cookie"]) > 0 {
 		n++
 	}
-	if svc.Authorization || svc.Identity != "" {
+	if svc.Authorization && len(r.Header["Authorization"]) > 0 || svc.Identity != "" && pc.identity != nil {
 		n++
 	}
 	return n
@@ -213,11 +222,13 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// fieldRoom bounds the fields of all of a layout's slot requests.
-func fieldRoom(l *layout.Layout) int {
+// fieldRoom bounds the fields of all of a layout's slot requests for
+// r: a page's one array of them is sized to what this shopper's request
+// will fill, not to every header a shopper could send.
+func fieldRoom(l *layout.Layout, r *http.Request, pc *pageContext) int {
 	n := 0
 	for _, s := range l.Slots {
-		n += maxFields(s.Src.Service)
+		n += maxFields(s.Src.Service, r, pc)
 	}
 	return n
 }

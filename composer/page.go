@@ -41,16 +41,22 @@ type page struct {
 	errBack   string
 	errDetail *errorDetail
 
-	outcomes []outcome
-	done     []chan struct{} // done[i] is closed once outcomes[i] is set; nil while the page reads slot i itself
-	fetches  []slotFetch     // fetches[i] is slot i's fetch, begun by start and not answered at once; nil while none is
-	reqs     []fetch.Request // reqs[i] is slot i's request, for the early hints
+	slots    []slotState // slots[i] is layout slot i's
+	fetches  []slotFetch // fetches[i] is slot i's fetch, begun by start and not answered at once; nil while none is
 	deadline pageDeadline
 	// asyncDone gives the indexes of async slots as they finish, when
 	// they stream as they come; nil when the page is written in document
 	// order.
 	asyncDone chan int
 	boxes     sync.WaitGroup // the goroutines that read slots of a page with async boxes
+}
+
+// slotState is what a page knows of one of its slots: one allocation
+// holds them all.
+type slotState struct {
+	out  outcome
+	done chan struct{} // closed once out is set; nil while the page reads the slot itself
+	req  fetch.Request // the slot's request, for the early hints too
 }
 
 // outcome is what one slot will show.
@@ -117,13 +123,13 @@ func (pg *page) settle() {
 	pg.boxes.Wait()
 	// Answers the page did not come to: their fetches end at once.
 	for i := range pg.fetches {
-		if pg.fetches[i].begun && pg.done[i] == nil {
+		if pg.fetches[i].begun && pg.slots[i].done == nil {
 			pg.read(i)
 		}
 	}
 	// The bodies are written: their memory leaves the in-flight budget.
-	for i := range pg.outcomes {
-		pg.outcomes[i].resp.Release()
+	for i := range pg.slots {
+		pg.slots[i].out.resp.Release()
 	}
 }
 
@@ -136,14 +142,12 @@ func (pg *page) settle() {
 func (pg *page) start(pageTimeout time.Duration) {
 	l := pg.layout
 	n := len(l.Slots)
-	pg.outcomes = make([]outcome, n)
-	pg.done = make([]chan struct{}, n)
+	pg.slots = make([]slotState, n)
 	if l.AsyncSlots() > 0 && !pg.inOrder {
 		pg.asyncDone = make(chan int, l.AsyncSlots())
 	}
-	// One allocation for every slot's request and header fields.
-	pg.reqs = make([]fetch.Request, n)
-	fields := make([]fetch.Field, 0, fieldRoom(l))
+	// One allocation for every slot's header fields.
+	fields := make([]fetch.Field, 0, fieldRoom(l, pg.r, &pg.context))
 	// The page's time runs from when its request arrived.
 	now := pg.started
 	pg.deadline.parent, pg.deadline.deadline = pg.r.Context(), now.Add(pageTimeout)
@@ -152,7 +156,7 @@ func (pg *page) start(pageTimeout time.Duration) {
 	var scratch slotFetch // where each fetch begins: one answered at once is read from here
 	for i, slot := range l.Slots {
 		if head && !slot.Primary {
-			pg.done[i] = closedChan // a HEAD needs the primary's status, not the boxes
+			pg.slots[i].done = closedChan // a HEAD needs the primary's status, not the boxes
 			continue
 		}
 		sf := &scratch
@@ -160,7 +164,7 @@ func (pg *page) start(pageTimeout time.Duration) {
 		sf.ctx, sf.span = pg.startSpan(ctx, slot)
 		// The request is whole before any goroutine sees it: its key,
 		// headers and trace context never change after.
-		req := &pg.reqs[i]
+		req := &pg.slots[i].req
 		pg.fillRequest(sf.ctx, req, slot, slot.Src, slot.Timeout, fields[len(fields):len(fields):cap(fields)])
 		if end := len(fields) + len(req.Fields); end <= cap(fields) {
 			fields = fields[:end]
@@ -181,10 +185,10 @@ func (pg *page) start(pageTimeout time.Duration) {
 		held.begun, held.start = true, now
 		switch {
 		case pg.asyncDone != nil || !held.p.SentTogether():
-			pg.done[i] = make(chan struct{})
+			pg.slots[i].done = make(chan struct{})
 			pg.boxes.Go(func() {
-				pg.outcomes[i] = pg.safeFetchSlot(slot, held, nil)
-				close(pg.done[i])
+				pg.slots[i].out = pg.safeFetchSlot(slot, held, nil)
+				close(pg.slots[i].done)
 				if slot.Async && pg.asyncDone != nil {
 					pg.asyncDone <- i
 				}
@@ -198,27 +202,27 @@ func (pg *page) start(pageTimeout time.Duration) {
 // anything else (an answer that came that fast, a refusal) is taken the
 // usual way.
 func (pg *page) readAtOnce(i int, slot *layout.Slot, sf *slotFetch) {
-	pg.done[i] = closedChan
+	pg.slots[i].done = closedChan
 	if sf.span == nil {
 		var got answer
 		got.resp, got.rep, got.err = sf.p.Wait()
 		if hit := got.rep.Cache == fetch.CacheHit || got.rep.Cache == fetch.CacheStale; hit && got.err == nil &&
 			acceptable(slot, got.resp) == nil && pg.eng.watchLocal == nil {
 			// A stored answer: it sets no cookie, and took no time.
-			pg.outcomes[i] = outcome{resp: got.resp, report: got.rep}
+			pg.slots[i].out = outcome{resp: got.resp, report: got.rep}
 			pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
 			return
 		}
-		pg.outcomes[i] = pg.safeFetchSlot(slot, sf, &got) // the answer, taken the usual way
+		pg.slots[i].out = pg.safeFetchSlot(slot, sf, &got) // the answer, taken the usual way
 		return
 	}
-	pg.outcomes[i] = pg.safeFetchSlot(slot, sf, nil)
+	pg.slots[i].out = pg.safeFetchSlot(slot, sf, nil)
 }
 
 // read reads slot i's answer on the page's goroutine.
 func (pg *page) read(i int) {
-	pg.outcomes[i] = pg.safeFetchSlot(pg.layout.Slots[i], &pg.fetches[i], nil)
-	pg.done[i] = closedChan
+	pg.slots[i].out = pg.safeFetchSlot(pg.layout.Slots[i], &pg.fetches[i], nil)
+	pg.slots[i].done = closedChan
 }
 
 // head waits for the primary, settles the page's status and sets its
@@ -257,12 +261,12 @@ func (pg *page) head(w http.ResponseWriter) (status int, ok bool) {
 func (pg *page) primaryStatus(w http.ResponseWriter) (status int, ok bool) {
 	l := pg.layout
 	p := l.Primary
-	pg.earlyHints(w, pg.reqs)
-	if pg.done[p] == nil {
+	pg.earlyHints(w)
+	if pg.slots[p].done == nil {
 		pg.read(p)
 	}
-	<-pg.done[p]
-	o := &pg.outcomes[p]
+	<-pg.slots[p].done
+	o := &pg.slots[p].out
 	if o.resp == nil {
 		pg.headerAt = time.Now()
 		pg.eng.primaryFailed(w, pg.r, pg.requestID, l.Slots[p], o.err)
@@ -349,7 +353,7 @@ type asyncBoxes struct {
 // has one.
 func (pg *page) showAsync(s *stream, a *asyncBoxes, j int) {
 	if a.state[j] == placeholderShown {
-		s.asyncContent(j, pg.layout.Slots[j], &pg.outcomes[j])
+		s.asyncContent(j, pg.layout.Slots[j], &pg.slots[j].out)
 		a.state[j] = contentShown
 		a.pending--
 	}
@@ -362,7 +366,7 @@ func (pg *page) writeSlots(s *stream, a *asyncBoxes) bool {
 	l := pg.layout
 	for i, slot := range l.Slots {
 		s.write(pg.errorChunk(l.Chunks()[i]))
-		if pg.done[i] == nil {
+		if pg.slots[i].done == nil {
 			// Read on the page's goroutine: when the answer is not here
 			// yet, the shopper gets what the page has first.
 			if !pg.fetches[i].p.Ready() {
@@ -373,22 +377,22 @@ func (pg *page) writeSlots(s *stream, a *asyncBoxes) bool {
 				s.extendDeadline() // the wait was ours, not the shopper's
 			}
 		}
-		if slot.Async && a.done != nil && !isDone(pg.done[i]) {
+		if slot.Async && a.done != nil && !isDone(pg.slots[i].done) {
 			s.placeholder(i, slot, pg.placeholderContent(slot))
 			a.state[i] = placeholderShown
 			a.pending++
 			continue
 		}
-		for !isDone(pg.done[i]) {
+		for !isDone(pg.slots[i].done) {
 			s.flush() // the next slot is not ready: let the shopper have what we have
 			select {
-			case <-pg.done[i]:
+			case <-pg.slots[i].done:
 			case j := <-a.done:
 				pg.showAsync(s, a, j) // an earlier async box answered first
 			}
 			s.extendDeadline() // the wait was ours, not the shopper's
 		}
-		s.slot(slot, &pg.outcomes[i])
+		s.slot(slot, &pg.slots[i].out)
 		a.state[i] = contentShown
 		if s.err != nil {
 			return false
@@ -462,8 +466,8 @@ const maxHeldPage = 256 << 10
 // its boxes' bodies.
 func (pg *page) size() int {
 	n := pg.layout.StaticBytes()
-	for i := range pg.outcomes {
-		if r := pg.outcomes[i].resp; r != nil {
+	for i := range pg.slots {
+		if r := pg.slots[i].out.resp; r != nil {
 			n += len(r.Body)
 		}
 	}
@@ -473,8 +477,8 @@ func (pg *page) size() int {
 // allSent reports whether every slot's outcome is known or its request
 // was sent with the others and is still to read.
 func (pg *page) allSent() bool {
-	for i, d := range pg.done {
-		if !isDone(d) && (d != nil || !pg.fetches[i].p.SentTogether()) {
+	for i := range pg.slots {
+		if d := pg.slots[i].done; !isDone(d) && (d != nil || !pg.fetches[i].p.SentTogether()) {
 			return false
 		}
 	}

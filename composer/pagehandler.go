@@ -97,8 +97,8 @@ func (s *Server) pageDone(pg *page, route string, status int) {
 	}
 	degraded := 0
 	var ids []string
-	for i := range pg.outcomes {
-		if pg.outcomes[i].err != nil {
+	for i := range pg.slots {
+		if pg.slots[i].out.err != nil {
 			degraded++
 			if s.accessLog {
 				ids = append(ids, pg.layout.Slots[i].ID)
@@ -146,8 +146,8 @@ func (s *Server) pageDone(pg *page, route string, status int) {
 // answered; nil when no box says either.
 func (pg *page) versions() map[string]string {
 	var at map[string]string
-	for i := range pg.outcomes {
-		o := &pg.outcomes[i]
+	for i := range pg.slots {
+		o := &pg.slots[i].out
 		v := ""
 		if o.resp != nil && !o.fromFallback {
 			v = o.resp.Instance

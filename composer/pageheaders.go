@@ -16,10 +16,10 @@ import (
 // set cookies and which answered before the headers leave.
 func (pg *page) passCookies(h http.Header) {
 	for i, slot := range pg.layout.Slots {
-		if slot.Primary || !slot.Src.Service.SetCookies || !isDone(pg.done[i]) {
+		if slot.Primary || !slot.Src.Service.SetCookies || !isDone(pg.slots[i].done) {
 			continue
 		}
-		if o := &pg.outcomes[i]; o.resp != nil && !o.fromFallback {
+		if o := &pg.slots[i].out; o.resp != nil && !o.fromFallback {
 			h["Set-Cookie"] = append(h["Set-Cookie"], o.resp.Header["Set-Cookie"]...)
 		}
 	}
@@ -31,10 +31,10 @@ func (pg *page) serverTiming() string {
 	var b strings.Builder
 	b.Grow(48 * len(pg.layout.Slots))
 	for i, slot := range pg.layout.Slots {
-		if !isDone(pg.done[i]) {
+		if !isDone(pg.slots[i].done) {
 			continue
 		}
-		o := &pg.outcomes[i]
+		o := &pg.slots[i].out
 		if o.resp == nil && o.err == nil {
 			continue // not fetched: a HEAD request
 		}
@@ -71,22 +71,20 @@ func (pg *page) serverTiming() string {
 
 // earlyHints sends a 103 announcing the stylesheets of the page's cached
 // fragments while the primary is still being fetched, so the browser
-// loads them meanwhile.
-//
-// reqs are the slots' requests as compose built them, their cache keys
-// already computed (by the fresh-hit check), so nothing is built twice.
-func (pg *page) earlyHints(w http.ResponseWriter, reqs []fetch.Request) {
-	if !pg.eng.earlyHints || isDone(pg.done[pg.layout.Primary]) {
+// loads them meanwhile. It looks the slots up with the requests the
+// page's start built, so nothing is built twice.
+func (pg *page) earlyHints(w http.ResponseWriter) {
+	if !pg.eng.earlyHints || isDone(pg.slots[pg.layout.Primary].done) {
 		return
 	}
 	h := w.Header()
 	var seen []string
 	for i := range pg.layout.Slots {
 		var resp *fetch.Response
-		if isDone(pg.done[i]) {
-			resp = pg.outcomes[i].resp
+		if isDone(pg.slots[i].done) {
+			resp = pg.slots[i].out.resp
 		} else {
-			resp, _ = pg.eng.fetch.Peek(&reqs[i])
+			resp, _ = pg.eng.fetch.Peek(&pg.slots[i].req)
 		}
 		if resp == nil {
 			continue
