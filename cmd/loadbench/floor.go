@@ -60,14 +60,14 @@ type floorProc struct {
 // startFloor runs the floor composer on addr, fetching the fragments from
 // upstream (host:port, the benchmark's stub service, which runs in the
 // benchmark's process: the composer's CPU is its own), with env added to
-// its environment, logging to logPath, and waits until it serves the
-// page.
-func startFloor(ctx context.Context, bin, addr, upstream, logPath string, env []string) (*floorProc, error) {
+// its environment and args to its command line (-defaults), logging to
+// logPath, and waits until it serves the page.
+func startFloor(ctx context.Context, bin, addr, upstream, logPath string, env []string, args ...string) (*floorProc, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("creating the floor's log: %w", err)
 	}
-	cmd := exec.Command(bin, "-listen", addr, "-upstream", upstream)
+	cmd := exec.Command(bin, append([]string{"-listen", addr, "-upstream", upstream}, args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(childEnv(), env...)
 	if err := cmd.Start(); err != nil {

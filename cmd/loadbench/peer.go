@@ -32,14 +32,20 @@ type peerColumn struct {
 	Title        string
 	Server       string // serverDirect, serverInlay, serverFloor or serverNginx
 	CacheControl string
+	Args         []string // the floor program's extra arguments
 }
 
 // peerColumns are the side-by-side runs, in order; nginx's are left out
-// when it is not installed, the floor's when it was not built.
+// when it is not installed, the floor's two when it was not built. The
+// floor program with -defaults does by hand the per-page work Inlay does
+// by default (its doc comment lists it): beside the bare floor, it
+// tells what those defaults cost on their own.
 var peerColumns = []peerColumn{
 	{Key: "direct", Title: "direct: " + slowest().Name + " (slowest)", Server: serverDirect, CacheControl: cacheNoStore},
 	{Key: "inlay-no-store", Title: "Inlay, no-store", Server: serverInlay, CacheControl: cacheNoStore},
 	{Key: "floor-no-store", Title: "floor program, no-store", Server: serverFloor, CacheControl: cacheNoStore},
+	{Key: "floor-defaults-no-store", Title: "floor program with Inlay's defaults, no-store", Server: serverFloor, CacheControl: cacheNoStore,
+		Args: []string{"-defaults"}},
 	{Key: "nginx-no-store", Title: "nginx SSI, no-store", Server: serverNginx, CacheControl: cacheNoStore},
 	{Key: "inlay-cached", Title: "Inlay, max-age=60", Server: serverInlay, CacheControl: cacheCacheable},
 	{Key: "nginx-cached", Title: "nginx SSI + proxy_cache, max-age=60", Server: serverNginx, CacheControl: cacheCacheable},
@@ -77,19 +83,16 @@ type peerConfig struct {
 
 // runPeers runs the side-by-side comparison: one team service serving the
 // four fragments from one listener; the slowest fragment straight from
-// it, then the page through Inlay, the floor program and nginx SSI,
-// no-store, and through Inlay and nginx cacheable. The server columns run
-// pc.Runs times, a run of each column after the other (Inlay, the floor,
-// nginx, Inlay, the floor, nginx, ...), so that a drift of the machine's
-// load reaches them all alike; the direct column runs once.
+// it, then the page through Inlay, the floor program (bare and with
+// Inlay's defaults) and nginx SSI, no-store, and through Inlay and nginx
+// cacheable. The server columns run pc.Runs times, a run of each column
+// after the other (Inlay, the floor, the floor with defaults, nginx,
+// Inlay, ...), so that a drift of the machine's load reaches them all
+// alike; the direct column runs once.
 func (b *bench) runPeers(ctx context.Context, pc peerConfig) ([]*peerResult, error) {
 	var out []*peerResult
 	for run := 1; run <= max(pc.Runs, 1); run++ {
-		for _, col := range peerColumns {
-			if (col.Server == serverNginx && pc.Nginx == "") || (col.Server == serverFloor && pc.Floor == "") ||
-				(col.Server == serverDirect && run > 1) {
-				continue
-			}
+		for _, col := range peerRunColumns(pc, run) {
 			r, err := b.runPeer(ctx, pc, col, run)
 			if err != nil {
 				return out, fmt.Errorf("%s, run %d: %w", col.Key, run, err)
@@ -98,6 +101,21 @@ func (b *bench) runPeers(ctx context.Context, pc peerConfig) ([]*peerResult, err
 		}
 	}
 	return out, nil
+}
+
+// peerRunColumns are the columns run number run measures, in order:
+// those whose server is there (nginx when pc.Nginx is set, the floor's
+// when pc.Floor is), the direct column in the first run only.
+func peerRunColumns(pc peerConfig, run int) []peerColumn {
+	var cols []peerColumn
+	for _, col := range peerColumns {
+		if (col.Server == serverNginx && pc.Nginx == "") || (col.Server == serverFloor && pc.Floor == "") ||
+			(col.Server == serverDirect && run > 1) {
+			continue
+		}
+		cols = append(cols, col)
+	}
+	return cols
 }
 
 // peerLoopConns are the closed loops of a column's run: the direct
@@ -147,7 +165,7 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 			pid, target = p.pid(), p.url(pagePath)
 		case serverFloor:
 			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
-			p, err := startFloor(ctx, pc.Floor, addr, upstream, filepath.Join(dir, "floor.log"), pc.Env)
+			p, err := startFloor(ctx, pc.Floor, addr, upstream, filepath.Join(dir, "floor.log"), pc.Env, col.Args...)
 			if err != nil {
 				return nil, err
 			}

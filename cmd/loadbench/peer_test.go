@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -263,6 +264,10 @@ func peerFixture(withNginx bool) []*peerResult {
 			&burstResult{N: 1000, OK: 998, Incomplete: 2}),
 	}
 	out[1].Loops[256].Incomplete = 3
+	// the floor, bare and with Inlay's defaults: no target of this table
+	out = append(out,
+		mk("floor-no-store", true, map[int]peerLoop{64: loop(2950, 20500*us, 120*us, 29500), 256: loop(6000, 40*ms, 110*us, 60000)}, 10<<20, nil),
+		mk("floor-defaults-no-store", true, map[int]peerLoop{64: loop(2950, 20600*us, 135*us, 29500), 256: loop(5800, 42*ms, 125*us, 58000)}, 12<<20, nil))
 	if withNginx {
 		out = append(out, mk("nginx-no-store", true, map[int]peerLoop{64: loop(2900, 21*ms, 100*us, 29000), 256: loop(3800, 60*ms, 120*us, 38000)}, 30<<20, okBurst))
 	}
@@ -331,17 +336,49 @@ func TestRenderPeers(t *testing.T) {
 	results := peerFixture(true)
 	md := renderPeers(benchConfig{Duration: 10 * time.Second, Warmup: 2 * time.Second}, peerConfig{Burst: 1000}, "nginx 1.0", results, checkPeers(results))
 	for _, s := range []string{
-		"| | direct: search (slowest) | Inlay, no-store | nginx SSI, no-store | Inlay, max-age=60 | nginx SSI + proxy_cache, max-age=60 |",
-		"| req/s, 64 connections | 3,000 | 2,900 | 2,900 | 20,000 | 20,000 |",
-		"| CPU per page, 64 connections | – | 0.200 ms | 0.100 ms | 0.040 ms | 0.040 ms |",
+		"| | direct: search (slowest) | Inlay, no-store | floor program, no-store | floor program with Inlay's defaults, no-store | nginx SSI, no-store | " +
+			"Inlay, max-age=60 | nginx SSI + proxy_cache, max-age=60 |",
+		"| req/s, 64 connections | 3,000 | 2,900 | 2,950 | 2,950 | 2,900 | 20,000 | 20,000 |",
+		"| CPU per page, 64 connections | – | 0.200 ms | 0.120 ms | 0.135 ms | 0.100 ms | 0.040 ms | 0.040 ms |",
 		"| errors / non-200 / incomplete, 256 connections | – | 0 / 0 / 3 of 35,000 |",
-		"| burst of 1,000: failed / non-200 / incomplete | – | 0 / 0 / 2 |",
-		"| peak RSS (VmHWM) after 256 connections | – | 70.0 MiB | 30.0 MiB | 40.0 MiB | 30.0 MiB |",
+		"| burst of 1,000: failed / non-200 / incomplete | – | 0 / 0 / 2 | – | – | 0 / 0 / 0 |",
+		"| peak RSS (VmHWM) after 256 connections | – | 70.0 MiB | 10.0 MiB | 12.0 MiB | 30.0 MiB | 40.0 MiB | 30.0 MiB |",
 		"| no-store: CPU per page ≤ 1.0 × nginx SSI's, 64 connections | 0.200 ms / 0.100 ms = 2.00 × | **fail** |",
 		"| cached: req/s ≥ 1.1 × nginx SSI's, 256 connections | 24,000 / 20,000 = 1.20 × | pass |",
 	} {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
+}
+
+// TestPeerRunColumns: a run measures the columns whose server is there,
+// in peerColumns' order: the floor's two (bare and with Inlay's defaults)
+// only when it was built (-floor), nginx's only when it is installed, and
+// the direct column in the first run only.
+func TestPeerRunColumns(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pc   peerConfig
+		run  int
+		want []string
+	}{
+		{"every server, first run", peerConfig{Floor: "/bin/floor", Nginx: "/usr/sbin/nginx"}, 1, []string{
+			"direct", "inlay-no-store", "floor-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "nginx-cached"}},
+		{"every server, second run", peerConfig{Floor: "/bin/floor", Nginx: "/usr/sbin/nginx"}, 2, []string{
+			"inlay-no-store", "floor-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "nginx-cached"}},
+		{"no floor (-floor=false)", peerConfig{Nginx: "/usr/sbin/nginx"}, 1, []string{
+			"direct", "inlay-no-store", "nginx-no-store", "inlay-cached", "nginx-cached"}},
+		{"no nginx", peerConfig{Floor: "/bin/floor"}, 3, []string{
+			"inlay-no-store", "floor-no-store", "floor-defaults-no-store", "inlay-cached"}},
+		{"Inlay alone", peerConfig{}, 1, []string{"direct", "inlay-no-store", "inlay-cached"}},
+	} {
+		var got []string
+		for _, col := range peerRunColumns(tc.pc, tc.run) {
+			got = append(got, col.Key)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: columns %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // of the runs: a single run on a shared machine moves by more than the
 // margins.
 const (
-	targetRunsCPUFloor   = 1.15 // no-store CPU per page ≤ this × the floor program's, every loop
+	targetRunsCPUFloor   = 1.15 // no-store CPU per page ≤ this × the floor program's, bare and with Inlay's defaults, every loop
 	targetRunsP99NoStore = 1.1  // no-store p99 ≤ this × nginx SSI's, every loop
 	targetRunsRPSCached  = 1.5  // cached req/s ≥ this × nginx's, last loop
 	targetRunsP99Cached  = 1.0  // cached p99 ≤ this × nginx's, last loop
@@ -80,8 +80,8 @@ func medians(results []*peerResult) map[string]*runMedians {
 }
 
 // checkRuns compares the medians of the repeated runs with their targets.
-// A target whose peer (the floor, or nginx) did not run is reported as
-// not measured.
+// A target whose peer (the floor, bare or with Inlay's defaults, or nginx)
+// did not run is reported as not measured.
 func checkRuns(results []*peerResult) []check {
 	m := medians(results)
 	last := peerConns[len(peerConns)-1]
@@ -109,11 +109,15 @@ func checkRuns(results []*peerResult) []check {
 	msText := func(x float64) string { return fmtMs(time.Duration(x)) }
 	rpsText := func(x float64) string { return fmtInt(int64(x)) }
 
-	inlayNS, floorNS, nginxNS := m["inlay-no-store"], m["floor-no-store"], m["nginx-no-store"]
+	inlayNS, floorNS, floorDNS, nginxNS := m["inlay-no-store"], m["floor-no-store"], m["floor-defaults-no-store"], m["nginx-no-store"]
 	inlayC, nginxC := m["inlay-cached"], m["nginx-cached"]
 	for _, c := range peerConns {
 		ratio(fmt.Sprintf("no-store: CPU per page ≤ %.2f × the floor program's, %d connections", targetRunsCPUFloor, c),
 			"the floor program", inlayNS, floorNS, c, cpu, cpuText, func(a, p float64) bool { return a <= targetRunsCPUFloor*p })
+	}
+	for _, c := range peerConns {
+		ratio(fmt.Sprintf("no-store: CPU per page ≤ %.2f × the floor program's with Inlay's defaults, %d connections", targetRunsCPUFloor, c),
+			"the floor program with Inlay's defaults", inlayNS, floorDNS, c, cpu, cpuText, func(a, p float64) bool { return a <= targetRunsCPUFloor*p })
 	}
 	for _, c := range peerConns {
 		ratio(fmt.Sprintf("no-store: p99 ≤ %.1f × nginx SSI's, %d connections", targetRunsP99NoStore, c),
@@ -145,20 +149,23 @@ func firstRun(results []*peerResult) []*peerResult {
 }
 
 // renderRuns returns the section of the repeated runs: every run's
-// figures, column by column, with the medians, then each run's ratios,
-// then the targets checked on the medians.
+// figures, column by column, with the medians, what Inlay's defaults cost
+// the floor program on the medians, then each run's ratios, then the
+// targets checked on the medians.
 func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []check) string {
 	var b strings.Builder
 	runs := 0
 	for _, r := range results {
 		runs = max(runs, r.Run)
 	}
+	med := medians(results)
 	b.WriteString("### One service, run after run: Inlay, the floor program and nginx SSI\n\n")
-	fmt.Fprintf(&b, "The server columns of the table above ran %d times, a run of each after the other (Inlay, the floor, nginx, then the cached pair, "+
-		"and again), each run with a fresh stub service and a fresh server process, the same warm-up and closed loops; "+
+	fmt.Fprintf(&b, "The server columns of the table above ran %d times, a run of each after the other (Inlay, the floor, the floor with Inlay's defaults, "+
+		"nginx, then the cached pair, and again), each run with a fresh stub service and a fresh server process, the same warm-up and closed loops; "+
 		"the cached columns' later runs measure %d connections only, and only the first run has the burst. "+
 		"Load is the machine's 1-minute load average as the run started, the benchmark's own earlier runs included. "+
-		"%s. The targets are checked on the medians of the runs.\n\n", runs, peerConns[len(peerConns)-1], floor)
+		"%s. The targets are checked on the medians of the runs.%s\n\n", runs, peerConns[len(peerConns)-1], floor,
+		defaultsCost(med["floor-no-store"], med["floor-defaults-no-store"]))
 
 	var cols []peerColumn
 	for _, col := range peerColumns {
@@ -173,7 +180,6 @@ func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []che
 	b.WriteString(" peak RSS | load |\n|---|---:|")
 	b.WriteString(strings.Repeat("---:|", 3*len(peerConns)+2))
 	b.WriteString("\n")
-	med := medians(results)
 	for _, col := range cols {
 		rs := slices.DeleteFunc(slices.Clone(results), func(r *peerResult) bool { return r.Column.Key != col.Key })
 		slices.SortFunc(rs, func(x, y *peerResult) int { return cmp.Compare(x.Run, y.Run) })
@@ -207,9 +213,36 @@ func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []che
 	return b.String()
 }
 
+// defaultsCost says what Inlay's defaults cost the floor program: the
+// medians of its CPU per page with -defaults to those of the bare floor,
+// at each loop; "" when either did not run.
+func defaultsCost(floor, withDefaults *runMedians) string {
+	if floor == nil || withDefaults == nil {
+		return ""
+	}
+	var at []string
+	for i, c := range peerConns {
+		x, y := withDefaults.CPUPerPage[c], floor.CPUPerPage[c]
+		if withDefaults.Loops[c] == 0 || floor.Loops[c] == 0 || y == 0 {
+			continue
+		}
+		conns := fmt.Sprint(c)
+		if i == 0 {
+			conns += " connections"
+		}
+		at = append(at, fmt.Sprintf("%s at %s", ratioText(fmtCPU(x), fmtCPU(y), float64(x), float64(y)), conns))
+	}
+	if len(at) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" Inlay's defaults cost the floor program, in CPU per page (the floor with defaults / the floor, medians of %d and %d runs): %s.",
+		withDefaults.Runs, floor.Runs, strings.Join(at, ", "))
+}
+
 // writeRunRatios writes a table of each run's ratios: Inlay's no-store
-// CPU per page to the floor's, its no-store p99 to nginx's, and its cached
-// req/s and p99 to nginx's, each within the run.
+// CPU per page to the floor's, bare and with Inlay's defaults, the floor's
+// with defaults to the bare floor's, Inlay's no-store p99 to nginx's, and
+// its cached req/s and p99 to nginx's, each within the run.
 func writeRunRatios(b *strings.Builder, results []*peerResult, runs int) {
 	at := func(key string, run, conns int) *peerLoop {
 		for _, r := range results {
@@ -231,6 +264,14 @@ func writeRunRatios(b *strings.Builder, results []*peerResult, runs int) {
 	var ratios []ratio
 	for _, c := range peerConns {
 		ratios = append(ratios, ratio{fmt.Sprintf("no-store CPU per page, Inlay / floor, %d", c), "inlay-no-store", "floor-no-store", c, cpu})
+	}
+	for _, c := range peerConns {
+		ratios = append(ratios, ratio{fmt.Sprintf("no-store CPU per page, Inlay / floor with defaults, %d", c),
+			"inlay-no-store", "floor-defaults-no-store", c, cpu})
+	}
+	for _, c := range peerConns {
+		ratios = append(ratios, ratio{fmt.Sprintf("no-store CPU per page, floor with defaults / floor, %d", c),
+			"floor-defaults-no-store", "floor-no-store", c, cpu})
 	}
 	for _, c := range peerConns {
 		ratios = append(ratios, ratio{fmt.Sprintf("no-store p99, Inlay / nginx, %d", c), "inlay-no-store", "nginx-no-store", c, p99})
