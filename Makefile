@@ -54,7 +54,7 @@ bench: ## Go benchmarks of the hot paths, then the load benchmark
 	$(GO) test -run=NONE -bench='$(BENCH)' -benchmem $(PKGS)
 	$(MAKE) loadbench
 
-loadbench: ## Load benchmark: Inlay against direct fetches, nginx SSI and the floor program, default config (about 9 minutes)
+loadbench: ## Load benchmark: Inlay against direct fetches, nginx SSI and the floor program, default config (about 10 minutes)
 	$(GO) run ./cmd/loadbench -out docs/benchmarks.md -godebug '$(INLAY_GODEBUG)'
 
 fuzz: ## Run every fuzz target in the repository (every func Fuzz in a _test.go file), FUZZTIME each (default 60s)
