@@ -111,6 +111,19 @@ func (pc *pageContext) withSpan(ctx context.Context) pageContext {
 // range headers never pass, and neither does anything the shopper names in
 // Connection.
 func fragmentFields(dst []fetch.Field, r *http.Request, svc *config.Service, pc *pageContext, slot *layout.Slot) []fetch.Field {
+	return append(pageFields(dst, r, svc, pc), slotField(slot))
+}
+
+// slotField is the one field of a fragment fetch that is the slot's own:
+// its fragment id.
+func slotField(slot *layout.Slot) fetch.Field {
+	return fetch.Field{Name: HeaderFragmentID, Values: slot.IDHeader()}
+}
+
+// pageFields appends to dst the fields of fragmentFields that every fetch
+// of the page to svc sends alike: all but the slot's own. With tracing
+// on, pc must be the slot's, whose trace context names the slot's span.
+func pageFields(dst []fetch.Field, r *http.Request, svc *config.Service, pc *pageContext) []fetch.Field {
 	dst = append(dst, fetch.Field{Name: "Accept", Values: acceptHTML})
 	// A header the shopper names in Connection is hop-by-hop for that
 	// connection only and never passed on (RFC 9110 §7.6.1).
@@ -126,9 +139,7 @@ func fragmentFields(dst []fetch.Field, r *http.Request, svc *config.Service, pc 
 			dst = append(dst, fetch.Field{Name: "Tracestate", Values: pc.tracestate})
 		}
 	}
-	dst = append(dst,
-		fetch.Field{Name: HeaderRequestID, Values: pc.requestID},
-		fetch.Field{Name: HeaderFragmentID, Values: slot.IDHeader()})
+	dst = append(dst, fetch.Field{Name: HeaderRequestID, Values: pc.requestID})
 	if svc.SendsContext() {
 		dst = append(dst,
 			fetch.Field{Name: HeaderPagePath, Values: pc.path},
@@ -220,15 +231,4 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
-}
-
-// fieldRoom bounds the fields of all of a layout's slot requests for
-// r: a page's one array of them is sized to what this shopper's request
-// will fill, not to every header a shopper could send.
-func fieldRoom(l *layout.Layout, r *http.Request, pc *pageContext) int {
-	n := 0
-	for _, s := range l.Slots {
-		n += maxFields(s.Src.Service, r, pc)
-	}
-	return n
 }

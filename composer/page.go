@@ -55,8 +55,9 @@ type page struct {
 // holds them all.
 type slotState struct {
 	out  outcome
-	done chan struct{} // closed once out is set; nil while the page reads the slot itself
-	req  fetch.Request // the slot's request, for the early hints too
+	done chan struct{}  // closed once out is set; nil while the page reads the slot itself
+	req  fetch.Request  // the slot's request, for the early hints too
+	own  [1]fetch.Field // the request's own field, beside the page's
 }
 
 // outcome is what one slot will show.
@@ -146,8 +147,7 @@ func (pg *page) start(pageTimeout time.Duration) {
 	if l.AsyncSlots() > 0 && !pg.inOrder {
 		pg.asyncDone = make(chan int, l.AsyncSlots())
 	}
-	// One allocation for every slot's header fields.
-	fields := make([]fetch.Field, 0, fieldRoom(l, pg.r, &pg.context))
+	var shared pageFieldSets // the fields each service's fetches share
 	// The page's time runs from when its request arrived.
 	now := pg.started
 	pg.deadline.parent, pg.deadline.deadline = pg.r.Context(), now.Add(pageTimeout)
@@ -165,10 +165,7 @@ func (pg *page) start(pageTimeout time.Duration) {
 		// The request is whole before any goroutine sees it: its key,
 		// headers and trace context never change after.
 		req := &pg.slots[i].req
-		pg.fillRequest(sf.ctx, req, slot, slot.Src, slot.Timeout, fields[len(fields):len(fields):cap(fields)])
-		if end := len(fields) + len(req.Fields); end <= cap(fields) {
-			fields = fields[:end]
-		}
+		pg.fillRequest(sf.ctx, req, slot, slot.Src, slot.Timeout, shared.of(pg, slot.Src.Service), &pg.slots[i].own)
 		pg.eng.fetch.Start(sf.ctx, req, &sf.p)
 		if sf.p.Answered() {
 			// A fresh cache entry, or an answer already failed: read at

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/inlayhq/inlay/fragments"
 	"github.com/inlayhq/inlay/fragments/contract"
@@ -122,16 +123,18 @@ func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch, got *answer) outcome
 // request builds the fetch of src for a slot, under ctx's span.
 func (pg *page) request(ctx context.Context, slot *layout.Slot, src *layout.Source, timeout time.Duration) *fetch.Request {
 	req := &fetch.Request{}
-	pg.fillRequest(ctx, req, slot, src, timeout, nil)
+	pg.fillRequest(ctx, req, slot, src, timeout, nil, nil)
 	return req
 }
 
-// fillRequest fills req with the fetch of src for a slot, its header fields
-// appended to fields (which may be a slice of a page-wide buffer). With
-// tracing on, ctx holds the slot's span, which the request names as its
-// parent. The request is complete once this returns: nothing changes it
-// after, as the fetch layers read it from several goroutines.
-func (pg *page) fillRequest(ctx context.Context, req *fetch.Request, slot *layout.Slot, src *layout.Source, timeout time.Duration, fields []fetch.Field) {
+// fillRequest fills req with the fetch of src for a slot. Given the
+// page's fields for src's service (see [pageFieldSets]), the request
+// shares them and gets its own one field in own; without, it gets all of
+// its fields in an array of its own. With tracing on, ctx holds the
+// slot's span, which the request names as its parent. The request is
+// complete once this returns: nothing changes it after, as the fetch
+// layers read it from several goroutines.
+func (pg *page) fillRequest(ctx context.Context, req *fetch.Request, slot *layout.Slot, src *layout.Source, timeout time.Duration, page []fetch.Field, own *[1]fetch.Field) {
 	if timeout == 0 {
 		timeout = src.Service.FragmentTimeout()
 	}
@@ -152,11 +155,49 @@ func (pg *page) fillRequest(ctx context.Context, req *fetch.Request, slot *layou
 		Endpoint: src.Endpoint(),
 		URL:      srcURL,
 		Key:      key,
-		Fields:   fragmentFields(fields, pg.r, src.Service, pc, slot),
 		Timeout:  timeout,
 		NoCache:  pg.noCache,
 		Shopper:  pc.shopper,
 	}
+	if page != nil && own != nil {
+		own[0] = slotField(slot)
+		req.PageFields, req.Fields = page, own[:]
+		return
+	}
+	req.Fields = fragmentFields(nil, pg.r, src.Service, pc, slot)
+}
+
+// pageFieldSets are the fields a page's fetches share, made once per
+// service for the first few services of the page: every field but the
+// fragment id is the same for all of a page's fetches to one service.
+type pageFieldSets struct {
+	n    int
+	sets [4]struct {
+		svc    *config.Service
+		fields []fetch.Field
+	}
+}
+
+// of returns the page's fields for svc, made on first use; nil when they
+// cannot be shared: with tracing on, each fetch's trace context names
+// its own span, and past the first four services the page's fetches
+// make their fields one by one.
+func (ps *pageFieldSets) of(pg *page, svc *config.Service) []fetch.Field {
+	if pg.eng.tracer != nil {
+		return nil
+	}
+	for i := range ps.n {
+		if ps.sets[i].svc == svc {
+			return ps.sets[i].fields
+		}
+	}
+	if ps.n == len(ps.sets) {
+		return nil
+	}
+	fields := pageFields(make([]fetch.Field, 0, maxFields(svc, pg.r, &pg.context)), pg.r, svc, &pg.context)
+	ps.sets[ps.n].svc, ps.sets[ps.n].fields = svc, fields[:len(fields):len(fields)]
+	ps.n++
+	return ps.sets[ps.n-1].fields
 }
 
 // cached returns what the cache holds for src, or nil.

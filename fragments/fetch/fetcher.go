@@ -33,6 +33,10 @@ type Request struct {
 	// modify them. A list rather than a map: a page builds many requests,
 	// and a cache hit never needs a map.
 	Fields []Field
+	// PageFields are more request headers, as Fields, that several
+	// requests share: the ones a page sends alike with every fetch to one
+	// service. They go before Fields; a name is in one of the two only.
+	PageFields []Field
 	// NoCache sends the fetch to the service past the cache, and stores
 	// nothing of its answer: a dev-mode hard reload.
 	NoCache bool
@@ -71,12 +75,14 @@ type Field struct {
 
 // Get returns the first value of the named header (canonical form), or "".
 func (r *Request) Get(name string) string {
-	for _, f := range r.Fields {
-		if f.Name == name {
-			if len(f.Values) > 0 {
-				return f.Values[0]
+	for _, fields := range r.fieldLists() {
+		for _, f := range fields {
+			if f.Name == name {
+				if len(f.Values) > 0 {
+					return f.Values[0]
+				}
+				return ""
 			}
-			return ""
 		}
 	}
 	return ""
@@ -86,9 +92,11 @@ func (r *Request) Get(name string) string {
 // Vary list's names come in canonical form, and X-Inlay-Base-URL, as the
 // composer spells it, is not (its canonical form is X-Inlay-Base-Url).
 func (r *Request) Values(name string) []string {
-	for _, f := range r.Fields {
-		if f.Name == name || strings.EqualFold(f.Name, name) {
-			return f.Values
+	for _, fields := range r.fieldLists() {
+		for _, f := range fields {
+			if f.Name == name || strings.EqualFold(f.Name, name) {
+				return f.Values
+			}
 		}
 	}
 	return nil
@@ -96,12 +104,20 @@ func (r *Request) Values(name string) []string {
 
 // Header returns the request's headers as a new map, for sending.
 func (r *Request) Header() http.Header {
-	h := make(http.Header, len(r.Fields))
-	for _, f := range r.Fields {
-		h[f.Name] = f.Values
+	h := make(http.Header, len(r.PageFields)+len(r.Fields))
+	for _, fields := range r.fieldLists() {
+		for _, f := range fields {
+			h[f.Name] = f.Values
+		}
 	}
 	return h
 }
+
+// HasFields reports whether the request has any header field.
+func (r *Request) HasFields() bool { return len(r.PageFields)+len(r.Fields) > 0 }
+
+// fieldLists are the request's two lists of fields, in sending order.
+func (r *Request) fieldLists() [2][]Field { return [2][]Field{r.PageFields, r.Fields} }
 
 // Response is a complete fragment response: the body has been read whole.
 type Response struct {

@@ -98,7 +98,7 @@ func (c *Client) Fetch(ctx context.Context, req *fetch.Request) (*fetch.Response
 	if err != nil {
 		return nil, &fetch.Error{Kind: fetch.KindConnect, ID: req.ID, Service: req.Service, Err: err}
 	}
-	if len(req.Fields) > 0 {
+	if req.HasFields() {
 		hreq.Header = req.Header()
 	}
 	if _, ok := hreq.Header["Accept-Encoding"]; !ok {

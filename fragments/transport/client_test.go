@@ -276,7 +276,10 @@ func testFetchSendsRequestHeadersUnchangedWithGET(t *testing.T, newClient client
 	}
 	before := header.Clone()
 	req := fragmentRequest(srv.URL+"/search?q=red%20shoes&page=2", safetyTimeout)
-	req.Fields = fieldsOf(header)
+	// Some as the page's fields, shared by its requests, the rest as the
+	// request's own: both go.
+	fields := fieldsOf(header)
+	req.PageFields, req.Fields = fields[:3], fields[3:]
 
 	if _, err := c.Fetch(t.Context(), req); err != nil {
 		t.Fatalf("got error %v, want none", err)

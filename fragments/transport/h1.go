@@ -440,23 +440,25 @@ func writeRequest(w *bufio.Writer, u target, req *fetch.Request) error {
 	w.WriteString(u.host)
 	w.WriteString("\r\n")
 	agent, encoding := false, false
-	for _, f := range req.Fields {
-		switch f.Name {
-		case "Host", "Connection", "Content-Length", "Transfer-Encoding":
-			continue // the client's own
-		case "User-Agent":
-			agent = true
-		case "Accept-Encoding":
-			encoding = true
-		}
-		for _, v := range f.Values {
-			if !validFieldValue(v) {
-				continue
+	for _, fields := range [...][]fetch.Field{req.PageFields, req.Fields} {
+		for _, f := range fields {
+			switch f.Name {
+			case "Host", "Connection", "Content-Length", "Transfer-Encoding":
+				continue // the client's own
+			case "User-Agent":
+				agent = true
+			case "Accept-Encoding":
+				encoding = true
 			}
-			w.WriteString(f.Name)
-			w.WriteString(": ")
-			w.WriteString(v)
-			w.WriteString("\r\n")
+			for _, v := range f.Values {
+				if !validFieldValue(v) {
+					continue
+				}
+				w.WriteString(f.Name)
+				w.WriteString(": ")
+				w.WriteString(v)
+				w.WriteString("\r\n")
+			}
 		}
 	}
 	if !agent {
