@@ -9,10 +9,11 @@ import (
 	"github.com/inlayhq/inlay/composer/layout"
 )
 
-// TestMaxFieldsHoldsEveryField keeps maxFields, which sizes the one array
-// of a page's request fields, an upper bound of what fragmentFields adds,
-// and a tight one: a request with every option on fills it exactly, and
-// so does a request that sends none of the optional headers.
+// TestMaxFieldsHoldsEveryField keeps maxFields, which sizes the fields a
+// page's fetches to one service share, an upper bound of what
+// fragmentFields adds, and a tight one: a request with every option on
+// fills it exactly, and so does a request that sends none of the
+// optional headers.
 func TestMaxFieldsHoldsEveryField(t *testing.T) {
 	off := false
 	full := &config.Service{Name: "full", Headers: []string{"Accept-Language", "User-Agent", "X-Tenant"},
