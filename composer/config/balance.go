@@ -3,12 +3,13 @@ package config
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inlayhq/inlay/fragments/resolve"
 )
 
 // Defaults of the keys that spread a service's fetches over its
@@ -159,16 +160,7 @@ func parseBaseURL(key, raw string) (*url.URL, string) {
 }
 
 // addressOf returns where u dials, host in lower case and port explicit.
-func addressOf(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
-}
+func addressOf(u *url.URL) string { return strings.ToLower(resolve.HostPort(u)) }
 
 // validateURLs checks a service's url or endpoints, exactly one of
 // them, filling in BaseURL and EndpointURLs.
