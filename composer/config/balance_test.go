@@ -78,7 +78,7 @@ func TestBalancingKeysGoodValues(t *testing.T) {
 		}},
 		{"canary", base + "    url: http://basket:8080\n    canary:\n      url: http://basket-canary:8080/\n      weight: 5\n", func(c *Config) string {
 			cn := c.Services["basket"].Canary
-			return want(cn.BaseURL.String()+" "+string(rune('0'+cn.Weight)), "http://basket-canary:8080 5")
+			return want(fmt.Sprint(cn.BaseURL, " ", cn.Weight), "http://basket-canary:8080 5")
 		}},
 		{"canary without weight", base + "    url: http://basket:8080\n    canary:\n      url: http://basket-canary:8080\n", func(c *Config) string {
 			return want(c.Services["basket"].Canary.Weight, 0)
