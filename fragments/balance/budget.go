@@ -59,12 +59,8 @@ func NewRetryBudget(cfg RetryBudgetConfig) *RetryBudget {
 	if cfg.Ratio == 0 {
 		cfg.Ratio = DefaultRetryRatio
 	}
-	if cfg.Window <= 0 {
-		cfg.Window = DefaultRetryWindow
-	}
-	if cfg.MinPerSecond <= 0 {
-		cfg.MinPerSecond = DefaultRetryMinPerSecond
-	}
+	cfg.Window = positiveOr(cfg.Window, DefaultRetryWindow)
+	cfg.MinPerSecond = positiveOr(cfg.MinPerSecond, DefaultRetryMinPerSecond)
 	b := &RetryBudget{
 		ratio: cfg.Ratio,
 		floor: cfg.MinPerSecond * cfg.Window.Seconds(),

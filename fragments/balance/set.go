@@ -111,33 +111,26 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	c.FadeIn = cmp.Or(c.FadeIn, DefaultFadeIn)
-	if c.Decay <= 0 {
-		c.Decay = DefaultDecay
-	}
-	if c.ConsecutiveConnFailures <= 0 {
-		c.ConsecutiveConnFailures = DefaultConsecutiveConnFailures
-	}
-	if c.Window <= 0 {
-		c.Window = DefaultWindow
-	}
-	if c.MinRequests <= 0 {
-		c.MinRequests = DefaultMinRequests
-	}
-	if c.FailureMargin <= 0 {
-		c.FailureMargin = DefaultFailureMargin
-	}
-	if c.EjectionTime <= 0 {
-		c.EjectionTime = DefaultEjectionTime
-	}
-	if c.MaxEjectionTime <= 0 {
-		c.MaxEjectionTime = DefaultMaxEjectionTime
-	}
-	c.MaxEjectionTime = max(c.MaxEjectionTime, c.EjectionTime)
+	c.FadeIn = cmp.Or(c.FadeIn, DefaultFadeIn) // negative: no fade-in
+	c.Decay = positiveOr(c.Decay, DefaultDecay)
+	c.ConsecutiveConnFailures = positiveOr(c.ConsecutiveConnFailures, DefaultConsecutiveConnFailures)
+	c.Window = positiveOr(c.Window, DefaultWindow)
+	c.MinRequests = positiveOr(c.MinRequests, DefaultMinRequests)
+	c.FailureMargin = positiveOr(c.FailureMargin, DefaultFailureMargin)
+	c.EjectionTime = positiveOr(c.EjectionTime, DefaultEjectionTime)
+	c.MaxEjectionTime = max(positiveOr(c.MaxEjectionTime, DefaultMaxEjectionTime), c.EjectionTime)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// positiveOr returns v, or def when v is zero or negative.
+func positiveOr[T int | float64 | time.Duration](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // Set is the live endpoints of one service, and the state the choice
