@@ -87,9 +87,10 @@ func (b *RetryBudget) Deposit() {
 // ratio of its requests or the floor, whichever is larger.
 func (b *RetryBudget) Withdraw() bool {
 	now := b.now()
+	var c [2]float64 // by cell: deposits, withdrawals
 	b.mu.Lock()
-	allowed := max(b.ratio*b.win.sum(now, cellDeposits), b.floor)
-	ok := b.win.sum(now, cellWithdrawals)+1 <= allowed
+	b.win.sums(now, c[:])
+	ok := c[cellWithdrawals]+1 <= max(b.ratio*c[cellDeposits], b.floor)
 	if ok {
 		b.win.add(now, cellWithdrawals, 1)
 	}

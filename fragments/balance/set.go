@@ -417,22 +417,22 @@ func (s *Set) p95(now int64) int64 {
 // its siblings' by the margin, each side with enough requests.
 func (s *Set) outlier(e *Endpoint, now int64) bool {
 	min := float64(s.cfg.MinRequests)
-	reqs := e.win.sum(now, cellRequests)
-	if reqs < min {
+	var own, sib, c [2]float64 // requests and failures, by cell
+	e.win.sums(now, own[:])
+	if own[cellRequests] < min {
 		return false
 	}
-	rate := e.win.sum(now, cellFailures) / reqs
-	var oreqs, ofails float64
 	for _, o := range *s.live.Load() {
 		if o != e {
-			oreqs += o.win.sum(now, cellRequests)
-			ofails += o.win.sum(now, cellFailures)
+			o.win.sums(now, c[:])
+			sib[cellRequests] += c[cellRequests]
+			sib[cellFailures] += c[cellFailures]
 		}
 	}
-	if oreqs < min {
+	if sib[cellRequests] < min {
 		return false
 	}
-	return rate-ofails/oreqs >= s.cfg.FailureMargin
+	return own[cellFailures]/own[cellRequests]-sib[cellFailures]/sib[cellRequests] >= s.cfg.FailureMargin
 }
 
 // eject takes e out of the choice, unless it is out already, draining, or

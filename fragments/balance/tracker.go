@@ -47,27 +47,16 @@ func (t *Tracker) Observe(d time.Duration) {
 // Count returns how many latencies the window holds (the previous
 // window's weighed by how much of it the sliding window still covers).
 func (t *Tracker) Count() float64 {
-	now := int64(time.Since(t.base))
-	var n float64
-	for i := range nBuckets {
-		n += t.w.sum(now, i)
-	}
-	return n
+	var counts [nBuckets]float64
+	return t.w.sums(int64(time.Since(t.base)), counts[:])
 }
 
 // Quantile returns the latency under which the fraction q (0 to 1) of the
 // window's latencies fall, interpolated within its bucket; 0 when the
 // window holds none.
 func (t *Tracker) Quantile(q float64) time.Duration {
-	now := int64(time.Since(t.base))
-	cur, wCur, wPrev := t.w.weights(now)
 	var counts [nBuckets]float64
-	var total float64
-	for i := range nBuckets {
-		c := wCur*float64(t.w.cells[cur][i].Load()) + wPrev*float64(t.w.cells[1-cur][i].Load())
-		counts[i] = c
-		total += c
-	}
+	total := t.w.sums(int64(time.Since(t.base)), counts[:])
 	if total == 0 {
 		return 0
 	}

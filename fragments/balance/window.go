@@ -80,10 +80,15 @@ func (w *window) weights(now int64) (cur int, wCur, wPrev float64) {
 	}
 }
 
-// sum returns the events of cell i within one length of now.
-func (w *window) sum(now int64, i int) float64 {
+// sums writes into dst the events of each cell within one length of now,
+// all weighed alike, and returns their total. dst has one entry per cell.
+func (w *window) sums(now int64, dst []float64) (total float64) {
 	cur, wCur, wPrev := w.weights(now)
-	return wCur*float64(w.cells[cur][i].Load()) + wPrev*float64(w.cells[1-cur][i].Load())
+	for i := range dst {
+		dst[i] = wCur*float64(w.cells[cur][i].Load()) + wPrev*float64(w.cells[1-cur][i].Load())
+		total += dst[i]
+	}
+	return total
 }
 
 // reset forgets every event.
