@@ -281,11 +281,11 @@ func (c *Canary) window(sec int64) (stable, canary summary) {
 // tell. A stable version with too few requests of its own counts as
 // failing none, and its latency is not compared.
 func (c *Canary) judge(stable, canary *summary) string {
-	minReq := uint64(c.cfg.MinRequests)
-	if canary.requests < minReq || canary.requests == 0 {
+	minReq := uint64(c.cfg.MinRequests) // at least 1: zero took the default, New refused a negative one
+	if canary.requests < minReq {
 		return ""
 	}
-	known := stable.requests >= minReq && stable.requests > 0
+	known := stable.requests >= minReq
 	cr, sr := canary.failureRate(), 0.0
 	if known {
 		sr = stable.failureRate()
