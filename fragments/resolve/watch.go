@@ -43,9 +43,10 @@ type Watch struct {
 	log           *slog.Logger
 	onChange      func([]string)
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	stop   sync.Once
+	cancel  context.CancelFunc
+	done    chan struct{}
+	stop    sync.Once
+	failing bool // the last lookup failed; the run goroutine's own
 
 	mu   sync.Mutex
 	last []string
@@ -114,9 +115,8 @@ func (w *Watch) run(ctx context.Context) {
 	defer close(w.done)
 	tick := time.NewTicker(w.every)
 	defer tick.Stop()
-	failing := false
 	for {
-		w.lookup(ctx, &failing)
+		w.lookup(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -128,9 +128,9 @@ func (w *Watch) run(ctx context.Context) {
 // errNoAddress is a lookup that answered, but without an address.
 var errNoAddress = errors.New("no address")
 
-// lookup looks the name up once and reports what changed. failing says
-// whether the last lookup failed, so that a run of failures is logged once.
-func (w *Watch) lookup(ctx context.Context, failing *bool) {
+// lookup looks the name up once and reports what changed. A run of
+// failures is logged once, as is the answer that ends it.
+func (w *Watch) lookup(ctx context.Context) {
 	lctx, cancel := context.WithTimeout(ctx, w.every)
 	addrs, err := w.resolver.LookupNetIP(lctx, "ip", w.host)
 	cancel()
@@ -141,16 +141,16 @@ func (w *Watch) lookup(ctx context.Context, failing *bool) {
 		err = errNoAddress
 	}
 	if err != nil {
-		if !*failing {
-			*failing = true
+		if !w.failing {
+			w.failing = true
 			w.log.Warn("looking up a service's name failed; its last addresses stay in use until it answers",
 				slog.String("service", w.service), slog.String("host", w.host),
 				slog.Int("addresses", len(w.Endpoints())), slog.String("error", err.Error()))
 		}
 		return
 	}
-	if *failing {
-		*failing = false
+	if w.failing {
+		w.failing = false
 		w.log.Info("a service's name answers again", slog.String("service", w.service), slog.String("host", w.host))
 	}
 	w.report(addrs)
