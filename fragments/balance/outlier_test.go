@@ -134,7 +134,7 @@ func TestEjectionBackoffDoubles(t *testing.T) {
 		for i, want := range []time.Duration{30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute} {
 			eject()
 			st := stats(s, as[0])
-			if got := st.EjectedUntil.Sub(time.Now()); !st.Ejected || got != want {
+			if got := time.Until(st.EjectedUntil); !st.Ejected || got != want {
 				t.Fatalf("ejection %d: ejected %v for %v, want %v", i+1, st.Ejected, got, want)
 			}
 			if st.Ejections != uint64(i+1) || st.Weight != 0 {
@@ -155,7 +155,7 @@ func TestEjectionBackoffDoubles(t *testing.T) {
 		}
 		time.Sleep(DefaultMaxEjectionTime)
 		eject()
-		if got := stats(s, as[0]).EjectedUntil.Sub(time.Now()); got != DefaultEjectionTime {
+		if got := time.Until(stats(s, as[0]).EjectedUntil); got != DefaultEjectionTime {
 			t.Fatalf("after 5 min in, the next ejection lasts %v, want %v", got, DefaultEjectionTime)
 		}
 	})
