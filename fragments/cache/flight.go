@@ -226,16 +226,12 @@ func isClosed(ch chan struct{}) bool {
 	}
 }
 
-// refresh starts one background fetch of key, unless one is running.
+// refresh starts one background fetch of key, unless one is running or
+// the cache is closed.
 func (c *Cache) refresh(key string, req *fetch.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	select {
-	case <-c.closed:
-		return
-	default:
-	}
-	if c.refreshing[key] {
+	if isClosed(c.closed) || c.refreshing[key] {
 		return
 	}
 	c.refreshing[key] = true
