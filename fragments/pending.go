@@ -177,8 +177,7 @@ func (p *Pending) send() bool {
 		return false
 	}
 	t, err := e.guards.Admit(p.ctx, req, false)
-	switch {
-	case err == guard.ErrWouldWait, err != nil:
+	if err != nil {
 		if ep != nil {
 			ep.Done(0, balance.Canceled)
 		}
