@@ -391,7 +391,7 @@ func (g *group) mark(in *instance, resp *fetch.Response) {
 // is left of its timeout since asked, when the retry budget allows: the
 // first answer stands otherwise.
 func (g *group) again(ctx context.Context, req *fetch.Request, not *balance.Endpoint, asked time.Time, resp *fetch.Response, err error) (*fetch.Response, error) {
-	left, lerr := remainingSince(req, asked)
+	left, lerr := req.Remaining(asked)
 	if lerr != nil || !g.retry.Withdraw() {
 		return resp, err
 	}
@@ -404,21 +404,6 @@ func (g *group) again(ctx context.Context, req *fetch.Request, not *balance.Endp
 	resp, err = in.frag.Fetch(ctx, left)
 	g.done(in, ep, start, resp, err)
 	return resp, err
-}
-
-// remainingSince returns req with its timeout cut to what is left of it
-// since asked, or an error when nothing is.
-func remainingSince(req *fetch.Request, asked time.Time) (*fetch.Request, error) {
-	if req.Timeout <= 0 {
-		return req, nil
-	}
-	left := req.Timeout - time.Since(asked)
-	if left <= 0 {
-		return nil, &fetch.Error{Kind: fetch.KindTimeout, ID: req.ID, Service: req.Service, Err: context.DeadlineExceeded}
-	}
-	cut := *req
-	cut.Timeout = left
-	return &cut, nil
 }
 
 // hedged sends req to one instance and, should it not have answered by

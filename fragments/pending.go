@@ -177,8 +177,7 @@ func (p *Pending) send() bool {
 		return false
 	}
 	t, err := e.guards.Admit(p.ctx, req, false)
-	switch {
-	case err == guard.ErrWouldWait, err != nil:
+	if err != nil {
 		if ep != nil {
 			ep.Done(0, balance.Canceled)
 		}
@@ -236,7 +235,12 @@ func (p *Pending) Ready() bool {
 	case waitExchange:
 		return p.ex.x.Ready()
 	case waitGoroutine:
-		return isDone(p.g.done)
+		select {
+		case <-p.g.done:
+			return true
+		default:
+			return false
+		}
 	case waitCall:
 		return false
 	}
@@ -321,16 +325,6 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 		}
 	}
 	return resp, err
-}
-
-// isDone reports whether ch is closed.
-func isDone(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // SentTogether reports whether the fetch's request went out at Start, for

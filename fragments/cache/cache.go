@@ -183,9 +183,7 @@ func (c *Cache) cleanup(interval time.Duration) {
 // and stops new ones.
 func (c *Cache) Close() {
 	c.mu.Lock()
-	select {
-	case <-c.closed:
-	default:
+	if !isClosed(c.closed) {
 		close(c.closed)
 	}
 	c.mu.Unlock()

@@ -89,7 +89,7 @@ func (c *Cache) await(ctx context.Context, req *fetch.Request, fl Flight, again 
 	case len(res.vary) > 0 && fetch.SecondaryKey(req, res.vary) != fetch.SecondaryKey(f.req, res.vary):
 		// The response is another variant than this caller's.
 		if again {
-			left, err := remaining(req, fl.asked)
+			left, err := req.Remaining(fl.asked)
 			if err != nil {
 				return nil, err
 			}
@@ -104,27 +104,11 @@ func (c *Cache) await(ctx context.Context, req *fetch.Request, fl Flight, again 
 // again fetches req from the service for a caller that asked at asked and
 // could not use the flight's answer, within what is left of its timeout.
 func (c *Cache) again(ctx context.Context, req *fetch.Request, asked time.Time) (*fetch.Response, error) {
-	left, err := remaining(req, asked)
+	left, err := req.Remaining(asked)
 	if err != nil {
 		return nil, err
 	}
 	return c.upstream(ctx, left)
-}
-
-// remaining returns req with its timeout cut to what is left of it since
-// asked, or a timeout error when nothing is. A request without a timeout
-// is returned as it is.
-func remaining(req *fetch.Request, asked time.Time) (*fetch.Request, error) {
-	if req.Timeout <= 0 {
-		return req, nil
-	}
-	left := req.Timeout - time.Since(asked)
-	if left <= 0 {
-		return nil, &fetch.Error{Kind: fetch.KindTimeout, ID: req.ID, Service: req.Service, Err: context.DeadlineExceeded}
-	}
-	cut := *req
-	cut.Timeout = left
-	return &cut, nil
 }
 
 // join registers a caller with the flight for key, starting it with the
@@ -242,16 +226,12 @@ func isClosed(ch chan struct{}) bool {
 	}
 }
 
-// refresh starts one background fetch of key, unless one is running.
+// refresh starts one background fetch of key, unless one is running or
+// the cache is closed.
 func (c *Cache) refresh(key string, req *fetch.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	select {
-	case <-c.closed:
-		return
-	default:
-	}
-	if c.refreshing[key] {
+	if isClosed(c.closed) || c.refreshing[key] {
 		return
 	}
 	c.refreshing[key] = true

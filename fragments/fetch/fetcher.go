@@ -116,6 +116,23 @@ func (r *Request) Header() http.Header {
 // HasFields reports whether the request has any header field.
 func (r *Request) HasFields() bool { return len(r.PageFields)+len(r.Fields) > 0 }
 
+// Remaining returns the request with its timeout cut to what is left of
+// it since asked, for a second try of the same fetch, or an [*Error] of
+// kind [KindTimeout] when nothing is. A request without a timeout is
+// returned as it is.
+func (r *Request) Remaining(asked time.Time) (*Request, error) {
+	if r.Timeout <= 0 {
+		return r, nil
+	}
+	left := r.Timeout - time.Since(asked)
+	if left <= 0 {
+		return nil, &Error{Kind: KindTimeout, ID: r.ID, Service: r.Service, Err: context.DeadlineExceeded}
+	}
+	cut := *r
+	cut.Timeout = left
+	return &cut, nil
+}
+
 // fieldLists are the request's two lists of fields, in sending order.
 func (r *Request) fieldLists() [2][]Field { return [2][]Field{r.PageFields, r.Fields} }
 

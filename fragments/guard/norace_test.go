@@ -1,6 +1,0 @@
-//go:build !race
-
-package guard
-
-// raceDetector is true in a build with the race detector; see race_test.go.
-const raceDetector = false

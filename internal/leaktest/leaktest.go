@@ -1,0 +1,27 @@
+// Package leaktest is the TestMain of the packages that fetch fragments
+// and compose pages. Only tests import it.
+package leaktest
+
+import (
+	"flag"
+	"testing"
+
+	"github.com/inlayhq/inlay/internal/poison"
+	"go.uber.org/goleak"
+)
+
+// Main runs m's tests and fails the run if any test leaves a goroutine
+// behind: a blocked handler, a transport connection nobody closed, a fetch
+// that never returned or outlived its page, a stub handler nobody
+// released, a cache goroutine nobody stopped. The shared tier's
+// reconnection backoff (rueidis's (*call).DelayDo) is ignored: it ends by
+// itself.
+//
+// Body buffers given back are poisoned (see package poison), so that a
+// test that reads a body after its release fails; benchmarks run
+// without it.
+func Main(m *testing.M) {
+	flag.Parse()
+	poison.EnableUnlessBenchmarking()
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*call).DelayDo.func1"))
+}
