@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/fetch"
+	"github.com/inlayhq/inlay/fragments/resolve"
 )
 
 // Transport carries the fragment fetches of one service over
@@ -116,11 +117,7 @@ func New(cfg Config) Transport {
 func Policy(u *url.URL) *DialPolicy {
 	var allow []string
 	if u != nil {
-		port := u.Port()
-		if port == "" {
-			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-		}
-		allow = append(allow, net.JoinHostPort(u.Hostname(), port))
+		allow = append(allow, resolve.HostPort(u))
 	}
 	return NewDialPolicy(allow)
 }
