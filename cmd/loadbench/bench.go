@@ -197,7 +197,7 @@ func scenarioMarkers(sc scenario) []string {
 
 // launchInlay writes the config for st into dir and starts `inlay serve`
 // on addr with it, logging to dir/inlay.log.
-func (b *bench) launchInlay(ctx context.Context, dir, addr string, st *stub, h2c bool) (*inlayProc, error) {
+func (b *bench) launchInlay(ctx context.Context, dir, addr string, st *stub, h2c bool) (*serverProc, error) {
 	cfgPath, err := writeConfig(dir, addr, st, h2c)
 	if err != nil {
 		return nil, err
