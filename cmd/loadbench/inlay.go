@@ -78,14 +78,14 @@ func layoutHTML(serviceOf func(fragment string) string) string {
 	})
 }
 
-// writeConfig writes the config and the layout for the stub's services
-// into dir and returns the config's path.
-func writeConfig(dir, listen string, st *stub, h2c bool) (string, error) {
-	if err := os.WriteFile(filepath.Join(dir, layoutName), []byte(layoutHTML(st.ServiceOf)), 0o644); err != nil {
+// writeConfig writes the layout and the Inlay config cfg into dir and
+// returns the config's path.
+func writeConfig(dir, layout, cfg string) (string, error) {
+	if err := os.WriteFile(filepath.Join(dir, layoutName), []byte(layout), 0o644); err != nil {
 		return "", fmt.Errorf("writing layout: %w", err)
 	}
 	path := filepath.Join(dir, "inlay.yaml")
-	if err := os.WriteFile(path, []byte(configYAML(listen, st.Services, h2c)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return "", fmt.Errorf("writing config: %w", err)
 	}
 	return path, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -146,9 +145,9 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 	target := st.FragmentURL(slowest().Name)
 	sample := func() (procSample, error) { return procSample{}, nil }
 	if col.Server != serverDirect {
-		dir := filepath.Join(b.dir, fmt.Sprintf("%s-%s-%d", peerKey, col.Key, run))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("scenario dir: %w", err)
+		dir, err := b.workDir(fmt.Sprintf("%s-%s-%d", peerKey, col.Key, run))
+		if err != nil {
+			return nil, err
 		}
 		addr, err := freeLoopbackAddr()
 		if err != nil {
@@ -157,7 +156,7 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 		var pid int
 		switch col.Server {
 		case serverInlay:
-			p, err := b.launchInlay(ctx, dir, addr, st, false)
+			p, err := b.launchInlay(ctx, dir, addr, layoutHTML(st.ServiceOf), configYAML(addr, st.Services, false))
 			if err != nil {
 				return nil, err
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -247,15 +246,6 @@ func (b *bench) runSlowInstance(ctx context.Context, nginxBin string) (*slowResu
 	return res, nil
 }
 
-// slowDir makes the work folder of one server's run.
-func (b *bench) slowDir(name string) (string, error) {
-	dir := filepath.Join(b.dir, slowKey+"-"+name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("scenario dir: %w", err)
-	}
-	return dir, nil
-}
-
 // runSlowInlay measures Inlay in front of fresh instances, given as the
 // service's endpoints.
 func (b *bench) runSlowInlay(ctx context.Context) (*slowColumn, error) {
@@ -264,7 +254,7 @@ func (b *bench) runSlowInlay(ctx context.Context) (*slowColumn, error) {
 		return nil, err
 	}
 	defer set.Close()
-	dir, err := b.slowDir(serverInlay)
+	dir, err := b.workDir(slowKey + "-" + serverInlay)
 	if err != nil {
 		return nil, err
 	}
@@ -272,15 +262,8 @@ func (b *bench) runSlowInlay(ctx context.Context) (*slowColumn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, layoutName), []byte(layoutHTML(func(string) string { return oneServiceName })), 0o644); err != nil {
-		return nil, fmt.Errorf("writing layout: %w", err)
-	}
-	cfgPath := filepath.Join(dir, "inlay.yaml")
-	cfg := instancesConfigYAML(addr, map[string][]string{oneServiceName: set.URLs()}, false)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return nil, fmt.Errorf("writing config: %w", err)
-	}
-	p, err := startInlay(ctx, b.bin, cfgPath, addr, filepath.Join(dir, "inlay.log"), b.env)
+	layout := layoutHTML(func(string) string { return oneServiceName })
+	p, err := b.launchInlay(ctx, dir, addr, layout, instancesConfigYAML(addr, map[string][]string{oneServiceName: set.URLs()}, false))
 	if err != nil {
 		return nil, err
 	}
@@ -312,7 +295,7 @@ func (b *bench) runSlowNginx(ctx context.Context, bin string) ([]*slowColumn, er
 	for place := 1; place <= slowInstances; place++ {
 		col := &slowColumn{Server: serverNginx, Place: place}
 		err := func() error {
-			dir, err := b.slowDir(fmt.Sprintf("%s-%d", serverNginx, place))
+			dir, err := b.workDir(fmt.Sprintf("%s-%s-%d", slowKey, serverNginx, place))
 			if err != nil {
 				return err
 			}
