@@ -153,17 +153,17 @@ func (r *slowResult) columns() []*slowColumn {
 	return out
 }
 
-// slowShare returns the share of fetches that went to the slow
-// instance, and their total.
-func slowShare(fetches []int64) (float64, int64) {
+// shareOf returns the share of fetches that went to instance i, and
+// their total.
+func shareOf(fetches []int64, i int) (float64, int64) {
 	var total int64
 	for _, n := range fetches {
 		total += n
 	}
-	if total == 0 || len(fetches) <= slowIndex {
+	if total == 0 || i >= len(fetches) {
 		return 0, total
 	}
-	return float64(fetches[slowIndex]) / float64(total), total
+	return float64(fetches[i]) / float64(total), total
 }
 
 // upstreamOrder returns the instances' addresses in the order of nginx's
@@ -348,7 +348,7 @@ func (b *bench) measureSlow(ctx context.Context, col *slowColumn, set *instanceS
 	for f := range col.SlowMix {
 		col.SlowMix[f] -= m0[f]
 	}
-	share, total := slowShare(col.Fetches)
+	share, total := shareOf(col.Fetches, slowIndex)
 	log.Info("done", slog.Duration("p50", col.Loop.P50), slog.Duration("p99", col.Loop.P99), slog.Float64("rps", col.Loop.RPS),
 		slog.Int64("fetches", total), slog.Float64("slow_share", share))
 	if col.Loop.Errors > 0 || col.Loop.Non200 > 0 || col.Loop.Incomplete > 0 {
@@ -376,7 +376,7 @@ func checkSlow(r *slowResult) []check {
 			Pass:     a > 0 && inlay.Requests > 0 && float64(n) >= targetSlowP99Ratio*float64(a),
 		})
 	}
-	share, total := slowShare(r.Inlay.Fetches)
+	share, total := shareOf(r.Inlay.Fetches, slowIndex)
 	cs = append(cs, check{
 		Target:   fmt.Sprintf("slow instance: Inlay sends ≤ %.0f %% of its fetches to the %d× slower instance, %d connections", 100*targetSlowShare, slowFactor, slowConns),
 		Measured: shareText(r.Inlay.Fetches, slowIndex),
@@ -392,14 +392,11 @@ func checkSlow(r *slowResult) []check {
 // shareText writes instance i's fetches out of all of them: "120 of
 // 80,000 = 0.15 %".
 func shareText(fetches []int64, i int) string {
-	var total int64
-	for _, n := range fetches {
-		total += n
-	}
+	share, total := shareOf(fetches, i)
 	if i >= len(fetches) || total == 0 {
 		return "no fetches"
 	}
-	return fmt.Sprintf("%s of %s = %.2f %%", fmtInt(fetches[i]), fmtInt(total), 100*float64(fetches[i])/float64(total))
+	return fmt.Sprintf("%s of %s = %.2f %%", fmtInt(fetches[i]), fmtInt(total), 100*share)
 }
 
 // mixText writes a fragment mix in the page's order, each fragment's

@@ -134,8 +134,8 @@ func TestShareText(t *testing.T) {
 		if got := shareText(tc.fetches, slowIndex); got != tc.want {
 			t.Errorf("shareText(%v) = %q, want %q", tc.fetches, got, tc.want)
 		}
-		if got, _ := slowShare(tc.fetches); got != tc.share {
-			t.Errorf("slowShare(%v) = %g, want %g", tc.fetches, got, tc.share)
+		if got, _ := shareOf(tc.fetches, slowIndex); got != tc.share {
+			t.Errorf("shareOf(%v, slowIndex) = %g, want %g", tc.fetches, got, tc.share)
 		}
 	}
 }
