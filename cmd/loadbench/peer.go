@@ -154,6 +154,7 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 			return nil, err
 		}
 		var pid int
+		upstream := st.Addr(oneServiceName)
 		switch col.Server {
 		case serverInlay:
 			p, err := b.launchInlay(ctx, dir, addr, layoutHTML(st.ServiceOf), configYAML(addr, st.Services, false))
@@ -163,7 +164,6 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 			defer p.stop()
 			pid, target = p.pid(), p.url(pagePath)
 		case serverFloor:
-			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
 			p, err := startFloor(ctx, pc.Floor, addr, upstream, filepath.Join(dir, "floor.log"), pc.Env, col.Args...)
 			if err != nil {
 				return nil, err
@@ -171,7 +171,6 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 			defer p.stop()
 			pid, target = p.pid(), p.url(pagePath)
 		case serverNginx:
-			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
 			p, err := startNginx(ctx, pc.Nginx, dir, nginxSettings{Listen: addr, Upstreams: []string{upstream}, Cached: col.CacheControl == cacheCacheable})
 			if err != nil {
 				return nil, err

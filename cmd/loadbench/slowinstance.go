@@ -78,6 +78,15 @@ func (s *instanceSet) URLs() []string {
 	return out
 }
 
+// Addrs returns the host:ports of the instances, in order.
+func (s *instanceSet) Addrs() []string {
+	var out []string
+	for _, st := range s.stubs {
+		out = append(out, st.Addr(oneServiceName))
+	}
+	return out
+}
+
 // Fetches returns how many fragment requests each instance has answered.
 func (s *instanceSet) Fetches() []int64 {
 	var out []int64
@@ -286,10 +295,7 @@ func (b *bench) runSlowNginx(ctx context.Context, bin string) ([]*slowColumn, er
 		return nil, err
 	}
 	defer set.Close()
-	var addrs []string
-	for _, u := range set.URLs() {
-		addrs = append(addrs, strings.TrimPrefix(u, "http://"))
-	}
+	addrs := set.Addrs()
 	warmup, dur := b.cfg.Warmup/slowInstances, max(b.cfg.Duration/slowInstances, time.Second)
 	var out []*slowColumn
 	for place := 1; place <= slowInstances; place++ {

@@ -342,10 +342,7 @@ func TestNginxRoundRobinStaysAligned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer set.Close()
-	var addrs []string
-	for _, u := range set.URLs() {
-		addrs = append(addrs, strings.TrimPrefix(u, "http://"))
-	}
+	addrs := set.Addrs()
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		t.Fatal(err)
