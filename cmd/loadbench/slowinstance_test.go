@@ -236,11 +236,7 @@ func TestRenderSlow(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			md := renderSlow(m, cfg, tc.nginx, tc.r, checkSlow(tc.r))
-			for _, s := range tc.want {
-				if !strings.Contains(md, s) {
-					t.Errorf("section lacks %q:\n%s", s, md)
-				}
-			}
+			wantInMarkdown(t, md, tc.want...)
 			for _, s := range tc.notWant {
 				if strings.Contains(md, s) {
 					t.Errorf("section holds %q:\n%s", s, md)
