@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -501,18 +500,6 @@ func spliceSection(doc, key, section string) string {
 		}
 	}
 	return spliceReport(doc, section)
-}
-
-// writeSection splices section into the file at path (see spliceSection).
-func writeSection(path, key, section string) error {
-	doc, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, []byte(spliceSection(string(doc), key, section)), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
 
 // slowBudget bounds the slow-instance scenario: Inlay's warm-up, loop and
