@@ -258,7 +258,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		}
 		first := firstRun(peerResults)
 		report += "\n" + renderPeers(o.bench, o.peer, nginx, first, checkPeers(first))
-		report += "\n" + renderRuns(o.peer, floorText(o), peerResults, checkRuns(peerResults))
+		report += "\n" + renderRuns(floorText(o), peerResults, checkRuns(peerResults))
 	}
 	if wants(o.only, hangingKey) {
 		hr, err := b.runHanging(ctx, o.peer)

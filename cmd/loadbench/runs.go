@@ -152,7 +152,7 @@ func firstRun(results []*peerResult) []*peerResult {
 // figures, column by column, with the medians, what Inlay's defaults cost
 // the floor program on the medians, then each run's ratios, then the
 // targets checked on the medians.
-func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []check) string {
+func renderRuns(floor string, results []*peerResult, checks []check) string {
 	var b strings.Builder
 	runs := 0
 	for _, r := range results {

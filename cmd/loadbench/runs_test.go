@@ -208,7 +208,7 @@ func TestRenderRuns(t *testing.T) {
 		"floor-defaults-no-store": {fig(110*us, 140*us, 20*ms, 60*ms, 3000, 6500, 12<<20), fig(120*us, 150*us, 20*ms, 60*ms, 3000, 6500, 12<<20)},
 		"inlay-cached":            {fig(35*us, 35*us, 10*ms, 30*ms, 42000, 45000, 45<<20), fig(0, 35*us, 0, 28*ms, 0, 44000, 45<<20)},
 	})
-	md := renderRuns(peerConfig{Runs: 2}, "the floor ran", results, checkRuns(results))
+	md := renderRuns("the floor ran", results, checkRuns(results))
 	wantInMarkdown(t, md,
 		"ran 2 times",
 		"| Inlay, no-store | 1 | 2,900 | 13.00 ms / 26.00 ms | 0.130 ms | 6,000 | 40.00 ms / 80.00 ms | 0.140 ms | 62.0 MiB | 0.50 |",
@@ -243,7 +243,7 @@ func TestRenderRuns(t *testing.T) {
 		t.Errorf("the floor's targets are out of order (at %v):\n%s", at, md)
 	}
 	without := slices.DeleteFunc(results, func(r *peerResult) bool { return r.Column.Key == "floor-defaults-no-store" })
-	md = renderRuns(peerConfig{Runs: 2}, "the floor ran", without, checkRuns(without))
+	md = renderRuns("the floor ran", without, checkRuns(without))
 	if strings.Contains(md, "Inlay's defaults cost") || strings.Contains(md, "with Inlay's defaults, no-store |") {
 		t.Errorf("the floor with Inlay's defaults did not run, yet its figures are written:\n%s", md)
 	}
