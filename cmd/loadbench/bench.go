@@ -82,15 +82,15 @@ func (b *bench) runScenario(ctx context.Context, sc scenario) (*result, error) {
 	target := st.FragmentURL(sc.Fragment)
 	sample := func() (procSample, error) { return procSample{}, nil }
 	if sc.Inlay {
-		dir := filepath.Join(b.dir, sc.Key)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("scenario dir: %w", err)
+		dir, err := b.workDir(sc.Key)
+		if err != nil {
+			return nil, err
 		}
 		addr, err := freeLoopbackAddr()
 		if err != nil {
 			return nil, err
 		}
-		p, err := b.launchInlay(ctx, dir, addr, st, b.cfg.H2C)
+		p, err := b.launchInlay(ctx, dir, addr, layoutHTML(st.ServiceOf), configYAML(addr, st.Services, b.cfg.H2C))
 		if err != nil {
 			return nil, err
 		}
@@ -195,10 +195,20 @@ func scenarioMarkers(sc scenario) []string {
 	return []string{fragmentMarker(sc.Fragment)}
 }
 
-// launchInlay writes the config for st into dir and starts `inlay serve`
-// on addr with it, logging to dir/inlay.log.
-func (b *bench) launchInlay(ctx context.Context, dir, addr string, st *stub, h2c bool) (*inlayProc, error) {
-	cfgPath, err := writeConfig(dir, addr, st, h2c)
+// workDir makes the work folder of a scenario's run, name, in the
+// benchmark's.
+func (b *bench) workDir(name string) (string, error) {
+	dir := filepath.Join(b.dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("scenario dir: %w", err)
+	}
+	return dir, nil
+}
+
+// launchInlay writes the layout and the Inlay config cfg into dir and
+// starts `inlay serve` on addr with them, logging to dir/inlay.log.
+func (b *bench) launchInlay(ctx context.Context, dir, addr, layout, cfg string) (*serverProc, error) {
+	cfgPath, err := writeConfig(dir, layout, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"debug/buildinfo"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -49,49 +48,20 @@ func plainBuild(path string) error {
 	return nil
 }
 
-// floorProc is a running floor composer.
-type floorProc struct {
-	cmd  *exec.Cmd
-	addr string
-	log  *os.File
-	done chan error
-}
-
 // startFloor runs the floor composer on addr, fetching the fragments from
 // upstream (host:port, the benchmark's stub service, which runs in the
 // benchmark's process: the composer's CPU is its own), with env added to
 // its environment and args to its command line (-defaults), logging to
-// logPath, and waits until it serves the page.
-func startFloor(ctx context.Context, bin, addr, upstream, logPath string, env []string, args ...string) (*floorProc, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("creating the floor's log: %w", err)
-	}
+// logPath, and waits until it serves the page. Its stop kills it: it has
+// nothing to finish.
+func startFloor(ctx context.Context, bin, addr, upstream, logPath string, env []string, args ...string) (*serverProc, error) {
 	cmd := exec.Command(bin, append([]string{"-listen", addr, "-upstream", upstream}, args...)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(childEnv(), env...)
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("starting the floor: %w", err)
-	}
-	p := &floorProc{cmd: cmd, addr: addr, log: logFile, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	if err := waitAnswering(ctx, "floor", p.url(pagePath), p.done, 10*time.Second); err != nil {
-		p.stop()
+	p := &serverProc{name: "floor", cmd: cmd, addr: addr}
+	if err := p.start(ctx, logPath, pagePath, 10*time.Second); err != nil {
 		return nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	return p, nil
-}
-
-func (p *floorProc) pid() int { return p.cmd.Process.Pid }
-
-func (p *floorProc) url(path string) string { return "http://" + p.addr + path }
-
-// stop kills the floor: it has nothing to finish.
-func (p *floorProc) stop() {
-	defer p.log.Close()
-	_ = p.cmd.Process.Kill()
-	<-p.done
 }
 
 // godebugOnly keeps the GODEBUG entries of env: the floor runs with the

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -33,7 +32,7 @@ func TestStartFloorDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
+	upstream := st.Addr(oneServiceName)
 	for _, tc := range []struct {
 		name     string
 		args     []string

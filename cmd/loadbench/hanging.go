@@ -8,8 +8,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -114,12 +112,9 @@ func (b *bench) runHanging(ctx context.Context, pc peerConfig) (*hangingResult, 
 	}
 	defer hs.Close()
 
-	dir := filepath.Join(b.dir, hangingKey)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("scenario dir: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, layoutName), []byte(hangingLayout(st.ServiceOf)), 0o644); err != nil {
-		return nil, fmt.Errorf("writing layout: %w", err)
+	dir, err := b.workDir(hangingKey)
+	if err != nil {
+		return nil, err
 	}
 	addr, err := freeLoopbackAddr()
 	if err != nil {
@@ -127,11 +122,7 @@ func (b *bench) runHanging(ctx context.Context, pc peerConfig) (*hangingResult, 
 	}
 	services := maps.Clone(st.Services)
 	services[hangingService] = hs.URL
-	cfgPath := filepath.Join(dir, "inlay.yaml")
-	if err := os.WriteFile(cfgPath, []byte(configYAML(addr, services, false)), 0o644); err != nil {
-		return nil, fmt.Errorf("writing config: %w", err)
-	}
-	p, err := startInlay(ctx, b.bin, cfgPath, addr, filepath.Join(dir, "inlay.log"), b.env)
+	p, err := b.launchInlay(ctx, dir, addr, hangingLayout(st.ServiceOf), configYAML(addr, services, false))
 	if err != nil {
 		return nil, err
 	}

@@ -5,17 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -82,14 +78,14 @@ func layoutHTML(serviceOf func(fragment string) string) string {
 	})
 }
 
-// writeConfig writes the config and the layout for the stub's services
-// into dir and returns the config's path.
-func writeConfig(dir, listen string, st *stub, h2c bool) (string, error) {
-	if err := os.WriteFile(filepath.Join(dir, layoutName), []byte(layoutHTML(st.ServiceOf)), 0o644); err != nil {
+// writeConfig writes the layout and the Inlay config cfg into dir and
+// returns the config's path.
+func writeConfig(dir, layout, cfg string) (string, error) {
+	if err := os.WriteFile(filepath.Join(dir, layoutName), []byte(layout), 0o644); err != nil {
 		return "", fmt.Errorf("writing layout: %w", err)
 	}
 	path := filepath.Join(dir, "inlay.yaml")
-	if err := os.WriteFile(path, []byte(configYAML(listen, st.Services, h2c)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return "", fmt.Errorf("writing config: %w", err)
 	}
 	return path, nil
@@ -141,33 +137,15 @@ func freeLoopbackAddr() (string, error) {
 	return addr, nil
 }
 
-// inlayProc is an `inlay serve` process.
-type inlayProc struct {
-	cmd  *exec.Cmd
-	addr string // host:port it listens on
-	log  *os.File
-	done chan error
-}
-
 // startInlay runs `inlay serve --config cfgPath` on addr, with its logs in
 // logPath and extraEnv added to its environment, and waits until it
-// answers /-/health.
-func startInlay(ctx context.Context, bin, cfgPath, addr, logPath string, extraEnv []string) (*inlayProc, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("creating inlay log: %w", err)
-	}
+// answers /-/health. Its stop sends SIGTERM and waits 15 s for a graceful
+// exit.
+func startInlay(ctx context.Context, bin, cfgPath, addr, logPath string, extraEnv []string) (*serverProc, error) {
 	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--listen", addr)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(childEnv(), extraEnv...)
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("starting inlay: %w", err)
-	}
-	p := &inlayProc{cmd: cmd, addr: addr, log: logFile, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	if err := waitAnswering(ctx, "inlay", p.url("/-/health"), p.done, 15*time.Second); err != nil {
-		p.stop()
+	p := &serverProc{name: "inlay", cmd: cmd, addr: addr, grace: 15 * time.Second}
+	if err := p.start(ctx, logPath, "/-/health", 15*time.Second); err != nil {
 		return nil, fmt.Errorf("%w (log: %s)", err, logPath)
 	}
 	return p, nil
@@ -183,60 +161,6 @@ func childEnv() []string {
 		}
 	}
 	return env
-}
-
-func (p *inlayProc) pid() int { return p.cmd.Process.Pid }
-
-func (p *inlayProc) url(path string) string { return "http://" + p.addr + path }
-
-// waitAnswering polls url until it answers 200, the server's process
-// ends (done, which it puts back for the process's owner), ctx ends or
-// limit passes. The body is read whole: a page left unread would stop its
-// fragments' fetches.
-func waitAnswering(ctx context.Context, name, url string, done chan error, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case err := <-done:
-			done <- err
-			return fmt.Errorf("%s exited before serving: %v", name, err)
-		default:
-		}
-		resp, err := client.Get(url)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not serving after %s: %v", name, limit, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// stop sends SIGTERM, waits for a graceful exit, and kills the process
-// if it takes too long.
-func (p *inlayProc) stop() {
-	defer p.log.Close()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		if err != nil {
-			slog.Warn("inlay exited", slog.String("error", err.Error()))
-		}
-	case <-time.After(15 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
 }
 
 // revision describes the commit of the module at root, with "+ local

@@ -181,7 +181,13 @@ func TestCheckTargets(t *testing.T) {
 	}
 	md := renderMarkdown(machine{CPUs: 2, CPUModel: "Test CPU"}, benchConfig{Rate: 500, Duration: time.Second, Conns: 256, TTFBRequests: 10},
 		[]*result{direct, primary, noStore, cacheable}, checks)
-	for _, s := range []string{"| latency p50 at 500 req/s | 20.00 ms |", "| **fail** |", "2 × Test CPU", "| CPU per page at peak | – | – | 0.090 ms | 0.040 ms |"} {
+	wantInMarkdown(t, md, "| latency p50 at 500 req/s | 20.00 ms |", "| **fail** |", "2 × Test CPU", "| CPU per page at peak | – | – | 0.090 ms | 0.040 ms |")
+}
+
+// wantInMarkdown fails t for each of want that md lacks.
+func wantInMarkdown(t *testing.T, md string, want ...string) {
+	t.Helper()
+	for _, s := range want {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}

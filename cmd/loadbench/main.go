@@ -258,7 +258,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		}
 		first := firstRun(peerResults)
 		report += "\n" + renderPeers(o.bench, o.peer, nginx, first, checkPeers(first))
-		report += "\n" + renderRuns(o.peer, floorText(o), peerResults, checkRuns(peerResults))
+		report += "\n" + renderRuns(floorText(o), peerResults, checkRuns(peerResults))
 	}
 	if wants(o.only, hangingKey) {
 		hr, err := b.runHanging(ctx, o.peer)
@@ -284,12 +284,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 	}
 	fmt.Fprint(stdout, report)
 	if o.out != "" {
-		write := func() error { return writeReport(o.out, report) }
+		splice := func(doc string) string { return spliceReport(doc, report) }
 		if strings.TrimSpace(o.only) == slowKey {
 			// The other scenarios' figures in the file stay as they are.
-			write = func() error { return writeSection(o.out, slowKey, slowSection) }
+			splice = func(doc string) string { return spliceSection(doc, slowKey, slowSection) }
 		}
-		if err := write(); err != nil {
+		if err := spliceFile(o.out, splice); err != nil {
 			return err
 		}
 		logger.Info("results written", slog.String("file", o.out))

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -128,18 +127,11 @@ func nginxVersion(ctx context.Context, bin string) string {
 	return v
 }
 
-// nginxProc is an nginx master process (and its workers).
-type nginxProc struct {
-	cmd  *exec.Cmd
-	addr string
-	dir  string
-	done chan error
-}
-
 // startNginx writes the config and the page into dir, checks the config
 // with nginx -t, starts nginx in the foreground and waits until it serves
-// the page.
-func startNginx(ctx context.Context, bin, dir string, s nginxSettings) (*nginxProc, error) {
+// the page. Its stop asks nginx for a fast shutdown (SIGTERM: the master
+// stops its workers), and kills its process group if it takes over 10 s.
+func startNginx(ctx context.Context, bin, dir string, s nginxSettings) (*serverProc, error) {
 	s.Prefix = dir
 	s.Backlog = somaxconn()
 	if os.Geteuid() == 0 {
@@ -156,21 +148,8 @@ func startNginx(ctx context.Context, bin, dir string, s nginxSettings) (*nginxPr
 	if out, err := exec.CommandContext(ctx, bin, append(args, "-t", "-q")...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("nginx -t: %w\n%s", err, out)
 	}
-	logFile, err := os.Create(filepath.Join(dir, "nginx.out"))
-	if err != nil {
-		return nil, fmt.Errorf("creating nginx output file: %w", err)
-	}
-	defer logFile.Close() // the child holds its own descriptors
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	ownGroup(cmd) // its workers can be stopped with it
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting nginx: %w", err)
-	}
-	p := &nginxProc{cmd: cmd, addr: s.Listen, dir: dir, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	if err := waitAnswering(ctx, "nginx", p.url(pagePath), p.done, 10*time.Second); err != nil {
-		p.stop()
+	p := &serverProc{name: "nginx", cmd: exec.Command(bin, args...), addr: s.Listen, grace: 10 * time.Second, group: true}
+	if err := p.start(ctx, filepath.Join(dir, "nginx.out"), pagePath, 10*time.Second); err != nil {
 		return nil, fmt.Errorf("%w (logs in %s)", err, dir)
 	}
 	return p, nil
@@ -188,20 +167,4 @@ func somaxconn() int {
 		return 0
 	}
 	return n
-}
-
-func (p *nginxProc) pid() int { return p.cmd.Process.Pid }
-
-func (p *nginxProc) url(path string) string { return "http://" + p.addr + path }
-
-// stop asks nginx for a fast shutdown (SIGTERM: the master stops its
-// workers), and kills its process group if it takes too long.
-func (p *nginxProc) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = killGroup(p.pid())
-		<-p.done
-	}
 }

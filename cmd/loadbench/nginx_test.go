@@ -107,7 +107,7 @@ func TestNginxPeer(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
-			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
+			upstream := st.Addr(oneServiceName)
 			p, err := startNginx(ctx, bin, dir, nginxSettings{Listen: addr, Upstreams: []string{upstream}, Cached: tc.cached})
 			if err != nil {
 				t.Fatal(err)

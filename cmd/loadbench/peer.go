@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -146,25 +145,25 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 	target := st.FragmentURL(slowest().Name)
 	sample := func() (procSample, error) { return procSample{}, nil }
 	if col.Server != serverDirect {
-		dir := filepath.Join(b.dir, fmt.Sprintf("%s-%s-%d", peerKey, col.Key, run))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("scenario dir: %w", err)
+		dir, err := b.workDir(fmt.Sprintf("%s-%s-%d", peerKey, col.Key, run))
+		if err != nil {
+			return nil, err
 		}
 		addr, err := freeLoopbackAddr()
 		if err != nil {
 			return nil, err
 		}
 		var pid int
+		upstream := st.Addr(oneServiceName)
 		switch col.Server {
 		case serverInlay:
-			p, err := b.launchInlay(ctx, dir, addr, st, false)
+			p, err := b.launchInlay(ctx, dir, addr, layoutHTML(st.ServiceOf), configYAML(addr, st.Services, false))
 			if err != nil {
 				return nil, err
 			}
 			defer p.stop()
 			pid, target = p.pid(), p.url(pagePath)
 		case serverFloor:
-			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
 			p, err := startFloor(ctx, pc.Floor, addr, upstream, filepath.Join(dir, "floor.log"), pc.Env, col.Args...)
 			if err != nil {
 				return nil, err
@@ -172,7 +171,6 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 			defer p.stop()
 			pid, target = p.pid(), p.url(pagePath)
 		case serverNginx:
-			upstream := strings.TrimPrefix(st.Services[oneServiceName], "http://")
 			p, err := startNginx(ctx, pc.Nginx, dir, nginxSettings{Listen: addr, Upstreams: []string{upstream}, Cached: col.CacheControl == cacheCacheable})
 			if err != nil {
 				return nil, err

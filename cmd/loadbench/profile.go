@@ -47,7 +47,7 @@ func runProfile(ctx context.Context, o options, stdout io.Writer, logger *slog.L
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
-	cfgPath, err := writeConfig(dir, ln.Addr().String(), st, o.bench.H2C)
+	cfgPath, err := writeConfig(dir, layoutHTML(st.ServiceOf), configYAML(ln.Addr().String(), st.Services, o.bench.H2C))
 	if err != nil {
 		return err
 	}

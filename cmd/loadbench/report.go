@@ -207,13 +207,14 @@ func spliceReport(doc, report string) string {
 	return doc[:i] + section + after
 }
 
-// writeReport splices report into the file at path, creating it if need be.
-func writeReport(path, report string) error {
+// spliceFile rewrites the file at path as splice makes its text (empty
+// when there is no file yet), creating it if need be.
+func spliceFile(path string, splice func(doc string) string) error {
 	doc, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
-	if err := os.WriteFile(path, []byte(spliceReport(string(doc), report)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(splice(string(doc))), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil

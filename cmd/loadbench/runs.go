@@ -152,7 +152,7 @@ func firstRun(results []*peerResult) []*peerResult {
 // figures, column by column, with the medians, what Inlay's defaults cost
 // the floor program on the medians, then each run's ratios, then the
 // targets checked on the medians.
-func renderRuns(pc peerConfig, floor string, results []*peerResult, checks []check) string {
+func renderRuns(floor string, results []*peerResult, checks []check) string {
 	var b strings.Builder
 	runs := 0
 	for _, r := range results {
@@ -280,21 +280,18 @@ func writeRunRatios(b *strings.Builder, results []*peerResult, runs int) {
 		ratio{fmt.Sprintf("cached req/s, Inlay / nginx, %d", last), "inlay-cached", "nginx-cached", last, func(l *peerLoop) float64 { return l.RPS }},
 		ratio{fmt.Sprintf("cached p99, Inlay / nginx, %d", last), "inlay-cached", "nginx-cached", last, p99})
 
-	b.WriteString("| |")
-	for run := 1; run <= runs; run++ {
-		fmt.Fprintf(b, " run %d |", run)
+	numbers := make([]int, runs)
+	for i := range numbers {
+		numbers[i] = i + 1
 	}
-	b.WriteString("\n|---|" + strings.Repeat("---:|", runs) + "\n")
+	row := newColumns(b, numbers, func(run int) string { return fmt.Sprintf("run %d", run) }).row
 	for _, q := range ratios {
-		fmt.Fprintf(b, "| %s |", q.title)
-		for run := 1; run <= runs; run++ {
+		row(q.title, func(run int) string {
 			a, p := at(q.a, run, q.conns), at(q.p, run, q.conns)
 			if a == nil || p == nil || q.quantity(p) == 0 {
-				b.WriteString(" – |")
-				continue
+				return "–"
 			}
-			fmt.Fprintf(b, " %.2f × |", q.quantity(a)/q.quantity(p))
-		}
-		b.WriteString("\n")
+			return fmt.Sprintf("%.2f ×", q.quantity(a)/q.quantity(p))
+		})
 	}
 }

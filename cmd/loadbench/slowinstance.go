@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -75,6 +73,15 @@ func (s *instanceSet) URLs() []string {
 	var out []string
 	for _, st := range s.stubs {
 		out = append(out, st.Services[oneServiceName])
+	}
+	return out
+}
+
+// Addrs returns the host:ports of the instances, in order.
+func (s *instanceSet) Addrs() []string {
+	var out []string
+	for _, st := range s.stubs {
+		out = append(out, st.Addr(oneServiceName))
 	}
 	return out
 }
@@ -154,17 +161,17 @@ func (r *slowResult) columns() []*slowColumn {
 	return out
 }
 
-// slowShare returns the share of fetches that went to the slow
-// instance, and their total.
-func slowShare(fetches []int64) (float64, int64) {
+// shareOf returns the share of fetches that went to instance i, and
+// their total.
+func shareOf(fetches []int64, i int) (float64, int64) {
 	var total int64
 	for _, n := range fetches {
 		total += n
 	}
-	if total == 0 || len(fetches) <= slowIndex {
+	if total == 0 || i >= len(fetches) {
 		return 0, total
 	}
-	return float64(fetches[slowIndex]) / float64(total), total
+	return float64(fetches[i]) / float64(total), total
 }
 
 // upstreamOrder returns the instances' addresses in the order of nginx's
@@ -247,15 +254,6 @@ func (b *bench) runSlowInstance(ctx context.Context, nginxBin string) (*slowResu
 	return res, nil
 }
 
-// slowDir makes the work folder of one server's run.
-func (b *bench) slowDir(name string) (string, error) {
-	dir := filepath.Join(b.dir, slowKey+"-"+name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("scenario dir: %w", err)
-	}
-	return dir, nil
-}
-
 // runSlowInlay measures Inlay in front of fresh instances, given as the
 // service's endpoints.
 func (b *bench) runSlowInlay(ctx context.Context) (*slowColumn, error) {
@@ -264,7 +262,7 @@ func (b *bench) runSlowInlay(ctx context.Context) (*slowColumn, error) {
 		return nil, err
 	}
 	defer set.Close()
-	dir, err := b.slowDir(serverInlay)
+	dir, err := b.workDir(slowKey + "-" + serverInlay)
 	if err != nil {
 		return nil, err
 	}
@@ -272,15 +270,8 @@ func (b *bench) runSlowInlay(ctx context.Context) (*slowColumn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, layoutName), []byte(layoutHTML(func(string) string { return oneServiceName })), 0o644); err != nil {
-		return nil, fmt.Errorf("writing layout: %w", err)
-	}
-	cfgPath := filepath.Join(dir, "inlay.yaml")
-	cfg := instancesConfigYAML(addr, map[string][]string{oneServiceName: set.URLs()}, false)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return nil, fmt.Errorf("writing config: %w", err)
-	}
-	p, err := startInlay(ctx, b.bin, cfgPath, addr, filepath.Join(dir, "inlay.log"), b.env)
+	layout := layoutHTML(func(string) string { return oneServiceName })
+	p, err := b.launchInlay(ctx, dir, addr, layout, instancesConfigYAML(addr, map[string][]string{oneServiceName: set.URLs()}, false))
 	if err != nil {
 		return nil, err
 	}
@@ -303,16 +294,13 @@ func (b *bench) runSlowNginx(ctx context.Context, bin string) ([]*slowColumn, er
 		return nil, err
 	}
 	defer set.Close()
-	var addrs []string
-	for _, u := range set.URLs() {
-		addrs = append(addrs, strings.TrimPrefix(u, "http://"))
-	}
+	addrs := set.Addrs()
 	warmup, dur := b.cfg.Warmup/slowInstances, max(b.cfg.Duration/slowInstances, time.Second)
 	var out []*slowColumn
 	for place := 1; place <= slowInstances; place++ {
 		col := &slowColumn{Server: serverNginx, Place: place}
 		err := func() error {
-			dir, err := b.slowDir(fmt.Sprintf("%s-%d", serverNginx, place))
+			dir, err := b.workDir(fmt.Sprintf("%s-%s-%d", slowKey, serverNginx, place))
 			if err != nil {
 				return err
 			}
@@ -365,7 +353,7 @@ func (b *bench) measureSlow(ctx context.Context, col *slowColumn, set *instanceS
 	for f := range col.SlowMix {
 		col.SlowMix[f] -= m0[f]
 	}
-	share, total := slowShare(col.Fetches)
+	share, total := shareOf(col.Fetches, slowIndex)
 	log.Info("done", slog.Duration("p50", col.Loop.P50), slog.Duration("p99", col.Loop.P99), slog.Float64("rps", col.Loop.RPS),
 		slog.Int64("fetches", total), slog.Float64("slow_share", share))
 	if col.Loop.Errors > 0 || col.Loop.Non200 > 0 || col.Loop.Incomplete > 0 {
@@ -393,7 +381,7 @@ func checkSlow(r *slowResult) []check {
 			Pass:     a > 0 && inlay.Requests > 0 && float64(n) >= targetSlowP99Ratio*float64(a),
 		})
 	}
-	share, total := slowShare(r.Inlay.Fetches)
+	share, total := shareOf(r.Inlay.Fetches, slowIndex)
 	cs = append(cs, check{
 		Target:   fmt.Sprintf("slow instance: Inlay sends ≤ %.0f %% of its fetches to the %d× slower instance, %d connections", 100*targetSlowShare, slowFactor, slowConns),
 		Measured: shareText(r.Inlay.Fetches, slowIndex),
@@ -409,14 +397,11 @@ func checkSlow(r *slowResult) []check {
 // shareText writes instance i's fetches out of all of them: "120 of
 // 80,000 = 0.15 %".
 func shareText(fetches []int64, i int) string {
-	var total int64
-	for _, n := range fetches {
-		total += n
-	}
+	share, total := shareOf(fetches, i)
 	if i >= len(fetches) || total == 0 {
 		return "no fetches"
 	}
-	return fmt.Sprintf("%s of %s = %.2f %%", fmtInt(fetches[i]), fmtInt(total), 100*float64(fetches[i])/float64(total))
+	return fmt.Sprintf("%s of %s = %.2f %%", fmtInt(fetches[i]), fmtInt(total), 100*share)
 }
 
 // mixText writes a fragment mix in the page's order, each fragment's
@@ -515,18 +500,6 @@ func spliceSection(doc, key, section string) string {
 		}
 	}
 	return spliceReport(doc, section)
-}
-
-// writeSection splices section into the file at path (see spliceSection).
-func writeSection(path, key, section string) error {
-	doc, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, []byte(spliceSection(string(doc), key, section)), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
 
 // slowBudget bounds the slow-instance scenario: Inlay's warm-up, loop and

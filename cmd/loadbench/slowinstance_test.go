@@ -134,8 +134,8 @@ func TestShareText(t *testing.T) {
 		if got := shareText(tc.fetches, slowIndex); got != tc.want {
 			t.Errorf("shareText(%v) = %q, want %q", tc.fetches, got, tc.want)
 		}
-		if got, _ := slowShare(tc.fetches); got != tc.share {
-			t.Errorf("slowShare(%v) = %g, want %g", tc.fetches, got, tc.share)
+		if got, _ := shareOf(tc.fetches, slowIndex); got != tc.share {
+			t.Errorf("shareOf(%v, slowIndex) = %g, want %g", tc.fetches, got, tc.share)
 		}
 	}
 }
@@ -236,11 +236,7 @@ func TestRenderSlow(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			md := renderSlow(m, cfg, tc.nginx, tc.r, checkSlow(tc.r))
-			for _, s := range tc.want {
-				if !strings.Contains(md, s) {
-					t.Errorf("section lacks %q:\n%s", s, md)
-				}
-			}
+			wantInMarkdown(t, md, tc.want...)
 			for _, s := range tc.notWant {
 				if strings.Contains(md, s) {
 					t.Errorf("section holds %q:\n%s", s, md)
@@ -342,10 +338,7 @@ func TestNginxRoundRobinStaysAligned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer set.Close()
-	var addrs []string
-	for _, u := range set.URLs() {
-		addrs = append(addrs, strings.TrimPrefix(u, "http://"))
-	}
+	addrs := set.Addrs()
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		t.Fatal(err)

@@ -147,6 +147,9 @@ func startStubOn(host string, slowdown int, cacheControl string, h2c, oneService
 // ServiceOf returns the name of the service that serves a fragment.
 func (s *stub) ServiceOf(fragment string) string { return s.service[fragment] }
 
+// Addr returns the host:port of a service.
+func (s *stub) Addr(service string) string { return strings.TrimPrefix(s.Services[service], "http://") }
+
 // FragmentURL returns the URL of a fragment on its service.
 func (s *stub) FragmentURL(fragment string) string {
 	return s.Services[s.service[fragment]] + "/" + fragment
