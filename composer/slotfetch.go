@@ -50,7 +50,7 @@ func (sf *slotFetch) since() time.Duration {
 // on a slot's own goroutine a panic would otherwise end the whole process,
 // and on the page's the whole page. It ends the slot's span, if there is
 // one.
-func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch, got *answer) (o outcome) {
+func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
@@ -67,29 +67,18 @@ func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch, got *answer) (o 
 			sf.span.End()
 		}
 	}()
-	o = pg.fetchSlot(slot, sf, got)
+	o = pg.fetchSlot(slot, sf)
 	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
 	return o
 }
 
-// answer is what a fetch's Wait gave.
-type answer struct {
-	resp *fetch.Response
-	rep  fetch.Report
-	err  error
-}
-
-// fetchSlot reads the answer of a slot's src (got, when it was read
-// already) and, if that failed, fetches its fallback-src.
-func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch, got *answer) outcome {
+// fetchSlot reads the answer of a slot's src and, if that failed,
+// fetches its fallback-src.
+func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch) outcome {
 	var o outcome
 	ctx, req := sf.ctx, sf.p.Request()
-	if got == nil {
-		got = new(answer)
-		got.resp, got.rep, got.err = sf.p.Wait()
-	}
-	resp, err := got.resp, got.err
-	o.report = got.rep
+	resp, rep, err := sf.p.Wait()
+	o.report = rep
 	if pg.eng.watchLocal != nil && slot.Src.Service.Local {
 		pg.eng.watchLocal(req, resp, err)
 	}
