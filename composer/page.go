@@ -427,12 +427,6 @@ func (pg *page) sendHeaders(w http.ResponseWriter, status int) {
 	w.WriteHeader(status)
 }
 
-// withDeadline is context.WithTimeout; compose calls its cancel in a
-// deferred function that vet's lostcancel check cannot follow.
-func withDeadline(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, d)
-}
-
 // maxHeldPage is the largest page sent whole, with a Content-Length, in
 // one write; a larger one streams even when every box is known, rather
 // than copying megabytes of fragments into one more buffer.
