@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
@@ -153,8 +154,18 @@ func (pg *page) fillRequest(ctx context.Context, req *fetch.Request, slot *layou
 		req.PageFields, req.Fields = page, own[:]
 		return
 	}
-	req.Fields = fragmentFields(nil, pg.r, src.Service, pc, slot)
+	var buf [fieldBuf]fetch.Field
+	req.Fields = exactFields(fragmentFields(buf[:0], pg.r, src.Service, pc, slot))
 }
+
+// fieldBuf is the room on the stack in which a request's fields are made
+// before they are copied to an array of their exact size: more than the
+// defaults ever send. A service that forwards more headers still gets
+// them all, only with an allocation more.
+const fieldBuf = 16
+
+// exactFields copies fields made on the stack to an array of their size.
+func exactFields(fields []fetch.Field) []fetch.Field { return slices.Clip(slices.Clone(fields)) }
 
 // pageFieldSets are the fields a page's fetches share, made once per
 // service for the first few services of the page: every field but the
@@ -183,8 +194,8 @@ func (ps *pageFieldSets) of(pg *page, svc *config.Service) []fetch.Field {
 	if ps.n == len(ps.sets) {
 		return nil
 	}
-	fields := pageFields(make([]fetch.Field, 0, maxFields(svc, pg.r, &pg.context)), pg.r, svc, &pg.context)
-	ps.sets[ps.n].svc, ps.sets[ps.n].fields = svc, fields[:len(fields):len(fields)]
+	var buf [fieldBuf]fetch.Field
+	ps.sets[ps.n].svc, ps.sets[ps.n].fields = svc, exactFields(pageFields(buf[:0], pg.r, svc, &pg.context))
 	ps.n++
 	return ps.sets[ps.n-1].fields
 }
