@@ -124,7 +124,7 @@ func (pg *page) settle() {
 	pg.boxes.Wait()
 	// Answers the page did not come to: their fetches end at once.
 	for i := range pg.fetches {
-		if pg.fetches[i].begun && pg.slots[i].done == nil {
+		if pg.fetches[i].begun() && pg.slots[i].done == nil {
 			pg.read(i)
 		}
 	}
@@ -180,7 +180,7 @@ func (pg *page) start(pageTimeout time.Duration) {
 		}
 		pg.fetches[i] = *sf // a Pending may move before its Wait
 		held := &pg.fetches[i]
-		held.begun, held.start = true, now
+		held.start = now
 		switch {
 		case pg.asyncDone != nil || !held.p.SentTogether():
 			pg.slots[i].done = make(chan struct{})

@@ -35,9 +35,11 @@ type slotFetch struct {
 	p     fragments.Pending
 	ctx   context.Context // the page's, with the slot's span when tracing
 	span  trace.Span
-	start time.Time
-	begun bool
+	start time.Time // when the page began the fetch; zero for one answered at once, and for none
 }
+
+// begun reports whether the page began the fetch and holds it to read.
+func (sf *slotFetch) begun() bool { return !sf.start.IsZero() }
 
 // since is how long the fetch has taken: zero for one answered at once.
 func (sf *slotFetch) since() time.Duration {
