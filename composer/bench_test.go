@@ -35,6 +35,17 @@ func (w *discardWriter) Write(b []byte) (int, error) {
 }
 func (w *discardWriter) Flush() {}
 
+// serve serves req through h into w, emptied first, and returns the
+// status and the body's length. req gets a new request id each time, as
+// for a shopper.
+func (w *discardWriter) serve(h http.Handler, req *http.Request) (status, n int) {
+	clear(w.h)
+	w.status, w.n = 0, 0
+	req.Header.Del(HeaderRequestID)
+	h.ServeHTTP(w, req)
+	return w.status, w.n
+}
+
 // sixFragmentShop serves a layout of six fragments, each about 1 KB, whose
 // answers carry cacheControl.
 func sixFragmentShop(b *testing.B, cacheControl string) (*shop, *teamtest.Team) {
@@ -86,12 +97,8 @@ func benchPagesAt(b *testing.B, s *shop, host string) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		clear(w.h)
-		w.status, w.n = 0, 0
-		req.Header.Del(HeaderRequestID) // a new request id each time, as for a shopper
-		s.inlay.ServeHTTP(w, req)
-		if w.status != http.StatusOK || w.n != want {
-			b.Fatalf("page: status %d, %d bytes; want 200, %d bytes", w.status, w.n, want)
+		if status, n := w.serve(s.inlay, req); status != http.StatusOK || n != want {
+			b.Fatalf("page: status %d, %d bytes; want 200, %d bytes", status, n, want)
 		}
 	}
 }

@@ -35,22 +35,7 @@ func TestCanaryTakesAShopperForTheWholePage(t *testing.T) {
 	}
 	s := newShop(t, sc)
 
-	get := func(cookie string) (*http.Response, string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, s.URL+"/", nil)
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp, string(body)
-	}
-
-	resp, body := get("")
+	resp, body := s.get(t, "/")
 	if strings.Count(body, "<p>canary</p>") != 2 || strings.Contains(body, "<p>stable</p>") {
 		t.Fatalf("first page at weight 100: want both boxes from the canary, got\n%s", body)
 	}
@@ -63,7 +48,7 @@ func TestCanaryTakesAShopperForTheWholePage(t *testing.T) {
 	if minted == nil || !minted.Secure || !minted.HttpOnly || minted.Path != "/" {
 		t.Fatalf("shopper cookie: got %+v, want a Secure HttpOnly %s on /", minted, shopperid.Cookie)
 	}
-	resp, body = get(minted.Name + "=" + minted.Value)
+	resp, body = s.get(t, "/", "Cookie", minted.Name+"="+minted.Value)
 	if strings.Count(body, "<p>canary</p>") != 2 {
 		t.Errorf("next page with the cookie: want the canary again, got\n%s", body)
 	}
@@ -76,18 +61,14 @@ func TestCanaryTakesAShopperForTheWholePage(t *testing.T) {
 	}
 
 	s.inlay.SetReady(true)
-	ready, err := http.Get(s.URL + "/-/ready")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, readyBody := s.get(t, "/-/ready")
 	var state struct {
 		Ready    bool `json:"ready"`
 		Canaries map[string]struct {
 			Weight int `json:"weight"`
 		} `json:"canaries"`
 	}
-	err = json.NewDecoder(ready.Body).Decode(&state)
-	ready.Body.Close()
+	err := json.Unmarshal([]byte(readyBody), &state)
 	if err != nil || !state.Ready || state.Canaries["box"].Weight != 100 {
 		t.Errorf("/-/ready: %+v, %v; want ready, the canary of box at weight 100", state, err)
 	}
@@ -95,7 +76,7 @@ func TestCanaryTakesAShopperForTheWholePage(t *testing.T) {
 	if err := s.inlay.Engine().SetCanaryWeight("box", 0); err != nil {
 		t.Fatal(err)
 	}
-	_, body = get(minted.Name + "=" + minted.Value)
+	_, body = s.get(t, "/", "Cookie", minted.Name+"="+minted.Value)
 	if strings.Count(body, "<p>stable</p>") != 2 {
 		t.Errorf("page at weight 0: want both boxes from the stable version, got\n%s", body)
 	}
@@ -113,22 +94,12 @@ func TestNoCanaryNoShopperCookie(t *testing.T) {
 		pages:    "  - path: /\n    layout: p.html",
 		services: map[string]*teamtest.Team{"box": box},
 	})
-	resp, err := http.Get(s.URL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := s.get(t, "/")
 	if got := resp.Header.Values("Set-Cookie"); len(got) != 0 {
 		t.Errorf("Set-Cookie without a canary: %v, want none", got)
 	}
 	s.inlay.SetReady(true)
-	ready, err := http.Get(s.URL + "/-/ready")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(ready.Body)
-	ready.Body.Close()
-	if string(body) != "ready\n" {
+	if _, body := s.get(t, "/-/ready"); body != "ready\n" {
 		t.Errorf("/-/ready without a canary: %q, want %q", body, "ready\n")
 	}
 }

@@ -165,32 +165,6 @@ func pageFields(dst []fetch.Field, r *http.Request, svc *config.Service, pc *pag
 	return dst
 }
 
-// maxFields bounds the fields fragmentFields adds for one request of r's
-// to svc, as it adds them: Accept, the forwarded headers r has, the trace
-// context, the request and fragment ids, the page context, and the
-// cookies and authorization when r has them.
-func maxFields(svc *config.Service, r *http.Request, pc *pageContext) int {
-	n := 1 + 2
-	for _, name := range svc.ForwardedHeaders() {
-		if len(r.Header[name]) > 0 {
-			n++
-		}
-	}
-	if pc.traceparent != nil {
-		n += 2
-	}
-	if svc.SendsContext() {
-		n += 4
-	}
-	if svc.Cookies.Any() && len(r.Header["Cookie"]) > 0 {
-		n++
-	}
-	if svc.Authorization && len(r.Header["Authorization"]) > 0 || svc.Identity != "" && pc.identity != nil {
-		n++
-	}
-	return n
-}
-
 var acceptHTML = []string{"text/html"}
 
 // shopperTrace returns the shopper's W3C trace context as OpenTelemetry's

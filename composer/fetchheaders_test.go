@@ -1,24 +1,27 @@
 package composer
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/inlayhq/inlay/composer/config"
 	"github.com/inlayhq/inlay/composer/layout"
+	"github.com/inlayhq/inlay/fragments/fetch"
 )
 
-// TestMaxFieldsHoldsEveryField keeps maxFields, which sizes the fields a
-// page's fetches to one service share, an upper bound of what
-// fragmentFields adds, and a tight one: a request with every option on
-// fills it exactly, and so does a request that sends none of the
-// optional headers.
-func TestMaxFieldsHoldsEveryField(t *testing.T) {
+// TestPageFieldsExact: the fields a page's fetches to one service share
+// are every field fragmentFields adds but the fragment id, made in one
+// array of their exact size: with every option on, with none, and for a
+// service that forwards more headers than fit the room on the stack.
+func TestPageFieldsExact(t *testing.T) {
 	off := false
 	full := &config.Service{Name: "full", Headers: []string{"Accept-Language", "User-Agent", "X-Tenant"},
 		Cookies: config.Cookies{All: true}, Authorization: true}
 	bare := &config.Service{Name: "bare", Context: &off}
+	many := &config.Service{Name: "many"}
 	everything := httptest.NewRequest("GET", "/p/42?x=1", nil)
 	for _, h := range [][2]string{
 		{"Accept-Language", "de"}, {"User-Agent", "test"}, {"X-Tenant", "a"}, {"Cookie", "a=1"},
@@ -27,22 +30,41 @@ func TestMaxFieldsHoldsEveryField(t *testing.T) {
 	} {
 		everything.Header.Set(h[0], h[1])
 	}
+	for i := range fieldBuf {
+		name := fmt.Sprintf("X-Many-%d", i)
+		many.Headers = append(many.Headers, name)
+		everything.Header.Set(name, "v")
+	}
 	plain := httptest.NewRequest("GET", "/p/42", nil)
 	slot := &layout.Slot{ID: "box"}
 	for _, tc := range []struct {
-		name  string
-		svc   *config.Service
-		r     *http.Request
-		exact bool
+		name   string
+		svc    *config.Service
+		r      *http.Request
+		allocs float64 // at most
 	}{
-		{"every header, every option", full, everything, true},
-		{"every header, no option", bare, everything, false},
-		{"no optional header", full, plain, true},
+		{"every header, every option", full, everything, 1},
+		{"every header, no option", bare, everything, 1},
+		{"no optional header", full, plain, 1},
+		{"more headers than the room", many, everything, 2},
 	} {
 		pc := newPageContext(tc.r, "id", "/p/{id}", []string{"id"}, []string{"42"}, "")
-		got := len(fragmentFields(nil, tc.r, tc.svc, &pc, slot))
-		if max := maxFields(tc.svc, tc.r, &pc); got > max || tc.exact && got != max {
-			t.Errorf("%s: %d fields, room for %d", tc.name, got, max)
+		want := fragmentFields(nil, tc.r, tc.svc, &pc, slot)
+		want = want[:len(want)-1] // all but the fragment id
+		pg := &page{eng: &pageEngine{}, r: tc.r, context: pc}
+		var ps pageFieldSets
+		got := ps.of(pg, tc.svc)
+		if !slices.EqualFunc(got, want, func(a, b fetch.Field) bool { return a.Name == b.Name && slices.Equal(a.Values, b.Values) }) {
+			t.Errorf("%s: fields %v, want %v", tc.name, got, want)
+		}
+		if cap(got) != len(got) {
+			t.Errorf("%s: %d fields in room for %d", tc.name, len(got), cap(got))
+		}
+		if n := testing.AllocsPerRun(10, func() {
+			var ps pageFieldSets
+			ps.of(pg, tc.svc)
+		}); n > tc.allocs {
+			t.Errorf("%s: %v allocations, want at most %v", tc.name, n, tc.allocs)
 		}
 	}
 }

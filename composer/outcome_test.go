@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/guard"
@@ -51,4 +53,34 @@ func TestFailureStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A box served from a copy within stale-while-revalidate is counted as
+// "stale", the same whether the page read it at once at its start or
+// after a wait.
+func TestStaleBoxCountedStale(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
+		obs := &outcomeObserver{}
+		s := newMemShop(t, way, shopConfig{
+			observer: obs,
+			layouts:  map[string]string{"p.html": fmt.Sprintf(faultLayout, "")},
+			pages:    "  - path: /\n    layout: p.html",
+		}, map[string]http.HandlerFunc{
+			"shell": htmlHandler(0, "<h1>main</h1>", "Cache-Control", "no-store"),
+			"box":   htmlHandler(0, "<p>box</p>", "Cache-Control", "public, max-age=1, stale-while-revalidate=600"),
+		}, guard.Config{Failures: 100})
+		if status, body := s.get(t, "/"); status != http.StatusOK || body != boxPage("<p>box</p>") {
+			t.Fatalf("first page: %d %q", status, body)
+		}
+		synctest.Wait()
+		time.Sleep(2 * time.Second) // the box's copy is stale now, within its stale-while-revalidate
+		obs.reset()
+		if status, body := s.get(t, "/"); status != http.StatusOK || body != boxPage("<p>box</p>") {
+			t.Fatalf("page with the stale copy: %d %q", status, body)
+		}
+		synctest.Wait() // the background refresh is done
+		if got := obs.counts()["box box stale"]; got != 1 {
+			t.Errorf("box counted stale %d times, want 1; counts: %v", got, obs.counts())
+		}
+	})
 }

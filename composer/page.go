@@ -124,7 +124,7 @@ func (pg *page) settle() {
 	pg.boxes.Wait()
 	// Answers the page did not come to: their fetches end at once.
 	for i := range pg.fetches {
-		if pg.fetches[i].begun && pg.slots[i].done == nil {
+		if pg.fetches[i].begun() && pg.slots[i].done == nil {
 			pg.read(i)
 		}
 	}
@@ -171,7 +171,8 @@ func (pg *page) start(pageTimeout time.Duration) {
 			// A fresh cache entry, or an answer already failed: read at
 			// once, in no time. A request just sent is not asked whether
 			// its answer came: it has not, and asking costs a read.
-			pg.readAtOnce(i, slot, sf)
+			pg.slots[i].out = pg.safeFetchSlot(slot, sf)
+			pg.slots[i].done = closedChan
 			continue
 		}
 		if pg.fetches == nil {
@@ -179,12 +180,12 @@ func (pg *page) start(pageTimeout time.Duration) {
 		}
 		pg.fetches[i] = *sf // a Pending may move before its Wait
 		held := &pg.fetches[i]
-		held.begun, held.start = true, now
+		held.start = now
 		switch {
 		case pg.asyncDone != nil || !held.p.SentTogether():
 			pg.slots[i].done = make(chan struct{})
 			pg.boxes.Go(func() {
-				pg.slots[i].out = pg.safeFetchSlot(slot, held, nil)
+				pg.slots[i].out = pg.safeFetchSlot(slot, held)
 				close(pg.slots[i].done)
 				if slot.Async && pg.asyncDone != nil {
 					pg.asyncDone <- i
@@ -194,31 +195,9 @@ func (pg *page) start(pageTimeout time.Duration) {
 	}
 }
 
-// readAtOnce reads the answer of slot i that start found here at once:
-// most often a fresh cache entry that may fill the box, taken as it is;
-// anything else (an answer that came that fast, a refusal) is taken the
-// usual way.
-func (pg *page) readAtOnce(i int, slot *layout.Slot, sf *slotFetch) {
-	pg.slots[i].done = closedChan
-	if sf.span == nil {
-		var got answer
-		got.resp, got.rep, got.err = sf.p.Wait()
-		if hit := got.rep.Cache == fetch.CacheHit || got.rep.Cache == fetch.CacheStale; hit && got.err == nil &&
-			acceptable(slot, got.resp) == nil && pg.eng.watchLocal == nil {
-			// A stored answer: it sets no cookie, and took no time.
-			pg.slots[i].out = outcome{resp: got.resp, report: got.rep}
-			pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, "ok", false, 0)
-			return
-		}
-		pg.slots[i].out = pg.safeFetchSlot(slot, sf, &got) // the answer, taken the usual way
-		return
-	}
-	pg.slots[i].out = pg.safeFetchSlot(slot, sf, nil)
-}
-
 // read reads slot i's answer on the page's goroutine.
 func (pg *page) read(i int) {
-	pg.slots[i].out = pg.safeFetchSlot(pg.layout.Slots[i], &pg.fetches[i], nil)
+	pg.slots[i].out = pg.safeFetchSlot(pg.layout.Slots[i], &pg.fetches[i])
 	pg.slots[i].done = closedChan
 }
 
@@ -446,12 +425,6 @@ func (pg *page) sendHeaders(w http.ResponseWriter, status int) {
 	}
 	pg.headerAt = time.Now()
 	w.WriteHeader(status)
-}
-
-// withDeadline is context.WithTimeout; compose calls its cancel in a
-// deferred function that vet's lostcancel check cannot follow.
-func withDeadline(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, d)
 }
 
 // maxHeldPage is the largest page sent whole, with a Content-Length, in

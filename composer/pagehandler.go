@@ -96,49 +96,53 @@ func (s *Server) pageDone(pg *page, route string, status int) {
 		ttfb = pg.headerAt.Sub(pg.started)
 	}
 	degraded := 0
-	var ids []string
 	for i := range pg.slots {
 		if pg.slots[i].out.err != nil {
 			degraded++
-			if s.accessLog {
-				ids = append(ids, pg.layout.Slots[i].ID)
-			}
 		}
 	}
 	s.observer.PageDone(route, status, total, ttfb, degraded)
 	if s.accessLog {
-		attrs := [...]slog.Attr{
-			slog.String("request_id", pg.requestID),
-			slog.String("route", route),
-			slog.String("method", pg.r.Method),
-			slog.String("path", pg.r.URL.Path),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", durationMS(total)),
-			slog.Float64("ttfb_ms", durationMS(ttfb)),
-			slog.Any("degraded", ids),
-		}
-		n := len(attrs)
-		if ids == nil {
-			// A whole page's line has no "degraded": a null would cost a
-			// trip through encoding/json on every page.
-			n--
-		}
-		ctx, h := pg.r.Context(), s.logger.Handler()
-		if !h.Enabled(ctx, slog.LevelInfo) {
-			return
-		}
-		// The record is made here, as slog's own methods make it but
-		// without the caller's program counter: an access line names no
-		// source line, and finding it would walk the stack every page.
-		r := slog.NewRecord(now, slog.LevelInfo, "page", 0)
-		r.AddAttrs(attrs[:n]...)
-		if at := pg.versions(); at != nil {
-			// Which instance, or canary, each box came from, on a page
-			// of a service that has several or runs a canary.
-			r.AddAttrs(slog.Any("from", at))
-		}
-		_ = h.Handle(ctx, r)
+		s.logPage(pg, route, status, now, total, ttfb, degraded > 0)
 	}
+}
+
+// logPage writes a finished page's access-log line.
+func (s *Server) logPage(pg *page, route string, status int, now time.Time, total, ttfb time.Duration, degraded bool) {
+	ctx, h := pg.r.Context(), s.logger.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// The record is made here, as slog's own methods make it but
+	// without the caller's program counter: an access line names no
+	// source line, and finding it would walk the stack every page.
+	r := slog.NewRecord(now, slog.LevelInfo, "page", 0)
+	r.AddAttrs(
+		slog.String("request_id", pg.requestID),
+		slog.String("route", route),
+		slog.String("method", pg.r.Method),
+		slog.String("path", pg.r.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", durationMS(total)),
+		slog.Float64("ttfb_ms", durationMS(ttfb)),
+	)
+	if degraded {
+		// Only then: a whole page's line has no "degraded", as a null
+		// would cost a trip through encoding/json on every page.
+		var ids []string
+		for i := range pg.slots {
+			if pg.slots[i].out.err != nil {
+				ids = append(ids, pg.layout.Slots[i].ID)
+			}
+		}
+		r.AddAttrs(slog.Any("degraded", ids))
+	}
+	if at := pg.versions(); at != nil {
+		// Which instance, or canary, each box came from, on a page
+		// of a service that has several or runs a canary.
+		r.AddAttrs(slog.Any("from", at))
+	}
+	_ = h.Handle(ctx, r)
 }
 
 // versions returns, by box id, the instance that answered each box of a

@@ -22,14 +22,11 @@ func BenchmarkSignedInPage(b *testing.B) {
 	s, anon, signed := signedInPageShop(b)
 	w := &discardWriter{h: http.Header{}}
 	page := func(req *http.Request) int {
-		clear(w.h)
-		w.status, w.n = 0, 0
-		req.Header.Del(HeaderRequestID)
-		s.inlay.ServeHTTP(w, req)
-		if w.status != http.StatusOK {
-			b.Fatalf("page: status %d", w.status)
+		status, n := w.serve(s.inlay, req)
+		if status != http.StatusOK {
+			b.Fatalf("page: status %d", status)
 		}
-		return w.n
+		return n
 	}
 	if a, b2 := page(anon), page(signed); a != b2 {
 		b.Fatalf("the pages differ: %d and %d bytes", a, b2)
@@ -81,12 +78,8 @@ func TestSignedInPageAllocatesNoMore(t *testing.T) {
 	w := &discardWriter{h: http.Header{}}
 	allocs := func(req *http.Request) float64 {
 		return testing.AllocsPerRun(200, func() {
-			clear(w.h)
-			w.status, w.n = 0, 0
-			req.Header.Del(HeaderRequestID)
-			s.inlay.ServeHTTP(w, req)
-			if w.status != http.StatusOK {
-				t.Fatalf("page: status %d", w.status)
+			if status, _ := w.serve(s.inlay, req); status != http.StatusOK {
+				t.Fatalf("page: status %d", status)
 			}
 		})
 	}
@@ -147,12 +140,8 @@ func BenchmarkSignedInPageEach(b *testing.B) {
 			w := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()
 			for b.Loop() {
-				clear(w.h)
-				w.status, w.n = 0, 0
-				tc.req.Header.Del(HeaderRequestID)
-				s.inlay.ServeHTTP(w, tc.req)
-				if w.status != http.StatusOK {
-					b.Fatalf("page: status %d", w.status)
+				if status, _ := w.serve(s.inlay, tc.req); status != http.StatusOK {
+					b.Fatalf("page: status %d", status)
 				}
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/inlayhq/inlay/composer/config"
@@ -34,9 +35,11 @@ type slotFetch struct {
 	p     fragments.Pending
 	ctx   context.Context // the page's, with the slot's span when tracing
 	span  trace.Span
-	start time.Time
-	begun bool
+	start time.Time // when the page began the fetch; zero for one answered at once, and for none
 }
+
+// begun reports whether the page began the fetch and holds it to read.
+func (sf *slotFetch) begun() bool { return !sf.start.IsZero() }
 
 // since is how long the fetch has taken: zero for one answered at once.
 func (sf *slotFetch) since() time.Duration {
@@ -50,7 +53,7 @@ func (sf *slotFetch) since() time.Duration {
 // on a slot's own goroutine a panic would otherwise end the whole process,
 // and on the page's the whole page. It ends the slot's span, if there is
 // one.
-func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch, got *answer) (o outcome) {
+func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch) (o outcome) {
 	defer func() {
 		if v := recover(); v != nil {
 			err := fmt.Errorf("panic fetching fragment: %v", v)
@@ -67,29 +70,18 @@ func (pg *page) safeFetchSlot(slot *layout.Slot, sf *slotFetch, got *answer) (o 
 			sf.span.End()
 		}
 	}()
-	o = pg.fetchSlot(slot, sf, got)
+	o = pg.fetchSlot(slot, sf)
 	pg.eng.observer.FragmentDone(slot.Src.Service.Name, slot.ID, fragmentOutcome(&o), o.fromFallback, o.duration)
 	return o
 }
 
-// answer is what a fetch's Wait gave.
-type answer struct {
-	resp *fetch.Response
-	rep  fetch.Report
-	err  error
-}
-
-// fetchSlot reads the answer of a slot's src (got, when it was read
-// already) and, if that failed, fetches its fallback-src.
-func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch, got *answer) outcome {
+// fetchSlot reads the answer of a slot's src and, if that failed,
+// fetches its fallback-src.
+func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch) outcome {
 	var o outcome
 	ctx, req := sf.ctx, sf.p.Request()
-	if got == nil {
-		got = new(answer)
-		got.resp, got.rep, got.err = sf.p.Wait()
-	}
-	resp, err := got.resp, got.err
-	o.report = got.rep
+	resp, rep, err := sf.p.Wait()
+	o.report = rep
 	if pg.eng.watchLocal != nil && slot.Src.Service.Local {
 		pg.eng.watchLocal(req, resp, err)
 	}
@@ -164,8 +156,18 @@ func (pg *page) fillRequest(ctx context.Context, req *fetch.Request, slot *layou
 		req.PageFields, req.Fields = page, own[:]
 		return
 	}
-	req.Fields = fragmentFields(nil, pg.r, src.Service, pc, slot)
+	var buf [fieldBuf]fetch.Field
+	req.Fields = exactFields(fragmentFields(buf[:0], pg.r, src.Service, pc, slot))
 }
+
+// fieldBuf is the room on the stack in which a request's fields are made
+// before they are copied to an array of their exact size: more than the
+// defaults ever send. A service that forwards more headers still gets
+// them all, only with an allocation more.
+const fieldBuf = 16
+
+// exactFields copies fields made on the stack to an array of their size.
+func exactFields(fields []fetch.Field) []fetch.Field { return slices.Clip(slices.Clone(fields)) }
 
 // pageFieldSets are the fields a page's fetches share, made once per
 // service for the first few services of the page: every field but the
@@ -194,8 +196,8 @@ func (ps *pageFieldSets) of(pg *page, svc *config.Service) []fetch.Field {
 	if ps.n == len(ps.sets) {
 		return nil
 	}
-	fields := pageFields(make([]fetch.Field, 0, maxFields(svc, pg.r, &pg.context)), pg.r, svc, &pg.context)
-	ps.sets[ps.n].svc, ps.sets[ps.n].fields = svc, fields[:len(fields):len(fields)]
+	var buf [fieldBuf]fetch.Field
+	ps.sets[ps.n].svc, ps.sets[ps.n].fields = svc, exactFields(pageFields(buf[:0], pg.r, svc, &pg.context))
 	ps.n++
 	return ps.sets[ps.n-1].fields
 }
