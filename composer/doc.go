@@ -18,4 +18,23 @@
 //
 // The layout language is package layout; a [layout.Folder] hot-reloads
 // the layouts, keeping the last good version of a broken file.
+//
+// # Stack budget
+//
+// A page runs on its connection's goroutine, from net/http's conn.serve
+// down to the write of its head, and that path must fit in 8 KiB of
+// stack. Go grows a goroutine's stack by doubling it, and at every GC it
+// halves the stack of a goroutine that uses less than a quarter of it. A
+// connection's goroutine waits for its next request with about 2.5 KiB in
+// use: on 8 KiB it keeps its stack, but a page that needs more than 8 KiB
+// grows it to 16 KiB, the next GC halves it, and the next page copies
+// it again. Under load that is a stack copy per connection per GC, and
+// it cost the cached page a third of its throughput and doubled its p99
+// at 256 connections (docs/benchmarks.md). net/http's own frames take
+// about 5 KiB of it, writing the head alone 2.8 KiB; what is Inlay's is
+// kept small: the frames that stay on the stack under the whole page
+// (the middleware, the page handler, compose and write) build nothing
+// large themselves, and call functions that do (tagRequest, newPage,
+// tracePage). TestLoadPageKeepsItsStack in cmd/inlay fails when a page
+// outgrows the budget.
 package composer

@@ -231,7 +231,7 @@ func (gw *gateway) done(w *gatewayWriter, r *http.Request, start time.Time) {
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Int64("bytes", w.written),
-			slog.Duration("duration", d))
+			slog.Int64("duration_us", d.Microseconds()))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/inlayhq/inlay/composer/auth"
 	"github.com/inlayhq/inlay/composer/config"
+	"github.com/inlayhq/inlay/composer/layout"
 	"github.com/labstack/echo/v4"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -35,13 +36,8 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 		if lay == nil {
 			return fmt.Errorf("page %s: layout %q is not loaded", p.Path, p.Layout)
 		}
-		r := c.Request()
-		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
-			// A page request has no body. One that says it has is refused and
-			// its connection closed: with both Transfer-Encoding and
-			// Content-Length it may be an attempt at request smuggling.
-			c.Response().Header().Set("Connection", "close")
-			s.renderError(c.Response(), r, http.StatusBadRequest)
+		if r := c.Request(); r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+			s.refuseBody(c)
 			return nil
 		}
 		started := time.Now()
@@ -52,39 +48,64 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 				return nil
 			}
 		}
-		names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
-		requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
-		debug, cookie := s.debugRequested(r)
-		if cookie != nil {
-			c.Response().Header().Add("Set-Cookie", cookie.String())
-		}
-		pg := &page{
-			eng:       s.pages,
-			layout:    lay,
-			r:         r,
-			requestID: requestID,
-			params:    newParams(names, values, r, lay),
-			inOrder:   p.InOrder || lay.AsyncSlots() > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
-			debug:     debug,
-			noCache:   s.cfg.Dev && requestNoCache(r),
-			context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
-		}
-		pg.context.identity = identity
-		pg.context.shopper = s.shopperID(c.Response().Header(), r, identity)
-		pg.inOrder = pg.inOrder || pg.debug
-		pg.started = started
-		s.observer.PageStarted(p.Path)
+		pg := s.newPage(c, p, lay, identity, started)
 		if s.tracer != nil {
-			ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-			ctx, span := s.tracer.Start(ctx, "page "+p.Path, trace.WithSpanKind(trace.SpanKindServer),
-				trace.WithAttributes(attribute.String("http.route", p.Path), attribute.String("inlay.request_id", pg.requestID)))
-			defer span.End()
-			pg.r = r.WithContext(ctx)
+			defer s.tracePage(pg, p.Path).End()
 		}
 		pg.compose(c.Response(), timeout)
 		s.pageDone(pg, p.Path, c.Response().Status)
 		return nil
 	}
+}
+
+// refuseBody answers a page request that says it has a body: a page
+// request has none. It is refused and its connection closed: with both
+// Transfer-Encoding and Content-Length it may be an attempt at request
+// smuggling.
+func (s *Server) refuseBody(c echo.Context) {
+	c.Response().Header().Set("Connection", "close")
+	s.renderError(c.Response(), c.Request(), http.StatusBadRequest)
+}
+
+// newPage makes the page for one request. It is its own function, and
+// tracePage its own, so that the handler's frame, which stays on the
+// stack under the whole page, holds neither the page's parts nor the
+// tracer's arguments (see "Stack budget" in the package doc).
+func (s *Server) newPage(c echo.Context, p *config.Page, lay *layout.Layout, identity *auth.Identity, started time.Time) *page {
+	r := c.Request()
+	names, values := c.ParamNames(), unescapeParams(r, c.ParamValues())
+	requestID := r.Header.Get(HeaderRequestID) // set by requestIDMiddleware
+	debug, cookie := s.debugRequested(r)
+	if cookie != nil {
+		c.Response().Header().Add("Set-Cookie", cookie.String())
+	}
+	pg := &page{
+		eng:       s.pages,
+		layout:    lay,
+		r:         r,
+		requestID: requestID,
+		params:    newParams(names, values, r, lay),
+		inOrder:   p.InOrder || lay.AsyncSlots() > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
+		debug:     debug,
+		noCache:   s.cfg.Dev && requestNoCache(r),
+		context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
+		started:   started,
+	}
+	pg.context.identity = identity
+	pg.context.shopper = s.shopperID(c.Response().Header(), r, identity)
+	pg.inOrder = pg.inOrder || pg.debug
+	s.observer.PageStarted(p.Path)
+	return pg
+}
+
+// tracePage starts the page's server span, from the shopper's trace
+// context if it sent one, and gives the page the span's context.
+func (s *Server) tracePage(pg *page, route string) trace.Span {
+	ctx := propagation.TraceContext{}.Extract(pg.r.Context(), propagation.HeaderCarrier(pg.r.Header))
+	ctx, span := s.tracer.Start(ctx, "page "+route, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("http.route", route), attribute.String("inlay.request_id", pg.requestID)))
+	pg.r = pg.r.WithContext(ctx)
+	return span
 }
 
 // pageDone reports a finished page to the observer and the access log.
@@ -123,8 +144,8 @@ func (s *Server) logPage(pg *page, route string, status int, now time.Time, tota
 		slog.String("method", pg.r.Method),
 		slog.String("path", pg.r.URL.Path),
 		slog.Int("status", status),
-		slog.Float64("duration_ms", durationMS(total)),
-		slog.Float64("ttfb_ms", durationMS(ttfb)),
+		slog.Int64("duration_us", total.Microseconds()),
+		slog.Int64("ttfb_us", ttfb.Microseconds()),
 	)
 	if degraded {
 		// Only then: a whole page's line has no "degraded", as a null

@@ -389,13 +389,24 @@ func stripInlayHeaders(h http.Header) {
 // composer's front door: it also drops the shopper's X-Inlay-* headers.
 func (s *Server) requestIDMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r := c.Request()
-		stripInlayHeaders(r.Header)
-		id := requestID(r)
-		r.Header.Set(HeaderRequestID, id)
-		c.Response().Header()[HeaderRequestID] = []string{id}
+		tagRequest(c)
 		return next(c)
 	}
+}
+
+// tagRequest drops the request's X-Inlay-* headers and sets its id, on
+// the request and on the response. It is not inlined into the
+// middleware, whose frame stays on the stack under the whole request:
+// the header walk's iterator would stay there with it (see "Stack
+// budget" in the package doc).
+//
+//go:noinline
+func tagRequest(c echo.Context) {
+	r := c.Request()
+	stripInlayHeaders(r.Header)
+	id := requestID(r)
+	r.Header.Set(HeaderRequestID, id)
+	c.Response().Header()[HeaderRequestID] = []string{id}
 }
 
 // writeOverlay puts the current layout and config problems over the page

@@ -250,7 +250,7 @@ func (pg *page) logDegraded(slot *layout.Slot, o *outcome) {
 		slog.String("error", o.err.Error()),
 		slog.String("shown", shown),
 		slog.Bool("primary", slot.Primary),
-		slog.Float64("duration_ms", durationMS(o.duration)),
+		slog.Int64("duration_us", o.duration.Microseconds()),
 		slog.String("cache", o.report.Cache.String()),
 		slog.String("breaker", o.report.Breaker),
 		slog.Int("folded", folded),

@@ -3,7 +3,6 @@ package composer
 import (
 	"log/slog"
 	"net/http"
-	"time"
 )
 
 // UpstreamRequests returns how many fragment requests reached each
@@ -13,12 +12,6 @@ func (s *Server) UpstreamRequests() map[string]int64 { return s.engine.UpstreamR
 // SharedTier reports whether the engine has a shared cache tier, and
 // whether it is connected and its breaker closed.
 func (s *Server) SharedTier() (configured, healthy bool) { return s.engine.SharedStatus() }
-
-// durationMS turns a duration into milliseconds for logs, to the
-// microsecond: log fields carry the unit in their name (duration_ms).
-func durationMS(d time.Duration) float64 {
-	return float64(d.Microseconds()) / 1000
-}
 
 // unknownPath logs and counts a request for a path nothing serves: a
 // mistyped link, a page missing from the config, or a scanner.

@@ -2,6 +2,7 @@ package composer
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -10,7 +11,8 @@ import (
 )
 
 // TestOperatorLogs: an unknown path gets a log line and a count; a page's
-// access-log line gives durations in milliseconds, named with the unit.
+// access-log line gives durations in whole microseconds, named with the
+// unit.
 func TestOperatorLogs(t *testing.T) {
 	team := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>"}})
 	obs := &countingObserver{}
@@ -49,9 +51,9 @@ func TestOperatorLogs(t *testing.T) {
 	if page == nil {
 		t.Fatal("no access-log line for the page")
 	}
-	for _, field := range []string{"duration_ms", "ttfb_ms"} {
-		if _, ok := page[field].(float64); !ok {
-			t.Errorf("access log %s = %v, want a number of milliseconds", field, page[field])
+	for _, field := range []string{"duration_us", "ttfb_us"} {
+		if us, ok := page[field].(float64); !ok || us != math.Trunc(us) || us < 0 {
+			t.Errorf("access log %s = %v, want a whole number of microseconds", field, page[field])
 		}
 	}
 	if _, ok := page["duration"]; ok {

@@ -55,6 +55,9 @@ type frontDoorConfig struct {
 	opts composer.Options
 	// wrap, when not nil, wraps the composer before the http.Server.
 	wrap func(http.Handler) http.Handler
+	// logger, when not nil, is what the composer logs to; else nothing is
+	// logged.
+	logger *slog.Logger
 }
 
 // frontDoor is Inlay behind its real http.Server on 127.0.0.1.
@@ -76,7 +79,10 @@ func startFrontDoor(t *testing.T, fc frontDoorConfig) *frontDoor {
 		Gateway:        fc.gateway,
 		Layouts:        fc.layouts,
 	}, config.Parse)
-	logger := slog.New(slog.DiscardHandler)
+	logger := fc.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	opts := fc.opts
 	opts.LayoutFS, opts.Logger = fsys, logger
 	srv, err := composer.New(cfg, opts)

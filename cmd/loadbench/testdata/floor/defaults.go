@@ -191,7 +191,7 @@ func (d *withDefaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.pageOK.Observe(total.Seconds())
 	d.log.LogAttrs(ctx, slog.LevelInfo, "page",
 		slog.String("request_id", id), slog.String("route", route), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", http.StatusOK), slog.Float64("duration_ms", ms(total)), slog.Float64("ttfb_ms", ms(ttfb)))
+		slog.Int("status", http.StatusOK), slog.Int64("duration_us", total.Microseconds()), slog.Int64("ttfb_us", ttfb.Microseconds()))
 }
 
 // errFailed is a fragment's 5xx, for its breaker.
