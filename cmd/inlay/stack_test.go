@@ -19,14 +19,14 @@ import (
 	"github.com/inlayhq/inlay/composer"
 )
 
-// A page fits its connection's goroutine stack, so that a GC does not
-// halve the stack for the next page to copy it again ("Stack budget" in
-// package composer's doc). The real front door serves a page of four
-// boxes, access log on, over keep-alive connections; after a GC, each
-// connection serves one more page, and the test checks, from a frame
-// that stays on the stack under the whole page, that the stack was not
-// moved: a stack that grows is copied to a new place. The boxes are
-// cached, or no-store and read on the page's goroutine.
+// A request fits its connection's goroutine stack, so that a GC does not
+// halve the stack for the next request to copy it again ("Stack budget" in
+// package composer's doc). The real front door serves pages of four boxes,
+// access log on, or a gateway route, over keep-alive connections; after a
+// GC, each connection serves one more request, and the test checks, from
+// a frame that stays on the stack under the whole request, that the stack
+// was not moved: a stack that grows is copied to a new place. The boxes
+// are cached, or no-store and read on the page's goroutine.
 //
 // Named TestLoad so that make test runs it without the race detector too,
 // whose instrumentation makes every frame larger; under -race it skips.
@@ -35,23 +35,24 @@ func TestLoadPageKeepsItsStack(t *testing.T) {
 		t.Skip("the race detector's instrumentation makes frames larger than Inlay's own")
 	}
 	for _, tc := range []struct {
-		name, cacheControl string
-		teamHits           int // after the first two rounds of pages
+		name, cacheControl, path string
+		teamHits                 int // after the first two rounds
 	}{
-		{"cached boxes", "max-age=600", 4},
-		{"no-store boxes", "no-store", 2 * 4 * stackConns},
+		{"cached boxes", "max-age=600", "/", 4},
+		{"no-store boxes", "no-store", "/", 2 * 4 * stackConns},
+		{"gateway", "no-store", "/api/basket", 2 * stackConns},
 	} {
-		t.Run(tc.name, func(t *testing.T) { testPageKeepsItsStack(t, tc.cacheControl, tc.teamHits) })
+		t.Run(tc.name, func(t *testing.T) { testKeepsItsStack(t, tc.cacheControl, tc.path, tc.teamHits) })
 	}
 }
 
 // stackConns is how many connections TestLoadPageKeepsItsStack serves
-// pages on.
+// requests on.
 const stackConns = 8
 
-func testPageKeepsItsStack(t *testing.T, cacheControl string, wantHits int) {
+func testKeepsItsStack(t *testing.T, cacheControl, path string, wantHits int) {
 	box := strings.Repeat("<p>A box of the page.</p>", 50) // about 1.3 KB
-	moved := make(chan bool, stackConns)                   // for each page, whether its stack moved
+	moved := make(chan bool, stackConns)                   // for each request, whether its stack moved
 	fd := startFrontDoor(t, frontDoorConfig{
 		team: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -63,9 +64,10 @@ func testPageKeepsItsStack(t *testing.T, cacheControl string, wantHits int) {
 			`<fragment id="search" src="team:/search"></fragment>` +
 			`<fragment id="basket" src="team:/basket" primary></fragment>` +
 			`<fragment id="footer" src="team:/footer"></fragment>` + fdTail},
-		pages:  "  - path: /\n    layout: p.html",
-		opts:   composer.Options{AccessLog: true},
-		logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		pages:   "  - path: /\n    layout: p.html",
+		gateway: "  - prefix: /api/\n    service: team",
+		opts:    composer.Options{AccessLog: true},
+		logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		wrap: func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				var mark byte
@@ -75,6 +77,13 @@ func testPageKeepsItsStack(t *testing.T, cacheControl string, wantHits int) {
 			})
 		},
 	})
+	// whole reports whether body is what path answers whole.
+	whole := func(body string) bool {
+		if path != "/" {
+			return body == box
+		}
+		return strings.Count(body, box) == 4 && strings.Contains(body, "layout-end")
+	}
 
 	type conn struct {
 		net.Conn
@@ -89,21 +98,21 @@ func testPageKeepsItsStack(t *testing.T, cacheControl string, wantHits int) {
 		defer c.Close()
 		cs[i] = conn{c, bufio.NewReader(c)}
 	}
-	// round serves one page on each connection, one after the other, and
-	// counts the pages whose stack moved.
+	// round makes one request on each connection, one after the other,
+	// and counts the requests whose stack moved.
 	round := func() (n int) {
 		t.Helper()
 		for _, c := range cs {
 			c.SetDeadline(time.Now().Add(10 * time.Second))
-			fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: shop.test\r\nUser-Agent: stack-test\r\n\r\n")
+			fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: shop.test\r\nUser-Agent: stack-test\r\n\r\n", path)
 			resp, err := http.ReadResponse(c.r, nil)
 			if err != nil {
-				t.Fatalf("reading a page: %v", err)
+				t.Fatalf("reading %s: %v", path, err)
 			}
 			body, err := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if err != nil || resp.StatusCode != http.StatusOK || strings.Count(string(body), box) != 4 || !strings.Contains(string(body), "layout-end") {
-				t.Fatalf("page: status %d, %d bytes, %v; want 200 with its four boxes and the layout's end", resp.StatusCode, len(body), err)
+			if err != nil || resp.StatusCode != http.StatusOK || !whole(string(body)) {
+				t.Fatalf("%s: status %d, %d bytes, %v; want 200 and all of it", path, resp.StatusCode, len(body), err)
 			}
 			if <-moved { // the handler has returned
 				n++
@@ -111,22 +120,22 @@ func testPageKeepsItsStack(t *testing.T, cacheControl string, wantHits int) {
 		}
 		return n
 	}
-	round() // the connections' stacks grow to what a page needs
+	round() // the connections' stacks grow to what a request needs
 	round() // the cached boxes are hits now
 	if hits := fd.team.Hits(); hits != int64(wantHits) {
 		t.Fatalf("the team got %d requests; want %d", hits, wantHits)
 	}
 
-	// No GC but ours from here on: a GC during a page could halve a
+	// No GC but ours from here on: a GC during a request could halve a
 	// stack there too. Ours runs once every connection waits for its
 	// next request: a goroutine the GC finds running has its stack
-	// halved later, at its next safe point, which could be in a page.
+	// halved later, at its next safe point, which could be in a request.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	waitConnsIdle(t)
 	runtime.GC()
 	runtime.GC()
 	if n := round(); n > 0 {
-		t.Errorf("%d of %d pages after a GC moved their goroutine's stack: a page outgrew the stack a GC leaves a waiting connection (see \"Stack budget\" in package composer's doc)", n, stackConns)
+		t.Errorf("%d of %d requests for %s after a GC moved their goroutine's stack: the request outgrew the stack a GC leaves a waiting connection (see \"Stack budget\" in package composer's doc)", n, stackConns, path)
 	}
 }
 
