@@ -55,8 +55,9 @@ func (c LimiterConfig) withDefaults() LimiterConfig {
 // the service without refusing a healthy one. The limit follows the
 // service's latency with the gradient method of Netflix's
 // concurrency-limits (Gradient2) and Envoy's adaptive concurrency filter:
-// while the recent round-trip time stays near the long-run one the limit
-// grows, and when it climbs the limit shrinks in proportion. A fetch that
+// while the recent round-trip time (the average of the last
+// windowSamples answers) stays near the long-run one the limit grows, and
+// when it climbs the limit shrinks in proportion. A fetch that
 // timed out takes a tenth off the limit, as AIMD's backoff does, unless
 // the wait in the queue spent the time it lacked (see [Guards]). A fetch
 // over the limit waits in a FIFO queue within its own deadline; only a
@@ -84,6 +85,10 @@ type Limiter struct {
 	queue   list.List // of *waiter, oldest first
 	longRTT float64   // exponential average of samples, in seconds
 	samples int
+	// The samples since the limit last moved: the limit moves once per
+	// windowSamples, by their average.
+	windowSum float64
+	windowN   int
 }
 
 // waiter is one fetch waiting in the queue.
@@ -106,6 +111,13 @@ const (
 	appLimitedFrac = 0.5  // below this share of the limit in use, it does not grow
 	growthQueueMin = 4.0  // the least a healthy sample adds, before smoothing
 	growthQueueExp = 0.5  // the growth is limit^exp (sqrt), as Gradient2's queue size
+	// windowSamples is how many round-trip times are averaged into one
+	// move of the limit, as concurrency-limits' WindowedLimit and Envoy's
+	// sample window do. Single answers are noisy (on a busy Inlay the wait
+	// for a CPU counts too), and a limit moved by each shrinks for a
+	// healthy service: the slow ones cut it more than the fast ones grow
+	// it.
+	windowSamples = 16
 )
 
 // NewLimiter returns a Limiter for cfg.
@@ -276,18 +288,29 @@ func (l *Limiter) sample(rtt float64, timedOut bool) {
 	default:
 		l.longRTT += (rtt - l.longRTT) * 2 / (longWindow + 1)
 	}
-	if l.longRTT/rtt > recoverRatio {
+	l.usual.Store(int64(l.longRTT * float64(time.Second)))
+	l.windowSum += rtt
+	if l.windowN++; l.windowN < windowSamples {
+		return
+	}
+	n, short := l.windowN, l.windowSum/float64(l.windowN)
+	l.windowSum, l.windowN = 0, 0
+	if l.longRTT/short > recoverRatio {
 		// Latency dropped for good (a deploy, a warmed cache): let the
 		// long average follow, so the limit can grow again.
-		l.longRTT *= recoverDecay
+		l.longRTT *= math.Pow(recoverDecay, float64(n))
+		l.usual.Store(int64(l.longRTT * float64(time.Second)))
 	}
-	l.usual.Store(int64(l.longRTT * float64(time.Second)))
 	if float64(l.inFlight.Load()) < l.limit*appLimitedFrac {
 		return // the limit is not what holds traffic back: leave it
 	}
-	gradient := max(minGradient, min(1, rttTolerance*l.longRTT/rtt))
-	growth := max(growthQueueMin, math.Pow(l.limit, growthQueueExp))
-	next := l.limit*gradient + growth
-	limit := l.limit*(1-smoothing) + next*smoothing
-	l.setLimit(max(float64(l.cfg.Min), min(float64(l.cfg.Max), limit)))
+	// The window's samples move the limit as many steps, all by the
+	// window's gradient: as fast as one step a sample, without the noise.
+	gradient := max(minGradient, min(1, rttTolerance*l.longRTT/short))
+	limit := l.limit
+	for range n {
+		next := limit*gradient + max(growthQueueMin, math.Pow(limit, growthQueueExp))
+		limit = max(float64(l.cfg.Min), min(float64(l.cfg.Max), limit*(1-smoothing)+next*smoothing))
+	}
+	l.setLimit(limit)
 }

@@ -7,15 +7,27 @@ import (
 	"time"
 )
 
-// The limit follows latency: it grows while a busy service answers as
-// fast as usual, shrinks when the answers slow down, and drops by a tenth
-// for each timeout, always within its bounds.
-func TestLimiterFollowsLatency(t *testing.T) {
-	type step struct {
-		rtt      time.Duration
-		timedOut bool
-		n        int
+// step is n answers of a test service, each taking rtt or timing out.
+type step struct {
+	rtt      time.Duration
+	timedOut bool
+	n        int
+}
+
+// repeat returns the steps, n times over.
+func repeat(n int, steps ...step) []step {
+	var all []step
+	for range n {
+		all = append(all, steps...)
 	}
+	return all
+}
+
+// The limit follows latency: it grows while a busy service answers as
+// fast as usual, even when single answers vary, shrinks when the answers
+// slow down, and drops by a tenth for each timeout, always within its
+// bounds.
+func TestLimiterFollowsLatency(t *testing.T) {
 	cases := []struct {
 		name  string
 		cfg   LimiterConfig
@@ -41,6 +53,16 @@ func TestLimiterFollowsLatency(t *testing.T) {
 			func(t *testing.T, limit int) {
 				if limit >= 100 {
 					t.Errorf("limit: got %d, want less than 100 once latency rose tenfold", limit)
+				}
+			}},
+		{"a steady mix of fast and slow answers grows", LimiterConfig{Initial: 100, Max: 1000},
+			// One answer in four takes ten times the others, forever: the
+			// service is as fast as it was, and its limit is not what
+			// slows it.
+			repeat(100, step{rtt: 10 * time.Millisecond, n: 3}, step{rtt: 100 * time.Millisecond, n: 1}),
+			func(t *testing.T, limit int) {
+				if limit <= 100 {
+					t.Errorf("limit: got %d, want more than the initial 100", limit)
 				}
 			}},
 		{"timeouts shrink to the floor", LimiterConfig{Initial: 100, Min: 8},
