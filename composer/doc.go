@@ -31,7 +31,7 @@
 // it again. Under load that is a stack copy per connection per GC, and
 // it cost the cached page a third of its throughput and doubled its p99
 // at 256 connections (docs/benchmarks.md). net/http's own frames take
-// about 5 KiB of it, writing the head alone 2.8 KiB; what is Inlay's is
+// about 5.5 KiB of it, writing the head alone 2.8 KiB; what is Inlay's is
 // kept small: the frames that stay on the stack under the whole page
 // (the middleware, the page handler, compose and write) build nothing
 // large themselves, and call functions that do (tagRequest, newPage,
