@@ -58,8 +58,10 @@ func (lw *localWatch) seen(req *fetch.Request, resp *fetch.Response, err error) 
 		c := &fetch.Request{ID: req.ID, Service: req.Service, Endpoint: req.Endpoint, URL: req.URL, Key: req.Key, NoCache: true, Timeout: localPollTimeout}
 		// The page's fields and the fetch's own, as one list of copies.
 		c.Fields = make([]fetch.Field, 0, len(req.PageFields)+len(req.Fields))
-		for _, f := range slices.Concat(req.PageFields, req.Fields) {
-			c.Fields = append(c.Fields, fetch.Field{Name: f.Name, Values: slices.Clone(f.Values)})
+		for _, fields := range req.FieldLists() {
+			for _, f := range fields {
+				c.Fields = append(c.Fields, fetch.Field{Name: f.Name, Values: slices.Clone(f.Values)})
+			}
 		}
 		lw.reqs[key] = c
 	}

@@ -75,7 +75,7 @@ type Field struct {
 
 // Get returns the first value of the named header (canonical form), or "".
 func (r *Request) Get(name string) string {
-	for _, fields := range r.fieldLists() {
+	for _, fields := range r.FieldLists() {
 		for _, f := range fields {
 			if f.Name == name {
 				if len(f.Values) > 0 {
@@ -92,7 +92,7 @@ func (r *Request) Get(name string) string {
 // Vary list's names come in canonical form, and X-Inlay-Base-URL, as the
 // composer spells it, is not (its canonical form is X-Inlay-Base-Url).
 func (r *Request) Values(name string) []string {
-	for _, fields := range r.fieldLists() {
+	for _, fields := range r.FieldLists() {
 		for _, f := range fields {
 			if f.Name == name || strings.EqualFold(f.Name, name) {
 				return f.Values
@@ -105,7 +105,7 @@ func (r *Request) Values(name string) []string {
 // Header returns the request's headers as a new map, for sending.
 func (r *Request) Header() http.Header {
 	h := make(http.Header, len(r.PageFields)+len(r.Fields))
-	for _, fields := range r.fieldLists() {
+	for _, fields := range r.FieldLists() {
 		for _, f := range fields {
 			h[f.Name] = f.Values
 		}
@@ -133,8 +133,9 @@ func (r *Request) Remaining(asked time.Time) (*Request, error) {
 	return &cut, nil
 }
 
-// fieldLists are the request's two lists of fields, in sending order.
-func (r *Request) fieldLists() [2][]Field { return [2][]Field{r.PageFields, r.Fields} }
+// FieldLists are the request's two lists of fields, in sending order:
+// the page's, then its own. A client sends every field of both.
+func (r *Request) FieldLists() [2][]Field { return [2][]Field{r.PageFields, r.Fields} }
 
 // Response is a complete fragment response: the body has been read whole.
 type Response struct {

@@ -440,7 +440,7 @@ func writeRequest(w *bufio.Writer, u target, req *fetch.Request) error {
 	w.WriteString(u.host)
 	w.WriteString("\r\n")
 	agent, encoding := false, false
-	for _, fields := range [...][]fetch.Field{req.PageFields, req.Fields} {
+	for _, fields := range req.FieldLists() {
 		for _, f := range fields {
 			switch f.Name {
 			case "Host", "Connection", "Content-Length", "Transfer-Encoding":
