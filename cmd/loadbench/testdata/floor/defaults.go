@@ -197,7 +197,7 @@ func (d *withDefaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // errFailed is a fragment's 5xx, for its breaker.
 var errFailed = errors.New("fragment failed")
 
-// ms is a duration in milliseconds, as the access log writes it.
+// ms is a duration in milliseconds, as Server-Timing's dur gives it.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // profileUntilSignal profiles the CPU until SIGINT or SIGTERM, then
