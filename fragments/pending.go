@@ -2,6 +2,7 @@ package fragments
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/balance"
@@ -37,8 +38,9 @@ type Pending struct {
 
 	miss *miss // waitFlight
 
-	ex *exchange // waitExchange
-	g  *goFetch  // waitGoroutine
+	ex     *exchange // waitExchange, until Wait has read it
+	g      *goFetch  // waitGoroutine
+	waited bool      // Wait waited for the service's answer to its exchange
 }
 
 // goFetch is a fetch on a goroutine of its own, which a Pending waits on.
@@ -55,8 +57,9 @@ type miss struct {
 	flight cache.Flight
 }
 
-// exchange is a fetch sent at Start, for Wait to read: made only for
-// those, so that a Pending stays small.
+// exchange is a fetch sent at Start, for Wait to read: taken from
+// exchanges only for those, so that a Pending stays small, and given back
+// once Wait has read it.
 type exchange struct {
 	ticket guard.Ticket       // the guards' slot, ended in Wait
 	x      transport.Exchange // the request, sent
@@ -66,6 +69,12 @@ type exchange struct {
 	ep     *balance.Endpoint  // the instance in the group's set; nil for none
 	sent   time.Time
 }
+
+// exchanges keeps the exchanges that Wait is done with: a page sends
+// most of its boxes this way, and each would be an allocation of its
+// own. Nothing holds an exchange past its Wait: the transport's
+// connection goes back to its pool, or is closed, inside it.
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
 
 // how is what a Pending waits on.
 type how uint8
@@ -187,7 +196,8 @@ func (p *Pending) send() bool {
 		p.err = err
 		return true
 	}
-	ex := &exchange{ticket: t, g: g, in: in, ep: ep}
+	ex := exchanges.Get().(*exchange)
+	ex.ticket, ex.g, ex.in, ex.ep = t, g, in, ep
 	if ep != nil {
 		g.retry.Deposit()
 		ex.sent = time.Now()
@@ -197,6 +207,7 @@ func (p *Pending) send() bool {
 		if ep != nil {
 			ep.Done(0, balance.Canceled)
 		}
+		ex.release()
 		return false
 	}
 	if ep != nil {
@@ -313,6 +324,8 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 		// the answer: one that was already here says how long the caller
 		// took to come for it.
 		ex.ticket.Done(err, ex.waited)
+		p.ex, p.how, p.resp, p.err, p.waited = nil, resolved, resp, err, ex.waited
+		ex.release()
 	}()
 	resp, err, ex.waited = ex.x.Wait()
 	if ex.ep != nil {
@@ -325,6 +338,13 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 		}
 	}
 	return resp, err
+}
+
+// release gives the exchange back to exchanges, emptied: nothing it
+// pointed to is kept alive by the pool.
+func (ex *exchange) release() {
+	*ex = exchange{}
+	exchanges.Put(ex)
 }
 
 // SentTogether reports whether the fetch's request went out at Start, for

@@ -531,7 +531,7 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 				time.Sleep(time.Until(p.ex.x.Deadline()))
 			}
 			resp, err := waitWithin(t, p)
-			if p.ex.waited {
+			if p.waited {
 				t.Error("Wait waited: a late Wait must not wait for the service")
 			}
 			wantNoSlotHeld(t, e)
@@ -573,6 +573,41 @@ func TestPendingWaitAfterTheDeadline(t *testing.T) {
 	}
 }
 
+// Wait gives a fetch's exchange back to the pool it came from, emptied,
+// and the Pending forgets it: the next page's fetch may take it at once,
+// and this one must not read it again. The first fetch's answer stays
+// its own after a second fetch, which may be sent on the same exchange.
+func TestWaitGivesTheExchangeBack(t *testing.T) {
+	team, e := markedEngine(t, guard.Config{})
+	team.Route("/ns", noStore("<p>ns</p>"))
+	first := e.Start(context.Background(), boxReq(team, "/ns"), nil)
+	if !sentTogether(first) {
+		t.Fatal("Start: not sent together, want it sent")
+	}
+	ex := first.ex
+	resp, err := waitWithin(t, first)
+	if err != nil || string(resp.Body) != "<p>ns</p>" {
+		t.Fatalf("first Wait: got %v, %v; want <p>ns</p>", resp, err)
+	}
+	if first.ex != nil || sentTogether(first) {
+		t.Fatal("after Wait the Pending still holds its exchange")
+	}
+	if ex.ticket.Request() != nil || ex.g != nil || ex.in != nil || ex.x.Deadline() != (time.Time{}) {
+		t.Fatal("the exchange given back still points at the fetch it served")
+	}
+	if !first.Ready() || !first.Answered() {
+		t.Error("a fetch Wait has read is not Ready")
+	}
+	second := e.Start(context.Background(), boxReq(team, "/ns"), nil)
+	if _, err := waitWithin(t, second); err != nil {
+		t.Fatalf("second Wait: %v", err)
+	}
+	if string(resp.Body) != "<p>ns</p>" {
+		t.Errorf("the first fetch's answer changed under it: %q", resp.Body)
+	}
+	wantNoSlotHeld(t, e)
+}
+
 // A deadline that passes while Wait waits for the service ends the
 // fetch then, as a timeout; the fetch was not ready before Wait.
 func TestPendingWaitUntilTheDeadline(t *testing.T) {
@@ -595,7 +630,7 @@ func TestPendingWaitUntilTheDeadline(t *testing.T) {
 	if fetch.KindOf(err) != fetch.KindTimeout {
 		t.Fatalf("Wait past the deadline: got %v (kind %v), want KindTimeout", err, fetch.KindOf(err))
 	}
-	if !p.ex.waited {
+	if !p.waited {
 		t.Error("Wait did not wait for the service, want it to")
 	}
 	if n := idleConns(e, team); n != 0 {
