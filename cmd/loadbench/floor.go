@@ -55,7 +55,7 @@ func plainBuild(path string) error {
 // logPath, and waits until it serves the page. Its stop kills it: it has
 // nothing to finish.
 func startFloor(ctx context.Context, bin, addr, upstream, logPath string, env []string, args ...string) (*serverProc, error) {
-	cmd := exec.Command(bin, append([]string{"-listen", addr, "-upstream", upstream}, args...)...)
+	cmd := pin.command(pin.server, bin, append([]string{"-listen", addr, "-upstream", upstream}, args...)...)
 	cmd.Env = append(childEnv(), env...)
 	p := &serverProc{name: "floor", cmd: cmd, addr: addr}
 	if err := p.start(ctx, logPath, pagePath, 10*time.Second); err != nil {

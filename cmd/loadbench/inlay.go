@@ -142,7 +142,7 @@ func freeLoopbackAddr() (string, error) {
 // answers /-/health. Its stop sends SIGTERM and waits 15 s for a graceful
 // exit.
 func startInlay(ctx context.Context, bin, cfgPath, addr, logPath string, extraEnv []string) (*serverProc, error) {
-	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--listen", addr)
+	cmd := pin.command(pin.server, bin, "serve", "--config", cfgPath, "--listen", addr)
 	cmd.Env = append(childEnv(), extraEnv...)
 	p := &serverProc{name: "inlay", cmd: cmd, addr: addr, grace: 15 * time.Second}
 	if err := p.start(ctx, logPath, "/-/health", 15*time.Second); err != nil {

@@ -107,6 +107,7 @@ type options struct {
 	peer       peerConfig
 	floor      bool
 	keep       bool
+	pin        bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -133,6 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.inlayEnv, "inlay-env", "", "extra environment of the Inlay process, comma-separated `KEY=VALUE`s, such as GOGC=200")
 	fs.BoolVar(&o.bench.H2C, "h2c", false, "Inlay fetches the fragments over h2c (HTTP/2 without TLS), not HTTP/1.1")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work folder (Inlay's config, layout and logs)")
+	fs.BoolVar(&o.pin, "pin", false, "run each server alone on the last core, and the stub services and the load generator on the others (Linux, taskset)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -171,6 +173,14 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 	}
 	if o.peer.Nginx, err = findNginx(o.nginx); err != nil {
 		return err
+	}
+	if o.pin {
+		if pin, err = newCPUSplit(runtime.NumCPU()); err != nil {
+			return err
+		}
+		if err := pin.pinSelf(ctx); err != nil {
+			return err
+		}
 	}
 	// Bound the whole run: four scenarios of a warm-up, two timed runs
 	// and a TTFB run, the side-by-side runs, plus building Inlay.
@@ -246,7 +256,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		}
 	}
 
-	m := machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel(), GoVersion: runtime.Version(), Kernel: kernel(), Generator: "vegeta, closed loop", Date: time.Now(), LoadAvg: load, LoadAfter: loadAvg(), Revision: revision(ctx, root)}
+	m := machine{CPUs: runtime.NumCPU(), CPUModel: cpuModel(), GoVersion: runtime.Version(), Kernel: kernel(), Generator: "vegeta, closed loop", Date: time.Now(), LoadAvg: load, LoadAfter: loadAvg(), Revision: revision(ctx, root), Cores: pin.describe()}
 	if o.bench.WrkPath != "" {
 		m.Generator = wrkVersion(ctx, o.bench.WrkPath)
 	}

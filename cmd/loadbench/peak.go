@@ -55,6 +55,9 @@ func closedLoop(ctx context.Context, wrkPath, target string, conns int, dur time
 // script that checks every answer.
 func runWrk(ctx context.Context, wrkPath, target string, conns int, dur time.Duration, markers []string) (peakResult, error) {
 	threads := min(runtime.NumCPU(), conns)
+	if pin.on() {
+		threads = min(pin.loadN, conns)
+	}
 	secs := max(1, int((dur+time.Second/2)/time.Second))
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", strconv.Itoa(secs) + "s",
 		"--timeout", "5s", "--latency"}
@@ -73,7 +76,7 @@ func runWrk(ctx context.Context, wrkPath, target string, conns int, dur time.Dur
 		}
 		args = append(args, "-s", script.Name())
 	}
-	cmd := exec.CommandContext(ctx, wrkPath, append(args, target)...)
+	cmd := pin.commandContext(ctx, pin.load, wrkPath, append(args, target)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return peakResult{}, fmt.Errorf("wrk: %w\n%s", err, out)

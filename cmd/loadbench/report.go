@@ -95,6 +95,7 @@ type machine struct {
 	LoadAvg   string // 1-, 5- and 15-minute load averages before the run
 	LoadAfter string // the same after the run
 	Revision  string // the measured Inlay's commit
+	Cores     string // how the servers and the load shared the cores (-pin)
 }
 
 // renderMarkdown returns the results and targets tables.
@@ -102,8 +103,12 @@ func renderMarkdown(m machine, cfg benchConfig, results []*result, checks []chec
 	var b strings.Builder
 	b.WriteString("### Latest run\n\n")
 	fmt.Fprintf(&b, "Inlay %s, run on %s: %d × %s, %s, Linux %s; closed loop by %s. "+
-		"Load average (1, 5, 15 minutes, as `uptime` shows it) %s before the run and %s after it, the run's own load included: the machine is shared, and other work skews the figures.\n\n",
+		"Load average (1, 5, 15 minutes, as `uptime` shows it) %s before the run and %s after it, the run's own load included: the machine is shared, and other work skews the figures.",
 		m.Revision, m.Date.UTC().Format("2006-01-02 15:04 UTC"), m.CPUs, m.CPUModel, m.GoVersion, m.Kernel, m.Generator, m.LoadAvg, m.LoadAfter)
+	if m.Cores != "" {
+		b.WriteString(" " + m.Cores)
+	}
+	b.WriteString("\n\n")
 	if len(results) == 0 {
 		return b.String()
 	}
