@@ -185,8 +185,14 @@ type container struct {
 		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
 	Env []struct {
-		Name  string `yaml:"name"`
-		Value string `yaml:"value"`
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom struct {
+			ResourceFieldRef struct {
+				Resource string `yaml:"resource"`
+				Divisor  string `yaml:"divisor"`
+			} `yaml:"resourceFieldRef"`
+		} `yaml:"valueFrom"`
 	} `yaml:"env"`
 	Resources struct {
 		Requests map[string]string `yaml:"requests"`
@@ -612,14 +618,22 @@ func TestDeployment(t *testing.T) {
 	if reqMem < measuredRSS || limMem < reqMem {
 		t.Errorf("memory request %s and limit %s: want request ≥ the measured %d MiB RSS and limit ≥ request", requests["memory"], limits["memory"], measuredRSS>>20)
 	}
-	godebug := ""
+	godebug, maxprocs := "", false
 	for _, e := range c.Env {
+		// GOMAXPROCS is the CPU request in whole cores, rounded up: with
+		// no CPU limit, Go would count the node's cores.
+		if ref := e.ValueFrom.ResourceFieldRef; e.Name == "GOMAXPROCS" && ref.Resource == "requests.cpu" && ref.Divisor == "1" {
+			maxprocs = true
+		}
 		if e.Name == "GOMEMLIMIT" && bytesOf(t, strings.TrimSuffix(e.Value, "B")) >= limMem {
 			t.Errorf("GOMEMLIMIT %s is not below the memory limit %s", e.Value, limits["memory"])
 		}
 		if e.Name == "GODEBUG" {
 			godebug = e.Value
 		}
+	}
+	if !maxprocs {
+		t.Error("GOMAXPROCS does not come from the CPU request (resourceFieldRef requests.cpu, divisor 1): without a CPU limit, Go runs a thread per core of the node")
 	}
 	// A GODEBUG in the manifest would replace the image's: it has to
 	// hold Inlay's settings, and the manifest sets it so that nobody

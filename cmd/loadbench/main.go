@@ -48,6 +48,12 @@
 // It prints Markdown tables with the targets and whether each is met, and
 // with -out splices them into a file.
 //
+// With -pin (Linux, taskset), each server runs alone on the last core, and
+// this process (the stub services and Go load generators) and wrk on the
+// others: on a small machine, the load then takes no CPU from the server
+// under test, as in production, where the shoppers' browsers are
+// elsewhere.
+//
 // With -profile or -memprofile it instead runs the composer in its own
 // process under pprof, for one scenario, and writes the profiles. With
 // -h2c, Inlay fetches the fragments over h2c (HTTP/2 without TLS) instead
@@ -57,6 +63,7 @@
 //
 //	go run ./cmd/loadbench [-out docs/benchmarks.md] [-rate 500] [-duration 10s] [-conns 256] [-h2c] [-nginx auto] [-burst 1000] [-runs 3] [-floor=true]
 //	go run ./cmd/loadbench -scenarios slow-instance [-out docs/benchmarks.md]
+//	go run ./cmd/loadbench -scenarios one-service -pin
 //	go run ./cmd/loadbench -profile cpu.out -memprofile mem.out [-scenario cacheable]
 package main
 

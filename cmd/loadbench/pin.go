@@ -85,7 +85,11 @@ func (s cpuSplit) describe() string {
 	if !s.on() {
 		return "The servers, the stub service and the load generator share every core."
 	}
-	return fmt.Sprintf("With -pin: each server runs alone on core %s (taskset; Go's GOMAXPROCS and nginx's workers are then %d), and the stub service and the load generator on cores %s.", s.server, s.serverN, s.load)
+	cores := "core " + s.load
+	if s.loadN > 1 {
+		cores = "cores " + s.load
+	}
+	return fmt.Sprintf("With -pin: each server runs alone on core %s (taskset; Go's GOMAXPROCS and nginx's workers are then %d), and the stub services and the load generator on %s.", s.server, s.serverN, cores)
 }
 
 // pin is the run's split, set once by run from -pin before anything
