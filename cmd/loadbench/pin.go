@@ -83,7 +83,7 @@ func (s cpuSplit) wrap(cpus, name string, args []string) (string, []string) {
 // describe says how the run shared the machine, for the report.
 func (s cpuSplit) describe() string {
 	if !s.on() {
-		return "The servers, the stub service and the load generator share every core."
+		return "The servers, the stub services and the load generator share every core."
 	}
 	cores := "core " + s.load
 	if s.loadN > 1 {
