@@ -17,6 +17,7 @@ import (
 	"unsafe"
 
 	"github.com/inlayhq/inlay/composer"
+	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
 // A request fits its connection's goroutine stack, so that a GC does not
@@ -153,18 +154,12 @@ func testKeepsItsStack(t *testing.T, cacheControl, path string, wantHits int) {
 func waitConnsIdle(t *testing.T) {
 	t.Helper()
 	buf := make([]byte, 1<<20)
-	for range 10000 {
-		busy := false
+	teamtest.WaitUntil(t, "every server connection waits for a request", func() bool {
 		for g := range strings.SplitSeq(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
 			if strings.Contains(g, "net/http.(*conn).serve(") && !strings.Contains(g, "[IO wait") {
-				busy = true
-				break
+				return false
 			}
 		}
-		if !busy {
-			return
-		}
-		runtime.Gosched()
-	}
-	t.Fatal("the server's connections did not all wait for a request")
+		return true
+	})
 }
