@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -54,10 +53,7 @@ func closedLoop(ctx context.Context, wrkPath, target string, conns int, dur time
 // runWrk runs wrk with one thread per core; with markers, under a Lua
 // script that checks every answer.
 func runWrk(ctx context.Context, wrkPath, target string, conns int, dur time.Duration, markers []string) (peakResult, error) {
-	threads := min(runtime.NumCPU(), conns)
-	if pin.on() {
-		threads = min(pin.loadN, conns)
-	}
+	threads := min(pin.loadCores(), conns)
 	secs := max(1, int((dur+time.Second/2)/time.Second))
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns), "-d", strconv.Itoa(secs) + "s",
 		"--timeout", "5s", "--latency"}

@@ -46,6 +46,15 @@ func newCPUSplit(cpus int) (cpuSplit, error) {
 // on reports whether the split is in force.
 func (s cpuSplit) on() bool { return s.taskset != "" }
 
+// loadCores is how many cores the load may use: the load's share of the
+// split, or every core without one.
+func (s cpuSplit) loadCores() int {
+	if s.on() {
+		return s.loadN
+	}
+	return runtime.NumCPU()
+}
+
 // pinSelf moves every thread of this process to the load cores: its stub
 // services and Go load generators. Threads the Go runtime starts later
 // are cloned from these, and inherit their cores.
