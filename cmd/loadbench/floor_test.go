@@ -12,10 +12,11 @@ import (
 )
 
 // TestStartFloorDefaults runs the floor program as the one-service
-// scenario runs its two columns, in front of the benchmark's stub: bare,
+// scenario runs its three columns, in front of the benchmark's stub: bare,
 // its page has none of Inlay's headers; with -defaults (startFloor's
 // extra arguments), it has Inlay's (a request id, Cache-Control: private,
-// no-cache) and the page's access-log line reaches the floor's log.
+// no-cache) and the page's access-log line reaches the floor's log; with
+// -cached, the page is whole and no page fetches from the stub.
 func TestStartFloorDefaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program")
@@ -37,9 +38,11 @@ func TestStartFloorDefaults(t *testing.T) {
 		name     string
 		args     []string
 		defaults bool
+		fetches  bool // each page fetches its fragments
 	}{
-		{"bare", nil, false},
-		{"defaults", []string{"-defaults"}, true},
+		{"bare", nil, false, true},
+		{"defaults", []string{"-defaults"}, true, true},
+		{"cached", []string{"-cached"}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr, err := freeLoopbackAddr()
@@ -52,8 +55,12 @@ func TestStartFloorDefaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.stop()
+			f0 := st.Fetches()
 			if _, err := checkPage(ctx, p.url(pagePath), fragmentMarkers()); err != nil {
 				t.Fatal(err)
+			}
+			if fetched := st.Fetches() - f0; (fetched > 0) != tc.fetches {
+				t.Fatalf("the page fetched %d fragments from the stub: want fetches %t", fetched, tc.fetches)
 			}
 			resp, err := http.Get(p.url(pagePath))
 			if err != nil {

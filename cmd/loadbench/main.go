@@ -40,10 +40,13 @@
 // program on net/http does to compose the page, runs beside them,
 // no-store, as a process of its own, and so does the same program with
 // -defaults, which does by hand the per-page work Inlay does by default:
-// Inlay's CPU per page is checked against both. The server columns run
-// -runs times (3), one after the other, and the issue's targets (CPU per
-// page against the floor's, p99 and cached throughput against nginx's,
-// peak RSS) are checked on the medians of the runs.
+// Inlay's CPU per page is checked against both. With -cached, the same
+// program serves the page stitched once, from memory, beside the cached
+// columns: the least a Go program on net/http does for a cached page.
+// The server columns run -runs times (3), one after the other, and the
+// issue's targets (CPU per page against the floor's, p99 and cached
+// throughput against nginx's, cached p99 against the floor's too, peak
+// RSS) are checked on the medians of the runs.
 //
 // It prints Markdown tables with the targets and whether each is met, and
 // with -out splices them into a file.
@@ -135,7 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.nginx, "nginx", "auto", "nginx binary of the SSI peer in the "+peerKey+" and "+slowKey+" scenarios: a path, auto (nginx if on PATH) or off")
 	fs.IntVar(&o.peer.Burst, "burst", 1000, "page `loads` started at once in the "+peerKey+" scenario")
 	fs.IntVar(&o.peer.Runs, "runs", 3, "`runs` of each server in the "+peerKey+" scenario, one after the other; its later targets are checked on the medians")
-	fs.BoolVar(&o.floor, "floor", true, "run the floor program ("+floorPackage+"), bare and with -defaults, as a peer in the "+peerKey+" scenario")
+	fs.BoolVar(&o.floor, "floor", true, "run the floor program ("+floorPackage+"), bare, with -defaults and with -cached, as a peer in the "+peerKey+" scenario")
 	fs.DurationVar(&o.peer.Timeout, "burst-timeout", 10*time.Second, "deadline of each page load of the burst")
 	fs.StringVar(&o.godebug, "godebug", inlayGODEBUG, "the GODEBUG `settings` of the Inlay process (built by a plain go build); the default is make run's and the server image's")
 	fs.StringVar(&o.inlayEnv, "inlay-env", "", "extra environment of the Inlay process, comma-separated `KEY=VALUE`s, such as GOGC=200")
@@ -322,11 +325,11 @@ func floorText(o options) string {
 	}
 	inlay := "Inlay is a plain `go build` of ./cmd/inlay (no -ldflags or -gcflags, checked in its build info), run with " + godebug
 	if !o.floor {
-		return inlay + "; the floor program did not run, bare or with -defaults (-floor=false)"
+		return inlay + "; the floor program did not run, bare, with -defaults or with -cached (-floor=false)"
 	}
 	return inlay + "; the floor program (`" + floorPackage + "`, read its doc comment) is a plain `go build` too, run with the same GODEBUG, " +
 		"as its own process in front of the same stub service as Inlay and nginx (in the benchmark's process), so that its CPU from /proc is the composer's alone; " +
-		"with `-defaults` it also does by hand the per-page work Inlay does by default"
+		"with `-defaults` it also does by hand the per-page work Inlay does by default, and with `-cached` it serves the page stitched once, from memory"
 }
 
 // findWrk resolves the -generator flag to a wrk path, or "" for the Go

@@ -35,10 +35,12 @@ type peerColumn struct {
 }
 
 // peerColumns are the side-by-side runs, in order; nginx's are left out
-// when it is not installed, the floor's two when it was not built. The
+// when it is not installed, the floor's three when it was not built. The
 // floor program with -defaults does by hand the per-page work Inlay does
 // by default (its doc comment lists it): beside the bare floor, it
-// tells what those defaults cost on their own.
+// tells what those defaults cost on their own. With -cached it serves the
+// page stitched once, from memory: the least a Go program on net/http
+// does for a cached page, the Go floor of the cached columns.
 var peerColumns = []peerColumn{
 	{Key: "direct", Title: "direct: " + slowest().Name + " (slowest)", Server: serverDirect, CacheControl: cacheNoStore},
 	{Key: "inlay-no-store", Title: "Inlay, no-store", Server: serverInlay, CacheControl: cacheNoStore},
@@ -47,6 +49,8 @@ var peerColumns = []peerColumn{
 		Args: []string{"-defaults"}},
 	{Key: "nginx-no-store", Title: "nginx SSI, no-store", Server: serverNginx, CacheControl: cacheNoStore},
 	{Key: "inlay-cached", Title: "Inlay, max-age=60", Server: serverInlay, CacheControl: cacheCacheable},
+	{Key: "floor-cached", Title: "floor program, page stitched once, max-age=60", Server: serverFloor, CacheControl: cacheCacheable,
+		Args: []string{"-cached"}},
 	{Key: "nginx-cached", Title: "nginx SSI + proxy_cache, max-age=60", Server: serverNginx, CacheControl: cacheCacheable},
 }
 
@@ -86,7 +90,7 @@ type peerConfig struct {
 // Inlay's defaults) and nginx SSI, no-store, and through Inlay and nginx
 // cacheable. The server columns run pc.Runs times, a run of each column
 // after the other (Inlay, the floor, the floor with defaults, nginx,
-// Inlay, ...), so that a drift of the machine's load reaches them all
+// then Inlay, the floor and nginx cached, and again), so that a drift of the machine's load reaches them all
 // alike; the direct column runs once.
 func (b *bench) runPeers(ctx context.Context, pc peerConfig) ([]*peerResult, error) {
 	var out []*peerResult

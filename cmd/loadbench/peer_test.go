@@ -349,7 +349,8 @@ func TestRenderPeers(t *testing.T) {
 }
 
 // TestPeerRunColumns: a run measures the columns whose server is there,
-// in peerColumns' order: the floor's two (bare and with Inlay's defaults)
+// in peerColumns' order: the floor's three (bare, with Inlay's defaults,
+// and the page stitched once)
 // only when it was built (-floor), nginx's only when it is installed, and
 // the direct column in the first run only.
 func TestPeerRunColumns(t *testing.T) {
@@ -360,13 +361,13 @@ func TestPeerRunColumns(t *testing.T) {
 		want []string
 	}{
 		{"every server, first run", peerConfig{Floor: "/bin/floor", Nginx: "/usr/sbin/nginx"}, 1, []string{
-			"direct", "inlay-no-store", "floor-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "nginx-cached"}},
+			"direct", "inlay-no-store", "floor-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "floor-cached", "nginx-cached"}},
 		{"every server, second run", peerConfig{Floor: "/bin/floor", Nginx: "/usr/sbin/nginx"}, 2, []string{
-			"inlay-no-store", "floor-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "nginx-cached"}},
+			"inlay-no-store", "floor-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "floor-cached", "nginx-cached"}},
 		{"no floor (-floor=false)", peerConfig{Nginx: "/usr/sbin/nginx"}, 1, []string{
 			"direct", "inlay-no-store", "nginx-no-store", "inlay-cached", "nginx-cached"}},
 		{"no nginx", peerConfig{Floor: "/bin/floor"}, 3, []string{
-			"inlay-no-store", "floor-no-store", "floor-defaults-no-store", "inlay-cached"}},
+			"inlay-no-store", "floor-no-store", "floor-defaults-no-store", "inlay-cached", "floor-cached"}},
 		{"Inlay alone", peerConfig{}, 1, []string{"direct", "inlay-no-store", "inlay-cached"}},
 	} {
 		var got []string

@@ -110,6 +110,11 @@ func TestCheckRuns(t *testing.T) {
 		fig(0, 35*us, 0, 28*ms, 0, 44000, 45<<20),
 		fig(0, 35*us, 0, 40*ms, 0, 46000, 45<<20),
 	}
+	floorC := []runFigures{
+		fig(30*us, 30*us, 8*ms, 33*ms, 40000, 40000, 20<<20),
+		fig(0, 30*us, 0, 38*ms, 0, 41000, 20<<20),
+		fig(0, 30*us, 0, 35*ms, 0, 39000, 20<<20),
+	}
 	nginxC := []runFigures{
 		fig(40*us, 40*us, 7*ms, 27*ms, 29000, 29000, 30<<20),
 		fig(0, 40*us, 0, 26*ms, 0, 30000, 30<<20),
@@ -117,7 +122,7 @@ func TestCheckRuns(t *testing.T) {
 	}
 	all := map[string][]runFigures{
 		"inlay-no-store": inlayNS, "floor-no-store": floorNS, "floor-defaults-no-store": floorDNS, "nginx-no-store": nginxNS,
-		"inlay-cached": inlayC, "nginx-cached": nginxC,
+		"inlay-cached": inlayC, "floor-cached": floorC, "nginx-cached": nginxC,
 	}
 	withoutDefaults := map[string][]runFigures{"inlay-no-store": inlayNS, "floor-no-store": floorNS, "nginx-no-store": nginxNS}
 	withoutPeers := map[string][]runFigures{"inlay-no-store": inlayNS, "inlay-cached": inlayC}
@@ -137,6 +142,7 @@ func TestCheckRuns(t *testing.T) {
 			"no-store: p99 ≤ 1.1 × nginx SSI's, 256 connections":                                         {"fail", ""},
 			"cached: req/s ≥ 1.5 × nginx SSI's, 256 connections":                                         {"pass", "45,000 / 29,000 = 1.55 × (medians of 3 and 3 runs)"},
 			"cached: p99 ≤ nginx SSI's, 256 connections":                                                 {"fail", "30.00 ms / 27.00 ms = 1.11 × (medians of 3 and 3 runs)"},
+			"cached: p99 ≤ the floor program's, the page stitched once, 256 connections":                 {"pass", "30.00 ms / 35.00 ms = 0.86 × (medians of 3 and 3 runs)"},
 			"no-store: peak RSS ≤ 64.0 MiB, 256 connections":                                             {"pass", "62.0 MiB (3 runs)"},
 		}},
 		{"no floor, no nginx", withoutPeers, map[string]verdict{
@@ -148,6 +154,7 @@ func TestCheckRuns(t *testing.T) {
 			"no-store: p99 ≤ 1.1 × nginx SSI's, 256 connections":                                         {"skipped", ""},
 			"cached: req/s ≥ 1.5 × nginx SSI's, 256 connections":                                         {"skipped", ""},
 			"cached: p99 ≤ nginx SSI's, 256 connections":                                                 {"skipped", ""},
+			"cached: p99 ≤ the floor program's, the page stitched once, 256 connections":                 {"skipped", "the floor program did not run"},
 			"no-store: peak RSS ≤ 64.0 MiB, 256 connections":                                             {"pass", ""},
 		}},
 		{"the floor without its defaults column", withoutDefaults, map[string]verdict{
@@ -207,6 +214,7 @@ func TestRenderRuns(t *testing.T) {
 		"floor-no-store":          {fig(100*us, 125*us, 20*ms, 60*ms, 3000, 7000, 10<<20), fig(100*us, 130*us, 20*ms, 60*ms, 3000, 7000, 10<<20)},
 		"floor-defaults-no-store": {fig(110*us, 140*us, 20*ms, 60*ms, 3000, 6500, 12<<20), fig(120*us, 150*us, 20*ms, 60*ms, 3000, 6500, 12<<20)},
 		"inlay-cached":            {fig(35*us, 35*us, 10*ms, 30*ms, 42000, 45000, 45<<20), fig(0, 35*us, 0, 28*ms, 0, 44000, 45<<20)},
+		"floor-cached":            {fig(30*us, 30*us, 8*ms, 40*ms, 40000, 40000, 20<<20), fig(0, 30*us, 0, 35*ms, 0, 41000, 20<<20)},
 	})
 	md := renderRuns("the floor ran", results, checkRuns(results))
 	wantInMarkdown(t, md,
@@ -222,6 +230,9 @@ func TestRenderRuns(t *testing.T) {
 			"0.115 ms / 0.100 ms = 1.15 × at 64 connections, 0.145 ms / 0.128 ms = 1.14 × at 256.",
 		"| no-store: CPU per page ≤ 1.15 × the floor program's with Inlay's defaults, 64 connections | 0.165 ms / 0.115 ms = 1.43 × (medians of 2 and 2 runs) | **fail** |",
 		"| cached req/s, Inlay / nginx, 256 | – | – |",
+		"| cached p99, Inlay / floor stitched once, 256 | 0.75 × | 0.80 × |",
+		"| cached p99, floor stitched once / nginx, 256 | – | – |",
+		"| floor program, page stitched once, max-age=60 | 2 | – | – | – | 41,000 | 17.50 ms / 35.00 ms | 0.030 ms | 20.0 MiB |",
 		"#### Targets, medians of 2 runs",
 		"| no-store: CPU per page ≤ 1.15 × the floor program's, 64 connections | 0.165 ms / 0.100 ms = 1.65 × (medians of 2 and 2 runs) | **fail** |",
 	)
