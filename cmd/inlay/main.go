@@ -41,17 +41,10 @@ Run 'inlay COMMAND -h' for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(os.Args) > 1 && servesPages[os.Args[1]] && heapFloorOn(os.Getenv) {
-		go newHeapFloor(heapFloorBytes).run(ctx)
-	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run executes one command and returns the process exit code.
-// servesPages are the commands that serve pages, under the heap floor
-// (heapfloor.go).
-var servesPages = map[string]bool{"serve": true, "demo": true, "dev": true}
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
