@@ -54,6 +54,9 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 		}
 		pg.compose(c.Response(), timeout)
 		s.pageDone(pg, p.Path, c.Response().Status)
+		if s.tracer == nil && !s.cfg.Dev { // spans and dev mode's local services may keep a request
+			recycle(pg)
+		}
 		return nil
 	}
 }
@@ -79,7 +82,9 @@ func (s *Server) newPage(c echo.Context, p *config.Page, lay *layout.Layout, ide
 	if cookie != nil {
 		c.Response().Header().Add("Set-Cookie", cookie.String())
 	}
-	pg := &page{
+	pg := pagePool.Get().(*page) // its slots cleared, kept for start to reuse
+	*pg = page{
+		slots:     pg.slots,
 		eng:       s.pages,
 		layout:    lay,
 		r:         r,
