@@ -53,6 +53,7 @@ type page struct {
 	// order.
 	asyncDone chan int
 	boxes     sync.WaitGroup // the goroutines that read slots of a page with async boxes
+	stream    stream         // the page's writing, made by write (newStream)
 }
 
 // slotState is what a page knows of one of its slots: one allocation

@@ -60,12 +60,14 @@ const streamSendAt = 32 << 10
 // past 1 MiB is left to the garbage collector.
 var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// newStream starts pg's page for w, held whole or streamed. The caller
+// newStream starts pg's page for w, held whole or streamed, in the page's
+// own stream. The caller
 // sends the headers of a streamed page; the stream sends them (with
 // status) when a held one starts streaming.
 func newStream(pg *page, w http.ResponseWriter, status int, whole bool) *stream {
 	f, _ := w.(http.Flusher)
-	s := &stream{
+	s := &pg.stream // in the page, which a recycled page brings along
+	*s = stream{
 		page: pageBuffers.Get().(*bytes.Buffer), streaming: !whole, rw: w, pg: pg, status: status,
 		flusher: f, rc: http.NewResponseController(w), writeIdle: pg.eng.writeIdle,
 	}
@@ -104,7 +106,9 @@ func (s *stream) release() {
 		s.page.Reset()
 		pageBuffers.Put(s.page)
 	}
-	s.page = nil
+	// Nothing of the response stays with the page, which a flight still
+	// running may keep (its context is the page's deadline).
+	*s = stream{}
 }
 
 // extendDeadline gives the next writes writeIdle to complete. Writers that
