@@ -41,11 +41,7 @@ type page struct {
 	errBack   string
 	errDetail *errorDetail
 
-	slots []slotState // slots[i] is layout slot i's
-	// fresh counts the slots answered at start from a fresh entry of the
-	// local cache: when it is every slot, nothing but the page's own
-	// goroutine ever held the page (see recycle).
-	fresh    int
+	slots    []slotState // slots[i] is layout slot i's
 	fetches  []slotFetch // fetches[i] is slot i's fetch, begun by start and not answered at once; nil while none is
 	deadline pageDeadline
 	// asyncDone gives the indexes of async slots as they finish, when
@@ -182,9 +178,6 @@ func (pg *page) start(pageTimeout time.Duration) {
 			// its answer came: it has not, and asking costs a read.
 			pg.slots[i].out = pg.safeFetchSlot(slot, sf)
 			pg.slots[i].done = closedChan
-			if o := &pg.slots[i].out; o.err == nil && !o.fromFallback && o.report.Cache == fetch.CacheHit && o.report.Tier == fetch.TierLocal {
-				pg.fresh++
-			}
 			continue
 		}
 		if pg.fetches == nil {

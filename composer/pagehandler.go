@@ -54,9 +54,7 @@ func (s *Server) pageHandler(p *config.Page) echo.HandlerFunc {
 		}
 		pg.compose(c.Response(), timeout)
 		s.pageDone(pg, p.Path, c.Response().Status)
-		if s.tracer == nil && !s.cfg.Dev { // spans and dev mode's local services may keep a request
-			recycle(pg)
-		}
+		recycle(pg)
 		return nil
 	}
 }

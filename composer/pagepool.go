@@ -1,6 +1,10 @@
 package composer
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/inlayhq/inlay/fragments/fetch"
+)
 
 // pagePool keeps pages for the next request, with their slots and their
 // stream: a page served whole from fresh entries of the local cache then
@@ -10,14 +14,9 @@ var pagePool = sync.Pool{New: func() any { return new(page) }}
 
 // recycle gives pg back to the pool once its page is written and logged,
 // when nothing but the page's own goroutine can still hold it or its
-// slots: every slot was answered at start from a fresh entry of the local
-// cache, and no fetch is held. Any other page is left to the collector: a
-// fetch that missed may lead a flight that outlives the page, and a stale
-// entry's background refresh keeps a copy of the slot's request, which
-// points into the slot (its own field), so a recycled slot would hand that
-// refresh another shopper's request. Its slots are cleared here, on the
-// page's goroutine: under the race detector, a reader this rule missed
-// shows as a race with that write.
+// slots (see recyclable). Any other page is left to the collector. Its
+// slots are cleared here, on the page's goroutine: under the race
+// detector, a reader the rule missed shows as a race with that write.
 func recycle(pg *page) {
 	if !pg.recyclable() {
 		return
@@ -28,7 +27,22 @@ func recycle(pg *page) {
 	pagePool.Put(pg)
 }
 
-// recyclable reports whether recycle may keep pg: see recycle.
+// recyclable reports whether every slot was answered at the page's start
+// (no fetch is held) from a fresh entry of the local cache, with tracing
+// off. Nothing else is safe: a fetch that missed may lead a flight that
+// outlives the page; a stale entry's background refresh keeps a copy of
+// the slot's request, which points into the slot (its own field), so a
+// recycled slot would hand that refresh another shopper's request; and a
+// span processor is given each fetch's context, the page's deadline.
 func (pg *page) recyclable() bool {
-	return len(pg.slots) > 0 && pg.fresh == len(pg.slots) && pg.fetches == nil
+	if len(pg.slots) == 0 || pg.fetches != nil || pg.eng.tracer != nil {
+		return false
+	}
+	for i := range pg.slots {
+		o := &pg.slots[i].out
+		if o.err != nil || o.fromFallback || o.report.Cache != fetch.CacheHit || o.report.Tier != fetch.TierLocal {
+			return false
+		}
+	}
+	return true
 }

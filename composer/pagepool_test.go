@@ -9,7 +9,9 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/guard"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // A page with a stale box is not recycled: the box's background refresh
@@ -58,21 +60,44 @@ func TestStalePageIsNotRecycled(t *testing.T) {
 }
 
 // TestRecyclable: a page is kept for the next request only when every
-// slot was answered at start from a fresh entry of the local cache and no
-// fetch is held.
+// slot was answered at start from a fresh entry of the local cache, no
+// fetch is held and tracing is off.
 func TestRecyclable(t *testing.T) {
+	fresh := outcome{resp: &fetch.Response{}, report: fetch.Report{Cache: fetch.CacheHit, Tier: fetch.TierLocal}}
+	with := func(change func(*outcome)) outcome {
+		o := fresh
+		change(&o)
+		return o
+	}
 	for _, tc := range []struct {
-		name string
-		pg   *page
-		want bool
+		name    string
+		second  outcome // the second of three slots; the others are fresh
+		fetches bool
+		tracing bool
+		want    bool
 	}{
-		{"every slot fresh", &page{slots: make([]slotState, 3), fresh: 3}, true},
-		{"one slot not fresh", &page{slots: make([]slotState, 3), fresh: 2}, false},
-		{"a fetch held", &page{slots: make([]slotState, 3), fresh: 3, fetches: make([]slotFetch, 3)}, false},
-		{"no slots (never started)", &page{}, false},
+		{name: "every slot fresh", second: fresh, want: true},
+		{name: "a stale slot", second: with(func(o *outcome) { o.report.Cache = fetch.CacheStale })},
+		{name: "a slot from the shared tier", second: with(func(o *outcome) { o.report.Tier = fetch.TierShared })},
+		{name: "a missed slot", second: with(func(o *outcome) { o.report = fetch.Report{Cache: fetch.CacheMiss, Tier: fetch.TierOrigin} })},
+		{name: "a failed slot", second: with(func(o *outcome) { o.resp, o.err = nil, errStatus{500} })},
+		{name: "a slot from its fallback-src", second: with(func(o *outcome) { o.fromFallback = true })},
+		{name: "a HEAD's unfetched slot", second: outcome{}},
+		{name: "a fetch held", second: fresh, fetches: true},
+		{name: "tracing on", second: fresh, tracing: true},
 	} {
-		if got := tc.pg.recyclable(); got != tc.want {
+		pg := &page{eng: &pageEngine{}, slots: []slotState{{out: fresh}, {out: tc.second}, {out: fresh}}}
+		if tc.fetches {
+			pg.fetches = make([]slotFetch, 3)
+		}
+		if tc.tracing {
+			pg.eng.tracer = noop.NewTracerProvider().Tracer("test")
+		}
+		if got := pg.recyclable(); got != tc.want {
 			t.Errorf("%s: recyclable = %t, want %t", tc.name, got, tc.want)
 		}
+	}
+	if (&page{eng: &pageEngine{}}).recyclable() {
+		t.Error("a page never started is recyclable")
 	}
 }
