@@ -143,7 +143,7 @@ func nginxVersion(ctx context.Context, bin string) string {
 func startNginx(ctx context.Context, bin, dir string, s nginxSettings) (*serverProc, error) {
 	s.Prefix = dir
 	s.Backlog = somaxconn()
-	s.Workers = pin.serverN // one per core it has: zero (auto) when not pinned
+	s.Workers = pin.serverCores() // one per core it has: zero (auto) when not pinned
 	if os.Geteuid() == 0 {
 		s.User = "root" // the work folder is the benchmark's, mode 0700
 	}

@@ -18,9 +18,9 @@ import (
 // from the server as the kernel sees fit (docs/benchmarks.md, "The
 // cached tail on shared cores").
 type cpuSplit struct {
-	server, load   string // taskset CPU lists
-	serverN, loadN int    // cores in each
-	taskset        string // taskset's path
+	server, load string // taskset CPU lists: one core, and the rest
+	loadN        int    // cores in load
+	taskset      string // taskset's path
 }
 
 // newCPUSplit splits cpus cores: the last for the server, the rest for
@@ -40,11 +40,20 @@ func newCPUSplit(cpus int) (cpuSplit, error) {
 	if cpus > 2 {
 		load = "0-" + strconv.Itoa(cpus-2)
 	}
-	return cpuSplit{server: strconv.Itoa(cpus - 1), load: load, serverN: 1, loadN: cpus - 1, taskset: path}, nil
+	return cpuSplit{server: strconv.Itoa(cpus - 1), load: load, loadN: cpus - 1, taskset: path}, nil
 }
 
 // on reports whether the split is in force.
 func (s cpuSplit) on() bool { return s.taskset != "" }
+
+// serverCores is how many cores a server may use: one with the split,
+// zero (every core) without.
+func (s cpuSplit) serverCores() int {
+	if s.on() {
+		return 1
+	}
+	return 0
+}
 
 // loadCores is how many cores the load may use: the load's share of the
 // split, or every core without one.
@@ -98,7 +107,7 @@ func (s cpuSplit) describe() string {
 	if s.loadN > 1 {
 		cores = "cores " + s.load
 	}
-	return fmt.Sprintf("With -pin: each server runs alone on core %s (taskset; Go's GOMAXPROCS and nginx's workers are then %d), and the stub services and the load generator on %s.", s.server, s.serverN, cores)
+	return fmt.Sprintf("With -pin: each server runs alone on core %s (taskset; Go's GOMAXPROCS and nginx's workers are then %d), and the stub services and the load generator on %s.", s.server, s.serverCores(), cores)
 }
 
 // pin is the run's split, set once by run from -pin before anything

@@ -32,7 +32,7 @@ func TestCPUSplit(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || s.server != tc.server || s.load != tc.load || s.serverN != 1 || s.loadCores() != tc.loadN {
+		if err != nil || s.server != tc.server || s.load != tc.load || s.serverCores() != 1 || s.loadCores() != tc.loadN {
 			t.Errorf("%d cores: got %+v, %v; want server %s, load %s (%d)", tc.cpus, s, err, tc.server, tc.load, tc.loadN)
 		}
 		cmd := s.command(s.server, "/bin/inlay", "serve")
@@ -42,6 +42,9 @@ func TestCPUSplit(t *testing.T) {
 	}
 	if cmd := (cpuSplit{}).command("1", "/bin/inlay", "serve"); !slices.Equal(cmd.Args, []string{"/bin/inlay", "serve"}) {
 		t.Errorf("without -pin: command %q, want the program alone", cmd.Args)
+	}
+	if n := (cpuSplit{}).serverCores(); n != 0 {
+		t.Errorf("without -pin: the server's cores = %d, want 0 (every core)", n)
 	}
 	if n := (cpuSplit{}).loadCores(); n != runtime.NumCPU() {
 		t.Errorf("without -pin: the load's cores = %d, want all %d", n, runtime.NumCPU())
