@@ -34,17 +34,26 @@ type peerColumn struct {
 	Args         []string // the floor program's extra arguments
 }
 
+// controlKey is the control column's key: the bare floor program again,
+// right after its first column, in each run. The two are the same
+// program, so what differs between them is the machine's: the difference
+// between any two columns of the same run must be larger than theirs to
+// say anything about the servers.
+const controlKey = "floor-again-no-store"
+
 // peerColumns are the side-by-side runs, in order; nginx's are left out
-// when it is not installed, the floor's three when it was not built. The
+// when it is not installed, the floor's four when it was not built. The
 // floor program with -defaults does by hand the per-page work Inlay does
 // by default (its doc comment lists it): beside the bare floor, it
 // tells what those defaults cost on their own. With -cached it serves the
 // page stitched once, from memory: the least a Go program on net/http
-// does for a cached page, the Go floor of the cached columns.
+// does for a cached page, the Go floor of the cached columns. The control
+// column (controlKey) runs the bare floor a second time.
 var peerColumns = []peerColumn{
 	{Key: "direct", Title: "direct: " + slowest().Name + " (slowest)", Server: serverDirect, CacheControl: cacheNoStore},
 	{Key: "inlay-no-store", Title: "Inlay, no-store", Server: serverInlay, CacheControl: cacheNoStore},
 	{Key: "floor-no-store", Title: "floor program, no-store", Server: serverFloor, CacheControl: cacheNoStore},
+	{Key: controlKey, Title: "floor program again, no-store (control)", Server: serverFloor, CacheControl: cacheNoStore},
 	{Key: "floor-defaults-no-store", Title: "floor program with Inlay's defaults, no-store", Server: serverFloor, CacheControl: cacheNoStore,
 		Args: []string{"-defaults"}},
 	{Key: "nginx-no-store", Title: "nginx SSI, no-store", Server: serverNginx, CacheControl: cacheNoStore},
@@ -86,12 +95,14 @@ type peerConfig struct {
 
 // runPeers runs the side-by-side comparison: one team service serving the
 // four fragments from one listener; the slowest fragment straight from
-// it, then the page through Inlay, the floor program (bare and with
-// Inlay's defaults) and nginx SSI, no-store, and through Inlay and nginx
+// it, then the page through Inlay, the floor program (bare, bare again
+// as the control, and with Inlay's defaults) and nginx SSI, no-store, and
+// through Inlay, the floor with the page stitched once and nginx
 // cacheable. The server columns run pc.Runs times, a run of each column
-// after the other (Inlay, the floor, the floor with defaults, nginx,
-// then Inlay, the floor and nginx cached, and again), so that a drift of the machine's load reaches them all
-// alike; the direct column runs once.
+// after the other (Inlay, the floor, the floor again, the floor with
+// defaults, nginx, then Inlay, the floor and nginx cached, and again), so
+// that a drift of the machine's load reaches them all alike; the direct
+// column runs once.
 func (b *bench) runPeers(ctx context.Context, pc peerConfig) ([]*peerResult, error) {
 	var out []*peerResult
 	for run := 1; run <= max(pc.Runs, 1); run++ {

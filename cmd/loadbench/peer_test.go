@@ -361,13 +361,13 @@ func TestPeerRunColumns(t *testing.T) {
 		want []string
 	}{
 		{"every server, first run", peerConfig{Floor: "/bin/floor", Nginx: "/usr/sbin/nginx"}, 1, []string{
-			"direct", "inlay-no-store", "floor-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "floor-cached", "nginx-cached"}},
+			"direct", "inlay-no-store", "floor-no-store", "floor-again-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "floor-cached", "nginx-cached"}},
 		{"every server, second run", peerConfig{Floor: "/bin/floor", Nginx: "/usr/sbin/nginx"}, 2, []string{
-			"inlay-no-store", "floor-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "floor-cached", "nginx-cached"}},
+			"inlay-no-store", "floor-no-store", "floor-again-no-store", "floor-defaults-no-store", "nginx-no-store", "inlay-cached", "floor-cached", "nginx-cached"}},
 		{"no floor (-floor=false)", peerConfig{Nginx: "/usr/sbin/nginx"}, 1, []string{
 			"direct", "inlay-no-store", "nginx-no-store", "inlay-cached", "nginx-cached"}},
 		{"no nginx", peerConfig{Floor: "/bin/floor"}, 3, []string{
-			"inlay-no-store", "floor-no-store", "floor-defaults-no-store", "inlay-cached", "floor-cached"}},
+			"inlay-no-store", "floor-no-store", "floor-again-no-store", "floor-defaults-no-store", "inlay-cached", "floor-cached"}},
 		{"Inlay alone", peerConfig{}, 1, []string{"direct", "inlay-no-store", "inlay-cached"}},
 	} {
 		var got []string

@@ -163,7 +163,7 @@ func renderRuns(floor string, results []*peerResult, checks []check) string {
 	med := medians(results)
 	b.WriteString("### One service, run after run: Inlay, the floor program and nginx SSI\n\n")
 	fmt.Fprintf(&b, "The server columns of the table above ran %d times, a run of each after the other (Inlay, the floor, the floor with Inlay's defaults, "+
-		"nginx, then Inlay, the floor with the page stitched once and nginx cached, and again), each run with a fresh stub service and a fresh server process, the same warm-up and closed loops; "+
+		"nginx, then Inlay, the floor with the page stitched once and nginx cached, and again; the bare floor runs twice, the second time as the control), each run with a fresh stub service and a fresh server process, the same warm-up and closed loops; "+
 		"the cached columns' later runs measure %d connections only, and only the first run has the burst. "+
 		"Load is the machine's 1-minute load average as the run started, the benchmark's own earlier runs included. "+
 		"%s. The targets are checked on the medians of the runs.%s\n\n", runs, peerConns[len(peerConns)-1], floor,
@@ -211,6 +211,9 @@ func renderRuns(floor string, results []*peerResult, checks []check) string {
 	b.WriteString("\n#### Ratios, run by run\n\n")
 	writeRunRatios(&b, results, runs)
 	fmt.Fprintf(&b, "\n#### Targets, medians of %d runs\n\n", runs)
+	if spread := controlSpread(med["floor-no-store"], med[controlKey]); spread != "" {
+		b.WriteString(spread + "\n\n")
+	}
 	writeChecks(&b, checks)
 	return b.String()
 }
@@ -241,9 +244,32 @@ func defaultsCost(floor, withDefaults *runMedians) string {
 		withDefaults.Runs, floor.Runs, strings.Join(at, ", "))
 }
 
+// controlSpread says how far apart the bare floor's two columns came, on
+// the medians of their runs: the same program twice, so what this run
+// cannot tell apart. "" when the control did not run.
+func controlSpread(floor, again *runMedians) string {
+	if floor == nil || again == nil {
+		return ""
+	}
+	var at []string
+	for _, c := range peerConns {
+		if floor.Loops[c] == 0 || again.Loops[c] == 0 || floor.CPUPerPage[c] == 0 || floor.P99[c] == 0 {
+			continue
+		}
+		at = append(at, fmt.Sprintf("%.2f × in CPU per page and %.2f × in p99 at %d connections",
+			float64(again.CPUPerPage[c])/float64(floor.CPUPerPage[c]), float64(again.P99[c])/float64(floor.P99[c]), c))
+	}
+	if len(at) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("The control, the same floor program run again right after it, came to %s (medians of %d and %d runs). "+
+		"A ratio below is the servers' only where it is further from the target than that from 1.", strings.Join(at, ", and "), again.Runs, floor.Runs)
+}
+
 // writeRunRatios writes a table of each run's ratios: Inlay's no-store
 // CPU per page to the floor's, bare and with Inlay's defaults, the floor's
-// with defaults to the bare floor's, Inlay's no-store p99 to nginx's, its
+// with defaults to the bare floor's, Inlay's no-store p99 to nginx's, the
+// control's CPU per page and p99 to the bare floor's, Inlay's
 // cached req/s and p99 to nginx's, its cached p99 to the floor's with the
 // page stitched once, and that floor's to nginx's, each within the run.
 func writeRunRatios(b *strings.Builder, results []*peerResult, runs int) {
@@ -278,6 +304,12 @@ func writeRunRatios(b *strings.Builder, results []*peerResult, runs int) {
 	}
 	for _, c := range peerConns {
 		ratios = append(ratios, ratio{fmt.Sprintf("no-store p99, Inlay / nginx, %d", c), "inlay-no-store", "nginx-no-store", c, p99})
+	}
+	for _, c := range peerConns {
+		ratios = append(ratios, ratio{fmt.Sprintf("control: no-store CPU per page, floor again / floor, %d", c), controlKey, "floor-no-store", c, cpu})
+	}
+	for _, c := range peerConns {
+		ratios = append(ratios, ratio{fmt.Sprintf("control: no-store p99, floor again / floor, %d", c), controlKey, "floor-no-store", c, p99})
 	}
 	ratios = append(ratios,
 		ratio{fmt.Sprintf("cached req/s, Inlay / nginx, %d", last), "inlay-cached", "nginx-cached", last, func(l *peerLoop) float64 { return l.RPS }},

@@ -213,6 +213,7 @@ func TestRenderRuns(t *testing.T) {
 		"inlay-no-store":          {fig(130*us, 140*us, 26*ms, 80*ms, 2900, 6000, 62<<20), fig(200*us, 160*us, 24*ms, 90*ms, 2800, 5900, 70<<20)},
 		"floor-no-store":          {fig(100*us, 125*us, 20*ms, 60*ms, 3000, 7000, 10<<20), fig(100*us, 130*us, 20*ms, 60*ms, 3000, 7000, 10<<20)},
 		"floor-defaults-no-store": {fig(110*us, 140*us, 20*ms, 60*ms, 3000, 6500, 12<<20), fig(120*us, 150*us, 20*ms, 60*ms, 3000, 6500, 12<<20)},
+		controlKey:                {fig(110*us, 150*us, 21*ms, 66*ms, 3000, 6800, 10<<20), fig(100*us, 140*us, 20*ms, 72*ms, 3000, 6900, 10<<20)},
 		"inlay-cached":            {fig(35*us, 35*us, 10*ms, 30*ms, 42000, 45000, 45<<20), fig(0, 35*us, 0, 28*ms, 0, 44000, 45<<20)},
 		"floor-cached":            {fig(30*us, 30*us, 8*ms, 40*ms, 40000, 40000, 20<<20), fig(0, 30*us, 0, 35*ms, 0, 41000, 20<<20)},
 	})
@@ -233,7 +234,11 @@ func TestRenderRuns(t *testing.T) {
 		"| cached p99, Inlay / floor stitched once, 256 | 0.75 × | 0.80 × |",
 		"| cached p99, floor stitched once / nginx, 256 | – | – |",
 		"| floor program, page stitched once, max-age=60 | 2 | – | – | – | 41,000 | 17.50 ms / 35.00 ms | 0.030 ms | 20.0 MiB |",
-		"#### Targets, medians of 2 runs",
+		"| floor program again, no-store (control) | 2 | 3,000 | 10.00 ms / 20.00 ms | 0.100 ms |",
+		"| control: no-store CPU per page, floor again / floor, 256 | 1.20 × | 1.08 × |",
+		"| control: no-store p99, floor again / floor, 256 | 1.10 × | 1.20 × |",
+		"#### Targets, medians of 2 runs\n\nThe control, the same floor program run again right after it, came to "+
+			"1.05 × in CPU per page and 1.02 × in p99 at 64 connections, and 1.14 × in CPU per page and 1.15 × in p99 at 256 connections (medians of 2 and 2 runs).",
 		"| no-store: CPU per page ≤ 1.15 × the floor program's, 64 connections | 0.165 ms / 0.100 ms = 1.65 × (medians of 2 and 2 runs) | **fail** |",
 	)
 	if strings.Contains(md, "direct") {
@@ -253,10 +258,48 @@ func TestRenderRuns(t *testing.T) {
 	if !slices.IsSorted(at) || at[0] < 0 {
 		t.Errorf("the floor's targets are out of order (at %v):\n%s", at, md)
 	}
-	without := slices.DeleteFunc(results, func(r *peerResult) bool { return r.Column.Key == "floor-defaults-no-store" })
+	without := slices.DeleteFunc(slices.Clone(results), func(r *peerResult) bool { return r.Column.Key == "floor-defaults-no-store" })
 	md = renderRuns("the floor ran", without, checkRuns(without))
 	if strings.Contains(md, "Inlay's defaults cost") || strings.Contains(md, "with Inlay's defaults, no-store |") {
 		t.Errorf("the floor with Inlay's defaults did not run, yet its figures are written:\n%s", md)
+	}
+	without = slices.DeleteFunc(slices.Clone(results), func(r *peerResult) bool { return r.Column.Key == controlKey })
+	md = renderRuns("the floor ran", without, checkRuns(without))
+	if strings.Contains(md, "The control") || strings.Contains(md, "(control) |") {
+		t.Errorf("the control did not run, yet its figures are written:\n%s", md)
+	}
+}
+
+// The control's sentence reads the two bare floors' medians, loop by loop,
+// and says nothing of a loop either did not measure.
+func TestControlSpread(t *testing.T) {
+	us, ms := time.Microsecond, time.Millisecond
+	floor := runsFixture(map[string][]runFigures{"floor-no-store": {fig(100*us, 120*us, 20*ms, 60*ms, 3000, 7000, 10<<20)}})
+	again := runsFixture(map[string][]runFigures{controlKey: {fig(90*us, 144*us, 21*ms, 75*ms, 3000, 6000, 10<<20)}})
+	only256 := runsFixture(map[string][]runFigures{controlKey: {fig(0, 132*us, 0, 54*ms, 0, 6000, 10<<20)}})
+	m := func(rs []*peerResult) *runMedians {
+		for _, v := range medians(rs) {
+			return v
+		}
+		return nil
+	}
+	for _, tc := range []struct {
+		name         string
+		floor, again *runMedians
+		want         string
+	}{
+		{"both loops", m(floor), m(again), "The control, the same floor program run again right after it, came to " +
+			"0.90 × in CPU per page and 1.05 × in p99 at 64 connections, and 1.20 × in CPU per page and 1.25 × in p99 at 256 connections (medians of 1 and 1 runs). " +
+			"A ratio below is the servers' only where it is further from the target than that from 1."},
+		{"one loop", m(floor), m(only256), "The control, the same floor program run again right after it, came to " +
+			"1.10 × in CPU per page and 0.90 × in p99 at 256 connections (medians of 1 and 1 runs). " +
+			"A ratio below is the servers' only where it is further from the target than that from 1."},
+		{"no control", m(floor), nil, ""},
+		{"no floor", nil, m(again), ""},
+	} {
+		if got := controlSpread(tc.floor, tc.again); got != tc.want {
+			t.Errorf("%s:\ngot  %q\nwant %q", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -279,6 +322,7 @@ func TestPeerLoopConns(t *testing.T) {
 		{"inlay-no-store", 1, []int{64, 256}},
 		{"floor-no-store", 3, []int{64, 256}},
 		{"floor-defaults-no-store", 2, []int{64, 256}},
+		{controlKey, 2, []int{64, 256}},
 		{"nginx-no-store", 2, []int{64, 256}},
 		{"inlay-cached", 1, []int{64, 256}},
 		{"nginx-cached", 2, []int{256}},
