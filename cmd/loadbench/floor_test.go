@@ -12,7 +12,7 @@ import (
 )
 
 // TestStartFloorDefaults runs the floor program as the one-service
-// scenario runs its three columns, in front of the benchmark's stub: bare,
+// scenario runs its three programs, in front of the benchmark's stub: bare,
 // its page has none of Inlay's headers; with -defaults (startFloor's
 // extra arguments), it has Inlay's (a request id, Cache-Control: private,
 // no-cache) and the page's access-log line reaches the floor's log; with

@@ -349,9 +349,9 @@ func TestRenderPeers(t *testing.T) {
 }
 
 // TestPeerRunColumns: a run measures the columns whose server is there,
-// in peerColumns' order: the floor's three (bare, with Inlay's defaults,
-// and the page stitched once)
-// only when it was built (-floor), nginx's only when it is installed, and
+// in peerColumns' order: the floor's four (bare, bare again as the
+// control, with Inlay's defaults, and the page stitched once) only when it
+// was built (-floor), nginx's only when it is installed, and
 // the direct column in the first run only.
 func TestPeerRunColumns(t *testing.T) {
 	for _, tc := range []struct {
