@@ -121,11 +121,11 @@ func (s *Server) composeErrorPage(w http.ResponseWriter, r *http.Request, status
 		requestID: requestID,
 		params:    params{names: errorParams, values: values},
 		inOrder:   true, // an error page is small: no streaming out of order
-		context:   newPageContext(r, requestID, "error:"+strconv.Itoa(status), errorParams, values, s.cfg.PublicURL),
 		errStatus: status,
 		errBack:   back,
 		errDetail: d,
 	}
+	pg.context = newPageContext(&pg.contextVals, r, requestID, "error:"+strconv.Itoa(status), errorParams, values, s.cfg.PublicURL)
 	pg.started = time.Now()
 	pg.compose(w, s.cfg.PageDeadline(nil))
 	return true

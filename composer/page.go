@@ -32,6 +32,12 @@ type page struct {
 	// dev mode.
 	noCache bool
 	context pageContext
+	// contextVals holds context's header values, and sharedFields the
+	// fields the fetches to the page's first service share (see
+	// pageFieldSets): in the page, so that a recycled page allocates
+	// neither.
+	contextVals  [pageContextValues]string
+	sharedFields [sharedFieldsRoom]fetch.Field
 	// started is when the request arrived; headerAt when its headers left.
 	started, headerAt time.Time
 	// errStatus is the status of an error page composed from a layout;

@@ -91,9 +91,9 @@ func (s *Server) newPage(c echo.Context, p *config.Page, lay *layout.Layout, ide
 		inOrder:   p.InOrder || lay.AsyncSlots() > 0 && isCrawler(r.UserAgent()), // the regexp only where it matters
 		debug:     debug,
 		noCache:   s.cfg.Dev && requestNoCache(r),
-		context:   newPageContext(r, requestID, p.Path, names, values, s.cfg.PublicURL),
 		started:   started,
 	}
+	pg.context = newPageContext(&pg.contextVals, r, requestID, p.Path, names, values, s.cfg.PublicURL)
 	pg.context.identity = identity
 	pg.context.shopper = s.shopperID(c.Response().Header(), r, identity)
 	pg.inOrder = pg.inOrder || pg.debug

@@ -9,7 +9,8 @@ import (
 // pagePool keeps pages for the next request, with their slots and their
 // stream: a page served whole from fresh entries of the local cache then
 // allocates none of them (2 KB of the 5.1 KB such a page allocated, with
-// four boxes).
+// four boxes), nor the page context's values and its fetches' shared
+// fields, which are arrays of the page.
 var pagePool = sync.Pool{New: func() any { return new(page) }}
 
 // recycle gives pg back to the pool once its page is written and logged,
@@ -31,8 +32,9 @@ func recycle(pg *page) {
 // (no fetch is held) from a fresh entry of the local cache, with tracing
 // off. Nothing else is safe: a fetch that missed may lead a flight that
 // outlives the page; a stale entry's background refresh keeps a copy of
-// the slot's request, which points into the slot (its own field), so a
-// recycled slot would hand that refresh another shopper's request; and a
+// the slot's request, which points into the slot (its own field) and into
+// the page (the fields its fetches share, and the page context's values),
+// so a recycled page would hand that refresh another shopper's request; and a
 // span processor is given each fetch's context, the page's deadline.
 func (pg *page) recyclable() bool {
 	if len(pg.slots) == 0 || pg.fetches != nil || pg.eng.tracer != nil {

@@ -166,12 +166,23 @@ func (pg *page) fillRequest(ctx context.Context, req *fetch.Request, slot *layou
 // them all, only with an allocation more.
 const fieldBuf = 16
 
+// sharedFieldsRoom is the room in a page for its first service's shared
+// fields: what the defaults send, at most (Accept, the two forwarded
+// headers, the shopper's trace context, the request id and the page's
+// path, route, base URL and parameters). A service that also gets
+// cookies, a credential or the shopper's identity, or forwards more
+// headers, may need more: its fields are then made in an array of their
+// own.
+const sharedFieldsRoom = 10
+
 // exactFields copies fields made on the stack to an array of their size.
 func exactFields(fields []fetch.Field) []fetch.Field { return slices.Clip(slices.Clone(fields)) }
 
 // pageFieldSets are the fields a page's fetches share, made once per
 // service for the first few services of the page: every field but the
 // fragment id is the same for all of a page's fetches to one service.
+// The first service's are made in the page's own room (page.sharedFields)
+// when they fit, the others in an array each.
 type pageFieldSets struct {
 	n    int
 	sets [4]struct {
@@ -196,8 +207,16 @@ func (ps *pageFieldSets) of(pg *page, svc *config.Service) []fetch.Field {
 	if ps.n == len(ps.sets) {
 		return nil
 	}
-	var buf [fieldBuf]fetch.Field
-	ps.sets[ps.n].svc, ps.sets[ps.n].fields = svc, exactFields(pageFields(buf[:0], pg.r, svc, &pg.context))
+	var fields []fetch.Field
+	if ps.n == 0 {
+		// Capped at their length, as exactFields's: a fetch's own field
+		// is never appended into the room.
+		fields = slices.Clip(pageFields(pg.sharedFields[:0], pg.r, svc, &pg.context))
+	} else {
+		var buf [fieldBuf]fetch.Field
+		fields = exactFields(pageFields(buf[:0], pg.r, svc, &pg.context))
+	}
+	ps.sets[ps.n].svc, ps.sets[ps.n].fields = svc, fields
 	ps.n++
 	return ps.sets[ps.n-1].fields
 }
