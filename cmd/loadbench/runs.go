@@ -162,8 +162,8 @@ func renderRuns(floor string, results []*peerResult, checks []check) string {
 	}
 	med := medians(results)
 	b.WriteString("### One service, run after run: Inlay, the floor program and nginx SSI\n\n")
-	fmt.Fprintf(&b, "The server columns of the table above ran %d times, a run of each after the other (Inlay, the floor, the floor with Inlay's defaults, "+
-		"nginx, then Inlay, the floor with the page stitched once and nginx cached, and again; the bare floor runs twice, the second time as the control), each run with a fresh stub service and a fresh server process, the same warm-up and closed loops; "+
+	fmt.Fprintf(&b, "The server columns of the table above ran %d times, a run of each after the other (Inlay, the floor, the floor again as the control, the floor with Inlay's defaults, "+
+		"nginx, then Inlay, the floor with the page stitched once and nginx cached, and again), each run with a fresh stub service and a fresh server process, the same warm-up and closed loops; "+
 		"the cached columns' later runs measure %d connections only, and only the first run has the burst. "+
 		"Load is the machine's 1-minute load average as the run started, the benchmark's own earlier runs included. "+
 		"%s. The targets are checked on the medians of the runs.%s\n\n", runs, peerConns[len(peerConns)-1], floor,
