@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -58,6 +59,98 @@ func TestPageDeadline(t *testing.T) {
 		defer q.cancel()
 		if d, _ := q.Deadline(); !d.Equal(at.Add(-time.Minute)) {
 			t.Errorf("Deadline under a sooner parent = %v, want the parent's", d)
+		}
+	})
+}
+
+// The page's fetches learn through OnCancel that the page was canceled or
+// its shopper left, never that its deadline passed (their connections
+// have it); stop keeps a function from running and says whether it did.
+// OnCancel makes no context of the page's.
+func TestPageDeadlineOnCancel(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		end       func(p *pageDeadline, leave context.CancelFunc) // how the page ends
+		stopFirst bool                                            // the first function is stopped before
+		runs      int                                             // functions run, of two
+		stopAfter bool                                            // what the first's stop reports after the end
+	}{
+		{"canceled", func(p *pageDeadline, _ context.CancelFunc) { p.cancel() }, false, 2, false},
+		{"the shopper leaves", func(_ *pageDeadline, leave context.CancelFunc) { leave() }, false, 2, false},
+		{"one stopped, then canceled", func(p *pageDeadline, _ context.CancelFunc) { p.cancel() }, true, 1, false},
+		{"the deadline passes", func(*pageDeadline, context.CancelFunc) { time.Sleep(2 * time.Second) }, false, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				parent, leave := context.WithCancel(context.Background())
+				defer leave()
+				p := &pageDeadline{parent: parent, deadline: time.Now().Add(time.Second)}
+				ran := make(chan int, 2)
+				first := p.OnCancel(func() { ran <- 1 })
+				p.OnCancel(func() { ran <- 2 }) // a second fetch: one watch of the parent for both
+				if tc.stopFirst && !first() {
+					t.Fatal("stop before the end reported false")
+				}
+				tc.end(p, leave)
+				synctest.Wait()
+				if got := len(ran); got != tc.runs {
+					t.Errorf("%d functions ran, want %d", got, tc.runs)
+				}
+				if !tc.stopFirst {
+					if got := first(); got != tc.stopAfter {
+						t.Errorf("stop after the end: %v, want %v", got, tc.stopAfter)
+					}
+				}
+				if p.ctx != nil {
+					t.Error("OnCancel made the page's context")
+				}
+			})
+		})
+	}
+	t.Run("after the end", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := &pageDeadline{parent: context.Background(), deadline: time.Now().Add(time.Second)}
+			p.cancel()
+			ran := make(chan struct{}, 1)
+			stop := p.OnCancel(func() { ran <- struct{}{} })
+			synctest.Wait()
+			if len(ran) != 1 {
+				t.Error("a function registered after the end did not run")
+			}
+			if stop() {
+				t.Error("stop of a function that ran reported true")
+			}
+		})
+	})
+}
+
+// Err and Deadline answer without making the page's context: canceled,
+// the parent's error, past the deadline, or nothing yet.
+func TestPageDeadlineErr(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		at := time.Now().Add(time.Second)
+		parent, leave := context.WithCancel(context.Background())
+		for _, tc := range []struct {
+			name string
+			p    *pageDeadline
+			act  func(p *pageDeadline)
+			want error
+		}{
+			{"running", &pageDeadline{parent: context.Background(), deadline: at}, func(*pageDeadline) {}, nil},
+			{"canceled", &pageDeadline{parent: context.Background(), deadline: at}, func(p *pageDeadline) { p.cancel() }, context.Canceled},
+			{"the shopper left", &pageDeadline{parent: parent, deadline: at}, func(*pageDeadline) { leave() }, context.Canceled},
+			{"past the deadline", &pageDeadline{parent: context.Background(), deadline: time.Now()}, func(*pageDeadline) {}, context.DeadlineExceeded},
+		} {
+			tc.act(tc.p)
+			if err := tc.p.Err(); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+				t.Errorf("%s: Err = %v, want %v", tc.name, err, tc.want)
+			}
+			if d, ok := tc.p.Deadline(); !ok || d.After(at) {
+				t.Errorf("%s: Deadline = %v, %v", tc.name, d, ok)
+			}
+			if tc.p.ctx != nil {
+				t.Errorf("%s: Err or Deadline made the page's context", tc.name)
+			}
 		}
 	})
 }

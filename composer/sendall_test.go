@@ -233,7 +233,9 @@ func warm(t *testing.T, s *shop, team *noStoreTeam, paths []string, want string)
 // With every box sent together, the shopper still gets the page up to a
 // slow box before that box answers: the page flushes when the answer it
 // comes to is not there yet. A shopper who leaves then ends the slow
-// box's request at once.
+// box's request at once: the box's and the page's deadlines are a minute
+// away, further than receive waits, so only the shopper's leaving can end
+// it in time.
 func TestSentBoxesStreamUpToASlowBox(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -246,8 +248,13 @@ func TestSentBoxesStreamUpToASlowBox(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			team := newNoStoreTeam(t)
-			s := noStoreShop(t, team, pageHead+
-				`<fragment src="team:/fast" timeout="10s"></fragment><main>static</main><fragment src="team:/slow" timeout="10s"></fragment>`+pageTail)
+			s := newShop(t, shopConfig{
+				services: map[string]*teamtest.Team{"team": team.Team},
+				layouts: map[string]string{"p.html": pageHead +
+					`<fragment src="team:/fast" timeout="10s"></fragment><main>static</main><fragment src="team:/slow" timeout="1m"></fragment>` + pageTail},
+				pages: "  - path: /\n    layout: p.html",
+				extra: "page_timeout: 1m\n",
+			})
 			warm(t, s, team, paths, pageHead+"<p>/fast</p><main>static</main><p>/slow</p>"+pageTail)
 
 			open := team.gate(paths)
