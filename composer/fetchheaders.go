@@ -56,7 +56,7 @@ const pageContextValues = 7
 
 // newPageContext makes the page context of r. Its header values are kept
 // in vals, an array of the page's own, so that a recycled page makes
-// none; nil makes one.
+// none.
 func newPageContext(vals *[pageContextValues]string, r *http.Request, requestID, route string, names, values []string, publicURL string) pageContext {
 	hostKeyed := publicURL == ""
 	if hostKeyed {
@@ -68,9 +68,6 @@ func newPageContext(vals *[pageContextValues]string, r *http.Request, requestID,
 	}
 	// One backing array for all: the escaped path, since a decoded one may
 	// hold bytes no header may carry.
-	if vals == nil {
-		vals = new([pageContextValues]string)
-	}
 	*vals = [pageContextValues]string{requestID, r.URL.EscapedPath(), route, publicURL}
 	pc := pageContext{requestID: vals[0:1:1], path: vals[1:2:2], route: vals[2:3:3], baseURL: vals[3:4:4], hostKeyed: hostKeyed}
 	if tp, ts := shopperTrace(r.Header); tp != "" {
