@@ -27,8 +27,9 @@ type pageDeadline struct {
 
 	// Under mu: the functions OnCancel registered and not yet run or
 	// stopped; the watch of the parent they share, once one was
-	// registered; and whether they ran (cut), after which a function
-	// registered runs at once.
+	// registered; and whether they were taken to run (cut: the page was
+	// canceled or its shopper left), after which a function registered
+	// runs at once.
 	cuts        []*pageCut
 	parentWatch func() bool
 	cut         bool
@@ -61,7 +62,7 @@ func (p *pageDeadline) get() context.Context {
 func (p *pageDeadline) cancel() {
 	p.mu.Lock()
 	p.canceled = true
-	stop, watch := p.stop, p.parentWatch
+	stop, watch, cuts := p.stop, p.parentWatch, p.takeCuts()
 	p.mu.Unlock()
 	if stop != nil {
 		stop()
@@ -69,7 +70,7 @@ func (p *pageDeadline) cancel() {
 	if watch != nil {
 		watch()
 	}
-	p.runCuts()
+	run(cuts)
 }
 
 // OnCancel arranges for f to run, on a goroutine of its own, once the
@@ -82,7 +83,7 @@ func (p *pageDeadline) cancel() {
 func (p *pageDeadline) OnCancel(f func()) (stop func() bool) {
 	c := &pageCut{p: p, f: f}
 	p.mu.Lock()
-	if p.cut || p.canceled {
+	if p.cut {
 		c.done = true
 		p.mu.Unlock()
 		go f()
@@ -98,15 +99,29 @@ func (p *pageDeadline) OnCancel(f func()) (stop func() bool) {
 	return c.stop
 }
 
-// runCuts runs the functions OnCancel registered, once.
+// runCuts runs the functions OnCancel registered, once: the shopper's
+// request ended.
 func (p *pageDeadline) runCuts() {
 	p.mu.Lock()
+	cuts := p.takeCuts()
+	p.mu.Unlock()
+	run(cuts)
+}
+
+// takeCuts takes the functions OnCancel registered, to be run, and makes
+// any registered later run at once. p.mu is held.
+func (p *pageDeadline) takeCuts() []*pageCut {
 	cuts := p.cuts
 	p.cuts, p.cut = nil, true
 	for _, c := range cuts {
 		c.done = true
 	}
-	p.mu.Unlock()
+	return cuts
+}
+
+// run runs each cut's function on a goroutine of its own, as
+// context.AfterFunc does.
+func run(cuts []*pageCut) {
 	for _, c := range cuts {
 		go c.f()
 	}

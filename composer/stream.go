@@ -61,9 +61,8 @@ const streamSendAt = 32 << 10
 var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // newStream starts pg's page for w, held whole or streamed, in the page's
-// own stream. The caller
-// sends the headers of a streamed page; the stream sends them (with
-// status) when a held one starts streaming.
+// own stream. The caller sends the headers of a streamed page; the stream
+// sends them (with status) when a held one starts streaming.
 func newStream(pg *page, w http.ResponseWriter, status int, whole bool) *stream {
 	f, _ := w.(http.Flusher)
 	s := &pg.stream // in the page, which a recycled page brings along
