@@ -222,21 +222,14 @@ func renderRuns(floor string, results []*peerResult, checks []check) string {
 // medians of its CPU per page with -defaults to those of the bare floor,
 // at each loop; "" when either did not run.
 func defaultsCost(floor, withDefaults *runMedians) string {
-	if floor == nil || withDefaults == nil {
-		return ""
-	}
-	var at []string
-	for i, c := range peerConns {
+	at := bothLoops(withDefaults, floor, func(c int) string {
 		x, y := withDefaults.CPUPerPage[c], floor.CPUPerPage[c]
-		if withDefaults.Loops[c] == 0 || floor.Loops[c] == 0 || y == 0 {
-			continue
-		}
 		conns := fmt.Sprint(c)
-		if i == 0 {
+		if c == peerConns[0] {
 			conns += " connections"
 		}
-		at = append(at, fmt.Sprintf("%s at %s", ratioText(fmtCPU(x), fmtCPU(y), float64(x), float64(y)), conns))
-	}
+		return fmt.Sprintf("%s at %s", ratioText(fmtCPU(x), fmtCPU(y), float64(x), float64(y)), conns)
+	})
 	if len(at) == 0 {
 		return ""
 	}
@@ -248,22 +241,31 @@ func defaultsCost(floor, withDefaults *runMedians) string {
 // the medians of their runs: the same program twice, so what this run
 // cannot tell apart. "" when the control did not run.
 func controlSpread(floor, again *runMedians) string {
-	if floor == nil || again == nil {
-		return ""
-	}
-	var at []string
-	for _, c := range peerConns {
-		if floor.Loops[c] == 0 || again.Loops[c] == 0 || floor.CPUPerPage[c] == 0 || floor.P99[c] == 0 {
-			continue
-		}
-		at = append(at, fmt.Sprintf("%.2f × in CPU per page and %.2f × in p99 at %d connections",
-			float64(again.CPUPerPage[c])/float64(floor.CPUPerPage[c]), float64(again.P99[c])/float64(floor.P99[c]), c))
-	}
+	at := bothLoops(again, floor, func(c int) string {
+		return fmt.Sprintf("%.2f × in CPU per page and %.2f × in p99 at %d connections",
+			float64(again.CPUPerPage[c])/float64(floor.CPUPerPage[c]), float64(again.P99[c])/float64(floor.P99[c]), c)
+	})
 	if len(at) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("The control, the same floor program run again right after it, came to %s (medians of %d and %d runs). "+
 		"A ratio below is the servers' only where it is further from the target than that from 1.", strings.Join(at, ", and "), again.Runs, floor.Runs)
+}
+
+// bothLoops returns what say says of each loop that a and its peer p
+// both measured, p's CPU per page and p99 not zero (say divides by
+// them); nil when either did not run.
+func bothLoops(a, p *runMedians, say func(conns int) string) []string {
+	if a == nil || p == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range peerConns {
+		if a.Loops[c] > 0 && p.Loops[c] > 0 && p.CPUPerPage[c] > 0 && p.P99[c] > 0 {
+			out = append(out, say(c))
+		}
+	}
+	return out
 }
 
 // writeRunRatios writes a table of each run's ratios: Inlay's no-store
