@@ -237,13 +237,14 @@ func (c *Cache) Lookup(req *fetch.Request) Lookup {
 	c.stats.Fetches.Add(1)
 	key, e := c.lookup(req)
 	l := Lookup{Key: key, Status: fetch.CacheMiss}
+	if e != nil && e.pass {
+		c.stats.Passes.Add(1)
+		l.Status, l.PassBody = fetch.CachePass, e.passBody
+		return l
+	}
 	if e != nil {
 		now := time.Now()
 		switch {
-		case e.pass:
-			c.stats.Passes.Add(1)
-			l.Status, l.PassBody = fetch.CachePass, e.passBody
-			return l
 		case now.Before(e.FreshUntil):
 			c.stats.CacheHits.Add(1)
 			l.Status, l.Resp = fetch.CacheHit, e.resp

@@ -200,7 +200,7 @@ var ErrWouldWait = errors.New("no slot free under the concurrency limit now")
 func (g *Guards) Admit(ctx context.Context, req *fetch.Request, wait bool) (Ticket, error) {
 	gd := g.guard(req.Service)
 	t := Ticket{gd: gd, ep: gd.endpointOf(req, g), req: req, theirs: true}
-	if st := gd.breaker.State(); st == gobreaker.StateOpen {
+	if gd.breaker.state() == gobreaker.StateOpen {
 		// Fail fast: an open breaker refuses without queueing.
 		g.stats.BreakerOpen.Add(1)
 		t.ep = nil
@@ -319,9 +319,9 @@ func (t *Ticket) Done(err error, measured bool) {
 // Breaker returns the state of the breakers that guarded the fetch: the
 // endpoint's when it is the more open, else the service's.
 func (t *Ticket) Breaker() string {
-	st := t.gd.breaker.State()
+	st := t.gd.breaker.state()
 	if t.ep != nil && st == gobreaker.StateClosed {
-		st = t.ep.State()
+		st = t.ep.state()
 	}
 	return st.String()
 }
@@ -373,7 +373,7 @@ func (g *Guards) allow(gd *guard, ep *breaker) (steps, error) {
 		return steps{gd: gd, service: service}, err
 	}
 	var service func(error)
-	if gd.breaker.State() != gobreaker.StateClosed {
+	if gd.breaker.state() != gobreaker.StateClosed {
 		var err error
 		if service, err = gd.breaker.Allow(); err != nil {
 			return steps{}, err
@@ -592,7 +592,7 @@ func (gd *guard) spans() bool {
 	}
 	open := 0
 	for _, b := range *m {
-		if b.State() != gobreaker.StateClosed {
+		if b.state() != gobreaker.StateClosed {
 			open++
 		}
 	}
@@ -614,7 +614,8 @@ func (g *Guards) newBreaker(name string, cfg Config, trip func(gobreaker.Counts)
 			return c.Requests >= minRequests && float64(c.TotalFailures) >= rate*float64(c.Requests)
 		}
 	}
-	return gobreaker.NewTwoStepCircuitBreaker[*fetch.Response](gobreaker.Settings{
+	b := new(breaker)
+	b.TwoStepCircuitBreaker = gobreaker.NewTwoStepCircuitBreaker[*fetch.Response](gobreaker.Settings{
 		Name:         name,
 		MaxRequests:  cmp.Or(cfg.Probes, DefaultBreakerProbes),
 		Interval:     window,
@@ -622,6 +623,7 @@ func (g *Guards) newBreaker(name string, cfg Config, trip func(gobreaker.Counts)
 		Timeout:      cmp.Or(cfg.OpenFor, DefaultBreakerOpenFor),
 		ReadyToTrip:  trip,
 		OnStateChange: func(name string, from, to gobreaker.State) {
+			b.tripped.Store(to != gobreaker.StateClosed)
 			level := slog.LevelWarn
 			if to == gobreaker.StateClosed {
 				level = slog.LevelInfo
@@ -632,6 +634,7 @@ func (g *Guards) newBreaker(name string, cfg Config, trip func(gobreaker.Counts)
 		IsSuccessful: countsAsSuccess,
 		IsExcluded:   excluded,
 	})
+	return b
 }
 
 // countsAsSuccess says which outcomes do not count against a service: an
@@ -651,7 +654,25 @@ func countsAsSuccess(err error) bool {
 // breaker is a circuit breaker in two steps: a fetch is allowed, then
 // its outcome told, so that one sent now and read later is counted as
 // one run whole.
-type breaker = gobreaker.TwoStepCircuitBreaker[*fetch.Response]
+type breaker struct {
+	*gobreaker.TwoStepCircuitBreaker[*fetch.Response]
+	// tripped mirrors the state for [breaker.state]: true from the
+	// moment the breaker opens until it closes again. gobreaker sets its
+	// state under its lock and tells OnStateChange there, so a fetch
+	// that reads false reads what State would have said a moment before.
+	tripped atomic.Bool
+}
+
+// state is State, without the lock and the clock that State takes while
+// the breaker is closed: a healthy service's fetches ask it several times
+// each. Only a tripped breaker asks State, which also moves an open
+// breaker to half-open once its time is up.
+func (b *breaker) state() gobreaker.State {
+	if !b.tripped.Load() {
+		return gobreaker.StateClosed
+	}
+	return b.State()
+}
 
 // errQueueFull is why a fetch was refused by a service's limit.
 var errQueueFull = errors.New("concurrency limit reached and wait queue full")

@@ -218,6 +218,42 @@ func TestBreakerHalfOpenLetsExactlyProbesThrough(t *testing.T) {
 	}
 }
 
+// The state a fetch reads without gobreaker's lock agrees with State at
+// every step of a breaker's life: closed, open, half-open once OpenFor is
+// up, closed again after the probe, and open after a failed probe.
+func TestBreakerStateMirrorsGobreaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := &origin{}
+		g := newGuarded(o, Config{Failures: 1, OpenFor: 10 * time.Second, Probes: 1, ServiceOnly: true}, nil, nil)
+		b := g.guard("search").breaker
+		steps := []struct {
+			name   string
+			status int64         // the next fetch's answer; zero fetches nothing
+			sleep  time.Duration // before the check
+			want   gobreaker.State
+		}{
+			{"new", 0, 0, gobreaker.StateClosed},
+			{"an answer", 200, 0, gobreaker.StateClosed},
+			{"a failure", 500, 0, gobreaker.StateOpen},
+			{"OpenFor up", 0, 10*time.Second + time.Nanosecond, gobreaker.StateHalfOpen},
+			{"the probe answers", 200, 0, gobreaker.StateClosed},
+			{"a failure again", 503, 0, gobreaker.StateOpen},
+			{"OpenFor up again", 0, 10*time.Second + time.Nanosecond, gobreaker.StateHalfOpen},
+			{"the probe fails", 500, 0, gobreaker.StateOpen},
+		}
+		for _, st := range steps {
+			if st.status != 0 {
+				o.status.Store(st.status)
+				g.Fetch(context.Background(), guardRequest("search"))
+			}
+			time.Sleep(st.sleep)
+			if got, want := b.state(), b.State(); got != want || got != st.want {
+				t.Errorf("%s: state() = %v, State() = %v, want both %v", st.name, got, want, st.want)
+			}
+		}
+	})
+}
+
 // F2: a probe whose caller went away is not counted, so it does not use up
 // the half-open breaker's probes.
 func TestBreakerCancelledProbeLeavesRoomForAnother(t *testing.T) {

@@ -40,7 +40,7 @@ type guardedTransport struct {
 
 func (t *guardedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	gd := t.guards.guard(t.service)
-	if gd.breaker.State() == gobreaker.StateOpen {
+	if gd.breaker.state() == gobreaker.StateOpen {
 		t.guards.stats.BreakerOpen.Add(1)
 		return nil, fmt.Errorf("service %s: %w", t.service, ErrBreakerOpen)
 	}

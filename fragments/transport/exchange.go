@@ -48,8 +48,9 @@ func (x *Exchange) start(ctx context.Context, c *Client, req *fetch.Request) boo
 		return false
 	}
 	p := c.Conns
-	conn := p.idleConn(u.addr) // nil: one is dialled below
-	deadline, _ := fetchDeadline(ctx, req, time.Now())
+	now := time.Now()
+	conn := p.idleConn(u.addr, now) // nil: one is dialled below
+	deadline, _ := fetchDeadline(ctx, req, now)
 	x.conns = p
 	x.x = h1Exchange{p: p, c: c, conn: conn, u: u, req: req, ctx: ctx, deadline: deadline}
 	if conn == nil {

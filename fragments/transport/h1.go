@@ -507,7 +507,7 @@ func drain(body io.Reader) bool {
 
 // get returns an idle connection to addr, or dials a new one.
 func (p *H1Conns) get(ctx context.Context, addr string, deadline time.Time) (*h1Conn, error) {
-	if c := p.idleConn(addr); c != nil {
+	if c := p.idleConn(addr, time.Now()); c != nil {
 		return c, nil
 	}
 	return p.dialConn(ctx, addr, deadline)
@@ -528,10 +528,9 @@ func (p *H1Conns) dialConn(ctx context.Context, addr string, deadline time.Time)
 	return newH1Conn(addr, nc), nil
 }
 
-// idleConn returns an idle connection to addr, or nil when there is
-// none.
-func (p *H1Conns) idleConn(addr string) *h1Conn {
-	now := time.Now()
+// idleConn returns an idle connection to addr that is neither idle too
+// long nor too old at now, or nil when there is none.
+func (p *H1Conns) idleConn(addr string, now time.Time) *h1Conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for idle := p.idle[addr]; len(idle) > 0; idle = p.idle[addr] {
