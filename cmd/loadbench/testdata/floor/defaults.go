@@ -26,8 +26,9 @@ import (
 
 // Inlay's defaults (composer/config, fragments/guard, composer/metrics).
 const (
-	pageTimeout     = 2 * time.Second // config.DefaultPageTimeout
-	fragmentTimeout = time.Second     // config.DefaultServiceTimeout
+	pageTimeout     = 2 * time.Second  // config.DefaultPageTimeout
+	fragmentTimeout = time.Second      // config.DefaultServiceTimeout
+	writeIdle       = 10 * time.Second // composer.DefaultWriteIdleTimeout
 	service         = "bench"
 	route           = "/"
 )
@@ -69,6 +70,19 @@ func newWithDefaults(c *composer, upstream string) *withDefaults {
 
 // newBreaker has Inlay's default settings: it opens at 50 % failures over
 // 20 fetches or more within a 10 s window rolled by the second.
+// serverWithDefaults serves h on addr with the timeouts of inlay serve's
+// shopper-facing server (cmd/inlay's newHTTPServer).
+func serverWithDefaults(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+}
+
 func newBreaker(name string) *gobreaker.TwoStepCircuitBreaker[any] {
 	return gobreaker.NewTwoStepCircuitBreaker[any](gobreaker.Settings{
 		Name: name, MaxRequests: 1, Interval: 10 * time.Second, BucketPeriod: time.Second, Timeout: 10 * time.Second,
@@ -109,6 +123,7 @@ func (d *withDefaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), pageTimeout)
 	defer cancel()
 	pageDeadline, _ := ctx.Deadline()
+	http.NewResponseController(w).SetWriteDeadline(started.Add(writeIdle)) // as Inlay's page does when it starts
 	h := w.Header()
 	h["X-Request-Id"], h["Content-Type"], h["Cache-Control"] = []string{id}, htmlContentType, privateNoCache
 

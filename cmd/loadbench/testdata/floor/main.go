@@ -38,7 +38,12 @@
 //     private, no-cache, and Server-Timing for the boxes read before the
 //     headers leave. Inlay sets no X-Content-Type-Options, Referrer-Policy
 //     or Vary on a page, and a Content-Security-Policy only on one that
-//     streams async boxes.
+//     streams async boxes;
+//   - the shopper's connection under inlay serve's timeouts (a request
+//     head in 5 s, a request in 30 s, an answer in 60 s, 120 s idle:
+//     net/http then sets the connection's deadlines around every
+//     request), and the page's writes under Inlay's write deadline (10 s
+//     from the page's start).
 //
 // With -cached, the composer fetches the four fragments once, as it
 // starts, and serves the page stitched from them, from memory, ever after:
@@ -110,7 +115,7 @@ func main() {
 		log.Fatal(http.ListenAndServe(*listen, page))
 	}
 	if *defaults {
-		log.Fatal(http.ListenAndServe(*listen, newWithDefaults(c, *upstream)))
+		log.Fatal(serverWithDefaults(*listen, newWithDefaults(c, *upstream)).ListenAndServe())
 	}
 	log.Fatal(http.ListenAndServe(*listen, c))
 }
