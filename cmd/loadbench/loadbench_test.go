@@ -68,8 +68,8 @@ func TestParseWrkUnits(t *testing.T) {
 }
 
 // The process reader reads this test's own process: the CPU it spends
-// (counted in clock ticks, so the test spends some first), a resident
-// set, and a peak at least as high.
+// (counted in clock ticks, so the test spends some first) and the user
+// time of it, a resident set, and a peak at least as high.
 func TestProcReaderSamplesItsOwnProcess(t *testing.T) {
 	pr := newProcReader(t.Context())
 	deadline := time.Now().Add(5 * time.Second)
@@ -81,11 +81,14 @@ func TestProcReaderSamplesItsOwnProcess(t *testing.T) {
 		if s.RSS <= 0 || s.HWM < s.RSS {
 			t.Fatalf("sample: RSS %d, peak %d; want RSS above 0 and peak ≥ RSS", s.RSS, s.HWM)
 		}
-		if s.CPU > 0 {
+		if s.User < 0 || s.User > s.CPU {
+			t.Fatalf("sample: user time %v of CPU time %v; want between 0 and all of it", s.User, s.CPU)
+		}
+		if s.User > 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sample: no CPU time after %d rounds of work", n)
+			t.Fatalf("sample: no user time after %d rounds of work (CPU time %v)", n, s.CPU)
 		}
 		sink := 0
 		for i := range 1 << 22 { // some work for the clock to count

@@ -67,6 +67,7 @@ var peerColumns = []peerColumn{
 type peerLoop struct {
 	peakResult
 	CPUPerPage      time.Duration
+	UserPerPage     time.Duration // of CPUPerPage, the user time; the rest is the kernel's
 	UpstreamPerPage float64
 }
 
@@ -228,6 +229,7 @@ func (b *bench) runPeer(ctx context.Context, pc peerConfig, col peerColumn, run 
 		loop := &peerLoop{peakResult: pr}
 		if pr.Requests > 0 {
 			loop.CPUPerPage = (s1.CPU - s0.CPU) / time.Duration(pr.Requests)
+			loop.UserPerPage = (s1.User - s0.User) / time.Duration(pr.Requests)
 			loop.UpstreamPerPage = float64(f1-f0) / float64(pr.Requests)
 		}
 		res.Loops[c] = loop

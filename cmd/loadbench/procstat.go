@@ -13,6 +13,7 @@ import (
 // procSample is what /proc says about a process at one moment.
 type procSample struct {
 	CPU  time.Duration // user + system time, all threads
+	User time.Duration // of which user time
 	HWM  int64         // peak resident set size, bytes (VmHWM)
 	RSS  int64         // resident set size now, bytes (VmRSS)
 	Time time.Time
@@ -46,8 +47,14 @@ func (pr procReader) sample(pid int) (procSample, error) {
 	if err != nil {
 		return procSample{}, fmt.Errorf("/proc/%d/status: %w", pid, err)
 	}
+	cpu := time.Duration(stat.CPUTime() * float64(time.Second))
+	var user time.Duration
+	if ticks := stat.UTime + stat.STime; ticks > 0 {
+		user = time.Duration(float64(cpu) * float64(stat.UTime) / float64(ticks))
+	}
 	return procSample{
-		CPU:  time.Duration(stat.CPUTime() * float64(time.Second)),
+		CPU:  cpu,
+		User: user,
 		HWM:  int64(status.VmHWM),
 		RSS:  int64(status.VmRSS),
 		Time: now,
@@ -77,6 +84,7 @@ func (pr procReader) sampleTree(pid int) (procSample, error) {
 			return procSample{}, err
 		}
 		total.CPU += s.CPU
+		total.User += s.User
 		total.HWM += s.HWM
 		total.RSS += s.RSS
 	}

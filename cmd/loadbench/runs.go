@@ -269,7 +269,8 @@ func bothLoops(a, p *runMedians, say func(conns int) string) []string {
 }
 
 // writeRunRatios writes a table of each run's ratios: Inlay's no-store
-// CPU per page to the floor's, bare and with Inlay's defaults, the floor's
+// CPU per page to the floor's, bare and with Inlay's defaults, then its
+// user and its system time per page to the bare floor's, the floor's
 // with defaults to the bare floor's, Inlay's no-store p99 to nginx's, the
 // control's CPU per page and p99 to the bare floor's, Inlay's
 // cached req/s and p99 to nginx's, its cached p99 to the floor's with the
@@ -299,6 +300,21 @@ func writeRunRatios(b *strings.Builder, results []*peerResult, runs int) {
 	for _, c := range peerConns {
 		ratios = append(ratios, ratio{fmt.Sprintf("no-store CPU per page, Inlay / floor with defaults, %d", c),
 			"inlay-no-store", "floor-defaults-no-store", c, cpu})
+	}
+	// Where the CPU goes: Inlay's own code (user time) or the kernel's
+	// work for its sockets (system time).
+	user := func(l *peerLoop) float64 { return float64(l.UserPerPage) }
+	system := func(l *peerLoop) float64 {
+		if l.UserPerPage == 0 {
+			return 0 // not measured
+		}
+		return float64(l.CPUPerPage - l.UserPerPage)
+	}
+	for _, c := range peerConns {
+		ratios = append(ratios, ratio{fmt.Sprintf("no-store user CPU per page, Inlay / floor, %d", c), "inlay-no-store", "floor-no-store", c, user})
+	}
+	for _, c := range peerConns {
+		ratios = append(ratios, ratio{fmt.Sprintf("no-store system CPU per page, Inlay / floor, %d", c), "inlay-no-store", "floor-no-store", c, system})
 	}
 	for _, c := range peerConns {
 		ratios = append(ratios, ratio{fmt.Sprintf("no-store CPU per page, floor with defaults / floor, %d", c),

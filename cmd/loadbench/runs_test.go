@@ -36,8 +36,15 @@ func TestMedian(t *testing.T) {
 // per page, p99 and req/s.
 type runFigures struct {
 	cpu, p99 map[int]time.Duration
+	user     map[int]time.Duration // of cpu; none when not measured
 	rps      map[int]float64
 	rss      int64
+}
+
+// withUser gives f's loops at 64 and at 256 connections their user time.
+func withUser(f runFigures, user64, user256 time.Duration) runFigures {
+	f.user = map[int]time.Duration{64: user64, 256: user256}
+	return f
 }
 
 // runsFixture builds the results of runs of the side-by-side columns,
@@ -49,7 +56,7 @@ func runsFixture(columns map[string][]runFigures) []*peerResult {
 			r := &peerResult{Column: col, Run: i + 1, Loops: map[int]*peerLoop{}, HasProc: true, RSSPeak: f.rss, Load: "0.50"}
 			for c, rps := range f.rps {
 				r.Loops[c] = &peerLoop{peakResult: peakResult{Conns: c, RPS: rps, P50: f.p99[c] / 2, P99: f.p99[c], Requests: int64(rps) * 10, Checked: true},
-					CPUPerPage: f.cpu[c]}
+					CPUPerPage: f.cpu[c], UserPerPage: f.user[c]}
 			}
 			out = append(out, r)
 		}
@@ -210,8 +217,10 @@ func TestCheckRuns(t *testing.T) {
 func TestRenderRuns(t *testing.T) {
 	us, ms := time.Microsecond, time.Millisecond
 	results := runsFixture(map[string][]runFigures{
-		"inlay-no-store":          {fig(130*us, 140*us, 26*ms, 80*ms, 2900, 6000, 62<<20), fig(200*us, 160*us, 24*ms, 90*ms, 2800, 5900, 70<<20)},
-		"floor-no-store":          {fig(100*us, 125*us, 20*ms, 60*ms, 3000, 7000, 10<<20), fig(100*us, 130*us, 20*ms, 60*ms, 3000, 7000, 10<<20)},
+		"inlay-no-store": {withUser(fig(130*us, 140*us, 26*ms, 80*ms, 2900, 6000, 62<<20), 80*us, 84*us),
+			fig(200*us, 160*us, 24*ms, 90*ms, 2800, 5900, 70<<20)},
+		"floor-no-store": {withUser(fig(100*us, 125*us, 20*ms, 60*ms, 3000, 7000, 10<<20), 40*us, 50*us),
+			fig(100*us, 130*us, 20*ms, 60*ms, 3000, 7000, 10<<20)},
 		"floor-defaults-no-store": {fig(110*us, 140*us, 20*ms, 60*ms, 3000, 6500, 12<<20), fig(120*us, 150*us, 20*ms, 60*ms, 3000, 6500, 12<<20)},
 		controlKey:                {fig(110*us, 150*us, 21*ms, 66*ms, 3000, 6800, 10<<20), fig(100*us, 140*us, 20*ms, 72*ms, 3000, 6900, 10<<20)},
 		"inlay-cached":            {fig(35*us, 35*us, 10*ms, 30*ms, 42000, 45000, 45<<20), fig(0, 35*us, 0, 28*ms, 0, 44000, 45<<20)},
@@ -226,6 +235,12 @@ func TestRenderRuns(t *testing.T) {
 		"| no-store CPU per page, Inlay / floor, 64 | 1.30 × | 2.00 × |",
 		"| floor program with Inlay's defaults, no-store | 2 | 3,000 | 10.00 ms / 20.00 ms | 0.120 ms |",
 		"| no-store CPU per page, Inlay / floor with defaults, 64 | 1.18 × | 1.67 × |",
+		// user 80 / 40 and 84 / 50 µs, system 50 / 60 and 56 / 75: the
+		// second run measured no user time.
+		"| no-store user CPU per page, Inlay / floor, 64 | 2.00 × | – |",
+		"| no-store user CPU per page, Inlay / floor, 256 | 1.68 × | – |",
+		"| no-store system CPU per page, Inlay / floor, 64 | 0.83 × | – |",
+		"| no-store system CPU per page, Inlay / floor, 256 | 0.75 × | – |",
 		"| no-store CPU per page, floor with defaults / floor, 256 | 1.12 × | 1.15 × |",
 		"Inlay's defaults cost the floor program, in CPU per page (the floor with defaults / the floor, medians of 2 and 2 runs): "+
 			"0.115 ms / 0.100 ms = 1.15 × at 64 connections, 0.145 ms / 0.128 ms = 1.14 × at 256.",
