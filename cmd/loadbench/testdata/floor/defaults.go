@@ -68,8 +68,6 @@ func newWithDefaults(c *composer, upstream string) *withDefaults {
 	return d
 }
 
-// newBreaker has Inlay's default settings: it opens at 50 % failures over
-// 20 fetches or more within a 10 s window rolled by the second.
 // serverWithDefaults serves h on addr with the timeouts of inlay serve's
 // shopper-facing server (cmd/inlay's newHTTPServer).
 func serverWithDefaults(addr string, h http.Handler) *http.Server {
@@ -83,6 +81,8 @@ func serverWithDefaults(addr string, h http.Handler) *http.Server {
 	}
 }
 
+// newBreaker has Inlay's default settings: it opens at 50 % failures over
+// 20 fetches or more within a 10 s window rolled by the second.
 func newBreaker(name string) *gobreaker.TwoStepCircuitBreaker[any] {
 	return gobreaker.NewTwoStepCircuitBreaker[any](gobreaker.Settings{
 		Name: name, MaxRequests: 1, Interval: 10 * time.Second, BucketPeriod: time.Second, Timeout: 10 * time.Second,
