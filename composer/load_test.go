@@ -387,6 +387,11 @@ func TestLoadHangingServiceQueueHoldsOnlyItsOwnFetches(t *testing.T) {
 	if got := slow.Hits(); got > guard.DefaultInitialLimit || got == 0 {
 		t.Errorf("fetches the hanging service holds: %d, want 1 to its limit %d, the rest of the %d in its queue", got, guard.DefaultInitialLimit, n)
 	}
+	// The service answered nothing yet, so its limit is still the initial
+	// one, and what it holds is what it holds at once: the check above is
+	// the limit's. Once released, the limit adapts to the answers (the
+	// queued fetches come back at once, and it may grow past the initial
+	// one), so a peak taken then says nothing of the queue.
 	released()
 	wg.Wait()
 	if b := bad.Load(); b != 0 {
@@ -394,9 +399,6 @@ func TestLoadHangingServiceQueueHoldsOnlyItsOwnFetches(t *testing.T) {
 	}
 	if got := slow.Hits(); got != n {
 		t.Errorf("fetches of the hanging service: got %d, want %d, one per page", got, n)
-	}
-	if got := slow.PeakInFlight(); got > guard.DefaultInitialLimit {
-		t.Errorf("requests held by the hanging service at once: got %d, want at most its limit %d", got, guard.DefaultInitialLimit)
 	}
 	if got := s.inlay.Guards().State("shell"); got != "closed" {
 		t.Errorf("the other service's breaker: got %q, want closed", got)
