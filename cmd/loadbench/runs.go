@@ -294,12 +294,12 @@ func writeRunRatios(b *strings.Builder, results []*peerResult, runs int) {
 	p99 := func(l *peerLoop) float64 { return float64(l.P99) }
 	last := peerConns[len(peerConns)-1]
 	var ratios []ratio
-	for _, c := range peerConns {
-		ratios = append(ratios, ratio{fmt.Sprintf("no-store CPU per page, Inlay / floor, %d", c), "inlay-no-store", "floor-no-store", c, cpu})
-	}
-	for _, c := range peerConns {
-		ratios = append(ratios, ratio{fmt.Sprintf("no-store CPU per page, Inlay / floor with defaults, %d", c),
-			"inlay-no-store", "floor-defaults-no-store", c, cpu})
+	// add adds the ratio of a's quantity to p's, titled "title, conns", at
+	// each of conns.
+	add := func(title, a, p string, quantity func(*peerLoop) float64, conns ...int) {
+		for _, c := range conns {
+			ratios = append(ratios, ratio{fmt.Sprintf("%s, %d", title, c), a, p, c, quantity})
+		}
 	}
 	// Where the CPU goes: Inlay's own code (user time) or the kernel's
 	// work for its sockets (system time).
@@ -310,30 +310,18 @@ func writeRunRatios(b *strings.Builder, results []*peerResult, runs int) {
 		}
 		return float64(l.CPUPerPage - l.UserPerPage)
 	}
-	for _, c := range peerConns {
-		ratios = append(ratios, ratio{fmt.Sprintf("no-store user CPU per page, Inlay / floor, %d", c), "inlay-no-store", "floor-no-store", c, user})
-	}
-	for _, c := range peerConns {
-		ratios = append(ratios, ratio{fmt.Sprintf("no-store system CPU per page, Inlay / floor, %d", c), "inlay-no-store", "floor-no-store", c, system})
-	}
-	for _, c := range peerConns {
-		ratios = append(ratios, ratio{fmt.Sprintf("no-store CPU per page, floor with defaults / floor, %d", c),
-			"floor-defaults-no-store", "floor-no-store", c, cpu})
-	}
-	for _, c := range peerConns {
-		ratios = append(ratios, ratio{fmt.Sprintf("no-store p99, Inlay / nginx, %d", c), "inlay-no-store", "nginx-no-store", c, p99})
-	}
-	for _, c := range peerConns {
-		ratios = append(ratios, ratio{fmt.Sprintf("control: no-store CPU per page, floor again / floor, %d", c), controlKey, "floor-no-store", c, cpu})
-	}
-	for _, c := range peerConns {
-		ratios = append(ratios, ratio{fmt.Sprintf("control: no-store p99, floor again / floor, %d", c), controlKey, "floor-no-store", c, p99})
-	}
-	ratios = append(ratios,
-		ratio{fmt.Sprintf("cached req/s, Inlay / nginx, %d", last), "inlay-cached", "nginx-cached", last, func(l *peerLoop) float64 { return l.RPS }},
-		ratio{fmt.Sprintf("cached p99, Inlay / nginx, %d", last), "inlay-cached", "nginx-cached", last, p99},
-		ratio{fmt.Sprintf("cached p99, Inlay / floor stitched once, %d", last), "inlay-cached", "floor-cached", last, p99},
-		ratio{fmt.Sprintf("cached p99, floor stitched once / nginx, %d", last), "floor-cached", "nginx-cached", last, p99})
+	add("no-store CPU per page, Inlay / floor", "inlay-no-store", "floor-no-store", cpu, peerConns...)
+	add("no-store CPU per page, Inlay / floor with defaults", "inlay-no-store", "floor-defaults-no-store", cpu, peerConns...)
+	add("no-store user CPU per page, Inlay / floor", "inlay-no-store", "floor-no-store", user, peerConns...)
+	add("no-store system CPU per page, Inlay / floor", "inlay-no-store", "floor-no-store", system, peerConns...)
+	add("no-store CPU per page, floor with defaults / floor", "floor-defaults-no-store", "floor-no-store", cpu, peerConns...)
+	add("no-store p99, Inlay / nginx", "inlay-no-store", "nginx-no-store", p99, peerConns...)
+	add("control: no-store CPU per page, floor again / floor", controlKey, "floor-no-store", cpu, peerConns...)
+	add("control: no-store p99, floor again / floor", controlKey, "floor-no-store", p99, peerConns...)
+	add("cached req/s, Inlay / nginx", "inlay-cached", "nginx-cached", func(l *peerLoop) float64 { return l.RPS }, last)
+	add("cached p99, Inlay / nginx", "inlay-cached", "nginx-cached", p99, last)
+	add("cached p99, Inlay / floor stitched once", "inlay-cached", "floor-cached", p99, last)
+	add("cached p99, floor stitched once / nginx", "floor-cached", "nginx-cached", p99, last)
 
 	numbers := make([]int, runs)
 	for i := range numbers {
