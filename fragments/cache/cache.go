@@ -237,12 +237,12 @@ func (c *Cache) Lookup(req *fetch.Request) Lookup {
 	c.stats.Fetches.Add(1)
 	key, e := c.lookup(req)
 	l := Lookup{Key: key, Status: fetch.CacheMiss}
-	if e != nil && e.pass {
-		c.stats.Passes.Add(1)
-		l.Status, l.PassBody = fetch.CachePass, e.passBody
-		return l
-	}
 	if e != nil {
+		if e.pass { // decided without the clock
+			c.stats.Passes.Add(1)
+			l.Status, l.PassBody = fetch.CachePass, e.passBody
+			return l
+		}
 		now := time.Now()
 		switch {
 		case now.Before(e.FreshUntil):
