@@ -70,7 +70,7 @@ func (p *pageDeadline) cancel() {
 	if watch != nil {
 		watch()
 	}
-	run(cuts)
+	startCuts(cuts)
 }
 
 // OnCancel arranges for f to run, on a goroutine of its own, once the
@@ -105,7 +105,7 @@ func (p *pageDeadline) runCuts() {
 	p.mu.Lock()
 	cuts := p.takeCuts()
 	p.mu.Unlock()
-	run(cuts)
+	startCuts(cuts)
 }
 
 // takeCuts takes the functions OnCancel registered, to be run, and makes
@@ -119,9 +119,9 @@ func (p *pageDeadline) takeCuts() []*pageCut {
 	return cuts
 }
 
-// run runs each cut's function on a goroutine of its own, as
+// startCuts runs each cut's function on a goroutine of its own, as
 // context.AfterFunc does.
-func run(cuts []*pageCut) {
+func startCuts(cuts []*pageCut) {
 	for _, c := range cuts {
 		go c.f()
 	}
