@@ -145,8 +145,8 @@ func TestPageDeadlineErr(t *testing.T) {
 			if err := tc.p.Err(); !errors.Is(err, tc.want) {
 				t.Errorf("%s: Err = %v, want %v", tc.name, err, tc.want)
 			}
-			if d, ok := tc.p.Deadline(); !ok || d.After(at) {
-				t.Errorf("%s: Deadline = %v, %v", tc.name, d, ok)
+			if d, ok := tc.p.Deadline(); !ok || !d.Equal(tc.p.deadline) {
+				t.Errorf("%s: Deadline = %v, %v; want the page's, %v (the parent has none)", tc.name, d, ok, tc.p.deadline)
 			}
 			if tc.p.ctx != nil {
 				t.Errorf("%s: Err or Deadline made the page's context", tc.name)
