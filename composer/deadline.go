@@ -58,19 +58,23 @@ func (p *pageDeadline) get() context.Context {
 }
 
 // cancel ends the page's fetches that still run. A page that never
-// started its fetches has nothing to end.
-func (p *pageDeadline) cancel() {
+// started its fetches has nothing to end. It reports whether no function
+// OnCancel registered was run or can still run, nor the watch of the
+// parent: then no goroutine of its own can still touch p.
+func (p *pageDeadline) cancel() (quiet bool) {
 	p.mu.Lock()
+	quiet = !p.cut // runCuts has not taken the cuts
 	p.canceled = true
 	stop, watch, cuts := p.stop, p.parentWatch, p.takeCuts()
 	p.mu.Unlock()
 	if stop != nil {
 		stop()
 	}
-	if watch != nil {
-		watch()
+	if watch != nil && !watch() {
+		quiet = false // the shopper's request ended first: runCuts runs
 	}
 	startCuts(cuts)
+	return quiet && len(cuts) == 0
 }
 
 // OnCancel arranges for f to run, on a goroutine of its own, once the

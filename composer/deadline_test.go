@@ -154,3 +154,43 @@ func TestPageDeadlineErr(t *testing.T) {
 		}
 	})
 }
+
+// cancel reports quiet only when nothing it or the parent's watch started
+// can still run: the page may then be recycled.
+func TestPageDeadlineCancelQuiet(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(p *pageDeadline, leave context.CancelFunc)
+		want  bool
+	}{
+		{"no fetch registered", func(*pageDeadline, context.CancelFunc) {}, true},
+		{"every fetch stopped before the end", func(p *pageDeadline, _ context.CancelFunc) {
+			p.OnCancel(func() {})()
+			p.OnCancel(func() {})()
+		}, true},
+		{"a fetch still registered: its cut runs", func(p *pageDeadline, _ context.CancelFunc) {
+			p.OnCancel(func() {})()
+			p.OnCancel(func() {})
+		}, false},
+		{"the shopper left first", func(p *pageDeadline, leave context.CancelFunc) {
+			stop := p.OnCancel(func() {})
+			leave()
+			synctest.Wait()
+			stop()
+		}, false},
+		{"the page's context was made", func(p *pageDeadline, _ context.CancelFunc) { _ = p.Done() }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				parent, leave := context.WithCancel(context.Background())
+				defer leave()
+				p := &pageDeadline{parent: parent, deadline: time.Now().Add(time.Second)}
+				tc.setup(p, leave)
+				if got := p.cancel(); got != tc.want {
+					t.Errorf("cancel: quiet %v, want %v", got, tc.want)
+				}
+				synctest.Wait()
+			})
+		})
+	}
+}

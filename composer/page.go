@@ -50,6 +50,9 @@ type page struct {
 	slots    []slotState // slots[i] is layout slot i's
 	fetches  []slotFetch // fetches[i] is slot i's fetch, begun by start and not answered at once; nil while none is
 	deadline pageDeadline
+	// quiet is set by settle when the page's deadline left no goroutine
+	// behind (see pageDeadline.cancel): one condition of recyclable.
+	quiet bool
 	// asyncDone gives the indexes of async slots as they finish, when
 	// they stream as they come; nil when the page is written in document
 	// order.
@@ -78,6 +81,10 @@ type outcome struct {
 	duration time.Duration
 	// report is what the fetch layers said about the src fetch.
 	report fetch.Report
+	// quiet says nothing but the page can still hold the src fetch's
+	// request or context (fragments.Pending.Quiet): one condition of
+	// recyclable.
+	quiet bool
 }
 
 // errStatus is the failure of a fragment whose status cannot fill its slot.
@@ -127,7 +134,7 @@ func (pg *page) compose(w http.ResponseWriter, pageTimeout time.Duration) {
 // settle ends what compose leaves behind once the page is written: the
 // fetches it did not read, and the bodies' hold on the in-flight budget.
 func (pg *page) settle() {
-	pg.deadline.cancel()
+	pg.quiet = pg.deadline.cancel()
 	pg.boxes.Wait()
 	// Answers the page did not come to: their fetches end at once.
 	for i := range pg.fetches {
@@ -186,8 +193,12 @@ func (pg *page) start(pageTimeout time.Duration) {
 			pg.slots[i].done = closedChan
 			continue
 		}
-		if pg.fetches == nil {
-			pg.fetches = make([]slotFetch, n)
+		if len(pg.fetches) == 0 {
+			if cap(pg.fetches) >= n { // a recycled page's: cleared by recycle
+				pg.fetches = pg.fetches[:n]
+			} else {
+				pg.fetches = make([]slotFetch, n)
+			}
 		}
 		pg.fetches[i] = *sf // a Pending may move before its Wait
 		held := &pg.fetches[i]

@@ -80,9 +80,10 @@ func (s *Server) newPage(c echo.Context, p *config.Page, lay *layout.Layout, ide
 	if cookie != nil {
 		c.Response().Header().Add("Set-Cookie", cookie.String())
 	}
-	pg := pagePool.Get().(*page) // its slots cleared, kept for start to reuse
+	pg := pagePool.Get().(*page) // its slots and fetches cleared, kept for start to reuse
 	*pg = page{
 		slots:     pg.slots,
+		fetches:   pg.fetches,
 		eng:       s.pages,
 		layout:    lay,
 		r:         r,

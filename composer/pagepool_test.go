@@ -1,7 +1,10 @@
 package composer
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/inlayhq/inlay/fragments/fetch"
 	"github.com/inlayhq/inlay/fragments/guard"
+	"github.com/inlayhq/inlay/teams/teamtest"
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -60,12 +64,12 @@ func TestStalePageIsNotRecycled(t *testing.T) {
 }
 
 // TestRecyclable: a page is kept for the next request only when every
-// slot was answered at start from a fresh entry of the local cache, no
-// fetch is held and tracing is off.
+// slot's fetch is quiet and answered, its deadline left no goroutine
+// behind, and tracing is off.
 func TestRecyclable(t *testing.T) {
-	fresh := outcome{resp: &fetch.Response{}, report: fetch.Report{Cache: fetch.CacheHit, Tier: fetch.TierLocal}}
-	with := func(change func(*outcome)) outcome {
-		o := fresh
+	fresh := outcome{resp: &fetch.Response{}, report: fetch.Report{Cache: fetch.CacheHit, Tier: fetch.TierLocal}, quiet: true}
+	read := outcome{resp: &fetch.Response{}, report: fetch.Report{Cache: fetch.CachePass, Tier: fetch.TierOrigin}, quiet: true}
+	with := func(o outcome, change func(*outcome)) outcome {
 		change(&o)
 		return o
 	}
@@ -73,20 +77,20 @@ func TestRecyclable(t *testing.T) {
 		name    string
 		second  outcome // the second of three slots; the others are fresh
 		fetches bool
+		cut     bool // the page's deadline left a goroutine behind
 		tracing bool
 		want    bool
 	}{
 		{name: "every slot fresh", second: fresh, want: true},
-		{name: "a stale slot", second: with(func(o *outcome) { o.report.Cache = fetch.CacheStale })},
-		{name: "a slot from the shared tier", second: with(func(o *outcome) { o.report.Tier = fetch.TierShared })},
-		{name: "a missed slot", second: with(func(o *outcome) { o.report = fetch.Report{Cache: fetch.CacheMiss, Tier: fetch.TierOrigin} })},
-		{name: "a failed slot", second: with(func(o *outcome) { o.resp, o.err = nil, errStatus{500} })},
-		{name: "a slot from its fallback-src", second: with(func(o *outcome) { o.fromFallback = true })},
+		{name: "a slot sent at the start and read on the page's goroutine", second: read, fetches: true, want: true},
+		{name: "a slot not quiet (a stale copy, a flight, a fetch on a goroutine, a retry)", second: with(fresh, func(o *outcome) { o.quiet = false })},
+		{name: "a failed slot", second: with(read, func(o *outcome) { o.resp, o.err = nil, errStatus{500} })},
+		{name: "a slot from its fallback-src", second: with(read, func(o *outcome) { o.fromFallback = true })},
 		{name: "a HEAD's unfetched slot", second: outcome{}},
-		{name: "a fetch held", second: fresh, fetches: true},
+		{name: "a fetch cut, or the shopper gone first", second: read, fetches: true, cut: true},
 		{name: "tracing on", second: fresh, tracing: true},
 	} {
-		pg := &page{eng: &pageEngine{}, slots: []slotState{{out: fresh}, {out: tc.second}, {out: fresh}}}
+		pg := &page{eng: &pageEngine{}, slots: []slotState{{out: fresh}, {out: tc.second}, {out: fresh}}, quiet: !tc.cut}
 		if tc.fetches {
 			pg.fetches = make([]slotFetch, 3)
 		}
@@ -99,5 +103,113 @@ func TestRecyclable(t *testing.T) {
 	}
 	if (&page{eng: &pageEngine{}}).recyclable() {
 		t.Error("a page never started is recyclable")
+	}
+}
+
+// No-store pages are recycled, and a recycled page never hands a fetch
+// another shopper's request: shoppers come 16 at once, a quarter of them
+// leave while their box is still being fetched, and every page that is
+// written shows boxes asked with its own request id. Under the race
+// detector, a fetch that outlived its page would race with the page's
+// reuse.
+func TestRecycledNoStorePagesKeepTheirShoppers(t *testing.T) {
+	memTest(t, func(t *testing.T, way memWay) {
+		echo := func(delay time.Duration) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-time.After(delay):
+				case <-r.Context().Done():
+					return
+				}
+				w.Header().Set("Content-Type", "text/html")
+				w.Header().Set("Cache-Control", "no-store")
+				fmt.Fprintf(w, "<p>%s</p>", r.Header.Get(HeaderRequestID))
+			}
+		}
+		s := newMemShop(t, way, shopConfig{
+			layouts: map[string]string{"p.html": fmt.Sprintf(faultLayout, "")},
+			pages:   "  - path: /\n    layout: p.html",
+		}, map[string]http.HandlerFunc{"shell": echo(time.Millisecond), "box": echo(5 * time.Millisecond)}, guard.Config{Failures: 1000})
+		want := func(id string) string { return pageHead + "<p>" + id + "</p>[<p>" + id + "</p>]" + pageTail }
+		if _, body := s.get(t, "/", HeaderRequestID, "prime"); body != want("prime") {
+			t.Fatalf("first page: %q", body) // the cache now knows both fragments are no-store
+		}
+		for round := range 4 {
+			var wg sync.WaitGroup
+			for g := range 16 {
+				id := fmt.Sprintf("r%d-%d", round, g)
+				wg.Go(func() {
+					ctx, leave := context.WithCancel(context.Background())
+					defer leave()
+					if g%4 == 0 {
+						go func() { time.Sleep(2 * time.Millisecond); leave() }()
+					}
+					resp := serve(s.inlay, ctx, "/", HeaderRequestID, id)
+					body, _ := io.ReadAll(resp.Body)
+					if g%4 != 0 && string(body) != want(id) {
+						t.Errorf("page %s: %d %q, want its own boxes", id, resp.StatusCode, body)
+					}
+				})
+			}
+			wg.Wait()
+		}
+	})
+}
+
+// Which pages are recycled, over loopback and the lean client: not the
+// first, whose boxes each joined a flight (the cache did not know them
+// yet); the next, whose no-store boxes were sent at its start and read on
+// its goroutine; not one whose shopper left while a box was still being
+// fetched; and again the one after it.
+func TestWhichPagesAreRecycled(t *testing.T) {
+	var mu sync.Mutex
+	recycled := map[string]bool{}
+	testHookRecycled = func(id string, ok bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		recycled[id] = ok
+	}
+	t.Cleanup(func() { testHookRecycled = nil })
+	noStore := map[string]string{"Cache-Control": "no-store"}
+	shell := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>", Header: noStore}})
+	box := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": {Body: "<p>box</p>", Header: noStore}})
+	s := newShop(t, shopConfig{
+		services: map[string]*teamtest.Team{"shell": shell, "box": box},
+		layouts:  map[string]string{"p.html": fmt.Sprintf(faultLayout, "")},
+		pages:    "  - path: /\n    layout: p.html",
+	})
+	get := func(ctx context.Context, id string) string {
+		resp := serve(s.inlay, ctx, "/", HeaderRequestID, id)
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	if body := get(context.Background(), "first"); body != boxPage("<p>box</p>") {
+		t.Fatalf("first page: %q", body)
+	}
+	if body := get(context.Background(), "second"); body != boxPage("<p>box</p>") {
+		t.Fatalf("second page: %q", body)
+	}
+	gate := make(chan struct{})
+	box.Route("/box", teamtest.Route{Body: "<p>box</p>", Header: noStore, Gate: gate})
+	ctx, leave := context.WithCancel(context.Background())
+	hits := box.Hits()
+	left := make(chan struct{})
+	go func() {
+		defer close(left)
+		get(ctx, "left")
+	}()
+	teamtest.WaitUntil(t, "the box asked", func() bool { return box.Hits() > hits })
+	leave()
+	<-left
+	close(gate)
+	box.Route("/box", teamtest.Route{Body: "<p>box</p>", Header: noStore})
+	if body := get(context.Background(), "after"); body != boxPage("<p>box</p>") {
+		t.Fatalf("page after: %q", body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]bool{"first": false, "second": true, "left": false, "after": true}
+	if !maps.Equal(recycled, want) {
+		t.Errorf("recycled: %v, want %v", recycled, want)
 	}
 }

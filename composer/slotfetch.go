@@ -92,6 +92,7 @@ func (pg *page) fetchSlot(slot *layout.Slot, sf *slotFetch) outcome {
 	}
 	if err == nil {
 		o.resp, o.duration = resp, sf.since()
+		o.quiet = sf.p.Quiet()
 		if !slot.Primary && !slot.Src.Service.SetCookies && len(resp.Header["Set-Cookie"]) > 0 {
 			pg.eng.droppedCookie(pg.r.Context(), pg.requestID, slot)
 		}

@@ -41,6 +41,7 @@ type Pending struct {
 	ex     *exchange // waitExchange, until Wait has read it
 	g      *goFetch  // waitGoroutine
 	waited bool      // Wait waited for the service's answer to its exchange
+	quiet  bool      // see Quiet
 }
 
 // goFetch is a fetch on a goroutine of its own, which a Pending waits on.
@@ -135,6 +136,7 @@ func (e *Engine) start(ctx context.Context, req *fetch.Request, async bool, p *P
 	switch look.Status {
 	case fetch.CacheHit, fetch.CacheStale:
 		p.resp = look.Resp
+		p.quiet = look.Status == fetch.CacheHit // a stale copy's refresh runs on
 	case fetch.CachePass:
 		p.toOrigin(async, look.PassBody <= sentTogetherMaxBody)
 	default:
@@ -313,6 +315,7 @@ func (p *Pending) wait() (resp *fetch.Response, rep fetch.Report, err error) {
 
 // waitExchange reads the exchange's answer, and ends the fetch's ticket.
 func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
+	var retried bool // a retry may leave a fetch of its own running
 	ex := p.ex
 	defer func() {
 		if v := recover(); v != nil {
@@ -324,7 +327,7 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 		// the answer: one that was already here says how long the caller
 		// took to come for it.
 		ex.ticket.Done(err, ex.waited)
-		p.ex, p.how, p.resp, p.err, p.waited = nil, resolved, resp, err, ex.waited
+		p.ex, p.how, p.resp, p.err, p.waited, p.quiet = nil, resolved, resp, err, ex.waited, !retried
 		ex.release()
 	}()
 	resp, err, ex.waited = ex.x.Wait()
@@ -334,6 +337,7 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 		ex.ep.Outcome(time.Since(ex.sent), outcomeOf(err), ex.waited)
 		ex.g.mark(ex.in, resp)
 		if retryable(p.ctx, err) {
+			retried = true
 			resp, err = ex.g.again(p.ctx, p.req, ex.ep, ex.sent, resp, err)
 		}
 	}
@@ -346,6 +350,16 @@ func (ex *exchange) release() {
 	*ex = exchange{}
 	exchanges.Put(ex)
 }
+
+// Quiet reports, once Wait has returned, that nothing the fetch began
+// can still use its request or its context: it was answered at Start
+// from a fresh entry of the local cache, or its request was sent at
+// Start and Wait read the answer on the caller's goroutine, with no
+// retry. A stale copy's refresh, a flight, a goroutine of the fetch's
+// own and a retry may each outlive Wait with the request in hand. A
+// caller that keeps its requests in memory of its own may reuse that
+// memory once every fetch that used it is quiet.
+func (p *Pending) Quiet() bool { return p.quiet }
 
 // SentTogether reports whether the fetch's request went out at Start, for
 // Wait to read its answer on the caller's goroutine: an answer that is

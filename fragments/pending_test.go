@@ -187,13 +187,14 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 		busy     bool     // a first Start takes the idle connection
 		path     string   // then started
 		want     bool     // a Pending
+		quiet    bool     // Quiet after Wait: nothing left running with the request
 	}{
 		{name: "key the cache does not know yet", prime: []string{"/other"}, path: "/ns"},
-		{name: "cacheable fragment once stored", prime: []string{"/cached"}, path: "/cached"},
-		{name: "no-store fragment once marked", prime: []string{"/ns"}, path: "/ns", want: true},
+		{name: "cacheable fragment once stored", prime: []string{"/cached"}, path: "/cached", quiet: true},
+		{name: "no-store fragment once marked", prime: []string{"/ns"}, path: "/ns", want: true, quiet: true},
 		{name: "no-store fragment whose last answer was large", prime: []string{"/large"}, path: "/large"},
 		{name: "cache disabled", cacheOff: true, prime: []string{"/ns"}, path: "/ns"},
-		{name: "no idle connection: one is dialled", prime: []string{"/ns"}, busy: true, path: "/ns", want: true},
+		{name: "no idle connection: one is dialled", prime: []string{"/ns"}, busy: true, path: "/ns", want: true, quiet: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,6 +232,9 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 				if _, err := waitWithin(t, p); err != nil {
 					t.Errorf("Wait: %v", err)
 				}
+				if p.Quiet() != tc.quiet {
+					t.Errorf("Quiet after Wait: %v, want %v", p.Quiet(), tc.quiet)
+				}
 				if tc.path == "/cached" && team.Hits() != hits {
 					t.Errorf("a stored fragment went to the team: hits %d, want %d", team.Hits(), hits)
 				}
@@ -248,6 +252,9 @@ func TestStartSendsOnlyWhatNoCacheAnswers(t *testing.T) {
 			}
 			if string(resp.Body) != "<p>ns</p>" {
 				t.Errorf("Wait body: got %q, want %q", resp.Body, "<p>ns</p>")
+			}
+			if p.Quiet() != tc.quiet {
+				t.Errorf("Quiet after Wait: %v, want %v", p.Quiet(), tc.quiet)
 			}
 			if first != nil {
 				if _, err := waitWithin(t, first); err != nil {
