@@ -3,9 +3,15 @@ package fetch
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
+	"net/http"
+	"slices"
 	"testing"
 	"testing/iotest"
+
+	"github.com/inlayhq/inlay/internal/poison"
 )
 
 // readBody reads a body whole into a buffer of the smallest class that
@@ -64,7 +70,49 @@ func TestReadBodyErrorAfterLength(t *testing.T) {
 	}
 }
 
-// A body read after its response was released reads the poison (the
-// tests run with package poison on, see TestMain), not the bytes the
-// service sent: a page that wrote a body after giving it back would fail
-// its test rather than pass by luck until the buffer was reused.
+// Release gives a response's header map back only when the response was
+// the releaser's alone: one the cache stored (Keep) or that reserved
+// nothing (a cache hit) keeps its header. A map given back is emptied of
+// the service's fields: in tests it holds the poison field alone (see
+// package poison), so that whoever kept it sees that, not another answer's
+// fields.
+func TestReleaseGivesTheHeaderBack(t *testing.T) {
+	if !poison.Enabled() {
+		t.Skip("poisoning is off while benchmarks run")
+	}
+	many := http.Header{}
+	for i := range maxPooledFields + 4 {
+		many.Set(fmt.Sprintf("X-Field-%d", i), "v")
+	}
+	for _, tc := range []struct {
+		name     string
+		header   http.Header
+		hold     bool // the response reserved from a budget
+		keep     bool // the cache took it (Keep) before the release
+		released bool
+	}{
+		{name: "a response of its own", header: http.Header{"Cache-Control": {"no-store"}}, hold: true, released: true},
+		{name: "a response of its own with many fields", header: many, hold: true, released: true},
+		{name: "a response the cache stored", header: http.Header{"Cache-Control": {"max-age=60"}}, hold: true, keep: true},
+		{name: "a cache hit", header: http.Header{"Cache-Control": {"max-age=60"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			header := tc.header.Clone()
+			r := &Response{Status: 200, Header: header, Body: getBody(10)}
+			if tc.hold {
+				r.Hold(NewBudget(1<<20), 10)
+			}
+			if tc.keep {
+				r.Keep()
+			}
+			r.Release()
+			poisoned := http.Header{PoisonField: {"released"}}
+			switch {
+			case tc.released && (r.Header != nil || !maps.EqualFunc(header, poisoned, slices.Equal)):
+				t.Errorf("after release: the response's header %v, the map %v; want none and the poison %v", r.Header, header, poisoned)
+			case !tc.released && !maps.EqualFunc(r.Header, tc.header, slices.Equal):
+				t.Errorf("after release: the response's header %v, want it kept: %v", r.Header, tc.header)
+			}
+		})
+	}
+}

@@ -86,8 +86,9 @@ type hold struct {
 }
 
 // Release gives back what the response's body reserved from the budget of
-// bodies in flight, and the body's buffer for reuse. The page calls it
-// once it has written the body, and must not touch the body after. A
+// bodies in flight, and the body's buffer and the header map for reuse
+// (Header is then nil). The page calls it once it has written the body,
+// and must not touch the body or the header after. A
 // response the cache stored was released when it was stored, and keeps
 // its body: releasing it again, or a response that reserved nothing (a
 // cache hit), does nothing.
@@ -99,6 +100,8 @@ func (r *Response) Release() {
 		if n := r.hold.n.Swap(0); n > 0 {
 			r.hold.budget.Release(n)
 			putBody(r.Body)
+			putHeader(r.Header)
+			r.Header = nil
 		}
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1268,13 +1270,21 @@ func testReleasedBodyIsPoisoned(t *testing.T, newClient clientMaker) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := resp.Body
-	if string(body) != sent {
-		t.Fatalf("body before release: %q, want %q", body, sent)
+	body, header := resp.Body, resp.Header
+	if string(body) != sent || header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("before release: body %q, Cache-Control %q, want %q and no-store", body, header.Get("Cache-Control"), sent)
 	}
 	resp.Release()
 	if want := bytes.Repeat([]byte{poison.Byte}, len(sent)); !bytes.Equal(body, want) {
 		t.Errorf("body after release: %q, want the poison %q", body, want)
+	}
+	// The header map goes back too: the response no longer has one, and
+	// whoever kept the map finds only the poison field in it.
+	if resp.Header != nil {
+		t.Errorf("the response's header after release: %v, want none", resp.Header)
+	}
+	if want := (http.Header{fetch.PoisonField: {"released"}}); !maps.EqualFunc(header, want, slices.Equal) {
+		t.Errorf("the header map after release: %v, want the poison %v", header, want)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/inlayhq/inlay/fragments/fetch"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -193,9 +194,10 @@ func truncate(b []byte) []byte {
 
 // parseFields fills h.header from block, n lines of "Name: value", each
 // ended by a newline. Keys and values are slices of block, which is made
-// a string once.
+// a string once. The map is one a released response gave back, when
+// there is one (fetch.NewHeader).
 func (h *h1Head) parseFields(block string, n int) error {
-	h.header = make(http.Header, n)
+	h.header = fetch.NewHeader(n)
 	values := make([]string, n) // one array for the fields' values
 	for block != "" {
 		var line string

@@ -17,9 +17,9 @@ import (
 // reconnection backoff (rueidis's (*call).DelayDo) is ignored: it ends by
 // itself.
 //
-// Body buffers given back are poisoned (see package poison), so that a
-// test that reads a body after its release fails; benchmarks run
-// without it.
+// Body buffers and header maps given back are poisoned (see package
+// poison), so that a test that reads a body or a header after its
+// release fails; benchmarks run without it.
 func Main(m *testing.M) {
 	flag.Parse()
 	poison.EnableUnlessBenchmarking()

@@ -2,7 +2,9 @@
 // in tests: once a test binary turns it on (in TestMain), a buffer given
 // back to a pool is overwritten with a byte pattern no fragment sends, so
 // that whatever still reads it reads the pattern, not the old bytes, and
-// fails its assertions. It is off in Inlay itself.
+// fails its assertions. A header map given back is emptied and left out
+// of its pool, holding one field that names it released
+// (fetch.PoisonField). It is off in Inlay itself.
 package poison
 
 import (
