@@ -48,7 +48,7 @@ type page struct {
 	errDetail *errorDetail
 
 	slots    []slotState // slots[i] is layout slot i's
-	fetches  []slotFetch // fetches[i] is slot i's fetch, begun by start and not answered at once; nil while none is
+	fetches  []slotFetch // fetches[i] is slot i's fetch, begun by start and not answered at once; empty while none is
 	deadline pageDeadline
 	// quiet is set by settle when the page's deadline left no goroutine
 	// behind (see pageDeadline.cancel): one condition of recyclable.

@@ -4,7 +4,7 @@ import "sync"
 
 // pagePool keeps pages for the next request, with their slots, their
 // fetches and their stream: a page whose fetches all ended on its own
-// goroutine then allocates none of them (2.7 KB of the 9.5 KB a no-store
+// goroutine then allocates none of them (2.3 KB of the 9.5 KB a no-store
 // page with four boxes allocated, 2 KB of the 5.1 KB of a page served
 // from fresh entries), nor the page context's values and its fetches'
 // shared fields, which are arrays of the page.

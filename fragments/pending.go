@@ -315,7 +315,7 @@ func (p *Pending) wait() (resp *fetch.Response, rep fetch.Report, err error) {
 
 // waitExchange reads the exchange's answer, and ends the fetch's ticket.
 func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
-	var retried bool // a retry may leave a fetch of its own running
+	var retried bool // see Quiet
 	ex := p.ex
 	defer func() {
 		if v := recover(); v != nil {
@@ -355,10 +355,11 @@ func (ex *exchange) release() {
 // can still use its request or its context: it was answered at Start
 // from a fresh entry of the local cache, or its request was sent at
 // Start and Wait read the answer on the caller's goroutine, with no
-// retry. A stale copy's refresh, a flight, a goroutine of the fetch's
-// own and a retry may each outlive Wait with the request in hand. A
-// caller that keeps its requests in memory of its own may reuse that
-// memory once every fetch that used it is quiet.
+// retry. A stale copy's refresh, a flight and a goroutine of the fetch's
+// own may each outlive Wait with the request in hand; a retry goes
+// through the service's transport, whose own goroutines (net/http's) may
+// too. A caller that keeps its requests in memory of its own may reuse
+// that memory once every fetch that used it is quiet.
 func (p *Pending) Quiet() bool { return p.quiet }
 
 // SentTogether reports whether the fetch's request went out at Start, for
