@@ -69,11 +69,14 @@ func (c *headConn) rearm() {
 }
 
 // take returns the recorded bytes and stops recording: the rest is body.
+// They are not copied: nothing writes them again before rearm, which Go's
+// server calls (through ConnState) on the connection's own goroutine once
+// the request's handler has returned.
 func (c *headConn) take() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.recording = false
-	return bytes.Clone(c.head)
+	return c.head
 }
 
 type headConnKey struct{}
