@@ -20,8 +20,9 @@ var headerPool sync.Pool
 // less.
 const maxPooledFields = 16
 
-// NewHeader returns an empty header map with room for n fields, from the
-// maps responses gave back when there is one.
+// NewHeader returns an empty header map for n fields: one a released
+// response gave back when there is one (it grows if it must), else one
+// made with room for n.
 func NewHeader(n int) http.Header {
 	if h, ok := headerPool.Get().(http.Header); ok {
 		return h
