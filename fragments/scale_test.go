@@ -515,3 +515,49 @@ func TestHedgeCutsTheTail(t *testing.T) {
 		}
 	})
 }
+
+// A fetch sent at Start and read in Wait is quiet once read, unless it
+// was sent once more to another instance: the retry goes through the
+// service's transport, which may keep the request past its answer. One
+// of four instances is killed after the first fetches; the fetches that
+// then find it dead are retried, and only they are not quiet.
+func TestRetriedFetchIsNotQuiet(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		addrs := instanceAddrs(4)
+		handlers := map[string]http.Handler{}
+		for _, a := range addrs {
+			handlers[a] = &counted{latency: fixed(time.Millisecond)}
+		}
+		n := memnet.New(t, handlers)
+		e := scaleEngine(t, n, ServiceConfig{Name: "s", URL: urls(t, addrs[0])[0], Endpoints: urls(t, addrs...)}, nil)
+		if _, _, err := boxFetch(e, "/box", ""); err != nil { // a flight: the cache learns the box is no-store
+			t.Fatal(err)
+		}
+		var quiet, retried int
+		for i := range 200 {
+			if i == 20 {
+				n.Kill(addrs[1])
+			}
+			before := e.Stats().Retries.Load()
+			p := e.Start(context.Background(), &fetch.Request{ID: "box", Service: "s", URL: "http://s.test/box", Timeout: 2 * time.Second}, nil)
+			resp, _, err := p.Wait()
+			if err != nil {
+				t.Fatalf("fetch %d: %v", i, err)
+			}
+			resp.Release()
+			switch again := e.Stats().Retries.Load() > before; {
+			case again && p.Quiet():
+				t.Errorf("fetch %d was retried, yet quiet", i)
+			case again:
+				retried++
+			case !p.Quiet():
+				t.Errorf("fetch %d: not retried, yet not quiet", i)
+			default:
+				quiet++
+			}
+		}
+		if retried == 0 || quiet == 0 {
+			t.Errorf("%d fetches retried and %d quiet: want some of each", retried, quiet)
+		}
+	})
+}
