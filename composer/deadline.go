@@ -63,16 +63,15 @@ func (p *pageDeadline) get() context.Context {
 // parent: then no goroutine of its own can still touch p.
 func (p *pageDeadline) cancel() (quiet bool) {
 	p.mu.Lock()
-	quiet = !p.cut // runCuts has not taken the cuts
 	p.canceled = true
 	stop, watch, cuts := p.stop, p.parentWatch, p.takeCuts()
 	p.mu.Unlock()
 	if stop != nil {
 		stop()
 	}
-	if watch != nil && !watch() {
-		quiet = false // the shopper's request ended first: runCuts runs
-	}
+	// The watch is stopped only here: false means the shopper's request
+	// ended first, and runCuts runs or ran.
+	quiet = watch == nil || watch()
 	startCuts(cuts)
 	return quiet && len(cuts) == 0
 }
