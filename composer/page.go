@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -157,11 +158,7 @@ func (pg *page) settle() {
 func (pg *page) start(pageTimeout time.Duration) {
 	l := pg.layout
 	n := len(l.Slots)
-	if cap(pg.slots) >= n { // a recycled page's: cleared by recycle
-		pg.slots = pg.slots[:n]
-	} else {
-		pg.slots = make([]slotState, n)
-	}
+	pg.slots = slices.Grow(pg.slots[:0], n)[:n] // a recycled page's room, cleared by recycle
 	if l.AsyncSlots() > 0 && !pg.inOrder {
 		pg.asyncDone = make(chan int, l.AsyncSlots())
 	}
@@ -194,11 +191,7 @@ func (pg *page) start(pageTimeout time.Duration) {
 			continue
 		}
 		if len(pg.fetches) == 0 {
-			if cap(pg.fetches) >= n { // a recycled page's: cleared by recycle
-				pg.fetches = pg.fetches[:n]
-			} else {
-				pg.fetches = make([]slotFetch, n)
-			}
+			pg.fetches = slices.Grow(pg.fetches, n)[:n] // as the slots
 		}
 		pg.fetches[i] = *sf // a Pending may move before its Wait
 		held := &pg.fetches[i]
