@@ -114,16 +114,9 @@ func TestRecyclable(t *testing.T) {
 // reuse.
 func TestRecycledNoStorePagesKeepTheirShoppers(t *testing.T) {
 	memTest(t, func(t *testing.T, way memWay) {
-		echo := func(delay time.Duration) http.HandlerFunc {
+		echo := func(delay time.Duration) http.HandlerFunc { // the request id it was asked with
 			return func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case <-time.After(delay):
-				case <-r.Context().Done():
-					return
-				}
-				w.Header().Set("Content-Type", "text/html")
-				w.Header().Set("Cache-Control", "no-store")
-				fmt.Fprintf(w, "<p>%s</p>", r.Header.Get(HeaderRequestID))
+				htmlHandler(delay, "<p>"+r.Header.Get(HeaderRequestID)+"</p>", "Cache-Control", "no-store")(w, r)
 			}
 		}
 		s := newMemShop(t, way, shopConfig{
@@ -142,7 +135,7 @@ func TestRecycledNoStorePagesKeepTheirShoppers(t *testing.T) {
 					ctx, leave := context.WithCancel(context.Background())
 					defer leave()
 					if g%4 == 0 {
-						go func() { time.Sleep(2 * time.Millisecond); leave() }()
+						time.AfterFunc(2*time.Millisecond, leave) // the shopper leaves before the box answers (5 ms)
 					}
 					resp := serve(s.inlay, ctx, "/", HeaderRequestID, id)
 					body, _ := io.ReadAll(resp.Body)
