@@ -294,7 +294,8 @@ func (p *Pending) wait() (resp *fetch.Response, rep fetch.Report, err error) {
 		}
 		rep = p.rep
 	}()
-	switch p.how {
+	how := p.how
+	switch how {
 	case resolved:
 		resp, err = p.resp, p.err
 	case waitFlight:
@@ -307,7 +308,8 @@ func (p *Pending) wait() (resp *fetch.Response, rep fetch.Report, err error) {
 	case waitCall:
 		resp, err = p.e.fetchOrigin(p.ctx, p.req)
 	}
-	if c := p.rep.Cache; c != fetch.CacheHit && c != fetch.CacheStale {
+	if c := p.rep.Cache; how != waitExchange && c != fetch.CacheHit && c != fetch.CacheStale {
+		// An exchange's ticket told it already (waitExchange).
 		p.rep.Breaker = p.e.guards.Breaker(p.req)
 	}
 	return resp, p.rep, err
@@ -327,6 +329,7 @@ func (p *Pending) waitExchange() (resp *fetch.Response, err error) {
 		// the answer: one that was already here says how long the caller
 		// took to come for it.
 		ex.ticket.Done(err, ex.waited)
+		p.rep.Breaker = ex.ticket.Breaker()
 		p.ex, p.how, p.resp, p.err, p.waited, p.quiet = nil, resolved, resp, err, ex.waited, !retried
 		ex.release()
 	}()

@@ -1,29 +1,51 @@
 package metrics
 
 import (
+	"maps"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // children finds the children of a metric vector by their label values
-// without the vector's lock and hash on every page: a sync.Map, read
-// without locking once a child is known. Label values are bounded (routes,
-// services and fragment ids from the config and layouts, outcome names),
-// and so is the map.
+// without the vector's lock and hash on every page: a map of the known
+// children, read through an atomic pointer with no lock, and copied whole
+// when a child is added. Label values are bounded (routes, services and
+// fragment ids from the config and layouts, outcome names), so the map
+// stays small and soon stops changing. A typed map hashes its keys with
+// the compiler's own functions, where a sync.Map of these struct keys
+// hashed them through reflection on every page.
 type children[K comparable, M any] struct {
-	known sync.Map // K -> M
+	known atomic.Pointer[map[K]M]
+	mu    sync.Mutex // serialises additions
 	make  func(K) M
 }
 
 // of returns the child for k, made once.
 func (c *children[K, M]) of(k K) M {
-	if v, ok := c.known.Load(k); ok {
-		return v.(M)
+	if m := c.known.Load(); m != nil {
+		if v, ok := (*m)[k]; ok {
+			return v
+		}
 	}
-	v, _ := c.known.LoadOrStore(k, c.make(k))
-	return v.(M)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.known.Load()
+	if old != nil {
+		if v, ok := (*old)[k]; ok {
+			return v
+		}
+	}
+	next := make(map[K]M, 1)
+	if old != nil {
+		next = maps.Clone(*old)
+	}
+	v := c.make(k)
+	next[k] = v
+	c.known.Store(&next)
+	return v
 }
 
 // Keys of the children the observer methods touch on every page.
