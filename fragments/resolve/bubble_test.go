@@ -1,6 +1,7 @@
 package resolve_test
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
 	"runtime"
@@ -15,6 +16,17 @@ import (
 // The tests in this file run in a synctest bubble with answers from
 // memory: time is fake, so they count lookups and goroutines exactly.
 
+// bubbled counts the goroutines in a synctest bubble, as runtime.Stack
+// names them, but for the caller's own: in a test, those of the test's
+// bubble (a bubble's goroutines have all ended when synctest.Test
+// returns). runtime.NumGoroutine would count the whole process's too,
+// such as a goroutine of the test before still on its way out.
+func bubbled() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return bytes.Count(buf, []byte(", synctest bubble "))
+}
+
 func TestStopEndsTheWatch(t *testing.T) {
 	for _, blocked := range []bool{false, true} {
 		name := "between lookups"
@@ -25,18 +37,21 @@ func TestStopEndsTheWatch(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				l := &stubLookuper{block: blocked}
 				l.set(nil, "10.0.0.1")
-				before := runtime.NumGoroutine()
+				before := bubbled()
 				w, err := resolve.NewWatch("basket", "basket.shop:8080", resolve.Options{Resolver: l, Every: time.Second, Logger: slog.New(newLogRecords())}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(2500 * time.Millisecond)
 				synctest.Wait()
-				if got := runtime.NumGoroutine(); got != before+1 {
+				if got := bubbled(); got != before+1 {
 					t.Fatalf("%d goroutines while watching, want %d", got, before+1)
 				}
 				w.Stop()
-				if got := runtime.NumGoroutine(); got != before {
+				// Stop returns once the goroutine closed its done
+				// channel, which it does last; Wait lets it exit.
+				synctest.Wait()
+				if got := bubbled(); got != before {
 					t.Errorf("%d goroutines after Stop, want %d as before the watch", got, before)
 				}
 				calls := l.count()
@@ -136,7 +151,7 @@ func TestWatchNeverLooksUpAnIPLiteral(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				l := &stubLookuper{}
-				before := runtime.NumGoroutine()
+				before := bubbled()
 				var got [][]string
 				w, err := resolve.NewWatch("basket", target, resolve.Options{Resolver: l, Every: time.Second}, func(list []string) { got = append(got, list) })
 				if err != nil {
@@ -149,7 +164,7 @@ func TestWatchNeverLooksUpAnIPLiteral(t *testing.T) {
 				if n := l.count(); n != 0 {
 					t.Errorf("%d lookups of an IP literal", n)
 				}
-				if n := runtime.NumGoroutine(); n != before {
+				if n := bubbled(); n != before {
 					t.Errorf("%d goroutines for an IP literal, want none", n-before)
 				}
 				w.Stop()

@@ -105,7 +105,8 @@ func (w *Watch) Endpoints() []string {
 }
 
 // Stop ends the watch: a lookup under way is cancelled, and when Stop
-// returns the watch's goroutine has ended. Calling it again does nothing.
+// returns the watch's goroutine has done its last work and touches
+// nothing more (it is exiting). Calling it again does nothing.
 func (w *Watch) Stop() {
 	w.stop.Do(w.cancel)
 	<-w.done
