@@ -16,7 +16,7 @@ import (
 // written appends to the other of two buffers and goes on. With one
 // buffer, the page that filled it wrote it out holding the lock, and
 // every page ending meanwhile queued behind that system call (see
-// docs/benchmarks.md, "The access log's lock"). A page waits for the
+// docs/benchmarks.md, "Waits and hashes"). A page waits for the
 // output only when a whole batch is still being written as the next one
 // fills: an output that slow holds the pages back, as it did before.
 type logWriter struct {
