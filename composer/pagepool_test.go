@@ -106,8 +106,9 @@ func TestRecyclable(t *testing.T) {
 	}
 }
 
-// No-store pages are recycled, and a recycled page never hands a fetch
-// another shopper's request: shoppers come 16 at once, a quarter of them
+// No-store pages are recycled (over connections, every page whose
+// shopper stayed), and a recycled page never hands a fetch another
+// shopper's request: shoppers come 16 at once, a quarter of them
 // leave while their box is still being fetched, and every page that is
 // written shows boxes asked with its own request id. Under the race
 // detector, a fetch that outlived its page would race with the page's
@@ -123,6 +124,7 @@ func TestRecycledNoStorePagesKeepTheirShoppers(t *testing.T) {
 			layouts: map[string]string{"p.html": fmt.Sprintf(faultLayout, "")},
 			pages:   "  - path: /\n    layout: p.html",
 		}, map[string]http.HandlerFunc{"shell": echo(time.Millisecond), "box": echo(5 * time.Millisecond)}, guard.Config{Failures: 1000})
+		recycled := recycledPages(t)
 		want := func(id string) string { return pageHead + "<p>" + id + "</p>[<p>" + id + "</p>]" + pageTail }
 		if _, body := s.get(t, "/", HeaderRequestID, "prime"); body != want("prime") {
 			t.Fatalf("first page: %q", body) // the cache now knows both fragments are no-store
@@ -146,6 +148,17 @@ func TestRecycledNoStorePagesKeepTheirShoppers(t *testing.T) {
 			}
 			wg.Wait()
 		}
+		if !way.conns {
+			return // a round-tripper's fetches run on goroutines of their own: no page is recycled
+		}
+		got := recycled()
+		for round := range 4 {
+			for g := 1; g < 16; g++ {
+				if id := fmt.Sprintf("r%d-%d", round, g); g%4 != 0 && !got[id] {
+					t.Errorf("page %s, whose shopper stayed, was not recycled: the test did not test reuse", id)
+				}
+			}
+		}
 	})
 }
 
@@ -155,14 +168,7 @@ func TestRecycledNoStorePagesKeepTheirShoppers(t *testing.T) {
 // its goroutine; not one whose shopper left while a box was still being
 // fetched; and again the one after it.
 func TestWhichPagesAreRecycled(t *testing.T) {
-	var mu sync.Mutex
-	recycled := map[string]bool{}
-	testHookRecycled = func(id string, ok bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		recycled[id] = ok
-	}
-	t.Cleanup(func() { testHookRecycled = nil })
+	recycled := recycledPages(t)
 	noStore := map[string]string{"Cache-Control": "no-store"}
 	shell := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>", Header: noStore}})
 	box := teamtest.NewRoutes(t, map[string]teamtest.Route{"/box": {Body: "<p>box</p>", Header: noStore}})
@@ -199,10 +205,26 @@ func TestWhichPagesAreRecycled(t *testing.T) {
 	if body := get(context.Background(), "after"); body != boxPage("<p>box</p>") {
 		t.Fatalf("page after: %q", body)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	want := map[string]bool{"first": false, "second": true, "left": false, "after": true}
-	if !maps.Equal(recycled, want) {
-		t.Errorf("recycled: %v, want %v", recycled, want)
+	if got := recycled(); !maps.Equal(got, want) {
+		t.Errorf("recycled: %v, want %v", got, want)
+	}
+}
+
+// recycledPages records, until the test ends, whether each page served
+// was recycled, by its request id; it returns what it has so far.
+func recycledPages(t *testing.T) func() map[string]bool {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	testHookRecycled = func(id string, ok bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[id] = ok
+	}
+	t.Cleanup(func() { testHookRecycled = nil })
+	return func() map[string]bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(seen)
 	}
 }
