@@ -294,22 +294,22 @@ func (p *Pending) wait() (resp *fetch.Response, rep fetch.Report, err error) {
 		}
 		rep = p.rep
 	}()
-	how := p.how
-	switch how {
+	switch p.how {
 	case resolved:
 		resp, err = p.resp, p.err
 	case waitFlight:
 		resp, err = p.e.cache.Await(p.ctx, p.req, p.miss.flight, p.miss.look, &p.rep)
 	case waitExchange:
+		// Its ticket gave the report its breaker state.
 		resp, err = p.waitExchange()
+		return resp, p.rep, err
 	case waitGoroutine:
 		<-p.g.done
 		resp, err = p.g.resp, p.g.err
 	case waitCall:
 		resp, err = p.e.fetchOrigin(p.ctx, p.req)
 	}
-	if c := p.rep.Cache; how != waitExchange && c != fetch.CacheHit && c != fetch.CacheStale {
-		// An exchange's ticket told it already (waitExchange).
+	if c := p.rep.Cache; c != fetch.CacheHit && c != fetch.CacheStale {
 		p.rep.Breaker = p.e.guards.Breaker(p.req)
 	}
 	return resp, p.rep, err

@@ -25,27 +25,30 @@ type children[K comparable, M any] struct {
 
 // of returns the child for k, made once.
 func (c *children[K, M]) of(k K) M {
-	if m := c.known.Load(); m != nil {
-		if v, ok := (*m)[k]; ok {
-			return v
-		}
+	if v, ok := c.load()[k]; ok {
+		return v
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.known.Load()
-	if old != nil {
-		if v, ok := (*old)[k]; ok {
-			return v
-		}
+	known := c.load()
+	if v, ok := known[k]; ok {
+		return v // added while this call waited for the lock
 	}
-	next := make(map[K]M, 1)
-	if old != nil {
-		next = maps.Clone(*old)
-	}
+	next := make(map[K]M, len(known)+1)
+	maps.Copy(next, known)
 	v := c.make(k)
 	next[k] = v
 	c.known.Store(&next)
 	return v
+}
+
+// load returns the known children; nil, which reads as empty, before the
+// first.
+func (c *children[K, M]) load() map[K]M {
+	if m := c.known.Load(); m != nil {
+		return *m
+	}
+	return nil
 }
 
 // Keys of the children the observer methods touch on every page.
