@@ -6,13 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/inlayhq/inlay/internal/leaktest"
 	"github.com/inlayhq/inlay/teams/teamtest"
 )
 
@@ -73,24 +73,7 @@ func (nt *noStoreTeam) arrivals(t *testing.T, n int) []string {
 
 // goroutinesIn returns how many goroutines have fn (a qualified function
 // name, as in a stack trace) on their stack now.
-func goroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, fn+"(") {
-			count++
-		}
-	}
-	return count
-}
+func goroutinesIn(fn string) int { return leaktest.Count(fn + "(") }
 
 // Stack names of a fetch on a goroutine of its own and of a sent fetch
 // whose answer the page reads.

@@ -1,31 +1,27 @@
 package resolve_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
-	"runtime"
 	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/inlayhq/inlay/fragments/resolve"
+	"github.com/inlayhq/inlay/internal/leaktest"
 )
 
 // The tests in this file run in a synctest bubble with answers from
 // memory: time is fake, so they count lookups and goroutines exactly.
 
-// bubbled counts the goroutines in a synctest bubble, as runtime.Stack
-// names them, but for the caller's own: in a test, those of the test's
-// bubble (a bubble's goroutines have all ended when synctest.Test
-// returns). runtime.NumGoroutine would count the whole process's too,
-// such as a goroutine of the test before still on its way out.
-func bubbled() int {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return bytes.Count(buf, []byte(", synctest bubble "))
-}
+// bubbled counts the goroutines in a synctest bubble, as their stack
+// traces name them, but for the caller's own (a running goroutine's
+// header does not say): in a test, those of the test's bubble, as a
+// bubble's goroutines have all ended when synctest.Test returns.
+// runtime.NumGoroutine would count the whole process's too, such as a
+// goroutine of the test before still on its way out.
+func bubbled() int { return leaktest.Count(", synctest bubble ") }
 
 func TestStopEndsTheWatch(t *testing.T) {
 	for _, blocked := range []bool{false, true} {

@@ -1,9 +1,12 @@
 // Package leaktest is the TestMain of the packages that fetch fragments
-// and compose pages. Only tests import it.
+// and compose pages, and a count of the goroutines running. Only tests
+// import it.
 package leaktest
 
 import (
 	"flag"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/inlayhq/inlay/internal/poison"
@@ -24,4 +27,27 @@ func Main(m *testing.M) {
 	flag.Parse()
 	poison.EnableUnlessBenchmarking()
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*call).DelayDo.func1"))
+}
+
+// Count returns how many goroutines there are now whose stack trace, as
+// runtime.Stack writes it (the header line included), holds s: a
+// function's qualified name followed by "(", or ", synctest bubble " for
+// the goroutines in a synctest bubble, which the header names.
+func Count(s string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, s) {
+			count++
+		}
+	}
+	return count
 }
