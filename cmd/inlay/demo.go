@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"slices"
 	"strings"
 
@@ -42,7 +41,7 @@ func demoCommand(ctx context.Context, args []string, stderr io.Writer) int {
 		teamLevel = slog.LevelInfo
 	}
 	opts := demoOptions{ConfigPath: *configPath, Listen: *listen, Down: down, Logger: newLogger(slog.LevelInfo), TeamLogger: newLogger(teamLevel)}
-	opts.Ready = func(addr string) { printBanner(stderr, addr, opts.teamURLs, down) }
+	opts.Ready = func(string) { printBanner(stderr, opts.shopURL, opts.teamURLs, down) }
 	if err := runDemo(ctx, &opts); err != nil {
 		fmt.Fprintf(stderr, "inlay demo: %v\n", err)
 		return 1
@@ -67,8 +66,9 @@ type demoOptions struct {
 	// Ready, if not nil, is called with Inlay's address once it accepts requests.
 	Ready func(addr string)
 
-	// teamURLs is each started team's base URL by name, set by runDemo
-	// before Ready is called.
+	// shopURL is the shop's public URL and teamURLs each started team's
+	// base URL by name, both set by runDemo before Ready is called.
+	shopURL  string
 	teamURLs map[string]string
 }
 
@@ -89,6 +89,7 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		return err
 	}
 	cfg.Listen = addr
+	opts.shopURL = publicURL
 	signIn, err := demo.StartSignIn(publicURL, opts.Logger)
 	if err != nil {
 		return err
@@ -121,13 +122,10 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	return err
 }
 
-// printBanner tells the person who ran the demo where the shop is and what
-// to try, once it accepts requests: the last thing printed at start.
-func printBanner(w io.Writer, addr string, teams map[string]string, down []string) {
-	shop := "http://" + addr
-	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "127.0.0.1" || host == "::1") {
-		shop = "http://localhost:" + port
-	}
+// printBanner tells the person who ran the demo where the shop is (its
+// public URL, shop) and what to try, once it accepts requests: the last
+// thing printed at start.
+func printBanner(w io.Writer, shop string, teams map[string]string, down []string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n  Inlay demo shop: %s\n\n", shop)
 	fmt.Fprintf(&b, "  Try:\n")

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -85,6 +87,55 @@ func TestDemoBannerComesLast(t *testing.T) {
 	}
 	if logs := out.String(); strings.Contains(logs, "msg=request") || strings.Contains(logs, `"msg":"request"`) {
 		t.Errorf("the demo teams logged requests without --team-logs:\n%s", logs)
+	}
+}
+
+// TestDemoSignsInOnTheBannersHost signs a shopper in, from the shop's
+// URL as the banner prints it, through the demo provider's login form:
+// the shopper comes back signed in on the host they started from, not on
+// another name of the same shop (where they would have none of their
+// cookies), and the provider is on a host of its own, since a browser
+// keeps cookies by host, not by port.
+func TestDemoSignsInOnTheBannersHost(t *testing.T) {
+	_, banner := runDemoCommand(t)
+	m := regexp.MustCompile(`Inlay demo shop: (http://\S+)\n`).FindStringSubmatch(banner)
+	if m == nil {
+		t.Fatalf("banner has no shop URL:\n%s", banner)
+	}
+	shop, err := url.Parse(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	get := func(resp *http.Response, err error) (*http.Response, string) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(body)
+	}
+	resp, _ := get(c.Get(shop.String() + "/account"))
+	form := resp.Request.URL
+	id := form.Query().Get("authRequestID")
+	if resp.StatusCode != http.StatusOK || id == "" {
+		t.Fatalf("/account led to %d at %s, want the provider's login form", resp.StatusCode, form)
+	}
+	if form.Hostname() == shop.Hostname() {
+		t.Errorf("the provider's login form is at %s, on the shop's host %s: the two would share their cookies", form, shop.Hostname())
+	}
+	resp, body := get(c.PostForm(form.Scheme+"://"+form.Host+"/login/username",
+		url.Values{"id": {id}, "username": {"ada"}, "password": {"lovelace"}}))
+	if got := resp.Request.URL; resp.StatusCode != http.StatusOK || got.Host != shop.Host || got.Path != "/account" {
+		t.Fatalf("signing in ended with %d at %s, want 200 at %s/account", resp.StatusCode, got, shop)
+	}
+	if !strings.Contains(body, "Ada Lovelace") {
+		t.Errorf("/account after signing in does not name the shopper:\n%s", body)
 	}
 }
 

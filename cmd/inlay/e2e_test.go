@@ -29,17 +29,21 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// startDemo runs the demo shop on a free loopback port until the test ends.
+// startDemo runs the demo shop on a free loopback port until the test ends,
+// and returns its public URL, http://localhost:PORT, as its banner prints
+// it.
 func startDemo(t *testing.T) string {
 	t.Helper()
-	return startInlay(t, "demo", func(ctx context.Context, ready func(string)) error {
-		return runDemo(ctx, &demoOptions{
-			ConfigPath: "../../layouts/inlay.yaml",
-			Listen:     "127.0.0.1:0",
-			Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Ready:      ready,
-		})
+	opts := &demoOptions{
+		ConfigPath: "../../layouts/inlay.yaml",
+		Listen:     "127.0.0.1:0",
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	startInlay(t, "demo", func(ctx context.Context, ready func(string)) error {
+		opts.Ready = ready
+		return runDemo(ctx, opts)
 	})
+	return opts.shopURL // set before Ready is called
 }
 
 // newBrowser starts headless Chromium for one test.

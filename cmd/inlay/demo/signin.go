@@ -50,9 +50,10 @@ func StartSignIn(publicURL string, logger *slog.Logger) (*SignIn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the demo's OpenID provider: %w", err)
 	}
-	// localhost, not 127.0.0.1: the browser keeps the provider's cookies
+	// 127.0.0.1, while the shop is localhost (see PublicURL): a browser
+	// keeps cookies by host, not by port, so the provider's cookies stay
 	// apart from the shop's.
-	issuer := "http://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	issuer := "http://127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 	secret := make([]byte, 16)
 	_, _ = rand.Read(secret)
 	si := &SignIn{Issuer: issuer, PublicURL: publicURL, secret: hex.EncodeToString(secret)}
@@ -111,9 +112,12 @@ func (si *SignIn) Apply(cfg *config.Config) {
 	}
 }
 
-// PublicURL returns the shop's origin for a listen address, with a free
-// port picked for port 0: the provider must know the redirect URI before
-// the shop starts.
+// PublicURL returns the shop's origin and the address to listen on for a
+// listen address, with a free port picked for port 0: the provider must
+// know the redirect URI before the shop starts. A shop on a loopback or
+// unspecified address is http://localhost:PORT, the URL the banner prints
+// and a shopper types, so that signing in brings the shopper back to the
+// host they came from, with the cookies they had there.
 func PublicURL(listen string) (publicURL, addr string, err error) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
@@ -131,5 +135,8 @@ func PublicURL(listen string) (publicURL, addr string, err error) {
 		host = "127.0.0.1"
 	}
 	addr = net.JoinHostPort(host, port)
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return "http://localhost:" + port, addr, nil
+	}
 	return "http://" + addr, addr, nil
 }
