@@ -68,3 +68,37 @@ func TestStartTeamAtTakenAddress(t *testing.T) {
 		t.Errorf("status %d, want 404 from the handler", resp.StatusCode)
 	}
 }
+
+// TestPublicURL: the shop listens where it was asked, and a shop on this
+// machine's own addresses is http://localhost:PORT, as the banner prints
+// it.
+func TestPublicURL(t *testing.T) {
+	for _, tc := range []struct {
+		listen, url, addr string
+	}{
+		{"127.0.0.1:8080", "http://localhost:8080", "127.0.0.1:8080"},
+		{"[::1]:8080", "http://localhost:8080", "[::1]:8080"},
+		{"localhost:8080", "http://localhost:8080", "localhost:8080"},
+		{"0.0.0.0:8080", "http://localhost:8080", "0.0.0.0:8080"},
+		{"[::]:8080", "http://localhost:8080", "[::]:8080"},
+		{":8080", "http://localhost:8080", ":8080"},
+		{"192.0.2.7:8080", "http://192.0.2.7:8080", "192.0.2.7:8080"},
+		{"shop.internal:80", "http://shop.internal:80", "shop.internal:80"},
+	} {
+		url, addr, err := demo.PublicURL(tc.listen)
+		if err != nil || url != tc.url || addr != tc.addr {
+			t.Errorf("PublicURL(%q) = %q, %q, %v; want %q, %q", tc.listen, url, addr, err, tc.url, tc.addr)
+		}
+	}
+	url, addr, err := demo.PublicURL("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	if port == "0" || url != "http://localhost:"+port {
+		t.Errorf("PublicURL(127.0.0.1:0) = %q, %q: want a free port, in both", url, addr)
+	}
+	if _, _, err := demo.PublicURL("8080"); err == nil {
+		t.Error("PublicURL(8080): no error for an address without a port")
+	}
+}

@@ -114,10 +114,12 @@ func (si *SignIn) Apply(cfg *config.Config) {
 
 // PublicURL returns the shop's origin and the address to listen on for a
 // listen address, with a free port picked for port 0: the provider must
-// know the redirect URI before the shop starts. A shop on a loopback or
+// know the redirect URI before the shop starts. The address keeps the
+// asked host: 0.0.0.0 listens on every interface. A shop on a loopback or
 // unspecified address is http://localhost:PORT, the URL the banner prints
-// and a shopper types, so that signing in brings the shopper back to the
-// host they came from, with the cookies they had there.
+// and a shopper types on that machine, so that signing in brings the
+// shopper back to the host they came from, with the cookies they had
+// there.
 func PublicURL(listen string) (publicURL, addr string, err error) {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
@@ -131,11 +133,8 @@ func PublicURL(listen string) (publicURL, addr string, err error) {
 		port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 		ln.Close()
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
 	addr = net.JoinHostPort(host, port)
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if ip := net.ParseIP(host); host == "" || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
 		return "http://localhost:" + port, addr, nil
 	}
 	return "http://" + addr, addr, nil
