@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -35,12 +34,7 @@ func applyServiceSettings(opts *checkfragment.Options, configPath, service, serv
 	}
 	svc, ok := cfg.Services[service]
 	if !ok || svc.BaseURL == nil {
-		names := make([]string, 0, len(cfg.Services))
-		for n := range cfg.Services {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return "", fmt.Errorf("%s has no service %q (it has: %s)", configPath, service, strings.Join(names, ", "))
+		return "", fmt.Errorf("%s has no service %q (it has: %s)", configPath, service, config.ServiceList(cfg.Services))
 	}
 	if !set["timeout"] {
 		opts.Timeout = svc.FragmentTimeout()

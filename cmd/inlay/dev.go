@@ -75,12 +75,7 @@ func (o serviceOverrides) probe(ctx context.Context, logger *slog.Logger) {
 func (o serviceOverrides) apply(cfg *config.Config, local bool) error {
 	for name, u := range o {
 		if _, ok := cfg.Services[name]; !ok {
-			known := make([]string, 0, len(cfg.Services))
-			for n := range cfg.Services {
-				known = append(known, n)
-			}
-			slices.Sort(known)
-			return fmt.Errorf("--service %s: the config has no service %q (it has: %s)", name, name, strings.Join(known, ", "))
+			return fmt.Errorf("--service %s: the config has no service %q (it has: %s)", name, name, config.ServiceList(cfg.Services))
 		}
 		if err := cfg.SetServiceURL(name, u); err != nil {
 			return fmt.Errorf("--service %s: %w", name, err)

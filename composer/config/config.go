@@ -7,10 +7,12 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -428,13 +430,22 @@ func (c *Config) ErrorPage(status int) (layout, key string) {
 	return "", ""
 }
 
+// ServiceList is the names of services, sorted and comma-separated, or
+// "none": what a message about an unknown service offers instead.
+func ServiceList(services map[string]*Service) string {
+	if len(services) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(maps.Keys(services)), ", ")
+}
+
 // SetServiceURL points an existing service at a new base URL, as the demo
 // does for the team services it starts on free ports; it replaces the
 // service's endpoints, if it had a list.
 func (c *Config) SetServiceURL(name, rawURL string) error {
 	s, ok := c.Services[name]
 	if !ok {
-		return fmt.Errorf("unknown service %q", name)
+		return fmt.Errorf("unknown service %q (it has: %s)", name, ServiceList(c.Services))
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -84,7 +84,7 @@ func TestParseProblemsHavePositions(t *testing.T) {
 		{"negative duration", "page_timeout: -1s\nservices:\n  a:\n    url: http://x\n", []string{"c.yaml:1:15: page_timeout: must be positive"}},
 		{"bad scheme", "services:\n  a:\n    url: ftp://x\n", []string{`c.yaml:3:10: service "a": url must be http or https`}},
 		{"userinfo", "services:\n  a:\n    url: http://u:p@x/\n", []string{`c.yaml:3:10: service "a": url must be scheme://host`}},
-		{"unknown gateway service", "services:\n  a:\n    url: http://x\ngateway:\n  - prefix: /b/\n    service: b\n", []string{`c.yaml:6:14: gateway "/b/": unknown service "b"`}},
+		{"unknown gateway service", "services:\n  a:\n    url: http://x\ngateway:\n  - prefix: /b/\n    service: b\n", []string{`c.yaml:6:14: gateway "/b/": unknown service "b" (the config has: a)`}},
 		{"bad prefix", "services:\n  a:\n    url: http://x\ngateway:\n  - prefix: /-/admin/\n    service: a\n", []string{"c.yaml:5:13: gateway prefix \"/-/admin/\": /-/ is reserved"}},
 		{"duplicate page", "services:\n  a:\n    url: http://x\npages:\n  - path: /\n    layout: a.html\n  - path: /\n    layout: b.html\n", []string{`c.yaml:7:11: page path "/" is listed twice`}},
 		{"bad route", "services:\n  a:\n    url: http://x\npages:\n  - path: /p/x{id}\n    layout: a.html\n", []string{`c.yaml:5:11: page path "/p/x{id}"`}},

@@ -199,7 +199,7 @@ func (c *Config) validateGateway(add func(path, format string, args ...any)) {
 			add(at+".prefix", "gateway prefix %q: /-/ is reserved for Inlay", g.Prefix)
 		}
 		if _, ok := c.Services[g.Service]; !ok {
-			add(at+".service", "gateway %q: unknown service %q", g.Prefix, g.Service)
+			add(at+".service", "gateway %q: unknown service %q (the config has: %s)", g.Prefix, g.Service, ServiceList(c.Services))
 		}
 		for key, d := range map[string]Duration{"timeout": g.Timeout, "idle_timeout": g.IdleTimeout, "upload_timeout": g.UploadTimeout} {
 			if msg := d.check(); msg != "" {

@@ -116,7 +116,7 @@ func TestParseLayoutProblems(t *testing.T) {
 		name, layout string
 		want         []string // FILE:LINE:COL: message prefixes
 	}{
-		{"unknown service", `<fragment src="nope:/x"></fragment>`, []string{`l.html:1:1: src "nope:/x": unknown service "nope"`}},
+		{"unknown service", `<fragment src="nope:/x"></fragment>`, []string{`l.html:1:1: src "nope:/x": unknown service "nope" (the config has: search, shell)`}},
 		{"missing src", "\n\n  <fragment id=\"a\"></fragment>", []string{"l.html:3:3: <fragment> without src"}},
 		{"two primaries", "<fragment id=\"a\" src=\"shell:/a\" primary></fragment>\n<fragment id=\"b\" src=\"shell:/b\" primary></fragment>",
 			[]string{`l.html:2:1: second primary fragment "b" (the first, "a", is at 1:1)`}},

@@ -125,7 +125,7 @@ func splitService(raw string, services map[string]*config.Service) (*config.Serv
 	}
 	svc, ok := services[name]
 	if !ok || svc.BaseURL == nil {
-		return nil, "", fmt.Errorf("src %q: unknown service %q", raw, name)
+		return nil, "", fmt.Errorf("src %q: unknown service %q (the config has: %s)", raw, name, config.ServiceList(services))
 	}
 	return svc, rest, nil
 }
