@@ -86,6 +86,13 @@ func TestServeOperations(t *testing.T) {
 	if _, body := get(t, base+"/"); body != "<p>from /one</p>" {
 		t.Errorf("after a broken reload: %q", body)
 	}
+	// So is an emptied one, as an editor leaves it between truncating the
+	// file and writing it.
+	write("inlay.yaml", "")
+	waitLog(t, logs, "config rejected", 2)
+	if _, body := get(t, base+"/"); body != "<p>from /one</p>" {
+		t.Errorf("after an empty reload: %q", body)
+	}
 	// A good one is swapped in.
 	write("inlay.yaml", cfgText("q.html"))
 	waitLog(t, logs, "config reloaded", 1)

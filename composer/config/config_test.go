@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -183,4 +184,60 @@ func TestErrorPageAndDrainDefaults(t *testing.T) {
 	if c.Drain() != 5*time.Second {
 		t.Errorf("default drain delay %v, want 5s", c.Drain())
 	}
+}
+
+// TestUnknownKeySuggestsTheKeyMeant: an unknown key close to a key of the
+// config at its place names that key; one close to none, or close only to
+// a key of another place, names none.
+func TestUnknownKeySuggestsTheKeyMeant(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"top level, letters swapped", "servcies:\n  a:\n    url: http://x\n",
+			`c.yaml:1:1: unknown field "servcies" (did you mean "services"?)`},
+		{"in a service, a letter lost", "services:\n  a:\n    url: http://x\n    timeot: 1s\n",
+			`c.yaml:4:5: unknown field "timeot" (did you mean "timeout"?)`},
+		{"two levels down", "services:\n  a:\n    url: http://x\n    canary:\n      url: http://y\n      weigth: 5\n",
+			`c.yaml:6:7: unknown field "weigth" (did you mean "weight"?)`},
+		{"in a list", "pages:\n  - path: /\n    layot: a.html\n",
+			`c.yaml:3:5: unknown field "layot" (did you mean "layout"?)`},
+		{"capitals", "Listen: 127.0.0.1:1\n",
+			`c.yaml:1:1: unknown field "Listen" (did you mean "listen"?)`},
+		{"close to nothing", "services:\n  a:\n    url: http://x\nfoo: 1\n",
+			`c.yaml:4:1: unknown field "foo"`},
+		{"a key of another place", "weight: 5\n",
+			`c.yaml:1:1: unknown field "weight"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(tc.yaml))
+			var ps Problems
+			if !errors.As(err, &ps) || len(ps) != 1 {
+				t.Fatalf("got %v, want one problem", err)
+			}
+			if got := ps[0].Error(); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzParse: any bytes as a config file give a config or Problems, never
+// a panic; an unknown key's suggestion, which walks the file's tree and
+// Config's types, included.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{good, "servcies:\n  a:\n    url: http://x\n", "pages:\n  - path: /\n    layot: a.html\n",
+		"services:\n  a: &x\n    url: http://x\n    timeot: 1s\n  b: *x\n", "services:\n  a:\n    url: http://x\n    canary:\n      weigth: 5\n"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("f.yaml", data)
+		if err != nil {
+			var ps Problems
+			if !errors.As(err, &ps) || len(ps) == 0 {
+				t.Fatalf("error %v (%T) is not Problems", err, err)
+			}
+			return
+		}
+		if c == nil {
+			t.Fatal("no config and no error")
+		}
+	})
 }

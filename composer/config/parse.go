@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -12,15 +13,18 @@ import (
 // Parse decodes and validates a config file's contents. file names it in
 // problems and anchors relative paths. The error, if any, is [Problems].
 func Parse(file string, data []byte) (*Config, error) {
-	c := &Config{File: file}
 	astFile, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, Problems{yamlProblem(file, err)}
+		return nil, Problems{yamlProblem(file, err, nil)}
 	}
-	c.positions = func(path string) (int, int) { return position(astFile, path) }
+	c := &Config{}
 	if err := yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField()); err != nil {
-		return nil, Problems{yamlProblem(file, err)}
+		return nil, Problems{yamlProblem(file, err, astFile)}
 	}
+	// Set after decoding: an empty document decodes as a zero Config,
+	// over whatever was set before.
+	c.File = file
+	c.positions = func(path string) (int, int) { return position(astFile, path) }
 	if ps := c.validate(); len(ps) > 0 {
 		ps.Sort()
 		return nil, ps
@@ -28,17 +32,26 @@ func Parse(file string, data []byte) (*Config, error) {
 	return c, nil
 }
 
-// yamlProblem turns a go-yaml error into a Problem with its position.
-func yamlProblem(file string, err error) *Problem {
+// yamlProblem turns a go-yaml error into a Problem with its position. An
+// unknown key that is a typo of a key of the config at its place (found
+// in f, when not nil) gets "did you mean" the key.
+func yamlProblem(file string, err error, f *ast.File) *Problem {
 	var yerr yaml.Error
-	if errors.As(err, &yerr) {
-		p := &Problem{File: file, Message: yerr.GetMessage()}
-		if tk := yerr.GetToken(); tk != nil && tk.Position != nil {
-			p.Line, p.Col = tk.Position.Line, tk.Position.Column
-		}
-		return p
+	if !errors.As(err, &yerr) {
+		return &Problem{File: file, Message: err.Error()}
 	}
-	return &Problem{File: file, Message: err.Error()}
+	p := &Problem{File: file, Message: yerr.GetMessage()}
+	tk := yerr.GetToken()
+	if tk != nil && tk.Position != nil {
+		p.Line, p.Col = tk.Position.Line, tk.Position.Column
+	}
+	var unknown *yaml.UnknownFieldError
+	if errors.As(err, &unknown) && tk != nil {
+		if key := suggestKey(f, tk, tk.Value); key != "" {
+			p.Message += fmt.Sprintf(" (did you mean %q?)", key)
+		}
+	}
+	return p
 }
 
 // position finds the line and column of the node at a YAML path such as
