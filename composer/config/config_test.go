@@ -241,3 +241,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestDecoderPanicIsAProblem: go-yaml panics decoding a tag with no value
+// where a list belongs; the file gets a problem at the tag instead, and
+// the process (a reload, say) goes on.
+func TestDecoderPanicIsAProblem(t *testing.T) {
+	for _, tag := range []string{"!!seq", "!!str", "!custom"} {
+		_, err := Parse("c.yaml", []byte("services:\n  a:\n    url: http://x\n    headers: "+tag+"\n"))
+		var ps Problems
+		want := `c.yaml:4:14: the YAML decoder cannot read the value tagged ` + tag + ` (`
+		if !errors.As(err, &ps) || len(ps) != 1 || !strings.HasPrefix(ps[0].Error(), want) {
+			t.Errorf("headers: %s: got %v, want one problem starting %q", tag, err, want)
+		}
+	}
+}
