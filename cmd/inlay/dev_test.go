@@ -99,6 +99,8 @@ func TestDevCommandLine(t *testing.T) {
 		{"unknown service", []string{"dev", "--config", cfgPath, "--service", "serch=http://127.0.0.1:3000"}, 1, `the config has no service "serch" (it has: basket, search, shell)`},
 		{"not NAME=URL", []string{"dev", "--config", cfgPath, "--service", "search"}, 2, "want NAME=URL"},
 		{"bad URL", []string{"dev", "--config", cfgPath, "--service", "search=ftp://x"}, 1, `--service search: service "search": bad url`},
+		{"port out of range", []string{"dev", "--config", cfgPath, "--service", "search=127.0.0.1:99999"}, 1, `--service search: service "search": bad url: url has port 99999, not one from 1 to 65535`},
+		{"no host", []string{"dev", "--config", cfgPath, "--service", "search=:3000"}, 1, `--service search: service "search": bad url: url must be scheme://host[:port][/path]`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -151,8 +151,13 @@ func parseBaseURL(key, raw string) (*url.URL, string) {
 		return nil, fmt.Sprintf("bad %s: %v", key, err)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Sprintf("%s must be http or https, got %q", key, raw)
-	case u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
+	case u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "":
 		return nil, fmt.Sprintf("%s must be scheme://host[:port][/path], got %q", key, raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Sprintf("%s has port %s, not one from 1 to 65535: %q", key, p, raw)
+		}
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""

@@ -447,14 +447,13 @@ func (c *Config) SetServiceURL(name, rawURL string) error {
 	if !ok {
 		return fmt.Errorf("unknown service %q (it has: %s)", name, ServiceList(c.Services))
 	}
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("service %q: bad url %q", name, rawURL)
+	u, problem := parseBaseURL("url", rawURL)
+	if problem != "" {
+		return fmt.Errorf("service %q: bad url: %s", name, problem)
 	}
 	if s.H2C && u.Scheme != "http" {
 		return fmt.Errorf("service %q: h2c needs an http:// url, got %q", name, rawURL)
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
 	s.URL, s.BaseURL = rawURL, u
 	s.Endpoints, s.EndpointURLs = nil, nil
 	return nil
