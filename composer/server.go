@@ -143,6 +143,9 @@ func New(cfg *config.Config, opts Options) (*Server, error) {
 // and error pages' layouts through reloads that lose their files.
 func (s *Server) loadLayouts(cfg *config.Config, fsys fs.FS) error {
 	if fsys == nil {
+		if p := layout.FolderProblem(cfg); p != nil {
+			return config.Problems{p}
+		}
 		fsys = layout.Dir(cfg.LayoutsDir())
 	}
 	layouts, err := layout.Load(fsys, cfg.LayoutsDir(), cfg.Services)

@@ -163,3 +163,27 @@ func TestCheckPagesLooksInsideTheFolderOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestFolderProblem: a layouts folder that is missing, or a file, is a
+// problem at the config's layouts key, which says which; a folder is none.
+func TestFolderProblem(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.html": "<p>a</p>", "views/b.html": "<p>b</p>"})
+	for _, tc := range []struct{ layouts, want string }{
+		{"views", ""},
+		{"nope", `inlay.yaml:1:10: layouts folder ` + filepath.Join(dir, "nope") + ` does not exist`},
+		{"a.html", `inlay.yaml:1:10: layouts folder ` + filepath.Join(dir, "a.html") + ` is a file, not a folder`},
+	} {
+		cfg, err := config.Parse(filepath.Join(dir, "inlay.yaml"), []byte("layouts: "+tc.layouts+"\nservices:\n  a:\n    url: http://127.0.0.1:9101\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := FolderProblem(cfg)
+		switch {
+		case tc.want == "" && p != nil:
+			t.Errorf("layouts: %s: got %v, want no problem", tc.layouts, p)
+		case tc.want != "" && (p == nil || !strings.HasSuffix(p.Error(), tc.want)):
+			t.Errorf("layouts: %s: got %v, want %s", tc.layouts, p, tc.want)
+		}
+	}
+}

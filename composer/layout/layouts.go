@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -107,6 +108,23 @@ func readProblem(err error) string {
 // editor's backup, a log written beside the layouts) are no layout.
 func IsLayoutFile(base string) bool {
 	return path.Ext(base) == ".html" && !strings.HasPrefix(base, ".")
+}
+
+// FolderProblem returns the problem of a config whose layouts folder, on
+// disk, is missing or no folder, at the config's layouts key; nil when it
+// is a folder.
+func FolderProblem(cfg *config.Config) *config.Problem {
+	dir := cfg.LayoutsDir()
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return cfg.ProblemAt("$.layouts", fmt.Sprintf("layouts folder %s does not exist", dir))
+	case err != nil:
+		return cfg.ProblemAt("$.layouts", fmt.Sprintf("layouts folder %s: %v", dir, err))
+	case !fi.IsDir():
+		return cfg.ProblemAt("$.layouts", fmt.Sprintf("layouts folder %s is a file, not a folder", dir))
+	}
+	return nil
 }
 
 // Load parses every *.html file of fsys. dir names the folder in

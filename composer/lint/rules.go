@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"time"
 
@@ -43,8 +42,9 @@ func Check(configPath string) ([]config.Problem, Summary, error) {
 		return nil, Summary{}, err
 	}
 	dir := cfg.LayoutsDir()
-	if _, err := os.Stat(dir); err != nil {
-		return []config.Problem{{File: dir, Severity: config.SeverityError, Message: err.Error()}}, Summary{Pages: len(cfg.Pages)}, nil
+	if p := layout.FolderProblem(cfg); p != nil {
+		p.Severity = config.SeverityError
+		return []config.Problem{*p}, Summary{Pages: len(cfg.Pages)}, nil
 	}
 	layouts, ps := layout.Check(layout.Dir(dir), dir, cfg.Services)
 	// The pages' layouts are looked up as serve looks them up: inside the
