@@ -18,11 +18,9 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, Problems{yamlProblem(file, err, nil)}
 	}
 	c := &Config{}
-	if err := decode(data, c); err != nil {
-		var panicked decoderPanic
-		if errors.As(err, &panicked) {
-			return nil, Problems{panicProblem(file, astFile, panicked)}
-		}
+	if panicked, err := decode(data, c); panicked != nil {
+		return nil, Problems{panicProblem(file, astFile, panicked)}
+	} else if err != nil {
 		return nil, Problems{yamlProblem(file, err, astFile)}
 	}
 	// Set after decoding: an empty document decodes as a zero Config,
@@ -36,55 +34,27 @@ func Parse(file string, data []byte) (*Config, error) {
 	return c, nil
 }
 
-// decode decodes data into c, strictly. A panic in the decoder is the
-// file's problem, not the process's end: go-yaml v1.19.2 panics on a tag
-// with no value where a list belongs (`headers: !!seq`).
-func decode(data []byte, c *Config) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = decoderPanic{v}
-		}
-	}()
-	return yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField())
+// decode decodes data into c, strictly. A panic in the decoder comes back
+// as panicked, to be the file's problem rather than the process's end:
+// go-yaml v1.19.2 panics on a tag with no value where a list belongs
+// (`headers: !!seq`).
+func decode(data []byte, c *Config) (panicked any, err error) {
+	defer func() { panicked = recover() }()
+	return nil, yaml.UnmarshalWithOptions(data, c, yaml.DisallowUnknownField())
 }
 
-// decoderPanic is a panic of the YAML decoder, as an error.
-type decoderPanic struct{ v any }
-
-func (p decoderPanic) Error() string { return fmt.Sprint("the YAML decoder panicked: ", p.v) }
-
-// panicProblem is the problem of a file the decoder panicked on: at its
-// first YAML tag, the likely cause (the config needs none), else at the
-// top.
-func panicProblem(file string, f *ast.File, p decoderPanic) *Problem {
-	prob := &Problem{File: file, Line: 1, Col: 1,
-		Message: fmt.Sprintf("the YAML decoder cannot read this file (%v): look for a value it cannot read", p.v)}
-	var found tagFinder
-	for _, doc := range f.Docs {
-		if ast.Walk(&found, doc); found.tag != nil {
-			tk := found.tag.GetToken()
-			prob.Message = fmt.Sprintf("the YAML decoder cannot read the value tagged %s (%v): write the value without the tag", tk.Value, p.v)
-			if tk.Position != nil {
-				prob.Line, prob.Col = tk.Position.Line, tk.Position.Column
-			}
-			break
-		}
+// panicProblem is the problem of a file the decoder panicked on (v): at
+// its first YAML tag, the likely cause (the config needs none), else at
+// the top.
+func panicProblem(file string, f *ast.File, v any) *Problem {
+	tags := ast.FilterFile(ast.TagType, f)
+	if len(tags) == 0 || tags[0].GetToken() == nil || tags[0].GetToken().Position == nil {
+		return &Problem{File: file, Line: 1, Col: 1,
+			Message: fmt.Sprintf("the YAML decoder cannot read this file (%v): look for a value it cannot read", v)}
 	}
-	return prob
-}
-
-// tagFinder is an ast.Visitor that finds the first tag.
-type tagFinder struct{ tag *ast.TagNode }
-
-func (t *tagFinder) Visit(n ast.Node) ast.Visitor {
-	if t.tag != nil {
-		return nil
-	}
-	if tn, ok := n.(*ast.TagNode); ok {
-		t.tag = tn
-		return nil
-	}
-	return t
+	tk := tags[0].GetToken()
+	return &Problem{File: file, Line: tk.Position.Line, Col: tk.Position.Column,
+		Message: fmt.Sprintf("the YAML decoder cannot read the value tagged %s (%v): write the value without the tag", tk.Value, v)}
 }
 
 // yamlProblem turns a go-yaml error into a Problem with its position. An
@@ -102,7 +72,7 @@ func yamlProblem(file string, err error, f *ast.File) *Problem {
 	}
 	var unknown *yaml.UnknownFieldError
 	if errors.As(err, &unknown) && tk != nil {
-		if key := suggestKey(f, tk, tk.Value); key != "" {
+		if key := suggestKey(f, tk); key != "" {
 			p.Message += fmt.Sprintf(" (did you mean %q?)", key)
 		}
 	}

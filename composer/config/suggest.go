@@ -9,68 +9,46 @@ import (
 )
 
 // suggestKey returns the key of the config, at the place of the unknown
-// key tk in f, that name is most likely a typo of: "" when none is close.
-// It finds the key's path in f, follows it through Config's types by
-// their yaml tags, and compares name with the keys of the struct there.
-func suggestKey(f *ast.File, tk *token.Token, name string) string {
+// key tk in f, that the unknown key is most likely a typo of: "" when
+// none is close. It finds the key's node in f, follows the node's path
+// through Config's types by their yaml tags, and compares the key with
+// the keys of the struct there.
+func suggestKey(f *ast.File, tk *token.Token) string {
 	if f == nil || tk == nil || tk.Position == nil {
 		return ""
 	}
-	var path []string
-	for _, doc := range f.Docs {
-		if p, ok := keyPath(doc.Body, tk.Position, nil); ok {
-			path = p
-			break
+	for _, n := range ast.FilterFile(ast.MappingValueType, f) {
+		key := n.(*ast.MappingValueNode).Key.GetToken()
+		if key == nil || key.Position == nil || key.Position.Line != tk.Position.Line || key.Position.Column != tk.Position.Column {
+			continue
 		}
-	}
-	if path == nil {
+		keys := pathKeys(n.GetPath())
+		if t := typeAt(reflect.TypeFor[Config](), keys[:len(keys)-1]); t != nil {
+			return closest(tk.Value, yamlKeys(t))
+		}
 		return ""
 	}
-	t := typeAt(reflect.TypeFor[Config](), path[:len(path)-1])
-	if t == nil {
-		return ""
-	}
-	return closest(name, yamlKeys(t, nil))
+	return ""
 }
 
-// keyPath returns the keys from node down to the mapping key at pos, a
-// sequence's entry standing as "[]", and whether it is under node.
-func keyPath(node ast.Node, pos *token.Position, path []string) ([]string, bool) {
-	switch n := node.(type) {
-	case *ast.MappingNode:
-		for _, v := range n.Values {
-			if p, ok := keyPath(v, pos, path); ok {
-				return p, true
-			}
+// pathKeys splits a node's path, such as $.pages[0].layout, into its keys,
+// each index of a sequence standing as "[]": pages, [], layout.
+func pathKeys(path string) []string {
+	var keys []string
+	for _, seg := range strings.Split(strings.TrimPrefix(path, "$."), ".") {
+		key, _, _ := strings.Cut(seg, "[")
+		keys = append(keys, key)
+		for range strings.Count(seg, "[") {
+			keys = append(keys, "[]")
 		}
-	case *ast.MappingValueNode:
-		key := n.Key.GetToken()
-		if key == nil {
-			return nil, false
-		}
-		path = append(path, n.Key.String())
-		if key.Position != nil && key.Position.Line == pos.Line && key.Position.Column == pos.Column {
-			return path, true
-		}
-		return keyPath(n.Value, pos, path)
-	case *ast.SequenceNode:
-		for _, v := range n.Values {
-			if p, ok := keyPath(v, pos, append(path, "[]")); ok {
-				return p, true
-			}
-		}
-	case *ast.AnchorNode:
-		return keyPath(n.Value, pos, path)
-	case *ast.TagNode:
-		return keyPath(n.Value, pos, path)
 	}
-	return nil, false
+	return keys
 }
 
-// typeAt follows path from t: a struct's field by its yaml key, a map's
-// or a sequence's element. It returns the struct at its end, or nil.
-func typeAt(t reflect.Type, path []string) reflect.Type {
-	for _, key := range path {
+// typeAt follows keys from t: a struct's field by its yaml key, a map's
+// or a sequence's element. It returns the struct at their end, or nil.
+func typeAt(t reflect.Type, keys []string) reflect.Type {
+	for _, key := range keys {
 		t = indirect(t)
 		switch {
 		case t.Kind() == reflect.Map, key == "[]" && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array):
@@ -98,40 +76,31 @@ func indirect(t reflect.Type) reflect.Type {
 	return t
 }
 
-// yamlKey returns a field's yaml key and whether its fields are inlined
-// into its parent's; "" for a field the decoder skips.
-func yamlKey(f reflect.StructField) (key string, inline bool) {
-	name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+// yamlKey returns a field's yaml key, "" for a field the decoder skips.
+// The config inlines no struct.
+func yamlKey(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 	if name == "-" || !f.IsExported() {
-		return "", false
+		return ""
 	}
-	return name, strings.Contains(opts, "inline")
+	return name
 }
 
-// fieldByKey finds the field of struct t, inlined ones included, whose
-// yaml key is key.
+// fieldByKey finds the field of struct t whose yaml key is key.
 func fieldByKey(t reflect.Type, key string) (reflect.StructField, bool) {
 	for f := range t.Fields() {
-		name, inline := yamlKey(f)
-		if inline {
-			if g, ok := fieldByKey(indirect(f.Type), key); ok {
-				return g, true
-			}
-		} else if name == key {
+		if yamlKey(f) == key {
 			return f, true
 		}
 	}
 	return reflect.StructField{}, false
 }
 
-// yamlKeys appends the yaml keys of struct t, inlined ones included.
-func yamlKeys(t reflect.Type, keys []string) []string {
+// yamlKeys returns the yaml keys of struct t.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
 	for f := range t.Fields() {
-		name, inline := yamlKey(f)
-		switch {
-		case inline:
-			keys = yamlKeys(indirect(f.Type), keys)
-		case name != "":
+		if name := yamlKey(f); name != "" {
 			keys = append(keys, name)
 		}
 	}
