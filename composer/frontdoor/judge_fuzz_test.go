@@ -32,15 +32,21 @@ func FuzzJudgeHead(f *testing.F) {
 		if v != headOK {
 			return
 		}
+		// Go's server drops Transfer-Encoding from an HTTP/1.0 request's
+		// header, so the raw head is read here, as judgeHead reads it.
 		head, _, _ := bytes.Cut(raw, []byte("\n\r\n"))
 		head, _, _ = bytes.Cut(head, []byte("\n\n"))
 		for i, line := range bytes.Split(head, []byte("\n")) {
-			if i > 0 && len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+			if i == 0 || len(line) == 0 {
+				continue
+			}
+			if line[0] == ' ' || line[0] == '\t' {
 				t.Fatalf("a folded header line was served: %q", raw)
 			}
-		}
-		if r.ProtoMinor == 0 && len(r.TransferEncoding) > 0 {
-			t.Fatalf("Transfer-Encoding on HTTP/1.0 was served: %q", raw)
+			name, _, _ := bytes.Cut(line, []byte(":"))
+			if r.ProtoMinor == 0 && bytes.EqualFold(bytes.TrimSpace(name), []byte("Transfer-Encoding")) {
+				t.Fatalf("Transfer-Encoding on HTTP/1.0 was served: %q", raw)
+			}
 		}
 	})
 }
