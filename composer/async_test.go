@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,46 +177,76 @@ func TestSeveralAsyncFragmentsFinishInAnyOrder(t *testing.T) {
 	}
 }
 
-func TestEarlyHintsAnnounceCachedStylesheets(t *testing.T) {
-	gate := make(chan struct{})
-	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
-		"/header": {Body: "H", Header: map[string]string{"Link": "</team/h.css>; rel=stylesheet", "Cache-Control": "max-age=60"}},
-		"/main":   {Body: "M", Gate: gate},
-	})
-	s := newShop(t, shopConfig{
-		services: map[string]*teamtest.Team{"team": team},
-		layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/header"></fragment><fragment src="team:/main" primary></fragment></body>`},
-		pages:    "  - path: /\n    layout: p.html",
-	})
-	close(gate)
-	s.get(t, "/") // fills the cache
-	gate2 := make(chan struct{})
-	team.Route("/main", teamtest.Route{Body: "M", Gate: gate2})
+// TestEarlyHints checks that a 103 announcing the cached fragments'
+// stylesheets is sent while the primary is fetched with early_hints on,
+// and that none is sent by default: Inlay speaks HTTP/1.1, where browsers
+// ignore a 103 and a cache in front may fail the page on one (C13).
+func TestEarlyHints(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		want103     bool
+	}{
+		{"off by default", "", false},
+		{"on", "early_hints: true\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gate := make(chan struct{})
+			team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+				"/header": {Body: "H", Header: map[string]string{"Link": "</team/h.css>; rel=stylesheet", "Cache-Control": "max-age=60"}},
+				"/main":   {Body: "M", Gate: gate},
+			})
+			s := newShop(t, shopConfig{
+				services: map[string]*teamtest.Team{"team": team},
+				layouts:  map[string]string{"p.html": pageHead + `<fragment src="team:/header"></fragment><fragment src="team:/main" primary></fragment></body>`},
+				pages:    "  - path: /\n    layout: p.html",
+				extra:    tc.extra,
+			})
+			close(gate)
+			s.get(t, "/") // fills the cache
 
-	hints := make(chan http.Header, 1)
-	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-		if code == http.StatusEarlyHints {
-			hints <- http.Header(h)
-			close(gate2)
-		}
-		return nil
-	}}
-	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, s.URL+"/", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	select {
-	case h := <-hints:
-		if got := h.Get("Link"); got != "</team/h.css>; rel=preload; as=style" {
-			t.Errorf("103 Link %q", got)
-		}
-	default:
-		t.Fatal("no 103 Early Hints before the primary answered")
-	}
-	if resp.StatusCode != 200 {
-		t.Errorf("final status %d", resp.StatusCode)
+			// The primary is held until a 103 comes or, without one, until
+			// the team has its request. Either way the page reads the
+			// primary's answer only after it has decided on a 103.
+			gate2, arrived := make(chan struct{}), make(chan string, 1)
+			team.Route("/main", teamtest.Route{Body: "M", Gate: gate2, Arrived: arrived})
+			var release sync.Once
+			hints := make(chan http.Header, 1)
+			trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+				if code == http.StatusEarlyHints {
+					hints <- http.Header(h)
+					release.Do(func() { close(gate2) })
+				}
+				return nil
+			}}
+			if !tc.want103 {
+				go func() {
+					<-arrived
+					release.Do(func() { close(gate2) })
+				}()
+			}
+			req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, s.URL+"/", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			select {
+			case h := <-hints:
+				if !tc.want103 {
+					t.Fatalf("a 103 with Link %q, though early_hints is not set", h.Get("Link"))
+				}
+				if got := h.Get("Link"); got != "</team/h.css>; rel=preload; as=style" {
+					t.Errorf("103 Link %q", got)
+				}
+			default:
+				if tc.want103 {
+					t.Fatal("no 103 Early Hints before the primary answered")
+				}
+			}
+			if resp.StatusCode != 200 {
+				t.Errorf("final status %d", resp.StatusCode)
+			}
+		})
 	}
 }

@@ -49,7 +49,7 @@ func TestTracingWithEarlyHintsAndPrimaryInFlight(t *testing.T) {
 		layouts: map[string]string{"p.html": pageHead + `<fragment id="side" src="team:/side"></fragment>` +
 			`<fragment id="main" src="team:/main" primary></fragment>` + pageTail},
 		pages: "  - path: /\n    layout: p.html",
-		extra: patientPage,
+		extra: patientPage + "early_hints: true\n",
 	}
 	urls := map[string]string{"team": team.URL}
 	cfg, fsys := sc.parse(t, urls)

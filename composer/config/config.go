@@ -81,8 +81,11 @@ type Config struct {
 	// budget.
 	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 	// EarlyHints sends a 103 Early Hints response with the stylesheets of
-	// cached fragments while the primary is fetched. Nil means on; turn it
-	// off behind load balancers that drop 1xx responses.
+	// cached fragments while the primary is fetched. Nil means off: Inlay
+	// speaks HTTP/1.1, where browsers ignore a 103 and some caches in
+	// front fail the request on one (Varnish 7 answers 503). Turn it on
+	// when what is in front of Inlay passes 1xx responses on to browsers
+	// over HTTP/2 or HTTP/3.
 	EarlyHints *bool `yaml:"early_hints"`
 
 	// ErrorPages maps a status ("404") or a class of them ("4xx", "5xx")
@@ -353,7 +356,7 @@ func (c *Config) LayoutsDir() string {
 func (c *Config) AccessLogEnabled() bool { return c.AccessLog == nil || *c.AccessLog }
 
 // EarlyHintsEnabled reports whether 103 Early Hints are sent.
-func (c *Config) EarlyHintsEnabled() bool { return c.EarlyHints == nil || *c.EarlyHints }
+func (c *Config) EarlyHintsEnabled() bool { return c.EarlyHints != nil && *c.EarlyHints }
 
 // PageDeadline returns the page timeout for p.
 func (c *Config) PageDeadline(p *Page) time.Duration {
