@@ -194,7 +194,10 @@ func (s *Server) router(cfg *config.Config, opts Options) *echo.Echo {
 	e.HTTPErrorHandler = s.handleEchoError
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: s.logPanic}))
 	e.Use(s.requestIDMiddleware)
-	e.GET("/-/health", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/-/health", func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store") // a cache in front must not answer for a process
+		return c.String(http.StatusOK, "ok\n")
+	})
 	e.GET("/-/ready", s.readyHandler)
 	s.devRoutes(e)
 	s.authRoutes(e)
@@ -362,6 +365,9 @@ func (s *Server) Layouts() *layout.Folder { return s.layouts }
 func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
 
 func (s *Server) readyHandler(c echo.Context) error {
+	// A cache in front must not answer for a process: a stored "ready"
+	// would outlive the drain.
+	c.Response().Header().Set("Cache-Control", "no-store")
 	status, text := http.StatusOK, "ready\n"
 	if !s.ready.Load() {
 		status, text = http.StatusServiceUnavailable, "not ready\n"

@@ -147,6 +147,16 @@ func TestCacheInFront(t *testing.T) {
 		}
 	}
 
+	// The probes say how this process stands now: never from the cache.
+	for _, probe := range []string{"/-/health", "/-/ready"} {
+		for visit := 1; visit <= 2; visit++ {
+			resp, _ := teamtest.Get(t, front+probe)
+			if resp.StatusCode != http.StatusOK || varnishHit(resp) {
+				t.Errorf("%s, visit %d, through Varnish: status %d, X-Varnish %q: want 200, not from the cache", probe, visit, resp.StatusCode, resp.Header.Get("X-Varnish"))
+			}
+		}
+	}
+
 	css := regexp.MustCompile(`href="(/shell/static/[^"]+\.css\?v=[^"]+)"`).FindStringSubmatch(home)
 	if css == nil {
 		t.Fatalf("the home page links no versioned shell stylesheet:\n%s", home)
