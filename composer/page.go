@@ -231,6 +231,7 @@ func (pg *page) head(w http.ResponseWriter) (status int, ok bool) {
 	// Shared, capacity-capped values: a later Add copies, never writes them.
 	h["Content-Type"] = htmlContentType
 	h["Cache-Control"] = privateNoCache
+	h["X-Accel-Buffering"] = noBuffering
 	h["Date"] = dateHeader(time.Now())
 	if pg.errStatus != 0 {
 		status = pg.errStatus
@@ -474,6 +475,10 @@ func (pg *page) allSent() bool {
 var (
 	htmlContentType = []string{"text/html; charset=utf-8"}[:1:1]
 	privateNoCache  = []string{"private, no-cache"}[:1:1]
+	// noBuffering asks nginx in front (and the ingresses built on it) to
+	// pass the page on as it comes: with its gzip on, nginx would
+	// otherwise hold the whole page until its slowest box.
+	noBuffering = []string{"no"}[:1:1]
 )
 
 // closedChan is the done channel of slots known before any goroutine runs.

@@ -37,6 +37,7 @@ var (
 	latencyBuckets  = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 	htmlContentType = []string{"text/html; charset=utf-8"}[:1:1]
 	privateNoCache  = []string{"private, no-cache"}[:1:1]
+	noBuffering     = []string{"no"}[:1:1]
 )
 
 // withDefaults is the composer doing Inlay's default per-page work too.
@@ -125,7 +126,7 @@ func (d *withDefaults) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	pageDeadline, _ := ctx.Deadline()
 	http.NewResponseController(w).SetWriteDeadline(started.Add(writeIdle)) // as Inlay's page does when it starts
 	h := w.Header()
-	h["X-Request-Id"], h["Content-Type"], h["Cache-Control"] = []string{id}, htmlContentType, privateNoCache
+	h["X-Request-Id"], h["Content-Type"], h["Cache-Control"], h["X-Accel-Buffering"] = []string{id}, htmlContentType, privateNoCache, noBuffering
 
 	var conns [4]*conn
 	var dones [4]func(error)

@@ -35,8 +35,8 @@
 //   - a JSON access-log line per page (slog's JSONHandler, to stdout
 //     buffered and written every 200 ms as inlay serve does);
 //   - the headers Inlay sets on a page: X-Request-Id, Cache-Control:
-//     private, no-cache, and Server-Timing for the boxes read before the
-//     headers leave. Inlay sets no X-Content-Type-Options, Referrer-Policy
+//     private, no-cache, X-Accel-Buffering: no, and Server-Timing for the
+//     boxes read before the headers leave. Inlay sets no X-Content-Type-Options, Referrer-Policy
 //     or Vary on a page, and a Content-Security-Policy only on one that
 //     streams async boxes;
 //   - the shopper's connection under inlay serve's timeouts (a request
