@@ -110,8 +110,9 @@ func startVarnish(t *testing.T, backendURL string) string {
 }
 
 // startNginx runs nginx, as a reverse proxy to backendURL with gzip on
-// and every other setting nginx's default (it buffers what it proxies),
-// on a free loopback port until the test ends, and returns its URL.
+// and every other setting nginx's default (it buffers what it proxies,
+// and asks the backend over HTTP/1.0), on a free loopback port until the
+// test ends, and returns its URL.
 func startNginx(t *testing.T, backendURL string) string {
 	t.Helper()
 	bin := frontPath(t, "nginx", "nginx")
@@ -124,7 +125,7 @@ func startNginx(t *testing.T, backendURL string) string {
 	for _, tmp := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 		fmt.Fprintf(&b, "    %s_temp_path %s;\n", tmp, p("temp-"+tmp))
 	}
-	fmt.Fprintf(&b, "    gzip on;\n    server {\n        listen %s;\n        location / {\n            proxy_pass %s;\n            proxy_http_version 1.1;\n        }\n    }\n}\n", addr, backendURL)
+	fmt.Fprintf(&b, "    gzip on;\n    server {\n        listen %s;\n        location / {\n            proxy_pass %s;\n        }\n    }\n}\n", addr, backendURL)
 	if err := os.WriteFile(p("nginx.conf"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
