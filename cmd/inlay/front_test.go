@@ -215,37 +215,58 @@ func TestCacheInFront(t *testing.T) {
 	}
 }
 
-// TestPageStreamsThroughNginxGzip puts nginx with gzip on, and its other
-// defaults, in front of Inlay (fault matrix row C13). With gzip, nginx
-// holds what it proxies until its buffers fill or the answer ends, so the
-// shopper would get nothing of the page until its slowest box. Inlay's
-// pages say X-Accel-Buffering: no, which nginx honours: the page's head
-// and first box reach the shopper, compressed, while a later box is held.
-func TestPageStreamsThroughNginxGzip(t *testing.T) {
-	gate := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(gate) }) }
-	defer release() // a failing test leaves no box held
-	team := teamtest.NewRoutes(t, map[string]teamtest.Route{
-		"/top":  {Body: "<p>top</p>"},
-		"/slow": {Body: "<p>slow</p>", Gate: gate},
-	})
-	configPath, _ := teamtest.Shop{
-		Extra:          "listen: 127.0.0.1:0\ndrain_delay: 1ms\nlayouts: layouts\n",
-		Services:       map[string]string{"team": team.URL},
-		ServiceTimeout: "10s",
-		Pages:          "  - path: /\n    layout: p.html\n    timeout: 10s",
-		Layouts: map[string]string{"layouts/p.html": `<!DOCTYPE html><html><body><fragment src="team:/top" primary></fragment>` +
-			`<fragment src="team:/slow"></fragment></body></html>`},
-	}.Write(t)
-	front := startNginx(t, serveFile(t, configPath, nil))
+// TestPageStreamsThroughTheFront puts each front in turn before Inlay
+// (fault matrix row C13): Varnish with its built-in VCL, and nginx with
+// gzip on and its other defaults. Through each, the page's head and first
+// box reach the shopper while a later box is held, compressed through
+// nginx. nginx with gzip holds what it proxies until its buffers fill or
+// the answer ends, which for a page is its slowest box; Inlay's pages say
+// X-Accel-Buffering: no, which nginx honours.
+func TestPageStreamsThroughTheFront(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		start    func(t *testing.T, backendURL string) string
+		encoding string // the page's Content-Encoding when the shopper takes gzip
+	}{
+		{"varnish", startVarnish, ""},
+		{"nginx with gzip", startNginx, "gzip"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gate := make(chan struct{})
+			var once sync.Once
+			release := func() { once.Do(func() { close(gate) }) }
+			defer release() // a failing test leaves no box held
+			team := teamtest.NewRoutes(t, map[string]teamtest.Route{
+				"/top":  {Body: "<p>top</p>"},
+				"/slow": {Body: "<p>slow</p>", Gate: gate},
+			})
+			configPath, _ := teamtest.Shop{
+				Extra:          "listen: 127.0.0.1:0\ndrain_delay: 1ms\nlayouts: layouts\n",
+				Services:       map[string]string{"team": team.URL},
+				ServiceTimeout: "10s",
+				Pages:          "  - path: /\n    layout: p.html\n    timeout: 10s",
+				Layouts: map[string]string{"layouts/p.html": `<!DOCTYPE html><html><body><fragment src="team:/top" primary></fragment>` +
+					`<fragment src="team:/slow"></fragment></body></html>`},
+			}.Write(t)
+			front := tc.start(t, serveFile(t, configPath, nil))
+			encoding, page := readWhileHeld(t, front+"/", "<p>top</p>", release)
+			if encoding != tc.encoding || !strings.Contains(page, "<p>top</p><p>slow</p></body></html>") {
+				t.Errorf("through %s: Content-Encoding %q, page %q", tc.name, encoding, page)
+			}
+		})
+	}
+}
 
+// readWhileHeld gets url, taking gzip, and checks that the decoded page
+// shows first before release is called; it then calls release and
+// returns the page's Content-Encoding and its decoded body.
+func readWhileHeld(t *testing.T, url, first string, release func()) (encoding, page string) {
+	t.Helper()
 	head, whole := make(chan struct{}), make(chan error, 1)
-	var page strings.Builder
-	var encoding string
+	var body strings.Builder
 	go func() {
 		whole <- func() error {
-			req, _ := http.NewRequest(http.MethodGet, front+"/", nil)
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
 			req.Header.Set("Accept-Encoding", "gzip")
 			resp, err := (&http.Client{Transport: &http.Transport{DisableCompression: true}}).Do(req)
 			if err != nil {
@@ -253,15 +274,17 @@ func TestPageStreamsThroughNginxGzip(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			encoding = resp.Header.Get("Content-Encoding")
-			zr, err := gzip.NewReader(resp.Body)
-			if err != nil {
-				return fmt.Errorf("Content-Encoding %q: %w", encoding, err)
+			var r io.Reader = resp.Body
+			if encoding == "gzip" {
+				if r, err = gzip.NewReader(resp.Body); err != nil {
+					return err
+				}
 			}
 			buf := make([]byte, 4096)
 			for seen := false; ; {
-				n, err := zr.Read(buf)
-				page.Write(buf[:n])
-				if !seen && strings.Contains(page.String(), "<p>top</p>") {
+				n, err := r.Read(buf)
+				body.Write(buf[:n])
+				if !seen && strings.Contains(body.String(), first) {
 					seen = true
 					close(head)
 				}
@@ -277,9 +300,10 @@ func TestPageStreamsThroughNginxGzip(t *testing.T) {
 	select {
 	case <-head:
 	case err := <-whole:
-		t.Fatalf("the page ended before its held box was let go: %v\n%s", err, page.String())
-	case <-time.After(10 * time.Second): // a guard: the head comes at once when nginx streams
-		t.Error("no part of the page came through nginx while a box was held: nginx held the page")
+		release()
+		t.Fatalf("the page ended before its held box was let go: %v\n%s", err, body.String())
+	case <-time.After(10 * time.Second): // a guard: the head comes at once when the page streams
+		t.Errorf("%q did not come while a later box was held: the page was held whole", first)
 	}
 	release()
 	select {
@@ -290,7 +314,5 @@ func TestPageStreamsThroughNginxGzip(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the page did not end")
 	}
-	if encoding != "gzip" || !strings.Contains(page.String(), "<p>top</p><p>slow</p></body></html>") {
-		t.Errorf("through nginx: Content-Encoding %q, page %q", encoding, page.String())
-	}
+	return encoding, body.String()
 }
