@@ -95,3 +95,27 @@ func TestFloorBuilds(t *testing.T) {
 		t.Fatalf("go build ./testdata/floor: %v\n%s", err, out)
 	}
 }
+
+// TestRunqwaitBuilds keeps the run-queue reader of docs/benchmarks.md
+// (fourteenth round) building. It is a module of its own, on
+// golang.org/x/exp/trace: where that cannot be downloaded, the test is
+// skipped, except under CI=true, where .ci/run has downloaded it.
+func TestRunqwaitBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	dir := filepath.Join("testdata", "runqwait")
+	download := exec.Command("go", "mod", "download")
+	download.Dir = dir
+	if out, err := download.CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("go mod download in %s: %v\n%s", dir, err, out)
+		}
+		t.Skipf("cannot download %s's modules (%v): skipping its build\n%s", dir, err, out)
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(t.TempDir(), "runqwait"), ".")
+	build.Dir = dir
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build in %s: %v\n%s", dir, err, out)
+	}
+}

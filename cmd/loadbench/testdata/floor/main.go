@@ -52,7 +52,8 @@
 // no-store page's.
 //
 // -cpuprofile writes the composer's CPU profile when it is stopped by
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM. -pprof serves net/http/pprof on a second address,
+// for a runtime trace (/debug/pprof/trace) under load.
 package main
 
 import (
@@ -64,6 +65,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // served only with -pprof, on its own address
 	"strings"
 	"sync"
 	"time"
@@ -96,7 +98,11 @@ func main() {
 		"breakers, status, Content-Type and markup checks, metrics, an access-log line to stdout, Inlay's page headers")
 	cached := flag.Bool("cached", false, "fetch the fragments once, at start, and serve the page stitched from them ever after")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this `file` on SIGINT or SIGTERM")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this `address`")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { log.Fatal(http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	if *cpuprofile != "" {
 		profileUntilSignal(*cpuprofile)
 	}
