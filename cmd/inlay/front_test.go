@@ -41,16 +41,18 @@ func frontPath(t *testing.T, name, pkg string) string {
 	return ""
 }
 
+// fileExists reports whether something is at path.
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
 
-// startFront runs a front's server, args, until the test ends, and
-// returns its URL, http://addr, once path answers there. out gets its
-// output, shown when it fails to start.
-func startFront(t *testing.T, addr, path string, out *teamtest.Logs, bin string, args ...string) string {
+// startFront runs a front's server, bin with args, until the test ends,
+// and returns its URL, http://addr, once path answers there. Its output
+// is shown when it fails to start.
+func startFront(t *testing.T, addr, path, bin string, args ...string) string {
 	t.Helper()
+	out := new(teamtest.Logs)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // varnishd's manager stops its child
@@ -105,7 +107,7 @@ func startVarnish(t *testing.T, backendURL string) string {
 	addr := freeAddr(t)
 	// In the foreground (-F), as the test's user (-j none), with no
 	// management port (-T none).
-	return startFront(t, addr, "/-/health", new(teamtest.Logs), bin, "-F", "-j", "none", "-T", "none",
+	return startFront(t, addr, "/-/health", bin, "-F", "-j", "none", "-T", "none",
 		"-a", addr, "-f", vcl, "-n", filepath.Join(dir, "work"), "-s", "malloc,32m")
 }
 
@@ -129,7 +131,7 @@ func startNginx(t *testing.T, backendURL string) string {
 	if err := os.WriteFile(p("nginx.conf"), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return startFront(t, addr, "/-/health", new(teamtest.Logs), bin, "-p", dir, "-e", p("error.log"), "-c", p("nginx.conf"))
+	return startFront(t, addr, "/-/health", bin, "-p", dir, "-e", p("error.log"), "-c", p("nginx.conf"))
 }
 
 // varnishHit reports whether Varnish answered resp from its cache: its
