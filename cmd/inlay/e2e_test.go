@@ -46,6 +46,12 @@ func startDemo(t *testing.T) string {
 	return opts.shopURL // set before Ready is called
 }
 
+// browserStarts is how many times newBrowser starts Chromium before it
+// gives up: on a loaded machine a start now and then ends before the
+// browser says where it listens ("chrome failed to start"), and the next
+// one works. A browser that never starts still fails the test.
+const browserStarts = 3
+
 // newBrowser starts headless Chromium for one test.
 func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
@@ -59,15 +65,26 @@ func newBrowser(t *testing.T, timeout time.Duration) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.WindowSize(1280, 900),
 	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
-	t.Cleanup(func() {
-		cancelTimeout()
+	for start := 1; ; start++ {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelCtx := chromedp.NewContext(allocCtx)
+		err := chromedp.Do(ctx) // starts the browser, with no deadline of its own
+		if err == nil {
+			ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+			t.Cleanup(func() {
+				cancelTimeout()
+				cancelCtx()
+				cancelAlloc()
+			})
+			return ctx
+		}
 		cancelCtx()
 		cancelAlloc()
-	})
-	return ctx
+		if start == browserStarts {
+			t.Fatalf("chromium did not start in %d tries: %v", browserStarts, err)
+		}
+		t.Logf("chromium did not start (try %d of %d), starting it again: %v", start, browserStarts, err)
+	}
 }
 
 // text returns the visible text of the first element matching sel.
