@@ -26,7 +26,8 @@ func (pg *page) passCookies(h http.Header) {
 }
 
 // serverTiming describes every fragment that finished before the headers
-// leave: its duration, cache result and breaker state.
+// leave: its duration, cache result, tier and breaker state, and whether
+// a canary answered or the box degraded.
 func (pg *page) serverTiming() string {
 	var b strings.Builder
 	b.Grow(48 * len(pg.layout.Slots))
@@ -54,10 +55,9 @@ func (pg *page) serverTiming() string {
 			b.WriteByte(' ')
 			b.WriteString(o.report.Breaker)
 		}
-		if o.resp != nil && o.resp.Instance != "" {
-			b.WriteString(" at ")
-			b.WriteString(o.resp.Instance)
-		}
+		// No instance's address: every shopper sees this header, and a
+		// pod's address is the shop's inside. The debug view and the
+		// access log name it.
 		if o.report.Canary {
 			b.WriteString(" canary")
 		}

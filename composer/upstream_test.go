@@ -2,6 +2,7 @@ package composer
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -98,4 +99,49 @@ func TestAccessLogNamesDegradedBoxes(t *testing.T) {
 		}
 	}
 	t.Fatal("no access-log line for the page")
+}
+
+// TestInstanceAddressesStayInside: a box from a service of several
+// instances names the instance that answered in the access log and in
+// the debug view, which operators and designers see, and never in the
+// Server-Timing header that every shopper gets: a pod's address is the
+// shop's inside.
+func TestInstanceAddressesStayInside(t *testing.T) {
+	one := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>", Header: map[string]string{"Cache-Control": "no-store"}}})
+	two := teamtest.NewRoutes(t, map[string]teamtest.Route{"/main": {Body: "<h1>main</h1>", Header: map[string]string{"Cache-Control": "no-store"}}})
+	const token = "0123456789abcdef0123"
+	sc := shopConfig{
+		layouts: map[string]string{"p.html": pageHead + `<fragment id="main" src="team:/main" primary></fragment>` + pageTail},
+		pages:   "  - path: /\n    layout: p.html",
+		extra: fmt.Sprintf("services:\n  team:\n    endpoints: [%s, %s]\n    timeout: 2s\ndebug_token: %s\n",
+			one.URL, two.URL, token),
+		accessLog: true,
+	}
+	cfg, fsys := sc.parse(t, nil)
+	s := sc.start(t, cfg, fsys)
+	addrs := []string{strings.TrimPrefix(one.URL, "http://"), strings.TrimPrefix(two.URL, "http://")}
+
+	for range 4 {
+		resp, _ := s.get(t, "/")
+		timing := resp.Header.Get("Server-Timing")
+		if !strings.Contains(timing, "main;dur=") {
+			t.Fatalf("Server-Timing %q: no entry for the box", timing)
+		}
+		for _, h := range resp.Header {
+			for _, v := range h {
+				for _, a := range addrs {
+					if strings.Contains(v, a) {
+						t.Errorf("a page's header names the instance %s: %q", a, v)
+					}
+				}
+			}
+		}
+	}
+	named := func(text string) bool { return strings.Contains(text, addrs[0]) || strings.Contains(text, addrs[1]) }
+	if !named(s.logs.String()) {
+		t.Errorf("the access log names no instance:\n%s", s.logs.String())
+	}
+	if _, body := s.get(t, "/?inlay-debug="+token); !named(body) {
+		t.Errorf("the debug view names no instance:\n%s", body)
+	}
 }
