@@ -101,7 +101,7 @@ func TestAccessLogNamesDegradedBoxes(t *testing.T) {
 	t.Fatal("no access-log line for the page")
 }
 
-// TestInstanceAddressesStayInside: a box from a service of several
+// TestInstanceAddressesStayInside (C14): a box from a service of several
 // instances names the instance that answered in the access log and in
 // the debug view, which operators and designers see, and never in the
 // Server-Timing header that every shopper gets: a pod's address is the
