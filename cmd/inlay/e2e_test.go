@@ -13,19 +13,27 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath finds the browser for end-to-end tests. In CI a missing
-// browser is a failure, elsewhere the test is skipped and says so.
+// chromiumPath finds the browser for end-to-end tests.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
+	return toolPath(t, "chromium", "chromium", "chromium-browser")
+}
+
+// toolPath finds a program a test runs: the first of names found in PATH
+// (a name with a slash is tried as it is), from the Debian package pkg.
+// In CI a missing program is a failure, elsewhere the test is skipped
+// and says so.
+func toolPath(t *testing.T, pkg string, names ...string) string {
+	t.Helper()
+	for _, name := range names {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
 	}
 	if os.Getenv("CI") != "" {
-		t.Fatal("chromium is not installed: .ci/run must install it")
+		t.Fatalf("%s is not installed: .ci/run must install %s", names[0], pkg)
 	}
-	t.Skip("chromium is not installed: skipping the browser test (apt-get install chromium to run it)")
+	t.Skipf("%s is not installed: skipping the test (apt-get install %s to run it)", names[0], pkg)
 	return ""
 }
 

@@ -23,30 +23,6 @@ import (
 // Tests of what sits in front of Inlay in production: a cache (Varnish)
 // and a proxy (nginx), each a real one started by the test.
 
-// frontPath finds a front's binary, name, in PATH or in /usr/sbin, where
-// Debian puts it outside a user's PATH. In CI a missing binary is a
-// failure, elsewhere the test is skipped and says so.
-func frontPath(t *testing.T, name, pkg string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if p := filepath.Join("/usr/sbin", name); fileExists(p) {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is not installed: .ci/run must install it", name)
-	}
-	t.Skipf("%s is not installed: skipping the test (apt-get install %s to run it)", name, pkg)
-	return ""
-}
-
-// fileExists reports whether something is at path.
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 // startFront runs a front's server, bin with args, until the test ends,
 // and returns its URL, http://addr, once path answers there. Its output
 // is shown when it fails to start.
@@ -92,7 +68,7 @@ func startFront(t *testing.T, addr, path, bin string, args ...string) string {
 // its URL once it answers.
 func startVarnish(t *testing.T, backendURL string) string {
 	t.Helper()
-	bin := frontPath(t, "varnishd", "varnish")
+	bin := toolPath(t, "varnish", "varnishd", "/usr/sbin/varnishd") // Debian puts it outside a user's PATH
 	u, err := url.Parse(backendURL)
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +93,7 @@ func startVarnish(t *testing.T, backendURL string) string {
 // test ends, and returns its URL.
 func startNginx(t *testing.T, backendURL string) string {
 	t.Helper()
-	bin := frontPath(t, "nginx", "nginx")
+	bin := toolPath(t, "nginx", "nginx", "/usr/sbin/nginx")
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
 	addr := freeAddr(t)
